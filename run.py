@@ -1,0 +1,1 @@
+"""Start sagaline's main job (placeholder until the daemon lands)."""
