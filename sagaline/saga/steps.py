@@ -1,0 +1,283 @@
+"""Step behaviours: what a step does when the executor asks it to run,
+compensate or undo.
+
+Two kinds, one interface (:class:`StepBehaviour`):
+
+* :class:`LocalStep` runs plain Python in whatever runs the saga (the saga
+  actor, or the in-process driver). Subclass it and override ``run`` (and
+  ``compensate``/``undo``/``backoff`` as needed), or wrap functions with
+  :func:`local`.
+* :class:`CommandStep` sends a command message to a domain actor (named by
+  ``target``) and turns the asynchronous reply into an outcome. It holds
+  only pure builder/parser functions: the shell does the sending.
+
+The executor never calls a behaviour: it emits :class:`~sagaline.saga.signals.Invoke`
+commands; the shell calls :meth:`StepBehaviour.invoke`, which either returns
+an outcome at once (local) or a :class:`Send` (remote), and for a ``Send``
+later feeds the reply through :meth:`StepBehaviour.interpret`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+from sagaline.messages.base import Command, Headers, Reply
+from sagaline.messages.common import CommandFailed
+from sagaline.saga.outcomes import Fail, Ok, Outcome, StepError, check_outcome
+
+__all__ = [
+    "StepContext",
+    "Send",
+    "StepBehaviour",
+    "LocalStep",
+    "FunctionStep",
+    "CommandStep",
+    "local",
+    "reply_outcome",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What a step callback may know about the invocation it serves.
+
+    Attributes:
+        run_id: the run's correlation id (UUID v7).
+        saga: the saga's name.
+        step: the step's name.
+        kind: ``"run"``, ``"compensate"`` or ``"undo"``.
+        attempt: 1-based attempt number of this kind of invocation.
+        idempotency_key: the key of this invocation; a re-send after a
+            timeout or a crash reuses it.
+        run_key: the key of the step's latest ``run`` invocation: how an
+            undo or compensation names the effect it reverses, even when the
+            run's reply was never received.
+        causation_id: what caused the run, when known.
+        trace: W3C trace context (``traceparent``/``tracestate``) supplied by
+            the shell; empty when not tracing.
+    """
+
+    run_id: str
+    saga: str
+    step: str
+    kind: str
+    attempt: int
+    idempotency_key: str
+    run_key: str
+    causation_id: str | None = None
+    trace: Mapping[str, str] = field(default_factory=dict)
+
+    def headers(self) -> Headers:
+        """Message headers for a command sent on behalf of this invocation."""
+        return Headers(
+            correlation_id=self.run_id,
+            causation_id=self.causation_id,
+            idempotency_key=self.idempotency_key,
+            traceparent=self.trace.get("traceparent"),
+            tracestate=self.trace.get("tracestate"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``command`` to the domain actor named ``target``; the reply decides."""
+
+    target: str
+    command: Command
+
+
+class StepBehaviour(Protocol):
+    """The interface the executor's shell needs from every step."""
+
+    #: True when the step has a ``compensate`` worth invoking for a failure.
+    can_compensate: bool
+    #: True when the step has an ``undo`` to run during rollback.
+    can_undo: bool
+
+    def invoke(
+        self, kind: str, args: Mapping[str, Any], value: Any, reason: StepError | None, ctx: StepContext
+    ) -> Outcome | Send:
+        """Perform (local) or describe (remote) one invocation of ``kind``."""
+
+    def interpret(self, kind: str, reply: Any, args: Mapping[str, Any]) -> Outcome:
+        """Turn a domain actor's reply to a :class:`Send` into an outcome."""
+
+    def backoff(self, reason: Any, args: Mapping[str, Any], ctx: StepContext) -> float | None:
+        """Seconds to wait before retry number ``ctx.attempt``; None: the default policy."""
+
+    def describe(self) -> str:
+        """A short label for plan renderings, e.g. ``local`` or ``gate``."""
+
+
+class LocalStep:
+    """A step that runs plain Python; subclass it and override the callbacks.
+
+    ``run(args, ctx)`` is required. ``compensate(reason, args, ctx)``,
+    ``undo(value, args, ctx)`` and ``backoff(reason, args, ctx)`` are
+    optional: a subclass that does not override ``undo`` is never undone,
+    one that does not override ``compensate`` accepts its failures as they
+    are. An exception raised by a callback becomes
+    ``Fail(StepError("exception", ...))``; it never escapes to the shell.
+    """
+
+    def run(self, args: Mapping[str, Any], ctx: StepContext) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compensate(self, reason: StepError, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
+        return Ok()
+
+    def undo(self, value: Any, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
+        return Ok()
+
+    def backoff(self, reason: Any, args: Mapping[str, Any], ctx: StepContext) -> float | None:
+        return None
+
+    @property
+    def can_compensate(self) -> bool:
+        return type(self).compensate is not LocalStep.compensate
+
+    @property
+    def can_undo(self) -> bool:
+        return type(self).undo is not LocalStep.undo
+
+    def invoke(self, kind, args, value, reason, ctx):
+        try:
+            if kind == "run":
+                result = self.run(args, ctx)
+            elif kind == "compensate":
+                result = self.compensate(reason, args, ctx)
+            else:
+                result = self.undo(value, args, ctx)
+        except Exception as exc:  # a step's bug is a step failure, never a crash
+            return Fail(StepError("exception", f"{type(exc).__name__}: {exc}", details={"type": type(exc).__name__}))
+        return check_outcome(kind, result)
+
+    def interpret(self, kind, reply, args):
+        return Fail(StepError("unexpected_reply", f"local step got a reply {type(reply).__name__}"))
+
+    def describe(self) -> str:
+        return "local"
+
+
+class FunctionStep(LocalStep):
+    """A :class:`LocalStep` built from plain functions (see :func:`local`)."""
+
+    def __init__(self, run, undo=None, compensate=None, backoff=None) -> None:
+        self._run, self._undo, self._compensate, self._backoff = run, undo, compensate, backoff
+
+    def run(self, args, ctx):
+        return self._run(args, ctx)
+
+    def undo(self, value, args, ctx):
+        return self._undo(value, args, ctx) if self._undo else Ok()
+
+    def compensate(self, reason, args, ctx):
+        return self._compensate(reason, args, ctx) if self._compensate else Ok()
+
+    def backoff(self, reason, args, ctx):
+        return self._backoff(reason, args, ctx) if self._backoff else None
+
+    @property
+    def can_compensate(self) -> bool:
+        return self._compensate is not None
+
+    @property
+    def can_undo(self) -> bool:
+        return self._undo is not None
+
+
+def local(
+    run: Callable[[Mapping[str, Any], StepContext], Outcome],
+    *,
+    undo: Callable[[Any, Mapping[str, Any], StepContext], Outcome] | None = None,
+    compensate: Callable[[StepError, Mapping[str, Any], StepContext], Outcome] | None = None,
+    backoff: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None,
+) -> FunctionStep:
+    """Make a local step from functions with the callback signatures of :class:`LocalStep`."""
+    return FunctionStep(run, undo=undo, compensate=compensate, backoff=backoff)
+
+
+def reply_outcome(reply: Any) -> Outcome:
+    """The default reading of a domain reply.
+
+    :class:`CommandFailed` becomes ``Fail`` (retryable when the reply says
+    so); any other :class:`Reply` becomes ``Ok`` with its fields except the
+    headers; anything else is an ``unexpected_reply`` failure.
+    """
+    if isinstance(reply, CommandFailed):
+        return Fail(StepError(reply.code, reply.message, retryable=reply.retryable))
+    if isinstance(reply, Reply):
+        return Ok(reply.model_dump(mode="python", exclude={"headers"}))
+    return Fail(StepError("unexpected_reply", f"not a reply: {type(reply).__name__}"))
+
+
+@dataclass(frozen=True)
+class CommandStep:
+    """A step carried out by a domain actor through command messages.
+
+    Attributes:
+        target: the name of the domain actor (``"gate"``, ``"block"``, ...).
+        build: ``(args, ctx) -> Command``: the run command.
+        parse: ``(reply, args) -> Outcome`` for the run reply;
+            :func:`reply_outcome` when omitted.
+        build_undo: ``(value, args, ctx) -> Command`` reversing a completed
+            run (``ctx.run_key`` names the effect); None: nothing to undo.
+        build_compensate: ``(reason, args, ctx) -> Command | None`` for the
+            failing step. When omitted and ``build_undo`` exists, an
+            *indefinite* failure (a timeout: the effect may have happened) is
+            compensated with the undo command built with ``value=None``, and
+            a definite failure needs nothing.
+        backoff_fn: ``(reason, args, ctx) -> seconds | None``.
+    """
+
+    target: str
+    build: Callable[[Mapping[str, Any], StepContext], Command]
+    parse: Callable[[Any, Mapping[str, Any]], Outcome] | None = None
+    build_undo: Callable[[Any, Mapping[str, Any], StepContext], Command] | None = None
+    build_compensate: Callable[[StepError, Mapping[str, Any], StepContext], Command | None] | None = None
+    backoff_fn: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None
+
+    @property
+    def can_compensate(self) -> bool:
+        return self.build_compensate is not None or self.build_undo is not None
+
+    @property
+    def can_undo(self) -> bool:
+        return self.build_undo is not None
+
+    def invoke(self, kind, args, value, reason, ctx):
+        try:
+            if kind == "run":
+                return Send(self.target, self.build(args, ctx))
+            if kind == "undo":
+                return Send(self.target, self.build_undo(value, args, ctx))
+            command = self._compensation(reason, args, ctx)
+        except Exception as exc:
+            return Fail(StepError("exception", f"building {kind} command: {type(exc).__name__}: {exc}"))
+        return Ok() if command is None else Send(self.target, command)
+
+    def _compensation(self, reason, args, ctx) -> Command | None:
+        if self.build_compensate is not None:
+            return self.build_compensate(reason, args, ctx)
+        if reason is not None and reason.indefinite and self.build_undo is not None:
+            return self.build_undo(None, args, ctx)
+        return None
+
+    def interpret(self, kind, reply, args):
+        if kind == "run" and self.parse is not None:
+            try:
+                return check_outcome("run", self.parse(reply, args))
+            except Exception as exc:
+                return Fail(StepError("exception", f"parsing reply: {type(exc).__name__}: {exc}"))
+        outcome = reply_outcome(reply)
+        if kind != "run" and isinstance(outcome, Ok):
+            return Ok()
+        return outcome
+
+    def backoff(self, reason, args, ctx):
+        return self.backoff_fn(reason, args, ctx) if self.backoff_fn else None
+
+    def describe(self) -> str:
+        return self.target
+
