@@ -223,11 +223,17 @@ class CommandStep:
             :func:`reply_outcome` when omitted.
         build_undo: ``(value, args, ctx) -> Command`` reversing a completed
             run (``ctx.run_key`` names the effect); None: nothing to undo.
-        build_compensate: ``(reason, args, ctx) -> Command | None`` for the
-            failing step. When omitted and ``build_undo`` exists, an
-            *indefinite* failure (a timeout: the effect may have happened) is
-            compensated with the undo command built with ``value=None``, and
-            a definite failure needs nothing.
+        build_compensate: ``(reason, args, ctx) -> Command | Outcome | None``
+            for the failing step: a command to send, an outcome decided
+            locally (e.g. ``Continue(None)`` for a step whose failure must
+            not fail the saga), or None to accept the failure. When omitted
+            and ``build_undo`` exists, an *indefinite* failure (a timeout:
+            the effect may have happened) is compensated with the undo
+            command built with ``value=None``; a definite failure needs nothing.
+        failure_code: when set, a ``CommandFailed`` reply becomes a failure
+            with this code (the saga's own vocabulary, e.g.
+            ``vault_provisioning_failed``), the domain's code kept as
+            ``details["cause"]``.
         backoff_fn: ``(reason, args, ctx) -> seconds | None``.
     """
 
@@ -237,6 +243,7 @@ class CommandStep:
     build_undo: Callable[[Any, Mapping[str, Any], StepContext], Command] | None = None
     build_compensate: Callable[[StepError, Mapping[str, Any], StepContext], Command | None] | None = None
     backoff_fn: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None
+    failure_code: str | None = None
 
     @property
     def can_compensate(self) -> bool:
@@ -252,12 +259,16 @@ class CommandStep:
                 return Send(self.target, self.build(args, ctx))
             if kind == "undo":
                 return Send(self.target, self.build_undo(value, args, ctx))
-            command = self._compensation(reason, args, ctx)
+            action = self._compensation(reason, args, ctx)
         except Exception as exc:
             return Fail(StepError("exception", f"building {kind} command: {type(exc).__name__}: {exc}"))
-        return Ok() if command is None else Send(self.target, command)
+        if action is None:
+            return Ok()
+        if isinstance(action, Command):
+            return Send(self.target, action)
+        return check_outcome("compensate", action)
 
-    def _compensation(self, reason, args, ctx) -> Command | None:
+    def _compensation(self, reason, args, ctx) -> Command | Outcome | None:
         if self.build_compensate is not None:
             return self.build_compensate(reason, args, ctx)
         if reason is not None and reason.indefinite and self.build_undo is not None:
@@ -265,6 +276,9 @@ class CommandStep:
         return None
 
     def interpret(self, kind, reply, args):
+        if kind == "run" and isinstance(reply, CommandFailed) and self.failure_code:
+            return Fail(StepError(self.failure_code, reply.message, retryable=reply.retryable,
+                                  details={"cause": reply.code}))
         if kind == "run" and self.parse is not None:
             try:
                 return check_outcome("run", self.parse(reply, args))

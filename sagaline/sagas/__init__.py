@@ -1,0 +1,21 @@
+"""PURE. The sagas sagaline ships, by name.
+
+``catalog()`` maps each saga's name to a zero-argument factory of its
+definition; the saga supervisor, the CLI (``sagaline graph``) and recovery
+look sagas up here. A journal row naming a saga missing from the catalog is
+reported as needing an operator, never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sagaline.saga import SagaDefinition
+from sagaline.sagas import user_provisioning
+
+__all__ = ["catalog"]
+
+
+def catalog() -> dict[str, Callable[[], SagaDefinition]]:
+    """Saga name -> factory of its definition."""
+    return {user_provisioning.NAME: user_provisioning.definition}
