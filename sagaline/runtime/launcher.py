@@ -1,0 +1,149 @@
+"""``python -m sagaline.runtime.launcher``: start a multiprocess actor system
+from a clean process, report readiness, and exit.
+
+Why a separate process: the admin of a multiprocess Thespian system is
+forked from whoever creates it and inherits every open descriptor of that
+process, its stdout/stderr included. A test runner or daemon that created
+the admin itself would hand its pipes, sockets and files to every actor,
+and a CI job reading its output would hang until the actors died. This
+launcher is started with ``close_fds=True`` and its stdio pointed at a log
+file, so the admin and the actors inherit nothing but that file.
+
+Steps: set the environment every forked process inherits (the system tag
+for process accounting, ``THESPLOG_FILE``, ``THESPIAN_BASE_IPADDR``), apply
+:mod:`sagaline.runtime.patches`, create the system with a logging dict
+(``logDefs=False`` breaks the multiprocess bases), wait until the admin has
+written its pid, write ``ready.json`` (port, admin pid) atomically, exit 0.
+Any failure exits 1 with the traceback in the log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from sagaline.runtime.procs import TAG_VARIABLE
+
+__all__ = ["main", "logging_config", "READY_FILE", "ADMIN_PIDFILE_VARIABLE"]
+
+#: Name of the file the launcher writes under the log directory when ready.
+READY_FILE = "ready.json"
+#: Environment variable naming the file where the admin writes its pid.
+ADMIN_PIDFILE_VARIABLE = "SAGALINE_ADMIN_PIDFILE"
+_ADMIN_PID_WAIT_S = 10.0
+
+
+def logging_config(log_dir: Path, level: str = "WARNING") -> dict:
+    """Return the ``logging.config`` dict the actor system's logger uses.
+
+    Records from every actor go through Thespian's logger process into
+    ``<log_dir>/actors.log``. The level also throttles what actor processes
+    forward at all, so keep it at WARNING unless debugging.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"}},
+        "handlers": {
+            "file": {
+                "class": "logging.FileHandler",
+                "filename": str(log_dir / "actors.log"),
+                "formatter": "plain",
+                "level": level,
+            }
+        },
+        "root": {"handlers": ["file"], "level": level},
+    }
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="sagaline.runtime.launcher")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-dir", type=Path, required=True)
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--capabilities", default="{}", help="JSON object of extra capabilities")
+    return parser.parse_args(argv)
+
+
+def _prepare_environment(args: argparse.Namespace) -> Path:
+    pidfile = args.log_dir / "admin.pid"
+    os.environ[TAG_VARIABLE] = args.tag
+    os.environ["THESPLOG_FILE"] = str(args.log_dir / "thespian.log")
+    os.environ.setdefault("THESPLOG_THRESHOLD", "WARNING")
+    os.environ[ADMIN_PIDFILE_VARIABLE] = str(pidfile)
+    if args.bind not in ("", "0.0.0.0"):
+        os.environ["THESPIAN_BASE_IPADDR"] = args.bind
+    return pidfile
+
+
+def _patch_admin_pid_report() -> None:
+    """Make the admin write its own pid (it is a grandchild: setsid + double fork)."""
+    from thespian.system import multiprocCommon
+
+    base = multiprocCommon.MultiProcAdmin
+
+    class PidReportingAdmin(base):  # type: ignore[misc,valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            target = os.environ.get(ADMIN_PIDFILE_VARIABLE)
+            if target:
+                Path(target).write_text(str(os.getpid()))
+
+    multiprocCommon.MultiProcAdmin = PidReportingAdmin
+
+
+def _wait_for_pid(pidfile: Path) -> int:
+    deadline = time.monotonic() + _ADMIN_PID_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            return int(pidfile.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.005)
+    raise RuntimeError(f"admin did not report its pid in {_ADMIN_PID_WAIT_S} s")
+
+
+def _write_ready(log_dir: Path, port: int, admin_pid: int) -> None:
+    tmp = log_dir / (READY_FILE + ".tmp")
+    tmp.write_text(json.dumps({"port": port, "admin_pid": admin_pid, "launcher_pid": os.getpid()}))
+    tmp.replace(log_dir / READY_FILE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the system described by ``argv``; return the exit status (0 ok, 1 failed)."""
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        pidfile = _prepare_environment(args)
+        from sagaline.runtime.patches import apply_patches
+
+        apply_patches(args.bind)
+        _patch_admin_pid_report()
+        from thespian.actors import ActorSystem
+
+        capabilities = dict(json.loads(args.capabilities), **{"Admin Port": args.port})
+        ActorSystem(
+            "multiprocTCPBase",
+            capabilities,
+            logDefs=logging_config(args.log_dir, args.log_level),
+            transientUnique=True,
+        )
+        _write_ready(args.log_dir, args.port, _wait_for_pid(pidfile))
+        return 0
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    _status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # _exit: skip interpreter teardown of the launcher's own ActorSystem
+    # endpoint; the system lives on in the admin.
+    os._exit(_status)

@@ -1,0 +1,116 @@
+"""Patches to Thespian 4.0.1 that make a multiprocess actor system safe to run.
+
+Two patches, both applied by :func:`apply_patches` before an actor system
+starts (the launcher applies them, so the admin and every actor process
+inherit them through ``fork``; a process that only joins a system applies
+the bind patch too, since its own endpoint listens as well):
+
+* **Bind only the configured address.** Thespian binds every TCP listener
+  (the admin port, each actor's port) to ``''``, all interfaces, whatever
+  ``THESPIAN_BASE_IPADDR`` says, and each listener unpickles what it
+  receives. :func:`_bound_init` wraps ``IPActorAddress.__init__`` so an
+  address with no explicit host uses the configured one, and a listener
+  binds that host instead of ``''``.
+
+* **No orphan actors.** When an actor's process is SIGKILLed, Thespian
+  leaves its children running under init. Every actor process started
+  through ``multiprocCommon.startChild`` first asks the kernel to SIGKILL
+  it when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), then
+  checks its parent is still the process that forked it (closing the race
+  where the parent died before the ``prctl``), and exits at once if not.
+  Never applied to the admin (it double-forks: its first parent exits at
+  once) nor to the logger; both are started by other functions.
+
+Both patches are idempotent and process-wide.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import multiprocessing
+import os
+import signal
+
+__all__ = ["apply_patches", "bound_address"]
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_state: dict[str, object] = {"bind": None, "orphans": False}
+
+
+def bound_address() -> str | None:
+    """Return the host every listener binds, or None when unpatched."""
+    return _state["bind"]  # type: ignore[return-value]
+
+
+def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True) -> None:
+    """Patch Thespian in this process (and in every process it forks later).
+
+    Args:
+        bind_address: The one host every Thespian listener binds, and the
+            host of every locally made address (loopback by default).
+            ``"0.0.0.0"`` or ``""`` leaves Thespian's bind-all behaviour.
+        orphan_guard: Also make each actor process die with its parent.
+
+    Raises:
+        ValueError: A different bind address was already applied here.
+    """
+    if bind_address in ("", "0.0.0.0"):
+        bind_address = None  # type: ignore[assignment]
+    if _state["bind"] is not None and bind_address is not None and _state["bind"] != bind_address:
+        raise ValueError(f"Thespian already bound to {_state['bind']!r}, not {bind_address!r}")
+    if bind_address is not None and _state["bind"] is None:
+        _patch_bind(bind_address)
+    if orphan_guard and not _state["orphans"]:
+        _patch_start_child()
+
+
+def _patch_bind(bind_address: str) -> None:
+    from thespian.system.transport import IPBase
+
+    original = IPBase.IPActorAddress.__init__
+
+    @functools.wraps(original)
+    def _bound_init(self, af, socktype, proto, baseaddr, port, external=False):
+        if not baseaddr:
+            baseaddr = bind_address
+        original(self, af, socktype, proto, baseaddr, port, external)
+        if self.bindname[0] in ("", "0.0.0.0"):
+            self.bindname = (bind_address,) + tuple(self.bindname[1:])
+
+    IPBase.IPActorAddress.__init__ = _bound_init
+    IPBase.thisSystem.add_local_addr(bind_address)
+    _state["bind"] = bind_address
+
+
+def _patch_start_child() -> None:
+    from thespian.system import multiprocCommon
+
+    original = multiprocCommon.startChild
+
+    @functools.wraps(original)
+    def _guarded_start_child(*args, **kwargs):
+        die_with_parent()
+        return original(*args, **kwargs)
+
+    multiprocCommon.startChild = _guarded_start_child
+    _state["orphans"] = True
+
+
+def die_with_parent() -> None:
+    """In a freshly forked actor process: SIGKILL me when my parent dies.
+
+    Exits the process at once (``os._exit(0)``) when the parent already
+    died between the fork and this call. A no-op where ``prctl`` is
+    unavailable (not Linux).
+    """
+    parent = multiprocessing.parent_process()
+    expected = parent.pid if parent is not None else None
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if expected is not None and os.getppid() != expected:
+        os._exit(0)

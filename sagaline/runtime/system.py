@@ -1,0 +1,250 @@
+"""Start, join and stop actor systems; the handle every caller uses.
+
+* :func:`start_system` ``("simpleSystemBase")`` runs the system inside the
+  calling process (fast unit tests; ``logDefs=False`` there keeps the root
+  logger alone).
+* :func:`start_system` ``("multiprocTCPBase")`` starts the system through
+  :mod:`sagaline.runtime.launcher` in a clean subprocess (no descriptor of
+  the caller leaks into the actors), on a free admin port bound to
+  ``bind_address`` only, then joins it from the caller.
+* :func:`join_system` joins a running multiprocess system from another
+  process (the CLI), after checking with a plain TCP connect that an admin
+  listens (joining an empty port would silently start a new system).
+
+:class:`ActorSystemHandle` wraps the joined ``ActorSystem``. Its
+:meth:`~ActorSystemHandle.ask` uses a private endpoint per call and always a
+timeout: an ``ActorSystem`` endpoint is not thread-safe, and a late reply to
+a timed-out ask on a shared endpoint is returned by the next ask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sagaline.runtime.errors import AskTimeout, NoSystemListening, SystemNotOwned, SystemStartError
+from sagaline.runtime.launcher import READY_FILE
+from sagaline.runtime.patches import apply_patches
+from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
+
+__all__ = ["ActorSystemHandle", "start_system", "join_system", "free_port", "SIMPLE", "MULTIPROC"]
+
+SIMPLE = "simpleSystemBase"
+MULTIPROC = "multiprocTCPBase"
+#: Default seconds for an ask; Thespian's own default waits forever.
+DEFAULT_ASK_TIMEOUT = 5.0
+
+
+def free_port(bind_address: str = "127.0.0.1") -> int:
+    """Return a TCP port that was free on ``bind_address`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((bind_address, 0))
+        return probe.getsockname()[1]
+
+
+class ActorSystemHandle:
+    """A joined actor system: ask/tell from outside, process accounting, shutdown.
+
+    Attributes:
+        asys: The joined Thespian ``ActorSystem`` (use it for ``createActor``).
+        base: The system base name.
+        admin_port: The admin's TCP port (None in-process).
+        admin_pid: The admin's OS pid (None in-process or when joined).
+        log_dir: Directory holding ``actors.log``, ``thespian.log``, ``launcher.log``.
+        tag: The environment marker of this system's processes (None in-process).
+        owned: True when this handle started the system and may shut it down.
+    """
+
+    def __init__(self, asys: Any, base: str, *, admin_port: int | None = None, admin_pid: int | None = None,
+                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True) -> None:
+        self.asys = asys
+        self.base = base
+        self.admin_port = admin_port
+        self.admin_pid = admin_pid
+        self.log_dir = log_dir
+        self.tag = tag
+        self.owned = owned
+        self._lock = threading.RLock()
+
+    @property
+    def multiprocess(self) -> bool:
+        """True when actors run in their own OS processes."""
+        return self.base != SIMPLE
+
+    def ask(self, address: Any, message: Any, timeout: float = DEFAULT_ASK_TIMEOUT) -> Any:
+        """Send ``message`` to ``address`` and return the first reply.
+
+        In-process (simpleSystemBase) the actors run inside this call, under
+        a lock: that base's private endpoints only work while another thread
+        drives the system, and its timeouts do not interrupt a busy actor.
+
+        Raises:
+            AskTimeout: No reply within ``timeout`` seconds.
+        """
+        if not self.multiprocess:
+            with self._lock:
+                reply = self.asys.ask(address, message, timeout)
+        else:
+            with self.asys.private() as endpoint:
+                reply = endpoint.ask(address, message, timeout)
+        if reply is None:
+            raise AskTimeout(f"no reply to {type(message).__name__} within {timeout} s")
+        return reply
+
+    def tell(self, address: Any, message: Any) -> None:
+        """Send ``message`` to ``address`` without waiting for anything."""
+        if not self.multiprocess:
+            with self._lock:
+                self.asys.tell(address, message)
+            return
+        with self.asys.private() as endpoint:
+            endpoint.tell(address, message)
+
+    def create_actor(self, actor_class: Any, global_name: str | None = None) -> Any:
+        """Create a top-level actor (its parent is the admin); return its address."""
+        with self._lock:
+            return self.asys.createActor(actor_class, globalName=global_name)
+
+    def pids(self) -> set[int]:
+        """Return the pids of this system's live processes (empty in-process)."""
+        return pids_with_tag(self.tag) if self.tag else set()
+
+    def shutdown(self, timeout: float = 10.0) -> set[int]:
+        """Stop the system; then SIGKILL whatever of it still runs.
+
+        Args:
+            timeout: Seconds to wait for the processes to end by themselves.
+
+        Returns:
+            The pids that had to be killed (empty after a clean shutdown).
+
+        Raises:
+            SystemNotOwned: This handle only joined the system.
+        """
+        if not self.owned:
+            raise SystemNotOwned("a joined system is never shut down by the joiner")
+        if self.asys is not None:
+            asys, self.asys = self.asys, None
+            asys.shutdown()
+        if not self.tag:
+            return set()
+        wait_gone(self.tag, timeout)
+        return kill_all(self.tag)
+
+    def close(self) -> None:
+        """Let go of the handle without stopping the system."""
+        self.asys = None
+
+
+def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
+                 bind_address: str = "127.0.0.1", log_level: str = "WARNING",
+                 capabilities: dict | None = None, start_timeout: float = 30.0) -> ActorSystemHandle:
+    """Start a fresh actor system and return an owning handle.
+
+    Args:
+        base: ``"simpleSystemBase"`` or ``"multiprocTCPBase"``.
+        log_dir: Existing directory for logs and the launcher's ready file.
+        admin_port: Admin TCP port; a free one when None (multiprocess only).
+        bind_address: The only host Thespian listeners bind (multiprocess).
+        log_level: Level of the actors' log file.
+        capabilities: Extra Thespian capabilities.
+        start_timeout: Seconds allowed for the launcher.
+
+    Raises:
+        SystemStartError: The multiprocess system did not come up.
+        ValueError: Unknown base.
+    """
+    log_dir = Path(log_dir)
+    if base == SIMPLE:
+        from thespian.actors import ActorSystem
+
+        return ActorSystemHandle(ActorSystem(SIMPLE, dict(capabilities or {}), logDefs=False,
+                                             transientUnique=True), SIMPLE, log_dir=log_dir)
+    if base != MULTIPROC:
+        raise ValueError(f"unsupported system base {base!r} (use {SIMPLE} or {MULTIPROC})")
+    port = admin_port or free_port(bind_address)
+    tag = str(uuid.uuid4())
+    admin_pid = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout)
+    try:
+        asys = _join(port, bind_address)
+    except Exception as exc:
+        kill_all(tag)
+        raise SystemStartError(f"started on port {port} but could not join: {exc}") from exc
+    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=admin_pid, log_dir=log_dir, tag=tag)
+
+
+def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0) -> ActorSystemHandle:
+    """Join the multiprocess system whose admin listens on ``admin_port``.
+
+    Returns:
+        A handle with ``owned=False``: it never shuts the system down.
+
+    Raises:
+        NoSystemListening: Nothing accepts a TCP connection on the port.
+    """
+    try:
+        socket.create_connection((bind_address, admin_port), timeout=probe_timeout).close()
+    except OSError as exc:
+        raise NoSystemListening(f"no actor system admin on {bind_address}:{admin_port}: {exc}") from exc
+    return ActorSystemHandle(_join(admin_port, bind_address), MULTIPROC, admin_port=admin_port, owned=False)
+
+
+def _join(port: int, bind_address: str) -> Any:
+    apply_patches(bind_address, orphan_guard=False)
+    from thespian.actors import ActorSystem
+
+    return ActorSystem(MULTIPROC, {"Admin Port": port}, transientUnique=True)
+
+
+def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
+            capabilities: dict, timeout: float) -> int:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / READY_FILE).unlink(missing_ok=True)
+    command = [sys.executable, "-m", "sagaline.runtime.launcher", "--port", str(port), "--log-dir", str(log_dir),
+               "--bind", bind_address, "--tag", tag, "--log-level", log_level,
+               "--capabilities", json.dumps(capabilities)]
+    with open(log_dir / "launcher.log", "ab") as log:
+        launcher = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
+                                    start_new_session=True, env=_child_environment(tag))
+    try:
+        status = launcher.wait(timeout)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        launcher.wait()
+        status = None
+    if status != 0:
+        kill_all(tag)
+        raise SystemStartError(f"launcher {'timed out' if status is None else f'exited {status}'} "
+                               f"on port {port}: {_tail(log_dir / 'launcher.log')}")
+    return int(json.loads((log_dir / READY_FILE).read_text())["admin_pid"])
+
+
+def _child_environment(tag: str) -> dict[str, str]:
+    """The caller's environment plus the system tag and the caller's import
+    path (so actor classes the caller can import, test support modules
+    included, import in actors too).
+
+    The tag must be in the environment the launcher is *executed* with:
+    ``/proc/<pid>/environ`` shows that initial block, not later changes to
+    ``os.environ``.
+    """
+    env = dict(os.environ)
+    env[TAG_VARIABLE] = tag
+    paths = [os.path.abspath(p or os.curdir) for p in sys.path]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if os.path.isdir(p)))
+    return env
+
+
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except OSError:
+        return "(no launcher log)"

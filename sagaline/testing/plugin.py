@@ -1,0 +1,70 @@
+"""The sagaline pytest plugin (registered through the ``pytest11`` entry point).
+
+Fixtures:
+
+* ``actor_system`` -- parametrised over ``simpleSystemBase`` and
+  ``multiprocTCPBase`` (the latter marked ``multiproc``): a fresh actor
+  system in a temporary directory, on a free port, yielded as an
+  :class:`~sagaline.runtime.ActorSystemHandle`. A test using it runs once
+  per base. On teardown the system is shut down, and the test **fails** if
+  any process of that system was still alive a few seconds later (those
+  processes are SIGKILLed first, so nothing leaks into later tests).
+* ``simple_actor_system`` / ``multiproc_actor_system`` -- one base only.
+* ``fake_clock`` -- a :class:`~sagaline.testing.clock.FakeClock` for pure policies.
+
+Actor processes never inherit the test runner's stdout/stderr or other
+descriptors: multiprocess systems are started through
+:mod:`sagaline.runtime.launcher`. Actor classes a test uses must live in an
+importable module (never in the test module itself).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from sagaline.runtime.system import MULTIPROC, SIMPLE, ActorSystemHandle, start_system
+from sagaline.testing.clock import FakeClock
+
+__all__ = ["actor_system", "simple_actor_system", "multiproc_actor_system", "fake_clock", "running_system"]
+
+#: Seconds the processes of a stopped system get to end before they count as leaked.
+LEAK_GRACE_S = 5.0
+
+
+def running_system(base: str, log_dir) -> Iterator[ActorSystemHandle]:
+    """Start a system on ``base`` in ``log_dir``; after the ``yield``, stop it and
+    fail the current test if any of its processes had to be killed."""
+    handle = start_system(base, log_dir=log_dir)
+    try:
+        yield handle
+    finally:
+        leaked = handle.shutdown(timeout=LEAK_GRACE_S)
+        if leaked:
+            pytest.fail(f"{base} system left {len(leaked)} process(es) running after shutdown "
+                        f"(killed: {sorted(leaked)}; logs in {log_dir})", pytrace=False)
+
+
+@pytest.fixture(params=[SIMPLE, pytest.param(MULTIPROC, marks=pytest.mark.multiproc)])
+def actor_system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
+    """A fresh actor system on each base in turn; fails the test on leftover processes."""
+    yield from running_system(request.param, tmp_path_factory.mktemp("actors"))
+
+
+@pytest.fixture
+def simple_actor_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
+    """A fresh in-process (simpleSystemBase) actor system."""
+    yield from running_system(SIMPLE, tmp_path_factory.mktemp("actors"))
+
+
+@pytest.fixture
+def multiproc_actor_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
+    """A fresh multiprocTCPBase actor system; fails the test on leftover processes."""
+    yield from running_system(MULTIPROC, tmp_path_factory.mktemp("actors"))
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A hand-advanced monotonic clock starting at 1000.0."""
+    return FakeClock()
