@@ -12,6 +12,7 @@ from typing import Any
 
 from sagaline.actors.base import BaseActor
 from sagaline.messages.base import ActorRef, Message
+from sagaline.messages.registry import RegistryEvent
 from sagaline.messages.supervision import ExitNotice, ExitReason
 
 
@@ -85,6 +86,9 @@ class Probe(BaseActor):
     def receive_ProbeEvent(self, message: ProbeEvent, sender: Any) -> None:
         self.events.append(message)
 
+    def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
+        self.events.append(ProbeEvent(kind=message.kind, label=message.key, detail=message.reason))
+
     def receive_ProbeGetEvents(self, message: ProbeGetEvents, sender: Any) -> None:
         self.send(sender, ProbeEvents(events=tuple(self.events)))
 
@@ -106,6 +110,7 @@ class Worker(BaseActor):
             self.stop(reason)
 
     def receive_ProbeCrash(self, message: ProbeCrash, sender: Any) -> None:
+        self._report("crashing")
         raise RuntimeError(f"{self.label} crashed on purpose")
 
     def receive_ProbeExit(self, message: ProbeExit, sender: Any) -> None:
