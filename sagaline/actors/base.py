@@ -192,7 +192,7 @@ class BaseActor(Actor):
             self.on_dead_letter(message)
         elif isinstance(message, InitActor):
             self._on_init(message, sender)
-        elif not self._ready and self._init is not None:
+        elif not self._ready:
             self._on_pre_start(message, sender)
         elif isinstance(message, Stop):
             self.on_stop_request(message.reason)
@@ -231,9 +231,10 @@ class BaseActor(Actor):
         self._run_on_start()
 
     def _on_pre_start(self, message: Any, sender: Any) -> None:
-        if isinstance(message, Registered) and message.key == self._init.name:
+        name = self._init.name if self._init is not None else None
+        if isinstance(message, Registered) and name is not None and message.key == name:
             self._run_on_start()
-        elif isinstance(message, AlreadyRegistered) and message.key == self._init.name:
+        elif isinstance(message, AlreadyRegistered) and name is not None and message.key == name:
             self.fail_start(ExitReason(kind="error", error_type="already_started",
                                        detail=f"name {message.key!r} is taken"), holder=message.holder)
         else:

@@ -1,0 +1,92 @@
+"""Starting, joining and stopping systems: loopback-only listeners, no inherited
+descriptors, nothing left after shutdown, joins that never start or stop a system."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sagaline.runtime import AskTimeout, NoSystemListening, SystemNotOwned, join_system, start_system
+from sagaline.runtime.system import free_port
+from tests.support.actors import ProbeEvent
+from tests.support.tree import start_probe, start_supervisor, worker
+
+pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(60)]
+
+
+def listening_sockets(pids):
+    """``{(host, port)}`` of TCP listeners held by ``pids`` (from /proc/net/tcp + fds)."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                host, port = fields[1].split(":")
+                found.add((_host(host), int(port, 16)))
+    return found
+
+
+def _host(hexed):
+    if len(hexed) == 8:
+        return ".".join(str(int(hexed[i:i + 2], 16)) for i in (6, 4, 2, 0))
+    return hexed
+
+
+def test_every_listener_binds_loopback_only(multiproc_actor_system):
+    h = multiproc_actor_system
+    probe = start_probe(h)
+    start_supervisor(h, [worker("a", probe), worker("b", probe)])
+    sockets = listening_sockets(h.pids())
+    assert len(sockets) >= 5  # admin, logger, probe, supervisor, two workers
+    assert {host for host, _ in sockets} == {"127.0.0.1"}
+    assert h.admin_port in {port for _, port in sockets}
+
+
+def test_actor_processes_inherit_no_descriptor_of_the_caller(multiproc_actor_system):
+    h = multiproc_actor_system
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, True)
+    try:
+        start_supervisor(h, [worker("a", start_probe(h))])  # actors forked after the pipe exists
+        mine = os.readlink(f"/proc/self/fd/{write_end}")
+        for pid in h.pids():
+            targets = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            assert mine not in targets
+            assert os.readlink(f"/proc/{pid}/fd/1").endswith("launcher.log")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_shutdown_leaves_no_process(tmp_path):
+    handle = start_system("multiprocTCPBase", log_dir=tmp_path)
+    start_supervisor(handle, [worker("a", start_probe(handle))])
+    assert len(handle.pids()) >= 4
+    assert handle.shutdown() == set()
+    assert handle.pids() == set()
+
+
+def test_join_refuses_an_empty_port_and_never_shuts_down(multiproc_actor_system):
+    with pytest.raises(NoSystemListening):
+        join_system(free_port())
+    joined = join_system(multiproc_actor_system.admin_port)
+    probe = start_probe(joined)
+    with pytest.raises(SystemNotOwned):
+        joined.shutdown()
+    joined.close()
+    assert start_probe(multiproc_actor_system) != probe
+
+
+def test_an_unanswered_ask_times_out(multiproc_actor_system):
+    probe = start_probe(multiproc_actor_system)
+    with pytest.raises(AskTimeout):
+        multiproc_actor_system.ask(probe, ProbeEvent(kind="x", label="y"), timeout=0.3)
