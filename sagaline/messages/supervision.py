@@ -210,6 +210,8 @@ class ChildInfo(Message):
     """Its type."""
     restarts: int
     """How many times the supervisor restarted it."""
+    pid: int | None = None
+    """Its OS pid while it runs (the supervisor's own pid on simpleSystemBase)."""
     name: str | None = None
     """Its registry key, if any."""
 

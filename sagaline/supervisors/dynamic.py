@@ -201,7 +201,8 @@ class DynamicSupervisor(ChildKeeper):
         rows = tuple(ChildInfo(id=c.id, address=c.address if c.state == "running" else None,
                                status="running" if c.state == "running" else
                                ("restarting" if c.state == "starting" else "undefined"),
-                               type=c.spec.type, restarts=c.restarts, name=c.spec.name)
+                               type=c.spec.type, restarts=c.restarts, name=c.spec.name,
+                               pid=c.pid if c.state == "running" else None)
                      for c in self.children.values())
         self.send(sender, Children(children=rows))
 

@@ -292,7 +292,8 @@ class Supervisor(ChildKeeper):
             "restarting" if child.state == "starting" or pending or any(e[0] == child.id for e in self.exits)
             else "undefined")
         return ChildInfo(id=child.id, address=child.address if status == "running" else None, status=status,
-                         type=child.spec.type, restarts=child.restarts, name=child.spec.name)
+                         type=child.spec.type, restarts=child.restarts, name=child.spec.name,
+                         pid=child.pid if status == "running" else None)
 
 
 def _describe(reason: ExitReason) -> str:
