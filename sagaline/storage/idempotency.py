@@ -1,0 +1,273 @@
+"""Exactly-once effects: the idempotency ledger, and the base every domain store extends.
+
+A command carries an idempotency key (``headers.idempotency_key``: the saga
+sends correlation id + step + kind, and re-sends the *same* key after a
+timeout or a crash). :func:`apply_once` makes a redelivered command
+harmless. Inside ONE transaction it:
+
+1. looks the key up in the ``idempotency`` table;
+2. found, same command type: returns the stored reply (decoded), touching
+   nothing else, so the duplicate gets exactly the first answer;
+3. found, another command type: returns ``CommandFailed(code=
+   "idempotency_key_conflict")`` and stores nothing (the caller reused a key
+   for a different intent: a bug to surface, not to paper over);
+4. not found: runs the effect in a savepoint and stores its reply under the
+   key, success or business failure, then commits effect and record together.
+
+What is remembered (a duplicate gets the same reply):
+    a success, and a non-retryable ``CommandFailed`` (an email already
+    taken stays taken for that key). The effect's writes are rolled back
+    (to the savepoint) before a failure is recorded, so a failure leaves
+    only its ledger row.
+What is not (the retry starts afresh):
+    a retryable ``CommandFailed`` (an SMTP server that was down) and any
+    exception, a :class:`~sagaline.storage.errors.StorageError` above all:
+    the whole transaction rolls back and nothing of the attempt remains.
+
+Bounds: exactly-once holds for effects inside this database. An effect
+outside it (a mail handed to an SMTP server) happens before the commit, so a
+crash or a failed commit between the two lets a retry do it again: at least
+once for those, at most once per committed key. Keys are kept forever (no
+expiry): the table grows by one row per command.
+
+The ledger rows, and the ``created_by_key`` column of every effect row, are
+the evidence a crash test counts: at most one effect row per key.
+
+Schema::
+
+    idempotency(key TEXT PRIMARY KEY, command TEXT NOT NULL, ok INTEGER NOT NULL,
+                reply BLOB NOT NULL, correlation_id TEXT, created_at TEXT NOT NULL)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Awaitable, Callable, ClassVar, TypeVar
+
+import aiosqlite
+
+from sagaline.messages.base import Command, Reply
+from sagaline.messages.codec import decode, encode
+from sagaline.messages.common import CommandFailed
+from sagaline.storage.errors import StorageError
+from sagaline.storage.sqlite import Database, Schema, SqliteOptions, iso, open_database, parse_iso
+
+__all__ = [
+    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "ledger", "failure", "answer", "StoreBase",
+]
+
+IDEMPOTENCY_DDL = """
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    reply BLOB NOT NULL,
+    correlation_id TEXT,
+    created_at TEXT NOT NULL
+)"""
+
+#: The effect of one command: given the open transaction, do it and answer.
+Effect = Callable[[aiosqlite.Connection], Awaitable[Reply]]
+
+S = TypeVar("S", bound="StoreBase")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One remembered answer (a row of the ``idempotency`` table)."""
+
+    key: str
+    """The idempotency key."""
+    command: str
+    """Tag (class name) of the command that used the key."""
+    ok: bool
+    """False when the remembered reply is a ``CommandFailed``."""
+    reply: Reply
+    """The remembered reply, decoded."""
+    correlation_id: str | None
+    """The run the command belonged to."""
+    created_at: datetime
+    """When the effect was committed."""
+
+
+async def apply_once(db: Database, command: Command, effect: Effect, now: datetime) -> Reply:
+    """Apply ``effect`` at most once per idempotency key; answer duplicates from the ledger.
+
+    Args:
+        db: The domain's database (holding an ``idempotency`` table).
+        command: The command; its ``headers.idempotency_key`` must be set.
+        effect: Does the work on the transaction's connection, returns the reply.
+        now: Timestamp of the ledger row.
+
+    Returns:
+        The first reply ever given for this key (a fresh one if new);
+        ``CommandFailed(code="idempotency_key_missing")`` when the command
+        has no key; ``CommandFailed(code="idempotency_key_conflict")`` when
+        the key was used by another command type.
+
+    Raises:
+        StorageError: SQLite failed; nothing was applied or remembered.
+        Exception: whatever ``effect`` raised, after rolling back.
+    """
+    key = command.headers.idempotency_key
+    if not key:
+        return failure(command, "idempotency_key_missing",
+                       f"{type(command).__name__} carries no idempotency key")
+    async with db.transaction() as conn:
+        found = await _lookup(conn, key)
+        if found is not None:
+            return _replay(command, found)
+        reply = await _attempt(db, effect)
+        if isinstance(reply, CommandFailed) and reply.retryable:
+            return reply
+        await _record(conn, key, command, reply, now)
+        return reply
+
+
+async def _lookup(conn: aiosqlite.Connection, key: str) -> tuple[str, bytes] | None:
+    cursor = await conn.execute("SELECT command, reply FROM idempotency WHERE key = ?", (key,))
+    row = await cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _replay(command: Command, found: tuple[str, bytes]) -> Reply:
+    tag, data = found
+    if tag != type(command).__name__:
+        return failure(command, "idempotency_key_conflict",
+                       f"key {command.headers.idempotency_key!r} was used by {tag}, "
+                       f"not {type(command).__name__}")
+    reply = decode(data)
+    assert isinstance(reply, Reply)
+    return reply
+
+
+class _Undo(Exception):
+    """Raised inside the savepoint to roll a failed effect's writes back."""
+
+    def __init__(self, reply: CommandFailed) -> None:
+        self.reply = reply
+
+
+async def _attempt(db: Database, effect: Effect) -> Reply:
+    try:
+        async with db.transaction() as conn:  # a savepoint: the outer one is open
+            reply = await effect(conn)
+            if isinstance(reply, CommandFailed):
+                raise _Undo(reply)
+            return reply
+    except _Undo as undo:
+        return undo.reply
+
+
+async def _record(conn: aiosqlite.Connection, key: str, command: Command, reply: Reply,
+                  now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (key, type(command).__name__, int(not isinstance(reply, CommandFailed)), encode(reply),
+         command.headers.correlation_id, iso(now)))
+
+
+async def ledger(db: Database, key: str | None = None) -> list[LedgerEntry]:
+    """Return the ledger rows (all, or the one for ``key``), oldest first.
+
+    Raises:
+        StorageError: SQLite failed.
+    """
+    sql = "SELECT key, command, ok, reply, correlation_id, created_at FROM idempotency"
+    rows = await (db.fetchall(sql + " ORDER BY rowid") if key is None
+                  else db.fetchall(sql + " WHERE key = ?", (key,)))
+    return [LedgerEntry(r[0], r[1], bool(r[2]), decode(r[3]), r[4], parse_iso(r[5]))  # type: ignore[arg-type]
+            for r in rows]
+
+
+def failure(command: Command, code: str, message: str, retryable: bool = False) -> CommandFailed:
+    """Return a ``CommandFailed`` answering ``command`` (echoing its headers)."""
+    return CommandFailed(headers=command.headers, code=code, message=message, retryable=retryable)
+
+
+Handler = Callable[[Any], Awaitable[Reply]]
+
+
+async def answer(command: Any, handlers: dict[type, Handler]) -> Reply:
+    """Dispatch ``command`` by class to its handler; always answer with a Reply.
+
+    The shared front door of every domain service's ``handle``.
+
+    Returns:
+        The handler's reply; ``CommandFailed(code="unsupported_command")``
+        for a command class with no handler; for a
+        :class:`~sagaline.storage.errors.StorageError`,
+        ``CommandFailed(code="storage_unavailable", retryable=True)`` when
+        transient, else ``CommandFailed(code="storage_failed")``, the
+        message naming the file.
+
+    Raises:
+        TypeError: ``command`` is not a :class:`Command` (it has no headers
+            to answer with): a bug in the caller.
+        Exception: a bug in a handler propagates (the actor's crash
+            semantics apply).
+    """
+    if not isinstance(command, Command):
+        raise TypeError(f"expected a Command, got {type(command).__name__}")
+    handler = handlers.get(type(command))
+    if handler is None:
+        return failure(command, "unsupported_command", f"{type(command).__name__} is not handled here")
+    try:
+        return await handler(command)
+    except StorageError as exc:
+        code = "storage_unavailable" if exc.retryable else "storage_failed"
+        return failure(command, code, str(exc), retryable=exc.retryable)
+
+
+class StoreBase:
+    """What every domain store shares: one database, the ledger, open/close.
+
+    A subclass declares ``STATEMENTS`` (its DDL), ``SCHEMA_VERSION`` and
+    ``EFFECT_TABLES`` (tables whose rows carry ``created_by_key``).
+    """
+
+    STATEMENTS: ClassVar[tuple[str, ...]] = ()
+    SCHEMA_VERSION: ClassVar[int] = 1
+    EFFECT_TABLES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        """The open database (tests use it to read or to break things)."""
+
+    @classmethod
+    async def open(cls: type[S], path: str | Path, options: SqliteOptions = SqliteOptions()) -> S:
+        """Open (creating if needed) the store's database at ``path`` and apply its schema.
+
+        Raises:
+            StorageCorrupt, StorageError: see :func:`~sagaline.storage.sqlite.open_database`.
+        """
+        schema = Schema(cls.SCHEMA_VERSION, (IDEMPOTENCY_DDL, *cls.STATEMENTS))
+        return cls(await open_database(path, options, schema))
+
+    async def close(self) -> None:
+        """Close the database. Idempotent."""
+        await self.db.close()
+
+    async def apply_once(self, command: Command, effect: Effect, now: datetime) -> Reply:
+        """:func:`apply_once` on this store's database."""
+        return await apply_once(self.db, command, effect, now)
+
+    async def ledger(self, key: str | None = None) -> list[LedgerEntry]:
+        """:func:`ledger` on this store's database."""
+        return await ledger(self.db, key)
+
+    async def rows_per_key(self) -> dict[str, dict[str, int]]:
+        """Count effect rows per ``created_by_key`` in each effect table.
+
+        Returns:
+            table -> {key: rows}; exactly-once means no count above 1.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        for table in self.EFFECT_TABLES:
+            rows = await self.db.fetchall(
+                f"SELECT created_by_key, COUNT(*) FROM {table} GROUP BY created_by_key")
+            counts[table] = {row[0]: row[1] for row in rows}
+        return counts
