@@ -26,6 +26,7 @@ from sagaline.saga.executor import Executor
 from sagaline.saga.outcomes import Fail, Ok, Retry, StepError
 from sagaline.saga.signals import (CancelRequested, Finished, InvocationResult, Invoke,
                                    RunCommand, RunEvent, SetTimer, TimerFired)
+from sagaline.saga.shell import interpret, perform
 from sagaline.saga.state import RunState
 from sagaline.saga.steps import Send
 
@@ -127,9 +128,7 @@ class Driver:
         return None
 
     def _invoke(self, state: RunState, inv: Invoke) -> InvocationResult | None:
-        spec = self.executor.definition.step(inv.step)
-        ctx = self.executor.context(state, state.steps[inv.step], inv.kind, inv.attempt, inv.key)
-        action = spec.impl.invoke(inv.kind, inv.arguments, inv.value, inv.reason, ctx)
+        action = perform(self.executor, state, inv)
         if isinstance(action, Send):
             if self._dispatch is None:
                 outcome = Fail(StepError("no_dispatch", f"no dispatch for target {action.target!r}"))
@@ -141,7 +140,7 @@ class Driver:
                 except Exception as exc:
                     outcome = Fail(StepError("dispatch_error", f"{type(exc).__name__}: {exc}", retryable=True))
                 else:
-                    outcome = spec.impl.interpret(inv.kind, reply, inv.arguments)
+                    outcome = interpret(self.executor, inv, reply)
         else:
             outcome = action
         return InvocationResult(inv.step, inv.kind, inv.key, outcome)

@@ -1,0 +1,191 @@
+"""Messages to and from the saga supervisor and the saga actors (one per run).
+
+Client view (request -> reply, all through the saga supervisor)::
+
+    StartSaga  -> SagaAccepted (new or existing run) | SagaRefused
+    AwaitRun   -> RunOutcome (when the run ends; at once if it already has)
+    CancelRun  -> CancelAnswer
+    RunStatus  -> RunSnapshot | SagaRefused (unknown run)
+
+Inside the tree: the supervisor hands a prepared saga actor its run with
+:class:`BeginRun`; the saga actor reports :class:`RunFinished` to it; the
+supervisor pushes :class:`DirectoryUpdate` when a domain actor's address
+changes (a restarted actor has a new address).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from sagaline.messages.base import ActorRef, Message
+
+__all__ = [
+    "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
+    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "BeginRun", "RunFinished",
+    "DirectoryUpdate",
+]
+
+RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
+                        "cancelled", "stuck"]
+
+
+class StartSaga(Message):
+    """Start a run of ``saga`` (idempotent by correlation id)."""
+
+    saga: str
+    """Name of the saga (see ``sagaline.sagas.catalog``)."""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    """The run's inputs."""
+    correlation_id: str | None = None
+    """The run's id (UUID v7); generated when None or empty; a malformed one is refused."""
+    causation_id: str | None = None
+    """What caused the run (UUID v7 when given)."""
+    wait: bool = False
+    """Reply with the :class:`RunOutcome` when the run ends instead of :class:`SagaAccepted`."""
+
+
+class SagaAccepted(Message):
+    """The run exists: just started, or already running/finished under that id."""
+
+    correlation_id: str
+    """The run's id."""
+    saga: str
+    """The saga it runs."""
+    existing: bool
+    """True when a run with this correlation id already existed (nothing new started)."""
+    address: ActorRef = None
+    """The run's saga actor (None when the run has already ended)."""
+
+
+class SagaRefused(Message):
+    """The request was refused; nothing started, nothing changed."""
+
+    code: Literal["invalid_correlation_id", "invalid_causation_id", "unknown_saga", "invalid_input",
+                  "unknown_run", "max_children", "unavailable"]
+    """Why, as a stable code."""
+    message: str
+    """What was wrong, for a human."""
+
+
+class AwaitRun(Message):
+    """Reply with :class:`RunOutcome` once the run ``correlation_id`` ends."""
+
+    correlation_id: str
+    """The run to wait for."""
+
+
+class RunOutcome(Message):
+    """How a run ended."""
+
+    correlation_id: str
+    """The run."""
+    saga: str
+    """Its saga."""
+    status: RunStatusName
+    """completed | failed | cancelled | stuck | halted."""
+    result: Any = None
+    """The run's result (completed only)."""
+    error: dict[str, Any] | None = None
+    """The failure (code, message, retryable, indefinite, details), if any."""
+    failed_step: str | None = None
+    """The step whose failure stopped the run, if any."""
+    failed_compensations: list[str] = Field(default_factory=list)
+    """Steps whose compensation or undo failed for good (stuck runs)."""
+
+
+class CancelRun(Message):
+    """Cancel a running run: it drains and rolls back."""
+
+    correlation_id: str
+    """The run to cancel."""
+    reason: str = "cancelled by operator"
+    """Recorded as the cancellation reason."""
+
+
+class CancelAnswer(Message):
+    """What a :class:`CancelRun` did."""
+
+    correlation_id: str
+    """The run."""
+    accepted: bool
+    """True when the run was running and now rolls back; False when it had already ended."""
+    status: str
+    """The run's status after the request."""
+
+
+class RunStatus(Message):
+    """Ask where a run stands."""
+
+    correlation_id: str
+    """The run."""
+
+
+class StepSnapshot(Message):
+    """One step of a :class:`RunSnapshot`."""
+
+    name: str
+    """The step."""
+    status: str
+    """Its status (pending, running, succeeded, undone, ...)."""
+    attempts: int
+    """Run attempts made."""
+    started_at: float | None = None
+    """Wall-clock time of its first dispatch."""
+    finished_at: float | None = None
+    """Wall-clock time it completed (or was undone)."""
+    error: dict[str, Any] | None = None
+    """Its run failure, if any."""
+    compensation_error: dict[str, Any] | None = None
+    """Its compensation/undo failure, if any."""
+
+
+class RunSnapshot(Message):
+    """Where a run stands, step by step."""
+
+    correlation_id: str
+    """The run."""
+    saga: str
+    """Its saga."""
+    status: str
+    """The run's status."""
+    steps: list[StepSnapshot]
+    """Its steps in plan order."""
+    started_at: float
+    """Wall-clock start time."""
+    finished_at: float | None = None
+    """Wall-clock end time, once ended."""
+
+
+class BeginRun(Message):
+    """Supervisor -> a prepared saga actor: run this."""
+
+    saga: str
+    """Name of the saga."""
+    correlation_id: str
+    """The run's id."""
+    inputs: dict[str, Any]
+    """The run's inputs (already checked)."""
+    causation_id: str | None = None
+    """What caused the run."""
+    directory: dict[str, ActorRef] = Field(default_factory=dict)
+    """Domain actor name -> address."""
+    recover: bool = False
+    """True when rebuilding an unfinished run from the journal instead of starting it."""
+
+
+class RunFinished(Message):
+    """Saga actor -> its supervisor: the run ended (the actor exits next)."""
+
+    outcome: RunOutcome
+    """How it ended."""
+
+
+class DirectoryUpdate(Message):
+    """Supervisor -> saga actors: a domain actor has a new address."""
+
+    name: str
+    """The domain actor's name."""
+    address: ActorRef = None
+    """Its address (None: currently unavailable)."""
