@@ -23,14 +23,12 @@ Every command may also fail with the shared codes of
 from __future__ import annotations
 
 from dataclasses import dataclass
-import aiosqlite
-
 from sagaline.messages.base import Reply
 from sagaline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from sagaline.messages.ids import uuid7
 from sagaline.storage.block_store import BlockStore, VaultRow
 from sagaline.storage.idempotency import answer, failure
-from sagaline.storage.sqlite import Clock, read_clock, utc_now
+from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["BlockConfig", "BlockService"]
 
@@ -72,7 +70,7 @@ class BlockService:
     async def _provision(self, cmd: ProvisionVault) -> Reply:
         now = read_clock(self._clock)
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             if not 0 < cmd.capacity_bytes <= self.config.max_capacity_bytes:
                 return failure(cmd, "vault_provisioning_failed", f"capacity_bytes {cmd.capacity_bytes} "
                                f"is not in 1..{self.config.max_capacity_bytes}")
@@ -87,7 +85,7 @@ class BlockService:
     async def _deprovision(self, cmd: DeprovisionVault) -> Reply:
         now = read_clock(self._clock)
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             vault_id = await self.store.delete_vault_by_key(conn, cmd.effect_key)
             return VaultDeprovisioned(headers=cmd.headers, vault_id=vault_id)
         return await self.store.apply_once(cmd, effect, now)

@@ -42,8 +42,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from sagaline.errors import SagalineError
 from sagaline.events import DropCounter, Dropped, Event, EventRejected, Mode, reliability_of, select_pipeline, validate
 from sagaline.messages.base import Message, Reply
@@ -53,7 +51,7 @@ from sagaline.messages.flow import EventPublished, EventsPage, EventsSubscribed,
 from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore, event_row
 from sagaline.storage.idempotency import answer, apply_once, failure
-from sagaline.storage.sqlite import Clock, read_clock, utc_now
+from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["FlowConfig", "FlowService", "Pattern", "InvalidPattern", "Delivery", "Publication"]
 
@@ -208,7 +206,7 @@ class FlowService:
                                "reason": f"cannot be stored: {exc}"}), None)
         fresh = False
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             nonlocal fresh
             fresh = True
             await self.store.insert_event(conn, row)

@@ -45,8 +45,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from sagaline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
                                    MailSendError, OutboxSender)
 from sagaline.messages.base import Reply
@@ -55,7 +53,7 @@ from sagaline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLin
 from sagaline.messages.ids import uuid7
 from sagaline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 from sagaline.storage.idempotency import answer, failure
-from sagaline.storage.sqlite import Clock, read_clock, utc_now
+from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
 
@@ -123,7 +121,7 @@ class GateService:
     async def _issue_token(self, cmd: IssueToken) -> Reply:
         now = self._now()
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             if not _valid_email(cmd.email):
                 return failure(cmd, "invalid_email_format", f"{cmd.email!r} is not an email address")
             if cmd.ttl_seconds <= 0:
@@ -138,7 +136,7 @@ class GateService:
     async def _revoke_token(self, cmd: RevokeToken) -> Reply:
         now = self._now()
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             token = await self.store.revoke_token_by_key(conn, cmd.effect_key, now)
             return TokenRevoked(headers=cmd.headers, token=token)
         return await self.store.apply_once(cmd, effect, now)
@@ -146,7 +144,7 @@ class GateService:
     async def _send_magic_link(self, cmd: SendMagicLink) -> Reply:
         now = self._now()
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             problem = await self._link_problem(cmd, now)
             if problem:
                 return failure(cmd, "magic_link_send_failed", problem)
@@ -184,7 +182,7 @@ class GateService:
     async def _create_user(self, cmd: CreateUser) -> Reply:
         now = self._now()
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             if not _valid_email(cmd.email):
                 return failure(cmd, "invalid_email_format", f"{cmd.email!r} is not an email address")
             if await self.store.email_taken(conn, cmd.email):
@@ -197,7 +195,7 @@ class GateService:
     async def _delete_user(self, cmd: DeleteUser) -> Reply:
         now = self._now()
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             user = await self.store.delete_user_by_key(conn, cmd.effect_key)
             if user is not None:
                 await self.store.revoke_live_tokens(conn, user.email, now)

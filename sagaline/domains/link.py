@@ -27,14 +27,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from sagaline.storage.idempotency import answer, failure
 from sagaline.storage.link_store import CommunityRow, LinkStore, MembershipRow
-from sagaline.storage.sqlite import Clock, read_clock, utc_now
+from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["LinkConfig", "LinkService"]
 
@@ -84,7 +82,7 @@ class LinkService:
     async def _join(self, cmd: JoinCommunity) -> Reply:
         now = read_clock(self._clock)
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             community_id = cmd.community_id
             if community_id is None:
                 community_id = (await self.store.ensure_community(self.config.default_community, now)).id
@@ -103,7 +101,7 @@ class LinkService:
     async def _leave(self, cmd: LeaveCommunity) -> Reply:
         now = read_clock(self._clock)
 
-        async def effect(conn: aiosqlite.Connection) -> Reply:
+        async def effect(conn: Connection) -> Reply:
             membership_id = await self.store.delete_membership_by_key(conn, cmd.effect_key)
             return CommunityLeft(headers=cmd.headers, membership_id=membership_id)
         return await self.store.apply_once(cmd, effect, now)

@@ -48,12 +48,16 @@ import aiosqlite
 from sagaline.storage.errors import StorageError, storage_error
 
 __all__ = [
-    "Clock", "SqliteOptions", "Schema", "Database", "open_database", "utc_now", "read_clock", "iso",
+    "Clock", "Connection", "SqliteOptions", "Schema", "Database", "open_database", "utc_now", "read_clock", "iso",
     "parse_iso",
 ]
 
 #: A clock: returns the current time, timezone-aware (UTC).
 Clock = Callable[[], datetime]
+
+#: The connection an open transaction yields; domain code names the type
+#: through this alias so that only :mod:`sagaline.storage` imports aiosqlite.
+Connection = aiosqlite.Connection
 
 # Errors that are bugs in our own SQL or use: never mapped, they propagate.
 _BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError)

@@ -1,0 +1,98 @@
+"""Fixtures for domain-service tests: a loop runner, a fake clock, one service per domain."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sagaline.domains.block import BlockService
+from sagaline.domains.flow import FlowConfig, FlowService
+from sagaline.domains.gate import GateService
+from sagaline.domains.link import LinkService
+from sagaline.messages.base import Headers
+from sagaline.messages.ids import uuid7
+from sagaline.storage.aio import AsyncRunner
+from sagaline.storage.block_store import BlockStore
+from sagaline.storage.flow_store import FlowStore
+from sagaline.storage.gate_store import GateStore
+from sagaline.storage.link_store import LinkStore
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime = datetime(2025, 10, 27, 12, 0, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Run:
+    """A saga run's headers: one correlation id, keys named by step."""
+
+    def __init__(self) -> None:
+        self.correlation_id = uuid7()
+
+    def key(self, step: str) -> str:
+        return f"{self.correlation_id}:{step}"
+
+    def headers(self, step: str) -> Headers:
+        return Headers(correlation_id=self.correlation_id, idempotency_key=self.key(step))
+
+
+@pytest.fixture
+def run():
+    runner = AsyncRunner(name="test-domains")
+    yield lambda coro, timeout=10: runner.run(coro, timeout)
+    runner.close()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def saga():
+    return Run()
+
+
+def _service(run, store_cls, path, make):
+    store = run(store_cls.open(path))
+    service = make(store)
+    run(service.start())
+    return store, service
+
+
+@pytest.fixture
+def gate(run, tmp_path, clock):
+    store, service = _service(run, GateStore, tmp_path / "gate.db", lambda s: GateService(s, clock))
+    yield service
+    run(store.close())
+
+
+@pytest.fixture
+def block(run, tmp_path, clock):
+    store, service = _service(run, BlockStore, tmp_path / "block.db", lambda s: BlockService(s, clock))
+    yield service
+    run(store.close())
+
+
+@pytest.fixture
+def link(run, tmp_path, clock):
+    store, service = _service(run, LinkStore, tmp_path / "link.db", lambda s: LinkService(s, clock))
+    yield service
+    run(store.close())
+
+
+@pytest.fixture
+def flow(run, tmp_path, clock):
+    store, service = _service(run, FlowStore, tmp_path / "flow.db",
+                              lambda s: FlowService(s, clock, FlowConfig(mode="drop")))
+    yield service
+    run(store.close())
