@@ -71,9 +71,8 @@ class BlockStore(StoreBase):
 
     async def delete_vault_by_key(self, conn: aiosqlite.Connection, key: str) -> str | None:
         """Delete the vault made under idempotency key ``key``; return its id, or None."""
-        cursor = await conn.execute("DELETE FROM vaults WHERE created_by_key = ? RETURNING id", (key,))
-        row = await cursor.fetchone()
-        return None if row is None else row[0]
+        rows = await conn.execute_fetchall("DELETE FROM vaults WHERE created_by_key = ? RETURNING id", (key,))
+        return rows[0][0] if rows else None
 
     async def vaults(self, user_id: str | None = None) -> list[VaultRow]:
         """Every vault (of ``user_id`` only, when given), oldest first."""

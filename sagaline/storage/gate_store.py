@@ -120,8 +120,7 @@ class GateStore(StoreBase):
 
     async def email_taken(self, conn: aiosqlite.Connection, email: str) -> bool:
         """True when a user with ``email`` (any letter case) exists."""
-        cursor = await conn.execute("SELECT 1 FROM users WHERE email = ?", (email,))
-        return await cursor.fetchone() is not None
+        return bool(await conn.execute_fetchall("SELECT 1 FROM users WHERE email = ?", (email,)))
 
     async def insert_user(self, conn: aiosqlite.Connection, user: UserRow) -> None:
         """Insert ``user`` (check :meth:`email_taken` first, in the same transaction)."""
@@ -130,10 +129,9 @@ class GateStore(StoreBase):
 
     async def delete_user_by_key(self, conn: aiosqlite.Connection, key: str) -> UserRow | None:
         """Delete the user made under idempotency key ``key``; return it, or None if none."""
-        cursor = await conn.execute(
+        rows = await conn.execute_fetchall(
             f"DELETE FROM users WHERE created_by_key = ? RETURNING {_USER_COLS}", (key,))
-        row = await cursor.fetchone()
-        return None if row is None else _user(row)
+        return _user(rows[0]) if rows else None
 
     async def insert_token(self, conn: aiosqlite.Connection, token: TokenRow) -> None:
         """Insert a token row."""
@@ -143,11 +141,10 @@ class GateStore(StoreBase):
     async def revoke_token_by_key(self, conn: aiosqlite.Connection, key: str,
                                   now: datetime) -> str | None:
         """Revoke the token made under ``key`` (kept revoked if already); return it or None."""
-        cursor = await conn.execute(
+        rows = await conn.execute_fetchall(
             "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE created_by_key = ? "
             "RETURNING token", (iso(now), key))
-        row = await cursor.fetchone()
-        return None if row is None else row[0]
+        return rows[0][0] if rows else None
 
     async def revoke_live_tokens(self, conn: aiosqlite.Connection, email: str,
                                  now: datetime) -> int:
@@ -159,7 +156,7 @@ class GateStore(StoreBase):
 
     async def insert_outbox(self, mail: OutboxRow) -> None:
         """Write a mail to the outbox, joining the caller's transaction when one is open."""
-        async with self.db.transaction() as conn:
+        async with self.db.join() as conn:
             await conn.execute(
                 f"INSERT INTO outbox ({_OUTBOX_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 _encoded(mail))

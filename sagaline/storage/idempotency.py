@@ -11,14 +11,15 @@ harmless. Inside ONE transaction it:
 3. found, another command type: returns ``CommandFailed(code=
    "idempotency_key_conflict")`` and stores nothing (the caller reused a key
    for a different intent: a bug to surface, not to paper over);
-4. not found: runs the effect in a savepoint and stores its reply under the
-   key, success or business failure, then commits effect and record together.
+4. not found: runs the effect and stores its reply under the key, then
+   commits effect and record together. When the effect answers with a
+   ``CommandFailed``, its writes are rolled back with the transaction, and a
+   second short transaction records the failure (unless it is retryable).
 
 What is remembered (a duplicate gets the same reply):
     a success, and a non-retryable ``CommandFailed`` (an email already
     taken stays taken for that key). The effect's writes are rolled back
-    (to the savepoint) before a failure is recorded, so a failure leaves
-    only its ledger row.
+    before a failure is recorded, so a failure leaves only its ledger row.
 What is not (the retry starts afresh):
     a retryable ``CommandFailed`` (an SMTP server that was down) and any
     exception, a :class:`~sagaline.storage.errors.StorageError` above all:
@@ -115,21 +116,39 @@ async def apply_once(db: Database, command: Command, effect: Effect, now: dateti
     if not key:
         return failure(command, "idempotency_key_missing",
                        f"{type(command).__name__} carries no idempotency key")
+    try:
+        return await _apply(db, key, command, effect, now)
+    except _Undo as undo:
+        failed = undo.reply
+    if failed.retryable:
+        return failed
+    return await _apply(db, key, command, _constant(failed), now, keep_failure=True)
+
+
+def _constant(reply: Reply) -> Effect:
+    async def effect(conn: aiosqlite.Connection) -> Reply:
+        return reply
+    return effect
+
+
+async def _apply(db: Database, key: str, command: Command, effect: Effect, now: datetime,
+                 keep_failure: bool = False) -> Reply:
+    # The success path costs BEGIN, lookup, the effect, record, COMMIT: each
+    # one hop to aiosqlite's thread, so no savepoint is set around the effect.
     async with db.transaction() as conn:
         found = await _lookup(conn, key)
         if found is not None:
             return _replay(command, found)
-        reply = await _attempt(db, effect)
-        if isinstance(reply, CommandFailed) and reply.retryable:
-            return reply
+        reply = await effect(conn)
+        if isinstance(reply, CommandFailed) and not keep_failure:
+            raise _Undo(reply)  # rolls the effect's writes back with the transaction
         await _record(conn, key, command, reply, now)
         return reply
 
 
 async def _lookup(conn: aiosqlite.Connection, key: str) -> tuple[str, bytes] | None:
-    cursor = await conn.execute("SELECT command, reply FROM idempotency WHERE key = ?", (key,))
-    row = await cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+    rows = await conn.execute_fetchall("SELECT command, reply FROM idempotency WHERE key = ?", (key,))
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def _replay(command: Command, found: tuple[str, bytes]) -> Reply:
@@ -144,21 +163,10 @@ def _replay(command: Command, found: tuple[str, bytes]) -> Reply:
 
 
 class _Undo(Exception):
-    """Raised inside the savepoint to roll a failed effect's writes back."""
+    """Raised inside the transaction to roll a failed effect's writes back."""
 
     def __init__(self, reply: CommandFailed) -> None:
         self.reply = reply
-
-
-async def _attempt(db: Database, effect: Effect) -> Reply:
-    try:
-        async with db.transaction() as conn:  # a savepoint: the outer one is open
-            reply = await effect(conn)
-            if isinstance(reply, CommandFailed):
-                raise _Undo(reply)
-            return reply
-    except _Undo as undo:
-        return undo.reply
 
 
 async def _record(conn: aiosqlite.Connection, key: str, command: Command, reply: Reply,

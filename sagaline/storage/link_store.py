@@ -83,23 +83,23 @@ class LinkStore(StoreBase):
 
         Joins the caller's transaction when one is open.
         """
-        async with self.db.transaction() as conn:
-            await conn.execute("INSERT OR IGNORE INTO communities (id, name, created_at) VALUES (?, ?, ?)",
-                               (uuid7(), name, iso(now)))
-            cursor = await conn.execute("SELECT id, name, created_at FROM communities WHERE name = ?", (name,))
-            row = await cursor.fetchone()
-        return CommunityRow(row[0], row[1], parse_iso(row[2]))
+        async with self.db.join() as conn:
+            rows = await conn.execute_fetchall("SELECT id, name, created_at FROM communities WHERE name = ?",
+                                               (name,))
+            if not rows:
+                row = (uuid7(), name, iso(now))
+                await conn.execute("INSERT INTO communities (id, name, created_at) VALUES (?, ?, ?)", row)
+                rows = [row]
+        return CommunityRow(rows[0][0], rows[0][1], parse_iso(rows[0][2]))
 
     async def community_exists(self, conn: aiosqlite.Connection, community_id: str) -> bool:
         """True when a community with id ``community_id`` exists."""
-        cursor = await conn.execute("SELECT 1 FROM communities WHERE id = ?", (community_id,))
-        return await cursor.fetchone() is not None
+        return bool(await conn.execute_fetchall("SELECT 1 FROM communities WHERE id = ?", (community_id,)))
 
     async def is_member(self, conn: aiosqlite.Connection, community_id: str, user_id: str) -> bool:
         """True when ``user_id`` already belongs to ``community_id``."""
-        cursor = await conn.execute("SELECT 1 FROM memberships WHERE community_id = ? AND user_id = ?",
-                                    (community_id, user_id))
-        return await cursor.fetchone() is not None
+        return bool(await conn.execute_fetchall(
+            "SELECT 1 FROM memberships WHERE community_id = ? AND user_id = ?", (community_id, user_id)))
 
     async def insert_membership(self, conn: aiosqlite.Connection, m: MembershipRow) -> None:
         """Insert a membership (check :meth:`is_member` first, in the same transaction)."""
@@ -109,9 +109,9 @@ class LinkStore(StoreBase):
 
     async def delete_membership_by_key(self, conn: aiosqlite.Connection, key: str) -> str | None:
         """Delete the membership made under ``key``; return its id, or None if none."""
-        cursor = await conn.execute("DELETE FROM memberships WHERE created_by_key = ? RETURNING id", (key,))
-        row = await cursor.fetchone()
-        return None if row is None else row[0]
+        rows = await conn.execute_fetchall(
+            "DELETE FROM memberships WHERE created_by_key = ? RETURNING id", (key,))
+        return rows[0][0] if rows else None
 
     async def communities(self) -> list[CommunityRow]:
         """Every community, oldest first."""
