@@ -66,18 +66,28 @@ class DomainActor(BaseActor):
         return self.runner.run(coroutine, self.HANDLE_TIMEOUT_S)
 
     def receive_Command(self, command: Command, sender: Any) -> None:
+        if not self.injected_fault(command, sender):
+            self.send(sender, self.run(self.service.handle(command)))
+
+    def injected_fault(self, command: Command, sender: Any) -> bool:
+        """Apply the fault plan to ``command``; True when it answered in the command's stead.
+
+        Raises:
+            InjectedCrash: a ``crash`` rule matched (the actor crashes on purpose).
+        """
         fault = self.faults.check(command)
-        if fault is not None:
-            rule = fault.rule
-            if rule.action == "crash":
-                raise InjectedCrash(f"{self.DOMAIN}: injected crash on {type(command).__name__}")
-            if rule.action == "fail":
-                self.send(sender, CommandFailed(headers=command.headers, code=rule.code,
-                                                message=f"injected fault on {type(command).__name__}",
-                                                retryable=rule.retryable))
-                return
+        if fault is None:
+            return False
+        rule = fault.rule
+        if rule.action == "crash":
+            raise InjectedCrash(f"{self.DOMAIN}: injected crash on {type(command).__name__}")
+        if rule.action == "delay":
             time.sleep(rule.seconds)
-        self.send(sender, self.run(self.service.handle(command)))
+            return False
+        self.send(sender, CommandFailed(headers=command.headers, code=rule.code,
+                                        message=f"injected fault on {type(command).__name__}",
+                                        retryable=rule.retryable))
+        return True
 
     def on_terminate(self, reason: Any) -> None:
         store = getattr(self, "store", None)

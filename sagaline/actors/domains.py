@@ -1,0 +1,108 @@
+"""The domain actors of UserProvisioning: gate, block, link, and flow (the event bus).
+
+Each is a :class:`~sagaline.actors.domain.DomainActor` over its service
+(:mod:`sagaline.domains`); they differ only in how the service is opened,
+and flow also delivers published events to the actors subscribed to them.
+
+Service settings come from the child spec's ``config``:
+
+* gate: ``base_url``, ``subject``, ``mail_domain`` (:class:`GateConfig`) and
+  ``smtp`` (a :class:`SmtpConfig` mapping: magic links go through that
+  server; absent: the outbox table, the embedded default);
+* link: ``default_community``;
+* block: ``max_capacity_bytes``;
+* flow: ``mode`` (warn | raise | drop), ``transient_ring``, ``max_tail``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaline.actors.domain import DomainActor
+from sagaline.domains.block import BlockConfig, BlockService
+from sagaline.domains.flow import FlowConfig, FlowService
+from sagaline.domains.gate import GateConfig, GateService
+from sagaline.domains.link import LinkConfig, LinkService
+from sagaline.domains.mail import SmtpConfig, SmtpSender
+from sagaline.messages.flow import (EventDelivery, EventsSubscribed, PublishEvent, SubscribeEvents,
+                                    TailEvents, UnsubscribeEvents)
+from sagaline.storage.block_store import BlockStore
+from sagaline.storage.flow_store import FlowStore
+from sagaline.storage.gate_store import GateStore
+from sagaline.storage.link_store import LinkStore
+from sagaline.storage.sqlite import SqliteOptions
+
+__all__ = ["GateActor", "BlockActor", "LinkActor", "FlowActor"]
+
+
+class GateActor(DomainActor):
+    """Users, magic-link tokens and the magic-link sender."""
+
+    DOMAIN = "gate"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await GateStore.open(db_path, options)
+        smtp = config.pop("smtp", None)
+        sender = SmtpSender(SmtpConfig(**smtp)) if smtp else None
+        service = GateService(store, config=GateConfig(**config), sender=sender)
+        await service.start()
+        return store, service
+
+
+class BlockActor(DomainActor):
+    """Storage vaults."""
+
+    DOMAIN = "block"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await BlockStore.open(db_path, options)
+        service = BlockService(store, config=BlockConfig(**config))
+        await service.start()
+        return store, service
+
+
+class LinkActor(DomainActor):
+    """Communities and memberships."""
+
+    DOMAIN = "link"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await LinkStore.open(db_path, options)
+        service = LinkService(store, config=LinkConfig(**config))
+        await service.start()
+        return store, service
+
+
+class FlowActor(DomainActor):
+    """The event bus: validates, stores persistent events, delivers to subscribers.
+
+    Publishing never fails the publisher (see :mod:`sagaline.domains.flow`).
+    Subscribers are actors; one that has died simply stops receiving (its
+    deliveries become dead letters).
+    """
+
+    DOMAIN = "flow"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await FlowStore.open(db_path, options)
+        service = FlowService(store, config=FlowConfig(**config))
+        await service.start()
+        return store, service
+
+    def receive_PublishEvent(self, command: PublishEvent, sender: Any) -> None:
+        if self.injected_fault(command, sender):
+            return
+        publication = self.run(self.service.publish(command))
+        self.send(sender, publication.reply)
+        for delivery in publication.deliveries:
+            self.send(delivery.subscriber, EventDelivery(event=publication.event, pattern=delivery.pattern))
+
+    def receive_SubscribeEvents(self, message: SubscribeEvents, sender: Any) -> None:
+        reply: EventsSubscribed = self.service.subscribe(message.subscriber or sender, message.pattern)
+        self.send(sender, reply)
+
+    def receive_UnsubscribeEvents(self, message: UnsubscribeEvents, sender: Any) -> None:
+        self.service.unsubscribe(sender, message.pattern)
+
+    def receive_TailEvents(self, message: TailEvents, sender: Any) -> None:
+        self.send(sender, self.run(self.service.tail(message)))

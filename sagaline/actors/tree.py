@@ -1,0 +1,107 @@
+"""The root supervision tree, as data, and how to start it.
+
+::
+
+    registry                      (top level: handed down to every actor)
+    root (one_for_one)
+    +-- flow      domain:flow     the event bus (first: others publish to it)
+    +-- gate      domain:gate
+    +-- block     domain:block
+    +-- link      domain:link
+    +-- (more domains: bolt, crown, bridge, when configured)
+    +-- sagas     the saga supervisor (last: it needs the domains)
+
+Domain actors register as ``domain:<name>``; the saga supervisor registers as
+``sagas``. Every database lives under one data directory, one file per domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagaline.actors.spawn import start_actor
+from sagaline.messages.registry import Entries, Lookup
+from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec
+
+__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "tree_specs", "start_tree"]
+
+REGISTRY = "sagaline.registry.actor.Registry"
+SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
+SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
+SAGAS_NAME = "sagas"
+
+#: Domain name -> actor class path, in start order.
+DOMAIN_ACTORS: dict[str, str] = {
+    "flow": "sagaline.actors.domains.FlowActor",
+    "gate": "sagaline.actors.domains.GateActor",
+    "block": "sagaline.actors.domains.BlockActor",
+    "link": "sagaline.actors.domains.LinkActor",
+}
+
+
+@dataclass(frozen=True)
+class TreeConfig:
+    """What the tree needs to start.
+
+    Attributes:
+        data_dir: where every domain's SQLite file lives.
+        domains: domain name -> actor class path (default :data:`DOMAIN_ACTORS`).
+        domain_config: domain name -> the service's settings.
+        faults: domain name -> fault rules (tests and rehearsals).
+        synchronous: SQLite durability, NORMAL or FULL.
+        pool_size: idle saga actors kept ready.
+        max_runs: most runs in progress at once (None: unlimited).
+        saga_args: handed to every saga actor.
+    """
+
+    data_dir: Path
+    domains: dict[str, str] = field(default_factory=lambda: dict(DOMAIN_ACTORS))
+    domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    synchronous: str = "NORMAL"
+    pool_size: int = 4
+    max_runs: int | None = None
+    saga_args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A started tree: the addresses callers need."""
+
+    registry: Any
+    root: Any
+    sagas: Any
+
+
+def tree_specs(config: TreeConfig) -> list[ChildSpec]:
+    """The root supervisor's children, in start order."""
+    specs = []
+    for name, path in config.domains.items():
+        args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
+                "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
+        specs.append(child_spec(name, path, args, name=f"domain:{name}"))
+    sagas = dynamic_supervisor_spec(SAGAS_NAME, DynamicFlags(max_children=config.max_runs),
+                                    start=SAGA_SUPERVISOR, name=SAGAS_NAME)
+    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args))
+    specs.append(sagas.model_copy(update={"args": args}))
+    return specs
+
+
+def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
+    """Start the registry and the root supervisor on ``handle``; return the addresses.
+
+    Raises:
+        ActorStartFailed: a child could not start (the message names it).
+        AskTimeout: the tree did not answer within ``timeout``.
+    """
+    Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    registry = start_actor(handle, REGISTRY, timeout=timeout)
+    args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
+            "children": [s.model_dump() for s in tree_specs(config)]}
+    root = start_actor(handle, SUPERVISOR, args, registry=registry, child_id="root", timeout=timeout)
+    found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
+    if not found.entries:
+        raise RuntimeError("the saga supervisor did not register")
+    return Tree(registry, root, found.entries[0].holder)

@@ -1,0 +1,65 @@
+"""Checking a StartSaga before anything starts (pure).
+
+The saga supervisor refuses a bad start at once, with a stable code and a
+message naming what is wrong, so nothing is created for it: an unknown
+saga, a malformed correlation or causation id (an empty correlation id
+means "make one"), inputs the saga's definition rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from sagaline.messages.ids import is_uuid7, uuid7
+from sagaline.messages.saga import SagaRefused, StartSaga
+from sagaline.saga import InputError, SagaDefinition
+from sagaline.saga.inputs import prepare_inputs
+
+__all__ = ["Admitted", "admit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A start that may proceed: its (possibly generated) correlation id and definition."""
+
+    correlation_id: str
+    definition: SagaDefinition
+
+
+def admit(message: StartSaga, sagas: Mapping[str, Callable[[], SagaDefinition]],
+          definitions: dict[str, SagaDefinition] | None = None) -> Admitted | SagaRefused:
+    """Decide whether ``message`` may start a run.
+
+    Args:
+        message: the request.
+        sagas: saga name -> definition factory (the catalog).
+        definitions: a cache of built definitions, filled as sagas are used.
+
+    Returns:
+        :class:`Admitted`, or :class:`SagaRefused` with code
+        ``unknown_saga``, ``invalid_correlation_id``, ``invalid_causation_id``
+        or ``invalid_input``.
+    """
+    factory = sagas.get(message.saga)
+    if factory is None:
+        known = ", ".join(sorted(sagas)) or "none"
+        return SagaRefused(code="unknown_saga", message=f"no saga named {message.saga!r} (known: {known})")
+    correlation_id = message.correlation_id or uuid7()
+    if not is_uuid7(correlation_id):
+        return SagaRefused(code="invalid_correlation_id",
+                           message=f"correlation id {correlation_id!r:.80} is not a lowercase UUID v7")
+    if message.causation_id is not None and not is_uuid7(message.causation_id):
+        return SagaRefused(code="invalid_causation_id",
+                           message=f"causation id {message.causation_id!r:.80} is not a lowercase UUID v7")
+    cache = definitions if definitions is not None else {}
+    definition = cache.get(message.saga) or cache.setdefault(message.saga, factory())
+    try:
+        prepare_inputs(definition, _plain(message.inputs))
+    except InputError as exc:
+        return SagaRefused(code="invalid_input", message=str(exc))
+    return Admitted(correlation_id, definition)
+
+
+def _plain(inputs: Any) -> dict[str, Any]:
+    return dict(inputs) if isinstance(inputs, Mapping) else {}
