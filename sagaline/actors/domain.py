@@ -31,6 +31,8 @@ from sagaline.messages.base import Command
 from sagaline.messages.common import CommandFailed
 from sagaline.storage.aio import AsyncRunner
 from sagaline.storage.sqlite import SqliteOptions
+from sagaline.telemetry.core import telemetry
+from sagaline.telemetry.names import DOMAIN_COMMAND
 
 __all__ = ["DomainActor", "InjectedCrash"]
 
@@ -66,8 +68,19 @@ class DomainActor(BaseActor):
         return self.runner.run(coroutine, self.HANDLE_TIMEOUT_S)
 
     def receive_Command(self, command: Command, sender: Any) -> None:
-        if not self.injected_fault(command, sender):
-            self.send(sender, self.run(self.service.handle(command)))
+        with self.command_span(command) as stop_meta:
+            if not self.injected_fault(command, sender):
+                reply = self.run(self.service.handle(command))
+                stop_meta["reply"] = type(reply).__name__
+                self.send(sender, reply)
+
+    def command_span(self, command: Command):
+        """A telemetry span around handling ``command``, carrying its trace context."""
+        headers = command.headers
+        return telemetry.span(DOMAIN_COMMAND, {
+            "domain": self.DOMAIN, "command": type(command).__name__,
+            "correlation_id": headers.correlation_id, "idempotency_key": headers.idempotency_key,
+            "traceparent": headers.traceparent})
 
     def injected_fault(self, command: Command, sender: Any) -> bool:
         """Apply the fault plan to ``command``; True when it answered in the command's stead.

@@ -90,10 +90,11 @@ class FlowActor(DomainActor):
         return store, service
 
     def receive_PublishEvent(self, command: PublishEvent, sender: Any) -> None:
-        if self.injected_fault(command, sender):
-            return
-        publication = self.run(self.service.publish(command))
-        self.send(sender, publication.reply)
+        with self.command_span(command):
+            if self.injected_fault(command, sender):
+                return
+            publication = self.run(self.service.publish(command))
+            self.send(sender, publication.reply)
         for delivery in publication.deliveries:
             self.send(delivery.subscriber, EventDelivery(event=publication.event, pattern=delivery.pattern))
 

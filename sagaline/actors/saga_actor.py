@@ -36,9 +36,10 @@ from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
 from sagaline.saga.steps import Send
-from sagaline.sagas import catalog
+from sagaline.sagas import definition
 from sagaline.storage.journal import JournalEntry, MemoryJournal, RunStart
 from sagaline.telemetry import names as tn
+from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
 from sagaline.telemetry.core import telemetry
 
 __all__ = ["SagaActor"]
@@ -46,6 +47,16 @@ __all__ = ["SagaActor"]
 _log = logging.getLogger("sagaline.saga")
 _FINISH_EVENTS = {"completed": tn.SAGA_COMPLETE, "failed": tn.SAGA_FAIL, "stuck": tn.SAGA_STUCK,
                   "cancelled": tn.SAGA_CANCELLED, "halted": tn.SAGA_FAIL}
+
+
+_executors: dict[str, Executor] = {}
+
+
+def _executor(saga: str) -> Executor:
+    """One executor per saga per process: it is pure and definitions never change."""
+    if saga not in _executors:
+        _executors[saga] = Executor(definition(saga))
+    return _executors[saga]
 
 
 class SagaActor(BaseActor):
@@ -72,12 +83,14 @@ class SagaActor(BaseActor):
                          self.state.run_id if self.state else "?", message.correlation_id)
             return
         self.directory = dict(message.directory)
-        self.executor = Executor(catalog()[message.saga]())
-        self.meta = {"saga": message.saga, "correlation_id": message.correlation_id}
+        self.executor = _executor(message.saga)
+        self.meta = {"saga": message.saga, "correlation_id": message.correlation_id,
+                     "trace_id": trace_id_for(message.correlation_id)}
+        self.root_span = root_span_id(message.correlation_id)
         self.begun_ns = time.monotonic_ns()
         now = time.time()
         telemetry.execute(tn.SAGA_START, {"system_time": time.time_ns(), "monotonic_time": self.begun_ns},
-                          dict(self.meta))
+                          {**self.meta, "span_id": self.root_span})
         try:
             self.state, commands = self.executor.start(message.correlation_id, message.inputs, now,
                                                        message.causation_id)
@@ -128,8 +141,10 @@ class SagaActor(BaseActor):
             self.busy = False
 
     def _invoke(self, inv: Invoke) -> None:
-        self._note_invoke(inv)
-        action = perform(self.executor, self.state, inv)
+        span = span_id_for(inv.key, inv.kind, inv.attempt)
+        self._note_invoke(inv, span)
+        trace = {"traceparent": traceparent(self.state.run_id, span)}
+        action = perform(self.executor, self.state, inv, trace)
         if not isinstance(action, Send):
             self.queue.append(InvocationResult(inv.step, inv.kind, inv.key, action))
             return
@@ -197,8 +212,9 @@ class SagaActor(BaseActor):
 
     # ----- telemetry -----------------------------------------------------------------------
 
-    def _note_invoke(self, inv: Invoke) -> None:
-        meta = {**self.meta, "step": inv.step, "attempt": inv.attempt, "idempotency_key": inv.key}
+    def _note_invoke(self, inv: Invoke, span: str) -> None:
+        meta = {**self.meta, "step": inv.step, "kind": inv.kind, "attempt": inv.attempt,
+                "idempotency_key": inv.key, "span_id": span, "parent_span_id": self.root_span}
         now = time.monotonic_ns()
         if inv.kind == "run":
             self.step_started[inv.step] = now
@@ -212,7 +228,7 @@ class SagaActor(BaseActor):
             return
         started = self.step_started.get(event.step)
         duration = time.monotonic_ns() - started if started else 0
-        meta = {**self.meta, "step": event.step}
+        meta = {**self.meta, "step": event.step, "idempotency_key": event.key}
         if isinstance(event.outcome, Ok):
             telemetry.execute(tn.STEP_STOP, {"duration": duration}, meta)
         else:

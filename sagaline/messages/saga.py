@@ -93,6 +93,10 @@ class RunOutcome(Message):
     """The step whose failure stopped the run, if any."""
     failed_compensations: list[str] = Field(default_factory=list)
     """Steps whose compensation or undo failed for good (stuck runs)."""
+    started_at: float | None = None
+    """Wall-clock time the run started (seconds since the epoch)."""
+    finished_at: float | None = None
+    """Wall-clock time it ended."""
 
 
 class CancelRun(Message):

@@ -21,7 +21,16 @@ the bind patch too, since its own endpoint listens as well):
   Never applied to the admin (it double-forks: its first parent exits at
   once) nor to the logger; both are started by other functions.
 
-Both patches are idempotent and process-wide.
+* **Timers in a heap (simpleSystemBase).** The in-process base keeps
+  pending wakeups in a list that it partitions, with a functional fold, on
+  every message it delivers: with a few thousand timers pending (a saga run
+  arms a deadline per step, and Thespian timers cannot be cancelled, so
+  they stay until they expire) that scan dominated every profile
+  (1.5 M predicate calls for 100 runs). :func:`heap_wakeups` keeps them in
+  a heap ordered by expiry: adding and popping cost O(log n). Applied by
+  ``start_system`` for the in-process base.
+
+Every patch is idempotent and process-wide.
 """
 
 from __future__ import annotations
@@ -33,10 +42,10 @@ import multiprocessing
 import os
 import signal
 
-__all__ = ["apply_patches", "bound_address"]
+__all__ = ["apply_patches", "bound_address", "heap_wakeups"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_state: dict[str, object] = {"bind": None, "orphans": False}
+_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False}
 
 
 def bound_address() -> str | None:
@@ -114,3 +123,47 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if expected is not None and os.getppid() != expected:
         os._exit(0)
+
+
+def heap_wakeups() -> None:
+    """Replace simpleSystemBase's list of pending wakeups by a heap (see the module docstring)."""
+    if _state["heap"]:
+        return
+    import heapq
+    import itertools
+
+    from thespian.system import simpleSystemBase
+    from thespian.system.timing import ExpirationTimer
+
+    manager = simpleSystemBase.WakeupManager
+    order = itertools.count()
+
+    def _heap(self) -> list:
+        heap = self.__dict__.get("_wakeup_heap")
+        if heap is None:
+            heap = self.__dict__["_wakeup_heap"] = []
+        return heap
+
+    def _pop_expired_wakeups(self, ct):
+        heap, expired = _heap(self), []
+        while heap and heap[0][0] <= ct:
+            expired.append(heapq.heappop(heap)[2])
+        return expired
+
+    def _next_wakeup(self):
+        heap = _heap(self)
+        return heap[0][2][1] if heap else None
+
+    def _add_wakeup(self, from_actor, time_period, payload):
+        timer = ExpirationTimer(time_period)
+        heapq.heappush(_heap(self), (timer._time_to_quit, next(order), (from_actor, timer, payload)))
+
+    def add_wakeups_to_status(self, statusmsg):
+        statusmsg.addWakeups([(entry[0], entry[1]) for _, _, entry in _heap(self)])
+        return statusmsg
+
+    manager._pop_expired_wakeups = _pop_expired_wakeups
+    manager._next_wakeup = _next_wakeup
+    manager._add_wakeup = _add_wakeup
+    manager.add_wakeups_to_status = add_wakeups_to_status
+    _state["heap"] = True

@@ -32,7 +32,7 @@ from typing import Any
 
 from sagaline.runtime.errors import AskTimeout, NoSystemListening, SystemNotOwned, SystemStartError
 from sagaline.runtime.launcher import READY_FILE
-from sagaline.runtime.patches import apply_patches
+from sagaline.runtime.patches import apply_patches, heap_wakeups
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
 
 __all__ = ["ActorSystemHandle", "start_system", "join_system", "free_port", "SIMPLE", "MULTIPROC"]
@@ -166,6 +166,7 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
     if base == SIMPLE:
         from thespian.actors import ActorSystem
 
+        heap_wakeups()
         return ActorSystemHandle(ActorSystem(SIMPLE, dict(capabilities or {}), logDefs=False,
                                              transientUnique=True), SIMPLE, log_dir=log_dir)
     if base != MULTIPROC:

@@ -73,6 +73,8 @@ class Executor:
         self.definition = definition
         self.plan: Plan = plan(definition)
         self.backoff = backoff
+        # Step states are immutable: every run starts from the same records.
+        self._fresh_steps = {n: StepState(n) for n in self.plan.order}
         self._handlers: dict[type, Callable[[RunState, Any, float], Transition]] = {
             InvocationResult: self._on_result,
             TimerFired: self._on_timer,
@@ -92,7 +94,7 @@ class Executor:
         """
         prepared = prepare_inputs(self.definition, inputs)
         state = RunState(run_id, self.definition.name, self.definition.version, "running",
-                         prepared, {n: StepState(n) for n in self.plan.order},
+                         prepared, dict(self._fresh_steps),
                          causation_id=causation_id, started_at=now)
         return self.advance(state, [], now)
 

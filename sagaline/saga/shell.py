@@ -51,4 +51,5 @@ def outcome(state: RunState, finished: Finished) -> RunOutcome:
     return RunOutcome(correlation_id=state.run_id, saga=state.saga, status=finished.status,
                       result=finished.result, error=error_to_data(finished.error),
                       failed_step=state.failure[0] if state.failure else None,
-                      failed_compensations=list(finished.failed_compensations))
+                      failed_compensations=list(finished.failed_compensations),
+                      started_at=state.started_at, finished_at=state.finished_at)

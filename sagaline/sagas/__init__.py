@@ -13,9 +13,22 @@ from typing import Callable
 from sagaline.saga import SagaDefinition
 from sagaline.sagas import user_provisioning
 
-__all__ = ["catalog"]
+__all__ = ["catalog", "definition"]
+
+_built: dict[str, SagaDefinition] = {}
 
 
 def catalog() -> dict[str, Callable[[], SagaDefinition]]:
     """Saga name -> factory of its definition."""
     return {user_provisioning.NAME: user_provisioning.definition}
+
+
+def definition(name: str) -> SagaDefinition:
+    """The definition of saga ``name``, built once per process (definitions are immutable).
+
+    Raises:
+        KeyError: no saga has that name.
+    """
+    if name not in _built:
+        _built[name] = catalog()[name]()
+    return _built[name]

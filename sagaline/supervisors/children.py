@@ -114,7 +114,13 @@ class ChildKeeper(BaseActor):
     # ----- actions --------------------------------------------------------------------
 
     def spawn(self, child: Child) -> None:
-        """Create ``child``'s actor and send its InitActor; the outcome comes as a hook."""
+        """Create ``child``'s actor and send its InitActor; the outcome comes as a hook.
+
+        Does nothing once this actor is exiting: Thespian is stopping its
+        children, and a child created now would outlive the shutdown.
+        """
+        if self._exiting:
+            return
         child.incarnation += 1
         child.state = "starting"
         try:

@@ -13,7 +13,7 @@ __all__ = [
     "SUPERVISOR_RESTART", "SUPERVISOR_ESCALATE", "REGISTRY_REGISTER", "REGISTRY_UNREGISTER",
     "EVENT_VALIDATED", "EVENT_ENQUEUE", "EVENT_PUBLISH", "EVENT_DROPPED",
     "BRIDGE_TRIAL_START", "BRIDGE_TRIAL_STOP", "BRIDGE_TRIAL_CANCELLED",
-    "HANDLER_FAILURE", "ALL_EVENTS",
+    "DOMAIN_COMMAND", "HANDLER_FAILURE", "ALL_EVENTS",
 ]
 
 SAGA_START = ("reactor", "saga", "start")
@@ -37,6 +37,7 @@ EVENT_DROPPED = ("thunderline", "event", "dropped")
 BRIDGE_TRIAL_START = ("sagaline", "bridge", "trial", "start")
 BRIDGE_TRIAL_STOP = ("sagaline", "bridge", "trial", "stop")
 BRIDGE_TRIAL_CANCELLED = ("sagaline", "bridge", "trial", "cancelled")
+DOMAIN_COMMAND = ("sagaline", "domain", "command")  # a span prefix: + start/stop/exception
 HANDLER_FAILURE = ("telemetry", "handler", "failure")
 
 ALL_EVENTS: tuple[tuple[str, ...], ...] = (
@@ -44,4 +45,5 @@ ALL_EVENTS: tuple[tuple[str, ...], ...] = (
     STEP_EXCEPTION, COMPENSATE, UNDO, SUPERVISOR_RESTART, SUPERVISOR_ESCALATE, REGISTRY_REGISTER,
     REGISTRY_UNREGISTER, EVENT_VALIDATED, EVENT_ENQUEUE, EVENT_PUBLISH, EVENT_DROPPED,
     BRIDGE_TRIAL_START, BRIDGE_TRIAL_STOP, BRIDGE_TRIAL_CANCELLED, HANDLER_FAILURE,
+    DOMAIN_COMMAND + ("start",), DOMAIN_COMMAND + ("stop",), DOMAIN_COMMAND + ("exception",),
 )
