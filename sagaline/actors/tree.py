@@ -54,6 +54,8 @@ class TreeConfig:
         pool_size: idle saga actors kept ready.
         max_runs: most runs in progress at once (None: unlimited).
         saga_args: handed to every saga actor.
+        extra_children: further children of the root, started after the saga
+            supervisor (e.g. the daemon's admin endpoint).
     """
 
     data_dir: Path
@@ -64,6 +66,7 @@ class TreeConfig:
     pool_size: int = 4
     max_runs: int | None = None
     saga_args: dict[str, Any] = field(default_factory=dict)
+    extra_children: tuple[ChildSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
                                     start=SAGA_SUPERVISOR, name=SAGAS_NAME)
     args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args))
     specs.append(sagas.model_copy(update={"args": args}))
+    specs.extend(config.extra_children)
     return specs
 
 

@@ -7,6 +7,12 @@ Client view (request -> reply, all through the saga supervisor)::
     CancelRun  -> CancelAnswer
     RunStatus  -> RunSnapshot | SagaRefused (unknown run)
 
+Operator actions (the admin CLI; answered once the durable journal exists)::
+
+    ListRuns            -> RunsPage
+    RetryCompensation   -> OperatorAnswer   (a stuck run rolls back again)
+    ResumeRun           -> OperatorAnswer   (a failed or halted run continues from a step)
+
 Inside the tree: the supervisor hands a prepared saga actor its run with
 :class:`BeginRun`; the saga actor reports :class:`RunFinished` to it; the
 supervisor pushes :class:`DirectoryUpdate` when a domain actor's address
@@ -24,7 +30,8 @@ from sagaline.messages.base import ActorRef, Message
 __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
     "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "BeginRun", "RunFinished",
-    "DirectoryUpdate",
+    "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
+    "OperatorAnswer",
 ]
 
 RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
@@ -193,3 +200,79 @@ class DirectoryUpdate(Message):
     """The domain actor's name."""
     address: ActorRef = None
     """Its address (None: currently unavailable)."""
+
+
+class ListRuns(Message):
+    """List runs, newest first, filtered."""
+
+    status: list[str] = Field(default_factory=list)
+    """Only runs in these statuses (empty: any)."""
+    saga: str | None = None
+    """Only runs of this saga."""
+    older_than_s: float | None = None
+    """Only runs started at least this many seconds ago."""
+    newer_than_s: float | None = None
+    """Only runs started at most this many seconds ago."""
+    limit: int = Field(default=50, ge=1, le=10_000)
+    """Most rows returned."""
+
+
+class RunSummary(Message):
+    """One row of a :class:`RunsPage`."""
+
+    correlation_id: str
+    """The run."""
+    saga: str
+    """Its saga."""
+    status: str
+    """Its status."""
+    started_at: float
+    """Wall-clock start time."""
+    finished_at: float | None = None
+    """Wall-clock end time, once ended."""
+    failed_step: str | None = None
+    """The step whose failure stopped it, if any."""
+    error_code: str | None = None
+    """The code of its error, if any."""
+    failed_compensations: list[str] = Field(default_factory=list)
+    """For stuck runs: the compensations that failed for good."""
+
+
+class RunsPage(Message):
+    """Answer to :class:`ListRuns`."""
+
+    runs: list[RunSummary]
+    """The matching runs, newest first."""
+    total: int
+    """How many runs matched before ``limit``."""
+
+
+class RetryCompensation(Message):
+    """Retry the failed compensations of a stuck run (all of them when ``steps`` is empty)."""
+
+    correlation_id: str
+    """The stuck run."""
+    steps: list[str] = Field(default_factory=list)
+    """Only these steps' compensations."""
+
+
+class ResumeRun(Message):
+    """Continue a failed (rolled back) or halted run from ``from_step``."""
+
+    correlation_id: str
+    """The run."""
+    from_step: str | None = None
+    """The step to run again first (with everything that depends on it); None: where it stopped."""
+
+
+class OperatorAnswer(Message):
+    """What an operator action did."""
+
+    correlation_id: str
+    """The run."""
+    accepted: bool
+    """True when the action was taken."""
+    status: str
+    """The run's status after the request."""
+    message: str = ""
+    """Why it was refused, or what happened."""
