@@ -13,7 +13,8 @@ is applied at most once and a duplicate gets the first answer.
 ``DeprovisionVault``
     ``VaultDeprovisioned(vault_id)`` for the vault made under
     ``effect_key``; ``vault_id=None`` when none was (the undo of an
-    effect that never happened).
+    effect that never happened; a ``ProvisionVault`` with that key arriving
+    later is refused with ``undone_before_applied``).
 
 Every command may also fail with the shared codes of
 :func:`~sagaline.storage.idempotency.answer` and
@@ -27,7 +28,7 @@ from sagaline.messages.base import Reply
 from sagaline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from sagaline.messages.ids import uuid7
 from sagaline.storage.block_store import BlockStore, VaultRow
-from sagaline.storage.idempotency import answer, failure
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["BlockConfig", "BlockService"]
@@ -87,5 +88,7 @@ class BlockService:
 
         async def effect(conn: Connection) -> Reply:
             vault_id = await self.store.delete_vault_by_key(conn, cmd.effect_key)
+            if vault_id is None:
+                await forbid(conn, cmd, cmd.effect_key, ProvisionVault.__name__, now)
             return VaultDeprovisioned(headers=cmd.headers, vault_id=vault_id)
         return await self.store.apply_once(cmd, effect, now)

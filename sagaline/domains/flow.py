@@ -40,10 +40,12 @@ import logging
 import re
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sagaline.errors import SagalineError
-from sagaline.events import DropCounter, Dropped, Event, EventRejected, Mode, reliability_of, select_pipeline, validate
+from sagaline.events import (DropCounter, Dropped, Event, EventRejected, Mode, reliability_of,
+                             select_pipeline, validate)
 from sagaline.messages.base import Message, Reply
 from sagaline.messages.codec import CodecError
 from sagaline.messages.common import CommandFailed
@@ -185,7 +187,7 @@ class FlowService:
             return Publication(reply, event, deliveries)
         return await self._store(cmd, event, reply, deliveries, now)
 
-    def _judge(self, candidate: Event, now: Any) -> tuple[Event, str]:
+    def _judge(self, candidate: Event, now: datetime) -> tuple[Event, str]:
         try:
             outcome = validate(candidate, self.config.mode, drops=self.drops, now=now)
         except EventRejected:  # raise mode: the publisher still gets an answer
@@ -195,7 +197,7 @@ class FlowService:
         return outcome.event, ""
 
     async def _store(self, cmd: PublishEvent, event: Event, reply: EventPublished,
-                     deliveries: tuple[Delivery, ...], now: Any) -> Publication:
+                     deliveries: tuple[Delivery, ...], now: datetime) -> Publication:
         key = cmd.headers.idempotency_key or f"event:{cmd.event.id}"
         keyed = cmd.model_copy(update={"headers": cmd.headers.model_copy(update={"idempotency_key": key})})
         try:

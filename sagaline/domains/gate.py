@@ -14,7 +14,9 @@ retryable ones are remembered under the key):
 ``RevokeToken``
     ``TokenRevoked(token)``: the token made under ``effect_key``, now
     revoked (revoking twice is fine); ``token=None`` when no token was
-    ever made under that key (the undo of an effect that never happened).
+    ever made under that key (the undo of an effect that never happened;
+    an ``IssueToken`` with that key arriving later is then refused with
+    ``undone_before_applied``, see :func:`~sagaline.storage.idempotency.forbid`).
 ``SendMagicLink``
     ``MagicLinkSent(message_id, backend)``. The link is
     ``<base_url><redirect>?token=<token>``; the body says the correlation id
@@ -23,7 +25,10 @@ retryable ones are remembered under the key):
     local path (``/...``; anything else could point the link at another
     host), or the sender failed (retryable when the sender says so; then not
     remembered, and a retry can send). A re-send after a success sends
-    nothing: the ledger answers.
+    nothing: the ledger answers. The mail is handed over inside the
+    command's transaction, before the commit: if the commit then fails (or
+    the process dies in between), a retry sends a second mail. Mail is at
+    least once; the ledger row and the outbox row are exactly once.
 ``CreateUser``
     ``UserCreated``; ``invalid_email_format``; ``user_creation_failed``
     naming the email when it is taken (letter case ignored).
@@ -31,7 +36,8 @@ retryable ones are remembered under the key):
     ``UserDeleted(user_id)``: deletes the user made under ``effect_key``
     **and revokes that email's live tokens**: a sign-in link must not
     outlive the account it signs in to, nor work for whoever registers the
-    email next. ``user_id=None`` when no user was made under that key.
+    email next. ``user_id=None`` when no user was made under that key (and
+    a later ``CreateUser`` with that key is refused, ``undone_before_applied``).
 
 Every command: ``idempotency_key_missing`` / ``idempotency_key_conflict``
 (see :func:`~sagaline.storage.idempotency.apply_once`),
@@ -52,7 +58,7 @@ from sagaline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLin
                                     SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
 from sagaline.messages.ids import uuid7
 from sagaline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
-from sagaline.storage.idempotency import answer, failure
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
@@ -138,6 +144,8 @@ class GateService:
 
         async def effect(conn: Connection) -> Reply:
             token = await self.store.revoke_token_by_key(conn, cmd.effect_key, now)
+            if token is None:
+                await forbid(conn, cmd, cmd.effect_key, IssueToken.__name__, now)
             return TokenRevoked(headers=cmd.headers, token=token)
         return await self.store.apply_once(cmd, effect, now)
 
@@ -197,7 +205,9 @@ class GateService:
 
         async def effect(conn: Connection) -> Reply:
             user = await self.store.delete_user_by_key(conn, cmd.effect_key)
-            if user is not None:
+            if user is None:
+                await forbid(conn, cmd, cmd.effect_key, CreateUser.__name__, now)
+            else:
                 await self.store.revoke_live_tokens(conn, user.email, now)
             return UserDeleted(headers=cmd.headers, user_id=None if user is None else user.id)
         return await self.store.apply_once(cmd, effect, now)

@@ -17,7 +17,9 @@ default also makes it, so a service that was never started still works.
     remove a membership it never made).
 ``LeaveCommunity``
     ``CommunityLeft(membership_id)`` for the membership made under
-    ``effect_key``; ``membership_id=None`` when none was.
+    ``effect_key``; ``membership_id=None`` when none was (and a
+    ``JoinCommunity`` with that key arriving later is refused with
+    ``undone_before_applied``).
 
 Plus the shared codes of :func:`~sagaline.storage.idempotency.answer` and
 :func:`~sagaline.storage.idempotency.apply_once`.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
-from sagaline.storage.idempotency import answer, failure
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.link_store import CommunityRow, LinkStore, MembershipRow
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
@@ -103,5 +105,7 @@ class LinkService:
 
         async def effect(conn: Connection) -> Reply:
             membership_id = await self.store.delete_membership_by_key(conn, cmd.effect_key)
+            if membership_id is None:
+                await forbid(conn, cmd, cmd.effect_key, JoinCommunity.__name__, now)
             return CommunityLeft(headers=cmd.headers, membership_id=membership_id)
         return await self.store.apply_once(cmd, effect, now)

@@ -29,7 +29,16 @@ Bounds: exactly-once holds for effects inside this database. An effect
 outside it (a mail handed to an SMTP server) happens before the commit, so a
 crash or a failed commit between the two lets a retry do it again: at least
 once for those, at most once per committed key. Keys are kept forever (no
-expiry): the table grows by one row per command.
+expiry): the table grows by one row per command. Stored replies are decoded
+with today's message classes: bumping a reply class's ``VERSION`` makes old
+rows undecodable (``UnsupportedVersion`` raised, the actor's crash path), so
+such a change needs a migration of the ledger.
+
+Undo before do: an undo (``DeleteUser`` and the like) that finds nothing to
+undo calls :func:`forbid`, which records a refusal under the undone
+command's key; that command, arriving late, is answered
+``undone_before_applied`` and has no effect. So a compensation can never be
+overtaken by the effect it compensates.
 
 The ledger rows, and the ``created_by_key`` column of every effect row, are
 the evidence a crash test counts: at most one effect row per key.
@@ -56,7 +65,8 @@ from sagaline.storage.errors import StorageError
 from sagaline.storage.sqlite import Database, Schema, SqliteOptions, iso, open_database, parse_iso
 
 __all__ = [
-    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "ledger", "failure", "answer", "StoreBase",
+    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "forbid", "ledger", "failure", "answer",
+    "StoreBase",
 ]
 
 IDEMPOTENCY_DDL = """
@@ -176,6 +186,32 @@ async def _record(conn: aiosqlite.Connection, key: str, command: Command, reply:
         "VALUES (?, ?, ?, ?, ?, ?)",
         (key, type(command).__name__, int(not isinstance(reply, CommandFailed)), encode(reply),
          command.headers.correlation_id, iso(now)))
+
+
+async def forbid(conn: aiosqlite.Connection, undo: Command, effect_key: str, command_tag: str,
+                 now: datetime) -> None:
+    """Make sure the command under ``effect_key`` can never take effect later.
+
+    Called by an undo that found nothing to undo: the effect may still be on
+    its way (a slow or re-sent command overtaken by its compensation). A
+    ledger row is written for ``effect_key`` (unless one exists) answering
+    ``CommandFailed(code="undone_before_applied")``, so the late command
+    gets that answer instead of leaving an orphan behind.
+
+    Args:
+        conn: The undo's open transaction.
+        undo: The undo command (its headers, with the key replaced, head the reply).
+        effect_key: Idempotency key of the command being undone.
+        command_tag: Class name of that command (``CreateUser`` for ``DeleteUser``).
+        now: Timestamp of the row.
+    """
+    headers = undo.headers.model_copy(update={"idempotency_key": effect_key})
+    refused = CommandFailed(headers=headers, code="undone_before_applied",
+                            message=f"{command_tag} {effect_key!r} was undone before it arrived")
+    await conn.execute(
+        "INSERT OR IGNORE INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
+        "VALUES (?, ?, 0, ?, ?, ?)",
+        (effect_key, command_tag, encode(refused), headers.correlation_id, iso(now)))
 
 
 async def ledger(db: Database, key: str | None = None) -> list[LedgerEntry]:

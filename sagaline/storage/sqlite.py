@@ -49,8 +49,8 @@ import aiosqlite
 from sagaline.storage.errors import StorageError, storage_error
 
 __all__ = [
-    "Clock", "Connection", "SqliteOptions", "Schema", "Database", "open_database", "utc_now", "read_clock", "iso",
-    "parse_iso",
+    "Clock", "Connection", "SqliteOptions", "Schema", "Database", "open_database", "utc_now",
+    "read_clock", "iso", "parse_iso",
 ]
 
 #: A clock: returns the current time, timezone-aware (UTC).

@@ -124,7 +124,8 @@ def test_each_subscriber_gets_an_event_once_for_its_first_matching_pattern(run, 
     flow.subscribe("bob", "user.*.complete")
     flow.subscribe("cid", "ml.#")
     out = publish(run, flow, onboarding(clock))
-    assert [(d.subscriber, d.pattern) for d in out.deliveries] == [("ann", "user.#"), ("bob", "user.*.complete")]
+    assert [(d.subscriber, d.pattern) for d in out.deliveries] == [
+        ("ann", "user.#"), ("bob", "user.*.complete")]
     assert out.reply.delivered == 2
 
 
@@ -166,3 +167,15 @@ def test_a_full_store_answers_publish_with_a_retryable_failure_and_delivers_noth
 
 def test_the_page_is_an_events_page(run, flow):
     assert isinstance(run(flow.handle(TailEvents())), EventsPage)
+
+
+def test_stored_events_survive_closing_and_reopening_the_store(run, tmp_path, clock):
+    store = run(FlowStore.open(tmp_path / "durable.db"))
+    event = onboarding(clock)
+    publish(run, FlowService(store, clock), event)
+    run(store.close())
+    store = run(FlowStore.open(tmp_path / "durable.db"))
+    try:
+        assert tail(run, FlowService(store, clock)) == [event]
+    finally:
+        run(store.close())

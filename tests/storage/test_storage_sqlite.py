@@ -173,7 +173,8 @@ def test_error_mapping_covers_corrupt_io_and_other_codes():
         return storage_error(exc, "/data/f.db")
     assert isinstance(err(sqlite3.SQLITE_CORRUPT), StorageCorrupt)
     assert err(sqlite3.SQLITE_IOERR_WRITE).retryable and err(sqlite3.SQLITE_IOERR_WRITE).reason == "io_error"
-    assert (err(sqlite3.SQLITE_READONLY).reason, err(sqlite3.SQLITE_READONLY).retryable) == ("read_only", False)
+    read_only = err(sqlite3.SQLITE_READONLY)
+    assert (read_only.reason, read_only.retryable) == ("read_only", False)
     assert err(sqlite3.SQLITE_MISMATCH).reason == "sqlite_error"
 
 
