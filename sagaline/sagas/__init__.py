@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sagaline.saga import SagaDefinition
-from sagaline.sagas import user_provisioning
+from sagaline.sagas import cerebros_nas, upm_activation, user_provisioning
 
 __all__ = ["catalog", "definition"]
 
@@ -20,7 +20,9 @@ _built: dict[str, SagaDefinition] = {}
 
 def catalog() -> dict[str, Callable[[], SagaDefinition]]:
     """Saga name -> factory of its definition."""
-    return {user_provisioning.NAME: user_provisioning.definition}
+    return {user_provisioning.NAME: user_provisioning.definition,
+            upm_activation.NAME: upm_activation.definition,
+            cerebros_nas.NAME: cerebros_nas.definition}
 
 
 def definition(name: str) -> SagaDefinition:

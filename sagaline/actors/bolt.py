@@ -1,0 +1,36 @@
+"""The bolt domain actor: UPM snapshots and adapters, NAS datasets, runs and versions.
+
+A :class:`~sagaline.actors.domain.DomainActor` over
+:class:`~sagaline.domains.bolt.BoltService`. Child-spec args are the domain
+actor's (``db_path``, ``synchronous``, ``config``, ``faults``); ``config``
+holds :class:`~sagaline.domains.bolt.BoltConfig` fields
+(``seed_builtin_datasets``). Register it under the domain name ``bolt``
+(the tree does it as ``domain:bolt``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaline.actors.domain import DomainActor
+from sagaline.domains.bolt import BoltConfig, BoltService
+from sagaline.storage.bolt_store import BoltStore
+from sagaline.storage.sqlite import SqliteOptions
+
+__all__ = ["BoltActor"]
+
+
+class BoltActor(DomainActor):
+    """UPM and NAS bookkeeping."""
+
+    DOMAIN = "bolt"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await BoltStore.open(db_path, options)
+        try:
+            service = BoltService(store, config=BoltConfig(**config))
+            await service.start()
+        except BaseException:
+            await store.close()
+            raise
+        return store, service

@@ -1,0 +1,36 @@
+"""The crown domain actor: the policy engine, with its audit trail.
+
+A :class:`~sagaline.actors.domain.DomainActor` over
+:class:`~sagaline.domains.crown.CrownService`. ``config`` may hold
+``policy_paths`` (a list of TOML policy files; the shipped
+``policies/default.toml`` when absent). A bad policy file fails the start:
+the supervisor (or :func:`~sagaline.actors.spawn.start_actor`) gets
+``InitFailed`` whose detail names the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaline.actors.domain import DomainActor
+from sagaline.domains.crown import CrownConfig, CrownService, policy_paths
+from sagaline.storage.crown_store import CrownStore
+from sagaline.storage.sqlite import SqliteOptions
+
+__all__ = ["CrownActor"]
+
+
+class CrownActor(DomainActor):
+    """Policy decisions, audited."""
+
+    DOMAIN = "crown"
+
+    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
+        store = await CrownStore.open(db_path, options)
+        try:
+            service = CrownService(store, config=CrownConfig(policy_paths=policy_paths(config)))
+            await service.start()
+        except BaseException:
+            await store.close()
+            raise
+        return store, service
