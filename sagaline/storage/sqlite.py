@@ -191,7 +191,10 @@ class Database:
             yield conn
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run a read query outside any explicit transaction and return its rows.
+        """Run one statement (a read, or a PRAGMA) and return its rows.
+
+        It runs on the one connection: outside any transaction, or inside the
+        one the calling task has open (so it sees that transaction's writes).
 
         Raises:
             StorageError: the query failed in SQLite.
