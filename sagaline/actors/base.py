@@ -36,7 +36,9 @@ Life of a base actor:
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import threading
 import time
 from typing import Any
 
@@ -70,6 +72,9 @@ _log = logging.getLogger("sagaline.actors")
 DEFER_START = object()
 #: Seconds a child exit is remembered to drop Thespian's duplicate ChildActorExited.
 _DUPLICATE_WINDOW_S = 2.0
+#: Seconds an actor process told to exit may wait for its children before it ends itself.
+_EXIT_GRACE_S = 2.0
+_watchdog_armed = False
 
 
 def error_reason(exc: BaseException) -> ExitReason:
@@ -264,6 +269,7 @@ class BaseActor(Actor):
         if not self._exiting:  # asked from outside: the system or a parent is stopping us
             self._exiting = True
             self._last_words(ExitReason(kind="shutdown"))
+        _exit_after_grace()
 
     def _last_words(self, reason: ExitReason) -> None:
         try:
@@ -295,6 +301,30 @@ class BaseActor(Actor):
         tick: Tick | None = self.timers.fire(payload)
         if tick is not None:
             self.on_timer(tick.name, tick.data)
+
+
+def _exit_after_grace() -> None:
+    """In an actor process that Thespian is stopping: end it after a grace period.
+
+    Thespian makes an exiting actor wait until every child has exited. A
+    child still being created when the exit request arrives may never
+    answer (measured: about one system shutdown in five right after start
+    hung 10 s in the admin, then left the supervisor, the half-started child
+    and the admin running). After :data:`_EXIT_GRACE_S` the process ends
+    itself; PR_SET_PDEATHSIG then takes any remaining children with it,
+    like OTP's shutdown timeout followed by a brutal kill. Never in the
+    test runner's own process (in-process bases run actors there).
+    """
+    global _watchdog_armed
+    if _watchdog_armed or multiprocessing.parent_process() is None:
+        return
+    _watchdog_armed = True
+
+    def _end() -> None:
+        time.sleep(_EXIT_GRACE_S)
+        os._exit(0)
+
+    threading.Thread(target=_end, name="sagaline-exit-grace", daemon=True).start()
 
 
 def _orphaned(parent_pid: int | None) -> bool:
