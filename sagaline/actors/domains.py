@@ -20,13 +20,14 @@ from typing import Any
 
 from sagaline.actors.domain import DomainActor
 from sagaline.domains.block import BlockConfig, BlockService
-from sagaline.domains.flow import FlowConfig, FlowService
+from sagaline.domains.flow import FlowConfig, FlowService, InvalidPattern
 from sagaline.domains.gate import GateConfig, GateService
 from sagaline.domains.link import LinkConfig, LinkService
 from sagaline.domains.mail import SmtpConfig, SmtpSender
-from sagaline.messages.flow import (EventDelivery, EventsSubscribed, PublishEvent, SubscribeEvents,
-                                    TailEvents, UnsubscribeEvents)
+from sagaline.messages.flow import (EventDelivery, EventsSubscribed, FlowError, PublishEvent,
+                                    SubscribeEvents, TailEvents, UnsubscribeEvents)
 from sagaline.storage.block_store import BlockStore
+from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore
 from sagaline.storage.gate_store import GateStore
 from sagaline.storage.link_store import LinkStore
@@ -99,11 +100,18 @@ class FlowActor(DomainActor):
             self.send(delivery.subscriber, EventDelivery(event=publication.event, pattern=delivery.pattern))
 
     def receive_SubscribeEvents(self, message: SubscribeEvents, sender: Any) -> None:
-        reply: EventsSubscribed = self.service.subscribe(message.subscriber or sender, message.pattern)
+        try:
+            reply: EventsSubscribed | FlowError = self.service.subscribe(message.subscriber or sender,
+                                                                         message.pattern)
+        except InvalidPattern as exc:
+            reply = FlowError(code="invalid_pattern", message=str(exc))
         self.send(sender, reply)
 
     def receive_UnsubscribeEvents(self, message: UnsubscribeEvents, sender: Any) -> None:
         self.service.unsubscribe(sender, message.pattern)
 
     def receive_TailEvents(self, message: TailEvents, sender: Any) -> None:
-        self.send(sender, self.run(self.service.tail(message)))
+        try:
+            self.send(sender, self.run(self.service.tail(message)))
+        except StorageError as exc:
+            self.send(sender, FlowError(code="storage_unavailable", message=str(exc)))

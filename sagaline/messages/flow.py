@@ -13,7 +13,7 @@ from sagaline.messages.base import ActorRef, Command, Message, Reply
 
 __all__ = [
     "PublishEvent", "EventPublished", "SubscribeEvents", "EventsSubscribed", "UnsubscribeEvents",
-    "EventDelivery", "TailEvents", "EventsPage",
+    "EventDelivery", "TailEvents", "EventsPage", "FlowError",
 ]
 
 
@@ -89,3 +89,12 @@ class EventsPage(Message):
 
     events: list[Event]
     """The events."""
+
+
+class FlowError(Message):
+    """The bus could not do a subscription or a query; nothing changed."""
+
+    code: str
+    """``invalid_pattern`` or ``storage_unavailable``."""
+    message: str
+    """What was wrong."""

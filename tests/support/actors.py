@@ -89,6 +89,9 @@ class Probe(BaseActor):
     def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
         self.events.append(ProbeEvent(kind=message.kind, label=message.key, detail=message.reason))
 
+    def receive_EventDelivery(self, message: Any, sender: Any) -> None:
+        self.events.append(ProbeEvent(kind="event", label=message.event.name, detail=message.pattern))
+
     def receive_ProbeGetEvents(self, message: ProbeGetEvents, sender: Any) -> None:
         self.send(sender, ProbeEvents(events=tuple(self.events)))
 
