@@ -134,7 +134,7 @@ class BridgeActor(BaseActor):
         if run is None:
             if not cmd.proposals or not cmd.deadline_s > 0:
                 return _failed(cmd, "invalid_dispatch", "needs at least one proposal and a positive deadline")
-            run = self._dispatch(cmd)
+            run = self._start_run(cmd)
         return b.TrainingDispatched(headers=cmd.headers, run_id=run.run_id, trial_ids=list(run.trial_ids))
 
     def _on_AwaitTrials(self, cmd: b.AwaitTrials, sender: Any) -> Any:
@@ -158,7 +158,7 @@ class BridgeActor(BaseActor):
 
     # ----- trials -----------------------------------------------------------------------------
 
-    def _dispatch(self, cmd: b.DispatchTraining) -> _Run:
+    def _start_run(self, cmd: b.DispatchTraining) -> _Run:
         run = _Run(cmd.run_id, cmd.dataset, cmd.seed, cmd.deadline_s, [])
         for arch in cmd.proposals:
             trial = _Trial(uuid7(), cmd.run_id, arch)

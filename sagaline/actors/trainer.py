@@ -2,26 +2,31 @@
 
 The bridge creates one trainer per trial as its child, sends it
 :class:`~sagaline.messages.supervision.InitActor` and then
-:class:`~sagaline.messages.bridge.TrainTrial`. The trainer trains in its
-handler (:func:`sagaline.domains.training.train_trial`), which blocks its
-thread: that is why a trial is a process of its own, and why cancelling it
-means the bridge kills that process (SIGKILL by the pid the trainer reported
-in ``Started``), not a message the busy trainer would read too late.
+:class:`~sagaline.messages.bridge.TrainTrial`. Training
+(:func:`sagaline.domains.training.train_trial`) runs in a thread of the
+trainer's process, so the actor's own thread stays free: Thespian transmits
+what an actor sends only between messages, so a handler that trained in
+place could not report progress until it was done, nor hear a stop.
 
-By message, to its parent (the bridge): :class:`TrialProgress` after epochs
-(at most every :data:`PROGRESS_INTERVAL_S`, and after the last), then one
+Every :data:`PROGRESS_INTERVAL_S` a timer of the actor's own reads the
+training thread's latest epoch and sends it to the bridge as
+:class:`TrialProgress`; when the thread ends, the actor sends one
 :class:`TrialReport` (succeeded with the artifact's path, size, SHA-256 and
-accuracy, or failed with the reason); then it exits normally.
+accuracy, or failed with the reason) and exits normally. (The timer polls
+a variable in its own process; the bridge hears everything by message.)
 
-If the bridge's process dies, the trainer notices between epochs (its parent
-pid changed) and exits instead of training for nobody. scikit-learn is
+Stopping: an ``ActorExitRequest``/``Stop`` sets the thread's stop flag,
+honoured after the current epoch (that is how an in-process trial is
+cancelled). On multiprocess bases the bridge does not wait for that: it
+kills the trainer's process. If the bridge's process dies, the thread sees
+its parent pid change and stops, and the trainer exits. scikit-learn is
 imported only when a trial is trained.
 """
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +36,10 @@ from sagaline.messages.bridge import TrainTrial, TrialProgress, TrialReport, Tri
 
 __all__ = ["TrainerActor", "PROGRESS_INTERVAL_S", "artifact_path"]
 
-#: Least seconds between two progress messages (bounds the bridge's mail).
-PROGRESS_INTERVAL_S = 0.25
+#: Seconds between two looks at the training thread (progress, end, orphaning).
+PROGRESS_INTERVAL_S = 0.2
+#: Seconds a stopping trainer waits for its thread to finish the current epoch.
+JOIN_SECONDS = 2.0
 
 
 def artifact_path(artifacts_dir: str, run_id: str, trial_id: str) -> Path:
@@ -45,37 +52,69 @@ class TrainerActor(BaseActor):
 
     def on_start(self, args: dict[str, Any]) -> None:
         self._parent_pid = os.getppid()
-        self._last_progress = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._epoch: tuple[int, int, float] | None = None
+        self._reported_epoch = 0
+        self._result: TrialResult | None = None
+        self._thread: threading.Thread | None = None
+        self._report_to: Any = None
+        self._trial: TrainTrial | None = None
 
     def receive_TrainTrial(self, msg: TrainTrial, sender: Any) -> None:
-        report_to = self.parent or sender
-        result = self._train(msg, report_to)
-        if result is None:
-            os._exit(0)  # orphaned: nobody is waiting for this trial
-        self.send(report_to, TrialReport(result=result))
-        self.stop("normal")
+        if self._thread is not None:
+            return  # one trial per trainer
+        self._trial, self._report_to = msg, self.parent or sender
+        self._thread = threading.Thread(target=self._train, args=(msg,), name=f"trial-{msg.trial_id}", daemon=True)
+        self._thread.start()
+        self.timers.start("tick", PROGRESS_INTERVAL_S)
 
-    def _train(self, msg: TrainTrial, report_to: Any) -> TrialResult | None:
+    def on_timer(self, name: str, data: Any) -> None:
+        self._send_progress()
+        with self._lock:
+            result = self._result
+        if result is not None:
+            self.send(self._report_to, TrialReport(result=result))
+            self.stop("normal")
+        elif self._orphaned():
+            self._stop.set()
+            self.stop("normal")
+        else:
+            self.timers.start("tick", PROGRESS_INTERVAL_S)
+
+    def on_terminate(self, reason: Any) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(JOIN_SECONDS)
+
+    def _send_progress(self) -> None:
+        with self._lock:
+            latest = self._epoch
+        if latest is not None and latest[0] > self._reported_epoch:
+            self._reported_epoch = latest[0]
+            self.send(self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=latest[0],
+                                                     epochs=latest[1], loss=latest[2]))
+
+    def _train(self, msg: TrainTrial) -> None:
+        """The training thread: never sends (Thespian's send is not thread-safe)."""
         base = {"trial_id": msg.trial_id, "run_id": msg.run_id, "architecture": msg.architecture}
         try:
             model = training.train_trial(
                 msg.dataset, msg.architecture, seed=msg.seed,
                 out_path=artifact_path(msg.artifacts_dir, msg.run_id, msg.trial_id),
-                on_epoch=lambda epoch, epochs, loss: self._progress(report_to, msg.trial_id, epoch, epochs, loss),
-                should_stop=self._orphaned)
-        except training.TrainingStopped:
-            return None
+                on_epoch=self._note_epoch, should_stop=self._stop.is_set)
+            result = TrialResult(**base, state="succeeded", accuracy=model.accuracy, artifact_path=model.path,
+                                 size_bytes=model.size_bytes, sha256=model.sha256, duration_s=model.duration_s)
+        except training.TrainingStopped as exc:
+            result = TrialResult(**base, state="cancelled", reason=str(exc))
         except Exception as exc:  # a failed trial is an outcome to report, not a crash
-            return TrialResult(**base, state="failed", reason=f"{type(exc).__name__}: {exc}"[:2000])
-        return TrialResult(**base, state="succeeded", accuracy=model.accuracy, artifact_path=model.path,
-                           size_bytes=model.size_bytes, sha256=model.sha256, duration_s=model.duration_s)
+            result = TrialResult(**base, state="failed", reason=f"{type(exc).__name__}: {exc}"[:2000])
+        with self._lock:
+            self._result = result
 
-    def _progress(self, report_to: Any, trial_id: str, epoch: int, epochs: int, loss: float) -> None:
-        now = time.monotonic()
-        if epoch < epochs and now - self._last_progress < PROGRESS_INTERVAL_S:
-            return
-        self._last_progress = now
-        self.send(report_to, TrialProgress(trial_id=trial_id, epoch=epoch, epochs=epochs, loss=loss))
+    def _note_epoch(self, epoch: int, epochs: int, loss: float) -> None:
+        with self._lock:
+            self._epoch = (epoch, epochs, loss)
 
     def _orphaned(self) -> bool:
         return os.getppid() != self._parent_pid

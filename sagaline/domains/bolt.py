@@ -58,7 +58,7 @@ from sagaline.messages.base import Command, Reply
 from sagaline.messages.bridge import TrainingDataset
 from sagaline.messages.ids import uuid7
 from sagaline.storage.bolt_store import BoltStore
-from sagaline.storage.idempotency import answer, failure
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
 
 __all__ = ["BoltConfig", "BoltService", "RUN_TRANSITIONS", "BUILTIN_DATASETS"]
@@ -200,15 +200,19 @@ class BoltService:
     async def _restore_archived(self, cmd: m.RestoreArchivedSnapshot) -> Reply:
         async def effect(conn: Connection) -> Reply:
             active = await self.store.active_snapshot(conn)
-            restored = None
-            if active is None:
-                restored = await self.store.revert_change(conn, cmd.effect_key)
-            elif await self._changed_by(conn, cmd.effect_key):
+            if active is not None and await self._changed_by(conn, cmd.effect_key):
                 return failure(cmd, "another_snapshot_active",
                                f"snapshot {active.snapshot_id} is active; undo its activation first",
                                retryable=True)
+            restored = await self.store.revert_change(conn, cmd.effect_key)
+            await self._forbid_if_none(conn, cmd, restored, "ArchiveActiveSnapshot")
             return m.ArchivedSnapshotRestored(headers=cmd.headers, snapshot_id=restored)
         return await self._once(cmd, effect)
+
+    async def _forbid_if_none(self, conn: Connection, undo: Any, found: Any, command_tag: str) -> None:
+        # Nothing to undo: the effect may still be on its way; make sure it never lands.
+        if not found:
+            await forbid(conn, undo, undo.effect_key, command_tag, self._now())
 
     async def _changed_by(self, conn: Connection, key: str) -> bool:
         rows = await conn.execute_fetchall("SELECT 1 FROM snapshot_changes WHERE key = ?", (key,))
@@ -233,6 +237,7 @@ class BoltService:
     async def _revert_activation(self, cmd: m.RevertActivation) -> Reply:
         async def effect(conn: Connection) -> Reply:
             reverted = await self.store.revert_change(conn, cmd.effect_key)
+            await self._forbid_if_none(conn, cmd, reverted, "ActivateSnapshot")
             return m.ActivationReverted(headers=cmd.headers, snapshot_id=reverted)
         return await self._once(cmd, effect)
 
@@ -256,6 +261,7 @@ class BoltService:
     async def _restore_adapters(self, cmd: m.RestoreAdapters) -> Reply:
         async def effect(conn: Connection) -> Reply:
             restored = await self.store.restore_adapters(conn, cmd.effect_key)
+            await self._forbid_if_none(conn, cmd, restored, "SyncAdapters")
             return m.AdaptersRestored(headers=cmd.headers, adapter_ids=restored)
         return await self._once(cmd, effect)
 
@@ -326,6 +332,7 @@ class BoltService:
     async def _abort_run(self, cmd: m.AbortModelRun) -> Reply:
         async def effect(conn: Connection) -> Reply:
             run = await self.store.run_made_by(conn, cmd.effect_key)
+            await self._forbid_if_none(conn, cmd, run, "CreateModelRun")
             if run is None:
                 return m.ModelRunAborted(headers=cmd.headers, run_id=None, state=None)
             if run.state in RUN_TRANSITIONS:
@@ -390,6 +397,7 @@ class BoltService:
     async def _delete_version(self, cmd: m.DeleteModelVersion) -> Reply:
         async def effect(conn: Connection) -> Reply:
             deleted = await self.store.delete_version_by_key(conn, cmd.effect_key)
+            await self._forbid_if_none(conn, cmd, deleted, "CreateModelVersion")
             if deleted is None:
                 return m.ModelVersionDeleted(headers=cmd.headers, version_id=None)
             version_id, run_id, previous = deleted
