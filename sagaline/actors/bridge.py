@@ -22,7 +22,10 @@ trains in its own thread, so it stays responsive while trials run:
 
 Args (child spec): ``config`` with ``artifacts_dir`` (default: ``artifacts``
 beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
-``trainer`` (actor class path, default the :class:`TrainerActor`);
+``trainer`` (actor class path, default the :class:`TrainerActor`),
+``preload_training`` (default False: import scikit-learn in the bridge at
+start, so every forked trainer inherits it instead of importing it again,
+about 1 s per trial here; costs the bridge process that import and its memory);
 ``faults`` (a :class:`~sagaline.domains.faults.FaultPlan` as data). Trial
 state lives in memory: a restarted bridge knows no trials (their trainers
 died with it), so a saga awaiting them gets ``unknown_run`` and rolls back.
@@ -65,6 +68,7 @@ class _Trial:
     state: str = "queued"
     address: Any = None
     pid: int | None = None
+    spawned: bool = False
     epoch: int = 0
     result: b.TrialResult | None = None
     reason: str = ""
@@ -91,6 +95,8 @@ class BridgeActor(BaseActor):
         self.max_parallel = max(1, int(config.get("max_parallel", 2)))
         self.trainer_class = resolve_actor_class(config.get("trainer", TRAINER))
         self.faults = FaultPlan.from_data(args.get("faults"))
+        if config.get("preload_training"):
+            preload()
         self.trials: dict[str, _Trial] = {}
         self.runs: dict[str, _Run] = {}
         self.queue: deque[str] = deque()
@@ -151,7 +157,7 @@ class BridgeActor(BaseActor):
         return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
 
     def _on_ListTrials(self, cmd: b.ListTrials, sender: Any) -> Any:
-        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, pid=t.pid, epoch=t.epoch,
+        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid, epoch=t.epoch,
                              epochs=t.arch.epochs, reason=t.reason)
                  for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
@@ -175,6 +181,7 @@ class BridgeActor(BaseActor):
             trial = self.trials[self.queue.popleft()]
             run = self.runs[trial.run_id]
             trial.state, trial.address = "running", self.createActor(self.trainer_class)
+            trial.spawned = True
             self.send(trial.address, self.child_init({}, child_id=trial.trial_id))
             self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
                                                   architecture=trial.arch, seed=run.seed,
@@ -277,6 +284,16 @@ class BridgeActor(BaseActor):
         for trial in self.trials.values():
             if trial.state == "running":
                 self._kill(trial)
+
+
+def preload() -> None:
+    """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.neural_network  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    from sklearn.datasets import load_digits
+
+    load_digits()  # also reads the bundled file once, into the page cache
 
 
 def _failed(cmd: Command, code: str, message: str) -> CommandFailed:

@@ -37,7 +37,7 @@ from sagaline.messages.bridge import TrainTrial, TrialProgress, TrialReport, Tri
 __all__ = ["TrainerActor", "PROGRESS_INTERVAL_S", "artifact_path"]
 
 #: Seconds between two looks at the training thread (progress, end, orphaning).
-PROGRESS_INTERVAL_S = 0.2
+PROGRESS_INTERVAL_S = 0.1
 #: Seconds a stopping trainer waits for its thread to finish the current epoch.
 JOIN_SECONDS = 2.0
 

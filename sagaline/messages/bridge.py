@@ -116,8 +116,10 @@ class TrialInfo(Message):
     """Its model run."""
     state: TrialState
     """queued, running, succeeded, failed or cancelled."""
+    trainer: bool = False
+    """True once a trainer actor was created for it (a trial cancelled while queued never gets one)."""
     pid: int | None = None
-    """OS pid of its trainer while one runs (the bridge's own pid in-process)."""
+    """OS pid of its trainer, once the trainer reported it (the bridge's own pid in-process)."""
     epoch: int = 0
     """Epochs reported done so far."""
     epochs: int = 0

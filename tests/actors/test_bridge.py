@@ -167,3 +167,11 @@ def test_a_stopping_bridge_takes_its_trainers_with_it(multiproc_actor_system, tm
     [trial] = running_with_progress(handle, bridge, run_id, 1)
     handle.tell(bridge, Stop())
     wait_until(lambda: not pid_alive(trial.pid))
+
+
+def test_a_bridge_that_preloads_scikit_learn_still_trains_every_trial(actor_system, tmp_path):
+    bridge = start_actor(actor_system, BRIDGE, {"config": {"artifacts_dir": str(tmp_path),
+                                                           "preload_training": True}}, timeout=30)
+    run_id, _ = dispatch(actor_system, bridge, [arch(), arch(12)])
+    finished = ask(actor_system, bridge, b.AwaitTrials, run_id=run_id)
+    assert [t.state for t in finished.trials] == ["succeeded", "succeeded"]

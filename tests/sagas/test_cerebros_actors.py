@@ -68,7 +68,11 @@ def test_a_failure_after_dispatch_through_the_saga_actor_leaves_no_trainer_and_f
     assert (out.status, out.failed_step, out.error["code"]) == ("failed", "await_completion", "forced")
     trials = t.ask("bridge", ListTrials).trials
     assert len(trials) == 3 and {x.state for x in trials} == {"cancelled"}
-    if actor_system.multiprocess:
-        wait_until(lambda: not any(pid_alive(x.pid) for x in trials if x.pid))
+    if actor_system.multiprocess:  # a trainer cancelled before it told its pid is killed when it does
+        def pids():
+            started = [x for x in t.ask("bridge", ListTrials).trials if x.trainer]
+            return started and all(x.pid for x in started) and {x.pid for x in started}
+        pids = wait_until(pids)
+        wait_until(lambda: not any(pid_alive(p) for p in pids))
     [(state, reason)] = t.rows("bolt", "SELECT state, reason FROM model_runs")
     assert state == "failed" and reason.startswith("await_completion failed: forced")

@@ -82,9 +82,11 @@ class Lab:
         [run] = self.bolt(m.ListModelRuns).runs
         return self.bolt(m.ShowModelRun, run_id=run.run_id)
 
-    def trainer_pids(self) -> set[int]:
+    def trainer_pids(self) -> set[int] | None:
+        """Pids of every trial that got a trainer; None while one of them has not told its pid."""
         trials = self.handle.ask(self.bridge, ListTrials(headers=Headers(correlation_id=uuid7())), 10).trials
-        return {t.pid for t in trials if t.pid}
+        started = [t for t in trials if t.trainer]
+        return {t.pid for t in started} if started and all(t.pid for t in started) else None
 
     def close(self) -> None:
         for store in (self.bolt_store, self.flow_store):
@@ -157,9 +159,10 @@ def test_a_failure_after_training_marks_the_run_failed_with_the_reason_and_versi
 
 
 def assert_no_trainer_survives(nas: Lab, multiprocess: bool) -> None:
-    pids = nas.trainer_pids()
+    """Every trainer's process is gone (a trainer cancelled before it reported its pid is
+    killed as soon as it does: wait for every pid first)."""
     if multiprocess:
-        assert pids, "the trainers never reported their pids"
+        pids = wait_until(nas.trainer_pids)
         wait_until(lambda: not any(pid_alive(p) for p in pids))
 
 
