@@ -9,10 +9,16 @@
     +-- block     domain:block
     +-- link      domain:link
     +-- (more domains: bolt, crown, bridge, when configured)
-    +-- sagas     the saga supervisor (last: it needs the domains)
+    +-- journal   journal         the durable journal's single writer (journal.sqlite)
+    +-- sagas     the saga supervisor (last: it needs the domains and the journal)
+    +-- (extra children, e.g. the daemon's admin endpoint)
 
-Domain actors register as ``domain:<name>``; the saga supervisor registers as
-``sagas``. Every database lives under one data directory, one file per domain.
+Domain actors register as ``domain:<name>``; the journal as ``journal``; the
+saga supervisor as ``sagas``. Every database lives under one data directory,
+one file per domain, and ``journal.sqlite``. Starting a tree on a data
+directory that holds unfinished runs recovers them (see
+:mod:`sagaline.actors.saga_recovery`); stopping it leaves runs in progress
+in the journal, to be resumed by the next start.
 """
 
 from __future__ import annotations
@@ -21,15 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagaline.actors.journal import DEFAULT_RETENTION_S
 from sagaline.actors.spawn import start_actor
+from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec
 
-__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "tree_specs", "start_tree"]
+__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "tree_specs", "start_tree", "journal_args",
+           "DEFAULT_RETENTION_S"]
 
 REGISTRY = "sagaline.registry.actor.Registry"
 SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
 SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
+JOURNAL_ACTOR = "sagaline.actors.journal.JournalActor"
 SAGAS_NAME = "sagas"
 
 #: Domain name -> actor class path, in start order.
@@ -56,6 +66,15 @@ class TreeConfig:
         saga_args: handed to every saga actor.
         extra_children: further children of the root, started after the saga
             supervisor (e.g. the daemon's admin endpoint).
+        journal: ``"sqlite"`` (durable: ``journal.sqlite`` in ``data_dir``,
+            written by the journal actor; runs survive crashes and restarts)
+            or ``"memory"`` (each saga actor keeps its run in memory).
+        retention_s: finished runs (completed, failed, cancelled) older than
+            this are pruned from the journal; None keeps them forever.
+        recovery_concurrency: most runs rebuilt from the journal at once.
+        journal_options: more journal actor args (``group_commit``,
+            ``max_batch``, ``flush_delay_s``, ``prune_every_s``, ``halt_at``;
+            see :mod:`sagaline.actors.journal`).
     """
 
     data_dir: Path
@@ -67,6 +86,14 @@ class TreeConfig:
     max_runs: int | None = None
     saga_args: dict[str, Any] = field(default_factory=dict)
     extra_children: tuple[ChildSpec, ...] = ()
+    journal: str = "sqlite"
+    retention_s: float | None = DEFAULT_RETENTION_S
+    recovery_concurrency: int = 32
+    journal_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.journal not in ("sqlite", "memory"):
+            raise ValueError(f"journal must be 'sqlite' or 'memory', not {self.journal!r}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,7 @@ class Tree:
     registry: Any
     root: Any
     sagas: Any
+    journal: Any = None
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
@@ -85,12 +113,21 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
         args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
                 "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
         specs.append(child_spec(name, path, args, name=f"domain:{name}"))
+    if config.journal == "sqlite":
+        specs.append(child_spec(JOURNAL_NAME, JOURNAL_ACTOR, journal_args(config), name=JOURNAL_NAME))
     sagas = dynamic_supervisor_spec(SAGAS_NAME, DynamicFlags(max_children=config.max_runs),
                                     start=SAGA_SUPERVISOR, name=SAGAS_NAME)
-    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args))
+    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args),
+                journal=config.journal, recovery_concurrency=config.recovery_concurrency)
     specs.append(sagas.model_copy(update={"args": args}))
     specs.extend(config.extra_children)
     return specs
+
+
+def journal_args(config: TreeConfig) -> dict[str, Any]:
+    """The journal actor's args for ``config``."""
+    return {"db_path": str(Path(config.data_dir) / "journal.sqlite"), "synchronous": config.synchronous,
+            "retention_s": config.retention_s, **dict(config.journal_options)}
 
 
 def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
@@ -108,4 +145,5 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
     if not found.entries:
         raise RuntimeError("the saga supervisor did not register")
-    return Tree(registry, root, found.entries[0].holder)
+    journal = handle.ask(registry, Lookup(key=JOURNAL_NAME), timeout).entries
+    return Tree(registry, root, found.entries[0].holder, journal[0].holder if journal else None)

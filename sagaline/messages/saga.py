@@ -7,16 +7,24 @@ Client view (request -> reply, all through the saga supervisor)::
     CancelRun  -> CancelAnswer
     RunStatus  -> RunSnapshot | SagaRefused (unknown run)
 
-Operator actions (the admin CLI; answered once the durable journal exists)::
+Operator actions (the admin CLI; answered from the durable journal)::
 
-    ListRuns            -> RunsPage
+    ListRuns            -> RunsPage | SagaRefused (unavailable: no durable journal)
     RetryCompensation   -> OperatorAnswer   (a stuck run rolls back again)
-    ResumeRun           -> OperatorAnswer   (a failed or halted run continues from a step)
+    ResumeRun           -> OperatorAnswer   (a halted run continues; a failed or
+                                             cancelled one is resumed by a successor run)
+
+Statuses (:data:`RunStatusName`): the executor's, plus ``needs_operator``: a
+run the runtime cannot continue by itself (its saga is no longer in the
+catalog, its journal rows are corrupt, or its saga actor kept dying); it is
+listed, never dropped, and :class:`ResumeRun` tries to recover it again.
 
 Inside the tree: the supervisor hands a prepared saga actor its run with
-:class:`BeginRun`; the saga actor reports :class:`RunFinished` to it; the
-supervisor pushes :class:`DirectoryUpdate` when a domain actor's address
-changes (a restarted actor has a new address).
+:class:`BeginRun` (``recover=True``: rebuild it from the journal); the saga
+actor reports :class:`RunBegun` once the start is durable (only then is the
+starter told :class:`SagaAccepted`) and :class:`RunFinished` when it ends;
+the supervisor pushes :class:`DirectoryUpdate` when a domain actor's (or the
+journal's, name :data:`JOURNAL_NAME`) address changes.
 """
 
 from __future__ import annotations
@@ -31,11 +39,14 @@ __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
     "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "BeginRun", "RunFinished",
     "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
-    "OperatorAnswer",
+    "OperatorAnswer", "RunBegun", "RunStatusName", "JOURNAL_NAME",
 ]
 
 RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
-                        "cancelled", "stuck"]
+                        "cancelled", "stuck", "needs_operator"]
+
+#: Registry key of the journal actor, and its name in a :class:`DirectoryUpdate`.
+JOURNAL_NAME = "journal"
 
 
 class StartSaga(Message):
@@ -70,7 +81,7 @@ class SagaRefused(Message):
     """The request was refused; nothing started, nothing changed."""
 
     code: Literal["invalid_correlation_id", "invalid_causation_id", "unknown_saga", "invalid_input",
-                  "unknown_run", "max_children", "unavailable"]
+                  "unknown_run", "max_children", "unavailable", "journal_unavailable"]
     """Why, as a stable code."""
     message: str
     """What was wrong, for a human."""
@@ -91,7 +102,7 @@ class RunOutcome(Message):
     saga: str
     """Its saga."""
     status: RunStatusName
-    """completed | failed | cancelled | stuck | halted."""
+    """completed | failed | cancelled | stuck | halted | needs_operator."""
     result: Any = None
     """The run's result (completed only)."""
     error: dict[str, Any] | None = None
@@ -184,6 +195,23 @@ class BeginRun(Message):
     """Domain actor name -> address."""
     recover: bool = False
     """True when rebuilding an unfinished run from the journal instead of starting it."""
+    journal: ActorRef = None
+    """The journal actor (None: the saga actor keeps an in-memory journal)."""
+    operation: Literal["retry_compensations", "resume"] | None = None
+    """With ``recover``: an operator action to apply once the run is rebuilt."""
+    steps: list[str] = Field(default_factory=list)
+    """For ``retry_compensations``: only these steps (empty: all failed ones)."""
+    resume_from: str | None = None
+    """Start a successor of this failed/cancelled run (``inputs`` are ignored: the old run's are used)."""
+    from_step: str | None = None
+    """For ``resume_from``: the step to run again first (None: the step that failed)."""
+
+
+class RunBegun(Message):
+    """Saga actor -> its supervisor: the run's start is durable (the starter may be told)."""
+
+    correlation_id: str
+    """The run."""
 
 
 class RunFinished(Message):
@@ -236,6 +264,14 @@ class RunSummary(Message):
     """The code of its error, if any."""
     failed_compensations: list[str] = Field(default_factory=list)
     """For stuck runs: the compensations that failed for good."""
+    message: str | None = None
+    """Its error's message (for ``needs_operator``: why)."""
+    updated_at: float | None = None
+    """Wall-clock time of its last journal write."""
+    resumed_from: str | None = None
+    """The failed run this one resumes, if any."""
+    successor: str | None = None
+    """The run that resumed this one, if any."""
 
 
 class RunsPage(Message):
@@ -257,7 +293,23 @@ class RetryCompensation(Message):
 
 
 class ResumeRun(Message):
-    """Continue a failed (rolled back) or halted run from ``from_step``."""
+    """Continue a halted run, or resume a failed (rolled back) or cancelled run.
+
+    * halted: the same run continues (``ResumeRequested``) at its pending
+      steps; ``from_step`` may only name one of them.
+    * failed / cancelled: its effects were undone, so it cannot continue in
+      place; a **successor run** (new correlation id, causation = this run)
+      starts with the same inputs. ``from_step`` (default: the step that
+      failed) and every step downstream of it run again, and so does every
+      step whose effect the rollback undid; a step whose result survived the
+      rollback (it has no undo) and whose upstream steps are all carried
+      over too is not run again: its recorded result is carried over.
+    * needs_operator: recovery is tried again (e.g. after its saga was
+      deployed again).
+
+    Refused for running, completed and stuck runs, and for a run already
+    resumed (the answer names its successor).
+    """
 
     correlation_id: str
     """The run."""
@@ -276,3 +328,5 @@ class OperatorAnswer(Message):
     """The run's status after the request."""
     message: str = ""
     """Why it was refused, or what happened."""
+    successor: str | None = None
+    """ResumeRun of a failed/cancelled run: the successor run's correlation id."""

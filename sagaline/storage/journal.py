@@ -14,22 +14,28 @@ commit for a durable journal). The shape is asynchronous so a durable
 journal can batch many runs' records into one transaction without changing
 the saga actor.
 
-Implementations: :class:`MemoryJournal` here (tests, and the embedded
-default until a durable journal is configured); the SQLite journal is
-another module.
+Implementations: :class:`MemoryJournal` here (tests, and trees built with
+``TreeConfig(journal="memory")``); the durable one is the journal actor
+(:mod:`sagaline.actors.journal`) over :mod:`sagaline.storage.journal_sqlite`,
+reached from a saga actor through :class:`~sagaline.actors.journal_port.ActorJournal`.
+
+Writes may carry a projection for operators: the run's ``status`` after the
+write and the ``steps`` it changed (:class:`~sagaline.messages.journal.StepRecord`);
+a memory journal ignores them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
+from sagaline.messages.journal import RunLoaded, StepRecord
 from sagaline.saga.executor import Executor
 from sagaline.saga.records import event_from_data, event_to_data
 from sagaline.saga.signals import RunEvent
 from sagaline.saga.state import RunState
 
-__all__ = ["RunStart", "JournalEntry", "RunHistory", "Journal", "MemoryJournal", "replay"]
+__all__ = ["RunStart", "JournalEntry", "RunHistory", "Journal", "MemoryJournal", "replay", "history_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,10 @@ class RunStart:
     inputs: dict[str, Any]
     causation_id: str | None
     started_at: float
+    resumed_from: str | None = None
+    """The failed run this one resumes (its successor), if any."""
+    carried: dict[str, Any] = field(default_factory=dict)
+    """Step -> result carried over from ``resumed_from`` instead of running again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +81,12 @@ class RunHistory:
 class Journal(Protocol):
     """Where runs are recorded. Calls come from the saga actor's thread."""
 
-    def begin(self, start: RunStart, then: Callable[[], None]) -> None:
+    def begin(self, start: RunStart, then: Callable[[], None], *, status: str = "running",
+              steps: Sequence[StepRecord] = ()) -> None:
         """Record a run's start; call ``then`` once durable."""
 
-    def record(self, run_id: str, entry: JournalEntry, then: Callable[[], None]) -> None:
+    def record(self, run_id: str, entry: JournalEntry, then: Callable[[], None], *,
+               status: str | None = None, steps: Sequence[StepRecord] = ()) -> None:
         """Record one applied event; call ``then`` once durable."""
 
     def finish(self, run_id: str, status: str, outcome: dict[str, Any], then: Callable[[], None]) -> None:
@@ -97,12 +109,17 @@ class MemoryJournal:
     def __init__(self) -> None:
         self.runs: dict[str, RunHistory] = {}
 
-    def begin(self, start: RunStart, then: Callable[[], None]) -> None:
+    def begin(self, start: RunStart, then: Callable[[], None], *, status: str = "running",
+              steps: Sequence[StepRecord] = ()) -> None:
         self.runs[start.run_id] = RunHistory(start)
         then()
 
-    def record(self, run_id: str, entry: JournalEntry, then: Callable[[], None]) -> None:
-        self.runs[run_id].entries.append(entry)
+    def record(self, run_id: str, entry: JournalEntry, then: Callable[[], None], *,
+               status: str | None = None, steps: Sequence[StepRecord] = ()) -> None:
+        history = self.runs[run_id]
+        history.entries.append(entry)
+        if history.status not in ("running", "halted"):
+            history.status, history.outcome = "running", None  # reopened (operator retry)
         then()
 
     def finish(self, run_id: str, status: str, outcome: dict[str, Any], then: Callable[[], None]) -> None:
@@ -133,3 +150,12 @@ def replay(executor: Executor, history: RunHistory) -> RunState:
     for entry in history.entries:
         state, _ = executor.transition(state, event_from_data(entry.data), entry.at)
     return state
+
+
+def history_of(loaded: RunLoaded) -> RunHistory:
+    """A :class:`RunHistory` from the journal actor's :class:`RunLoaded` answer."""
+    start = RunStart(loaded.correlation_id, loaded.saga, loaded.version, dict(loaded.inputs),
+                     loaded.causation_id, loaded.started_at, loaded.resumed_from, dict(loaded.carried))
+    entries = [JournalEntry(e.seq, e.at, e.data) for e in loaded.events]
+    outcome = loaded.outcome.model_dump(mode="python") if loaded.outcome is not None else None
+    return RunHistory(start, entries, loaded.status, outcome)

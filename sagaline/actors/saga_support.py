@@ -1,0 +1,99 @@
+"""Plain helpers of the saga actor: projections, finishing again, carry-over, the stuck event.
+
+Kept apart from :mod:`sagaline.actors.saga_actor` so the actor reads as its
+message handling; everything here is a function of run state (no actor
+operations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaline.events.envelope import new_event
+from sagaline.messages.base import Headers
+from sagaline.messages.flow import PublishEvent
+from sagaline.messages.journal import StepRecord
+from sagaline.messages.saga import RunOutcome
+from sagaline.saga import Executor, Finished, RunState, StepError, StepState
+from sagaline.saga.records import error_to_data
+
+__all__ = ["step_rows", "finished_of", "carry_over", "stuck_announcement", "operator_outcome",
+           "STUCK_EVENT"]
+
+#: The event announcing a stuck run (registered in :mod:`sagaline.events.known`).
+STUCK_EVENT = "reactor.saga.stuck"
+
+
+def step_rows(before: RunState | None, after: RunState) -> list[StepRecord]:
+    """The projection rows of the steps that changed between ``before`` and ``after``.
+
+    Step states are immutable, so an unchanged step is the very same object.
+    """
+    old = before.steps if before is not None else {}
+    return [_row(step) for name, step in after.steps.items() if old.get(name) is not step]
+
+
+def _row(step: StepState) -> StepRecord:
+    return StepRecord(step=step.name, status=step.status, attempt=step.attempt, comp_attempt=step.comp_attempt,
+                      idempotency_key=step.inflight, retry_at=step.retry_at, deadline=step.deadline,
+                      error_code=step.error.code if step.error else None,
+                      comp_error_code=step.comp_error.code if step.comp_error else None,
+                      started_at=step.started_at, finished_at=step.finished_at)
+
+
+def finished_of(state: RunState) -> Finished:
+    """The ``Finished`` command a terminal or halted ``state`` was reached with.
+
+    Used when a run is rebuilt after a crash that fell between its last
+    event and the record of its finish: the finish is done again.
+    """
+    error = state.failure[1] if state.failure else None
+    if state.status == "cancelled":
+        error = StepError("cancelled", state.reason or "cancelled")
+    elif state.status == "halted":
+        error = StepError("halted", state.reason or "")
+    return Finished(state.status, result=state.result if state.status == "completed" else None,
+                    error=error, failed_compensations=state.failed_compensations())
+
+
+def carry_over(executor: Executor, old: RunState, from_step: str | None) -> dict[str, Any]:
+    """Step -> result a successor of the failed run ``old`` may keep instead of running again.
+
+    A step is carried over when it is not ``from_step`` nor downstream of
+    it, it ended ``succeeded`` in ``old`` (so the rollback did not undo it:
+    it has no undo), and every step it depends on is carried over too (its
+    arguments would otherwise change).
+    """
+    plan = executor.plan
+    redo = set() if from_step is None else {from_step} | set(plan.descendants(from_step))
+    carried: dict[str, Any] = {}
+    for name in plan.order:
+        step = old.steps[name]
+        if name not in redo and step.status == "succeeded" and all(d in carried for d in plan.deps[name]):
+            carried[name] = step.value
+    return carried
+
+
+def stuck_announcement(state: RunState, result: RunOutcome, seq: int) -> PublishEvent:
+    """The ``reactor.saga.stuck`` event of a run that just ended stuck, as a bus command.
+
+    Its idempotency key names the journal position, so a run rebuilt after a
+    crash announces the same stuck state once, and a run stuck again after an
+    operator retry announces it again.
+    """
+    error = result.error or {}
+    payload = {"saga": state.saga, "failed_step": result.failed_step,
+               "reason": str(error.get("code") or "stuck"),
+               "failed_compensations": list(result.failed_compensations)}
+    event = new_event(STUCK_EVENT, "flow", payload, state.run_id)
+    headers = Headers(correlation_id=state.run_id, causation_id=state.causation_id,
+                      idempotency_key=f"{state.run_id}:{STUCK_EVENT}:{seq}")
+    return PublishEvent(headers=headers, event=event)
+
+
+def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float,
+                     started_at: float | None = None) -> RunOutcome:
+    """The outcome recorded for a run marked ``needs_operator``."""
+    error = error_to_data(StepError(code, message[:2000]))
+    return RunOutcome(correlation_id=run_id, saga=saga or "unknown", status="needs_operator", error=error,
+                      started_at=started_at, finished_at=now)
