@@ -38,7 +38,14 @@ the completed steps are undone last first: the version deleted, every trial
 still running cancelled, and the run marked ``failed`` with that reason.
 (Undo callbacks do not see the run's error, so the failing step hands it
 to bolt itself.) A step that timed out and has an undo is compensated with
-its undo instead (its effect may exist); the run then ends ``cancelled``.
+its undo instead (its effect may exist); the run then ends ``cancelled``, as
+it does when the saga is cancelled or the trials were
+(``training_cancelled`` is not noted as a failure).
+
+Cancelling the saga while ``await_completion`` is in flight: the run drains
+(waits for in-flight steps) before it rolls back, and the bridge answers
+the await only when the trials end, are cancelled at the bridge
+(``CancelTrials``), or reach the deadline: the deadline bounds the wait.
 
 Inputs: ``dataset_id``; ``search_space`` (a map, default
 :data:`~sagaline.domains.nas.DEFAULT_SEARCH_SPACE`'s shape); ``max_trials``
@@ -78,6 +85,8 @@ COMMAND_TIMEOUT_S = 10.0
 DEFAULT_DEADLINE_S = 300.0
 #: Largest ``deadline_s`` a run may ask for.
 MAX_DEADLINE_S = 3600.0
+#: Step errors that mean "cancelled", not "failed": noted as no failure.
+NOT_FAILURES = frozenset({"training_cancelled"})
 #: await_completion's timeout: past any deadline, so the bridge's answer always comes first.
 AWAIT_TIMEOUT_S = MAX_DEADLINE_S + 60.0
 
@@ -129,6 +138,8 @@ class _NotesFailure:
     def invoke(self, kind, args, value, reason, ctx):
         if kind != "compensate" or reason is None or (reason.indefinite and self.inner.can_undo):
             return self.inner.invoke(kind, args, value, reason, ctx)
+        if reason.code in NOT_FAILURES:
+            return Ok()  # the run was cancelled, not failed: the undo marks it so
         return Send("bolt", m.RecordRunFailure(headers=ctx.headers(), run_id=args["run_id"], step=ctx.step,
                                                code=reason.code, message=reason.message[:1000]))
 
