@@ -26,6 +26,8 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
   undo failed for good.
 * run ``Halt``: the run drains and stops ``halted``, nothing undone;
   ``ResumeRequested`` continues it.
+* a stopping run (failure or cancel) asks steps in flight that support it
+  to ``interrupt`` (e.g. stop waiting for training); their answers drain as usual.
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ class Executor:
             return self.succeed(state, step, outcome.value, now)
         if isinstance(outcome, Halt):
             step = step.evolve(status="pending", attempt=0, generation=step.generation + 1)
-            return rollback.stop(state.with_step(step), "halt", None, str(outcome.reason), commands)
+            return rollback.stop(self, state.with_step(step), "halt", None, str(outcome.reason), commands)
         if isinstance(outcome, Retry):
             error = StepError("retries_exceeded", f"gave up after {step.attempt} attempts: {outcome.reason}")
             delay = outcome.delay
@@ -303,7 +305,7 @@ class Executor:
             return rollback.retry_or_give_up(self, state, step, "compensate", outcome.error,
                                              None, commands, now)
         step = step.evolve(status="failed", finished_at=now)
-        return rollback.stop(state.with_step(step), "fail", (step.name, step.error), None, commands)
+        return rollback.stop(self, state.with_step(step), "fail", (step.name, step.error), None, commands)
 
     def succeed(self, state: RunState, step: StepState, value: Any, now: float) -> RunState:
         """Record ``step`` as completed with ``value``, numbered in completion order."""
@@ -319,7 +321,7 @@ class Executor:
             step = step.evolve(status="compensating", comp_attempt=0)
             return self.dispatch(state, step, "compensate", commands, now)
         step = step.evolve(status="failed", finished_at=now)
-        return rollback.stop(state.with_step(step), "fail", (step.name, error), None, commands)
+        return rollback.stop(self, state.with_step(step), "fail", (step.name, error), None, commands)
 
     def _on_timer(self, state: RunState, event: TimerFired, now: float) -> Transition:
         token = event.token
@@ -351,7 +353,7 @@ class Executor:
         if state.terminal or state.stop in ("fail", "cancel"):
             return state, []
         commands: list[RunCommand] = []
-        return rollback.stop(state, "cancel", None, event.reason, commands), commands
+        return rollback.stop(self, state, "cancel", None, event.reason, commands), commands
 
     def _on_resume(self, state: RunState, event: ResumeRequested, now: float) -> Transition:
         if state.status != "halted":

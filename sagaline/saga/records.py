@@ -22,7 +22,7 @@ from sagaline.saga.signals import (CancelRequested, InvocationResult, ResumeRequ
 
 __all__ = ["CorruptRecord", "event_to_data", "event_from_data", "error_to_data", "error_from_data"]
 
-_KINDS = ("run", "compensate", "undo")
+_KINDS = ("run", "compensate", "undo", "interrupt")
 
 
 class CorruptRecord(SagaError):

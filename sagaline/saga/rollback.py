@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sagaline.saga.outcomes import Fail, Ok, Retry, StepError
-from sagaline.saga.signals import Finished, Kind, RunCommand
-from sagaline.saga.state import RunState, StepState
+from sagaline.saga.signals import Finished, Invoke, Kind, RunCommand
+from sagaline.saga.state import RunState, StepState, idempotency_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from sagaline.saga.executor import Executor
@@ -25,15 +25,17 @@ __all__ = ["stop", "after_drain", "next_undo", "undo_outcome", "retry_or_give_up
            "compensation_failed", "retry_failed"]
 
 
-def stop(state: RunState, why: str, failure: tuple[str, StepError] | None, reason: str | None,
-         commands: list[RunCommand]) -> RunState:
+def stop(ex: "Executor", state: RunState, why: str, failure: tuple[str, StepError] | None,
+         reason: str | None, commands: list[RunCommand]) -> RunState:
     """Stop starting steps because of a failure, a cancellation or a halt.
 
     A failure or cancellation overrides a halt in progress; the first
     failure is the one the run reports. Steps waiting to retry after a
     definite failure will never run (abandoned, or back to pending for a
     halt); steps whose last attempt timed out keep retrying with their key
-    until their effect is known.
+    until their effect is known. On a failure or cancellation, every step
+    still in flight that can be interrupted is told to stop early (Reactor's
+    "drained: awaited or cancelled"); its answer still decides its fate.
     """
     if state.stop in ("fail", "cancel") or (state.stop == "halt" and why == "halt"):
         if failure is not None and state.failure is None:
@@ -45,7 +47,19 @@ def stop(state: RunState, why: str, failure: tuple[str, StepError] | None, reaso
         if step.status == "retrying" and not step.indefinite:
             parked = "pending" if why == "halt" else "abandoned"
             state = state.with_step(step.evolve(status=parked, retry_at=None, timer=None))
+        elif step.status == "running" and why != "halt" and _interruptible(ex, step.name):
+            commands.append(_interrupt(state, step))
     return state
+
+
+def _interruptible(ex: "Executor", name: str) -> bool:
+    return bool(getattr(ex.definition.step(name).impl, "can_interrupt", False))
+
+
+def _interrupt(state: RunState, step: StepState) -> Invoke:
+    key = idempotency_key(state.run_id, step.name, "interrupt", step.generation)
+    return Invoke(step.name, "interrupt", step.attempt, key,
+                  idempotency_key(state.run_id, step.name, "run", step.generation), step.arguments or {})
 
 
 def _draining(step: StepState) -> bool:
@@ -129,7 +143,7 @@ def compensation_failed(ex: "Executor", state: RunState, step: StepState, kind: 
                        deadline=None, retry_at=None, timer=None, finished_at=now)
     state = state.with_step(step)
     if kind == "compensate":
-        return stop(state, "fail", (step.name, step.error), None, commands)
+        return stop(ex, state, "fail", (step.name, step.error), None, commands)
     return state
 
 

@@ -14,7 +14,8 @@ Events (inputs to :meth:`~sagaline.saga.executor.Executor.transition`):
 
 Commands (outputs, carried out by the shell):
 
-* :class:`Invoke` - call a step's ``run``/``compensate``/``undo``;
+* :class:`Invoke` - call a step's ``run``/``compensate``/``undo``, or
+  ``interrupt`` a step in flight when the run stops (fire and forget);
 * :class:`SetTimer` - deliver ``TimerFired(token)`` at time ``at``;
 * :class:`Finished` - the run reached a terminal (or halted) status.
 
@@ -44,7 +45,9 @@ __all__ = [
     "RunCommand",
 ]
 
-Kind = Literal["run", "compensate", "undo"]
+#: Which callback an invocation calls. ``interrupt`` asks a step still in
+#: flight to stop early when its run stops; its answer is never awaited.
+Kind = Literal["run", "compensate", "undo", "interrupt"]
 
 
 @dataclass(frozen=True, slots=True)

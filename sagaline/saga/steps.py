@@ -94,6 +94,8 @@ class StepBehaviour(Protocol):
     can_compensate: bool
     #: True when the step has an ``undo`` to run during rollback.
     can_undo: bool
+    #: True when a run in flight can be asked to stop early (``interrupt``).
+    can_interrupt: bool
 
     def invoke(
         self, kind: str, args: Mapping[str, Any], value: Any, reason: StepError | None, ctx: StepContext
@@ -140,6 +142,9 @@ class LocalStep:
     @property
     def can_undo(self) -> bool:
         return type(self).undo is not LocalStep.undo
+
+    #: A local step runs to its end inline; there is nothing in flight to interrupt.
+    can_interrupt = False
 
     def invoke(self, kind, args, value, reason, ctx):
         try:
@@ -235,6 +240,11 @@ class CommandStep:
             ``vault_provisioning_failed``), the domain's code kept as
             ``details["cause"]``.
         backoff_fn: ``(reason, args, ctx) -> seconds | None``.
+        build_interrupt: ``(args, ctx) -> Command`` telling the domain actor
+            to cut short a run that is still in flight when the saga stops
+            (a failure elsewhere, a cancel): e.g. cancel a long training
+            wait, so draining does not wait for it to finish by itself. The
+            run's own answer (likely a failure) still arrives and decides.
     """
 
     target: str
@@ -244,6 +254,11 @@ class CommandStep:
     build_compensate: Callable[[StepError, Mapping[str, Any], StepContext], Command | None] | None = None
     backoff_fn: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None
     failure_code: str | None = None
+    build_interrupt: Callable[[Mapping[str, Any], StepContext], Command] | None = None
+
+    @property
+    def can_interrupt(self) -> bool:
+        return self.build_interrupt is not None
 
     @property
     def can_compensate(self) -> bool:
@@ -259,6 +274,8 @@ class CommandStep:
                 return Send(self.target, self.build(args, ctx))
             if kind == "undo":
                 return Send(self.target, self.build_undo(value, args, ctx))
+            if kind == "interrupt":
+                return Send(self.target, self.build_interrupt(args, ctx))
             action = self._compensation(reason, args, ctx)
         except Exception as exc:
             return Fail(StepError("exception", f"building {kind} command: {type(exc).__name__}: {exc}"))

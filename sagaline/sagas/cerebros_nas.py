@@ -42,10 +42,11 @@ its undo instead (its effect may exist); the run then ends ``cancelled``, as
 it does when the saga is cancelled or the trials were
 (``training_cancelled`` is not noted as a failure).
 
-Cancelling the saga while ``await_completion`` is in flight: the run drains
-(waits for in-flight steps) before it rolls back, and the bridge answers
-the await only when the trials end, are cancelled at the bridge
-(``CancelTrials``), or reach the deadline: the deadline bounds the wait.
+Cancelling the saga (or a failure elsewhere) while ``await_completion`` is
+in flight: the stopping run *interrupts* the await, which sends
+``CancelTrials`` to the bridge; the bridge kills the trainers and answers
+the await with ``training_cancelled``, so the run drains at once and rolls
+back (it does not wait for the deadline).
 
 Inputs: ``dataset_id``; ``search_space`` (a map, default
 :data:`~sagaline.domains.nas.DEFAULT_SEARCH_SPACE`'s shape); ``max_trials``
@@ -134,6 +135,10 @@ class _NotesFailure:
     @property
     def can_undo(self) -> bool:
         return self.inner.can_undo
+
+    @property
+    def can_interrupt(self) -> bool:
+        return self.inner.can_interrupt
 
     def invoke(self, kind, args, value, reason, ctx):
         if kind != "compensate" or reason is None or (reason.indefinite and self.inner.can_undo):
@@ -237,7 +242,9 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
               "max_trials": input_("max_trials"), "seed": input_("seed"), "deadline_s": input_("deadline_s")},
         timeout=command_timeout)
     s.step("await_completion", _NotesFailure(CommandStep(
-        "bridge", build=lambda a, ctx: AwaitTrials(headers=ctx.headers(), run_id=a["run_id"]), parse=_finished)),
+        "bridge", build=lambda a, ctx: AwaitTrials(headers=ctx.headers(), run_id=a["run_id"]), parse=_finished,
+        build_interrupt=lambda a, ctx: CancelTrials(headers=ctx.headers(), run_id=a["run_id"],
+                                                    reason="the saga stopped"))),
         args={"run_id": run_id}, wait_for=["dispatch_training"], timeout=AWAIT_TIMEOUT_S, max_retries=1)
     s.step("collect_artifacts", _NotesFailure(CommandStep(
         "bolt", build=lambda a, ctx: m.RecordArtifacts(

@@ -1,6 +1,6 @@
 """Rollback: drain what is in flight, then undo last-completed-first."""
 
-from sagaline.saga import Fail, Ok, Retry, Saga, StepError, input_, local, result, value
+from sagaline.saga import Fail, InvocationResult, Ok, Retry, Saga, StepError, input_, local, result, value
 
 NOOP = lambda args, ctx: Ok()  # noqa: E731 - runs are answered by hand here
 
@@ -212,3 +212,44 @@ def test_a_cancel_after_completion_changes_nothing(manual):
     before = run.state
     assert run.feed(CancelRequested()) == []
     assert run.state is before
+
+
+def test_a_stopping_run_interrupts_steps_in_flight_that_support_it_and_still_drains_them(manual):
+    from sagaline.messages.base import Command
+    from sagaline.saga import CancelRequested, CommandStep
+
+    class Stop(Command):
+        """Test command."""
+
+    waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: Stop(headers=c.headers()))
+    s = Saga("long_wait")
+    s.step("a", undoable())
+    s.step("wait", waiting, args={"a": result("a")})
+    s.step("quick", local(NOOP), args={"a": result("a")})
+    run = manual(s.build())
+    run.start()
+    run.answer("a")
+    run.feed(CancelRequested("operator"))
+    [interrupt] = run.invokes(kind="interrupt")
+    assert interrupt.step == "wait" and interrupt.key.endswith(":wait:interrupt:0")
+    assert interrupt.run_key == run.pending("wait").key
+    assert run.undo_order() == []  # still draining: the interrupted step has not answered
+    run.feed(InvocationResult("wait", "interrupt", interrupt.key, Ok()))  # never awaited: ignored
+    assert run.state.status == "draining"
+    run.answer("quick")
+    run.answer("wait", Fail(StepError("training_cancelled")))
+    assert run.undo_order() == ["a"]
+
+
+def test_a_halt_does_not_interrupt_steps_in_flight(manual):
+    from sagaline.saga import CommandStep, Halt
+    from sagaline.messages.common import CommandFailed
+
+    waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: None)
+    s = Saga("halting")
+    s.step("wait", waiting)
+    s.step("pause", local(NOOP))
+    run = manual(s.build())
+    run.start()
+    run.answer("pause", Halt("later"))
+    assert run.invokes(kind="interrupt") == []
