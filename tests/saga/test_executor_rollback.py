@@ -218,10 +218,10 @@ def test_a_stopping_run_interrupts_steps_in_flight_that_support_it_and_still_dra
     from sagaline.messages.base import Command
     from sagaline.saga import CancelRequested, CommandStep
 
-    class Stop(Command):
+    class StopWaiting(Command):
         """Test command."""
 
-    waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: Stop(headers=c.headers()))
+    waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: StopWaiting(headers=c.headers()))
     s = Saga("long_wait")
     s.step("a", undoable())
     s.step("wait", waiting, args={"a": result("a")})
