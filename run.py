@@ -1,7 +1,10 @@
-"""Start sagaline's main job.
+"""Start sagaline's main job: the daemon (``make run`` runs this).
 
-Until the daemon lands (issue: the daemon and the admin CLI shell), the main
-job is the in-process demo: one saga through success, rollback and retry.
+``python run.py [flags]`` is ``sagaline run [flags]``: configuration from a
+TOML file (``--config`` or ``$SAGALINE_CONFIG``), ``SAGALINE_*`` environment
+variables and flags, in that order of precedence; it serves until SIGTERM or
+SIGINT (Ctrl-C), then stops everything it started. See the README's
+Quickstart and Configuration sections, and ``python run.py --help``.
 """
 
 import sys
@@ -9,4 +12,4 @@ import sys
 from sagaline.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main(["demo"]))
+    sys.exit(main(["run", *sys.argv[1:]]))

@@ -1,6 +1,10 @@
 """Test support shipped with sagaline: the pytest plugin (fixtures
 ``actor_system``, ``simple_actor_system``, ``multiproc_actor_system``,
-``fake_clock``) and the pure :class:`FakeClock`."""
+``fake_clock``, ``sagaline_daemon_factory``, ``sagaline_daemon``,
+``sagaline_cli``), the pure :class:`FakeClock`, and
+:mod:`sagaline.testing.daemon` (:class:`~sagaline.testing.daemon.DaemonProcess`,
+:class:`~sagaline.testing.daemon.CliRunner`) for tests that need a daemon of
+another scope than the fixtures'."""
 
 from sagaline.testing.clock import FakeClock
 

@@ -11,6 +11,19 @@ Fixtures:
   processes are SIGKILLed first, so nothing leaks into later tests).
 * ``simple_actor_system`` / ``multiproc_actor_system`` -- one base only.
 * ``fake_clock`` -- a :class:`~sagaline.testing.clock.FakeClock` for pure policies.
+* ``sagaline_daemon_factory`` -- ``start(config=None, flags=None, env=None)``
+  starts a real daemon (``sagaline run``) in a subprocess on a free admin
+  port with a temporary data directory, waits until it serves and returns
+  its :class:`~sagaline.testing.daemon.DaemonProcess`. On teardown every
+  daemon it started and the test did not stop itself gets SIGTERM; the test
+  **fails** if one did not exit 0 or left a process of its actor system
+  (those are SIGKILLed first).
+* ``sagaline_daemon`` -- one such daemon with the embedded defaults.
+* ``sagaline_cli`` -- a :class:`~sagaline.testing.daemon.CliRunner` bound to
+  ``sagaline_daemon``: ``sagaline_cli("sagas", "list")`` runs the real CLI
+  in a subprocess and returns exit code, stdout and stderr;
+  ``sagaline_cli.json(...)`` parses ``--json`` output; ``sagaline_cli.shell(
+  "health", "tree")`` scripts the interactive shell.
 
 Actor processes never inherit the test runner's stdout/stderr or other
 descriptors: multiprocess systems are started through
@@ -20,14 +33,16 @@ importable module (never in the test module itself).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 
 from sagaline.runtime.system import MULTIPROC, SIMPLE, ActorSystemHandle, start_system
 from sagaline.testing.clock import FakeClock
+from sagaline.testing.daemon import CliRunner, DaemonProcess
 
-__all__ = ["actor_system", "simple_actor_system", "multiproc_actor_system", "fake_clock", "running_system"]
+__all__ = ["actor_system", "simple_actor_system", "multiproc_actor_system", "fake_clock", "running_system",
+           "sagaline_daemon_factory", "sagaline_daemon", "sagaline_cli"]
 
 #: Seconds the processes of a stopped system get to end before they count as leaked.
 LEAK_GRACE_S = 5.0
@@ -68,3 +83,41 @@ def multiproc_actor_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def fake_clock() -> FakeClock:
     """A hand-advanced monotonic clock starting at 1000.0."""
     return FakeClock()
+
+
+@pytest.fixture
+def sagaline_daemon_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., DaemonProcess]]:
+    """``start(config=None, flags=None, env=None) -> DaemonProcess``: real daemons, stopped and checked on teardown."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Mapping[str, Any] | None = None, flags: list[str] | None = None,
+              env: Mapping[str, str] | None = None) -> DaemonProcess:
+        daemon = DaemonProcess(tmp_path_factory.mktemp("daemon"), config, flags, env)
+        started.append(daemon)
+        return daemon.start()
+
+    try:
+        yield start
+    finally:
+        problems = []
+        for daemon in started:
+            if daemon.result is not None:
+                continue  # the test stopped it and judged how
+            result = daemon.stop()
+            if result.leftovers or result.exit_code != 0:
+                problems.append(f"daemon in {daemon.directory} exited {result.exit_code}, left "
+                                f"{sorted(result.leftovers)} (killed); log: {daemon.stderr()[-1500:]}")
+        if problems:
+            pytest.fail("; ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def sagaline_daemon(sagaline_daemon_factory: Callable[..., DaemonProcess]) -> DaemonProcess:
+    """A running daemon with the embedded defaults (free admin port, temporary data directory)."""
+    return sagaline_daemon_factory()
+
+
+@pytest.fixture
+def sagaline_cli(sagaline_daemon: DaemonProcess) -> CliRunner:
+    """Runs the real ``sagaline`` CLI against ``sagaline_daemon``."""
+    return CliRunner(sagaline_daemon)

@@ -1,0 +1,202 @@
+"""The CLI commands that talk to the daemon: arguments -> one admin request -> printed answer.
+
+Each :class:`AdminCommand` names its words (``("sagas", "list")``), adds its
+arguments to an ``argparse`` parser and builds its request from the parsed
+namespace. The one-shot CLI and the shell share this table, so a command
+means the same in both.
+
+Saga inputs follow HTTPie's convention: ``key=value`` is a string,
+``key:=json`` is JSON (``count:=3``, ``tags:='["a","b"]'``, ``ok:=true``).
+
+Exit status: 0 done; 1 the daemon answered with an error; 2 usage error;
+3 no daemon running; 4 no answer in time; 5 (``--wait``, ``sagas wait``)
+the run ended without completing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, TextIO
+
+from sagaline.messages import admin as m
+
+__all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "EXIT_RUN_NOT_COMPLETED"]
+
+EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED = 0, 1, 5
+
+
+@dataclass(frozen=True)
+class AdminCommand:
+    """One daemon command: its words, help, arguments and request builder."""
+
+    words: tuple[str, ...]
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[argparse.Namespace], m.AdminRequest]
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}``.
+
+    Raises:
+        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
+    """
+    inputs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or key == ":":
+            raise ValueError(f"saga input {pair!r} is not key=value or key:=json")
+        if key.endswith(":"):
+            try:
+                inputs[key[:-1]] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"saga input {key[:-1]!r}: invalid JSON ({exc.msg})") from None
+        else:
+            inputs[key] = value
+    return inputs
+
+
+def _statuses(values: list[str] | None) -> list[str]:
+    return [s for value in values or [] for s in value.split(",") if s]
+
+
+def _none(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _cid(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("correlation_id", metavar="CID", help="the run's correlation id")
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", action="append", help="only these statuses (repeat or comma-separate)")
+    p.add_argument("--saga", help="only runs of this saga")
+    p.add_argument("--limit", type=int, default=50, help="most rows (default 50)")
+
+
+def _start_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("saga", help="the saga's name (see `sagas catalog`)")
+    p.add_argument("inputs", nargs="*", metavar="KEY=VALUE", help="inputs: key=string or key:=json")
+    p.add_argument("--id", dest="correlation_id", help="the run's correlation id (UUID v7; default: new)")
+    p.add_argument("--wait", action="store_true", help="wait for the run to end and show its outcome")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait with --wait (default 60)")
+
+
+def _wait_args(p: argparse.ArgumentParser) -> None:
+    _cid(p)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
+
+
+def _cancel_args(p: argparse.ArgumentParser) -> None:
+    _cid(p)
+    p.add_argument("--reason", default="cancelled by operator", help="recorded with the cancellation")
+
+
+def _retry_args(p: argparse.ArgumentParser) -> None:
+    _cid(p)
+    p.add_argument("--step", action="append", default=[], help="only this step's compensation (repeatable)")
+
+
+def _resume_args(p: argparse.ArgumentParser) -> None:
+    _cid(p)
+    p.add_argument("--from", dest="from_step", help="the step to run again first (default: where it stopped)")
+
+
+def _tree_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", type=int, default=8, help="how deep to walk (default 8)")
+
+
+def _lookup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("key", help="the registry key (e.g. sagas, domain:gate, saga:<cid>)")
+
+
+def _select_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prefix", help="keys starting with this")
+    p.add_argument("--pattern", help="keys matching this shell pattern")
+    p.add_argument("--limit", type=int, default=200)
+
+
+def _tail_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--prefix", default="", help="only event names starting with this")
+    p.add_argument("--cid", help="only this run's events")
+
+
+def _decisions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--cid", help="only this run's decisions")
+    p.add_argument("--effect", choices=["allow", "deny"])
+
+
+def _nas_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", choices=["initialized", "running", "succeeded", "failed", "cancelled"])
+
+
+ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
+    AdminCommand(("sagas", "list"), "list runs, newest first", _list_args,
+                 lambda a: m.AdminListRuns(status=_statuses(a.status), saga=a.saga, limit=a.limit)),
+    AdminCommand(("sagas", "catalog"), "the sagas the daemon can run", _none, lambda a: m.AdminCatalog()),
+    AdminCommand(("sagas", "start"), "start a run with inputs", _start_args,
+                 lambda a: m.AdminStartSaga(saga=a.saga, inputs=parse_inputs(a.inputs),
+                                            correlation_id=a.correlation_id, wait=a.wait, timeout_s=a.timeout)),
+    AdminCommand(("sagas", "show"), "one run: steps with timings, errors, compensations", _cid,
+                 lambda a: m.AdminShowRun(correlation_id=a.correlation_id)),
+    AdminCommand(("sagas", "wait"), "wait for a run to end", _wait_args,
+                 lambda a: m.AdminWaitRun(correlation_id=a.correlation_id, timeout_s=a.timeout)),
+    AdminCommand(("sagas", "cancel"), "cancel a running run (it rolls back)", _cancel_args,
+                 lambda a: m.AdminCancelRun(correlation_id=a.correlation_id, reason=a.reason)),
+    AdminCommand(("sagas", "retry"), "retry a stuck run's failed compensations", _retry_args,
+                 lambda a: m.AdminRetryCompensation(correlation_id=a.correlation_id, steps=a.step)),
+    AdminCommand(("sagas", "resume"), "continue a failed or halted run from a step", _resume_args,
+                 lambda a: m.AdminResumeRun(correlation_id=a.correlation_id, from_step=a.from_step)),
+    AdminCommand(("tree",), "the supervision tree with restart counts", _tree_args,
+                 lambda a: m.AdminTree(max_depth=a.depth)),
+    AdminCommand(("registry", "lookup"), "who holds a registry key", _lookup_args,
+                 lambda a: m.AdminRegistryLookup(key=a.key)),
+    AdminCommand(("registry", "list"), "registry entries by prefix or pattern", _select_args,
+                 lambda a: m.AdminRegistrySelect(prefix=a.prefix, pattern=a.pattern, limit=a.limit)),
+    AdminCommand(("events", "tail"), "the newest stored events", _tail_args,
+                 lambda a: m.AdminTailEvents(limit=a.limit, name_prefix=a.prefix, correlation_id=a.cid)),
+    AdminCommand(("policy", "decisions"), "crown's audited policy decisions", _decisions_args,
+                 lambda a: m.AdminPolicyDecisions(limit=a.limit, correlation_id=a.cid, effect=a.effect)),
+    AdminCommand(("nas", "runs"), "NAS model runs with trial progress", _nas_args,
+                 lambda a: m.AdminNasRuns(state=a.state)),
+    AdminCommand(("health",), "is the daemon well?", _none, lambda a: m.AdminHealth()),
+)
+
+
+def execute(command: AdminCommand, args: argparse.Namespace, client: Any, out: TextIO, err: TextIO) -> int:
+    """Build the request, ask the daemon through ``client``, print the answer; return the exit status."""
+    from pydantic import ValidationError
+
+    from sagaline.cli.render import as_json, render, render_error
+
+    try:
+        request = command.build(args)
+    except (ValueError, ValidationError) as exc:
+        print(f"error: {_first_problem(exc)}", file=err)
+        return 2
+    answer = client.request(request)
+    if isinstance(answer, m.AdminError):
+        print(as_json(answer.model_dump(mode="json")) if args.json else render_error(answer),
+              file=out if args.json else err)
+        return EXIT_ERROR
+    print(as_json(answer.data) if args.json else render(answer), file=out)
+    return _outcome_status(request, answer.data)
+
+
+def _outcome_status(request: m.AdminRequest, data: dict) -> int:
+    waited = isinstance(request, m.AdminWaitRun) or (isinstance(request, m.AdminStartSaga) and request.wait)
+    if waited and data.get("status") != "completed":
+        return EXIT_RUN_NOT_COMPLETED
+    return EXIT_OK
+
+
+def _first_problem(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc)

@@ -1,0 +1,347 @@
+"""The daemon: config -> actor system -> root tree -> serve -> stop, in that order.
+
+Start (:meth:`Daemon.start`):
+
+1. claim the data directory (``daemon.lock``; a second daemon is refused);
+2. check the admin port: if anything already accepts connections there,
+   refuse (:class:`PortInUse`) -- joining a system this daemon did not start
+   would run stale code (thespian-notes.md); ``admin_port = 0`` picks a
+   free port;
+3. export the actors' environment (``SAGALINE_DATA_DIR``, the
+   ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it;
+4. start the actor system through the clean launcher, every listener bound
+   to ``bind_address`` (:func:`sagaline.runtime.start_system`);
+5. start the registry and the root supervisor with the admin endpoint as
+   its last child (:func:`sagaline.actors.tree.start_tree`), then the admin
+   door (:mod:`sagaline.actors.admin`);
+6. write ``daemon.json``: from now on the CLI finds the daemon.
+
+Stop (:meth:`Daemon.stop`, on SIGTERM/SIGINT): remove ``daemon.json``; ask
+the root supervisor to stop (it stops its children in reverse start order:
+admin endpoint, saga supervisor, domains, flow) and wait for the tree's
+processes to end; shut the actor system down (registry, door, Thespian's
+admin and logger); SIGKILL and report whatever is still alive; release the
+data directory. A second signal skips the waiting.
+
+Errors::
+
+    SagalineError
+    +-- DaemonError           the daemon cannot start (exit_code says how to exit)
+        +-- PortInUse         something already listens on the admin port (exit 3)
+    (DataDirBusy from sagaline.daemon.pidfile: exit 3)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sagaline
+from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_domains, is_loopback, telemetry_environment
+from sagaline.daemon.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
+from sagaline.daemon.signals import StopRequest
+from sagaline.errors import SagalineError
+from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminTree
+from sagaline.messages.supervision import Stop
+
+__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "run_daemon", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
+           "EXIT_REFUSED", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS"]
+
+_log = logging.getLogger("sagaline.daemon")
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED = 0, 1, 2, 3
+ADMIN_ENDPOINT_CLASS = "sagaline.actors.admin.AdminEndpoint"
+ADMIN_DOOR_CLASS = "sagaline.actors.admin.AdminDoor"
+#: Seconds allowed for Thespian's own shutdown once the tree is gone.
+SYSTEM_SHUTDOWN_S = 10.0
+
+
+class DaemonError(SagalineError):
+    """The daemon could not start; nothing of it is left running.
+
+    Attributes:
+        exit_code: The status ``sagaline run`` exits with.
+    """
+
+    exit_code = EXIT_FAILED
+
+
+class PortInUse(DaemonError):
+    """Something already accepts connections on the admin port.
+
+    It may be a stale actor system: the daemon never joins a system it did
+    not start. Stop that process, or choose another ``--admin-port``.
+    """
+
+    exit_code = EXIT_REFUSED
+
+
+@dataclass
+class StopReport:
+    """How a stop went."""
+
+    reason: str
+    seconds: float = 0.0
+    tree_leftovers: set[int] = field(default_factory=set)
+    killed: set[int] = field(default_factory=set)
+
+    @property
+    def clean(self) -> bool:
+        """True when every process ended by itself."""
+        return not self.tree_leftovers and not self.killed
+
+
+class Daemon:
+    """One daemon: :meth:`start`, :meth:`serve`, :meth:`stop`.
+
+    Args:
+        config: The validated configuration (``data_dir`` is resolved here).
+    """
+
+    def __init__(self, config: DaemonConfig) -> None:
+        self.config = config.model_copy(update={"data_dir": Path(config.data_dir).resolve()})
+        self.data_dir: Path = self.config.data_dir
+        self.lock = DataDirLock(self.data_dir)
+        self.handle: Any = None
+        self.tree: Any = None
+        self.door: Any = None
+        self.info: DaemonInfo | None = None
+
+    @property
+    def multiprocess(self) -> bool:
+        return self.config.base == "multiprocTCPBase"
+
+    # ----- start ------------------------------------------------------------------------------
+
+    def start(self) -> DaemonInfo:
+        """Start everything; return what ``daemon.json`` now says.
+
+        Raises:
+            DataDirBusy, PortInUse, DaemonError: refused or failed (nothing left running).
+            SystemStartError, ActorStartFailed, AskTimeout: from the runtime (nothing left running).
+        """
+        began = time.monotonic()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
+        try:
+            self._start_all()
+        except BaseException:
+            self._abort()
+            raise
+        _log.info("ready in %.2f s: admin %s:%s, %d actor processes, data %s", time.monotonic() - began,
+                  self.config.bind_address, self.info.admin_port, len(self.handle.pids()), self.data_dir)
+        return self.info
+
+    def _start_all(self) -> None:
+        from sagaline.actors.tree import start_tree
+        from sagaline.runtime import start_system
+
+        config = self.config
+        if not is_loopback(config.bind_address):
+            _log.warning("binding %s (allow_remote): anyone who can reach the admin port or an actor port "
+                         "can send pickles that run code in this daemon", config.bind_address)
+        port = self._admin_port() if self.multiprocess else None
+        os.environ.update(self._actor_environment())
+        self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
+                                   bind_address=config.bind_address, log_level=config.actor_log_level,
+                                   start_timeout=config.start_timeout_s)
+        _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
+        facts = self._facts(port)
+        self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
+        self.door = self._open_door()
+        self.info = DaemonInfo(pid=os.getpid(), admin_port=port, bind_address=config.bind_address,
+                               base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
+                               tag=self.handle.tag, version=sagaline.__version__)
+        write_info(self.data_dir, self.info)
+
+    def _admin_port(self) -> int:
+        from sagaline.runtime.system import free_port
+
+        address, port = self.config.bind_address, self.config.admin_port
+        if port == 0:
+            return free_port(address)
+        if _accepts(address, port):
+            raise PortInUse(f"something already listens on {address}:{port} (a stale actor system?); the "
+                            "daemon never joins an actor system it did not start, since that one runs old "
+                            "code. Stop it, or choose another --admin-port (0 picks a free one)")
+        return port
+
+    def _actor_environment(self) -> dict[str, str]:
+        """What actor processes read from their environment: the data directory and telemetry.
+
+        Raises:
+            ConfigError: the telemetry settings are invalid (checked here, before any actor runs).
+        """
+        env = telemetry_environment(self.config, os.environ)
+        env["SAGALINE_DATA_DIR"] = str(self.data_dir)
+        try:
+            from sagaline.telemetry.setup import TelemetryConfigError, config_from_env
+        except ImportError:
+            return env
+        try:
+            config_from_env({**os.environ, **env})
+        except TelemetryConfigError as exc:
+            raise ConfigError(f"config error: telemetry: {exc}", "telemetry") from None
+        return env
+
+    def _facts(self, port: int | None) -> dict[str, Any]:
+        return {"pid": os.getpid(), "base": self.config.base, "admin_port": port,
+                "bind_address": self.config.bind_address, "data_dir": str(self.data_dir),
+                "started_at": time.time(), "version": sagaline.__version__}
+
+    def _tree_config(self, facts: dict[str, Any]) -> Any:
+        from sagaline.actors.tree import TreeConfig
+        from sagaline.supervisors.spec import child_spec
+
+        config = self.config
+        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, {"facts": facts, "owner_pid": os.getpid()},
+                           name=ADMIN_REGISTRY_KEY)
+        faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
+        return TreeConfig(data_dir=self.data_dir, domains=daemon_domains(),
+                          domain_config={name: dict(settings) for name, settings in config.domains.items()},
+                          faults=faults, synchronous=config.storage.synchronous, pool_size=config.runs.pool_size,
+                          max_runs=config.runs.max_runs, extra_children=(admin,))
+
+    def _open_door(self) -> Any:
+        door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)
+        ready = self.handle.ask(door, AdminDoorInit(registry=self.tree.registry), self.config.start_timeout_s)
+        if not getattr(ready, "endpoint_found", False):
+            raise DaemonError("the admin endpoint did not register; see data_dir/logs/actors.log")
+        return door
+
+    def _abort(self) -> None:
+        if self.handle is not None:
+            killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
+            if killed:
+                _log.warning("killed %d process(es) of a failed start", len(killed))
+            self.handle = None
+        remove_info(self.data_dir, os.getpid())
+        self.lock.release()
+
+    # ----- serve ------------------------------------------------------------------------------
+
+    def serve(self, stop: StopRequest, tick_s: float = 0.5) -> str:
+        """Serve until ``stop`` is requested or the actor system's admin dies; return why."""
+        while not stop.wait(0.0 if not self.multiprocess else tick_s):
+            if not self.multiprocess:
+                self._pump(tick_s)
+            elif not pid_alive(self.handle.admin_pid):
+                _log.error("the actor system's admin (pid %s) died", self.handle.admin_pid)
+                return "admin_died"
+        _log.info("stop requested (%s)", stop.signal_name)
+        return stop.signal_name or "request"
+
+    def _pump(self, seconds: float) -> None:
+        """simpleSystemBase runs actors (and fires their timers) only inside calls into it."""
+        with self.handle._lock:
+            self.handle.asys.listen(seconds)
+
+    # ----- stop -------------------------------------------------------------------------------
+
+    def stop(self, stop: StopRequest | None = None, reason: str = "request") -> StopReport:
+        """Stop the tree in order, then the actor system; never raises."""
+        began, report = time.monotonic(), StopReport(reason)
+        remove_info(self.data_dir, os.getpid())
+        if self.handle is not None:
+            try:
+                report.tree_leftovers = self._stop_tree(stop)
+            except Exception:
+                _log.exception("stopping the tree failed; shutting the system down")
+            report.killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
+            self.handle = None
+        self.lock.release()
+        report.seconds = time.monotonic() - began
+        level = logging.INFO if report.clean else logging.WARNING
+        _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
+                 report.seconds, reason, len(report.tree_leftovers), len(report.killed))
+        return report
+
+    def _stop_tree(self, stop: StopRequest | None) -> set[int]:
+        if self.tree is None:
+            return set()
+        pids = self._tree_pids() if self.multiprocess else set()
+        self.handle.tell(self.tree.root, Stop(reason="shutdown"))
+        deadline = time.monotonic() + self.config.shutdown_timeout_s
+        while pids and time.monotonic() < deadline and not (stop is not None and stop.force):
+            pids = {pid for pid in pids if pid_alive(pid)}
+            time.sleep(0.02)
+        return pids
+
+    def _tree_pids(self) -> set[int]:
+        """Pids of the root supervisor and everything under it (from the admin endpoint's tree walk)."""
+        from sagaline.messages.admin import AdminResult
+
+        try:
+            answer = self.handle.ask(self.door, AdminTree(), 5.0)
+        except Exception:
+            _log.warning("could not list the tree's processes; stopping without waiting for them")
+            return set()
+        if not isinstance(answer, AdminResult):
+            return set()
+        pids = set(_walk_pids(answer.data["tree"]))
+        roots = {_parent_pid(child["pid"]) for child in answer.data["tree"]["children"] if child.get("pid")}
+        return pids | {pid for pid in roots if pid}
+
+
+def _walk_pids(node: dict) -> list[int]:
+    found = [node["pid"]] if node.get("pid") else []
+    for child in node.get("children", []):
+        found.extend(_walk_pids(child))
+    return found
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _accepts(address: str, port: int) -> bool:
+    """True when something accepts TCP connections on ``address:port``."""
+    host = "127.0.0.1" if address == "0.0.0.0" else address
+    try:
+        socket.create_connection((host, port), timeout=1.0).close()
+        return True
+    except OSError:
+        return False
+
+
+def run_daemon(config: DaemonConfig, out: Any = None) -> int:
+    """Start, serve until SIGTERM/SIGINT, stop; return the exit status.
+
+    0: stopped cleanly; 1: failed to start, or processes had to be killed;
+    3: refused (port in use, data directory held by another daemon). Prints
+    one ready line to ``out`` (stdout by default) with the admin address.
+    """
+    import sys
+
+    from sagaline.daemon.pidfile import DataDirBusy
+
+    out = out or sys.stdout
+    stop = StopRequest()
+    stop.install()
+    daemon = Daemon(config)
+    try:
+        try:
+            info = daemon.start()
+        except (DaemonError, DataDirBusy, ConfigError) as exc:
+            _log.error("not started: %s", exc)
+            print(f"sagaline: {exc}", file=sys.stderr)
+            return EXIT_CONFIG if isinstance(exc, ConfigError) else getattr(exc, "exit_code", EXIT_REFUSED)
+        except Exception as exc:
+            _log.error("failed to start: %s: %s", type(exc).__name__, exc)
+            print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"sagaline daemon ready: admin {info.bind_address}:{info.admin_port} pid {info.pid} "
+              f"data {info.data_dir} (stop: Ctrl-C or kill -TERM {info.pid})", file=out, flush=True)
+        reason = daemon.serve(stop)
+        report = daemon.stop(stop, reason)
+        return EXIT_OK if report.clean and reason != "admin_died" else EXIT_FAILED
+    finally:
+        stop.restore()

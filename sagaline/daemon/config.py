@@ -1,0 +1,297 @@
+"""The daemon's configuration: one validated, frozen model, from three layers.
+
+Precedence, lowest first: the embedded defaults, a TOML file (``--config
+PATH`` or ``SAGALINE_CONFIG``), environment variables (:data:`ENV_FIELDS`),
+command-line flags. Every layer is plain data until the end, when the merged
+mapping is validated once by :class:`DaemonConfig`; a bad value raises
+:class:`ConfigError` naming the field and where the value came from::
+
+    config error: admin_port: Input should be less than or equal to 65535
+    (got 70000 from environment variable SAGALINE_ADMIN_PORT)
+
+The file mirrors the model (every key optional)::
+
+    data_dir = "./data"            # SQLite files, logs, daemon.json; relative to the working directory
+    base = "multiprocTCPBase"      # or "simpleSystemBase" (in-process; no admin port, no CLI)
+    bind_address = "127.0.0.1"     # the only address any Thespian listener binds
+    admin_port = 7720              # 0: pick a free port (printed, and written to daemon.json)
+    allow_remote = false           # required for a non-loopback bind_address
+    log_level = "INFO"
+    # log_file = "sagaline.log"    # default: stderr
+    actor_log_level = "WARNING"    # actors' log (data_dir/logs/actors.log)
+    shutdown_timeout_s = 30.0
+    start_timeout_s = 60.0
+
+    [runs]
+    pool_size = 4                  # idle saga actors kept ready
+    # max_runs = 1000              # most runs in progress (default: unlimited)
+
+    [storage]
+    synchronous = "NORMAL"         # or "FULL"
+
+    [domains.gate]                 # each domain service's own settings
+    base_url = "https://example.com"
+
+    [[faults.block]]               # rehearse failures (see sagaline.domains.faults)
+    command = "ProvisionVault"
+    action = "delay"
+    seconds = 2.0
+
+    [telemetry]                    # exported as SAGALINE_TELEMETRY_<KEY> for the actors
+    exporter = "jsonl"             # (sagaline.telemetry.setup; default: jsonl under data_dir/telemetry)
+    # otlp_endpoint = "http://127.0.0.1:4318"   # exported as SAGALINE_OTLP_ENDPOINT
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from sagaline.domains.faults import FaultRule
+from sagaline.errors import SagalineError
+
+__all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "ConfigError", "load_config", "ENV_FIELDS",
+           "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "is_loopback", "telemetry_environment",
+           "daemon_domains", "EXTRA_DOMAIN_ACTORS"]
+
+#: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
+DEFAULT_ADMIN_PORT = 7720
+#: Default data directory, relative to the daemon's working directory (``make run``: the checkout).
+DEFAULT_DATA_DIR = Path("data")
+#: The environment variable naming a TOML config file.
+CONFIG_ENV = "SAGALINE_CONFIG"
+#: Environment variable -> the dotted field it sets.
+ENV_FIELDS: dict[str, str] = {
+    "SAGALINE_DATA_DIR": "data_dir",
+    "SAGALINE_BASE": "base",
+    "SAGALINE_BIND_ADDRESS": "bind_address",
+    "SAGALINE_ADMIN_PORT": "admin_port",
+    "SAGALINE_ALLOW_REMOTE": "allow_remote",
+    "SAGALINE_LOG_LEVEL": "log_level",
+    "SAGALINE_LOG_FILE": "log_file",
+    "SAGALINE_ACTOR_LOG_LEVEL": "actor_log_level",
+    "SAGALINE_SHUTDOWN_TIMEOUT_S": "shutdown_timeout_s",
+    "SAGALINE_START_TIMEOUT_S": "start_timeout_s",
+    "SAGALINE_POOL_SIZE": "runs.pool_size",
+    "SAGALINE_MAX_RUNS": "runs.max_runs",
+    "SAGALINE_SYNCHRONOUS": "storage.synchronous",
+}
+#: Domains the daemon adds to the tree's defaults (policy engine, UPM/NAS store, NAS trials).
+EXTRA_DOMAIN_ACTORS: dict[str, str] = {
+    "crown": "sagaline.actors.crown.CrownActor",
+    "bolt": "sagaline.actors.bolt.BoltActor",
+    "bridge": "sagaline.actors.bridge.BridgeActor",
+}
+_TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class ConfigError(SagalineError):
+    """The configuration is invalid; raised by :func:`load_config`.
+
+    The message names the field, the problem, and the layer the value came
+    from; ``sagaline run`` prints it and exits with status 2. Fix the value
+    and start again.
+
+    Attributes:
+        field: The dotted field (``runs.pool_size``), or ``<file>`` for an unreadable file.
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RunsSettings(BaseModel):
+    """How runs are hosted."""
+
+    model_config = _FROZEN
+    pool_size: int = Field(default=4, ge=0, le=1000)
+    """Idle saga actors kept ready (a process each on multiprocTCPBase)."""
+    max_runs: int | None = Field(default=None, ge=1)
+    """Most runs in progress at once; None: unlimited."""
+
+
+class StorageSettings(BaseModel):
+    """SQLite durability."""
+
+    model_config = _FROZEN
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """NORMAL (fast, safe against process crashes) or FULL (also against power loss)."""
+
+
+class DaemonConfig(BaseModel):
+    """Everything the daemon needs; defaults are the embedded configuration."""
+
+    model_config = _FROZEN
+    data_dir: Path = DEFAULT_DATA_DIR
+    """Where the SQLite files, logs and ``daemon.json`` live (created if missing)."""
+    base: Literal["multiprocTCPBase", "simpleSystemBase"] = "multiprocTCPBase"
+    """Thespian system base: one process per actor, or all in the daemon's process (no CLI access)."""
+    allow_remote: bool = False
+    """Accept a non-loopback ``bind_address`` (anyone reaching the ports can run code in the daemon)."""
+    bind_address: str = "127.0.0.1"
+    """The IPv4 address every Thespian listener binds (the admin port and every actor's port)."""
+    admin_port: int = Field(default=DEFAULT_ADMIN_PORT, ge=0, le=65535)
+    """The actor system's admin port; 0 picks a free one."""
+    log_level: LogLevel = "INFO"
+    """The daemon's own log level."""
+    log_file: Path | None = None
+    """Where the daemon logs (one line per event); None: stderr."""
+    actor_log_level: LogLevel = "WARNING"
+    """Level of the actors' log (``data_dir/logs/actors.log``); lower levels slow every actor."""
+    shutdown_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds the tree gets to stop in order before what is left is killed."""
+    start_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds the actor system and the tree get to start."""
+    runs: RunsSettings = RunsSettings()
+    """How runs are hosted."""
+    storage: StorageSettings = StorageSettings()
+    """SQLite durability."""
+    domains: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Domain name -> its service's settings (see ``sagaline.actors.domains``)."""
+    faults: dict[str, list[FaultRule]] = Field(default_factory=dict)
+    """Domain name -> fault rules (rehearsals and tests)."""
+    telemetry: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Exporter settings, exported to the actors as ``SAGALINE_TELEMETRY_<KEY>``."""
+
+    @field_validator("bind_address")
+    @classmethod
+    def _loopback_unless_allowed(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            value = str(ipaddress.IPv4Address(value))
+        except ValueError:
+            raise ValueError("not an IPv4 address") from None
+        if not is_loopback(value) and not info.data.get("allow_remote", False):
+            raise ValueError(f"{value} is not a loopback address: Thespian unpickles whatever reaches its "
+                             "ports, so anyone who can reach them can run code in the daemon; pass "
+                             "--allow-remote (allow_remote = true) to accept that")
+        return value
+
+    @field_validator("domains", "faults")
+    @classmethod
+    def _known_domains(cls, value: dict) -> dict:
+        known = daemon_domains()
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown domain {unknown[0]!r} (known: {', '.join(known)})")
+        return value
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8 (``0.0.0.0``, every interface, is not loopback)."""
+    try:
+        return ipaddress.IPv4Address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def telemetry_environment(config: DaemonConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables the ``telemetry`` section sets for the actors: ``SAGALINE_TELEMETRY_<KEY>``
+    (``otlp_endpoint``: ``SAGALINE_OTLP_ENDPOINT``); variables already set in ``environ`` win."""
+    wanted = {_TELEMETRY_ALIASES.get(key.lower(), f"SAGALINE_TELEMETRY_{key.upper()}"): _env_text(value)
+              for key, value in config.telemetry.items()}
+    return {name: value for name, value in wanted.items() if name not in environ}
+
+
+def daemon_domains() -> dict[str, str]:
+    """Domain name -> actor class path of every domain the daemon runs, in start order: the
+    tree's defaults, then crown, bolt and the bridge when this build has them."""
+    from sagaline.actors.tree import DOMAIN_ACTORS
+
+    found = dict(DOMAIN_ACTORS)
+    for name, path in EXTRA_DOMAIN_ACTORS.items():
+        if name not in found and importlib.util.find_spec(path.rpartition(".")[0]) is not None:
+            found[name] = path
+    return found
+
+
+def _env_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None,
+                config_file: str | os.PathLike | None = None) -> DaemonConfig:
+    """Merge defaults, the TOML file, the environment and the flags; validate once.
+
+    Args:
+        flags: Dotted field -> value, only for flags actually given.
+        environ: The environment (default ``os.environ``).
+        config_file: The TOML file; default: ``$SAGALINE_CONFIG`` if set, else none.
+
+    Raises:
+        ConfigError: A value is invalid or the file unreadable (names the field and its source).
+    """
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    path = config_file if config_file is not None else environ.get(CONFIG_ENV) or None
+    if path is not None:
+        _merge(merged, sources, _read_file(Path(path)), f"config file {path}")
+    for name, field in ENV_FIELDS.items():
+        if environ.get(name, "") != "":
+            _set(merged, sources, field, environ[name], f"environment variable {name}")
+    for field, value in (flags or {}).items():
+        if value is not None:
+            _set(merged, sources, field, value, f"flag --{field.split('.')[-1].replace('_', '-')}")
+    try:
+        return DaemonConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, merged, sources) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"config error: cannot read config file {path}: {exc.strerror or exc}", "<file>") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error: config file {path} is not valid TOML: {exc}", "<file>") from None
+
+
+def _merge(merged: dict, sources: dict, data: dict, source: str, prefix: str = "") -> None:
+    for key, value in data.items():
+        field = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            _merge(merged[key], sources, value, source, field + ".")
+            continue
+        merged[key] = value
+        sources[field] = source
+
+
+def _set(merged: dict, sources: dict, field: str, value: Any, source: str) -> None:
+    *parents, leaf = field.split(".")
+    target = merged
+    for part in parents:
+        if not isinstance(target.get(part), dict):
+            target[part] = {}
+        target = target[part]
+    target[leaf] = value
+    sources[field] = source
+
+
+def _config_error(exc: ValidationError, merged: dict, sources: dict) -> ConfigError:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "<config>"
+    message = first["msg"].removeprefix("Value error, ")
+    origin = _source_of(field, sources)
+    got = f"got {first['input']!r} from {origin}" if first["type"] != "missing" else f"from {origin}"
+    more = f"; and {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+    return ConfigError(f"config error: {field}: {message} ({got}){more}", field)
+
+
+def _source_of(field: str, sources: dict) -> str:
+    parts = field.split(".")
+    for cut in range(len(parts), 0, -1):
+        found = sources.get(".".join(parts[:cut]))
+        if found:
+            return found
+    return "the merged configuration" if field == "<config>" else "the defaults"

@@ -1,0 +1,126 @@
+"""How a daemon claims its data directory and how a CLI finds it.
+
+Two files in the data directory:
+
+* ``daemon.lock`` -- held with ``flock`` by the running daemon for its whole
+  life (the kernel drops the lock when the process dies, however it dies).
+  A second daemon on the same directory is refused (:class:`DataDirBusy`).
+  Only the daemon process holds it: actor processes are started through a
+  clean launcher and inherit no descriptor.
+* ``daemon.json`` -- written atomically once the daemon serves, removed when
+  it begins to stop: ``pid``, ``admin_port``, ``bind_address``, ``base``,
+  ``data_dir``, ``started_at``, ``tag`` (the actor system's process marker),
+  ``version``. The CLI reads it to find the admin port (essential with
+  ``--admin-port 0``); a file whose pid is gone is stale.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from sagaline.errors import SagalineError
+
+__all__ = ["DaemonInfo", "DataDirLock", "DataDirBusy", "DAEMON_FILE", "LOCK_FILE", "write_info", "read_info",
+           "remove_info", "pid_alive"]
+
+DAEMON_FILE = "daemon.json"
+LOCK_FILE = "daemon.lock"
+
+
+class DataDirBusy(SagalineError):
+    """Another daemon holds this data directory (raised by :meth:`DataDirLock.acquire`).
+
+    Stop that daemon first, or give this one another ``--data-dir``.
+    """
+
+
+@dataclass(frozen=True)
+class DaemonInfo:
+    """What ``daemon.json`` says about a running daemon."""
+
+    pid: int
+    admin_port: int | None
+    bind_address: str
+    base: str
+    data_dir: str
+    started_at: float
+    tag: str | None = None
+    version: str = ""
+
+
+class DataDirLock:
+    """The daemon's exclusive claim on a data directory (``flock`` on ``daemon.lock``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / LOCK_FILE
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock and write our pid into the lock file.
+
+        Raises:
+            DataDirBusy: Another process holds it (the message names its pid).
+        """
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise DataDirBusy(f"another daemon (pid {holder}) uses the data directory {self.path.parent}; "
+                              "stop it first or pass another --data-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Let go of the lock (idempotent)."""
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+def write_info(data_dir: Path, info: DaemonInfo) -> Path:
+    """Write ``daemon.json`` atomically; return its path."""
+    target = Path(data_dir) / DAEMON_FILE
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(asdict(info), indent=1))
+    temporary.replace(target)
+    return target
+
+
+def read_info(data_dir: Path) -> DaemonInfo | None:
+    """Read ``daemon.json``; None when absent or unreadable (a half-written file never exists)."""
+    try:
+        data = json.loads((Path(data_dir) / DAEMON_FILE).read_text())
+        return DaemonInfo(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remove_info(data_dir: Path, pid: int | None = None) -> None:
+    """Remove ``daemon.json`` (only if it names ``pid``, when given)."""
+    path = Path(data_dir) / DAEMON_FILE
+    if pid is not None:
+        found = read_info(data_dir)
+        if found is None or found.pid != pid:
+            return
+    path.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -1,0 +1,169 @@
+"""What each admin request asks inside the daemon, driven with canned replies (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from sagaline.daemon.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
+from sagaline.messages import admin as a
+from sagaline.messages.registry import CountResult, Entries, Entry
+from sagaline.messages.saga import (AwaitRun, CancelAnswer, ListRuns, OperatorAnswer, RunOutcome, RunSnapshot,
+                                    RunsPage, RunStatus, RunSummary, SagaAccepted, SagaRefused, StartSaga,
+                                    StepSnapshot)
+from sagaline.messages.supervision import ChildInfo, Children, WhichChildren
+
+CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
+
+
+def answering(table: dict):
+    """An ``answer`` for :func:`drive`: by message type (a callable gets the ask)."""
+    asked: list[Ask] = []
+
+    def answer(ask: Ask):
+        asked.append(ask)
+        reply = table[type(ask.message)]
+        return reply(ask) if callable(reply) else reply
+
+    answer.asked = asked
+    return answer
+
+
+def child(id: str, type: str = "worker", status: str = "running", address=None, restarts: int = 0) -> ChildInfo:
+    return ChildInfo(id=id, address=address, status=status, type=type, restarts=restarts, pid=100, name=None)
+
+
+def test_every_admin_request_has_a_conversation():
+    assert set(a.admin_requests().values()) == set(CONVERSATIONS)
+
+
+def test_show_run_of_a_running_run_answers_its_steps():
+    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="running", started_at=1.0,
+                           steps=[StepSnapshot(name="one", status="running", attempts=1, started_at=1.5)])
+    answer = answering({RunStatus: snapshot})
+    result = drive(conversation(a.AdminShowRun(correlation_id=CID)), answer)
+    assert result.data["steps"][0]["name"] == "one" and result.data["status"] == "running"
+    assert [x.target for x in answer.asked] == ["sagas"]
+
+
+def test_show_run_of_an_ended_run_answers_its_outcome():
+    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
+                         error={"code": "x", "message": "m"}, started_at=1.0, finished_at=2.0)
+    answer = answering({RunStatus: CancelAnswer(correlation_id=CID, accepted=False, status="failed"),
+                        AwaitRun: outcome})
+    result = drive(conversation(a.AdminShowRun(correlation_id=CID)), answer)
+    assert (result.data["status"], result.data["failed_step"]) == ("failed", "two")
+
+
+def test_an_unknown_run_is_not_found_and_a_refused_start_is_refused_with_the_supervisors_code():
+    unknown = SagaRefused(code="unknown_run", message="no run")
+    error = drive(conversation(a.AdminShowRun(correlation_id=CID)), answering({RunStatus: unknown}))
+    assert (error.code, error.details["code"], error.request) == ("not_found", "unknown_run", "AdminShowRun")
+    bad = SagaRefused(code="invalid_input", message="email: required")
+    error = drive(conversation(a.AdminStartSaga(saga="user_provisioning")), answering({StartSaga: bad}))
+    assert (error.code, error.details["code"], error.message) == ("refused", "invalid_input", "email: required")
+
+
+def test_a_start_answers_the_run_or_with_wait_its_outcome():
+    accepted = SagaAccepted(correlation_id=CID, saga="s", existing=False)
+    result = drive(conversation(a.AdminStartSaga(saga="s", inputs={"k": 1})), answering({StartSaga: accepted}))
+    assert result.data == {"correlation_id": CID, "saga": "s", "existing": False}
+    answer = answering({StartSaga: RunOutcome(correlation_id=CID, saga="s", status="completed", result={"r": 1})})
+    result = drive(conversation(a.AdminStartSaga(saga="s", wait=True, correlation_id=CID)), answer)
+    assert result.data["status"] == "completed" and result.data["result"] == {"r": 1}
+    assert answer.asked[0].message == StartSaga(saga="s", correlation_id=CID, wait=True)
+
+
+def test_list_runs_passes_the_filters_and_answers_the_page():
+    page = RunsPage(runs=[RunSummary(correlation_id=CID, saga="s", status="running", started_at=1.0)], total=3)
+    answer = answering({ListRuns: page})
+    result = drive(conversation(a.AdminListRuns(status=["running"], saga="s", limit=1)), answer)
+    assert answer.asked[0].message == ListRuns(status=["running"], saga="s", limit=1)
+    assert result.data["total"] == 3 and result.data["runs"][0]["correlation_id"] == CID
+
+
+def test_operator_actions_answer_what_the_supervisor_said():
+    said = OperatorAnswer(correlation_id=CID, accepted=False, status="completed", message="not stuck")
+    for request in (a.AdminRetryCompensation(correlation_id=CID), a.AdminResumeRun(correlation_id=CID)):
+        result = drive(conversation(request), lambda ask: said)
+        assert {k: result.data[k] for k in ("correlation_id", "accepted", "status", "message")} == \
+            {"correlation_id": CID, "accepted": False, "status": "completed", "message": "not stuck"}
+
+
+def test_the_tree_walk_asks_each_supervisor_once_per_level_and_marks_the_silent():
+    sagas, sub = object(), object()
+    replies = {None: Children(children=(child("flow"), child("sagas", "supervisor", address=sagas, restarts=2))),
+               id(sagas): Children(children=(child("saga-1"), child("sub", "supervisor", address=sub)))}
+
+    def answer(ask: Ask):
+        if ask.address is sub:
+            return NoAnswer("sub")
+        return replies[None if ask.target == "root" else id(ask.address)]
+
+    tree = drive(conversation(a.AdminTree()), answer).data["tree"]
+    assert [c["id"] for c in tree["children"]] == ["flow", "sagas"]
+    sagas_node = tree["children"][1]
+    assert sagas_node["restarts"] == 2 and [c["id"] for c in sagas_node["children"]] == ["saga-1", "sub"]
+    assert sagas_node["children"][1]["unreachable"] is True
+    assert "address" not in sagas_node
+
+
+def test_health_is_degraded_when_a_root_child_is_not_running():
+    children = Children(children=(child("flow"), child("gate", status="restarting")))
+
+    def reply(ask):
+        return children if isinstance(ask.message, WhichChildren) else CountResult(count=7)
+
+    result = drive(conversation(a.AdminHealth(), {"pid": 1, "started_at": 0.0}), reply)
+    assert result.data["status"] == "degraded" and result.data["registered"] == 7
+    assert result.data["daemon"]["pid"] == 1 and result.data["daemon"]["uptime_s"] > 0
+
+
+def test_registry_lookups_show_holders_as_text():
+    holder = object()
+    result = drive(conversation(a.AdminRegistryLookup(key="sagas")),
+                   lambda ask: Entries(entries=(Entry(key="sagas", holder=holder, value={"v": 1}),)))
+    assert result.data["entries"] == [{"key": "sagas", "holder": str(holder), "value": {"v": 1}}]
+
+
+def test_the_catalog_lists_the_shipped_sagas_without_asking_anyone():
+    result = drive(conversation(a.AdminCatalog()), lambda ask: pytest.fail("asked"))
+    names = [s["name"] for s in result.data["sagas"]]
+    assert "user_provisioning" in names
+    saga = next(s for s in result.data["sagas"] if s["name"] == "user_provisioning")
+    assert {"name": "email", "required": True} in saga["inputs"]
+
+
+def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
+    from sagaline.messages.bolt import ModelRunRecord, ModelRunsPage
+    from sagaline.messages.bridge import TrialInfo, TrialsPage
+    from sagaline.messages.base import Headers
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    headers = Headers(correlation_id=CID)
+    run = ModelRunRecord(run_id="r1", dataset_id="digits", state="running", requested_trials=2, max_params=9,
+                         search_space={}, created_at=now, updated_at=now)
+    trials = TrialsPage(headers=headers, trials=[TrialInfo(trial_id="t1", run_id="r1", state="running", epoch=2,
+                                                           epochs=4)])
+
+    def answer(ask: Ask):
+        return ModelRunsPage(headers=headers, runs=[run]) if ask.target == "domain:bolt" else trials
+
+    result = drive(conversation(a.AdminNasRuns()), answer)
+    assert result.data["runs"][0]["trials"][0]["epoch"] == 2 and result.data["trials_known"]
+    missing = drive(conversation(a.AdminNasRuns()), lambda ask: ModelRunsPage(headers=headers, runs=[run])
+                    if ask.target == "domain:bolt" else Missing("domain:bridge"))
+    assert missing.data["runs"][0]["trials"] == [] and not missing.data["trials_known"]
+
+
+def test_policy_decisions_ask_crown_with_fresh_headers():
+    from sagaline.messages.crown import DecisionsPage, ListDecisions
+
+    def answer(ask: Ask):
+        assert ask.target == "domain:crown" and isinstance(ask.message, ListDecisions)
+        assert ask.message.effect == "deny" and ask.message.limit == 5
+        return DecisionsPage(headers=ask.message.headers, decisions=[])
+
+    result = drive(conversation(a.AdminPolicyDecisions(limit=5, effect="deny")), answer)
+    assert result.data == {"decisions": []}

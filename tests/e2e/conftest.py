@@ -1,0 +1,52 @@
+"""End-to-end fixtures: a real daemon (``sagaline run``) in a subprocess, driven by the real CLI.
+
+A module shares one daemon (starting one takes seconds); each is stopped with
+SIGTERM at the end of its module and must exit 0 leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from sagaline.testing.daemon import CliRunner, DaemonProcess
+
+pytestmark = pytest.mark.multiproc
+
+#: Flow raises on events that break the taxonomy (tests want to see those).
+BASE_CONFIG = {"domains": {"flow": {"mode": "raise"}}}
+
+
+def started_daemon(directory: Path, config: dict | None = None) -> Iterator[DaemonProcess]:
+    daemon = DaemonProcess(directory, {**BASE_CONFIG, **(config or {})})
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        result = daemon.stop()
+        assert (result.exit_code, sorted(result.leftovers)) == (0, []), daemon.stderr()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory) -> Iterator[DaemonProcess]:
+    yield from started_daemon(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="module")
+def cli(daemon: DaemonProcess) -> CliRunner:
+    return CliRunner(daemon)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy; return that (AssertionError after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
+        time.sleep(interval)
