@@ -63,6 +63,7 @@ from sagaline.messages.supervision import (
     Unrecognized,
 )
 from sagaline.runtime.addresses import register_address_codec
+from sagaline.telemetry import setup as process_telemetry
 
 __all__ = ["BaseActor", "DEFER_START", "error_reason"]
 
@@ -225,6 +226,7 @@ class BaseActor(Actor):
             self.receive_unhandled(init, sender)
             return
         self._init, self._init_sender = init, sender
+        process_telemetry.actor_started(self)  # this process's OpenTelemetry, set up once, from the env
         self.parent, self.registry, self.lineage = init.parent, init.registry, tuple(init.lineage)
         self.child_id, self.args = init.child_id, dict(init.args)
         if _orphaned(init.parent_pid):
@@ -269,6 +271,7 @@ class BaseActor(Actor):
         if not self._exiting:  # asked from outside: the system or a parent is stopping us
             self._exiting = True
             self._last_words(ExitReason(kind="shutdown"))
+        process_telemetry.actor_exiting(self)  # flush now: the process ends with os._exit
         _exit_after_grace()
 
     def _last_words(self, reason: ExitReason) -> None:

@@ -32,6 +32,8 @@ from sagaline.storage.flow_store import FlowStore
 from sagaline.storage.gate_store import GateStore
 from sagaline.storage.link_store import LinkStore
 from sagaline.storage.sqlite import SqliteOptions
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["GateActor", "BlockActor", "LinkActor", "FlowActor"]
 
@@ -78,6 +80,8 @@ class FlowActor(DomainActor):
     """The event bus: validates, stores persistent events, delivers to subscribers.
 
     Publishing never fails the publisher (see :mod:`sagaline.domains.flow`).
+    Each answered publish emits the bus's telemetry events: validated,
+    dropped (when the validator dropped it), enqueue and publish.
     Subscribers are actors; one that has died simply stops receiving (its
     deliveries become dead letters).
     """
@@ -98,6 +102,7 @@ class FlowActor(DomainActor):
             self.send(sender, publication.reply)
         for delivery in publication.deliveries:
             self.send(delivery.subscriber, EventDelivery(event=publication.event, pattern=delivery.pattern))
+        _emit_publication(command, publication)
 
     def receive_SubscribeEvents(self, message: SubscribeEvents, sender: Any) -> None:
         try:
@@ -115,3 +120,18 @@ class FlowActor(DomainActor):
             self.send(sender, self.run(self.service.tail(message)))
         except StorageError as exc:
             self.send(sender, FlowError(code="storage_unavailable", message=str(exc)))
+
+
+def _emit_publication(command: PublishEvent, publication: Any) -> None:
+    """Telemetry for one publish: validated, dropped (when it was), enqueue, publish."""
+    reply = publication.reply
+    if not hasattr(reply, "accepted"):
+        return  # CommandFailed: not stored, nothing delivered
+    meta = {"name": command.event.name, "correlation_id": command.headers.correlation_id,
+            "pipeline": reply.pipeline, "accepted": reply.accepted}
+    telemetry.execute(tn.EVENT_VALIDATED, {"count": 1}, meta)
+    if not reply.accepted:
+        telemetry.execute(tn.EVENT_DROPPED, {"count": 1}, {**meta, "reason": reply.reason})
+    telemetry.execute(tn.EVENT_ENQUEUE, {"count": 1},
+                      {**meta, "reliability": "persistent" if reply.stored else "transient"})
+    telemetry.execute(tn.EVENT_PUBLISH, {"delivered": len(publication.deliveries)}, meta)

@@ -28,6 +28,9 @@ get its address from whoever started it (see
 :class:`~sagaline.registry.client.RegistryClient`). It deliberately has no
 Thespian ``globalName``: a global name silently re-creates an empty actor
 after the named one died.
+
+Telemetry: ``REGISTRY_REGISTER`` / ``REGISTRY_UNREGISTER`` on every change
+(metadata: key, reason = request | exit | replaced).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ from sagaline.messages.registry import (
     ValueUpdated,
 )
 from sagaline.registry import table
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["Registry"]
 
@@ -138,6 +143,8 @@ class Registry(BaseActor):
         self.send(sender, Unsubscribed(removed=removed))
 
     def _tell(self, kind: str, entry: table.Entry, reason: str) -> None:
+        telemetry.execute(tn.REGISTRY_REGISTER if kind == "registered" else tn.REGISTRY_UNREGISTER,
+                          {"count": 1}, {"key": entry.key, "reason": reason})
         for listener, prefix in self.listeners:
             if prefix is None or entry.key.startswith(prefix):
                 self.send(listener, RegistryEvent(kind=kind, key=entry.key, holder=entry.holder,

@@ -25,6 +25,10 @@ actors): override the small hooks rather than the handlers:
   an idle child here and answer with :meth:`answer_started`;
 * :meth:`DynamicSupervisor.on_restart_decision` -- after a child died;
 * plus :class:`~sagaline.supervisors.children.ChildKeeper`'s ``make_init``.
+
+Telemetry: ``SUPERVISOR_RESTART`` per restart (metadata: supervisor, child =
+the spec id, child_id, reason, error_type) and ``SUPERVISOR_ESCALATE`` when
+restart intensity is exceeded.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from sagaline.supervisors.children import Child, ChildKeeper
 from sagaline.supervisors.spec import ChildSpec, DynamicFlags
 from sagaline.supervisors.strategy import Intensity, should_restart
 from sagaline.supervisors.supervisor import _counts, _describe
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["DynamicSupervisor"]
 
@@ -97,10 +103,14 @@ class DynamicSupervisor(ChildKeeper):
             self.forget(child)
             return
         self.intensity, tripped = self.intensity.record(time.monotonic())
+        about = {"supervisor": self.child_id, "child": child.spec.id, "child_id": child.id,
+                 "reason": reason.kind, "error_type": reason.error_type, "strategy": "one_for_one"}
         if tripped:
             _log.warning("dynamic supervisor %s: restart intensity exceeded; giving up", self.child_id)
+            telemetry.execute(tn.SUPERVISOR_ESCALATE, {"count": 1}, about)
             self.shut_down(ExitReason(kind="shutdown"))
             return
+        telemetry.execute(tn.SUPERVISOR_RESTART, {"count": 1}, {**about, "restarted": [child.id]})
         child.restarts += 1
         self.spawn(child)
 

@@ -16,6 +16,10 @@ count_children are answered at once. Decisions come from
 :func:`~sagaline.supervisors.strategy.on_exit`. When restart intensity is
 exceeded, or on a Stop, every child is terminated in reverse start order
 and the supervisor exits with reason shutdown.
+
+Telemetry: ``SUPERVISOR_RESTART`` for each restart decision (metadata:
+supervisor, child that exited, reason, error_type, strategy, restarted ids;
+measurement ``count``) and ``SUPERVISOR_ESCALATE`` when it gives up.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from sagaline.messages.supervision import (
 from sagaline.supervisors.children import Child, ChildKeeper
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, check_unique_ids
 from sagaline.supervisors.strategy import ChildView, Intensity, on_exit
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["Supervisor"]
 
@@ -157,10 +163,16 @@ class Supervisor(ChildKeeper):
         views = [ChildView(c.id, c.spec.restart, c.alive) for c in self.children]
         decision, self.intensity = on_exit(self.flags.strategy, views, child_id, reason.kind,
                                            self.intensity, time.monotonic())
+        about = {"supervisor": self.child_id, "child": child_id, "reason": reason.kind,
+                 "error_type": reason.error_type, "strategy": self.flags.strategy}
         if decision.escalate:
             _log.warning("supervisor %s: restart intensity exceeded; giving up", self.child_id)
+            telemetry.execute(tn.SUPERVISOR_ESCALATE, {"count": 1}, about)
             self._give_up(ExitReason(kind="shutdown"))
             return
+        if decision.restart:
+            telemetry.execute(tn.SUPERVISOR_RESTART, {"count": len(decision.restart)},
+                              {**about, "restarted": list(decision.restart)})
         self.steps.extend(("terminate", i, None) for i in decision.terminate)
         self.steps.extend(("drop", i, None) for i in decision.drop)
         self.steps.extend(("restart", i, None) for i in decision.restart)

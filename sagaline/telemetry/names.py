@@ -3,13 +3,33 @@ middleware has a fixed list), each a tuple of atoms like ``:telemetry``'s.
 
 Names follow the original system where it had them (thunderline-sagas.md,
 "Telemetry names the original used"); the rest extend them in the same style.
+
+Who emits what (metadata keys; measurements in parentheses):
+
+* saga actor: SAGA_START (saga, correlation_id, trace_id, span_id, recovered;
+  system_time, monotonic_time), STEP_START / COMPENSATE / UNDO (step, kind,
+  attempt, idempotency_key, span_id, parent_span_id; monotonic_time),
+  STEP_STOP / STEP_EXCEPTION (step, idempotency_key, kind and reason on an
+  exception; duration), SAGA_COMPLETE / FAIL / STUCK / CANCELLED (status,
+  error, failed_compensations; duration);
+* domain actors: the DOMAIN_COMMAND span (domain, command, correlation_id,
+  idempotency_key, traceparent; reply on stop);
+* supervisors: SUPERVISOR_RESTART / ESCALATE (supervisor, child, reason,
+  error_type, strategy, restarted; count);
+* registry: REGISTRY_REGISTER / UNREGISTER (key, reason; count);
+* flow actor: EVENT_VALIDATED / DROPPED / ENQUEUE / PUBLISH (name,
+  correlation_id, pipeline, accepted, reason, reliability; count, delivered);
+* bridge: BRIDGE_TRIAL_* (its own); the telemetry core: HANDLER_FAILURE.
+
+Durations are monotonic nanoseconds.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "SAGA_START", "SAGA_COMPLETE", "SAGA_FAIL", "SAGA_STUCK", "SAGA_CANCELLED",
-    "STEP_START", "STEP_STOP", "STEP_EXCEPTION", "COMPENSATE", "UNDO",
+    "STEP_START", "STEP_STOP", "STEP_EXCEPTION", "COMPENSATE", "UNDO", "COMPENSATE_STOP", "UNDO_STOP",
+    "SAGA_BACKLOG",
     "SUPERVISOR_RESTART", "SUPERVISOR_ESCALATE", "REGISTRY_REGISTER", "REGISTRY_UNREGISTER",
     "EVENT_VALIDATED", "EVENT_ENQUEUE", "EVENT_PUBLISH", "EVENT_DROPPED",
     "BRIDGE_TRIAL_START", "BRIDGE_TRIAL_STOP", "BRIDGE_TRIAL_CANCELLED",
@@ -26,6 +46,15 @@ STEP_STOP = ("reactor", "saga", "step", "stop")
 STEP_EXCEPTION = ("reactor", "saga", "step", "exception")
 COMPENSATE = ("reactor", "saga", "compensate")
 UNDO = ("reactor", "saga", "undo")
+#: The end of a compensate / undo invocation (metadata: step, idempotency_key,
+#: kind, outcome = ok | continue | fail | retry | ..., reason; measurements:
+#: duration since its COMPENSATE / UNDO). Not emitted yet by the saga actor;
+#: until it is, the OpenTelemetry bridge ends those spans itself
+#: (``sagaline.telemetry.otel``).
+COMPENSATE_STOP = ("reactor", "saga", "compensate", "stop")
+UNDO_STOP = ("reactor", "saga", "undo", "stop")
+#: Runs waiting for a saga actor (measurements: depth), when the saga supervisor reports it.
+SAGA_BACKLOG = ("sagaline", "saga", "backlog")
 SUPERVISOR_RESTART = ("sagaline", "supervisor", "restart")
 SUPERVISOR_ESCALATE = ("sagaline", "supervisor", "escalate")
 REGISTRY_REGISTER = ("sagaline", "registry", "register")
@@ -42,8 +71,9 @@ HANDLER_FAILURE = ("telemetry", "handler", "failure")
 
 ALL_EVENTS: tuple[tuple[str, ...], ...] = (
     SAGA_START, SAGA_COMPLETE, SAGA_FAIL, SAGA_STUCK, SAGA_CANCELLED, STEP_START, STEP_STOP,
-    STEP_EXCEPTION, COMPENSATE, UNDO, SUPERVISOR_RESTART, SUPERVISOR_ESCALATE, REGISTRY_REGISTER,
-    REGISTRY_UNREGISTER, EVENT_VALIDATED, EVENT_ENQUEUE, EVENT_PUBLISH, EVENT_DROPPED,
+    STEP_EXCEPTION, COMPENSATE, UNDO, COMPENSATE_STOP, UNDO_STOP, SAGA_BACKLOG,
+    SUPERVISOR_RESTART, SUPERVISOR_ESCALATE, REGISTRY_REGISTER, REGISTRY_UNREGISTER,
+    EVENT_VALIDATED, EVENT_ENQUEUE, EVENT_PUBLISH, EVENT_DROPPED,
     BRIDGE_TRIAL_START, BRIDGE_TRIAL_STOP, BRIDGE_TRIAL_CANCELLED, HANDLER_FAILURE,
     DOMAIN_COMMAND + ("start",), DOMAIN_COMMAND + ("stop",), DOMAIN_COMMAND + ("exception",),
 )

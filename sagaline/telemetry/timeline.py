@@ -1,0 +1,204 @@
+"""A run's trace as a text timeline, read from the JSON-lines files.
+
+:func:`trace_timeline` ``(directory, correlation_id)`` is what
+``sagaline runs trace <cid>`` prints: it reads every ``spans-*.jsonl`` of
+the telemetry directory (:func:`load_trace`), keeps the spans of that run's
+trace (trace id = correlation id without dashes) and renders them with the
+pure :func:`render_timeline`::
+
+    run 0190f3a2-7c1d-7e4f-8a9b-0c1d2e3f4a5b  saga user_provisioning  failed  84.2 ms  16 spans, 5 processes
+                                         |0                                       84.2 ms|
+    saga user_provisioning               |########################################|   84.2 ms  ERROR community_join_failed
+      step validate_email                |#                                       |    0.1 ms
+      step generate_token                | ###                                    |    6.0 ms
+        gate IssueMagicLink              | ##                                     |    4.9 ms
+      ...
+      undo create_user                   |                               <<<<     |    7.5 ms  (rollback)
+        gate DeleteUser                  |                                <<<     |    5.8 ms  (rollback)
+
+Bars use ``#``; compensations, undos and the commands they send use ``<``
+and are marked ``(rollback)``. ``!`` after a duration marks an error, ``~``
+an end the bridge inferred (no stop event). Children sit under their parent
+span, in start order; a span whose parent is missing (e.g. the root was
+never exported because its saga actor was killed) is shown at the top level.
+
+:func:`metric_totals` sums the delta metric lines of ``metrics-*.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sagaline.telemetry.context import trace_id_for
+
+__all__ = ["SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals"]
+
+_ROLLBACK = ("compensate", "undo")
+
+
+@dataclass(frozen=True)
+class SpanRecord:
+    """One exported span, as read from a ``spans-*.jsonl`` line."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    status: str = "unset"
+    status_message: str | None = None
+    attributes: dict = field(default_factory=dict)
+    pid: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SpanRecord":
+        """Build from a parsed line (unknown keys ignored)."""
+        return cls(data["trace_id"], data["span_id"], data.get("parent_span_id"), data.get("name", "?"),
+                   int(data.get("start_ns") or 0), int(data.get("end_ns") or data.get("start_ns") or 0),
+                   data.get("status", "unset"), data.get("status_message"), dict(data.get("attributes") or {}),
+                   data.get("pid"))
+
+    @property
+    def duration_ns(self) -> int:
+        """End minus start (never negative)."""
+        return max(0, self.end_ns - self.start_ns)
+
+
+def read_records(directory: str | Path, stem: str = "spans", contains: str | None = None) -> Iterator[dict]:
+    """Parsed lines of ``<directory>/<stem>-*.jsonl``, oldest file first.
+
+    Args:
+        contains: only lines containing this text are parsed (a cheap filter).
+
+    A line that does not parse (cut short by a crash mid-write) is skipped.
+    """
+    for path in sorted(Path(directory).glob(f"{stem}-*.jsonl")):
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if contains is not None and contains not in line:
+                    continue
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+
+def load_trace(directory: str | Path, correlation_id: str) -> list[SpanRecord]:
+    """Every span of the run's trace found under ``directory`` (unordered)."""
+    trace_id = trace_id_for(correlation_id)
+    return [SpanRecord.from_dict(r) for r in read_records(directory, "spans", trace_id)
+            if r.get("type") == "span" and r.get("trace_id") == trace_id]
+
+
+def _ms(ns: int) -> str:
+    return f"{ns / 1e6:.1f} ms"
+
+
+def _order(spans: list[SpanRecord]) -> list[tuple[int, SpanRecord]]:
+    """(depth, span) in tree order: children under parents, siblings by start."""
+    by_id = {s.span_id: s for s in spans}
+    children: dict[str | None, list[SpanRecord]] = {}
+    for span in spans:
+        parent = span.parent_span_id if span.parent_span_id in by_id else None
+        children.setdefault(parent, []).append(span)
+    out: list[tuple[int, SpanRecord]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for span in sorted(children.get(parent, []), key=lambda s: (s.start_ns, s.end_ns, s.name)):
+            out.append((depth, span))
+            if span.span_id != parent:
+                walk(span.span_id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def _rollback(span: SpanRecord, parents: dict[str, SpanRecord]) -> bool:
+    """True for a compensate/undo span or a command sent by one."""
+    while span is not None:
+        if span.attributes.get("sagaline.invocation.kind") in _ROLLBACK or span.name.split(" ")[0] in _ROLLBACK:
+            return True
+        span = parents.get(span.parent_span_id or "")
+    return False
+
+
+def _bar(span: SpanRecord, t0: int, total: int, width: int, char: str) -> str:
+    scale = width / total if total > 0 else 0.0
+    first = min(width - 1, int((span.start_ns - t0) * scale))
+    last = max(first + 1, min(width, math.ceil((span.end_ns - t0) * scale)))
+    return " " * first + char * (last - first) + " " * (width - last)
+
+
+def _note(span: SpanRecord, rollback: bool) -> str:
+    notes = []
+    if span.status == "error":
+        notes.append(f"ERROR {span.status_message or ''}".strip())
+    if rollback:
+        notes.append("(rollback)")
+    return "  ".join(notes)
+
+
+def _header(spans: list[SpanRecord], correlation_id: str | None, t0: int, t1: int) -> str:
+    root = next((s for s in spans if s.parent_span_id is None and "sagaline.saga" in s.attributes), None)
+    attrs = root.attributes if root else {}
+    cid = correlation_id or attrs.get("sagaline.correlation_id") or spans[0].trace_id
+    pids = {s.pid for s in spans if s.pid is not None}
+    parts = [f"run {cid}", f"saga {attrs.get('sagaline.saga', '?')}", attrs.get("sagaline.run.status", "unfinished"),
+             _ms(t1 - t0), f"{len(spans)} spans, {len(pids)} process{'es' if len(pids) != 1 else ''}"]
+    return "  ".join(parts)
+
+
+def render_timeline(spans: Iterable[SpanRecord | dict], correlation_id: str | None = None, width: int = 40,
+                    name_width: int = 36) -> str:
+    """The text timeline of one trace's spans (pure; format in the module docstring).
+
+    Args:
+        spans: the trace's spans (records or parsed lines), any order.
+        correlation_id: shown in the header (else taken from the root span).
+        width: bar columns.
+        name_width: columns for the indented span names (longer names are cut).
+    """
+    records = [s if isinstance(s, SpanRecord) else SpanRecord.from_dict(s) for s in spans]
+    if not records:
+        return f"no spans for run {correlation_id}" if correlation_id else "no spans"
+    t0, t1 = min(s.start_ns for s in records), max(s.end_ns for s in records)
+    parents = {s.span_id: s for s in records}
+    lines = [_header(records, correlation_id, t0, t1),
+             " " * name_width + f" |0{_ms(t1 - t0).rjust(width - 1)}|"]
+    for depth, span in _order(records):
+        rollback = _rollback(span, parents)
+        label = ("  " * depth + span.name)[:name_width].ljust(name_width)
+        flags = ("!" if span.status == "error" else " ") + \
+            ("~" if span.attributes.get("sagaline.span.end") in ("inferred", "superseded", "evicted") else " ")
+        bar = _bar(span, t0, t1 - t0, width, "<" if rollback else "#")
+        lines.append(f"{label} |{bar}| {_ms(span.duration_ns).rjust(10)}{flags} {_note(span, rollback)}".rstrip())
+    return "\n".join(lines)
+
+
+def trace_timeline(directory: str | Path, correlation_id: str, width: int = 40) -> str:
+    """Read the run's spans from ``directory`` and render them (:func:`render_timeline`)."""
+    spans = load_trace(directory, correlation_id)
+    if not spans:
+        return f"no spans for run {correlation_id} under {directory}"
+    return render_timeline(spans, correlation_id, width)
+
+
+def metric_totals(directory: str | Path) -> dict[tuple[str, tuple[tuple[str, Any], ...]], float]:
+    """Totals of the delta metric lines: (name, sorted attributes) -> sum of values
+    (for histograms, of their ``sum``; their ``count`` is under ``name + ".count"``)."""
+    totals: dict[tuple[str, tuple[tuple[str, Any], ...]], float] = {}
+    for record in read_records(directory, "metrics"):
+        if record.get("type") != "metric" or record.get("temporality") not in ("delta", None):
+            continue
+        attrs = tuple(sorted((record.get("attributes") or {}).items()))
+        if record.get("kind") == "histogram":
+            for name, value in ((record["name"], record["sum"]), (record["name"] + ".count", record["count"])):
+                totals[(name, attrs)] = totals.get((name, attrs), 0) + value
+        elif record.get("kind") == "sum":
+            totals[(record["name"], attrs)] = totals.get((record["name"], attrs), 0) + record["value"]
+    return totals
