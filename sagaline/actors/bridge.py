@@ -53,6 +53,8 @@ from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.supervisors.children import resolve_actor_class
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["BridgeActor", "TRAINER"]
 
@@ -72,6 +74,7 @@ class _Trial:
     epoch: int = 0
     result: b.TrialResult | None = None
     reason: str = ""
+    started_ns: int = 0
 
 
 @dataclass
@@ -181,7 +184,9 @@ class BridgeActor(BaseActor):
             trial = self.trials[self.queue.popleft()]
             run = self.runs[trial.run_id]
             trial.state, trial.address = "running", self.createActor(self.trainer_class)
-            trial.spawned = True
+            trial.spawned, trial.started_ns = True, time.monotonic_ns()
+            telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
+                              {"run_id": run.run_id, "trial_id": trial.trial_id})
             self.send(trial.address, self.child_init({}, child_id=trial.trial_id))
             self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
                                                   architecture=trial.arch, seed=run.seed,
@@ -231,6 +236,8 @@ class BridgeActor(BaseActor):
 
     def _end(self, trial: _Trial, state: str, reason: str, result: b.TrialResult | None = None) -> None:
         trial.state, trial.reason = state, reason
+        telemetry.execute(tn.BRIDGE_TRIAL_STOP, {"duration": _since(trial)},
+                          {"run_id": trial.run_id, "trial_id": trial.trial_id, "state": state, "reason": reason})
         trial.result = result or b.TrialResult(trial_id=trial.trial_id, run_id=trial.run_id, state=state,
                                                architecture=trial.arch, reason=reason)
         run = self.runs[trial.run_id]
@@ -248,6 +255,8 @@ class BridgeActor(BaseActor):
             trial.state, trial.reason = "cancelled", reason
             trial.result = b.TrialResult(trial_id=trial.trial_id, run_id=run.run_id, state="cancelled",
                                          architecture=trial.arch, reason=reason)
+            telemetry.execute(tn.BRIDGE_TRIAL_CANCELLED, {"duration": _since(trial)},
+                              {"run_id": run.run_id, "trial_id": trial.trial_id, "reason": reason})
         for trial in running:
             self._kill(trial)
         self._answer_waiters(run)
@@ -294,6 +303,11 @@ def preload() -> None:
     from sklearn.datasets import load_digits
 
     load_digits()  # also reads the bundled file once, into the page cache
+
+
+def _since(trial: _Trial) -> int:
+    """Nanoseconds since the trial started (0 for one that never started)."""
+    return time.monotonic_ns() - trial.started_ns if trial.started_ns else 0
 
 
 def _failed(cmd: Command, code: str, message: str) -> CommandFailed:

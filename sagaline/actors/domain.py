@@ -69,10 +69,12 @@ class DomainActor(BaseActor):
 
     def receive_Command(self, command: Command, sender: Any) -> None:
         with self.command_span(command) as stop_meta:
-            if not self.injected_fault(command, sender):
-                reply = self.run(self.service.handle(command))
-                stop_meta["reply"] = type(reply).__name__
-                self.send(sender, reply)
+            if self.injected_fault(command, sender):
+                stop_meta["reply"] = "CommandFailed"
+                return
+            reply = self.run(self.service.handle(command))
+            stop_meta["reply"] = type(reply).__name__
+            self.send(sender, reply)
 
     def command_span(self, command: Command):
         """A telemetry span around handling ``command``, carrying its trace context."""
