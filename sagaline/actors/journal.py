@@ -17,9 +17,9 @@ to the envelopes read so far; simpleSystemBase to its queue), so the flush
 runs once the writes that arrived meanwhile have joined the batch; the
 writes that arrive *during* a commit form the next batch. Batches grow with
 load and cost nothing when idle: no fixed delay is added. (A
-``wakeupAfter(0)`` would not do: Thespian's TCP loop delivers an expired
-wakeup before the envelopes it has already read.) A batch is also flushed
-at once at ``max_batch`` writes. After the commit every writer gets one
+``wakeupAfter(0)`` batches the envelopes read in the same pass alike and
+measured the same; the self-message is kept because it queues the same way
+on both bases.) A batch is also flushed at once at ``max_batch`` writes. After the commit every writer gets one
 :class:`~sagaline.messages.journal.JournalAck` per run (``upto`` its highest
 token). ``flush_delay_s`` > 0 waits that long instead (a commit delay, as
 PostgreSQL's); ``group_commit=False`` commits every write alone (the
@@ -124,7 +124,8 @@ class JournalActor(BaseActor):
         self.muted = False
         self.batch: list[tuple[JournalWrite, Any]] = []
         self.generation, self.scheduled, self.retry_s = 0, False, 0.0
-        self.stats: dict[str, Any] = {"commits": 0, "writes": 0, "largest": 0, "failures": 0, "sizes": Counter()}
+        self.stats: dict[str, Any] = {"commits": 0, "writes": 0, "largest": 0, "failures": 0, "seconds": 0.0,
+                                      "sizes": Counter()}
         self.store = self.runner.run(SqliteJournal.open(args["db_path"], options), _IO_TIMEOUT_S)
         if self.retention is not None:
             self.timers.start("prune", self.prune_every)
@@ -178,6 +179,7 @@ class JournalActor(BaseActor):
         self._acknowledge(batch)
 
     def _commit(self, batch: list[tuple[JournalWrite, Any]]) -> bool:
+        started = time.perf_counter()
         try:
             self.runner.run(self.store.write([op for op, _ in batch], time.time()), _IO_TIMEOUT_S)
         except StorageError as exc:
@@ -190,6 +192,7 @@ class JournalActor(BaseActor):
             self.timers.start("retry", self.retry_s)
             return False
         self.retry_s = 0.0
+        self.stats["seconds"] += time.perf_counter() - started
         self._count(len(batch))
         if self.batch and not self.scheduled:
             self._schedule()
@@ -254,7 +257,7 @@ class JournalActor(BaseActor):
         sizes = self.stats["sizes"]
         self.send(sender, JournalStats(
             commits=self.stats["commits"], writes=self.stats["writes"], largest_batch=self.stats["largest"],
-            failures=self.stats["failures"],
+            failures=self.stats["failures"], commit_seconds=round(self.stats["seconds"], 3),
             batch_sizes=[sizes.get(i, 0) for i in range(max(sizes, default=-1) + 1)]))
 
     def _prune(self, age: float | None) -> int:

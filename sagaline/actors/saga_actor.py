@@ -35,6 +35,16 @@ restarted at a new address.
 A run that ends ``stuck`` is announced by a ``reactor.saga.stuck`` event on
 the bus (flow) before its finish is recorded, and by the ``SAGA_STUCK``
 telemetry event.
+
+**Uncertain invocations.** A key sent a second time (re-sent after a
+recovery, or after a timeout) may already have taken effect. A *retryable*
+failure answered to such a re-send only says that this attempt failed, not
+that the first one did; handed to the executor it would retry under a new
+key, and the first key's effect would be orphaned (found by the random-kill
+test: a user left behind by a rolled-back run). So the saga actor keeps the
+invocation in flight and re-sends the same command with backoff
+(``RESEND_BACKOFF_S``) until a success or a definite failure comes; the
+step's own deadline still bounds it (its timeout path keeps the key too).
 """
 
 from __future__ import annotations
@@ -46,20 +56,19 @@ from typing import Any
 
 from sagaline.actors.base import BaseActor
 from sagaline.actors.journal_port import ActorJournal
-from sagaline.actors.saga_support import (carry_over, finished_of, operator_outcome, step_rows,
-                                          stuck_announcement)
+from sagaline.actors.saga_rebuild import Rebuilding
+from sagaline.actors.saga_support import emit_start, note_invoke, note_result, step_rows, stuck_announcement
 from sagaline.messages.base import Reply
-from sagaline.messages.journal import RunLoaded
-from sagaline.messages.saga import (JOURNAL_NAME, BeginRun, CancelAnswer, CancelRun, DirectoryUpdate,
-                                    OperatorAnswer, RunBegun, RunFinished, RunOutcome, RunStatus)
+from sagaline.messages.saga import (JOURNAL_NAME, BeginRun, CancelAnswer, CancelRun, DirectoryUpdate, RunBegun,
+                                    RunFinished, RunOutcome, RunStatus)
 from sagaline.saga import (CancelRequested, Executor, Finished, InputError, InvocationResult, Invoke,
-                           ResumeRequested, RetryCompensations, SetTimer, StepError, TimerFired)
+                           RetryCompensations, SetTimer, StepError, TimerFired)
 from sagaline.saga.outcomes import Fail, Ok
-from sagaline.saga.records import CorruptRecord, error_to_data
+from sagaline.saga.records import error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
 from sagaline.saga.steps import Send
 from sagaline.sagas import definition
-from sagaline.storage.journal import JournalEntry, MemoryJournal, RunStart, history_of, replay
+from sagaline.storage.journal import JournalEntry, MemoryJournal, RunStart
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
 from sagaline.telemetry.core import telemetry
@@ -71,6 +80,8 @@ _FINISH_EVENTS = {"completed": tn.SAGA_COMPLETE, "failed": tn.SAGA_FAIL, "stuck"
                   "cancelled": tn.SAGA_CANCELLED, "halted": tn.SAGA_FAIL}
 #: Seconds to wait for the bus to confirm a stuck announcement before recording the finish anyway.
 ANNOUNCE_TIMEOUT_S = 5.0
+#: First and largest delay before an uncertain invocation is re-sent after a retryable failure.
+RESEND_BACKOFF_S = (0.1, 5.0)
 
 _executors: dict[str, Executor] = {}
 
@@ -86,7 +97,7 @@ def _executor(saga: str) -> Executor:
     return _executors[saga]
 
 
-class SagaActor(BaseActor):
+class SagaActor(Rebuilding, BaseActor):
     """Runs one saga run to its end."""
 
     def on_start(self, args: dict[str, Any]) -> None:
@@ -96,6 +107,8 @@ class SagaActor(BaseActor):
         self.state = None
         self.directory: dict[str, Any] = {}
         self.pending: dict[str, Invoke] = {}  # idempotency key -> the invoke awaiting its reply
+        self.sends: dict[str, Send] = {}  # idempotency key -> what was sent for it
+        self.uncertain: dict[str, int] = {}  # re-sent keys (their first send may have taken effect) -> re-sends
         self.queue: deque = deque()  # events produced while carrying out commands
         self.deferred: list[tuple[Any, Any]] = []  # requests that arrived while the run was loading
         self.carried: dict[str, Any] = {}
@@ -131,15 +144,9 @@ class SagaActor(BaseActor):
         else:
             self._start(dict(message.inputs), message.causation_id)
 
-    def _load(self, run_id: str, then: Any) -> None:
-        if not isinstance(self.journal, ActorJournal):
-            self._cannot_rebuild("no_journal", "this tree keeps no durable journal")
-            return
-        self.journal.load(run_id, then)
-
     def _start(self, inputs: dict[str, Any], causation_id: str | None, resumed_from: str | None = None) -> None:
         cid, now = self.begin.correlation_id, time.time()
-        self._emit_start(recovered=False)
+        emit_start(self.meta, self.root_span, self.begun_ns, recovered=False)
         try:
             self.state, commands = self.executor.start(cid, inputs, now, causation_id)
         except InputError as exc:
@@ -165,96 +172,6 @@ class SagaActor(BaseActor):
             return
         self._report(out)
 
-    # ----- rebuilding from the journal ---------------------------------------------------
-
-    def _rebuild(self, loaded: RunLoaded) -> None:
-        state = self._replayed(loaded)
-        if state is None:
-            return
-        self.state, self.seq = state, loaded.events[-1].seq if loaded.events else 0
-        self.carried = dict(loaded.carried)
-        self._emit_start(recovered=True)
-        operation = self.begin.operation
-        if operation is not None:
-            self._operate(loaded)
-        elif loaded.finished and loaded.outcome is not None:
-            self._report(loaded.outcome)  # nothing to do: it had ended
-        elif state.terminal or state.status == "halted":
-            self._finish(finished_of(state))
-        else:
-            self._carry_out(self.executor.recover(state, time.time()))
-        self._replay_deferred()
-
-    def _replayed(self, loaded: RunLoaded) -> Any:
-        """The run rebuilt from ``loaded``, or None after marking it needs_operator."""
-        if not loaded.found:
-            self._cannot_rebuild("unknown_run", "the journal has no such run")
-            return None
-        if loaded.problem:
-            self._cannot_rebuild("corrupt_record", loaded.problem)
-            return None
-        try:
-            return replay(self.executor, history_of(loaded))
-        except (CorruptRecord, InputError) as exc:
-            self._cannot_rebuild("corrupt_record", f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # a journal that no longer fits the definition
-            self._cannot_rebuild("replay_failed", f"{type(exc).__name__}: {exc}")
-        return None
-
-    def _cannot_rebuild(self, code: str, message: str) -> None:
-        """Record the run as needing an operator (never drop it), tell the supervisor, exit."""
-        begin = self.begin
-        _log.warning("run %s needs an operator: %s: %s", begin.correlation_id, code, message)
-        self._answer_operator(False, "needs_operator", f"{code}: {message}")
-        if begin.resume_from:
-            self.stop("normal")  # a successor that never began: nothing of it exists
-            return
-        out = operator_outcome(begin.correlation_id, begin.saga, code, message, time.time())
-        if begin.recover and isinstance(self.journal, ActorJournal):
-            self.journal.finish(begin.correlation_id, "needs_operator", out.model_dump(mode="python"),
-                                lambda: self._report(out))
-        else:
-            self._report(out)
-
-    def _operate(self, loaded: RunLoaded) -> None:
-        """Apply the operator action of ``BeginRun`` to the rebuilt run and answer it."""
-        before, begin = self.state, self.begin
-        if begin.operation == "resume" and begin.from_step is not None and \
-                getattr(before.steps.get(begin.from_step), "status", None) != "pending":
-            self._decline(loaded, f"a halted run resumes at its pending steps; {begin.from_step!r} is not one")
-            return
-        event = RetryCompensations(tuple(begin.steps)) if begin.operation == "retry_compensations" \
-            else ResumeRequested()
-        self._apply(event)
-        if self.state is before:
-            self._decline(loaded, f"nothing to do: the run is {before.status}")
-            return
-        self._answer_operator(True, self.state.status, f"{begin.operation} applied")
-        self._drain()
-
-    def _decline(self, loaded: RunLoaded, why: str) -> None:
-        self._answer_operator(False, self.state.status, why)
-        self._report(loaded.outcome or outcome(self.state, finished_of(self.state)))
-
-    def _start_successor(self, loaded: RunLoaded) -> None:
-        old = self._replayed(loaded)
-        if old is None:
-            return
-        from_step = self.begin.from_step or (old.failure[0] if old.failure else None)
-        if from_step is not None and from_step not in old.steps:
-            self._cannot_rebuild("unknown_step", f"{self.begin.saga} has no step {from_step!r}")
-            return
-        self.carried = carry_over(self.executor, old, from_step)
-        self._start(dict(loaded.inputs), loaded.correlation_id, resumed_from=loaded.correlation_id)
-
-    def _answer_operator(self, accepted: bool, status: str, message: str) -> None:
-        begin = self.begin
-        if begin is None or not (begin.operation or begin.resume_from) or self.parent is None:
-            return
-        self.send(self.parent, OperatorAnswer(correlation_id=begin.resume_from or begin.correlation_id,
-                                              accepted=accepted, status=status, message=message,
-                                              successor=begin.correlation_id if begin.resume_from else None))
-
     # ----- applying events and carrying out commands --------------------------------------
 
     def _apply(self, event: Any) -> None:
@@ -262,7 +179,7 @@ class SagaActor(BaseActor):
         if self.state is None or (self.state.terminal and not isinstance(event, RetryCompensations)):
             return
         now = time.time()
-        self._note_result(event)
+        note_result(self.meta, self.step_started, event)
         before = self.state
         self.state, commands = self.executor.transition(before, event, now)
         if self.state is before:
@@ -297,7 +214,7 @@ class SagaActor(BaseActor):
             self.queue.append(InvocationResult(inv.step, inv.kind, inv.key, Ok(self.carried[inv.step])))
             return
         span = span_id_for(inv.key, inv.kind, inv.attempt)
-        self._note_invoke(inv, span)
+        note_invoke(self.meta, self.root_span, self.step_started, inv, span)
         trace = {"traceparent": traceparent(self.state.run_id, span)}
         action = perform(self.executor, self.state, inv, trace)
         if not isinstance(action, Send):
@@ -308,7 +225,9 @@ class SagaActor(BaseActor):
             error = StepError("target_unavailable", f"no {action.target!r} actor is known", retryable=True)
             self.queue.append(InvocationResult(inv.step, inv.kind, inv.key, Fail(error)))
             return
-        self.pending[inv.key] = inv
+        if inv.key in self.sends:
+            self.uncertain.setdefault(inv.key, 0)  # a re-send: the first may have taken effect
+        self.pending[inv.key], self.sends[inv.key] = inv, action
         self.send(address, action.command)
 
     def _finish(self, finished: Finished) -> None:
@@ -360,16 +279,39 @@ class SagaActor(BaseActor):
         if self.announcing is not None and key == self.announcing[0]:
             self._announced()
             return
-        inv = self.pending.pop(key, None) if key else None
+        inv = self.pending.get(key) if key else None
         if inv is None:
             return  # a duplicate answer to a re-sent command, or one for a step already resolved
-        self._apply(InvocationResult(inv.step, inv.kind, inv.key, interpret(self.executor, inv, reply)))
+        result = interpret(self.executor, inv, reply)
+        if key in self.uncertain and isinstance(result, Fail) and result.error.retryable:
+            self._resend_later(key)  # says nothing about the first send: ask again, same key
+            return
+        del self.pending[key]
+        self.uncertain.pop(key, None)
+        self._apply(InvocationResult(inv.step, inv.kind, inv.key, result))
         self._drain()
+
+    def _resend_later(self, key: str) -> None:
+        tries = self.uncertain[key] = self.uncertain[key] + 1
+        first, cap = RESEND_BACKOFF_S
+        self.timers.start(f"resend:{key}", min(cap, first * 2 ** (tries - 1)), key)
+
+    def _resend(self, key: str) -> None:
+        action, address = self.sends.get(key), None
+        if action is not None and key in self.pending:
+            address = self.directory.get(action.target)
+        if address is not None:
+            self.send(address, action.command)
+        elif key in self.pending:
+            self._resend_later(key)  # its domain actor is away: try again later
 
     def on_timer(self, name: str, data: Any) -> None:
         if name == "announce":
             _log.warning("run %s: the bus did not confirm its announcement", self.meta.get("correlation_id"))
             self._announced()
+            return
+        if name.startswith("resend:"):
+            self._resend(data)
             return
         self._apply(TimerFired(data))
         self._drain()
@@ -416,34 +358,3 @@ class SagaActor(BaseActor):
     def _drain(self) -> None:
         if not self.busy:
             self._carry_out([])
-
-    # ----- telemetry -----------------------------------------------------------------------
-
-    def _emit_start(self, recovered: bool) -> None:
-        telemetry.execute(tn.SAGA_START, {"system_time": time.time_ns(), "monotonic_time": self.begun_ns},
-                          {**self.meta, "span_id": self.root_span, "recovered": recovered})
-
-    def _note_invoke(self, inv: Invoke, span: str) -> None:
-        meta = {**self.meta, "step": inv.step, "kind": inv.kind, "attempt": inv.attempt,
-                "idempotency_key": inv.key, "span_id": span, "parent_span_id": self.root_span}
-        now = time.monotonic_ns()
-        if inv.kind == "run":
-            self.step_started[inv.step] = now
-            telemetry.execute(tn.STEP_START, {"monotonic_time": now}, meta)
-        else:
-            telemetry.execute(tn.COMPENSATE if inv.kind == "compensate" else tn.UNDO,
-                              {"monotonic_time": now}, meta)
-
-    def _note_result(self, event: Any) -> None:
-        if not isinstance(event, InvocationResult) or event.kind != "run":
-            return
-        started = self.step_started.get(event.step)
-        duration = time.monotonic_ns() - started if started else 0
-        meta = {**self.meta, "step": event.step, "idempotency_key": event.key}
-        if isinstance(event.outcome, Ok):
-            telemetry.execute(tn.STEP_STOP, {"duration": duration}, meta)
-        else:
-            telemetry.execute(tn.STEP_EXCEPTION, {"duration": duration},
-                              {**meta, "kind": type(event.outcome).__name__.lower(),
-                               "reason": getattr(event.outcome, "error", None) or
-                               getattr(event.outcome, "reason", None)})

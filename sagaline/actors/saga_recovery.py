@@ -279,7 +279,7 @@ class JournalFront:
         if self._refused(sender, cid, summary):
             return
         if status != "stuck":
-            self._operator_answer(sender, cid, False, status, f"only a stuck run's compensations can be retried")
+            self._operator_answer(sender, cid, False, status, "only a stuck run's compensations can be retried")
             return
         self.operators.setdefault(cid, []).append(sender)
         self.finished.pop(cid, None)

@@ -1,4 +1,4 @@
-"""Plain helpers of the saga actor: projections, finishing again, carry-over, the stuck event.
+"""Plain helpers of the saga actor: projections, finishing again, carry-over, the stuck event, telemetry.
 
 Kept apart from :mod:`sagaline.actors.saga_actor` so the actor reads as its
 message handling; everything here is a function of run state (no actor
@@ -7,6 +7,7 @@ operations).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sagaline.events.envelope import new_event
@@ -14,11 +15,14 @@ from sagaline.messages.base import Headers
 from sagaline.messages.flow import PublishEvent
 from sagaline.messages.journal import StepRecord
 from sagaline.messages.saga import RunOutcome
-from sagaline.saga import Executor, Finished, RunState, StepError, StepState
+from sagaline.saga import Executor, Finished, InvocationResult, Invoke, RunState, StepError, StepState
+from sagaline.saga.outcomes import Ok
 from sagaline.saga.records import error_to_data
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["step_rows", "finished_of", "carry_over", "stuck_announcement", "operator_outcome",
-           "STUCK_EVENT"]
+           "STUCK_EVENT", "emit_start", "note_invoke", "note_result"]
 
 #: The event announcing a stuck run (registered in :mod:`sagaline.events.known`).
 STUCK_EVENT = "reactor.saga.stuck"
@@ -97,3 +101,38 @@ def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float
     error = error_to_data(StepError(code, message[:2000]))
     return RunOutcome(correlation_id=run_id, saga=saga or "unknown", status="needs_operator", error=error,
                       started_at=started_at, finished_at=now)
+
+
+# ----- telemetry (``sagaline.telemetry.names``) ------------------------------------------------
+
+def emit_start(meta: dict[str, Any], span: str, begun_ns: int, recovered: bool) -> None:
+    """``reactor.saga.start`` (``recovered``: rebuilt from the journal rather than started)."""
+    telemetry.execute(tn.SAGA_START, {"system_time": time.time_ns(), "monotonic_time": begun_ns},
+                      {**meta, "span_id": span, "recovered": recovered})
+
+
+def note_invoke(meta: dict[str, Any], root_span: str, started: dict[str, int], inv: Invoke, span: str) -> None:
+    """Step start, compensate or undo, as the invocation goes out."""
+    meta = {**meta, "step": inv.step, "kind": inv.kind, "attempt": inv.attempt,
+            "idempotency_key": inv.key, "span_id": span, "parent_span_id": root_span}
+    now = time.monotonic_ns()
+    if inv.kind == "run":
+        started[inv.step] = now
+        telemetry.execute(tn.STEP_START, {"monotonic_time": now}, meta)
+    else:
+        telemetry.execute(tn.COMPENSATE if inv.kind == "compensate" else tn.UNDO, {"monotonic_time": now}, meta)
+
+
+def note_result(meta: dict[str, Any], started: dict[str, int], event: Any) -> None:
+    """Step stop or exception, as a run invocation's outcome is applied."""
+    if not isinstance(event, InvocationResult) or event.kind != "run":
+        return
+    began = started.get(event.step)
+    duration = time.monotonic_ns() - began if began else 0
+    meta = {**meta, "step": event.step, "idempotency_key": event.key}
+    if isinstance(event.outcome, Ok):
+        telemetry.execute(tn.STEP_STOP, {"duration": duration}, meta)
+    else:
+        telemetry.execute(tn.STEP_EXCEPTION, {"duration": duration},
+                          {**meta, "kind": type(event.outcome).__name__.lower(),
+                           "reason": getattr(event.outcome, "error", None) or getattr(event.outcome, "reason", None)})

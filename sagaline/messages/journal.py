@@ -286,3 +286,5 @@ class JournalStats(Message):
     """Histogram: item ``i`` counts commits of ``2**i`` to ``2**(i+1) - 1`` writes."""
     failures: int = 0
     """Commits that failed and were retried."""
+    commit_seconds: float = 0.0
+    """Wall time spent committing writes (the journal actor is blocked meanwhile)."""

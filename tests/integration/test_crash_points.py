@@ -113,3 +113,29 @@ def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
     assert holder == ()  # the respawned actor registered and unregistered under the run's key
     assert effect_counts(db, cid) == EVERYTHING
     assert keys_applied_more_than_once(db) == {}
+
+
+def test_a_killed_journal_actor_is_restarted_and_runs_in_flight_resend_what_it_lost(tmp_path):
+    import os
+    import signal
+
+    from tests.support.tree import children
+
+    faults = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}
+    with crash_marker():
+        life = Life(tmp_path / "data", tmp_path / "logs", faults=faults)
+        try:
+            ids = [life.client.start(SAGA, {"email": f"j{i}@example.com"}).correlation_id for i in range(6)]
+            db = Databases(tmp_path / "data")
+            wait_until(lambda: db.count("gate", "users") >= 2, timeout=30)
+            before = children(life.handle, life.tree.root)["journal"]
+            os.kill(before.pid, signal.SIGKILL)
+            outcomes = [life.client.wait(cid, timeout=60) for cid in ids]
+            after = children(life.handle, life.tree.root)["journal"]
+        finally:
+            life.stop()
+    assert after.pid != before.pid and after.restarts == before.restarts + 1
+    assert {o.status for o in outcomes} == {"completed"}
+    assert all(effect_counts(db, cid) == EVERYTHING for cid in ids)
+    assert keys_applied_more_than_once(db) == {}
+    assert JournalView(tmp_path / "data").statuses() == {cid: "completed" for cid in ids}

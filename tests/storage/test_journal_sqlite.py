@@ -219,3 +219,10 @@ def test_inputs_round_trip_through_the_codec_unchanged(journal, run):
     run(journal.write([begin], now=1.0))
     assert run(journal.load(r.cid)).inputs == {"email": "a@b.co", "nested": {"k": [1, 2.5, None]}}
     assert pack_value(run(journal.load(r.cid)).inputs)
+
+
+def test_a_batch_larger_than_one_statement_binds_is_still_one_transaction(journal, run):
+    from sagaline.storage import journal_sqlite
+    runs = [Run(float(i)) for i in range(journal_sqlite._MAX_ROWS + 5)]
+    run(journal.write([r.ops[0] for r in runs], now=1.0))
+    assert run(journal.counts())["runs"] == len(runs)

@@ -181,3 +181,27 @@ def orphans(db: Databases, stuck: set[str]) -> dict[str, list]:
         "vault_without_user": sorted(u for u, c in vaults.items() if u not in users and c not in stuck),
         "membership_without_user": sorted(u for u, c in members.items() if u not in users and c not in stuck),
     }.items() if v}
+
+
+@contextmanager
+def simple_life(data_dir: Path, log_dir: Path, **config: Any) -> Iterator[Any]:
+    """A tree on a fresh in-process (simpleSystemBase) system over ``data_dir``; stopped on exit.
+
+    Stopping an in-process system runs no actor's last words: what the
+    journal has not committed is lost, as in a crash of the process.
+    """
+    from tests.integration.conftest import Running
+
+    config.setdefault("domain_config", {"flow": {"mode": "raise"}})
+    handle = start_system("simpleSystemBase", log_dir=log_dir)
+    try:
+        yield Running(handle, start_tree(handle, TreeConfig(data_dir=data_dir, **config)), data_dir)
+    finally:
+        handle.shutdown()
+
+
+def drive(t: Any) -> bool:
+    """One cheap round trip: in-process systems only run while someone asks."""
+    from sagaline.messages.registry import Lookup
+    t.handle.ask(t.tree.registry, Lookup(key="drive"), 10)
+    return True
