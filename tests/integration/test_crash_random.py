@@ -104,4 +104,5 @@ def _check(tmp_path: Path, context: str) -> None:
     assert keys_applied_more_than_once(db) == {}, context
     assert journal.rows("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL") == [(0,)], context
     counts = {s: list(statuses.values()).count(s) for s in EXPECTED}
-    assert counts["completed"] >= 20 and counts["failed"] >= 5 and len(accepted) >= 50, (context, counts)
+    # sanity, not statistics: the stream exercised both the happy path and rollbacks
+    assert counts["completed"] >= 10 and counts["failed"] >= 1 and len(accepted) >= 30, (context, counts)

@@ -8,13 +8,11 @@ from sagaline.messages.journal import JournalAppend, JournalBegin, LoadRun
 from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot
 from sagaline.saga import Executor
 from sagaline.sagas import definition
-from sagaline.storage.aio import AsyncRunner
 from sagaline.storage.journal import history_of, replay
-from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
-from tests.integration.crash.support import JournalView, drive, effect_counts, simple_life
+from tests.integration.crash.support import JournalView, drive, effect_counts, seed_journal, simple_life
 from tests.support.tree import wait_until
 
 SAGA = "user_provisioning"
@@ -70,22 +68,12 @@ def test_a_retry_timer_pending_at_a_crash_is_re_armed_for_its_remaining_time(tmp
     assert effect_counts(t.db, cid) == EVERYTHING
 
 
-def _seed_journal(path, runs) -> None:
-    runner = AsyncRunner("seed")
-    try:
-        store = runner.run(SqliteJournal.open(path), 10)
-        runner.run(store.write(runs, now=1.0), 10)
-        runner.run(store.close(), 10)
-    finally:
-        runner.close()
-
-
 def test_runs_of_a_retired_saga_or_with_corrupt_rows_need_an_operator_and_are_never_dropped(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     retired, corrupt, misfit = uuid7(), uuid7(), uuid7()
     begin = dict(token=1, version=1, started_at=1.0, inputs={"email": "a@b.co"})
-    _seed_journal(data / "journal.sqlite", [
+    seed_journal(data / "journal.sqlite", [
         JournalBegin(correlation_id=retired, saga="retired_saga", **begin),
         JournalBegin(correlation_id=corrupt, saga=SAGA, **begin),
         JournalAppend(token=2, correlation_id=corrupt, seq=1, at=2.0, event={"e": "gibberish"}, status="running"),

@@ -101,3 +101,55 @@ def test_carry_over_keeps_only_results_the_rollback_left_whose_inputs_are_unchan
     assert carry_over(executor, old, "provision_vault") == {"validate_email": "a@b.co"}
     assert carry_over(executor, old, None) == {"validate_email": "a@b.co"}
     assert carry_over(executor, old, "validate_email") == {}
+
+
+def _halted_history():
+    """Journal writes of a UserProvisioning run whose create_user answered Halt (it drained and stopped)."""
+    from sagaline.messages.journal import JournalAppend, JournalBegin, JournalFinish
+    from sagaline.messages.saga import RunOutcome
+    from sagaline.saga import Halt
+    from sagaline.saga.records import event_to_data
+
+    executor, cid = Executor(definition(SAGA)), uuid7()
+    state, _ = executor.start(cid, {"email": "ada@example.com"}, 1.0)
+    writes = [JournalBegin(token=1, correlation_id=cid, saga=SAGA, version=1, inputs={"email": "ada@example.com"},
+                           started_at=1.0)]
+    answers = [("validate_email", Ok("ada@example.com")), ("generate_token", Ok({"token": "t", "email": "x"})),
+               ("send_magic_link", Ok({})), ("create_user", Halt("gate in maintenance"))]
+    for seq, (step, outcome) in enumerate(answers, 1):
+        event = InvocationResult(step, "run", state.steps[step].inflight, outcome)
+        state, _ = executor.transition(state, event, 1.0 + seq)
+        writes.append(JournalAppend(token=seq + 1, correlation_id=cid, seq=seq, at=1.0 + seq,
+                                    event=event_to_data(event), status=state.status))
+    assert state.status == "halted"
+    writes.append(JournalFinish(token=9, correlation_id=cid, status="halted",
+                                outcome=RunOutcome(correlation_id=cid, saga=SAGA, status="halted", finished_at=5.0)))
+    return cid, writes
+
+
+def test_resume_of_a_halted_run_continues_it_in_place_at_its_pending_steps(tmp_path):
+    from tests.integration.crash.support import seed_journal, simple_life
+
+    cid, writes = _halted_history()
+    (tmp_path / "data").mkdir()
+    seed_journal(tmp_path / "data" / "journal.sqlite", writes)
+    with simple_life(tmp_path / "data", tmp_path / "logs") as t:
+        listed = [s.correlation_id for s in _ask(t, ListRuns(status=["halted"])).runs]
+        refused = _ask(t, ResumeRun(correlation_id=cid, from_step="validate_email"))
+        resumed = _ask(t, ResumeRun(correlation_id=cid))
+        out = t.client.wait(cid, timeout=30)
+    assert listed == [cid]
+    assert not refused.accepted and "pending steps" in refused.message
+    assert resumed.accepted and resumed.successor is None
+    assert out.status == "completed" and out.correlation_id == cid
+    events = JournalView(t.db.data_dir).events(cid)
+    assert events[3:5] == ["create_user:run:halt", "create_user:run:ok"]  # the same run, the halted step again
+    assert t.db.rows("gate", "SELECT created_by_key FROM users") == [(f"{cid}:create_user:run:1",)]
+
+
+def test_operator_actions_need_the_durable_journal(make_tree):
+    from sagaline.messages.saga import SagaRefused
+    t = make_tree(journal="memory")
+    assert isinstance(_ask(t, ListRuns()), SagaRefused)
+    answer = _ask(t, ResumeRun(correlation_id=uuid7()))
+    assert not answer.accepted and "no durable journal" in answer.message

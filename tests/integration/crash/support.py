@@ -205,3 +205,17 @@ def drive(t: Any) -> bool:
     from sagaline.messages.registry import Lookup
     t.handle.ask(t.tree.registry, Lookup(key="drive"), 10)
     return True
+
+
+def seed_journal(path: Path, writes: list) -> None:
+    """Write journal records directly (a journal left by an earlier life, or a damaged one)."""
+    from sagaline.storage.aio import AsyncRunner
+    from sagaline.storage.journal_sqlite import SqliteJournal
+
+    runner = AsyncRunner("seed")
+    try:
+        store = runner.run(SqliteJournal.open(path), 10)
+        runner.run(store.write(writes, now=1.0), 10)
+        runner.run(store.close(), 10)
+    finally:
+        runner.close()
