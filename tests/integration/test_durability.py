@@ -115,13 +115,24 @@ def test_a_stuck_run_is_announced_by_an_event_and_telemetry_and_listed_with_its_
     assert effect_counts(t.db, out.correlation_id) == {**NOTHING, "memberships": 1}
 
 
+def _ids_in_share(ratio: float, inside: int, outside: int) -> list[str]:
+    """Correlation ids of which ``inside`` fall in a fault rule's ``ratio`` share and ``outside`` do not."""
+    import zlib
+    found: dict[bool, list[str]] = {True: [], False: []}
+    while len(found[True]) < inside or len(found[False]) < outside:
+        cid = uuid7()
+        found[zlib.crc32(cid.encode()) % 10_000 < ratio * 10_000].append(cid)
+    return found[True][:inside] + found[False][:outside]
+
+
 def test_finished_runs_are_pruned_after_the_retention_age_but_stuck_runs_are_kept(make_tree):
     t = make_tree(retention_s=0.2, journal_options={"prune_every_s": 0.1},
                   faults={"link": STUCK_FAULTS["link"],
                           "block": [{**STUCK_FAULTS["block"][0], "ratio": 0.5}]})
-    outcomes = [t.client.run(SAGA, {"email": f"u{i}@example.com"}) for i in range(6)]
+    ids = _ids_in_share(0.5, inside=2, outside=3)  # fault rules pick runs by a hash of their id
+    outcomes = [t.client.run(SAGA, {"email": f"u{i}@example.com"}, correlation_id=cid) for i, cid in enumerate(ids)]
     stuck = {o.correlation_id for o in outcomes if o.status == "stuck"}
-    assert stuck and len(stuck) < len(outcomes)
+    assert len(stuck) == 2 and {o.status for o in outcomes} == {"stuck", "completed"}
     wait_until(lambda: {s.correlation_id for s in t.handle.ask(t.tree.sagas, ListRuns(), 10).runs} == stuck,
                timeout=30)
     assert JournalView(t.db.data_dir).rows("SELECT COUNT(DISTINCT correlation_id) FROM run_events") == \
