@@ -15,7 +15,8 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
 * run ``Retry`` / retryable ``Fail``: retried after backoff while fewer than
   N+1 attempts were made, with a new idempotency key; then a failure.
 * run timeout: the effect is unknown, so it is re-sent with the **same**
-  key while attempts remain; then an *indefinite* failure.
+  key while attempts remain; then an *indefinite* failure. Until a definite
+  answer for that key arrives, a transient failure keeps the key too.
 * failure: the step's ``compensate`` runs when it has one (``Continue``
   rescues the step; ``Retry`` runs it again while attempts remain), then the
   run stops: nothing new starts, steps in flight are awaited (a late
@@ -32,6 +33,7 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from sagaline.saga import rollback
@@ -288,6 +290,13 @@ class Executor:
             error, delay = outcome.error, None
             if not error.retryable:
                 return self.fail_step(state, step, error, commands, now)
+        if step.indefinite:
+            # An earlier send of this key timed out: a transient failure now says
+            # nothing about that send, so the key is kept until a definite answer.
+            if step.attempt <= spec.max_retries:
+                return self.schedule_retry(state, step.evolve(status="retrying"), "run", error, delay,
+                                           commands, now)
+            return self.fail_step(state, step, replace(error, indefinite=True), commands, now)
         if state.stop is None and step.attempt <= spec.max_retries:
             step = step.evolve(status="retrying", generation=step.generation + 1, indefinite=False)
             return self.schedule_retry(state, step, "run", error, delay, commands, now)

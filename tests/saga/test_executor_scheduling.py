@@ -145,3 +145,20 @@ def test_missing_and_broken_inputs_are_all_named_and_nothing_starts(manual):
     assert names == {"email", "count", "extra"}
     run.start({"email": "a@b.c", "count": "3"})
     assert run.state.inputs == {"email": "a@b.c", "count": 3, "mode": "fast"}
+
+
+def test_after_a_timeout_a_transient_failure_keeps_the_key_because_the_first_send_may_have_landed(manual):
+    s = Saga("uncertain")
+    s.step("a", local(NOOP, undo=lambda v, a, c: Ok(), compensate=lambda r, a, c: Ok()),
+           timeout=1.0, max_retries=2)
+    run = manual(s.build())
+    run.start()
+    key = run.pending("a").key
+    run.fire_latest("a", "timeout")
+    run.fire_latest("a", "retry")
+    run.answer("a", Fail(StepError("storage_unavailable", retryable=True)))
+    run.fire_latest("a", "retry")
+    assert run.pending("a").key == key and run.pending("a").attempt == 3
+    run.answer("a", Fail(StepError("storage_unavailable", retryable=True)))
+    comp = run.pending("a", "compensate")
+    assert comp.reason.indefinite and comp.run_key == key  # compensated by key, never abandoned
