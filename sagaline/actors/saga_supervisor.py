@@ -51,6 +51,8 @@ from sagaline.sagas.admission import Admitted, admit
 from sagaline.supervisors.children import Child
 from sagaline.supervisors.dynamic import DynamicSupervisor
 from sagaline.supervisors.spec import child_spec
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 __all__ = ["SagaSupervisor", "SAGA_ACTOR", "DOMAIN_PREFIX", "run_key"]
 
@@ -151,6 +153,7 @@ class SagaSupervisor(JournalFront, DynamicSupervisor):
         if not self.idle:
             self.backlog.append(begin)
             self.queued.add(cid)
+            self._backlog_changed()
             self._fill_pool(extra=len(self.backlog))
             return
         child = self.idle.pop()
@@ -195,7 +198,12 @@ class SagaSupervisor(JournalFront, DynamicSupervisor):
         if self.backlog:
             begin = self.backlog.pop(0)
             self.queued.discard(begin.correlation_id)
+            self._backlog_changed()
             self.launch_run(begin)
+
+    def _backlog_changed(self) -> None:
+        """Report how many runs wait for a saga actor (the queue-depth gauge)."""
+        telemetry.execute(tn.SAGA_BACKLOG, {"depth": len(self.backlog)}, {"supervisor": self.child_id})
 
     def child_start_failed(self, child: Child, reason: ExitReason, holder: Any) -> None:
         self.spawning = max(0, self.spawning - 1)

@@ -111,6 +111,10 @@ def emit_start(meta: dict[str, Any], span: str, begun_ns: int, recovered: bool) 
                       {**meta, "span_id": span, "recovered": recovered})
 
 
+_ROLLBACK_START = {"compensate": tn.COMPENSATE, "undo": tn.UNDO}
+_ROLLBACK_STOP = {"compensate": tn.COMPENSATE_STOP, "undo": tn.UNDO_STOP}
+
+
 def note_invoke(meta: dict[str, Any], root_span: str, started: dict[str, int], inv: Invoke, span: str) -> None:
     """Step start, compensate or undo, as the invocation goes out."""
     meta = {**meta, "step": inv.step, "kind": inv.kind, "attempt": inv.attempt,
@@ -119,13 +123,24 @@ def note_invoke(meta: dict[str, Any], root_span: str, started: dict[str, int], i
     if inv.kind == "run":
         started[inv.step] = now
         telemetry.execute(tn.STEP_START, {"monotonic_time": now}, meta)
-    else:
-        telemetry.execute(tn.COMPENSATE if inv.kind == "compensate" else tn.UNDO, {"monotonic_time": now}, meta)
+    elif inv.kind in _ROLLBACK_START:
+        started[inv.key] = now
+        telemetry.execute(_ROLLBACK_START[inv.kind], {"monotonic_time": now}, meta)
 
 
 def note_result(meta: dict[str, Any], started: dict[str, int], event: Any) -> None:
-    """Step stop or exception, as a run invocation's outcome is applied."""
-    if not isinstance(event, InvocationResult) or event.kind != "run":
+    """Step stop or exception (or a compensation's/undo's stop), as an outcome is applied."""
+    if not isinstance(event, InvocationResult):
+        return
+    if event.kind in _ROLLBACK_STOP:
+        began = started.pop(event.key, None)
+        outcome = event.outcome
+        telemetry.execute(_ROLLBACK_STOP[event.kind], {"duration": time.monotonic_ns() - began if began else 0},
+                          {**meta, "step": event.step, "kind": event.kind, "idempotency_key": event.key,
+                           "outcome": "ok" if isinstance(outcome, Ok) else type(outcome).__name__.lower(),
+                           "reason": getattr(outcome, "error", None) or getattr(outcome, "reason", None)})
+        return
+    if event.kind != "run":
         return
     began = started.get(event.step)
     duration = time.monotonic_ns() - began if began else 0
