@@ -203,7 +203,8 @@ class Daemon:
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         return TreeConfig(data_dir=self.data_dir, domains=daemon_domains(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
-                          faults=faults, synchronous=config.storage.synchronous, pool_size=config.runs.pool_size,
+                          faults=faults, synchronous=config.storage.synchronous,
+                          retention_s=config.storage.retention_s, pool_size=config.runs.pool_size,
                           max_runs=config.runs.max_runs, extra_children=(admin,))
 
     def _open_door(self) -> Any:

@@ -28,6 +28,7 @@ The file mirrors the model (every key optional)::
 
     [storage]
     synchronous = "NORMAL"         # or "FULL"
+    retention_s = 604800           # prune finished runs after a week
 
     [domains.gate]                 # each domain service's own settings
     base_url = "https://example.com"
@@ -81,6 +82,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_POOL_SIZE": "runs.pool_size",
     "SAGALINE_MAX_RUNS": "runs.max_runs",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
+    "SAGALINE_RETENTION_S": "storage.retention_s",
 }
 #: Domains the daemon adds to the tree's defaults (policy engine, UPM/NAS store, NAS trials).
 EXTRA_DOMAIN_ACTORS: dict[str, str] = {
@@ -125,6 +127,8 @@ class StorageSettings(BaseModel):
     model_config = _FROZEN
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL (fast, safe against process crashes) or FULL (also against power loss)."""
+    retention_s: float | None = Field(default=7 * 24 * 3600.0, gt=0)
+    """Finished runs older than this many seconds are pruned from the journal; None keeps them."""
 
 
 class DaemonConfig(BaseModel):
