@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from sagaline.errors import SagalineError
+from sagaline.runtime.procs import pid_alive
 
 __all__ = ["DaemonInfo", "DataDirLock", "DataDirBusy", "DAEMON_FILE", "LOCK_FILE", "write_info", "read_info",
            "remove_info", "pid_alive"]
@@ -117,10 +118,3 @@ def remove_info(data_dir: Path, pid: int | None = None) -> None:
     path.unlink(missing_ok=True)
 
 
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False

@@ -20,23 +20,25 @@ import signal
 import time
 from pathlib import Path
 
-__all__ = ["TAG_VARIABLE", "pids_with_tag", "kill_all", "wait_gone"]
+__all__ = ["TAG_VARIABLE", "pids_with_tag", "kill_all", "wait_gone", "pid_alive"]
 
 #: The environment variable every process of one system carries.
 TAG_VARIABLE = "SAGALINE_SYSTEM_TAG"
 _PROC = Path("/proc")
 
 
-def pids_with_tag(tag: str) -> set[int]:
+def pids_with_tag(tag: str, variable: str = TAG_VARIABLE) -> set[int]:
     """Return the pids of live (non-zombie) processes carrying ``tag``.
 
     Args:
         tag: The marker value set by the launcher.
+        variable: The environment variable holding it (another marker, such
+            as a test harness's, works the same way).
 
     Returns:
         The pids, never including the calling process.
     """
-    needle = f"{TAG_VARIABLE}={tag}".encode()
+    needle = f"{variable}={tag}".encode()
     found: set[int] = set()
     me = os.getpid()
     for entry in _PROC.iterdir():
@@ -59,6 +61,11 @@ def _is_zombie(entry: Path) -> bool:
     return stat.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    return not _is_zombie(_PROC / str(pid))
+
+
 def wait_gone(tag: str, timeout: float) -> set[int]:
     """Wait up to ``timeout`` seconds for every process with ``tag`` to end.
 
@@ -73,19 +80,20 @@ def wait_gone(tag: str, timeout: float) -> set[int]:
     return alive
 
 
-def kill_all(tag: str, timeout: float = 2.0) -> set[int]:
+def kill_all(tag: str, timeout: float = 2.0, variable: str = TAG_VARIABLE) -> set[int]:
     """SIGKILL every process carrying ``tag`` until none is left.
 
     Args:
         tag: The marker value.
         timeout: How long to keep killing (a dying parent may fork once more).
+        variable: The environment variable holding the marker.
 
     Returns:
         Every pid that had to be killed.
     """
     killed: set[int] = set()
     deadline = time.monotonic() + timeout
-    alive = pids_with_tag(tag)
+    alive = pids_with_tag(tag, variable)
     while alive and time.monotonic() < deadline:
         for pid in alive:
             try:
@@ -94,5 +102,5 @@ def kill_all(tag: str, timeout: float = 2.0) -> set[int]:
             except ProcessLookupError:
                 pass
         time.sleep(0.02)
-        alive = pids_with_tag(tag)
+        alive = pids_with_tag(tag, variable)
     return killed

@@ -6,13 +6,13 @@ SIGTERM at the end of its module and must exit 0 leaving no process behind.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from sagaline.testing.daemon import CliRunner, DaemonProcess
+from tests.support import tree
 
 pytestmark = pytest.mark.multiproc
 
@@ -41,12 +41,5 @@ def cli(daemon: DaemonProcess) -> CliRunner:
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll ``condition`` until it returns something truthy; return that (AssertionError after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
+    """:func:`tests.support.tree.wait_until` with the longer patience a daemon needs."""
+    return tree.wait_until(condition, timeout, interval)

@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable
 
 from sagaline.actors.spawn import start_actor
+from sagaline.runtime import procs
 from sagaline.messages.supervision import Children, WhichChildren
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 from tests.support.actors import ProbeEvents, ProbeGetEvents, ProbePing, ProbePong, ProbeVanish
@@ -87,9 +88,4 @@ def kill(handle: Any, address: Any) -> int | None:
     return None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+pid_alive = procs.pid_alive

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Iterator
 
 from sagaline.actors.tree import TreeConfig, start_tree
 from sagaline.client import SagaClient
-from sagaline.runtime import start_system
+from sagaline.runtime import procs, start_system
 from tests.integration.conftest import Databases
 
 MARKER = "SAGALINE_CRASH_RUN"
@@ -32,17 +31,7 @@ TERMINAL = ("completed", "failed", "stuck")
 
 def marked_pids(value: str) -> set[int]:
     """Live (non-zombie) processes whose environment holds ``MARKER=value``."""
-    needle, found, me = f"{MARKER}={value}".encode(), set(), os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0") and \
-                    (entry / "stat").read_text().rpartition(")")[2].split()[0] not in ("Z", "X"):
-                found.add(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return procs.pids_with_tag(value, MARKER)
 
 
 def kill_groups(*pids: int | None) -> None:
@@ -58,16 +47,7 @@ def kill_groups(*pids: int | None) -> None:
 
 def sweep(value: str, timeout: float = 10.0) -> set[int]:
     """SIGKILL every marked process until none is left; return the pids killed."""
-    killed: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while (alive := marked_pids(value)) and time.monotonic() < deadline:
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.02)
+    killed = procs.kill_all(value, timeout, MARKER)
     if marked_pids(value):
         raise RuntimeError(f"processes marked {value} survive SIGKILL")
     return killed
