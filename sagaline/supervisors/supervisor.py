@@ -241,6 +241,10 @@ class Supervisor(ChildKeeper):
             self.steps.clear()
             self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
 
+        self._start_and_answer(child, sender, failed)
+
+    def _start_and_answer(self, child: Child, sender: Any, failed: Any) -> None:
+        """Queue ``child``'s start, then ChildStarted to ``sender`` (``failed`` runs instead on failure)."""
         self.steps.append(("start", child.id, failed))
         self.steps.append(("call", lambda: self.send(sender, ChildStarted(child_id=child.id,
                                                                           address=child.address)), None))
@@ -276,10 +280,7 @@ class Supervisor(ChildKeeper):
             self.steps.clear()
             self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
 
-        self.steps.append(("start", child.id, failed))
-        self.steps.append(("call", lambda: self.send(sender, ChildStarted(child_id=child.id,
-                                                                          address=child.address)), None))
-        self._advance()
+        self._start_and_answer(child, sender, failed)
 
     def receive_DeleteChild(self, message: DeleteChild, sender: Any) -> None:
         if self._defer(message, sender):
