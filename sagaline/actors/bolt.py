@@ -15,7 +15,6 @@ from typing import Any
 from sagaline.actors.domain import DomainActor
 from sagaline.domains.bolt import BoltConfig, BoltService
 from sagaline.storage.bolt_store import BoltStore
-from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["BoltActor"]
 
@@ -24,13 +23,7 @@ class BoltActor(DomainActor):
     """UPM and NAS bookkeeping."""
 
     DOMAIN = "bolt"
+    STORE = BoltStore
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await BoltStore.open(db_path, options)
-        try:
-            service = BoltService(store, config=BoltConfig(**config))
-            await service.start()
-        except BaseException:
-            await store.close()
-            raise
-        return store, service
+    def build_service(self, store: BoltStore, config: dict[str, Any]) -> BoltService:
+        return BoltService(store, config=BoltConfig(**config))

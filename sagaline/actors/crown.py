@@ -15,7 +15,6 @@ from typing import Any
 from sagaline.actors.domain import DomainActor
 from sagaline.domains.crown import CrownConfig, CrownService, policy_paths
 from sagaline.storage.crown_store import CrownStore
-from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["CrownActor"]
 
@@ -24,13 +23,7 @@ class CrownActor(DomainActor):
     """Policy decisions, audited."""
 
     DOMAIN = "crown"
+    STORE = CrownStore
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await CrownStore.open(db_path, options)
-        try:
-            service = CrownService(store, config=CrownConfig(policy_paths=policy_paths(config)))
-            await service.start()
-        except BaseException:
-            await store.close()
-            raise
-        return store, service
+    def build_service(self, store: CrownStore, config: dict[str, Any]) -> CrownService:
+        return CrownService(store, config=CrownConfig(policy_paths=policy_paths(config)))

@@ -44,7 +44,7 @@ class InjectedCrash(RuntimeError):
 
 
 class DomainActor(BaseActor):
-    """Base of the domain actors; subclasses implement :meth:`open_service`."""
+    """Base of the domain actors; subclasses name their ``STORE`` and implement :meth:`build_service`."""
 
     #: The domain's name, also its registry key.
     DOMAIN: ClassVar[str] = ""
@@ -59,8 +59,26 @@ class DomainActor(BaseActor):
             self.open_service(args["db_path"], options, dict(args.get("config") or {})),
             self.HANDLE_TIMEOUT_S)
 
+    #: The store class (``await STORE.open(path, options)``) of the domain.
+    STORE: ClassVar[Any] = None
+
     async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]) -> tuple[Any, Any]:
-        """Open the store and build and start the service; return ``(store, service)``."""
+        """Open the store, build and start the service; return ``(store, service)``.
+
+        The store is closed again when building or starting the service
+        fails, so a failed start leaves no connection behind.
+        """
+        store = await self.STORE.open(db_path, options)
+        try:
+            service = self.build_service(store, config)
+            await service.start()
+        except BaseException:
+            await store.close()
+            raise
+        return store, service
+
+    def build_service(self, store: Any, config: dict[str, Any]) -> Any:
+        """The domain's service over ``store`` with the spec's ``config``."""
         raise NotImplementedError
 
     def run(self, coroutine: Any) -> Any:

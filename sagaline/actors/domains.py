@@ -31,7 +31,6 @@ from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore
 from sagaline.storage.gate_store import GateStore
 from sagaline.storage.link_store import LinkStore
-from sagaline.storage.sqlite import SqliteOptions
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -42,38 +41,32 @@ class GateActor(DomainActor):
     """Users, magic-link tokens and the magic-link sender."""
 
     DOMAIN = "gate"
+    STORE = GateStore
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await GateStore.open(db_path, options)
+    def build_service(self, store: GateStore, config: dict[str, Any]) -> GateService:
         smtp = config.pop("smtp", None)
         sender = SmtpSender(SmtpConfig(**smtp)) if smtp else None
-        service = GateService(store, config=GateConfig(**config), sender=sender)
-        await service.start()
-        return store, service
+        return GateService(store, config=GateConfig(**config), sender=sender)
 
 
 class BlockActor(DomainActor):
     """Storage vaults."""
 
     DOMAIN = "block"
+    STORE = BlockStore
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await BlockStore.open(db_path, options)
-        service = BlockService(store, config=BlockConfig(**config))
-        await service.start()
-        return store, service
+    def build_service(self, store: BlockStore, config: dict[str, Any]) -> BlockService:
+        return BlockService(store, config=BlockConfig(**config))
 
 
 class LinkActor(DomainActor):
     """Communities and memberships."""
 
     DOMAIN = "link"
+    STORE = LinkStore
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await LinkStore.open(db_path, options)
-        service = LinkService(store, config=LinkConfig(**config))
-        await service.start()
-        return store, service
+    def build_service(self, store: LinkStore, config: dict[str, Any]) -> LinkService:
+        return LinkService(store, config=LinkConfig(**config))
 
 
 class FlowActor(DomainActor):
@@ -88,11 +81,10 @@ class FlowActor(DomainActor):
 
     DOMAIN = "flow"
 
-    async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]):
-        store = await FlowStore.open(db_path, options)
-        service = FlowService(store, config=FlowConfig(**config))
-        await service.start()
-        return store, service
+    STORE = FlowStore
+
+    def build_service(self, store: FlowStore, config: dict[str, Any]) -> FlowService:
+        return FlowService(store, config=FlowConfig(**config))
 
     def receive_PublishEvent(self, command: PublishEvent, sender: Any) -> None:
         with self.command_span(command):
