@@ -33,7 +33,7 @@ from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec
 
-__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "tree_specs", "start_tree", "journal_args",
+__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "MODEL_DOMAIN_ACTORS", "tree_specs", "start_tree", "journal_args",
            "DEFAULT_RETENTION_S"]
 
 REGISTRY = "sagaline.registry.actor.Registry"
@@ -42,12 +42,20 @@ SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
 JOURNAL_ACTOR = "sagaline.actors.journal.JournalActor"
 SAGAS_NAME = "sagas"
 
-#: Domain name -> actor class path, in start order.
+#: Domain name -> actor class path, in start order: what UserProvisioning
+#: needs (the default of :class:`TreeConfig`, kept small for fast test trees).
 DOMAIN_ACTORS: dict[str, str] = {
     "flow": "sagaline.actors.domains.FlowActor",
     "gate": "sagaline.actors.domains.GateActor",
     "block": "sagaline.actors.domains.BlockActor",
     "link": "sagaline.actors.domains.LinkActor",
+}
+#: The policy engine and the UPM/NAS domains (UPMActivation, CerebrosNAS),
+#: started after :data:`DOMAIN_ACTORS` by the daemon.
+MODEL_DOMAIN_ACTORS: dict[str, str] = {
+    "crown": "sagaline.actors.crown.CrownActor",
+    "bolt": "sagaline.actors.bolt.BoltActor",
+    "bridge": "sagaline.actors.bridge.BridgeActor",
 }
 
 

@@ -45,7 +45,6 @@ The file mirrors the model (every key optional)::
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import os
 import tomllib
@@ -59,7 +58,7 @@ from sagaline.errors import SagalineError
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "ConfigError", "load_config", "ENV_FIELDS",
            "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "is_loopback", "telemetry_environment",
-           "daemon_domains", "EXTRA_DOMAIN_ACTORS"]
+           "daemon_domains"]
 
 #: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
 DEFAULT_ADMIN_PORT = 7720
@@ -83,12 +82,6 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_MAX_RUNS": "runs.max_runs",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
-}
-#: Domains the daemon adds to the tree's defaults (policy engine, UPM/NAS store, NAS trials).
-EXTRA_DOMAIN_ACTORS: dict[str, str] = {
-    "crown": "sagaline.actors.crown.CrownActor",
-    "bolt": "sagaline.actors.bolt.BoltActor",
-    "bridge": "sagaline.actors.bridge.BridgeActor",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -206,15 +199,11 @@ def telemetry_environment(config: DaemonConfig, environ: Mapping[str, str]) -> d
 
 
 def daemon_domains() -> dict[str, str]:
-    """Domain name -> actor class path of every domain the daemon runs, in start order: the
-    tree's defaults, then crown, bolt and the bridge when this build has them."""
-    from sagaline.actors.tree import DOMAIN_ACTORS
+    """Domain name -> actor class path of every domain the daemon runs, in start order:
+    the tree's defaults, then crown, bolt and the bridge."""
+    from sagaline.actors.tree import DOMAIN_ACTORS, MODEL_DOMAIN_ACTORS
 
-    found = dict(DOMAIN_ACTORS)
-    for name, path in EXTRA_DOMAIN_ACTORS.items():
-        if name not in found and importlib.util.find_spec(path.rpartition(".")[0]) is not None:
-            found[name] = path
-    return found
+    return {**DOMAIN_ACTORS, **MODEL_DOMAIN_ACTORS}
 
 
 def _env_text(value: Any) -> str:

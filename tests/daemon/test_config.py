@@ -104,7 +104,7 @@ def test_fault_rules_and_domain_settings_reach_the_model_validated(tmp_path):
     assert (rule.command, rule.action, rule.seconds) == ("ProvisionVault", "delay", 1.5)
 
 
-def test_the_daemon_runs_the_trees_domains_and_the_policy_and_nas_ones_when_built_in():
+def test_the_daemon_runs_the_trees_domains_then_the_policy_and_model_ones():
     domains = daemon_domains()
     assert list(domains)[:4] == ["flow", "gate", "block", "link"]
     assert {"crown", "bolt", "bridge"} <= set(domains)

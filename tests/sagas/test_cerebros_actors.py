@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import pytest
 
-from sagaline.actors.tree import DOMAIN_ACTORS, TreeConfig, start_tree
+from sagaline.actors.tree import DOMAIN_ACTORS, MODEL_DOMAIN_ACTORS, TreeConfig, start_tree
 from sagaline.client import SagaClient
 from sagaline.messages.base import Headers
 from sagaline.messages.bridge import ListTrials
@@ -16,8 +16,6 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from tests.support.tree import pid_alive, wait_until
 
-MINE = {"bolt": "sagaline.actors.bolt.BoltActor", "crown": "sagaline.actors.crown.CrownActor",
-        "bridge": "sagaline.actors.bridge.BridgeActor"}
 SPACE = {"hidden_layers": [1], "widths": [4, 8, 16], "activations": ["relu"], "learning_rates": [0.01],
          "batch_sizes": [128], "epochs": 4}
 
@@ -25,7 +23,7 @@ SPACE = {"hidden_layers": [1], "widths": [4, 8, 16], "activations": ["relu"], "l
 class Lab:
     def __init__(self, handle, data_dir, faults=None) -> None:
         self.handle, self.data_dir = handle, data_dir
-        self.tree = start_tree(handle, TreeConfig(data_dir=data_dir, domains={**DOMAIN_ACTORS, **MINE},
+        self.tree = start_tree(handle, TreeConfig(data_dir=data_dir, domains={**DOMAIN_ACTORS, **MODEL_DOMAIN_ACTORS},
                                                   domain_config={"flow": {"mode": "raise"}}, faults=faults or {}))
         self.client = SagaClient(handle, self.tree.sagas)
 
