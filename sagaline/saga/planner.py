@@ -34,25 +34,23 @@ class Plan:
 
     def ancestors(self, step: str) -> frozenset[str]:
         """Every step ``step`` depends on, directly or not."""
-        seen: set[str] = set()
-        stack = list(self.deps[step])
-        while stack:
-            name = stack.pop()
-            if name not in seen:
-                seen.add(name)
-                stack.extend(self.deps[name])
-        return frozenset(seen)
+        return _reach(step, self.deps)
 
     def descendants(self, step: str) -> frozenset[str]:
         """Every step that depends on ``step``, directly or not."""
-        seen: set[str] = set()
-        stack = list(self.dependents[step])
-        while stack:
-            name = stack.pop()
-            if name not in seen:
-                seen.add(name)
-                stack.extend(self.dependents[name])
-        return frozenset(seen)
+        return _reach(step, self.dependents)
+
+
+def _reach(step: str, edges: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """Every step reachable from ``step`` along ``edges`` (``step`` itself excluded)."""
+    seen: set[str] = set()
+    stack = list(edges[step])
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(edges[name])
+    return frozenset(seen)
 
 
 def plan(definition: SagaDefinition) -> Plan:
