@@ -1,7 +1,9 @@
 """PURE. Message models (one class per intent), ids, and the msgpack codec.
 
-Importing this package imports every message module, so every concrete
-message class is registered with the codec.
+A concrete message class is registered with the codec when its module is
+imported; this package imports only the roots, so a process that decodes a
+message must have imported that message's module (each actor imports the
+modules of the messages it handles).
 """
 
 from sagaline.messages.base import Command, Headers, Message, Reply, message_type, message_types
