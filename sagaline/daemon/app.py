@@ -33,8 +33,10 @@ Errors::
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass, field
@@ -325,6 +327,9 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
     from sagaline.daemon.pidfile import DataDirBusy
 
     out = out or sys.stdout
+    if hasattr(faulthandler, "register"):
+        # An operator's (and a hung test's) way to see where a stuck daemon is.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     stop = StopRequest()
     stop.install()
     daemon = Daemon(config)
@@ -345,4 +350,4 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
         report = daemon.stop(stop, reason)
         return EXIT_OK if report.clean and reason != "admin_died" else EXIT_FAILED
     finally:
-        stop.restore()
+        stop.close()
