@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -318,9 +319,11 @@ async def open_database(
             or a transient failure (locked, disk full) occurred.
     """
     name = str(path)
+    connecting = aiosqlite.connect(name, isolation_level=None)
     try:
-        conn = await aiosqlite.connect(name, isolation_level=None)
+        conn = await connecting
     except sqlite3.Error as exc:
+        await _worker_finished(connecting)
         raise storage_error(exc, name) from exc
     db = Database(conn, name)
     try:
@@ -332,6 +335,20 @@ async def open_database(
         await db.close()
         raise
     return db
+
+
+async def _worker_finished(connection: aiosqlite.Connection, timeout: float = 5.0) -> None:
+    """Wait (keeping this loop running) until a failed connection's worker thread has ended.
+
+    On a failed connect aiosqlite queues its stop and returns at once; its
+    thread then answers on this loop. Were the loop closed first (an actor
+    giving up on a bad data directory), that answer would die in the thread
+    with "Event loop is closed". aiosqlite exposes no public join.
+    """
+    thread = getattr(connection, "_thread", None)
+    deadline = time.monotonic() + timeout
+    while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
 
 
 async def _configure(conn: aiosqlite.Connection, options: SqliteOptions) -> None:

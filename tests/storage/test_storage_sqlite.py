@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -155,6 +156,15 @@ def test_a_missing_directory_cannot_be_opened_and_is_not_retryable(run, tmp_path
     with pytest.raises(StorageError) as caught:
         run(open_database(tmp_path / "nowhere" / "a.db"))
     assert (caught.value.reason, caught.value.retryable) == ("cant_open", False)
+
+
+def test_a_failed_open_leaves_no_aiosqlite_thread_to_answer_a_closed_loop(run, tmp_path):
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+    before = workers()
+    with pytest.raises(StorageError):
+        run(open_database(tmp_path / "nowhere" / "a.db"))
+    assert workers() <= before
 
 
 def test_using_a_closed_database_raises_a_storage_error(run, tmp_path):
