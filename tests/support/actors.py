@@ -8,7 +8,10 @@ end to a probe and crashes, exits or vanishes on request.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
+
+from pydantic import Field
 
 from sagaline.actors.base import BaseActor
 from sagaline.messages.base import ActorRef, Message
@@ -27,6 +30,9 @@ class ProbeEvent(Message):
     """Exit reason kind, or other detail."""
     pid: int | None = None
     """OS pid of the reporter."""
+    at: float = Field(default_factory=time.monotonic)
+    """When the reporter acted (CLOCK_MONOTONIC is one clock for every process
+    here): messages from different senders may arrive out of that order."""
 
 
 class ProbeGetEvents(Message):

@@ -57,10 +57,15 @@ def start_supervisor(handle: Any, children: list[ChildSpec], parent: Any = None,
 
 
 def events(handle: Any, probe: Any, kind: str | None = None) -> list[tuple[str, str | None]]:
-    """``[(label, detail)]`` of the probe's events (of ``kind``), in arrival order."""
+    """``[(label, detail)]`` of the probe's events (of ``kind``), in the order they happened.
+
+    Sorted by the reporters' clock, not by arrival: two actors' messages to
+    the probe travel on separate connections, so "b stopped, then a was told
+    to stop" can arrive as a's report first (seen once under load).
+    """
     reply: ProbeEvents = handle.ask(probe, ProbeGetEvents())
     return [(e.label, e.detail) if kind else (e.kind, e.label, e.detail)
-            for e in reply.events if kind is None or e.kind == kind]
+            for e in sorted(reply.events, key=lambda e: e.at) if kind is None or e.kind == kind]
 
 
 def children(handle: Any, supervisor: Any) -> dict[str, Any]:
