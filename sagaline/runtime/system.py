@@ -20,6 +20,7 @@ a timed-out ask on a shared endpoint is returned by the next ask.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -131,12 +132,38 @@ class ActorSystemHandle:
         if not self.owned:
             raise SystemNotOwned("a joined system is never shut down by the joiner")
         if self.asys is not None:
+            if not self.multiprocess:
+                self._stop_in_process_actors()
             asys, self.asys = self.asys, None
             asys.shutdown()
         if not self.tag:
             return set()
         wait_gone(self.tag, timeout)
         return kill_all(self.tag)
+
+    def _stop_in_process_actors(self) -> None:
+        """Send every live top-level actor ``ActorExitRequest``, newest first.
+
+        simpleSystemBase's ``shutdown`` only forgets its actors: none is told
+        to exit, so no ``on_terminate`` runs and every store an actor opened
+        stays open (measured: 170 aiosqlite connections, each holding a
+        non-daemon thread, left by one test run). Thespian passes the request
+        on to each actor's children. Reads Thespian 4.0.1's private registry
+        of actors; on any surprise it logs and leaves the old behaviour.
+        """
+        from thespian.actors import ActorExitRequest
+
+        try:
+            base = self.asys._systemBase
+            system = base.system.systemAddress
+            internal = set(base._internalAddresses)
+            top = [ref.address for key, ref in list(base.actorRegistry.items())
+                   if ref is not None and key not in internal and ref.instance is not None and ref.parent == system]
+            with self._lock:
+                for address in reversed(top):
+                    self.asys.tell(address, ActorExitRequest())
+        except Exception:
+            logging.getLogger("sagaline.runtime").exception("stopping the in-process actors failed")
 
     def close(self) -> None:
         """Let go of the handle without stopping the system."""

@@ -77,6 +77,16 @@ def open_descriptors(pid: int) -> set[str]:
     return targets
 
 
+def test_an_in_process_shutdown_runs_every_actors_last_words(tmp_path):
+    """simpleSystemBase's own shutdown tells no actor: stores stayed open."""
+    handle = start_system("simpleSystemBase", log_dir=tmp_path)
+    words = tmp_path / "last_words"
+    probe = start_probe(handle)
+    start_supervisor(handle, [worker(label, probe, last_words=str(words)) for label in ("a", "b")])
+    assert handle.shutdown() == set()
+    assert sorted(words.read_text().splitlines()) == ["a shutdown", "b shutdown"]
+
+
 def test_shutdown_leaves_no_process(tmp_path):
     handle = start_system("multiprocTCPBase", log_dir=tmp_path)
     start_supervisor(handle, [worker("a", start_probe(handle))])

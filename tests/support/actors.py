@@ -103,7 +103,8 @@ class Probe(BaseActor):
 
 
 class Worker(BaseActor):
-    """args: probe (address), label, fail_start (bool), ignore_stop (bool)."""
+    """args: probe (address), label, fail_start (bool), ignore_stop (bool),
+    last_words (a file its on_terminate appends "label reason" to)."""
 
     def on_start(self, args: dict[str, Any]) -> None:
         self.label = args.get("label", self.child_id or "worker")
@@ -113,6 +114,9 @@ class Worker(BaseActor):
 
     def on_terminate(self, reason: ExitReason) -> None:
         self._report("stopped", reason.kind)
+        if self.args.get("last_words"):
+            with open(self.args["last_words"], "a") as out:
+                out.write(f"{self.label} {reason.kind}\n")
 
     def on_stop_request(self, reason: str) -> None:
         if not self.args.get("ignore_stop"):

@@ -38,7 +38,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
 
 def worker(id: str, probe: Any, **options: Any) -> ChildSpec:
     """A Worker child spec labelled ``id`` that reports to ``probe``."""
-    extra = {k: options.pop(k) for k in ("fail_start", "ignore_stop") if k in options}
+    extra = {k: options.pop(k) for k in ("fail_start", "ignore_stop", "last_words") if k in options}
     return child_spec(id, WORKER, {"probe": probe, "label": id, **extra}, **options)
 
 
