@@ -61,6 +61,33 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
     assert users == {r[0] for r in db.rows("link", "SELECT user_id FROM memberships")}
 
 
+@pytest.mark.multiproc
+def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
+        multiproc_actor_system, tmp_path):
+    from sagaline.actors.saga_supervisor import run_key
+    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.client import SagaClient
+    from tests.integration.conftest import Databases
+
+    h, data = multiproc_actor_system, tmp_path / "data"
+    tree = start_tree(h, TreeConfig(
+        data_dir=data, domain_config={"flow": {"mode": "raise"}},
+        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
+    db = Databases(data)
+    before = children(h, tree.root)["sagas"]
+    ids = _start_many(SagaClient(h, tree.sagas), [f"s{i}@example.com" for i in range(6)])
+    wait_until(lambda: db.count("gate", "users") >= 2, timeout=20)
+    os.kill(before.pid, signal.SIGKILL)
+    after = wait_until(lambda: (row := children(h, tree.root)["sagas"]).pid not in (None, before.pid)
+                       and row.status == "running" and row, timeout=20)
+    client = SagaClient(h, after.address)
+    outcomes = [client.wait(cid, timeout=90) for cid in ids]  # the new supervisor recovered them
+    assert [o.status for o in outcomes] == ["completed"] * 6
+    assert db.effects() == {"users": 6, "live_tokens": 6, "vaults": 6, "memberships": 6}
+    for cid in ids:  # every run ended, so no name may still point at a saga actor
+        wait_until(lambda: not h.ask(tree.registry, Lookup(key=run_key(cid)), 5).entries, timeout=10)
+
+
 def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(simple_actor_system, tmp_path):
     from sagaline.actors.tree import TreeConfig, start_tree
     from sagaline.client import SagaClient
