@@ -261,7 +261,7 @@ def _policy_decisions(request: AdminPolicyDecisions, facts: dict) -> Script:
 
 def _nas_runs(request: AdminNasRuns, facts: dict) -> Script:
     try:
-        from sagaline.messages.bolt import ListModelRuns
+        from sagaline.messages.bolt_models import ListModelRuns
         from sagaline.messages.bridge import ListTrials
     except ImportError:
         return error(request, "unavailable", "this build of sagaline has no bolt/bridge (NAS) domains")

@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagaline.events.envelope import new_event
-from sagaline.messages import bolt as m
+from sagaline.messages import bolt_models as m
 from sagaline.messages.bridge import (Architecture, ArchitecturesProposed, AwaitTrials, CancelTrials,
                                       DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
                                       TrialResult, TrialsFinished)

@@ -37,9 +37,11 @@ import json
 from datetime import datetime
 from typing import Any, Iterable
 
-import sagaline.messages.bolt  # noqa: F401  registers bolt replies, which the ledger decodes
-from sagaline.messages.bolt import (DriftWindow, FrontierPoint, ModelArtifact, ModelRunRecord,
-                                    ModelVersionRecord, RunTransition, UpmAdapter, UpmSnapshot)
+import sagaline.messages.bolt  # noqa: F401  registers bolt's UPM replies, which the ledger decodes
+import sagaline.messages.bolt_models  # noqa: F401  and its NAS replies
+from sagaline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
+from sagaline.messages.bolt_models import (FrontierPoint, ModelArtifact, ModelRunRecord, ModelVersionRecord,
+                                           RunTransition)
 from sagaline.messages.bridge import TrainingDataset
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import Connection, iso, parse_iso

@@ -136,7 +136,7 @@ def test_the_catalog_lists_the_shipped_sagas_without_asking_anyone():
 
 
 def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
-    from sagaline.messages.bolt import ModelRunRecord, ModelRunsPage
+    from sagaline.messages.bolt_models import ModelRunRecord, ModelRunsPage
     from sagaline.messages.bridge import TrialInfo, TrialsPage
     from sagaline.messages.base import Headers
 

@@ -11,7 +11,7 @@ import pytest
 
 from sagaline.domains.bolt import BoltService
 from sagaline.domains.training import sha256_of
-from sagaline.messages import bolt as m
+from sagaline.messages import bolt as m, bolt_models as nas
 from sagaline.messages.base import Headers
 from sagaline.messages.bridge import Architecture, TrialResult
 from sagaline.messages.common import CommandFailed
@@ -91,20 +91,20 @@ def test_adapter_names_are_unique(bolt):
     assert failed(bolt(m.RegisterAdapter, name="web", snapshot_id=uuid7()), "unknown_snapshot")
 
 
-def make_run(bolt) -> m.ModelRunRecord:
-    return bolt(m.CreateModelRun, dataset_id="digits").run
+def make_run(bolt) -> nas.ModelRunRecord:
+    return bolt(nas.CreateModelRun, dataset_id="digits").run
 
 
 def test_a_model_run_starts_initialized_then_running_and_refuses_illegal_moves(bolt):
     run = make_run(bolt)
     assert run.state == "running"
-    assert failed(bolt(m.TransitionModelRun, run_id=run.run_id, to_state="initialized"), "illegal_transition")
-    done = bolt(m.TransitionModelRun, run_id=run.run_id, to_state="cancelled", reason="operator")
+    assert failed(bolt(nas.TransitionModelRun, run_id=run.run_id, to_state="initialized"), "illegal_transition")
+    done = bolt(nas.TransitionModelRun, run_id=run.run_id, to_state="cancelled", reason="operator")
     assert (done.run.state, done.run.reason) == ("cancelled", "operator")
     for state in ("running", "succeeded", "failed"):
-        assert failed(bolt(m.TransitionModelRun, run_id=run.run_id, to_state=state), "illegal_transition")
-    assert failed(bolt(m.TransitionModelRun, run_id=uuid7(), to_state="failed"), "run_not_found")
-    history = bolt(m.ShowModelRun, run_id=run.run_id).transitions
+        assert failed(bolt(nas.TransitionModelRun, run_id=run.run_id, to_state=state), "illegal_transition")
+    assert failed(bolt(nas.TransitionModelRun, run_id=uuid7(), to_state="failed"), "run_not_found")
+    history = bolt(nas.ShowModelRun, run_id=run.run_id).transitions
     assert [(t.from_state, t.to_state) for t in history] == [(None, "initialized"), ("initialized", "running"),
                                                             ("running", "cancelled")]
 
@@ -113,18 +113,18 @@ def test_a_model_run_starts_initialized_then_running_and_refuses_illegal_moves(b
                                           ({"requested_trials": 0}, "invalid_run"),
                                           ({"search_space": {"widths": [0]}}, "invalid_run")])
 def test_a_run_needs_a_known_dataset_and_sane_settings(bolt, fields, code):
-    assert failed(bolt(m.CreateModelRun, **{"dataset_id": "digits", **fields}), code)
+    assert failed(bolt(nas.CreateModelRun, **{"dataset_id": "digits", **fields}), code)
 
 
 def test_aborting_a_run_fails_it_with_the_first_noted_reason_or_cancels_it(bolt):
-    noted = bolt(m.CreateModelRun, key="c1", dataset_id="digits").run
-    assert bolt(m.RecordRunFailure, run_id=noted.run_id, step="await_completion", code="late").recorded
-    assert not bolt(m.RecordRunFailure, run_id=noted.run_id, step="later", code="other").recorded
-    assert bolt(m.AbortModelRun, effect_key="c1").state == "failed"
-    assert bolt(m.ShowModelRun, run_id=noted.run_id).run.reason == "await_completion failed: late"
-    bolt(m.CreateModelRun, key="c2", dataset_id="digits")
-    assert bolt(m.AbortModelRun, effect_key="c2").state == "cancelled"
-    assert bolt(m.AbortModelRun, effect_key="c2").state == "cancelled"  # an ended run stays as it is
+    noted = bolt(nas.CreateModelRun, key="c1", dataset_id="digits").run
+    assert bolt(nas.RecordRunFailure, run_id=noted.run_id, step="await_completion", code="late").recorded
+    assert not bolt(nas.RecordRunFailure, run_id=noted.run_id, step="later", code="other").recorded
+    assert bolt(nas.AbortModelRun, effect_key="c1").state == "failed"
+    assert bolt(nas.ShowModelRun, run_id=noted.run_id).run.reason == "await_completion failed: late"
+    bolt(nas.CreateModelRun, key="c2", dataset_id="digits")
+    assert bolt(nas.AbortModelRun, effect_key="c2").state == "cancelled"
+    assert bolt(nas.AbortModelRun, effect_key="c2").state == "cancelled"  # an ended run stays as it is
 
 
 def trial(run_id: str, path: Path | None, accuracy: float, width: int, state: str = "succeeded") -> TrialResult:
@@ -142,39 +142,39 @@ def test_artifacts_are_recorded_only_when_their_files_match_what_was_reported(bo
     good = trial(run.run_id, tmp_path / "a.npz", 0.9, 10)
     bad = trial(run.run_id, tmp_path / "b.npz", 0.8, 20)
     (tmp_path / "b.npz").write_bytes(b"tampered!" * 3)
-    assert failed(bolt(m.RecordArtifacts, run_id=run.run_id, trials=[good, bad]), "artifact_invalid")
-    assert failed(bolt(m.RecordArtifacts, run_id=run.run_id, trials=[trial(run.run_id, None, 0, 1, "failed")]),
+    assert failed(bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[good, bad]), "artifact_invalid")
+    assert failed(bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[trial(run.run_id, None, 0, 1, "failed")]),
                   "no_successful_trials")
-    recorded = bolt(m.RecordArtifacts, run_id=run.run_id, trials=[good, trial(run.run_id, None, 0, 1, "failed")])
+    recorded = bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[good, trial(run.run_id, None, 0, 1, "failed")])
     assert [a.trial_id for a in recorded.artifacts] == [good.trial_id] and len(recorded.failed_trials) == 1
 
 
 def test_the_frontier_drops_dominated_models_and_the_version_takes_the_best_within_bounds(bolt, tmp_path):
     run = make_run(bolt)
     trials = [trial(run.run_id, tmp_path / f"{w}.npz", acc, w) for w, acc in [(10, 0.80), (20, 0.70), (30, 0.95)]]
-    artifacts = {a.param_count: a for a in bolt(m.RecordArtifacts, run_id=run.run_id, trials=trials).artifacts}
-    analysis = bolt(m.AnalyzeFrontier, run_id=run.run_id, max_params=2500)
+    artifacts = {a.param_count: a for a in bolt(nas.RecordArtifacts, run_id=run.run_id, trials=trials).artifacts}
+    analysis = bolt(nas.AnalyzeFrontier, run_id=run.run_id, max_params=2500)
     assert [p.param_count for p in analysis.frontier] == [1000, 3000]  # 2000 is dominated by 1000
     assert analysis.chosen.artifact_id == artifacts[1000].artifact_id
-    assert failed(bolt(m.AnalyzeFrontier, run_id=run.run_id, max_params=10), "no_viable_model")
+    assert failed(bolt(nas.AnalyzeFrontier, run_id=run.run_id, max_params=10), "no_viable_model")
 
-    created = bolt(m.CreateModelVersion, key="v1", run_id=run.run_id, artifact_id=analysis.chosen.artifact_id,
+    created = bolt(nas.CreateModelVersion, key="v1", run_id=run.run_id, artifact_id=analysis.chosen.artifact_id,
                    frontier=analysis.frontier)
     assert created.version.number == 1 and created.version.metrics["accuracy"] == 0.80
-    assert bolt(m.ShowModelRun, run_id=run.run_id).run.state == "succeeded"
-    assert bolt(m.DeleteModelVersion, effect_key="v1").version_id == created.version.version_id
-    shown = bolt(m.ShowModelRun, run_id=run.run_id)
+    assert bolt(nas.ShowModelRun, run_id=run.run_id).run.state == "succeeded"
+    assert bolt(nas.DeleteModelVersion, effect_key="v1").version_id == created.version.version_id
+    shown = bolt(nas.ShowModelRun, run_id=run.run_id)
     assert shown.versions == [] and shown.run.state == "running"
 
 
 def test_datasets_come_built_in_or_registered_from_a_file(bolt, tmp_path):
-    assert bolt(m.GetDataset, dataset="digits").dataset.feature_count == 64
+    assert bolt(nas.GetDataset, dataset="digits").dataset.feature_count == 64
     rng = np.random.default_rng(1)
     np.savez(tmp_path / "d.npz", X=rng.normal(size=(30, 5)), y=np.arange(30) % 3)
-    registered = bolt(m.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")).dataset
+    registered = bolt(nas.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")).dataset
     assert (registered.feature_count, registered.class_count, registered.sample_count) == (5, 3, 30)
-    assert bolt(m.GetDataset, dataset=registered.dataset_id).dataset == registered
-    assert failed(bolt(m.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")),
+    assert bolt(nas.GetDataset, dataset=registered.dataset_id).dataset == registered
+    assert failed(bolt(nas.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")),
                   "dataset_name_taken")
-    assert failed(bolt(m.RegisterDataset, name="x", kind="csv", path=str(tmp_path / "none.csv")), "invalid_dataset")
-    assert failed(bolt(m.GetDataset, dataset="nope"), "dataset_not_found")
+    assert failed(bolt(nas.RegisterDataset, name="x", kind="csv", path=str(tmp_path / "none.csv")), "invalid_dataset")
+    assert failed(bolt(nas.GetDataset, dataset="nope"), "dataset_not_found")

@@ -18,7 +18,7 @@ from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
 from sagaline.domains.training import sha256_of
 from sagaline.events import validate
-from sagaline.messages import bolt as m
+from sagaline.messages import bolt_models as m
 from sagaline.messages.base import Headers
 from sagaline.messages.bridge import AwaitTrials, ListTrials
 from sagaline.messages.common import CommandFailed
