@@ -3,8 +3,10 @@ on multiprocTCPBase.
 
 Restart latency: a supervisor (one_for_one, intensity raised to 1000 restarts
 per second so 100 kills do not trip it) runs one worker registered under a
-name. Each round SIGKILLs the worker's process and polls the registry (one
-ask per poll) until the name points at a new address: kill -> re-registered.
+name. The benchmark subscribes to the registry for that name; each round
+SIGKILLs the worker's process and waits for the registry's next
+``registered`` event for the name: kill -> re-registered. A round that takes
+over 30 s ends the benchmark with an error instead of hanging it.
 
 Registry lookups: sequential Lookup asks from outside the actor system,
 through RegistryClient (a private endpoint per ask, as every caller outside
@@ -29,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sagaline.actors.spawn import start_actor  # noqa: E402
-from sagaline.messages.registry import Lookup  # noqa: E402
+from sagaline.messages.registry import Lookup, RegistryEvent, Subscribe, Subscribed  # noqa: E402
 from sagaline.messages.supervision import WhichChildren  # noqa: E402
 from sagaline.registry.client import RegistryClient  # noqa: E402
 from sagaline.runtime import start_system  # noqa: E402
@@ -51,19 +53,58 @@ def worker_pid(handle, supervisor) -> tuple[object, int]:
         time.sleep(0.001)
 
 
-def measure_restarts(handle, client, supervisor, kills: int) -> list[float]:
+class StalledRound(RuntimeError):
+    """A kill round did not finish within ROUND_TIMEOUT_S; the message says what was seen."""
+
+
+#: Seconds one round (find the worker, kill it, see it re-registered) may take: a
+#: supervisor that stops restarting must end the benchmark with an error, never hang it.
+ROUND_TIMEOUT_S = 30.0
+
+
+def worker_pid(handle, supervisor, deadline: float, round_no: int) -> int:
+    """The pid of the supervisor's running worker (it may still be starting)."""
+    while True:
+        reply = handle.ask(supervisor, WhichChildren(), 5.0)
+        row = reply.children[0] if reply is not None else None
+        if row is not None and row.status == "running" and row.pid:
+            return row.pid
+        if time.monotonic() > deadline:
+            raise StalledRound(f"round {round_no}: no running worker within {ROUND_TIMEOUT_S:g} s "
+                               f"(last answer: {row!r})")
+        time.sleep(0.001)
+
+
+def next_registration(events, deadline: float, round_no: int, pid: int) -> None:
+    """Wait on the subscribed endpoint ``events`` for NAME's next ``registered`` event.
+
+    Events, not lookups: a restarted worker may get the port, hence the
+    address, its killed predecessor had, so "the name points at a new
+    address" cannot tell the two apart.
+    """
+    while True:
+        left = deadline - time.monotonic()
+        message = events.listen(max(left, 0.001)) if left > 0 else None
+        if isinstance(message, RegistryEvent) and message.kind == "registered" and message.key == NAME:
+            return
+        if left <= 0:
+            raise StalledRound(f"round {round_no}: {NAME} not re-registered within {ROUND_TIMEOUT_S:g} s "
+                               f"after killing pid {pid}")
+
+
+def measure_restarts(handle, registry, supervisor, kills: int) -> list[float]:
+    """Kill the worker ``kills`` times; each latency is kill -> its successor registered (ms)."""
     latencies = []
-    for _ in range(kills):
-        old, pid = worker_pid(handle, supervisor)
-        while client.whereis(NAME) != old:  # the previous round's registration has landed
-            time.sleep(0.001)
-        started = time.perf_counter()
-        os.kill(pid, signal.SIGKILL)
-        while True:
-            now = client.whereis(NAME)
-            if now is not None and now != old:
-                break
-        latencies.append((time.perf_counter() - started) * 1000.0)
+    with handle.asys.private() as events:
+        if not isinstance(events.ask(registry, Subscribe(key_prefix=NAME), 5.0), Subscribed):
+            raise StalledRound("the registry did not confirm the subscription")
+        for round_no in range(1, kills + 1):
+            deadline = time.monotonic() + ROUND_TIMEOUT_S
+            pid = worker_pid(handle, supervisor, deadline, round_no)
+            started = time.perf_counter()
+            os.kill(pid, signal.SIGKILL)
+            next_registration(events, deadline, round_no, pid)
+            latencies.append((time.perf_counter() - started) * 1000.0)
     return latencies
 
 
@@ -95,7 +136,7 @@ def main() -> int:
             supervisor = start_actor(handle, "sagaline.supervisors.supervisor.Supervisor",
                                      {"flags": flags.model_dump(), "children": [spec.model_dump()]},
                                      registry=registry)
-            latencies = measure_restarts(handle, client, supervisor, options.kills)
+            latencies = measure_restarts(handle, registry, supervisor, options.kills)
             per_ask, reused = measure_lookups(handle, client, registry, options.lookups)
         finally:
             leaked = handle.shutdown()

@@ -27,9 +27,10 @@ Life of a base actor:
    Thespian's ``ActorExitRequest`` (reason shutdown). In every case
    :meth:`on_terminate` runs once and the parent gets one ExitNotice first.
 4. A parent combines a child's ExitNotice with Thespian's
-   ``ChildActorExited`` (which has no reason, and comes twice for a child
-   whose process failed to start): no notice first means the process was
-   killed (reason ``killed``). Each child exit is told to the registry
+   ``ChildActorExited`` (which has no reason, and may come twice for one
+   exit; :mod:`sagaline.actors.child_exits` says which is a repeat, even
+   when a new child got the dead one's port): no notice first means the
+   process was killed (reason ``killed``). Each child exit is told to the registry
    (:class:`HolderExited`) and passed to :meth:`on_child_exit`.
 """
 
@@ -51,6 +52,7 @@ from thespian.actors import (
     WakeupMessage,
 )
 
+from sagaline.actors.child_exits import RecentExits
 from sagaline.actors.timers import Tick, Timers
 from sagaline.messages.registry import AlreadyRegistered, HolderExited, Register, Registered
 from sagaline.messages.supervision import (
@@ -71,8 +73,6 @@ register_address_codec()
 _log = logging.getLogger("sagaline.actors")
 #: Returned by ``on_start`` to answer Started later (``confirm_start``/``fail_start``).
 DEFER_START = object()
-#: Seconds a child exit is remembered to drop Thespian's duplicate ChildActorExited.
-_DUPLICATE_WINDOW_S = 2.0
 #: Seconds an actor process told to exit may wait for its children before it ends itself.
 _EXIT_GRACE_S = 2.0
 _watchdog_armed = False
@@ -112,7 +112,7 @@ class BaseActor(Actor):
         self._exiting = False
         self._held: list[tuple[Any, Any]] = []
         self._notices: list[tuple[Any, ExitReason]] = []
-        self._recent_exits: list[tuple[Any, float]] = []
+        self._recent_exits = RecentExits()
 
     # ----- hooks for subclasses -------------------------------------------------
 
@@ -182,6 +182,8 @@ class BaseActor(Actor):
             self._crash(exc, message)
 
     def _route(self, message: Any, sender: Any) -> None:
+        if isinstance(message, (Started, InitFailed)):
+            self._recent_exits.heard_from(sender)  # a new incarnation, maybe at a reused port
         if isinstance(message, ActorExitRequest):
             self._on_exit_request()
         elif isinstance(message, ChildActorExited):
@@ -283,11 +285,8 @@ class BaseActor(Actor):
             self.send(self.parent, ExitNotice(child_id=self.child_id, reason=reason))
 
     def _on_child_actor_exited(self, address: Any) -> None:
-        now = time.monotonic()
-        self._recent_exits = [(a, t) for a, t in self._recent_exits if now - t < _DUPLICATE_WINDOW_S]
-        if any(a == address for a, _ in self._recent_exits):
-            return
-        self._recent_exits.append((address, now))
+        if not self._recent_exits.first_notice(address, time.monotonic()):
+            return  # Thespian's second notice of the same exit
         reason = self._take_notice(address)
         if self.registry is not None:
             self.send(self.registry, HolderExited(holder=address))
