@@ -45,14 +45,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def worker_pid(handle, supervisor) -> tuple[object, int]:
-    while True:
-        row = handle.ask(supervisor, WhichChildren()).children[0]
-        if row.status == "running":
-            return row.address, row.pid
-        time.sleep(0.001)
-
-
 class StalledRound(RuntimeError):
     """A kill round did not finish within ROUND_TIMEOUT_S; the message says what was seen."""
 
