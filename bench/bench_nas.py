@@ -13,12 +13,15 @@ Prints, on multiprocTCPBase (one OS process per trainer):
   bridge, inherited by every forked trainer);
 * cancel latency: CancelTrials sent -> the trainer's pid gone.
 
+The last line is one JSON object with the figures.
+
 Run: ``.venv/bin/python bench/bench_nas.py`` (about a minute). Figures are
 for a shared, noisy 2-core machine: orders of magnitude only.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import tempfile
@@ -95,7 +98,7 @@ def main() -> None:
             preloaded_parallel = through_bridge(handle, tmp_path / "preloaded2", 2, preload=True)
             cancel = cancel_latency(handle, tmp_path / "cancel")
         finally:
-            handle.shutdown()
+            leaked = handle.shutdown()
     print(f"in-process tiny trial (2 epochs, sklearn loaded): {floor * 1000:8.1f} ms")
     print(f"per trial via bridge, one at a time ({TRIALS} trials): {serial * 1000:8.1f} ms "
           f"(trainer overhead ~{(serial - floor) * 1000:.0f} ms)")
@@ -106,6 +109,17 @@ def main() -> None:
     print(f"{TRIALS} trials, preload_training, 2 in parallel:    {preloaded_parallel:8.2f} s "
           f"({TRIALS / preloaded_parallel:.2f} trials/s)")
     print(f"cancel -> trainer process gone:                    {cancel * 1000:8.1f} ms")
+    print(json.dumps({
+        "bench": "nas_trials", "base": MULTIPROC, "trials": TRIALS,
+        "in_process_trial_ms": round(floor * 1000, 1),
+        "bridge_trial_ms_serial": round(serial * 1000, 1),
+        "bridge_trials_per_s_parallel2": round(TRIALS / parallel, 2),
+        "bridge_trial_ms_serial_preloaded": round(preloaded * 1000, 1),
+        "bridge_trials_per_s_parallel2_preloaded": round(TRIALS / preloaded_parallel, 2),
+        "preload_speedup_serial": round(serial / preloaded, 2),
+        "cancel_to_process_gone_ms": round(cancel * 1000, 1),
+        "leaked_processes": len(leaked),
+    }))
 
 
 if __name__ == "__main__":
