@@ -57,9 +57,8 @@ ROUND_TIMEOUT_S = 30.0
 def worker_pid(handle, supervisor, deadline: float, round_no: int) -> int:
     """The pid of the supervisor's running worker (it may still be starting)."""
     while True:
-        reply = handle.ask(supervisor, WhichChildren(), 5.0)
-        row = reply.children[0] if reply is not None else None
-        if row is not None and row.status == "running" and row.pid:
+        row = handle.ask(supervisor, WhichChildren(), 5.0).children[0]
+        if row.status == "running" and row.pid:
             return row.pid
         if time.monotonic() > deadline:
             raise StalledRound(f"round {round_no}: no running worker within {ROUND_TIMEOUT_S:g} s "
