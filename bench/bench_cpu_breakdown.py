@@ -5,9 +5,10 @@ thread; each domain actor and the journal also own an asyncio loop thread
 (``<domain>-aio``) and aiosqlite gives each connection a worker thread. This
 script runs a closed loop of sagas at concurrency 16, reads each thread's
 CPU time from ``/proc/self/task`` before and after, and prints CPU per saga
-by thread group (and the share spent in the kernel): the actor thread (actors, pydantic, the pure executor),
-the loop threads (the coroutines, and every hand-off to and from SQLite),
-the aiosqlite workers (SQLite itself, and their queue hand-offs). Linux only.
+by thread group, with the share spent in the kernel: the actor thread
+(actors, pydantic, the pure executor), the loop threads (the coroutines, and
+every hand-off to and from SQLite), the aiosqlite workers (SQLite itself,
+and their queue hand-offs). Linux only.
 
 It answers "is it CPU or waiting, and whose CPU?": throughput is capped at
 about 1 / (CPU per saga) on the one core the in-process base can use.
@@ -81,9 +82,10 @@ def main() -> None:
     for tid, (user, system) in after.items():
         user0, system0 = before.get(tid, (0.0, 0.0))
         name = names.get(tid, f"thread-{tid}")
-        by_group[group(name)] += (user - user0) + (system - system0)
+        used = (user - user0) + (system - system0)
+        by_group[group(name)] += used
         kernel[group(name)] += system - system0
-        by_thread[name] += (user - user0) + (system - system0)
+        by_thread[name] += used
     cpu = sum(by_group.values())
     ms = {key: round(value / RUNS * 1000, 2) for key, value in by_group.most_common()}
     kernel_share = {key: round(kernel[key] / value, 2) if value else 0.0 for key, value in by_group.items()}
@@ -95,8 +97,8 @@ def main() -> None:
         print(f"      {value / RUNS * 1000:6.2f} ms/saga  {name}")
     print(json.dumps({"bench": "cpu_breakdown", "base": SIMPLE, "runs": RUNS, "concurrency": 16,
                       "sagas_per_s": point["sagas_per_s"], "cpu_ms_per_saga": round(cpu / RUNS * 1000, 2),
-                      "cores_busy": round(cpu / wall, 2), "cpu_ms_per_saga_by_group": ms, "kernel_share_by_group": kernel_share,
-                      "statuses": point["statuses"]}))
+                      "cores_busy": round(cpu / wall, 2), "cpu_ms_per_saga_by_group": ms,
+                      "kernel_share_by_group": kernel_share, "statuses": point["statuses"]}))
 
 
 if __name__ == "__main__":
