@@ -135,6 +135,9 @@ class BaseActor(Actor):
     def on_dead_letter(self, envelope: DeadEnvelope) -> None:
         """A message could not be delivered (only if dead letters were requested)."""
 
+    def after_message(self) -> None:
+        """Called after each message this running actor handled (a saga host sends its batches here)."""
+
     # ----- actions ----------------------------------------------------------------
 
     def stop(self, reason: str = "normal") -> None:
@@ -178,6 +181,8 @@ class BaseActor(Actor):
         """Route one message; any exception ends the actor with reason error."""
         try:
             self._route(message, sender)
+            if self._running and not self._exiting:
+                self.after_message()
         except Exception as exc:  # every crash becomes an exit, never a redelivery
             self._crash(exc, message)
 
@@ -206,6 +211,10 @@ class BaseActor(Actor):
             self.on_stop_request(message.reason)
         else:
             self._dispatch(message, sender)
+
+    def deliver(self, message: Any, sender: Any) -> None:
+        """Handle ``message`` as if ``sender`` had sent it (a request forwarded on someone's behalf)."""
+        self._dispatch(message, sender)
 
     def _dispatch(self, message: Any, sender: Any) -> None:
         for klass in type(message).__mro__:

@@ -86,15 +86,24 @@ class FlowActor(DomainActor):
     def build_service(self, store: FlowStore, config: dict[str, Any]) -> FlowService:
         return FlowService(store, config=FlowConfig(**config))
 
-    def receive_PublishEvent(self, command: PublishEvent, sender: Any) -> None:
-        with self.command_span(command):
-            if self.injected_fault(command, sender):
-                return
-            publication = self.run(self.service.publish(command))
-            self.send(sender, publication.reply)
-        for delivery in publication.deliveries:
-            self.send(delivery.subscriber, EventDelivery(event=publication.event, pattern=delivery.pattern))
+    def on_start(self, args: dict[str, Any]) -> None:
+        self.deliveries: list[tuple[Any, EventDelivery]] = []
+        super().on_start(args)
+
+    async def handle(self, command: Any, sender: Any) -> Any:
+        if not isinstance(command, PublishEvent):
+            return await super().handle(command, sender)
+        publication = await self.service.publish(command)
+        self.deliveries.extend((d.subscriber, EventDelivery(event=publication.event, pattern=d.pattern))
+                               for d in publication.deliveries)
         _emit_publication(command, publication)
+        return publication.reply
+
+    def after_answer(self) -> None:
+        """Deliver what was published, once it is stored (after the batch's commit)."""
+        deliveries, self.deliveries = self.deliveries, []
+        for subscriber, delivery in deliveries:
+            self.send(subscriber, delivery)
 
     def receive_SubscribeEvents(self, message: SubscribeEvents, sender: Any) -> None:
         try:

@@ -1,8 +1,8 @@
-"""Plain helpers of the saga actor: projections, finishing again, carry-over, the stuck event, telemetry.
+"""Plain helpers of a saga run: finishing again, carry-over, the stuck event, snapshots, telemetry.
 
-Kept apart from :mod:`sagaline.actors.saga_actor` so the actor reads as its
-message handling; everything here is a function of run state (no actor
-operations).
+Kept apart from :mod:`sagaline.actors.saga_run` so the run reads as its
+message handling; everything here is a function of run state or journal
+rows (no actor operations).
 """
 
 from __future__ import annotations
@@ -13,36 +13,19 @@ from typing import Any
 from sagaline.events.envelope import new_event
 from sagaline.messages.base import Headers
 from sagaline.messages.flow import PublishEvent
-from sagaline.messages.journal import StepRecord
-from sagaline.messages.saga import RunOutcome
-from sagaline.saga import Executor, Finished, InvocationResult, Invoke, RunState, StepError, StepState
+from sagaline.messages.saga import RunOutcome, RunSnapshot, RunSummary, StepSnapshot
+from sagaline.saga import Executor, Finished, InvocationResult, Invoke, RunState, StepError
+from sagaline.saga.journal import StepRow
 from sagaline.saga.outcomes import Ok
 from sagaline.saga.records import error_to_data
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
-__all__ = ["step_rows", "finished_of", "carry_over", "stuck_announcement", "operator_outcome",
+__all__ = ["finished_of", "carry_over", "stuck_announcement", "operator_outcome", "snapshot_of",
            "STUCK_EVENT", "emit_start", "note_invoke", "note_result"]
 
 #: The event announcing a stuck run (registered in :mod:`sagaline.events.known`).
 STUCK_EVENT = "reactor.saga.stuck"
-
-
-def step_rows(before: RunState | None, after: RunState) -> list[StepRecord]:
-    """The projection rows of the steps that changed between ``before`` and ``after``.
-
-    Step states are immutable, so an unchanged step is the very same object.
-    """
-    old = before.steps if before is not None else {}
-    return [_row(step) for name, step in after.steps.items() if old.get(name) is not step]
-
-
-def _row(step: StepState) -> StepRecord:
-    return StepRecord(step=step.name, status=step.status, attempt=step.attempt, comp_attempt=step.comp_attempt,
-                      idempotency_key=step.inflight, retry_at=step.retry_at, deadline=step.deadline,
-                      error_code=step.error.code if step.error else None,
-                      comp_error_code=step.comp_error.code if step.comp_error else None,
-                      started_at=step.started_at, finished_at=step.finished_at)
 
 
 def finished_of(state: RunState) -> Finished:
@@ -101,6 +84,16 @@ def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float
     error = error_to_data(StepError(code, message[:2000]))
     return RunOutcome(correlation_id=run_id, saga=saga or "unknown", status="needs_operator", error=error,
                       started_at=started_at, finished_at=now)
+
+
+def snapshot_of(summary: RunSummary, steps: list[StepRow]) -> RunSnapshot:
+    """A client's view of a run that is not running, from the journal's projection."""
+    rows = [StepSnapshot(name=s.step, status=s.status, attempts=s.attempt, started_at=s.started_at,
+                         finished_at=s.finished_at, error={"code": s.error_code} if s.error_code else None,
+                         compensation_error={"code": s.comp_error_code} if s.comp_error_code else None)
+            for s in steps]
+    return RunSnapshot(correlation_id=summary.correlation_id, saga=summary.saga, status=summary.status,
+                       steps=rows, started_at=summary.started_at, finished_at=summary.finished_at)
 
 
 # ----- telemetry (``sagaline.telemetry.names``) ------------------------------------------------

@@ -9,38 +9,50 @@
     +-- block     domain:block
     +-- link      domain:link
     +-- (more domains: bolt, crown, bridge, when configured)
-    +-- journal   journal         the durable journal's single writer (journal.sqlite)
-    +-- sagas     the saga supervisor (last: it needs the domains and the journal)
+    +-- sagas     the saga supervisor (last: it needs the domains)
+    |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
 
-Domain actors register as ``domain:<name>``; the journal as ``journal``; the
-saga supervisor as ``sagas``. Every database lives under one data directory,
-one file per domain, and ``journal.sqlite``. Starting a tree on a data
-directory that holds unfinished runs recovers them (see
-:mod:`sagaline.actors.saga_recovery`); stopping it leaves runs in progress
-in the journal, to be resumed by the next start.
+Domain actors register as ``domain:<name>``; the saga supervisor as
+``sagas``; its hosts as ``sagahost:<i>``. Every database lives under one
+data directory, one file per domain, and ``journal.sqlite`` (written by
+every host, read by the saga supervisor). Starting a tree on a data
+directory that holds unfinished runs recovers them (each host rebuilds its
+partition's runs, see :mod:`sagaline.actors.saga_host`); stopping it leaves
+runs in progress in the journal, to be resumed by the next start.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagaline.actors.journal import DEFAULT_RETENTION_S
+from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
+from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
 from sagaline.actors.spawn import start_actor
-from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
-from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec
+from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 
-__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "MODEL_DOMAIN_ACTORS", "tree_specs", "start_tree", "journal_args",
-           "DEFAULT_RETENTION_S"]
+__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "MODEL_DOMAIN_ACTORS", "tree_specs", "start_tree",
+           "DEFAULT_RETENTION_S", "default_hosts"]
 
 REGISTRY = "sagaline.registry.actor.Registry"
 SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
 SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
-JOURNAL_ACTOR = "sagaline.actors.journal.JournalActor"
 SAGAS_NAME = "sagas"
+#: Finished runs are kept a week unless configured otherwise.
+DEFAULT_RETENTION_S = 7 * 24 * 3600.0
+
+
+def default_hosts() -> int:
+    """Saga hosts by default: one per core this process may use, as the BEAM has one scheduler per core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
 
 #: Domain name -> actor class path, in start order: what UserProvisioning
 #: needs (the default of :class:`TreeConfig`, kept small for fast test trees).
@@ -69,20 +81,19 @@ class TreeConfig:
         domain_config: domain name -> the service's settings.
         faults: domain name -> fault rules (tests and rehearsals).
         synchronous: SQLite durability, NORMAL or FULL.
-        pool_size: idle saga actors kept ready.
-        max_runs: most runs in progress at once (None: unlimited).
-        saga_args: handed to every saga actor.
+        hosts: saga hosts (partitions of the runs); None: one per core.
+        isolation: run every saga ``hosted`` or in its own ``process`` (None: as each saga says).
+        max_runs: most runs in progress at once (None: unlimited), shared evenly by the hosts.
         extra_children: further children of the root, started after the saga
             supervisor (e.g. the daemon's admin endpoint).
-        journal: ``"sqlite"`` (durable: ``journal.sqlite`` in ``data_dir``,
-            written by the journal actor; runs survive crashes and restarts)
-            or ``"memory"`` (each saga actor keeps its run in memory).
+        journal: ``"sqlite"`` (durable: ``journal.sqlite`` in ``data_dir``;
+            runs survive crashes and restarts) or ``"memory"`` (a run dies
+            with its host, ending ``stuck``).
         retention_s: finished runs (completed, failed, cancelled) older than
             this are pruned from the journal; None keeps them forever.
-        recovery_concurrency: most runs rebuilt from the journal at once.
-        journal_options: more journal actor args (``group_commit``,
-            ``max_batch``, ``flush_delay_s``, ``prune_every_s``, ``halt_at``;
-            see :mod:`sagaline.actors.journal`).
+        prune_every_s: how often retention runs.
+        recovery_concurrency: most runs each host rebuilds from the journal at once.
+        halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
     """
 
     data_dir: Path
@@ -90,18 +101,28 @@ class TreeConfig:
     domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     synchronous: str = "NORMAL"
-    pool_size: int = 4
+    hosts: int | None = None
+    isolation: str | None = None
     max_runs: int | None = None
-    saga_args: dict[str, Any] = field(default_factory=dict)
     extra_children: tuple[ChildSpec, ...] = ()
     journal: str = "sqlite"
     retention_s: float | None = DEFAULT_RETENTION_S
-    recovery_concurrency: int = 32
-    journal_options: dict[str, Any] = field(default_factory=dict)
+    prune_every_s: float = 300.0
+    recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
+    halt_at: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.journal not in ("sqlite", "memory"):
             raise ValueError(f"journal must be 'sqlite' or 'memory', not {self.journal!r}")
+        if self.isolation not in (None, "hosted", "process"):
+            raise ValueError(f"isolation must be 'hosted' or 'process', not {self.isolation!r}")
+        if self.hosts is not None and self.hosts < 1:
+            raise ValueError(f"hosts must be at least 1, not {self.hosts}")
+
+    @property
+    def host_count(self) -> int:
+        """The saga hosts to start."""
+        return self.hosts or default_hosts()
 
 
 @dataclass(frozen=True)
@@ -111,7 +132,6 @@ class Tree:
     registry: Any
     root: Any
     sagas: Any
-    journal: Any = None
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
@@ -121,21 +141,25 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
         args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
                 "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
         specs.append(child_spec(name, path, args, name=f"domain:{name}"))
-    if config.journal == "sqlite":
-        specs.append(child_spec(JOURNAL_NAME, JOURNAL_ACTOR, journal_args(config), name=JOURNAL_NAME))
-    sagas = dynamic_supervisor_spec(SAGAS_NAME, DynamicFlags(max_children=config.max_runs),
-                                    start=SAGA_SUPERVISOR, name=SAGAS_NAME)
-    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args),
-                journal=config.journal, recovery_concurrency=config.recovery_concurrency)
-    specs.append(sagas.model_copy(update={"args": args}))
+    specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
     return specs
 
 
-def journal_args(config: TreeConfig) -> dict[str, Any]:
-    """The journal actor's args for ``config``."""
-    return {"db_path": str(Path(config.data_dir) / "journal.sqlite"), "synchronous": config.synchronous,
-            "retention_s": config.retention_s, **dict(config.journal_options)}
+def sagas_spec(config: TreeConfig) -> ChildSpec:
+    """The saga supervisor and its hosts."""
+    count = config.host_count
+    journal_path = str(Path(config.data_dir) / "journal.sqlite")
+    per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
+    hosts = [child_spec(host_id(i), SAGA_HOST, {
+        "index": i, "count": count, "journal": config.journal, "journal_path": journal_path,
+        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host,
+        "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
+        name=f"sagahost:{i}") for i in range(count)]
+    args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
+            "children": [h.model_dump() for h in hosts], "count": count, "journal": config.journal,
+            "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s}
+    return child_spec(SAGAS_NAME, SAGA_SUPERVISOR, args, type="supervisor", name=SAGAS_NAME)
 
 
 def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
@@ -153,5 +177,4 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
     if not found.entries:
         raise RuntimeError("the saga supervisor did not register")
-    journal = handle.ask(registry, Lookup(key=JOURNAL_NAME), timeout).entries
-    return Tree(registry, root, found.entries[0].holder, journal[0].holder if journal else None)
+    return Tree(registry, root, found.entries[0].holder)

@@ -29,7 +29,8 @@ from sagaline.messages.block import DeprovisionVault, ProvisionVault, VaultDepro
 from sagaline.messages.ids import uuid7
 from sagaline.storage.block_store import BlockStore, VaultRow
 from sagaline.storage.idempotency import answer, failure, forbid
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["BlockConfig", "BlockService"]
 

@@ -44,7 +44,8 @@ from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.bolt_store import BoltStore
 from sagaline.storage.idempotency import answer, failure, forbid
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["BoltConfig", "BoltService"]
 

@@ -43,7 +43,7 @@ from sagaline.messages.bridge import TrainingDataset
 from sagaline.messages.ids import uuid7
 from sagaline.storage.bolt_store import BoltStore
 from sagaline.storage.idempotency import failure
-from sagaline.storage.sqlite import Connection
+from sagaline.storage.database import Connection
 
 __all__ = ["ModelRunHandlers", "RUN_TRANSITIONS", "BUILTIN_DATASETS"]
 

@@ -33,7 +33,8 @@ from sagaline.messages.crown import (DecisionRecord, DecisionsPage, EvaluatePoli
 from sagaline.messages.ids import uuid7
 from sagaline.storage.crown_store import CrownStore
 from sagaline.storage.idempotency import answer, failure
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["CrownConfig", "CrownService"]
 

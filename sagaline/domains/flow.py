@@ -53,7 +53,8 @@ from sagaline.messages.flow import EventPublished, EventsPage, EventsSubscribed,
 from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore, event_row
 from sagaline.storage.idempotency import answer, apply_once, failure
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["FlowConfig", "FlowService", "Pattern", "InvalidPattern", "Delivery", "Publication"]
 

@@ -59,7 +59,8 @@ from sagaline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLin
 from sagaline.messages.ids import uuid7
 from sagaline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 from sagaline.storage.idempotency import answer, failure, forbid
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
 

@@ -34,7 +34,8 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.link_store import CommunityRow, LinkStore, MembershipRow
-from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["LinkConfig", "LinkService"]
 

@@ -40,6 +40,7 @@ __all__ = [
     "Unsubscribed",
     "RegistryEvent",
     "HolderExited",
+    "PartitionQuery",
 ]
 
 
@@ -254,3 +255,16 @@ class HolderExited(Message):
 
     holder: ActorRef
     """The actor that ended."""
+
+
+class PartitionQuery(Message):
+    """Registry -> the actor whose partitions hold a key space (``saga:`` keys: the saga
+    supervisor, whose hosts hold their runs' keys): answer ``query`` over every partition,
+    merged with ``local`` (what the registry itself holds), to ``reply_to``."""
+
+    query: Select | Count
+    """The select or count, as asked."""
+    local: Entries | CountResult
+    """The registry's own answer to it."""
+    reply_to: ActorRef
+    """Who asked."""

@@ -19,12 +19,12 @@ run the runtime cannot continue by itself (its saga is no longer in the
 catalog, its journal rows are corrupt, or its saga actor kept dying); it is
 listed, never dropped, and :class:`ResumeRun` tries to recover it again.
 
-Inside the tree: the supervisor hands a prepared saga actor its run with
-:class:`BeginRun` (``recover=True``: rebuild it from the journal); the saga
-actor reports :class:`RunBegun` once the start is durable (only then is the
-starter told :class:`SagaAccepted`) and :class:`RunFinished` when it ends;
-the supervisor pushes :class:`DirectoryUpdate` when a domain actor's (or the
-journal's, name :data:`JOURNAL_NAME`) address changes.
+Inside the tree: the saga supervisor routes each request about a run to the
+saga host of its partition (wrapped in :class:`~sagaline.messages.batch.Routed`
+so the host answers the requester directly). A host runs its runs itself, or
+a ``process`` saga's run in a single-run child host, which reports
+:class:`RunBegun` once the start is durable and :class:`RunEnded` when it
+ends, and gets :class:`DirectoryUpdate` when a domain actor moved.
 """
 
 from __future__ import annotations
@@ -37,16 +37,14 @@ from sagaline.messages.base import ActorRef, Message
 
 __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
-    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "BeginRun", "RunFinished",
+    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "RunBegun", "RunEnded",
     "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
-    "OperatorAnswer", "RunBegun", "RunStatusName", "JOURNAL_NAME",
+    "OperatorAnswer", "RunStatusName", "GetHostStats", "HostStats",
 ]
 
 RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
                         "cancelled", "stuck", "needs_operator"]
 
-#: Registry key of the journal actor, and its name in a :class:`DirectoryUpdate`.
-JOURNAL_NAME = "journal"
 
 
 class StartSaga(Message):
@@ -81,7 +79,7 @@ class SagaRefused(Message):
     """The request was refused; nothing started, nothing changed."""
 
     code: Literal["invalid_correlation_id", "invalid_causation_id", "unknown_saga", "invalid_input",
-                  "unknown_run", "max_children", "unavailable", "journal_unavailable"]
+                  "unknown_run", "max_children", "unavailable", "journal_unavailable", "storage_unavailable"]
     """Why, as a stable code."""
     message: str
     """What was wrong, for a human."""
@@ -180,49 +178,53 @@ class RunSnapshot(Message):
     """Wall-clock end time, once ended."""
 
 
-class BeginRun(Message):
-    """Supervisor -> a prepared saga actor: run this."""
-
-    saga: str
-    """Name of the saga."""
-    correlation_id: str
-    """The run's id."""
-    inputs: dict[str, Any]
-    """The run's inputs (already checked)."""
-    causation_id: str | None = None
-    """What caused the run."""
-    directory: dict[str, ActorRef] = Field(default_factory=dict)
-    """Domain actor name -> address."""
-    recover: bool = False
-    """True when rebuilding an unfinished run from the journal instead of starting it."""
-    journal: ActorRef = None
-    """The journal actor (None: the saga actor keeps an in-memory journal)."""
-    operation: Literal["retry_compensations", "resume"] | None = None
-    """With ``recover``: an operator action to apply once the run is rebuilt."""
-    steps: list[str] = Field(default_factory=list)
-    """For ``retry_compensations``: only these steps (empty: all failed ones)."""
-    resume_from: str | None = None
-    """Start a successor of this failed/cancelled run (``inputs`` are ignored: the old run's are used)."""
-    from_step: str | None = None
-    """For ``resume_from``: the step to run again first (None: the step that failed)."""
-
-
 class RunBegun(Message):
-    """Saga actor -> its supervisor: the run's start is durable (the starter may be told)."""
+    """Single-run host -> its parent host: the run's start is durable (the starter may be told)."""
 
     correlation_id: str
     """The run."""
 
 
-class RunFinished(Message):
-    """Saga actor -> its supervisor: the run ended (the actor exits next)."""
+class RunEnded(Message):
+    """Single-run host -> its parent host: the run ended (the child exits next)."""
 
     outcome: RunOutcome
     """How it ended."""
 
 
+class GetHostStats(Message):
+    """Ask a saga host how it has been doing (benchmarks, health)."""
+
+
+class HostStats(Message):
+    """Answer to :class:`GetHostStats` (counts since the host started)."""
+
+    index: int
+    """The host's partition."""
+    runs: int
+    """Runs in progress in the host itself."""
+    process_runs: int
+    """Runs in progress in single-run child hosts."""
+    recovering: int
+    """Unfinished runs still waiting to be rebuilt."""
+    commits: int
+    """Journal transactions committed."""
+    writes: int
+    """Journal records made durable."""
+    largest_batch: int
+    """Most records in one commit."""
+    commit_failures: int
+    """Journal writes that failed (and were retried)."""
+    envelopes: int
+    """Messages sent (a batch of commands counts once)."""
+    items: int
+    """Messages the runs and the host gave the outbox (a batched command counts once each)."""
+    storage_fault: str | None = None
+    """Why the journal cannot be written now (None: it can)."""
+
+
 class DirectoryUpdate(Message):
-    """Supervisor -> saga actors: a domain actor has a new address."""
+    """Saga host -> its single-run child hosts: a domain actor has a new address."""
 
     name: str
     """The domain actor's name."""

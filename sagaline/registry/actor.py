@@ -29,6 +29,15 @@ get its address from whoever started it (see
 Thespian ``globalName``: a global name silently re-creates an empty actor
 after the named one died.
 
+**Partitioned keys.** The keys of saga runs, ``saga:<correlation id>``, are
+held by the saga hosts themselves (each the partition of its runs, as
+Elixir's partitioned ``Registry``), so a run costs no registry round trip.
+A lookup of such a key that this table does not hold is forwarded to the
+actor registered as :data:`PARTITIONED` says (``sagas``), which routes it
+to the run's host; a select or count whose prefix starts with ``saga:``
+is answered by that actor over every host, merged with this table's part.
+A select without such a prefix covers this table only.
+
 Telemetry: ``REGISTRY_REGISTER`` / ``REGISTRY_UNREGISTER`` on every change
 (metadata: key, reason = request | exit | replaced).
 """
@@ -38,6 +47,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagaline.actors.base import BaseActor
+from sagaline.messages.batch import Routed
 from sagaline.messages.registry import (
     AlreadyRegistered,
     Count,
@@ -45,6 +55,7 @@ from sagaline.messages.registry import (
     Entries,
     Entry,
     HolderExited,
+    PartitionQuery,
     Keys,
     KeysOf,
     Lookup,
@@ -66,7 +77,10 @@ from sagaline.registry import table
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "PARTITIONED"]
+
+#: Key prefix -> registry key of the actor whose partitions hold those keys.
+PARTITIONED = {"saga:": "sagas"}
 
 
 class Registry(BaseActor):
@@ -116,15 +130,34 @@ class Registry(BaseActor):
 
     def receive_Lookup(self, message: Lookup, sender: Any) -> None:
         entry = self.table.get(message.key)
-        self.send(sender, Entries(entries=() if entry is None else (_wire(entry),)))
+        delegate = self._partitions(message.key) if entry is None else None
+        if delegate is not None:
+            self.send(delegate, Routed(request=message, reply_to=sender))
+        else:
+            self.send(sender, Entries(entries=() if entry is None else (_wire(entry),)))
 
     def receive_Select(self, message: Select, sender: Any) -> None:
         where = [(tuple(c.path), c.op, c.operand) for c in message.where]
         found = self.table.select(message.key_prefix, message.key_pattern, where, message.holder, message.limit)
-        self.send(sender, Entries(entries=tuple(_wire(e) for e in found)))
+        self._answer(message, Entries(entries=tuple(_wire(e) for e in found)), sender)
 
     def receive_Count(self, message: Count, sender: Any) -> None:
-        self.send(sender, CountResult(count=self.table.count(message.key_prefix)))
+        self._answer(message, CountResult(count=self.table.count(message.key_prefix)), sender)
+
+    def _answer(self, query: Select | Count, local: Entries | CountResult, sender: Any) -> None:
+        delegate = self._partitions(query.key_prefix or "")
+        if delegate is not None:
+            self.send(delegate, PartitionQuery(query=query, local=local, reply_to=sender))
+        else:
+            self.send(sender, local)
+
+    def _partitions(self, key: str) -> Any:
+        """The actor holding the partitions of ``key``'s space, if it is partitioned and registered."""
+        for prefix, holder_key in PARTITIONED.items():
+            if key.startswith(prefix):
+                entry = self.table.get(holder_key)
+                return entry.holder if entry is not None else None
+        return None
 
     def receive_KeysOf(self, message: KeysOf, sender: Any) -> None:
         self.send(sender, Keys(holder=message.holder, keys=tuple(self.table.keys_of(message.holder))))

@@ -1,22 +1,25 @@
-"""Storage: SQLite through aiosqlite, driven from synchronous actors.
+"""Storage: SQLite on the calling thread, for synchronous actors and their coroutines.
 
 Layering (imports run downward only)::
 
-    aio            AsyncRunner: a private event loop in a daemon thread
     errors         StorageError, StorageCorrupt (the tree is drawn there)
-    sqlite         open_database, Database (transactions), Schema, SqliteOptions
+    sqlite         SqliteFile (sync: the journal), open_file, Schema, SqliteOptions
+    database       Database: the async face of a SqliteFile (the domain services)
+    aio            AsyncRunner: a private event loop in a daemon thread (tests, asyncio callers)
     idempotency    apply_once (exactly-once effects), StoreBase, answer
+    journal*       the saga journal: records, replay, the SQLite tables
     *_store        one store per domain (gate, block, link, flow): tables and rows
 
-Only this package imports aiosqlite. A domain actor, inside its own process,
-makes an ``AsyncRunner``, opens its store through it and hands the store to
-its service (:mod:`sagaline.domains`).
+A domain actor, inside its own process, opens its store and hands it to
+its service (:mod:`sagaline.domains`); statements run ``sqlite3`` inline on
+the actor's thread, with no hand-off to another thread.
 """
 
 from sagaline.storage.aio import AsyncRunner
 from sagaline.storage.errors import StorageCorrupt, StorageError
 from sagaline.storage.idempotency import apply_once
-from sagaline.storage.sqlite import Database, SqliteOptions, open_database
+from sagaline.storage.database import Database, open_database
+from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["AsyncRunner", "Database", "SqliteOptions", "StorageCorrupt", "StorageError", "apply_once",
            "open_database"]

@@ -44,7 +44,8 @@ from sagaline.messages.bolt_models import (FrontierPoint, ModelArtifact, ModelRu
                                            RunTransition)
 from sagaline.messages.bridge import TrainingDataset
 from sagaline.storage.idempotency import StoreBase
-from sagaline.storage.sqlite import Connection, iso, parse_iso
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import iso, parse_iso
 
 __all__ = ["BoltStore", "SNAPSHOT_COLS", "ADAPTER_COLS"]
 

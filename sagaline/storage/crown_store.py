@@ -24,7 +24,8 @@ import sagaline.messages.crown  # noqa: F401  registers crown replies, which the
 from sagaline.messages.codec import pack_value, unpack_value
 from sagaline.messages.crown import DecisionRecord
 from sagaline.storage.idempotency import StoreBase
-from sagaline.storage.sqlite import Connection, iso, parse_iso
+from sagaline.storage.database import Connection
+from sagaline.storage.sqlite import iso, parse_iso
 
 __all__ = ["CrownStore"]
 

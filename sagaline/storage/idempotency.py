@@ -62,7 +62,8 @@ from sagaline.messages.base import Command, Reply
 from sagaline.messages.codec import decode, encode
 from sagaline.messages.common import CommandFailed
 from sagaline.storage.errors import StorageError
-from sagaline.storage.sqlite import Database, Schema, SqliteOptions, iso, open_database, parse_iso
+from sagaline.storage.database import Database, open_database
+from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [
     "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "forbid", "ledger", "failure", "answer",

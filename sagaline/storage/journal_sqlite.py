@@ -1,8 +1,9 @@
 """The journal's tables in SQLite: runs, their events, and a step projection for operators.
 
-Used by the journal actor only (:mod:`sagaline.actors.journal`), the single
-writer of ``journal.sqlite``; readers (the CLI, tests) may open the file
-read-only beside it (WAL). Schema, version 1::
+Written by the saga hosts (each through its own connection, inline on its
+thread: one writer at a time, SQLite's lock decides the order), read by
+the saga supervisor and by tests beside them (WAL). It implements
+:class:`~sagaline.saga.journal.JournalStore`. Schema, version 1::
 
     runs(correlation_id PK, saga, version, status, inputs BLOB, causation_id,
          started_at, updated_at, finished_at, outcome BLOB, failed_step,
@@ -29,9 +30,7 @@ of per step. The batch is a single multi-row ``INSERT`` into the view
 ``journal_writes``, whose ``INSTEAD OF`` trigger applies each row in order
 (insert the run or the event, advance the run's status, upsert the steps
 given as JSON, record a finish): one statement is one implicit transaction,
-and one round trip to SQLite's thread. (Measured on multiprocTCPBase under
-load: a statement per table and an explicit BEGIN/COMMIT took ~8 ms per
-commit, mostly thread hand-offs; the whole batch in one statement ~1 hop.)
+with the records applied in the order they were made.
 Writes are idempotent (a known run or ``(run, seq)`` is ignored), so a
 re-sent batch changes nothing.
 """
@@ -45,10 +44,9 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from sagaline.messages.codec import CodecError, pack_value, unpack_value
-from sagaline.messages.journal import (JournalAppend, JournalBegin, JournalWrite, OpenRun,
-                                       RecordedEvent, RunLoaded, StepRecord)
-from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary
-from sagaline.storage.sqlite import Database, Schema, SqliteOptions, open_database
+from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
+from sagaline.saga.journal import Append, Begin, Entry, OpenRun, Record, RunHistory, StepRow
+from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
 
 __all__ = ["SqliteJournal", "JOURNAL_SCHEMA", "PRUNABLE"]
 
@@ -143,140 +141,145 @@ JOURNAL_SCHEMA = Schema(version=1, statements=(
 ))
 
 class SqliteJournal:
-    """The journal on one :class:`~sagaline.storage.sqlite.Database` (see the module docstring)."""
+    """The journal on one :class:`~sagaline.storage.sqlite.SqliteFile` (see the module docstring)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    durable = True
+
+    def __init__(self, file: SqliteFile) -> None:
+        self.file = file
 
     @classmethod
-    async def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
+    def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
         """Open (creating) ``path`` with the journal's schema.
 
         Raises:
-            StorageError: as :func:`~sagaline.storage.sqlite.open_database`.
+            StorageError: as :func:`~sagaline.storage.sqlite.open_file`.
         """
-        return cls(await open_database(path, options, JOURNAL_SCHEMA))
+        return cls(open_file(path, options, JOURNAL_SCHEMA))
 
-    async def close(self) -> None:
+    def close(self) -> None:
         """Close the connection."""
-        await self.db.close()
+        self.file.close()
 
     # ----- writes -------------------------------------------------------------------
 
-    async def write(self, ops: Sequence[JournalWrite], now: float) -> None:
-        """Apply ``ops`` in order, in one transaction (the group commit).
+    def write(self, records: Sequence[Record], now: float) -> None:
+        """Apply ``records`` in order, in one transaction (the group commit).
 
         Raises:
             StorageError: nothing of the batch was written (disk full, I/O error, ...).
         """
-        if len(ops) <= _MAX_ROWS:  # one statement: its own transaction, one round trip
-            await self.db.fetchall(*_insert(ops, now))
+        if len(records) <= _MAX_ROWS:  # one statement: its own transaction
+            self.file.execute(*_insert(records, now))
             return
-        async with self.db.transaction() as conn:
-            for start in range(0, len(ops), _MAX_ROWS):
-                await conn.execute(*_insert(ops[start:start + _MAX_ROWS], now))
+        with self.file.transaction():
+            for start in range(0, len(records), _MAX_ROWS):
+                self.file.execute(*_insert(records[start:start + _MAX_ROWS], now))
 
     # ----- reads --------------------------------------------------------------------
 
-    async def load(self, correlation_id: str) -> RunLoaded:
+    def load(self, run_id: str) -> RunHistory | None:
         """Everything stored about one run; ``problem`` names a row that cannot be decoded."""
-        row = await self.db.fetchone(
+        rows = self.file.fetchall(
             "SELECT saga, version, inputs, causation_id, started_at, status, finished_at, outcome, "
-            "resumed_from, carried FROM runs WHERE correlation_id = ?", (correlation_id,))
-        if row is None:
-            return RunLoaded(correlation_id=correlation_id, found=False)
-        events = await self.db.fetchall(
-            "SELECT seq, at, event FROM run_events WHERE correlation_id = ? ORDER BY seq", (correlation_id,))
-        base = {"correlation_id": correlation_id, "found": True, "saga": row["saga"],
-                "version": row["version"], "causation_id": row["causation_id"],
-                "started_at": row["started_at"], "status": row["status"],
-                "finished": row["finished_at"] is not None, "resumed_from": row["resumed_from"]}
+            "resumed_from, carried FROM runs WHERE correlation_id = ?", (run_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        events = self.file.fetchall(
+            "SELECT seq, at, event FROM run_events WHERE correlation_id = ? ORDER BY seq", (run_id,))
+        empty = Begin(StartSaga.model_construct(saga=row["saga"], inputs={}, correlation_id=run_id,
+                                                causation_id=row["causation_id"], wait=False),
+                      row["version"], row["started_at"], resumed_from=row["resumed_from"])
         try:
-            return RunLoaded(**base, inputs=_unpack(row["inputs"]) or {}, carried=_unpack(row["carried"]) or {},
-                             outcome=_outcome(row["outcome"]),
-                             events=[RecordedEvent(seq=e[0], at=e[1], data=_unpack(e[2])) for e in events])
+            start = StartSaga(saga=row["saga"], inputs=_unpack(row["inputs"]) or {}, correlation_id=run_id,
+                              causation_id=row["causation_id"])
+            begin = Begin(start, row["version"], row["started_at"], resumed_from=row["resumed_from"],
+                          carried=_unpack(row["carried"]) or {})
+            outcome = _outcome(row["outcome"]) if row["finished_at"] is not None else None
+            entries = [Entry(e[0], e[1], _unpack(e[2])) for e in events]
         except (CodecError, ValidationError, TypeError) as exc:
-            return RunLoaded(**base, problem=f"corrupt journal row: {exc}"[:500])
+            return RunHistory(empty, status=row["status"], problem=f"corrupt journal row: {exc}"[:500])
+        return RunHistory(begin, entries, row["status"], outcome)
 
-    async def unfinished(self) -> list[OpenRun]:
+    def unfinished(self) -> list[OpenRun]:
         """Every open run, oldest first (recovery respawns them)."""
-        rows = await self.db.fetchall(
+        rows = self.file.fetchall(
             "SELECT correlation_id, saga, status FROM runs WHERE finished_at IS NULL ORDER BY started_at")
-        return [OpenRun(correlation_id=r[0], saga=r[1], status=r[2]) for r in rows]
+        return [OpenRun(r[0], r[1], r[2]) for r in rows]
 
-    async def find(self, correlation_id: str) -> tuple[RunSummary | None, RunOutcome | None, list[StepRecord]]:
+    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None, list[StepRow]]:
         """One run's summary, outcome (once finished) and step projection."""
-        row = await self.db.fetchone(f"SELECT {_SUMMARY}, outcome FROM runs WHERE correlation_id = ?",
-                                     (correlation_id,))
-        if row is None:
+        rows = self.file.fetchall(f"SELECT {_SUMMARY}, outcome FROM runs WHERE correlation_id = ?", (run_id,))
+        if not rows:
             return None, None, []
-        steps = await self.db.fetchall(
+        row = rows[0]
+        steps = self.file.fetchall(
             f"SELECT {', '.join(_STEP_COLUMNS)} FROM run_steps WHERE correlation_id = ? "
-            "ORDER BY started_at IS NULL, started_at", (correlation_id,))
+            "ORDER BY started_at IS NULL, started_at", (run_id,))
         try:
-            outcome = _outcome(row["outcome"])
+            outcome = _outcome(row["outcome"]) if row["finished_at"] is not None else None
         except (CodecError, ValidationError, TypeError):
             outcome = None
-        return _summary(row), outcome, [StepRecord(**dict(zip(_STEP_COLUMNS, s))) for s in steps]
+        return _summary(row), outcome, [StepRow(*s) for s in steps]
 
-    async def list_runs(self, query: ListRuns, now: float) -> RunsPage:
+    def list_runs(self, query: ListRuns, now: float) -> RunsPage:
         """Runs matching ``query``, newest first, with the total before the limit."""
         where, params = _filters(query, now)
-        total = (await self.db.fetchone(f"SELECT COUNT(*) FROM runs WHERE {where}", params))[0]
-        rows = await self.db.fetchall(
-            f"SELECT {_SUMMARY} FROM runs WHERE {where} ORDER BY started_at DESC LIMIT ?",
-            (*params, query.limit))
+        total = self.file.fetchall(f"SELECT COUNT(*) FROM runs WHERE {where}", params)[0][0]
+        rows = self.file.fetchall(
+            f"SELECT {_SUMMARY} FROM runs WHERE {where} ORDER BY started_at DESC LIMIT ?", (*params, query.limit))
         return RunsPage(runs=[_summary(r) for r in rows], total=total)
 
-    async def prune(self, cutoff: float, limit: int = 5000) -> int:
+    def prune(self, cutoff: float, limit: int = 5000) -> int:
         """Delete up to ``limit`` runs finished (completed/failed/cancelled) before ``cutoff``.
 
         Returns:
             How many runs were deleted (call again while it returns ``limit``).
         """
         marks = ", ".join("?" for _ in PRUNABLE)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        with self.file.transaction():
+            ids = [(r[0],) for r in self.file.fetchall(
                 f"SELECT correlation_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? "
-                f"AND status IN ({marks}) LIMIT ?", (cutoff, *PRUNABLE, limit))
-            ids = [(r[0],) for r in await cursor.fetchall()]
+                f"AND status IN ({marks}) LIMIT ?", (cutoff, *PRUNABLE, limit))]
             for table in ("run_events", "run_steps", "runs"):
-                await conn.executemany(f"DELETE FROM {table} WHERE correlation_id = ?", ids)
+                self.file.executemany(f"DELETE FROM {table} WHERE correlation_id = ?", ids)
         return len(ids)
 
-    async def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Rows per table (tests and benchmarks watch the journal's size)."""
-        return {t: (await self.db.fetchone(f"SELECT COUNT(*) FROM {t}"))[0]
-                for t in ("runs", "run_events", "run_steps")}
+        return {t: self.file.fetchall(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("runs", "run_events", "run_steps")}
 
 
 # ----- helpers -------------------------------------------------------------------------------
 
-def _insert(ops: Sequence[JournalWrite], now: float) -> tuple[str, list]:
-    """The multi-row INSERT into ``journal_writes`` for ``ops``, and its parameters."""
-    sql = f"INSERT INTO journal_writes ({', '.join(_WRITE_COLUMNS)}) VALUES " + ", ".join(_ROW for _ in ops)
-    return sql, [value for op in ops for value in _row(op, now)]
+def _insert(records: Sequence[Record], now: float) -> tuple[str, list]:
+    """The multi-row INSERT into ``journal_writes`` for ``records``, and its parameters."""
+    sql = f"INSERT INTO journal_writes ({', '.join(_WRITE_COLUMNS)}) VALUES " + ", ".join(_ROW for _ in records)
+    return sql, [value for record in records for value in _row(record, now)]
 
 
-def _row(op: JournalWrite, now: float) -> tuple:
-    """One row of ``journal_writes`` (see ``_WRITE_COLUMNS``) for a write."""
-    cid = op.correlation_id
-    if isinstance(op, JournalBegin):
-        return ("begin", cid, None, op.started_at, now, op.saga, op.version, op.status, pack_value(op.inputs),
-                op.causation_id, op.resumed_from, pack_value(op.carried) if op.carried else None, _steps(op.steps),
-                None, None, None, None)
-    if isinstance(op, JournalAppend):
-        return ("append", cid, op.seq, op.at, now, None, None, op.status, pack_value(op.event), None, None, None,
-                _steps(op.steps), None, None, None, None)
-    out = op.outcome
+def _row(record: Record, now: float) -> tuple:
+    """One row of ``journal_writes`` (see ``_WRITE_COLUMNS``) for a record."""
+    if isinstance(record, Begin):
+        start = record.start
+        return ("begin", start.correlation_id, None, record.started_at, now, start.saga, record.version,
+                record.status, pack_value(start.inputs), start.causation_id, record.resumed_from,
+                pack_value(record.carried) if record.carried else None, _steps(record.steps), None, None, None, None)
+    if isinstance(record, Append):
+        return ("append", record.run_id, record.seq, record.at, now, None, None, record.status,
+                pack_value(record.event), None, None, None, _steps(record.steps), None, None, None, None)
+    out = record.outcome
     error = out.error or {}
-    return ("finish", cid, None, out.finished_at or now, now, None, None, op.status,
+    return ("finish", record.run_id, None, out.finished_at or now, now, None, None, record.status,
             pack_value(out.model_dump(mode="python")), None, None, None, None, out.failed_step, error.get("code"),
             error.get("message"), pack_value(list(out.failed_compensations)))
 
 
-def _steps(steps: Sequence[StepRecord]) -> str | None:
-    return json.dumps([s.model_dump() for s in steps]) if steps else None
+def _steps(steps: Sequence[StepRow]) -> str | None:
+    return json.dumps([dict(zip(_STEP_COLUMNS, (s.step, s.status, s.attempt, s.comp_attempt, s.idempotency_key,
+                                                 s.retry_at, s.deadline, s.error_code, s.comp_error_code,
+                                                 s.started_at, s.finished_at))) for s in steps]) if steps else None
 
 
 def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:

@@ -1,15 +1,26 @@
-"""SQLite through aiosqlite: opening, settings, schema, transactions, typed errors.
+"""SQLite on the caller's own thread: opening, settings, schema, transactions, typed errors.
 
-Every store reaches SQLite through a :class:`Database` made by
-:func:`open_database`; nothing outside :mod:`sagaline.storage` imports
-aiosqlite. One ``Database`` is one connection, opened *inside* the process
-that uses it (never carried across a fork) and used from one event loop
-(the actor's :class:`~sagaline.storage.aio.AsyncRunner`).
+Every store reaches SQLite through a :class:`SqliteFile` made here (the
+journal inside a saga host uses it directly) or its async face
+:class:`~sagaline.storage.database.Database` (for the domain services'
+coroutines); no other module opens ``sqlite3`` connections. One object is one connection,
+opened *inside* the process that uses it (never carried across a fork) and
+used from one thread.
+
+**No thread hand-off.** The calls run ``sqlite3`` directly on the calling
+thread: an ``await conn.execute(...)`` never suspends. Measured here
+(``bench/bench_cpu_breakdown.py``): a domain command used to cost three
+thread hand-offs (actor thread -> asyncio loop thread -> aiosqlite worker
+and back), 5.4 of the 8.75 ms of CPU of an in-process saga; a short
+transaction on SQLite's C code directly costs tens of microseconds, less
+than one hand-off. SQLite work is short (WAL, no fsync under NORMAL), so
+blocking the actor's thread for it is right: an actor handles one message
+at a time anyway.
 
 Settings applied on open (:class:`SqliteOptions`):
 
 ``journal_mode = WAL``
-    Readers (the CLI, tests) never block the writer and vice versa.
+    Readers (the CLI, tests, other actors) never block the writer and vice versa.
 ``synchronous = NORMAL`` (default) or ``FULL``
     NORMAL: a commit survives the *process* dying (a SIGKILLed actor loses
     nothing committed), but a power loss or OS crash may roll back the last
@@ -25,9 +36,10 @@ Settings applied on open (:class:`SqliteOptions`):
 
 Transactions are ``BEGIN IMMEDIATE`` (the write lock is taken up front, so
 two writers never deadlock on a lock upgrade). A transaction opened inside
-another one in the same task becomes a SAVEPOINT; :meth:`Database.join` joins
-an open one without a savepoint. Every ``sqlite3`` error is
-turned into a typed error by :func:`~sagaline.storage.errors.storage_error`.
+another one becomes a SAVEPOINT; :meth:`Database.join` joins an open one
+without a savepoint. Every ``sqlite3`` error is turned into a typed error by
+:func:`~sagaline.storage.errors.storage_error`; errors that are bugs in our
+own SQL (``ProgrammingError``, ``InterfaceError``) propagate unchanged.
 
 Times are stored as ISO-8601 UTC text with microseconds (:func:`iso`), a
 fixed width, so text order is time order.
@@ -35,31 +47,22 @@ fixed width, so text order is time order.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import sqlite3
-import time
-from contextlib import asynccontextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Literal
-
-import aiosqlite
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 from sagaline.storage.errors import StorageError, storage_error
 
 __all__ = [
-    "Clock", "Connection", "SqliteOptions", "Schema", "Database", "open_database", "utc_now",
-    "read_clock", "iso", "parse_iso",
+    "Clock", "SqliteOptions", "Schema", "SqliteFile", "open_file", "apply_schema", "utc_now", "read_clock",
+    "iso", "parse_iso",
 ]
 
 #: A clock: returns the current time, timezone-aware (UTC).
 Clock = Callable[[], datetime]
-
-#: The connection an open transaction yields; domain code names the type
-#: through this alias so that only :mod:`sagaline.storage` imports aiosqlite.
-Connection = aiosqlite.Connection
 
 # Errors that are bugs in our own SQL or use: never mapped, they propagate.
 _BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError)
@@ -129,179 +132,123 @@ class Schema:
     """The DDL, run in order inside one transaction."""
 
 
-class Database:
-    """One aiosqlite connection to one file, with transactions and typed errors.
+class SqliteFile:
+    """One ``sqlite3`` connection to one file, used synchronously from one thread.
 
-    Made by :func:`open_database`; use it from the event loop that opened it.
+    Made by :func:`open_file`. Every method maps SQLite's errors to typed
+    :class:`~sagaline.storage.errors.StorageError` s.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self._conn = conn
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.raw = conn
+        """The ``sqlite3`` connection (for the async facade; prefer the methods)."""
         self.path = path
         """The database file (``:memory:`` for an in-memory database)."""
-        self._lock = asyncio.Lock()
-        self._depth: contextvars.ContextVar[int] = contextvars.ContextVar(f"tx:{path}", default=0)
-        self._closed = False
+        self.depth = 0
+        """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
+        self.closed = False
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run a block atomically: commit when it ends, roll back when it raises.
 
-        Nested inside another ``transaction()`` of the same task, it is a
-        SAVEPOINT: an exception rolls back only the inner block (and then
-        propagates). Do not start tasks inside a transaction; the
-        transactions of concurrent tasks run one after another.
-
-        Yields:
-            The connection, for ``execute`` calls.
+        Nested inside another ``transaction()``, it is a SAVEPOINT: an
+        exception rolls back only the inner block (and then propagates).
 
         Raises:
-            StorageError: any SQLite failure (the block's work is rolled
-                back); other exceptions of the block propagate after the
-                rollback.
+            StorageError: any SQLite failure (the block's work is rolled back).
         """
-        depth = self._depth.get()
-        if depth:
-            async with self._savepoint(depth) as conn:
-                yield conn
-            return
-        async with self._lock:
-            token = self._depth.set(1)
-            try:
-                async with self._outermost() as conn:
-                    yield conn
-            finally:
-                self._depth.reset(token)
+        level = self.depth
+        name = f"sp{level}"
+        self.statement("SAVEPOINT " + name if level else "BEGIN IMMEDIATE")
+        self.depth = level + 1
+        try:
+            yield self.raw
+        except BaseException:
+            self.depth = level
+            self.rollback(name if level else None)
+            raise
+        self.depth = level
+        try:
+            self.statement("RELEASE " + name if level else "COMMIT")
+        except BaseException:
+            self.rollback(name if level else None)
+            raise
 
-    @asynccontextmanager
-    async def join(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Be part of the transaction this task has open, or open one.
-
-        Unlike a nested :meth:`transaction`, joining sets no savepoint (two
-        fewer round trips to SQLite's thread): if the block raises, the
-        enclosing transaction decides what is rolled back.
-
-        Raises:
-            StorageError: as :meth:`transaction`.
-        """
-        if self._depth.get():
-            with self._mapped():
-                yield self._conn
-            return
-        async with self.transaction() as conn:
-            yield conn
-
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run one statement (a read, or a PRAGMA) and return its rows.
-
-        It runs on the one connection: outside any transaction, or inside the
-        one the calling task has open (so it sees that transaction's writes).
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement; return its cursor.
 
         Raises:
-            StorageError: the query failed in SQLite.
+            StorageError: SQLite failed.
         """
         try:
-            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+            return self.raw.execute(sql, tuple(params))
         except _BUGS:
             raise
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path) from exc
-        except ValueError as exc:  # aiosqlite: "no active connection"
-            raise self._closed_error() from exc
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        """Like :meth:`fetchall`, returning the first row or None."""
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+        """Run one statement once per row of ``rows``.
 
-    async def close(self) -> None:
-        """Close the connection (and its aiosqlite thread). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            await self._conn.close()
-
-    @asynccontextmanager
-    async def _outermost(self) -> AsyncIterator[aiosqlite.Connection]:
-        with self._mapped():
-            await self._conn.execute("BEGIN IMMEDIATE")
+        Raises:
+            StorageError: SQLite failed.
+        """
         try:
-            with self._mapped():
-                yield self._conn
-        except BaseException:
-            await self._rollback()
+            return self.raw.executemany(sql, rows)
+        except _BUGS:
             raise
-        try:
-            with self._mapped():
-                await self._conn.commit()
-        except BaseException:
-            await self._rollback()
-            raise
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
 
-    @asynccontextmanager
-    async def _savepoint(self, depth: int) -> AsyncIterator[aiosqlite.Connection]:
-        name = f"sp{depth}"
-        token = self._depth.set(depth + 1)
-        try:
-            with self._mapped():
-                await self._conn.execute(f"SAVEPOINT {name}")
-            try:
-                with self._mapped():
-                    yield self._conn
-            except BaseException:
-                await self._rollback(to=name)
-                raise
-            with self._mapped():
-                await self._conn.execute(f"RELEASE {name}")
-        finally:
-            self._depth.reset(token)
+    def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Run one statement (a read, or a PRAGMA) and return its rows.
 
-    async def _rollback(self, to: str | None = None) -> None:
-        # SQLite rolls back by itself on some errors (SQLITE_FULL, say), and
-        # the original error is the one worth reporting, not a failed undo.
+        Raises:
+            StorageError: the query failed in SQLite, or the file is closed.
+        """
+        if self.closed:
+            raise self.closed_error()
+        return self.execute(sql, params).fetchall()
+
+    def statement(self, sql: str) -> None:
+        """Run a statement that returns nothing (transaction control, PRAGMA set)."""
+        if self.closed:
+            raise self.closed_error()
+        self.execute(sql)
+
+    def rollback(self, to: str | None = None) -> None:
+        """Undo the open transaction (or back to savepoint ``to``), quietly.
+
+        SQLite rolls back by itself on some errors (SQLITE_FULL, say), and
+        the original error is the one worth reporting, not a failed undo.
+        """
         try:
-            if not self._conn.in_transaction:
+            if not self.raw.in_transaction:
                 return
             if to is None:
-                await self._conn.rollback()
+                self.raw.execute("ROLLBACK")
             else:
-                await self._conn.execute(f"ROLLBACK TO {to}")
-                await self._conn.execute(f"RELEASE {to}")
-        except (sqlite3.Error, ValueError):
+                self.raw.execute(f"ROLLBACK TO {to}")
+                self.raw.execute(f"RELEASE {to}")
+        except sqlite3.Error:
             pass
 
-    def _mapped(self) -> "_ErrorMap":
-        return _ErrorMap(self)
+    def close(self) -> None:
+        """Close the connection. Idempotent."""
+        if not self.closed:
+            self.closed = True
+            self.raw.close()
 
-    def _closed_error(self) -> StorageError:
-        return StorageError(f"database {self.path} is closed", reason="closed",
-                            path=self.path, retryable=False)
-
-
-class _ErrorMap:
-    """Context manager turning sqlite3 errors raised by aiosqlite calls into typed ones."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, (_BUGS, StorageError)):
-            return False
-        if isinstance(exc, sqlite3.Error):
-            raise storage_error(exc, self._db.path) from exc
-        if isinstance(exc, ValueError) and self._db._closed:
-            raise self._db._closed_error() from exc
-        return False
+    def closed_error(self) -> StorageError:
+        """The error for a use after :meth:`close`."""
+        return StorageError(f"database {self.path} is closed", reason="closed", path=self.path, retryable=False)
 
 
-async def open_database(
-    path: str | Path, options: SqliteOptions = SqliteOptions(), schema: Schema | None = None,
-) -> Database:
+def open_file(path: str | Path, options: SqliteOptions = SqliteOptions(), schema: Schema | None = None) -> SqliteFile:
     """Open (creating if needed) a SQLite file with the settings above; apply a schema.
 
-    Call it inside the process and event loop that will use the database.
+    Call it inside the process (and on the thread) that will use the file.
 
     Args:
         path: The file; its directory must exist. ``":memory:"`` works
@@ -310,7 +257,7 @@ async def open_database(
         schema: Tables to create (idempotent) and the version to stamp.
 
     Returns:
-        The open database.
+        The open file.
 
     Raises:
         StorageCorrupt: the file is corrupt or not a SQLite database.
@@ -319,48 +266,31 @@ async def open_database(
             or a transient failure (locked, disk full) occurred.
     """
     name = str(path)
-    connecting = aiosqlite.connect(name, isolation_level=None)
     try:
-        conn = await connecting
+        conn = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
-        await _worker_finished(connecting)
         raise storage_error(exc, name) from exc
-    db = Database(conn, name)
+    file = SqliteFile(conn, name)
     try:
-        with db._mapped():
-            await _configure(conn, options)
+        _configure(file, options)
         if schema is not None:
-            await apply_schema(db, schema)
+            apply_schema(file, schema)
     except BaseException:
-        await db.close()
+        file.close()
         raise
-    return db
+    return file
 
 
-async def _worker_finished(connection: aiosqlite.Connection, timeout: float = 5.0) -> None:
-    """Wait (keeping this loop running) until a failed connection's worker thread has ended.
-
-    On a failed connect aiosqlite queues its stop and returns at once; its
-    thread then answers on this loop. Were the loop closed first (an actor
-    giving up on a bad data directory), that answer would die in the thread
-    with "Event loop is closed". aiosqlite exposes no public join.
-    """
-    thread = getattr(connection, "_thread", None)
-    deadline = time.monotonic() + timeout
-    while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-        await asyncio.sleep(0.001)
-
-
-async def _configure(conn: aiosqlite.Connection, options: SqliteOptions) -> None:
-    conn.row_factory = sqlite3.Row
+def _configure(file: SqliteFile, options: SqliteOptions) -> None:
+    file.raw.row_factory = sqlite3.Row
     # busy_timeout first, so switching to WAL waits for a concurrent opener.
-    await conn.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute(f"PRAGMA synchronous = {options.synchronous}")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    file.statement(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
+    file.statement("PRAGMA journal_mode = WAL")
+    file.statement(f"PRAGMA synchronous = {options.synchronous}")
+    file.statement("PRAGMA foreign_keys = ON")
 
 
-async def apply_schema(db: Database, schema: Schema) -> None:
+def apply_schema(file: SqliteFile, schema: Schema) -> None:
     """Create ``schema``'s tables if missing and stamp its version, atomically.
 
     Raises:
@@ -368,14 +298,14 @@ async def apply_schema(db: Database, schema: Schema) -> None:
             ``schema.version`` (``schema_too_new``: older code must not
             write a newer layout), or SQLite failed.
     """
-    async with db.transaction() as conn:
-        row = await (await conn.execute("PRAGMA user_version")).fetchone()
-        found = int(row[0]) if row else 0
+    with file.transaction():
+        row = file.fetchall("PRAGMA user_version")
+        found = int(row[0][0]) if row else 0
         if found > schema.version:
             raise StorageError(
-                f"database {db.path} has schema version {found}; this code knows up to "
-                f"{schema.version}", reason="schema_too_new", path=db.path, retryable=False)
+                f"database {file.path} has schema version {found}; this code knows up to "
+                f"{schema.version}", reason="schema_too_new", path=file.path, retryable=False)
         for statement in schema.statements:
-            await conn.execute(statement)
+            file.statement(statement)
         if found != schema.version:
-            await conn.execute(f"PRAGMA user_version = {int(schema.version)}")
+            file.statement(f"PRAGMA user_version = {int(schema.version)}")

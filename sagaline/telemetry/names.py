@@ -29,7 +29,7 @@ from __future__ import annotations
 __all__ = [
     "SAGA_START", "SAGA_COMPLETE", "SAGA_FAIL", "SAGA_STUCK", "SAGA_CANCELLED",
     "STEP_START", "STEP_STOP", "STEP_EXCEPTION", "COMPENSATE", "UNDO", "COMPENSATE_STOP", "UNDO_STOP",
-    "SAGA_BACKLOG",
+    "SAGA_BACKLOG", "SAGA_STORAGE_FAULT",
     "SUPERVISOR_RESTART", "SUPERVISOR_ESCALATE", "REGISTRY_REGISTER", "REGISTRY_UNREGISTER",
     "EVENT_VALIDATED", "EVENT_ENQUEUE", "EVENT_PUBLISH", "EVENT_DROPPED",
     "BRIDGE_TRIAL_START", "BRIDGE_TRIAL_STOP", "BRIDGE_TRIAL_CANCELLED",
@@ -48,13 +48,14 @@ COMPENSATE = ("reactor", "saga", "compensate")
 UNDO = ("reactor", "saga", "undo")
 #: The end of a compensate / undo invocation (metadata: step, idempotency_key,
 #: kind, outcome = ok | continue | fail | retry | ..., reason; measurements:
-#: duration since its COMPENSATE / UNDO). Not emitted yet by the saga actor;
-#: until it is, the OpenTelemetry bridge ends those spans itself
-#: (``sagaline.telemetry.otel``).
+#: duration since its COMPENSATE / UNDO), emitted by the run as the answer is applied.
 COMPENSATE_STOP = ("reactor", "saga", "compensate", "stop")
 UNDO_STOP = ("reactor", "saga", "undo", "stop")
-#: Runs waiting for a saga actor (measurements: depth), when the saga supervisor reports it.
+#: Unfinished runs of a saga host still waiting to be rebuilt (measurements: depth; metadata: host).
 SAGA_BACKLOG = ("sagaline", "saga", "backlog")
+#: A saga host cannot write its journal (measurements: count = 1 when the fault begins, 0 when it
+#: ends; metadata: host, fault = the reason or None): runs pause, new starts are refused.
+SAGA_STORAGE_FAULT = ("sagaline", "saga", "storage_fault")
 SUPERVISOR_RESTART = ("sagaline", "supervisor", "restart")
 SUPERVISOR_ESCALATE = ("sagaline", "supervisor", "escalate")
 REGISTRY_REGISTER = ("sagaline", "registry", "register")
@@ -71,7 +72,7 @@ HANDLER_FAILURE = ("telemetry", "handler", "failure")
 
 ALL_EVENTS: tuple[tuple[str, ...], ...] = (
     SAGA_START, SAGA_COMPLETE, SAGA_FAIL, SAGA_STUCK, SAGA_CANCELLED, STEP_START, STEP_STOP,
-    STEP_EXCEPTION, COMPENSATE, UNDO, COMPENSATE_STOP, UNDO_STOP, SAGA_BACKLOG,
+    STEP_EXCEPTION, COMPENSATE, UNDO, COMPENSATE_STOP, UNDO_STOP, SAGA_BACKLOG, SAGA_STORAGE_FAULT,
     SUPERVISOR_RESTART, SUPERVISOR_ESCALATE, REGISTRY_REGISTER, REGISTRY_UNREGISTER,
     EVENT_VALIDATED, EVENT_ENQUEUE, EVENT_PUBLISH, EVENT_DROPPED,
     BRIDGE_TRIAL_START, BRIDGE_TRIAL_STOP, BRIDGE_TRIAL_CANCELLED, HANDLER_FAILURE,

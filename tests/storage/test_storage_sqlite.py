@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from sagaline.storage.errors import StorageCorrupt, StorageError, storage_error
-from sagaline.storage.sqlite import Schema, SqliteOptions, open_database
+from sagaline.storage.database import open_database
+from sagaline.storage.sqlite import Schema, SqliteOptions
 
 SCHEMA = Schema(2, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v BLOB)",))
 
