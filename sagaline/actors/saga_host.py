@@ -120,9 +120,11 @@ class SagaHost(ChildKeeper):
         if self.registry is not None and self.cfg.launch is None:
             self.post(self.registry, Subscribe(key_prefix="domain:"))
             self.post(self.registry, Select(key_prefix="domain:"))
+        self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
+        self.held: list[Routed] = []
         if self.cfg.launch is not None:
             self._launch_local(self.cfg.launch)
-        else:
+        elif not self.waiting_for_directory:
             self._find_unfinished()
         self._pump()
 
@@ -397,6 +399,9 @@ class SagaHost(ChildKeeper):
     # ----- requests ----------------------------------------------------------------------------
 
     def receive_Routed(self, message: Routed, sender: Any) -> None:
+        if self.waiting_for_directory:
+            self.held.append(message)  # until the domain actors are known (moments after start)
+            return
         self.deliver(message.request, message.reply_to)
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
@@ -609,6 +614,12 @@ class SagaHost(ChildKeeper):
     def receive_Entries(self, message: Entries, sender: Any) -> None:
         for entry in message.entries:
             self._registry_entry(entry.key, entry.holder)
+        if self.waiting_for_directory:  # the domain actors are known: recovery may re-send to them
+            self.waiting_for_directory = False
+            self._find_unfinished()
+            held, self.held = self.held, []
+            for routed in held:
+                self.deliver(routed.request, routed.reply_to)
 
     def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
         self._registry_entry(message.key, message.holder if message.kind == "registered" else None)

@@ -328,16 +328,19 @@ class SagaRun:
         if not isinstance(action, Send):
             self.queue.append(InvocationResult(inv.step, inv.kind, inv.key, action))
             return
+        flight = self.flight
         address = self.host.directory.get(action.target)
-        if address is None:
+        if address is None and inv.key not in flight.uncertain:
             error = StepError("target_unavailable", f"no {action.target!r} actor is known", retryable=True)
             self.queue.append(InvocationResult(inv.step, inv.kind, inv.key, Fail(error)))
             return
-        flight = self.flight
         if inv.key in flight.sends:
             flight.uncertain.setdefault(inv.key, 0)  # a re-send: the first may have taken effect
         flight.pending[inv.key], flight.sends[inv.key] = inv, action
-        self.host.post(address, action.command)
+        if address is None:
+            self._resend_later(inv.key)  # an uncertain key is never given up for lack of a target
+        else:
+            self.host.post(address, action.command)
 
     def _resend_later(self, key: str) -> None:
         tries = self.flight.uncertain[key] = self.flight.uncertain[key] + 1
@@ -418,8 +421,7 @@ class SagaRun:
         if self.successor is not None:
             self._end(out)  # a successor that never began: nothing of it exists
             return
-        self.done = True
-        self.host.record(self, Finish(self.run_id, "needs_operator", out), lambda: self.host.ended(self, out))
+        self.host.record(self, Finish(self.run_id, "needs_operator", out), lambda: self._end(out))
 
     def _operate(self, history: RunHistory, operation: Operation) -> None:
         """Apply the operator's action to the rebuilt run and answer it."""

@@ -15,10 +15,13 @@ id is made here when none is given), ``AwaitRun``, ``CancelRun``,
 :class:`~sagaline.messages.batch.Routed`, to the host of the run's
 partition (:func:`~sagaline.saga.placement.partition_of`), which answers
 the requester directly. A request for a host that is restarting waits here
-until it is up again. ``ListRuns`` is answered from the journal.
+until it is up again, and the requests sent to a host in its last
+:data:`RESEND_WINDOW_S` seconds go again to its successor when it dies
+(it may have died before reading them; every run request is idempotent,
+so the worst case is a second answer). ``ListRuns`` is answered from the journal.
 
 Registry queries about runs (keys ``saga:<id>``) arrive from the registry
-(:class:`~sagaline.messages.registry.PartitionQuery`): a lookup goes to the
+(:class:`~sagaline.messages.registry.PartitionSelect`, ``PartitionCount``): a lookup goes to the
 run's host; a select or count is asked of every host, and the parts are
 merged with what the registry itself holds.
 
@@ -43,7 +46,8 @@ from typing import Any
 
 from sagaline.messages.batch import Routed
 from sagaline.messages.ids import uuid7
-from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionQuery
+from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionCount, PartitionSelect
+from sagaline.messages.supervision import ExitReason
 from sagaline.messages.saga import (AwaitRun, CancelRun, ListRuns, ResumeRun, RetryCompensation, RunStatus,
                                     SagaRefused, StartSaga)
 from sagaline.saga.placement import partition_of
@@ -58,6 +62,9 @@ _log = logging.getLogger("sagaline.saga")
 SAGA_HOST = "sagaline.actors.saga_host.SagaHost"
 #: Seconds a registry select waits for every host's part before answering with what it has.
 GATHER_TIMEOUT_S = 2.0
+#: Requests routed to a host in the last this many seconds are routed again to its successor if it
+#: dies: a SIGKILLed host loses what it had not read, and its supervisor hears of the death ms later.
+RESEND_WINDOW_S = 5.0
 
 
 def host_id(index: int) -> str:
@@ -68,7 +75,7 @@ def host_id(index: int) -> str:
 class _Gather:
     """One registry select/count across the hosts, answered when every host has."""
 
-    def __init__(self, query: PartitionQuery, hosts: list[Any]) -> None:
+    def __init__(self, query: PartitionSelect | PartitionCount, hosts: list[Any]) -> None:
         self.query, self.waiting = query, list(hosts)
         local = query.local
         self.entries = list(local.entries) if isinstance(local, Entries) else []
@@ -108,6 +115,7 @@ class SagaSupervisor(Supervisor):
         if self.durable and self.retention is not None:
             self.timers.start("prune", self.prune_every)
         self.parked: dict[int, list[Routed]] = {}
+        self.recent: dict[int, deque[tuple[float, Routed]]] = {}
         self.gathers: deque[_Gather] = deque()
         return super().on_start(args)
 
@@ -147,16 +155,34 @@ class SagaSupervisor(Supervisor):
         host = self.find_child(host_id(index))
         if host is not None and host.state == "running" and host.address is not None:
             self.send(host.address, routed)
+            self._remember(index, routed)
         elif self.phase == "stopping" or self._exiting:
             self.send(reply_to, SagaRefused(code="unavailable", message="the saga supervisor is shutting down"))
         else:
             self.parked.setdefault(index, []).append(routed)
+
+    def _remember(self, index: int, routed: Routed) -> None:
+        """Keep what was sent to host ``index`` lately: a host killed with it unread loses it."""
+        recent = self.recent.setdefault(index, deque())
+        now = time.monotonic()
+        recent.append((now, routed))
+        while recent and recent[0][0] < now - RESEND_WINDOW_S:
+            recent.popleft()
+
+    def child_died(self, child: Child, reason: ExitReason) -> None:
+        index = int(child.id.partition(":")[2])
+        resent = [routed for _, routed in self.recent.pop(index, ())]
+        if resent:  # answered twice at worst: every run request is idempotent
+            _log.warning("host %d died; %d recent requests go to its successor", index, len(resent))
+            self.parked[index] = resent + self.parked.get(index, [])
+        super().child_died(child, reason)
 
     def child_up(self, child: Child) -> None:
         super().child_up(child)
         index = int(child.id.partition(":")[2])
         for routed in self.parked.pop(index, []):
             self.send(child.address, routed)
+            self._remember(index, routed)
 
     # ----- the journal ----------------------------------------------------------------------------
 
@@ -187,7 +213,13 @@ class SagaSupervisor(Supervisor):
 
     # ----- registry queries across the hosts ------------------------------------------------------
 
-    def receive_PartitionQuery(self, message: PartitionQuery, sender: Any) -> None:
+    def receive_PartitionSelect(self, message: PartitionSelect, sender: Any) -> None:
+        self._gather(message)
+
+    def receive_PartitionCount(self, message: PartitionCount, sender: Any) -> None:
+        self._gather(message)
+
+    def _gather(self, message: PartitionSelect | PartitionCount) -> None:
         hosts = [c.address for c in self.children if c.state == "running" and c.address is not None]
         gather = _Gather(message, hosts)
         self.gathers.append(gather)

@@ -206,7 +206,8 @@ class Daemon:
         return TreeConfig(data_dir=self.data_dir, domains=daemon_domains(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
-                          retention_s=config.storage.retention_s, pool_size=config.runs.pool_size,
+                          retention_s=config.storage.retention_s, hosts=config.runs.hosts,
+                          isolation=config.runs.isolation,
                           max_runs=config.runs.max_runs, extra_children=(admin,))
 
     def _open_door(self) -> Any:

@@ -23,7 +23,8 @@ The file mirrors the model (every key optional)::
     start_timeout_s = 60.0
 
     [runs]
-    pool_size = 4                  # idle saga actors kept ready
+    # hosts = 2                    # saga hosts, each running many runs (default: one per core)
+    # isolation = "process"        # run every saga in its own process (default: as each saga says)
     # max_runs = 1000              # most runs in progress (default: unlimited)
 
     [storage]
@@ -78,7 +79,8 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_ACTOR_LOG_LEVEL": "actor_log_level",
     "SAGALINE_SHUTDOWN_TIMEOUT_S": "shutdown_timeout_s",
     "SAGALINE_START_TIMEOUT_S": "start_timeout_s",
-    "SAGALINE_POOL_SIZE": "runs.pool_size",
+    "SAGALINE_HOSTS": "runs.hosts",
+    "SAGALINE_ISOLATION": "runs.isolation",
     "SAGALINE_MAX_RUNS": "runs.max_runs",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
@@ -96,7 +98,7 @@ class ConfigError(SagalineError):
     and start again.
 
     Attributes:
-        field: The dotted field (``runs.pool_size``), or ``<file>`` for an unreadable file.
+        field: The dotted field (``runs.hosts``), or ``<file>`` for an unreadable file.
     """
 
     def __init__(self, message: str, field: str) -> None:
@@ -108,8 +110,10 @@ class RunsSettings(BaseModel):
     """How runs are hosted."""
 
     model_config = _FROZEN
-    pool_size: int = Field(default=4, ge=0, le=1000)
-    """Idle saga actors kept ready (a process each on multiprocTCPBase)."""
+    hosts: int | None = Field(default=None, ge=1, le=256)
+    """Saga hosts (each an actor, a process on multiprocTCPBase, running many runs); None: one per core."""
+    isolation: Literal["hosted", "process"] | None = None
+    """Run every saga ``hosted`` or in its own ``process``; None: as each saga's definition says."""
     max_runs: int | None = Field(default=None, ge=1)
     """Most runs in progress at once; None: unlimited."""
 

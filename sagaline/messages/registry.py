@@ -40,7 +40,8 @@ __all__ = [
     "Unsubscribed",
     "RegistryEvent",
     "HolderExited",
-    "PartitionQuery",
+    "PartitionSelect",
+    "PartitionCount",
 ]
 
 
@@ -257,14 +258,25 @@ class HolderExited(Message):
     """The actor that ended."""
 
 
-class PartitionQuery(Message):
+class PartitionSelect(Message):
     """Registry -> the actor whose partitions hold a key space (``saga:`` keys: the saga
     supervisor, whose hosts hold their runs' keys): answer ``query`` over every partition,
     merged with ``local`` (what the registry itself holds), to ``reply_to``."""
 
-    query: Select | Count
-    """The select or count, as asked."""
-    local: Entries | CountResult
+    query: Select
+    """The select, as asked."""
+    local: Entries
+    """The registry's own answer to it."""
+    reply_to: ActorRef
+    """Who asked."""
+
+
+class PartitionCount(Message):
+    """As :class:`PartitionSelect`, for a count."""
+
+    query: Count
+    """The count, as asked."""
+    local: CountResult
     """The registry's own answer to it."""
     reply_to: ActorRef
     """Who asked."""

@@ -55,7 +55,8 @@ from sagaline.messages.registry import (
     Entries,
     Entry,
     HolderExited,
-    PartitionQuery,
+    PartitionCount,
+    PartitionSelect,
     Keys,
     KeysOf,
     Lookup,
@@ -147,7 +148,8 @@ class Registry(BaseActor):
     def _answer(self, query: Select | Count, local: Entries | CountResult, sender: Any) -> None:
         delegate = self._partitions(query.key_prefix or "")
         if delegate is not None:
-            self.send(delegate, PartitionQuery(query=query, local=local, reply_to=sender))
+            kind = PartitionSelect if isinstance(query, Select) else PartitionCount
+            self.send(delegate, kind(query=query, local=local, reply_to=sender))
         else:
             self.send(sender, local)
 

@@ -111,7 +111,7 @@ class DaemonProcess:
         directory: A fresh directory: ``data/`` (the data dir), ``config.toml``
             and the daemon's ``stdout.log`` / ``stderr.log`` go there.
         config: The config file's content (a mapping), or None.
-        flags: More ``sagaline run`` flags (``["--pool-size", "2"]``).
+        flags: More ``sagaline run`` flags (``["--hosts", "2"]``).
         env: Extra environment variables.
     """
 

@@ -21,15 +21,15 @@ def test_with_no_config_at_all_the_embedded_defaults_apply():
     assert config == DaemonConfig()
     assert (config.data_dir, config.base, config.bind_address, config.admin_port) == \
         (Path("data"), "multiprocTCPBase", "127.0.0.1", DEFAULT_ADMIN_PORT)
-    assert (config.runs.pool_size, config.storage.synchronous, config.allow_remote) == (4, "NORMAL", False)
+    assert (config.runs.hosts, config.storage.synchronous, config.allow_remote) == (None, "NORMAL", False)
 
 
 def test_the_environment_beats_the_file_and_flags_beat_both(tmp_path):
-    path = write(tmp_path, "admin_port = 1111\nlog_level = 'DEBUG'\n[runs]\npool_size = 1\nmax_runs = 9\n")
-    env = {"SAGALINE_ADMIN_PORT": "2222", "SAGALINE_POOL_SIZE": "2"}
+    path = write(tmp_path, "admin_port = 1111\nlog_level = 'DEBUG'\n[runs]\nhosts = 1\nmax_runs = 9\n")
+    env = {"SAGALINE_ADMIN_PORT": "2222", "SAGALINE_HOSTS": "2"}
     config = load_config({"admin_port": 3333}, environ=env, config_file=path)
     assert config.admin_port == 3333
-    assert config.runs.pool_size == 2 and config.runs.max_runs == 9
+    assert config.runs.hosts == 2 and config.runs.max_runs == 9
     assert config.log_level == "DEBUG"
 
 
@@ -45,7 +45,7 @@ def test_an_empty_environment_variable_counts_as_unset():
 @pytest.mark.parametrize("env, field, words", [
     ({"SAGALINE_ADMIN_PORT": "70000"}, "admin_port", ["less than or equal to 65535", "SAGALINE_ADMIN_PORT"]),
     ({"SAGALINE_ADMIN_PORT": "seven"}, "admin_port", ["valid integer", "'seven'"]),
-    ({"SAGALINE_POOL_SIZE": "-1"}, "runs.pool_size", ["greater than or equal to 0"]),
+    ({"SAGALINE_HOSTS": "0"}, "runs.hosts", ["greater than or equal to 1"]),
     ({"SAGALINE_BASE": "multiprocQueueBase"}, "base", ["multiprocTCPBase"]),
     ({"SAGALINE_BIND_ADDRESS": "localhost"}, "bind_address", ["not an IPv4 address"]),
 ])
@@ -64,7 +64,7 @@ def test_a_bad_flag_is_named_as_a_flag():
 
 
 @pytest.mark.parametrize("text, field, words", [
-    ("[runs]\npool_size = 2\nspeed = 3\n", "runs.speed", ["Extra inputs are not permitted"]),
+    ("[runs]\nhosts = 2\nspeed = 3\n", "runs.speed", ["Extra inputs are not permitted"]),
     ("[[faults.block]]\ncommand = 'ProvisionVault'\naction = 'explode'\n", "faults.block.0.action",
      ["'fail', 'crash' or 'delay'"]),
     ("[[faults.nowhere]]\ncommand = 'X'\n", "faults", ["unknown domain 'nowhere'"]),

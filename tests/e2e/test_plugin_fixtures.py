@@ -23,6 +23,6 @@ def test_onboarding_rolls_back_when_vaults_fail(sagaline_daemon_factory):  # the
 def test_the_factory_passes_flags_and_config(sagaline_daemon_factory):
     from sagaline.testing.daemon import CliRunner
 
-    daemon = sagaline_daemon_factory({"runs": {"pool_size": 1}}, flags=["--log-level", "DEBUG"])
+    daemon = sagaline_daemon_factory({"runs": {"hosts": 1}}, flags=["--log-level", "DEBUG"])
     [sagas] = [c for c in CliRunner(daemon).json("tree")["tree"]["children"] if c["id"] == "sagas"]
     assert len(sagas["children"]) == 1

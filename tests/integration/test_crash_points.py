@@ -29,7 +29,7 @@ def _halted_life(tmp_path, rule: dict, faults: dict | None = None) -> tuple[Life
     """A life whose journal freezes at ``rule``; one run started and driven to that point."""
     marker = tmp_path / "halted"
     life = Life(tmp_path / "data", tmp_path / "logs1", faults=faults or {},
-                journal_options={"halt_at": {**rule, "action": "freeze", "marker": str(marker)}})
+                halt_at={**rule, "action": "freeze", "marker": str(marker)})
     cid = uuid7()
     life.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
     wait_until(marker.exists, timeout=30)
@@ -90,6 +90,14 @@ def test_killed_mid_rollback_the_run_keeps_rolling_back_and_leaves_nothing(tmp_p
     assert keys_applied_more_than_once(db) == {}
 
 
+def _pid_of(life: Life, address) -> int:
+    """The pid of the actor at ``address``: a saga host, or a single-run host under one."""
+    hosts = life.handle.ask(life.tree.sagas, WhichChildren(), 10).children
+    rows = list(hosts) + [r for h in hosts for r in life.handle.ask(h.address, WhichChildren(), 10).children]
+    [pid] = [r.pid for r in rows if r.address == address]
+    return pid
+
+
 def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
     import os
     import signal
@@ -100,8 +108,7 @@ def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
         try:
             cid = uuid7()
             accepted = life.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
-            rows = life.handle.ask(life.tree.sagas, WhichChildren(), 10).children
-            [pid] = [r.pid for r in rows if r.address == accepted.address]
+            pid = _pid_of(life, accepted.address)
             db = Databases(tmp_path / "data")
             wait_until(lambda: db.count("gate", "users") == 1, timeout=30)
             os.kill(pid, signal.SIGKILL)
@@ -115,27 +122,36 @@ def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
     assert keys_applied_more_than_once(db) == {}
 
 
-def test_a_killed_journal_actor_is_restarted_and_runs_in_flight_resend_what_it_lost(tmp_path):
+def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_other_host_never_notices(tmp_path):
     import os
     import signal
 
+    from sagaline.saga.placement import partition_of
     from tests.support.tree import children
 
-    faults = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}
+    faults = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.01}]}
     with crash_marker():
-        life = Life(tmp_path / "data", tmp_path / "logs", faults=faults)
+        life = Life(tmp_path / "data", tmp_path / "logs", faults=faults, hosts=2)
         try:
-            ids = [life.client.start(SAGA, {"email": f"j{i}@example.com"}).correlation_id for i in range(6)]
+            ids: dict[int, list[str]] = {0: [], 1: []}
+            while min(len(v) for v in ids.values()) < 100:
+                cid = uuid7()
+                if len(ids[partition_of(cid, 2)]) < 100:
+                    ids[partition_of(cid, 2)].append(cid)
+            for i, cid in enumerate(ids[0] + ids[1]):
+                life.client.start(SAGA, {"email": f"h{i}@example.com"}, correlation_id=cid)
             db = Databases(tmp_path / "data")
-            wait_until(lambda: db.count("gate", "users") >= 2, timeout=30)
-            before = children(life.handle, life.tree.root)["journal"]
-            os.kill(before.pid, signal.SIGKILL)
-            outcomes = [life.client.wait(cid, timeout=60) for cid in ids]
-            after = children(life.handle, life.tree.root)["journal"]
+            wait_until(lambda: db.count("gate", "users") >= 20, timeout=30)
+            sagas = children(life.handle, life.tree.sagas)
+            before0, before1 = sagas["host:0"], sagas["host:1"]
+            os.kill(before0.pid, signal.SIGKILL)
+            outcomes = {cid: life.client.wait(cid, timeout=120) for cid in ids[0] + ids[1]}
+            after = children(life.handle, life.tree.sagas)
         finally:
-            life.stop()
-    assert after.pid != before.pid and after.restarts == before.restarts + 1
-    assert {o.status for o in outcomes} == {"completed"}
-    assert all(effect_counts(db, cid) == EVERYTHING for cid in ids)
+            leaked = life.handle.shutdown()
+    assert {o.status for o in outcomes.values()} == {"completed"}
+    assert all(effect_counts(db, cid) == EVERYTHING for cid in outcomes)
     assert keys_applied_more_than_once(db) == {}
-    assert JournalView(tmp_path / "data").statuses() == {cid: "completed" for cid in ids}
+    assert after["host:0"].restarts == before0.restarts + 1 and after["host:0"].pid != before0.pid
+    assert (after["host:1"].pid, after["host:1"].restarts) == (before1.pid, before1.restarts)  # never noticed
+    assert leaked == set()

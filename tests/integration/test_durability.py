@@ -4,11 +4,11 @@ needs_operator, stuck announcements, retention, and cancellations racing complet
 from __future__ import annotations
 
 from sagaline.messages.ids import uuid7
-from sagaline.messages.journal import JournalAppend, JournalBegin, LoadRun
-from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot
+from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot, StartSaga
 from sagaline.saga import Executor
 from sagaline.sagas import definition
-from sagaline.storage.journal import history_of, replay
+from sagaline.saga.journal import Append, Begin, replay
+from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
@@ -25,8 +25,12 @@ STUCK_FAULTS = {"block": [{"command": "ProvisionVault", "code": "vault_quota_exc
 def test_every_transition_is_journaled_and_replays_to_the_runs_outcome(make_tree):
     t = make_tree()
     out = t.client.run(SAGA, {"email": "ada@example.com"})
-    loaded = t.handle.ask(t.tree.journal, LoadRun(correlation_id=out.correlation_id), 10)
-    state = replay(Executor(definition(SAGA)), history_of(loaded))
+    journal = SqliteJournal.open(t.db.data_dir / "journal.sqlite")
+    try:
+        loaded = journal.load(out.correlation_id)
+    finally:
+        journal.close()
+    state = replay(Executor(definition(SAGA)), loaded)
     assert loaded.finished and loaded.outcome == out
     assert (state.status, state.result) == ("completed", out.result)
     events = JournalView(t.db.data_dir).events(out.correlation_id)
@@ -54,7 +58,7 @@ def test_a_retry_timer_pending_at_a_crash_is_re_armed_for_its_remaining_time(tmp
     marker = tmp_path / "halted"
     faults = {"gate": [{"command": "CreateUser", "retryable": True, "times": 1, "code": "gate_busy"}]}
     halt = {"when": "after", "step": "create_user", "outcome": "fail", "action": "mute", "marker": str(marker)}
-    with simple_life(tmp_path / "data", tmp_path / "l1", faults=faults, journal_options={"halt_at": halt}) as t:
+    with simple_life(tmp_path / "data", tmp_path / "l1", faults=faults, halt_at=halt) as t:
         cid = t.client.start(SAGA, {"email": "ada@example.com"}).correlation_id
         wait_until(lambda: drive(t) and marker.exists(), timeout=20)
     journal = JournalView(tmp_path / "data")
@@ -72,12 +76,13 @@ def test_runs_of_a_retired_saga_or_with_corrupt_rows_need_an_operator_and_are_ne
     data = tmp_path / "data"
     data.mkdir()
     retired, corrupt, misfit = uuid7(), uuid7(), uuid7()
-    begin = dict(token=1, version=1, started_at=1.0, inputs={"email": "a@b.co"})
+    def begin(cid, saga, inputs):
+        return Begin(StartSaga(saga=saga, inputs=inputs, correlation_id=cid), 1, 1.0)
     seed_journal(data / "journal.sqlite", [
-        JournalBegin(correlation_id=retired, saga="retired_saga", **begin),
-        JournalBegin(correlation_id=corrupt, saga=SAGA, **begin),
-        JournalAppend(token=2, correlation_id=corrupt, seq=1, at=2.0, event={"e": "gibberish"}, status="running"),
-        JournalBegin(correlation_id=misfit, saga=SAGA, **{**begin, "inputs": {"mail": 1}}),
+        begin(retired, "retired_saga", {"email": "a@b.co"}),
+        begin(corrupt, SAGA, {"email": "a@b.co"}),
+        Append(corrupt, 1, 2.0, {"e": "gibberish"}, "running"),
+        begin(misfit, SAGA, {"mail": 1}),
     ])
     with simple_life(data, tmp_path / "l1") as t:
         page = wait_until(lambda: (p := t.handle.ask(t.tree.sagas, ListRuns(status=["needs_operator"]), 10))
@@ -126,7 +131,7 @@ def _ids_in_share(ratio: float, inside: int, outside: int) -> list[str]:
 
 
 def test_finished_runs_are_pruned_after_the_retention_age_but_stuck_runs_are_kept(make_tree):
-    t = make_tree(retention_s=0.2, journal_options={"prune_every_s": 0.1},
+    t = make_tree(retention_s=0.2, prune_every_s=0.1,
                   faults={"link": STUCK_FAULTS["link"],
                           "block": [{**STUCK_FAULTS["block"][0], "ratio": 0.5}]})
     ids = _ids_in_share(0.5, inside=2, outside=3)  # fault rules pick runs by a hash of their id
@@ -142,7 +147,7 @@ def test_finished_runs_are_pruned_after_the_retention_age_but_stuck_runs_are_kep
 def test_a_cancel_racing_completion_ends_in_exactly_one_terminal_state(make_tree):
     import time
 
-    t = make_tree(pool_size=8)
+    t = make_tree(hosts=2)
     results = []
     for i in range(14):
         accepted = t.client.start(SAGA, {"email": f"race{i}@example.com"})

@@ -105,25 +105,22 @@ def test_carry_over_keeps_only_results_the_rollback_left_whose_inputs_are_unchan
 
 def _halted_history():
     """Journal writes of a UserProvisioning run whose create_user answered Halt (it drained and stopped)."""
-    from sagaline.messages.journal import JournalAppend, JournalBegin, JournalFinish
-    from sagaline.messages.saga import RunOutcome
+    from sagaline.messages.saga import RunOutcome, StartSaga
     from sagaline.saga import Halt
-    from sagaline.saga.records import event_to_data
+    from sagaline.saga.journal import Begin, Finish, append_of
 
     executor, cid = Executor(definition(SAGA)), uuid7()
     state, _ = executor.start(cid, {"email": "ada@example.com"}, 1.0)
-    writes = [JournalBegin(token=1, correlation_id=cid, saga=SAGA, version=1, inputs={"email": "ada@example.com"},
-                           started_at=1.0)]
+    writes = [Begin(StartSaga(saga=SAGA, inputs={"email": "ada@example.com"}, correlation_id=cid), 1, 1.0)]
     answers = [("validate_email", Ok("ada@example.com")), ("generate_token", Ok({"token": "t", "email": "x"})),
                ("send_magic_link", Ok({})), ("create_user", Halt("gate in maintenance"))]
     for seq, (step, outcome) in enumerate(answers, 1):
         event = InvocationResult(step, "run", state.steps[step].inflight, outcome)
+        before = state
         state, _ = executor.transition(state, event, 1.0 + seq)
-        writes.append(JournalAppend(token=seq + 1, correlation_id=cid, seq=seq, at=1.0 + seq,
-                                    event=event_to_data(event), status=state.status))
+        writes.append(append_of(cid, seq, 1.0 + seq, event, before, state))
     assert state.status == "halted"
-    writes.append(JournalFinish(token=9, correlation_id=cid, status="halted",
-                                outcome=RunOutcome(correlation_id=cid, saga=SAGA, status="halted", finished_at=5.0)))
+    writes.append(Finish(cid, "halted", RunOutcome(correlation_id=cid, saga=SAGA, status="halted", finished_at=5.0)))
     return cid, writes
 
 

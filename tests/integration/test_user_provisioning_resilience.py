@@ -21,7 +21,7 @@ def _start_many(client, emails):
 
 
 def test_sixteen_concurrent_runs_all_complete_with_one_effect_each(make_tree):
-    t = make_tree(pool_size=4)
+    t = make_tree(hosts=2)
     ids = _start_many(t.client, [f"u{i}@example.com" for i in range(16)])
     outcomes = [t.client.wait(cid, timeout=60) for cid in ids]
     assert {o.status for o in outcomes} == {"completed"}
@@ -39,8 +39,7 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
     data = tmp_path / "data"
     tree = start_tree(multiproc_actor_system, TreeConfig(
         data_dir=data, domain_config={"flow": {"mode": "raise"}},
-        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]},
-        saga_args={}))
+        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
     client, db = SagaClient(multiproc_actor_system, tree.sagas), Databases(data)
     before = children(multiproc_actor_system, tree.root)["block"]
     ids = _start_many(client, [f"k{i}@example.com" for i in range(8)])
@@ -64,7 +63,7 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 @pytest.mark.multiproc
 def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
         multiproc_actor_system, tmp_path):
-    from sagaline.actors.saga_supervisor import run_key
+    from sagaline.actors.saga_host import run_key
     from sagaline.actors.tree import TreeConfig, start_tree
     from sagaline.client import SagaClient
     from tests.integration.conftest import Databases

@@ -24,6 +24,10 @@ OVERRIDES = {
     "Keys": lambda a: registry_messages.Keys(holder=a, keys=("a", "b")),
     "RegistryEvent": lambda a: registry_messages.RegistryEvent(kind="unregistered", key="k", holder=a,
                                                                value={"v": 1}, reason="exit"),
+    "PartitionSelect": lambda a: registry_messages.PartitionSelect(
+        query=registry_messages.Select(key_prefix="saga:"), local=registry_messages.Entries(entries=()), reply_to=a),
+    "PartitionCount": lambda a: registry_messages.PartitionCount(
+        query=registry_messages.Count(key_prefix="saga:"), local=registry_messages.CountResult(count=2), reply_to=a),
 }
 
 

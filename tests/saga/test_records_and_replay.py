@@ -7,7 +7,8 @@ from sagaline.saga import (CancelRequested, Continue, Executor, Fail, Halt, Invo
                            ResumeRequested, Retry, RetryCompensations, Saga, StepError, TimerFired,
                            TimerToken, local, result)
 from sagaline.saga.records import CorruptRecord, event_from_data, event_to_data
-from sagaline.storage.journal import JournalEntry, MemoryJournal, RunStart, replay
+from sagaline.messages.saga import StartSaga
+from sagaline.saga.journal import Append, Begin, MemoryJournal, replay
 
 EVENTS = [
     InvocationResult("a", "run", "k", Ok({"id": 1, "tags": ["x"]})),
@@ -48,20 +49,20 @@ def test_replaying_a_journaled_run_rebuilds_the_same_state(manual):
     run = manual(definition)
     run.start()
     journal = MemoryJournal()
-    journal.begin(RunStart(run.state.run_id, "replayed", 1, {}, None, 0.0), lambda: None)
+    journal.write([Begin(StartSaga(saga="replayed", correlation_id=run.state.run_id), 1, 0.0)], 0.0)
     seq = 0
 
     def feed(event):
         nonlocal seq
         seq += 1
-        journal.record(run.state.run_id, JournalEntry.of(seq, run.now, event), lambda: None)
         run.feed(event)
+        journal.write([Append(run.state.run_id, seq, run.now, event_to_data(event), run.state.status)], run.now)
 
     run.now = 0.5
     feed(InvocationResult("a", "run", run.pending("a").key, Ok({"id": 1})))
     run.now = 0.7
     feed(InvocationResult("b", "run", run.pending("b").key, Fail(StepError("boom"))))
-    rebuilt = replay(Executor(definition), journal.history(run.state.run_id))
+    rebuilt = replay(Executor(definition), journal.load(run.state.run_id))
     assert rebuilt == run.state
     assert rebuilt.status == "rolling_back"
     resume = Executor(definition).recover(rebuilt, now=10.0)

@@ -54,7 +54,7 @@ def _start(args: argparse.Namespace):
     handle = start_system("multiprocTCPBase", log_dir=state / f"logs-{args.life}")
     info = {"driver_pid": os.getpid(), "admin_pid": handle.admin_pid, "tag": handle.tag}
     (state / f"life-{args.life}.json").write_text(json.dumps(info))
-    tree = start_tree(handle, TreeConfig(data_dir=Path(args.data), faults=FAULTS, pool_size=8,
+    tree = start_tree(handle, TreeConfig(data_dir=Path(args.data), faults=FAULTS, hosts=2,
                                          domain_config={"flow": {"mode": "raise"}}), timeout=60)
     (state / f"ready-{args.life}").write_text("ready\n")
     return handle, tree

@@ -189,13 +189,10 @@ def drive(t: Any) -> bool:
 
 def seed_journal(path: Path, writes: list) -> None:
     """Write journal records directly (a journal left by an earlier life, or a damaged one)."""
-    from sagaline.storage.aio import AsyncRunner
     from sagaline.storage.journal_sqlite import SqliteJournal
 
-    runner = AsyncRunner("seed")
+    store = SqliteJournal.open(path)
     try:
-        store = runner.run(SqliteJournal.open(path), 10)
-        runner.run(store.write(writes, now=1.0), 10)
-        runner.run(store.close(), 10)
+        store.write(writes, now=1.0)
     finally:
-        runner.close()
+        store.close()
