@@ -249,10 +249,14 @@ class AdminConversation(BaseActor):
             return
         for position, (address, index) in enumerate(self.waiting):
             if address == sender:
-                del self.waiting[position]
-                if self._settle(index, message):
-                    self._maybe_next()
+                break
+        else:  # the saga supervisor forwards run requests to a saga host, which answers directly
+            if len(self.waiting) != 1:
                 return
+            position, index = 0, self.waiting[0][1]
+        del self.waiting[position]
+        if self._settle(index, message):
+            self._maybe_next()
 
     def _settle(self, index: int, reply: Any) -> bool:
         """Record a reply; False when it ended the conversation (an error for a required ask)."""

@@ -101,6 +101,7 @@ class SagaHost(ChildKeeper):
         self.cfg = HostArgs.model_validate(args)
         self.runs: dict[str, SagaRun] = {}
         self.process_runs: dict[str, Child] = {}
+        self.relayed: dict[str, deque[tuple[Any, Any]]] = {}
         self.waiters: dict[str, list[Any]] = {}
         self.accepting: dict[str, list[Any]] = {}
         self.finished: OrderedDict[str, RunOutcome] = OrderedDict()
@@ -322,6 +323,8 @@ class SagaHost(ChildKeeper):
         child = Child(spec.id, spec)
         self.process_runs[launch.run_id] = child
         self.spawn(child)
+        for message, _ in self.relayed.get(launch.run_id, ()):  # asked of a predecessor that died
+            self.post(child.address, Routed(request=message, reply_to=self.myAddress))
 
     def _executor(self, saga: str) -> Executor:
         if saga not in self.executors:
@@ -389,7 +392,10 @@ class SagaHost(ChildKeeper):
                                            existing=False, address=sender))
 
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
+        self.process_runs.pop(message.outcome.correlation_id, None)  # its host exits next: ask it nothing more
         self._run_over(message.outcome)
+        for request, requester in self.relayed.pop(message.outcome.correlation_id, ()):
+            self._answer_ended(request, requester)
 
     def receive_WhichChildren(self, message: WhichChildren, sender: Any) -> None:
         self.post(sender, Children(children=tuple(
@@ -482,13 +488,34 @@ class SagaHost(ChildKeeper):
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
         self._promote(cid)
-        child = self.process_runs.get(cid)
         if cid in self.runs:
             self._deliver(cid, message, sender)
-        elif child is not None and child.address is not None:
-            self.post(child.address, Routed(request=message, reply_to=sender))
+        elif cid in self.process_runs:
+            self._relay(cid, message, sender)
         else:
             self._answer_ended(message, sender)
+
+    def _relay(self, cid: str, message: CancelRun | RunStatus, sender: Any) -> None:
+        """Ask a process run through this host: its answer comes back here, in order, and goes on to
+        ``sender``; what it never answered (it ended, or died and is rebuilt) is answered or asked again."""
+        self.relayed.setdefault(cid, deque()).append((message, sender))
+        child = self.process_runs[cid]
+        if child.address is not None:
+            self.post(child.address, Routed(request=message, reply_to=self.myAddress))
+
+    def receive_CancelAnswer(self, message: CancelAnswer, sender: Any) -> None:
+        self._relayed_answer(message.correlation_id, message)
+
+    def receive_RunSnapshot(self, message: Any, sender: Any) -> None:
+        self._relayed_answer(message.correlation_id, message)
+
+    def _relayed_answer(self, cid: str, answer: Any) -> None:
+        waiting = self.relayed.get(cid)
+        if waiting:
+            _, requester = waiting.popleft()
+            self.post(requester, answer)
+            if not waiting:
+                del self.relayed[cid]
 
     def _answer_ended(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id

@@ -47,15 +47,22 @@ class Running:
         self.db = Databases(data_dir)
 
 
+@pytest.fixture(params=["hosted", "process"])
+def isolation(request) -> str:
+    """How runs are placed: many per saga host, or each in its own single-run host (a process)."""
+    return request.param
+
+
 @pytest.fixture
-def make_tree(actor_system, tmp_path) -> Callable[..., Running]:
-    """Start the root tree on the test's actor system (both bases), with options."""
+def make_tree(actor_system, tmp_path, isolation) -> Callable[..., Running]:
+    """Start the root tree on the test's actor system (both bases), with options, both isolations."""
     counter = {"n": 0}
 
     def make(**options: Any) -> Running:
         counter["n"] += 1
         data_dir = tmp_path / f"data{counter['n']}"
         options.setdefault("domain_config", {"flow": {"mode": "raise"}})
+        options.setdefault("isolation", isolation)
         tree = start_tree(actor_system, TreeConfig(data_dir=data_dir, **options))
         return Running(actor_system, tree, data_dir)
 
