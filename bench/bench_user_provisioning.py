@@ -60,7 +60,7 @@ def _collect(client, cid, latencies, statuses):
 def measure(base: str, workdir: Path) -> dict:
     handle = start_system(base, log_dir=workdir / f"{base}-logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=workdir / f"{base}-data", pool_size=16))
+        tree = start_tree(handle, TreeConfig(data_dir=workdir / f"{base}-data"))
         client = SagaClient(handle, tree.sagas)
         closed_loop(client, 4, 20, f"{base}-warm")
         points = [closed_loop(client, c, RUNS, f"{base}-c{c}") for c in (1, 16)]

@@ -14,11 +14,14 @@ on this thread, so a service that really awaits I/O (mail through an SMTP
 server in a thread pool) still works.
 
 **Batches.** A saga host sends the commands many runs produced at once as
-one :class:`~sagaline.messages.batch.CommandBatch`. The actor applies them
-in order inside **one** transaction (each command's own transaction becomes
-a savepoint inside it, so a failed command still rolls back alone) and
-answers with one :class:`~sagaline.messages.batch.ReplyBatch`: one commit
-and two messages for the whole batch (group commit). If the commit itself
+one :class:`~sagaline.messages.batch.CommandBatch`; and commands that
+arrive while the actor is busy wait for the next :class:`~sagaline.messages.batch.Pump`
+it sends itself (queued behind what it has already read, so no delay is
+added when idle). The actor applies everything gathered in order inside
+**one** transaction (each command's own transaction becomes a savepoint
+inside it, so a failed command still rolls back alone) and answers each
+sender with one :class:`~sagaline.messages.batch.ReplyBatch`: one commit
+and one message per sender for the whole batch (group commit). If the commit itself
 fails (disk full), nothing of the batch was applied, and every command is
 answered with a retryable ``storage_unavailable``; the runs re-send them
 with the same idempotency keys.
@@ -45,7 +48,7 @@ from typing import Any, ClassVar
 from sagaline.actors.base import BaseActor
 from sagaline.domains.faults import FaultPlan
 from sagaline.messages.base import Command, Reply
-from sagaline.messages.batch import CommandBatch, ReplyBatch
+from sagaline.messages.batch import CommandBatch, Pump, ReplyBatch
 from sagaline.messages.common import CommandFailed
 from sagaline.storage.aio import AsyncRunner
 from sagaline.storage.errors import StorageError
@@ -73,6 +76,8 @@ class DomainActor(BaseActor):
     def on_start(self, args: dict[str, Any]) -> None:
         self.loop = asyncio.new_event_loop()
         self.fallback: AsyncRunner | None = None
+        self.gathered: list[tuple[list[Command], Any]] = []
+        self.pump_due = False
         self.faults = FaultPlan.from_data(args.get("faults"))
         options = SqliteOptions(synchronous=args.get("synchronous", "NORMAL"))
         self.store, self.service = self.run(
@@ -115,33 +120,43 @@ class DomainActor(BaseActor):
     # ----- commands ----------------------------------------------------------------------
 
     def receive_Command(self, command: Command, sender: Any) -> None:
-        reply = self.run(self.answer(command, sender))
-        if reply is not None:
-            self.send(sender, reply)
-        self.after_answer()
+        self._gather([command], sender)
 
     def receive_CommandBatch(self, batch: CommandBatch, sender: Any) -> None:
-        replies = self.run(self.answer_batch(batch.commands, sender))
-        if replies:
-            self.send(sender, ReplyBatch(replies=replies))
+        self._gather(batch.commands, sender)
+
+    def _gather(self, commands: list[Command], sender: Any) -> None:
+        """Queue commands; they are applied together once the messages already read are (a Pump)."""
+        self.gathered.append((commands, sender))
+        if not self.pump_due:
+            self.pump_due = True
+            self.send(self.myAddress, Pump())
+
+    def receive_Pump(self, message: Pump, sender: Any) -> None:
+        self.pump_due = False
+        gathered, self.gathered = self.gathered, []
+        commands = [(c, s) for batch, s in gathered for c in batch]
+        replies = self.run(self.answer_batch(commands))
+        for address, answers in _by_sender(replies):
+            self.send(address, answers[0] if len(answers) == 1 else ReplyBatch(replies=answers))
         self.after_answer()
 
-    async def answer_batch(self, commands: list[Command], sender: Any) -> list[Reply]:
-        """Answer ``commands`` in order inside one transaction (see the module docstring)."""
+    async def answer_batch(self, commands: list[tuple[Command, Any]]) -> list[tuple[Reply, Any]]:
+        """Answer ``(command, sender)`` pairs in order inside one transaction (see the module docstring)."""
         db = getattr(self.store, "db", None)
         if db is None or len(commands) == 1:
-            return [r for r in [await self.answer(c, sender) for c in commands] if r is not None]
-        replies: list[Reply] = []
+            return [(r, s) for c, s in commands if (r := await self.answer(c, s)) is not None]
+        replies: list[tuple[Reply, Any]] = []
         try:
             async with db.transaction():
-                for command in commands:
+                for command, sender in commands:
                     reply = await self.answer(command, sender)
                     if reply is not None:
-                        replies.append(reply)
+                        replies.append((reply, sender))
         except StorageError as exc:
             _log.warning("%s: a batch of %d commands failed to commit: %s", self.DOMAIN, len(commands), exc)
-            return [CommandFailed(headers=c.headers, code="storage_unavailable", message=str(exc),
-                                  retryable=exc.retryable) for c in commands]
+            return [(CommandFailed(headers=c.headers, code="storage_unavailable", message=str(exc),
+                                   retryable=exc.retryable), s) for c, s in commands]
         return replies
 
     async def answer(self, command: Command, sender: Any) -> Reply | None:
@@ -202,3 +217,16 @@ class DomainActor(BaseActor):
             fallback.close()
         if loop is not None and not loop.is_running():
             loop.close()
+
+
+def _by_sender(replies: list[tuple[Reply, Any]]) -> list[tuple[Any, list[Reply]]]:
+    """Replies grouped by who they go to, in order (addresses are not hashable: a short list)."""
+    groups: list[tuple[Any, list[Reply]]] = []
+    for reply, sender in replies:
+        for address, answers in groups:
+            if address == sender:
+                answers.append(reply)
+                break
+        else:
+            groups.append((sender, [reply]))
+    return groups

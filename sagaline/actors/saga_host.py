@@ -8,30 +8,33 @@ default) and routes every request about a run to the host of its
 **partition** (:func:`~sagaline.saga.placement.partition_of` its
 correlation id): nobody looks a run up to find it. A host is the authority
 for its partition: it admits starts (one run per correlation id, checked in
-memory and in the journal), holds the waiters of its runs, answers their
-status, and registers them.
+memory and in the journal), holds the waiters of its runs
+(:class:`~sagaline.actors.run_book.RunBook`), answers their status, and is
+the registry partition of their keys.
 
-**One message, one pump.** After each message it receives, the host lets
-every run with mail handle it, writes every journal record those runs made
-in **one** transaction (group commit: :class:`~sagaline.saga.journal.GroupCommit`),
-then carries out what follows from them (write-ahead), and sends what the
-runs sent, one envelope per destination
-(:class:`~sagaline.actors.host_io.Outbox`: commands for one domain actor
-travel as one batch). Timers of all runs share one heap and one Thespian
-wakeup (:class:`~sagaline.actors.host_io.RunTimers`).
+**One pump for what gathered.** After the messages it has received (it
+sends itself a :class:`~sagaline.messages.batch.Pump`, which queues behind
+them), the host lets every run with mail handle it, writes every journal
+record those runs made in **one** transaction (group commit:
+:class:`~sagaline.saga.journal.GroupCommit`), then carries out what follows
+from them (write-ahead), and sends what the runs sent, one envelope per
+destination (:class:`~sagaline.actors.host_io.Outbox`: commands for one
+domain actor travel as one batch). Timers of all runs share one heap and
+one Thespian wakeup (:class:`~sagaline.actors.host_io.RunTimers`).
 
 **Isolation.** An exception in one run's code ends that run only, as a
 crash ends an Erlang process: the run is rebuilt from the journal (its
 in-flight commands re-sent with their keys), and after ``max_deaths``
 deaths it is marked ``needs_operator``; other runs never notice. A host
 that dies (SIGKILL, OOM) is restarted by the saga supervisor and rebuilds
-every unfinished run of its partition from the journal. Without a durable
-journal (``journal="memory"``), a run whose actor died ends ``stuck``
-(``saga_actor_died``), announced to its waiters: never lost.
+every unfinished run of its partition from the journal, once it knows the
+domain actors (so a re-send never fails for want of an address). Without a
+durable journal (``journal="memory"``), a run whose actor died ends
+``stuck`` (``saga_actor_died``), announced to its waiters: never lost.
 
 **Process runs.** A saga declared ``isolation="process"`` runs in a
 single-run host: a child actor (its own OS process) of the partition's
-host, which keeps its waiters and its registry entry, forwards requests to
+host, which keeps its waiters and its registry entry, relays requests to
 it, and rebuilds it from the journal when it dies.
 
 **Storage faults.** When the journal cannot be written (disk full,
@@ -49,26 +52,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.actors.host_io import Outbox, RunTimers
+from sagaline.actors.run_book import RunBook
 from sagaline.actors.saga_run import Operation, SagaRun, Tick
-from sagaline.actors.saga_support import operator_outcome, snapshot_of
+from sagaline.actors.saga_support import operator_outcome
 from sagaline.messages.base import Reply
-from sagaline.messages.batch import ReplyBatch, Routed
+from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
                                     OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
-                                    RunStatus, SagaAccepted, SagaRefused, StartSaga)
+                                    RunSnapshot, RunStatus, SagaAccepted, SagaRefused, StartSaga)
 from sagaline.messages.supervision import ChildInfo, Children, ExitReason, WhichChildren
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
 from sagaline.saga import Executor
-from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal
+from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal, replay
+from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
 from sagaline.saga.placement import partition_of, successor_id
+from sagaline.saga.shell import snapshot
 from sagaline.sagas.admission import admit
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
@@ -99,30 +105,24 @@ class SagaHost(ChildKeeper):
 
     def on_start(self, args: dict[str, Any]) -> None:
         self.cfg = HostArgs.model_validate(args)
-        self.runs: dict[str, SagaRun] = {}
-        self.process_runs: dict[str, Child] = {}
-        self.relayed: dict[str, deque[tuple[Any, Any]]] = {}
-        self.waiters: dict[str, list[Any]] = {}
-        self.accepting: dict[str, list[Any]] = {}
-        self.finished: OrderedDict[str, RunOutcome] = OrderedDict()
-        self.deaths: dict[str, int] = {}
-        self.to_recover: OrderedDict[str, str] = OrderedDict()
+        self.book = RunBook(self.cfg.finished_cache)
         self.respawn: list[tuple[str, str]] = []
         self.ready: deque[SagaRun] = deque()
         self.outbox = Outbox(self.send)
         self.run_timers = RunTimers()
         self.armed_at: float | None = None
         self.retry_s = 0.0
+        self.pump_due = False
         self.storage_fault: str | None = None
         self.directory: dict[str, Any] = dict(self.cfg.directory)
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = {}
         self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
-        if self.registry is not None and self.cfg.launch is None:
+        self.held: list[Routed] = []
+        self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
+        if self.waiting_for_directory:
             self.post(self.registry, Subscribe(key_prefix="domain:"))
             self.post(self.registry, Select(key_prefix="domain:"))
-        self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
-        self.held: list[Routed] = []
         if self.cfg.launch is not None:
             self._launch_local(self.cfg.launch)
         elif not self.waiting_for_directory:
@@ -130,7 +130,7 @@ class SagaHost(ChildKeeper):
         self._pump()
 
     def _open_store(self) -> Any:
-        if self.cfg.journal != "sqlite":
+        if not self.durable:
             return MemoryJournal()
         path = Path(self.cfg.journal_path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,25 +148,30 @@ class SagaHost(ChildKeeper):
             if partition_of(run.run_id, self.cfg.count) != self.cfg.index:
                 continue
             if run.saga in self.cfg.sagas():
-                self.to_recover[run.run_id] = run.saga
+                self.book.to_recover[run.run_id] = run.saga
             else:
                 self._mark_needs_operator(run.run_id, run.saga, "unknown_saga",
                                           f"no saga named {run.saga!r} in the catalog")
-        if self.to_recover:
-            _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.to_recover))
+        if self.book.to_recover:
+            _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.book.to_recover))
         self._recover_more()
 
     def _recover_more(self) -> None:
-        while self.to_recover and self._active() < self.cfg.recovery_concurrency:
-            cid, saga = self.to_recover.popitem(last=False)
+        rebuild = self.book.to_rebuild(self.cfg.recovery_concurrency)
+        for cid, saga in rebuild:
             self._launch(Rebuild(cid, saga))
-
-    def _active(self) -> int:
-        return len(self.runs) + len(self.process_runs)
+        if rebuild:
+            telemetry.execute(tn.SAGA_BACKLOG, {"depth": len(self.book.to_recover)}, {"host": self.cfg.index})
 
     # ----- the pump ------------------------------------------------------------------------
 
     def after_message(self) -> None:
+        if not self.pump_due and (self.ready or self.journal.pending or self.outbox or self.respawn):
+            self.pump_due = True
+            self.send(self.myAddress, Pump())
+
+    def receive_Pump(self, message: Pump, sender: Any) -> None:
+        self.pump_due = False
         self._pump()
 
     def _pump(self) -> None:
@@ -177,9 +182,9 @@ class SagaHost(ChildKeeper):
                 self._guarded(run, run.process)
             if self.retry_s or not self._commit():
                 break
-            for cid, saga in self.respawn:
+            respawn, self.respawn = self.respawn, []
+            for cid, saga in respawn:
                 self._launch(Rebuild(cid, saga))
-            self.respawn.clear()
             if not self.ready and not self.journal.pending:
                 break
         self.outbox.flush()
@@ -200,7 +205,7 @@ class SagaHost(ChildKeeper):
             telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 0}, {"host": self.cfg.index, "fault": None})
             self.storage_fault = None
         for run, then in thens:
-            if self.runs.get(run.run_id) is run or self.cfg.launch is not None:
+            if self.book.live.get(run.run_id) is run:
                 self._guarded(run, then)
         return True
 
@@ -263,38 +268,29 @@ class SagaHost(ChildKeeper):
         self.outbox.put(address, message)
 
     def begun(self, run: SagaRun) -> None:
-        cid = run.run_id
         if self.cfg.launch is not None:
-            self.post(self.parent, RunBegun(correlation_id=cid))
+            self.post(self.parent, RunBegun(correlation_id=run.run_id))
             return
-        for waiter in self.accepting.pop(cid, []):
-            self.post(waiter, SagaAccepted(correlation_id=cid, saga=run.saga, existing=False, address=self.myAddress))
+        self._answer(self.book.begun(run.run_id, run.saga, self.myAddress))
 
     def ended(self, run: SagaRun, result: RunOutcome) -> None:
-        cid = run.run_id
         run.done = True
-        if self.runs.get(cid) is run:
-            del self.runs[cid]
-        self.run_timers.cancel_all(lambda key: key[0] == cid)
+        self.run_timers.cancel_all(lambda key: key[0] == run.run_id)
         if self.cfg.launch is not None:
             self.post(self.parent, RunEnded(outcome=result))
             self.stop("normal")
             return
-        self._run_over(result)
+        if self.book.live.get(run.run_id) is run:
+            self._run_over(result)
 
     def _run_over(self, result: RunOutcome) -> None:
         """Remember how a run ended and tell everyone waiting for it."""
-        cid = result.correlation_id
-        self.deaths.pop(cid, None)
-        self.finished[cid] = result
-        self.finished.move_to_end(cid)
-        while len(self.finished) > self.cfg.finished_cache:
-            self.finished.popitem(last=False)
-        for waiter in self.waiters.pop(cid, []):
-            self.post(waiter, result)
-        for waiter in self.accepting.pop(cid, []):
-            self.post(waiter, SagaAccepted(correlation_id=cid, saga=result.saga, existing=False))
+        self._answer(self.book.over(result))
         self._recover_more()
+
+    def _answer(self, answers: list[tuple[Any, Any]]) -> None:
+        for who, message in answers:
+            self.post(who, message)
 
     # ----- launching runs --------------------------------------------------------------------
 
@@ -307,7 +303,7 @@ class SagaHost(ChildKeeper):
 
     def _launch_local(self, launch: Launch) -> None:
         run = SagaRun(self, launch.run_id, launch.saga, self._executor(launch.saga))
-        self.runs[launch.run_id] = run
+        self.book.live[launch.run_id] = run
         if isinstance(launch, NewRun):
             self._guarded(run, run.begin, launch.start)
         elif isinstance(launch, Rebuild):
@@ -321,9 +317,9 @@ class SagaHost(ChildKeeper):
         spec = child_spec(f"run:{launch.run_id}", "sagaline.actors.saga_host.SagaHost",
                           self.cfg.for_process_run(launch, self.directory), restart="temporary")
         child = Child(spec.id, spec)
-        self.process_runs[launch.run_id] = child
+        self.book.processes[launch.run_id] = child
         self.spawn(child)
-        for message, _ in self.relayed.get(launch.run_id, ()):  # asked of a predecessor that died
+        for message, _ in self.book.unanswered(launch.run_id):  # asked of a predecessor that died
             self.post(child.address, Routed(request=message, reply_to=self.myAddress))
 
     def _executor(self, saga: str) -> Executor:
@@ -338,12 +334,11 @@ class SagaHost(ChildKeeper):
 
     def _run_died(self, run: SagaRun, reason: ExitReason) -> None:
         """A run's actor died before its end was recorded: rebuild it, or give up after ``max_deaths``."""
-        cid = run.run_id
         run.done = True
-        if self.runs.get(cid) is run:
-            del self.runs[cid]
-        self.run_timers.cancel_all(lambda key: key[0] == cid)
-        self._lost(cid, run.saga, reason)
+        if self.book.live.get(run.run_id) is run:
+            del self.book.live[run.run_id]
+        self.run_timers.cancel_all(lambda key: key[0] == run.run_id)
+        self._lost(run.run_id, run.saga, reason)
 
     def _lost(self, cid: str, saga: str, reason: ExitReason) -> None:
         if self.cfg.launch is not None:
@@ -352,7 +347,7 @@ class SagaHost(ChildKeeper):
             out = operator_outcome(cid, saga, "saga_actor_died", f"{reason.kind}: {reason.detail or ''}", time.time())
             self._run_over(out.model_copy(update={"status": "stuck"}))
             return
-        deaths = self.deaths[cid] = self.deaths.get(cid, 0) + 1
+        deaths = self.book.died(cid)
         if deaths >= self.cfg.max_deaths:
             self._mark_needs_operator(cid, saga, "saga_actor_died",
                                       f"its actor died {deaths} times (last: {reason.kind} {reason.detail or ''})")
@@ -369,38 +364,34 @@ class SagaHost(ChildKeeper):
     # ----- process runs (children) -------------------------------------------------------------
 
     def find_child(self, child_id: str) -> Child | None:
-        return self.process_runs.get(child_id[4:]) if child_id.startswith("run:") else None
+        return self.book.processes.get(child_id[4:]) if child_id.startswith("run:") else None
 
     def all_children(self) -> list[Child]:
-        return list(self.process_runs.values())
+        return list(self.book.processes.values())
 
     def child_start_failed(self, child: Child, reason: ExitReason, holder: Any) -> None:
         self.child_died(child, reason)
 
     def child_died(self, child: Child, reason: ExitReason) -> None:
         cid = child.id[4:]
-        if self.process_runs.pop(cid, None) is None:
-            return
-        if reason.kind == "normal" and cid in self.finished:
-            return
-        self._lost(cid, _saga_of(child), reason)
+        if self.book.processes.pop(cid, None) is not None:
+            self._lost(cid, child.spec.args["launch"].saga, reason)
 
     def receive_RunBegun(self, message: RunBegun, sender: Any) -> None:
-        child = self.process_runs.get(message.correlation_id)
-        for waiter in self.accepting.pop(message.correlation_id, []):
-            self.post(waiter, SagaAccepted(correlation_id=message.correlation_id, saga=_saga_of(child) if child else "",
-                                           existing=False, address=sender))
+        child = self.book.processes.get(message.correlation_id)
+        if child is not None:
+            self._answer(self.book.begun(message.correlation_id, child.spec.args["launch"].saga, sender))
 
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
-        self.process_runs.pop(message.outcome.correlation_id, None)  # its host exits next: ask it nothing more
-        self._run_over(message.outcome)
-        for request, requester in self.relayed.pop(message.outcome.correlation_id, ()):
+        cid = message.outcome.correlation_id
+        self._run_over(message.outcome)  # its host exits next: it is asked nothing more
+        for request, requester in self.book.drop_relays(cid):
             self._answer_ended(request, requester)
 
     def receive_WhichChildren(self, message: WhichChildren, sender: Any) -> None:
         self.post(sender, Children(children=tuple(
             ChildInfo(id=c.id, address=c.address, status="running" if c.alive else "undefined", type="worker",
-                      restarts=c.restarts, pid=c.pid, name=run_key(c.id[4:])) for c in self.process_runs.values())))
+                      restarts=c.restarts, pid=c.pid, name=run_key(c.id[4:])) for c in self.book.processes.values())))
 
     # ----- requests ----------------------------------------------------------------------------
 
@@ -423,11 +414,11 @@ class SagaHost(ChildKeeper):
             self.post(sender, refusal)
             return
         if message.correlation_id and self.durable:
-            summary, out, _ = self.journal.store.find(cid)
+            summary, out = self.journal.store.find(cid)
             if summary is not None:
                 self._answer_recorded(message, cid, summary.saga, out, sender)
                 return
-        (self.waiters if message.wait else self.accepting).setdefault(cid, []).append(sender)
+        (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
         self._launch(NewRun(cid, message.saga, start))
 
@@ -437,44 +428,42 @@ class SagaHost(ChildKeeper):
         if self._exiting:
             return SagaRefused(code="unavailable", message="the saga host is shutting down")
         limit = self.cfg.max_runs
-        if limit is not None and self._active() + len(self.to_recover) >= limit:
+        if limit is not None and self.book.active() + len(self.book.to_recover) >= limit:
             return SagaRefused(code="max_children", message=f"{limit} runs already in progress on this host")
         return None
 
     def _answer_existing(self, message: StartSaga, cid: str, sender: Any) -> bool:
-        if cid in self.finished:
-            self._answer_recorded(message, cid, self.finished[cid].saga, self.finished[cid], sender)
+        finished = self.book.finished.get(cid)
+        if finished is not None:
+            self._answer_recorded(message, cid, finished.saga, finished, sender)
             return True
-        if not self._known(cid):
+        if not self.book.known(cid):
             return False
         if message.wait:
-            self.waiters.setdefault(cid, []).append(sender)
+            self.book.wait(cid, sender)
         else:
-            saga = self.runs[cid].saga if cid in self.runs else message.saga
-            self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True, address=self._address_of(cid)))
+            self.post(sender, SagaAccepted(correlation_id=cid, saga=self.book.saga_of(cid) or message.saga,
+                                           existing=True, address=self._address_of(cid)))
         return True
 
     def _answer_recorded(self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any) -> None:
         if message.wait and out is not None:
             self.post(sender, out)
         elif message.wait:
-            self.waiters.setdefault(cid, []).append(sender)
+            self.book.wait(cid, sender)
         else:
             self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True))
 
-    def _known(self, cid: str) -> bool:
-        return cid in self.runs or cid in self.process_runs or cid in self.to_recover
-
     def _address_of(self, cid: str) -> Any:
-        child = self.process_runs.get(cid)
+        child = self.book.processes.get(cid)
         return child.address if child is not None else self.myAddress
 
     def receive_AwaitRun(self, message: AwaitRun, sender: Any) -> None:
         cid = message.correlation_id
-        if cid in self.finished:
-            self.post(sender, self.finished[cid])
-        elif self._known(cid):
-            self.waiters.setdefault(cid, []).append(sender)
+        if cid in self.book.finished:
+            self.post(sender, self.book.finished[cid])
+        elif self.book.known(cid):
+            self.book.wait(cid, sender)
         else:
             out = self.journal.store.find(cid)[1] if self.durable else None
             self.post(sender, out or SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}"))
@@ -487,56 +476,59 @@ class SagaHost(ChildKeeper):
 
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
-        self._promote(cid)
-        if cid in self.runs:
+        saga = self.book.promote(cid)
+        if saga is not None:
+            self._launch(Rebuild(cid, saga))
+        if cid in self.book.live:
             self._deliver(cid, message, sender)
-        elif cid in self.process_runs:
-            self._relay(cid, message, sender)
+        elif cid in self.book.processes:  # its answer comes back here and goes on, in order
+            self.book.relay(cid, message, sender)
+            child = self.book.processes[cid]
+            if child.address is not None:
+                self.post(child.address, Routed(request=message, reply_to=self.myAddress))
         else:
             self._answer_ended(message, sender)
-
-    def _relay(self, cid: str, message: CancelRun | RunStatus, sender: Any) -> None:
-        """Ask a process run through this host: its answer comes back here, in order, and goes on to
-        ``sender``; what it never answered (it ended, or died and is rebuilt) is answered or asked again."""
-        self.relayed.setdefault(cid, deque()).append((message, sender))
-        child = self.process_runs[cid]
-        if child.address is not None:
-            self.post(child.address, Routed(request=message, reply_to=self.myAddress))
 
     def receive_CancelAnswer(self, message: CancelAnswer, sender: Any) -> None:
         self._relayed_answer(message.correlation_id, message)
 
-    def receive_RunSnapshot(self, message: Any, sender: Any) -> None:
+    def receive_RunSnapshot(self, message: RunSnapshot, sender: Any) -> None:
         self._relayed_answer(message.correlation_id, message)
 
     def _relayed_answer(self, cid: str, answer: Any) -> None:
-        waiting = self.relayed.get(cid)
-        if waiting:
-            _, requester = waiting.popleft()
-            self.post(requester, answer)
-            if not waiting:
-                del self.relayed[cid]
+        who = self.book.relayed_answer(cid)
+        if who is not None:
+            self.post(who, answer)
 
     def _answer_ended(self, message: CancelRun | RunStatus, sender: Any) -> None:
+        """Answer about a run that is not running here: from the journal (a snapshot by replay)."""
         cid = message.correlation_id
-        summary, out, steps = self.journal.store.find(cid) if self.durable else (None, self.finished.get(cid), [])
+        summary, out = self.journal.store.find(cid) if self.durable else (None, self.book.finished.get(cid))
         status = summary.status if summary is not None else (out.status if out is not None else None)
         if status is None:
             self.post(sender, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}"))
-        elif isinstance(message, CancelRun) or summary is None:
+            return
+        state = self._replayed(summary.saga, cid) if isinstance(message, RunStatus) and summary else None
+        if state is None:
             self.post(sender, CancelAnswer(correlation_id=cid, accepted=False, status=status))
         else:
-            self.post(sender, snapshot_of(summary, steps))
+            self.post(sender, snapshot(state).model_copy(update={"status": status}))
 
-    def _promote(self, cid: str) -> None:
-        saga = self.to_recover.pop(cid, None)
-        if saga is not None:
-            self._launch(Rebuild(cid, saga))
+    def _replayed(self, saga: str, cid: str) -> Any:
+        """A run rebuilt from its journal to show it; None when that cannot be done."""
+        history = self.journal.store.load(cid)
+        if history is None or history.problem or saga not in self.cfg.sagas():
+            return None
+        try:
+            return replay(self._executor(saga), history)
+        except Exception as exc:  # shown as a status only; an operator's resume reports why
+            _log.warning("run %s cannot be replayed to show it: %s", cid, exc)
+            return None
 
     def _deliver(self, cid: str, message: Any, reply_to: Any) -> None:
-        run = self.runs.get(cid)
+        run = self.book.live.get(cid)
         if run is None:
-            child = self.process_runs.get(cid)
+            child = self.book.processes.get(cid)
             if child is not None and child.address is not None and not isinstance(message, Tick):
                 self.post(child.address, message)
             return
@@ -558,33 +550,30 @@ class SagaHost(ChildKeeper):
 
     def receive_RetryCompensation(self, message: RetryCompensation, sender: Any) -> None:
         summary = self._operable(message.correlation_id, sender)
-        if summary is None:
-            return
-        if summary.status != "stuck":
-            self._operator_answer(sender, summary.correlation_id, False, summary.status,
-                                  "only a stuck run's compensations can be retried")
-            return
-        self._reopen(summary.correlation_id, summary.saga,
-                     Operation("retry_compensations", sender, steps=tuple(message.steps)))
+        if summary is not None:
+            self._decided(summary, decide_retry(summary), Operation("retry_compensations", sender,
+                                                                    steps=tuple(message.steps)), sender)
 
     def receive_ResumeRun(self, message: ResumeRun, sender: Any) -> None:
         summary = self._operable(message.correlation_id, sender)
         if summary is None:
             return
-        cid, status = summary.correlation_id, summary.status
-        if status == "halted":
-            self._reopen(cid, summary.saga, Operation("resume", sender, from_step=message.from_step))
-        elif status in ("failed", "cancelled") and summary.successor:
-            self._operator_answer(sender, cid, False, status, f"already resumed as {summary.successor}",
-                                  summary.successor)
-        elif status in ("failed", "cancelled"):
-            successor = successor_id(self.cfg.index, self.cfg.count)
-            self._launch(Successor(successor, summary.saga, cid, message.from_step, sender))
-        elif status == "needs_operator":
-            self._reopen(cid, summary.saga, None)
-            self._operator_answer(sender, cid, True, "running", "recovery is tried again")
+        decision = decide_resume(summary)
+        if isinstance(decision, (Refuse, Reopen)):
+            self._decided(summary, decision, Operation("resume", sender, from_step=message.from_step), sender)
         else:
-            self._operator_answer(sender, cid, False, status, f"a {status} run cannot be resumed")
+            successor = successor_id(self.cfg.index, self.cfg.count)  # in this partition: this host holds it
+            self._launch(Successor(successor, summary.saga, summary.correlation_id, message.from_step, sender))
+
+    def _decided(self, summary: Any, decision: Any, operation: Operation, sender: Any) -> None:
+        cid = summary.correlation_id
+        if isinstance(decision, Refuse):
+            self._operator_answer(sender, cid, False, decision.status, decision.message, decision.successor)
+            return
+        self.book.reopen(cid)
+        self._launch(Rebuild(cid, summary.saga, operation if decision.kind else None))
+        if decision.kind is None:
+            self._operator_answer(sender, cid, True, "running", "recovery is tried again")
 
     def _operable(self, cid: str, sender: Any) -> Any:
         """The journal's summary of a run an operator may act on; None after answering a refusal."""
@@ -594,18 +583,14 @@ class SagaHost(ChildKeeper):
         summary = self.journal.store.find(cid)[0]
         if summary is None:
             self._operator_answer(sender, cid, False, "unknown", "no such run")
-        elif self._known(cid) or any(r.successor and r.successor.predecessor == cid for r in self.runs.values()):
+        elif self.book.known(cid) or any(r.successor and r.successor.predecessor == cid
+                                         for r in self.book.live.values()):
             self._operator_answer(sender, cid, False, summary.status, "the run is in progress")
         elif summary.saga not in self.cfg.sagas():
             self._operator_answer(sender, cid, False, summary.status, f"saga {summary.saga!r} is not in the catalog")
         else:
             return summary
         return None
-
-    def _reopen(self, cid: str, saga: str, operation: Operation | None) -> None:
-        self.finished.pop(cid, None)
-        self.deaths.pop(cid, None)
-        self._launch(Rebuild(cid, saga, operation))
 
     def _operator_answer(self, to: Any, cid: str, accepted: bool, status: str, text: str,
                          successor: str | None = None) -> None:
@@ -620,9 +605,8 @@ class SagaHost(ChildKeeper):
             Entry(key=entry.key, holder=entry.holder, value=entry.value),)))
 
     def receive_Select(self, message: Select, sender: Any) -> None:
-        table = self._table()
-        found = table.select(message.key_prefix, message.key_pattern,
-                             [(c.path, c.op, c.operand) for c in message.where], message.holder, message.limit)
+        found = self._table().select(message.key_prefix, message.key_pattern,
+                                     [(c.path, c.op, c.operand) for c in message.where], message.holder, message.limit)
         self.post(sender, Entries(entries=tuple(Entry(key=e.key, holder=e.holder, value=e.value) for e in found)))
 
     def receive_Count(self, message: Count, sender: Any) -> None:
@@ -631,11 +615,11 @@ class SagaHost(ChildKeeper):
     def _table(self) -> RegistryTable:
         """This host's partition of the registry: one ``saga:<id>`` entry per run it holds."""
         table = RegistryTable()
-        for cid, run in self.runs.items():
+        for cid, run in self.book.live.items():
             table.register(TableEntry(run_key(cid), self.myAddress, {"saga": run.saga}))
-        for cid, child in self.process_runs.items():
+        for cid, child in self.book.processes.items():
             if child.address is not None:
-                table.register(TableEntry(run_key(cid), child.address, {"saga": _saga_of(child)}))
+                table.register(TableEntry(run_key(cid), child.address, {"saga": child.spec.args["launch"].saga}))
         return table
 
     def receive_Entries(self, message: Entries, sender: Any) -> None:
@@ -663,7 +647,7 @@ class SagaHost(ChildKeeper):
             self.directory.pop(name, None)
         else:
             self.directory[name] = address
-        for child in self.process_runs.values():
+        for child in self.book.processes.values():
             if child.address is not None:
                 self.post(child.address, DirectoryUpdate(name=name, address=address))
 
@@ -671,11 +655,11 @@ class SagaHost(ChildKeeper):
 
     def receive_GetHostStats(self, message: GetHostStats, sender: Any) -> None:
         j = self.journal
-        self.post(sender, HostStats(index=self.cfg.index, runs=len(self.runs), process_runs=len(self.process_runs),
-                                    recovering=len(self.to_recover), commits=j.commits, writes=j.writes,
-                                    largest_batch=j.largest, commit_failures=j.failures,
-                                    envelopes=self.outbox.envelopes, items=self.outbox.items,
-                                    storage_fault=self.storage_fault))
+        self.post(sender, HostStats(index=self.cfg.index, runs=len(self.book.live),
+                                    process_runs=len(self.book.processes), recovering=len(self.book.to_recover),
+                                    commits=j.commits, writes=j.writes, largest_batch=j.largest,
+                                    commit_failures=j.failures, envelopes=self.outbox.envelopes,
+                                    items=self.outbox.items, storage_fault=self.storage_fault))
 
     def on_terminate(self, reason: Any) -> None:
         journal = getattr(self, "journal", None)
@@ -683,19 +667,11 @@ class SagaHost(ChildKeeper):
             return
         try:
             if journal.pending and not journal.muted:
-                for run, then in journal.flush(time.time()):
-                    pass  # durable now; what follows happens after the restart
+                journal.flush(time.time())  # durable now; what follows happens after the restart
         except Exception as exc:
             _log.warning("host: final journal write failed: %s", exc)
         try:
             journal.store.close()
         except Exception:
             _log.exception("host: closing the journal failed")
-        outbox = getattr(self, "outbox", None)
-        if outbox:
-            outbox.flush()
-
-
-def _saga_of(child: Child | None) -> str:
-    launch = (child.spec.args.get("launch") or {}) if child is not None else {}
-    return launch.get("saga", "") if isinstance(launch, dict) else getattr(launch, "saga", "")
+        self.outbox.flush()

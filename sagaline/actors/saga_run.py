@@ -54,7 +54,7 @@ from sagaline.messages.base import Reply
 from sagaline.messages.saga import CancelAnswer, CancelRun, OperatorAnswer, RunOutcome, RunStatus, StartSaga
 from sagaline.saga import (CancelRequested, Executor, Finished, InputError, InvocationResult, Invoke,
                            ResumeRequested, RetryCompensations, SetTimer, StepError, TimerFired)
-from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, replay, step_rows
+from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, replay
 from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import CorruptRecord, error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
@@ -179,8 +179,8 @@ class SagaRun:
         except InputError as exc:
             self._refuse(exc)
             return
-        record = Begin(start, self.executor.definition.version, now, self.state.status,
-                       step_rows(None, self.state), resumed_from, dict(self.carried))
+        record = Begin(start, self.executor.definition.version, now, self.state.status, resumed_from,
+                       dict(self.carried))
         self.host.record(self, record, lambda: self._begun(commands))
 
     def rebuild(self, history: RunHistory | None, operation: Operation | None = None) -> None:
@@ -294,7 +294,7 @@ class SagaRun:
         if self.state is before:
             return  # stale (an old timer, a superseded answer): nothing to journal or do
         self.seq += 1
-        self.host.record(self, append_of(self.run_id, self.seq, now, event, before, self.state),
+        self.host.record(self, append_of(self.run_id, self.seq, now, event, self.state),
                          lambda: self._carry_out(commands))
 
     def _carry_out(self, commands: list) -> None:

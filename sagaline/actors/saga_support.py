@@ -1,4 +1,4 @@
-"""Plain helpers of a saga run: finishing again, carry-over, the stuck event, snapshots, telemetry.
+"""Plain helpers of a saga run: finishing again, carry-over, the stuck event, telemetry.
 
 Kept apart from :mod:`sagaline.actors.saga_run` so the run reads as its
 message handling; everything here is a function of run state or journal
@@ -13,15 +13,14 @@ from typing import Any
 from sagaline.events.envelope import new_event
 from sagaline.messages.base import Headers
 from sagaline.messages.flow import PublishEvent
-from sagaline.messages.saga import RunOutcome, RunSnapshot, RunSummary, StepSnapshot
+from sagaline.messages.saga import RunOutcome
 from sagaline.saga import Executor, Finished, InvocationResult, Invoke, RunState, StepError
-from sagaline.saga.journal import StepRow
 from sagaline.saga.outcomes import Ok
 from sagaline.saga.records import error_to_data
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
-__all__ = ["finished_of", "carry_over", "stuck_announcement", "operator_outcome", "snapshot_of",
+__all__ = ["finished_of", "carry_over", "stuck_announcement", "operator_outcome",
            "STUCK_EVENT", "emit_start", "note_invoke", "note_result"]
 
 #: The event announcing a stuck run (registered in :mod:`sagaline.events.known`).
@@ -84,16 +83,6 @@ def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float
     error = error_to_data(StepError(code, message[:2000]))
     return RunOutcome(correlation_id=run_id, saga=saga or "unknown", status="needs_operator", error=error,
                       started_at=started_at, finished_at=now)
-
-
-def snapshot_of(summary: RunSummary, steps: list[StepRow]) -> RunSnapshot:
-    """A client's view of a run that is not running, from the journal's projection."""
-    rows = [StepSnapshot(name=s.step, status=s.status, attempts=s.attempt, started_at=s.started_at,
-                         finished_at=s.finished_at, error={"code": s.error_code} if s.error_code else None,
-                         compensation_error={"code": s.comp_error_code} if s.comp_error_code else None)
-            for s in steps]
-    return RunSnapshot(correlation_id=summary.correlation_id, saga=summary.saga, status=summary.status,
-                       steps=rows, started_at=summary.started_at, finished_at=summary.finished_at)
 
 
 # ----- telemetry (``sagaline.telemetry.names``) ------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from sagaline.messages.base import ActorRef, Command, Message, Reply
 
-__all__ = ["CommandBatch", "ReplyBatch", "Routed"]
+__all__ = ["CommandBatch", "ReplyBatch", "Routed", "Pump"]
 
 
 class CommandBatch(Message):
@@ -45,3 +45,13 @@ class Routed(Message):
     """The request, unchanged."""
     reply_to: ActorRef
     """Who asked (gets the answer; None: nobody waits for one)."""
+
+
+class Pump(Message):
+    """An actor -> itself: handle what gathered while the messages already received were read.
+
+    A message to oneself is queued behind every message already received
+    (Thespian appends it to what it has read), so replies that arrived
+    together are handled by one pump: one journal commit, one batch per
+    destination. Idle, it comes back at once: no delay is added.
+    """

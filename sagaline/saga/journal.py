@@ -14,8 +14,8 @@ durable. :class:`GroupCommit` is that rule for many runs at once: records
 of every run collected while a saga host handles one message are written
 in one transaction, then every continuation runs.
 
-Writes carry a projection for operators: the run's ``status`` after the
-write and the :class:`StepRow` s it changed (:func:`step_rows`).
+Each write carries the run's ``status`` after it (for listing runs); a
+run's steps are shown by replaying its events.
 
 Records are plain frozen data: the start keeps the admitted ``StartSaga``
 itself (one record of the start from admission to the journal), an append
@@ -32,27 +32,10 @@ from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, S
 from sagaline.saga.executor import Executor
 from sagaline.saga.records import event_from_data, event_to_data
 from sagaline.saga.signals import RunEvent
-from sagaline.saga.state import RunState, StepState
+from sagaline.saga.state import RunState
 
-__all__ = ["StepRow", "Begin", "Append", "Finish", "Record", "Entry", "RunHistory", "OpenRun", "JournalStore",
-           "MemoryJournal", "GroupCommit", "HaltRule", "Halted", "replay", "step_rows", "append_of"]
-
-
-@dataclass(frozen=True, slots=True)
-class StepRow:
-    """One step's row of the operators' projection, as of a write."""
-
-    step: str
-    status: str
-    attempt: int = 0
-    comp_attempt: int = 0
-    idempotency_key: str | None = None
-    retry_at: float | None = None
-    deadline: float | None = None
-    error_code: str | None = None
-    comp_error_code: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
+__all__ = ["Begin", "Append", "Finish", "Record", "Entry", "RunHistory", "OpenRun", "JournalStore",
+           "MemoryJournal", "GroupCommit", "HaltRule", "Halted", "replay", "append_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +47,6 @@ class Begin:
         version: the saga definition's version.
         started_at: the executor's ``now`` at start.
         status: the run's status after the start transition.
-        steps: the steps the start changed.
         resumed_from: the failed run this one resumes, if any.
         carried: step -> result carried over from ``resumed_from``.
     """
@@ -73,7 +55,6 @@ class Begin:
     version: int
     started_at: float
     status: str = "running"
-    steps: tuple[StepRow, ...] = ()
     resumed_from: str | None = None
     carried: dict[str, Any] = field(default_factory=dict)
 
@@ -91,7 +72,6 @@ class Append:
     at: float
     event: dict[str, Any]
     status: str
-    steps: tuple[StepRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +136,8 @@ class JournalStore(Protocol):
     def unfinished(self) -> list[OpenRun]:
         """Every run without a recorded finish, oldest first."""
 
-    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None, list[StepRow]]:
-        """One run's summary, outcome (once finished) and step projection."""
+    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None]:
+        """One run's summary and outcome (once finished)."""
 
     def list_runs(self, query: ListRuns, now: float) -> RunsPage:
         """Runs matching ``query``, newest first."""
@@ -192,16 +172,16 @@ class MemoryJournal:
     def unfinished(self) -> list[OpenRun]:
         return [OpenRun(h.begin.run_id, h.begin.start.saga, h.status) for h in self.runs.values() if not h.finished]
 
-    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None, list[StepRow]]:
+    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None]:
         history = self.runs.get(run_id)
         if history is None:
-            return None, None, []
+            return None, None
         out = history.outcome
         summary = RunSummary(correlation_id=run_id, saga=history.begin.start.saga, status=history.status,
                              started_at=history.begin.started_at, finished_at=out.finished_at if out else None,
                              failed_step=out.failed_step if out else None,
                              error_code=(out.error or {}).get("code") if out else None)
-        return summary, out, []
+        return summary, out
 
     def list_runs(self, query: ListRuns, now: float) -> RunsPage:
         rows = [self.find(run_id)[0] for run_id in reversed(list(self.runs))]
@@ -331,22 +311,6 @@ def replay(executor: Executor, history: RunHistory) -> RunState:
     return state
 
 
-def append_of(run_id: str, seq: int, at: float, event: RunEvent, before: RunState | None,
-              after: RunState) -> Append:
-    """The :class:`Append` recording ``event`` (number ``seq``) that took ``before`` to ``after``."""
-    return Append(run_id, seq, at, event_to_data(event), after.status, step_rows(before, after))
-
-
-def step_rows(before: RunState | None, after: RunState) -> tuple[StepRow, ...]:
-    """The projection rows of the steps that changed between ``before`` and ``after``.
-
-    Step states are immutable, so an unchanged step is the very same object.
-    """
-    old = before.steps if before is not None else {}
-    return tuple(_row(step) for name, step in after.steps.items() if old.get(name) is not step)
-
-
-def _row(step: StepState) -> StepRow:
-    return StepRow(step.name, step.status, step.attempt, step.comp_attempt, step.inflight, step.retry_at,
-                   step.deadline, step.error.code if step.error else None,
-                   step.comp_error.code if step.comp_error else None, step.started_at, step.finished_at)
+def append_of(run_id: str, seq: int, at: float, event: RunEvent, after: RunState) -> Append:
+    """The :class:`Append` recording ``event`` (number ``seq``) that left the run in ``after``."""
+    return Append(run_id, seq, at, event_to_data(event), after.status)

@@ -1,43 +1,39 @@
-"""The journal's tables in SQLite: runs, their events, and a step projection for operators.
+"""The journal's tables in SQLite: runs and their events.
 
 Written by the saga hosts (each through its own connection, inline on its
-thread: one writer at a time, SQLite's lock decides the order), read by
-the saga supervisor and by tests beside them (WAL). It implements
-:class:`~sagaline.saga.journal.JournalStore`. Schema, version 1::
+thread: one writer at a time, SQLite's lock decides the order), read by the
+saga supervisor and by tests beside them (WAL). It implements
+:class:`~sagaline.saga.journal.JournalStore`. Schema, version 2::
 
     runs(correlation_id PK, saga, version, status, inputs BLOB, causation_id,
          started_at, updated_at, finished_at, outcome BLOB, failed_step,
          error_code, message, failed_compensations BLOB, resumed_from,
          carried BLOB, successor, last_seq)
     run_events(correlation_id, seq, at, event BLOB)   PK (correlation_id, seq)
-    run_steps(correlation_id, step, status, attempt, comp_attempt,
-              idempotency_key, retry_at, deadline, error_code,
-              comp_error_code, started_at, finished_at) PK (correlation_id, step)
-    journal_writes (a view: the write path, see below)
 
 Times are REAL seconds since the epoch (the executor's ``now``). BLOBs are
 :func:`~sagaline.messages.codec.pack_value` bytes. A run is *open* while
 ``finished_at`` is NULL: a finish (terminal, ``halted`` or
 ``needs_operator``) sets it, and any later event (an operator's retry or
 resume) clears it again. ``run_events`` is the source of truth (replayed
-through the pure executor); ``runs.status`` and ``run_steps`` are a
-projection written in the same transaction, for listing and inspection.
+through the pure executor, which is also how a run's steps are shown);
+``runs`` keeps what listing needs.
 
-:meth:`SqliteJournal.write` applies a whole batch of writes (many runs'
+:meth:`SqliteJournal.write` applies a whole batch of records (many runs'
 begins, appends and finishes) in **one transaction**: that is the group
 commit, one commit (one fsync under ``synchronous=FULL``) per batch instead
-of per step. The batch is a single multi-row ``INSERT`` into the view
-``journal_writes``, whose ``INSTEAD OF`` trigger applies each row in order
-(insert the run or the event, advance the run's status, upsert the steps
-given as JSON, record a finish): one statement is one implicit transaction,
-with the records applied in the order they were made.
-Writes are idempotent (a known run or ``(run, seq)`` is ignored), so a
-re-sent batch changes nothing.
+of per step. Within it, events go in with one ``executemany`` and each
+run's row is updated once for its last event (or where a finish falls
+between two events), in record order. Writes are idempotent (a known run
+or ``(run, seq)`` is ignored), so a re-sent batch changes nothing.
+
+Version 1 (before saga hosts) also kept a per-step projection, written on
+every event by a trigger; version 2 drops it (a step's state comes from
+replaying the events). Opening a version-1 file migrates it in place.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -45,54 +41,25 @@ from pydantic import ValidationError
 
 from sagaline.messages.codec import CodecError, pack_value, unpack_value
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
-from sagaline.saga.journal import Append, Begin, Entry, OpenRun, Record, RunHistory, StepRow
+from sagaline.saga.journal import Append, Begin, Entry, Finish, OpenRun, Record, RunHistory
 from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
 
 __all__ = ["SqliteJournal", "JOURNAL_SCHEMA", "PRUNABLE"]
 
 #: Statuses retention may delete; stuck, halted and needs_operator runs wait for an operator.
 PRUNABLE = ("completed", "failed", "cancelled")
-_STEP_COLUMNS = ("step", "status", "attempt", "comp_attempt", "idempotency_key", "retry_at", "deadline",
-                 "error_code", "comp_error_code", "started_at", "finished_at")
 _SUMMARY = ("correlation_id, saga, status, started_at, finished_at, failed_step, error_code, message, "
             "failed_compensations, updated_at, resumed_from, successor")
+_BEGIN = ("INSERT OR IGNORE INTO runs (correlation_id, saga, version, status, inputs, causation_id, started_at, "
+          "updated_at, resumed_from, carried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_SUCCESSOR = "UPDATE runs SET successor = ? WHERE correlation_id = ? AND successor IS NULL"
+_EVENT = "INSERT OR IGNORE INTO run_events (correlation_id, seq, at, event) VALUES (?, ?, ?, ?)"
+_ADVANCE = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = NULL, last_seq = ? "
+            "WHERE correlation_id = ? AND last_seq < ?")
+_FINISH = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, outcome = ?, failed_step = ?, "
+           "error_code = ?, message = ?, failed_compensations = ? WHERE correlation_id = ?")
 
-_WRITE_COLUMNS = ("op", "correlation_id", "seq", "at", "now", "saga", "version", "status", "data", "causation_id",
-                  "resumed_from", "carried", "steps", "failed_step", "error_code", "message", "failed_compensations")
-_STEP_SET = ", ".join(f"{c} = excluded.{c}" for c in _STEP_COLUMNS[1:] if c != "idempotency_key")
-_STEP_JSON = ", ".join(f"json_extract(value, '$.{c}')" for c in _STEP_COLUMNS)
-
-#: The write path: rows inserted into this view are applied, in order, by its trigger.
-_WRITE_VIEW = (
-    f"CREATE VIEW IF NOT EXISTS journal_writes AS SELECT {', '.join(f'NULL AS {c}' for c in _WRITE_COLUMNS)} WHERE 0",
-    f"""CREATE TRIGGER IF NOT EXISTS journal_writes_apply INSTEAD OF INSERT ON journal_writes BEGIN
-        INSERT OR IGNORE INTO runs (correlation_id, saga, version, status, inputs, causation_id, started_at,
-                                    updated_at, resumed_from, carried)
-            SELECT NEW.correlation_id, NEW.saga, NEW.version, NEW.status, NEW.data, NEW.causation_id, NEW.at,
-                   NEW.now, NEW.resumed_from, NEW.carried WHERE NEW.op = 'begin';
-        UPDATE runs SET successor = NEW.correlation_id
-            WHERE NEW.op = 'begin' AND NEW.resumed_from IS NOT NULL AND correlation_id = NEW.resumed_from
-              AND successor IS NULL;
-        INSERT OR IGNORE INTO run_events (correlation_id, seq, at, event)
-            SELECT NEW.correlation_id, NEW.seq, NEW.at, NEW.data WHERE NEW.op = 'append';
-        UPDATE runs SET status = NEW.status, updated_at = NEW.at, finished_at = NULL, last_seq = NEW.seq
-            WHERE NEW.op = 'append' AND correlation_id = NEW.correlation_id AND last_seq < NEW.seq;
-        INSERT INTO run_steps (correlation_id, {", ".join(_STEP_COLUMNS)})
-            SELECT NEW.correlation_id, {_STEP_JSON} FROM json_each(NEW.steps) WHERE NEW.steps IS NOT NULL
-            ON CONFLICT (correlation_id, step) DO UPDATE SET {_STEP_SET},
-                idempotency_key = COALESCE(excluded.idempotency_key, run_steps.idempotency_key);
-        UPDATE runs SET status = NEW.status, updated_at = NEW.now, finished_at = NEW.at, outcome = NEW.data,
-                        failed_step = NEW.failed_step, error_code = NEW.error_code, message = NEW.message,
-                        failed_compensations = NEW.failed_compensations
-            WHERE NEW.op = 'finish' AND correlation_id = NEW.correlation_id;
-    END""",
-)
-_ROW = f"({', '.join('?' for _ in _WRITE_COLUMNS)})"
-#: Rows per statement: SQLite binds at most 32,766 parameters in one statement.
-_MAX_ROWS = 32_766 // len(_WRITE_COLUMNS)
-
-
-JOURNAL_SCHEMA = Schema(version=1, statements=(
+JOURNAL_SCHEMA = Schema(version=2, statements=(
     """CREATE TABLE IF NOT EXISTS runs (
         correlation_id TEXT PRIMARY KEY,
         saga TEXT NOT NULL,
@@ -123,22 +90,12 @@ JOURNAL_SCHEMA = Schema(version=1, statements=(
         at REAL NOT NULL,
         event BLOB NOT NULL,
         PRIMARY KEY (correlation_id, seq)) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS run_steps (
-        correlation_id TEXT NOT NULL,
-        step TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempt INTEGER NOT NULL,
-        comp_attempt INTEGER NOT NULL,
-        idempotency_key TEXT,
-        retry_at REAL,
-        deadline REAL,
-        error_code TEXT,
-        comp_error_code TEXT,
-        started_at REAL,
-        finished_at REAL,
-        PRIMARY KEY (correlation_id, step)) WITHOUT ROWID""",
-    *_WRITE_VIEW,
+    # version 1's projection and write path, gone in version 2
+    "DROP TRIGGER IF EXISTS journal_writes_apply",
+    "DROP VIEW IF EXISTS journal_writes",
+    "DROP TABLE IF EXISTS run_steps",
 ))
+
 
 class SqliteJournal:
     """The journal on one :class:`~sagaline.storage.sqlite.SqliteFile` (see the module docstring)."""
@@ -150,7 +107,7 @@ class SqliteJournal:
 
     @classmethod
     def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
-        """Open (creating) ``path`` with the journal's schema.
+        """Open (creating, or migrating from version 1) ``path`` with the journal's schema.
 
         Raises:
             StorageError: as :func:`~sagaline.storage.sqlite.open_file`.
@@ -169,12 +126,25 @@ class SqliteJournal:
         Raises:
             StorageError: nothing of the batch was written (disk full, I/O error, ...).
         """
-        if len(records) <= _MAX_ROWS:  # one statement: its own transaction
-            self.file.execute(*_insert(records, now))
-            return
-        with self.file.transaction():
-            for start in range(0, len(records), _MAX_ROWS):
-                self.file.execute(*_insert(records[start:start + _MAX_ROWS], now))
+        file = self.file
+        with file.transaction():
+            begins = [r for r in records if isinstance(r, Begin)]
+            if begins:
+                file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
+                file.executemany(_SUCCESSOR, [(b.run_id, b.resumed_from) for b in begins if b.resumed_from])
+            events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
+            if events:
+                file.executemany(_EVENT, events)
+            latest: dict[str, Append] = {}  # each run's last event not yet reflected in its row
+            for record in records:
+                if isinstance(record, Append):
+                    latest[record.run_id] = record
+                elif isinstance(record, Finish):
+                    if record.run_id in latest:
+                        _advance(file, latest.pop(record.run_id), now)
+                    file.execute(_FINISH, _finish_row(record, now))
+            for append in latest.values():
+                _advance(file, append, now)
 
     # ----- reads --------------------------------------------------------------------
 
@@ -188,9 +158,6 @@ class SqliteJournal:
         row = rows[0]
         events = self.file.fetchall(
             "SELECT seq, at, event FROM run_events WHERE correlation_id = ? ORDER BY seq", (run_id,))
-        empty = Begin(StartSaga.model_construct(saga=row["saga"], inputs={}, correlation_id=run_id,
-                                                causation_id=row["causation_id"], wait=False),
-                      row["version"], row["started_at"], resumed_from=row["resumed_from"])
         try:
             start = StartSaga(saga=row["saga"], inputs=_unpack(row["inputs"]) or {}, correlation_id=run_id,
                               causation_id=row["causation_id"])
@@ -199,7 +166,10 @@ class SqliteJournal:
             outcome = _outcome(row["outcome"]) if row["finished_at"] is not None else None
             entries = [Entry(e[0], e[1], _unpack(e[2])) for e in events]
         except (CodecError, ValidationError, TypeError) as exc:
-            return RunHistory(empty, status=row["status"], problem=f"corrupt journal row: {exc}"[:500])
+            empty = StartSaga.model_construct(saga=row["saga"], inputs={}, correlation_id=run_id,
+                                              causation_id=row["causation_id"], wait=False)
+            return RunHistory(Begin(empty, row["version"], row["started_at"], resumed_from=row["resumed_from"]),
+                              status=row["status"], problem=f"corrupt journal row: {exc}"[:500])
         return RunHistory(begin, entries, row["status"], outcome)
 
     def unfinished(self) -> list[OpenRun]:
@@ -208,20 +178,17 @@ class SqliteJournal:
             "SELECT correlation_id, saga, status FROM runs WHERE finished_at IS NULL ORDER BY started_at")
         return [OpenRun(r[0], r[1], r[2]) for r in rows]
 
-    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None, list[StepRow]]:
-        """One run's summary, outcome (once finished) and step projection."""
+    def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None]:
+        """One run's summary and outcome (once finished)."""
         rows = self.file.fetchall(f"SELECT {_SUMMARY}, outcome FROM runs WHERE correlation_id = ?", (run_id,))
         if not rows:
-            return None, None, []
+            return None, None
         row = rows[0]
-        steps = self.file.fetchall(
-            f"SELECT {', '.join(_STEP_COLUMNS)} FROM run_steps WHERE correlation_id = ? "
-            "ORDER BY started_at IS NULL, started_at", (run_id,))
         try:
             outcome = _outcome(row["outcome"]) if row["finished_at"] is not None else None
         except (CodecError, ValidationError, TypeError):
             outcome = None
-        return _summary(row), outcome, [StepRow(*s) for s in steps]
+        return _summary(row), outcome
 
     def list_runs(self, query: ListRuns, now: float) -> RunsPage:
         """Runs matching ``query``, newest first, with the total before the limit."""
@@ -242,44 +209,33 @@ class SqliteJournal:
             ids = [(r[0],) for r in self.file.fetchall(
                 f"SELECT correlation_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? "
                 f"AND status IN ({marks}) LIMIT ?", (cutoff, *PRUNABLE, limit))]
-            for table in ("run_events", "run_steps", "runs"):
+            for table in ("run_events", "runs"):
                 self.file.executemany(f"DELETE FROM {table} WHERE correlation_id = ?", ids)
         return len(ids)
 
     def counts(self) -> dict[str, int]:
         """Rows per table (tests and benchmarks watch the journal's size)."""
-        return {t: self.file.fetchall(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("runs", "run_events", "run_steps")}
+        return {t: self.file.fetchall(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("runs", "run_events")}
 
 
 # ----- helpers -------------------------------------------------------------------------------
 
-def _insert(records: Sequence[Record], now: float) -> tuple[str, list]:
-    """The multi-row INSERT into ``journal_writes`` for ``records``, and its parameters."""
-    sql = f"INSERT INTO journal_writes ({', '.join(_WRITE_COLUMNS)}) VALUES " + ", ".join(_ROW for _ in records)
-    return sql, [value for record in records for value in _row(record, now)]
+def _begin_row(begin: Begin, now: float) -> tuple:
+    start = begin.start
+    return (start.correlation_id, start.saga, begin.version, begin.status, pack_value(start.inputs),
+            start.causation_id, begin.started_at, now, begin.resumed_from,
+            pack_value(begin.carried) if begin.carried else None)
 
 
-def _row(record: Record, now: float) -> tuple:
-    """One row of ``journal_writes`` (see ``_WRITE_COLUMNS``) for a record."""
-    if isinstance(record, Begin):
-        start = record.start
-        return ("begin", start.correlation_id, None, record.started_at, now, start.saga, record.version,
-                record.status, pack_value(start.inputs), start.causation_id, record.resumed_from,
-                pack_value(record.carried) if record.carried else None, _steps(record.steps), None, None, None, None)
-    if isinstance(record, Append):
-        return ("append", record.run_id, record.seq, record.at, now, None, None, record.status,
-                pack_value(record.event), None, None, None, _steps(record.steps), None, None, None, None)
-    out = record.outcome
+def _advance(file: SqliteFile, append: Append, now: float) -> None:
+    file.execute(_ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq))
+
+
+def _finish_row(finish: Finish, now: float) -> tuple:
+    out = finish.outcome
     error = out.error or {}
-    return ("finish", record.run_id, None, out.finished_at or now, now, None, None, record.status,
-            pack_value(out.model_dump(mode="python")), None, None, None, None, out.failed_step, error.get("code"),
-            error.get("message"), pack_value(list(out.failed_compensations)))
-
-
-def _steps(steps: Sequence[StepRow]) -> str | None:
-    return json.dumps([dict(zip(_STEP_COLUMNS, (s.step, s.status, s.attempt, s.comp_attempt, s.idempotency_key,
-                                                 s.retry_at, s.deadline, s.error_code, s.comp_error_code,
-                                                 s.started_at, s.finished_at))) for s in steps]) if steps else None
+    return (finish.status, now, out.finished_at or now, pack_value(out.model_dump(mode="python")), out.failed_step,
+            error.get("code"), error.get("message"), pack_value(list(out.failed_compensations)), finish.run_id)
 
 
 def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:

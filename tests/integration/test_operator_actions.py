@@ -116,9 +116,8 @@ def _halted_history():
                ("send_magic_link", Ok({})), ("create_user", Halt("gate in maintenance"))]
     for seq, (step, outcome) in enumerate(answers, 1):
         event = InvocationResult(step, "run", state.steps[step].inflight, outcome)
-        before = state
         state, _ = executor.transition(state, event, 1.0 + seq)
-        writes.append(append_of(cid, seq, 1.0 + seq, event, before, state))
+        writes.append(append_of(cid, seq, 1.0 + seq, event, state))
     assert state.status == "halted"
     writes.append(Finish(cid, "halted", RunOutcome(correlation_id=cid, saga=SAGA, status="halted", finished_at=5.0)))
     return cid, writes

@@ -11,7 +11,7 @@ from sagaline.messages.codec import pack_value
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, RunOutcome, StartSaga
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
-from sagaline.saga.journal import Append, Begin, Finish, append_of, replay, step_rows
+from sagaline.saga.journal import Append, Begin, Finish, append_of, replay
 from sagaline.sagas import definition
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
@@ -28,7 +28,7 @@ class Run:
         self.now, self.seq = started_at, 0
         self.state, self.commands = EXECUTOR.start(self.cid, {"email": "ada@example.com"}, started_at)
         start = StartSaga(saga=SAGA, inputs={"email": "ada@example.com"}, correlation_id=self.cid)
-        self.ops = [Begin(start, 1, started_at, self.state.status, step_rows(None, self.state))]
+        self.ops = [Begin(start, 1, started_at, self.state.status)]
 
     def answer(self, step: str, outcome, kind: str = "run") -> "Run":
         key = self.state.steps[step].inflight
@@ -38,7 +38,7 @@ class Run:
         self.state, commands = EXECUTOR.transition(before, event, self.now)
         self.commands += commands
         self.seq += 1
-        self.ops.append(append_of(self.cid, self.seq, self.now, event, before, self.state))
+        self.ops.append(append_of(self.cid, self.seq, self.now, event, self.state))
         return self
 
     def finish(self, status: str | None = None) -> "Run":
@@ -75,7 +75,7 @@ def test_a_batch_of_many_runs_is_one_transaction_and_replays_to_the_exact_state(
         assert loaded is not None and loaded.finished and loaded.problem is None
         assert replay(EXECUTOR, loaded) == r.state
         assert loaded.outcome.status == "completed"
-    assert journal.counts() == {"runs": 3, "run_events": 21, "run_steps": 21}
+    assert journal.counts() == {"runs": 3, "run_events": 21}
 
 
 def test_writes_are_idempotent_so_a_resent_batch_changes_nothing(journal):
@@ -94,12 +94,12 @@ def test_an_open_run_is_listed_for_recovery_and_its_projection_shows_the_key_in_
     done = _completed(50.0)
     journal.write(r.ops + done.ops, now=200.0)
     assert [(o.run_id, o.status) for o in journal.unfinished()] == [(r.cid, "running")]
-    summary, outcome, steps = journal.find(r.cid)
+    summary, outcome = journal.find(r.cid)
     assert summary.status == "running" and outcome is None
-    rows = {s.step: s for s in steps}
-    assert rows["generate_token"].status == "succeeded"
-    assert rows["send_magic_link"].status == "running"
-    assert rows["send_magic_link"].idempotency_key == f"{r.cid}:send_magic_link:run:0"
+    steps = replay(EXECUTOR, journal.load(r.cid)).steps  # a run's steps are its replayed events
+    assert steps["generate_token"].status == "succeeded"
+    assert steps["send_magic_link"].status == "running"
+    assert steps["send_magic_link"].inflight == f"{r.cid}:send_magic_link:run:0"
 
 
 def test_a_rolled_back_run_keeps_its_last_keys_and_finishes_failed(journal):
@@ -108,11 +108,11 @@ def test_a_rolled_back_run_keeps_its_last_keys_and_finishes_failed(journal):
     assert r.state.status == "rolling_back"
     r.answer("generate_token", Ok(), kind="undo").finish()
     journal.write(r.ops, now=200.0)
-    summary, outcome, steps = journal.find(r.cid)
+    summary, outcome = journal.find(r.cid)
     assert summary.status == "failed" and summary.failed_step == "send_magic_link"
     assert outcome.status == "failed" and journal.unfinished() == []
-    token = {s.step: s for s in steps}["generate_token"]
-    assert token.status == "undone" and token.idempotency_key == f"{r.cid}:generate_token:undo:0"
+    token = replay(EXECUTOR, journal.load(r.cid)).steps["generate_token"]
+    assert token.status == "undone" and token.comp_attempt == 1
 
 
 def test_a_finish_then_a_reopening_event_in_one_batch_are_applied_in_order(journal):
@@ -120,7 +120,7 @@ def test_a_finish_then_a_reopening_event_in_one_batch_are_applied_in_order(journ
     first = r.ops + [Finish(r.cid, "halted", RunOutcome(correlation_id=r.cid, saga=SAGA, status="halted"))]
     r.answer("generate_token", Ok({"token": "t"}))
     journal.write(first + r.ops[-1:], now=200.0)
-    summary, _, _ = journal.find(r.cid)
+    summary, _ = journal.find(r.cid)
     assert summary.status == "running" and summary.finished_at is None
     assert [o.run_id for o in journal.unfinished()] == [r.cid]
 
@@ -181,7 +181,7 @@ def test_an_event_that_is_not_a_run_event_fails_replay_with_corrupt_record(journ
     from sagaline.saga.records import CorruptRecord
     r = Run().answer("validate_email", Ok("a@b.co"))
     last = r.ops[-1]
-    bad = Append(last.run_id, last.seq, last.at, {"e": "nonsense"}, last.status, last.steps)
+    bad = Append(last.run_id, last.seq, last.at, {"e": "nonsense"}, last.status)
     journal.write(r.ops[:-1] + [bad], now=200.0)
     with pytest.raises(CorruptRecord):
         replay(EXECUTOR, journal.load(r.cid))
@@ -212,8 +212,35 @@ def test_inputs_round_trip_through_the_codec_unchanged(journal):
     assert pack_value(journal.load(r.cid).begin.start.inputs)
 
 
-def test_a_batch_larger_than_one_statement_binds_is_still_one_transaction(journal):
-    from sagaline.storage import journal_sqlite
-    runs = [Run(float(i)) for i in range(journal_sqlite._MAX_ROWS + 5)]
-    journal.write([r.ops[0] for r in runs], now=1.0)
+def test_a_batch_of_thousands_of_runs_is_written_at_once(journal):
+    runs = [Run(float(i)) for i in range(3000)]
+    journal.write([op for r in runs for op in r.ops], now=1.0)
     assert journal.counts()["runs"] == len(runs)
+
+
+def test_a_version_1_journal_is_migrated_and_its_runs_stay_readable(tmp_path):
+    import sqlite3 as sql
+    path = tmp_path / "old.sqlite"
+    conn = sql.connect(path)
+    conn.executescript("""
+        CREATE TABLE runs (correlation_id TEXT PRIMARY KEY, saga TEXT NOT NULL, version INTEGER NOT NULL,
+            status TEXT NOT NULL, inputs BLOB NOT NULL, causation_id TEXT, started_at REAL NOT NULL,
+            updated_at REAL NOT NULL, finished_at REAL, outcome BLOB, failed_step TEXT, error_code TEXT,
+            message TEXT, failed_compensations BLOB, resumed_from TEXT, carried BLOB, successor TEXT,
+            last_seq INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE run_events (correlation_id TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL,
+            event BLOB NOT NULL, PRIMARY KEY (correlation_id, seq)) WITHOUT ROWID;
+        CREATE TABLE run_steps (correlation_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,
+            PRIMARY KEY (correlation_id, step)) WITHOUT ROWID;
+        PRAGMA user_version = 1;""")
+    conn.execute("INSERT INTO runs (correlation_id, saga, version, status, inputs, started_at, updated_at) "
+                 "VALUES ('r1', ?, 1, 'running', ?, 1.0, 1.0)", (SAGA, pack_value({"email": "a@b.co"})))
+    conn.commit()
+    conn.close()
+    journal = SqliteJournal.open(path)
+    try:
+        assert journal.load("r1").begin.start.inputs == {"email": "a@b.co"}
+        assert journal.file.fetchall("PRAGMA user_version")[0][0] == 2
+        assert not journal.file.fetchall("SELECT name FROM sqlite_master WHERE name = 'run_steps'")
+    finally:
+        journal.close()
