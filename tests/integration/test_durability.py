@@ -7,7 +7,7 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.journal import JournalAppend, JournalBegin, LoadRun
 from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot
 from sagaline.saga import Executor
-from sagaline.sagas import definition
+from thunderline.testing import definition
 from sagaline.storage.journal import history_of, replay
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn

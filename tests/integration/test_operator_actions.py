@@ -7,7 +7,7 @@ from sagaline.actors.saga_support import carry_over
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, OperatorAnswer, ResumeRun, RetryCompensation
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
-from sagaline.sagas import definition
+from thunderline.testing import definition
 from tests.integration.crash.support import JournalView, effect_counts
 
 SAGA = "user_provisioning"
