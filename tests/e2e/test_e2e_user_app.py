@@ -71,8 +71,9 @@ SOURCES = {
         from walletpkg.messages import AccountOpened, Credit, Debit, Moved, OpenAccount, Refund
 
         class WalletStore(StoreBase):
-            STATEMENTS = ("CREATE TABLE accounts (name TEXT PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0))",
-                          "CREATE TABLE moves (name TEXT, amount INTEGER, created_by_key TEXT UNIQUE)")
+            STATEMENTS = (
+                "CREATE TABLE accounts (name TEXT PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0))",
+                "CREATE TABLE moves (name TEXT, amount INTEGER, created_by_key TEXT UNIQUE)")
             EFFECT_TABLES = ("moves",)
 
         class WalletService:
@@ -111,7 +112,8 @@ SOURCES = {
                     if not rows:
                         await forbid(conn, cmd, cmd.effect_key, "Debit", read_clock(utc_now))
                         return Moved(headers=cmd.headers, balance=-1)
-                    await conn.execute("UPDATE accounts SET balance = balance - ? WHERE name = ?", (rows[0][1], rows[0][0]))
+                    await conn.execute("UPDATE accounts SET balance = balance - ? WHERE name = ?",
+                                       (rows[0][1], rows[0][0]))
                     return Moved(headers=cmd.headers, balance=0)
                 return await self.store.apply_once(cmd, effect, read_clock(utc_now))
 

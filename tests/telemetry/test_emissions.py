@@ -19,9 +19,9 @@ from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from tests.support.actors import ProbeCrash, ProbeExit
-from thunderline.testing import tree_config
 from tests.support.tree import (DYNAMIC, children, events, running_address, start_probe, start_registry,
                                 start_supervisor, wait_until, worker)
+from thunderline.testing import tree_config
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "sagaline"

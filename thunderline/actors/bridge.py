@@ -44,10 +44,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest
 
 from sagaline.actors.base import BaseActor
-from thunderline.actors.trainer import artifact_path
 from sagaline.domains.faults import FaultPlan
-from thunderline.domains.nas import parse_space, propose
-from thunderline.messages import bridge as b
 from sagaline.messages.base import Command
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
@@ -55,6 +52,9 @@ from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
+from thunderline.actors.trainer import artifact_path
+from thunderline.domains.nas import parse_space, propose
+from thunderline.messages import bridge as b
 
 __all__ = ["BridgeActor", "BridgeSettings", "TRAINER"]
 

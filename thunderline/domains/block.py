@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from sagaline.messages.base import Reply
-from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from sagaline.messages.ids import uuid7
-from thunderline.storage.block_store import BlockStore, VaultRow
 from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
+from thunderline.storage.block_store import BlockStore, VaultRow
 
 __all__ = ["BlockConfig", "BlockService"]
 

@@ -38,13 +38,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from thunderline.domains.bolt_models import ModelRunHandlers
-from thunderline.messages import bolt as m
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
-from thunderline.storage.bolt_store import BoltStore
 from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from thunderline.domains.bolt_models import ModelRunHandlers
+from thunderline.messages import bolt as m
+from thunderline.storage.bolt_store import BoltStore
 
 __all__ = ["BoltConfig", "BoltService"]
 

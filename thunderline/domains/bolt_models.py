@@ -35,15 +35,15 @@ import asyncio
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
+from sagaline.messages.base import Command, Reply
+from sagaline.messages.ids import uuid7
+from sagaline.storage.idempotency import failure
+from sagaline.storage.sqlite import Connection
 from thunderline.domains import pareto, training
 from thunderline.domains.nas import parse_space
 from thunderline.messages import bolt_models as m
-from sagaline.messages.base import Command, Reply
 from thunderline.messages.bridge import TrainingDataset
-from sagaline.messages.ids import uuid7
 from thunderline.storage.bolt_store import BoltStore
-from sagaline.storage.idempotency import failure
-from sagaline.storage.sqlite import Connection
 
 __all__ = ["ModelRunHandlers", "RUN_TRANSITIONS", "BUILTIN_DATASETS"]
 

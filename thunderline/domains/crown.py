@@ -25,15 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy)
 from sagaline.messages.base import Reply
 from sagaline.messages.codec import CodecError, pack_value
-from thunderline.messages.crown import (DecisionRecord, DecisionsPage, EvaluatePolicy, ListDecisions, ListPolicies,
-                                     PoliciesPage, PolicyDecided, PolicySummary)
 from sagaline.messages.ids import uuid7
-from thunderline.storage.crown_store import CrownStore
 from sagaline.storage.idempotency import answer, failure
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy)
+from thunderline.messages.crown import (DecisionRecord, DecisionsPage, EvaluatePolicy, ListDecisions, ListPolicies,
+                                        PoliciesPage, PolicyDecided, PolicySummary)
+from thunderline.storage.crown_store import CrownStore
 
 __all__ = ["CrownConfig", "CrownService"]
 

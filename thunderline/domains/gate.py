@@ -51,15 +51,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from thunderline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
-                                   MailSendError, OutboxSender)
 from sagaline.messages.base import Reply
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                    SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
 from sagaline.messages.ids import uuid7
-from thunderline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from thunderline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
+                                      MailSendError, OutboxSender)
+from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
+                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
+from thunderline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
 

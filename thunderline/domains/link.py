@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from sagaline.storage.idempotency import answer, failure, forbid
-from thunderline.storage.link_store import CommunityRow, LinkStore, MembershipRow
 from sagaline.storage.sqlite import Clock, Connection, read_clock, utc_now
+from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
+from thunderline.storage.link_store import CommunityRow, LinkStore, MembershipRow
 
 __all__ = ["LinkConfig", "LinkService"]
 

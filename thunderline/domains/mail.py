@@ -35,8 +35,8 @@ from typing import Literal, Mapping, Protocol
 
 from sagaline.errors import SagalineError
 from sagaline.messages.ids import uuid7
-from thunderline.storage.gate_store import GateStore, OutboxRow
 from sagaline.storage.sqlite import Clock, utc_now
+from thunderline.storage.gate_store import GateStore, OutboxRow
 
 __all__ = ["MailSender", "MailSendError", "OutboxSender", "SmtpConfig", "SmtpSender",
            "MESSAGE_ID", "CORRELATION_HEADER", "KEY_HEADER"]

@@ -69,14 +69,14 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sagaline.events.envelope import new_event
-from thunderline.messages import bolt_models as m
-from thunderline.messages.bridge import (Architecture, ArchitecturesProposed, AwaitTrials, CancelTrials,
-                                      DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
-                                      TrialResult, TrialsFinished)
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
+from thunderline.messages import bolt_models as m
+from thunderline.messages.bridge import (Architecture, ArchitecturesProposed, AwaitTrials, CancelTrials,
+                                         DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
+                                         TrialResult, TrialsFinished)
 
 __all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S", "definition"]
 

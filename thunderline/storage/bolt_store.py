@@ -39,12 +39,12 @@ from typing import Any, Iterable
 
 import thunderline.messages.bolt  # noqa: F401  registers bolt's UPM replies, which the ledger decodes
 import thunderline.messages.bolt_models  # noqa: F401  and its NAS replies
-from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
-from thunderline.messages.bolt_models import (FrontierPoint, ModelArtifact, ModelRunRecord, ModelVersionRecord,
-                                           RunTransition)
-from thunderline.messages.bridge import TrainingDataset
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import Connection, iso, parse_iso
+from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
+from thunderline.messages.bolt_models import (FrontierPoint, ModelArtifact, ModelRunRecord, ModelVersionRecord,
+                                              RunTransition)
+from thunderline.messages.bridge import TrainingDataset
 
 __all__ = ["BoltStore", "SNAPSHOT_COLS", "ADAPTER_COLS"]
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import thunderline.messages.crown  # noqa: F401  registers crown replies, which the ledger decodes
 from sagaline.messages.codec import pack_value, unpack_value
-from thunderline.messages.crown import DecisionRecord
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import Connection, iso, parse_iso
+from thunderline.messages.crown import DecisionRecord
 
 __all__ = ["CrownStore"]
 

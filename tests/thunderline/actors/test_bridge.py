@@ -8,13 +8,13 @@ import os
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from thunderline.domains.training import sha256_of
-from thunderline.messages import bridge as b
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.supervision import Stop
 from tests.support.tree import pid_alive, wait_until
+from thunderline.domains.training import sha256_of
+from thunderline.messages import bridge as b
 
 BRIDGE = "thunderline.actors.bridge.BridgeActor"
 DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,

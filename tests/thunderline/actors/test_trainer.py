@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 from sagaline.actors.spawn import start_actor
-from thunderline.messages import bridge as b
 from sagaline.messages.supervision import Stop
 from tests.support.tree import wait_until
+from thunderline.messages import bridge as b
 
 TRAINER = "thunderline.actors.trainer.TrainerActor"
 

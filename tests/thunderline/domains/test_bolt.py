@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thunderline.domains.bolt import BoltService
-from thunderline.domains.training import sha256_of
-from thunderline.messages import bolt as m, bolt_models as nas
 from sagaline.messages.base import Headers
-from thunderline.messages.bridge import Architecture, TrialResult
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.storage.aio import AsyncRunner
+from thunderline.domains.bolt import BoltService
+from thunderline.domains.training import sha256_of
+from thunderline.messages import bolt as m, bolt_models as nas
+from thunderline.messages.bridge import Architecture, TrialResult
 from thunderline.storage.bolt_store import BoltStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sagaline.actors.spawn import ActorStartFailed, start_actor
-from thunderline.domains.crown import CrownConfig, CrownService
-from thunderline.domains.policy import PolicyError
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from thunderline.messages.crown import EvaluatePolicy, ListDecisions, ListPolicies, PolicyDecided
 from sagaline.messages.ids import uuid7
 from sagaline.storage.aio import AsyncRunner
+from thunderline.domains.crown import CrownConfig, CrownService
+from thunderline.domains.policy import PolicyError
+from thunderline.messages.crown import EvaluatePolicy, ListDecisions, ListPolicies, PolicyDecided
 from thunderline.storage.crown_store import CrownStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)

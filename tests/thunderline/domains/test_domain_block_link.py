@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from sagaline.messages.common import CommandFailed
+from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 
 USER = "01900000-0000-7000-8000-000000000001"

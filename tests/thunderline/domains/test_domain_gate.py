@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sagaline.messages.common import CommandFailed
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                    SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
 from sagaline.messages.ids import is_uuid7
+from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
+                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
 
 EMAIL = "ada@example.org"
 

@@ -7,9 +7,9 @@ from email import message_from_bytes
 
 import pytest
 
+from sagaline.messages.common import CommandFailed
 from thunderline.domains.gate import GateService
 from thunderline.domains.mail import MailSendError, SmtpConfig, SmtpSender
-from sagaline.messages.common import CommandFailed
 from thunderline.messages.gate import IssueToken, MagicLinkSent, SendMagicLink
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from sagaline.messages.common import CommandFailed
+from sagaline.storage.sqlite import SqliteOptions
 from thunderline.domains.block import BlockService
 from thunderline.messages.block import ProvisionVault, VaultProvisioned
-from sagaline.messages.common import CommandFailed
 from thunderline.messages.gate import CreateUser, UserCreated
 from thunderline.storage.block_store import BlockStore
-from sagaline.storage.sqlite import SqliteOptions
 
 
 def test_a_full_disk_answers_storage_unavailable_remembers_nothing_and_the_retry_succeeds(run, gate, saga):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from thunderline.messages.block import DeprovisionVault, ProvisionVault
 from sagaline.messages.common import CommandFailed
+from thunderline.messages.block import DeprovisionVault, ProvisionVault
 from thunderline.messages.gate import CreateUser, DeleteUser, IssueToken, RevokeToken
 from thunderline.messages.link import JoinCommunity, LeaveCommunity
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, PolicyError, decide, evaluate, index_policies,
-                                     load_policy, parse_policy)
+                                        load_policy, parse_policy)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 HEAD = 'id = "p"\nversion = 2\nactions = ["upm.activate"]\n'

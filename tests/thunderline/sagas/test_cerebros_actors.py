@@ -11,10 +11,10 @@ import pytest
 from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
 from sagaline.messages.base import Headers
-from thunderline.messages.bridge import ListTrials
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from tests.support.tree import pid_alive, wait_until
+from thunderline.messages.bridge import ListTrials
 from thunderline.testing import tree_config
 
 SPACE = {"hidden_layers": [1], "widths": [4, 8, 16], "activations": ["relu"], "learning_rates": [0.01],

@@ -12,24 +12,24 @@ from datetime import datetime, timezone
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from thunderline.domains import pareto
-from thunderline.domains.bolt import BoltService
 from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
-from thunderline.domains.training import sha256_of
 from sagaline.events import validate
-from thunderline.messages import bolt_models as m
 from sagaline.messages.base import Headers
-from thunderline.messages.bridge import AwaitTrials, ListTrials
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.flow import PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
-from thunderline.sagas import cerebros_nas
 from sagaline.storage.aio import AsyncRunner
-from thunderline.storage.bolt_store import BoltStore
 from sagaline.storage.flow_store import FlowStore
 from tests.support.tree import pid_alive, wait_until
+from thunderline.domains import pareto
+from thunderline.domains.bolt import BoltService
+from thunderline.domains.training import sha256_of
+from thunderline.messages import bolt_models as m
+from thunderline.messages.bridge import AwaitTrials, ListTrials
+from thunderline.sagas import cerebros_nas
+from thunderline.storage.bolt_store import BoltStore
 
 SPACE = {"hidden_layers": [1], "widths": [4, 8, 16, 32], "activations": ["relu"], "learning_rates": [0.01],
          "batch_sizes": [128], "epochs": 4}

@@ -11,23 +11,23 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from thunderline.domains.bolt import BoltService
-from thunderline.domains.crown import CrownService
 from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
 from sagaline.events import validate
-from thunderline.messages import bolt as m
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from thunderline.messages.crown import ListDecisions
 from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
-from thunderline.sagas import upm_activation
 from sagaline.storage.aio import AsyncRunner
+from sagaline.storage.flow_store import FlowStore
+from thunderline.domains.bolt import BoltService
+from thunderline.domains.crown import CrownService
+from thunderline.messages import bolt as m
+from thunderline.messages.crown import ListDecisions
+from thunderline.sagas import upm_activation
 from thunderline.storage.bolt_store import BoltStore
 from thunderline.storage.crown_store import CrownStore
-from sagaline.storage.flow_store import FlowStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 

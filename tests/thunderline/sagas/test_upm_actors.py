@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from thunderline.messages import bolt as m
 from tests.thunderline.sagas.test_cerebros_actors import Lab
+from thunderline.messages import bolt as m
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 import pytest
 
-from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.flow import EventPublished, PublishEvent
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                    SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
 from sagaline.messages.ids import uuid7
-from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from sagaline.saga import Driver
+from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
+from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
+                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
+from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from thunderline.sagas import user_provisioning
 import datetime as dt
 
