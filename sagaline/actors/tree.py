@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from sagaline.actors.journal import DEFAULT_RETENTION_S
-from sagaline.apps import load_apps
 from sagaline.actors.spawn import start_actor
+from sagaline.apps import load_apps
 from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec

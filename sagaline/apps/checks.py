@@ -65,7 +65,7 @@ def _name(value: Any, app: str, where: str) -> None:
 
 
 def _strings(app: App, where: str, values: Any) -> None:
-    if not isinstance(values, tuple) or not all(isinstance(v, str) for v in values):
+    if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
         raise AppError(app.name, where, f"must be a list of strings, not {values!r:.80}")
 
 

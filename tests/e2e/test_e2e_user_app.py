@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 import textwrap
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +204,21 @@ def test_a_bad_input_is_refused_by_the_cli_and_by_the_daemon_naming_the_field_an
     assert by_daemon.exit_code == 1
     assert "amount: expected integer >= 1, got '30'" in by_daemon.stderr
     assert cli.json("sagas", "list")["total"] == 0
+
+
+@pytest.mark.parametrize(("apps", "message"), [
+    (["no_such_pkg.app:app"], "sagaline: app error: app 'no_such_pkg.app:app': spec: cannot import module "
+                              "'no_such_pkg.app': ModuleNotFoundError"),
+    (["tests.support.apps:trespasser", "tests.support.apps:notes"],
+     "sagaline: app error: app 'trespasser': sagas[sneak].steps[to_notes_0]: uses domain 'notes' of app 'notes', "
+     "which this app does not name in uses"),
+])
+def test_a_bad_app_stops_the_daemon_before_anything_starts_with_one_line_and_status_2(tmp_path, apps, message):
+    flags = [word for spec in apps for word in ("--app", spec)]
+    command = [sys.executable, "-m", "sagaline.cli.main", "run", "--admin-port", "0", "--data-dir",
+               str(tmp_path / "data"), *flags]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(message)
+    assert not (tmp_path / "data").exists()
