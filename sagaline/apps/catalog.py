@@ -18,20 +18,17 @@ from sagaline.apps.model import App, AppCommand, AppDomain
 from sagaline.saga.definition import SagaDefinition
 from sagaline.saga.inputs import describe_input, schema_label
 
-__all__ = ["Apps", "FLOW_ACTOR", "RUNTIME_SETTINGS"]
+__all__ = ["Apps", "FLOW_ACTOR"]
 
 #: The runtime's event bus, always the first domain started.
 FLOW_ACTOR = "sagaline.actors.flow.FlowActor"
 
 
 def _runtime_settings() -> dict[str, type]:
-    from sagaline.domains.flow import FlowConfig
+    """Settings models of the runtime's own domains (``[domains.flow]``), by name."""
+    from sagaline.domains.flow import FlowConfig  # the bus's service module opens SQLite: import it late
 
     return {"flow": FlowConfig}
-
-
-#: Settings models of the runtime's own domains (``[domains.flow]``), by name; filled on first use.
-RUNTIME_SETTINGS: dict[str, type] = {}
 
 
 class Apps:
@@ -118,9 +115,8 @@ class Apps:
         Raises:
             KeyError: ``domain`` is neither a loaded app's domain nor the runtime's.
         """
-        if not RUNTIME_SETTINGS:
-            RUNTIME_SETTINGS.update(_runtime_settings())
-        model = RUNTIME_SETTINGS[domain] if domain in RUNTIME_SETTINGS else self.domain(domain).settings
+        runtime = _runtime_settings()
+        model = runtime[domain] if domain in runtime else self.domain(domain).settings
         if model is None:
             return f"domain {domain!r} takes no settings" if settings else None
         fields = (set(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel)
