@@ -58,6 +58,7 @@ from sagaline.actors.base import BaseActor
 from sagaline.actors.journal_port import ActorJournal
 from sagaline.actors.saga_rebuild import Rebuilding
 from sagaline.actors.saga_support import emit_start, note_invoke, note_result, step_rows, stuck_announcement
+from sagaline.apps import load_apps
 from sagaline.messages.base import Reply
 from sagaline.messages.saga import (JOURNAL_NAME, BeginRun, CancelAnswer, CancelRun, DirectoryUpdate, RunBegun,
                                     RunFinished, RunOutcome, RunStatus)
@@ -67,7 +68,6 @@ from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
 from sagaline.saga.steps import Send
-from sagaline.sagas import definition
 from sagaline.storage.journal import JournalEntry, MemoryJournal, RunStart
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
@@ -86,14 +86,14 @@ RESEND_BACKOFF_S = (0.1, 5.0)
 _executors: dict[str, Executor] = {}
 
 
-def _executor(saga: str) -> Executor:
+def _executor(saga: str, apps: tuple[str, ...]) -> Executor:
     """One executor per saga per process: it is pure and definitions never change.
 
     Raises:
-        KeyError: no saga of that name in the catalog.
+        KeyError: no saga of that name in the loaded apps.
     """
     if saga not in _executors:
-        _executors[saga] = Executor(definition(saga))
+        _executors[saga] = Executor(load_apps(apps, entry_points=False).definition(saga))
     return _executors[saga]
 
 
@@ -101,6 +101,7 @@ class SagaActor(Rebuilding, BaseActor):
     """Runs one saga run to its end."""
 
     def on_start(self, args: dict[str, Any]) -> None:
+        self.apps = tuple(args.get("apps") or ())  # app specs: where saga definitions come from
         self.journal: Any = None
         self.begin: BeginRun | None = None
         self.executor: Executor | None = None
@@ -133,7 +134,7 @@ class SagaActor(Rebuilding, BaseActor):
         self.root_span = root_span_id(message.correlation_id)
         self.begun_ns = time.monotonic_ns()
         try:
-            self.executor = _executor(message.saga)
+            self.executor = _executor(message.saga, self.apps)
         except KeyError:
             self._cannot_rebuild("unknown_saga", f"no saga named {message.saga!r} in the catalog")
             return

@@ -46,7 +46,7 @@ from sagaline.messages.saga import (JOURNAL_NAME, AwaitRun, BeginRun, CancelAnsw
                                     RunBegun, RunFinished, RunOutcome, RunSnapshot, RunStatus, SagaAccepted,
                                     SagaRefused, StartSaga)
 from sagaline.messages.supervision import ExitReason
-from sagaline.sagas import catalog
+from sagaline.apps import load_apps
 from sagaline.sagas.admission import Admitted, admit
 from sagaline.supervisors.children import Child
 from sagaline.supervisors.dynamic import DynamicSupervisor
@@ -74,7 +74,7 @@ class SagaSupervisor(JournalFront, DynamicSupervisor):
         self.pool_size = int(args.get("pool_size", 4))
         self.cache_size = int(args.get("finished_cache", 10_000))
         self.saga_spec = child_spec("saga", SAGA_ACTOR, dict(args.get("saga_args") or {}), restart="temporary")
-        self.sagas = catalog()
+        self.sagas = load_apps(args.get("apps") or (), entry_points=False).saga_factories()
         self.definitions: dict[str, Any] = {}
         self.idle: list[Child] = []
         self.spawning = 0

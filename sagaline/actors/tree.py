@@ -5,16 +5,17 @@
     registry                      (top level: handed down to every actor)
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
-    +-- gate      domain:gate
-    +-- block     domain:block
-    +-- link      domain:link
-    +-- (more domains: bolt, crown, bridge, when configured)
+    +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
     +-- journal   journal         the durable journal's single writer (journal.sqlite)
     +-- sagas     the saga supervisor (last: it needs the domains and the journal)
     +-- (extra children, e.g. the daemon's admin endpoint)
 
-Domain actors register as ``domain:<name>``; the journal as ``journal``; the
-saga supervisor as ``sagas``. Every database lives under one data directory,
+Which sagas and domains there are comes from the apps
+(:mod:`sagaline.apps`): :class:`TreeConfig` names them by spec string, and
+the saga supervisor, every saga actor and the event bus load them from
+their args (once per process). Domain actors register as
+``domain:<name>``; the journal as ``journal``; the saga supervisor as
+``sagas``. Every database lives under one data directory,
 one file per domain, and ``journal.sqlite``. Starting a tree on a data
 directory that holds unfinished runs recovers them (see
 :mod:`sagaline.actors.saga_recovery`); stopping it leaves runs in progress
@@ -29,12 +30,12 @@ from typing import Any
 
 from sagaline.actors.journal import DEFAULT_RETENTION_S
 from sagaline.actors.spawn import start_actor
+from sagaline.apps import load_apps
 from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, DynamicFlags, SupervisorFlags, child_spec, dynamic_supervisor_spec
 
-__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "MODEL_DOMAIN_ACTORS", "tree_specs", "start_tree", "journal_args",
-           "DEFAULT_RETENTION_S"]
+__all__ = ["TreeConfig", "Tree", "tree_specs", "start_tree", "journal_args", "DEFAULT_RETENTION_S"]
 
 REGISTRY = "sagaline.registry.actor.Registry"
 SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
@@ -42,30 +43,18 @@ SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
 JOURNAL_ACTOR = "sagaline.actors.journal.JournalActor"
 SAGAS_NAME = "sagas"
 
-#: Domain name -> actor class path, in start order: what UserProvisioning
-#: needs (the default of :class:`TreeConfig`, kept small for fast test trees).
-DOMAIN_ACTORS: dict[str, str] = {
-    "flow": "sagaline.actors.domains.FlowActor",
-    "gate": "sagaline.actors.domains.GateActor",
-    "block": "sagaline.actors.domains.BlockActor",
-    "link": "sagaline.actors.domains.LinkActor",
-}
-#: The policy engine and the UPM/NAS domains (UPMActivation, CerebrosNAS),
-#: started after :data:`DOMAIN_ACTORS` by the daemon.
-MODEL_DOMAIN_ACTORS: dict[str, str] = {
-    "crown": "sagaline.actors.crown.CrownActor",
-    "bolt": "sagaline.actors.bolt.BoltActor",
-    "bridge": "sagaline.actors.bridge.BridgeActor",
-}
-
-
 @dataclass(frozen=True)
 class TreeConfig:
     """What the tree needs to start.
 
     Attributes:
         data_dir: where every domain's SQLite file lives.
-        domains: domain name -> actor class path (default :data:`DOMAIN_ACTORS`).
+        apps: the app specs (``package.module:attribute``) whose sagas run and
+            whose event taxonomy the bus knows (loaded without the entry-point
+            group: pass :attr:`Apps.specs <sagaline.apps.Apps.specs>`).
+        domains: domain name -> actor class path, in start order; None: the
+            event bus and every domain of the apps
+            (:meth:`Apps.domain_actors <sagaline.apps.Apps.domain_actors>`).
         domain_config: domain name -> the service's settings.
         faults: domain name -> fault rules (tests and rehearsals).
         synchronous: SQLite durability, NORMAL or FULL.
@@ -86,7 +75,8 @@ class TreeConfig:
     """
 
     data_dir: Path
-    domains: dict[str, str] = field(default_factory=lambda: dict(DOMAIN_ACTORS))
+    apps: tuple[str, ...] = ()
+    domains: dict[str, str] | None = None
     domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     synchronous: str = "NORMAL"
@@ -115,17 +105,25 @@ class Tree:
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
-    """The root supervisor's children, in start order."""
+    """The root supervisor's children, in start order.
+
+    Raises:
+        AppError: ``config.apps`` do not load (when ``domains`` is None).
+    """
+    apps = list(config.apps)
+    domains = config.domains if config.domains is not None else load_apps(apps, entry_points=False).domain_actors()
     specs = []
-    for name, path in config.domains.items():
+    for name, path in domains.items():
         args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
                 "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
+        if name == "flow":
+            args["apps"] = apps
         specs.append(child_spec(name, path, args, name=f"domain:{name}"))
     if config.journal == "sqlite":
         specs.append(child_spec(JOURNAL_NAME, JOURNAL_ACTOR, journal_args(config), name=JOURNAL_NAME))
     sagas = dynamic_supervisor_spec(SAGAS_NAME, DynamicFlags(max_children=config.max_runs),
                                     start=SAGA_SUPERVISOR, name=SAGAS_NAME)
-    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args),
+    args = dict(sagas.args, pool_size=config.pool_size, saga_args=dict(config.saga_args, apps=apps), apps=apps,
                 journal=config.journal, recovery_concurrency=config.recovery_concurrency)
     specs.append(sagas.model_copy(update={"args": args}))
     specs.extend(config.extra_children)

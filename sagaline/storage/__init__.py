@@ -6,7 +6,7 @@ Layering (imports run downward only)::
     errors         StorageError, StorageCorrupt (the tree is drawn there)
     sqlite         open_database, Database (transactions), Schema, SqliteOptions
     idempotency    apply_once (exactly-once effects), StoreBase, answer
-    *_store        one store per domain (gate, block, link, flow): tables and rows
+    flow_store     the event bus's store (an app's stores live in its package, e.g. thunderline.storage)
 
 Only this package imports aiosqlite. A domain actor, inside its own process,
 makes an ``AsyncRunner``, opens its store through it and hands the store to

@@ -7,13 +7,13 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.journal import JournalAppend, JournalBegin, LoadRun
 from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot
 from sagaline.saga import Executor
-from sagaline.sagas import definition
 from sagaline.storage.journal import history_of, replay
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from tests.integration.crash.support import JournalView, drive, effect_counts, seed_journal, simple_life
 from tests.support.tree import wait_until
+from thunderline.testing import definition
 
 SAGA = "user_provisioning"
 EVERYTHING = {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}

@@ -14,10 +14,10 @@ from sagaline.messages.journal import JournalAppend, JournalBegin, JournalFinish
 from sagaline.messages.saga import ListRuns, RunOutcome
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
 from sagaline.saga.records import event_to_data
-from sagaline.sagas import definition
 from sagaline.storage.journal import history_of, replay
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
+from thunderline.testing import definition
 
 SAGA = "user_provisioning"
 EXECUTOR = Executor(definition(SAGA))
