@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_user_provisioning import closed_loop  # noqa: E402
 
-from sagaline.actors.tree import TreeConfig, start_tree  # noqa: E402
+from sagaline.actors.tree import start_tree  # noqa: E402
+from thunderline.testing import tree_config  # noqa: E402
 from sagaline.client import SagaClient  # noqa: E402
 from sagaline.runtime.system import SIMPLE, start_system  # noqa: E402
 
@@ -67,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as workdir:
         handle = start_system(SIMPLE, log_dir=Path(workdir))
         try:
-            tree = start_tree(handle, TreeConfig(data_dir=Path(workdir) / "data", pool_size=16))
+            tree = start_tree(handle, tree_config(Path(workdir) / "data", pool_size=16))
             client = SagaClient(handle, tree.sagas)
             closed_loop(client, 4, 20, "warm")
             before, started = thread_cpu(), time.perf_counter()

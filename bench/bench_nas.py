@@ -31,12 +31,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sagaline.actors.spawn import start_actor  # noqa: E402
-from sagaline.domains import training  # noqa: E402
-from sagaline.messages import bridge as b  # noqa: E402
 from sagaline.messages.base import Headers  # noqa: E402
 from sagaline.messages.ids import uuid7  # noqa: E402
 from sagaline.runtime.system import MULTIPROC, start_system  # noqa: E402
 from tests.support.tree import pid_alive, wait_until  # noqa: E402
+from thunderline.domains import training  # noqa: E402
+from thunderline.messages import bridge as b  # noqa: E402
 
 DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,
                            sample_count=1797)
@@ -60,7 +60,7 @@ def in_process(out: Path) -> float:
 
 
 def through_bridge(handle, out: Path, parallel: int, preload: bool = False) -> float:
-    bridge = start_actor(handle, "sagaline.actors.bridge.BridgeActor",
+    bridge = start_actor(handle, "thunderline.actors.bridge.BridgeActor",
                          {"config": {"artifacts_dir": str(out), "max_parallel": parallel,
                                      "preload_training": preload}}, timeout=30)
     run_id = uuid7()
@@ -74,7 +74,7 @@ def through_bridge(handle, out: Path, parallel: int, preload: bool = False) -> f
 
 
 def cancel_latency(handle, out: Path) -> float:
-    bridge = start_actor(handle, "sagaline.actors.bridge.BridgeActor", {"config": {"artifacts_dir": str(out)}})
+    bridge = start_actor(handle, "thunderline.actors.bridge.BridgeActor", {"config": {"artifacts_dir": str(out)}})
     run_id = uuid7()
     endless = TINY.model_copy(update={"epochs": 1_000_000})
     handle.ask(bridge, b.DispatchTraining(headers=headers(), run_id=run_id, dataset=DIGITS, proposals=[endless]), 30)

@@ -79,11 +79,12 @@ def _burst(handle, tree, runs: int, tag: str) -> None:
 
 def load(data: Path, runs: int) -> None:
     """Queue ``runs`` starts in one burst on an in-process tree and let them run (until killed)."""
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.runtime import start_system
 
     handle = start_system("simpleSystemBase", log_dir=data.parent / "load-logs")
-    tree = start_tree(handle, TreeConfig(data_dir=data, domain_config=FLOW, pool_size=64))
+    tree = start_tree(handle, tree_config(data, domain_config=FLOW, pool_size=64))
     _burst(handle, tree, runs, "r")  # runs everything until killed
     time.sleep(3600)
 
@@ -128,7 +129,8 @@ def load_and_kill(work: Path, runs: int) -> dict:
 # ----- phase 2: restart and recover -------------------------------------------------------------
 
 def recover(work: Path, name: str, group_commit: bool) -> dict:
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
     from sagaline.messages.journal import GetJournalStats
     from sagaline.runtime import start_system
@@ -142,7 +144,7 @@ def recover(work: Path, name: str, group_commit: bool) -> dict:
     handle = start_system("simpleSystemBase", log_dir=work / f"{name}-logs")
     try:
         started = time.perf_counter()
-        tree = start_tree(handle, TreeConfig(data_dir=data, domain_config=FLOW, pool_size=64,
+        tree = start_tree(handle, tree_config(data, domain_config=FLOW, pool_size=64,
                                              recovery_concurrency=RECOVERY_CONCURRENCY,
                                              journal_options={"group_commit": group_commit}))
         client = SagaClient(handle, tree.sagas)
@@ -165,7 +167,8 @@ def _stats(stats) -> dict:
 
 def burst(work: Path, group_commit: bool) -> dict:
     """``BURST`` fresh runs queued at once in process, ``synchronous=FULL``."""
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.messages.journal import GetJournalStats
     from sagaline.messages.saga import ListRuns
     from sagaline.runtime import start_system
@@ -173,7 +176,7 @@ def burst(work: Path, group_commit: bool) -> dict:
     name = f"burst-{'group' if group_commit else 'single'}"
     handle = start_system("simpleSystemBase", log_dir=work / f"{name}-logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=work / name, domain_config=FLOW, pool_size=64,
+        tree = start_tree(handle, tree_config(work / name, domain_config=FLOW, pool_size=64,
                                              synchronous="FULL", journal_options={"group_commit": group_commit}))
         started = time.perf_counter()
         _burst(handle, tree, BURST, name)
@@ -189,7 +192,8 @@ def burst(work: Path, group_commit: bool) -> dict:
 # ----- phase 3: multiprocTCPBase throughput ------------------------------------------------------
 
 def multiproc(work: Path, group_commit: bool) -> dict:
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
     from sagaline.messages.journal import GetJournalStats
     from sagaline.runtime import start_system
@@ -197,7 +201,7 @@ def multiproc(work: Path, group_commit: bool) -> dict:
     name = f"mp-{'group' if group_commit else 'single'}"
     handle = start_system("multiprocTCPBase", log_dir=work / f"{name}-logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=work / name, domain_config=FLOW, pool_size=MP_CONCURRENCY,
+        tree = start_tree(handle, tree_config(work / name, domain_config=FLOW, pool_size=MP_CONCURRENCY,
                                              synchronous="FULL", journal_options={"group_commit": group_commit}))
         client = SagaClient(handle, tree.sagas)
         in_flight: deque[str] = deque()

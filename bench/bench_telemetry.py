@@ -33,7 +33,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
+from thunderline.testing import tree_config
 from sagaline.client import SagaClient
 from sagaline.runtime.system import MULTIPROC, SIMPLE, start_system
 from sagaline.telemetry import setup
@@ -125,7 +126,7 @@ def measure_simple(workdir: Path) -> dict:
 
     handle = start_system(SIMPLE, log_dir=workdir / "simple-logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=workdir / "simple-data", pool_size=16))
+        tree = start_tree(handle, tree_config(workdir / "simple-data", pool_size=16))
         client = SagaClient(handle, tree.sagas)
         result = _rounds({"off": client, "on": client}, toggle)
     finally:
@@ -141,7 +142,7 @@ def _start_multiproc(workdir: Path, side: str) -> tuple:
         handle = start_system(MULTIPROC, log_dir=workdir / f"multiproc-{side}-logs")
     finally:
         del os.environ["SAGALINE_TELEMETRY_EXPORTER"], os.environ["SAGALINE_TELEMETRY_DIR"]
-    tree = start_tree(handle, TreeConfig(data_dir=workdir / f"multiproc-{side}-data", pool_size=16))
+    tree = start_tree(handle, tree_config(workdir / f"multiproc-{side}-data", pool_size=16))
     return handle, SagaClient(handle, tree.sagas)
 
 

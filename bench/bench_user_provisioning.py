@@ -21,7 +21,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
+from thunderline.testing import tree_config
 from sagaline.client import SagaClient
 from sagaline.runtime.system import MULTIPROC, SIMPLE, start_system
 
@@ -60,7 +61,7 @@ def _collect(client, cid, latencies, statuses):
 def measure(base: str, workdir: Path) -> dict:
     handle = start_system(base, log_dir=workdir / f"{base}-logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=workdir / f"{base}-data"))
+        tree = start_tree(handle, tree_config(workdir / f"{base}-data"))
         client = SagaClient(handle, tree.sagas)
         closed_loop(client, 4, 20, f"{base}-warm")
         points = [closed_loop(client, c, RUNS, f"{base}-c{c}") for c in (1, 16)]

@@ -1,17 +1,20 @@
-"""The pure layers import nothing impure (no Thespian, aiosqlite, OpenTelemetry)."""
+"""The pure layers import nothing impure (no Thespian, aiosqlite, OpenTelemetry): the runtime's and the
+Thunderline app's (its messages, event taxonomy and saga definitions)."""
 
 import ast
 import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1] / "sagaline"
-PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py"]
+REPO = pathlib.Path(__file__).resolve().parents[1]
+ROOT = REPO / "sagaline"
+PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "apps/model.py",
+        "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
 IMPURE = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "socket", "subprocess")
 
 
 def _modules(entry: str):
-    path = ROOT / entry
+    path = (ROOT / entry).resolve()
     return [path] if path.is_file() else sorted(path.rglob("*.py"))
 
 
@@ -29,7 +32,7 @@ def test_pure_packages_import_nothing_impure(entry):
     files = _modules(entry)
     if not files:
         pytest.skip(f"{entry} not written yet")
-    bad = [(f.relative_to(ROOT), name) for f in files for name in _imports(f)
+    bad = [(f.relative_to(REPO), name) for f in files for name in _imports(f)
            if name.split(".")[0] in IMPURE]
     assert bad == []
 
@@ -37,7 +40,8 @@ def test_pure_packages_import_nothing_impure(entry):
 @pytest.mark.parametrize("entry", PURE)
 def test_pure_packages_import_only_pure_sagaline_layers(entry):
     allowed = ("sagaline.messages", "sagaline.saga", "sagaline.sagas", "sagaline.events", "sagaline.errors",
-               "sagaline.supervisors.spec", "sagaline.supervisors.strategy")
-    bad = [(f.relative_to(ROOT), name) for f in _modules(entry) for name in _imports(f)
-           if name.startswith("sagaline") and not name.startswith(allowed)]
+               "sagaline.supervisors.spec", "sagaline.supervisors.strategy", "sagaline.apps.model",
+               "thunderline.messages", "thunderline.sagas", "thunderline.events")
+    bad = [(f.relative_to(REPO), name) for f in _modules(entry) for name in _imports(f)
+           if name.startswith(("sagaline", "thunderline")) and not name.startswith(allowed)]
     assert bad == []

@@ -46,6 +46,7 @@ from typing import Any
 from thespian.actors import Actor, ActorExitRequest
 
 from sagaline.actors.base import BaseActor
+from sagaline.apps import load_apps
 from sagaline.daemon.conversations import Ask, Missing, NoAnswer, conversation, error
 from sagaline.daemon.pidfile import pid_alive
 from sagaline.messages import codec
@@ -118,6 +119,8 @@ class AdminEndpoint(BaseActor):
 
     def on_start(self, args: dict[str, Any]) -> None:
         self.facts = dict(args.get("facts") or {})
+        # The catalog and app commands need the apps; conversations forked from here inherit them.
+        load_apps(self.facts.get("apps") or (), entry_points=False)
         self.max_conversations = int(args.get("max_conversations", DEFAULT_MAX_CONVERSATIONS))
         self.owner_pid = args.get("owner_pid")
         # [(child address, reply_to, as_bytes, request name)]: addresses are unhashable

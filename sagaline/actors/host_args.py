@@ -10,11 +10,12 @@ one to a single-run child host (``isolation="process"``) in its args.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sagaline.actors.saga_run import Operation
+from sagaline.apps import Apps, load_apps
 from sagaline.messages.saga import StartSaga
 from sagaline.saga.journal import HaltRule
 
@@ -66,6 +67,8 @@ class HostArgs(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
+    apps: tuple[str, ...] = ()
+    """The app specs whose sagas this host runs (loaded once per process)."""
     index: int = Field(default=0, ge=0)
     """This host's partition."""
     count: int = Field(default=1, ge=1)
@@ -93,11 +96,9 @@ class HostArgs(BaseModel):
     launch: Any = None
     """For a single-run host: the :data:`Launch` of its one run."""
 
-    def sagas(self) -> dict[str, Callable[[], Any]]:
-        """Saga name -> factory of its definition (the catalog)."""
-        from sagaline.sagas import catalog
-
-        return catalog()
+    def catalog(self) -> Apps:
+        """The loaded apps (their sagas by name)."""
+        return load_apps(self.apps, entry_points=False)
 
     def isolation_of(self, saga: str, definition: Any) -> str:
         """``hosted`` or ``process`` for ``saga``: the override, else its definition's."""

@@ -115,8 +115,10 @@ class SagaHost(ChildKeeper):
         self.pump_due = False
         self.storage_fault: str | None = None
         self.directory: dict[str, Any] = dict(self.cfg.directory)
+        self.apps = self.cfg.catalog()
+        self.sagas = self.apps.saga_factories()
         self.executors: dict[str, Executor] = {}
-        self.definitions: dict[str, Any] = {}
+        self.definitions: dict[str, Any] = dict(self.apps.sagas)
         self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
         self.held: list[Routed] = []
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
@@ -147,7 +149,7 @@ class SagaHost(ChildKeeper):
         for run in self.journal.store.unfinished():
             if partition_of(run.run_id, self.cfg.count) != self.cfg.index:
                 continue
-            if run.saga in self.cfg.sagas():
+            if run.saga in self.sagas:
                 self.book.to_recover[run.run_id] = run.saga
             else:
                 self._mark_needs_operator(run.run_id, run.saga, "unknown_saga",
@@ -328,9 +330,7 @@ class SagaHost(ChildKeeper):
         return self.executors[saga]
 
     def _definition(self, saga: str) -> Any:
-        if saga not in self.definitions:
-            self.definitions[saga] = self.cfg.sagas()[saga]()
-        return self.definitions[saga]
+        return self.apps.definition(saga)
 
     def _run_died(self, run: SagaRun, reason: ExitReason) -> None:
         """A run's actor died before its end was recorded: rebuild it, or give up after ``max_deaths``."""
@@ -402,7 +402,7 @@ class SagaHost(ChildKeeper):
         self.deliver(message.request, message.reply_to)
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
-        verdict = admit(message, self.cfg.sagas(), self.definitions)
+        verdict = admit(message, self.sagas, self.definitions)
         if isinstance(verdict, SagaRefused):
             self.post(sender, verdict)
             return
@@ -517,7 +517,7 @@ class SagaHost(ChildKeeper):
     def _replayed(self, saga: str, cid: str) -> Any:
         """A run rebuilt from its journal to show it; None when that cannot be done."""
         history = self.journal.store.load(cid)
-        if history is None or history.problem or saga not in self.cfg.sagas():
+        if history is None or history.problem or saga not in self.sagas:
             return None
         try:
             return replay(self._executor(saga), history)
@@ -586,7 +586,7 @@ class SagaHost(ChildKeeper):
         elif self.book.known(cid) or any(r.successor and r.successor.predecessor == cid
                                          for r in self.book.live.values()):
             self._operator_answer(sender, cid, False, summary.status, "the run is in progress")
-        elif summary.saga not in self.cfg.sagas():
+        elif summary.saga not in self.sagas:
             self._operator_answer(sender, cid, False, summary.status, f"saga {summary.saga!r} is not in the catalog")
         else:
             return summary

@@ -5,16 +5,16 @@
     registry                      (top level: handed down to every actor)
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
-    +-- gate      domain:gate
-    +-- block     domain:block
-    +-- link      domain:link
-    +-- (more domains: bolt, crown, bridge, when configured)
+    +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
     +-- sagas     the saga supervisor (last: it needs the domains)
     |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
 
-Domain actors register as ``domain:<name>``; the saga supervisor as
-``sagas``; its hosts as ``sagahost:<i>``. Every database lives under one
+Which sagas and domains there are comes from the apps
+(:mod:`sagaline.apps`): :class:`TreeConfig` names them by spec string, and
+the saga hosts and the event bus load them from their args (once per
+process). Domain actors register as ``domain:<name>``; the saga supervisor
+as ``sagas``; its hosts as ``sagahost:<i>``. Every database lives under one
 data directory, one file per domain, and ``journal.sqlite`` (written by
 every host, read by the saga supervisor). Starting a tree on a data
 directory that holds unfinished runs recovers them (each host rebuilds its
@@ -32,11 +32,11 @@ from typing import Any
 from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
 from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
 from sagaline.actors.spawn import start_actor
+from sagaline.apps import load_apps
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 
-__all__ = ["TreeConfig", "Tree", "DOMAIN_ACTORS", "MODEL_DOMAIN_ACTORS", "tree_specs", "start_tree",
-           "DEFAULT_RETENTION_S", "default_hosts"]
+__all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]
 
 REGISTRY = "sagaline.registry.actor.Registry"
 SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
@@ -54,30 +54,18 @@ def default_hosts() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-#: Domain name -> actor class path, in start order: what UserProvisioning
-#: needs (the default of :class:`TreeConfig`, kept small for fast test trees).
-DOMAIN_ACTORS: dict[str, str] = {
-    "flow": "sagaline.actors.domains.FlowActor",
-    "gate": "sagaline.actors.domains.GateActor",
-    "block": "sagaline.actors.domains.BlockActor",
-    "link": "sagaline.actors.domains.LinkActor",
-}
-#: The policy engine and the UPM/NAS domains (UPMActivation, CerebrosNAS),
-#: started after :data:`DOMAIN_ACTORS` by the daemon.
-MODEL_DOMAIN_ACTORS: dict[str, str] = {
-    "crown": "sagaline.actors.crown.CrownActor",
-    "bolt": "sagaline.actors.bolt.BoltActor",
-    "bridge": "sagaline.actors.bridge.BridgeActor",
-}
-
-
 @dataclass(frozen=True)
 class TreeConfig:
     """What the tree needs to start.
 
     Attributes:
         data_dir: where every domain's SQLite file lives.
-        domains: domain name -> actor class path (default :data:`DOMAIN_ACTORS`).
+        apps: the app specs (``package.module:attribute``) whose sagas run and
+            whose event taxonomy the bus knows (loaded without the entry-point
+            group: pass :attr:`Apps.specs <sagaline.apps.Apps.specs>`).
+        domains: domain name -> actor class path, in start order; None: the
+            event bus and every domain of the apps
+            (:meth:`Apps.domain_actors <sagaline.apps.Apps.domain_actors>`).
         domain_config: domain name -> the service's settings.
         faults: domain name -> fault rules (tests and rehearsals).
         synchronous: SQLite durability, NORMAL or FULL.
@@ -97,7 +85,8 @@ class TreeConfig:
     """
 
     data_dir: Path
-    domains: dict[str, str] = field(default_factory=lambda: dict(DOMAIN_ACTORS))
+    apps: tuple[str, ...] = ()
+    domains: dict[str, str] | None = None
     domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     synchronous: str = "NORMAL"
@@ -135,11 +124,19 @@ class Tree:
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
-    """The root supervisor's children, in start order."""
+    """The root supervisor's children, in start order.
+
+    Raises:
+        AppError: ``config.apps`` do not load (when ``domains`` is None).
+    """
+    apps = list(config.apps)
+    domains = config.domains if config.domains is not None else load_apps(apps, entry_points=False).domain_actors()
     specs = []
-    for name, path in config.domains.items():
+    for name, path in domains.items():
         args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
                 "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
+        if name == "flow":
+            args["apps"] = apps
         specs.append(child_spec(name, path, args, name=f"domain:{name}"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
@@ -152,7 +149,7 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     journal_path = str(Path(config.data_dir) / "journal.sqlite")
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
     hosts = [child_spec(host_id(i), SAGA_HOST, {
-        "index": i, "count": count, "journal": config.journal, "journal_path": journal_path,
+        "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
         "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
         name=f"sagahost:{i}") for i in range(count)]

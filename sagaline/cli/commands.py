@@ -5,8 +5,11 @@ arguments to an ``argparse`` parser and builds its request from the parsed
 namespace. The one-shot CLI and the shell share this table, so a command
 means the same in both.
 
-Saga inputs follow HTTPie's convention: ``key=value`` is a string,
-``key:=json`` is JSON (``count:=3``, ``tags:='["a","b"]'``, ``ok:=true``).
+Saga inputs and app command arguments follow HTTPie's convention:
+``key=value`` is text, converted to the type the daemon's catalog gives for
+that field (``max_trials=3`` is an integer, ``pinned=true`` a boolean; see
+:mod:`sagaline.cli.inputs`; a value that does not fit is refused here, exit
+2), and ``key:=json`` is JSON (``tags:='["a","b"]'``).
 
 Exit status: 0 done; 1 the daemon answered with an error; 2 usage error;
 3 no daemon running; 4 no answer in time; 5 (``--wait``, ``sagas wait``)
@@ -16,13 +19,16 @@ the run ended without completing.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
+from sagaline.cli.inputs import coerce_pairs
+from sagaline.cli.render import render_apps, render_catalog, render_saga
 from sagaline.messages import admin as m
 
 __all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "EXIT_RUN_NOT_COMPLETED"]
+
+_Prepare = Callable[[argparse.Namespace, m.AdminRequest, Any], m.AdminRequest]
 
 EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED = 0, 1, 5
 
@@ -35,27 +41,20 @@ class AdminCommand:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     build: Callable[[argparse.Namespace], m.AdminRequest]
+    #: ``(args, request, client) -> request``: completes the request with what the daemon
+    #: knows (the inputs' schema), before it is sent; raises ValueError to refuse (exit 2).
+    prepare: _Prepare | None = None
+    #: ``(args, data) -> text``: the human view, when the request's default one will not do.
+    view: Callable[[argparse.Namespace, dict], str] | None = None
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
-    """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}``.
+    """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}`` (no schema: text stays text).
 
     Raises:
         ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
     """
-    inputs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or key == ":":
-            raise ValueError(f"saga input {pair!r} is not key=value or key:=json")
-        if key.endswith(":"):
-            try:
-                inputs[key[:-1]] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"saga input {key[:-1]!r}: invalid JSON ({exc.msg})") from None
-        else:
-            inputs[key] = value
-    return inputs
+    return coerce_pairs(pairs, None)
 
 
 def _statuses(values: list[str] | None) -> list[str]:
@@ -76,9 +75,14 @@ def _list_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=50, help="most rows (default 50)")
 
 
+def _catalog_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("saga", nargs="?", help="one saga: its inputs with types, defaults and descriptions")
+
+
 def _start_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("saga", help="the saga's name (see `sagas catalog`)")
-    p.add_argument("inputs", nargs="*", metavar="KEY=VALUE", help="inputs: key=string or key:=json")
+    p.add_argument("inputs", nargs="*", metavar="KEY=VALUE",
+                   help="inputs: key=value (converted by the input's type) or key:=json")
     p.add_argument("--id", dest="correlation_id", help="the run's correlation id (UUID v7; default: new)")
     p.add_argument("--wait", action="store_true", help="wait for the run to end and show its outcome")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait with --wait (default 60)")
@@ -130,6 +134,34 @@ def _decisions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--effect", choices=["allow", "deny"])
 
 
+def _app_list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", metavar="COMMAND", help="one command: its arguments with types")
+
+
+def _app_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="COMMAND", help="the command's name (see `app list`)")
+    p.add_argument("args", nargs="*", metavar="KEY=VALUE",
+                   help="arguments: key=value (converted by the argument's type) or key:=json")
+    p.add_argument("--app", help="the app declaring it (default: whichever does)")
+
+
+def _typed_start(args: argparse.Namespace, request: m.AdminStartSaga, client: Any) -> m.AdminRequest:
+    """The start with its inputs converted by the saga's schema (text as is when the saga is unknown)."""
+    answer = client.request(m.AdminCatalog(saga=request.saga))
+    sagas = answer.data.get("sagas") if isinstance(answer, m.AdminResult) else None
+    fields = {row["name"]: row for row in sagas[0]["inputs"]} if sagas else None
+    return request.model_copy(update={"inputs": coerce_pairs(args.inputs, fields)})
+
+
+def _typed_app_command(args: argparse.Namespace, request: m.AdminAppCommand, client: Any) -> m.AdminRequest:
+    """The command with its arguments converted by the command message's schema."""
+    answer = client.request(m.AdminCatalog())
+    rows = answer.data.get("commands", []) if isinstance(answer, m.AdminResult) else []
+    found = [c for c in rows if c["name"] == request.command and request.app in (None, c["app"])]
+    fields = {row["name"]: row for row in found[0]["args"]} if found else None
+    return request.model_copy(update={"args": coerce_pairs(args.args, fields)})
+
+
 def _nas_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", choices=["initialized", "running", "succeeded", "failed", "cancelled"])
 
@@ -137,10 +169,13 @@ def _nas_args(p: argparse.ArgumentParser) -> None:
 ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
     AdminCommand(("sagas", "list"), "list runs, newest first", _list_args,
                  lambda a: m.AdminListRuns(status=_statuses(a.status), saga=a.saga, limit=a.limit)),
-    AdminCommand(("sagas", "catalog"), "the sagas the daemon can run", _none, lambda a: m.AdminCatalog()),
+    AdminCommand(("sagas", "catalog"), "the sagas the daemon can run (with NAME: its typed inputs)", _catalog_args,
+                 lambda a: m.AdminCatalog(saga=a.saga),
+                 view=lambda a, data: render_saga(data) if a.saga else render_catalog(data)),
     AdminCommand(("sagas", "start"), "start a run with inputs", _start_args,
                  lambda a: m.AdminStartSaga(saga=a.saga, inputs=parse_inputs(a.inputs),
-                                            correlation_id=a.correlation_id, wait=a.wait, timeout_s=a.timeout)),
+                                            correlation_id=a.correlation_id, wait=a.wait, timeout_s=a.timeout),
+                 prepare=_typed_start),
     AdminCommand(("sagas", "show"), "one run: steps with timings, errors, compensations", _cid,
                  lambda a: m.AdminShowRun(correlation_id=a.correlation_id)),
     AdminCommand(("sagas", "wait"), "wait for a run to end", _wait_args,
@@ -164,6 +199,11 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
     AdminCommand(("nas", "runs"), "NAS model runs with trial progress", _nas_args,
                  lambda a: m.AdminNasRuns(state=a.state)),
     AdminCommand(("health",), "is the daemon well?", _none, lambda a: m.AdminHealth()),
+    AdminCommand(("app", "list"), "the loaded apps and their admin commands (with COMMAND: its arguments)",
+                 _app_list_args, lambda a: m.AdminCatalog(), view=lambda a, data: render_apps(data, a.name)),
+    AdminCommand(("app", "run"), "run an app's admin command with arguments", _app_run_args,
+                 lambda a: m.AdminAppCommand(command=a.name, app=a.app, args=parse_inputs(a.args)),
+                 prepare=_typed_app_command),
 )
 
 
@@ -175,6 +215,8 @@ def execute(command: AdminCommand, args: argparse.Namespace, client: Any, out: T
 
     try:
         request = command.build(args)
+        if command.prepare is not None:
+            request = command.prepare(args, request, client)
     except (ValueError, ValidationError) as exc:
         print(f"error: {_first_problem(exc)}", file=err)
         return 2
@@ -183,7 +225,10 @@ def execute(command: AdminCommand, args: argparse.Namespace, client: Any, out: T
         print(as_json(answer.model_dump(mode="json")) if args.json else render_error(answer),
               file=out if args.json else err)
         return EXIT_ERROR
-    print(as_json(answer.data) if args.json else render(answer), file=out)
+    if args.json:
+        print(as_json(answer.data), file=out)
+    else:
+        print(command.view(args, answer.data) if command.view else render(answer), file=out)
     return _outcome_status(request, answer.data)
 
 

@@ -2,18 +2,23 @@
 
 Local commands (no daemon needed)::
 
-    sagaline run [--config F] [--data-dir D] [--admin-port P] ...   the daemon (also: python run.py)
-    sagaline graph SAGA                                            the saga's plan as Mermaid
+    sagaline run [--config F] [--app SPEC]... [--data-dir D] ...     the daemon (also: python run.py)
+    sagaline graph SAGA [--app SPEC]... [--config F]               the saga's plan as Mermaid
     sagaline demo                                                  one saga in-process
     sagaline runs trace CID                                        a run's trace timeline (from the data dir)
 
 Daemon commands (each one admin request; see :mod:`sagaline.cli.commands`),
 one-shot or inside ``sagaline shell``::
 
-    sagaline sagas list [--status running] | catalog | start SAGA k=v... | show CID | wait CID
+    sagaline sagas list [--status running] | catalog [SAGA] | start SAGA k=v... | show CID | wait CID
     sagaline sagas cancel CID | retry CID | resume CID --from STEP
+    sagaline app list [COMMAND] | app run COMMAND k=v...
     sagaline tree | health | registry lookup KEY | registry list --prefix P
     sagaline events tail | policy decisions | nas runs
+
+Apps are found on the import path; ``run`` and ``graph`` put the working
+directory first on it (as ``python -m`` does), so a package beside you loads
+with ``--app mypkg.app:app``.
 
 Every daemon command takes ``--json`` and the connection options
 ``--admin-port``, ``--host``, ``--data-dir`` (see :mod:`sagaline.cli.connect`).
@@ -22,6 +27,7 @@ Every daemon command takes ``--json`` and the connection options
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
@@ -83,10 +89,17 @@ def _add_admin_command(sub: Any, groups: dict, command: AdminCommand, common: ar
     parser.set_defaults(func=run_admin, admin_command=command)
 
 
+def _app_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", action="append", dest="apps", metavar="SPEC",
+                        help="load this app (package.module:attribute; repeatable; replaces the config's apps)")
+
+
 def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
     graph = sub.add_parser("graph", help="print a saga's plan as Mermaid")
     graph.add_argument("saga", help="the saga's name")
-    graph.set_defaults(func=_graph)
+    graph.add_argument("--config", help="a TOML config file naming the apps (default: $SAGALINE_CONFIG)")
+    _app_options(graph)
+    graph.set_defaults(func=_graph, config=None, apps=None)
     demo = sub.add_parser("demo", help="run a small saga through success, rollback and retry")
     demo.set_defaults(func=_demo)
     runs = sub.add_parser("runs", help="run traces")
@@ -103,6 +116,7 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
         run.add_argument(flag, help=text)
     run.add_argument("--allow-remote", action="store_true", default=None,
                      help="allow a non-loopback --bind-address (exposes code execution to that network)")
+    _app_options(run)
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
     shell_parser.set_defaults(func=_shell)
@@ -129,16 +143,39 @@ def run_admin(args: argparse.Namespace, client: Any = None, out: TextIO | None =
             client.close()
 
 
-def _run(args: argparse.Namespace) -> int:
-    from sagaline.daemon import ConfigError, load_config, run_daemon
+def _working_directory_importable() -> None:
+    """Put the working directory first on the import path, as ``python -m`` does (apps beside you load)."""
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
 
-    flags = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _) in RUN_FLAGS.items()}
-    flags["allow_remote"] = args.allow_remote
+
+def _configured_apps(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """The config (file < environment < flags) and its loaded apps; None (said on stderr) when either is bad."""
+    from sagaline.apps import AppError
+    from sagaline.daemon import ConfigError, load_config
+    from sagaline.daemon.config import daemon_apps
+
+    _working_directory_importable()
+    flags = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _) in RUN_FLAGS.items()
+             if hasattr(args, flag[2:].replace("-", "_"))}
+    flags["allow_remote"] = getattr(args, "allow_remote", None)
+    flags["apps"] = args.apps
     try:
         config = load_config(flags, config_file=args.config)
-    except ConfigError as exc:
-        print(f"sagaline: {exc}", file=sys.stderr)
+        return config, daemon_apps(config)
+    except (ConfigError, AppError) as exc:
+        print(f"sagaline: {'app error: ' if isinstance(exc, AppError) else ''}{exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sagaline.daemon import run_daemon
+
+    loaded = _configured_apps(args)
+    if loaded is None:
         return 2
+    config, _ = loaded
     from sagaline.daemon.logs import configure_logging
 
     configure_logging(config.log_level, config.log_file)
@@ -153,13 +190,16 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _graph(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from sagaline.saga.mermaid import to_mermaid
-    from sagaline.sagas import catalog, definition
 
     out, err = out or sys.stdout, err or sys.stderr
-    if args.saga not in catalog():
-        print(f"sagaline: no saga named {args.saga!r} (known: {', '.join(sorted(catalog()))})", file=err)
+    loaded = _configured_apps(args)
+    if loaded is None:
+        return 2
+    _, apps = loaded
+    if args.saga not in apps.sagas:
+        print(f"sagaline: no saga named {args.saga!r} (known: {', '.join(sorted(apps.sagas)) or 'none'})", file=err)
         return 1
-    print(to_mermaid(definition(args.saga)), file=out)
+    print(to_mermaid(apps.definition(args.saga)), file=out)
     return 0
 
 

@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 from sagaline.messages.admin import AdminError, AdminResult
 
-__all__ = ["render", "render_error", "as_json", "table", "when", "duration"]
+__all__ = ["render", "render_error", "render_catalog", "render_saga", "render_apps", "as_json", "table", "when",
+           "duration"]
 
 
 def as_json(value: Any) -> str:
@@ -21,11 +22,11 @@ def as_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)") -> str:
-    """Left-aligned columns separated by two spaces; ``empty`` when there are no rows."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)", limit: int = 60) -> str:
+    """Left-aligned columns separated by two spaces, cells cut at ``limit``; ``empty`` when there are no rows."""
     if not rows:
         return empty
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[_cell(v, limit) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
@@ -173,17 +174,74 @@ def _health(data: dict) -> str:
     d = data["daemon"]
     head = [f"status     {data['status']}", f"daemon     pid {d.get('pid')} {d.get('base')} "
             f"{d.get('bind_address')}:{d.get('admin_port')} v{d.get('version')}",
-            f"data       {d.get('data_dir')}", f"uptime     {d.get('uptime_s', 0):.0f}s",
+            f"data       {d.get('data_dir')}", f"apps       {', '.join(d.get('apps') or []) or '-'}",
+            f"uptime     {d.get('uptime_s', 0):.0f}s",
             f"registered {data['registered']} key(s)", ""]
     rows = [(c["id"], c["type"], c["status"], c["restarts"], c.get("pid"), c.get("name"))
             for c in data["children"]]
     return "\n".join(head) + table(["CHILD", "TYPE", "STATUS", "RESTARTS", "PID", "NAME"], rows)
 
 
-def _catalog(data: dict) -> str:
-    rows = [(s["name"], s["version"], ", ".join(i["name"] + ("" if i["required"] else "?") for i in s["inputs"]),
-             len(s["steps"])) for s in data["sagas"]]
-    return table(["SAGA", "VERSION", "INPUTS (? = optional)", "STEPS"], rows)
+def _names(fields: list[dict]) -> str:
+    return ", ".join(f["name"] + ("" if f["required"] else "?") for f in fields) or "-"
+
+
+def render_catalog(data: dict) -> str:
+    """The sagas, one line each; ``sagas catalog NAME`` shows one with its typed inputs."""
+    rows = [(s["name"], s.get("app"), s["version"], len(s["steps"]), _names(s["inputs"])) for s in data["sagas"]]
+    body = table(["SAGA", "APP", "VERSION", "STEPS", "INPUTS (? = optional)"], rows, empty="(no sagas: no app loaded)",
+                 limit=120)
+    return body + "\n(`sagas catalog NAME`: a saga's inputs with their types, defaults and descriptions)"
+
+
+def _fields(fields: list[dict], kind: str) -> str:
+    rows = [(f["name"], f["type"], "yes" if f["required"] else "no", None if f["required"] else f.get("default"),
+             f.get("description") or None) for f in fields]
+    return table([kind, "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], rows, empty=f"(no {kind.lower()}s)", limit=120)
+
+
+def render_saga(data: dict) -> str:
+    """One saga (the only one in ``data``): what it does, its steps and its typed inputs."""
+    lines = []
+    for saga in data["sagas"]:
+        lines += [f"saga      {saga['name']} (app {saga.get('app')}, version {saga['version']})",
+                  f"about     {saga.get('description') or '-'}", f"steps     {' -> '.join(saga['steps'])}", "",
+                  _fields(saga["inputs"], "INPUT")]
+    return "\n".join(lines)
+
+
+def render_apps(data: dict, command: str | None = None) -> str:
+    """The loaded apps and their admin commands; with ``command``, that command's arguments."""
+    if command is not None:
+        found = [c for c in data.get("commands", []) if c["name"] == command]
+        if not found:
+            known = ", ".join(c["name"] for c in data.get("commands", [])) or "none"
+            return f"no command named {command!r} (known: {known})"
+        c = found[0]
+        return "\n".join([f"command   {c['name']} (app {c['app']}, domain {c['domain']})",
+                          f"about     {c['help'] or '-'}", "", _fields(c["args"], "ARGUMENT")])
+    apps = [(a["name"], ", ".join(a["sagas"]) or None, ", ".join(a["domains"]) or None, ", ".join(a["uses"]) or None)
+            for a in data.get("apps", [])]
+    commands = [(c["name"], c["app"], c["domain"], _names(c["args"]), c["help"]) for c in data.get("commands", [])]
+    return "\n".join([table(["APP", "SAGAS", "DOMAINS", "USES"], apps, empty="(no apps loaded)", limit=120), "",
+                      table(["COMMAND", "APP", "DOMAIN", "ARGUMENTS (? = optional)", "HELP"], commands,
+                            empty="(no admin commands)", limit=120),
+                      "(`app list COMMAND`: its arguments; `app run COMMAND key=value ...` runs it)"])
+
+
+def _app_reply(data: dict) -> str:
+    """An app command's answer: a table when it is one list of records, else its fields."""
+    reply = data.get("reply") or {}
+    lists = [(k, v) for k, v in reply.items() if isinstance(v, list)]
+    if len(reply) == 1 and lists and all(isinstance(r, dict) for r in lists[0][1]):
+        rows = lists[0][1]
+        headers = list(rows[0]) if rows else []
+        return table([h.upper() for h in headers], [[r.get(h) for h in headers] for r in rows],
+                     empty=f"(no {lists[0][0]})")
+    if len(reply) == 1 and isinstance(next(iter(reply.values())), dict):
+        reply = next(iter(reply.values()))
+    width = max((len(k) for k in reply), default=0)
+    return "\n".join(f"{k.ljust(width)}  {_cell(v, 200)}" for k, v in reply.items()) or "(done)"
 
 
 VIEWS: dict[str, Callable[[dict], str]] = {
@@ -191,7 +249,7 @@ VIEWS: dict[str, Callable[[dict], str]] = {
     "AdminCancelRun": _cancelled, "AdminRetryCompensation": _operator, "AdminResumeRun": _operator,
     "AdminTree": _tree, "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries,
     "AdminTailEvents": _events, "AdminPolicyDecisions": _decisions, "AdminNasRuns": _nas,
-    "AdminHealth": _health, "AdminCatalog": _catalog,
+    "AdminHealth": _health, "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply,
 }
 
 

@@ -60,11 +60,13 @@ def complete_words(parser: argparse.ArgumentParser, before: list[str], text: str
 
 
 def _saga_names() -> list[str]:
+    """The sagas of the apps this machine's config names (the daemon's, in the usual case)."""
     try:
-        from sagaline.sagas import catalog
+        from sagaline.daemon.config import daemon_apps, load_config
+
+        return list(daemon_apps(load_config()).sagas)
     except Exception:  # completion never fails the shell
         return []
-    return list(catalog())
 
 
 class AdminShell(cmd.Cmd):

@@ -2,6 +2,9 @@
 
 Start (:meth:`Daemon.start`):
 
+0. load the apps (``config.apps`` and the ``sagaline.apps`` entry points):
+   a bad app stops the start here (:class:`~sagaline.apps.AppError`, exit 2),
+   before anything runs;
 1. claim the data directory (``daemon.lock``; a second daemon is refused);
 2. check the admin port: if anything already accepts connections there,
    refuse (:class:`PortInUse`) -- joining a system this daemon did not start
@@ -44,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
-from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_domains, is_loopback, telemetry_environment
+from sagaline.apps import AppError
+from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
 from sagaline.daemon.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
@@ -112,6 +116,7 @@ class Daemon:
         self.tree: Any = None
         self.door: Any = None
         self.info: DaemonInfo | None = None
+        self.apps: Any = None
 
     @property
     def multiprocess(self) -> bool:
@@ -123,10 +128,14 @@ class Daemon:
         """Start everything; return what ``daemon.json`` now says.
 
         Raises:
+            AppError: an app does not load (nothing was started).
             DataDirBusy, PortInUse, DaemonError: refused or failed (nothing left running).
             SystemStartError, ActorStartFailed, AskTimeout: from the runtime (nothing left running).
         """
         began = time.monotonic()
+        self.apps = daemon_apps(self.config)
+        _log.info("apps: %s (sagas: %s)", ", ".join(a.name for a in self.apps.apps) or "none",
+                  ", ".join(self.apps.sagas) or "none")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()
         try:
@@ -193,7 +202,7 @@ class Daemon:
     def _facts(self, port: int | None) -> dict[str, Any]:
         return {"pid": os.getpid(), "base": self.config.base, "admin_port": port,
                 "bind_address": self.config.bind_address, "data_dir": str(self.data_dir),
-                "started_at": time.time(), "version": sagaline.__version__}
+                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
         from sagaline.actors.tree import TreeConfig
@@ -203,7 +212,7 @@ class Daemon:
         admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, {"facts": facts, "owner_pid": os.getpid()},
                            name=ADMIN_REGISTRY_KEY)
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
-        return TreeConfig(data_dir=self.data_dir, domains=daemon_domains(),
+        return TreeConfig(data_dir=self.data_dir, apps=self.apps.specs, domains=self.apps.domain_actors(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
@@ -337,10 +346,12 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
     try:
         try:
             info = daemon.start()
-        except (DaemonError, DataDirBusy, ConfigError) as exc:
+        except (DaemonError, DataDirBusy, ConfigError, AppError) as exc:
             _log.error("not started: %s", exc)
-            print(f"sagaline: {exc}", file=sys.stderr)
-            return EXIT_CONFIG if isinstance(exc, ConfigError) else getattr(exc, "exit_code", EXIT_REFUSED)
+            print(f"sagaline: {'app error: ' if isinstance(exc, AppError) else ''}{exc}", file=sys.stderr)
+            if isinstance(exc, (ConfigError, AppError)):
+                return EXIT_CONFIG
+            return getattr(exc, "exit_code", EXIT_REFUSED)
         except Exception as exc:
             _log.error("failed to start: %s: %s", type(exc).__name__, exc)
             print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)

@@ -21,6 +21,8 @@ The file mirrors the model (every key optional)::
     actor_log_level = "WARNING"    # actors' log (data_dir/logs/actors.log)
     shutdown_timeout_s = 30.0
     start_timeout_s = 60.0
+    apps = ["thunderline.app:app"] # the apps to load ("package.module:attribute"), plus the
+                                   # "sagaline.apps" entry-point group; [] runs none
 
     [runs]
     # hosts = 2                    # saga hosts, each running many runs (default: one per core)
@@ -31,7 +33,7 @@ The file mirrors the model (every key optional)::
     synchronous = "NORMAL"         # or "FULL"
     retention_s = 604800           # prune finished runs after a week
 
-    [domains.gate]                 # each domain service's own settings
+    [domains.gate]                 # each domain's settings (checked by its app's settings model)
     base_url = "https://example.com"
 
     [[faults.block]]               # rehearse failures (see sagaline.domains.faults)
@@ -58,13 +60,15 @@ from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "ConfigError", "load_config", "ENV_FIELDS",
-           "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "is_loopback", "telemetry_environment",
-           "daemon_domains"]
+           "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS", "is_loopback",
+           "telemetry_environment", "daemon_apps"]
 
 #: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
 DEFAULT_ADMIN_PORT = 7720
 #: Default data directory, relative to the daemon's working directory (``make run``: the checkout).
 DEFAULT_DATA_DIR = Path("data")
+#: The apps the embedded configuration loads: the Thunderline sagas (``make run`` serves them).
+DEFAULT_APPS = ("thunderline.app:app",)
 #: The environment variable naming a TOML config file.
 CONFIG_ENV = "SAGALINE_CONFIG"
 #: Environment variable -> the dotted field it sets.
@@ -84,6 +88,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_MAX_RUNS": "runs.max_runs",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
+    "SAGALINE_APPS": "apps",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -157,11 +162,14 @@ class DaemonConfig(BaseModel):
     storage: StorageSettings = StorageSettings()
     """SQLite durability."""
     domains: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Domain name -> its service's settings (see ``sagaline.actors.domains``)."""
+    """Domain name -> its service's settings (see ``thunderline.actors.domains``)."""
     faults: dict[str, list[FaultRule]] = Field(default_factory=dict)
     """Domain name -> fault rules (rehearsals and tests)."""
     telemetry: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Exporter settings, exported to the actors as ``SAGALINE_TELEMETRY_<KEY>``."""
+    apps: list[str] = Field(default_factory=lambda: list(DEFAULT_APPS))
+    """App specs (``package.module:attribute``) to load, in order; the ``sagaline.apps``
+    entry-point group adds its apps after these. ``SAGALINE_APPS`` takes them comma-separated."""
 
     @field_validator("bind_address")
     @classmethod
@@ -176,14 +184,10 @@ class DaemonConfig(BaseModel):
                              "--allow-remote (allow_remote = true) to accept that")
         return value
 
-    @field_validator("domains", "faults")
+    @field_validator("apps", mode="before")
     @classmethod
-    def _known_domains(cls, value: dict) -> dict:
-        known = daemon_domains()
-        unknown = sorted(set(value) - set(known))
-        if unknown:
-            raise ValueError(f"unknown domain {unknown[0]!r} (known: {', '.join(known)})")
-        return value
+    def _comma_separated(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 def is_loopback(address: str) -> bool:
@@ -202,12 +206,15 @@ def telemetry_environment(config: DaemonConfig, environ: Mapping[str, str]) -> d
     return {name: value for name, value in wanted.items() if name not in environ}
 
 
-def daemon_domains() -> dict[str, str]:
-    """Domain name -> actor class path of every domain the daemon runs, in start order:
-    the tree's defaults, then crown, bolt and the bridge."""
-    from sagaline.actors.tree import DOMAIN_ACTORS, MODEL_DOMAIN_ACTORS
+def daemon_apps(config: DaemonConfig) -> Any:
+    """The :class:`~sagaline.apps.Apps` the daemon runs: ``config.apps``, then the entry-point group's.
 
-    return {**DOMAIN_ACTORS, **MODEL_DOMAIN_ACTORS}
+    Raises:
+        AppError: an app does not load (the message names the app and the field).
+    """
+    from sagaline.apps import load_apps
+
+    return load_apps(config.apps)
 
 
 def _env_text(value: Any) -> str:
@@ -223,8 +230,15 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
         environ: The environment (default ``os.environ``).
         config_file: The TOML file; default: ``$SAGALINE_CONFIG`` if set, else none.
 
+    The apps are loaded too (once per process), so that ``[domains.X]``
+    and ``[[faults.X]]`` can be checked against the domains they declare
+    and each domain's settings model.
+
     Raises:
-        ConfigError: A value is invalid or the file unreadable (names the field and its source).
+        ConfigError: A value is invalid or the file unreadable, a domain
+            table names no domain, or its settings do not fit (names the
+            field and its source).
+        AppError: An app does not load (names the app and the field).
     """
     environ = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
@@ -239,9 +253,29 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
         if value is not None:
             _set(merged, sources, field, value, f"flag --{field.split('.')[-1].replace('_', '-')}")
     try:
-        return DaemonConfig.model_validate(merged)
+        config = DaemonConfig.model_validate(merged)
     except ValidationError as exc:
         raise _config_error(exc, merged, sources) from None
+    _check_domains(config, sources)
+    return config
+
+
+def _check_domains(config: DaemonConfig, sources: dict) -> None:
+    """Every ``domains``/``faults`` key is a domain of the loaded apps (or flow), and its settings fit."""
+    if not config.domains and not config.faults:
+        return
+    apps = daemon_apps(config)
+    known = ["flow", *(d.name for d in apps.domains)]
+    for section in ("domains", "faults"):
+        unknown = sorted(set(getattr(config, section)) - set(known))
+        if unknown:
+            raise ConfigError(f"config error: {section}: unknown domain {unknown[0]!r} (known: {', '.join(known)}; "
+                              f"from {_source_of(f'{section}.{unknown[0]}', sources)})", section)
+    for domain, settings in config.domains.items():
+        problem = apps.settings_problem(domain, settings)
+        if problem:
+            field = f"domains.{domain}"
+            raise ConfigError(f"config error: {field}: {problem} (from {_source_of(field, sources)})", field)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
-from sagaline.messages.admin import (AdminCancelRun, AdminCatalog, AdminError, AdminHealth, AdminListRuns,
-                                     AdminNasRuns, AdminPolicyDecisions, AdminRegistryLookup,
+from sagaline.messages.admin import (AdminAppCommand, AdminCancelRun, AdminCatalog, AdminError, AdminHealth,
+                                     AdminListRuns, AdminNasRuns, AdminPolicyDecisions, AdminRegistryLookup,
                                      AdminRegistrySelect, AdminRequest, AdminResult, AdminResumeRun,
                                      AdminRetryCompensation, AdminShowRun, AdminStartSaga, AdminTailEvents,
                                      AdminTree, AdminWaitRun)
@@ -215,15 +215,21 @@ def _health(request: AdminHealth, facts: dict) -> Script:
                    registered=count.count)
 
 
-def _catalog(request: AdminCatalog, facts: dict) -> Script:
-    from sagaline.sagas import catalog, definition
+def _apps(facts: dict) -> Any:
+    """The apps the daemon runs (``facts["apps"]``: their specs), loaded once per process."""
+    from sagaline.apps import load_apps
 
-    sagas = []
-    for name in sorted(catalog()):
-        spec = definition(name)
-        sagas.append({"name": name, "version": spec.version, "steps": [s.name for s in spec.steps],
-                      "inputs": [{"name": i.name, "required": i.required} for i in spec.inputs]})
-    return _result(request, sagas=sagas)
+    return load_apps(facts.get("apps") or (), entry_points=False)
+
+
+def _catalog(request: AdminCatalog, facts: dict) -> Script:
+    catalog = _apps(facts).describe()
+    if request.saga is not None:
+        catalog["sagas"] = [s for s in catalog["sagas"] if s["name"] == request.saga]
+        if not catalog["sagas"]:
+            known = ", ".join(sorted(_apps(facts).sagas)) or "none"
+            return error(request, "not_found", f"no saga named {request.saga!r} (known: {known})")
+    return _result(request, **catalog)
     yield  # a generator that asks nothing  # pragma: no cover
 
 
@@ -248,7 +254,7 @@ def _tail_events(request: AdminTailEvents, facts: dict) -> Script:
 
 def _policy_decisions(request: AdminPolicyDecisions, facts: dict) -> Script:
     try:
-        from sagaline.messages.crown import ListDecisions
+        from thunderline.messages.crown import ListDecisions
     except ImportError:
         return error(request, "unavailable", "this build of sagaline has no crown (policy) domain")
     query = ListDecisions(headers=_command_headers(), limit=request.limit,
@@ -261,8 +267,8 @@ def _policy_decisions(request: AdminPolicyDecisions, facts: dict) -> Script:
 
 def _nas_runs(request: AdminNasRuns, facts: dict) -> Script:
     try:
-        from sagaline.messages.bolt_models import ListModelRuns
-        from sagaline.messages.bridge import ListTrials
+        from thunderline.messages.bolt_models import ListModelRuns
+        from thunderline.messages.bridge import ListTrials
     except ImportError:
         return error(request, "unavailable", "this build of sagaline has no bolt/bridge (NAS) domains")
     runs = yield Ask(ListModelRuns(headers=_command_headers(), state=request.state), BOLT)
@@ -275,6 +281,38 @@ def _nas_runs(request: AdminNasRuns, facts: dict) -> Script:
         by_run.setdefault(trial.run_id, []).append(plain(trial))
     rows = [dict(plain(run), trials=by_run.get(run.run_id, [])) for run in runs.runs]
     return _result(request, runs=rows, trials_known=hasattr(trials, "trials"))
+
+
+def _app_command(request: AdminAppCommand, facts: dict) -> Script:
+    from pydantic import ValidationError
+
+    from sagaline.messages.common import CommandFailed
+
+    apps = _apps(facts)
+    try:
+        command = apps.command(request.command, request.app)
+    except KeyError:
+        known = ", ".join(sorted(apps.commands)) or "none"
+        return error(request, "not_found", f"no command {request.command!r}"
+                     f"{f' in app {request.app!r}' if request.app else ''} (known: {known})")
+    headers = Headers(correlation_id=uuid7(), idempotency_key=uuid7())
+    try:
+        message = command.message(headers=headers, **request.args)
+    except (ValidationError, TypeError) as exc:
+        return error(request, "invalid", f"{request.command}: {_first_problem(exc)}")
+    reply = yield Ask(message, f"domain:{command.domain}")
+    if isinstance(reply, CommandFailed) or not hasattr(reply, "headers"):
+        return _domain_failure(request, reply)
+    return _result(request, app=apps.command_app(command.name), command=command.name, domain=command.domain,
+                   reply=reply.model_dump(mode="json", exclude={"headers"}, fallback=str))
+
+
+def _first_problem(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    first = errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'args'}: {first['msg']}"
 
 
 def _domain_failure(request: AdminRequest, reply: Any) -> AdminError:
@@ -290,6 +328,7 @@ CONVERSATIONS: dict[type, Callable[[Any, dict], Script]] = {
     AdminRetryCompensation: _retry, AdminResumeRun: _resume, AdminTree: _tree,
     AdminRegistryLookup: _registry_lookup, AdminRegistrySelect: _registry_select,
     AdminTailEvents: _tail_events, AdminPolicyDecisions: _policy_decisions, AdminNasRuns: _nas_runs,
+    AdminAppCommand: _app_command,
 }
 
 

@@ -1,4 +1,7 @@
-"""Domain services: the logic behind the gate, block, link and flow actors.
+"""The runtime's domain services: the event bus (flow) and fault plans.
+
+An app's domain services live in the app's own package (the Thunderline
+app's in :mod:`thunderline.domains`); this is the contract they follow.
 
 No Thespian here: a service is plain async code over its store, so it is
 tested without actors and the actor shell stays thin. Every service has the
@@ -24,14 +27,7 @@ Each command is applied at most once per idempotency key; undo commands name
 their effect by ``effect_key``. See :mod:`sagaline.storage.idempotency`.
 """
 
-from sagaline.domains.block import BlockConfig, BlockService
+from sagaline.domains.faults import FaultPlan, FaultRule
 from sagaline.domains.flow import FlowConfig, FlowService
-from sagaline.domains.gate import GateConfig, GateService
-from sagaline.domains.link import LinkConfig, LinkService
-from sagaline.domains.mail import MailSender, MailSendError, OutboxSender, SmtpConfig, SmtpSender
 
-__all__ = [
-    "BlockConfig", "BlockService", "FlowConfig", "FlowService", "GateConfig", "GateService",
-    "LinkConfig", "LinkService", "MailSendError", "MailSender", "OutboxSender", "SmtpConfig",
-    "SmtpSender",
-]
+__all__ = ["FaultPlan", "FaultRule", "FlowConfig", "FlowService"]

@@ -2,8 +2,9 @@
 
 Layering inside the package (imports run downward only)::
 
-    rules, taxonomy         closed sets and pure predicates, no models
-    errors                  EventError, EventRejected (carries a Violation)
+    rules, errors           closed sets; EventError, EventRejected (carries a Violation)
+    taxonomy                constants, pure predicates, the registry of
+                            domains (runtime's flow + what apps register)
     payloads, known         payload schemas; registry of known events,
                             checked against the taxonomy at import
     envelope                Event (a Message, so the codec carries it),
@@ -23,31 +24,34 @@ How a publisher uses it (the flow bus, or a saga's emit step)::
     pipeline = select_pipeline(event)
     durable = reliability_of(event) == "persistent"
 
-The payload schemas of known events live in :mod:`sagaline.events.payloads`
-(``known_event(name).payload`` reaches them too).
+The payload schemas of the runtime's known events live in
+:mod:`sagaline.events.payloads` (``known_event(name).payload`` reaches
+them too). An app adds its domains (with their categories) and its known
+events through its :class:`~sagaline.apps.App` record; loading the app
+registers them (:func:`register_domain`, :func:`register_event`).
 """
 
 from sagaline.events.envelope import Event, derive, new_event, parse_event
 from sagaline.events.errors import EventError, EventRejected
 from sagaline.events.known import KnownEvent, known_event, known_events, register_event
+from sagaline.events.payloads import Payload
 from sagaline.events.pipeline import reliability_of, select_pipeline
 from sagaline.events.rules import Rule, Violation
 from sagaline.events.taxonomy import (
-    CATEGORIES_BY_DOMAIN,
-    DOMAINS,
     FAMILIES,
     TAXONOMY_VERSION,
     Domain,
     Pipeline,
     Priority,
     Reliability,
+    categories_by_domain,
+    domains,
     may_emit,
+    register_domain,
 )
 from sagaline.events.validator import DropCounter, Dropped, Mode, Validated, check, validate
 
 __all__ = [
-    "CATEGORIES_BY_DOMAIN",
-    "DOMAINS",
     "Domain",
     "DropCounter",
     "Dropped",
@@ -57,6 +61,7 @@ __all__ = [
     "FAMILIES",
     "KnownEvent",
     "Mode",
+    "Payload",
     "Pipeline",
     "Priority",
     "Reliability",
@@ -64,13 +69,16 @@ __all__ = [
     "TAXONOMY_VERSION",
     "Validated",
     "Violation",
+    "categories_by_domain",
     "check",
     "derive",
+    "domains",
     "known_event",
     "known_events",
     "may_emit",
     "new_event",
     "parse_event",
+    "register_domain",
     "register_event",
     "reliability_of",
     "select_pipeline",

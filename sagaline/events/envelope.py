@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from sagaline.events.errors import EventRejected
 from sagaline.events.known import KnownEvent, known_event
@@ -64,9 +64,10 @@ class Event(Message):
     """When it happened; must be timezone-aware, stored converted to UTC."""
     name: str
     """Dotted taxonomy name, ``<layer>.<domain>.<category>.<action>``."""
-    source: Domain
-    """The domain that emits it (gate, block, link, bolt, crown, flow,
-    bridge), never a module or class name."""
+    source: Annotated[Domain, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    """The domain that emits it (``flow``, or a domain an app registered),
+    never a module or class name. The envelope checks only its form; the
+    validator checks that it is a registered domain."""
     correlation_id: CorrelationId
     """The saga run (or flow) this belongs to; copied unchanged into every
     event derived from this one."""

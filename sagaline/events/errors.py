@@ -5,8 +5,9 @@ The tree::
     SagalineError (sagaline.errors)
     +-- EventError                  the events layer was used wrongly: an
         |                           unknown validation mode, a registry entry
-        |                           that contradicts the taxonomy or another
-        |                           entry (raised at import; fix the code)
+        |                           or domain that contradicts the taxonomy
+        |                           or another entry (raised at import or when
+        |                           an app loads; fix the code or the app)
         +-- EventRejected (also ValueError)
                                     one event breaks a rule; .violation
                                     names the rule (a Rule) and the reason
@@ -17,7 +18,7 @@ Who raises what, and what to do:
   :func:`~sagaline.events.envelope.derive` and
   :func:`~sagaline.events.envelope.parse_event` raise ``EventRejected`` when
   the envelope cannot be built (a malformed correlation id, a source that is
-  not a domain, ...). A saga catches it, logs and counts it, and carries on:
+  not a lowercase identifier, ...). A saga catches it, logs and counts it, and carries on:
   emitting an event never fails a saga.
 - :func:`~sagaline.events.validator.validate` raises ``EventRejected`` in
   ``raise`` mode only (tests); the other modes return a value instead.

@@ -6,46 +6,27 @@ be one of the entry's declared sources, the payload must match the entry's
 schema and the version must be one registered. Unknown names that the
 taxonomy admits still pass (as in the original), as ``transient`` events.
 
-Built-in entries (version, sources, reliability, default pipeline and
-priority)::
+Built-in entries, the runtime's own (version, sources, reliability,
+default pipeline and priority)::
 
-    user.onboarding.complete    v1  gate  persistent  cross_domain  normal
-    ai.upm.snapshot.activated   v1  bolt  transient   realtime      normal
-    ml.run.completed            v1  bolt  persistent  cross_domain  normal
-    ml.trial.completed          v1  bolt  persistent  realtime      normal
     flow.reactor.retry          v1  flow  transient   (rules)       normal
     reactor.saga.complete       v1  flow  persistent  realtime      normal
     reactor.saga.fail           v1  flow  persistent  realtime      high
     reactor.saga.stuck          v1  flow  persistent  realtime      critical
     audit.event_drop            v1  flow  persistent  realtime      high
 
-Resolving ``user.`` (and the other events the original refused)
-    The original's ``user.onboarding.complete`` came from gate, whose
-    categories (``ui.command system presence``) do not admit ``user.*``,
-    and ``user`` was not a family at all. Two repairs were possible: let a
-    registry entry override the map for its one name, or make ``user`` a
-    family and a category of gate. Ours does the second, in
-    :mod:`sagaline.events.taxonomy`, because the map must stay the single
-    authority on who may say what: with a per-event override, gate could
-    send ``user.onboarding.complete`` but not ``user.profile.updated``,
-    and reading the map would no longer tell you what passes. Gate owns
-    identity, so the ``user.*`` lifecycle is naturally its to announce.
-    The saga runtime's ``reactor.saga.*`` and the validator's ``audit.*``
-    are settled the same way (categories of flow).
+An app registers its own events when it is loaded (``App.events``, see
+:mod:`sagaline.apps`), with the same checks; the Thunderline app's
+(``user.onboarding.complete``, ``ai.upm.snapshot.activated``,
+``ml.run.completed``, ``ml.trial.completed``) are in
+:mod:`thunderline.events`, which also tells why ``user.`` is gate's.
 
-    Entries still declare their own ``sources``, but only to *narrow* the
-    map: five domains may emit ``ai.*`` names, yet only bolt may announce
-    ``ai.upm.snapshot.activated``. :func:`register_event` checks every declared
-    source against the map when the entry is registered, at import for the
-    built-ins, so the registry can never contradict the taxonomy: such an
-    entry raises :class:`~sagaline.events.errors.EventError` before any
-    event is sent.
-
-``ml.trial.completed`` comes from bolt, not bridge: bolt owns the model
-run and already has the ``ml.trial`` category; the bridge is an adapter to
-the external trainer whose job reports reach the NAS saga as replies. It is
-persistent because a lost trial result would silently skew anything that
-waits on or tallies trials; at ``max_trials`` per run the cost is small.
+Entries declare their own ``sources``, but only to *narrow* the domain ->
+categories map: several domains may emit ``ai.*`` names, yet only bolt may
+announce ``ai.upm.snapshot.activated``. :func:`register_event` checks every
+declared source against the map when the entry is registered, so the
+registry can never contradict the taxonomy: such an entry raises
+:class:`~sagaline.events.errors.EventError` before any event is sent.
 """
 
 from __future__ import annotations
@@ -57,7 +38,6 @@ from typing import Mapping
 from sagaline.events import payloads
 from sagaline.events.errors import EventError
 from sagaline.events.taxonomy import (
-    DOMAINS,
     FAMILIES,
     PIPELINES,
     PRIORITIES,
@@ -66,6 +46,7 @@ from sagaline.events.taxonomy import (
     Pipeline,
     Priority,
     Reliability,
+    domains,
     family_of,
     is_well_formed_name,
     may_emit,
@@ -129,8 +110,8 @@ def _entry_problem(entry: KnownEvent) -> str | None:
         return "version must be an int >= 1"
     if not entry.sources:
         return "no sources declared"
-    if not set(entry.sources) <= set(DOMAINS):
-        return f"sources {sorted(set(entry.sources) - set(DOMAINS))} are not domains"
+    if not set(entry.sources) <= set(domains()):
+        return f"sources {sorted(set(entry.sources) - set(domains()))} are not registered domains"
     refused = sorted(d for d in entry.sources if not may_emit(d, entry.name))
     if refused:
         return f"the taxonomy does not let {refused} emit it"
@@ -181,16 +162,7 @@ def _builtin(name: str, payload: type[payloads.Payload], source: Domain,
 
 
 # Defaults from the original where it had them (reference, seed inventory:
-# onboarding and ml.run cross_domain, snapshot activation and saga lifecycle
-# realtime; audit.event_drop realtime/high); the rest are ours, see above.
-USER_ONBOARDING_COMPLETE = _builtin(
-    "user.onboarding.complete", payloads.UserOnboardingComplete, "gate", "persistent", "cross_domain")
-AI_UPM_SNAPSHOT_ACTIVATED = _builtin(
-    "ai.upm.snapshot.activated", payloads.UpmSnapshotActivated, "bolt", "transient", "realtime")
-ML_RUN_COMPLETED = _builtin(
-    "ml.run.completed", payloads.MlRunCompleted, "bolt", "persistent", "cross_domain")
-ML_TRIAL_COMPLETED = _builtin(
-    "ml.trial.completed", payloads.MlTrialCompleted, "bolt", "persistent", "realtime")
+# saga lifecycle realtime; audit.event_drop realtime/high); the rest are ours.
 FLOW_REACTOR_RETRY = _builtin(
     "flow.reactor.retry", payloads.FlowReactorRetry, "flow", "transient")
 REACTOR_SAGA_COMPLETE = _builtin(

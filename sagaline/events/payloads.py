@@ -1,4 +1,7 @@
-"""Payload schemas of the known events, one frozen model per event.
+"""Payload schemas of the runtime's known events, one frozen model per event.
+
+An app's event payloads subclass :class:`Payload` too (the Thunderline
+app's are in :mod:`thunderline.events`).
 
 A payload travels in :attr:`Event.payload <sagaline.events.envelope.Event.payload>`
 as a plain map (so the codec and the journal carry it as data); the
@@ -17,26 +20,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    PositiveInt,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
 
 from sagaline.events.rules import Rule
 
 __all__ = [
     "Payload",
-    "UserOnboardingComplete",
-    "UpmSnapshotActivated",
-    "MlRunCompleted",
-    "MlTrialCompleted",
+    "NonEmptyStr",
+    "FiniteFloat",
     "FlowReactorRetry",
     "SagaComplete",
     "SagaFail",
@@ -47,9 +38,6 @@ __all__ = [
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
-# The saga's own check (reference, UserProvisioning validate_email).
-EMAIL_PATTERN = r"^[^\s]+@[^\s]+\.[^\s]+$"
-
 
 class Payload(BaseModel):
     """Root of the payload schemas: frozen, strict, no unknown keys."""
@@ -57,62 +45,6 @@ class Payload(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
     )
-
-
-class UserOnboardingComplete(Payload):
-    """``user.onboarding.complete``: a user, their vault and membership exist."""
-
-    user_id: NonEmptyStr
-    """Id of the user gate created."""
-    email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)]
-    """The address the magic link went to."""
-    vault_id: NonEmptyStr
-    """Id of the vault block provisioned for the user."""
-
-
-class UpmSnapshotActivated(Payload):
-    """``ai.upm.snapshot.activated``: a shadow snapshot is now the active one."""
-
-    snapshot_id: NonEmptyStr
-    """Id of the snapshot that became active."""
-    activated_at: AwareDatetime
-    """When it became active (the activate_snapshot step's ``now``)."""
-    adapter_count: NonNegativeInt
-    """How many adapters now point at it."""
-
-
-class MlRunCompleted(Payload):
-    """``ml.run.completed``: a NAS run finished and its best model is versioned."""
-
-    run_id: NonEmptyStr
-    """Id of the model run."""
-    best_model_id: NonEmptyStr
-    """Id of the ModelVersion created for the chosen model."""
-    best_score: FiniteFloat
-    """The chosen model's score (its accuracy on the run's dataset)."""
-
-
-class MlTrialCompleted(Payload):
-    """``ml.trial.completed``: one training job of a NAS run finished (progress)."""
-
-    run_id: NonEmptyStr
-    """Id of the model run the trial belongs to."""
-    trial_id: NonEmptyStr
-    """Id of the training job, as the bridge named it."""
-    accuracy: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-    """Accuracy the trained model reached, 0..1 (Pareto axis, higher is better)."""
-    param_count: NonNegativeInt
-    """Model size in parameters (Pareto axis, lower is better)."""
-    completed_trials: PositiveInt
-    """Trials of this run finished so far, this one included."""
-    total_trials: PositiveInt
-    """Trials dispatched for this run (at most its ``max_trials``)."""
-
-    @model_validator(mode="after")
-    def _completed_within_total(self) -> "MlTrialCompleted":
-        if self.completed_trials > self.total_trials:
-            raise ValueError("completed_trials exceeds total_trials")
-        return self
 
 
 class FlowReactorRetry(Payload):

@@ -31,8 +31,8 @@ class Rule(StrEnum):
     """``priority`` is not one of low, normal, high, critical."""
 
     UNKNOWN_SOURCE = "unknown_source"
-    """``source`` is not one of the seven domains (a module or class name,
-    say, as the original's sagas sent)."""
+    """``source`` is not a registered domain (a module or class name, say,
+    as the original's sagas sent, or a domain of an app not loaded)."""
 
     TAXONOMY_VERSION = "taxonomy_version"
     """``taxonomy_version`` is not an int >= 1, or not the version of the

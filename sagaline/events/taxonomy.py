@@ -1,7 +1,7 @@
 """The event taxonomy as data: names, families, domains and who may say what.
 
-Everything here is a constant or a pure predicate over strings; the
-validator (:mod:`sagaline.events.validator`) and the registry
+Everything here is a constant, a pure predicate over strings, or the
+registry of domains (written only while apps load); the validator (:mod:`sagaline.events.validator`) and the registry
 (:mod:`sagaline.events.known`) both judge events by these, so the rules live
 in exactly one place.
 
@@ -22,28 +22,29 @@ Families
     ``user.onboarding.complete`` (so that event never passed).
 
 Domains and categories
-    An event's ``source`` is a domain (:data:`DOMAINS`), never a module or
-    class name. A domain may emit a name only when the name falls under one
-    of that domain's categories. A name falls under a category when it
-    equals it or starts with it followed by a dot: the match is by whole
-    segments, so ``ml.run`` admits ``ml.run.completed`` and not
-    ``ml.runner.started``.
+    An event's ``source`` is a domain, never a module or class name. A
+    domain may emit a name only when the name falls under one of that
+    domain's categories. A name falls under a category when it equals it or
+    starts with it followed by a dot: the match is by whole segments, so
+    ``ml.run`` admits ``ml.run.completed`` and not ``ml.runner.started``.
 
-    :data:`ORIGINAL_CATEGORIES` is the original map, unchanged.
-    :data:`ADDED_CATEGORIES` is what ours adds so that every event our
-    sagas emit is legal, each addition justified where it is declared.
-    :data:`CATEGORIES_BY_DOMAIN` is their union and the only map the
-    validator reads. One quirk of the original is kept as found: gate's
-    ``presence`` category can never match, since ``presence`` is not a
-    family (the original's presence events were ``system.presence.*``,
-    which gate may emit through ``system``).
+    The domains are not a closed set here: the runtime registers its own
+    (:data:`RUNTIME_CATEGORIES`: flow, the event bus, which also speaks for
+    the saga runtime and the validator), and each app registers its domains
+    and their categories when it is loaded (``App.event_domains``, see
+    :mod:`sagaline.apps`; the Thunderline app's map, the original's, is in
+    :mod:`thunderline.events`). :func:`register_domain` is the only writer;
+    :func:`domains` and :func:`categories_by_domain` read the map the
+    validator uses.
 """
 
 from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import Literal, Mapping, get_args
+from typing import Iterable, Literal, Mapping, get_args
+
+from sagaline.events.errors import EventError
 
 __all__ = [
     "TAXONOMY_VERSION",
@@ -52,15 +53,16 @@ __all__ = [
     "Priority",
     "Pipeline",
     "Reliability",
-    "DOMAINS",
     "PRIORITIES",
     "PIPELINES",
     "RELIABILITIES",
     "FAMILIES",
-    "ORIGINAL_CATEGORIES",
-    "ADDED_CATEGORIES",
-    "CATEGORIES_BY_DOMAIN",
+    "RUNTIME_CATEGORIES",
+    "register_domain",
+    "domains",
+    "categories_by_domain",
     "is_well_formed_name",
+    "is_domain_name",
     "family_of",
     "category_for",
     "may_emit",
@@ -74,8 +76,9 @@ TAXONOMY_VERSION = 1
 #: names are indexed columns in the journal.
 MAX_NAME_LENGTH = 255
 
-Domain = Literal["gate", "block", "link", "bolt", "crown", "flow", "bridge"]
-"""A domain that may be an event's source (the original's seven)."""
+Domain = str
+"""A domain that may be an event's source: a lowercase identifier registered
+with :func:`register_domain` (the runtime's ``flow``, or an app's domain)."""
 
 Priority = Literal["low", "normal", "high", "critical"]
 """How urgently an event should be handled; ``high`` and ``critical`` route to realtime."""
@@ -86,7 +89,6 @@ Pipeline = Literal["realtime", "cross_domain", "general"]
 Reliability = Literal["persistent", "transient"]
 """``persistent``: stored durably, delivered at least once; ``transient``: best effort."""
 
-DOMAINS: tuple[Domain, ...] = get_args(Domain)
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 PIPELINES: tuple[Pipeline, ...] = get_args(Pipeline)
 RELIABILITIES: tuple[Reliability, ...] = get_args(Reliability)
@@ -97,41 +99,61 @@ FAMILIES: frozenset[str] = frozenset(
     {"system", "reactor", "ui", "audit", "evt", "ml", "ai", "flow", "grid", "cluster", "user"}
 )
 
-#: The original's domain -> categories map, as found (reference: "Events").
-ORIGINAL_CATEGORIES: Mapping[Domain, tuple[str, ...]] = MappingProxyType({
-    "gate": ("ui.command", "system", "presence"),
-    "bolt": ("ml.run", "ml.trial", "system", "ai"),
-    "link": ("ui.command", "system", "ai"),
-    "crown": ("ai.intent", "system", "ai"),
-    "block": ("system",),
-    "flow": ("flow.reactor", "system", "ai"),
-    "bridge": ("system", "ui.command", "ai"),
-})
-
-#: Categories ours adds, so that every event the sagas emit can pass:
+#: The runtime's own domain and its categories (the original's flow map,
+#: ``flow.reactor system ai``, plus what ours adds):
 #:
-#: - gate ``user``: gate owns identity (it creates users and sends magic
-#:   links), so the ``user.*`` lifecycle is gate's to announce; this is how
-#:   ``user.onboarding.complete`` becomes legal (the registry's docstring
-#:   explains why this, rather than a per-event exception).
-#: - flow ``reactor.saga``: saga lifecycle events come from the saga
-#:   runtime, which is orchestration, like the ``flow.reactor.*`` events it
-#:   already emits (the original said bolt, because its sagas lived there).
-#: - flow ``audit``: the validator runs on the flow bus; its
-#:   ``audit.event_drop`` was sent as flow in the original, which its own
-#:   map then refused.
-ADDED_CATEGORIES: Mapping[Domain, tuple[str, ...]] = MappingProxyType({
-    "gate": ("user",),
-    "flow": ("reactor.saga", "audit"),
-})
-
-#: The map the validator uses: original categories, then ours.
-CATEGORIES_BY_DOMAIN: Mapping[Domain, tuple[str, ...]] = MappingProxyType({
-    domain: ORIGINAL_CATEGORIES[domain] + ADDED_CATEGORIES.get(domain, ())
-    for domain in DOMAINS
+#: - ``reactor.saga``: saga lifecycle events come from the saga runtime,
+#:   which is orchestration, like the ``flow.reactor.*`` events it already
+#:   emits (the original said bolt, because its sagas lived there).
+#: - ``audit``: the validator runs on the flow bus; its ``audit.event_drop``
+#:   was sent as flow in the original, which its own map then refused.
+RUNTIME_CATEGORIES: Mapping[Domain, tuple[str, ...]] = MappingProxyType({
+    "flow": ("flow.reactor", "system", "ai", "reactor.saga", "audit"),
 })
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
+_DOMAIN_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_CATEGORY_RE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
+_CATEGORIES: dict[Domain, tuple[str, ...]] = dict(RUNTIME_CATEGORIES)
+
+
+def register_domain(domain: str, categories: Iterable[str]) -> None:
+    """Let ``domain`` emit names under ``categories``.
+
+    Registering a domain again with the same categories is a no-op, so an
+    app loaded twice in one process is harmless. Categories are not checked
+    against :data:`FAMILIES`: one that is no family can simply never match
+    (the original's gate ``presence`` is such a one, kept as found).
+
+    Raises:
+        EventError: the domain is not a lowercase identifier, a category is
+            not a dotted lowercase name (or there is none), or the domain is
+            registered already with other categories.
+    """
+    wanted = tuple(categories)
+    if not is_domain_name(domain):
+        raise EventError(f"domain {domain!r} is not a lowercase identifier")
+    bad = [c for c in wanted if not isinstance(c, str) or not _CATEGORY_RE.fullmatch(c)]
+    if bad or not wanted:
+        raise EventError(f"domain {domain!r}: categories {bad or list(wanted)!r} are not dotted lowercase names")
+    held = _CATEGORIES.setdefault(domain, wanted)
+    if held != wanted:
+        raise EventError(f"domain {domain!r} is registered already with categories {list(held)}")
+
+
+def domains() -> tuple[Domain, ...]:
+    """Every registered domain, in registration order (the runtime's first)."""
+    return tuple(_CATEGORIES)
+
+
+def categories_by_domain() -> Mapping[Domain, tuple[str, ...]]:
+    """A read-only view of domain -> categories: the map the validator uses."""
+    return MappingProxyType(_CATEGORIES)
+
+
+def is_domain_name(value: object) -> bool:
+    """True when ``value`` could name a domain (a lowercase identifier, at most 64 characters)."""
+    return isinstance(value, str) and _DOMAIN_RE.fullmatch(value) is not None
 
 
 def is_well_formed_name(name: object) -> bool:
@@ -165,7 +187,7 @@ def category_for(domain: str, name: str) -> str | None:
     """
     matches = [
         category
-        for category in CATEGORIES_BY_DOMAIN.get(domain, ())  # type: ignore[call-overload]
+        for category in _CATEGORIES.get(domain, ())
         if name == category or name.startswith(category + ".")
     ]
     return max(matches, key=len, default=None)

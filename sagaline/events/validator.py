@@ -19,9 +19,10 @@ None. :func:`validate` adds what to do about it, chosen by ``mode``:
 A valid event gives ``Validated(event)`` in every mode. The checks, in
 order (the first failure is reported):
 
-1. the envelope: fields, types, ids UUID v7, priority, source domain,
+1. the envelope: fields, types, ids UUID v7, priority, the source's form,
    versions >= 1 (re-checked even for an :class:`Event` instance, since
-   ``model_construct`` builds one without checks);
+   ``model_construct`` builds one without checks); then the source is a
+   registered domain (the runtime's, or one a loaded app registered);
 2. ``taxonomy_version`` is :data:`~sagaline.events.taxonomy.TAXONOMY_VERSION`;
 3. the name's format, then its family;
 4. the source domain may emit the name's category;
@@ -50,12 +51,12 @@ from sagaline.events.errors import EventError, EventRejected
 from sagaline.events.known import KnownEvent, known_event, known_versions
 from sagaline.events.rules import Rule, Violation
 from sagaline.events.taxonomy import (
-    DOMAINS,
     FAMILIES,
     MAX_NAME_LENGTH,
     PIPELINES,
     RELIABILITIES,
     TAXONOMY_VERSION,
+    domains,
     family_of,
     is_well_formed_name,
     may_emit,
@@ -184,6 +185,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= _CLIP else text[:_CLIP] + "..."
 
 
+def _registered_domain(event: Event) -> Violation | None:
+    if event.source in domains():
+        return None
+    return _broken(Rule.UNKNOWN_SOURCE, f"{event.source!r} is not a registered domain; known: "
+                   f"{', '.join(domains())}", event)
+
+
 def _taxonomy_version(event: Event) -> Violation | None:
     if event.taxonomy_version == TAXONOMY_VERSION:
         return None
@@ -266,17 +274,19 @@ def _flags_problem(flags: object) -> str | None:
 
 
 def _targets_problem(meta: dict[str, Any]) -> str | None:
-    if "target" in meta and meta["target"] not in DOMAINS:
-        return f"target must be a domain, one of {DOMAINS}"
+    known = domains()
+    if "target" in meta and meta["target"] not in known:
+        return f"target must be a domain, one of {known}"
     if "targets" not in meta:
         return None
     targets = meta["targets"]
-    if isinstance(targets, list) and targets and all(t in DOMAINS for t in targets):
+    if isinstance(targets, list) and targets and all(t in known for t in targets):
         return None
-    return f"targets must be a non-empty list of domains from {DOMAINS}"
+    return f"targets must be a non-empty list of domains from {known}"
 
 
 _CHECKS: tuple[Callable[[Event], Violation | None], ...] = (
+    _registered_domain,
     _taxonomy_version,
     _name_format,
     _family,

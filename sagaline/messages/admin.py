@@ -17,7 +17,8 @@ request that arrives as a model with a model. Requests (intent -> what it
 asks inside the daemon)::
 
     AdminHealth              root/which_children + registry count + daemon facts
-    AdminCatalog             the sagas the daemon can run
+    AdminCatalog             the loaded apps: their sagas (with typed inputs) and admin commands
+    AdminAppCommand          an app's admin command: one command to the domain actor that owns it
     AdminListRuns            saga supervisor: ListRuns -> RunsPage
     AdminShowRun             saga supervisor: RunStatus (running) or AwaitRun (ended)
     AdminStartSaga           saga supervisor: StartSaga
@@ -55,7 +56,7 @@ __all__ = [
     "AdminRequest", "AdminHealth", "AdminCatalog", "AdminListRuns", "AdminShowRun", "AdminStartSaga",
     "AdminWaitRun", "AdminCancelRun", "AdminRetryCompensation", "AdminResumeRun", "AdminTree",
     "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminPolicyDecisions",
-    "AdminNasRuns", "AdminResult", "AdminError", "AdminForward", "AdminDoorInit", "AdminDoorReady",
+    "AdminNasRuns", "AdminAppCommand", "AdminResult", "AdminError", "AdminForward", "AdminDoorInit", "AdminDoorReady",
     "admin_requests",
 ]
 
@@ -94,7 +95,12 @@ class AdminHealth(AdminRequest):
 
 
 class AdminCatalog(AdminRequest):
-    """The sagas the daemon can run. ``data``: ``sagas`` (name, version, steps, inputs)."""
+    """What the loaded apps offer. ``data``: ``apps`` (name, description, uses, sagas, domains,
+    commands), ``sagas`` (name, app, version, description, steps, inputs: name, type, required,
+    default, description, schema) and ``commands`` (name, app, domain, help, args: as inputs)."""
+
+    saga: str | None = Field(default=None, max_length=200)
+    """Only this saga (``not_found`` when no app declares it); None: everything."""
 
 
 class AdminListRuns(AdminRequest):
@@ -232,6 +238,19 @@ class AdminNasRuns(AdminRequest):
 
     state: Literal["initialized", "running", "succeeded", "failed", "cancelled"] | None = None
     """Only runs in this state."""
+
+
+class AdminAppCommand(AdminRequest):
+    """Run a loaded app's admin command (see ``AdminCatalog``'s ``commands``). ``data``: ``app``,
+    ``command``, ``domain`` and ``reply``: the domain's answer (its fields but the headers).
+    A domain's ``CommandFailed`` is answered as ``refused`` with its code in ``details.code``."""
+
+    command: str = _Name
+    """The command's name."""
+    app: str | None = Field(default=None, max_length=200)
+    """The app declaring it; None: whichever does (command names are unique)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """The command message's fields (validated by its model)."""
 
 
 class AdminResult(Message):

@@ -90,12 +90,21 @@ class InputDef:
         default: the value when not required and not given.
         transform: ``value -> value`` applied once at start (pure); an
             exception there refuses the run with that input named.
+        type: what the value must be, as a Python type or annotation
+            (``int``, ``float``, ``list[str]``, ``Literal["a", "b"]``,
+            ``Annotated[int, Field(ge=1)]``, a pydantic model); None accepts
+            anything. Checked (and coerced the way pydantic does: ``"3"``
+            becomes ``3`` for an ``int``) before the transform; the catalog
+            shows it as a JSON schema (:func:`~sagaline.saga.inputs.input_schema`).
+        description: one line for the catalog and the CLI.
     """
 
     name: str
     required: bool = True
     default: Any = None
     transform: Callable[[Any], Any] | None = None
+    type: Any = None
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ from sagaline.saga.steps import LocalStep, StepBehaviour
 
 __all__ = ["Saga", "input_", "result", "value"]
 
+_MISSING: Any = object()
+
 
 def input_(name: str) -> FromInput:
     """Argument source: the run's input ``name`` (after its transform)."""
@@ -78,10 +80,18 @@ class Saga:
         self._steps: list[StepDef] = []
         self._returns: str | None = None
 
-    def input(self, name: str, *, required: bool = True, default: Any = None,
-              transform: Callable[[Any], Any] | None = None) -> None:
-        """Declare an input (see :class:`~sagaline.saga.definition.InputDef`)."""
-        self._inputs.append(InputDef(name, required, default, transform))
+    def input(self, name: str, type: Any = None, *, required: bool | None = None, default: Any = _MISSING,
+              transform: Callable[[Any], Any] | None = None, description: str = "") -> None:
+        """Declare an input (see :class:`~sagaline.saga.definition.InputDef`).
+
+        ``s.input("max_trials", int, default=3, description="trials to train")``:
+        an input with a default is optional unless ``required=True``; one
+        without is required unless ``required=False`` (its default is then None).
+        """
+        if required is None:
+            required = default is _MISSING
+        self._inputs.append(InputDef(name, required, None if default is _MISSING else default, transform,
+                                     type, description))
 
     def step(self, name: str, impl: StepBehaviour, *, args: Mapping[str, Source] | None = None,
              wait_for: Iterable[str] = (), max_retries: int = DEFAULT_MAX_RETRIES,
@@ -176,6 +186,8 @@ def _check(d: SagaDefinition) -> None:
     if not d.steps:
         raise _fail(d, "steps", "a saga needs at least one step")
     input_names = _unique(d, "input", [i.name for i in d.inputs])
+    for spec in d.inputs:
+        _check_input(d, spec)
     _unique(d, "step", [s.name for s in d.steps])
     for step in d.steps:
         _check_step(d, step, input_names)
@@ -192,6 +204,23 @@ def _unique(d: SagaDefinition, kind: str, names: list[str]) -> set[str]:
             raise _fail(d, f"{kind} {name!r}", "declared twice")
         seen.add(name)
     return seen
+
+
+def _check_input(d: SagaDefinition, spec: InputDef) -> None:
+    from sagaline.saga.inputs import input_problem, input_schema
+
+    where = f"input {spec.name!r}"
+    if spec.type is not None:
+        try:
+            input_schema(spec)
+        except Exception as exc:
+            raise _fail(d, f"{where} type", f"{spec.type!r} is not a type pydantic can check ({exc})") from None
+    if spec.default is not None:
+        problem = input_problem(spec, spec.default)
+        if problem:
+            raise _fail(d, f"{where} default", problem)
+    if not isinstance(spec.description, str):
+        raise _fail(d, f"{where} description", "must be a string")
 
 
 def _check_step(d: SagaDefinition, s: StepDef, input_names: set[str]) -> None:

@@ -7,8 +7,8 @@ Layering (imports run downward only)::
     database       Database: the async face of a SqliteFile (the domain services)
     aio            AsyncRunner: a private event loop in a daemon thread (tests, asyncio callers)
     idempotency    apply_once (exactly-once effects), StoreBase, answer
-    journal*       the saga journal: records, replay, the SQLite tables
-    *_store        one store per domain (gate, block, link, flow): tables and rows
+    journal_sqlite the saga journal's tables (records and replay: sagaline.saga.journal)
+    flow_store     the event bus's store (an app's stores live in its package, e.g. thunderline.storage)
 
 A domain actor, inside its own process, opens its store and hands it to
 its service (:mod:`sagaline.domains`); statements run ``sqlite3`` inline on

@@ -51,7 +51,8 @@ def test_every_admin_request_has_a_command():
 
 
 def _required(words: tuple[str, ...]) -> list[str]:
-    return {("sagas", "start"): ["s"], ("registry", "lookup"): ["k"]}.get(words, [CID] if words[0] == "sagas"
+    return {("sagas", "start"): ["s"], ("registry", "lookup"): ["k"], ("app", "run"): ["c"]}.get(
+        words, [CID] if words[0] == "sagas"
                                                                           and words[1] not in ("list", "catalog")
                                                                           else [])
 
@@ -139,3 +140,76 @@ def test_a_bad_daemon_flag_is_one_config_error_line_and_status_2(capsys):
     assert main(["run", "--admin-port", "70000", "--data-dir", "/nonexistent/never"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "admin_port" in err[0] and "flag --admin-port" in err[0]
+
+
+class Catalog:
+    """A daemon that knows one saga and one app command, and records what it was sent."""
+
+    SAGA = {"name": "nas", "app": "lab", "version": 1, "description": "", "steps": ["a"], "inputs": [
+        {"name": "dataset_id", "type": "string", "required": True, "default": None, "description": "",
+         "schema": {"type": "string"}},
+        {"name": "max_trials", "type": "integer >= 1", "required": False, "default": 3, "description": "",
+         "schema": {"type": "integer", "minimum": 1}}]}
+    COMMAND = {"name": "record", "app": "lab", "domain": "bolt", "help": "", "args": [
+        {"name": "score", "type": "number", "required": True, "default": None, "description": "",
+         "schema": {"type": "number"}}]}
+
+    def __init__(self):
+        self.asked = []
+
+    def request(self, request):
+        self.asked.append(request)
+        if isinstance(request, a.AdminCatalog):
+            sagas = [self.SAGA] if request.saga in (None, "nas") else []
+            return a.AdminResult(request="AdminCatalog", data={"apps": [], "sagas": sagas, "commands": [self.COMMAND]})
+        return a.AdminResult(request=type(request).__name__, data={"correlation_id": CID, "saga": "nas",
+                                                                   "existing": False, "app": "lab",
+                                                                   "command": "record", "domain": "bolt",
+                                                                   "reply": {"ok": True}})
+
+
+def test_sagas_start_converts_text_inputs_by_the_sagas_schema_and_keeps_json_ones():
+    daemon = Catalog()
+    args = build_parser().parse_args(["sagas", "start", "nas", "dataset_id=digits", "max_trials=2", "extra:=[1]"])
+    assert execute(args.admin_command, args, daemon, io.StringIO(), io.StringIO()) == 0
+    catalog, start = daemon.asked
+    assert (catalog.saga, start.inputs) == ("nas", {"dataset_id": "digits", "max_trials": 2, "extra": [1]})
+
+
+def test_a_value_that_does_not_fit_the_schema_is_refused_naming_field_and_type_before_the_start_is_sent():
+    daemon, err = Catalog(), io.StringIO()
+    args = build_parser().parse_args(["sagas", "start", "nas", "dataset_id=digits", "max_trials=0"])
+    assert execute(args.admin_command, args, daemon, io.StringIO(), err) == 2
+    assert err.getvalue().strip() == "error: max_trials: expected integer >= 1, got '0'"
+    assert [type(r) for r in daemon.asked] == [a.AdminCatalog]
+
+
+def test_an_unknown_saga_is_started_with_text_inputs_and_the_daemon_refuses_it():
+    daemon = Catalog()
+    args = build_parser().parse_args(["sagas", "start", "other", "n=3"])
+    execute(args.admin_command, args, daemon, io.StringIO(), io.StringIO())
+    assert daemon.asked[-1].inputs == {"n": "3"}
+
+
+def test_app_run_converts_arguments_by_the_commands_schema_and_shows_the_reply():
+    daemon, out = Catalog(), io.StringIO()
+    args = build_parser().parse_args(["app", "run", "record", "score=0.25"])
+    assert execute(args.admin_command, args, daemon, out, io.StringIO()) == 0
+    assert (daemon.asked[-1].command, daemon.asked[-1].args) == ("record", {"score": 0.25})
+    assert out.getvalue().strip() == "ok  true"
+
+
+def test_app_list_shows_the_commands_and_one_commands_arguments():
+    daemon = Catalog()
+    for words, expected in ((["app", "list"], "record"), (["app", "list", "record"], "score     number")):
+        out = io.StringIO()
+        args = build_parser().parse_args(words)
+        assert execute(args.admin_command, args, daemon, out, io.StringIO()) == 0
+        assert expected in out.getvalue()
+
+
+def test_sagas_catalog_with_a_name_shows_its_typed_inputs():
+    out = io.StringIO()
+    args = build_parser().parse_args(["sagas", "catalog", "nas"])
+    assert execute(args.admin_command, args, Catalog(), out, io.StringIO()) == 0
+    assert "max_trials  integer >= 1  no        3" in out.getvalue()

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
 from sagaline.messages import codec
 from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_MAX_BYTES, AdminDoorInit, AdminError, AdminHealth,
                                      AdminListRuns, AdminPolicyDecisions, AdminRegistryLookup, AdminResult,
@@ -18,6 +18,7 @@ from sagaline.messages.saga import StartSaga
 from sagaline.runtime import MULTIPROC, SIMPLE
 from sagaline.supervisors.spec import child_spec
 from sagaline.testing.plugin import running_system
+from thunderline.testing import tree_config
 
 ENDPOINT = "sagaline.actors.admin.AdminEndpoint"
 DOOR = "sagaline.actors.admin.AdminDoor"
@@ -29,7 +30,7 @@ class Admin:
     def __init__(self, handle: Any, data_dir, faults: dict | None = None) -> None:
         self.handle, self.data_dir = handle, data_dir
         spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1}}, name="admin")
-        self.tree = start_tree(handle, TreeConfig(data_dir=data_dir, extra_children=(spec,), faults=faults or {},
+        self.tree = start_tree(handle, tree_config(data_dir, extra_children=(spec,), faults=faults or {},
                                                   domain_config={"flow": {"mode": "raise"}}))
         self.door = handle.create_actor(DOOR, global_name=ADMIN_DOOR_NAME)
         assert handle.ask(self.door, AdminDoorInit(registry=self.tree.registry), 10).endpoint_found

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sagaline.daemon.config import (DEFAULT_ADMIN_PORT, ConfigError, DaemonConfig, daemon_domains, load_config,
+from sagaline.apps import AppError
+from sagaline.daemon.config import (DEFAULT_ADMIN_PORT, ConfigError, DaemonConfig, daemon_apps, load_config,
                                     telemetry_environment)
 
 
@@ -104,10 +105,44 @@ def test_fault_rules_and_domain_settings_reach_the_model_validated(tmp_path):
     assert (rule.command, rule.action, rule.seconds) == ("ProvisionVault", "delay", 1.5)
 
 
-def test_the_daemon_runs_the_trees_domains_then_the_policy_and_model_ones():
-    domains = daemon_domains()
-    assert list(domains)[:4] == ["flow", "gate", "block", "link"]
-    assert {"crown", "bolt", "bridge"} <= set(domains)
+def test_the_embedded_config_runs_the_thunderline_app_its_domains_after_the_event_bus():
+    config = load_config(environ={})
+    assert config.apps == ["thunderline.app:app"]
+    domains = daemon_apps(config).domain_actors()
+    assert list(domains) == ["flow", "gate", "block", "link", "crown", "bolt", "bridge"]
+
+
+def test_apps_come_comma_separated_from_the_environment_and_a_flag_list_replaces_them(tmp_path):
+    path = write(tmp_path, 'apps = ["a.b:app"]\n')
+    assert load_config(environ={"SAGALINE_APPS": " x.y:app, z:app ,"}, config_file=path).apps == ["x.y:app", "z:app"]
+    assert load_config({"apps": ["q:app"]}, environ={"SAGALINE_APPS": "x:app"}).apps == ["q:app"]
+    assert load_config(environ={}, config_file=write(tmp_path, "apps = []\n")).apps == []
+
+
+@pytest.mark.parametrize(("text", "field", "words"), [
+    ("[domains.gate]\nbase_url = 3\n", "domains.gate", ["base_url", "string"]),
+    ("[domains.gate]\nbase_uri = 'x'\n", "domains.gate", ["unknown setting 'base_uri'", "known: base_url"]),
+    ("[domains.bridge]\nmax_parallel = 'two'\n", "domains.bridge", ["max_parallel"]),
+    ("[domains.flow]\nmode = 'loud'\n", "domains.flow", ["mode"]),
+])
+def test_a_domains_settings_are_checked_by_its_apps_settings_model(tmp_path, text, field, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={}, config_file=path)
+    assert caught.value.field == field
+    assert all(word in str(caught.value) for word in words + [str(path)])
+
+
+def test_domain_tables_of_an_app_that_is_not_loaded_are_unknown_domains(tmp_path):
+    path = write(tmp_path, "apps = []\n[domains.gate]\nbase_url = 'x'\n")
+    with pytest.raises(ConfigError, match="unknown domain 'gate' \\(known: flow;"):
+        load_config(environ={}, config_file=path)
+
+
+def test_an_app_that_does_not_load_is_one_app_error_naming_it():
+    config = load_config({"apps": ["no_such_package.app:app"]}, environ={})
+    with pytest.raises(AppError, match="no_such_package"):
+        daemon_apps(config)
 
 
 def test_the_telemetry_section_becomes_environment_variables_that_the_environment_overrides():

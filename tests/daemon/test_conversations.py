@@ -127,17 +127,71 @@ def test_registry_lookups_show_holders_as_text():
     assert result.data["entries"] == [{"key": "sagas", "holder": str(holder), "value": {"v": 1}}]
 
 
-def test_the_catalog_lists_the_shipped_sagas_without_asking_anyone():
-    result = drive(conversation(a.AdminCatalog()), lambda ask: pytest.fail("asked"))
-    names = [s["name"] for s in result.data["sagas"]]
-    assert "user_provisioning" in names
-    saga = next(s for s in result.data["sagas"] if s["name"] == "user_provisioning")
-    assert {"name": "email", "required": True} in saga["inputs"]
+THUNDERLINE = {"apps": ["thunderline.app:app"]}
+
+
+def test_the_catalog_lists_the_loaded_apps_sagas_with_typed_inputs_without_asking_anyone():
+    result = drive(conversation(a.AdminCatalog(), THUNDERLINE), lambda ask: pytest.fail("asked"))
+    assert [s["name"] for s in result.data["sagas"]] == ["cerebros_nas", "upm_activation", "user_provisioning"]
+    saga = next(s for s in result.data["sagas"] if s["name"] == "cerebros_nas")
+    max_trials = next(i for i in saga["inputs"] if i["name"] == "max_trials")
+    assert (saga["app"], max_trials["type"], max_trials["required"], max_trials["default"]) == \
+        ("thunderline", "integer >= 1", False, 3)
+    assert max_trials["schema"] == {"type": "integer", "minimum": 1}
+    assert "register_snapshot" in [c["name"] for c in result.data["commands"]]
+
+
+def test_the_catalog_of_one_saga_has_only_it_and_an_unknown_one_is_not_found():
+    one = drive(conversation(a.AdminCatalog(saga="upm_activation"), THUNDERLINE), lambda ask: pytest.fail("asked"))
+    missing = drive(conversation(a.AdminCatalog(saga="nope"), THUNDERLINE), lambda ask: pytest.fail("asked"))
+    assert [s["name"] for s in one.data["sagas"]] == ["upm_activation"]
+    assert (missing.code, "upm_activation" in missing.message) == ("not_found", True)
+
+
+def test_a_daemon_without_apps_has_an_empty_catalog():
+    result = drive(conversation(a.AdminCatalog(), {"apps": []}), lambda ask: pytest.fail("asked"))
+    assert (result.data["sagas"], result.data["commands"], result.data["apps"]) == ([], [], [])
+
+
+def test_an_app_command_asks_its_domain_with_fresh_headers_and_answers_the_reply_without_them():
+    from thunderline.messages.bolt import ListSnapshots, SnapshotsPage
+
+    asked = []
+
+    def answer(ask):
+        asked.append(ask)
+        return SnapshotsPage(headers=ask.message.headers, snapshots=[])
+
+    result = drive(conversation(a.AdminAppCommand(command="list_snapshots"), THUNDERLINE), answer)
+    [ask] = asked
+    assert (ask.target, type(ask.message)) == ("domain:bolt", ListSnapshots)
+    assert ask.message.headers.idempotency_key
+    assert result.data == {"app": "thunderline", "command": "list_snapshots", "domain": "bolt",
+                           "reply": {"snapshots": []}}
+
+
+def test_an_app_command_with_bad_arguments_is_invalid_and_asks_nobody():
+    bad = a.AdminAppCommand(command="record_drift", args={"snapshot_id": "s", "score": "high"})
+    result = drive(conversation(bad, THUNDERLINE), lambda ask: pytest.fail("asked"))
+    assert result.code == "invalid"
+    assert "score" in result.message
+
+
+def test_an_unknown_app_command_is_not_found_and_a_domain_failure_is_refused_with_its_code():
+    from sagaline.messages.common import CommandFailed
+
+    unknown = drive(conversation(a.AdminAppCommand(command="nope"), THUNDERLINE), lambda ask: pytest.fail("asked"))
+    failed = drive(conversation(a.AdminAppCommand(command="record_drift", args={
+        "snapshot_id": "s", "score": 0.1, "sample_count": 5, "window_start": "2026-01-01T00:00:00Z",
+        "window_end": "2026-01-01T01:00:00Z"}), THUNDERLINE),
+        lambda ask: CommandFailed(headers=ask.message.headers, code="unknown_snapshot", message="no snapshot s"))
+    assert (unknown.code, "register_snapshot" in unknown.message) == ("not_found", True)
+    assert (failed.code, failed.details["code"], failed.message) == ("refused", "unknown_snapshot", "no snapshot s")
 
 
 def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
-    from sagaline.messages.bolt_models import ModelRunRecord, ModelRunsPage
-    from sagaline.messages.bridge import TrialInfo, TrialsPage
+    from thunderline.messages.bolt_models import ModelRunRecord, ModelRunsPage
+    from thunderline.messages.bridge import TrialInfo, TrialsPage
     from sagaline.messages.base import Headers
 
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -158,7 +212,7 @@ def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
 
 
 def test_policy_decisions_ask_crown_with_fresh_headers():
-    from sagaline.messages.crown import DecisionsPage, ListDecisions
+    from thunderline.messages.crown import DecisionsPage, ListDecisions
 
     def answer(ask: Ask):
         assert ask.target == "domain:crown" and isinstance(ask.message, ListDecisions)

@@ -1,4 +1,8 @@
-"""Fixtures for domain-service tests: a loop runner, a fake clock, one service per domain."""
+"""Fixtures for domain-service tests: a loop runner, a fake clock, a saga run's headers, the bus.
+
+The bus is judged with the taxonomy the shipped sagas use (the runtime's flow
+and the Thunderline app's, registered by loading the app).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sagaline.domains.block import BlockService
+from sagaline.apps import load_apps
 from sagaline.domains.flow import FlowConfig, FlowService
-from sagaline.domains.gate import GateService
-from sagaline.domains.link import LinkService
 from sagaline.messages.base import Headers
 from sagaline.messages.ids import uuid7
 from sagaline.storage.aio import AsyncRunner
-from sagaline.storage.block_store import BlockStore
 from sagaline.storage.flow_store import FlowStore
-from sagaline.storage.gate_store import GateStore
-from sagaline.storage.link_store import LinkStore
+from thunderline.app import SPEC
+
+load_apps([SPEC], entry_points=False)
 
 
 class FakeClock:
@@ -67,27 +69,6 @@ def _service(run, store_cls, path, make):
     service = make(store)
     run(service.start())
     return store, service
-
-
-@pytest.fixture
-def gate(run, tmp_path, clock):
-    store, service = _service(run, GateStore, tmp_path / "gate.db", lambda s: GateService(s, clock))
-    yield service
-    run(store.close())
-
-
-@pytest.fixture
-def block(run, tmp_path, clock):
-    store, service = _service(run, BlockStore, tmp_path / "block.db", lambda s: BlockService(s, clock))
-    yield service
-    run(store.close())
-
-
-@pytest.fixture
-def link(run, tmp_path, clock):
-    store, service = _service(run, LinkStore, tmp_path / "link.db", lambda s: LinkService(s, clock))
-    yield service
-    run(store.close())
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import sagaline.domains
 import sagaline.storage
 
 ROOT = pathlib.Path(sagaline.storage.__file__).resolve().parents[1]
-STORAGE = [ROOT / "storage" / f"{m}.py" for m in (
-    "__init__", "aio", "errors", "sqlite", "idempotency", "gate_store", "block_store", "link_store",
-    "flow_store")]
-DOMAINS = [ROOT / "domains" / f"{m}.py" for m in ("__init__", "gate", "block", "link", "flow", "mail")]
+STORAGE = [ROOT / "storage" / f"{m}.py" for m in ("__init__", "aio", "errors", "sqlite", "idempotency", "flow_store")]
+DOMAINS = [ROOT / "domains" / f"{m}.py" for m in ("__init__", "flow", "faults")]
 
 
 def test_the_storage_package_exports_exactly_these_names():
@@ -22,10 +20,7 @@ def test_the_storage_package_exports_exactly_these_names():
 
 
 def test_the_domains_package_exports_exactly_these_names():
-    assert sorted(sagaline.domains.__all__) == [
-        "BlockConfig", "BlockService", "FlowConfig", "FlowService", "GateConfig", "GateService",
-        "LinkConfig", "LinkService", "MailSendError", "MailSender", "OutboxSender", "SmtpConfig",
-        "SmtpSender"]
+    assert sorted(sagaline.domains.__all__) == ["FaultPlan", "FaultRule", "FlowConfig", "FlowService"]
 
 
 def _imports(path):

@@ -126,7 +126,7 @@ def seed_upm_fleet(daemon) -> str:
     own messages (the CLI has no command to register UPM snapshots: a training pipeline does that)."""
     from datetime import datetime, timedelta, timezone
 
-    from sagaline.messages import bolt as b
+    from thunderline.messages import bolt as b
     from sagaline.messages.base import Headers
     from sagaline.runtime import join_system
 

@@ -116,7 +116,7 @@ def test_a_module_name_as_source_is_refused_when_the_event_is_made():
         ("correlation_id", "0199F2A4-7C1E-7A3B-9D2E-5B8C1F0A6E42", Rule.ID),
         ("causation_id", "3b241101-e2bb-4255-8caf-4136c566a962", Rule.ID),
         ("priority", "urgent", Rule.PRIORITY),
-        ("source", "thunderbolt", Rule.UNKNOWN_SOURCE),
+        ("source", "Thunderline.Gate", Rule.UNKNOWN_SOURCE),
         ("taxonomy_version", 0, Rule.TAXONOMY_VERSION),
         ("event_version", 0, Rule.EVENT_VERSION),
         ("event_version", "1", Rule.EVENT_VERSION),

@@ -1,4 +1,8 @@
-"""The registry of known events, and how it settles the original's user. conflict."""
+"""The registry of known events, and how it settles the original's user. conflict.
+
+The runtime registers its own events at import; the Thunderline app's are
+registered when it loads (this folder's conftest loads it).
+"""
 
 from datetime import datetime
 
@@ -8,13 +12,13 @@ from pydantic import BaseModel
 
 import sagaline.events.known as known_module
 from sagaline.events import (
-    CATEGORIES_BY_DOMAIN,
     FAMILIES,
     EventError,
     EventRejected,
     KnownEvent,
     Rule,
     Validated,
+    categories_by_domain,
     known_event,
     known_events,
     may_emit,
@@ -27,11 +31,13 @@ from sagaline.events.payloads import Payload
 from sagaline.messages.ids import uuid7
 
 # name: (version, sources, reliability, default pipeline, default priority)
-BUILT_INS = {
+APP_EVENTS = {
     "user.onboarding.complete": (1, {"gate"}, "persistent", "cross_domain", "normal"),
     "ai.upm.snapshot.activated": (1, {"bolt"}, "transient", "realtime", "normal"),
     "ml.run.completed": (1, {"bolt"}, "persistent", "cross_domain", "normal"),
     "ml.trial.completed": (1, {"bolt"}, "persistent", "realtime", "normal"),
+}
+BUILT_INS = {
     "flow.reactor.retry": (1, {"flow"}, "transient", None, "normal"),
     "reactor.saga.complete": (1, {"flow"}, "persistent", "realtime", "normal"),
     "reactor.saga.fail": (1, {"flow"}, "persistent", "realtime", "high"),
@@ -60,13 +66,20 @@ def _entry(**changes):
     return KnownEvent(**fields)
 
 
-def test_the_built_in_entries_are_exactly_these():
+def test_the_runtimes_entries_and_the_loaded_apps_are_exactly_these():
     table = {
         name: (e.version, set(e.sources), e.reliability, e.pipeline, e.priority)
         for (name, _), e in known_events().items()
     }
 
-    assert table == BUILT_INS
+    assert table == {**BUILT_INS, **APP_EVENTS}
+
+
+def test_the_runtime_registers_only_its_own_flow_events():
+    from sagaline.events.known import AUDIT_EVENT_DROP, FLOW_REACTOR_RETRY, REACTOR_SAGA_COMPLETE
+
+    assert {e.name for e in (AUDIT_EVENT_DROP, FLOW_REACTOR_RETRY, REACTOR_SAGA_COMPLETE)} <= set(BUILT_INS)
+    assert all(sources == {"flow"} for _, sources, *_ in BUILT_INS.values())
 
 
 def test_every_entry_has_a_strict_payload_model_that_forbids_unknown_keys():
@@ -84,8 +97,9 @@ def test_every_entry_is_admitted_by_the_taxonomy_for_each_declared_source():
 
 def test_user_is_settled_as_a_family_and_a_category_of_gate_not_as_an_exception():
     assert "user" in FAMILIES
-    assert "user" in CATEGORIES_BY_DOMAIN["gate"]
-    assert not any("user" in CATEGORIES_BY_DOMAIN[d] for d in CATEGORIES_BY_DOMAIN if d != "gate")
+    categories = categories_by_domain()
+    assert "user" in categories["gate"]
+    assert not any("user" in categories[d] for d in categories if d != "gate")
 
 
 def test_so_an_unregistered_user_event_from_gate_passes_as_the_map_says():
@@ -118,7 +132,7 @@ def test_an_entry_narrows_the_map_to_its_declared_sources():
     [
         ({"sources": frozenset({"block"})}, "does not let"),
         ({"sources": frozenset({"gate", "link"})}, "does not let"),
-        ({"sources": frozenset({"Thunderline.Gate"})}, "not domains"),
+        ({"sources": frozenset({"Thunderline.Gate"})}, "not registered domains"),
         ({"sources": frozenset()}, "no sources"),
         ({"name": "User.Profile"}, "malformed"),
         ({"name": "billing.invoice.paid"}, "families"),

@@ -1,21 +1,27 @@
-"""The taxonomy as data: name format, families, and the domain -> category map."""
+"""The taxonomy as data: name format, families, and the domain -> category map.
+
+The map is the runtime's flow plus what loaded apps register; this folder's
+conftest loads the Thunderline app, whose map is the original's.
+"""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagaline.events import EventError
 from sagaline.events.taxonomy import (
-    ADDED_CATEGORIES,
-    CATEGORIES_BY_DOMAIN,
-    DOMAINS,
     FAMILIES,
     MAX_NAME_LENGTH,
-    ORIGINAL_CATEGORIES,
+    RUNTIME_CATEGORIES,
+    categories_by_domain,
     category_for,
+    domains,
     family_of,
     is_well_formed_name,
     may_emit,
+    register_domain,
 )
+from thunderline.events import ADDED_CATEGORIES, EVENT_DOMAINS, ORIGINAL_CATEGORIES
 
 _segment = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 
@@ -68,7 +74,9 @@ def test_the_families_are_the_original_reserved_prefixes_plus_user():
 
 
 def test_the_original_domain_map_is_kept_as_found():
-    assert dict(ORIGINAL_CATEGORIES) == {
+    original = {**ORIGINAL_CATEGORIES, "flow": RUNTIME_CATEGORIES["flow"][:3]}
+
+    assert original == {
         "gate": ("ui.command", "system", "presence"),
         "bolt": ("ml.run", "ml.trial", "system", "ai"),
         "link": ("ui.command", "system", "ai"),
@@ -80,23 +88,42 @@ def test_the_original_domain_map_is_kept_as_found():
 
 
 def test_ours_adds_only_user_to_gate_and_saga_lifecycle_and_audit_to_flow():
-    assert dict(ADDED_CATEGORIES) == {"gate": ("user",), "flow": ("reactor.saga", "audit")}
+    assert dict(ADDED_CATEGORIES) == {"gate": ("user",)}
+    assert RUNTIME_CATEGORIES["flow"][3:] == ("reactor.saga", "audit")
 
 
-def test_the_map_in_force_is_the_original_followed_by_the_additions():
-    for domain in DOMAINS:
-        expected = ORIGINAL_CATEGORIES[domain] + ADDED_CATEGORIES.get(domain, ())
-        assert CATEGORIES_BY_DOMAIN[domain] == expected
+def test_the_map_in_force_is_the_runtimes_flow_then_what_the_app_registered():
+    assert dict(categories_by_domain()) == {**RUNTIME_CATEGORIES, **EVENT_DOMAINS}
+    for domain in ORIGINAL_CATEGORIES:
+        assert categories_by_domain()[domain] == ORIGINAL_CATEGORIES[domain] + ADDED_CATEGORIES.get(domain, ())
 
 
-def test_the_seven_domains_are_the_sources():
-    assert set(DOMAINS) == {"gate", "block", "link", "bolt", "crown", "flow", "bridge"}
+def test_the_runtimes_flow_and_the_apps_six_domains_are_the_sources():
+    assert domains()[0] == "flow"
+    assert set(domains()) == {"gate", "block", "link", "bolt", "crown", "flow", "bridge"}
+
+
+def test_registering_a_domain_again_with_its_categories_is_harmless_and_with_others_refused():
+    register_domain("gate", EVENT_DOMAINS["gate"])
+
+    with pytest.raises(EventError, match="registered already"):
+        register_domain("gate", ("system",))
+    assert categories_by_domain()["gate"] == EVENT_DOMAINS["gate"]
+
+
+@pytest.mark.parametrize(("domain", "categories"), [
+    ("Gate", ("system",)), ("the.gate", ("system",)), ("gate2", ()), ("gate3", ("System",)), ("gate4", ("a..b",)),
+])
+def test_a_malformed_domain_or_category_is_refused(domain, categories):
+    with pytest.raises(EventError):
+        register_domain(domain, categories)
+    assert domain not in domains()
 
 
 def test_every_category_starts_with_a_family_except_the_originals_presence_quirk():
     outside = {
         (domain, category)
-        for domain, categories in CATEGORIES_BY_DOMAIN.items()
+        for domain, categories in categories_by_domain().items()
         for category in categories
         if family_of(category) not in FAMILIES
     }

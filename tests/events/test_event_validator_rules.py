@@ -50,6 +50,7 @@ CASES = [
     ("a module name as source", lambda: event_fields(source="Thunderline.Thunderbolt.Sagas.Base"),
      Rule.UNKNOWN_SOURCE),
     ("a source atom spelled as the original did", lambda: _unchecked(source=":bolt"), Rule.UNKNOWN_SOURCE),
+    ("a well-formed source no app registered", lambda: event_fields(source="thunderbolt"), Rule.UNKNOWN_SOURCE),
     ("taxonomy version zero", lambda: event_fields(taxonomy_version=0), Rule.TAXONOMY_VERSION),
     ("a taxonomy version from the future", lambda: emitted("reactor.saga.complete").model_copy(
         update={"taxonomy_version": 2}), Rule.TAXONOMY_VERSION),

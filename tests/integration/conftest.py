@@ -8,8 +8,9 @@ from typing import Any, Callable
 
 import pytest
 
-from sagaline.actors.tree import Tree, TreeConfig, start_tree
+from sagaline.actors.tree import Tree, start_tree
 from sagaline.client import SagaClient
+from thunderline.testing import tree_config
 
 
 class Databases:
@@ -63,7 +64,7 @@ def make_tree(actor_system, tmp_path, isolation) -> Callable[..., Running]:
         data_dir = tmp_path / f"data{counter['n']}"
         options.setdefault("domain_config", {"flow": {"mode": "raise"}})
         options.setdefault("isolation", isolation)
-        tree = start_tree(actor_system, TreeConfig(data_dir=data_dir, **options))
+        tree = start_tree(actor_system, tree_config(data_dir, **options))
         return Running(actor_system, tree, data_dir)
 
     return make

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, ResumeRun, RunSnapshot, StartSaga
 from sagaline.saga import Executor
-from sagaline.sagas import definition
 from sagaline.saga.journal import Append, Begin, replay
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.telemetry import Collector
@@ -14,6 +13,7 @@ from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from tests.integration.crash.support import JournalView, drive, effect_counts, seed_journal, simple_life
 from tests.support.tree import wait_until
+from thunderline.testing import definition
 
 SAGA = "user_provisioning"
 EVERYTHING = {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}

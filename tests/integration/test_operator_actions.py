@@ -7,8 +7,8 @@ from sagaline.actors.saga_support import carry_over
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, OperatorAnswer, ResumeRun, RetryCompensation
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
-from sagaline.sagas import definition
 from tests.integration.crash.support import JournalView, effect_counts
+from thunderline.testing import definition
 
 SAGA = "user_provisioning"
 EVERYTHING = {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}

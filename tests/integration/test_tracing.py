@@ -7,7 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
 from sagaline.messages.ids import uuid7
 from sagaline.runtime.system import MULTIPROC
@@ -17,6 +17,7 @@ from sagaline.telemetry.exporters import span_record
 from sagaline.telemetry.timeline import load_trace, metric_totals, render_timeline
 from sagaline.testing.plugin import running_system
 from tests.support.tree import wait_until
+from thunderline.testing import tree_config
 
 pytestmark = pytest.mark.timeout(90)
 SAGA = "user_provisioning"
@@ -80,7 +81,7 @@ def in_memory():
 def test_in_process_a_failed_run_is_one_trace_with_every_step_compensation_and_command(
         simple_actor_system, tmp_path, in_memory):
     exporter, reader = in_memory
-    tree = start_tree(simple_actor_system, TreeConfig(data_dir=tmp_path / "data", faults=JOIN_FAILS))
+    tree = start_tree(simple_actor_system, tree_config(tmp_path / "data", faults=JOIN_FAILS))
     outcome = SagaClient(simple_actor_system, tree.sagas).run(SAGA, {"email": "ada@example.com"},
                                                               correlation_id=uuid7())
     assert outcome.status == "failed"
@@ -95,7 +96,7 @@ def test_in_process_a_failed_run_is_one_trace_with_every_step_compensation_and_c
 def test_in_process_a_completed_run_has_every_step_ok_and_the_bus_publish_under_its_step(
         simple_actor_system, tmp_path, in_memory):
     exporter, _ = in_memory
-    tree = start_tree(simple_actor_system, TreeConfig(data_dir=tmp_path / "data"))
+    tree = start_tree(simple_actor_system, tree_config(tmp_path / "data"))
     outcome = SagaClient(simple_actor_system, tree.sagas).run(SAGA, {"email": "bob@example.com"})
     assert outcome.status == "completed"
     spans = [span_record(s) for s in exporter.get_finished_spans()
@@ -123,7 +124,7 @@ def traced_system(monkeypatch, tmp_path_factory):
 @pytest.mark.multiproc
 def test_on_multiproc_a_run_is_one_trace_across_processes_flushed_before_they_exit(traced_system, tmp_path):
     handle, directory = traced_system
-    tree = start_tree(handle, TreeConfig(data_dir=tmp_path / "data", faults=JOIN_FAILS))
+    tree = start_tree(handle, tree_config(tmp_path / "data", faults=JOIN_FAILS))
     client = SagaClient(handle, tree.sagas)
     failed = client.run(SAGA, {"email": "ada@example.com"}, correlation_id=uuid7(), timeout=60)
     assert failed.status == "failed"

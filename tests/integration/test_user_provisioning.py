@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sagaline.client import SagaRefusedError
-from sagaline.messages.gate import CreateUser
+from thunderline.messages.gate import CreateUser
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.gate import UserCreated
+from thunderline.messages.gate import UserCreated
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 

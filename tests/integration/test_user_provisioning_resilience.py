@@ -31,14 +31,15 @@ def test_sixteen_concurrent_runs_all_complete_with_one_effect_each(make_tree):
 
 @pytest.mark.multiproc
 def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(multiproc_actor_system, tmp_path):
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
     from tests.integration.conftest import Databases
 
     # block answers slowly, so runs are in flight at block when it dies
     data = tmp_path / "data"
-    tree = start_tree(multiproc_actor_system, TreeConfig(
-        data_dir=data, domain_config={"flow": {"mode": "raise"}},
+    tree = start_tree(multiproc_actor_system, tree_config(
+        data, domain_config={"flow": {"mode": "raise"}},
         faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
     client, db = SagaClient(multiproc_actor_system, tree.sagas), Databases(data)
     before = children(multiproc_actor_system, tree.root)["block"]
@@ -64,13 +65,14 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
         multiproc_actor_system, tmp_path):
     from sagaline.actors.saga_host import run_key
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
     from tests.integration.conftest import Databases
 
     h, data = multiproc_actor_system, tmp_path / "data"
-    tree = start_tree(h, TreeConfig(
-        data_dir=data, domain_config={"flow": {"mode": "raise"}},
+    tree = start_tree(h, tree_config(
+        data, domain_config={"flow": {"mode": "raise"}},
         faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
     db = Databases(data)
     before = children(h, tree.root)["sagas"]
@@ -88,13 +90,14 @@ def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outl
 
 
 def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(simple_actor_system, tmp_path):
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
 
     collector = Collector()
     telemetry.attach_many("test-collector", tn.ALL_EVENTS, collector)
     try:
-        tree = start_tree(simple_actor_system, TreeConfig(data_dir=tmp_path / "d",
+        tree = start_tree(simple_actor_system, tree_config(tmp_path / "d",
                                                           faults={"link": [{"command": "JoinCommunity"}]}))
         client = SagaClient(simple_actor_system, tree.sagas)
         ok = client.run(SAGA, {"email": "ok@example.com"}, correlation_id=uuid7())

@@ -12,9 +12,9 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, RunOutcome, StartSaga
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
 from sagaline.saga.journal import Append, Begin, Finish, append_of, replay
-from sagaline.sagas import definition
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
+from thunderline.testing import definition
 
 SAGA = "user_provisioning"
 EXECUTOR = Executor(definition(SAGA))

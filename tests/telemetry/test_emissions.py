@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
 from sagaline.events import new_event
 from sagaline.messages.base import Headers
 from sagaline.messages.flow import EventPublished, PublishEvent
@@ -21,6 +21,7 @@ from sagaline.telemetry.core import telemetry
 from tests.support.actors import ProbeCrash, ProbeExit
 from tests.support.tree import (DYNAMIC, children, events, running_address, start_probe, start_registry,
                                 start_supervisor, wait_until, worker)
+from thunderline.testing import tree_config
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "sagaline"
@@ -100,7 +101,7 @@ def test_the_registry_reports_each_registration_and_removal(simple_actor_system,
 
 def test_the_bus_reports_validated_enqueue_and_publish_and_a_drop(simple_actor_system, collected, tmp_path):
     h = simple_actor_system
-    tree = start_tree(h, TreeConfig(data_dir=tmp_path, domains={"flow": "sagaline.actors.domains.FlowActor"},
+    tree = start_tree(h, tree_config(tmp_path, "gate",
                                     domain_config={"flow": {"mode": "drop"}}))
     flow = h.ask(tree.registry, Lookup(key="domain:flow")).entries[0].holder
     cid = uuid7()

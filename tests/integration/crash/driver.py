@@ -47,14 +47,15 @@ def _append(path: Path, line: str) -> None:
 
 
 def _start(args: argparse.Namespace):
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.runtime import start_system
 
     state = Path(args.state)
     handle = start_system("multiprocTCPBase", log_dir=state / f"logs-{args.life}")
     info = {"driver_pid": os.getpid(), "admin_pid": handle.admin_pid, "tag": handle.tag}
     (state / f"life-{args.life}.json").write_text(json.dumps(info))
-    tree = start_tree(handle, TreeConfig(data_dir=Path(args.data), faults=FAULTS, hosts=2,
+    tree = start_tree(handle, tree_config(Path(args.data), faults=FAULTS, hosts=2,
                                          domain_config={"flow": {"mode": "raise"}}), timeout=60)
     (state / f"ready-{args.life}").write_text("ready\n")
     return handle, tree

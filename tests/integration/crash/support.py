@@ -19,10 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from sagaline.actors.tree import TreeConfig, start_tree
+from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
 from sagaline.runtime import procs, start_system
 from tests.integration.conftest import Databases
+from thunderline.testing import tree_config
 
 MARKER = "SAGALINE_CRASH_RUN"
 SAGA = "user_provisioning"
@@ -75,7 +76,7 @@ class Life:
         config.setdefault("domain_config", {"flow": {"mode": "raise"}})
         self.handle = start_system("multiprocTCPBase", log_dir=log_dir)
         try:
-            self.tree = start_tree(self.handle, TreeConfig(data_dir=data_dir, **config))
+            self.tree = start_tree(self.handle, tree_config(data_dir, **config))
         except BaseException:
             self.kill()
             raise
@@ -175,7 +176,7 @@ def simple_life(data_dir: Path, log_dir: Path, **config: Any) -> Iterator[Any]:
     config.setdefault("domain_config", {"flow": {"mode": "raise"}})
     handle = start_system("simpleSystemBase", log_dir=log_dir)
     try:
-        yield Running(handle, start_tree(handle, TreeConfig(data_dir=data_dir, **config)), data_dir)
+        yield Running(handle, start_tree(handle, tree_config(data_dir, **config)), data_dir)
     finally:
         handle.shutdown()
 

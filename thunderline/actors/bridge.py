@@ -1,0 +1,333 @@
+"""The cerebros bridge: proposes architectures and runs each NAS trial as a trainer actor.
+
+Registered as ``bridge`` (the tree registers domains as ``domain:bridge``).
+Its commands and answers are in :mod:`thunderline.messages.bridge`. It never
+trains in its own thread, so it stays responsive while trials run:
+
+* ``DispatchTraining`` queues one trial per proposal, starts up to
+  ``max_parallel`` trainer actors (children; each its own process on
+  multiprocess bases), and sets the run's deadline timer. A run is
+  dispatched once: a re-sent dispatch for it answers with the same trials.
+* Trainers report progress and completion **by message**; when every trial
+  of a run has ended, each pending ``AwaitTrials`` is answered (no polling).
+* Cancelling (``CancelTrials``, or the deadline) marks every queued trial
+  cancelled and kills every running trainer: SIGKILL of the pid it reported
+  in ``Started`` (in-process bases: an ``ActorExitRequest``). A trainer
+  killed before it reported its pid is killed as soon as it does. The
+  trial is cancelled at once; the process is gone a few ms later, when
+  Thespian's ``ChildActorExited`` arrives and its temporary files are removed.
+* A trainer that exits without a report (crashed, killed by someone else)
+  fails its trial with the exit reason. When the bridge stops, it kills
+  every trainer still running: none outlives it.
+
+Args (child spec): ``config`` with ``artifacts_dir`` (default: ``artifacts``
+beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
+``trainer`` (actor class path, default the :class:`TrainerActor`),
+``preload_training`` (default False: import scikit-learn in the bridge at
+start, so every forked trainer inherits it instead of importing it again,
+about 1 s per trial here; costs the bridge process that import and its memory);
+``faults`` (a :class:`~sagaline.domains.faults.FaultPlan` as data). Trial
+state lives in memory: a restarted bridge knows no trials (their trainers
+died with it), so a saga awaiting them gets ``unknown_run`` and rolls back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thespian.actors import ActorExitRequest
+
+from sagaline.actors.base import BaseActor
+from sagaline.domains.faults import FaultPlan
+from sagaline.messages.base import Command
+from sagaline.messages.common import CommandFailed
+from sagaline.messages.ids import uuid7
+from sagaline.messages.supervision import ExitReason, InitFailed, Started
+from sagaline.supervisors.children import resolve_actor_class
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
+from thunderline.actors.trainer import artifact_path
+from thunderline.domains.nas import parse_space, propose
+from thunderline.messages import bridge as b
+
+__all__ = ["BridgeActor", "BridgeSettings", "TRAINER"]
+
+TRAINER = "thunderline.actors.trainer.TrainerActor"
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """What ``[domains.bridge]`` may hold (see the module docstring)."""
+
+    artifacts_dir: str | None = None
+    """Where trainers write model files; None: ``artifacts`` beside the bridge's database path."""
+    max_parallel: int = 2
+    """Trainer processes at once (trials are CPU-bound)."""
+    trainer: str = TRAINER
+    """The trainer actor class path."""
+    preload_training: bool = False
+    """Import scikit-learn in the bridge at start so forked trainers inherit it."""
+_ENDED = ("succeeded", "failed", "cancelled")
+
+
+@dataclass
+class _Trial:
+    trial_id: str
+    run_id: str
+    arch: b.Architecture
+    state: str = "queued"
+    address: Any = None
+    pid: int | None = None
+    spawned: bool = False
+    epoch: int = 0
+    result: b.TrialResult | None = None
+    reason: str = ""
+    started_ns: int = 0
+
+
+@dataclass
+class _Run:
+    run_id: str
+    dataset: b.TrainingDataset
+    seed: int
+    deadline_s: float
+    trial_ids: list[str]
+    waiters: list[tuple[Any, Any]] = field(default_factory=list)
+    ended: str | None = None  # None, "deadline" or "cancelled" once cut short
+
+
+class BridgeActor(BaseActor):
+    """NAS trials as child actors; see the module docstring."""
+
+    def on_start(self, args: dict[str, Any]) -> None:
+        config = dict(args.get("config") or {})
+        default_dir = Path(args["db_path"]).parent / "artifacts" if args.get("db_path") else None
+        self.artifacts_dir = str(config.get("artifacts_dir") or default_dir or "artifacts")
+        self.max_parallel = max(1, int(config.get("max_parallel", 2)))
+        self.trainer_class = resolve_actor_class(config.get("trainer", TRAINER))
+        self.faults = FaultPlan.from_data(args.get("faults"))
+        if config.get("preload_training"):
+            preload()
+        self.trials: dict[str, _Trial] = {}
+        self.runs: dict[str, _Run] = {}
+        self.queue: deque[str] = deque()
+
+    # ----- commands ---------------------------------------------------------------------------
+
+    def receive_Command(self, cmd: Command, sender: Any) -> None:
+        fault = self.faults.check(cmd)
+        if fault is not None and fault.rule.action == "crash":
+            raise RuntimeError(f"bridge: injected crash on {type(cmd).__name__}")
+        if fault is not None and fault.rule.action == "fail":
+            self.send(sender, CommandFailed(headers=cmd.headers, code=fault.rule.code, retryable=fault.rule.retryable,
+                                            message=f"injected fault on {type(cmd).__name__}"))
+            return
+        if fault is not None:
+            time.sleep(fault.rule.seconds)
+        handler = getattr(self, f"_on_{type(cmd).__name__}", None)
+        if handler is None:
+            self.send(sender, CommandFailed(headers=cmd.headers, code="unsupported_command",
+                                            message=f"{type(cmd).__name__} is not handled by the bridge"))
+            return
+        reply = handler(cmd, sender)
+        if reply is not None:
+            self.send(sender, reply)
+
+    def _on_ProposeArchitectures(self, cmd: b.ProposeArchitectures, sender: Any) -> Any:
+        try:
+            space = parse_space(cmd.search_space)
+            proposals = propose(space, cmd.count, seed=cmd.seed, n_features=cmd.feature_count,
+                                n_classes=cmd.class_count, max_params=cmd.max_params)
+        except ValueError as exc:
+            return _failed(cmd, "invalid_search_space", str(exc))
+        if not proposals:
+            return _failed(cmd, "no_viable_architecture", f"no architecture of the space has at most "
+                           f"{cmd.max_params} parameters")
+        archs = [b.Architecture(**p.model_dump(exclude={"layers"}), layers=list(p.layers)) for p in proposals]
+        return b.ArchitecturesProposed(headers=cmd.headers, run_id=cmd.run_id, proposals=archs)
+
+    def _on_DispatchTraining(self, cmd: b.DispatchTraining, sender: Any) -> Any:
+        run = self.runs.get(cmd.run_id)
+        if run is None:
+            if not cmd.proposals or not cmd.deadline_s > 0:
+                return _failed(cmd, "invalid_dispatch", "needs at least one proposal and a positive deadline")
+            run = self._start_run(cmd)
+        return b.TrainingDispatched(headers=cmd.headers, run_id=run.run_id, trial_ids=list(run.trial_ids))
+
+    def _on_AwaitTrials(self, cmd: b.AwaitTrials, sender: Any) -> Any:
+        run = self.runs.get(cmd.run_id)
+        if run is None:
+            return _failed(cmd, "unknown_run", f"the bridge knows no trials of run {cmd.run_id}")
+        run.waiters.append((sender, cmd.headers))
+        self._answer_waiters(run)
+        return None
+
+    def _on_CancelTrials(self, cmd: b.CancelTrials, sender: Any) -> Any:
+        run = self.runs.get(cmd.run_id)
+        cancelled = self._cancel_run(run, "cancelled", cmd.reason) if run is not None else []
+        return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
+
+    def _on_ListTrials(self, cmd: b.ListTrials, sender: Any) -> Any:
+        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid, epoch=t.epoch,
+                             epochs=t.arch.epochs, reason=t.reason)
+                 for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
+        return b.TrialsPage(headers=cmd.headers, trials=infos)
+
+    # ----- trials -----------------------------------------------------------------------------
+
+    def _start_run(self, cmd: b.DispatchTraining) -> _Run:
+        run = _Run(cmd.run_id, cmd.dataset, cmd.seed, cmd.deadline_s, [])
+        for arch in cmd.proposals:
+            trial = _Trial(uuid7(), cmd.run_id, arch)
+            self.trials[trial.trial_id] = trial
+            run.trial_ids.append(trial.trial_id)
+            self.queue.append(trial.trial_id)
+        self.runs[run.run_id] = run
+        self.timers.start(f"deadline:{run.run_id}", cmd.deadline_s, run.run_id)
+        self._fill_slots()
+        return run
+
+    def _fill_slots(self) -> None:
+        while self.queue and sum(t.state == "running" for t in self.trials.values()) < self.max_parallel:
+            trial = self.trials[self.queue.popleft()]
+            run = self.runs[trial.run_id]
+            trial.state, trial.address = "running", self.createActor(self.trainer_class)
+            trial.spawned, trial.started_ns = True, time.monotonic_ns()
+            telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
+                              {"run_id": run.run_id, "trial_id": trial.trial_id})
+            self.send(trial.address, self.child_init({}, child_id=trial.trial_id))
+            self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
+                                                  architecture=trial.arch, seed=run.seed,
+                                                  artifacts_dir=self.artifacts_dir))
+
+    def receive_Started(self, msg: Started, sender: Any) -> None:
+        trial = self.trials.get(msg.child_id or "")
+        if trial is None:
+            return
+        trial.pid = msg.pid
+        if trial.state == "cancelled":
+            self._kill(trial)  # cancelled before it could say who it was
+
+    def receive_InitFailed(self, msg: InitFailed, sender: Any) -> None:
+        trial = self.trials.get(msg.child_id or "")
+        if trial is not None and trial.state == "running":
+            self._end(trial, "failed", f"trainer did not start: {msg.reason.detail or msg.reason.kind}")
+
+    def receive_TrialProgress(self, msg: b.TrialProgress, sender: Any) -> None:
+        trial = self.trials.get(msg.trial_id)
+        if trial is not None and trial.state == "running":
+            trial.epoch = msg.epoch
+
+    def receive_TrialReport(self, msg: b.TrialReport, sender: Any) -> None:
+        trial = self.trials.get(msg.result.trial_id)
+        if trial is None or trial.state == "cancelled":
+            return  # finished as it was being cancelled: the cancellation stands
+        trial.epoch = trial.arch.epochs if msg.result.state == "succeeded" else trial.epoch
+        self._end(trial, msg.result.state, msg.result.reason, msg.result)
+
+    def on_child_exit(self, address: Any, reason: ExitReason) -> None:
+        trial = next((t for t in self.trials.values() if t.address == address), None)
+        if trial is None:
+            return
+        trial.address = None
+        if trial.state == "running":
+            why = reason.kind + (f": {reason.error_type}: {reason.detail}" if reason.kind == "error" else "")
+            self._end(trial, "failed", f"trainer exited without a report ({why})")
+        if trial.state != "succeeded":
+            _remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
+        self._fill_slots()
+
+    def on_timer(self, name: str, data: Any) -> None:
+        run = self.runs.get(data)
+        if name.startswith("deadline:") and run is not None:
+            self._cancel_run(run, "deadline", f"deadline of {run.deadline_s:g} s exceeded")
+
+    def _end(self, trial: _Trial, state: str, reason: str, result: b.TrialResult | None = None) -> None:
+        trial.state, trial.reason = state, reason
+        telemetry.execute(tn.BRIDGE_TRIAL_STOP, {"duration": _since(trial)},
+                          {"run_id": trial.run_id, "trial_id": trial.trial_id, "state": state, "reason": reason})
+        trial.result = result or b.TrialResult(trial_id=trial.trial_id, run_id=trial.run_id, state=state,
+                                               architecture=trial.arch, reason=reason)
+        run = self.runs[trial.run_id]
+        self._answer_waiters(run)
+        self._fill_slots()
+
+    def _cancel_run(self, run: _Run, why: str, reason: str) -> list[str]:
+        unfinished = [self.trials[t] for t in run.trial_ids if self.trials[t].state not in _ENDED]
+        if unfinished and run.ended is None:
+            run.ended = why
+        running = [t for t in unfinished if t.state == "running"]
+        for trial in unfinished:  # first, so no late report or exit reclassifies it
+            if trial.trial_id in self.queue:
+                self.queue.remove(trial.trial_id)
+            trial.state, trial.reason = "cancelled", reason
+            trial.result = b.TrialResult(trial_id=trial.trial_id, run_id=run.run_id, state="cancelled",
+                                         architecture=trial.arch, reason=reason)
+            telemetry.execute(tn.BRIDGE_TRIAL_CANCELLED, {"duration": _since(trial)},
+                              {"run_id": run.run_id, "trial_id": trial.trial_id, "reason": reason})
+        for trial in running:
+            self._kill(trial)
+        self._answer_waiters(run)
+        self._fill_slots()
+        return [t.trial_id for t in unfinished]
+
+    def _kill(self, trial: _Trial) -> None:
+        if trial.pid is not None and trial.pid != os.getpid():
+            try:
+                os.kill(trial.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone; its ChildActorExited is on the way
+        elif trial.address is not None and trial.pid is not None:
+            self.send(trial.address, ActorExitRequest())  # in-process: cannot be mid-training
+
+    def _answer_waiters(self, run: _Run) -> None:
+        if not run.waiters or not (run.ended or all(self.trials[t].state in _ENDED for t in run.trial_ids)):
+            return
+        waiters, run.waiters = run.waiters, []
+        for sender, headers in waiters:
+            self.send(sender, self._outcome(run, headers))
+
+    def _outcome(self, run: _Run, headers: Any) -> Any:
+        if run.ended == "deadline":
+            return CommandFailed(headers=headers, code="training_deadline_exceeded",
+                                 message=f"run {run.run_id}: trials still running after {run.deadline_s:g} s "
+                                         "were cancelled")
+        if run.ended == "cancelled":
+            return CommandFailed(headers=headers, code="training_cancelled", message=f"run {run.run_id} was cancelled")
+        return b.TrialsFinished(headers=headers, run_id=run.run_id,
+                                trials=[self.trials[t].result for t in run.trial_ids])
+
+    def on_terminate(self, reason: ExitReason) -> None:
+        for trial in self.trials.values():
+            if trial.state == "running":
+                self._kill(trial)
+
+
+def preload() -> None:
+    """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.neural_network  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    from sklearn.datasets import load_digits
+
+    load_digits()  # also reads the bundled file once, into the page cache
+
+
+def _since(trial: _Trial) -> int:
+    """Nanoseconds since the trial started (0 for one that never started)."""
+    return time.monotonic_ns() - trial.started_ns if trial.started_ns else 0
+
+
+def _failed(cmd: Command, code: str, message: str) -> CommandFailed:
+    return CommandFailed(headers=cmd.headers, code=code, message=message)
+
+
+def _remove_partial_files(final: Path) -> None:
+    for leftover in final.parent.glob(final.name + ".*.tmp"):
+        leftover.unlink(missing_ok=True)
