@@ -126,7 +126,7 @@ def measure_simple(workdir: Path) -> dict:
 
     handle = start_system(SIMPLE, log_dir=workdir / "simple-logs")
     try:
-        tree = start_tree(handle, tree_config(workdir / "simple-data", pool_size=16))
+        tree = start_tree(handle, tree_config(workdir / "simple-data"))
         client = SagaClient(handle, tree.sagas)
         result = _rounds({"off": client, "on": client}, toggle)
     finally:
@@ -142,7 +142,7 @@ def _start_multiproc(workdir: Path, side: str) -> tuple:
         handle = start_system(MULTIPROC, log_dir=workdir / f"multiproc-{side}-logs")
     finally:
         del os.environ["SAGALINE_TELEMETRY_EXPORTER"], os.environ["SAGALINE_TELEMETRY_DIR"]
-    tree = start_tree(handle, tree_config(workdir / f"multiproc-{side}-data", pool_size=16))
+    tree = start_tree(handle, tree_config(workdir / f"multiproc-{side}-data"))
     return handle, SagaClient(handle, tree.sagas)
 
 

@@ -166,7 +166,7 @@ def wallet_daemon(sagaline_daemon_factory, tmp_path, monkeypatch):
     for name, source in SOURCES.items():
         (package / name).write_text(textwrap.dedent(source).lstrip())
     monkeypatch.syspath_prepend(str(package.parent))  # the daemon gets the test's import path
-    config = {"apps": [f"{PACKAGE}.app:app"], "runs": {"pool_size": 1},
+    config = {"apps": [f"{PACKAGE}.app:app"], "runs": {"hosts": 1},
               "faults": {"wallet": [{"command": "Credit", "code": "bank_offline", "times": 1}]}}
     return sagaline_daemon_factory(config)
 

@@ -15,7 +15,7 @@ from sagaline.testing.daemon import CliRunner
 
 @pytest.fixture
 def shop(sagaline_daemon_factory):
-    daemon = sagaline_daemon_factory({"apps": ["inventory.app:app"], "runs": {"pool_size": 1}})
+    daemon = sagaline_daemon_factory({"apps": ["inventory.app:app"], "runs": {"hosts": 1}})
     cli = CliRunner(daemon)
     assert cli.json("app", "run", "restock", "sku=apple", "quantity=5")["reply"] == {"sku": "apple", "quantity": 5}
     return daemon, cli
