@@ -49,14 +49,11 @@ class FlowActor(DomainActor):
         from sagaline.apps import load_apps
 
         load_apps(args.get("apps") or (), entry_points=False)  # registers the apps' event taxonomy
+        self.deliveries: list[tuple[Any, EventDelivery]] = []
         super().on_start(args)
 
     def build_service(self, store: FlowStore, config: dict[str, Any]) -> FlowService:
         return FlowService(store, config=FlowConfig(**config))
-
-    def on_start(self, args: dict[str, Any]) -> None:
-        self.deliveries: list[tuple[Any, EventDelivery]] = []
-        super().on_start(args)
 
     async def handle(self, command: Any, sender: Any) -> Any:
         if not isinstance(command, PublishEvent):

@@ -111,6 +111,7 @@ class SagaHost(ChildKeeper):
         self.outbox = Outbox(self.send)
         self.run_timers = RunTimers()
         self.armed_at: float | None = None
+        self.release_at: float | None = None
         self.retry_s = 0.0
         self.pump_due = False
         self.storage_fault: str | None = None
@@ -189,7 +190,7 @@ class SagaHost(ChildKeeper):
                 self._launch(Rebuild(cid, saga))
             if not self.ready and not self.journal.pending:
                 break
-        self.outbox.flush()
+        self.release_at = self.outbox.flush(time.time())
         self._arm()
 
     def _commit(self) -> bool:
@@ -238,7 +239,7 @@ class SagaHost(ChildKeeper):
             time.sleep(3600)
 
     def _arm(self) -> None:
-        at = self.run_timers.next_at()
+        at = min((t for t in (self.run_timers.next_at(), self.release_at) if t is not None), default=None)
         if at is None or (self.armed_at is not None and self.armed_at <= at):
             return
         self.armed_at = at
@@ -249,6 +250,9 @@ class SagaHost(ChildKeeper):
             self.armed_at = None
             for (cid, timer), payload in self.run_timers.due(time.time() + 0.0005):
                 self._deliver(cid, Tick(timer, payload), None)
+            if self.release_at is not None and not self.ready:
+                self.release_at = self.outbox.flush(time.time())  # commands held by the window leave now
+            self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
         elif name == "journal":
             self.retry_s = 0.0  # this attempt may fail again: the backoff doubles from there
         else:
@@ -537,10 +541,12 @@ class SagaHost(ChildKeeper):
         run.mailbox.append((message, reply_to))
 
     def receive_Reply(self, message: Reply, sender: Any) -> None:
+        self.outbox.answered(message.headers.idempotency_key)
         self._deliver(message.headers.correlation_id, message, sender)
 
     def receive_ReplyBatch(self, message: ReplyBatch, sender: Any) -> None:
         for reply in message.replies:
+            self.outbox.answered(reply.headers.idempotency_key)
             self._deliver(reply.headers.correlation_id, reply, sender)
 
     def receive_DirectoryUpdate(self, message: DirectoryUpdate, sender: Any) -> None:
@@ -674,4 +680,4 @@ class SagaHost(ChildKeeper):
             journal.store.close()
         except Exception:
             _log.exception("host: closing the journal failed")
-        self.outbox.flush()
+        self.outbox.flush(float("inf"))  # nothing is held any more

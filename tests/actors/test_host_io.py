@@ -66,9 +66,38 @@ def test_several_commands_for_one_actor_leave_as_one_batch_and_other_messages_al
     outbox.put("client", AwaitRun(correlation_id=uuid7()))
     outbox.put("flow", AwaitRun(correlation_id=uuid7()))
     outbox.put("other", commands[0])
-    outbox.flush()
+    assert outbox.flush(now=1.0) is None
     assert [(a, type(m).__name__) for a, m in sent.messages] == [
         ("flow", "CommandBatch"), ("flow", "AwaitRun"), ("client", "AwaitRun"), ("other", "PublishEvent")]
     assert isinstance(sent.messages[0][1], CommandBatch) and sent.messages[0][1].commands == commands
     assert (outbox.envelopes, outbox.items) == (4, 6)
     assert not outbox
+
+
+def test_commands_wait_for_the_answers_to_the_envelope_before_them_then_leave_together():
+    sent = _Sent()
+    outbox = Outbox(sent, release_s=0.002)
+    first, second, third = _publish(1), _publish(2), _publish(3)
+    outbox.put("flow", first)
+    outbox.flush(now=1.0)  # idle: it leaves at once
+    outbox.put("flow", second)
+    outbox.put("flow", third)
+    outbox.put("client", AwaitRun(correlation_id=uuid7()))  # not a command: never held
+    assert outbox.flush(now=1.0005) == 1.002  # held until then at the latest
+    assert [type(m).__name__ for _, m in sent.messages] == ["PublishEvent", "AwaitRun"]
+    assert not outbox  # nothing new since: no pump needed
+    outbox.answered(first.headers.idempotency_key)
+    assert outbox.flush(now=1.001) is None
+    assert sent.messages[-1][1].commands == [second, third]
+
+
+def test_held_commands_leave_when_the_release_time_passes_without_an_answer():
+    sent = _Sent()
+    outbox = Outbox(sent, release_s=0.002)
+    slow, other = _publish(1), _publish(2)
+    outbox.put("bridge", slow)
+    outbox.flush(now=1.0)
+    outbox.put("bridge", other)
+    assert outbox.flush(now=1.001) == 1.002
+    assert outbox.flush(now=1.002) is None
+    assert sent.messages[-1][1] == other

@@ -62,9 +62,12 @@ def test_a_retry_timer_pending_at_a_crash_is_re_armed_for_its_remaining_time(tmp
         cid = t.client.start(SAGA, {"email": "ada@example.com"}).correlation_id
         wait_until(lambda: drive(t) and marker.exists(), timeout=20)
     journal = JournalView(tmp_path / "data")
-    [(status, retry_at)] = journal.rows("SELECT status, retry_at FROM run_steps WHERE correlation_id = ? AND "
-                                        "step = 'create_user'", cid)
-    assert status == "retrying" and retry_at is not None
+    store = SqliteJournal.open(tmp_path / "data" / "journal.sqlite")
+    try:
+        step = replay(Executor(definition(SAGA)), store.load(cid)).steps["create_user"]
+    finally:
+        store.close()
+    assert step.status == "retrying" and step.retry_at is not None
     with simple_life(tmp_path / "data", tmp_path / "l2") as t:
         out = t.client.wait(cid, timeout=30)
     assert out.status == "completed"
