@@ -41,7 +41,8 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}``.
 
     Raises:
-        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
+        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON, JSON nested
+            too deep to parse, or an integer outside the 64-bit range the wire format carries.
     """
     inputs: dict[str, Any] = {}
     for pair in pairs:
@@ -49,13 +50,34 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key or key == ":":
             raise ValueError(f"saga input {pair!r} is not key=value or key:=json")
         if key.endswith(":"):
-            try:
-                inputs[key[:-1]] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"saga input {key[:-1]!r}: invalid JSON ({exc.msg})") from None
+            inputs[key[:-1]] = _json_input(key[:-1], value)
         else:
             inputs[key] = value
     return inputs
+
+
+#: Integers msgpack (the admin codec) carries: int64 and uint64.
+_INT_RANGE = (-(1 << 63), (1 << 64) - 1)
+
+
+def _json_input(key: str, text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"saga input {key!r}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError(f"saga input {key!r}: JSON nested too deeply") from None
+    pending = [value]
+    while pending:  # iterative: a deep value must not blow the stack here either
+        item = pending.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and not _INT_RANGE[0] <= item <= _INT_RANGE[1]:
+            raise ValueError(f"saga input {key!r}: integer {item} is outside the 64-bit range "
+                             f"[{_INT_RANGE[0]}, {_INT_RANGE[1]}]")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
 
 
 def _statuses(values: list[str] | None) -> list[str]:

@@ -2,6 +2,10 @@
 
 Start (:meth:`Daemon.start`):
 
+0. set umask 077 (every file the daemon and its actors create is 0600) and
+   make sure the data directory is private: created 0700, refused
+   (:class:`~sagaline.runtime.private.PrivacyError`) if another user owns it
+   or group/others can enter it;
 1. claim the data directory (``daemon.lock``; a second daemon is refused);
 2. check the admin port: if anything already accepts connections there,
    refuse (:class:`PortInUse`) -- joining a system this daemon did not start
@@ -9,8 +13,10 @@ Start (:meth:`Daemon.start`):
    free port;
 3. export the actors' environment (``SAGALINE_DATA_DIR``, the
    ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it;
-4. start the actor system through the clean launcher, every listener bound
-   to ``bind_address`` (:func:`sagaline.runtime.start_system`);
+4. load the installation secret (``secret.key``, created 0600 at the first
+   start) and start the actor system through the clean launcher with it:
+   every frame authenticated, every listener bound to ``bind_address``
+   (:func:`sagaline.runtime.start_system`);
 5. start the registry and the root supervisor with the admin endpoint as
    its last child (:func:`sagaline.actors.tree.start_tree`), then the admin
    door (:mod:`sagaline.actors.admin`);
@@ -28,7 +34,7 @@ Errors::
     SagalineError
     +-- DaemonError           the daemon cannot start (exit_code says how to exit)
         +-- PortInUse         something already listens on the admin port (exit 3)
-    (DataDirBusy from sagaline.daemon.pidfile: exit 3)
+    (DataDirBusy from sagaline.daemon.pidfile: exit 3; PrivacyError, SecretError: exit 2)
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
 from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminTree
 from sagaline.messages.supervision import Stop
+from sagaline.runtime.errors import SecretError
+from sagaline.runtime.private import PRIVATE_UMASK, PrivacyError, ensure_private_dir
 
 __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "run_daemon", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
            "EXIT_REFUSED", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS"]
@@ -112,6 +120,7 @@ class Daemon:
         self.tree: Any = None
         self.door: Any = None
         self.info: DaemonInfo | None = None
+        self._umask: int | None = None
 
     @property
     def multiprocess(self) -> bool:
@@ -127,8 +136,13 @@ class Daemon:
             SystemStartError, ActorStartFailed, AskTimeout: from the runtime (nothing left running).
         """
         began = time.monotonic()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
+        self._umask = os.umask(PRIVATE_UMASK)
+        try:
+            ensure_private_dir(self.data_dir)
+            self.lock.acquire()
+        except BaseException:
+            self._restore_umask()
+            raise
         try:
             self._start_all()
         except BaseException:
@@ -140,7 +154,7 @@ class Daemon:
 
     def _start_all(self) -> None:
         from sagaline.actors.tree import start_tree
-        from sagaline.runtime import start_system
+        from sagaline.runtime import load_or_create_secret, start_system
 
         config = self.config
         if not is_loopback(config.bind_address):
@@ -150,7 +164,9 @@ class Daemon:
         os.environ.update(self._actor_environment())
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
-                                   start_timeout=config.start_timeout_s)
+                                   start_timeout=config.start_timeout_s,
+                                   secret=load_or_create_secret(self.data_dir),
+                                   allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         facts = self._facts(port)
         self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
@@ -159,6 +175,11 @@ class Daemon:
                                base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
                                tag=self.handle.tag, version=sagaline.__version__)
         write_info(self.data_dir, self.info)
+
+    def _app_message_classes(self) -> tuple:
+        """Classes the loaded apps declare as messages, for the transport's allow-list (every
+        ``sagaline.messages.base`` message is allowed already). The apps loader plugs in here."""
+        return ()
 
     def _admin_port(self) -> int:
         from sagaline.runtime.system import free_port
@@ -224,6 +245,12 @@ class Daemon:
             self.handle = None
         remove_info(self.data_dir, os.getpid())
         self.lock.release()
+        self._restore_umask()
+
+    def _restore_umask(self) -> None:
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     # ----- serve ------------------------------------------------------------------------------
 
@@ -257,6 +284,7 @@ class Daemon:
             report.killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
             self.handle = None
         self.lock.release()
+        self._restore_umask()
         report.seconds = time.monotonic() - began
         level = logging.INFO if report.clean else logging.WARNING
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
@@ -336,10 +364,12 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
     try:
         try:
             info = daemon.start()
-        except (DaemonError, DataDirBusy, ConfigError) as exc:
+        except (DaemonError, DataDirBusy, ConfigError, PrivacyError, SecretError) as exc:
             _log.error("not started: %s", exc)
             print(f"sagaline: {exc}", file=sys.stderr)
-            return EXIT_CONFIG if isinstance(exc, ConfigError) else getattr(exc, "exit_code", EXIT_REFUSED)
+            if isinstance(exc, (ConfigError, PrivacyError, SecretError)):
+                return EXIT_CONFIG
+            return getattr(exc, "exit_code", EXIT_REFUSED)
         except Exception as exc:
             _log.error("failed to start: %s: %s", type(exc).__name__, exc)
             print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)
