@@ -68,9 +68,6 @@ def _positive(environ: Mapping[str, str], name: str, kind: type, default: Any) -
     return value
 
 
-_log = logging.getLogger("sagaline.transport")
-
-
 class Throttle:
     """At most one log line per ``interval`` seconds; counts the ones held back.
 
@@ -114,7 +111,11 @@ def report(kind: str, text: str, level: int = logging.WARNING) -> None:
     line = f"sagaline transport: {text}" + (f" ({held} more since the last such line)" if held else "")
     from thespian.system import utilis
 
-    if os.environ.get("THESPLOG_FILE") and utilis._thesplog_control_settings[2] >= 10 * 1024:
-        utilis.thesplog("%s", line, level=level)
-    else:  # the daemon, a CLI, or Thespian's logger process (which turns its own thesplog off)
-        _log.log(level, "%s", line)
+    try:
+        if os.environ.get("THESPLOG_FILE") and utilis._thesplog_control_settings[2] >= 10 * 1024:
+            utilis.thesplog("%s", line, level=level)
+        else:  # the daemon, a CLI, or Thespian's logger process (which turns its own thesplog off)
+            # Looked up now: Thespian's logger process replaces logging's manager after the fork.
+            logging.getLogger("sagaline.transport").log(level, "%s", line)
+    except Exception:  # a log line must never take the transport down (e.g. out of descriptors)
+        pass

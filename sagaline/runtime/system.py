@@ -54,6 +54,8 @@ SIMPLE = "simpleSystemBase"
 MULTIPROC = "multiprocTCPBase"
 #: Default seconds for an ask; Thespian's own default waits forever.
 DEFAULT_ASK_TIMEOUT = 5.0
+#: How the launcher is run (the interpreter is this process's); a benchmark swaps in its own.
+LAUNCHER_ARGV = ["-m", "sagaline.runtime.launcher"]
 
 
 def free_port(bind_address: str = "127.0.0.1") -> int:
@@ -275,7 +277,7 @@ def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: st
             capabilities: dict, timeout: float, secret: bytes, allowed: list[str]) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
-    command = [sys.executable, "-m", "sagaline.runtime.launcher", "--port", str(port), "--log-dir", str(log_dir),
+    command = [sys.executable, *LAUNCHER_ARGV, "--port", str(port), "--log-dir", str(log_dir),
                "--bind", bind_address, "--tag", tag, "--log-level", log_level,
                "--capabilities", json.dumps(capabilities), "--allow", json.dumps(allowed)]
     with open(log_dir / "launcher.log", "ab") as log:

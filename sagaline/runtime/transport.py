@@ -22,7 +22,9 @@ nothing for 7 minutes, and lets its admin die when descriptors run out.
   A connection must deliver a whole frame within 30 s of becoming readable
   or it is closed; idle authenticated connections are closed after 5
   minutes; at most a quarter of the descriptor limit (512 at most) incoming
-  connections are open at once (more are accepted and closed at once). When
+  connections are open at once (at the limit the oldest connection that
+  never sent an authenticated frame is closed, so a flood cannot lock a
+  real client out; with none such, the newcomer is closed at once). When
   descriptors run out, a spare descriptor is freed to accept and close the
   waiting connection (the listener would otherwise stay readable and spin),
   the event is logged, and the loop uses ``poll`` (no descriptor needed)
@@ -43,6 +45,7 @@ import logging
 import os
 import pickle
 import selectors
+import tempfile
 import types
 from datetime import timedelta
 from typing import Any
@@ -208,22 +211,52 @@ def _seal(message: Any, ser: Any = None) -> bytes:
 # ----- connections --------------------------------------------------------------------------------
 
 def _accept_bounded(original: Any) -> Any:
+    from thespian.system.transport import Thespian__UpdateWork
+
     def _acceptNewIncoming(self):  # noqa: N802
         limit = _state["limits"].max_connections
-        if len(self._incomingSockets) < limit:
-            return original(self)
-        self._check_indicators()
-        try:
-            conn, peer = self.socket.accept()
-        except OSError as exc:
-            _drain_with_spare(self.socket, exc)
-            return None
-        conn.close()
-        report("shed", f"refused a connection from {peer[0]}:{peer[1]}: {limit} incoming connections "
-                        "already open")
+        if len(self._incomingSockets) >= limit and not _evict_oldest_stranger(self, limit):
+            return _shed(self, limit)
+        queued = len(self._incomingEnvelopes)
+        original(self)
+        # After a failed accept Thespian queues an UpdateWork among the received envelopes,
+        # and the admin's handler dies on it (AttributeError: no .message): drop it.
+        if len(self._incomingEnvelopes) > queued and isinstance(self._incomingEnvelopes[-1], Thespian__UpdateWork):
+            self._incomingEnvelopes.pop()
         return None
 
     return _acceptNewIncoming
+
+
+def _evict_oldest_stranger(transport: Any, limit: int) -> bool:
+    """Close the oldest incoming connection that never delivered an authenticated frame.
+
+    A flood of idle connections then cannot lock a real client out: a client
+    sends its frame within milliseconds of connecting, a flood's connections
+    never do, and the oldest go first. False when every open connection
+    belongs to a known peer.
+    """
+    for fileno, incoming in transport._incomingSockets.items():  # dicts keep accept order
+        if getattr(incoming.fromAddress, "addressDetails", None) is None:
+            del transport._incomingSockets[fileno]
+            report("shed", f"closed the oldest unauthenticated connection (from {_peer(incoming.socket)}): "
+                           f"{limit} incoming connections were open")
+            incoming.close()
+            return True
+    return False
+
+
+def _shed(transport: Any, limit: int) -> None:
+    """At the limit with only known peers connected: accept the newcomer and close it at once."""
+    transport._check_indicators()
+    try:
+        conn, peer = transport.socket.accept()
+    except OSError as exc:
+        _drain_with_spare(transport.socket, exc)
+        return None
+    conn.close()
+    report("shed", f"refused a connection from {peer[0]}:{peer[1]}: {limit} incoming connections already open")
+    return None
 
 
 def _new_socket(original: Any) -> Any:
@@ -239,16 +272,16 @@ def _new_socket(original: Any) -> Any:
 
 
 def _drain_with_spare(listener: Any, exc: OSError) -> None:
-    """Out of descriptors: free the spare one, accept and close the waiting connection, take the spare back."""
+    """Out of descriptors: free the spare one, log, accept and close the waiting connection, take the
+    spare back (the log line and the accept each need a descriptor for a moment)."""
     if exc.errno not in (errno.EMFILE, errno.ENFILE):
         return
-    report("descriptors", f"out of file descriptors ({exc.strerror}); a waiting connection was closed "
-                           "unserved", logging.ERROR)
-    spare = _state["spare"]
-    if spare is None:
-        return
-    os.close(spare)
+    if _state["spare"] is not None:
+        os.close(_state["spare"])
+        _state["spare"] = None
     try:
+        report("descriptors", f"out of file descriptors ({exc.strerror}); a waiting connection was closed "
+                              "unserved", logging.ERROR)
         listener.accept()[0].close()
     except OSError:
         pass
@@ -278,7 +311,7 @@ def _deadline_enforced(original: Any) -> Any:
     def _handlePossibleIncoming(self, incomingSocket, fileno, closed=False, has_exclusive_flag=False):  # noqa: N802
         if fileno == -1 and not closed and incomingSocket._expires.view().expired():
             report("idle", f"closed a connection from {_peer(incomingSocket.socket)} that sent no whole "
-                            f"frame within {_state['limits'].frame_deadline_s:g} s", logging.INFO)
+                           f"frame within {_state['limits'].frame_deadline_s:g} s")
             incomingSocket.close()
             return None
         return original(self, incomingSocket, fileno, closed, has_exclusive_flag)
@@ -370,6 +403,9 @@ def _patch() -> None:
     tcp.selectors = types.SimpleNamespace(DefaultSelector=selectors.PollSelector, EVENT_READ=selectors.EVENT_READ,
                                           EVENT_WRITE=selectors.EVENT_WRITE)
     _state["spare"] = _open_spare()
+    # thesplog evaluates tempfile.gettempdir() at its first call, which creates files and so fails
+    # (killing the caller) when descriptors are out; calling it now caches the answer.
+    tempfile.gettempdir()
     _state["patched"] = True
 
 
