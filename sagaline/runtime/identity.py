@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import time
 
 from sagaline.runtime.errors import NoSystemListening, NotTheDaemon
 from sagaline.runtime.frames import NONCE_BYTES, FrameKey, FrameRejected, parse_header
@@ -34,18 +35,18 @@ def verify_listener(host: str, port: int, secret: bytes, timeout: float = 2.0) -
     except OSError as exc:
         raise NoSystemListening(f"nothing listens on {host}:{port}: {exc}") from None
     with conn:
-        why = _proof_failure(conn, key, nonce, port)
+        why = _proof_failure(conn, key, nonce, port, time.monotonic() + timeout)
     if why is not None:
         raise NotTheDaemon(f"the process listening on {host}:{port} did not prove that it knows this "
                            f"installation's secret ({why}): it is not the sagaline daemon of this installation "
                            "(a squatter, another installation, or an older daemon), so nothing was sent to it")
 
 
-def _proof_failure(conn: socket.socket, key: FrameKey, nonce: bytes, port: int) -> str | None:
-    """Send the hello, read the answer; None when it is the right proof, else what was wrong."""
+def _proof_failure(conn: socket.socket, key: FrameKey, nonce: bytes, port: int, deadline: float) -> str | None:
+    """Send the hello, read the answer by ``deadline``; None when it is the right proof, else what was wrong."""
     try:
         conn.sendall(key.hello(nonce))
-        body = _read_frame(conn, limit=64)
+        body = _read_frame(conn, 64, deadline)
     except socket.timeout:
         return "no answer in time"
     except (OSError, FrameRejected) as exc:
@@ -55,13 +56,18 @@ def _proof_failure(conn: socket.socket, key: FrameKey, nonce: bytes, port: int) 
     return None if key.check_proof(nonce, body, port) else "a wrong answer"
 
 
-def _read_frame(conn: socket.socket, limit: int) -> bytes | None:
+def _read_frame(conn: socket.socket, limit: int, deadline: float) -> bytes | None:
+    """One frame's body (None: closed first); a listener that trickles bytes still ends at ``deadline``."""
     data = b""
     while True:
         header = parse_header(data, limit)
         if header is not None and len(data) >= header[0] + header[1]:
             size, start = header
             return data[start:start + size]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("no whole answer in time")
+        conn.settimeout(remaining)
         chunk = conn.recv(4096)
         if not chunk:
             return None

@@ -182,3 +182,26 @@ def test_the_admin_survives_running_out_of_descriptors_and_says_so(multiproc_act
         resource.prlimit(h.admin_pid, resource.RLIMIT_NOFILE, (soft, hard))
     assert start_probe(h) is not None  # created through the admin
     assert h.admin_pid in h.pids()
+
+
+@pytest.mark.parametrize("answer, why", [(b"", "closed the connection without an answer"),
+                                         (b"8>garbage!", "a wrong answer"),
+                                         (b"x" * 40, "FrameRejected"),
+                                         (b"99999999>", "FrameRejected")])
+def test_a_listener_that_answers_anything_but_the_proof_is_named_not_the_daemon(answer, why):
+    squatter = FakeListener(answer=answer)
+    try:
+        with pytest.raises(NotTheDaemon, match=why):
+            verify_listener("127.0.0.1", squatter.port, b"s" * 32, timeout=2.0)
+    finally:
+        squatter.close()
+
+
+def test_a_listener_that_never_answers_is_given_up_on_by_the_deadline():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        began = time.monotonic()
+        with pytest.raises(NotTheDaemon, match="no answer in time"):
+            verify_listener("127.0.0.1", silent.getsockname()[1], b"s" * 32, timeout=0.5)
+        assert time.monotonic() - began < 2.0

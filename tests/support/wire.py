@@ -132,5 +132,9 @@ class FakeListener:
                     pass
 
     def close(self) -> None:
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept (a plain close does not)
+        except OSError:
+            pass
         self.server.close()
         self._thread.join(5)
