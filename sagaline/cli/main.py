@@ -101,7 +101,8 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
     for flag, (_, text) in RUN_FLAGS.items():
         run.add_argument(flag, help=text)
     run.add_argument("--allow-remote", action="store_true", default=None,
-                     help="allow a non-loopback --bind-address (exposes code execution to that network)")
+                     help="allow a non-loopback --bind-address (exposes the ports to that network; "
+                          "see SECURITY.md)")
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
     shell_parser.set_defaults(func=_shell)

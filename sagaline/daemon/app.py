@@ -158,8 +158,10 @@ class Daemon:
 
         config = self.config
         if not is_loopback(config.bind_address):
-            _log.warning("binding %s (allow_remote): anyone who can reach the admin port or an actor port "
-                         "can send pickles that run code in this daemon", config.bind_address)
+            _log.warning("binding %s (allow_remote): the admin port and every actor port are reachable from that "
+                         "network; frames are authenticated but not encrypted, so anyone on it can read and replay "
+                         "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
+                         config.bind_address)
         port = self._admin_port() if self.multiprocess else None
         os.environ.update(self._actor_environment())
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
