@@ -75,7 +75,7 @@ SAGALINE_CLASSES: dict[str, tuple[str, ...]] = {
 #: Standard-library classes message fields and Thespian's own messages use.
 STDLIB_CLASSES: dict[str, tuple[str, ...]] = {
     "builtins": (
-        "set", "frozenset", "complex", "range", "slice", "object",
+        "set", "frozenset",  # only older pickle protocols name them; protocol 4 has opcodes
         "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError", "LookupError", "ArithmeticError",
         "ZeroDivisionError", "AttributeError", "IndexError", "OSError", "TimeoutError", "NotImplementedError",
         "AssertionError",
@@ -87,8 +87,7 @@ STDLIB_CLASSES: dict[str, tuple[str, ...]] = {
     "pathlib": ("Path", "PosixPath", "PurePath", "PurePosixPath"),
     "collections": ("OrderedDict", "deque"),
     "logging": ("LogRecord",),
-    "socket": ("AddressFamily", "SocketKind"),
-    "copyreg": ("_reconstructor",),
+    "socket": ("AddressFamily", "SocketKind"),  # inside every Thespian TCP address
 }
 
 
