@@ -21,8 +21,13 @@ answers from a dict and otherwise accepts only:
 5. what :func:`allow_classes` added (the message classes loaded apps declare;
    the daemon passes them to the launcher so every actor process has them).
 
-A reference to anything else raises :class:`~sagaline.runtime.frames.FrameRejected`
-naming the class; the frame is dropped. Nothing outside ``sagaline.messages``
+A reference to anything else raises :class:`~sagaline.runtime.frames.PayloadRefused`
+naming the class; the frame is dropped (its sender, who holds the secret,
+gets Thespian's error ACK). A class of a module the receiving process never
+imported is refused too, even if it would register itself as a message
+there: actor processes import their own module before they listen
+(:func:`sagaline.runtime.patches.import_actor_module`), so this only hits
+messages sent to a process that has no business with them. Nothing outside ``sagaline.messages``
 is imported to answer a lookup: an unknown module is refused, not loaded.
 """
 
@@ -34,7 +39,7 @@ import pickle
 import sys
 from typing import Any, Iterable
 
-from sagaline.runtime.frames import FrameRejected
+from sagaline.runtime.frames import PayloadRefused
 
 __all__ = ["AllowList", "ALLOWED", "allow_classes", "restricted_loads", "class_name", "THESPIAN_CLASSES",
            "STDLIB_CLASSES", "SAGALINE_CLASSES", "MESSAGE_PACKAGE"]
@@ -120,7 +125,7 @@ class AllowList:
         """Return the class ``module.name`` if it is allowed.
 
         Raises:
-            FrameRejected: it is not on the allow-list (or does not exist).
+            PayloadRefused: it is not on the allow-list (or does not exist).
         """
         try:
             return self._resolved[(module, name)]
@@ -128,7 +133,7 @@ class AllowList:
             pass
         found = self._resolve(module, name)
         if found is None:
-            raise FrameRejected(f"class {class_name(module, name)} is not on the transport's allow-list")
+            raise PayloadRefused(f"class {class_name(module, name)} is not on the transport's allow-list")
         self._resolved[(module, name)] = found
         return found
 
@@ -206,11 +211,11 @@ def restricted_loads(payload: bytes) -> Any:
     """Unpickle ``payload``, building only allowed classes.
 
     Raises:
-        FrameRejected: a class reference is not allowed, or the pickle is malformed.
+        PayloadRefused: a class reference is not allowed, or the pickle is malformed.
     """
     try:
         return _Unpickler(io.BytesIO(payload)).load()
-    except FrameRejected:
+    except PayloadRefused:
         raise
     except Exception as exc:
-        raise FrameRejected(f"payload does not unpickle: {type(exc).__name__}: {exc}") from None
+        raise PayloadRefused(f"payload does not unpickle: {type(exc).__name__}: {exc}") from None

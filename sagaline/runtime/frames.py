@@ -27,6 +27,7 @@ Errors::
 
     SagalineError
     +-- FrameRejected        a frame failed a check; nothing of it was used
+        +-- PayloadRefused   the frame is authentic, its pickle is not allowed
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pickle
 
 from sagaline.errors import SagalineError
 
-__all__ = ["FrameKey", "FrameRejected", "KIND_DATA", "KIND_HELLO", "KIND_PROOF", "TAG_BYTES", "NONCE_BYTES",
+__all__ = ["FrameKey", "FrameRejected", "PayloadRefused", "KIND_DATA", "KIND_HELLO", "KIND_PROOF", "TAG_BYTES", "NONCE_BYTES",
            "MAX_FRAME_BYTES", "MIN_SECRET_BYTES", "frame", "parse_header"]
 
 KIND_DATA, KIND_HELLO, KIND_PROOF = 1, 2, 3
@@ -60,6 +61,13 @@ class FrameRejected(SagalineError):
     it was dropped without being used. Raised by :meth:`FrameKey.open` and by
     the restricted unpickler; the transport logs it (rate-limited) and closes
     the connection it came on."""
+
+
+class PayloadRefused(FrameRejected):
+    """An authentic frame (its tag matched) whose pickle names a class off the
+    allow-list, or does not unpickle. Raised by the restricted unpickler. The
+    sender holds the secret, so it is told (Thespian's error ACK) instead of
+    being left to retry."""
 
 
 def frame(body: bytes) -> bytes:

@@ -11,7 +11,8 @@ nothing for 7 minutes, and lets its admin die when descriptors run out.
   secret, then the pickle. Every frame received is checked before anything
   is unpickled (the receive buffer class is replaced), then unpickled by
   :func:`sagaline.runtime.allowlist.restricted_loads`. A frame that fails is
-  dropped, its connection closed, and the refusal logged
+  dropped, its connection closed (an authentic sender whose pickle is
+  refused first gets Thespian's error ACK), and the refusal logged
   (:func:`sagaline.runtime.limits.report`: at most one line per 10 s per
   kind, with a count of the ones left out).
 * **Identity.** A listener answers a hello frame with its proof (bound to its
@@ -52,7 +53,7 @@ from typing import Any
 
 from sagaline.runtime.allowlist import restricted_loads
 from sagaline.runtime.errors import TransportPatchError
-from sagaline.runtime.frames import MAX_FRAME_BYTES, NONCE_BYTES, FrameKey, FrameRejected
+from sagaline.runtime.frames import MAX_FRAME_BYTES, NONCE_BYTES, FrameKey, FrameRejected, PayloadRefused
 from sagaline.runtime.limits import TransportLimits, report
 
 __all__ = ["install_transport", "installed_key", "installed_secret", "check_pins", "source_digests", "PINNED"]
@@ -182,6 +183,8 @@ def _added_data_to_incoming(original: Any) -> Any:
                 buffer.verify()
             except FrameRejected as exc:
                 report("refused", f"refused a frame from {_peer(inc.socket)}: {exc}")
+                if isinstance(exc, PayloadRefused):  # an authentic sender: tell it, as Thespian does
+                    _send_quietly(inc.socket, _tcp_module().ackDataErrMsg)
                 inc.close()
                 return None
             except OSError:
@@ -190,6 +193,19 @@ def _added_data_to_incoming(original: Any) -> Any:
         return original(self, inc, skipFinish, has_exclusive_flag)
 
     return _addedDataToIncoming
+
+
+def _tcp_module() -> Any:
+    from thespian.system.transport import TCPTransport
+
+    return TCPTransport
+
+
+def _send_quietly(sock: Any, data: bytes) -> None:
+    try:
+        sock.send(data)
+    except OSError:
+        pass
 
 
 def _hello_answer(buffer: Any, sock: Any) -> bytes | None:

@@ -14,8 +14,8 @@ from sagaline.runtime.frames import FrameKey
 from sagaline.runtime.limits import Throttle, TransportLimits
 from sagaline.runtime.system import MULTIPROC, free_port
 from sagaline.testing.plugin import running_system
-from tests.support.actors import ProbeGetEvents
-from tests.support.tree import start_probe, wait_until
+from tests.support.actors import ProbeGetEvents, ProbePing
+from tests.support.tree import start_probe, start_supervisor, wait_until
 from tests.support.wire import FakeListener, logger_pid, malicious_frame, own_listeners, send_and_read
 
 pytestmark = [pytest.mark.timeout(90)]
@@ -205,3 +205,18 @@ def test_a_listener_that_never_answers_is_given_up_on_by_the_deadline():
         with pytest.raises(NotTheDaemon, match="no answer in time"):
             verify_listener("127.0.0.1", silent.getsockname()[1], b"s" * 32, timeout=0.5)
         assert time.monotonic() - began < 2.0
+
+
+@pytest.mark.multiproc
+def test_a_message_its_receiver_cannot_decode_fails_at_once_instead_of_being_retried(multiproc_actor_system):
+    """A supervisor's process never imports tests.support: the authentic frame is refused with an error ACK."""
+    from thespian.actors import ActorSystemFailure
+
+    h = multiproc_actor_system
+    sup = start_supervisor(h, [])
+    began = time.monotonic()
+    with pytest.raises(ActorSystemFailure, match="BadPacket"):
+        h.ask(sup, ProbePing(), timeout=20)
+    assert time.monotonic() - began < 10
+    assert "class tests.support.actors.ProbePing is not on the transport's allow-list" in read(
+        h.log_dir / "thespian.log")
