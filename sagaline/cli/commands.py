@@ -52,7 +52,8 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}`` (no schema: text stays text).
 
     Raises:
-        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
+        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON, JSON nested
+            too deep to parse, or an integer outside the 64-bit range the wire format carries.
     """
     return coerce_pairs(pairs, None)
 

@@ -114,7 +114,8 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
     for flag, (_, text) in RUN_FLAGS.items():
         run.add_argument(flag, help=text)
     run.add_argument("--allow-remote", action="store_true", default=None,
-                     help="allow a non-loopback --bind-address (exposes code execution to that network)")
+                     help="allow a non-loopback --bind-address (exposes the ports to that network; "
+                          "see SECURITY.md)")
     _app_options(run)
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
@@ -215,7 +216,18 @@ def _trace(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sagaline`` console script; returns the exit status."""
+    """Entry point of the ``sagaline`` console script; returns the exit status.
+
+    An argument that is not valid UTF-8 (Python hands it over with surrogate
+    escapes) is refused with exit 2 before anything else runs.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    for position, argument in enumerate(argv, start=1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            print(f"sagaline: argument {position} ({ascii(argument)}) is not valid UTF-8", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -4,7 +4,10 @@ Start (:meth:`Daemon.start`):
 
 0. load the apps (``config.apps`` and the ``sagaline.apps`` entry points):
    a bad app stops the start here (:class:`~sagaline.apps.AppError`, exit 2),
-   before anything runs;
+   before anything runs; set umask 077 (every file the daemon and its actors
+   create is 0600) and make sure the data directory is private: created
+   0700, refused (:class:`~sagaline.runtime.private.PrivacyError`) if
+   another user owns it or group/others can enter it;
 1. claim the data directory (``daemon.lock``; a second daemon is refused);
 2. check the admin port: if anything already accepts connections there,
    refuse (:class:`PortInUse`) -- joining a system this daemon did not start
@@ -12,8 +15,10 @@ Start (:meth:`Daemon.start`):
    free port;
 3. export the actors' environment (``SAGALINE_DATA_DIR``, the
    ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it;
-4. start the actor system through the clean launcher, every listener bound
-   to ``bind_address`` (:func:`sagaline.runtime.start_system`);
+4. load the installation secret (``secret.key``, created 0600 at the first
+   start) and start the actor system through the clean launcher with it:
+   every frame authenticated, every listener bound to ``bind_address``
+   (:func:`sagaline.runtime.start_system`);
 5. start the registry and the root supervisor with the admin endpoint as
    its last child (:func:`sagaline.actors.tree.start_tree`), then the admin
    door (:mod:`sagaline.actors.admin`);
@@ -31,7 +36,7 @@ Errors::
     SagalineError
     +-- DaemonError           the daemon cannot start (exit_code says how to exit)
         +-- PortInUse         something already listens on the admin port (exit 3)
-    (DataDirBusy from sagaline.daemon.pidfile: exit 3)
+    (DataDirBusy from sagaline.daemon.pidfile: exit 3; PrivacyError, SecretError: exit 2)
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
 from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminTree
 from sagaline.messages.supervision import Stop
+from sagaline.runtime.errors import SecretError
+from sagaline.runtime.private import PRIVATE_UMASK, PrivacyError, ensure_private_dir
 
 __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "run_daemon", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
            "EXIT_REFUSED", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS"]
@@ -117,6 +124,7 @@ class Daemon:
         self.door: Any = None
         self.info: DaemonInfo | None = None
         self.apps: Any = None
+        self._umask: int | None = None
 
     @property
     def multiprocess(self) -> bool:
@@ -136,8 +144,13 @@ class Daemon:
         self.apps = daemon_apps(self.config)
         _log.info("apps: %s (sagas: %s)", ", ".join(a.name for a in self.apps.apps) or "none",
                   ", ".join(self.apps.sagas) or "none")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
+        self._umask = os.umask(PRIVATE_UMASK)
+        try:
+            ensure_private_dir(self.data_dir)
+            self.lock.acquire()
+        except BaseException:
+            self._restore_umask()
+            raise
         try:
             self._start_all()
         except BaseException:
@@ -149,17 +162,21 @@ class Daemon:
 
     def _start_all(self) -> None:
         from sagaline.actors.tree import start_tree
-        from sagaline.runtime import start_system
+        from sagaline.runtime import load_or_create_secret, start_system
 
         config = self.config
         if not is_loopback(config.bind_address):
-            _log.warning("binding %s (allow_remote): anyone who can reach the admin port or an actor port "
-                         "can send pickles that run code in this daemon", config.bind_address)
+            _log.warning("binding %s (allow_remote): the admin port and every actor port are reachable from that "
+                         "network; frames are authenticated but not encrypted, so anyone on it can read and replay "
+                         "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
+                         config.bind_address)
         port = self._admin_port() if self.multiprocess else None
         os.environ.update(self._actor_environment())
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
-                                   start_timeout=config.start_timeout_s)
+                                   start_timeout=config.start_timeout_s,
+                                   secret=load_or_create_secret(self.data_dir),
+                                   allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         facts = self._facts(port)
         self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
@@ -168,6 +185,11 @@ class Daemon:
                                base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
                                tag=self.handle.tag, version=sagaline.__version__)
         write_info(self.data_dir, self.info)
+
+    def _app_message_classes(self) -> tuple:
+        """Classes the loaded apps declare as messages, for the transport's allow-list (every
+        ``sagaline.messages.base`` message is allowed already)."""
+        return tuple(self.apps.message_classes())
 
     def _admin_port(self) -> int:
         from sagaline.runtime.system import free_port
@@ -233,6 +255,12 @@ class Daemon:
             self.handle = None
         remove_info(self.data_dir, os.getpid())
         self.lock.release()
+        self._restore_umask()
+
+    def _restore_umask(self) -> None:
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     # ----- serve ------------------------------------------------------------------------------
 
@@ -266,6 +294,7 @@ class Daemon:
             report.killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
             self.handle = None
         self.lock.release()
+        self._restore_umask()
         report.seconds = time.monotonic() - began
         level = logging.INFO if report.clean else logging.WARNING
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
@@ -345,10 +374,10 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
     try:
         try:
             info = daemon.start()
-        except (DaemonError, DataDirBusy, ConfigError, AppError) as exc:
+        except (DaemonError, DataDirBusy, ConfigError, AppError, PrivacyError, SecretError) as exc:
             _log.error("not started: %s", exc)
             print(f"sagaline: {'app error: ' if isinstance(exc, AppError) else ''}{exc}", file=sys.stderr)
-            if isinstance(exc, (ConfigError, AppError)):
+            if isinstance(exc, (ConfigError, AppError, PrivacyError, SecretError)):
                 return EXIT_CONFIG
             return getattr(exc, "exit_code", EXIT_REFUSED)
         except Exception as exc:

@@ -138,7 +138,8 @@ class DaemonConfig(BaseModel):
     base: Literal["multiprocTCPBase", "simpleSystemBase"] = "multiprocTCPBase"
     """Thespian system base: one process per actor, or all in the daemon's process (no CLI access)."""
     allow_remote: bool = False
-    """Accept a non-loopback ``bind_address`` (anyone reaching the ports can run code in the daemon)."""
+    """Accept a non-loopback ``bind_address`` (the ports become reachable from that network, and frames
+    travel authenticated but in clear: see SECURITY.md)."""
     bind_address: str = "127.0.0.1"
     """The IPv4 address every Thespian listener binds (the admin port and every actor's port)."""
     admin_port: int = Field(default=DEFAULT_ADMIN_PORT, ge=0, le=65535)
@@ -175,9 +176,9 @@ class DaemonConfig(BaseModel):
         except ValueError:
             raise ValueError("not an IPv4 address") from None
         if not is_loopback(value) and not info.data.get("allow_remote", False):
-            raise ValueError(f"{value} is not a loopback address: Thespian unpickles whatever reaches its "
-                             "ports, so anyone who can reach them can run code in the daemon; pass "
-                             "--allow-remote (allow_remote = true) to accept that")
+            raise ValueError(f"{value} is not a loopback address: the admin port and every actor port would "
+                             "be reachable from that network, where frames can be read and replayed "
+                             "(SECURITY.md); pass --allow-remote (allow_remote = true) to accept that")
         return value
 
     @field_validator("apps", mode="before")

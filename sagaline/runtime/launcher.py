@@ -9,9 +9,13 @@ and a CI job reading its output would hang until the actors died. This
 launcher is started with ``close_fds=True`` and its stdio pointed at a log
 file, so the admin and the actors inherit nothing but that file.
 
-Steps: set the environment every forked process inherits (the system tag
-for process accounting, ``THESPLOG_FILE``, ``THESPIAN_BASE_IPADDR``), apply
-:mod:`sagaline.runtime.patches`, create the system with a logging dict
+Steps: read the installation secret from stdin (hex; never in argv or the
+environment, so ``ps`` and every forked process's environment stay clean),
+then point stdin at /dev/null; set the environment every forked process
+inherits (the system tag for process accounting, ``THESPLOG_FILE``,
+``THESPIAN_BASE_IPADDR``); allow the extra classes (``--allow``); apply
+:mod:`sagaline.runtime.patches` with the secret (the authenticated
+transport, inherited by the admin, the logger and every actor); create the system with a logging dict
 (``logDefs=False`` breaks the multiprocess bases), wait until the admin has
 written its pid, write ``ready.json`` (port, admin pid) atomically, exit 0.
 Any failure exits 1 with the traceback in the log file.
@@ -69,7 +73,17 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tag", required=True)
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--capabilities", default="{}", help="JSON object of extra capabilities")
+    parser.add_argument("--allow", default="[]", help='JSON list of extra classes ("module:QualName") to unpickle')
     return parser.parse_args(argv)
+
+
+def _read_secret() -> bytes:
+    """The secret from stdin (hex), then stdin pointed at /dev/null so no actor holds the pipe."""
+    text = sys.stdin.buffer.read(4096)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return bytes.fromhex(text.decode("ascii").strip())
 
 
 def _prepare_environment(args: argparse.Namespace) -> Path:
@@ -119,10 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     """Start the system described by ``argv``; return the exit status (0 ok, 1 failed)."""
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
+        secret = _read_secret()
         pidfile = _prepare_environment(args)
+        from sagaline.runtime.allowlist import allow_classes
         from sagaline.runtime.patches import apply_patches
 
-        apply_patches(args.bind)
+        allow_classes(json.loads(args.allow))
+        apply_patches(args.bind, secret=secret)
         _patch_admin_pid_report()
         from thespian.actors import ActorSystem
 
