@@ -9,7 +9,8 @@
   ``bind_address`` only, then joins it from the caller.
 * :func:`join_system` joins a running multiprocess system from another
   process (the CLI), after checking with a plain TCP connect that an admin
-  listens (joining an empty port would silently start a new system).
+  listens; a join never starts a system, even when the admin vanishes
+  between that check and the join (:mod:`sagaline.runtime.guards`).
 
 :class:`ActorSystemHandle` wraps the joined ``ActorSystem``. Its
 :meth:`~ActorSystemHandle.ask` uses a private endpoint per call and always a
@@ -26,10 +27,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from sagaline.runtime import guards
 from sagaline.runtime.errors import AskTimeout, NoSystemListening, SystemNotOwned, SystemStartError
 from sagaline.runtime.launcher import READY_FILE
 from sagaline.runtime.patches import apply_patches, heap_wakeups
@@ -58,17 +61,20 @@ class ActorSystemHandle:
         base: The system base name.
         admin_port: The admin's TCP port (None in-process).
         admin_pid: The admin's OS pid (None in-process or when joined).
+        logger_pid: The OS pid of Thespian's logger process (None in-process or when joined).
         log_dir: Directory holding ``actors.log``, ``thespian.log``, ``launcher.log``.
         tag: The environment marker of this system's processes (None in-process).
         owned: True when this handle started the system and may shut it down.
     """
 
     def __init__(self, asys: Any, base: str, *, admin_port: int | None = None, admin_pid: int | None = None,
-                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True) -> None:
+                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True,
+                 logger_pid: int | None = None) -> None:
         self.asys = asys
         self.base = base
         self.admin_port = admin_port
         self.admin_pid = admin_pid
+        self.logger_pid = logger_pid
         self.log_dir = log_dir
         self.tag = tag
         self.owned = owned
@@ -87,8 +93,11 @@ class ActorSystemHandle:
         drives the system, and its timeouts do not interrupt a busy actor.
 
         Raises:
-            AskTimeout: No reply within ``timeout`` seconds.
+            AskTimeout: No reply within ``timeout`` seconds, or the message
+                could not be delivered (the message says which, and how long
+                it really waited).
         """
+        began = time.monotonic()
         if not self.multiprocess:
             with self._lock:
                 reply = self.asys.ask(address, message, timeout)
@@ -96,7 +105,7 @@ class ActorSystemHandle:
             with self.asys.private() as endpoint:
                 reply = endpoint.ask(address, message, timeout)
         if reply is None:
-            raise AskTimeout(f"no reply to {type(message).__name__} within {timeout} s")
+            raise AskTimeout(_no_reply(type(message).__name__, timeout, time.monotonic() - began))
         return reply
 
     def tell(self, address: Any, message: Any) -> None:
@@ -170,6 +179,14 @@ class ActorSystemHandle:
         self.asys = None
 
 
+def _no_reply(what: str, timeout: float, waited: float) -> str:
+    """Why an ask came back empty, with the time it really took (an undeliverable
+    message returns at once, not after the timeout)."""
+    if waited < timeout * 0.9:
+        return f"no reply to {what}: the message could not be delivered (gave up after {waited:.3f} s of {timeout:g} s)"
+    return f"no reply to {what} within {timeout:g} s (waited {waited:.2f} s)"
+
+
 def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
                  bind_address: str = "127.0.0.1", log_level: str = "WARNING",
                  capabilities: dict | None = None, start_timeout: float = 30.0) -> ActorSystemHandle:
@@ -199,13 +216,15 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
         raise ValueError(f"unsupported system base {base!r} (use {SIMPLE} or {MULTIPROC})")
     port = admin_port or free_port(bind_address)
     tag = str(uuid.uuid4())
-    admin_pid = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout)
+    guards.ensure_token()  # before the launch: the admin and every actor inherit it
+    ready = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout)
     try:
         asys = _join(port, bind_address)
     except Exception as exc:
         kill_all(tag)
         raise SystemStartError(f"started on port {port} but could not join: {exc}") from exc
-    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=admin_pid, log_dir=log_dir, tag=tag)
+    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=int(ready["admin_pid"]), log_dir=log_dir,
+                             tag=tag, logger_pid=ready.get("logger_pid"))
 
 
 def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0) -> ActorSystemHandle:
@@ -226,13 +245,15 @@ def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeo
 
 def _join(port: int, bind_address: str) -> Any:
     apply_patches(bind_address, orphan_guard=False)
+    guards.attach_tokens()
+    guards.never_start_admin()
     from thespian.actors import ActorSystem
 
     return ActorSystem(MULTIPROC, {"Admin Port": port}, transientUnique=True)
 
 
 def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
-            capabilities: dict, timeout: float) -> int:
+            capabilities: dict, timeout: float) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
     command = [sys.executable, "-m", "sagaline.runtime.launcher", "--port", str(port), "--log-dir", str(log_dir),
@@ -251,7 +272,7 @@ def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: st
         kill_all(tag)
         raise SystemStartError(f"launcher {'timed out' if status is None else f'exited {status}'} "
                                f"on port {port}: {_tail(log_dir / 'launcher.log')}")
-    return int(json.loads((log_dir / READY_FILE).read_text())["admin_pid"])
+    return json.loads((log_dir / READY_FILE).read_text())
 
 
 def _child_environment(tag: str) -> dict[str, str]:
