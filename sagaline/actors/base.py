@@ -135,6 +135,11 @@ class BaseActor(Actor):
     def on_dead_letter(self, envelope: DeadEnvelope) -> None:
         """A message could not be delivered (only if dead letters were requested)."""
 
+    def on_poison(self, poison: PoisonMessage) -> None:
+        """A message this actor sent made its receiver fail twice (``poison.poisonMessage``
+        is it; ``poison.details`` the traceback). Default: log it."""
+        _log.warning("%s got a PoisonMessage for %r", type(self).__name__, poison.poisonMessage)
+
     # ----- actions ----------------------------------------------------------------
 
     def stop(self, reason: str = "normal") -> None:
@@ -195,7 +200,7 @@ class BaseActor(Actor):
         elif isinstance(message, WakeupMessage):
             self._on_wakeup(message.payload)
         elif isinstance(message, PoisonMessage):
-            _log.warning("%s got a PoisonMessage for %r", type(self).__name__, message.poisonMessage)
+            self.on_poison(message)
         elif isinstance(message, DeadEnvelope):
             self.on_dead_letter(message)
         elif isinstance(message, InitActor):

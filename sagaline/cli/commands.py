@@ -9,8 +9,11 @@ Saga inputs follow HTTPie's convention: ``key=value`` is a string,
 ``key:=json`` is JSON (``count:=3``, ``tags:='["a","b"]'``, ``ok:=true``).
 
 Exit status: 0 done; 1 the daemon answered with an error; 2 usage error;
-3 no daemon running; 4 no answer in time; 5 (``--wait``, ``sagas wait``)
-the run ended without completing.
+3 no daemon running (or still starting); 4 no answer in time (for a start:
+its outcome is unknown, and the message names the id to look up); 5
+(``--wait``, ``sagas wait``) the run ended without completing; with
+``health --exit-code``: 6 live but not ready, 7 not live (``--live``: only
+liveness counts, and a daemon that is starting is live).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sagaline.messages import admin as m
 
 __all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "EXIT_RUN_NOT_COMPLETED"]
 
-EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED = 0, 1, 5
+EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED, EXIT_NOT_READY, EXIT_NOT_LIVE = 0, 1, 5, 6, 7
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,12 @@ def _decisions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--effect", choices=["allow", "deny"])
 
 
+def _health_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit 0 when ready, 6 when live but not ready, 7 when not live (a probe)")
+    p.add_argument("--live", action="store_true", help="with --exit-code: only liveness counts (exit 0 or 7)")
+
+
 def _nas_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", choices=["initialized", "running", "succeeded", "failed", "cancelled"])
 
@@ -163,7 +172,8 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
                  lambda a: m.AdminPolicyDecisions(limit=a.limit, correlation_id=a.cid, effect=a.effect)),
     AdminCommand(("nas", "runs"), "NAS model runs with trial progress", _nas_args,
                  lambda a: m.AdminNasRuns(state=a.state)),
-    AdminCommand(("health",), "is the daemon well?", _none, lambda a: m.AdminHealth()),
+    AdminCommand(("health",), "is the daemon well? (live, ready, facts)", _health_args,
+                 lambda a: m.AdminHealth()),
 )
 
 
@@ -184,10 +194,14 @@ def execute(command: AdminCommand, args: argparse.Namespace, client: Any, out: T
               file=out if args.json else err)
         return EXIT_ERROR
     print(as_json(answer.data) if args.json else render(answer), file=out)
-    return _outcome_status(request, answer.data)
+    return _outcome_status(request, answer.data, args)
 
 
-def _outcome_status(request: m.AdminRequest, data: dict) -> int:
+def _outcome_status(request: m.AdminRequest, data: dict, args: argparse.Namespace) -> int:
+    if isinstance(request, m.AdminHealth) and getattr(args, "exit_code", False):
+        if not data.get("live", True):
+            return EXIT_NOT_LIVE
+        return EXIT_OK if getattr(args, "live", False) or data.get("ready", True) else EXIT_NOT_READY
     waited = isinstance(request, m.AdminWaitRun) or (isinstance(request, m.AdminStartSaga) and request.wait)
     if waited and data.get("status") != "completed":
         return EXIT_RUN_NOT_COMPLETED
