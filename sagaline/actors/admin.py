@@ -32,6 +32,9 @@ request; at most ``workers`` requests are answered at once, the rest get
   by more than :data:`OVERDUE_GRACE_S` (its own deadline timer should have
   answered), is killed and replaced, so a slot is never held forever.
 * A ``PoisonMessage`` for a forward is answered (another worker is tried).
+* **Stack depth**: a worker whose message loop thrashes Python's frame stack
+  (see :mod:`sagaline.actors.admin_worker`) says so and retires; its
+  replacement is forked from one frame deeper (:data:`MAX_PAD` tries).
 * ``owner_pid``: when that process (the daemon) vanishes, e.g. SIGKILLed,
   the endpoint ends the whole actor system so no orphan keeps the ports.
 
@@ -70,6 +73,8 @@ REAP_EVERY_S = 5.0
 OVERDUE_GRACE_S = 5.0
 #: Worker starts that may fail in a row before the endpoint gives up (and crashes).
 MAX_FAILED_STARTS = 3
+#: Frames of padding tried, one more at each worker that reports stack thrash (then it stays).
+MAX_PAD = 16
 
 
 @dataclass
@@ -95,6 +100,7 @@ class AdminEndpoint(BaseActor):
                             "root": self.parent}
         self.slots: list[_Slot] = []
         self.turn = 0
+        self.pad = 0
         self.failed_starts = 0
         self.starting = True
         for _ in range(int(args.get("workers", DEFAULT_WORKERS))):
@@ -107,7 +113,7 @@ class AdminEndpoint(BaseActor):
         return DEFER_START
 
     def _spawn(self) -> None:
-        address = self.createActor(WORKER_CLASS)
+        address = _at_depth(self.pad, lambda: self.createActor(WORKER_CLASS))  # the child runs at this depth
         self.slots.append(_Slot(address))
         self.send(address, self.child_init(self.worker_args, child_id="admin-worker"))
 
@@ -158,6 +164,10 @@ class AdminEndpoint(BaseActor):
         if slot is None:
             return
         slot.pinged = False
+        if message.stack_thrash and self.pad < MAX_PAD:
+            self.pad += 1
+            _log.warning("admin worker (pid %s) thrashed its frame stack; its replacement is forked %d frame(s) "
+                         "deeper", slot.pid, self.pad)
         if message.overdue_s > OVERDUE_GRACE_S:
             self._kill(slot, f"its request is {message.overdue_s:.1f} s past its deadline")
 
@@ -235,6 +245,11 @@ class AdminEndpoint(BaseActor):
         if tag:
             kill_all(tag)
         os._exit(1)
+
+
+def _at_depth(frames: int, call: Any) -> Any:
+    """``call()`` from ``frames`` extra frames down (a forked child keeps its parent's stack)."""
+    return _at_depth(frames - 1, call) if frames > 0 else call()
 
 
 def _is_connect(payload: Any) -> bool:

@@ -353,6 +353,9 @@ class AdminWorkerState(Message):
     """True while it answers a request."""
     overdue_s: float = 0.0
     """Seconds past its request's deadline (its own timer should have answered by then)."""
+    stack_thrash: bool = False
+    """Sent unasked before the worker retires: its message loop pays a page fault storm per
+    request (see ``sagaline.actors.admin_worker``); its replacement starts at another depth."""
 
 
 def admin_requests() -> dict[str, type[AdminRequest]]:
