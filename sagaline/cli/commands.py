@@ -44,7 +44,7 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}``.
 
     Raises:
-        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
+        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid (or absurdly nested) JSON.
     """
     inputs: dict[str, Any] = {}
     for pair in pairs:
@@ -56,6 +56,8 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
                 inputs[key[:-1]] = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"saga input {key[:-1]!r}: invalid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise ValueError(f"saga input {key[:-1]!r}: JSON nested too deeply") from None
         else:
             inputs[key] = value
     return inputs

@@ -84,6 +84,13 @@ class ThespianChannel:
         self._lock = threading.Lock()
 
     def open(self) -> AdminDirectory:
+        try:
+            return self._directory()
+        except BaseException:
+            self.close()  # a retrying caller must not pile up endpoints
+            raise
+
+    def _directory(self) -> AdminDirectory:
         with self._lock:
             if self.handle is None:
                 self._join()
@@ -95,7 +102,6 @@ class ThespianChannel:
         if isinstance(answer, AdminError) and answer.code == "starting":
             raise DaemonStarting(f"the daemon on {self.target.describe()} is starting; try again in a moment",
                                  "starting")
-        self.close()
         if reply.payload is None:
             raise DaemonUnreachable(f"the daemon on {self.target.describe()} did not answer "
                                     f"({_ended(reply, CONNECT_TIMEOUT_S)})", "unreachable")
