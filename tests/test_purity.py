@@ -6,7 +6,8 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "sagaline"
-PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py"]
+PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py",
+        "daemon/conversations.py", "daemon/requests.py", "daemon/liveness.py", "client/results.py"]
 IMPURE = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "socket", "subprocess")
 
 

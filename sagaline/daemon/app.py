@@ -36,7 +36,7 @@ data directory. A second signal skips the waiting. In a hurry (a watched
 process died) the actor system is SIGKILLed at once: what is left of the
 tree cannot be stopped in order, and the journal makes a kill safe.
 
-Exit status of :func:`run_daemon`: 0 stopped cleanly; 1 failed to start,
+Exit status of :func:`sagaline.daemon.process.run_daemon`: 0 stopped cleanly; 1 failed to start,
 or processes had to be killed on stop; 2 bad configuration; 3 refused
 (port in use, data directory held); 70 a watched process died or the root
 supervisor gave up (restart the daemon; the journal recovers every run).
@@ -51,12 +51,9 @@ Errors::
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
-import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +69,8 @@ from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminD
                                      AdminTree)
 from sagaline.messages.supervision import Stop
 
-__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "run_daemon", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
-           "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE"]
+__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
+           "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
 
 _log = logging.getLogger("sagaline.daemon")
 #: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
@@ -385,72 +382,3 @@ def _accepts(address: str, port: int) -> bool:
         return True
     except OSError:
         return False
-
-
-def run_daemon(config: DaemonConfig, out: Any = None) -> int:
-    """Start, serve until SIGTERM/SIGINT, stop; return the exit status.
-
-    0: stopped cleanly; 1: failed to start, or processes had to be killed;
-    3: refused (port in use, data directory held by another daemon); 70
-    (:data:`EXIT_UNHEALTHY`): a watched process died (with ``on_give_up =
-    "restart"`` the daemon first restarts itself in place, within its
-    budget). Prints one ready line to ``out`` (stdout by default) with the
-    admin address.
-    """
-    from sagaline.daemon.pidfile import DataDirBusy
-
-    out = out or sys.stdout
-    if hasattr(faulthandler, "register"):
-        # An operator's (and a hung test's) way to see where a stuck daemon is.
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
-    stop = StopRequest()
-    stop.install()
-    daemon = Daemon(config)
-    try:
-        try:
-            info = daemon.start()
-        except (DaemonError, DataDirBusy, ConfigError) as exc:
-            _log.error("not started: %s", exc)
-            print(f"sagaline: {exc}", file=sys.stderr)
-            return EXIT_CONFIG if isinstance(exc, ConfigError) else getattr(exc, "exit_code", EXIT_REFUSED)
-        except Exception as exc:
-            _log.error("failed to start: %s: %s", type(exc).__name__, exc)
-            print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"sagaline daemon ready: admin {info.bind_address}:{info.admin_port} pid {info.pid} "
-              f"data {info.data_dir} (stop: Ctrl-C or kill -TERM {info.pid})", file=out, flush=True)
-        reason = daemon.serve(stop)
-        report = daemon.stop(stop, reason)
-        if reason == UNHEALTHY:
-            _maybe_restart_in_place(config, stop)
-            _log.error("exiting with status %d so that the process manager starts the daemon again",
-                       EXIT_UNHEALTHY)
-            return EXIT_UNHEALTHY
-        return EXIT_OK if report.clean else EXIT_FAILED
-    finally:
-        stop.close()
-
-
-def _maybe_restart_in_place(config: DaemonConfig, stop: StopRequest) -> None:
-    """With ``on_give_up = "restart"`` and budget left: exec this same command line (same pid).
-
-    Returns only when no restart is due (the caller exits).
-    """
-    supervision = config.supervision
-    if supervision.on_give_up != "restart" or stop.requested:
-        return
-    earlier, now = liveness.parse_restarts(os.environ.get(liveness.RESTARTS_VARIABLE)), time.monotonic()
-    if not liveness.restart_allowed(earlier, now, supervision.max_daemon_restarts,
-                                    supervision.daemon_restart_window_s):
-        _log.error("not restarting in place: more than %d restarts within %g s", supervision.max_daemon_restarts,
-                   supervision.daemon_restart_window_s)
-        return
-    kept = tuple(t for t in earlier if now - t < supervision.daemon_restart_window_s) + (now,)
-    os.environ[liveness.RESTARTS_VARIABLE] = liveness.format_restarts(kept)
-    _log.warning("restarting in place (on_give_up = restart; restart %d within %g s)", len(kept),
-                 supervision.daemon_restart_window_s)
-    stop.close()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    logging.shutdown()
-    os.execv(sys.executable, sys.orig_argv)
