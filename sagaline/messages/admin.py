@@ -21,8 +21,8 @@ model with a model. Requests (intent -> what it asks inside the daemon)::
 
     AdminHealth              root/which_children + registry count + daemon facts
     AdminCatalog             the sagas the daemon can run
-    AdminListRuns            saga supervisor: ListRuns -> RunsPage
-    AdminShowRun             saga supervisor: RunStatus (running) or AwaitRun (ended)
+    AdminListRuns            saga supervisor: ListRuns -> RunsPage (offset + limit rows, sliced)
+    AdminShowRun             saga supervisor: RunStatus, and AwaitRun once ended (merged)
     AdminStartSaga           saga supervisor: StartSaga
     AdminWaitRun             saga supervisor: AwaitRun
     AdminCancelRun           saga supervisor: CancelRun
