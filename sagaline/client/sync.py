@@ -47,7 +47,8 @@ from typing import Any, Iterable, Mapping
 from pydantic import ValidationError
 
 from sagaline.client.channel import Channel, ThespianChannel, _decoded
-from sagaline.client.errors import BadInput, DaemonUnreachable, OutcomeUnknown, Refused, Timeout, error_for
+from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, OutcomeUnknown, Refused, Timeout,
+                                    error_for)
 from sagaline.client.locate import Target, locate, parse_address
 from sagaline.client.results import Health, RunList, RunRecord, StartResult
 from sagaline.messages import codec
@@ -349,6 +350,9 @@ class Client:
                 return
         try:
             self._workers.reset(self._channel.open().workers)
+        except ClientError:
+            self._connected = False  # the next call joins again (a restarted daemon has a new door)
+            raise
         finally:
             self._refreshing.release()
 

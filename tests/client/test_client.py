@@ -199,3 +199,24 @@ def test_the_async_client_awaits_the_same_calls():
     results = asyncio.run(main())
     assert [r.outcome.status for r in results] == ["completed"] * 3
     assert len({r.correlation_id for r in results}) == 3
+
+
+def test_a_client_whose_daemon_went_away_says_so_and_connects_again_on_the_next_call():
+    state = {"gone": False}
+
+    class Restarting(FakeChannel):
+        def open(self):
+            if state["gone"]:
+                state["gone"] = False
+                from sagaline.client import DaemonUnreachable
+
+                raise DaemonUnreachable("gone", "unreachable")
+            return super().open()
+
+    channel = Restarting(lambda worker, request: UNDELIVERED if worker == "old" else ok(request, status="ok"),
+                         workers=("old",))
+    client = Client(channel=channel)
+    state["gone"], channel.workers = True, ["new"]
+    with pytest.raises(sagaline.DaemonUnreachable):
+        client.health()
+    assert client.health().status == "ok" and channel.opens == 2  # the first and the reconnect

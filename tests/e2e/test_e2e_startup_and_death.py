@@ -14,7 +14,7 @@ from sagaline.client import Client, DaemonStarting, DaemonUnreachable
 from sagaline.runtime.procs import pids_with_tag
 from sagaline.runtime.system import free_port
 from sagaline.testing.daemon import CliRunner, DaemonProcess
-from tests.e2e.conftest import BASE_CONFIG
+from tests.e2e.conftest import BASE_CONFIG, wait_until
 
 pytestmark = pytest.mark.multiproc
 
@@ -76,7 +76,8 @@ def test_cli_calls_joining_while_the_daemon_is_killed_leave_no_actor_system_and_
     daemon = DaemonProcess(tmp_path / "first", BASE_CONFIG, ["--admin-port", str(port)]).start()
     cli = CliRunner(daemon)
     with Hammer(lambda: cli("health", "--admin-port", str(port), timeout=60).exit_code, threads=3) as hammer:
-        time.sleep(1.5)
+        wait_until(lambda: 0 in hammer.seen, timeout=60)  # CLIs are answered; now kill it under them
+        time.sleep(0.3)
         daemon.process.send_signal(signal.SIGKILL)
         daemon.process.wait(10)
         time.sleep(4.0)  # its admin endpoint notices within a second and ends the actor system
