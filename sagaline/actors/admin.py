@@ -94,8 +94,8 @@ class AdminEndpoint(BaseActor):
         self.facts = dict(args.get("facts") or {})
         self.owner_pid = args.get("owner_pid")
         watch = dict(args.get("watch") or {})
-        if self._init is not None and self._init.parent_pid:
-            watch["root"] = self._init.parent_pid
+        if self.parent_pid:
+            watch["root"] = self.parent_pid  # the endpoint is the root supervisor's child
         self.worker_args = {"facts": self.facts, "watch": watch, "heartbeat": args.get("heartbeat"),
                             "root": self.parent}
         self.slots: list[_Slot] = []

@@ -34,7 +34,8 @@ from sagaline.client.locate import Target
 from sagaline.messages import codec
 from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminConnect, AdminDirectory, AdminError
 
-__all__ = ["Channel", "ThespianChannel", "Reply", "DOOR_CLASS", "CONNECT_TIMEOUT_S", "MAX_ANSWER_BYTES"]
+__all__ = ["Channel", "ThespianChannel", "Reply", "decode_answer", "DOOR_CLASS", "CONNECT_TIMEOUT_S",
+           "MAX_ANSWER_BYTES"]
 
 DOOR_CLASS = "sagaline.actors.admin_door.AdminDoor"
 #: Seconds to wait for the door's directory (it answers at once; the door is never busy).
@@ -96,7 +97,7 @@ class ThespianChannel:
                 self._join()
             door = self.door
         reply = self.ask(door, codec.encode(AdminConnect(client_version=_version())), CONNECT_TIMEOUT_S)
-        answer = _decoded(reply.payload)
+        answer = decode_answer(reply.payload)
         if isinstance(answer, AdminDirectory):
             return answer
         if isinstance(answer, AdminError) and answer.code == "starting":
@@ -153,7 +154,8 @@ class ThespianChannel:
                 self.handle, self.door = None, None
 
 
-def _decoded(payload: Any) -> Any:
+def decode_answer(payload: Any) -> Any:
+    """An answer as it came (codec bytes decoded; bytes that are no message become an ``internal`` error)."""
     if not isinstance(payload, (bytes, bytearray)):
         return payload
     try:

@@ -46,7 +46,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from sagaline.client.channel import Channel, ThespianChannel, _decoded
+from sagaline.client.channel import Channel, ThespianChannel, decode_answer
 from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, OutcomeUnknown, Refused, Timeout,
                                     error_for)
 from sagaline.client.locate import Target, locate, parse_address
@@ -323,7 +323,7 @@ class Client:
             if reply.payload is None:
                 self._workers.give_back(worker)
                 return _NoAnswer(time.monotonic() - began, allowed)
-            answer = _decoded(reply.payload)
+            answer = decode_answer(reply.payload)
             if isinstance(answer, m.AdminError) and answer.code == "busy":
                 busy_seen += 1
                 self._workers.give_back(worker)
