@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sagaline.actors.journal import DEFAULT_RETENTION_S
-from sagaline.actors.spawn import start_actor
+from sagaline.actors.spawn import start_actor, start_actor_with_pid
 from sagaline.apps import load_apps
 from sagaline.messages.saga import JOURNAL_NAME
 from sagaline.messages.registry import Entries, Lookup
@@ -72,6 +72,8 @@ class TreeConfig:
         journal_options: more journal actor args (``group_commit``,
             ``max_batch``, ``flush_delay_s``, ``prune_every_s``, ``halt_at``;
             see :mod:`sagaline.actors.journal`).
+        root_flags: the root supervisor's flags (its restart intensity);
+            default one_for_one, 3 restarts in 5 s.
     """
 
     data_dir: Path
@@ -88,6 +90,7 @@ class TreeConfig:
     retention_s: float | None = DEFAULT_RETENTION_S
     recovery_concurrency: int = 32
     journal_options: dict[str, Any] = field(default_factory=dict)
+    root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
     def __post_init__(self) -> None:
         if self.journal not in ("sqlite", "memory"):
@@ -96,12 +99,14 @@ class TreeConfig:
 
 @dataclass(frozen=True)
 class Tree:
-    """A started tree: the addresses callers need."""
+    """A started tree: the addresses callers need, and the pids of the top-level actors
+    (``registry``, ``root``; multiprocess bases only)."""
 
     registry: Any
     root: Any
     sagas: Any
     journal: Any = None
+    pids: dict[str, int] = field(default_factory=dict)
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
@@ -144,12 +149,13 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
         AskTimeout: the tree did not answer within ``timeout``.
     """
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-    registry = start_actor(handle, REGISTRY, timeout=timeout)
-    args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
-            "children": [s.model_dump() for s in tree_specs(config)]}
-    root = start_actor(handle, SUPERVISOR, args, registry=registry, child_id="root", timeout=timeout)
+    registry, registry_pid = start_actor_with_pid(handle, REGISTRY, timeout=timeout)
+    args = {"flags": config.root_flags.model_dump(), "children": [s.model_dump() for s in tree_specs(config)]}
+    root, root_pid = start_actor_with_pid(handle, SUPERVISOR, args, registry=registry, child_id="root",
+                                          timeout=timeout)
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
     if not found.entries:
         raise RuntimeError("the saga supervisor did not register")
     journal = handle.ask(registry, Lookup(key=JOURNAL_NAME), timeout).entries
-    return Tree(registry, root, found.entries[0].holder, journal[0].holder if journal else None)
+    pids = {name: pid for name, pid in (("registry", registry_pid), ("root", root_pid)) if pid}
+    return Tree(registry, root, found.entries[0].holder, journal[0].holder if journal else None, pids)

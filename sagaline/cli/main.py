@@ -48,6 +48,9 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
     "--synchronous": ("storage.synchronous", "SQLite synchronous: NORMAL (default) or FULL"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
+    "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
+    "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
+                                               "exit (default, status 70) or restart (in place)"),
 }
 
 
@@ -127,17 +130,19 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
 def run_admin(args: argparse.Namespace, client: Any = None, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """Run one daemon command; connect (and let go) unless a ``client`` is given."""
-    from sagaline.cli.connect import AdminClient, CliError, locate
+    from sagaline.cli.connect import ClientError, exit_code, open_client
 
     out, err = out or sys.stdout, err or sys.stderr
     own = client is None
     try:
         if own:
-            client = AdminClient(locate(args.admin_port, args.host, args.data_dir)).connect()
+            client = open_client(args.admin_port, args.host, args.data_dir)
         return execute(args.admin_command, args, client, out, err)
-    except CliError as exc:
+    except ClientError as exc:
+        if getattr(args, "exit_code", False) and getattr(args, "live", False) and exc.code == "starting":
+            return 0  # a liveness probe: a daemon that is starting is alive
         print(f"sagaline: {exc}", file=err)
-        return exc.exit_code
+        return exit_code(exc)
     finally:
         if own and client is not None:
             client.close()

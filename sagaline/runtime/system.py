@@ -12,7 +12,8 @@
   proves it knows the installation secret (a hello frame answered with an
   HMAC proof; nothing else is sent first, nothing is unpickled). Joining an
   empty port would silently start a new system; joining a squatter would
-  hand it our frames.
+  hand it our frames. A join never starts a system, even when the admin
+  vanishes between that check and the join (:mod:`sagaline.runtime.guards`).
 
 Every multiprocess system runs the authenticated transport
 (:mod:`sagaline.runtime.transport`): the secret goes to the launcher on its
@@ -36,12 +37,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
+from sagaline.runtime import guards
 from sagaline.runtime.allowlist import allow_classes
-from sagaline.runtime.errors import AskTimeout, SecretError, SystemNotOwned, SystemStartError
+from sagaline.runtime.errors import AskTimeout, NoSystemListening, SecretError, SystemNotOwned, SystemStartError
 from sagaline.runtime.launcher import READY_FILE
 from sagaline.runtime.patches import apply_patches, heap_wakeups
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
@@ -73,17 +76,20 @@ class ActorSystemHandle:
         base: The system base name.
         admin_port: The admin's TCP port (None in-process).
         admin_pid: The admin's OS pid (None in-process or when joined).
+        logger_pid: The OS pid of Thespian's logger process (None in-process or when joined).
         log_dir: Directory holding ``actors.log``, ``thespian.log``, ``launcher.log``.
         tag: The environment marker of this system's processes (None in-process).
         owned: True when this handle started the system and may shut it down.
     """
 
     def __init__(self, asys: Any, base: str, *, admin_port: int | None = None, admin_pid: int | None = None,
-                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True) -> None:
+                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True,
+                 logger_pid: int | None = None) -> None:
         self.asys = asys
         self.base = base
         self.admin_port = admin_port
         self.admin_pid = admin_pid
+        self.logger_pid = logger_pid
         self.log_dir = log_dir
         self.tag = tag
         self.owned = owned
@@ -102,8 +108,11 @@ class ActorSystemHandle:
         drives the system, and its timeouts do not interrupt a busy actor.
 
         Raises:
-            AskTimeout: No reply within ``timeout`` seconds.
+            AskTimeout: No reply within ``timeout`` seconds, or the message
+                could not be delivered (the message says which, and how long
+                it really waited).
         """
+        began = time.monotonic()
         if not self.multiprocess:
             with self._lock:
                 reply = self.asys.ask(address, message, timeout)
@@ -111,7 +120,7 @@ class ActorSystemHandle:
             with self.asys.private() as endpoint:
                 reply = endpoint.ask(address, message, timeout)
         if reply is None:
-            raise AskTimeout(f"no reply to {type(message).__name__} within {timeout} s")
+            raise AskTimeout(_no_reply(type(message).__name__, timeout, time.monotonic() - began))
         return reply
 
     def tell(self, address: Any, message: Any) -> None:
@@ -181,8 +190,22 @@ class ActorSystemHandle:
             logging.getLogger("sagaline.runtime").exception("stopping the in-process actors failed")
 
     def close(self) -> None:
-        """Let go of the handle without stopping the system."""
-        self.asys = None
+        """Let go of the handle without stopping the system (a joined handle also
+        closes its endpoint's sockets at once, instead of whenever it is collected)."""
+        asys, self.asys = self.asys, None
+        if asys is not None and not self.owned and self.multiprocess:
+            try:
+                asys._systemBase.transport.close()
+            except Exception:  # best effort: the endpoint is dropped either way
+                logging.getLogger("sagaline.runtime").debug("closing a joined endpoint failed", exc_info=True)
+
+
+def _no_reply(what: str, timeout: float, waited: float) -> str:
+    """Why an ask came back empty, with the time it really took (an undeliverable
+    message returns at once, not after the timeout)."""
+    if waited < timeout * 0.9:
+        return f"no reply to {what}: the message could not be delivered (gave up after {waited:.3f} s of {timeout:g} s)"
+    return f"no reply to {what} within {timeout:g} s (waited {waited:.2f} s)"
 
 
 def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
@@ -225,14 +248,16 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
     allowed = [_class_path(cls) for cls in allowed_classes]
     allow_classes(allowed)
     apply_patches(bind_address, orphan_guard=False, secret=secret)
-    admin_pid = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout,
-                        secret, allowed)
+    guards.ensure_token()  # before the launch: the admin and every actor inherit it
+    ready = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout,
+                    secret, allowed)
     try:
         asys = _join(port, bind_address, secret)
     except Exception as exc:
         kill_all(tag)
         raise SystemStartError(f"started on port {port} but could not join: {exc}") from exc
-    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=admin_pid, log_dir=log_dir, tag=tag)
+    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=int(ready["admin_pid"]), log_dir=log_dir,
+                             tag=tag, logger_pid=ready.get("logger_pid"))
 
 
 def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0,
@@ -264,6 +289,8 @@ def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeo
 
 def _join(port: int, bind_address: str, secret: bytes) -> Any:
     apply_patches(bind_address, orphan_guard=False, secret=secret)
+    guards.attach_tokens()
+    guards.never_start_admin()
     from thespian.actors import ActorSystem
 
     return ActorSystem(MULTIPROC, {"Admin Port": port}, transientUnique=True)
@@ -274,7 +301,7 @@ def _class_path(cls: type | str) -> str:
 
 
 def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
-            capabilities: dict, timeout: float, secret: bytes, allowed: list[str]) -> int:
+            capabilities: dict, timeout: float, secret: bytes, allowed: list[str]) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
     command = [sys.executable, *LAUNCHER_ARGV, "--port", str(port), "--log-dir", str(log_dir),
@@ -295,7 +322,7 @@ def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: st
         kill_all(tag)
         raise SystemStartError(f"launcher {'timed out' if status is None else f'exited {status}'} "
                                f"on port {port}: {_tail(log_dir / 'launcher.log')}")
-    return int(json.loads((log_dir / READY_FILE).read_text())["admin_pid"])
+    return json.loads((log_dir / READY_FILE).read_text())
 
 
 def _child_environment(tag: str) -> dict[str, str]:

@@ -6,7 +6,8 @@ import os
 import pytest
 
 from sagaline.cli.commands import parse_inputs
-from sagaline.cli.connect import BadInput, locate
+from sagaline.client.errors import BadInput
+from sagaline.client.locate import locate
 from sagaline.cli.main import main
 
 
