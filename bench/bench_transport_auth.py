@@ -47,7 +47,8 @@ CONCURRENCY = 16
 # ----- child: one side, one trial ------------------------------------------------------------------
 
 def child(side: str, runs: int, out: Path, workdir: Path) -> None:
-    from sagaline.actors.tree import TreeConfig, start_tree
+    from sagaline.actors.tree import start_tree
+    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
     from sagaline.runtime import NotTheDaemon, system, transport, verify_listener
 
@@ -62,7 +63,7 @@ def child(side: str, runs: int, out: Path, workdir: Path) -> None:
         except NotTheDaemon:
             answered = False
         assert answered == (side == "auth"), f"the {side} side is not what it claims (hello answered: {answered})"
-        tree = start_tree(handle, TreeConfig(data_dir=workdir / "data", pool_size=CONCURRENCY))
+        tree = start_tree(handle, tree_config(workdir / "data", pool_size=CONCURRENCY))
         client = SagaClient(handle, tree.sagas)
         closed_loop(client, 20, "warm")
         seconds, statuses = closed_loop(client, runs, "run")
@@ -109,7 +110,7 @@ def per_message_us() -> dict:
     from thespian.system.transport.IPBase import TCPv4ActorAddress
 
     from sagaline.messages.base import Headers
-    from sagaline.messages.gate import TokenIssued
+    from thunderline.messages.gate import TokenIssued
     from sagaline.messages.ids import uuid7
     from sagaline.runtime.allowlist import restricted_loads
     from sagaline.runtime.frames import FrameKey

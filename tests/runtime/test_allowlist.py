@@ -16,7 +16,7 @@ from thespian.actors import ActorAddress, ActorExitRequest, ChildActorExited, De
 from thespian.system.transport.IPBase import TCPv4ActorAddress
 
 from sagaline.messages.base import Headers, Message
-from sagaline.messages.gate import TokenIssued
+from thunderline.messages.gate import TokenIssued
 from sagaline.messages.ids import uuid7
 from sagaline.messages.supervision import StartChild
 from sagaline.runtime.allowlist import AllowList, allow_classes, restricted_loads

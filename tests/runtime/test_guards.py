@@ -11,6 +11,8 @@ import socket
 import time
 
 import pytest
+
+from sagaline.runtime.transport import installed_secret
 from thespian.actors import ActorExitRequest
 
 from sagaline.actors.spawn import start_actor
@@ -96,7 +98,7 @@ def test_an_actor_ignores_an_exit_request_from_a_client_and_the_systems_shutdown
 def test_a_join_where_no_admin_answers_fails_and_starts_nothing():
     port = free_port()
     with pytest.raises(NoSystemListening, match="never starts one"):
-        _join(port, "127.0.0.1")  # past the TCP probe: Thespian itself would start an admin here
+        _join(port, "127.0.0.1", installed_secret() or b"s" * 32)  # past the probes: Thespian would start one
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
