@@ -14,10 +14,32 @@ opentelemetry):
     storage/      journal and domain stores (aiosqlite); in-memory twins
     telemetry/    :telemetry-style events and spans, bridged to OpenTelemetry
     runtime/      actor-system start/join/stop (the Thespian shell)
-    cli/          the admin shell
+    client/       Client / AsyncClient: a running daemon, from any process
+    cli/          the admin shell (on top of client/)
     testing/      the pytest plugin for users' integration tests
 
 Only ``run.py`` and test fixtures choose concrete implementations.
+
+The public surface at the top is the client (imported on first use, so
+``import sagaline`` stays light inside actor processes)::
+
+    from sagaline import Client
+    with Client("./data") as client:
+        client.start("user_provisioning", {"email": "ada@example.com"}, wait=True)
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "Client", "AsyncClient", "ClientError", "BadInput", "Refused", "NotFound", "Busy",
+           "Timeout", "OutcomeUnknown", "DaemonUnreachable", "DaemonStarting", "DaemonFault", "StartResult",
+           "RunRecord", "RunList", "Health"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__[1:]:
+        import sagaline.client
+
+        return getattr(sagaline.client, name)
+    raise AttributeError(f"module 'sagaline' has no attribute {name!r}")

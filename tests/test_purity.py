@@ -9,6 +9,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 ROOT = REPO / "sagaline"
 PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "apps/model.py",
+        "daemon/conversations.py", "daemon/requests.py", "daemon/liveness.py", "client/results.py",
         "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
 IMPURE = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "socket", "subprocess")
 

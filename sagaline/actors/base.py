@@ -90,6 +90,7 @@ class BaseActor(Actor):
 
     Attributes:
         parent: Address that gets this actor's ExitNotice (None: nobody).
+        parent_pid: The OS pid of the process that started it (None: outside actors, or unknown).
         registry: Registry actor address handed down the tree, or None.
         lineage: Ancestors' addresses, root first.
         child_id: Id under its supervisor, or None.
@@ -100,6 +101,7 @@ class BaseActor(Actor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parent: Any = None
+        self.parent_pid: int | None = None
         self.registry: Any = None
         self.lineage: tuple = ()
         self.child_id: str | None = None
@@ -137,6 +139,11 @@ class BaseActor(Actor):
 
     def after_message(self) -> None:
         """Called after each message this running actor handled (a saga host sends its batches here)."""
+
+    def on_poison(self, poison: PoisonMessage) -> None:
+        """A message this actor sent made its receiver fail twice (``poison.poisonMessage``
+        is it; ``poison.details`` the traceback). Default: log it."""
+        _log.warning("%s got a PoisonMessage for %r", type(self).__name__, poison.poisonMessage)
 
     # ----- actions ----------------------------------------------------------------
 
@@ -200,7 +207,7 @@ class BaseActor(Actor):
         elif isinstance(message, WakeupMessage):
             self._on_wakeup(message.payload)
         elif isinstance(message, PoisonMessage):
-            _log.warning("%s got a PoisonMessage for %r", type(self).__name__, message.poisonMessage)
+            self.on_poison(message)
         elif isinstance(message, DeadEnvelope):
             self.on_dead_letter(message)
         elif isinstance(message, InitActor):
@@ -239,6 +246,7 @@ class BaseActor(Actor):
         self._init, self._init_sender = init, sender
         process_telemetry.actor_started(self)  # this process's OpenTelemetry, set up once, from the env
         self.parent, self.registry, self.lineage = init.parent, init.registry, tuple(init.lineage)
+        self.parent_pid = init.parent_pid
         self.child_id, self.args = init.child_id, dict(init.args)
         if _orphaned(init.parent_pid):
             os._exit(0)  # our parent died before we could be linked to it

@@ -14,7 +14,7 @@ from typing import Any
 from sagaline.errors import SagalineError
 from sagaline.messages.supervision import ExitReason, InitActor, InitFailed, Started
 
-__all__ = ["start_actor", "ActorStartFailed"]
+__all__ = ["start_actor", "start_actor_with_pid", "ActorStartFailed"]
 
 
 class ActorStartFailed(SagalineError):
@@ -53,11 +53,19 @@ def start_actor(handle: Any, actor_class: Any, args: dict[str, Any] | None = Non
         ActorStartFailed: It answered InitFailed.
         AskTimeout: It did not answer in time.
     """
+    return start_actor_with_pid(handle, actor_class, args, parent=parent, registry=registry, name=name,
+                                child_id=child_id, timeout=timeout)[0]
+
+
+def start_actor_with_pid(handle: Any, actor_class: Any, args: dict[str, Any] | None = None, *, parent: Any = None,
+                         registry: Any = None, name: str | None = None, child_id: str | None = None,
+                         timeout: float = 10.0) -> tuple[Any, int | None]:
+    """As :func:`start_actor`, returning ``(address, pid)`` (the pid its Started reported)."""
     address = handle.create_actor(actor_class)
     init = InitActor(args=dict(args or {}), parent=parent, registry=registry, name=name, child_id=child_id)
     reply = handle.ask(address, init, timeout)
     if isinstance(reply, Started):
-        return address
+        return address, reply.pid
     if isinstance(reply, InitFailed):
         raise ActorStartFailed(reply.reason, reply.holder)
     raise ActorStartFailed(ExitReason(kind="error", error_type="unexpected_reply", detail=repr(reply)[:500]))

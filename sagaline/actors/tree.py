@@ -31,7 +31,7 @@ from typing import Any
 
 from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
 from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
-from sagaline.actors.spawn import start_actor
+from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
@@ -82,6 +82,8 @@ class TreeConfig:
         prune_every_s: how often retention runs.
         recovery_concurrency: most runs each host rebuilds from the journal at once.
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
+        root_flags: the root supervisor's flags (its restart intensity);
+            default one_for_one, 3 restarts in 5 s.
     """
 
     data_dir: Path
@@ -99,6 +101,7 @@ class TreeConfig:
     prune_every_s: float = 300.0
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
     halt_at: dict[str, Any] | None = None
+    root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
     def __post_init__(self) -> None:
         if self.journal not in ("sqlite", "memory"):
@@ -116,11 +119,13 @@ class TreeConfig:
 
 @dataclass(frozen=True)
 class Tree:
-    """A started tree: the addresses callers need."""
+    """A started tree: the addresses callers need, and the pids of the top-level actors
+    (``registry``, ``root``; multiprocess bases only)."""
 
     registry: Any
     root: Any
     sagas: Any
+    pids: dict[str, int] = field(default_factory=dict)
 
 
 def tree_specs(config: TreeConfig) -> list[ChildSpec]:
@@ -167,11 +172,12 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
         AskTimeout: the tree did not answer within ``timeout``.
     """
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-    registry = start_actor(handle, REGISTRY, timeout=timeout)
-    args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
-            "children": [s.model_dump() for s in tree_specs(config)]}
-    root = start_actor(handle, SUPERVISOR, args, registry=registry, child_id="root", timeout=timeout)
+    registry, registry_pid = start_actor_with_pid(handle, REGISTRY, timeout=timeout)
+    args = {"flags": config.root_flags.model_dump(), "children": [s.model_dump() for s in tree_specs(config)]}
+    root, root_pid = start_actor_with_pid(handle, SUPERVISOR, args, registry=registry, child_id="root",
+                                          timeout=timeout)
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
     if not found.entries:
         raise RuntimeError("the saga supervisor did not register")
-    return Tree(registry, root, found.entries[0].holder)
+    pids = {name: pid for name, pid in (("registry", registry_pid), ("root", root_pid)) if pid}
+    return Tree(registry, root, found.entries[0].holder, pids)

@@ -12,8 +12,11 @@ that field (``max_trials=3`` is an integer, ``pinned=true`` a boolean; see
 2), and ``key:=json`` is JSON (``tags:='["a","b"]'``).
 
 Exit status: 0 done; 1 the daemon answered with an error; 2 usage error;
-3 no daemon running; 4 no answer in time; 5 (``--wait``, ``sagas wait``)
-the run ended without completing.
+3 no daemon running (or still starting); 4 no answer in time (for a start:
+its outcome is unknown, and the message names the id to look up); 5
+(``--wait``, ``sagas wait``) the run ended without completing; with
+``health --exit-code``: 6 live but not ready, 7 not live (``--live``: only
+liveness counts, and a daemon that is starting is live).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ __all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "EXIT_RU
 
 _Prepare = Callable[[argparse.Namespace, m.AdminRequest, Any], m.AdminRequest]
 
-EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED = 0, 1, 5
+EXIT_OK, EXIT_ERROR, EXIT_RUN_NOT_COMPLETED, EXIT_NOT_READY, EXIT_NOT_LIVE = 0, 1, 5, 6, 7
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     """``["email=ada@example.com", "n:=3"]`` -> ``{"email": "ada@example.com", "n": 3}`` (no schema: text stays text).
 
     Raises:
-        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON.
+        ValueError: a pair has no ``=``, an empty key, or ``:=`` with invalid JSON, JSON nested
+            too deep to parse, or an integer outside the 64-bit range the wire format carries.
     """
     return coerce_pairs(pairs, None)
 
@@ -162,6 +166,12 @@ def _typed_app_command(args: argparse.Namespace, request: m.AdminAppCommand, cli
     return request.model_copy(update={"args": coerce_pairs(args.args, fields)})
 
 
+def _health_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit 0 when ready, 6 when live but not ready, 7 when not live (a probe)")
+    p.add_argument("--live", action="store_true", help="with --exit-code: only liveness counts (exit 0 or 7)")
+
+
 def _nas_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", choices=["initialized", "running", "succeeded", "failed", "cancelled"])
 
@@ -198,7 +208,8 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
                  lambda a: m.AdminPolicyDecisions(limit=a.limit, correlation_id=a.cid, effect=a.effect)),
     AdminCommand(("nas", "runs"), "NAS model runs with trial progress", _nas_args,
                  lambda a: m.AdminNasRuns(state=a.state)),
-    AdminCommand(("health",), "is the daemon well?", _none, lambda a: m.AdminHealth()),
+    AdminCommand(("health",), "is the daemon well? (live, ready, facts)", _health_args,
+                 lambda a: m.AdminHealth()),
     AdminCommand(("app", "list"), "the loaded apps and their admin commands (with COMMAND: its arguments)",
                  _app_list_args, lambda a: m.AdminCatalog(), view=lambda a, data: render_apps(data, a.name)),
     AdminCommand(("app", "run"), "run an app's admin command with arguments", _app_run_args,
@@ -229,10 +240,14 @@ def execute(command: AdminCommand, args: argparse.Namespace, client: Any, out: T
         print(as_json(answer.data), file=out)
     else:
         print(command.view(args, answer.data) if command.view else render(answer), file=out)
-    return _outcome_status(request, answer.data)
+    return _outcome_status(request, answer.data, args)
 
 
-def _outcome_status(request: m.AdminRequest, data: dict) -> int:
+def _outcome_status(request: m.AdminRequest, data: dict, args: argparse.Namespace) -> int:
+    if isinstance(request, m.AdminHealth) and getattr(args, "exit_code", False):
+        if not data.get("live", True):
+            return EXIT_NOT_LIVE
+        return EXIT_OK if getattr(args, "live", False) or data.get("ready", True) else EXIT_NOT_READY
     waited = isinstance(request, m.AdminWaitRun) or (isinstance(request, m.AdminStartSaga) and request.wait)
     if waited and data.get("status") != "completed":
         return EXIT_RUN_NOT_COMPLETED

@@ -64,10 +64,7 @@ def coerce_pairs(pairs: list[str], fields: Mapping[str, Mapping[str, Any]] | Non
     for key, text, is_json in split_pairs(pairs):
         row = (fields or {}).get(key)
         if is_json:
-            try:
-                values[key] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputProblem(f"{key}: invalid JSON ({exc.msg})") from None
+            values[key] = parse_json(key, text)
             continue
         if row is None:
             values[key] = text
@@ -77,6 +74,35 @@ def coerce_pairs(pairs: list[str], fields: Mapping[str, Mapping[str, Any]] | Non
         except ValueError:
             raise InputProblem(f"{key}: expected {row.get('type') or 'a valid value'}, got {text!r}") from None
     return values
+
+
+#: Integers msgpack (the admin codec) carries: int64 and uint64.
+INT_RANGE = (-(1 << 63), (1 << 64) - 1)
+
+
+def parse_json(key: str, text: str) -> Any:
+    """The JSON value of a ``key:=json`` pair, refused when the wire could not carry it.
+
+    Raises:
+        InputProblem: invalid JSON, JSON nested too deeply to parse, or an
+            integer outside the 64-bit range msgpack carries.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputProblem(f"{key}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputProblem(f"{key}: JSON nested too deeply") from None
+    pending = [value]
+    while pending:  # iterative: a deep value must not blow the stack here either
+        item = pending.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and not INT_RANGE[0] <= item <= INT_RANGE[1]:
+            raise InputProblem(f"{key}: integer {item} is outside the 64-bit range [{INT_RANGE[0]}, {INT_RANGE[1]}]")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
 
 
 def coerce_text(text: str, schema: Mapping[str, Any]) -> Any:

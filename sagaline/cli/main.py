@@ -49,6 +49,9 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
     "--synchronous": ("storage.synchronous", "SQLite synchronous: NORMAL (default) or FULL"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
+    "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
+    "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
+                                               "exit (default, status 70) or restart (in place)"),
 }
 
 
@@ -115,7 +118,8 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
     for flag, (_, text) in RUN_FLAGS.items():
         run.add_argument(flag, help=text)
     run.add_argument("--allow-remote", action="store_true", default=None,
-                     help="allow a non-loopback --bind-address (exposes code execution to that network)")
+                     help="allow a non-loopback --bind-address (exposes the ports to that network; "
+                          "see SECURITY.md)")
     _app_options(run)
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
@@ -127,17 +131,19 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool) -> None:
 def run_admin(args: argparse.Namespace, client: Any = None, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """Run one daemon command; connect (and let go) unless a ``client`` is given."""
-    from sagaline.cli.connect import AdminClient, CliError, locate
+    from sagaline.cli.connect import ClientError, exit_code, open_client
 
     out, err = out or sys.stdout, err or sys.stderr
     own = client is None
     try:
         if own:
-            client = AdminClient(locate(args.admin_port, args.host, args.data_dir)).connect()
+            client = open_client(args.admin_port, args.host, args.data_dir)
         return execute(args.admin_command, args, client, out, err)
-    except CliError as exc:
+    except ClientError as exc:
+        if getattr(args, "exit_code", False) and getattr(args, "live", False) and exc.code == "starting":
+            return 0  # a liveness probe: a daemon that is starting is alive
         print(f"sagaline: {exc}", file=err)
-        return exc.exit_code
+        return exit_code(exc)
     finally:
         if own and client is not None:
             client.close()
@@ -216,7 +222,18 @@ def _trace(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sagaline`` console script; returns the exit status."""
+    """Entry point of the ``sagaline`` console script; returns the exit status.
+
+    An argument that is not valid UTF-8 (Python hands it over with surrogate
+    escapes) is refused with exit 2 before anything else runs.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    for position, argument in enumerate(argv, start=1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            print(f"sagaline: argument {position} ({ascii(argument)}) is not valid UTF-8", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     return args.func(args)
 

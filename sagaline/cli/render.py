@@ -172,7 +172,10 @@ def _nas(data: dict) -> str:
 
 def _health(data: dict) -> str:
     d = data["daemon"]
-    head = [f"status     {data['status']}", f"daemon     pid {d.get('pid')} {d.get('base')} "
+    probes = f"live {'yes' if data.get('live', True) else 'NO'}, ready {'yes' if data.get('ready', True) else 'NO'}"
+    head = [f"status     {data['status']} ({probes})"]
+    head += [f"problem    {line}" for line in data.get("problems", [])]
+    head += [f"daemon     pid {d.get('pid')} {d.get('base')} "
             f"{d.get('bind_address')}:{d.get('admin_port')} v{d.get('version')}",
             f"data       {d.get('data_dir')}", f"apps       {', '.join(d.get('apps') or []) or '-'}",
             f"uptime     {d.get('uptime_s', 0):.0f}s",

@@ -70,7 +70,7 @@ def _saga_names() -> list[str]:
 
 
 class AdminShell(cmd.Cmd):
-    """The shell over one connected :class:`~sagaline.cli.connect.AdminClient`.
+    """The shell over one connected :class:`sagaline.Client`.
 
     Args:
         client: A connected client.
@@ -174,13 +174,13 @@ def _setup_readline(history: Path) -> Any:
 
 def run_shell(args: argparse.Namespace) -> int:
     """Connect, run the shell until exit, let go; return the last command's status (3: no daemon)."""
-    from sagaline.cli.connect import AdminClient, CliError, locate
+    from sagaline.cli.connect import ClientError, exit_code, open_client
 
     try:
-        client = AdminClient(locate(args.admin_port, args.host, args.data_dir)).connect()
-    except CliError as exc:
+        client = open_client(args.admin_port, args.host, args.data_dir)
+    except ClientError as exc:
         print(f"sagaline: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exit_code(exc)
     interactive = sys.stdin.isatty()
     readline = _setup_readline(history_path()) if interactive else None
     shell = AdminShell(client)

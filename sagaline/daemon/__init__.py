@@ -4,14 +4,19 @@ Public surface:
 
 * :func:`load_config` -> :class:`DaemonConfig` (TOML file < environment <
   flags, validated once; :class:`ConfigError` names the bad field);
-* :func:`run_daemon` (what ``sagaline run`` and ``python run.py`` call) and
-  :class:`Daemon` (start / serve / stop, for embedding and tests);
+* :func:`run_daemon` (:mod:`sagaline.daemon.process`: what ``sagaline run``
+  and ``python run.py`` call) and :class:`Daemon` (:mod:`sagaline.daemon.app`:
+  start / serve / stop, for embedding and tests);
+* :mod:`sagaline.daemon.liveness`: what the daemon watches, and what it does
+  when one of them dies;
 * :mod:`sagaline.daemon.pidfile`: ``daemon.json`` and the data-directory lock;
-* :mod:`sagaline.daemon.conversations`: PURE, what each admin request asks
-  inside the daemon (driven by :mod:`sagaline.actors.admin`).
+* :mod:`sagaline.daemon.conversations` and :mod:`sagaline.daemon.requests`:
+  PURE, what each admin request asks inside the daemon, and how a request is
+  read at the door (driven by :mod:`sagaline.actors.admin_worker`).
 """
 
-from sagaline.daemon.app import Daemon, DaemonError, PortInUse, run_daemon
+from sagaline.daemon.app import Daemon, DaemonError, PortInUse
+from sagaline.daemon.process import run_daemon
 from sagaline.daemon.config import ConfigError, DaemonConfig, load_config
 
 __all__ = ["ConfigError", "Daemon", "DaemonConfig", "DaemonError", "PortInUse", "load_config", "run_daemon"]

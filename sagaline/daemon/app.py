@@ -4,7 +4,10 @@ Start (:meth:`Daemon.start`):
 
 0. load the apps (``config.apps`` and the ``sagaline.apps`` entry points):
    a bad app stops the start here (:class:`~sagaline.apps.AppError`, exit 2),
-   before anything runs;
+   before anything runs; set umask 077 (every file the daemon and its actors
+   create is 0600) and make sure the data directory is private: created
+   0700, refused (:class:`~sagaline.runtime.private.PrivacyError`) if
+   another user owns it or group/others can enter it;
 1. claim the data directory (``daemon.lock``; a second daemon is refused);
 2. check the admin port: if anything already accepts connections there,
    refuse (:class:`PortInUse`) -- joining a system this daemon did not start
@@ -12,34 +15,52 @@ Start (:meth:`Daemon.start`):
    free port;
 3. export the actors' environment (``SAGALINE_DATA_DIR``, the
    ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it;
-4. start the actor system through the clean launcher, every listener bound
-   to ``bind_address`` (:func:`sagaline.runtime.start_system`);
-5. start the registry and the root supervisor with the admin endpoint as
-   its last child (:func:`sagaline.actors.tree.start_tree`), then the admin
-   door (:mod:`sagaline.actors.admin`);
-6. write ``daemon.json``: from now on the CLI finds the daemon.
+4. load the installation secret (``secret.key``, created 0600 at the first
+   start) and start the actor system through the clean launcher with it:
+   every frame authenticated, every listener bound to ``bind_address``
+   (:func:`sagaline.runtime.start_system`); only this process holds its
+   control token (:mod:`sagaline.runtime.guards`);
+5. create the admin door (:mod:`sagaline.actors.admin_door`) first: from
+   now on a client that arrives is answered ``starting``, and no client can
+   create a door or any other top-level actor;
+6. start the registry and the root supervisor, with its configured restart
+   intensity, and the admin endpoint (a pool of admin workers) as its last
+   child (:func:`sagaline.actors.tree.start_tree`);
+7. open the door (:class:`~sagaline.messages.admin.AdminDoorInit`, once,
+   with the token); write ``daemon.json``: from now on the CLI finds it.
+
+Serve (:meth:`Daemon.serve`): every
+:data:`~sagaline.daemon.liveness.WATCH_EVERY_S` touch the heartbeat file
+and check the top-level processes (:mod:`sagaline.daemon.liveness`); when
+one is gone, stop in a hurry and exit :data:`EXIT_UNHEALTHY` (or restart
+in place, with ``supervision.on_give_up = "restart"``).
 
 Stop (:meth:`Daemon.stop`, on SIGTERM/SIGINT): remove ``daemon.json``; ask
 the root supervisor to stop (it stops its children in reverse start order:
 admin endpoint, saga supervisor, domains, flow) and wait for the tree's
 processes to end; shut the actor system down (registry, door, Thespian's
 admin and logger); SIGKILL and report whatever is still alive; release the
-data directory. A second signal skips the waiting.
+data directory. A second signal skips the waiting. In a hurry (a watched
+process died) the actor system is SIGKILLed at once: what is left of the
+tree cannot be stopped in order, and the journal makes a kill safe.
+
+Exit status of :func:`sagaline.daemon.process.run_daemon`: 0 stopped cleanly; 1 failed to start,
+or processes had to be killed on stop; 2 bad configuration; 3 refused
+(port in use, data directory held); 70 a watched process died or the root
+supervisor gave up (restart the daemon; the journal recovers every run).
 
 Errors::
 
     SagalineError
     +-- DaemonError           the daemon cannot start (exit_code says how to exit)
         +-- PortInUse         something already listens on the admin port (exit 3)
-    (DataDirBusy from sagaline.daemon.pidfile: exit 3)
+    (DataDirBusy from sagaline.daemon.pidfile: exit 3; PrivacyError, SecretError: exit 2)
 """
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass, field
@@ -48,22 +69,31 @@ from typing import Any
 
 import sagaline
 from sagaline.apps import AppError
+from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
 from sagaline.daemon.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
-from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminTree
+from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady,
+                                     AdminTree)
 from sagaline.messages.supervision import Stop
+from sagaline.runtime.errors import SecretError
+from sagaline.runtime.private import PRIVATE_UMASK, PrivacyError, ensure_private_dir
 
-__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "run_daemon", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
-           "EXIT_REFUSED", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS"]
+__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
+           "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
 
 _log = logging.getLogger("sagaline.daemon")
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED = 0, 1, 2, 3
+#: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED, EXIT_UNHEALTHY = 0, 1, 2, 3, 70
 ADMIN_ENDPOINT_CLASS = "sagaline.actors.admin.AdminEndpoint"
-ADMIN_DOOR_CLASS = "sagaline.actors.admin.AdminDoor"
+ADMIN_DOOR_CLASS = "sagaline.actors.admin_door.AdminDoor"
+#: The file the daemon's watch loop touches every tick (health reads its age).
+HEARTBEAT_FILE = "heartbeat"
 #: Seconds allowed for Thespian's own shutdown once the tree is gone.
 SYSTEM_SHUTDOWN_S = 10.0
+#: The reason :meth:`Daemon.serve` returns when a watched process is gone.
+UNHEALTHY = "unhealthy"
 
 
 class DaemonError(SagalineError):
@@ -117,6 +147,10 @@ class Daemon:
         self.door: Any = None
         self.info: DaemonInfo | None = None
         self.apps: Any = None
+        self._umask: int | None = None
+        self.heartbeat = self.data_dir / HEARTBEAT_FILE
+        self.watch: dict[str, int | None] = {}
+        self.gone: liveness.Gone | None = None
 
     @property
     def multiprocess(self) -> bool:
@@ -136,8 +170,13 @@ class Daemon:
         self.apps = daemon_apps(self.config)
         _log.info("apps: %s (sagas: %s)", ", ".join(a.name for a in self.apps.apps) or "none",
                   ", ".join(self.apps.sagas) or "none")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
+        self._umask = os.umask(PRIVATE_UMASK)
+        try:
+            ensure_private_dir(self.data_dir)
+            self.lock.acquire()
+        except BaseException:
+            self._restore_umask()
+            raise
         try:
             self._start_all()
         except BaseException:
@@ -149,25 +188,39 @@ class Daemon:
 
     def _start_all(self) -> None:
         from sagaline.actors.tree import start_tree
-        from sagaline.runtime import start_system
+        from sagaline.runtime import load_or_create_secret, start_system
 
         config = self.config
         if not is_loopback(config.bind_address):
-            _log.warning("binding %s (allow_remote): anyone who can reach the admin port or an actor port "
-                         "can send pickles that run code in this daemon", config.bind_address)
+            _log.warning("binding %s (allow_remote): the admin port and every actor port are reachable from that "
+                         "network; frames are authenticated but not encrypted, so anyone on it can read and replay "
+                         "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
+                         config.bind_address)
         port = self._admin_port() if self.multiprocess else None
         os.environ.update(self._actor_environment())
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
-                                   start_timeout=config.start_timeout_s)
+                                   start_timeout=config.start_timeout_s,
+                                   secret=load_or_create_secret(self.data_dir),
+                                   allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
+        self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
         facts = self._facts(port)
+        self.heartbeat.touch()
         self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
-        self.door = self._open_door()
+        door_pid = self._open_door()
+        self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
+                      "door": door_pid}
+        _log.info("watching %s", ", ".join(f"{name} pid {pid}" for name, pid in self.watch.items() if pid))
         self.info = DaemonInfo(pid=os.getpid(), admin_port=port, bind_address=config.bind_address,
                                base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
                                tag=self.handle.tag, version=sagaline.__version__)
         write_info(self.data_dir, self.info)
+
+    def _app_message_classes(self) -> tuple:
+        """Classes the loaded apps declare as messages, for the transport's allow-list (every
+        ``sagaline.messages.base`` message is allowed already)."""
+        return tuple(self.apps.message_classes())
 
     def _admin_port(self) -> int:
         from sagaline.runtime.system import free_port
@@ -208,23 +261,39 @@ class Daemon:
         from sagaline.actors.tree import TreeConfig
         from sagaline.supervisors.spec import child_spec
 
+        from sagaline.supervisors.spec import SupervisorFlags
+
         config = self.config
-        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, {"facts": facts, "owner_pid": os.getpid()},
+        watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
+        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS,
+                           {"facts": facts, "owner_pid": os.getpid(), "workers": config.admin.workers,
+                            "watch": watch if self.multiprocess else {}, "heartbeat": str(self.heartbeat)},
                            name=ADMIN_REGISTRY_KEY)
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
+        intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
+                                    max_seconds=config.supervision.root_max_seconds)
         return TreeConfig(data_dir=self.data_dir, apps=self.apps.specs, domains=self.apps.domain_actors(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
-                          isolation=config.runs.isolation,
-                          max_runs=config.runs.max_runs, extra_children=(admin,))
+                          isolation=config.runs.isolation, max_runs=config.runs.max_runs,
+                          extra_children=(admin,), root_flags=intensity)
 
-    def _open_door(self) -> Any:
-        door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)
-        ready = self.handle.ask(door, AdminDoorInit(registry=self.tree.registry), self.config.start_timeout_s)
-        if not getattr(ready, "endpoint_found", False):
+    def _open_door(self) -> int | None:
+        """Tell the door where the registry is (once, with the control token); return its pid."""
+        from sagaline.runtime import AskTimeout
+        from sagaline.runtime.guards import TOKEN_VARIABLE
+
+        init = AdminDoorInit(registry=self.tree.registry, token=os.environ.get(TOKEN_VARIABLE, ""))
+        try:
+            ready = self.handle.ask(self.door, init, self.config.start_timeout_s)
+        except AskTimeout as exc:
+            raise DaemonError(f"the admin door did not answer its init: {exc}") from None
+        if not isinstance(ready, AdminDoorReady):
+            raise DaemonError(f"the admin door refused its init: {getattr(ready, 'message', ready)}")
+        if not ready.endpoint_found:
             raise DaemonError("the admin endpoint did not register; see data_dir/logs/actors.log")
-        return door
+        return ready.pid or None
 
     def _abort(self) -> None:
         if self.handle is not None:
@@ -234,19 +303,36 @@ class Daemon:
             self.handle = None
         remove_info(self.data_dir, os.getpid())
         self.lock.release()
+        self._restore_umask()
+
+    def _restore_umask(self) -> None:
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     # ----- serve ------------------------------------------------------------------------------
 
-    def serve(self, stop: StopRequest, tick_s: float = 0.5) -> str:
-        """Serve until ``stop`` is requested or the actor system's admin dies; return why."""
+    def serve(self, stop: StopRequest, tick_s: float = liveness.WATCH_EVERY_S) -> str:
+        """Serve until ``stop`` is requested (return the signal's name) or a watched
+        process is gone (return :data:`UNHEALTHY`; :attr:`gone` says which)."""
         while not stop.wait(0.0 if not self.multiprocess else tick_s):
             if not self.multiprocess:
                 self._pump(tick_s)
-            elif not pid_alive(self.handle.admin_pid):
-                _log.error("the actor system's admin (pid %s) died", self.handle.admin_pid)
-                return "admin_died"
+                continue
+            self._beat()
+            self.gone = liveness.first_gone(self.watch, pid_alive)
+            if self.gone is not None:
+                supervision = self.config.supervision
+                _log.error("%s", liveness.why(self.gone, supervision.root_max_restarts, supervision.root_max_seconds))
+                return UNHEALTHY
         _log.info("stop requested (%s)", stop.signal_name)
         return stop.signal_name or "request"
+
+    def _beat(self) -> None:
+        try:
+            os.utime(self.heartbeat)
+        except OSError:
+            self.heartbeat.touch()
 
     def _pump(self, seconds: float) -> None:
         """simpleSystemBase runs actors (and fires their timers) only inside calls into it."""
@@ -256,10 +342,13 @@ class Daemon:
     # ----- stop -------------------------------------------------------------------------------
 
     def stop(self, stop: StopRequest | None = None, reason: str = "request") -> StopReport:
-        """Stop the tree in order, then the actor system; never raises."""
+        """Stop the tree in order, then the actor system (in a hurry after :data:`UNHEALTHY`:
+        SIGKILL the actor system at once); never raises."""
         began, report = time.monotonic(), StopReport(reason)
         remove_info(self.data_dir, os.getpid())
-        if self.handle is not None:
+        if self.handle is not None and reason == UNHEALTHY:
+            report.killed = self._kill_system()
+        elif self.handle is not None:
             try:
                 report.tree_leftovers = self._stop_tree(stop)
             except Exception:
@@ -267,11 +356,20 @@ class Daemon:
             report.killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
             self.handle = None
         self.lock.release()
+        self._restore_umask()
         report.seconds = time.monotonic() - began
         level = logging.INFO if report.clean else logging.WARNING
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
                  report.seconds, reason, len(report.tree_leftovers), len(report.killed))
         return report
+
+    def _kill_system(self) -> set[int]:
+        from sagaline.runtime.procs import kill_all
+
+        killed = kill_all(self.handle.tag) if self.handle.tag else set()
+        self.handle.close()
+        self.handle = None
+        return killed
 
     def _stop_tree(self, stop: StopRequest | None) -> set[int]:
         if self.tree is None:
@@ -323,43 +421,3 @@ def _accepts(address: str, port: int) -> bool:
         return True
     except OSError:
         return False
-
-
-def run_daemon(config: DaemonConfig, out: Any = None) -> int:
-    """Start, serve until SIGTERM/SIGINT, stop; return the exit status.
-
-    0: stopped cleanly; 1: failed to start, or processes had to be killed;
-    3: refused (port in use, data directory held by another daemon). Prints
-    one ready line to ``out`` (stdout by default) with the admin address.
-    """
-    import sys
-
-    from sagaline.daemon.pidfile import DataDirBusy
-
-    out = out or sys.stdout
-    if hasattr(faulthandler, "register"):
-        # An operator's (and a hung test's) way to see where a stuck daemon is.
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
-    stop = StopRequest()
-    stop.install()
-    daemon = Daemon(config)
-    try:
-        try:
-            info = daemon.start()
-        except (DaemonError, DataDirBusy, ConfigError, AppError) as exc:
-            _log.error("not started: %s", exc)
-            print(f"sagaline: {'app error: ' if isinstance(exc, AppError) else ''}{exc}", file=sys.stderr)
-            if isinstance(exc, (ConfigError, AppError)):
-                return EXIT_CONFIG
-            return getattr(exc, "exit_code", EXIT_REFUSED)
-        except Exception as exc:
-            _log.error("failed to start: %s: %s", type(exc).__name__, exc)
-            print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        print(f"sagaline daemon ready: admin {info.bind_address}:{info.admin_port} pid {info.pid} "
-              f"data {info.data_dir} (stop: Ctrl-C or kill -TERM {info.pid})", file=out, flush=True)
-        reason = daemon.serve(stop)
-        report = daemon.stop(stop, reason)
-        return EXIT_OK if report.clean and reason != "admin_died" else EXIT_FAILED
-    finally:
-        stop.close()

@@ -33,6 +33,17 @@ The file mirrors the model (every key optional)::
     synchronous = "NORMAL"         # or "FULL"
     retention_s = 604800           # prune finished runs after a week
 
+    [admin]
+    workers = 16                   # admin requests answered at once (a process each)
+
+    [supervision]                  # OTP's restart intensity for the root supervisor
+    root_max_restarts = 3          # it gives up after more restarts than this...
+    root_max_seconds = 5.0         # ...within this many seconds
+    on_give_up = "exit"            # then, or when a top-level process dies: "exit" (status 70,
+                                   # for the process manager) or "restart" (in place, same pid)
+    max_daemon_restarts = 3        # "restart": at most this many in-place restarts...
+    daemon_restart_window_s = 300  # ...within this many seconds, then exit anyway
+
     [domains.gate]                 # each domain's settings (checked by its app's settings model)
     base_url = "https://example.com"
 
@@ -59,9 +70,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
 
-__all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "ConfigError", "load_config", "ENV_FIELDS",
-           "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS", "is_loopback",
-           "telemetry_environment", "daemon_apps"]
+__all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
+           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS",
+           "is_loopback", "telemetry_environment", "daemon_apps"]
 
 #: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
 DEFAULT_ADMIN_PORT = 7720
@@ -89,6 +100,10 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
     "SAGALINE_APPS": "apps",
+    "SAGALINE_ADMIN_WORKERS": "admin.workers",
+    "SAGALINE_ROOT_MAX_RESTARTS": "supervision.root_max_restarts",
+    "SAGALINE_ROOT_MAX_SECONDS": "supervision.root_max_seconds",
+    "SAGALINE_ON_GIVE_UP": "supervision.on_give_up",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -133,6 +148,31 @@ class StorageSettings(BaseModel):
     """Finished runs older than this many seconds are pruned from the journal; None keeps them."""
 
 
+class AdminSettings(BaseModel):
+    """The admin door's pool of workers."""
+
+    model_config = _FROZEN
+    workers: int = Field(default=16, ge=1, le=256)
+    """Admin requests answered at once (one worker process each, ~4 MiB); more get ``busy``."""
+
+
+class SupervisionSettings(BaseModel):
+    """What the root supervisor tolerates, and what happens when it gives up (see README, Liveness)."""
+
+    model_config = _FROZEN
+    root_max_restarts: int = Field(default=3, ge=0, le=1000)
+    """The root gives up after more restarts of its children than this within ``root_max_seconds``."""
+    root_max_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """The root's restart-intensity window, in seconds."""
+    on_give_up: Literal["exit", "restart"] = "exit"
+    """When the root gives up or a top-level process dies: exit (status 70) for the process
+    manager to restart the daemon, or restart in place (same pid, same command line)."""
+    max_daemon_restarts: int = Field(default=3, ge=1, le=1000)
+    """With ``restart``: in-place restarts allowed within ``daemon_restart_window_s``; then it exits."""
+    daemon_restart_window_s: float = Field(default=300.0, gt=0, le=86400)
+    """With ``restart``: the window of ``max_daemon_restarts``, in seconds."""
+
+
 class DaemonConfig(BaseModel):
     """Everything the daemon needs; defaults are the embedded configuration."""
 
@@ -142,7 +182,8 @@ class DaemonConfig(BaseModel):
     base: Literal["multiprocTCPBase", "simpleSystemBase"] = "multiprocTCPBase"
     """Thespian system base: one process per actor, or all in the daemon's process (no CLI access)."""
     allow_remote: bool = False
-    """Accept a non-loopback ``bind_address`` (anyone reaching the ports can run code in the daemon)."""
+    """Accept a non-loopback ``bind_address`` (the ports become reachable from that network, and frames
+    travel authenticated but in clear: see SECURITY.md)."""
     bind_address: str = "127.0.0.1"
     """The IPv4 address every Thespian listener binds (the admin port and every actor's port)."""
     admin_port: int = Field(default=DEFAULT_ADMIN_PORT, ge=0, le=65535)
@@ -161,6 +202,10 @@ class DaemonConfig(BaseModel):
     """How runs are hosted."""
     storage: StorageSettings = StorageSettings()
     """SQLite durability."""
+    admin: AdminSettings = AdminSettings()
+    """The admin door's workers."""
+    supervision: SupervisionSettings = SupervisionSettings()
+    """The root's restart intensity and what happens when it is exceeded."""
     domains: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Domain name -> its service's settings (see ``thunderline.actors.domains``)."""
     faults: dict[str, list[FaultRule]] = Field(default_factory=dict)
@@ -179,9 +224,9 @@ class DaemonConfig(BaseModel):
         except ValueError:
             raise ValueError("not an IPv4 address") from None
         if not is_loopback(value) and not info.data.get("allow_remote", False):
-            raise ValueError(f"{value} is not a loopback address: Thespian unpickles whatever reaches its "
-                             "ports, so anyone who can reach them can run code in the daemon; pass "
-                             "--allow-remote (allow_remote = true) to accept that")
+            raise ValueError(f"{value} is not a loopback address: the admin port and every actor port would "
+                             "be reachable from that network, where frames can be read and replayed "
+                             "(SECURITY.md); pass --allow-remote (allow_remote = true) to accept that")
         return value
 
     @field_validator("apps", mode="before")

@@ -5,9 +5,12 @@ It yields :class:`Ask` (one question) or a tuple of them (asked at once,
 answered in the same order) and is sent back the reply (or the tuple of
 replies); it returns the :class:`~sagaline.messages.admin.AdminResult` or
 :class:`~sagaline.messages.admin.AdminError` to send the requester. The
-actor that drives it (:class:`sagaline.actors.admin.AdminConversation`)
-resolves targets through the registry, matches replies by sender, and turns
-these into errors without bothering the script (unless ``optional``):
+actor that drives it (:class:`sagaline.actors.admin_worker.AdminWorker`)
+resolves targets through the registry and matches replies: by sender, or,
+for an ask to the saga supervisor (``from_anyone``: the supervisor may hand
+a request on to an actor that answers the requester itself), by being the
+one ask in flight and of an expected reply type. It turns these into
+errors without bothering the script (unless ``optional``):
 
 * the target key is not registered -> ``unavailable``;
 * the target answered ``Unrecognized`` -> ``unsupported``;
@@ -15,13 +18,15 @@ these into errors without bothering the script (unless ``optional``):
 
 An optional ask is sent :class:`Missing` or :class:`NoAnswer` instead, or the
 ``Unrecognized`` reply itself. Scripts are pure: tests drive them with
-:func:`drive` and canned replies.
+:func:`drive` and canned replies. ``facts`` are the daemon's facts plus, for
+``health``, ``probes`` the worker measured just before (which watched
+processes are alive, the age of the daemon's heartbeat).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Generator
 
 from sagaline.messages.admin import (AdminAppCommand, AdminCancelRun, AdminCatalog, AdminError, AdminHealth,
@@ -33,16 +38,22 @@ from sagaline.messages.base import Headers
 from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
-from sagaline.messages.saga import (AwaitRun, CancelRun, ListRuns, ResumeRun, RetryCompensation, RunOutcome,
-                                    RunSnapshot, RunStatus, SagaRefused, StartSaga)
+from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, ListRuns, OperatorAnswer, ResumeRun,
+                                    RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus, SagaAccepted,
+                                    SagaRefused, StartSaga)
 from sagaline.messages.supervision import WhichChildren
 
-__all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error"]
+__all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
+           "HEARTBEAT_STALE_S", "WATCHED"]
 
 #: Registry keys of the actors conversations talk to (``registry`` and ``root`` are handed down).
 SAGAS, FLOW, CROWN, BOLT, BRIDGE = "sagas", "domain:flow", "domain:crown", "domain:bolt", "domain:bridge"
 #: Seconds one level of the tree walk waits for supervisors (a dead one never answers).
 TREE_LEVEL_TIMEOUT_S = 2.0
+#: Seconds after which the daemon's heartbeat counts as stale (its watch loop ticks every 0.25 s).
+HEARTBEAT_STALE_S = 5.0
+#: The processes whose death ends the daemon (health's liveness), as named in ``probes``.
+WATCHED = ("daemon", "admin", "logger", "registry", "root", "door")
 
 Script = Generator[Any, Any, "AdminResult | AdminError"]
 
@@ -57,10 +68,19 @@ class Ask:
     address: Any = None
     optional: bool = False
     timeout_s: float | None = None
+    replies: tuple[type, ...] = ()
+    """With ``from_anyone``: the reply types that may answer it (``Unrecognized`` always may)."""
+    from_anyone: bool = False
+    """The answer may come from another actor than the one asked (asked alone, matched by type)."""
 
     def describe(self) -> str:
         """The target, for error messages."""
         return self.target or str(self.address)
+
+
+def _saga(message: Any, *replies: type) -> Ask:
+    """An ask to the saga supervisor, whose answer may come from whoever hosts the run."""
+    return Ask(message, SAGAS, replies=(*replies, SagaRefused), from_anyone=True)
 
 
 @dataclass(frozen=True)
@@ -105,61 +125,79 @@ def _command_headers() -> Headers:
 # ----- runs ------------------------------------------------------------------------------------
 
 def _list_runs(request: AdminListRuns, facts: dict) -> Script:
-    reply = yield Ask(ListRuns(status=request.status, saga=request.saga, limit=request.limit), SAGAS)
-    if hasattr(reply, "runs"):
-        return _result(request, runs=[plain(r) for r in reply.runs], total=reply.total)
+    """Pages by over-fetching ``offset + limit`` rows (ListRuns has no cursor)."""
+    wanted = min(request.offset + request.limit, 10_000)
+    reply = yield _saga(ListRuns(status=request.status, saga=request.saga, limit=wanted), RunsPage)
+    if isinstance(reply, RunsPage):
+        rows = reply.runs[request.offset:request.offset + request.limit]
+        return _result(request, runs=[plain(r) for r in rows], total=reply.total, offset=request.offset)
     return _refused(request, reply)
+
+
+#: Statuses after which a run changes no more (its outcome can be asked without waiting).
+_ENDED = ("completed", "failed", "cancelled", "stuck", "halted", "needs_operator")
 
 
 def _show_run(request: AdminShowRun, facts: dict) -> Script:
+    """The snapshot (steps), and for an ended run its outcome (result, error) merged in."""
     cid = request.correlation_id
-    reply = yield Ask(RunStatus(correlation_id=cid), SAGAS)
-    if isinstance(reply, RunSnapshot):
+    reply = yield _saga(RunStatus(correlation_id=cid), RunSnapshot, CancelAnswer)
+    if isinstance(reply, RunSnapshot) and reply.status not in _ENDED:
         return _result(request, **plain(reply))
-    if hasattr(reply, "accepted"):  # the run has ended: its outcome tells more
-        reply = yield Ask(AwaitRun(correlation_id=cid), SAGAS)
-    if isinstance(reply, RunOutcome):
-        return _result(request, **plain(reply))
-    return _refused(request, reply)
+    if not isinstance(reply, (RunSnapshot, CancelAnswer)):
+        return _refused(request, reply)
+    record = plain(reply) if isinstance(reply, RunSnapshot) else None
+    outcome = yield replace(_saga(AwaitRun(correlation_id=cid), RunOutcome), optional=True,
+                            timeout_s=TREE_LEVEL_TIMEOUT_S)  # ended: at once; never wait here
+    if isinstance(outcome, RunOutcome):
+        merged = plain(outcome)
+        return _result(request, **{**merged, **(record or {}), **{k: merged[k] for k in _OUTCOME_ONLY}})
+    return _result(request, **record) if record is not None else _refused(request, outcome)
+
+
+#: Outcome fields a snapshot lacks (the snapshot's own fields win for the rest).
+_OUTCOME_ONLY = ("result", "error", "failed_step", "failed_compensations")
 
 
 def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
     start = StartSaga(saga=request.saga, inputs=request.inputs, correlation_id=request.correlation_id,
-                      wait=request.wait)
-    reply = yield Ask(start, SAGAS)
+                      causation_id=request.causation_id, wait=request.wait)
+    reply = yield _saga(start, RunOutcome, SagaAccepted)
     if isinstance(reply, RunOutcome):
         return _result(request, existing=False, **plain(reply))
-    if hasattr(reply, "existing"):
+    if isinstance(reply, SagaAccepted):
         return _result(request, correlation_id=reply.correlation_id, saga=reply.saga, existing=reply.existing)
     return _refused(request, reply)
 
 
 def _wait_run(request: AdminWaitRun, facts: dict) -> Script:
-    reply = yield Ask(AwaitRun(correlation_id=request.correlation_id), SAGAS)
+    reply = yield _saga(AwaitRun(correlation_id=request.correlation_id), RunOutcome)
     if isinstance(reply, RunOutcome):
         return _result(request, **plain(reply))
     return _refused(request, reply)
 
 
 def _cancel_run(request: AdminCancelRun, facts: dict) -> Script:
-    reply = yield Ask(CancelRun(correlation_id=request.correlation_id, reason=request.reason), SAGAS)
-    if hasattr(reply, "accepted"):
+    reply = yield _saga(CancelRun(correlation_id=request.correlation_id, reason=request.reason), CancelAnswer)
+    if isinstance(reply, CancelAnswer):
         return _result(request, **plain(reply))
     return _refused(request, reply)
 
 
 def _retry(request: AdminRetryCompensation, facts: dict) -> Script:
-    reply = yield Ask(RetryCompensation(correlation_id=request.correlation_id, steps=request.steps), SAGAS)
+    reply = yield _saga(RetryCompensation(correlation_id=request.correlation_id, steps=request.steps),
+                        OperatorAnswer)
     return _operator_answer(request, reply)
 
 
 def _resume(request: AdminResumeRun, facts: dict) -> Script:
-    reply = yield Ask(ResumeRun(correlation_id=request.correlation_id, from_step=request.from_step), SAGAS)
+    reply = yield _saga(ResumeRun(correlation_id=request.correlation_id, from_step=request.from_step),
+                        OperatorAnswer)
     return _operator_answer(request, reply)
 
 
 def _operator_answer(request: AdminRequest, reply: Any) -> AdminResult | AdminError:
-    if hasattr(reply, "accepted") and hasattr(reply, "message"):
+    if isinstance(reply, OperatorAnswer):
         return _result(request, **plain(reply))
     return _refused(request, reply)
 
@@ -203,16 +241,35 @@ def _expand(frontier: list, replies: tuple) -> list:
 
 
 def _health(request: AdminHealth, facts: dict) -> Script:
-    children, count = yield (Ask(WhichChildren(), "root"), Ask(Count(), "registry"))
-    rows = [_node(info) for info in children.children]
+    children, count = yield (Ask(WhichChildren(), "root", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S),
+                             Ask(Count(), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S))
+    rows = [_node(info) for info in getattr(children, "children", ())]
     for row in rows:
         row.pop("children")
-    healthy = all(row["status"] == "running" for row in rows)
-    daemon = dict(facts)
+    dead = _liveness_problems(facts, children, count)
+    idle = [f"{row['id']} is {row['status']}" for row in rows if row["status"] != "running"]
+    live, ready = not dead, not dead and not idle
+    daemon = {k: v for k, v in facts.items() if k not in ("probes", "watch")}
     if "started_at" in daemon:
         daemon["uptime_s"] = round(time.time() - daemon["started_at"], 3)
-    return _result(request, status="ok" if healthy else "degraded", daemon=daemon, children=rows,
-                   registered=count.count)
+    return _result(request, status="ok" if ready else "degraded" if live else "down", live=live, ready=ready,
+                   problems=dead + idle, daemon=daemon, children=rows, registered=getattr(count, "count", None))
+
+
+def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
+    """Why the daemon is not live (empty: it is): a watched process gone, a stale heartbeat,
+    the root or the registry not answering."""
+    probes = facts.get("probes", {})
+    problems = [f"the {name} process (pid {facts.get('watch', {}).get(name)}) is gone"
+                for name in WATCHED if probes.get("alive", {}).get(name) is False]
+    age = probes.get("heartbeat_age_s")
+    if age is not None and age > HEARTBEAT_STALE_S:
+        problems.append(f"the daemon's watch loop last ticked {age:.1f} s ago")
+    if not hasattr(children, "children"):
+        problems.append("the root supervisor did not answer")
+    if not hasattr(count, "count"):
+        problems.append("the registry did not answer")
+    return problems
 
 
 def _apps(facts: dict) -> Any:

@@ -11,7 +11,12 @@ Two files in the data directory:
   it begins to stop: ``pid``, ``admin_port``, ``bind_address``, ``base``,
   ``data_dir``, ``started_at``, ``tag`` (the actor system's process marker),
   ``version``. The CLI reads it to find the admin port (essential with
-  ``--admin-port 0``); a file whose pid is gone is stale.
+  ``--admin-port 0``); a file whose pid is gone is stale, one whose fields
+  are not what the daemon writes is refused (:class:`BadDaemonInfo`).
+
+Both are created 0600 without following a symlink (``O_NOFOLLOW``; the
+temporary ``daemon.json.tmp`` exclusively): a link planted in the data
+directory is refused, never written through (issue 16, finding 5).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from pathlib import Path
 from typing import IO
 
 from sagaline.errors import SagalineError
+from sagaline.runtime.private import open_private, write_private
 from sagaline.runtime.procs import pid_alive
 
-__all__ = ["DaemonInfo", "DataDirLock", "DataDirBusy", "DAEMON_FILE", "LOCK_FILE", "write_info", "read_info",
-           "remove_info", "pid_alive"]
+__all__ = ["DaemonInfo", "DataDirLock", "DataDirBusy", "BadDaemonInfo", "DAEMON_FILE", "LOCK_FILE", "write_info",
+           "read_info", "remove_info", "pid_alive"]
 
 DAEMON_FILE = "daemon.json"
 LOCK_FILE = "daemon.lock"
@@ -38,6 +44,12 @@ class DataDirBusy(SagalineError):
 
     Stop that daemon first, or give this one another ``--data-dir``.
     """
+
+
+class BadDaemonInfo(SagalineError, ValueError):
+    """``daemon.json`` exists but does not hold what a daemon writes (a field
+    of the wrong type, such as a port that is not a number). Raised by
+    :func:`read_info` with ``strict=True``; delete the file or fix it."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,7 @@ class DataDirLock:
         Raises:
             DataDirBusy: Another process holds it (the message names its pid).
         """
-        handle = open(self.path, "a+")
+        handle = os.fdopen(open_private(self.path, os.O_RDWR | os.O_CREAT), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -92,20 +104,37 @@ class DataDirLock:
 
 def write_info(data_dir: Path, info: DaemonInfo) -> Path:
     """Write ``daemon.json`` atomically; return its path."""
-    target = Path(data_dir) / DAEMON_FILE
-    temporary = target.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(asdict(info), indent=1))
-    temporary.replace(target)
-    return target
+    return write_private(Path(data_dir) / DAEMON_FILE, json.dumps(asdict(info), indent=1).encode())
 
 
-def read_info(data_dir: Path) -> DaemonInfo | None:
-    """Read ``daemon.json``; None when absent or unreadable (a half-written file never exists)."""
+def read_info(data_dir: Path, *, strict: bool = False) -> DaemonInfo | None:
+    """Read ``daemon.json``; None when absent or unreadable (a half-written file never exists).
+
+    Args:
+        strict: Raise :class:`BadDaemonInfo` for a file that exists but is not a
+            daemon's (instead of returning None).
+    """
+    path = Path(data_dir) / DAEMON_FILE
     try:
-        data = json.loads((Path(data_dir) / DAEMON_FILE).read_text())
-        return DaemonInfo(**data)
-    except (OSError, ValueError, TypeError):
+        info = DaemonInfo(**json.loads(path.read_text()))
+        _check_fields(info)
+        return info
+    except OSError:
         return None
+    except (ValueError, TypeError) as exc:
+        if strict:
+            raise BadDaemonInfo(f"{path} is not a daemon's file ({exc}); delete it if no daemon runs") from None
+        return None
+
+
+def _check_fields(info: DaemonInfo) -> None:
+    if type(info.pid) is not int or info.pid <= 0:
+        raise ValueError(f"pid {info.pid!r} is not a process id")
+    port = info.admin_port
+    if port is not None and (type(port) is not int or not 0 < port < 65536):
+        raise ValueError(f"admin_port {port!r} is not a port number")
+    if not isinstance(info.bind_address, str):
+        raise ValueError(f"bind_address {info.bind_address!r} is not an address")
 
 
 def remove_info(data_dir: Path, pid: int | None = None) -> None:

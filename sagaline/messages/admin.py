@@ -1,10 +1,12 @@
 """PURE. The admin API of the running daemon: one request model per intent.
 
-The CLI (``sagaline shell`` and the one-shot commands) encodes a request with
-:func:`sagaline.messages.codec.encode` and asks the daemon's admin door
-(``sagaline.actors.admin.AdminDoor``, Thespian global name
-:data:`ADMIN_DOOR_NAME`); the door forwards it to the admin endpoint under
-the root supervisor, which validates it and answers with exactly one of:
+A client (:class:`sagaline.Client`, under the CLI) finds the daemon's admin
+door (``sagaline.actors.admin_door.AdminDoor``, Thespian global name
+:data:`ADMIN_DOOR_NAME`) and sends it :class:`AdminConnect`; the answer,
+:class:`AdminDirectory`, lists the admin workers. From then on it sends each
+request, encoded with :func:`sagaline.messages.codec.encode`, straight to
+one worker (one request at a time per worker); the worker validates it,
+asks inside the daemon and answers with exactly one of:
 
 * :class:`AdminResult` -- ``data`` is plain JSON-ready data whose shape each
   request's docstring gives (the CLI prints it as a table or, with
@@ -12,15 +14,16 @@ the root supervisor, which validates it and answers with exactly one of:
 * :class:`AdminError` -- a stable ``code`` and a message; nothing changed
   unless the message says so.
 
-A request that arrives as bytes is answered with bytes (codec-encoded), a
-request that arrives as a model with a model. Requests (intent -> what it
-asks inside the daemon)::
+A request sent to the door itself (or to the endpoint) is handed to a free
+worker and answered the same way (one hop more). A request that arrives as
+bytes is answered with bytes (codec-encoded), a request that arrives as a
+model with a model. Requests (intent -> what it asks inside the daemon)::
 
     AdminHealth              root/which_children + registry count + daemon facts
     AdminCatalog             the loaded apps: their sagas (with typed inputs) and admin commands
     AdminAppCommand          an app's admin command: one command to the domain actor that owns it
-    AdminListRuns            saga supervisor: ListRuns -> RunsPage
-    AdminShowRun             saga supervisor: RunStatus (running) or AwaitRun (ended)
+    AdminListRuns            saga supervisor: ListRuns -> RunsPage (offset + limit rows, sliced)
+    AdminShowRun             saga supervisor: RunStatus, and AwaitRun once ended (merged)
     AdminStartSaga           saga supervisor: StartSaga
     AdminWaitRun             saga supervisor: AwaitRun
     AdminCancelRun           saga supervisor: CancelRun
@@ -35,12 +38,20 @@ asks inside the daemon)::
 
 Error codes (:data:`AdminErrorCode`): ``malformed`` (not a message: bad
 bytes, wrong shape, not bytes or a model), ``too_large`` (over
-:data:`ADMIN_MAX_BYTES`), ``unknown_request`` (a message that is no admin
-request), ``unsupported_version``, ``invalid`` (a field fails validation; the
-message names it), ``busy`` (too many requests in progress), ``unavailable``
-(the actor the request needs is not running), ``unsupported`` (that actor
-does not answer this yet), ``refused`` / ``not_found`` (the saga supervisor
-refused; ``details.code`` keeps its own code), ``timeout``, ``internal``.
+:data:`ADMIN_MAX_BYTES`, or nested deeper than :data:`ADMIN_MAX_DEPTH`),
+``unknown_request`` (a message that is no admin request),
+``unsupported_version``, ``invalid`` (a field fails validation; the message
+names it), ``busy`` (every admin worker is answering another request; try
+again), ``starting`` (the daemon is still starting; try again),
+``unavailable`` (the actor the request needs is not running),
+``unsupported`` (that actor does not answer this yet), ``refused`` /
+``not_found`` (the saga supervisor refused; ``details.code`` keeps its own
+code), ``timeout`` (no answer within the request's time; ``details.waited_s``
+says how long it really waited), ``internal``.
+
+Control messages (:class:`AdminDoorInit`) carry the daemon's control token:
+the door accepts exactly one, from the daemon (see
+:mod:`sagaline.runtime.guards`).
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ __all__ = [
     "AdminWaitRun", "AdminCancelRun", "AdminRetryCompensation", "AdminResumeRun", "AdminTree",
     "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminPolicyDecisions",
     "AdminNasRuns", "AdminAppCommand", "AdminResult", "AdminError", "AdminForward", "AdminDoorInit", "AdminDoorReady",
+    "AdminConnect", "AdminDirectory", "AdminBounced", "AdminWorkerPing", "AdminWorkerState", "ADMIN_MAX_DEPTH",
     "admin_requests",
 ]
 
@@ -66,9 +78,13 @@ ADMIN_DOOR_NAME = "sagaline.admin"
 ADMIN_REGISTRY_KEY = "admin"
 #: Largest admin request accepted, encoded (64 KiB: a saga's inputs fit many times over).
 ADMIN_MAX_BYTES = 64 * 1024
+#: Deepest nesting of lists and maps accepted in an encoded admin request (the frame
+#: ``[tag, version, payload]`` is level 1, a saga's ``inputs`` map level 3). Pickling
+#: a value nested 460 levels deep overflowed Python's recursion limit (issue 16).
+ADMIN_MAX_DEPTH = 32
 
 AdminErrorCode = Literal["malformed", "too_large", "unknown_request", "unsupported_version", "invalid",
-                         "busy", "unavailable", "unsupported", "refused", "not_found", "timeout",
+                         "busy", "starting", "unavailable", "unsupported", "refused", "not_found", "timeout",
                          "internal"]
 
 _Id = Field(min_length=1, max_length=64)
@@ -88,10 +104,15 @@ class AdminRequest(Message):
 
 
 class AdminHealth(AdminRequest):
-    """Is the daemon well? ``data``: ``status`` (ok | degraded), ``daemon``
-    (pid, base, admin_port, bind_address, data_dir, started_at, uptime_s),
-    ``children`` (the root's children: id, status, restarts, pid),
-    ``registered`` (registry key count)."""
+    """Is the daemon well? ``data``: ``status`` (ok: ready | degraded: live
+    but not ready | down: not live), ``live`` (the daemon process, the
+    Thespian admin and logger, the registry, the root supervisor and the
+    admin door run, and the daemon's watch loop ticked within the last
+    seconds), ``ready`` (live, and every child of the root runs: starts will
+    be served), ``problems`` (why not, one line each), ``daemon`` (pid, base,
+    admin_port, bind_address, data_dir, started_at, uptime_s), ``children``
+    (the root's children: id, status, restarts, pid), ``registered``
+    (registry key count)."""
 
 
 class AdminCatalog(AdminRequest):
@@ -112,13 +133,16 @@ class AdminListRuns(AdminRequest):
     """Only runs of this saga."""
     limit: int = Field(default=50, ge=1, le=10_000)
     """Most rows returned."""
+    offset: int = Field(default=0, ge=0, le=10_000)
+    """Rows to skip first (the next page starts at ``offset + limit``; at most 10,000 rows deep)."""
 
 
 class AdminShowRun(AdminRequest):
-    """One run. ``data``: ``correlation_id``, ``saga``, ``status``, ``started_at``,
-    ``finished_at`` and, while it runs, ``steps`` (name, status, attempts,
-    started_at, finished_at, error, compensation_error); once ended,
-    ``result``, ``error``, ``failed_step``, ``failed_compensations``."""
+    """One run, as much as is known. ``data``: ``correlation_id``, ``saga``,
+    ``status``, ``started_at``, ``finished_at``, ``steps`` (name, status,
+    attempts, started_at, finished_at, error, compensation_error; from the
+    journal once the run has ended) and, once ended, ``result``, ``error``,
+    ``failed_step``, ``failed_compensations``."""
 
     correlation_id: str = _Id
     """The run."""
@@ -133,7 +157,10 @@ class AdminStartSaga(AdminRequest):
     inputs: dict[str, Any] = Field(default_factory=dict)
     """The run's inputs."""
     correlation_id: str | None = Field(default=None, max_length=64)
-    """The run's id (UUID v7); generated when None."""
+    """The run's id (UUID v7); generated when None. Starting is idempotent per id:
+    a client that got no answer sends the same request again with the same id."""
+    causation_id: str | None = Field(default=None, max_length=64)
+    """What caused the run (UUID v7), if known."""
     wait: bool = False
     """Answer only when the run has ended, with its outcome."""
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
@@ -276,19 +303,26 @@ class AdminError(Message):
 
 
 class AdminForward(Message):
-    """Door -> endpoint: a request as received, and who gets the answer."""
+    """Door -> endpoint -> worker: a request as received, and who gets the answer."""
 
     payload: Any = None
-    """The request: codec bytes or a model (checked by the endpoint, not here)."""
+    """The request: codec bytes or a model (checked by the worker, not here)."""
     reply_to: ActorRef = None
-    """Where the answer goes (the CLI's endpoint)."""
+    """Where the answer goes (the client's endpoint)."""
+    attempts: int = 0
+    """Workers that already bounced it as busy."""
 
 
 class AdminDoorInit(Message):
-    """Daemon -> the admin door: where the registry is (the door finds the endpoint there)."""
+    """Daemon -> the admin door: where the registry is (the door finds the endpoint there).
+
+    Accepted once, and only with the daemon's control token; any other is
+    refused and logged (a client could otherwise re-point the door)."""
 
     registry: ActorRef = None
     """The registry actor."""
+    token: str = ""
+    """The control token of the process that started the actor system."""
 
 
 class AdminDoorReady(Message):
@@ -296,6 +330,51 @@ class AdminDoorReady(Message):
 
     endpoint_found: bool
     """True when the admin endpoint was registered."""
+    pid: int = 0
+    """The door's OS pid (the daemon watches it)."""
+
+
+class AdminConnect(Message):
+    """Client -> the door: where are the admin workers? Answered with :class:`AdminDirectory`
+    (or an :class:`AdminError`: ``starting`` while the daemon starts)."""
+
+    client_version: str = Field(default="", max_length=64)
+    """The client's sagaline version (logged; the answer carries the daemon's)."""
+
+
+class AdminDirectory(Message):
+    """The admin workers a client may send requests to, one request at a time each."""
+
+    workers: list[ActorRef]
+    """The workers' addresses. A worker that ended (and was replaced) no longer
+    accepts anything: ask the door again."""
+    version: str
+    """The daemon's sagaline version."""
+    daemon_pid: int
+    """The daemon's OS pid."""
+
+
+class AdminBounced(Message):
+    """Worker -> endpoint: a forwarded request arrived while the worker was busy."""
+
+    forward: AdminForward
+    """The request as it was forwarded (the endpoint tries another worker)."""
+
+
+class AdminWorkerPing(Message):
+    """Endpoint -> worker: are you alive, and is your request overdue?"""
+
+
+class AdminWorkerState(Message):
+    """Worker -> endpoint: the answer to :class:`AdminWorkerPing`."""
+
+    busy: bool
+    """True while it answers a request."""
+    overdue_s: float = 0.0
+    """Seconds past its request's deadline (its own timer should have answered by then)."""
+    stack_thrash: bool = False
+    """Sent unasked before the worker retires: its message loop pays a page fault storm per
+    request (see ``sagaline.actors.admin_worker``); its replacement starts at another depth."""
 
 
 def admin_requests() -> dict[str, type[AdminRequest]]:

@@ -11,6 +11,7 @@ Decoding never crashes and never guesses. The exception tree::
 
     CodecError (SagalineError, ValueError)
     +-- MessageTooLarge       more bytes than the limit allows
+    |   +-- MessageTooDeep    lists/maps nested deeper than the depth limit
     +-- MalformedMessage      not msgpack, truncated, trailing bytes, wrong shape
     +-- UnknownMessageType    the tag names no registered message class
     +-- UnsupportedVersion    the tag is known, the schema version is not
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "CodecError",
     "MessageTooLarge",
+    "MessageTooDeep",
     "MalformedMessage",
     "UnknownMessageType",
     "UnsupportedVersion",
@@ -46,6 +48,8 @@ __all__ = [
     "decode",
     "pack_value",
     "unpack_value",
+    "nesting_depth",
+    "check_depth",
     "register_extension",
 ]
 
@@ -64,6 +68,16 @@ class CodecError(SagalineError, ValueError):
 
 class MessageTooLarge(CodecError):
     """The input is longer than the allowed maximum; it was not parsed."""
+
+
+class MessageTooDeep(MessageTooLarge):
+    """The input nests containers deeper than the allowed maximum.
+
+    Raised only when the caller gives ``max_depth`` (a trust boundary does):
+    a value nested hundreds of levels deep is a few hundred bytes, but
+    pickling it later (to pass it to another actor) overflows Python's
+    recursion limit, so it is refused here, before anything else sees it.
+    """
 
 
 class MalformedMessage(CodecError):
@@ -143,11 +157,17 @@ def pack_value(value: Any) -> bytes:
         raise UnencodableMessage(str(exc)) from exc
 
 
-def unpack_value(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
+def unpack_value(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_depth: int | None = None) -> Any:
     """Decode bytes made by :func:`pack_value`.
+
+    Args:
+        max_bytes: Longest input accepted.
+        max_depth: Deepest nesting of lists and maps accepted (the value
+            itself is level 1); None: no check beyond msgpack's own.
 
     Raises:
         MessageTooLarge: ``len(data) > max_bytes``.
+        MessageTooDeep: nested deeper than ``max_depth``.
         MalformedMessage: not exactly one msgpack value.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -155,7 +175,7 @@ def unpack_value(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
     if len(data) > max_bytes:
         raise MessageTooLarge(f"{len(data)} bytes exceeds the limit of {max_bytes}")
     try:
-        return msgpack.unpackb(
+        value = msgpack.unpackb(
             data,
             raw=False,
             strict_map_key=False,
@@ -164,6 +184,37 @@ def unpack_value(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
         )
     except Exception as exc:  # msgpack raises many types on hostile input
         raise MalformedMessage(f"not valid msgpack: {type(exc).__name__}: {exc}") from exc
+    if max_depth is not None:
+        check_depth(value, max_depth)
+    return value
+
+
+def nesting_depth(value: Any, stop_after: int | None = None) -> int:
+    """How deeply ``value`` nests lists, tuples and maps (a scalar is 0, ``[]`` is 1).
+
+    Iterative, so a hostile value cannot overflow the stack; with
+    ``stop_after`` it returns as soon as the depth exceeds that.
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = list(item.keys()) + list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if stop_after is not None and deepest > stop_after:
+            return deepest
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return deepest
+
+
+def check_depth(value: Any, max_depth: int) -> None:
+    """Raise :class:`MessageTooDeep` when ``value`` nests deeper than ``max_depth``."""
+    if nesting_depth(value, stop_after=max_depth) > max_depth:
+        raise MessageTooDeep(f"nested more than {max_depth} levels deep (lists and maps within each other)")
 
 
 def encode(message: Message) -> bytes:
@@ -179,17 +230,20 @@ def encode(message: Message) -> bytes:
     return pack_value([cls.__name__, cls.VERSION, message.model_dump(mode="python")])
 
 
-def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
+def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_depth: int | None = None) -> Message:
     """Decode bytes made by :func:`encode` back into their message.
+
+    ``max_depth`` bounds the nesting of the whole frame (``[tag, version,
+    payload]`` is level 1, the payload's fields level 2...); None: no check.
 
     Returns:
         A validated, frozen instance of the registered class named by the tag.
 
     Raises:
-        MessageTooLarge, MalformedMessage, UnknownMessageType,
+        MessageTooLarge, MessageTooDeep, MalformedMessage, UnknownMessageType,
         UnsupportedVersion, InvalidMessage: see the module docstring.
     """
-    frame = unpack_value(data, max_bytes=max_bytes)
+    frame = unpack_value(data, max_bytes=max_bytes, max_depth=max_depth)
     if not (isinstance(frame, list) and len(frame) == 3):
         raise MalformedMessage("expected a [tag, version, payload] array")
     tag, version, payload = frame

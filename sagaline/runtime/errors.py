@@ -4,6 +4,9 @@
     +-- ActorRuntimeError
         +-- SystemStartError     the launcher failed or was not ready in time
         +-- NoSystemListening    join_system found nothing on the admin port
+        +-- NotTheDaemon         something listens there but fails the identity check
+        +-- SecretError          the installation secret is missing, unreadable or unsafe
+        +-- TransportPatchError  Thespian is not the version the transport patch was written for
         +-- SystemNotOwned       shutdown() on a handle that only joined
         +-- AskTimeout           no reply within the timeout (retryable)
 
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 from sagaline.errors import SagalineError
 
-__all__ = ["ActorRuntimeError", "SystemStartError", "NoSystemListening", "SystemNotOwned", "AskTimeout"]
+__all__ = ["ActorRuntimeError", "SystemStartError", "NoSystemListening", "NotTheDaemon", "SecretError",
+           "TransportPatchError", "SystemNotOwned", "AskTimeout"]
 
 
 class ActorRuntimeError(SagalineError):
@@ -37,6 +41,34 @@ class NoSystemListening(ActorRuntimeError):
     Joining anyway would silently start a new, empty, persistent system, so
     nothing was joined. Start the daemon first, or fix the port.
     """
+
+
+class NotTheDaemon(ActorRuntimeError):
+    """Something accepts connections on the admin port but did not prove that
+    it knows the installation secret (raised by ``join_system`` and
+    :func:`sagaline.runtime.transport.verify_listener`).
+
+    It may be another program squatting the port while the daemon is down, a
+    daemon of another installation (another data directory, another
+    secret), or a daemon older than the authenticated transport. Nothing was
+    sent to it and nothing it sent was unpickled. Check the port and the
+    secret file (``SECURITY.md``).
+    """
+
+
+class SecretError(ActorRuntimeError):
+    """The installation secret could not be used: missing, unreadable, too
+    short, not a regular file, or (for the daemon) readable by others.
+
+    Raised by :mod:`sagaline.runtime.secret`. The message names the file and
+    what to do (start the daemon once to create it; ``chmod 600`` it).
+    """
+
+
+class TransportPatchError(ActorRuntimeError):
+    """Thespian's transport source differs from the pinned ``thespian==4.0.1``,
+    so the authenticated transport cannot be applied; nothing was started
+    (running without it would unpickle whatever reaches a port)."""
 
 
 class SystemNotOwned(ActorRuntimeError):

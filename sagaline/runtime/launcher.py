@@ -9,12 +9,18 @@ and a CI job reading its output would hang until the actors died. This
 launcher is started with ``close_fds=True`` and its stdio pointed at a log
 file, so the admin and the actors inherit nothing but that file.
 
-Steps: set the environment every forked process inherits (the system tag
-for process accounting, ``THESPLOG_FILE``, ``THESPIAN_BASE_IPADDR``), apply
-:mod:`sagaline.runtime.patches`, create the system with a logging dict
-(``logDefs=False`` breaks the multiprocess bases), wait until the admin has
-written its pid, write ``ready.json`` (port, admin pid) atomically, exit 0.
-Any failure exits 1 with the traceback in the log file.
+Steps: read the installation secret from stdin (hex; never in argv or the
+environment, so ``ps`` and every forked process's environment stay clean),
+then point stdin at /dev/null; set the environment every forked process
+inherits (the system tag for process accounting, ``THESPLOG_FILE``,
+``THESPIAN_BASE_IPADDR``); allow the extra classes (``--allow``); apply
+:mod:`sagaline.runtime.patches` with the secret (the authenticated
+transport, inherited by the admin, the logger and every actor) and
+:mod:`sagaline.runtime.guards`; create the system with a logging dict
+(``logDefs=False`` breaks the multiprocess bases), wait until the admin and
+its logger have written their pids, write ``ready.json`` (port, admin pid,
+logger pid) atomically, exit 0. Any failure exits 1 with the traceback in
+the log file.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from pathlib import Path
 
 from sagaline.runtime.procs import TAG_VARIABLE
 
-__all__ = ["main", "logging_config", "READY_FILE", "ADMIN_PIDFILE_VARIABLE"]
+__all__ = ["main", "logging_config", "READY_FILE", "ADMIN_PIDFILE_VARIABLE", "LOGGER_PIDFILE_VARIABLE"]
 
 #: Name of the file the launcher writes under the log directory when ready.
 READY_FILE = "ready.json"
 #: Environment variable naming the file where the admin writes its pid.
 ADMIN_PIDFILE_VARIABLE = "SAGALINE_ADMIN_PIDFILE"
+#: Environment variable naming the file where Thespian's logger process writes its pid.
+LOGGER_PIDFILE_VARIABLE = "SAGALINE_LOGGER_PIDFILE"
 _ADMIN_PID_WAIT_S = 10.0
 
 
@@ -69,11 +77,23 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tag", required=True)
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--capabilities", default="{}", help="JSON object of extra capabilities")
+    parser.add_argument("--allow", default="[]", help='JSON list of extra classes ("module:QualName") to unpickle')
     return parser.parse_args(argv)
+
+
+def _read_secret() -> bytes:
+    """The secret from stdin (hex), then stdin pointed at /dev/null so no actor holds the pipe."""
+    text = sys.stdin.buffer.read(4096)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return bytes.fromhex(text.decode("ascii").strip())
 
 
 def _prepare_environment(args: argparse.Namespace) -> Path:
     pidfile = args.log_dir / "admin.pid"
+    (args.log_dir / "logger.pid").unlink(missing_ok=True)
+    os.environ[LOGGER_PIDFILE_VARIABLE] = str(args.log_dir / "logger.pid")
     os.environ[TAG_VARIABLE] = args.tag
     os.environ["THESPLOG_FILE"] = str(args.log_dir / "thespian.log")
     os.environ.setdefault("THESPLOG_THRESHOLD", "WARNING")
@@ -99,6 +119,22 @@ def _patch_admin_pid_report() -> None:
     multiprocCommon.MultiProcAdmin = PidReportingAdmin
 
 
+def _patch_logger_pid_report() -> None:
+    """Make Thespian's logger process write its pid (the daemon watches it; Thespian's
+    replacement of a dead logger gets a new address that running actors never learn)."""
+    from thespian.system import multiprocCommon
+
+    original = multiprocCommon.startupASLogger
+
+    def _reporting_startup(*args, **kwargs):
+        target = os.environ.get(LOGGER_PIDFILE_VARIABLE)
+        if target and not Path(target).exists():  # the first logger only
+            Path(target).write_text(str(os.getpid()))
+        return original(*args, **kwargs)
+
+    multiprocCommon.startupASLogger = _reporting_startup
+
+
 def _wait_for_pid(pidfile: Path) -> int:
     deadline = time.monotonic() + _ADMIN_PID_WAIT_S
     while time.monotonic() < deadline:
@@ -109,9 +145,10 @@ def _wait_for_pid(pidfile: Path) -> int:
     raise RuntimeError(f"admin did not report its pid in {_ADMIN_PID_WAIT_S} s")
 
 
-def _write_ready(log_dir: Path, port: int, admin_pid: int) -> None:
+def _write_ready(log_dir: Path, port: int, admin_pid: int, logger_pid: int) -> None:
     tmp = log_dir / (READY_FILE + ".tmp")
-    tmp.write_text(json.dumps({"port": port, "admin_pid": admin_pid, "launcher_pid": os.getpid()}))
+    tmp.write_text(json.dumps({"port": port, "admin_pid": admin_pid, "logger_pid": logger_pid,
+                               "launcher_pid": os.getpid()}))
     tmp.replace(log_dir / READY_FILE)
 
 
@@ -119,11 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     """Start the system described by ``argv``; return the exit status (0 ok, 1 failed)."""
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
+        secret = _read_secret()
         pidfile = _prepare_environment(args)
+        from sagaline.runtime import guards
+        from sagaline.runtime.allowlist import allow_classes
         from sagaline.runtime.patches import apply_patches
 
-        apply_patches(args.bind)
+        allow_classes(json.loads(args.allow))
+        apply_patches(args.bind, secret=secret)
+        guards.guard_admin()
+        guards.guard_actor_exits()
+        guards.attach_tokens()
         _patch_admin_pid_report()
+        _patch_logger_pid_report()
         from thespian.actors import ActorSystem
 
         capabilities = dict(json.loads(args.capabilities), **{"Admin Port": args.port})
@@ -133,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             logDefs=logging_config(args.log_dir, args.log_level),
             transientUnique=True,
         )
-        _write_ready(args.log_dir, args.port, _wait_for_pid(pidfile))
+        _write_ready(args.log_dir, args.port, _wait_for_pid(pidfile), _wait_for_pid(args.log_dir / "logger.pid"))
         return 0
     except Exception:
         traceback.print_exc()

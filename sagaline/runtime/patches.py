@@ -1,9 +1,14 @@
 """Patches to Thespian 4.0.1 that make a multiprocess actor system safe to run.
 
-Two patches, both applied by :func:`apply_patches` before an actor system
-starts (the launcher applies them, so the admin and every actor process
-inherit them through ``fork``; a process that only joins a system applies
-the bind patch too, since its own endpoint listens as well):
+Applied by :func:`apply_patches` before an actor system starts (the launcher
+applies them, so the admin and every actor process inherit them through
+``fork``; a process that only joins a system applies the bind patch and the
+transport too, since its own endpoint listens as well):
+
+* **Authenticated, bounded transport** (given a ``secret``): every frame
+  sealed with HMAC-SHA256 and checked before it is unpickled, unpickling
+  restricted to an allow-list, idle and surplus connections closed; see
+  :mod:`sagaline.runtime.transport`.
 
 * **Bind only the configured address.** Thespian binds every TCP listener
   (the admin port, each actor's port) to ``''``, all interfaces, whatever
@@ -18,6 +23,8 @@ the bind patch too, since its own endpoint listens as well):
   it when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), then
   checks its parent is still the process that forked it (closing the race
   where the parent died before the ``prctl``), and exits at once if not.
+  It then imports its actor's module (:func:`import_actor_module`) before
+  its transport listens.
   Never applied to the admin (it double-forks: its first parent exits at
   once) nor to the logger; both are started by other functions.
 
@@ -38,6 +45,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib
 import multiprocessing
 import os
 import signal
@@ -53,7 +61,8 @@ def bound_address() -> str | None:
     return _state["bind"]  # type: ignore[return-value]
 
 
-def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True) -> None:
+def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True,
+                  secret: bytes | None = None) -> None:
     """Patch Thespian in this process (and in every process it forks later).
 
     Args:
@@ -61,10 +70,17 @@ def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True)
             host of every locally made address (loopback by default).
             ``"0.0.0.0"`` or ``""`` leaves Thespian's bind-all behaviour.
         orphan_guard: Also make each actor process die with its parent.
+        secret: The installation secret: install the authenticated transport
+            with it (:func:`sagaline.runtime.transport.install_transport`).
 
     Raises:
-        ValueError: A different bind address was already applied here.
+        ValueError: A different bind address was already applied here, or the secret is too short.
+        TransportPatchError: Thespian is not the pinned version.
     """
+    if secret is not None:
+        from sagaline.runtime.transport import install_transport
+
+        install_transport(secret)
     if bind_address in ("", "0.0.0.0"):
         bind_address = None  # type: ignore[assignment]
     if _state["bind"] is not None and bind_address is not None and _state["bind"] != bind_address:
@@ -101,10 +117,27 @@ def _patch_start_child() -> None:
     @functools.wraps(original)
     def _guarded_start_child(*args, **kwargs):
         die_with_parent()
+        import_actor_module(args[0] if args else kwargs.get("childClass"))
         return original(*args, **kwargs)
 
     multiprocCommon.startChild = _guarded_start_child
     _state["orphans"] = True
+
+
+def import_actor_module(actor_class: object) -> None:
+    """Import the module of ``actor_class`` (a dotted name) before the child's transport exists.
+
+    Thespian imports it a moment later anyway; importing it first registers
+    the message classes the actor's module defines or imports, so a message
+    that reaches the new process before its actor is built is not refused by
+    the transport's allow-list (:mod:`sagaline.runtime.allowlist`). Any
+    import error is left for Thespian to report, as before.
+    """
+    if isinstance(actor_class, str) and "." in actor_class:
+        try:
+            importlib.import_module(actor_class.rpartition(".")[0])
+        except Exception:
+            pass
 
 
 def die_with_parent() -> None:

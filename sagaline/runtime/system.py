@@ -8,8 +8,18 @@
   the caller leaks into the actors), on a free admin port bound to
   ``bind_address`` only, then joins it from the caller.
 * :func:`join_system` joins a running multiprocess system from another
-  process (the CLI), after checking with a plain TCP connect that an admin
-  listens (joining an empty port would silently start a new system).
+  process (the CLI), after checking that whoever listens on the admin port
+  proves it knows the installation secret (a hello frame answered with an
+  HMAC proof; nothing else is sent first, nothing is unpickled). Joining an
+  empty port would silently start a new system; joining a squatter would
+  hand it our frames. A join never starts a system, even when the admin
+  vanishes between that check and the join (:mod:`sagaline.runtime.guards`).
+
+Every multiprocess system runs the authenticated transport
+(:mod:`sagaline.runtime.transport`): the secret goes to the launcher on its
+stdin (never in argv or the environment), and the calling process installs
+it before joining. ``start_system`` without a secret reuses the one this
+process already installed, or makes a random one (a test's private system).
 
 :class:`ActorSystemHandle` wraps the joined ``ActorSystem``. Its
 :meth:`~ActorSystemHandle.ask` uses a private endpoint per call and always a
@@ -22,18 +32,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from sagaline.runtime.errors import AskTimeout, NoSystemListening, SystemNotOwned, SystemStartError
+from sagaline.runtime import guards
+from sagaline.runtime.allowlist import allow_classes
+from sagaline.runtime.errors import AskTimeout, NoSystemListening, SecretError, SystemNotOwned, SystemStartError
 from sagaline.runtime.launcher import READY_FILE
 from sagaline.runtime.patches import apply_patches, heap_wakeups
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
+from sagaline.runtime.identity import verify_listener
+from sagaline.runtime.transport import installed_secret
 
 __all__ = ["ActorSystemHandle", "start_system", "join_system", "free_port", "SIMPLE", "MULTIPROC"]
 
@@ -41,6 +57,8 @@ SIMPLE = "simpleSystemBase"
 MULTIPROC = "multiprocTCPBase"
 #: Default seconds for an ask; Thespian's own default waits forever.
 DEFAULT_ASK_TIMEOUT = 5.0
+#: How the launcher is run (the interpreter is this process's); a benchmark swaps in its own.
+LAUNCHER_ARGV = ["-m", "sagaline.runtime.launcher"]
 
 
 def free_port(bind_address: str = "127.0.0.1") -> int:
@@ -58,17 +76,20 @@ class ActorSystemHandle:
         base: The system base name.
         admin_port: The admin's TCP port (None in-process).
         admin_pid: The admin's OS pid (None in-process or when joined).
+        logger_pid: The OS pid of Thespian's logger process (None in-process or when joined).
         log_dir: Directory holding ``actors.log``, ``thespian.log``, ``launcher.log``.
         tag: The environment marker of this system's processes (None in-process).
         owned: True when this handle started the system and may shut it down.
     """
 
     def __init__(self, asys: Any, base: str, *, admin_port: int | None = None, admin_pid: int | None = None,
-                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True) -> None:
+                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True,
+                 logger_pid: int | None = None) -> None:
         self.asys = asys
         self.base = base
         self.admin_port = admin_port
         self.admin_pid = admin_pid
+        self.logger_pid = logger_pid
         self.log_dir = log_dir
         self.tag = tag
         self.owned = owned
@@ -87,8 +108,11 @@ class ActorSystemHandle:
         drives the system, and its timeouts do not interrupt a busy actor.
 
         Raises:
-            AskTimeout: No reply within ``timeout`` seconds.
+            AskTimeout: No reply within ``timeout`` seconds, or the message
+                could not be delivered (the message says which, and how long
+                it really waited).
         """
+        began = time.monotonic()
         if not self.multiprocess:
             with self._lock:
                 reply = self.asys.ask(address, message, timeout)
@@ -96,7 +120,7 @@ class ActorSystemHandle:
             with self.asys.private() as endpoint:
                 reply = endpoint.ask(address, message, timeout)
         if reply is None:
-            raise AskTimeout(f"no reply to {type(message).__name__} within {timeout} s")
+            raise AskTimeout(_no_reply(type(message).__name__, timeout, time.monotonic() - began))
         return reply
 
     def tell(self, address: Any, message: Any) -> None:
@@ -166,13 +190,28 @@ class ActorSystemHandle:
             logging.getLogger("sagaline.runtime").exception("stopping the in-process actors failed")
 
     def close(self) -> None:
-        """Let go of the handle without stopping the system."""
-        self.asys = None
+        """Let go of the handle without stopping the system (a joined handle also
+        closes its endpoint's sockets at once, instead of whenever it is collected)."""
+        asys, self.asys = self.asys, None
+        if asys is not None and not self.owned and self.multiprocess:
+            try:
+                asys._systemBase.transport.close()
+            except Exception:  # best effort: the endpoint is dropped either way
+                logging.getLogger("sagaline.runtime").debug("closing a joined endpoint failed", exc_info=True)
+
+
+def _no_reply(what: str, timeout: float, waited: float) -> str:
+    """Why an ask came back empty, with the time it really took (an undeliverable
+    message returns at once, not after the timeout)."""
+    if waited < timeout * 0.9:
+        return f"no reply to {what}: the message could not be delivered (gave up after {waited:.3f} s of {timeout:g} s)"
+    return f"no reply to {what} within {timeout:g} s (waited {waited:.2f} s)"
 
 
 def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
                  bind_address: str = "127.0.0.1", log_level: str = "WARNING",
-                 capabilities: dict | None = None, start_timeout: float = 30.0) -> ActorSystemHandle:
+                 capabilities: dict | None = None, start_timeout: float = 30.0, secret: bytes | None = None,
+                 allowed_classes: Iterable[type | str] = ()) -> ActorSystemHandle:
     """Start a fresh actor system and return an owning handle.
 
     Args:
@@ -183,9 +222,15 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
         log_level: Level of the actors' log file.
         capabilities: Extra Thespian capabilities.
         start_timeout: Seconds allowed for the launcher.
+        secret: The installation secret every frame is sealed with
+            (multiprocess); None reuses this process's, or makes one.
+        allowed_classes: More classes the transport may unpickle, in every
+            process of the system (the message classes loaded apps declare):
+            classes or ``"module:QualName"`` strings.
 
     Raises:
         SystemStartError: The multiprocess system did not come up.
+        TransportPatchError: Thespian is not the pinned version.
         ValueError: Unknown base.
     """
     log_dir = Path(log_dir)
@@ -199,50 +244,76 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
         raise ValueError(f"unsupported system base {base!r} (use {SIMPLE} or {MULTIPROC})")
     port = admin_port or free_port(bind_address)
     tag = str(uuid.uuid4())
-    admin_pid = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout)
+    secret = secret or installed_secret() or secrets.token_bytes(32)
+    allowed = [_class_path(cls) for cls in allowed_classes]
+    allow_classes(allowed)
+    apply_patches(bind_address, orphan_guard=False, secret=secret)
+    guards.ensure_token()  # before the launch: the admin and every actor inherit it
+    ready = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout,
+                    secret, allowed)
     try:
-        asys = _join(port, bind_address)
+        asys = _join(port, bind_address, secret)
     except Exception as exc:
         kill_all(tag)
         raise SystemStartError(f"started on port {port} but could not join: {exc}") from exc
-    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=admin_pid, log_dir=log_dir, tag=tag)
+    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=int(ready["admin_pid"]), log_dir=log_dir,
+                             tag=tag, logger_pid=ready.get("logger_pid"))
 
 
-def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0) -> ActorSystemHandle:
+def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0,
+                secret: bytes | None = None) -> ActorSystemHandle:
     """Join the multiprocess system whose admin listens on ``admin_port``.
+
+    Args:
+        admin_port: The admin's port.
+        bind_address: Its host (also the host this process's endpoint binds).
+        probe_timeout: Seconds for the identity check.
+        secret: The installation secret (:func:`sagaline.runtime.load_secret`);
+            None uses the one this process installed.
 
     Returns:
         A handle with ``owned=False``: it never shuts the system down.
 
     Raises:
         NoSystemListening: Nothing accepts a TCP connection on the port.
+        NotTheDaemon: Something listens but does not prove it knows the secret.
+        SecretError: No secret given and none installed.
     """
-    try:
-        socket.create_connection((bind_address, admin_port), timeout=probe_timeout).close()
-    except OSError as exc:
-        raise NoSystemListening(f"no actor system admin on {bind_address}:{admin_port}: {exc}") from exc
-    return ActorSystemHandle(_join(admin_port, bind_address), MULTIPROC, admin_port=admin_port, owned=False)
+    secret = secret or installed_secret()
+    if secret is None:
+        raise SecretError("joining an actor system needs the installation secret (sagaline.runtime.load_secret)")
+    verify_listener(bind_address, admin_port, secret, probe_timeout)
+    return ActorSystemHandle(_join(admin_port, bind_address, secret), MULTIPROC, admin_port=admin_port,
+                             owned=False)
 
 
-def _join(port: int, bind_address: str) -> Any:
-    apply_patches(bind_address, orphan_guard=False)
+def _join(port: int, bind_address: str, secret: bytes) -> Any:
+    apply_patches(bind_address, orphan_guard=False, secret=secret)
+    guards.attach_tokens()
+    guards.never_start_admin()
     from thespian.actors import ActorSystem
 
     return ActorSystem(MULTIPROC, {"Admin Port": port}, transientUnique=True)
 
 
+def _class_path(cls: type | str) -> str:
+    return cls if isinstance(cls, str) else f"{cls.__module__}:{cls.__qualname__}"
+
+
 def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
-            capabilities: dict, timeout: float) -> int:
+            capabilities: dict, timeout: float, secret: bytes, allowed: list[str]) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
-    command = [sys.executable, "-m", "sagaline.runtime.launcher", "--port", str(port), "--log-dir", str(log_dir),
+    command = [sys.executable, *LAUNCHER_ARGV, "--port", str(port), "--log-dir", str(log_dir),
                "--bind", bind_address, "--tag", tag, "--log-level", log_level,
-               "--capabilities", json.dumps(capabilities)]
+               "--capabilities", json.dumps(capabilities), "--allow", json.dumps(allowed)]
     with open(log_dir / "launcher.log", "ab") as log:
-        launcher = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
+        launcher = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, close_fds=True,
                                     start_new_session=True, env=_child_environment(tag))
     try:
-        status = launcher.wait(timeout)
+        # The secret travels on the launcher's stdin: never in argv (ps) or the environment (inherited).
+        launcher.communicate(secret.hex().encode(), timeout=timeout)
+        status = launcher.returncode
     except subprocess.TimeoutExpired:
         launcher.kill()
         launcher.wait()
@@ -251,7 +322,7 @@ def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: st
         kill_all(tag)
         raise SystemStartError(f"launcher {'timed out' if status is None else f'exited {status}'} "
                                f"on port {port}: {_tail(log_dir / 'launcher.log')}")
-    return int(json.loads((log_dir / READY_FILE).read_text())["admin_pid"])
+    return json.loads((log_dir / READY_FILE).read_text())
 
 
 def _child_environment(tag: str) -> dict[str, str]:

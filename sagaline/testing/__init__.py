@@ -4,7 +4,8 @@
 ``sagaline_cli``), the pure :class:`FakeClock`, and
 :mod:`sagaline.testing.daemon` (:class:`~sagaline.testing.daemon.DaemonProcess`,
 :class:`~sagaline.testing.daemon.CliRunner`) for tests that need a daemon of
-another scope than the fixtures'."""
+another scope than the fixtures', and :class:`~sagaline.testing.channel.FakeChannel`, a
+scripted daemon for tests of code that uses :class:`sagaline.Client`."""
 
 from sagaline.testing.clock import FakeClock
 

@@ -174,6 +174,12 @@ class DaemonProcess:
         except OSError:
             return False
 
+    def secret(self) -> bytes:
+        """The daemon's installation secret (to ``join_system`` it from the test process)."""
+        from sagaline.runtime.secret import SECRET_FILE, load_secret
+
+        return load_secret(self.data_dir / SECRET_FILE)
+
     def stderr(self) -> str:
         """What the daemon wrote to stderr (its log) so far."""
         try:

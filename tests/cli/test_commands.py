@@ -114,6 +114,24 @@ def test_exit_status_says_how_it_went(answer, flags, status):
         assert err.getvalue().strip() == "error (not_found): no run"
 
 
+@pytest.mark.parametrize("live, ready, flags, status", [
+    (True, True, ["--exit-code"], 0), (True, False, ["--exit-code"], 6), (False, False, ["--exit-code"], 7),
+    (True, False, ["--exit-code", "--live"], 0), (False, False, ["--exit-code", "--live"], 7),
+    (False, False, [], 0),
+])
+def test_health_exit_code_answers_readiness_or_with_live_liveness(live, ready, flags, status):
+    data = {"status": "x", "live": live, "ready": ready, "problems": [], "daemon": {}, "children": [],
+            "registered": 1}
+    args = build_parser().parse_args(["health", *flags])
+    answer = a.AdminResult(request="AdminHealth", data=data)
+    assert execute(args.admin_command, args, Answering(answer), io.StringIO(), io.StringIO()) == status
+
+
+def test_a_json_input_nested_beyond_the_parsers_limit_is_a_usage_error():
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_inputs(["x:=" + "[" * 5000 + "]" * 5000])
+
+
 def test_graph_prints_the_plan_as_mermaid_without_a_daemon(capsys):
     assert main(["graph", "user_provisioning"]) == 0
     text = capsys.readouterr().out

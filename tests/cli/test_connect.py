@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from sagaline.cli.connect import AdminClient, NoDaemon, locate
+from sagaline.client import Client, DaemonUnreachable as NoDaemon, locate
+from sagaline.client.channel import ThespianChannel
 from sagaline.daemon.pidfile import DaemonInfo, write_info
 from sagaline.runtime.system import free_port
 from sagaline.testing.daemon import CliRunner
@@ -50,10 +51,10 @@ def test_an_in_process_daemon_has_no_admin_port_for_the_cli(tmp_path):
 
 def test_with_nothing_listening_the_client_refuses_before_joining_anything(tmp_path):
     port = free_port()
-    client = AdminClient(locate(port, environ={}))
+    channel = ThespianChannel(locate(port, environ={}))
     with pytest.raises(NoDaemon, match=f"no sagaline daemon is running on 127.0.0.1:{port}"):
-        client.connect()
-    assert client.handle is None
+        Client(channel=channel)
+    assert channel.handle is None
 
 
 @pytest.mark.parametrize("words", [["health"], ["sagas", "list", "--json"], ["shell"]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any, Iterator
 
@@ -16,12 +17,13 @@ from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_MAX_BYTES, AdminDoor
 from sagaline.messages.registry import Lookup
 from sagaline.messages.saga import StartSaga
 from sagaline.runtime import MULTIPROC, SIMPLE
+from sagaline.runtime.guards import TOKEN_VARIABLE
 from sagaline.supervisors.spec import child_spec
 from sagaline.testing.plugin import running_system
 from thunderline.testing import tree_config
 
 ENDPOINT = "sagaline.actors.admin.AdminEndpoint"
-DOOR = "sagaline.actors.admin.AdminDoor"
+DOOR = "sagaline.actors.admin_door.AdminDoor"
 
 
 class Admin:
@@ -29,11 +31,12 @@ class Admin:
 
     def __init__(self, handle: Any, data_dir, faults: dict | None = None) -> None:
         self.handle, self.data_dir = handle, data_dir
-        spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1}}, name="admin")
+        spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1}, "workers": 3}, name="admin")
         self.tree = start_tree(handle, tree_config(data_dir, extra_children=(spec,), faults=faults or {},
                                                   domain_config={"flow": {"mode": "raise"}}))
         self.door = handle.create_actor(DOOR, global_name=ADMIN_DOOR_NAME)
-        assert handle.ask(self.door, AdminDoorInit(registry=self.tree.registry), 10).endpoint_found
+        self.token = os.environ.get(TOKEN_VARIABLE, "")
+        assert handle.ask(self.door, AdminDoorInit(registry=self.tree.registry, token=self.token), 10).endpoint_found
 
     def raw(self, payload: Any, to: Any = None, timeout: float = 10.0) -> Any:
         return self.handle.ask(to or self.door, payload, timeout)
@@ -128,14 +131,23 @@ def test_a_valid_start_after_many_bad_requests_runs_and_completes(admin):
     assert out.data["status"] == "completed" and admin.users() == users + 1
 
 
-def test_a_door_the_daemon_did_not_set_up_answers_unavailable(admin):
-    stray = admin.handle.create_actor(DOOR)
-    answer = codec.decode(admin.handle.ask(stray, codec.encode(AdminHealth()), 10))
-    assert answer.code == "unavailable" and "restart the daemon" in answer.message
+def test_a_door_the_daemon_has_not_opened_yet_answers_starting_and_stays(admin):
+    early = admin.handle.create_actor(DOOR)
+    for _ in range(2):
+        answer = codec.decode(admin.handle.ask(early, codec.encode(AdminHealth()), 10))
+        assert answer.code == "starting" and "try again" in answer.message
+    assert admin.handle.ask(early, AdminDoorInit(registry=admin.tree.registry, token=admin.token), 10).endpoint_found
+    assert admin.ask(AdminHealth(), to=early).data["status"] == "ok"
 
 
-def test_an_endpoint_at_its_request_limit_answers_busy(admin):
-    endpoint = start_actor(admin.handle, ENDPOINT, {"max_conversations": 0}, registry=admin.tree.registry)
+def test_the_door_refuses_a_second_init_and_keeps_serving(admin):
+    answer = admin.raw(AdminDoorInit(registry=None, token=admin.token))
+    assert isinstance(answer, AdminError) and answer.code == "refused" and "second" in answer.message
+    assert admin.ask(AdminHealth()).data["status"] == "ok"
+
+
+def test_an_endpoint_without_workers_answers_busy(admin):
+    endpoint = start_actor(admin.handle, ENDPOINT, {"workers": 0}, registry=admin.tree.registry)
     assert admin.ask(AdminHealth(), to=endpoint).code == "busy"
 
 

@@ -221,3 +221,68 @@ def test_policy_decisions_ask_crown_with_fresh_headers():
 
     result = drive(conversation(a.AdminPolicyDecisions(limit=5, effect="deny")), answer)
     assert result.data == {"decisions": []}
+
+
+def test_every_ask_of_the_saga_supervisor_may_be_answered_by_anyone_of_an_expected_type():
+    accepted = SagaAccepted(correlation_id=CID, saga="s", existing=False)
+    answer = answering({StartSaga: accepted})
+    drive(conversation(a.AdminStartSaga(saga="s")), answer)
+    ask = answer.asked[0]
+    assert ask.from_anyone and SagaAccepted in ask.replies and SagaRefused in ask.replies
+
+
+def test_list_runs_pages_by_fetching_offset_plus_limit_rows():
+    rows = [RunSummary(correlation_id=f"{i}", saga="s", status="completed", started_at=float(i)) for i in range(5)]
+    answer = answering({ListRuns: RunsPage(runs=rows, total=9)})
+    result = drive(conversation(a.AdminListRuns(limit=2, offset=3)), answer)
+    assert answer.asked[0].message.limit == 5
+    assert [r["correlation_id"] for r in result.data["runs"]] == ["3", "4"]
+    assert (result.data["total"], result.data["offset"]) == (9, 3)
+
+
+def test_show_run_of_an_ended_run_merges_its_journal_steps_and_its_outcome():
+    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="failed", started_at=1.0, finished_at=2.0,
+                           steps=[StepSnapshot(name="one", status="undone", attempts=1)])
+    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
+                         error={"code": "x"}, started_at=1.0, finished_at=2.0)
+    result = drive(conversation(a.AdminShowRun(correlation_id=CID)),
+                   answering({RunStatus: snapshot, AwaitRun: outcome}))
+    assert result.data["steps"][0]["name"] == "one" and result.data["failed_step"] == "two"
+    alone = drive(conversation(a.AdminShowRun(correlation_id=CID)),
+                  answering({RunStatus: snapshot, AwaitRun: NoAnswer("sagas")}))
+    assert alone.data["steps"][0]["name"] == "one" and "failed_step" not in alone.data
+
+
+def _health(facts: dict, children=None, count=None):
+    children = children or Children(children=(child("flow"),))
+
+    def reply(ask):
+        if isinstance(ask.message, WhichChildren):
+            return children
+        return count if count is not None else CountResult(count=3)
+
+    return drive(conversation(a.AdminHealth(), facts), reply).data
+
+
+def test_health_is_ok_live_and_ready_when_every_watched_process_runs_and_the_heartbeat_is_fresh():
+    data = _health({"pid": 1, "watch": {"admin": 11}, "probes": {"alive": {"admin": True},
+                                                                  "heartbeat_age_s": 0.2}})
+    assert (data["status"], data["live"], data["ready"], data["problems"]) == ("ok", True, True, [])
+    assert "probes" not in data["daemon"] and "watch" not in data["daemon"]
+
+
+def test_health_is_live_but_not_ready_while_a_root_child_restarts():
+    data = _health({}, Children(children=(child("flow"), child("gate", status="restarting"))))
+    assert (data["status"], data["live"], data["ready"]) == ("degraded", True, False)
+    assert data["problems"] == ["gate is restarting"]
+
+
+@pytest.mark.parametrize("facts, count, problem", [
+    ({"watch": {"logger": 12}, "probes": {"alive": {"logger": False}}}, None, "the logger process (pid 12) is gone"),
+    ({"probes": {"heartbeat_age_s": 9.5}}, None, "the daemon's watch loop last ticked 9.5 s ago"),
+    ({}, NoAnswer("registry"), "the registry did not answer"),
+])
+def test_health_is_down_when_the_daemon_is_not_live(facts, count, problem):
+    data = _health(facts, count=count)
+    assert (data["status"], data["live"], data["ready"]) == ("down", False, False)
+    assert problem in data["problems"]

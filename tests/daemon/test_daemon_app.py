@@ -63,7 +63,7 @@ def test_a_taken_admin_port_is_refused_and_nothing_is_started(tmp_path):
 
 
 def test_a_data_directory_held_by_another_daemon_is_refused(tmp_path):
-    (tmp_path / "data").mkdir()
+    (tmp_path / "data").mkdir(mode=0o700)
     holder = DataDirLock(tmp_path / "data")
     holder.acquire()
     try:

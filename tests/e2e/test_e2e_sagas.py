@@ -110,7 +110,7 @@ def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(c
     from sagaline.messages import codec
     from sagaline.runtime import join_system
 
-    handle = join_system(daemon.admin_port)
+    handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
         door = handle.create_actor("sagaline.actors.admin.AdminDoor", global_name="sagaline.admin")
         answer = codec.decode(handle.ask(door, payload, 10))
@@ -130,7 +130,7 @@ def seed_upm_fleet(daemon) -> str:
     from sagaline.messages.base import Headers
     from sagaline.runtime import join_system
 
-    handle = join_system(daemon.admin_port)
+    handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
         bolt = holder_address(handle, "domain:bolt")
 

@@ -92,6 +92,35 @@ def test_oversized_input_is_refused_before_parsing():
         codec.decode(b"\x00" * 100, max_bytes=10)
 
 
+def _nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [460, 1000])
+def test_inputs_nested_hundreds_of_levels_deep_are_refused_when_a_depth_limit_is_given(levels):
+    data = codec.pack_value(["AdminStartSaga", 1, {"saga": "s", "inputs": {"x": _nested(levels)}}])
+    assert len(data) < 2000  # a tiny request: size limits alone do not catch it
+    with pytest.raises(codec.MessageTooDeep, match="more than 32 levels"):
+        codec.decode(data, max_depth=32)
+    with pytest.raises(codec.MessageTooLarge):  # a MessageTooDeep is a MessageTooLarge
+        codec.unpack_value(data, max_depth=32)
+
+
+def test_nesting_up_to_the_depth_limit_is_accepted_and_maps_count_as_levels():
+    assert codec.unpack_value(codec.pack_value(_nested(5)), max_depth=5) == _nested(5)
+    with pytest.raises(codec.MessageTooDeep):
+        codec.unpack_value(codec.pack_value({"a": {"b": [{}]}}), max_depth=3)
+    assert codec.nesting_depth({"a": {"b": [{}]}}) == 4 and codec.nesting_depth(7) == 0
+
+
+def test_the_depth_walk_survives_values_far_deeper_than_the_recursion_limit():
+    assert codec.nesting_depth(_nested(50_000), stop_after=10) == 11
+    assert codec.nesting_depth(_nested(5_000)) == 5_000
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_escape_as_anything_but_a_codec_error(data):

@@ -2,7 +2,6 @@
 descriptors, nothing left after shutdown, joins that never start or stop a system."""
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -10,35 +9,9 @@ from sagaline.runtime import AskTimeout, NoSystemListening, SystemNotOwned, join
 from sagaline.runtime.system import free_port
 from tests.support.actors import ProbeEvent
 from tests.support.tree import start_probe, start_supervisor, worker
+from tests.support.wire import listening_sockets, open_descriptors
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(60)]
-
-
-def listening_sockets(pids):
-    """``{(host, port)}`` of TCP listeners held by ``pids`` (from /proc/net/tcp + fds)."""
-    inodes = set()
-    for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                host, port = fields[1].split(":")
-                found.add((_host(host), int(port, 16)))
-    return found
-
-
-def _host(hexed):
-    if len(hexed) == 8:
-        return ".".join(str(int(hexed[i:i + 2], 16)) for i in (6, 4, 2, 0))
-    return hexed
 
 
 def test_every_listener_binds_loopback_only(multiproc_actor_system):
@@ -64,17 +37,6 @@ def test_actor_processes_inherit_no_descriptor_of_the_caller(multiproc_actor_sys
     finally:
         os.close(read_end)
         os.close(write_end)
-
-
-def open_descriptors(pid: int) -> set[str]:
-    """What ``pid``'s descriptors point at; one closed while we look is skipped."""
-    targets = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            targets.add(os.readlink(fd))
-        except FileNotFoundError:
-            pass
-    return targets
 
 
 def test_an_in_process_shutdown_runs_every_actors_last_words(tmp_path):

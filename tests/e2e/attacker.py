@@ -1,0 +1,38 @@
+"""``python -m tests.e2e.attacker PORT``: what a local user without the daemon's token tries on its admin door.
+
+Joins the daemon's actor system as any client can, finds the admin door by
+its global name, then: tells the door ``ActorExitRequest``; sends it a
+second ``AdminDoorInit`` (pointing it at nothing); and calls
+``ActorSystem.shutdown()`` (sent at once; Thespian then waits up to 10 s for
+a completion that a refused shutdown never gets, so this process ends
+itself after a second). Prints one JSON line with what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+
+def main(port: int) -> None:
+    from thespian.actors import ActorExitRequest
+
+    from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminDoorInit
+    from sagaline.runtime import join_system
+
+    handle = join_system(port)
+    door = handle.create_actor("sagaline.actors.admin_door.AdminDoor", global_name=ADMIN_DOOR_NAME)
+    handle.tell(door, ActorExitRequest())
+    second = handle.ask(door, AdminDoorInit(registry=None, token="guess"), 10)
+    seen = {"second_init": getattr(second, "code", type(second).__name__)}
+    threading.Thread(target=handle.asys.shutdown, daemon=True).start()
+    time.sleep(1.0)
+    print(json.dumps(seen), flush=True)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
