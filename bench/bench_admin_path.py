@@ -83,8 +83,8 @@ def closed_loops(call: Callable[[int], str], total: int, concurrency: int) -> di
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sagaline-bench-admin-") as tmp:
-        config = load_config({"data_dir": str(Path(tmp) / "data"), "admin_port": 0, "admin.workers": 16,
-                              "runs.pool_size": 16}, environ={})
+        config = load_config({"data_dir": str(Path(tmp) / "data"), "admin_port": 0, "admin.workers": 16},
+                             environ={})
         daemon = Daemon(config)
         info = daemon.start()
         try:

@@ -68,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as workdir:
         handle = start_system(SIMPLE, log_dir=Path(workdir))
         try:
-            tree = start_tree(handle, tree_config(Path(workdir) / "data", pool_size=16))
+            tree = start_tree(handle, tree_config(Path(workdir) / "data"))
             client = SagaClient(handle, tree.sagas)
             closed_loop(client, 4, 20, "warm")
             before, started = thread_cpu(), time.perf_counter()

@@ -63,7 +63,7 @@ def child(side: str, runs: int, out: Path, workdir: Path) -> None:
         except NotTheDaemon:
             answered = False
         assert answered == (side == "auth"), f"the {side} side is not what it claims (hello answered: {answered})"
-        tree = start_tree(handle, tree_config(workdir / "data", pool_size=CONCURRENCY))
+        tree = start_tree(handle, tree_config(workdir / "data"))
         client = SagaClient(handle, tree.sagas)
         closed_loop(client, 20, "warm")
         seconds, statuses = closed_loop(client, runs, "run")

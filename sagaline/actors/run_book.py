@@ -33,6 +33,7 @@ class RunBook:
     def __init__(self, finished_cache: int) -> None:
         self.live: dict[str, Any] = {}
         self.processes: dict[str, Any] = {}
+        self.process_sagas: dict[str, str] = {}
         self.waiters: dict[str, list[Any]] = {}
         self.accepting: dict[str, list[Any]] = {}
         self.finished: OrderedDict[str, RunOutcome] = OrderedDict()
@@ -54,7 +55,9 @@ class RunBook:
     def saga_of(self, cid: str) -> str | None:
         """The saga of a run in progress (or waiting to be rebuilt)."""
         run = self.live.get(cid)
-        return run.saga if run is not None else self.to_recover.get(cid)
+        if run is not None:
+            return run.saga
+        return self.process_sagas.get(cid) or self.to_recover.get(cid)
 
     # ----- waiting ------------------------------------------------------------------------
 
@@ -76,6 +79,7 @@ class RunBook:
         cid = result.correlation_id
         self.live.pop(cid, None)
         self.processes.pop(cid, None)
+        self.process_sagas.pop(cid, None)
         self.deaths.pop(cid, None)
         self.finished[cid] = result
         self.finished.move_to_end(cid)

@@ -324,6 +324,7 @@ class SagaHost(ChildKeeper):
                           self.cfg.for_process_run(launch, self.directory), restart="temporary")
         child = Child(spec.id, spec)
         self.book.processes[launch.run_id] = child
+        self.book.process_sagas[launch.run_id] = launch.saga
         self.spawn(child)
         for message, _ in self.book.unanswered(launch.run_id):  # asked of a predecessor that died
             self.post(child.address, Routed(request=message, reply_to=self.myAddress))
@@ -420,7 +421,7 @@ class SagaHost(ChildKeeper):
         if message.correlation_id and self.durable:
             summary, out = self.journal.store.find(cid)
             if summary is not None:
-                self._answer_recorded(message, cid, summary.saga, out, sender)
+                self._answer_recorded(message, cid, summary.saga, out, sender, summary.status)
                 return
         (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
@@ -439,19 +440,25 @@ class SagaHost(ChildKeeper):
     def _answer_existing(self, message: StartSaga, cid: str, sender: Any) -> bool:
         finished = self.book.finished.get(cid)
         if finished is not None:
-            self._answer_recorded(message, cid, finished.saga, finished, sender)
+            self._answer_recorded(message, cid, finished.saga, finished, sender, finished.status)
             return True
         if not self.book.known(cid):
             return False
-        if message.wait:
+        saga = self.book.saga_of(cid) or message.saga
+        if saga != message.saga:
+            self.post(sender, _taken(cid, saga, "running"))
+        elif message.wait:
             self.book.wait(cid, sender)
         else:
-            self.post(sender, SagaAccepted(correlation_id=cid, saga=self.book.saga_of(cid) or message.saga,
-                                           existing=True, address=self._address_of(cid)))
+            self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True, address=self._address_of(cid)))
         return True
 
-    def _answer_recorded(self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any) -> None:
-        if message.wait and out is not None:
+    def _answer_recorded(self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any,
+                         status: str) -> None:
+        """A start under the id of a run that exists: that run (its saga's), or a refusal if another saga holds it."""
+        if saga != message.saga:
+            self.post(sender, _taken(cid, saga, status))
+        elif message.wait and out is not None:
             self.post(sender, out)
         elif message.wait:
             self.book.wait(cid, sender)
@@ -681,3 +688,10 @@ class SagaHost(ChildKeeper):
         except Exception:
             _log.exception("host: closing the journal failed")
         self.outbox.flush(float("inf"))  # nothing is held any more
+
+
+def _taken(cid: str, saga: str, status: str) -> SagaRefused:
+    """One run per correlation id (a registry's unique key): another saga's start under it is refused."""
+    return SagaRefused(code="correlation_id_taken",
+                       message=f"correlation id {cid} is held by a run of {saga!r} ({status}); "
+                               "start another saga under a new id (its causation id may name this run)")

@@ -79,7 +79,8 @@ class SagaRefused(Message):
     """The request was refused; nothing started, nothing changed."""
 
     code: Literal["invalid_correlation_id", "invalid_causation_id", "unknown_saga", "invalid_input",
-                  "unknown_run", "max_children", "unavailable", "journal_unavailable", "storage_unavailable"]
+                  "unknown_run", "max_children", "unavailable", "journal_unavailable", "storage_unavailable",
+                  "correlation_id_taken"]
     """Why, as a stable code."""
     message: str
     """What was wrong, for a human."""

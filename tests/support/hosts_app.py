@@ -1,0 +1,60 @@
+"""A test app for saga hosts: a saga whose step's own code crashes (not a step failure: a crash).
+
+``crashy`` has one step, a custom :class:`~sagaline.saga.steps.StepBehaviour`
+whose ``invoke`` raises while the marker file named by its ``marker`` input
+says crashes are left (the file holds their number), so the run's actor dies
+inside its host, as a bug in a user's step behaviour would make it. ``calm`` is a one-step local saga that never crashes. Both are
+loaded like any app: ``apps = ["tests.support.hosts_app:app"]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sagaline.apps import App
+from sagaline.saga import Ok, Saga, SagaDefinition, input_, local
+
+__all__ = ["app"]
+
+
+class CrashingStep:
+    """Raises from ``invoke`` while the run's marker says crashes are left."""
+
+    can_compensate = False
+    can_undo = False
+    can_interrupt = False
+
+    def invoke(self, kind: str, args: Any, value: Any, reason: Any, ctx: Any) -> Any:
+        marker = Path(args["marker"])
+        left = int(marker.read_text()) if marker.exists() else 0
+        if left > 0:
+            marker.write_text(str(left - 1))
+            raise RuntimeError(f"a bug in a step behaviour ({left} crashes left)")
+        return Ok({"survived": True})
+
+    def interpret(self, kind: str, reply: Any, args: Any) -> Any:
+        raise AssertionError("a local step gets no reply")
+
+    def backoff(self, reason: Any, args: Any, ctx: Any) -> float | None:
+        return None
+
+    def describe(self) -> str:
+        return "crashing"
+
+
+def crashy() -> SagaDefinition:
+    s = Saga("crashy", description="its one step's code crashes while its marker says so")
+    s.input("marker", str, description="a file holding how many more times the step's code crashes")
+    s.step("fragile", CrashingStep(), args={"marker": input_("marker")})
+    return s.build()
+
+
+def calm() -> SagaDefinition:
+    s = Saga("calm", description="one local step that never fails")
+    s.input("label", str, default="")
+    s.step("easy", local(lambda a, c: Ok(a["label"])), args={"label": input_("label")})
+    return s.build()
+
+
+app = App(name="hosts_test", description="saga-host behaviour tests", sagas=[crashy, calm])
