@@ -65,6 +65,7 @@ from sagaline.messages.supervision import (
     Unrecognized,
 )
 from sagaline.runtime.addresses import register_address_codec
+from sagaline.runtime.patches import dispatching
 from sagaline.telemetry import setup as process_telemetry
 
 __all__ = ["BaseActor", "DEFER_START", "error_reason"]
@@ -186,12 +187,13 @@ class BaseActor(Actor):
 
     def receiveMessage(self, message: Any, sender: Any) -> None:
         """Route one message; any exception ends the actor with reason error."""
-        try:
-            self._route(message, sender)
-            if self._running and not self._exiting:
-                self.after_message()
-        except Exception as exc:  # every crash becomes an exit, never a redelivery
-            self._crash(exc, message)
+        with dispatching():  # a send to itself meanwhile needs no wake-up of the transport loop
+            try:
+                self._route(message, sender)
+                if self._running and not self._exiting:
+                    self.after_message()
+            except Exception as exc:  # every crash becomes an exit, never a redelivery
+                self._crash(exc, message)
 
     def _route(self, message: Any, sender: Any) -> None:
         if isinstance(message, (Started, InitFailed)):

@@ -108,7 +108,7 @@ class Outbox:
         release_s: the longest a batch waits for the answers to the one before.
     """
 
-    def __init__(self, send: Callable[[Any, Any], None], release_s: float = 0.002) -> None:
+    def __init__(self, send: Callable[[Any, Any], None], release_s: float = 0.05) -> None:
         self._send = send
         self._release_s = release_s
         self._queues: list[tuple[Any, list[Any]]] = []  # addresses are not hashable: short lists
