@@ -59,6 +59,7 @@ import statistics
 import time
 from typing import Any
 
+from sagaline.apps import load_apps
 from sagaline.actors.base import BaseActor
 from sagaline.daemon.conversations import Ask, Missing, NoAnswer, conversation, error
 from sagaline.daemon.requests import is_reply, read_request, reply_form
@@ -104,6 +105,7 @@ class AdminWorker(BaseActor):
 
     def on_start(self, args: dict[str, Any]) -> None:
         self.facts = dict(args.get("facts") or {})
+        self.facts["catalog"] = load_apps(self.facts.get("apps") or (), entry_points=False)
         self.watch = dict(args.get("watch") or {})
         self.heartbeat = args.get("heartbeat")
         self.known: dict[str, Any] = {"registry": self.registry, "root": args.get("root")}

@@ -118,6 +118,9 @@ class ThespianChannel:
 
         register_address_codec()
         try:
+            if self.target.secret_file is None:
+                raise SecretError(f"no installation secret given for {self.target.describe()} "
+                                  "(sagaline.client.locate finds <data dir>/secret.key)")
             secret = load_secret(self.target.secret_file)
             handle = join_system(self.target.port, bind_address=self.target.host, secret=secret)
         except NoSystemListening:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
@@ -138,7 +139,11 @@ class Client:
     def __init__(self, data_dir: Any = None, *, address: str | tuple[str, int] | None = None, connect: bool = True,
                  channel: Channel | None = None) -> None:
         if channel is None:
-            target = Target(*parse_address(address), "address") if address is not None else locate(data_dir=data_dir)
+            if address is None:
+                target = locate(data_dir=data_dir)
+            else:
+                host, port = parse_address(address)
+                target = replace(locate(admin_port=port, host=host, data_dir=data_dir), source="address")
             channel = ThespianChannel(target)
         self._channel = channel
         self._workers = _Workers()

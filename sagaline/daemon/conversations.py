@@ -20,7 +20,8 @@ An optional ask is sent :class:`Missing` or :class:`NoAnswer` instead, or the
 ``Unrecognized`` reply itself. Scripts are pure: tests drive them with
 :func:`drive` and canned replies. ``facts`` are the daemon's facts plus, for
 ``health``, ``probes`` the worker measured just before (which watched
-processes are alive, the age of the daemon's heartbeat).
+processes are alive, the age of the daemon's heartbeat), and ``catalog``: the
+:class:`sagaline.apps.Apps` the worker loaded (the catalog and app commands read it).
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ def _health(request: AdminHealth, facts: dict) -> Script:
     dead = _liveness_problems(facts, children, count)
     idle = [f"{row['id']} is {row['status']}" for row in rows if row["status"] != "running"]
     live, ready = not dead, not dead and not idle
-    daemon = {k: v for k, v in facts.items() if k not in ("probes", "watch")}
+    daemon = {k: v for k, v in facts.items() if k not in ("probes", "watch", "catalog")}
     if "started_at" in daemon:
         daemon["uptime_s"] = round(time.time() - daemon["started_at"], 3)
     return _result(request, status="ok" if ready else "degraded" if live else "down", live=live, ready=ready,
@@ -273,10 +274,14 @@ def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
 
 
 def _apps(facts: dict) -> Any:
-    """The apps the daemon runs (``facts["apps"]``: their specs), loaded once per process."""
-    from sagaline.apps import load_apps
+    """The apps the daemon runs: ``facts["catalog"]``, the :class:`sagaline.apps.Apps` the worker loaded.
 
-    return load_apps(facts.get("apps") or (), entry_points=False)
+    The worker (the shell) loads them; this module only reads the catalog, so it stays free of imports.
+    """
+    catalog = facts.get("catalog")
+    if catalog is None:
+        raise LookupError("the admin worker was given no app catalog (facts['catalog'])")
+    return catalog
 
 
 def _catalog(request: AdminCatalog, facts: dict) -> Script:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sagaline.apps import load_apps
 from sagaline.daemon.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.messages import admin as a
 from sagaline.messages.registry import CountResult, Entries, Entry
@@ -127,7 +128,7 @@ def test_registry_lookups_show_holders_as_text():
     assert result.data["entries"] == [{"key": "sagas", "holder": str(holder), "value": {"v": 1}}]
 
 
-THUNDERLINE = {"apps": ["thunderline.app:app"]}
+THUNDERLINE = {"catalog": load_apps(["thunderline.app:app"], entry_points=False)}
 
 
 def test_the_catalog_lists_the_loaded_apps_sagas_with_typed_inputs_without_asking_anyone():
@@ -149,7 +150,7 @@ def test_the_catalog_of_one_saga_has_only_it_and_an_unknown_one_is_not_found():
 
 
 def test_a_daemon_without_apps_has_an_empty_catalog():
-    result = drive(conversation(a.AdminCatalog(), {"apps": []}), lambda ask: pytest.fail("asked"))
+    result = drive(conversation(a.AdminCatalog(), {"catalog": load_apps([], entry_points=False)}), lambda ask: pytest.fail("asked"))
     assert (result.data["sagas"], result.data["commands"], result.data["apps"]) == ([], [], [])
 
 

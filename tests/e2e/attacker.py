@@ -1,4 +1,5 @@
-"""``python -m tests.e2e.attacker PORT``: what a local user without the daemon's token tries on its admin door.
+"""``python -m tests.e2e.attacker PORT SECRET_FILE``: what a same-user process without the daemon's control token
+tries on its admin door.
 
 Joins the daemon's actor system as any client can, finds the admin door by
 its global name, then: tells the door ``ActorExitRequest``; sends it a
@@ -17,13 +18,13 @@ import threading
 import time
 
 
-def main(port: int) -> None:
+def main(port: int, secret_file: str) -> None:
     from thespian.actors import ActorExitRequest
 
     from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminDoorInit
-    from sagaline.runtime import join_system
+    from sagaline.runtime import join_system, load_secret
 
-    handle = join_system(port)
+    handle = join_system(port, secret=load_secret(secret_file))
     door = handle.create_actor("sagaline.actors.admin_door.AdminDoor", global_name=ADMIN_DOOR_NAME)
     handle.tell(door, ActorExitRequest())
     second = handle.ask(door, AdminDoorInit(registry=None, token="guess"), 10)
@@ -35,4 +36,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2])

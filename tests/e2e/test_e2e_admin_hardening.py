@@ -51,7 +51,7 @@ def test_raw_bytes_nested_a_thousand_levels_get_an_error_from_the_door_and_from_
     for _ in range(999):
         deep = [deep]
     payload = codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "inputs": {"x": deep}}])
-    channel = ThespianChannel(Target("127.0.0.1", daemon.admin_port, "test"))
+    channel = ThespianChannel(Target("127.0.0.1", daemon.admin_port, "test", secret_file=daemon.data_dir / "secret.key"))
     try:
         workers = channel.open().workers
         for target in (channel.door, workers[0]):
@@ -67,7 +67,8 @@ def test_raw_bytes_nested_a_thousand_levels_get_an_error_from_the_door_and_from_
 
 def test_a_clients_exit_request_second_door_init_and_shutdown_change_nothing(served):
     daemon, cli, processes = served
-    attack = subprocess.run([sys.executable, "-m", "tests.e2e.attacker", str(daemon.admin_port)],
+    attack = subprocess.run([sys.executable, "-m", "tests.e2e.attacker", str(daemon.admin_port),
+                             str(daemon.data_dir / "secret.key")],
                             capture_output=True, text=True, timeout=60, env=_environment({}), cwd=daemon.directory)
     assert attack.returncode == 0, attack.stderr[-2000:]
     assert json.loads(attack.stdout.splitlines()[-1]) == {"second_init": "refused"}

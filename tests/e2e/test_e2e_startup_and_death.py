@@ -54,7 +54,7 @@ def test_clients_that_arrive_while_the_daemon_starts_are_told_to_retry_and_the_s
     port = free_port()
 
     def health() -> str:
-        with Client(address=f"127.0.0.1:{port}") as client:
+        with Client(address=f"127.0.0.1:{port}", data_dir=daemon.data_dir) as client:
             return client.health().status
 
     daemon = DaemonProcess(tmp_path, BASE_CONFIG, ["--admin-port", str(port)])
