@@ -51,6 +51,9 @@ def one(name: str, n: int, c: int) -> None:
            "client_cpu_ms_per_run": 1000 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / n}
     if "daemon_cpu_s" in result:
         out["daemon_cpu_ms_per_run"] = 1000 * result["daemon_cpu_s"] / n
+        out["daemon_cpu_ms_per_run_by_process"] = {
+            label: round(1000 * seconds / n, 3) for label, seconds in
+            sorted(result["daemon_cpu_by_process"].items(), key=lambda kv: -kv[1]) if seconds > 0}
     print(json.dumps(out))
 
 

@@ -276,7 +276,11 @@ def _run_daemon(n: int, c: int, work: Path, isolation: str | None) -> dict[str, 
                 return started.correlation_id, started.outcome.status
             before = daemon_cpu(daemon)
             result = _closed_loop(one, n, c)
-            result["daemon_cpu_s"] = daemon_cpu(daemon) - before
+            after = daemon_cpu(daemon)
+            result["daemon_cpu_s"] = sum(after.values()) - sum(before.values())
+            labels = process_labels(client, daemon)
+            result["daemon_cpu_by_process"] = {
+                labels.get(pid, str(pid)): after[pid] - before.get(pid, 0.0) for pid in after}
     finally:
         daemon.stop()
     outcomes = result["outcomes"]
@@ -284,20 +288,39 @@ def _run_daemon(n: int, c: int, work: Path, isolation: str | None) -> dict[str, 
     return result
 
 
-def daemon_cpu(daemon: Any) -> float:
-    """CPU seconds the daemon's processes have used so far."""
+def daemon_cpu(daemon: Any) -> dict[int, float]:
+    """CPU seconds each of the daemon's processes has used so far, by pid."""
     import os
 
     from sagaline.runtime.procs import pids_with_tag
 
-    total = 0.0
+    used = {}
     for pid in pids_with_tag(daemon.info.tag) | {daemon.process.pid}:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except OSError:
             pass
-    return total
+    return used
+
+
+def process_labels(client: Any, daemon: Any) -> dict[int, str]:
+    """pid -> the daemon's name for that process (its supervision-tree path; the daemon; admin workers)."""
+    from sagaline.messages.admin import AdminTree
+
+    labels = {daemon.process.pid: "daemon"}
+
+    def walk(node: dict, path: str) -> None:
+        here = f"{path}/{node['id']}" if path else node["id"]
+        if node.get("pid"):
+            labels.setdefault(node["pid"], here)
+        for child in node.get("children") or ():
+            walk(child, here)
+
+    answer = client.request(AdminTree())
+    if hasattr(answer, "data"):
+        walk(answer.data.get("tree") or {}, "")
+    return labels
 
 
 RUNNERS: dict[str, Callable[[int, int, Path], dict[str, Any]]] = {

@@ -147,8 +147,7 @@ class ThespianChannel:
             raise DaemonUnreachable(f"not connected to {self.target.describe()}", "unreachable")
         began = time.monotonic()
         try:
-            with handle.asys.private() as endpoint:
-                answer = endpoint.ask(address, payload, timeout)
+            answer = handle.request(address, payload, timeout)  # one answer per admin request: pooled endpoints
         except Exception as exc:  # a transport failure: the daemon went away
             raise DaemonUnreachable(f"the daemon on {self.target.describe()} went away: {exc}", "unreachable") \
                 from None

@@ -40,6 +40,15 @@ transport too, since its own endpoint listens as well):
   only sets its flags, which the loop reads when the handler returns. A
   signal handler's send while the loop waits still wakes it as before.
 
+* **Lazy message descriptions.** Thespian logs every message an actor
+  receives and every transmit at DEBUG level, and builds the description
+  first (``thesplog('ACTOR got %s', envelope.identify(), level=DEBUG)``):
+  ``identify()`` renders the whole message with ``str()``, a pydantic
+  model's repr, even though DEBUG is off. For a saga host sending command
+  batches that was 10 % of its busy time (py-spy). Patched,
+  ``ReceiveEnvelope.identify`` and ``TransmitIntent.identify`` return a
+  :class:`_Described` that renders only when a log line is written.
+
 * **Timers in a heap (simpleSystemBase).** The in-process base keeps
   pending wakeups in a list that it partitions, with a functional fold, on
   every message it delivers: with a few thousand timers pending (a saga run
@@ -68,7 +77,7 @@ from typing import Iterator
 __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False}
+_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False}
 _handling = [0]  # > 0 while this process's actor handles a message on the transport loop's thread
 
 
@@ -107,6 +116,8 @@ def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True,
         _patch_start_child()
     if not _state["quiet"]:
         _patch_quiet_self_sends()
+    if not _state["lazy"]:
+        _patch_lazy_descriptions()
 
 
 @contextmanager
@@ -134,6 +145,31 @@ def _patch_quiet_self_sends() -> None:
 
     tcp.TCPTransport.interrupt_wait = interrupt_wait
     _state["quiet"] = True
+
+
+class _Described:
+    """A message's description, rendered only when formatted (what ``identify()`` returns when patched)."""
+
+    __slots__ = ("_render", "_of")
+
+    def __init__(self, render, of) -> None:
+        self._render, self._of = render, of
+
+    def __str__(self) -> str:
+        return self._render(self._of)
+
+    __repr__ = __str__
+
+
+def _patch_lazy_descriptions() -> None:
+    from thespian.system.transport import ReceiveEnvelope, TransmitIntent
+
+    for cls in (ReceiveEnvelope, TransmitIntent):
+        render = cls.identify
+        cls.identify = functools.wraps(render)(lambda self, _render=render: _Described(_render, self))
+        if cls is ReceiveEnvelope:  # its __str__ returns identify() itself, which must stay a str
+            cls.__str__ = lambda self, _render=render: _render(self)
+    _state["lazy"] = True
 
 
 def _patch_bind(bind_address: str) -> None:

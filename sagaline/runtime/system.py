@@ -45,6 +45,7 @@ from typing import Any, Iterable
 from sagaline.runtime import guards
 from sagaline.runtime.allowlist import allow_classes
 from sagaline.runtime.errors import AskTimeout, NoSystemListening, SecretError, SystemNotOwned, SystemStartError
+from sagaline.runtime.endpoints import EndpointPool
 from sagaline.runtime.launcher import READY_FILE
 from sagaline.runtime.patches import apply_patches, heap_wakeups
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
@@ -94,6 +95,7 @@ class ActorSystemHandle:
         self.tag = tag
         self.owned = owned
         self._lock = threading.RLock()
+        self._endpoints: EndpointPool | None = None
 
     @property
     def multiprocess(self) -> bool:
@@ -122,6 +124,24 @@ class ActorSystemHandle:
         if reply is None:
             raise AskTimeout(_no_reply(type(message).__name__, timeout, time.monotonic() - began))
         return reply
+
+    def request(self, address: Any, message: Any, timeout: float = DEFAULT_ASK_TIMEOUT) -> Any:
+        """Send ``message`` to ``address`` and return its one answer, or None when none came in time.
+
+        For protocols that answer every request exactly once (the admin
+        protocol): multiprocess, the ask runs on a pooled endpoint that is
+        lent again after an answer, so answers reuse connections (see
+        :mod:`sagaline.runtime.endpoints`). In-process it is :meth:`ask`
+        without the exception.
+        """
+        if not self.multiprocess:
+            with self._lock:
+                return self.asys.ask(address, message, timeout)
+        with self._lock:
+            if self._endpoints is None:
+                self._endpoints = EndpointPool(self.asys)
+            endpoints = self._endpoints
+        return endpoints.ask(address, message, timeout)
 
     def tell(self, address: Any, message: Any) -> None:
         """Send ``message`` to ``address`` without waiting for anything."""
@@ -155,6 +175,7 @@ class ActorSystemHandle:
         """
         if not self.owned:
             raise SystemNotOwned("a joined system is never shut down by the joiner")
+        self._close_endpoints()
         if self.asys is not None:
             if not self.multiprocess:
                 self._stop_in_process_actors()
@@ -193,11 +214,19 @@ class ActorSystemHandle:
         """Let go of the handle without stopping the system (a joined handle also
         closes its endpoint's sockets at once, instead of whenever it is collected)."""
         asys, self.asys = self.asys, None
+        self._close_endpoints()
         if asys is not None and not self.owned and self.multiprocess:
             try:
                 asys._systemBase.transport.close()
             except Exception:  # best effort: the endpoint is dropped either way
                 logging.getLogger("sagaline.runtime").debug("closing a joined endpoint failed", exc_info=True)
+
+
+    def _close_endpoints(self) -> None:
+        with self._lock:
+            endpoints, self._endpoints = self._endpoints, None
+        if endpoints is not None:
+            endpoints.close()
 
 
 def _no_reply(what: str, timeout: float, waited: float) -> str:

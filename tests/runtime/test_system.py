@@ -72,3 +72,20 @@ def test_an_unanswered_ask_times_out(multiproc_actor_system):
     probe = start_probe(multiproc_actor_system)
     with pytest.raises(AskTimeout):
         multiproc_actor_system.ask(probe, ProbeEvent(kind="x", label="y"), timeout=0.3)
+
+
+def test_message_descriptions_are_rendered_only_when_written(multiproc_actor_system):
+    """Thespian's DEBUG lines build identify() eagerly; patched, it renders only when formatted."""
+    from thespian.system.transport import ReceiveEnvelope
+
+    rendered = []
+
+    class Loud:
+        def __str__(self):
+            rendered.append(1)
+            return "loud"
+
+    envelope = ReceiveEnvelope("someone", Loud())
+    described = envelope.identify()
+    assert rendered == []
+    assert "loud" in f"{described}" and "loud" in str(envelope) and len(rendered) == 2
