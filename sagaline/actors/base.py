@@ -67,6 +67,7 @@ from sagaline.messages.supervision import (
 from sagaline.runtime.addresses import register_address_codec
 from sagaline.runtime.patches import dispatching
 from sagaline.telemetry import setup as process_telemetry
+from sagaline.telemetry.deferral import deferring
 
 __all__ = ["BaseActor", "DEFER_START", "error_reason"]
 
@@ -187,7 +188,9 @@ class BaseActor(Actor):
 
     def receiveMessage(self, message: Any, sender: Any) -> None:
         """Route one message; any exception ends the actor with reason error."""
-        with dispatching():  # a send to itself meanwhile needs no wake-up of the transport loop
+        # dispatching: a send to itself meanwhile needs no wake-up of the transport loop;
+        # deferring: spans that end meanwhile are written once, when the message is handled
+        with dispatching(), deferring():
             try:
                 self._route(message, sender)
                 if self._running and not self._exiting:

@@ -74,6 +74,7 @@ from sagaline import __version__
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import parse_traceparent, root_span_id, trace_id_for
 from sagaline.telemetry.core import EventName, Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.deferral import flush_when_idle
 
 __all__ = ["SpanBridge", "HANDLER_PREFIX", "MAX_OPEN_SPANS"]
 
@@ -224,7 +225,7 @@ class SpanBridge:
             status=Status(status, message if status is StatusCode.ERROR else None),
             start_time=entry.start_ns, end_time=max(end, entry.start_ns), instrumentation_scope=_SCOPE))
         if self.flush_when_idle and idle:
-            self.processor.force_flush()
+            flush_when_idle(self, self.processor.force_flush)  # inside an actor's message: once, at its end
         return True
 
     # ----- the run -------------------------------------------------------------------------
