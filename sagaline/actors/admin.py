@@ -38,7 +38,13 @@ request; at most ``workers`` requests are answered at once, the rest get
 * ``owner_pid``: when that process (the daemon) vanishes, e.g. SIGKILLed,
   the endpoint ends the whole actor system so no orphan keeps the ports.
 
-Args: ``facts`` (daemon facts, for health), ``owner_pid``, ``workers``
+* **The saga hosts**: the endpoint follows the registry's ``sagahost:<i>``
+  entries and lists the hosts in the directory while all ``saga_hosts`` of
+  them run, so a client sends its starts and waits straight to the host of
+  the run (:mod:`sagaline.actors.host_desk`): two cross-process messages
+  instead of six.
+
+Args: ``facts`` (daemon facts, for health), ``owner_pid``, ``saga_hosts`` (how many), ``workers``
 (pool size, default :data:`DEFAULT_WORKERS`), ``watch`` (name -> pid of the
 processes health checks; the endpoint adds the root's), ``heartbeat``.
 """
@@ -57,7 +63,9 @@ from sagaline.daemon.pidfile import pid_alive
 from sagaline.daemon.requests import is_reply, read_request, reply_form
 from sagaline.messages.admin import (AdminBounced, AdminConnect, AdminDirectory, AdminError, AdminForward,
                                      AdminWorkerPing, AdminWorkerState)
+from sagaline.messages.registry import Entries, RegistryEvent, Select, Subscribe
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
+from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all
 
 __all__ = ["AdminEndpoint", "WORKER_CLASS", "DEFAULT_WORKERS"]
@@ -101,6 +109,11 @@ class AdminEndpoint(BaseActor):
             watch["root"] = self.parent_pid  # the endpoint is the root supervisor's child
         self.worker_args = {"facts": self.facts, "watch": watch, "heartbeat": args.get("heartbeat"),
                             "root": self.parent}
+        self.saga_hosts = int(args.get("saga_hosts") or 0)
+        self.hosts: dict[int, Any] = {}
+        if self.saga_hosts and self.registry is not None:
+            self.send(self.registry, Subscribe(key_prefix=HOST_KEY_PREFIX))
+            self.send(self.registry, Select(key_prefix=HOST_KEY_PREFIX))
         self.slots: list[_Slot] = []
         self.turn = 0
         self.pad = 0
@@ -188,9 +201,31 @@ class AdminEndpoint(BaseActor):
             self._hand_out(forward)
 
     def directory(self) -> AdminDirectory:
-        """The workers a client may ask directly."""
+        """The workers a client may ask directly, and the saga hosts when all of them run."""
+        hosts = [self.hosts.get(i) for i in range(self.saga_hosts)]
         return AdminDirectory(workers=[s.address for s in self.slots if s.up], version=str(self.facts.get("version", "")),
-                              daemon_pid=int(self.facts.get("pid") or 0))
+                              daemon_pid=int(self.facts.get("pid") or 0),
+                              sagas=hosts if all(h is not None for h in hosts) else [])
+
+    # ----- the saga hosts -------------------------------------------------------------------
+
+    def receive_Entries(self, message: Entries, sender: Any) -> None:
+        for entry in message.entries:
+            index = host_index(entry.key)
+            if index is not None:
+                self.hosts[index] = entry.holder
+
+    def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
+        index = host_index(message.key)
+        if index is None:
+            return
+        if message.kind == "registered":
+            self.hosts[index] = message.holder
+        elif self.hosts.get(index) == message.holder:  # not a successor that registered first
+            del self.hosts[index]
+
+    def receive_Subscribed(self, message: Any, sender: Any) -> None:
+        pass
 
     def _hand_out(self, forward: AdminForward) -> None:
         ready = [s for s in self.slots if s.up]

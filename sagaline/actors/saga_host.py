@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
+from sagaline.actors.host_desk import DeskTicket, HostDesk
 from sagaline.actors.host_io import Outbox, RunTimers
 from sagaline.actors.run_book import RunBook
 from sagaline.actors.saga_run import Operation, SagaRun, Tick
@@ -91,6 +92,8 @@ _log = logging.getLogger("sagaline.saga")
 MAX_RETRY_S = 5.0
 #: Rounds of (runs handle mail -> commit -> continue) one pump may take before it yields.
 _MAX_ROUNDS = 64
+#: The run-timer key of the desk's request deadlines (no run id looks like it).
+_DESK = "desk:"
 
 
 def run_key(correlation_id: str) -> str:
@@ -121,7 +124,8 @@ class SagaHost(ChildKeeper):
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
         self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
-        self.held: list[Routed] = []
+        self.held: list[Routed | tuple[bytes, Any]] = []
+        self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
             self.post(self.registry, Subscribe(key_prefix="domain:"))
@@ -249,7 +253,10 @@ class SagaHost(ChildKeeper):
         if name == "runs":
             self.armed_at = None
             for (cid, timer), payload in self.run_timers.due(time.time() + 0.0005):
-                self._deliver(cid, Tick(timer, payload), None)
+                if cid == _DESK:
+                    self.desk.expire(timer)
+                else:
+                    self._deliver(cid, Tick(timer, payload), None)
             if self.release_at is not None and not self.ready:
                 self.release_at = self.outbox.flush(time.time())  # commands held by the window leave now
             self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
@@ -270,8 +277,20 @@ class SagaHost(ChildKeeper):
         self.run_timers.cancel((run.run_id, name))
 
     def post(self, address: Any, message: Any) -> None:
-        """Send ``message`` at the end of this pump, gathered with others bound for ``address``."""
+        """Send ``message`` at the end of this pump, gathered with others bound for ``address``
+        (an answer to a desk's ticket goes to the desk)."""
+        if type(address) is DeskTicket:
+            self.desk.answer(address, message)
+            return
         self.outbox.put(address, message)
+
+    # ----- DeskHost (what the desk calls) ----------------------------------------------------
+
+    def desk_timer(self, ticket: int, seconds: float) -> None:
+        self.run_timers.start((_DESK, ticket), time.time() + seconds)
+
+    def cancel_desk_timer(self, ticket: int) -> None:
+        self.run_timers.cancel((_DESK, ticket))
 
     def begun(self, run: SagaRun) -> None:
         if self.cfg.launch is not None:
@@ -405,6 +424,15 @@ class SagaHost(ChildKeeper):
             self.held.append(message)  # until the domain actors are known (moments after start)
             return
         self.deliver(message.request, message.reply_to)
+
+    def receive_bytes(self, message: bytes, sender: Any) -> None:
+        """An admin request a client sent straight here (see :mod:`sagaline.actors.host_desk`)."""
+        if sender is None or self.desk is None:
+            return
+        if self.waiting_for_directory:
+            self.held.append((message, sender))
+            return
+        self.desk.receive(message, sender)
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
         verdict = admit(message, self.sagas, self.definitions)
@@ -643,7 +671,10 @@ class SagaHost(ChildKeeper):
             self._find_unfinished()
             held, self.held = self.held, []
             for routed in held:
-                self.deliver(routed.request, routed.reply_to)
+                if isinstance(routed, Routed):
+                    self.deliver(routed.request, routed.reply_to)
+                else:
+                    self.receive_bytes(*routed)
 
     def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
         self._registry_entry(message.key, message.holder if message.kind == "registered" else None)
@@ -672,7 +703,8 @@ class SagaHost(ChildKeeper):
                                     process_runs=len(self.book.processes), recovering=len(self.book.to_recover),
                                     commits=j.commits, writes=j.writes, largest_batch=j.largest,
                                     commit_failures=j.failures, envelopes=self.outbox.envelopes,
-                                    items=self.outbox.items, storage_fault=self.storage_fault))
+                                    items=self.outbox.items, storage_fault=self.storage_fault,
+                                    desk_served=self.desk.served if self.desk is not None else 0))
 
     def on_terminate(self, reason: Any) -> None:
         journal = getattr(self, "journal", None)

@@ -32,6 +32,7 @@ from typing import Any
 from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
 from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
 from sagaline.actors.spawn import start_actor_with_pid
+from sagaline.saga.placement import host_key
 from sagaline.apps import load_apps
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
@@ -157,7 +158,7 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
         "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
-        name=f"sagahost:{i}") for i in range(count)]
+        name=host_key(i)) for i in range(count)]
     args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
             "children": [h.model_dump() for h in hosts], "count": count, "journal": config.journal,
             "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s}

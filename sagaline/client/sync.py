@@ -11,11 +11,15 @@
         page = client.list(status=["failed"], limit=20)
 
 Connecting (:meth:`Client.connect`, done by the constructor unless
-``connect=False``) asks the daemon's admin door for its admin workers;
-each call then goes straight to one idle worker (a start with ``wait`` is
-four messages between processes: two more than asking the saga supervisor
-itself). A client never starts an actor system, never creates an actor and
-never stops the daemon.
+``connect=False``) asks the daemon's admin door for its admin workers and
+its saga hosts. A start or a wait goes straight to the saga host of its
+run (the partition of its correlation id): two messages between processes,
+the request and its answer (:mod:`sagaline.actors.host_desk`). Every other
+call goes to one idle worker, which asks the daemon's actors for it. A
+host that restarted is noticed at once (the message cannot be delivered):
+the client asks the door again, and asks a worker while any host is down.
+A client never starts an actor system, never creates an actor and never
+stops the daemon.
 
 Concurrency: a client is thread-safe; each call uses one worker, so a client
 runs as many calls at once as the daemon has workers (``admin.workers``),
@@ -56,6 +60,7 @@ from sagaline.messages import codec
 from sagaline.messages import admin as m
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import CancelAnswer, OperatorAnswer, RunOutcome
+from sagaline.saga.placement import partition_of
 
 __all__ = ["Client", "ANSWER_MARGIN_S"]
 
@@ -149,6 +154,7 @@ class Client:
         self._workers = _Workers()
         self._connected = False
         self._refreshing = threading.Lock()
+        self._hosts: list[Any] = []
         self.daemon_version: str | None = None
         if connect:
             self.connect()
@@ -171,6 +177,7 @@ class Client:
         """
         directory = self._channel.open()
         self._workers.reset(directory.workers)
+        self._hosts = list(directory.sagas)
         self.daemon_version, self._connected = directory.version, True
         return self
 
@@ -279,7 +286,9 @@ class Client:
             self.connect()
         if isinstance(request, m.AdminStartSaga):
             return self._start(request)
-        answer = self._send(request)
+        answer = self._to_host(request) if isinstance(request, m.AdminWaitRun) else None
+        if answer is None:
+            answer = self._send(request)
         if isinstance(answer, _NoAnswer):
             raise Timeout(f"the daemon on {self.target.describe()} did not answer {type(request).__name__} within "
                           f"{answer.allowed_s:g} s (waited {answer.waited_s:.2f} s)", waited_s=answer.waited_s)
@@ -294,7 +303,9 @@ class Client:
     def _start(self, request: m.AdminStartSaga) -> m.AdminResult | m.AdminError:
         cid = request.correlation_id or uuid7()
         request = request.model_copy(update={"correlation_id": cid})
-        answer = self._send(request)
+        answer = self._to_host(request)
+        if answer is None:
+            answer = self._send(request)
         if _unknown(answer, request):
             answer = self._send(request)  # idempotent: the same id finds the run if the first got through
         if isinstance(answer, _NoAnswer) or _unknown(answer, request) or (
@@ -309,10 +320,7 @@ class Client:
 
     def _send(self, request: m.AdminRequest) -> m.AdminResult | m.AdminError | _NoAnswer:
         """Send to an idle worker, past busy and vanished ones, until answered or out of time."""
-        try:
-            payload = codec.encode(request)
-        except codec.CodecError as exc:
-            raise BadInput(f"the request cannot be encoded: {exc}", "invalid") from None
+        payload = _encode(request)
         allowed = request.deadline_s() + ANSWER_MARGIN_S
         began = time.monotonic()
         deadline, busy_seen = began + allowed, 0
@@ -343,6 +351,34 @@ class Client:
                 return m.AdminError(code="internal", message=f"unexpected answer {type(answer).__name__}")
             return answer
 
+    def _to_host(self, request: m.AdminStartSaga | m.AdminWaitRun) -> m.AdminResult | m.AdminError | _NoAnswer | None:
+        """Send a start or a wait straight to the saga host of its run (see the module docstring).
+
+        None: no host to send to, or the host sent it on to the workers (``unsupported``,
+        ``unavailable``: a stale directory); the caller asks a worker.
+        """
+        payload = _encode(request)
+        allowed = request.deadline_s() + ANSWER_MARGIN_S
+        for _ in range(2):
+            hosts = self._hosts
+            if not hosts:
+                return None
+            reply = self._channel.ask(hosts[partition_of(request.correlation_id, len(hosts))], payload, allowed)
+            if reply.undelivered:  # that host restarted: the door knows its successor
+                self._hosts = []
+                self._refresh()
+                continue
+            if reply.payload is None:
+                return _NoAnswer(reply.waited_s, allowed)
+            answer = decode_answer(reply.payload)
+            if isinstance(answer, m.AdminError) and answer.code in ("unsupported", "unavailable"):
+                self._hosts = []  # until the next connect or refresh: the workers serve
+                return None
+            if not isinstance(answer, (m.AdminResult, m.AdminError)):
+                return m.AdminError(code="internal", message=f"unexpected answer {type(answer).__name__}")
+            return answer
+        return None
+
     def _no_worker(self, began: float, allowed: float) -> _NoAnswer:
         if not len(self._workers):
             raise DaemonUnreachable(f"the daemon on {self.target.describe()} offers no admin worker", "unreachable")
@@ -354,12 +390,21 @@ class Client:
             with self._refreshing:
                 return
         try:
-            self._workers.reset(self._channel.open().workers)
+            directory = self._channel.open()
+            self._workers.reset(directory.workers)
+            self._hosts = list(directory.sagas)
         except ClientError:
             self._connected = False  # the next call joins again (a restarted daemon has a new door)
             raise
         finally:
             self._refreshing.release()
+
+
+def _encode(request: m.AdminRequest) -> bytes:
+    try:
+        return codec.encode(request)
+    except codec.CodecError as exc:
+        raise BadInput(f"the request cannot be encoded: {exc}", "invalid") from None
 
 
 def _build(model: type[m.AdminRequest], **fields: Any) -> Any:

@@ -258,7 +258,7 @@ class Daemon:
                 "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
-        from sagaline.actors.tree import TreeConfig
+        from sagaline.actors.tree import TreeConfig, default_hosts
         from sagaline.supervisors.spec import child_spec
 
         from sagaline.supervisors.spec import SupervisorFlags
@@ -267,6 +267,7 @@ class Daemon:
         watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
         admin = child_spec("admin", ADMIN_ENDPOINT_CLASS,
                            {"facts": facts, "owner_pid": os.getpid(), "workers": config.admin.workers,
+                            "saga_hosts": config.runs.hosts or default_hosts(),
                             "watch": watch if self.multiprocess else {}, "heartbeat": str(self.heartbeat)},
                            name=ADMIN_REGISTRY_KEY)
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}

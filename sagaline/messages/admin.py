@@ -352,6 +352,11 @@ class AdminDirectory(Message):
     """The daemon's sagaline version."""
     daemon_pid: int
     """The daemon's OS pid."""
+    sagas: list[ActorRef] = Field(default_factory=list)
+    """The saga hosts in partition order (empty while one restarts): a client may send
+    :class:`AdminStartSaga` (with its correlation id) and :class:`AdminWaitRun` for run X, the same
+    bytes, to ``sagas[partition_of(X, len(sagas))]`` instead of a worker (see
+    :mod:`sagaline.actors.host_desk`). A host that restarted no longer accepts anything: ask the door again."""
 
 
 class AdminBounced(Message):

@@ -222,6 +222,8 @@ class HostStats(Message):
     """Messages the runs and the host gave the outbox (a batched command counts once each)."""
     storage_fault: str | None = None
     """Why the journal cannot be written now (None: it can)."""
+    desk_served: int = 0
+    """Admin requests clients sent straight to this host and got answered here."""
 
 
 class DirectoryUpdate(Message):

@@ -37,8 +37,10 @@ transport too, since its own endpoint listens as well):
   self-sent ``Pump`` per command), it was one new connection per message
   (435 connects and 435 accepts for 435 commands under ``strace``).
   :func:`dispatching` marks that time; the patched ``interrupt_wait`` then
-  only sets its flags, which the loop reads when the handler returns. A
-  signal handler's send while the loop waits still wakes it as before.
+  does nothing for a send. A signal handler's call (SIGCHLD: a child died;
+  SIGTERM) still connects: Thespian reads the flags it sets only when it
+  accepts that connection, so skipping it left a killed child unnoticed
+  until some other connection arrived.
 
 * **Lazy message descriptions.** Thespian logs every message an actor
   receives and every transmit at DEBUG level, and builds the description
@@ -137,10 +139,11 @@ def _patch_quiet_self_sends() -> None:
 
     @functools.wraps(original)
     def interrupt_wait(self, signal_shutdown=False, check_children=False):
-        if _handling[0] and threading.current_thread() is threading.main_thread():
-            self._shutdownSignalled |= signal_shutdown  # the loop reads these when the handler returns
-            self._checkChildren |= check_children
-            return None
+        if _handling[0] and not (signal_shutdown or check_children) \
+                and threading.current_thread() is threading.main_thread():
+            return None  # a send to itself: the loop looks at its queue when the handler returns
+        # A signal (SIGCHLD, SIGTERM) sets a flag that the loop reads only when the wake-up
+        # connection is accepted, so a signal handler's wake-up always connects.
         return original(self, signal_shutdown, check_children)
 
     tcp.TCPTransport.interrupt_wait = interrupt_wait

@@ -4,8 +4,9 @@ Runs are spread over ``count`` saga hosts by a stable hash of their
 correlation id, as Elixir's partitioned ``Registry`` and
 ``PartitionSupervisor`` spread keys over partitions. Whoever has a
 correlation id can name its host without asking anyone: the saga supervisor
-routes every request about a run straight to it, and a run never needs a
-registry round trip to be found. The hash is CRC-32 (stable across
+routes every request about a run straight to it, a client that knows the
+hosts (registered as :func:`host_key`) sends its start there itself, and a
+run never needs a registry round trip to be found. The hash is CRC-32 (stable across
 processes and Python runs, unlike ``hash()``); UUID v7 ids spread evenly.
 
 Changing ``count`` between two lives of a daemon moves runs to other hosts;
@@ -19,7 +20,23 @@ import zlib
 
 from sagaline.messages.ids import uuid7
 
-__all__ = ["partition_of", "successor_id"]
+__all__ = ["partition_of", "successor_id", "host_key", "host_index", "HOST_KEY_PREFIX"]
+
+#: Registry keys of the saga hosts: ``sagahost:<partition>``.
+HOST_KEY_PREFIX = "sagahost:"
+
+
+def host_key(index: int) -> str:
+    """The registry key of the saga host of partition ``index``."""
+    return f"{HOST_KEY_PREFIX}{index}"
+
+
+def host_index(key: str) -> int | None:
+    """The partition of a saga host's registry key (None: not such a key)."""
+    if not key.startswith(HOST_KEY_PREFIX):
+        return None
+    tail = key[len(HOST_KEY_PREFIX):]
+    return int(tail) if tail.isdigit() else None
 
 
 def partition_of(run_id: str, count: int) -> int:
