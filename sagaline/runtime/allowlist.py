@@ -13,7 +13,7 @@ answers from a dict and otherwise accepts only:
 2. the few standard-library pieces message fields need (:data:`STDLIB_CLASSES`:
    datetime, UUID, Decimal, paths, ``logging.LogRecord`` for actor logs,
    the socket enums inside addresses, ordinary exception classes), and the
-   sagaline models messages carry (:data:`SAGALINE_CLASSES`: ``ChildSpec``);
+   sagaline models messages carry (:data:`SAGALINE_CLASSES`: ``ChildSpec``, a process run's launch);
 3. every class defined in the ``sagaline.messages`` package;
 4. every class registered as a message (:func:`sagaline.messages.base.message_types`,
    looked up when first seen, so classes registered later, the saga hosts'
@@ -75,6 +75,9 @@ THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
 #: sagaline classes outside ``sagaline.messages`` that messages carry.
 SAGALINE_CLASSES: dict[str, tuple[str, ...]] = {
     "sagaline.supervisors.spec": ("ChildSpec",),  # in StartChild / supervision init messages
+    # A process run's launch, in its single-run host's InitActor args (and an operator's action in it).
+    "sagaline.actors.host_args": ("NewRun", "Rebuild", "Successor"),
+    "sagaline.actors.saga_run": ("Operation",),
 }
 
 #: Standard-library classes message fields and Thespian's own messages use.

@@ -128,3 +128,16 @@ def test_a_malformed_pickle_is_refused_as_a_frame_not_raised_as_anything_else():
     for junk in (b"", b"\x80\x04garbage", b"(\x8c\x01a", b"\x80\x04P0\n."):
         with pytest.raises(FrameRejected):
             restricted_loads(junk)
+
+
+def test_a_process_runs_launch_travels_in_its_hosts_init_args():
+    """A process run's single-run host gets its launch (and an operator's action) in InitActor args."""
+    from sagaline.actors.host_args import NewRun, Rebuild, Successor
+    from sagaline.actors.saga_run import Operation
+    from sagaline.messages.saga import StartSaga
+
+    cid = uuid7()
+    launches = [NewRun(cid, "s", StartSaga(saga="s", correlation_id=cid)),
+                Rebuild(cid, "s", Operation(kind="retry_compensations", reply_to=None, steps=("a",))),
+                Successor(cid, "s", uuid7(), None, None)]
+    assert [restricted_loads(pickle.dumps(launch)) for launch in launches] == launches
