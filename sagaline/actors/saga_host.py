@@ -252,13 +252,17 @@ class SagaHost(ChildKeeper):
     def on_timer(self, name: str, data: Any) -> None:
         if name == "runs":
             self.armed_at = None
-            for (cid, timer), payload in self.run_timers.due(time.time() + 0.0005):
+            now = time.time()
+            for (cid, timer), payload in self.run_timers.due(now + 0.0005):
                 if cid == _DESK:
                     self.desk.expire(timer)
                 else:
                     self._deliver(cid, Tick(timer, payload), None)
-            if self.release_at is not None and not self.ready:
-                self.release_at = self.outbox.flush(time.time())  # commands held by the window leave now
+            if self.release_at is not None and self.release_at <= now + 0.0005:
+                # Commands held by the window leave now, or with the pump that is coming: a wakeup
+                # re-armed for a past release would fire before the pump is read, again and again
+                # (Thespian serves due wakeups before its queue), and the host would spin.
+                self.release_at = None if (self.ready or self.pump_due) else self.outbox.flush(now)
             self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
         elif name == "journal":
             self.retry_s = 0.0  # this attempt may fail again: the backoff doubles from there
