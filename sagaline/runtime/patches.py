@@ -81,6 +81,8 @@ __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False}
 _handling = [0]  # > 0 while this process's actor handles a message on the transport loop's thread
+# An actor forks its children while it handles a message: a child starts with nothing handled.
+os.register_at_fork(after_in_child=lambda: _handling.__setitem__(0, 0))
 
 
 def bound_address() -> str | None:

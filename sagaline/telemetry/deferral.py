@@ -14,12 +14,21 @@ Pure: no OpenTelemetry import.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Callable
 
 __all__ = ["deferring", "flush_when_idle"]
 
 _local = threading.local()
+
+
+def _forget() -> None:
+    """In a forked child: nothing is being handled (an actor forks its children inside a handler)."""
+    _local.depth, _local.due = 0, {}
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 class _Deferring:

@@ -89,3 +89,15 @@ def test_message_descriptions_are_rendered_only_when_written(multiproc_actor_sys
     described = envelope.identify()
     assert rendered == []
     assert "loud" in f"{described}" and "loud" in str(envelope) and len(rendered) == 2
+
+
+def test_a_child_forked_while_a_message_is_handled_starts_with_none_handled():
+    """Actors fork their children inside a handler; the child's self-sends must not think so."""
+    from sagaline.runtime import patches
+
+    with patches.dispatching():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if patches._handling[0] == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -32,3 +32,16 @@ def test_a_handler_that_raises_still_flushes_what_came_due():
     assert done == ["a"]
     flush_when_idle("a", lambda: done.append("again"))
     assert done == ["a", "again"]
+
+
+def test_a_child_forked_inside_a_message_starts_with_nothing_deferred():
+    import os
+
+    with deferring():
+        pid = os.fork()
+        if pid == 0:  # the child: a flush happens at once
+            done = []
+            flush_when_idle("a", lambda: done.append(1))
+            os._exit(0 if done == [1] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
