@@ -173,9 +173,13 @@ class SagaHost(ChildKeeper):
     # ----- the pump ------------------------------------------------------------------------
 
     def after_message(self) -> None:
-        if not self.pump_due and (self.ready or self.journal.pending or self.outbox or self.respawn):
+        if self.pump_due:
+            return  # the pump sends and arms at its end
+        if self.ready or self.journal.pending or self.outbox or self.respawn:
             self.pump_due = True
             self.send(self.myAddress, Pump())
+        else:
+            self._arm()  # a timer set outside a pump (a rebuilt run waiting to retry) needs its wakeup
 
     def receive_Pump(self, message: Pump, sender: Any) -> None:
         self.pump_due = False
