@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _broken_pipe()
     except KeyboardInterrupt:
-        print("error (interrupted): stopped by Ctrl-C", file=sys.stderr)
+        print("error (interrupted): stopped by Ctrl-C (a run it started or waited for goes on: see `sagaline "
+              "sagas list`)", file=sys.stderr)
         return 128 + signal.SIGINT
 
 
