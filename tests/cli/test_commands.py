@@ -375,3 +375,22 @@ def test_app_list_of_an_unknown_command_is_not_found():
     args = build_parser().parse_args(["app", "list", "nosuch"])
     with pytest.raises(NotFound, match="no app command named 'nosuch' \\(known: record\\)"):
         execute(args.spec, args, Catalog(), io.StringIO(), io.StringIO())
+
+
+def test_show_takes_the_lineage_from_the_run_summary_when_the_daemons_record_lacks_it():
+    from sagaline.client.results import RunList
+
+    successor = "01a21fb4-0000-7000-8000-000000000001"
+
+    class Daemon(Answering):
+        def list(self, **query):
+            assert query == {"id_prefix": CID, "limit": 1}
+            return RunList(runs=[{"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0,
+                                  "successor": successor}], total=1)
+
+    record = {"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0, "steps": []}
+    args = build_parser().parse_args(["sagas", "show", CID])
+    out = io.StringIO()
+    assert execute(args.spec, args, Daemon(a.AdminResult(request="AdminShowRun", data=record)), out,
+                   io.StringIO()) == 0
+    assert f"resumed by  {successor}" in out.getvalue()

@@ -245,3 +245,12 @@ def test_an_ambiguous_prefix_names_the_candidates_and_an_unknown_one_is_not_foun
     assert CID in str(caught.value) and other in str(caught.value)
     with pytest.raises(NotFound, match="no run whose id starts with 'ff'"):
         client.resolve("ff")
+
+
+def test_the_async_client_resolves_prefixes_and_lists_with_the_new_filters():
+    async def main():
+        async with AsyncClient(channel=FakeChannel(_runs_with_ids(CID))) as client:
+            return await client.resolve("01a21fb3"), await client.list(id_prefix="01a2", started_after=1.0)
+
+    resolved, page = asyncio.run(main())
+    assert resolved == CID and page.total == 1
