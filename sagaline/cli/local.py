@@ -17,26 +17,7 @@ from sagaline.cli.exits import Exit
 from sagaline.cli.output import Output
 from sagaline.cli.spec import RUN, SAGA, Arg, CommandSpec
 
-__all__ = ["LocalCommand", "LOCAL_COMMANDS", "configured_apps", "RUN_FLAGS"]
-
-#: Flags of ``sagaline run`` -> the config field each sets (values validated by the config model).
-RUN_FLAGS: dict[str, tuple[str, str]] = {
-    "--data-dir": ("data_dir", "data directory (default ./data)"),
-    "--base": ("base", "multiprocTCPBase (default) or simpleSystemBase"),
-    "--bind-address": ("bind_address", "the address every listener binds (default 127.0.0.1)"),
-    "--admin-port": ("admin_port", "admin port (default 7720; 0 picks a free one)"),
-    "--log-level": ("log_level", "the daemon's log level (default INFO)"),
-    "--log-file": ("log_file", "log here instead of stderr"),
-    "--actor-log-level": ("actor_log_level", "actors' log level (default WARNING)"),
-    "--pool-size": ("runs.pool_size", "idle saga actors kept ready (default 4)"),
-    "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
-    "--synchronous": ("storage.synchronous", "SQLite synchronous: NORMAL (default) or FULL"),
-    "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
-    "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
-    "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
-                                               "exit (default, status 70) or restart (in place)"),
-}
-
+__all__ = ["LocalCommand", "LOCAL_COMMANDS", "configured_apps"]
 
 @dataclass(frozen=True)
 class LocalCommand(CommandSpec):
@@ -55,6 +36,7 @@ def _working_directory_importable() -> None:
 def configured_apps(args: argparse.Namespace, output: Output) -> tuple[Any, Any] | None:
     """The config (file < environment < flags) and its loaded apps; None (said on stderr) when either is bad."""
     from sagaline.apps import AppError
+    from sagaline.cli.main import RUN_FLAGS
     from sagaline.daemon import ConfigError, load_config
     from sagaline.daemon.config import daemon_apps
 

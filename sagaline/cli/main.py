@@ -34,10 +34,28 @@ import sys
 from typing import Any, TextIO
 
 from sagaline.cli.commands import ADMIN_COMMANDS, JSON
-from sagaline.cli.local import LOCAL_COMMANDS, RUN_FLAGS, LocalCommand, configured_apps
+from sagaline.cli.local import LOCAL_COMMANDS, LocalCommand, configured_apps
 from sagaline.cli.spec import CliParser, HelpShown, ShowText, UsageError, add_commands
 
 __all__ = ["main", "build_parser", "run_admin", "RUN_FLAGS"]
+
+#: Flags of ``sagaline run`` -> the config field each sets (values validated by the config model).
+RUN_FLAGS: dict[str, tuple[str, str]] = {
+    "--data-dir": ("data_dir", "data directory (default ./data)"),
+    "--base": ("base", "multiprocTCPBase (default) or simpleSystemBase"),
+    "--bind-address": ("bind_address", "the address every listener binds (default 127.0.0.1)"),
+    "--admin-port": ("admin_port", "admin port (default 7720; 0 picks a free one)"),
+    "--log-level": ("log_level", "the daemon's log level (default INFO)"),
+    "--log-file": ("log_file", "log here instead of stderr"),
+    "--actor-log-level": ("actor_log_level", "actors' log level (default WARNING)"),
+    "--pool-size": ("runs.pool_size", "idle saga actors kept ready (default 4)"),
+    "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
+    "--synchronous": ("storage.synchronous", "SQLite synchronous: NORMAL (default) or FULL"),
+    "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
+    "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
+    "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
+                                               "exit (default, status 70) or restart (in place)"),
+}
 
 
 def _connection_options() -> argparse.ArgumentParser:

@@ -150,17 +150,6 @@ def test_list_runs_filters_by_status_saga_and_age_newest_first_with_a_total(jour
     assert run(journal.list_runs(ListRuns(saga="other"), 6000.0)).total == 0
 
 
-def test_list_runs_filters_by_id_prefix_and_absolute_start_times(journal, run):
-    first, second, third = _completed(1000.0), _completed(2000.0), _completed(3000.0)
-    run(journal.write(first.ops + second.ops + third.ops, now=6000.0))
-    ids = lambda query: [s.correlation_id for s in run(journal.list_runs(query, 6000.0)).runs]  # noqa: E731
-    assert ids(ListRuns(id_prefix=second.cid[:30])) == [second.cid]
-    assert ids(ListRuns(id_prefix=second.cid)) == [second.cid]
-    assert ids(ListRuns(id_prefix="zz")) == []
-    assert ids(ListRuns(started_after=2000.0, started_before=3000.0)) == [second.cid]
-    assert ids(ListRuns(started_after=1500.0)) == [third.cid, second.cid]
-
-
 def test_retention_prunes_only_old_completed_failed_or_cancelled_runs(journal, run):
     old, recent = _completed(), _completed(800.0)
     stuck = Run().answer("validate_email", Ok("a@b.co")).finish("stuck")
@@ -237,3 +226,14 @@ def test_a_batch_larger_than_one_statement_binds_is_still_one_transaction(journa
     runs = [Run(float(i)) for i in range(journal_sqlite._MAX_ROWS + 5)]
     run(journal.write([r.ops[0] for r in runs], now=1.0))
     assert run(journal.counts())["runs"] == len(runs)
+
+
+def test_list_runs_filters_by_id_prefix_and_absolute_start_times(journal, run):
+    first, second, third = _completed(1000.0), _completed(2000.0), _completed(3000.0)
+    run(journal.write(first.ops + second.ops + third.ops, now=6000.0))
+    ids = lambda query: [s.correlation_id for s in run(journal.list_runs(query, 6000.0)).runs]  # noqa: E731
+    assert ids(ListRuns(id_prefix=second.cid[:30])) == [second.cid]
+    assert ids(ListRuns(id_prefix=second.cid)) == [second.cid]
+    assert ids(ListRuns(id_prefix="zz")) == []
+    assert ids(ListRuns(started_after=2000.0, started_before=3000.0)) == [second.cid]
+    assert ids(ListRuns(started_after=1500.0)) == [third.cid, second.cid]
