@@ -270,8 +270,8 @@ def execute(command: AdminCommand, args: argparse.Namespace, client: Any, output
     try:
         for attr in command.run_ids:
             value = getattr(args, attr, None)
-            if value and not full_id(value):
-                setattr(args, attr, client.resolve(value))
+            if value:  # a whole id as it is (in lower case, as the daemon keeps it); a prefix resolved
+                setattr(args, attr, value.lower() if full_id(value) else client.resolve(value))
         request = command.build(args)
         if command.prepare is not None:
             request = command.prepare(args, request, client)

@@ -201,6 +201,7 @@ OTHER = "01a21fb3-7777-70d5-8287-d58af4977855"
     (["sagas", "retry", "01a21fb3-6e"], "correlation_id"), (["sagas", "resume", "01a21fb3-6e"], "correlation_id"),
     (["events", "tail", "--cid", "01a21fb3-6e"], "correlation_id"),
     (["policy", "decisions", "--cid", "01a21fb3-6e"], "correlation_id"),
+    (["sagas", "show", CID.upper()], "correlation_id"),
 ])
 def test_an_unambiguous_run_id_prefix_works_wherever_a_run_id_is_taken(words, attribute):
     daemon = Runs(CID, OTHER)
