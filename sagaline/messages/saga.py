@@ -161,10 +161,24 @@ class StepSnapshot(Message):
     """Its run failure, if any."""
     compensation_error: dict[str, Any] | None = None
     """Its compensation/undo failure, if any."""
+    result: Any = None
+    """Its result, once it succeeded (kept after an undo: what was undone)."""
+    completed_seq: int | None = None
+    """Its place in the run's completion order (0 first; undo goes by it, last first); None: never completed."""
+    compensation_kind: Literal["compensate", "undo"] | None = None
+    """Which callback the latest compensation attempts ran (None: none ran)."""
+    compensation_attempts: int = 0
+    """Attempts of that compensate or undo (0: none)."""
 
 
 class RunSnapshot(Message):
-    """Where a run stands, step by step."""
+    """Where a run stands, step by step.
+
+    The fields after ``finished_at`` are optional: a host that rebuilds an
+    ended run from its journal (``sagaline.saga.shell.snapshot``) fills what
+    the run's state knows; lineage (``resumed_from``, ``successor``) comes
+    from the journal's run summary and is None where the host does not add it.
+    """
 
     correlation_id: str
     """The run."""
@@ -178,6 +192,24 @@ class RunSnapshot(Message):
     """Wall-clock start time."""
     finished_at: float | None = None
     """Wall-clock end time, once ended."""
+    inputs: dict[str, Any] | None = None
+    """The run's prepared inputs (defaults filled in); None: not known here."""
+    result: Any = None
+    """Its result, once completed."""
+    error: dict[str, Any] | None = None
+    """The failure that stopped it (code, message, retryable, indefinite, details), if any."""
+    failed_step: str | None = None
+    """The step whose failure stopped it, if any."""
+    failed_compensations: list[str] = Field(default_factory=list)
+    """Steps whose compensation or undo failed for good (stuck runs)."""
+    reason: str | None = None
+    """Why it was cancelled or halted, when it was."""
+    causation_id: str | None = None
+    """What caused the run (for a successor: the run it resumes)."""
+    resumed_from: str | None = None
+    """The failed or cancelled run this one resumes, if any (from the journal)."""
+    successor: str | None = None
+    """The run that resumed this one, if any (from the journal)."""
 
 
 class BeginRun(Message):
@@ -241,6 +273,12 @@ class ListRuns(Message):
     """Only runs started at least this many seconds ago."""
     newer_than_s: float | None = None
     """Only runs started at most this many seconds ago."""
+    id_prefix: str | None = Field(default=None, max_length=64)
+    """Only runs whose correlation id starts with this (how an abbreviated id is resolved)."""
+    started_after: float | None = None
+    """Only runs started at or after this wall-clock time (seconds since the epoch)."""
+    started_before: float | None = None
+    """Only runs started before this wall-clock time."""
     limit: int = Field(default=50, ge=1, le=10_000)
     """Most rows returned."""
 
