@@ -134,8 +134,8 @@ def _list_runs(request: AdminListRuns, facts: dict) -> Script:
     reply = yield _saga(query, RunsPage)
     if not isinstance(reply, RunsPage):
         return _refused(request, reply)
-    sagas = _apps(facts).sagas
-    if request.saga is not None and request.saga not in sagas and reply.total == 0:
+    sagas = _known_sagas(facts)
+    if request.saga is not None and sagas is not None and request.saga not in sagas and reply.total == 0:
         known = ", ".join(sorted(sagas)) or "none"
         return error(request, "invalid", f"no saga named {request.saga!r} (known: {known})", field="saga")
     rows = reply.runs[request.offset:request.offset + request.limit]
@@ -186,8 +186,8 @@ def _run_record(record: dict | None, outcome: dict | None, facts: dict) -> dict:
 
 def _plan_ordered(steps: list[dict], saga: str | None, facts: dict) -> list[dict]:
     """``steps`` in the saga's plan order when the daemon knows the saga (else as they came)."""
-    sagas = _apps(facts).sagas
-    if saga not in sagas:
+    sagas = _known_sagas(facts)
+    if sagas is None or saga not in sagas:
         return steps
     from sagaline.saga.planner import plan
 
@@ -347,6 +347,12 @@ def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
     if not hasattr(count, "count"):
         problems.append("the registry did not answer")
     return problems
+
+
+def _known_sagas(facts: dict) -> dict[str, Any] | None:
+    """The daemon's sagas by name; None when the catalog is not at hand (nothing is checked against it)."""
+    catalog = facts.get("catalog")
+    return None if catalog is None else catalog.sagas
 
 
 def _apps(facts: dict) -> Any:
