@@ -1,0 +1,96 @@
+"""The console's one way into the daemon: :class:`sagaline.AsyncClient`, reconnected when needed.
+
+Every page and live view asks through :meth:`Gateway.request` (any admin
+request, answered with its ``data`` or one of :mod:`sagaline.client.errors`'
+exceptions) or :meth:`Gateway.call` (a typed client call). When the daemon
+is unreachable the client is dropped, and the next request finds the daemon
+again (a restarted daemon has a new port in ``daemon.json`` and a new door),
+so a console outlives the daemons it watches. The catalog (which only
+changes when the daemon restarts) is cached per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sagaline.client import AsyncClient
+from sagaline.client.errors import DaemonUnreachable, error_for
+from sagaline.messages import admin as m
+
+__all__ = ["Gateway"]
+
+
+class Gateway:
+    """The daemon as the console sees it.
+
+    Args:
+        data_dir: The daemon's data directory (its ``daemon.json``; default as the CLI's).
+        address: ``host:port`` of its admin port instead.
+    """
+
+    def __init__(self, data_dir: Any = None, address: str | None = None) -> None:
+        self.data_dir, self.address = data_dir, address
+        self._client: AsyncClient | None = None
+        self._connecting = asyncio.Lock()
+        self._catalog: dict[str, Any] | None = None
+
+    async def client(self) -> AsyncClient:
+        """The connected client (connecting first, once, however many callers wait).
+
+        Raises:
+            DaemonUnreachable: no daemon (DaemonStarting: it is starting).
+        """
+        async with self._connecting:
+            if self._client is None:
+                client = AsyncClient(self.data_dir, address=self.address)
+                try:
+                    await client.connect()
+                except BaseException:
+                    await client.close()
+                    raise
+                self._client, self._catalog = client, None
+            return self._client
+
+    async def request(self, request: m.AdminRequest) -> dict[str, Any]:
+        """``request``'s answer data.
+
+        Raises:
+            ClientError: the daemon's error answer, or no daemon (then the next call reconnects).
+        """
+        client = await self.client()
+        try:
+            answer = await client.request(request)
+        except DaemonUnreachable:
+            await self._drop(client)
+            raise
+        if isinstance(answer, m.AdminError):
+            raise error_for(answer)
+        return answer.data
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A typed call of :class:`sagaline.AsyncClient` (``start``, ``cancel``, ``retry``, ``resume``, ...)."""
+        client = await self.client()
+        try:
+            return await getattr(client, name)(*args, **kwargs)
+        except DaemonUnreachable:
+            await self._drop(client)
+            raise
+
+    async def catalog(self) -> dict[str, Any]:
+        """The daemon's catalog (cached until the client reconnects)."""
+        if self._catalog is None:
+            self._catalog = await self.request(m.AdminCatalog())
+        return self._catalog
+
+    async def _drop(self, client: AsyncClient) -> None:
+        async with self._connecting:
+            if self._client is client:
+                self._client = None
+        await client.close()
+
+    async def close(self) -> None:
+        """Let go of the daemon (it keeps running)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
