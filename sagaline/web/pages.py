@@ -29,6 +29,10 @@ __all__ = ["Pages", "LINEAGE_SCAN"]
 
 #: Newest runs searched for a run's list row (its lineage) when the daemon's record lacks it.
 LINEAGE_SCAN = 500
+#: Seconds counts by status are kept while the newest runs change (two polls if longer)...
+COUNTS_FRESH_S = 2.0
+#: ...and while they do not.
+COUNTS_STALE_S = 10.0
 #: Events shown by the tail.
 EVENTS_SHOWN = 50
 
@@ -47,7 +51,7 @@ class Pages:
     def __init__(self, gateway: Gateway, render: Callable[[str, dict], str], traces: TraceCache,
                  settings: WebSettings, clock: Callable[[], float] = time.time) -> None:
         self.gateway, self.render, self.traces, self.settings, self.clock = gateway, render, traces, settings, clock
-        self._counts: dict[str, tuple[float, list[dict]]] = {}
+        self._counts: dict[str, tuple[float, tuple, list[dict]]] = {}
         self._lineage: dict[str, dict[str, Any]] = {}
 
     # ----- runs ---------------------------------------------------------------------------------
@@ -65,8 +69,10 @@ class Pages:
                         f"{data['total']} runs.")
         self._remember(rows)
         catalog = await self.gateway.catalog()
-        return {"filter": flt, "saga_names": [s["name"] for s in catalog.get("sagas", ())], "rows": [_run_row(r) for r in rows], "total": total, "note": note,
-                "pages": max(1, math.ceil(total / size)), "counts": await self._status_counts(flt.saga),
+        newest = tuple((r["correlation_id"], r["status"]) for r in data["runs"][:size])
+        return {"filter": flt, "saga_names": [s["name"] for s in catalog.get("sagas", ())],
+                "rows": [_run_row(r) for r in rows], "total": total, "note": note,
+                "pages": max(1, math.ceil(total / size)), "counts": await self._status_counts(flt.saga, newest),
                 "statuses": STATUSES}
 
     async def runs_parts(self, flt: RunFilter) -> Parts:
@@ -75,15 +81,20 @@ class Pages:
                       "runs-counts": self.render("_runs_counts.html", context),
                       "runs-pager": self.render("_runs_pager.html", context)})
 
-    async def _status_counts(self, saga: str) -> list[dict[str, Any]]:
-        """Runs by status (one cheap request per status, refreshed at most every few polls)."""
+    async def _status_counts(self, saga: str, newest: tuple) -> list[dict[str, Any]]:
+        """Runs by status: one cheap request per status (the admin request counts one filter at a
+        time), asked again when the newest runs changed (at most every :data:`COUNTS_FRESH_S`, or
+        two polls) or every :data:`COUNTS_STALE_S` anyway."""
         cached = self._counts.get(saga)
-        if cached and self.clock() - cached[0] < max(5.0, 5 * self.settings.poll_s):
-            return cached[1]
+        if cached is not None:
+            age = self.clock() - cached[0]
+            fresh = max(COUNTS_FRESH_S, 2 * self.settings.poll_s)
+            if age < fresh or (cached[1] == newest and age < max(COUNTS_STALE_S, fresh)):
+                return cached[2]
         answers = await asyncio.gather(*(self.gateway.request(m.AdminListRuns(status=[s], saga=saga or None, limit=1))
                                          for s in STATUSES))
         rows = count_rows({s: a["total"] for s, a in zip(STATUSES, answers)})
-        self._counts[saga] = (self.clock(), rows)
+        self._counts[saga] = (self.clock(), newest, rows)
         return rows
 
     def _remember(self, rows: list[dict[str, Any]]) -> None:

@@ -72,6 +72,13 @@ class Browser:
 
         return self.driver.find_elements(By.CSS_SELECTOR, selector)
 
+    def read(self, selector: str) -> dict[str, str] | None:
+        """The element's ``data-*`` attributes and text, read in one go (live parts replace elements
+        under a test's feet), or None when there is no such element."""
+        return self.driver.execute_script(
+            "var e = document.querySelector(arguments[0]);"
+            "return e ? Object.assign({text: e.textContent}, e.dataset) : null;", selector)
+
     def wait(self, condition: Callable[[], Any], timeout: float = 30.0, what: str = "the condition") -> Any:
         """Poll ``condition`` until it returns something truthy (stale elements count as not yet)."""
         from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -88,15 +95,18 @@ class Browser:
         raise AssertionError(f"waited {timeout} s for {what} (last error: {last}); page: {self.driver.current_url}")
 
     def shot(self, name: str) -> Path | None:
-        """Save a full-page screenshot as ``<screenshots>/<name>.png``."""
+        """Save the whole page (beyond the window) as ``<screenshots>/<name>.png``."""
         if self.screenshots is None:
             return None
+        import base64
+
         self.screenshots.mkdir(parents=True, exist_ok=True)
-        height = self.driver.execute_script("return Math.min(document.body.scrollHeight + 40, 4000)")
-        self.driver.set_window_size(1400, max(700, int(height)))
+        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip,
+                                                                      "captureBeyondViewport": True})
         path = self.screenshots / f"{name}.png"
-        self.driver.save_screenshot(str(path))
-        self.driver.set_window_size(1400, 1000)
+        path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
     def quit(self) -> set[int]:
