@@ -16,6 +16,7 @@ Routes (every state change is a POST guarded by :mod:`sagaline.web.guard`)::
 from __future__ import annotations
 
 import contextlib
+import logging
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable
@@ -42,10 +43,13 @@ from sagaline.web.views import FilterProblem, RunFilter, fmt_time
 
 __all__ = ["create_app", "Console"]
 
+_log = logging.getLogger("sagaline.web")
 HERE = Path(__file__).parent
 #: Form limits: a start form has a few fields; nothing is uploaded.
 FORM_LIMITS = {"max_files": 0, "max_fields": 200, "max_part_size": 64 * 1024}
 ACTIONS = ("cancel", "retry", "resume")
+#: The tree changes seldom and its walk asks every supervisor: it is polled every second poll.
+TREE_SLOWER = 2.0
 
 
 class Forbidden(Exception):
@@ -137,8 +141,8 @@ class Console:
             403 if isinstance(exc, Forbidden) else 503 if isinstance(exc, (DaemonUnreachable, TooManyFeeds)) else 502
         return self.page(request, "error.html", {"status": status, "message": str(exc)}, status)
 
-    def live(self, key: Any, render: Callable) -> Response:
-        feed = self.hub.feed(key, render)
+    def live(self, key: Any, render: Callable, slower: float = 1.0) -> Response:
+        feed = self.hub.feed(key, render, slower)
         return StreamingResponse(stream(feed), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
     # ----- pages --------------------------------------------------------------------------------
@@ -220,7 +224,7 @@ class Console:
         return self.live(("run", cid), lambda: self.pages.run_parts(cid))
 
     async def live_tree(self, request: Request) -> Response:
-        return self.live(("tree",), self.pages.tree_parts)
+        return self.live(("tree",), self.pages.tree_parts, TREE_SLOWER)
 
     async def live_events(self, request: Request) -> Response:
         name, cid = _text(request, "name"), _text(request, "cid")
@@ -240,22 +244,26 @@ def _guarded(console: Console, handler: Callable) -> Callable:
             return await handler(request)
         except (ClientError, FilterProblem, Forbidden, TooManyFeeds) as exc:
             return console.error(request, exc)
+        except Exception as exc:  # a bug here must not look like the daemon's fault: say so, log it
+            _log.exception("%s %s failed", request.method, request.url.path)
+            return console.page(request, "error.html", {"status": 500, "message": f"the console failed: {exc!r} "
+                                                        "(see its log)"}, 500)
     return endpoint
 
 
-def create_app(settings: WebSettings | None = None, *, data_dir: Any = None, address: str | None = None,
-               telemetry_dir: Any = None, gateway: Gateway | None = None) -> Starlette:
+def create_app(settings: WebSettings | None = None, *, data_dir: Any = None, admin_port: int | None = None,
+               host: str | None = None, telemetry_dir: Any = None, gateway: Gateway | None = None) -> Starlette:
     """The console's ASGI application.
 
     Args:
         settings: Host, port (the Host check uses ``app.state.console.port``: set it to the bound
             port when ``port`` is 0), poll interval, page sizes.
-        data_dir / address: Where the daemon is (as for :class:`sagaline.Client`).
+        data_dir / admin_port / host: Where the daemon is (as the CLI finds it).
         telemetry_dir: Where the daemon writes its spans (None: no timelines from spans).
         gateway: A ready gateway instead (tests).
     """
     settings = settings or WebSettings()
-    console = Console(settings, gateway or Gateway(data_dir, address), telemetry_dir)
+    console = Console(settings, gateway or Gateway(data_dir, admin_port, host), telemetry_dir)
     g = lambda handler: _guarded(console, handler)  # noqa: E731
     routes = [
         Route("/", lambda request: RedirectResponse("/runs", 302)),

@@ -146,8 +146,8 @@ class Hub:
         self.poll_s, self.max_feeds = poll_s, max_feeds
         self._feeds: dict[Hashable, Feed] = {}
 
-    def feed(self, key: Hashable, render: Render) -> Feed:
-        """The feed for ``key`` (made with ``render`` when new).
+    def feed(self, key: Hashable, render: Render, slower: float = 1.0) -> Feed:
+        """The feed for ``key`` (made with ``render`` when new, polling every ``slower`` polls).
 
         Raises:
             TooManyFeeds: :data:`MAX_FEEDS` feeds exist.
@@ -157,7 +157,7 @@ class Hub:
             return found
         if len(self._feeds) >= self.max_feeds:
             raise TooManyFeeds(f"{self.max_feeds} live views are open")
-        feed = Feed(key, render, self.poll_s, self._forget)
+        feed = Feed(key, render, self.poll_s * slower, self._forget)
         self._feeds[key] = feed
         return feed
 

@@ -14,26 +14,33 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sagaline.client import AsyncClient
+from sagaline.client import AsyncClient, locate
+from sagaline.client.channel import ThespianChannel
 from sagaline.client.errors import DaemonUnreachable, error_for
 from sagaline.messages import admin as m
 
-__all__ = ["Gateway"]
+__all__ = ["Gateway", "BUSY_PAUSES_S"]
+
+#: Pauses before asking again when every admin worker was busy (reads only; a start is the client's to retry).
+BUSY_PAUSES_S = (0.1, 0.25, 0.5)
 
 
 class Gateway:
     """The daemon as the console sees it.
 
     Args:
-        data_dir: The daemon's data directory (its ``daemon.json``; default as the CLI's).
-        address: ``host:port`` of its admin port instead.
+        data_dir: The daemon's data directory (its ``daemon.json`` and ``secret.key``; default as the CLI's).
+        admin_port: Its admin port instead of ``daemon.json``'s (the secret still comes from ``data_dir``).
+        host: Its address (default 127.0.0.1).
     """
 
-    def __init__(self, data_dir: Any = None, address: str | None = None) -> None:
-        self.data_dir, self.address = data_dir, address
+    def __init__(self, data_dir: Any = None, admin_port: int | None = None, host: str | None = None) -> None:
+        self.data_dir, self.admin_port, self.host = data_dir, admin_port, host
         self._client: AsyncClient | None = None
         self._connecting = asyncio.Lock()
         self._catalog: dict[str, Any] | None = None
+        self.sent = 0
+        """Admin requests sent so far (the console reports it when it stops)."""
 
     async def client(self) -> AsyncClient:
         """The connected client (connecting first, once, however many callers wait).
@@ -43,7 +50,8 @@ class Gateway:
         """
         async with self._connecting:
             if self._client is None:
-                client = AsyncClient(self.data_dir, address=self.address)
+                target = locate(admin_port=self.admin_port, host=self.host, data_dir=self.data_dir)
+                client = AsyncClient(channel=ThespianChannel(target))
                 try:
                     await client.connect()
                 except BaseException:
@@ -53,24 +61,31 @@ class Gateway:
             return self._client
 
     async def request(self, request: m.AdminRequest) -> dict[str, Any]:
-        """``request``'s answer data.
+        """``request``'s answer data (a ``busy`` answer is tried again a few times, briefly).
 
         Raises:
             ClientError: the daemon's error answer, or no daemon (then the next call reconnects).
         """
-        client = await self.client()
-        try:
-            answer = await client.request(request)
-        except DaemonUnreachable:
-            await self._drop(client)
-            raise
-        if isinstance(answer, m.AdminError):
-            raise error_for(answer)
-        return answer.data
+        for pause in (*BUSY_PAUSES_S, None):
+            client = await self.client()
+            self.sent += 1
+            try:
+                answer = await client.request(request)
+            except DaemonUnreachable:
+                await self._drop(client)
+                raise
+            if isinstance(answer, m.AdminError) and answer.code == "busy" and pause is not None:
+                await asyncio.sleep(pause)  # every admin worker answers someone else: a read can wait a moment
+                continue
+            if isinstance(answer, m.AdminError):
+                raise error_for(answer)
+            return answer.data
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """A typed call of :class:`sagaline.AsyncClient` (``start``, ``cancel``, ``retry``, ``resume``, ...)."""
         client = await self.client()
+        self.sent += 1
         try:
             return await getattr(client, name)(*args, **kwargs)
         except DaemonUnreachable:

@@ -30,9 +30,9 @@ __all__ = ["Pages", "LINEAGE_SCAN"]
 #: Newest runs searched for a run's list row (its lineage) when the daemon's record lacks it.
 LINEAGE_SCAN = 500
 #: Seconds counts by status are kept while the newest runs change (two polls if longer)...
-COUNTS_FRESH_S = 2.0
+COUNTS_FRESH_S = 5.0
 #: ...and while they do not.
-COUNTS_STALE_S = 10.0
+COUNTS_STALE_S = 30.0
 #: Events shown by the tail.
 EVENTS_SHOWN = 50
 

@@ -76,9 +76,8 @@ def run_web(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
         print(f"sagaline: web: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}",
               file=err)
         return EXIT_USAGE
-    address = f"{args.host or '127.0.0.1'}:{args.admin_port}" if args.admin_port else None
-    return serve(settings, data_dir=args.data_dir, address=address, info_file=args.info_file,
-                 watch_pid=args.exit_with_pid, out=out, err=err)
+    return serve(settings, data_dir=args.data_dir, admin_port=args.admin_port, host=args.host,
+                 info_file=args.info_file, watch_pid=args.exit_with_pid, out=out, err=err)
 
 
 def bind(settings: WebSettings) -> socket.socket:
@@ -95,7 +94,8 @@ def bind(settings: WebSettings) -> socket.socket:
     return sock
 
 
-def serve(settings: WebSettings, *, data_dir: Any = None, address: str | None = None, info_file: Any = None,
+def serve(settings: WebSettings, *, data_dir: Any = None, admin_port: int | None = None, host: str | None = None,
+          info_file: Any = None,
           watch_pid: int | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or until ``watch_pid`` is gone); return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -114,7 +114,8 @@ def serve(settings: WebSettings, *, data_dir: Any = None, address: str | None = 
         print(f"sagaline: web: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=err)
         return EXIT_PORT
     port = sock.getsockname()[1]
-    app = create_app(settings, data_dir=data_dir, address=address, telemetry_dir=telemetry_directory(data_dir))
+    app = create_app(settings, data_dir=data_dir, admin_port=admin_port, host=host,
+                     telemetry_dir=telemetry_directory(data_dir))
     app.state.console.port = port
     server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                     timeout_graceful_shutdown=GRACEFUL_S, server_header=False))
@@ -128,12 +129,16 @@ def serve(settings: WebSettings, *, data_dir: Any = None, address: str | None = 
     _stop_on_signals(server)
     if watch_pid:
         threading.Thread(target=_exit_with, args=(server, watch_pid), daemon=True, name="watch-daemon").start()
+    began = time.monotonic()
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
         if info_file:
             Path(info_file).unlink(missing_ok=True)
+    sent = app.state.console.gateway.sent
+    print(f"sagaline web console stopped after {time.monotonic() - began:.1f} s; it sent {sent} admin requests",
+          file=out, flush=True)
     return EXIT_OK
 
 
