@@ -5,7 +5,9 @@ request, answered with its ``data`` or one of :mod:`sagaline.client.errors`'
 exceptions) or :meth:`Gateway.call` (a typed client call). When the daemon
 is unreachable the client is dropped, and the next request finds the daemon
 again (a restarted daemon has a new port in ``daemon.json`` and a new door),
-so a console outlives the daemons it watches. The catalog (which only
+so a console outlives the daemons it watches. At most :data:`MAX_IN_FLIGHT`
+requests are in flight at once, so the console never takes every admin
+worker from the CLI and other clients. The catalog (which only
 changes when the daemon restarts) is cached per client.
 """
 
@@ -23,6 +25,10 @@ __all__ = ["Gateway", "BUSY_PAUSES_S"]
 
 #: Pauses before asking again when every admin worker was busy (reads only; a start is the client's to retry).
 BUSY_PAUSES_S = (0.1, 0.25, 0.5)
+#: Admin requests the console has in flight at once: the daemon's admin workers (16 by default) are
+#: shared with the CLI and every other client; a page's burst (the counts by status are nine requests)
+#: must not take them all (bench_web saw starts answered ``busy`` before this limit).
+MAX_IN_FLIGHT = 4
 
 
 class Gateway:
@@ -41,6 +47,7 @@ class Gateway:
         self._catalog: dict[str, Any] | None = None
         self.sent = 0
         """Admin requests sent so far (the console reports it when it stops)."""
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     async def client(self) -> AsyncClient:
         """The connected client (connecting first, once, however many callers wait).
@@ -70,7 +77,8 @@ class Gateway:
             client = await self.client()
             self.sent += 1
             try:
-                answer = await client.request(request)
+                async with self._in_flight:
+                    answer = await client.request(request)
             except DaemonUnreachable:
                 await self._drop(client)
                 raise
@@ -87,7 +95,8 @@ class Gateway:
         client = await self.client()
         self.sent += 1
         try:
-            return await getattr(client, name)(*args, **kwargs)
+            async with self._in_flight:
+                return await getattr(client, name)(*args, **kwargs)
         except DaemonUnreachable:
             await self._drop(client)
             raise
