@@ -6,6 +6,7 @@ Local commands (no daemon needed)::
     sagaline graph SAGA [--mermaid] [--app SPEC]... [--config F]   the saga's plan as a layered text diagram
     sagaline demo                                                  one saga in-process
     sagaline runs trace CID                                        a run's trace timeline (from the data dir)
+    sagaline web [--data-dir D] [--port 7721]                      the web console (sagaline.web)
 
 Daemon commands (each one admin request; see :mod:`sagaline.cli.commands`),
 one-shot or inside ``sagaline shell``::
@@ -111,6 +112,12 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool, index: dict | None 
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
     shell_parser.set_defaults(func=_shell)
+    from sagaline.web.server import add_arguments as web_arguments  # no Starlette needed to parse
+
+    web = sub.add_parser("web", help="serve the web console (needs the web extra)", description="Serve the web "
+                         "console: runs, timelines, the tree and live events in a browser (sagaline.web).")
+    web_arguments(web)
+    web.set_defaults(func=_web)
 
 
 # ----- command functions ------------------------------------------------------------------------
@@ -168,6 +175,12 @@ def _shell(args: argparse.Namespace) -> int:
     from sagaline.cli.shell import run_shell
 
     return run_shell(args)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from sagaline.web.server import run_web
+
+    return run_web(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,7 +119,8 @@ class AdminHealth(AdminRequest):
 class AdminCatalog(AdminRequest):
     """What the loaded apps offer. ``data``: ``apps`` (name, description, uses, sagas, domains,
     commands), ``sagas`` (name, app, version, description, steps, inputs: name, type, required,
-    default, description, schema) and ``commands`` (name, app, domain, help, args: as inputs)."""
+    default, description, schema; graph: name, needs, runs, undo per step) and ``commands`` (name, app,
+    domain, help, args: as inputs)."""
 
     saga: str | None = Field(default=None, max_length=200)
     """Only this saga (``not_found`` when no app declares it); None: everything."""
@@ -225,7 +226,8 @@ class AdminResumeRun(AdminRequest):
 
 class AdminTree(AdminRequest):
     """The supervision tree. ``data``: ``tree``: the root node, each node
-    ``id``, ``status``, ``type``, ``restarts``, ``pid``, ``name``, ``children``."""
+    ``id``, ``status``, ``type``, ``restarts``, ``pid``, ``name``, ``last_exit`` (why its last
+    incarnation ended, if it did), ``children``."""
 
     max_depth: int = Field(default=8, ge=1, le=32)
     """How deep to walk."""
