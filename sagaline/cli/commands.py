@@ -85,6 +85,8 @@ def _start_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="*", metavar="KEY=VALUE",
                    help="inputs: key=value (converted by the input's type) or key:=json")
     p.add_argument("--id", dest="correlation_id", help="the run's correlation id (UUID v7; default: new)")
+    p.add_argument("--causation-id", dest="causation_id",
+                   help="what caused the run (UUID v7), e.g. the previous run of the same business transaction")
     p.add_argument("--wait", action="store_true", help="wait for the run to end and show its outcome")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait with --wait (default 60)")
 
@@ -175,7 +177,8 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
                  view=lambda a, data: render_saga(data) if a.saga else render_catalog(data)),
     AdminCommand(("sagas", "start"), "start a run with inputs", _start_args,
                  lambda a: m.AdminStartSaga(saga=a.saga, inputs=parse_inputs(a.inputs),
-                                            correlation_id=a.correlation_id, wait=a.wait, timeout_s=a.timeout),
+                                            correlation_id=a.correlation_id, causation_id=a.causation_id,
+                                            wait=a.wait, timeout_s=a.timeout),
                  prepare=_typed_start),
     AdminCommand(("sagas", "show"), "one run: steps with timings, errors, compensations", _cid,
                  lambda a: m.AdminShowRun(correlation_id=a.correlation_id)),

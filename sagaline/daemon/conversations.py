@@ -125,7 +125,7 @@ def _show_run(request: AdminShowRun, facts: dict) -> Script:
 
 def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
     start = StartSaga(saga=request.saga, inputs=request.inputs, correlation_id=request.correlation_id,
-                      wait=request.wait)
+                      causation_id=request.causation_id, wait=request.wait)
     reply = yield Ask(start, SAGAS)
     if isinstance(reply, RunOutcome):
         return _result(request, existing=False, **plain(reply))

@@ -134,6 +134,8 @@ class AdminStartSaga(AdminRequest):
     """The run's inputs."""
     correlation_id: str | None = Field(default=None, max_length=64)
     """The run's id (UUID v7); generated when None."""
+    causation_id: str | None = Field(default=None, max_length=64)
+    """What caused the run (UUID v7), carried into its events and telemetry; None: nothing said."""
     wait: bool = False
     """Answer only when the run has ended, with its outcome."""
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
