@@ -104,14 +104,24 @@ class UpmSnapshotActivated(Payload):
 
 
 class MlRunCompleted(Payload):
-    """``ml.run.completed``: a NAS run finished and its best model is versioned."""
+    """``ml.run.completed``: a NAS run finished and its best model is versioned.
+
+    The original had two shapes for this event: its saga sent
+    ``{run_id, best_model_id, best_score}`` (as ``ml.run.complete``) and its
+    taxonomy registered ``{run_id, model, duration_ms}``. Ours carries both,
+    so a consumer written against either finds its keys with their meaning.
+    """
 
     run_id: NonEmptyStr
     """Id of the model run."""
     best_model_id: NonEmptyStr
-    """Id of the ModelVersion created for the chosen model."""
+    """Id of the chosen model's artifact (the trained model file), as in the original's saga."""
     best_score: FiniteFloat
     """The chosen model's score (its accuracy on the run's dataset)."""
+    model: NonEmptyStr
+    """Id of the ModelVersion created for the chosen model (the taxonomy's ``model``)."""
+    duration_ms: NonNegativeInt
+    """Milliseconds from the model run's creation to its version (the taxonomy's ``duration_ms``)."""
 
 
 class MlTrialCompleted(Payload):

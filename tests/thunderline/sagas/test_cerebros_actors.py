@@ -55,8 +55,9 @@ def test_a_nas_run_through_the_saga_actor_versions_a_model_and_emits_one_event(l
     assert out.status == "completed", out
     assert t.rows("bolt", "SELECT state FROM model_runs") == [("succeeded",)]
     assert t.rows("bolt", "SELECT COUNT(*) FROM artifacts") == [(3,)]
-    [(version_id, run_id)] = t.rows("bolt", "SELECT id, run_id FROM model_versions")
-    assert (out.result["best_model_id"], out.result["run_id"]) == (version_id, run_id)
+    [(version_id, artifact_id, run_id)] = t.rows("bolt", "SELECT id, artifact_id, run_id FROM model_versions")
+    assert (out.result["best_model_id"], out.result["version"]["version_id"], out.result["run_id"]) == (
+        artifact_id, version_id, run_id)
     assert t.rows("flow", "SELECT name, correlation_id FROM events") == [("ml.run.completed", out.correlation_id)]
 
 
