@@ -39,11 +39,13 @@ Known events (version, sources, reliability, default pipeline and priority)::
 
 Defaults from the original where it had them (reference, seed inventory:
 onboarding and ml.run cross_domain, snapshot activation realtime).
-``ml.trial.completed`` comes from bolt, not bridge: bolt owns the model
-run and already has the ``ml.trial`` category; the bridge is an adapter to
-the external trainer whose job reports reach the NAS saga as replies. It is
-persistent because a lost trial result would silently skew anything that
-waits on or tallies trials; at ``max_trials`` per run the cost is small.
+``ml.trial.completed`` has bolt as its source: bolt owns the model run and
+has the ``ml.trial`` category. It is announced by the Cerebros bridge actor
+(:mod:`thunderline.actors.bridge`), bolt's Cerebros integration (the
+original's ``Thunderbolt.CerebrosBridge``), the moment a trial's report
+arrives, for each trial that trained a model. It is persistent because a
+lost trial result would silently skew anything that waits on or tallies
+trials; at ``max_trials`` per run the cost is small.
 """
 
 from __future__ import annotations
