@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sagaline.daemon.config import DEFAULT_DATA_DIR
+from sagaline.messages.ids import canonical_uuid7
 
 __all__ = ["show_trace", "telemetry_directory"]
 
@@ -28,7 +29,7 @@ def telemetry_directory(data_dir: str | None, environ: dict[str, str] | None = N
 
 
 def show_trace(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Print the timeline of run ``args.correlation_id``; 1 when no span of it was found."""
+    """Print the timeline of run ``args.correlation_id`` (any letter case); 1 when no span of it was found."""
     try:
         from sagaline.telemetry.timeline import trace_timeline
     except ImportError:
@@ -39,7 +40,7 @@ def show_trace(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"sagaline: no telemetry directory at {directory} (is the jsonl exporter on?)", file=err)
         return 1
     try:
-        text = trace_timeline(directory, args.correlation_id)
+        text = trace_timeline(directory, canonical_uuid7(args.correlation_id) or args.correlation_id)
     except Exception as exc:  # the files are written by other processes, maybe cut short
         print(f"sagaline: could not render the trace from {directory}: {type(exc).__name__}: {exc}", file=err)
         return 1

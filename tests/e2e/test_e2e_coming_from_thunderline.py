@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sagaline.messages.ids import uuid7
+from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.multiproc
 
@@ -40,6 +41,9 @@ def test_a_run_started_with_a_causation_id_and_an_upper_case_id_is_stored_lower_
     [event] = cli.json("events", "tail", "--cid", cid.upper(), "--prefix", "user.")["events"]
     assert (event["correlation_id"], event["causation_id"]) == (cid, cause)
     assert cli("sagas", "show", cid.upper()).exit_code == 0
+    trace = wait_until(lambda: (lambda r: r if r.exit_code == 0 else None)(cli("runs", "trace", cid.upper())),
+                       timeout=10)
+    assert f"run {cid}" in trace.stdout
 
 
 def test_a_causation_id_given_as_an_input_is_refused_and_the_flag_is_the_way(cli):
