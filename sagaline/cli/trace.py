@@ -42,7 +42,7 @@ def show_trace(args: argparse.Namespace, output: Output) -> int:
                      exit_code=Exit.NOT_FOUND)
         return Exit.NOT_FOUND
     try:
-        matches = find_runs(directory, args.correlation_id)
+        matches = find_runs(directory, args.correlation_id.lower())  # ids are stored lower-case
         if len(matches) > 1:
             output.error("ambiguous", f"run id prefix {args.correlation_id!r} is ambiguous: {len(matches)} traces "
                          f"match: {'; '.join(matches[:10])}", {"candidates": matches[:10]}, Exit.BAD_INPUT)

@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from sagaline.messages.base import ActorRef, Message
+from sagaline.messages.ids import GivenId
 
 __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
@@ -56,10 +57,12 @@ class StartSaga(Message):
     """Name of the saga (see ``sagaline.sagas.catalog``)."""
     inputs: dict[str, Any] = Field(default_factory=dict)
     """The run's inputs."""
-    correlation_id: str | None = None
-    """The run's id (UUID v7); generated when None or empty; a malformed one is refused."""
-    causation_id: str | None = None
-    """What caused the run (UUID v7 when given)."""
+    correlation_id: GivenId | None = None
+    """The run's id (UUID v7, any letter case, kept lowercase); generated when None or empty; a malformed
+    one is refused."""
+    causation_id: GivenId | None = None
+    """What caused the run (UUID v7 when given, any letter case, kept lowercase): e.g. the run before it
+    in one business transaction."""
     wait: bool = False
     """Reply with the :class:`RunOutcome` when the run ends instead of :class:`SagaAccepted`."""
 
@@ -90,7 +93,7 @@ class SagaRefused(Message):
 class AwaitRun(Message):
     """Reply with :class:`RunOutcome` once the run ``correlation_id`` ends."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run to wait for."""
 
 
@@ -120,7 +123,7 @@ class RunOutcome(Message):
 class CancelRun(Message):
     """Cancel a running run: it drains and rolls back."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run to cancel."""
     reason: str = "cancelled by operator"
     """Recorded as the cancellation reason."""
@@ -140,7 +143,7 @@ class CancelAnswer(Message):
 class RunStatus(Message):
     """Ask where a run stands."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run."""
 
 
@@ -324,7 +327,7 @@ class RunsPage(Message):
 class RetryCompensation(Message):
     """Retry the failed compensations of a stuck run (all of them when ``steps`` is empty)."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The stuck run."""
     steps: list[str] = Field(default_factory=list)
     """Only these steps' compensations."""
@@ -349,7 +352,7 @@ class ResumeRun(Message):
     resumed (the answer names its successor).
     """
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run."""
     from_step: str | None = None
     """The step to run again first (with everything that depends on it); None: where it stopped."""

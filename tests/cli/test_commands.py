@@ -28,6 +28,7 @@ CASES = [
      a.AdminStartSaga(saga="user_provisioning", inputs={"email": "ada@example.com", "n": 3, "tags": ["x"]})),
     (f"sagas start s --id {CID} --wait --timeout 9", a.AdminStartSaga(saga="s", correlation_id=CID, wait=True,
                                                                        timeout_s=9)),
+    (f"sagas start s --causation-id {CID}", a.AdminStartSaga(saga="s", causation_id=CID)),
     (f"sagas show {CID}", a.AdminShowRun(correlation_id=CID)),
     (f"sagas wait {CID} --timeout 3", a.AdminWaitRun(correlation_id=CID, timeout_s=3)),
     (f"sagas cancel {CID} --reason because", a.AdminCancelRun(correlation_id=CID, reason="because")),

@@ -76,6 +76,13 @@ def test_a_start_answers_the_run_or_with_wait_its_outcome():
     assert answer.asked[0].message == StartSaga(saga="s", correlation_id=CID, wait=True)
 
 
+def test_a_start_passes_the_causation_id_it_was_given_to_the_saga_supervisor():
+    accepted = SagaAccepted(correlation_id=CID, saga="s", existing=False)
+    answer = answering({StartSaga: accepted})
+    drive(conversation(a.AdminStartSaga(saga="s", causation_id=CID)), answer)
+    assert answer.asked[0].message == StartSaga(saga="s", causation_id=CID)
+
+
 def test_list_runs_passes_the_filters_and_answers_the_page():
     page = RunsPage(runs=[RunSummary(correlation_id=CID, saga="s", status="running", started_at=1.0)], total=3)
     answer = answering({ListRuns: page})

@@ -88,8 +88,8 @@ def test_cerebros_nas_completes_and_nas_runs_shows_its_trials(cli):
     runs = cli.json("nas", "runs")["runs"]
     run = next(r for r in runs if r["correlation_id"] == out["correlation_id"])
     assert run["state"] == "succeeded" and run["requested_trials"] == 2
-    assert [e["name"] for e in cli.json("events", "tail", "--cid", out["correlation_id"])["events"]] == \
-        ["ml.run.completed"]
+    names = [e["name"] for e in cli.json("events", "tail", "--cid", out["correlation_id"], "--prefix", "ml.")["events"]]
+    assert sorted(names) == ["ml.run.completed", "ml.trial.completed", "ml.trial.completed"]  # one per trained trial
     table = cli("nas", "runs")
     assert table.exit_code == 0 and run["run_id"] in table.stdout
 
