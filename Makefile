@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,thunderline]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,thunderline,web]'
 	touch $(STAMP)
 
 run: $(STAMP)

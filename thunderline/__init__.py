@@ -17,6 +17,7 @@ parts free of Thespian, aiosqlite and OpenTelemetry)::
     storage/    one SQLite store per domain (over sagaline.storage)
     actors/     the domain actors, the cerebros bridge and its trainers
     commands    the app's admin commands (``sagaline app run NAME``)
+    telemetry   the original system's telemetry names, emitted beside sagaline's
     app         the App record: what the daemon loads
 
 NAS training needs scikit-learn, numpy and scipy: ``pip install

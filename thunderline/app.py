@@ -4,13 +4,16 @@ The embedded default config names it, so ``make run`` serves its three
 sagas. Its domains start in this order after the runtime's event bus:
 gate, block, link (UserProvisioning), crown, bolt, bridge (UPMActivation,
 CerebrosNAS). :data:`SPEC` is its spec string (:mod:`thunderline.testing`
-builds trees of it without a daemon).
+builds trees of it without a daemon). Loading it attaches, in each process,
+the handler that emits the original system's telemetry names beside
+sagaline's (:mod:`thunderline.telemetry`).
 """
 
 from __future__ import annotations
 
 from sagaline.apps import App, AppDomain
 from thunderline import events
+from thunderline import telemetry as original_telemetry
 from thunderline.actors.bolt import BoltActor
 from thunderline.actors.bridge import BridgeActor, BridgeSettings
 from thunderline.actors.crown import CrownActor
@@ -48,4 +51,5 @@ app = App(
     messages=(gate, block, link, bolt, bolt_models, crown, bridge),
     event_domains=events.EVENT_DOMAINS,
     events=events.EVENTS,
+    on_load=original_telemetry.attach,
 )

@@ -39,11 +39,13 @@ Known events (version, sources, reliability, default pipeline and priority)::
 
 Defaults from the original where it had them (reference, seed inventory:
 onboarding and ml.run cross_domain, snapshot activation realtime).
-``ml.trial.completed`` comes from bolt, not bridge: bolt owns the model
-run and already has the ``ml.trial`` category; the bridge is an adapter to
-the external trainer whose job reports reach the NAS saga as replies. It is
-persistent because a lost trial result would silently skew anything that
-waits on or tallies trials; at ``max_trials`` per run the cost is small.
+``ml.trial.completed`` has bolt as its source: bolt owns the model run and
+has the ``ml.trial`` category. It is announced by the Cerebros bridge actor
+(:mod:`thunderline.actors.bridge`), bolt's Cerebros integration (the
+original's ``Thunderbolt.CerebrosBridge``), the moment a trial's report
+arrives, for each trial that trained a model. It is persistent because a
+lost trial result would silently skew anything that waits on or tallies
+trials; at ``max_trials`` per run the cost is small.
 """
 
 from __future__ import annotations
@@ -104,14 +106,24 @@ class UpmSnapshotActivated(Payload):
 
 
 class MlRunCompleted(Payload):
-    """``ml.run.completed``: a NAS run finished and its best model is versioned."""
+    """``ml.run.completed``: a NAS run finished and its best model is versioned.
+
+    The original had two shapes for this event: its saga sent
+    ``{run_id, best_model_id, best_score}`` (as ``ml.run.complete``) and its
+    taxonomy registered ``{run_id, model, duration_ms}``. Ours carries both,
+    so a consumer written against either finds its keys with their meaning.
+    """
 
     run_id: NonEmptyStr
     """Id of the model run."""
     best_model_id: NonEmptyStr
-    """Id of the ModelVersion created for the chosen model."""
+    """Id of the chosen model's artifact (the trained model file), as in the original's saga."""
     best_score: FiniteFloat
     """The chosen model's score (its accuracy on the run's dataset)."""
+    model: NonEmptyStr
+    """Id of the ModelVersion created for the chosen model (the taxonomy's ``model``)."""
+    duration_ms: NonNegativeInt
+    """Milliseconds from the model run's creation to its version (the taxonomy's ``duration_ms``)."""
 
 
 class MlTrialCompleted(Payload):

@@ -164,8 +164,9 @@ class Apps:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready: ``apps`` (name, description, uses, sagas, domains, commands), ``sagas``
-        (name, app, version, description, steps, inputs) and ``commands`` (name, app, domain,
-        help, args), each sorted by name."""
+        (name, app, version, description, steps, inputs, graph: each step's name, needs (the steps
+        it depends on), runs (who runs it) and undo (whether it can be undone)) and ``commands``
+        (name, app, domain, help, args), each sorted by name."""
         return {"apps": [_app_row(a, self._app_sagas[a.name]) for a in self.apps],
                 "sagas": [_saga_row(self._saga_app[n], self._sagas[n]) for n in sorted(self._sagas)],
                 "commands": [_command_row(self._command_app[n], self._commands[n]) for n in sorted(self._commands)]}
@@ -178,7 +179,9 @@ def _app_row(app: App, sagas: list[str]) -> dict[str, Any]:
 
 def _saga_row(app: str, saga: SagaDefinition) -> dict[str, Any]:
     return {"name": saga.name, "app": app, "version": saga.version, "description": saga.description,
-            "steps": [s.name for s in saga.steps], "inputs": [describe_input(i) for i in saga.inputs]}
+            "steps": [s.name for s in saga.steps], "inputs": [describe_input(i) for i in saga.inputs],
+            "graph": [{"name": s.name, "needs": list(dict.fromkeys(s.dependencies)), "runs": s.impl.describe(),
+                       "undo": s.impl.can_undo} for s in saga.steps]}
 
 
 def _command_row(app: str, command: AppCommand) -> dict[str, Any]:

@@ -8,7 +8,7 @@ and the field; the first problem found ends the load. In order:
    saga's index); every domain has a lowercase name, an actor class and
    settings that are a dataclass or a pydantic model; every command names a
    Command class; ``uses``, ``messages``, ``event_domains`` and ``events``
-   have the right shapes;
+   have the right shapes; ``on_load`` is None or callable;
 2. the apps together (:func:`check_together`): no two apps, sagas, domains,
    commands or known events share a name (``flow`` is the runtime's
    domain); every ``uses`` names a loaded app; every command's domain and
@@ -56,6 +56,8 @@ def check_app(app: Any, spec: str) -> App:
             raise AppError(app.name, f"event_domains[{domain}]", "not one of this app's domains")
         _strings(app, f"event_domains[{domain}]", categories)
     _events(app)
+    if app.on_load is not None and not callable(app.on_load):
+        raise AppError(app.name, "on_load", f"{app.on_load!r:.80} is not callable")
     return app
 
 

@@ -15,7 +15,9 @@ daemon resolved (:attr:`Apps.specs`) through their args and load them with
 ``entry_points=False``: every process then runs the same apps.
 
 Loading registers each app's event domains and known events with the
-taxonomy (:mod:`sagaline.events`), after every check passed.
+taxonomy (:mod:`sagaline.events`), after every check passed, then runs each
+app's ``on_load`` hook, once per app per process (a process forked from one
+that ran it inherits what it did and does not run it again).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = ["ENTRY_POINT_GROUP", "load_apps", "resolve_specs"]
 ENTRY_POINT_GROUP = "sagaline.apps"
 
 _loaded: dict[tuple[tuple[str, ...], bool], Apps] = {}
+_hooked: set[int] = set()  # ids of the apps whose on_load ran in this process
 
 
 def load_apps(specs: Iterable[str] = (), *, entry_points: bool = True) -> Apps:
@@ -52,7 +55,9 @@ def load_apps(specs: Iterable[str] = (), *, entry_points: bool = True) -> Apps:
     Raises:
         AppError: a spec does not import or names no :class:`App`, a field
             is bad, or two apps clash; the message names the app (or spec)
-            and the field. Nothing is registered then.
+            and the field. Nothing is registered then. Also when an app's
+            ``on_load`` raises (field ``on_load``; its events are registered
+            by then).
     """
     key = (tuple(specs), entry_points)
     if key in _loaded:
@@ -67,6 +72,7 @@ def load_apps(specs: Iterable[str] = (), *, entry_points: bool = True) -> Apps:
     check_together(ordered, sagas)
     messages = {app.name: message_classes_of(app) for app in ordered}
     _register_events(ordered)
+    _run_hooks(ordered)
     loaded = Apps(ordered, tuple(spec for spec, _ in apps.values()), sagas, messages)
     _loaded[key] = _loaded[(loaded.specs, False)] = loaded
     return loaded
@@ -93,6 +99,17 @@ def _import(spec: str) -> Any:
             raise AppError(spec, "spec", f"module {module_name!r} has no attribute {attribute!r}")
         target = getattr(target, part)
     return target
+
+
+def _run_hooks(apps: tuple[App, ...]) -> None:
+    for app in apps:
+        if app.on_load is None or id(app) in _hooked:
+            continue
+        try:
+            app.on_load()
+        except Exception as exc:
+            raise AppError(app.name, "on_load", f"raised {type(exc).__name__}: {exc}") from None
+        _hooked.add(id(app))
 
 
 def _register_events(apps: tuple[App, ...]) -> None:

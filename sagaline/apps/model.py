@@ -115,6 +115,15 @@ class App:
         messages: modules (or module names, or message classes) holding the
             message classes it sends between actors; with ``sagaline.messages``
             they are what a process may accept (:meth:`Apps.message_classes`).
+        on_load: a zero-argument callable run once in every process that
+            loads the app (the daemon, each actor process that loads the
+            apps: saga actors, the bus, ...), after every check passed and
+            its events were registered; e.g. attaching telemetry handlers, so
+            they see the events the runtime emits in that process. It must be
+            quick and start no actor, thread or process; one that raises
+            stops the load with an :class:`AppError` (field ``on_load``).
+            A process forked from one that ran it inherits its effect and
+            does not run it again. None: nothing to do.
         event_domains: domain -> event categories it may emit under
             (registered with the taxonomy when the app loads; only its own domains).
         events: its known events (:class:`~sagaline.events.KnownEvent`, sources
@@ -131,6 +140,7 @@ class App:
     event_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     events: tuple[Any, ...] = ()
     description: str = ""
+    on_load: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         for name in ("sagas", "domains", "commands", "uses", "messages", "events"):

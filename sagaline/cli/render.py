@@ -1,270 +1,236 @@
-"""PURE. Answers of the daemon as text: tables for people, JSON for scripts.
+"""PURE. The daemon's answers as views for people: rich tables and text (``--json`` bypasses these).
 
 :func:`render` picks the view of an :class:`AdminResult` by its request name;
-every view is a function ``data -> str``. ``--json`` prints the ``data``
-mapping as is (:func:`as_json`), so scripts never parse tables.
+every view is a function ``data -> renderable``. Times are shown one way
+everywhere (:func:`sagaline.cli.times.human`, UTC); a missing value is ``-``.
+Run views (``sagas show``, ``wait``, ``start``, operator answers) are in
+:mod:`sagaline.cli.render_run`; the supervision tree in
+:mod:`sagaline.cli.render_tree`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable, Sequence
 
-from sagaline.messages.admin import AdminError, AdminResult
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
-__all__ = ["render", "render_error", "render_catalog", "render_saga", "render_apps", "as_json", "table", "when",
-           "duration"]
+from sagaline.cli.times import duration, epoch, human
+from sagaline.messages.admin import AdminResult
+
+__all__ = ["render", "render_catalog", "render_saga", "render_apps", "table", "cell", "styled", "fields",
+           "STATUS_STYLES"]
+
+#: Colour of each run and step status (only on a terminal; see :mod:`sagaline.cli.output`).
+STATUS_STYLES = {
+    "completed": "green", "succeeded": "green", "ok": "green", "allow": "green",
+    "failed": "red", "stuck": "bold red", "needs_operator": "bold red", "undo_failed": "bold red", "down": "bold red",
+    "deny": "red", "running": "yellow", "retrying": "yellow", "compensating": "yellow", "draining": "yellow",
+    "rolling_back": "yellow", "undoing": "blue", "undone": "blue", "degraded": "yellow",
+    "cancelled": "magenta", "halted": "magenta", "pending": "dim", "abandoned": "dim", "skipped": "dim",
+    "restarting": "yellow", "undefined": "red",
+}
 
 
-def as_json(value: Any) -> str:
-    """Pretty JSON (keys in their order, non-ASCII kept)."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)", limit: int = 60) -> str:
-    """Left-aligned columns separated by two spaces, cells cut at ``limit``; ``empty`` when there are no rows."""
-    if not rows:
-        return empty
-    cells = [[_cell(v, limit) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
-
-
-def _cell(value: Any, limit: int = 60) -> str:
-    if value is None:
+def cell(value: Any, limit: int = 60) -> str:
+    """A table cell: ``-`` for nothing, JSON for structures, cut at ``limit`` characters."""
+    if value is None or value == "":
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def when(epoch: float | None) -> str:
-    """Local wall-clock time of an epoch timestamp (``-`` when unknown)."""
-    if epoch is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+def styled(status: Any) -> Text:
+    """A status word in its colour."""
+    return Text(cell(status), style=STATUS_STYLES.get(str(status), ""))
 
 
-def duration(start: float | None, end: float | None) -> str:
-    """``1.234s`` between two timestamps (``-`` when either is unknown)."""
-    if start is None or end is None:
-        return "-"
-    return f"{end - start:.3f}s"
+#: Columns whose cells are never wrapped (on a terminal narrower than the table, the others wrap).
+_WHOLE = frozenset({"#", "CORRELATION ID", "RUN ID", "STARTED", "ENDED", "TOOK", "AT", "DECIDED AT", "CREATED",
+                    "PID", "RESTARTS"})
 
 
-def _error_text(error: dict | None) -> str | None:
-    if not error:
-        return None
-    return f"{error.get('code')}: {error.get('message', '')}".strip()
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)",
+          limit: int = 60) -> RenderableType:
+    """Columns separated by two blanks under bold headers; ``empty`` when there are no rows.
+    Cells are text (:func:`cell`) unless already rich text."""
+    if not rows:
+        return Text(empty)
+    grid = Table(box=None, padding=(0, 2, 0, 0), pad_edge=False, show_edge=False, header_style="bold")
+    for header in headers:
+        whole = header in _WHOLE  # ids and times are never broken over lines on a narrow terminal
+        grid.add_column(header, overflow="fold", no_wrap=whole, min_width=None if whole else min(len(header), 10))
+    for row in rows:
+        grid.add_row(*(value if isinstance(value, Text) else cell(value, limit) for value in row))
+    return grid
+
+
+def fields(pairs: Sequence[tuple[str, Any]], width: int | None = None) -> RenderableType:
+    """``label  value`` lines, labels padded to one width (values may be rich text)."""
+    width = width or max((len(label) for label, _ in pairs), default=0)
+    lines = []
+    for label, value in pairs:
+        line = Text(label.ljust(width) + "  ")
+        line.append(value if isinstance(value, Text) else str(value))
+        lines.append(line)
+    return Group(*lines)
 
 
 # ----- views ---------------------------------------------------------------------------------------
 
-def _runs(data: dict) -> str:
-    rows = [(r["correlation_id"], r["saga"], r["status"], when(r["started_at"]),
-             duration(r["started_at"], r.get("finished_at")), r.get("failed_step"), r.get("error_code"))
-            for r in data["runs"]]
-    body = table(["CORRELATION ID", "SAGA", "STATUS", "STARTED", "TOOK", "FAILED STEP", "ERROR"], rows,
+def _runs(data: dict) -> RenderableType:
+    rows = [(r["correlation_id"], r["saga"], styled(r["status"]), human(r.get("started_at")),
+             _took(r.get("started_at"), r.get("finished_at")), r.get("failed_step"), r.get("error_code"),
+             _lineage(r)) for r in data["runs"]]
+    body = table(["CORRELATION ID", "SAGA", "STATUS", "STARTED", "TOOK", "FAILED STEP", "ERROR", "LINEAGE"], rows,
                  empty="(no runs)")
-    return f"{body}\n{len(rows)} of {data['total']} run(s)"
+    first, total = data.get("offset", 0), data["total"]
+    shown = f"showing {first + 1}-{first + len(rows)} of {total} run(s)" if rows else f"0 of {total} run(s)"
+    following = first + len(rows)
+    more = f"; next page: --offset {following}" if rows and following < total else ""
+    return Group(body, Text(shown + more))
 
 
-def _run(data: dict) -> str:
-    lines = [f"run       {data['correlation_id']}", f"saga      {data['saga']}", f"status    {data['status']}",
-             f"started   {when(data.get('started_at'))}", f"finished  {when(data.get('finished_at'))}",
-             f"took      {duration(data.get('started_at'), data.get('finished_at'))}"]
-    if data.get("failed_step"):
-        lines.append(f"failed at {data['failed_step']}")
-    if data.get("error"):
-        lines.append(f"error     {_error_text(data['error'])}")
-    if data.get("failed_compensations"):
-        lines.append(f"stuck on  {', '.join(data['failed_compensations'])}")
-    if "steps" in data:
-        lines += ["", _steps(data["steps"], data.get("started_at"))]
-    elif data.get("status") == "completed":
-        lines.append(f"result    {_cell(data.get('result'), 500)}")
-    return "\n".join(lines)
+def _took(start: Any, end: Any) -> str:
+    first, last = epoch(start), epoch(end)
+    return "-" if first is None or last is None else duration(last - first)
 
 
-def _steps(steps: list[dict], run_start: float | None) -> str:
-    def offset(at: float | None) -> str:
-        return "-" if at is None or run_start is None else f"+{at - run_start:.3f}s"
-
-    rows = [(s["name"], s["status"], s["attempts"], offset(s.get("started_at")),
-             duration(s.get("started_at"), s.get("finished_at")), _error_text(s.get("error")),
-             _error_text(s.get("compensation_error"))) for s in steps]
-    return table(["STEP", "STATUS", "ATTEMPTS", "STARTED", "TOOK", "ERROR", "COMPENSATION ERROR"], rows)
-
-
-def _started(data: dict) -> str:
-    if "status" in data:
-        return _run(data)
-    verb = "already exists" if data["existing"] else "started"
-    return f"run {data['correlation_id']} ({data['saga']}) {verb}"
+def _lineage(row: dict) -> str | None:
+    parts = []
+    if row.get("resumed_from"):
+        parts.append(f"resumes {row['resumed_from']}")
+    if row.get("successor"):
+        parts.append(f"resumed by {row['successor']}")
+    return ", ".join(parts) or None
 
 
-def _cancelled(data: dict) -> str:
-    if data["accepted"]:
-        return f"run {data['correlation_id']}: cancelled; it now rolls back (status {data['status']})"
-    return f"run {data['correlation_id']}: not running (status {data['status']}); nothing to cancel"
+def _entries(data: dict) -> RenderableType:
+    rows = [(e["key"], e.get("holder_id") or "(not in the tree)", e.get("pid"),
+             styled(e["status"]) if e.get("status") else None, e.get("value")) for e in data["entries"]]
+    return table(["KEY", "HOLDER", "PID", "STATE", "VALUE"], rows, empty="(no entries)")
 
 
-def _operator(data: dict) -> str:
-    verdict = "accepted" if data["accepted"] else "refused"
-    extra = f": {data['message']}" if data.get("message") else ""
-    return f"run {data['correlation_id']}: {verdict} (status {data['status']}){extra}"
-
-
-def _tree(data: dict) -> str:
-    lines: list[str] = []
-    _tree_lines(data["tree"], "", True, lines, top=True)
-    return "\n".join(lines)
-
-
-def _tree_lines(node: dict, prefix: str, last: bool, lines: list[str], top: bool = False) -> None:
-    facts = [node["type"], node["status"], f"restarts={node['restarts']}"]
-    if node.get("pid"):
-        facts.append(f"pid={node['pid']}")
-    if node.get("name"):
-        facts.append(f"name={node['name']}")
-    if node.get("unreachable"):
-        facts.append("(did not answer)")
-    branch = "" if top else ("└─ " if last else "├─ ")
-    lines.append(f"{prefix}{branch}{node['id']}  {' '.join(facts)}")
-    children = node.get("children", [])
-    inner = prefix if top else prefix + ("   " if last else "│  ")
-    for index, child in enumerate(children):
-        _tree_lines(child, inner, index == len(children) - 1, lines)
-
-
-def _entries(data: dict) -> str:
-    rows = [(e["key"], e["holder"], e.get("value")) for e in data["entries"]]
-    return table(["KEY", "HOLDER", "VALUE"], rows, empty="(no entries)")
-
-
-def _events(data: dict) -> str:
-    rows = [(e["at"], e["name"], e["source"], e.get("correlation_id"), e.get("payload"))
+def _events(data: dict) -> RenderableType:
+    rows = [(human(e["at"]), e["name"], e["source"], e.get("correlation_id"), e.get("payload"))
             for e in data["events"]]
     return table(["AT", "NAME", "SOURCE", "CORRELATION ID", "PAYLOAD"], rows, empty="(no events)")
 
 
-def _decisions(data: dict) -> str:
-    rows = [(d["decided_at"], d["action"], d["effect"], f"{d['policy_id']} v{d['policy_version']}",
+def _decisions(data: dict) -> RenderableType:
+    rows = [(human(d["decided_at"]), d["action"], styled(d["effect"]), f"{d['policy_id']} v{d['policy_version']}",
              "; ".join(d.get("reasons") or []), d.get("correlation_id")) for d in data["decisions"]]
     return table(["DECIDED AT", "ACTION", "EFFECT", "POLICY", "REASONS", "CORRELATION ID"], rows,
                  empty="(no decisions)")
 
 
-def _nas(data: dict) -> str:
+def _nas(data: dict) -> RenderableType:
     rows = []
     for run in data["runs"]:
         trials = run.get("trials", [])
         done = sum(1 for t in trials if t["state"] in ("succeeded", "failed", "cancelled"))
         epochs = ", ".join(f"{t['epoch']}/{t['epochs']}" for t in trials if t["state"] == "running")
-        rows.append((run["run_id"], run["state"], f"{done}/{run['requested_trials']}", epochs or None,
-                     run["created_at"], run.get("correlation_id"), run.get("reason") or None))
+        rows.append((run["run_id"], styled(run["state"]), f"{done}/{run['requested_trials']}", epochs or None,
+                     human(run["created_at"]), run.get("correlation_id"), run.get("reason") or None))
     body = table(["RUN ID", "STATE", "TRIALS DONE", "RUNNING (EPOCH)", "CREATED", "CORRELATION ID", "REASON"],
                  rows, empty="(no NAS runs)")
-    return body if data.get("trials_known", True) else body + "\n(trial progress unavailable: no bridge)"
+    if data.get("trials_known", True):
+        return body
+    return Group(body, Text("(trial progress unavailable: no bridge)"))
 
 
-def _health(data: dict) -> str:
+def _health(data: dict) -> RenderableType:
     d = data["daemon"]
     probes = f"live {'yes' if data.get('live', True) else 'NO'}, ready {'yes' if data.get('ready', True) else 'NO'}"
-    head = [f"status     {data['status']} ({probes})"]
-    head += [f"problem    {line}" for line in data.get("problems", [])]
-    head += [f"daemon     pid {d.get('pid')} {d.get('base')} "
-            f"{d.get('bind_address')}:{d.get('admin_port')} v{d.get('version')}",
-            f"data       {d.get('data_dir')}", f"apps       {', '.join(d.get('apps') or []) or '-'}",
-            f"uptime     {d.get('uptime_s', 0):.0f}s",
-            f"registered {data['registered']} key(s)", ""]
-    rows = [(c["id"], c["type"], c["status"], c["restarts"], c.get("pid"), c.get("name"))
+    status = styled(data["status"]).append(f" ({probes})", style="")
+    pairs: list[tuple[str, Any]] = [("status", status)]
+    pairs += [("problem", line) for line in data.get("problems", [])]
+    pairs += [("daemon", f"pid {d.get('pid')} {d.get('base')} {d.get('bind_address')}:{d.get('admin_port')} "
+                         f"v{d.get('version')}"),
+              ("started", human(d.get("started_at"))), ("data", d.get("data_dir")),
+              ("apps", ", ".join(d.get("apps") or []) or "-"), ("uptime", duration(d.get("uptime_s", 0))),
+              ("registered", f"{data['registered']} key(s)")]
+    rows = [(c["id"], c["type"], styled(c["status"]), c["restarts"], c.get("pid"), c.get("name"))
             for c in data["children"]]
-    return "\n".join(head) + table(["CHILD", "TYPE", "STATUS", "RESTARTS", "PID", "NAME"], rows)
+    return Group(fields(pairs, 10), Text(""), table(["CHILD", "TYPE", "STATE", "RESTARTS", "PID", "NAME"], rows))
 
 
-def _names(fields: list[dict]) -> str:
-    return ", ".join(f["name"] + ("" if f["required"] else "?") for f in fields) or "-"
+def _names(rows: list[dict]) -> str:
+    return ", ".join(f["name"] + ("" if f["required"] else "?") for f in rows) or "-"
 
 
-def render_catalog(data: dict) -> str:
+def render_catalog(data: dict) -> RenderableType:
     """The sagas, one line each; ``sagas catalog NAME`` shows one with its typed inputs."""
     rows = [(s["name"], s.get("app"), s["version"], len(s["steps"]), _names(s["inputs"])) for s in data["sagas"]]
     body = table(["SAGA", "APP", "VERSION", "STEPS", "INPUTS (? = optional)"], rows, empty="(no sagas: no app loaded)",
                  limit=120)
-    return body + "\n(`sagas catalog NAME`: a saga's inputs with their types, defaults and descriptions)"
+    return Group(body, Text("(`sagas catalog NAME`: a saga's inputs with their types, defaults and descriptions)"))
 
 
-def _fields(fields: list[dict], kind: str) -> str:
-    rows = [(f["name"], f["type"], "yes" if f["required"] else "no", None if f["required"] else f.get("default"),
-             f.get("description") or None) for f in fields]
-    return table([kind, "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], rows, empty=f"(no {kind.lower()}s)", limit=120)
+def _typed(rows: list[dict], kind: str) -> RenderableType:
+    cells = [(f["name"], f["type"], "yes" if f["required"] else "no", None if f["required"] else f.get("default"),
+              f.get("description") or None) for f in rows]
+    return table([kind, "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], cells, empty=f"(no {kind.lower()}s)", limit=120)
 
 
-def render_saga(data: dict) -> str:
+def render_saga(data: dict) -> RenderableType:
     """One saga (the only one in ``data``): what it does, its steps and its typed inputs."""
-    lines = []
+    parts: list[RenderableType] = []
     for saga in data["sagas"]:
-        lines += [f"saga      {saga['name']} (app {saga.get('app')}, version {saga['version']})",
-                  f"about     {saga.get('description') or '-'}", f"steps     {' -> '.join(saga['steps'])}", "",
-                  _fields(saga["inputs"], "INPUT")]
-    return "\n".join(lines)
+        parts += [fields([("saga", f"{saga['name']} (app {saga.get('app')}, version {saga['version']})"),
+                          ("about", saga.get("description") or "-"), ("steps", " -> ".join(saga["steps"]))], 9),
+                  Text(""), _typed(saga["inputs"], "INPUT")]
+    return Group(*parts)
 
 
-def render_apps(data: dict, command: str | None = None) -> str:
+def render_apps(data: dict, command: str | None = None) -> RenderableType:
     """The loaded apps and their admin commands; with ``command``, that command's arguments."""
     if command is not None:
-        found = [c for c in data.get("commands", []) if c["name"] == command]
-        if not found:
-            known = ", ".join(c["name"] for c in data.get("commands", [])) or "none"
-            return f"no command named {command!r} (known: {known})"
-        c = found[0]
-        return "\n".join([f"command   {c['name']} (app {c['app']}, domain {c['domain']})",
-                          f"about     {c['help'] or '-'}", "", _fields(c["args"], "ARGUMENT")])
+        c = next(c for c in data.get("commands", []) if c["name"] == command)
+        return Group(fields([("command", f"{c['name']} (app {c['app']}, domain {c['domain']})"),
+                             ("about", c["help"] or "-")], 9), Text(""), _typed(c["args"], "ARGUMENT"))
     apps = [(a["name"], ", ".join(a["sagas"]) or None, ", ".join(a["domains"]) or None, ", ".join(a["uses"]) or None)
             for a in data.get("apps", [])]
     commands = [(c["name"], c["app"], c["domain"], _names(c["args"]), c["help"]) for c in data.get("commands", [])]
-    return "\n".join([table(["APP", "SAGAS", "DOMAINS", "USES"], apps, empty="(no apps loaded)", limit=120), "",
-                      table(["COMMAND", "APP", "DOMAIN", "ARGUMENTS (? = optional)", "HELP"], commands,
-                            empty="(no admin commands)", limit=120),
-                      "(`app list COMMAND`: its arguments; `app run COMMAND key=value ...` runs it)"])
+    return Group(table(["APP", "SAGAS", "DOMAINS", "USES"], apps, empty="(no apps loaded)", limit=120), Text(""),
+                 table(["COMMAND", "APP", "DOMAIN", "ARGUMENTS (? = optional)", "HELP"], commands,
+                       empty="(no admin commands)", limit=120),
+                 Text("(`app list COMMAND`: its arguments; `app run COMMAND key=value ...` runs it)"))
 
 
-def _app_reply(data: dict) -> str:
+def _app_reply(data: dict) -> RenderableType:
     """An app command's answer: a table when it is one list of records, else its fields."""
     reply = data.get("reply") or {}
     lists = [(k, v) for k, v in reply.items() if isinstance(v, list)]
     if len(reply) == 1 and lists and all(isinstance(r, dict) for r in lists[0][1]):
         rows = lists[0][1]
         headers = list(rows[0]) if rows else []
-        return table([h.upper() for h in headers], [[r.get(h) for h in headers] for r in rows],
+        return table([h.upper() for h in headers],
+                     [[human(r.get(h)) if h.endswith("_at") else r.get(h) for h in headers] for r in rows],
                      empty=f"(no {lists[0][0]})")
     if len(reply) == 1 and isinstance(next(iter(reply.values())), dict):
         reply = next(iter(reply.values()))
-    width = max((len(k) for k in reply), default=0)
-    return "\n".join(f"{k.ljust(width)}  {_cell(v, 200)}" for k, v in reply.items()) or "(done)"
+    if not reply:
+        return Text("(done)")
+    return fields([(k, human(v) if k.endswith("_at") else cell(v, 200)) for k, v in reply.items()])
 
 
-VIEWS: dict[str, Callable[[dict], str]] = {
-    "AdminListRuns": _runs, "AdminShowRun": _run, "AdminWaitRun": _run, "AdminStartSaga": _started,
-    "AdminCancelRun": _cancelled, "AdminRetryCompensation": _operator, "AdminResumeRun": _operator,
-    "AdminTree": _tree, "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries,
-    "AdminTailEvents": _events, "AdminPolicyDecisions": _decisions, "AdminNasRuns": _nas,
-    "AdminHealth": _health, "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply,
-}
+def _views() -> dict[str, Callable[[dict], RenderableType]]:
+    from sagaline.cli.render_run import render_cancel, render_operator, render_run, render_started
+    from sagaline.cli.render_tree import render_tree
+
+    return {"AdminListRuns": _runs, "AdminShowRun": render_run, "AdminWaitRun": render_run,
+            "AdminStartSaga": render_started, "AdminCancelRun": render_cancel,
+            "AdminRetryCompensation": render_operator, "AdminResumeRun": render_operator, "AdminTree": render_tree,
+            "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries, "AdminTailEvents": _events,
+            "AdminPolicyDecisions": _decisions, "AdminNasRuns": _nas, "AdminHealth": _health,
+            "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply}
 
 
-def render(result: AdminResult) -> str:
-    """The human view of ``result`` (JSON when no view knows its request)."""
-    view = VIEWS.get(result.request)
-    return view(result.data) if view else as_json(result.data)
 
-
-def render_error(error: AdminError) -> str:
-    """One line (plus a hint for some codes) describing an admin error."""
-    text = f"error ({error.code}): {error.message}"
-    if error.details.get("code"):
-        text += f" [{error.details['code']}]"
-    return text
+def render(result: AdminResult) -> RenderableType:
+    """The human view of ``result`` (its JSON when no view knows its request)."""
+    view = _views().get(result.request)
+    return view(result.data) if view else Text(json.dumps(result.data, indent=2, default=str))

@@ -3,7 +3,9 @@
 No daemon is needed: the actors write their spans as JSON lines under the
 telemetry directory (``$SAGALINE_TELEMETRY_DIR``, else
 ``<data dir>/telemetry``; see :mod:`sagaline.telemetry.setup`), and
-:func:`sagaline.telemetry.timeline.trace_timeline` renders them.
+:func:`sagaline.telemetry.timeline.trace_timeline` renders them. An
+unambiguous prefix of the run's id will do (resolved among the traces
+there).
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TextIO
 
+from rich.text import Text
+
+from sagaline.cli.exits import Exit
+from sagaline.cli.output import Output
 from sagaline.daemon.config import DEFAULT_DATA_DIR
 
 __all__ = ["show_trace", "telemetry_directory"]
@@ -27,21 +32,28 @@ def telemetry_directory(data_dir: str | None, environ: dict[str, str] | None = N
     return config_from_env(environ).directory
 
 
-def show_trace(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Print the timeline of run ``args.correlation_id``; 1 when no span of it was found."""
-    try:
-        from sagaline.telemetry.timeline import trace_timeline
-    except ImportError:
-        print("sagaline: this build has no trace timeline (sagaline.telemetry.timeline)", file=err)
-        return 1
+def show_trace(args: argparse.Namespace, output: Output) -> int:
+    """Print the timeline of run ``args.correlation_id`` (or the one run whose id starts with it)."""
+    from sagaline.telemetry.timeline import find_runs, trace_timeline
+
     directory = telemetry_directory(args.data_dir)
     if directory is None or not Path(directory).is_dir():
-        print(f"sagaline: no telemetry directory at {directory} (is the jsonl exporter on?)", file=err)
-        return 1
+        output.error("not_found", f"no telemetry directory at {directory} (is the jsonl exporter on?)",
+                     exit_code=Exit.NOT_FOUND)
+        return Exit.NOT_FOUND
     try:
-        text = trace_timeline(directory, args.correlation_id)
-    except Exception as exc:  # the files are written by other processes, maybe cut short
-        print(f"sagaline: could not render the trace from {directory}: {type(exc).__name__}: {exc}", file=err)
-        return 1
-    print(text, file=out)
-    return 1 if text.startswith("no spans") else 0
+        matches = find_runs(directory, args.correlation_id.lower())  # ids are stored lower-case
+        if len(matches) > 1:
+            output.error("ambiguous", f"run id prefix {args.correlation_id!r} is ambiguous: {len(matches)} traces "
+                         f"match: {'; '.join(matches[:10])}", {"candidates": matches[:10]}, Exit.BAD_INPUT)
+            return Exit.BAD_INPUT
+        if not matches:
+            output.error("not_found", f"no spans for run {args.correlation_id} under {directory}",
+                         exit_code=Exit.NOT_FOUND)
+            return Exit.NOT_FOUND
+        text = trace_timeline(directory, matches[0])
+    except (OSError, KeyError, ValueError, TypeError) as exc:  # written by other processes: maybe cut short
+        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}", exit_code=Exit.FAILED)
+        return Exit.FAILED
+    output.show(Text(text))
+    return Exit.OK

@@ -79,9 +79,15 @@ class AsyncClient:
         return await self._run(self.client.get, correlation_id)
 
     async def list(self, *, status: str | Iterable[str] | None = None, saga: str | None = None, limit: int = 50,
-                   offset: int = 0) -> RunList:
+                   offset: int = 0, id_prefix: str | None = None, started_after: float | None = None,
+                   started_before: float | None = None) -> RunList:
         """See :meth:`Client.list`."""
-        return await self._run(self.client.list, status=status, saga=saga, limit=limit, offset=offset)
+        return await self._run(self.client.list, status=status, saga=saga, limit=limit, offset=offset,
+                               id_prefix=id_prefix, started_after=started_after, started_before=started_before)
+
+    async def resolve(self, id_or_prefix: str) -> str:
+        """See :meth:`Client.resolve`."""
+        return await self._run(self.client.resolve, id_or_prefix)
 
     async def cancel(self, correlation_id: str, *, reason: str = "cancelled by operator") -> CancelAnswer:
         """See :meth:`Client.cancel`."""

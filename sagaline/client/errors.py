@@ -18,7 +18,8 @@
                                     running, or it failed inside (the message says which)
 
 Every error has ``code`` (the daemon's :data:`~sagaline.messages.admin.AdminErrorCode`,
-or a client-side one: ``unreachable``, ``no_answer``, ``outcome_unknown``),
+or a client-side one: ``unreachable``, ``no_answer``, ``outcome_unknown``, ``ambiguous``: a run id
+prefix that several runs share, ``details["candidates"]`` naming them),
 ``details`` (the daemon's details) and ``retryable``. Raised by
 :mod:`sagaline.client.sync` (and, the same, :mod:`sagaline.client.aio`);
 :func:`error_for` maps a daemon's :class:`~sagaline.messages.admin.AdminError`.

@@ -74,6 +74,16 @@ class RunRecord(_Record):
     """The step whose failure stopped it, if any."""
     failed_compensations: list[str] = Field(default_factory=list)
     """For stuck runs: the compensations that failed for good."""
+    inputs: dict[str, Any] | None = None
+    """Its inputs, defaults filled in (None: the daemon does not know them here)."""
+    reason: str | None = None
+    """Why it was cancelled or halted, when it was."""
+    causation_id: str | None = None
+    """What caused it (for a successor: the run it resumes)."""
+    resumed_from: str | None = None
+    """The run it resumes, if any (when the daemon says)."""
+    successor: str | None = None
+    """The run that resumed it, if any (when the daemon says)."""
 
     @property
     def ended(self) -> bool:

@@ -52,8 +52,8 @@ from typing import Any, Iterable, Mapping
 from pydantic import ValidationError
 
 from sagaline.client.channel import Channel, ThespianChannel, decode_answer
-from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, OutcomeUnknown, Refused, Timeout,
-                                    error_for)
+from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, NotFound, OutcomeUnknown, Refused,
+                                    Timeout, error_for)
 from sagaline.client.locate import Target, locate, parse_address
 from sagaline.client.results import Health, RunList, RunRecord, StartResult
 from sagaline.messages import codec
@@ -62,10 +62,12 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import CancelAnswer, OperatorAnswer, RunOutcome
 from sagaline.saga.placement import partition_of
 
-__all__ = ["Client", "ANSWER_MARGIN_S"]
+__all__ = ["Client", "ANSWER_MARGIN_S", "RESOLVE_CANDIDATES"]
 
 #: Seconds the client waits beyond a request's own deadline (the daemon answers ``timeout`` at the deadline).
 ANSWER_MARGIN_S = 5.0
+#: Runs an ambiguous id prefix names in its error (enough to pick from, short enough to read).
+RESOLVE_CANDIDATES = 10
 
 
 class _NoAnswer:
@@ -232,12 +234,43 @@ class Client:
         return RunRecord.from_data(self._data(_build(m.AdminShowRun, correlation_id=correlation_id)))
 
     def list(self, *, status: str | Iterable[str] | None = None, saga: str | None = None, limit: int = 50,
-             offset: int = 0) -> RunList:
-        """Runs, newest first: ``status`` (one or several), ``saga``; a page of ``limit`` rows from ``offset``
-        (``RunList.next_offset`` gives the next page; at most 10,000 rows deep)."""
+             offset: int = 0, id_prefix: str | None = None, started_after: float | None = None,
+             started_before: float | None = None) -> RunList:
+        """Runs, newest first: ``status`` (one or several), ``saga``, correlation ids starting with
+        ``id_prefix``, started in ``[started_after, started_before)`` (seconds since the epoch); a page
+        of ``limit`` rows from ``offset`` (``RunList.next_offset`` gives the next page; at most 10,000
+        rows deep).
+
+        Raises:
+            BadInput: an unknown status, or a saga that no app declares and no run has.
+        """
         statuses = [status] if isinstance(status, str) else list(status or [])
-        request = _build(m.AdminListRuns, status=statuses, saga=saga, limit=limit, offset=offset)
+        request = _build(m.AdminListRuns, status=statuses, saga=saga, limit=limit, offset=offset,
+                         id_prefix=id_prefix, started_after=started_after, started_before=started_before)
         return RunList.from_data(self._data(request))
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full correlation id of the one run whose id starts with ``id_or_prefix``.
+
+        Raises:
+            NotFound: no run's id starts with it.
+            BadInput: it is empty, or several runs' ids start with it (``details["candidates"]``
+                names up to :data:`RESOLVE_CANDIDATES` of them, newest first).
+        """
+        prefix = id_or_prefix.strip().lower()
+        if not prefix:
+            raise BadInput("an empty run id", "invalid")
+        page = self.list(id_prefix=prefix, limit=RESOLVE_CANDIDATES)
+        if page.total == 1:
+            return page.runs[0].correlation_id
+        if page.total == 0:
+            raise NotFound(f"not_found: no run whose id starts with {prefix!r}", "not_found")
+        if any(run.correlation_id == prefix for run in page.runs):
+            return prefix
+        shown = [f"{run.correlation_id} ({run.saga}, {run.status})" for run in page.runs]
+        more = f" and {page.total - len(shown)} more" if page.total > len(shown) else ""
+        raise BadInput(f"run id prefix {prefix!r} is ambiguous: {page.total} runs match: {'; '.join(shown)}{more}",
+                       "ambiguous", {"candidates": [run.correlation_id for run in page.runs], "total": page.total})
 
     def cancel(self, correlation_id: str, *, reason: str = "cancelled by operator") -> CancelAnswer:
         """Cancel a running run (it drains and rolls back). ``accepted`` is False when it had already ended.

@@ -27,7 +27,9 @@ Start (:meth:`Daemon.start`):
    intensity, and the admin endpoint (a pool of admin workers) as its last
    child (:func:`sagaline.actors.tree.start_tree`);
 7. open the door (:class:`~sagaline.messages.admin.AdminDoorInit`, once,
-   with the token); write ``daemon.json``: from now on the CLI finds it.
+   with the token); write ``daemon.json``: from now on the CLI finds it;
+8. with ``[web] enabled``, start the web console as a child process, a
+   client like any other (:mod:`sagaline.web.process`).
 
 Serve (:meth:`Daemon.serve`): every
 :data:`~sagaline.daemon.liveness.WATCH_EVERY_S` touch the heartbeat file
@@ -35,7 +37,7 @@ and check the top-level processes (:mod:`sagaline.daemon.liveness`); when
 one is gone, stop in a hurry and exit :data:`EXIT_UNHEALTHY` (or restart
 in place, with ``supervision.on_give_up = "restart"``).
 
-Stop (:meth:`Daemon.stop`, on SIGTERM/SIGINT): remove ``daemon.json``; ask
+Stop (:meth:`Daemon.stop`, on SIGTERM/SIGINT): stop the web console; remove ``daemon.json``; ask
 the root supervisor to stop (it stops its children in reverse start order:
 admin endpoint, saga supervisor, domains, flow) and wait for the tree's
 processes to end; shut the actor system down (registry, door, Thespian's
@@ -151,6 +153,7 @@ class Daemon:
         self.heartbeat = self.data_dir / HEARTBEAT_FILE
         self.watch: dict[str, int | None] = {}
         self.gone: liveness.Gone | None = None
+        self.console: Any = None
 
     @property
     def multiprocess(self) -> bool:
@@ -216,6 +219,11 @@ class Daemon:
                                base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
                                tag=self.handle.tag, version=sagaline.__version__)
         write_info(self.data_dir, self.info)
+        if config.web.enabled and port is not None:
+            from sagaline.web.process import ConsoleChild
+
+            self.console = ConsoleChild(config.web, self.data_dir, port, config.bind_address, self.handle.tag)
+            self.console.start()
 
     def _app_message_classes(self) -> tuple:
         """Classes the loaded apps declare as messages, for the transport's allow-list (every
@@ -297,6 +305,7 @@ class Daemon:
         return ready.pid or None
 
     def _abort(self) -> None:
+        self._stop_console()
         if self.handle is not None:
             killed = self.handle.shutdown(timeout=SYSTEM_SHUTDOWN_S)
             if killed:
@@ -321,6 +330,8 @@ class Daemon:
                 self._pump(tick_s)
                 continue
             self._beat()
+            if self.console is not None:
+                self.console.check(time.monotonic())
             self.gone = liveness.first_gone(self.watch, pid_alive)
             if self.gone is not None:
                 supervision = self.config.supervision
@@ -346,6 +357,7 @@ class Daemon:
         """Stop the tree in order, then the actor system (in a hurry after :data:`UNHEALTHY`:
         SIGKILL the actor system at once); never raises."""
         began, report = time.monotonic(), StopReport(reason)
+        self._stop_console()
         remove_info(self.data_dir, os.getpid())
         if self.handle is not None and reason == UNHEALTHY:
             report.killed = self._kill_system()
@@ -363,6 +375,12 @@ class Daemon:
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
                  report.seconds, reason, len(report.tree_leftovers), len(report.killed))
         return report
+
+    def _stop_console(self) -> None:
+        if self.console is not None:
+            console, self.console = self.console, None
+            code = console.stop()
+            _log.info("web console stopped (status %s)", code)
 
     def _kill_system(self) -> set[int]:
         from sagaline.runtime.procs import kill_all

@@ -52,6 +52,11 @@ The file mirrors the model (every key optional)::
     action = "delay"
     seconds = 2.0
 
+    [web]                          # the web console (sagaline.web.settings; `sagaline web` runs it alone)
+    enabled = false                # true: the daemon serves it as a child process
+    host = "127.0.0.1"             # loopback unless allow_remote = true (it has no login)
+    port = 7721                    # 0 picks a free one (written to data_dir/web.json)
+
     [telemetry]                    # exported as SAGALINE_TELEMETRY_<KEY> for the actors
     exporter = "jsonl"             # (sagaline.telemetry.setup; default: jsonl under data_dir/telemetry)
     # otlp_endpoint = "http://127.0.0.1:4318"   # exported as SAGALINE_OTLP_ENDPOINT
@@ -69,6 +74,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
+from sagaline.web.settings import WebSettings
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
            "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS",
@@ -104,6 +110,8 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_ROOT_MAX_RESTARTS": "supervision.root_max_restarts",
     "SAGALINE_ROOT_MAX_SECONDS": "supervision.root_max_seconds",
     "SAGALINE_ON_GIVE_UP": "supervision.on_give_up",
+    "SAGALINE_WEB": "web.enabled",
+    "SAGALINE_WEB_PORT": "web.port",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -206,6 +214,8 @@ class DaemonConfig(BaseModel):
     """The admin door's workers."""
     supervision: SupervisionSettings = SupervisionSettings()
     """The root's restart intensity and what happens when it is exceeded."""
+    web: WebSettings = WebSettings()
+    """The web console the daemon serves when ``web.enabled`` (see :mod:`sagaline.web.settings`)."""
     domains: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Domain name -> its service's settings (see ``thunderline.actors.domains``)."""
     faults: dict[str, list[FaultRule]] = Field(default_factory=dict)

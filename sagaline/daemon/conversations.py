@@ -126,13 +126,20 @@ def _command_headers() -> Headers:
 # ----- runs ------------------------------------------------------------------------------------
 
 def _list_runs(request: AdminListRuns, facts: dict) -> Script:
-    """Pages by over-fetching ``offset + limit`` rows (ListRuns has no cursor)."""
+    """Pages by over-fetching ``offset + limit`` rows (ListRuns has no cursor). A saga no app
+    declares is refused unless runs of it exist (a run whose saga was removed is still listed)."""
     wanted = min(request.offset + request.limit, 10_000)
-    reply = yield _saga(ListRuns(status=request.status, saga=request.saga, limit=wanted), RunsPage)
-    if isinstance(reply, RunsPage):
-        rows = reply.runs[request.offset:request.offset + request.limit]
-        return _result(request, runs=[plain(r) for r in rows], total=reply.total, offset=request.offset)
-    return _refused(request, reply)
+    query = ListRuns(status=list(request.status), saga=request.saga, limit=wanted, id_prefix=request.id_prefix,
+                     started_after=request.started_after, started_before=request.started_before)
+    reply = yield _saga(query, RunsPage)
+    if not isinstance(reply, RunsPage):
+        return _refused(request, reply)
+    sagas = _known_sagas(facts)
+    if request.saga is not None and sagas is not None and request.saga not in sagas and reply.total == 0:
+        known = ", ".join(sorted(sagas)) or "none"
+        return error(request, "invalid", f"no saga named {request.saga!r} (known: {known})", field="saga")
+    rows = reply.runs[request.offset:request.offset + request.limit]
+    return _result(request, runs=[plain(r) for r in rows], total=reply.total, offset=request.offset)
 
 
 #: Statuses after which a run changes no more (its outcome can be asked without waiting).
@@ -144,20 +151,48 @@ def _show_run(request: AdminShowRun, facts: dict) -> Script:
     cid = request.correlation_id
     reply = yield _saga(RunStatus(correlation_id=cid), RunSnapshot, CancelAnswer)
     if isinstance(reply, RunSnapshot) and reply.status not in _ENDED:
-        return _result(request, **plain(reply))
+        return _result(request, **_run_record(plain(reply), None, facts))
     if not isinstance(reply, (RunSnapshot, CancelAnswer)):
         return _refused(request, reply)
     record = plain(reply) if isinstance(reply, RunSnapshot) else None
     outcome = yield replace(_saga(AwaitRun(correlation_id=cid), RunOutcome), optional=True,
                             timeout_s=TREE_LEVEL_TIMEOUT_S)  # ended: at once; never wait here
     if isinstance(outcome, RunOutcome):
-        merged = plain(outcome)
-        return _result(request, **{**merged, **(record or {}), **{k: merged[k] for k in _OUTCOME_ONLY}})
-    return _result(request, **record) if record is not None else _refused(request, outcome)
+        return _result(request, **_run_record(record, plain(outcome), facts))
+    return _result(request, **_run_record(record, None, facts)) if record is not None \
+        else _refused(request, outcome)
 
 
-#: Outcome fields a snapshot lacks (the snapshot's own fields win for the rest).
+#: Outcome fields that win over the snapshot's (the snapshot's own fields win for the rest).
 _OUTCOME_ONLY = ("result", "error", "failed_step", "failed_compensations")
+
+
+def _run_record(record: dict | None, outcome: dict | None, facts: dict) -> dict:
+    """A snapshot with an ended run's outcome merged in, its steps in plan order, and the failed
+    step's error message taken from the outcome when the snapshot kept only its code."""
+    merged = {**(outcome or {}), **(record or {})}
+    if outcome is not None:
+        merged.update({k: outcome[k] for k in _OUTCOME_ONLY})
+    steps = [dict(step) for step in merged.get("steps", [])]
+    failure, failed = merged.get("error") or {}, merged.get("failed_step")
+    for step in steps:
+        mine = step.get("error") or {}
+        if step["name"] == failed and mine.get("code") == failure.get("code") and not mine.get("message"):
+            step["error"] = {**failure, **{k: v for k, v in mine.items() if v not in (None, "")}}
+    if "steps" in merged:
+        merged["steps"] = _plan_ordered(steps, merged.get("saga"), facts)
+    return merged
+
+
+def _plan_ordered(steps: list[dict], saga: str | None, facts: dict) -> list[dict]:
+    """``steps`` in the saga's plan order when the daemon knows the saga (else as they came)."""
+    sagas = _known_sagas(facts)
+    if sagas is None or saga not in sagas:
+        return steps
+    from sagaline.saga.planner import plan
+
+    order = {name: index for index, name in enumerate(plan(sagas[saga]).order)}
+    return sorted(steps, key=lambda step: order.get(step["name"], len(order)))
 
 
 def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
@@ -186,15 +221,48 @@ def _cancel_run(request: AdminCancelRun, facts: dict) -> Script:
 
 
 def _retry(request: AdminRetryCompensation, facts: dict) -> Script:
+    """Steps named are checked first: each must be a step of the run whose compensation failed."""
+    if request.steps:
+        snapshot = yield _saga(RunStatus(correlation_id=request.correlation_id), RunSnapshot, CancelAnswer)
+        problem = _unknown_steps(request, snapshot, request.steps, retrying=True)
+        if problem is not None:
+            return problem
     reply = yield _saga(RetryCompensation(correlation_id=request.correlation_id, steps=request.steps),
                         OperatorAnswer)
     return _operator_answer(request, reply)
 
 
 def _resume(request: AdminResumeRun, facts: dict) -> Script:
+    """``from_step`` is checked first: it must be a step of the run."""
+    if request.from_step is not None:
+        snapshot = yield _saga(RunStatus(correlation_id=request.correlation_id), RunSnapshot, CancelAnswer)
+        problem = _unknown_steps(request, snapshot, [request.from_step], retrying=False)
+        if problem is not None:
+            return problem
     reply = yield _saga(ResumeRun(correlation_id=request.correlation_id, from_step=request.from_step),
                         OperatorAnswer)
     return _operator_answer(request, reply)
+
+
+def _unknown_steps(request: AdminRequest, snapshot: Any, names: list[str], retrying: bool) -> AdminError | None:
+    """Why the steps named do not fit the run (None: they do, or the run's steps are not known here)."""
+    if not isinstance(snapshot, RunSnapshot):
+        return _refused(request, snapshot) if isinstance(snapshot, SagaRefused) else None
+    steps = {step.name: step for step in snapshot.steps}
+    if not steps:
+        return None
+    flag = "--step" if retrying else "--from"
+    unknown = [name for name in names if name not in steps]
+    if unknown:
+        return error(request, "invalid", f"{flag} {unknown[0]!r}: run {snapshot.correlation_id} (saga "
+                     f"{snapshot.saga}) has no such step; its steps: {', '.join(steps)}", field=flag[2:])
+    failed = [name for name, step in steps.items() if step.status == "undo_failed"]
+    if retrying and snapshot.status == "stuck":
+        idle = [name for name in names if name not in failed]
+        if idle:
+            return error(request, "invalid", f"--step {idle[0]!r}: its compensation did not fail (it is "
+                         f"{steps[idle[0]].status}); the failed ones: {', '.join(failed) or 'none'}", field="step")
+    return None
 
 
 def _operator_answer(request: AdminRequest, reply: Any) -> AdminResult | AdminError:
@@ -213,21 +281,27 @@ def _node(info: Any) -> dict:
 
 
 def _tree(request: AdminTree, facts: dict) -> Script:
+    root, _ = yield from _walk(request.max_depth)
+    return _result(request, tree=root)
+
+
+def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict, list[tuple[dict, Any]]]]:
+    """``which_children`` level by level: the root node, and every node found with its address."""
     root = {"id": "root", "status": "running", "type": "supervisor", "restarts": 0, "pid": None,
             "name": None, "children": []}
-    frontier = [(root, None)]  # (node, address); None: the root itself
-    for _depth in range(request.max_depth):
+    frontier, found = [(root, None)], []  # (node, address); None: the root itself
+    for _depth in range(max_depth):
         if not frontier:
             break
         asks = tuple(Ask(WhichChildren(), "root") if address is None else
                      Ask(WhichChildren(), address=address, optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
                      for _, address in frontier)
         replies = yield asks
-        frontier = _expand(frontier, replies)
-    return _result(request, tree=root)
+        frontier = _expand(frontier, replies, found)
+    return root, found
 
 
-def _expand(frontier: list, replies: tuple) -> list:
+def _expand(frontier: list, replies: tuple, found: list) -> list:
     following = []
     for (node, _), reply in zip(frontier, replies):
         if not hasattr(reply, "children"):
@@ -235,7 +309,9 @@ def _expand(frontier: list, replies: tuple) -> list:
             continue
         for info in reply.children:
             child = _node(info)
+            child["path"] = f"{node.get('path', node['id'])}/{child['id']}"
             node["children"].append(child)
+            found.append((child, info.address))
             if info.type == "supervisor" and info.address is not None:
                 following.append((child, info.address))
     return following
@@ -273,6 +349,12 @@ def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
     return problems
 
 
+def _known_sagas(facts: dict) -> dict[str, Any] | None:
+    """The daemon's sagas by name; None when the catalog is not at hand (nothing is checked against it)."""
+    catalog = facts.get("catalog")
+    return None if catalog is None else catalog.sagas
+
+
 def _apps(facts: dict) -> Any:
     """The apps the daemon runs: ``facts["catalog"]``, the :class:`sagaline.apps.Apps` the worker loaded.
 
@@ -297,13 +379,29 @@ def _catalog(request: AdminCatalog, facts: dict) -> Script:
 
 def _registry_lookup(request: AdminRegistryLookup, facts: dict) -> Script:
     reply = yield Ask(Lookup(key=request.key), "registry")
-    return _result(request, entries=[plain(e) for e in reply.entries])
+    return _result(request, entries=(yield from _holders(reply.entries)))
 
 
 def _registry_select(request: AdminRegistrySelect, facts: dict) -> Script:
     reply = yield Ask(Select(key_prefix=request.prefix, key_pattern=request.pattern, limit=request.limit),
                       "registry")
-    return _result(request, entries=[plain(e) for e in reply.entries])
+    return _result(request, entries=(yield from _holders(reply.entries)))
+
+
+def _holders(entries: Any) -> Generator[Any, Any, list[dict]]:
+    """Entries with their holder named by its place in the supervision tree (``holder_id``: the
+    path from the root, ``pid``, ``status``; null when the holder is in no supervisor's list)."""
+    if not entries:
+        return []
+    _, found = yield from _walk(8)
+    rows = []
+    for entry in entries:
+        node = next((n for n, address in found if address is not None and address == entry.holder), None)
+        row = plain(entry)
+        row.update(holder_id=node["path"] if node else None, pid=node["pid"] if node else None,
+                   status=node["status"] if node else None)
+        rows.append(row)
+    return rows
 
 
 # ----- domains ---------------------------------------------------------------------------------

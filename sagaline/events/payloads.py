@@ -18,7 +18,7 @@ run per correlation id), so no payload repeats it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
 
@@ -102,7 +102,7 @@ def _check_rule_name(value: str) -> str:
 
 
 class EventDrop(Payload):
-    """``audit.event_drop``: the validator dropped an event (drop mode)."""
+    """``audit.event_drop``: the validator dropped an event (drop mode); the event travels with it."""
 
     dropped_name: str
     """Name of the dropped event as given (``<unnamed>`` when it had none)."""
@@ -110,3 +110,7 @@ class EventDrop(Payload):
     """The rule it broke: a :class:`~sagaline.events.rules.Rule` value."""
     detail: str
     """The validator's one-line explanation."""
+    event: dict[str, Any] = Field(default_factory=dict)
+    """The dropped event as given (its envelope fields and payload), as the original's drop event
+    carried it; one over :data:`~sagaline.events.validator.MAX_DROPPED_BYTES` packed (or that the
+    codec cannot carry) keeps only its scalar fields, texts clipped, with ``truncated: True``."""

@@ -14,7 +14,8 @@ None. :func:`validate` adds what to do about it, chosen by ``mode``:
 ``drop`` (production)
     Log, count the drop in the caller's :class:`DropCounter`, and return
     ``Dropped(violation, audit_event)``: the caller publishes the
-    ``audit.event_drop`` event instead of the dropped one.
+    ``audit.event_drop`` event instead of the dropped one; it carries the
+    dropped event (whole up to :data:`MAX_DROPPED_BYTES` packed).
 
 A valid event gives ``Validated(event)`` in every mode. The checks, in
 order (the first failure is reported):
@@ -61,9 +62,10 @@ from sagaline.events.taxonomy import (
     is_well_formed_name,
     may_emit,
 )
+from sagaline.messages.codec import CodecError, pack_value
 from sagaline.messages.ids import is_uuid7, uuid7
 
-__all__ = ["Mode", "MODES", "Validated", "Dropped", "DropCounter", "check", "validate"]
+__all__ = ["Mode", "MODES", "MAX_DROPPED_BYTES", "Validated", "Dropped", "DropCounter", "check", "validate"]
 
 Mode = Literal["warn", "raise", "drop"]
 """How :func:`validate` treats a broken rule; see the module docstring."""
@@ -74,6 +76,10 @@ _log = logging.getLogger("sagaline.events")
 # Long enough for any legal name plus context; a hostile multi-megabyte
 # "name" must not end up whole in logs or in the audit payload.
 _CLIP = MAX_NAME_LENGTH + 45
+#: Largest dropped event (codec-packed) an ``audit.event_drop`` carries whole: far above any
+#: event the sagas emit (under 1 KiB), small enough that a flood of hostile drops stays cheap.
+MAX_DROPPED_BYTES = 16 * 1024
+_INT64 = range(-(1 << 63), 1 << 64)
 
 
 @dataclass(frozen=True)
@@ -335,6 +341,7 @@ def _audit_event(candidate: object, violation: Violation, now: datetime | None) 
         dropped_name=_clip(violation.event_name or "<unnamed>"),
         reason=violation.rule.value,
         detail=_clip(violation.detail),
+        event=_dropped_event(raw),
     )
     return new_event(
         "audit.event_drop", "flow", payload,
@@ -342,6 +349,20 @@ def _audit_event(candidate: object, violation: Violation, now: datetime | None) 
         causation_id if is_uuid7(causation_id) else None,
         now=now,
     )
+
+
+def _dropped_event(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The dropped event as data: whole when it packs within :data:`MAX_DROPPED_BYTES`, else its
+    scalar fields (texts clipped) and ``truncated: True``; either way something the codec can carry."""
+    fields = {str(k): v for k, v in raw.items()}
+    try:
+        if len(pack_value(fields)) <= MAX_DROPPED_BYTES:
+            return fields
+    except CodecError:
+        pass
+    brief = {k: _clip(v) if isinstance(v, str) else v for k, v in fields.items()
+             if v is None or isinstance(v, (str, bool, float)) or (isinstance(v, int) and v in _INT64)}
+    return {**brief, "truncated": True}
 
 
 def _raw_fields(candidate: object) -> Mapping[str, Any]:

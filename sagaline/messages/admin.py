@@ -61,6 +61,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from sagaline.messages.base import ActorRef, Message
+from sagaline.messages.saga import RunStatusName
 
 __all__ = [
     "ADMIN_DOOR_NAME", "ADMIN_REGISTRY_KEY", "ADMIN_MAX_BYTES", "AdminErrorCode",
@@ -118,19 +119,27 @@ class AdminHealth(AdminRequest):
 class AdminCatalog(AdminRequest):
     """What the loaded apps offer. ``data``: ``apps`` (name, description, uses, sagas, domains,
     commands), ``sagas`` (name, app, version, description, steps, inputs: name, type, required,
-    default, description, schema) and ``commands`` (name, app, domain, help, args: as inputs)."""
+    default, description, schema; graph: name, needs, runs, undo per step) and ``commands`` (name, app,
+    domain, help, args: as inputs)."""
 
     saga: str | None = Field(default=None, max_length=200)
     """Only this saga (``not_found`` when no app declares it); None: everything."""
 
 
 class AdminListRuns(AdminRequest):
-    """Runs, newest first. ``data``: ``runs`` (RunSummary fields), ``total``."""
+    """Runs, newest first. ``data``: ``runs`` (RunSummary fields), ``total`` (matching rows in all),
+    ``offset``. A ``saga`` that no app declares and no run has is refused (``invalid``)."""
 
-    status: list[str] = Field(default_factory=list, max_length=16)
+    status: list[RunStatusName] = Field(default_factory=list, max_length=16)
     """Only runs in these statuses (empty: any)."""
     saga: str | None = Field(default=None, max_length=200)
     """Only runs of this saga."""
+    id_prefix: str | None = Field(default=None, min_length=1, max_length=64)
+    """Only runs whose correlation id starts with this (how an abbreviated id is resolved)."""
+    started_after: float | None = None
+    """Only runs started at or after this wall-clock time (seconds since the epoch)."""
+    started_before: float | None = None
+    """Only runs started before this wall-clock time."""
     limit: int = Field(default=50, ge=1, le=10_000)
     """Most rows returned."""
     offset: int = Field(default=0, ge=0, le=10_000)
@@ -138,11 +147,15 @@ class AdminListRuns(AdminRequest):
 
 
 class AdminShowRun(AdminRequest):
-    """One run, as much as is known. ``data``: ``correlation_id``, ``saga``,
-    ``status``, ``started_at``, ``finished_at``, ``steps`` (name, status,
-    attempts, started_at, finished_at, error, compensation_error; from the
-    journal once the run has ended) and, once ended, ``result``, ``error``,
-    ``failed_step``, ``failed_compensations``."""
+    """One run, as much as is known. ``data``: the
+    :class:`~sagaline.messages.saga.RunSnapshot` fields (``correlation_id``,
+    ``saga``, ``status``, ``started_at``, ``finished_at``, ``inputs``,
+    ``reason``, ``causation_id``, ``resumed_from``, ``successor``, ``steps``
+    in plan order: name, status, attempts, started_at, finished_at, error,
+    result, completed_seq, compensation_kind, compensation_attempts,
+    compensation_error) and, once ended, the outcome's ``result``, ``error``,
+    ``failed_step``, ``failed_compensations``. A field the host does not know
+    is null (e.g. an ended run's inputs where its journal keeps none)."""
 
     correlation_id: str = _Id
     """The run."""
@@ -213,7 +226,8 @@ class AdminResumeRun(AdminRequest):
 
 class AdminTree(AdminRequest):
     """The supervision tree. ``data``: ``tree``: the root node, each node
-    ``id``, ``status``, ``type``, ``restarts``, ``pid``, ``name``, ``children``."""
+    ``id``, ``status``, ``type``, ``restarts``, ``pid``, ``name``, ``last_exit`` (why its last
+    incarnation ended, if it did), ``children``."""
 
     max_depth: int = Field(default=8, ge=1, le=32)
     """How deep to walk."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sagaline.events.envelope import Event
 from sagaline.messages.base import ActorRef, Command, Message, Reply
+from sagaline.messages.ids import GivenId
 
 __all__ = [
     "PublishEvent", "EventPublished", "SubscribeEvents", "EventsSubscribed", "UnsubscribeEvents",
@@ -80,8 +81,8 @@ class TailEvents(Message):
     """How many at most."""
     name_prefix: str = ""
     """Only names starting with this."""
-    correlation_id: str | None = None
-    """Only events of this run."""
+    correlation_id: GivenId | None = None
+    """Only events of this run (any letter case)."""
 
 
 class EventsPage(Message):

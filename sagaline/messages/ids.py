@@ -6,7 +6,15 @@ sequence, the variant bits ``10`` and 62 random bits. They sort by creation
 time, which keeps journal and event tables in insertion order.
 
 Ids are written lowercase, ``8-4-4-4-12`` hex; :func:`is_uuid7` accepts
-nothing else (no braces, no uppercase, no other version or variant).
+nothing else (no braces, no uppercase, no other version or variant, no
+trailing newline: the whole string must match).
+
+Letter case at the boundary: the original system accepted an id in any
+case. A caller may still give one in upper or mixed case wherever a run is
+started or looked up: :func:`canonical_uuid7` (and the :data:`GivenId`
+field type of the request messages) turns it into the lowercase form, which
+is the only form stored, compared and sent on. So ``0190...-7ABC-...`` and
+``0190...-7abc-...`` name the same run.
 
 Monotonicity: within one process, ids generated in the same millisecond
 take increasing 12-bit sequence values (RFC 9562 method 1, "fixed bit-length
@@ -22,11 +30,12 @@ import threading
 import time
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
-__all__ = ["uuid7", "is_uuid7", "uuid7_time_ms", "CorrelationId", "Uuid7"]
+__all__ = ["uuid7", "is_uuid7", "canonical_uuid7", "uuid7_time_ms", "CorrelationId", "Uuid7", "GivenId"]
 
-_UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Matched with fullmatch: ``$`` would also accept a trailing newline.
+_UUID7_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
@@ -64,8 +73,25 @@ def uuid7(now_ms: int | None = None) -> str:
 
 
 def is_uuid7(value: object) -> bool:
-    """True when ``value`` is a string holding a canonical lowercase UUID v7."""
-    return isinstance(value, str) and _UUID7_RE.match(value) is not None
+    """True when ``value`` is a string holding a canonical lowercase UUID v7, and nothing else."""
+    return isinstance(value, str) and _UUID7_RE.fullmatch(value) is not None
+
+
+def canonical_uuid7(value: object) -> str | None:
+    """The canonical (lowercase) form of a UUID v7 written in any letter case.
+
+    Returns:
+        The lowercase id, or None when ``value`` is no UUID v7 in any case
+        (braces, another version, non-ASCII look-alikes, junk, not a string).
+    """
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    lowered = value.lower()
+    return lowered if is_uuid7(lowered) else None
+
+
+def _lower_if_uuid7(value: object) -> object:
+    return canonical_uuid7(value) or value
 
 
 def uuid7_time_ms(value: str) -> int:
@@ -92,3 +118,9 @@ Uuid7 = Annotated[str, AfterValidator(_check_uuid7)]
 
 #: The id that ties every message, event and journal row of one saga run.
 CorrelationId = Uuid7
+
+#: A run id as a caller gives it (start and look-up requests): a UUID v7 in
+#: any letter case becomes its lowercase form; anything else is kept as given,
+#: for the receiver to refuse with its own error (``invalid_correlation_id``,
+#: ``unknown_run``).
+GivenId = Annotated[str, BeforeValidator(_lower_if_uuid7)]

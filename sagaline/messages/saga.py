@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from sagaline.messages.base import ActorRef, Message
+from sagaline.messages.ids import GivenId
 
 __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
@@ -54,10 +55,12 @@ class StartSaga(Message):
     """Name of the saga (see ``sagaline.sagas.catalog``)."""
     inputs: dict[str, Any] = Field(default_factory=dict)
     """The run's inputs."""
-    correlation_id: str | None = None
-    """The run's id (UUID v7); generated when None or empty; a malformed one is refused."""
-    causation_id: str | None = None
-    """What caused the run (UUID v7 when given)."""
+    correlation_id: GivenId | None = None
+    """The run's id (UUID v7, any letter case, kept lowercase); generated when None or empty; a malformed
+    one is refused."""
+    causation_id: GivenId | None = None
+    """What caused the run (UUID v7 when given, any letter case, kept lowercase): e.g. the run before it
+    in one business transaction."""
     wait: bool = False
     """Reply with the :class:`RunOutcome` when the run ends instead of :class:`SagaAccepted`."""
 
@@ -89,7 +92,7 @@ class SagaRefused(Message):
 class AwaitRun(Message):
     """Reply with :class:`RunOutcome` once the run ``correlation_id`` ends."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run to wait for."""
 
 
@@ -119,7 +122,7 @@ class RunOutcome(Message):
 class CancelRun(Message):
     """Cancel a running run: it drains and rolls back."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run to cancel."""
     reason: str = "cancelled by operator"
     """Recorded as the cancellation reason."""
@@ -139,7 +142,7 @@ class CancelAnswer(Message):
 class RunStatus(Message):
     """Ask where a run stands."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run."""
 
 
@@ -160,10 +163,24 @@ class StepSnapshot(Message):
     """Its run failure, if any."""
     compensation_error: dict[str, Any] | None = None
     """Its compensation/undo failure, if any."""
+    result: Any = None
+    """Its result, once it succeeded (kept after an undo: what was undone)."""
+    completed_seq: int | None = None
+    """Its place in the run's completion order (0 first; undo goes by it, last first); None: never completed."""
+    compensation_kind: Literal["compensate", "undo"] | None = None
+    """Which callback the latest compensation attempts ran (None: none ran)."""
+    compensation_attempts: int = 0
+    """Attempts of that compensate or undo (0: none)."""
 
 
 class RunSnapshot(Message):
-    """Where a run stands, step by step."""
+    """Where a run stands, step by step.
+
+    The fields after ``finished_at`` are optional: a host that rebuilds an
+    ended run from its journal (``sagaline.saga.shell.snapshot``) fills what
+    the run's state knows; lineage (``resumed_from``, ``successor``) comes
+    from the journal's run summary and is None where the host does not add it.
+    """
 
     correlation_id: str
     """The run."""
@@ -177,6 +194,24 @@ class RunSnapshot(Message):
     """Wall-clock start time."""
     finished_at: float | None = None
     """Wall-clock end time, once ended."""
+    inputs: dict[str, Any] | None = None
+    """The run's prepared inputs (defaults filled in); None: not known here."""
+    result: Any = None
+    """Its result, once completed."""
+    error: dict[str, Any] | None = None
+    """The failure that stopped it (code, message, retryable, indefinite, details), if any."""
+    failed_step: str | None = None
+    """The step whose failure stopped it, if any."""
+    failed_compensations: list[str] = Field(default_factory=list)
+    """Steps whose compensation or undo failed for good (stuck runs)."""
+    reason: str | None = None
+    """Why it was cancelled or halted, when it was."""
+    causation_id: str | None = None
+    """What caused the run (for a successor: the run it resumes)."""
+    resumed_from: str | None = None
+    """The failed or cancelled run this one resumes, if any (from the journal)."""
+    successor: str | None = None
+    """The run that resumed this one, if any (from the journal)."""
 
 
 class RunBegun(Message):
@@ -246,6 +281,12 @@ class ListRuns(Message):
     """Only runs started at least this many seconds ago."""
     newer_than_s: float | None = None
     """Only runs started at most this many seconds ago."""
+    id_prefix: str | None = Field(default=None, max_length=64)
+    """Only runs whose correlation id starts with this (how an abbreviated id is resolved)."""
+    started_after: float | None = None
+    """Only runs started at or after this wall-clock time (seconds since the epoch)."""
+    started_before: float | None = None
+    """Only runs started before this wall-clock time."""
     limit: int = Field(default=50, ge=1, le=10_000)
     """Most rows returned."""
 
@@ -291,7 +332,7 @@ class RunsPage(Message):
 class RetryCompensation(Message):
     """Retry the failed compensations of a stuck run (all of them when ``steps`` is empty)."""
 
-    correlation_id: str
+    correlation_id: GivenId
     """The stuck run."""
     steps: list[str] = Field(default_factory=list)
     """Only these steps' compensations."""
@@ -316,7 +357,7 @@ class ResumeRun(Message):
     resumed (the answer names its successor).
     """
 
-    correlation_id: str
+    correlation_id: GivenId
     """The run."""
     from_step: str | None = None
     """The step to run again first (with everything that depends on it); None: where it stopped."""

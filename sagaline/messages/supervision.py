@@ -64,6 +64,12 @@ class ExitReason(Message):
     detail: str | None = None
     """For ``error``: the exception's message (or what failed to start)."""
 
+    def describe(self) -> str:
+        """One line: ``killed``, ``shutdown``, ``error: ValueError: boom``."""
+        if self.kind != "error":
+            return str(self.kind)
+        return ": ".join(part for part in ("error", self.error_type, self.detail) if part)
+
 
 class InitActor(Message):
     """First message to every base actor: who it is and where it belongs."""
@@ -214,6 +220,8 @@ class ChildInfo(Message):
     """Its OS pid while it runs (the supervisor's own pid on simpleSystemBase)."""
     name: str | None = None
     """Its registry key, if any."""
+    last_exit: str | None = None
+    """Why its last incarnation ended (:meth:`ExitReason.describe`), if it ever ended."""
 
 
 class Children(Message):

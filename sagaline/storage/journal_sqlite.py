@@ -252,6 +252,15 @@ def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:
     if query.newer_than_s is not None:
         clauses.append("started_at >= ?")
         params.append(now - query.newer_than_s)
+    if query.id_prefix:  # a range, so the primary key's index serves it
+        clauses.append("correlation_id >= ? AND correlation_id < ?")
+        params.extend((query.id_prefix, query.id_prefix + "\U0010ffff"))
+    if query.started_after is not None:
+        clauses.append("started_at >= ?")
+        params.append(query.started_after)
+    if query.started_before is not None:
+        clauses.append("started_at < ?")
+        params.append(query.started_before)
     return " AND ".join(clauses), tuple(params)
 
 

@@ -63,6 +63,7 @@ class Child:
         incarnation: How many times it was started (stale events carry an old one).
         restarts: How many of those starts were restarts.
         previous: Address of its last incarnation (lets its name be taken over).
+        last_exit: Why its last incarnation ended (shown by the tree), if it ever ended.
     """
 
     id: str
@@ -73,6 +74,7 @@ class Child:
     incarnation: int = 0
     restarts: int = 0
     previous: Any = None
+    last_exit: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -176,6 +178,7 @@ class ChildKeeper(BaseActor):
         if child is None:
             return
         was = child.state
+        child.last_exit = reason.describe()
         self._mark_stopped(child)
         if was == "starting":
             self.child_start_failed(child, reason, None)
@@ -197,6 +200,7 @@ class ChildKeeper(BaseActor):
             self.kill(child)
 
     def _start_failed(self, child: Child, reason: ExitReason, holder: Any = None) -> None:
+        child.last_exit = reason.describe()
         self._mark_stopped(child)
         self.child_start_failed(child, reason, holder)
 

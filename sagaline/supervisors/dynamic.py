@@ -212,7 +212,7 @@ class DynamicSupervisor(ChildKeeper):
                                status="running" if c.state == "running" else
                                ("restarting" if c.state == "starting" else "undefined"),
                                type=c.spec.type, restarts=c.restarts, name=c.spec.name,
-                               pid=c.pid if c.state == "running" else None)
+                               pid=c.pid if c.state == "running" else None, last_exit=c.last_exit)
                      for c in self.children.values())
         self.send(sender, Children(children=rows))
 

@@ -306,7 +306,7 @@ class Supervisor(ChildKeeper):
             else "undefined")
         return ChildInfo(id=child.id, address=child.address if status == "running" else None, status=status,
                          type=child.spec.type, restarts=child.restarts, name=child.spec.name,
-                         pid=child.pid if status == "running" else None)
+                         pid=child.pid if status == "running" else None, last_exit=child.last_exit)
 
 
 def _describe(reason: ExitReason) -> str:

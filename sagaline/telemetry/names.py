@@ -10,7 +10,8 @@ Who emits what (metadata keys; measurements in parentheses):
   system_time, monotonic_time), STEP_START / COMPENSATE / UNDO (step, kind,
   attempt, idempotency_key, span_id, parent_span_id; monotonic_time),
   STEP_STOP / STEP_EXCEPTION (step, idempotency_key, kind and reason on an
-  exception; duration), SAGA_COMPLETE / FAIL / STUCK / CANCELLED (status,
+  exception; duration), COMPENSATE_STOP / UNDO_STOP (step, kind,
+  idempotency_key, outcome, reason; duration), SAGA_COMPLETE / FAIL / STUCK / CANCELLED (status,
   error, failed_compensations; duration);
 * domain actors: the DOMAIN_COMMAND span (domain, command, correlation_id,
   idempotency_key, traceparent; reply on stop);
@@ -48,7 +49,9 @@ COMPENSATE = ("reactor", "saga", "compensate")
 UNDO = ("reactor", "saga", "undo")
 #: The end of a compensate / undo invocation (metadata: step, idempotency_key,
 #: kind, outcome = ok | continue | fail | retry | ..., reason; measurements:
-#: duration since its COMPENSATE / UNDO), emitted by the run as the answer is applied.
+#: duration since its COMPENSATE / UNDO), emitted by the run when the invocation's outcome is
+#: applied. The OpenTelemetry bridge ends those spans on it (and, for a run that ends with one
+#: still open, at the run's end).
 COMPENSATE_STOP = ("reactor", "saga", "compensate", "stop")
 UNDO_STOP = ("reactor", "saga", "undo", "stop")
 #: Unfinished runs of a saga host still waiting to be rebuilt (measurements: depth; metadata: host).

@@ -33,12 +33,11 @@ A span is started and ended in the process that emits its events (the saga
 actor's for the root and its invocations, the domain actor's for commands)
 and is exported from there. Invocations never answered (a step timed out
 and was re-sent with the same key) are ended when the re-send starts
-(status error, ``sagaline.span.end = superseded``). Until the saga actor
-emits COMPENSATE_STOP / UNDO_STOP, a compensate or undo span still open is
-ended when the run's next invocation starts or the run ends
-(``sagaline.span.end = inferred``): close for undo, which runs one at a
-time (late by one journal write); approximate for a compensate that
-overlaps steps still draining.
+(status error, ``sagaline.span.end = superseded``). A compensate or undo
+span ends at its COMPENSATE_STOP / UNDO_STOP; one still open when the run's
+next invocation starts or the run ends (its stop was never emitted, e.g.
+the process died in between) is ended then (``sagaline.span.end =
+inferred``).
 
 **How spans are built.** The bridge keeps a small record from the start
 event and, at the end event, builds the SDK's ``ReadableSpan`` (the data

@@ -35,7 +35,8 @@ from typing import Any, Iterable, Iterator
 
 from sagaline.telemetry.context import trace_id_for
 
-__all__ = ["SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals"]
+__all__ = ["SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
+           "find_runs"]
 
 _ROLLBACK = ("compensate", "undo")
 
@@ -100,22 +101,39 @@ def _ms(ns: int) -> str:
 
 
 def _order(spans: list[SpanRecord]) -> list[tuple[int, SpanRecord]]:
-    """(depth, span) in tree order: children under parents, siblings by start."""
-    by_id = {s.span_id: s for s in spans}
-    children: dict[str | None, list[SpanRecord]] = {}
+    """(depth, span) in tree order: children under parents, siblings by start.
+
+    A span id may be exported more than once: a run rebuilt after a retry or a
+    restart reopens its root span under the same id. Each child then goes under
+    the latest occurrence of its parent that started before it, so every span
+    is shown once, under the part of the run it belongs to.
+    """
+    occurrences: dict[str, list[SpanRecord]] = {}
+    for span in sorted(spans, key=lambda s: (s.start_ns, s.end_ns)):
+        occurrences.setdefault(span.span_id, []).append(span)
+    children: dict[int | None, list[SpanRecord]] = {}
     for span in spans:
-        parent = span.parent_span_id if span.parent_span_id in by_id else None
-        children.setdefault(parent, []).append(span)
+        parent = _parent_of(span, occurrences.get(span.parent_span_id or ""))
+        children.setdefault(None if parent is None else id(parent), []).append(span)
     out: list[tuple[int, SpanRecord]] = []
 
-    def walk(parent: str | None, depth: int) -> None:
-        for span in sorted(children.get(parent, []), key=lambda s: (s.start_ns, s.end_ns, s.name)):
+    def walk(parent: SpanRecord | None, depth: int) -> None:
+        for span in sorted(children.get(None if parent is None else id(parent), []),
+                           key=lambda s: (s.start_ns, s.end_ns, s.name)):
             out.append((depth, span))
-            if span.span_id != parent:
-                walk(span.span_id, depth + 1)
+            walk(span, depth + 1)
 
     walk(None, 0)
     return out
+
+
+def _parent_of(span: SpanRecord, candidates: list[SpanRecord] | None) -> SpanRecord | None:
+    """The occurrence of ``span``'s parent it belongs under (None: a top-level span)."""
+    if not candidates:
+        return None
+    earlier = [c for c in candidates if c.start_ns <= span.start_ns and c is not span]
+    chosen = earlier[-1] if earlier else candidates[0]
+    return None if chosen is span else chosen
 
 
 def _rollback(span: SpanRecord, parents: dict[str, SpanRecord]) -> bool:
@@ -135,7 +153,7 @@ def _bar(span: SpanRecord, t0: int, total: int, width: int, char: str) -> str:
 
 
 def _note(span: SpanRecord, rollback: bool) -> str:
-    notes = []
+    notes = ["(rebuilt)"] if span.attributes.get("sagaline.recovered") is True else []
     if span.status == "error":
         notes.append(f"ERROR {span.status_message or ''}".strip())
     if rollback:
@@ -144,7 +162,8 @@ def _note(span: SpanRecord, rollback: bool) -> str:
 
 
 def _header(spans: list[SpanRecord], correlation_id: str | None, t0: int, t1: int) -> str:
-    root = next((s for s in spans if s.parent_span_id is None and "sagaline.saga" in s.attributes), None)
+    roots = [s for s in spans if s.parent_span_id is None and "sagaline.saga" in s.attributes]
+    root = max(roots, key=lambda s: s.start_ns, default=None)  # the latest part of the run says how it ended
     attrs = root.attributes if root else {}
     cid = correlation_id or attrs.get("sagaline.correlation_id") or spans[0].trace_id
     pids = {s.pid for s in spans if s.pid is not None}
@@ -178,6 +197,17 @@ def render_timeline(spans: Iterable[SpanRecord | dict], correlation_id: str | No
         bar = _bar(span, t0, t1 - t0, width, "<" if rollback else "#")
         lines.append(f"{label} |{bar}| {_ms(span.duration_ns).rjust(10)}{flags} {_note(span, rollback)}".rstrip())
     return "\n".join(lines)
+
+
+def find_runs(directory: str | Path, prefix: str) -> list[str]:
+    """The correlation ids of the traces under ``directory`` whose id starts with ``prefix`` (dashes optional)."""
+    wanted = prefix.replace("-", "").lower()
+    found: set[str] = set()
+    for record in read_records(directory, "spans", wanted or None):
+        trace = str(record.get("trace_id", ""))
+        if trace.startswith(wanted) and len(trace) == 32:
+            found.add(f"{trace[:8]}-{trace[8:12]}-{trace[12:16]}-{trace[16:20]}-{trace[20:]}")
+    return sorted(found)
 
 
 def trace_timeline(directory: str | Path, correlation_id: str, width: int = 40) -> str:

@@ -90,6 +90,8 @@ def test_an_app_may_use_the_domains_of_an_app_it_names_in_uses():
     (("Bad_Name",), "tests.support.apps:Bad_Name", "name", "not a lowercase identifier"),
     (("alien_events",), "alien", "event_domains[notes]", "not one of this app's domains"),
     (("not_an_app",), "tests.support.apps:not_an_app", "spec", "names a dict, not a sagaline.apps.App"),
+    (("hook_not_callable",), "hook_not_callable", "on_load", "'attach' is not callable"),
+    (("hook_fails",), "hook_fails", "on_load", "raised RuntimeError: no telemetry here"),
     (("missing",), "tests.support.apps:missing", "spec", "has no attribute 'missing'"),
 ])
 def test_a_bad_declaration_is_one_app_error_naming_the_app_and_the_field(names, app, field, words):
@@ -114,6 +116,24 @@ def test_a_spec_that_does_not_import_is_one_app_error_naming_the_spec(spec, word
 def test_a_failed_load_is_not_cached_and_leaves_the_catalog_of_a_good_one_alone():
     refusal("notes", "twin")
     assert list(load("notes").sagas) == ["jot_down"]
+
+
+def test_an_apps_on_load_runs_once_per_process_however_many_spec_lists_load_it():
+    from tests.support.apps import HOOK_CALLS
+
+    load("hooked")
+    load("hooked", "notes")
+    load("notes", "hooked")
+    assert HOOK_CALLS["hooked"] == 1  # only this test loads it
+
+
+def test_loading_the_thunderline_app_attaches_the_original_telemetry_names():
+    from sagaline.telemetry.core import telemetry
+    from thunderline import telemetry as original
+    from thunderline.app import SPEC
+
+    load_apps([SPEC], entry_points=False)
+    assert original.HANDLER_ID in telemetry.handlers()
 
 
 def test_domain_settings_are_checked_by_the_domains_settings_model():

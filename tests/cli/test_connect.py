@@ -63,7 +63,8 @@ def test_the_cli_with_no_daemon_exits_3_with_one_clear_line_and_starts_nothing(t
     result = CliRunner(directory=tmp_path)(*words, "--admin-port", str(port), timeout=60)
     assert result.exit_code == 3, result
     assert result.stderr.strip().splitlines() == [
-        f"sagaline: no sagaline daemon is running on 127.0.0.1:{port} (--admin-port); "
-        "start one with `sagaline run` (or `make run`)"]
+        f"error (unreachable): no sagaline daemon is running on 127.0.0.1:{port} (--admin-port); "
+        "start one with `sagaline run` (or `make run`); if it runs elsewhere, point at it with --data-dir DIR "
+        "(its daemon.json) or --admin-port PORT (or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)"]
     with socket.socket() as probe:  # no actor system was started on that port
         assert probe.connect_ex(("127.0.0.1", port)) != 0

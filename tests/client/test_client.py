@@ -220,3 +220,37 @@ def test_a_client_whose_daemon_went_away_says_so_and_connects_again_on_the_next_
     with pytest.raises(sagaline.DaemonUnreachable):
         client.health()
     assert client.health().status == "ok" and channel.opens == 2  # the first and the reconnect
+
+
+def _runs_with_ids(*ids: str):
+    def answer(worker, request):
+        rows = [{"correlation_id": i, "saga": "s", "status": "running", "started_at": 1.0} for i in ids
+                if i.startswith(request.id_prefix or "")]
+        return ok(request, runs=rows[:request.limit], total=len(rows), offset=0)
+    return answer
+
+
+def test_an_unambiguous_id_prefix_resolves_to_the_full_id_through_the_list_request():
+    channel = FakeChannel(_runs_with_ids(CID, "01a21fb3-7777-70d5-8287-d58af4977855"))
+    assert Client(channel=channel).resolve("01A21FB3-6E") == CID
+    assert channel.asked[0][1].id_prefix == "01a21fb3-6e"
+
+
+def test_an_ambiguous_prefix_names_the_candidates_and_an_unknown_one_is_not_found():
+    other = "01a21fb3-7777-70d5-8287-d58af4977855"
+    client = Client(channel=FakeChannel(_runs_with_ids(CID, other)))
+    with pytest.raises(BadInput, match="ambiguous: 2 runs match") as caught:
+        client.resolve("01a21fb3")
+    assert caught.value.code == "ambiguous" and caught.value.details["candidates"] == [CID, other]
+    assert CID in str(caught.value) and other in str(caught.value)
+    with pytest.raises(NotFound, match="no run whose id starts with 'ff'"):
+        client.resolve("ff")
+
+
+def test_the_async_client_resolves_prefixes_and_lists_with_the_new_filters():
+    async def main():
+        async with AsyncClient(channel=FakeChannel(_runs_with_ids(CID))) as client:
+            return await client.resolve("01a21fb3"), await client.list(id_prefix="01a2", started_after=1.0)
+
+    resolved, page = asyncio.run(main())
+    assert resolved == CID and page.total == 1

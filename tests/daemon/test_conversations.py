@@ -9,7 +9,7 @@ import pytest
 from sagaline.apps import load_apps
 from sagaline.daemon.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.messages import admin as a
-from sagaline.messages.registry import CountResult, Entries, Entry
+from sagaline.messages.registry import CountResult, Entries, Entry, Lookup, Select
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, ListRuns, OperatorAnswer, RunOutcome, RunSnapshot,
                                     RunsPage, RunStatus, RunSummary, SagaAccepted, SagaRefused, StartSaga,
                                     StepSnapshot)
@@ -76,6 +76,13 @@ def test_a_start_answers_the_run_or_with_wait_its_outcome():
     assert answer.asked[0].message == StartSaga(saga="s", correlation_id=CID, wait=True)
 
 
+def test_a_start_passes_the_causation_id_it_was_given_to_the_saga_supervisor():
+    accepted = SagaAccepted(correlation_id=CID, saga="s", existing=False)
+    answer = answering({StartSaga: accepted})
+    drive(conversation(a.AdminStartSaga(saga="s", causation_id=CID)), answer)
+    assert answer.asked[0].message == StartSaga(saga="s", causation_id=CID)
+
+
 def test_list_runs_passes_the_filters_and_answers_the_page():
     page = RunsPage(runs=[RunSummary(correlation_id=CID, saga="s", status="running", started_at=1.0)], total=3)
     answer = answering({ListRuns: page})
@@ -121,11 +128,25 @@ def test_health_is_degraded_when_a_root_child_is_not_running():
     assert result.data["daemon"]["pid"] == 1 and result.data["daemon"]["uptime_s"] > 0
 
 
-def test_registry_lookups_show_holders_as_text():
-    holder = object()
-    result = drive(conversation(a.AdminRegistryLookup(key="sagas")),
-                   lambda ask: Entries(entries=(Entry(key="sagas", holder=holder, value={"v": 1}),)))
-    assert result.data["entries"] == [{"key": "sagas", "holder": str(holder), "value": {"v": 1}}]
+def test_registry_lookups_name_each_holder_by_its_place_in_the_tree_with_its_pid_and_status():
+    holder, sagas = "addr-of-saga-1", "addr-of-sagas"
+    entries = Entries(entries=(Entry(key="saga:x", holder=holder, value={"v": 1}),
+                               Entry(key="ghost", holder="addr-gone")))
+    tree = {None: Children(children=(child("sagas", "supervisor", address=sagas),)),
+            sagas: Children(children=(child("saga-1", address=holder),))}
+    answer = answering({a.AdminRegistryLookup: None, type(Lookup(key="k")): entries,
+                        WhichChildren: lambda ask: tree[ask.address]})
+    result = drive(conversation(a.AdminRegistryLookup(key="saga:x")), answer)
+    first, ghost = result.data["entries"]
+    assert first == {"key": "saga:x", "holder": holder, "value": {"v": 1}, "holder_id": "root/sagas/saga-1",
+                     "pid": 100, "status": "running"}
+    assert (ghost["holder_id"], ghost["pid"], ghost["status"]) == (None, None, None)
+
+
+def test_a_registry_select_with_no_entries_does_not_walk_the_tree():
+    answer = answering({type(Select()): Entries(entries=())})
+    assert drive(conversation(a.AdminRegistrySelect(prefix="nothing:")), answer).data == {"entries": []}
+    assert len(answer.asked) == 1
 
 
 THUNDERLINE = {"catalog": load_apps(["thunderline.app:app"], entry_points=False)}
@@ -251,7 +272,83 @@ def test_show_run_of_an_ended_run_merges_its_journal_steps_and_its_outcome():
     assert result.data["steps"][0]["name"] == "one" and result.data["failed_step"] == "two"
     alone = drive(conversation(a.AdminShowRun(correlation_id=CID)),
                   answering({RunStatus: snapshot, AwaitRun: NoAnswer("sagas")}))
-    assert alone.data["steps"][0]["name"] == "one" and "failed_step" not in alone.data
+    assert alone.data["steps"][0]["name"] == "one" and alone.data["failed_step"] is None
+
+
+def test_show_run_gives_the_failed_step_the_outcomes_error_message_when_the_journal_kept_only_its_code():
+    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="failed", started_at=1.0, finished_at=2.0,
+                           steps=[StepSnapshot(name="two", status="failed", attempts=1, error={"code": "boom"})])
+    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
+                         error={"code": "boom", "message": "it broke", "retryable": False})
+    result = drive(conversation(a.AdminShowRun(correlation_id=CID)),
+                   answering({RunStatus: snapshot, AwaitRun: outcome}))
+    assert result.data["steps"][0]["error"] == {"code": "boom", "message": "it broke", "retryable": False}
+
+
+def test_show_run_lists_steps_in_the_sagas_plan_order_not_as_the_journal_sorted_them():
+    names = ["validate_email", "generate_token", "send_magic_link", "create_user", "provision_vault",
+             "create_default_community", "emit_onboarding_event"]
+    snapshot = RunSnapshot(correlation_id=CID, saga="user_provisioning", status="running", started_at=1.0,
+                           steps=[StepSnapshot(name=n, status="pending", attempts=0) for n in sorted(names)])
+    result = drive(conversation(a.AdminShowRun(correlation_id=CID), THUNDERLINE), answering({RunStatus: snapshot}))
+    assert [s["name"] for s in result.data["steps"]] == names
+
+
+def test_list_runs_passes_the_id_prefix_and_time_range_to_the_journal():
+    answer = answering({ListRuns: RunsPage(runs=[], total=0)})
+    drive(conversation(a.AdminListRuns(id_prefix="01a2", started_after=5.0, started_before=9.0)), answer)
+    query = answer.asked[0].message
+    assert (query.id_prefix, query.started_after, query.started_before) == ("01a2", 5.0, 9.0)
+
+
+def test_list_runs_of_a_saga_no_app_declares_and_no_run_has_is_refused_naming_the_known_ones():
+    answer = answering({ListRuns: RunsPage(runs=[], total=0)})
+    result = drive(conversation(a.AdminListRuns(saga="nosuch"), THUNDERLINE), answer)
+    assert result.code == "invalid" and "no saga named 'nosuch'" in result.message
+    assert "user_provisioning" in result.message
+
+
+def test_list_runs_of_a_removed_saga_still_lists_its_runs():
+    row = RunSummary(correlation_id=CID, saga="gone", status="needs_operator", started_at=1.0)
+    result = drive(conversation(a.AdminListRuns(saga="gone"), THUNDERLINE),
+                   answering({ListRuns: RunsPage(runs=[row], total=1)}))
+    assert [r["correlation_id"] for r in result.data["runs"]] == [CID]
+
+
+def test_the_list_request_refuses_an_unknown_status():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="needs_operator"):
+        a.AdminListRuns(status=["bogus"])
+
+
+STUCK = RunSnapshot(correlation_id=CID, saga="s", status="stuck", started_at=1.0, steps=[
+    StepSnapshot(name="a", status="undone", attempts=1), StepSnapshot(name="b", status="undo_failed", attempts=1),
+    StepSnapshot(name="c", status="failed", attempts=1)])
+
+
+@pytest.mark.parametrize("request_, text", [
+    (a.AdminResumeRun(correlation_id=CID, from_step="nosuch"), "--from 'nosuch': run " + CID + " (saga s) has no "
+                                                                "such step; its steps: a, b, c"),
+    (a.AdminRetryCompensation(correlation_id=CID, steps=["nosuch"]), "--step 'nosuch': run"),
+    (a.AdminRetryCompensation(correlation_id=CID, steps=["a"]), "--step 'a': its compensation did not fail (it is "
+                                                                "undone); the failed ones: b"),
+])
+def test_operator_actions_naming_a_step_the_run_lacks_are_refused_as_invalid_before_anything_is_asked(request_,
+                                                                                                      text):
+    answer = answering({RunStatus: STUCK})
+    result = drive(conversation(request_), answer)
+    assert result.code == "invalid" and text in result.message
+    assert [type(ask.message) for ask in answer.asked] == [RunStatus]
+
+
+def test_an_operator_action_naming_a_step_that_fits_goes_through():
+    answered = OperatorAnswer(correlation_id=CID, accepted=True, status="rolling_back", message="ok")
+    from sagaline.messages.saga import RetryCompensation
+
+    answer = answering({RunStatus: STUCK, RetryCompensation: answered})
+    result = drive(conversation(a.AdminRetryCompensation(correlation_id=CID, steps=["b"])), answer)
+    assert result.data["accepted"] is True
 
 
 def _health(facts: dict, children=None, count=None):

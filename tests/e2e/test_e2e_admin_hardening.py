@@ -38,7 +38,7 @@ def test_starts_nested_hundreds_of_levels_deep_are_refused_and_never_hold_a_slot
     result = cli.shell(*lines, "health --json")
     refusals = [line for line in result.stderr.splitlines() if line.startswith("error (too_large)")]
     assert len(refusals) == 40 and "nested more than 32 levels" in refusals[0]
-    health = json.loads(result.stdout[result.stdout.index("{"):])  # after the shell's greeting
+    health = json.loads(result.stdout[result.stdout.index("{"):])
     assert health["status"] == "ok"  # not "busy": every slot was freed
     too_deep_for_json = cli("sagas", "start", "user_provisioning", f"x:={nested(1000)}")
     assert too_deep_for_json.exit_code == 2 and "nested too deeply" in too_deep_for_json.stderr

@@ -200,8 +200,8 @@ def test_a_bad_input_is_refused_by_the_cli_and_by_the_daemon_naming_the_field_an
     by_cli = cli("sagas", "start", "transfer", "source=ada", "target=bob", "amount=-5")
     by_daemon = cli("sagas", "start", "transfer", "source=ada", "target=bob", "amount:=\"30\"")
 
-    assert (by_cli.exit_code, by_cli.stderr.strip()) == (2, "error: amount: expected integer >= 1, got '-5'")
-    assert by_daemon.exit_code == 1
+    assert (by_cli.exit_code, by_cli.stderr.strip()) == (2, "error (invalid): amount: expected integer >= 1, got '-5'")
+    assert by_daemon.exit_code == 2
     assert "amount: expected integer >= 1, got '30'" in by_daemon.stderr
     assert cli.json("sagas", "list")["total"] == 0
 

@@ -9,7 +9,7 @@ def test_the_daemon_and_cli_fixtures_give_a_served_daemon_and_the_real_cli(sagal
     assert sagaline_daemon.admin_port > 0 and sagaline_daemon.pids()
     out = sagaline_cli.json("sagas", "start", "user_provisioning", "email=fi@example.com", "--wait")
     assert out["status"] == "completed"
-    assert "status     ok" in sagaline_cli.shell("health").stdout
+    assert "status      ok" in sagaline_cli.shell("health").stdout
 
 
 def test_onboarding_rolls_back_when_vaults_fail(sagaline_daemon_factory):  # the README's example, verbatim

@@ -30,8 +30,10 @@ SAGA_EMISSIONS: dict[str, tuple[str, dict[str, Any]]] = {
     }),
     "ml.run.completed": ("bolt", {
         "run_id": "run-8842",
-        "best_model_id": "model-version-8842-2",
+        "best_model_id": "artifact-8842-2",
         "best_score": 0.9412,
+        "model": "model-version-8842-2",
+        "duration_ms": 61_250,
     }),
     "ml.trial.completed": ("bolt", {
         "run_id": "run-8842",

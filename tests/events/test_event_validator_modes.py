@@ -1,6 +1,7 @@
 """The three modes: raise (tests), warn (log and pass), drop (count and audit)."""
 
 import logging
+from datetime import datetime
 
 import pytest
 from event_samples import NOW, emitted, event_fields
@@ -18,6 +19,8 @@ from sagaline.events import (
     select_pipeline,
     validate,
 )
+from sagaline.events.validator import MAX_DROPPED_BYTES
+from sagaline.messages.codec import pack_value
 from sagaline.messages.ids import is_uuid7
 
 MODES = ["raise", "warn", "drop"]
@@ -108,7 +111,32 @@ def test_in_drop_mode_a_broken_rule_is_counted_and_an_audit_event_replaces_the_e
         "dropped_name": "ml.run.completed",
         "reason": "category_not_allowed",
         "detail": outcome.violation.detail,
+        "event": event.model_dump(),
     }
+
+
+def test_the_drop_audit_event_carries_the_dropped_event_whole_and_still_passes_validation():
+    event = _misrouted()
+    audit = validate(event, "drop", now=NOW).audit_event
+    assert Event.model_validate(audit.payload["event"]) == event
+    assert validate(audit, "raise").event is audit
+
+
+def test_a_dropped_event_too_big_to_carry_whole_keeps_its_envelope_and_says_it_was_truncated():
+    event = _misrouted().model_copy(update={"payload": {"blob": "x" * (MAX_DROPPED_BYTES + 1)}})
+    carried = validate(event, "drop", now=NOW).audit_event.payload["event"]
+    assert carried["truncated"] is True and "payload" not in carried
+    assert (carried["id"], carried["name"], carried["correlation_id"]) == (event.id, event.name,
+                                                                            event.correlation_id)
+    assert len(pack_value(carried)) < MAX_DROPPED_BYTES
+
+
+def test_a_dropped_map_the_codec_cannot_carry_is_audited_with_what_it_can():
+    fields = event_fields(payload={"when": datetime(2025, 1, 1)}, correlation_id="run-7", huge=1 << 70)
+    carried = validate(fields, "drop", now=NOW).audit_event.payload["event"]
+    assert carried["truncated"] is True and carried["correlation_id"] == "run-7"
+    assert "payload" not in carried and "huge" not in carried
+    pack_value(carried)
 
 
 def test_the_drop_audit_event_stays_in_the_dropped_events_run_caused_by_it():

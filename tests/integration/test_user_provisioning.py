@@ -95,6 +95,19 @@ def test_a_malformed_correlation_id_is_refused_with_a_clear_error(make_tree, giv
     assert err.value.code == code and "UUID v7" in str(err.value)
 
 
+def test_an_upper_case_correlation_id_names_the_same_run_as_its_lower_case_form(make_tree):
+    t = make_tree()
+    cid, cause = uuid7(), uuid7()
+    out = t.client.run(SAGA, {"email": "ada@example.com"}, correlation_id=cid.upper(), causation_id=cause.upper())
+    assert (out.status, out.correlation_id) == ("completed", cid)
+    again = t.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
+    assert (again.existing, again.correlation_id) == (True, cid)
+    assert t.client.wait(cid.upper()).correlation_id == cid
+    # the causation id the run was started with is the causation of the event it emits
+    assert t.db.rows("flow", "SELECT name, correlation_id, causation_id FROM events WHERE name LIKE 'user.%'") == [
+        ("user.onboarding.complete", cid, cause)]
+
+
 def test_missing_inputs_and_unknown_sagas_are_refused(make_tree):
     t = make_tree()
     with pytest.raises(SagaRefusedError, match="email: required"):

@@ -9,7 +9,7 @@ from sagaline.messages.supervision import (
 )
 from sagaline.supervisors.spec import child_spec
 from tests.support.actors import ProbeCrash
-from tests.support.tree import children, running_address, start_probe, start_supervisor, wait_until, worker
+from tests.support.tree import children, kill, running_address, start_probe, start_supervisor, wait_until, worker
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,6 +70,20 @@ def test_count_and_which_children_report_types_and_restarts(actor_system):
     wait_until(lambda: children(h, sup)["a"].restarts == 1 and running_address(h, sup, "a"))
     counts = h.ask(sup, CountChildren())
     assert counts == ChildCounts(specs=2, active=2, supervisors=0, workers=2)
+
+
+def test_which_children_says_why_each_childs_last_incarnation_ended(actor_system):
+    h = actor_system
+    probe = start_probe(h)
+    sup = start_supervisor(h, [worker("a", probe), worker("b", probe), worker("c", probe)])
+    assert {child.last_exit for child in children(h, sup).values()} == {None}
+    h.tell(running_address(h, sup, "a"), ProbeCrash())
+    kill(h, running_address(h, sup, "b"))
+    wait_until(lambda: all(children(h, sup)[c].restarts >= 1 and running_address(h, sup, c) for c in "ab"),
+               timeout=30)
+    rows = children(h, sup)
+    assert rows["a"].last_exit.startswith("error: ") and rows["b"].last_exit == "killed"
+    assert rows["c"].last_exit is None
 
 
 def test_a_supervisor_answers_an_unknown_message_with_unrecognized(actor_system):

@@ -90,3 +90,19 @@ far_command = App(name="far_command", commands=[AppCommand("peek", "notes", Jot)
 Bad_Name = App(name="Bad Name")
 alien_events = App(name="alien", event_domains={"notes": ("system",)})
 not_an_app = {"name": "notes"}
+
+#: How often each hooked app's ``on_load`` ran in this process.
+HOOK_CALLS: dict[str, int] = {"hooked": 0}
+
+
+def _count_load() -> None:
+    HOOK_CALLS["hooked"] += 1
+
+
+def _fail_load() -> None:
+    raise RuntimeError("no telemetry here")
+
+
+hooked = App(name="hooked", sagas=[saga("hook", "flow")], on_load=_count_load)
+hook_fails = App(name="hook_fails", on_load=_fail_load)
+hook_not_callable = App(name="hook_not_callable", on_load="attach")  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import pytest
 
 from sagaline.actors.spawn import start_actor
 from sagaline.actors.tree import start_tree
+from sagaline.client import SagaClient
 from sagaline.events import new_event
 from sagaline.messages.base import Headers
 from sagaline.messages.flow import EventPublished, PublishEvent
@@ -116,6 +117,21 @@ def test_the_bus_reports_validated_enqueue_and_publish_and_a_drop(simple_actor_s
     assert dropped["name"] == "user.onboarding.complete" and dropped["correlation_id"] == cid and dropped["reason"]
     assert [md["reliability"] for _, md in collected.named(tn.EVENT_ENQUEUE)] == ["persistent", "persistent"]
     assert [m["delivered"] for m, _ in collected.named(tn.EVENT_PUBLISH)] == [0, 0]
+
+
+def test_a_rolled_back_run_ends_every_compensate_and_undo_it_began_with_its_stop_event(
+        simple_actor_system, collected, tmp_path):
+    """What ``names.COMPENSATE_STOP`` / ``UNDO_STOP`` say: the saga actor emits them (they were once
+    documented as "not emitted yet")."""
+    tree = start_tree(simple_actor_system, tree_config(tmp_path, faults={"link": [{"command": "JoinCommunity"}]}))
+    outcome = SagaClient(simple_actor_system, tree.sagas).run("user_provisioning", {"email": "ada@example.com"})
+    assert outcome.status == "failed"
+    for began, ended in ((tn.COMPENSATE, tn.COMPENSATE_STOP), (tn.UNDO, tn.UNDO_STOP)):
+        starts = [md["idempotency_key"] for _, md in collected.named(began)]
+        stops = [(md["idempotency_key"], md["outcome"]) for _, md in collected.named(ended)]
+        assert starts and sorted(stops) == sorted((key, "ok") for key in starts)
+    assert sorted(md["step"] for _, md in collected.named(tn.UNDO_STOP)) == [
+        "create_user", "generate_token", "provision_vault"]
 
 
 def _imports(path: pathlib.Path):

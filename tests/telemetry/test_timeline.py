@@ -112,3 +112,29 @@ def test_metric_totals_add_up_delta_lines_from_every_process(tmp_path):
     assert totals[("sagaline.saga.runs.started", (("saga", "s"),))] == 2
     assert totals[("sagaline.saga.step.duration", (("step", "a"),))] == 1.0
     assert totals[("sagaline.saga.step.duration.count", (("step", "a"),))] == 4
+
+
+def test_a_run_rebuilt_after_a_retry_shows_each_span_once_under_the_part_of_the_run_it_belongs_to():
+    stuck = {"sagaline.saga": "user_provisioning", "sagaline.correlation_id": CID, "sagaline.run.status": "stuck"}
+    rebuilt = {"sagaline.saga": "user_provisioning", "sagaline.correlation_id": CID, "sagaline.run.status": "failed",
+               "sagaline.recovered": True}
+    spans = [span("saga user_provisioning", ROOT, None, 0, 100, attributes=stuck),
+             span("step create_user", "a" * 16, ROOT, 10, 30),
+             span("undo create_user", "e" * 16, ROOT, 60, 90, status="error", status_message="boom"),
+             span("saga user_provisioning", ROOT, None, 500, 600, attributes=rebuilt),  # same id, reopened
+             span("undo create_user", "7" * 16, ROOT, 520, 580)]
+    text = render_timeline(spans)
+    names = [r.split("|")[0].rstrip() for r in rows(text)]
+    assert names == ["saga user_provisioning", "  step create_user", "  undo create_user",
+                     "saga user_provisioning", "  undo create_user"]
+    assert text.splitlines()[0].split("  ")[2] == "failed"  # the latest part says how the run ended
+    assert rows(text)[3].endswith("(rebuilt)")
+
+
+def test_a_run_id_prefix_finds_its_trace_in_the_files(tmp_path):
+    from sagaline.telemetry.timeline import find_runs
+
+    other = span("saga other", "9" * 16, None, 0, 1, trace_id="0190f3a2" + "1" * 24)
+    write(tmp_path / "spans-2026-01-01.jsonl", FAILED_RUN + [other])
+    assert find_runs(tmp_path, "0190f3a2-7c") == [CID]
+    assert len(find_runs(tmp_path, "0190f3a2")) == 2 and find_runs(tmp_path, "ffff") == []

@@ -19,6 +19,15 @@ trains in its own thread, so it stays responsive while trials run:
 * A trainer that exits without a report (crashed, killed by someone else)
   fails its trial with the exit reason. When the bridge stops, it kills
   every trainer still running: none outlives it.
+* Each trial that trains a model is announced on the bus as
+  ``ml.trial.completed`` (run, trial, accuracy, size, trials ended so far
+  of how many) the moment its report arrives, in the saga run's correlation
+  id. Its source is bolt: this bridge is bolt's Cerebros integration (the
+  original's ``Thunderbolt.CerebrosBridge``), and ``ml.trial`` is bolt's
+  category. The bus is found through the registry (``domain:flow``, followed
+  when it restarts); without a registry (a bare bridge in tests) nothing is
+  announced. Best effort: the bus stores each announcement once per trial
+  (persistent), but one due while no bus is known is not made.
 
 Args (child spec): ``config`` with ``artifacts_dir`` (default: ``artifacts``
 beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
@@ -45,9 +54,12 @@ from thespian.actors import ActorExitRequest
 
 from sagaline.actors.base import BaseActor
 from sagaline.domains.faults import FaultPlan
-from sagaline.messages.base import Command
+from sagaline.events.envelope import new_event
+from sagaline.messages.base import Command, Headers
 from sagaline.messages.common import CommandFailed
+from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
+from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe, Subscribed
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
@@ -59,6 +71,10 @@ from thunderline.messages import bridge as b
 __all__ = ["BridgeActor", "BridgeSettings", "TRAINER"]
 
 TRAINER = "thunderline.actors.trainer.TrainerActor"
+#: The bus's registry key.
+FLOW_KEY = "domain:flow"
+#: The event announcing a trained trial.
+TRIAL_EVENT = "ml.trial.completed"
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class _Run:
     seed: int
     deadline_s: float
     trial_ids: list[str]
+    correlation_id: str | None = None  # the saga run's: its trial announcements carry it
     waiters: list[tuple[Any, Any]] = field(default_factory=list)
     ended: str | None = None  # None, "deadline" or "cancelled" once cut short
 
@@ -117,6 +134,11 @@ class BridgeActor(BaseActor):
         self.trials: dict[str, _Trial] = {}
         self.runs: dict[str, _Run] = {}
         self.queue: deque[str] = deque()
+        self.flow: Any = None
+        if self.registry is not None:
+            _load_own_app()  # its events' taxonomy, as in every process that emits them
+            self.send(self.registry, Subscribe(key_prefix=FLOW_KEY))
+            self.send(self.registry, Lookup(key=FLOW_KEY))
 
     # ----- commands ---------------------------------------------------------------------------
 
@@ -182,7 +204,7 @@ class BridgeActor(BaseActor):
     # ----- trials -----------------------------------------------------------------------------
 
     def _start_run(self, cmd: b.DispatchTraining) -> _Run:
-        run = _Run(cmd.run_id, cmd.dataset, cmd.seed, cmd.deadline_s, [])
+        run = _Run(cmd.run_id, cmd.dataset, cmd.seed, cmd.deadline_s, [], cmd.headers.correlation_id)
         for arch in cmd.proposals:
             trial = _Trial(uuid7(), cmd.run_id, arch)
             self.trials[trial.trial_id] = trial
@@ -230,6 +252,8 @@ class BridgeActor(BaseActor):
             return  # finished as it was being cancelled: the cancellation stands
         trial.epoch = trial.arch.epochs if msg.result.state == "succeeded" else trial.epoch
         self._end(trial, msg.result.state, msg.result.reason, msg.result)
+        if msg.result.state == "succeeded" and msg.result.accuracy is not None:
+            self._announce(trial, msg.result.accuracy)
 
     def on_child_exit(self, address: Any, reason: ExitReason) -> None:
         trial = next((t for t in self.trials.values() if t.address == address), None)
@@ -303,10 +327,45 @@ class BridgeActor(BaseActor):
         return b.TrialsFinished(headers=headers, run_id=run.run_id,
                                 trials=[self.trials[t].result for t in run.trial_ids])
 
+    # ----- the bus -----------------------------------------------------------------------------
+
+    def receive_Entries(self, msg: Entries, sender: Any) -> None:
+        found = [e.holder for e in msg.entries if e.key == FLOW_KEY]
+        self.flow = found[0] if found else self.flow
+
+    def receive_RegistryEvent(self, msg: RegistryEvent, sender: Any) -> None:
+        if msg.key == FLOW_KEY:
+            self.flow = msg.holder if msg.kind == "registered" else None
+
+    def receive_Subscribed(self, msg: Subscribed, sender: Any) -> None:
+        pass
+
+    def receive_EventPublished(self, msg: EventPublished, sender: Any) -> None:
+        pass  # the bus stored (or dropped and audited) the announcement: nothing waits on it
+
+    def _announce(self, trial: _Trial, accuracy: float) -> None:
+        run = self.runs[trial.run_id]
+        if self.flow is None or run.correlation_id is None:
+            return
+        ended = sum(self.trials[t].state in _ENDED for t in run.trial_ids)
+        payload = {"run_id": run.run_id, "trial_id": trial.trial_id, "accuracy": accuracy,
+                   "param_count": trial.arch.param_count, "completed_trials": ended,
+                   "total_trials": len(run.trial_ids)}
+        event = new_event(TRIAL_EVENT, "bolt", payload, run.correlation_id)
+        headers = Headers(correlation_id=run.correlation_id, idempotency_key=f"{trial.trial_id}:{TRIAL_EVENT}")
+        self.send(self.flow, PublishEvent(headers=headers, event=event))
+
     def on_terminate(self, reason: ExitReason) -> None:
         for trial in self.trials.values():
             if trial.state == "running":
                 self._kill(trial)
+
+
+def _load_own_app() -> None:
+    from sagaline.apps import load_apps
+    from thunderline.app import SPEC  # here, not at the top: the app module imports this one
+
+    load_apps((SPEC,), entry_points=False)
 
 
 def preload() -> None:

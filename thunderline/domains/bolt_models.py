@@ -9,7 +9,9 @@ store, the clock and the at-most-once plumbing. Outcomes (failures are
 
     ``GetDataset``: ``dataset_not_found``. ``CreateModelRun``: the run is
     created ``initialized`` and moved to ``running`` (both transitions
-    recorded); ``dataset_not_found``, ``invalid_run``; undo ``AbortModelRun``
+    recorded); ``dataset_not_found``, ``invalid_search_space`` (the search
+    space does not fit :class:`~thunderline.domains.nas.SearchSpace`),
+    ``invalid_run`` (trials or size bound below 1); undo ``AbortModelRun``
     ends a still-open run ``failed`` with the reason noted by
     ``RecordRunFailure`` (the first note wins), or ``cancelled`` when none was.
     ``RecordArtifacts``: each successful trial's file must exist with the
@@ -116,9 +118,9 @@ class ModelRunHandlers:
         async def effect(conn: Connection) -> Reply:
             if await self.store.dataset(cmd.dataset_id, conn) is None:
                 return failure(cmd, "dataset_not_found", f"no dataset {cmd.dataset_id!r}")
-            problem = _run_problem(cmd)
+            code, problem = _run_problem(cmd)
             if problem:
-                return failure(cmd, "invalid_run", problem)
+                return failure(cmd, code, problem)
             now = self._now()
             run = m.ModelRunRecord(run_id=uuid7(), dataset_id=cmd.dataset_id, state="initialized",
                                    requested_trials=cmd.requested_trials, max_params=cmd.max_params,
@@ -245,14 +247,15 @@ def _key(cmd: Any) -> str:
     return cmd.headers.idempotency_key  # apply_once has refused a command without one
 
 
-def _run_problem(cmd: m.CreateModelRun) -> str | None:
+def _run_problem(cmd: m.CreateModelRun) -> tuple[str, str | None]:
+    """(code, problem) of a run that cannot be created; problem None when it can."""
     if cmd.requested_trials < 1 or cmd.max_params < 1:
-        return "requested_trials and max_params must be >= 1"
+        return "invalid_run", "requested_trials and max_params must be >= 1"
     try:
         parse_space(cmd.search_space)
     except ValueError as exc:
-        return str(exc)
-    return None
+        return "invalid_search_space", str(exc)
+    return "", None
 
 
 def _artifact_problems(trials: list) -> list[str]:

@@ -23,7 +23,7 @@ retryable ones are remembered under the key):
     and the ``X-Correlation-ID`` header carries it. ``magic_link_send_failed``
     when the token is not a live token of that email, the redirect is not a
     local path (``/...``; anything else could point the link at another
-    host), or the sender failed (retryable when the sender says so; then not
+    host; :func:`~thunderline.messages.gate.redirect_problem`), or the sender failed (retryable when the sender says so; then not
     remembered, and a retry can send). A re-send after a success sends
     nothing: the ledger answers. The mail is handed over inside the
     command's transaction, before the commit: if the commit then fails (or
@@ -59,7 +59,8 @@ from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
                                       MailSendError, OutboxSender)
 from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
+                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted,
+                                       redirect_problem)
 from thunderline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
@@ -167,8 +168,9 @@ class GateService:
         return await self.store.apply_once(cmd, effect, now)
 
     async def _link_problem(self, cmd: SendMagicLink, now: datetime) -> str | None:
-        if not cmd.redirect.startswith("/") or cmd.redirect.startswith("//"):
-            return f"redirect {cmd.redirect!r} must be a local path starting with one '/'"
+        problem = redirect_problem(cmd.redirect)
+        if problem:
+            return problem
         live = await self.store.live_tokens(now, cmd.email)
         if not any(t.token == cmd.token for t in live):
             return f"token {cmd.token!r} is not a live token for {cmd.email}"

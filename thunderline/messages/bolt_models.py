@@ -174,7 +174,8 @@ class DatasetsPage(Reply):
 
 
 class CreateModelRun(Command):
-    """Create a model run (initialized, then running); ``dataset_not_found``, ``invalid_run``."""
+    """Create a model run (initialized, then running); ``dataset_not_found``, ``invalid_search_space``,
+    ``invalid_run``."""
 
     dataset_id: str
     """Its dataset."""

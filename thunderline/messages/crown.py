@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sagaline.messages.base import Command, Message, Reply
+from sagaline.messages.ids import GivenId
 
 __all__ = [
     "EvaluatePolicy", "PolicyDecided", "DecisionRecord", "ListDecisions", "DecisionsPage",
@@ -78,8 +79,8 @@ class ListDecisions(Command):
 
     limit: int = 50
     """How many at most."""
-    correlation_id: str | None = None
-    """Only this run's decisions."""
+    correlation_id: GivenId | None = None
+    """Only this run's decisions (any letter case)."""
     effect: Literal["allow", "deny"] | None = None
     """Only allows or only denials."""
 

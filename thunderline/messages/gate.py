@@ -16,6 +16,7 @@ from typing import Literal
 from sagaline.messages.base import Command, Reply
 
 __all__ = [
+    "redirect_problem", "local_redirect",
     "IssueToken", "TokenIssued", "RevokeToken", "TokenRevoked", "SendMagicLink", "MagicLinkSent",
     "CreateUser", "UserCreated", "DeleteUser", "UserDeleted",
 ]
@@ -53,6 +54,34 @@ class TokenRevoked(Reply):
 
     token: str | None
     """The token revoked, or None when no token was issued under that key."""
+
+
+def redirect_problem(redirect: str) -> str | None:
+    """Why ``redirect`` cannot go into a magic link, or None when it can.
+
+    A redirect must be a local path: one ``/`` then anything but a second
+    ``/`` (``//host`` is a link to another host), no control characters
+    (a newline would break the mail). The UserProvisioning saga checks it
+    as its input is admitted, before any token is issued; gate checks it
+    again before it sends.
+    """
+    if not redirect.startswith("/") or redirect.startswith("//"):
+        return f"redirect {redirect!r:.200} must be a local path starting with one '/'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in redirect):
+        return f"redirect {redirect!r:.200} must not contain control characters"
+    return None
+
+
+def local_redirect(redirect: str) -> str:
+    """``redirect`` itself when it may go into a magic link (the saga input's transform).
+
+    Raises:
+        ValueError: :func:`redirect_problem` found a problem; the message says it.
+    """
+    problem = redirect_problem(redirect)
+    if problem:
+        raise ValueError(problem)
+    return redirect
 
 
 class SendMagicLink(Command):

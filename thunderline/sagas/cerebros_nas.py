@@ -7,7 +7,10 @@ As in the reference (thunderline-sagas.md), every gap closed::
         -> emit_completion_event
 
 * ``prepare_dataset``: bolt must know the dataset (``dataset_not_found``).
-* ``create_model_run``: a run record, initialized -> running. Undo: the run
+* ``create_model_run``: a run record, initialized -> running; a search
+  space that does not fit :class:`~thunderline.domains.nas.SearchSpace`
+  fails with ``invalid_search_space``, any other refusal with
+  ``run_creation_failed`` (bolt's code in ``details.cause``). Undo: the run
   ends ``failed`` with the noted reason (below), or ``cancelled`` when the
   saga was cancelled or no reason was noted.
 * ``generate_proposals``: the bridge proposes ``max_trials`` architectures
@@ -29,8 +32,9 @@ As in the reference (thunderline-sagas.md), every gap closed::
 * ``persist_version``: a ModelVersion of the chosen model with its metrics
   and the frontier; the run becomes ``succeeded``. Undo: the version is deleted.
 * ``emit_completion_event`` publishes ``ml.run.completed`` {run_id,
-  best_model_id (the version id), best_score (its accuracy)} from bolt; it
-  never fails the saga.
+  best_model_id (the chosen artifact's id, as in the original), best_score
+  (its accuracy), model (the ModelVersion's id), duration_ms (from the
+  model run's creation to its version)} from bolt; it never fails the saga.
 
 When a step after ``create_model_run`` fails, its compensation notes the
 failure on the run in bolt (``RecordRunFailure``: step, code, message), then
@@ -53,8 +57,9 @@ Inputs: ``dataset_id``; ``search_space`` (a map, default
 (default 3, the original's requested_trials); ``max_params`` (default
 2,000,000); ``seed`` (0); ``deadline_s`` (default 300, at most
 :data:`MAX_DEADLINE_S`). Result: ``{"run_id", "version", "best_model_id",
-"best_score", "frontier", "event_id"}``. Error codes: ``dataset_not_found``,
-``model_run_creation_failed``, ``invalid_search_space``,
+"best_score", "frontier", "event_id"}`` (``best_model_id`` the artifact's
+id, ``version`` the ModelVersion). Error codes: ``dataset_not_found``,
+``run_creation_failed``, ``invalid_search_space``,
 ``no_viable_architecture``, ``training_dispatch_failed``,
 ``training_deadline_exceeded``, ``training_cancelled``, ``unknown_run``,
 ``no_successful_trials``, ``artifact_collection_failed``,
@@ -78,13 +83,18 @@ from thunderline.messages.bridge import (Architecture, ArchitecturesProposed, Aw
                                          DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
                                          TrialResult, TrialsFinished)
 
-__all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S", "definition"]
+__all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S",
+           "DEFAULT_MAX_TRIALS", "DEFAULT_MAX_PARAMS", "definition"]
 
 NAME = "cerebros_nas"
 #: Seconds a domain command may take before it is re-sent with the same key.
 COMMAND_TIMEOUT_S = 10.0
 #: The original polled for at most 300 s.
 DEFAULT_DEADLINE_S = 300.0
+#: The original's requested_trials default.
+DEFAULT_MAX_TRIALS = 3
+#: The original's max_params default.
+DEFAULT_MAX_PARAMS = 2_000_000
 #: Largest ``deadline_s`` a run may ask for.
 MAX_DEADLINE_S = 3600.0
 #: Step errors that mean "cancelled", not "failed": noted as no failure.
@@ -153,6 +163,16 @@ def _field(reply_type: type, name: str):
     return parse
 
 
+def _run_created(reply: Any, args) -> Any:
+    """The run record; a bad search space is ``invalid_search_space``, any other refusal ``run_creation_failed``."""
+    if isinstance(reply, m.ModelRunCreated):
+        return Ok(reply.run.model_dump())
+    if isinstance(reply, CommandFailed):
+        code = "invalid_search_space" if reply.code == "invalid_search_space" else "run_creation_failed"
+        return Fail(StepError(code, reply.message, retryable=reply.retryable, details={"cause": reply.code}))
+    return reply_outcome(reply)
+
+
 def _finished(reply: Any, args) -> Any:
     if not isinstance(reply, TrialsFinished):
         return reply_outcome(reply)
@@ -170,10 +190,12 @@ def _dispatch(a, ctx) -> DispatchTraining:
 
 
 def _event(a, ctx) -> PublishEvent:
-    version = a["version"]
+    version, run = a["version"], a["run"]
+    took = (version["created_at"] - run["created_at"]).total_seconds()
     event = new_event("ml.run.completed", "bolt",
-                      {"run_id": a["run_id"], "best_model_id": version["version_id"],
-                       "best_score": float(version["metrics"]["accuracy"])}, ctx.run_id, ctx.causation_id)
+                      {"run_id": run["run_id"], "best_model_id": version["artifact_id"],
+                       "best_score": float(version["metrics"]["accuracy"]), "model": version["version_id"],
+                       "duration_ms": max(0, round(took * 1000))}, ctx.run_id, ctx.causation_id)
     return PublishEvent(headers=ctx.headers(), event=event)
 
 
@@ -181,7 +203,7 @@ def _done(reply: Any, a) -> Ok:
     """Emission never fails the saga: whatever the bus answered, the version exists."""
     event_id = None if isinstance(reply, CommandFailed) else getattr(reply, "event_id", None)
     version = a["version"]
-    return Ok({"run_id": a["run_id"], "version": version, "best_model_id": version["version_id"],
+    return Ok({"run_id": a["run"]["run_id"], "version": version, "best_model_id": version["artifact_id"],
                "best_score": version["metrics"]["accuracy"], "frontier": version["frontier"], "event_id": event_id})
 
 
@@ -191,8 +213,9 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     s.input("dataset_id", str, description="the dataset, by id or name (`sagaline app run list_datasets`)")
     s.input("search_space", dict, default={}, description="layers, units, activations, epochs, learning rates "
                                                           "to search (default: the built-in space)")
-    s.input("max_trials", PositiveInt, default=3, description="architectures to train")
-    s.input("max_params", PositiveInt, default=2_000_000, description="largest model allowed, in parameters")
+    s.input("max_trials", PositiveInt, default=DEFAULT_MAX_TRIALS, description="architectures to train")
+    s.input("max_params", PositiveInt, default=DEFAULT_MAX_PARAMS,
+            description="largest model allowed, in parameters")
     s.input("seed", int, default=0, description="seed of the proposals and the training")
     s.input("deadline_s", Deadline, default=DEFAULT_DEADLINE_S, description="seconds the trials may take in all")
     run_id = result("create_model_run", "run_id")
@@ -204,9 +227,8 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
         "bolt", build=lambda a, ctx: m.CreateModelRun(
             headers=ctx.headers(), dataset_id=a["dataset"]["dataset_id"], requested_trials=a["max_trials"],
             max_params=a["max_params"], search_space=a["search_space"]),
-        parse=_field(m.ModelRunCreated, "run"),
-        build_undo=lambda v, a, ctx: m.AbortModelRun(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="model_run_creation_failed"),
+        parse=_run_created,
+        build_undo=lambda v, a, ctx: m.AbortModelRun(headers=ctx.headers(), effect_key=ctx.run_key)),
         args={"dataset": dataset, "max_trials": input_("max_trials"), "max_params": input_("max_params"),
               "search_space": input_("search_space")}, timeout=command_timeout)
     s.step("generate_proposals", _NotesFailure(CommandStep(
@@ -251,6 +273,6 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
         args={"run_id": run_id, "analysis": result("analyze_pareto")}, timeout=command_timeout)
     s.step("emit_completion_event", CommandStep(
         "flow", build=_event, parse=_done, build_compensate=lambda reason, a, ctx: Continue(_done(None, a).value)),
-        args={"run_id": run_id, "version": result("persist_version")}, timeout=command_timeout)
+        args={"run": result("create_model_run"), "version": result("persist_version")}, timeout=command_timeout)
     s.returns("emit_completion_event")
     return s.build()

@@ -11,12 +11,19 @@ As in the reference (thunderline-sagas.md), every gap closed::
   **strictly below** ``max_drift_score`` (equal fails:
   ``drift_threshold_exceeded``); no window at all: ``no_drift_data``.
 * ``policy_check``: crown evaluates its policy for ``upm.activate`` over the
-  snapshot and its drift (real rules, audited; the original always
-  approved). A denial fails with ``policy_denied``, the message joining the
+  snapshot, its drift and the run's ``max_drift_score`` (real rules,
+  audited; the original always approved). A denial fails with
+  ``policy_rejected`` (the original's code), the message joining the
   policy's reasons and ``details`` carrying ``reasons``, ``policy_id``,
-  ``policy_version`` and ``decision_id``.
+  ``policy_version``, ``decision_id``, ``failed`` (the rule ids),
+  ``drift_score`` and ``max_drift_score``. The policy is the operator's
+  ceiling: the default one denies a drift of 0.2 or more whatever
+  ``max_drift_score`` the run asked for, and then says so in the reason,
+  the run's error and the audited decision (whose subject carries the
+  asked threshold).
 * ``deactivate_previous`` runs **before** ``activate_snapshot`` (the
-  original let them race): the active snapshot, if any, is archived; undo
+  original let them race): the active snapshot, if any, is archived
+  (``archive_failed``, the original's code, when bolt refuses); undo
   restores it to active exactly as it was.
 * ``activate_snapshot``: active, ``activated_at`` = now; undo: back to
   shadow, ``activated_at`` as before (cleared for a first activation).
@@ -34,7 +41,7 @@ Inputs: ``snapshot_id``; ``max_drift_score`` (float > 0, default 0.15, the
 original's docs). Result: ``{"snapshot": ..., "previous_snapshot_id": ...,
 "adapters": [...], "decision": ..., "event_id": ...}``. Error codes:
 ``snapshot_not_found``, ``invalid_status``, ``no_drift_data``,
-``drift_threshold_exceeded``, ``policy_denied``, ``deactivation_failed``,
+``drift_threshold_exceeded``, ``policy_rejected``, ``archive_failed``,
 ``activation_failed``, ``adapter_sync_failed`` (bolt's code in ``details.cause``).
 """
 
@@ -95,7 +102,7 @@ def _subject(args) -> dict[str, Any]:
     return {"action": ACTION, "snapshot_id": snap["snapshot_id"], "version": snap["version"],
             "checksum": snap["checksum"], "trained_by": snap["trained_by"], "created_at": snap["created_at"],
             "drift_score": drift["score"], "sample_count": drift["sample_count"],
-            "window_end": drift["window_end"]}
+            "window_end": drift["window_end"], "max_drift_score": args["max_drift_score"]}
 
 
 def _policy_verdict(reply: Any, args) -> Any:
@@ -104,9 +111,9 @@ def _policy_verdict(reply: Any, args) -> Any:
     decision = reply.model_dump(exclude={"headers"})
     if reply.effect == "allow":
         return Ok(decision)
-    return Fail(StepError("policy_denied", "; ".join(reply.reasons) or "denied",
-                          details={k: decision[k] for k in ("reasons", "policy_id", "policy_version",
-                                                             "decision_id", "failed")}))
+    details = {k: decision[k] for k in ("reasons", "policy_id", "policy_version", "decision_id", "failed")}
+    details.update(drift_score=args["drift"]["score"], max_drift_score=args["max_drift_score"])
+    return Fail(StepError("policy_rejected", "; ".join(reply.reasons) or "denied", details=details))
 
 
 def _event(args, ctx) -> PublishEvent:
@@ -143,11 +150,12 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     s.step("policy_check", CommandStep(
         "crown", build=lambda a, ctx: EvaluatePolicy(headers=ctx.headers(), subject=_subject(a)),
         parse=_policy_verdict),
-        args={"snapshot": result("load_snapshot"), "drift": result("validate_drift")}, timeout=command_timeout)
+        args={"snapshot": result("load_snapshot"), "drift": result("validate_drift"),
+              "max_drift_score": input_("max_drift_score")}, timeout=command_timeout)
     s.step("deactivate_previous", CommandStep(
         "bolt", build=lambda a, ctx: ArchiveActiveSnapshot(headers=ctx.headers(), keep_snapshot_id=a["snapshot_id"]),
         build_undo=lambda v, a, ctx: RestoreArchivedSnapshot(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="deactivation_failed"),
+        failure_code="archive_failed"),
         args={"snapshot_id": sid}, wait_for=["policy_check"], timeout=command_timeout)
     s.step("activate_snapshot", CommandStep(
         "bolt", build=lambda a, ctx: ActivateSnapshot(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),

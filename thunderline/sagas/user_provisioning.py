@@ -13,6 +13,9 @@ As in the reference (thunderline-sagas.md)::
   user deleted, the vault deprovisioned, **the membership removed** (a stub
   in the original). Mail cannot be unsent.
 * The magic link carries the correlation id (the original's sender did not).
+* ``magic_link_redirect`` must be a local path (``/...``, not ``//host``);
+  it is checked when the start is admitted, so a bad one is refused
+  (``invalid_input``) before any token is issued.
 * ``provision_vault`` and ``create_default_community`` run concurrently.
 * ``emit_onboarding_event`` publishes ``user.onboarding.complete``; it never
   fails the saga (publish errors and timeouts end in ``Continue``).
@@ -33,7 +36,8 @@ from sagaline.messages.common import CommandFailed
 from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, StepError, input_, local, result
 from thunderline.messages.block import DeprovisionVault, ProvisionVault
-from thunderline.messages.gate import CreateUser, DeleteUser, IssueToken, RevokeToken, SendMagicLink
+from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, RevokeToken, SendMagicLink,
+                                       local_redirect)
 from thunderline.messages.link import JoinCommunity, LeaveCommunity
 
 __all__ = ["NAME", "EMAIL_RE", "definition", "COMMAND_TIMEOUT_S"]
@@ -70,7 +74,8 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the UserProvisioning saga definition."""
     s = Saga(NAME, description="onboard a user: token, magic link, user, vault, membership, event")
     s.input("email", str, description="the new user's address (the magic link goes there)")
-    s.input("magic_link_redirect", str, default="/", description="where the magic link leads after sign-in")
+    s.input("magic_link_redirect", str, default="/", transform=local_redirect,
+            description="where the magic link leads after sign-in: a local path (/...)")
     s.step("validate_email", local(_validate_email), args={"email": input_("email")})
     s.step("generate_token", CommandStep(
         "gate", build=lambda a, ctx: IssueToken(headers=ctx.headers(), email=a["email"]),

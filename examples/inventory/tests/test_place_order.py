@@ -49,5 +49,5 @@ def test_the_catalog_shows_the_typed_inputs_and_a_bad_quantity_never_reaches_the
 
     assert {i["name"]: i["type"] for i in saga["inputs"]} == {"sku": "string", "quantity": "integer >= 1",
                                                               "card": "string"}
-    assert (bad.exit_code, bad.stderr.strip()) == (2, "error: quantity: expected integer >= 1, got 'lots'")
+    assert (bad.exit_code, bad.stderr.strip()) == (2, "error (invalid): quantity: expected integer >= 1, got 'lots'")
     assert cli.json("sagas", "list")["runs"] == []

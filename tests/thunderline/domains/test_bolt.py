@@ -111,7 +111,7 @@ def test_a_model_run_starts_initialized_then_running_and_refuses_illegal_moves(b
 
 @pytest.mark.parametrize("fields, code", [({"dataset_id": "nope"}, "dataset_not_found"),
                                           ({"requested_trials": 0}, "invalid_run"),
-                                          ({"search_space": {"widths": [0]}}, "invalid_run")])
+                                          ({"search_space": {"widths": [0]}}, "invalid_search_space")])
 def test_a_run_needs_a_known_dataset_and_sane_settings(bolt, fields, code):
     assert failed(bolt(nas.CreateModelRun, **{"dataset_id": "digits", **fields}), code)
 

@@ -38,7 +38,8 @@ def test_every_failing_rule_is_a_reason_in_rule_order():
                                              created_at=NOW - timedelta(days=31)), NOW)
     assert decision.effect == "deny"
     assert decision.failed == ("drift-below-bound", "trusted-trainer", "fresh-snapshot")
-    assert decision.reasons[0] == "the latest drift score must be below 0.2"
+    assert decision.reasons[0] == ("the latest drift score must be below 0.2, the policy's ceiling, "
+                                   "whatever max_drift_score the run asked for")
 
 
 @pytest.mark.parametrize("op, value, subject_value, holds", [

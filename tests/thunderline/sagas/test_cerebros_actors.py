@@ -11,6 +11,7 @@ import pytest
 from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
 from sagaline.messages.base import Headers
+from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from tests.support.tree import pid_alive, wait_until
@@ -55,9 +56,29 @@ def test_a_nas_run_through_the_saga_actor_versions_a_model_and_emits_one_event(l
     assert out.status == "completed", out
     assert t.rows("bolt", "SELECT state FROM model_runs") == [("succeeded",)]
     assert t.rows("bolt", "SELECT COUNT(*) FROM artifacts") == [(3,)]
-    [(version_id, run_id)] = t.rows("bolt", "SELECT id, run_id FROM model_versions")
-    assert (out.result["best_model_id"], out.result["run_id"]) == (version_id, run_id)
-    assert t.rows("flow", "SELECT name, correlation_id FROM events") == [("ml.run.completed", out.correlation_id)]
+    [(version_id, artifact_id, run_id)] = t.rows("bolt", "SELECT id, artifact_id, run_id FROM model_versions")
+    assert (out.result["best_model_id"], out.result["version"]["version_id"], out.result["run_id"]) == (
+        artifact_id, version_id, run_id)
+    assert t.rows("flow", "SELECT name, correlation_id FROM events WHERE name = 'ml.run.completed'") == [
+        ("ml.run.completed", out.correlation_id)]
+
+
+def test_each_trained_trial_is_announced_on_the_bus_as_it_completes_in_the_runs_correlation_id(lab):
+    t = lab()
+    out = t.client.run("cerebros_nas", {"dataset_id": "digits", "search_space": SPACE, "max_trials": 3},
+                       timeout=120)
+    assert out.status == "completed", out
+    trials = wait_until(lambda: (lambda rows: rows if len(rows) == 3 else None)(t.rows(
+        "flow", "SELECT correlation_id, source, seq FROM events WHERE name = 'ml.trial.completed'")))
+    assert {(cid, source) for cid, source, _ in trials} == {(out.correlation_id, "bolt")}
+    [(run_seq,)] = t.rows("flow", "SELECT seq FROM events WHERE name = 'ml.run.completed'")
+    assert max(seq for _, _, seq in trials) < run_seq  # every trial's moment came before the run's end
+    shown = {x.trial_id: x for x in t.ask("bridge", ListTrials).trials}
+    tail = t.handle.ask(t.actor("flow"), TailEvents(name_prefix="ml.trial.", correlation_id=out.correlation_id), 10)
+    payloads = sorted((e.payload for e in tail.events), key=lambda p: p["completed_trials"])
+    assert [p["completed_trials"] for p in payloads] == [1, 2, 3] and {p["total_trials"] for p in payloads} == {3}
+    assert {p["trial_id"] for p in payloads} == set(shown) and {p["run_id"] for p in payloads} == {out.result["run_id"]}
+    assert all(0 < p["accuracy"] <= 1 and p["param_count"] > 0 for p in payloads)
 
 
 def test_a_failure_after_dispatch_through_the_saga_actor_leaves_no_trainer_and_fails_the_run(lab, actor_system):

@@ -126,10 +126,13 @@ def test_a_nas_run_of_three_trials_on_digits_versions_a_model_chosen_from_a_true
     assert all(any(pareto.dominates(f, c) for f in front) for c in models.values() if c not in front)
     assert version.artifact_id == max(front, key=lambda c: (c.accuracy, -c.size)).id
     result = report.finished.result
-    assert (result["best_model_id"], result["best_score"]) == (version.version_id, version.metrics["accuracy"])
-    [event] = nas.events
-    assert (event.name, event.source, event.payload["best_model_id"]) == ("ml.run.completed", "bolt",
-                                                                          version.version_id)
+    assert (result["best_model_id"], result["best_score"]) == (version.artifact_id, version.metrics["accuracy"])
+    assert result["version"]["version_id"] == version.version_id
+    [event] = [e for e in nas.events if e.name == "ml.run.completed"]
+    assert (event.source, event.payload["best_model_id"], event.payload["model"]) == (
+        "bolt", version.artifact_id, version.version_id)
+    took = (version.created_at - shown.run.created_at).total_seconds() * 1000
+    assert event.payload["duration_ms"] == max(0, round(took))
     validate(event, "raise")
 
 
@@ -203,3 +206,15 @@ def test_bad_inputs_are_refused_before_anything_runs(inputs):
     from sagaline.saga import InputError
     with pytest.raises(InputError):
         Driver(cerebros_nas.definition()).run({"dataset_id": "digits", **inputs})
+
+
+@pytest.mark.parametrize("space, field", [({"widths": [0]}, "widths"), ({"depth": [1]}, "depth"),
+                                          ({"widths": list(range(1, 200)), "hidden_layers": [3]}, "combinations")])
+def test_a_search_space_that_does_not_fit_fails_as_invalid_search_space_and_leaves_no_run(lab, space, field):
+    nas = lab()
+    report = nas.search(search_space=space)
+    error = report.finished.error
+    assert (report.status, report.state.failure[0], error.code) == ("failed", "create_model_run",
+                                                                     "invalid_search_space")
+    assert field in error.message and error.details["cause"] == "invalid_search_space"
+    assert nas.bolt(m.ListModelRuns).runs == []

@@ -186,7 +186,7 @@ def test_a_policy_denial_fails_with_the_policys_reasons_and_is_audited(world, fl
     report = world.activate({"snapshot_id": shady.snapshot_id})
 
     error = report.finished.error
-    assert (report.status, error.code) == ("failed", "policy_denied")
+    assert (report.status, error.code) == ("failed", "policy_rejected")
     assert error.details["policy_id"] == "upm-activation"
     assert error.details["reasons"] == [
         "the latest drift window must cover at least 100 samples",
@@ -196,6 +196,42 @@ def test_a_policy_denial_fails_with_the_policys_reasons_and_is_audited(world, fl
     [audit] = world.ask("crown", ListDecisions, correlation_id=report.state.run_id).decisions
     assert (audit.effect, audit.failed, audit.subject["trained_by"]) == ("deny", ["enough-samples", "trusted-trainer"],
                                                                          "mallory")
+
+
+def test_a_max_drift_score_above_the_policys_ceiling_is_overridden_and_the_run_and_the_audit_say_so(world, fleet):
+    _, b = fleet
+    drift(world, b.snapshot_id, 0.25)
+    before = (world.snapshots(), world.adapters())
+
+    report = world.activate({"snapshot_id": b.snapshot_id, "max_drift_score": 0.3})
+
+    error = report.finished.error
+    assert (report.status, report.state.failure[0], error.code) == ("failed", "policy_check", "policy_rejected")
+    assert (error.details["failed"], error.details["drift_score"], error.details["max_drift_score"]) == (
+        ["drift-below-bound"], 0.25, 0.3)
+    assert "below 0.2, the policy's ceiling, whatever max_drift_score the run asked for" in error.message
+    assert (world.snapshots(), world.adapters()) == before
+    [audit] = world.ask("crown", ListDecisions, correlation_id=report.state.run_id).decisions
+    assert (audit.effect, audit.subject["max_drift_score"], audit.subject["drift_score"]) == ("deny", 0.3, 0.25)
+
+
+def test_a_max_drift_score_below_the_policys_ceiling_is_honoured(world, fleet):
+    _, b = fleet
+    drift(world, b.snapshot_id, 0.12)
+    report = world.activate({"snapshot_id": b.snapshot_id, "max_drift_score": 0.1})
+    assert (report.status, report.finished.error.code) == ("failed", "drift_threshold_exceeded")
+    assert report.finished.error.details["max_drift_score"] == 0.1
+
+
+def test_an_archive_failure_fails_with_the_originals_code_and_changes_nothing(world, fleet):
+    _, b = fleet
+    drift(world, b.snapshot_id, 0.05)
+    world.faults["bolt"] = FaultPlan.from_data([{"command": "ArchiveActiveSnapshot", "code": "forced"}])
+    before = (world.snapshots(), world.adapters())
+    report = world.activate({"snapshot_id": b.snapshot_id})
+    assert (report.status, report.finished.error.code) == ("failed", "archive_failed")
+    assert report.finished.error.details["cause"] == "forced"
+    assert (world.snapshots(), world.adapters()) == before
 
 
 def pin(world, name: str) -> None:
