@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from sagaline.actors.saga_support import (carry_over, emit_start, finished_of, note_invoke, note_result,
-                                          operator_outcome, stuck_announcement)
+                                          operator_outcome)
 from sagaline.messages.base import Reply
 from sagaline.messages.saga import CancelAnswer, CancelRun, OperatorAnswer, RunOutcome, RunStatus, StartSaga
 from sagaline.saga import (CancelRequested, Executor, Finished, InputError, InvocationResult, Invoke,
@@ -58,6 +58,7 @@ from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, 
 from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import CorruptRecord, error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
+from sagaline.sagas.announcements import finish_announcement, retry_announcement
 from sagaline.saga.steps import Send
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
@@ -173,6 +174,7 @@ class SagaRun:
     def begin(self, start: StartSaga, resumed_from: str | None = None) -> None:
         """Start a new run from an admitted request; the host hears :meth:`HostPort.begun` once durable."""
         now = time.time()
+        self.meta["causation_id"] = start.causation_id
         emit_start(self.meta, self.root_span, self.begun_ns, recovered=False)
         try:
             self.state, commands = self.executor.start(self.run_id, dict(start.inputs), now, start.causation_id)
@@ -191,6 +193,7 @@ class SagaRun:
             return
         self.state, self.seq = state, history.entries[-1].seq if history.entries else 0
         self.carried = dict(history.begin.carried)
+        self.meta["causation_id"] = state.causation_id
         emit_start(self.meta, self.root_span, self.begun_ns, recovered=True)
         if operation is not None:
             self._operate(history, operation)
@@ -296,6 +299,21 @@ class SagaRun:
         self.seq += 1
         self.host.record(self, append_of(self.run_id, self.seq, now, event, self.state),
                          lambda: self._carry_out(commands))
+        if self.executor.definition.announce:
+            self._announce_retry(event)
+
+    def _announce_retry(self, event: Any) -> None:
+        """A failed attempt whose step will be tried again: say so on the bus (best effort, not awaited)."""
+        if not (isinstance(event, InvocationResult) and event.kind == "run" and isinstance(event.outcome, Fail)):
+            return
+        step = self.state.steps.get(event.step)
+        flow = self.host.directory.get("flow")
+        if step is None or step.status != "retrying" or flow is None:
+            return
+        code = event.outcome.error.code if event.outcome.error is not None else "failed"
+        span = span_id_for(event.key, "run", step.attempt)
+        self.host.post(flow, retry_announcement(self.state, event.step, step.attempt + 1, code,
+                                                traceparent=traceparent(self.run_id, span)))
 
     def _carry_out(self, commands: list) -> None:
         """Carry out commands; local outcomes are queued and applied in order, not recursively."""
@@ -367,8 +385,10 @@ class SagaRun:
 
         def record() -> None:
             self.host.record(self, Finish(self.run_id, finished.status, result), lambda: self._end(result))
-        if finished.status == "stuck":
-            self._announce(stuck_announcement(self.state, result, self.seq), record)
+        said = finish_announcement(self.state, result, self.seq, traceparent=traceparent(self.run_id, self.root_span)) \
+            if self.executor.definition.announce or finished.status == "stuck" else None
+        if said is not None:  # published before the finish is recorded: a rebuilt run says it again, once
+            self._announce(said, record)
         else:
             record()
 

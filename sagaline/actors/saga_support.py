@@ -10,9 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sagaline.events.envelope import new_event
-from sagaline.messages.base import Headers
-from sagaline.messages.flow import PublishEvent
 from sagaline.messages.saga import RunOutcome
 from sagaline.saga import Executor, Finished, InvocationResult, Invoke, RunState, StepError
 from sagaline.saga.outcomes import Ok
@@ -20,11 +17,8 @@ from sagaline.saga.records import error_to_data
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
-__all__ = ["finished_of", "carry_over", "stuck_announcement", "operator_outcome",
-           "STUCK_EVENT", "emit_start", "note_invoke", "note_result"]
-
-#: The event announcing a stuck run (registered in :mod:`sagaline.events.known`).
-STUCK_EVENT = "reactor.saga.stuck"
+__all__ = ["finished_of", "carry_over", "operator_outcome",
+           "emit_start", "note_invoke", "note_result"]
 
 
 def finished_of(state: RunState) -> Finished:
@@ -58,23 +52,6 @@ def carry_over(executor: Executor, old: RunState, from_step: str | None) -> dict
         if name not in redo and step.status == "succeeded" and all(d in carried for d in plan.deps[name]):
             carried[name] = step.value
     return carried
-
-
-def stuck_announcement(state: RunState, result: RunOutcome, seq: int) -> PublishEvent:
-    """The ``reactor.saga.stuck`` event of a run that just ended stuck, as a bus command.
-
-    Its idempotency key names the journal position, so a run rebuilt after a
-    crash announces the same stuck state once, and a run stuck again after an
-    operator retry announces it again.
-    """
-    error = result.error or {}
-    payload = {"saga": state.saga, "failed_step": result.failed_step,
-               "reason": str(error.get("code") or "stuck"),
-               "failed_compensations": list(result.failed_compensations)}
-    event = new_event(STUCK_EVENT, "flow", payload, state.run_id)
-    headers = Headers(correlation_id=state.run_id, causation_id=state.causation_id,
-                      idempotency_key=f"{state.run_id}:{STUCK_EVENT}:{seq}")
-    return PublishEvent(headers=headers, event=event)
 
 
 def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float,

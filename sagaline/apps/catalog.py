@@ -179,6 +179,7 @@ def _app_row(app: App, sagas: list[str]) -> dict[str, Any]:
 
 def _saga_row(app: str, saga: SagaDefinition) -> dict[str, Any]:
     return {"name": saga.name, "app": app, "version": saga.version, "description": saga.description,
+            "isolation": saga.isolation, "announce": saga.announce,
             "steps": [s.name for s in saga.steps], "inputs": [describe_input(i) for i in saga.inputs],
             "graph": [{"name": s.name, "needs": list(dict.fromkeys(s.dependencies)), "runs": s.impl.describe(),
                        "undo": s.impl.can_undo} for s in saga.steps]}

@@ -160,6 +160,16 @@ class SagaDefinition:
         max_concurrency: async steps in flight at once.
         version: bumped when the saga changes incompatibly (journals record it).
         description: one line for listings.
+        isolation: where its runs live: ``"hosted"``, many runs as lightweight
+            actors of a saga host process (the default), or ``"process"``,
+            each run in an OS process of its own (for heavy or untrusted
+            step code: a crash, a leak or a blocked thread stays in it). The
+            daemon's ``runs.isolation`` overrides it for every saga.
+        announce: publish the run's life on the bus: ``reactor.saga.complete``
+            or ``reactor.saga.fail`` when it ends, ``flow.reactor.retry`` when
+            a step is tried again (:mod:`sagaline.sagas.announcements`). Off by
+            default (each costs a bus round trip); a stuck run is always
+            announced (``reactor.saga.stuck``: an operator must act).
     """
 
     name: str
@@ -169,6 +179,8 @@ class SagaDefinition:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     version: int = 1
     description: str = ""
+    isolation: str = "hosted"
+    announce: bool = False
     _by_name: Mapping[str, StepDef] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -71,11 +71,14 @@ class Saga:
     """Builder of one saga definition; call :meth:`build` once it is complete."""
 
     def __init__(self, name: str, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-                 version: int = 1, description: str = "") -> None:
+                 version: int = 1, description: str = "", isolation: str = "hosted",
+                 announce: bool = False) -> None:
         self.name = name
         self._max_concurrency = max_concurrency
         self._version = version
         self._description = description
+        self._isolation = isolation
+        self._announce = announce
         self._inputs: list[InputDef] = []
         self._steps: list[StepDef] = []
         self._returns: str | None = None
@@ -135,7 +138,7 @@ class Saga:
         """
         definition = SagaDefinition(self.name, tuple(self._inputs), tuple(self._steps),
                                     self._returns, self._max_concurrency, self._version,
-                                    self._description)
+                                    self._description, self._isolation, bool(self._announce))
         _check(definition)
         plan(definition)
         return definition
@@ -178,11 +181,17 @@ def _fail(definition: SagaDefinition, where: str, why: str) -> DefinitionError:
     return DefinitionError(f"saga {definition.name!r}: {where}: {why}")
 
 
+#: Where a saga's runs may live (see :class:`~sagaline.saga.definition.SagaDefinition`).
+ISOLATIONS = ("hosted", "process")
+
+
 def _check(d: SagaDefinition) -> None:
     if not NAME_RE.match(d.name or ""):
         raise _fail(d, "name", "must be a lowercase identifier")
     if d.max_concurrency < 1:
         raise _fail(d, "max_concurrency", "must be at least 1")
+    if d.isolation not in ISOLATIONS:
+        raise _fail(d, "isolation", f"must be one of {', '.join(ISOLATIONS)}, not {d.isolation!r}")
     if not d.steps:
         raise _fail(d, "steps", "a saga needs at least one step")
     input_names = _unique(d, "input", [i.name for i in d.inputs])

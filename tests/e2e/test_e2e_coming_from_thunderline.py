@@ -20,7 +20,6 @@ def test_the_same_saga_started_again_under_its_correlation_id_is_the_existing_ru
     assert (again["existing"], again["saga"], again["correlation_id"]) == (True, "user_provisioning", cid)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the saga host's correlation_id_taken refusal")
 def test_two_sagas_started_under_one_correlation_id_the_second_is_refused_naming_the_saga_that_holds_it(cli):
     cid = uuid7()
     first = cli.json("sagas", "start", "user_provisioning", "email=holder@example.com", "--id", cid, "--wait")

@@ -13,8 +13,6 @@ from sagaline.messages.registry import Lookup
 from tests.support.tree import wait_until
 
 SAGA = "user_provisioning"
-pytestmark = pytest.mark.xfail(strict=True, reason="needs the saga run to publish its finish and retry "
-                                                   "announcements (sagaline.sagas.announcements)")
 
 
 def tail(t, cid: str, prefix: str):

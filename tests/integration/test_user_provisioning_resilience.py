@@ -26,7 +26,8 @@ def test_sixteen_concurrent_runs_all_complete_with_one_effect_each(make_tree):
     outcomes = [t.client.wait(cid, timeout=60) for cid in ids]
     assert {o.status for o in outcomes} == {"completed"}
     assert t.db.effects() == {"users": 16, "live_tokens": 16, "vaults": 16, "memberships": 16}
-    assert t.db.count("flow", "events") == 16
+    assert t.db.count("flow", "events", "name = ?", "user.onboarding.complete") == 16
+    assert t.db.count("flow", "events", "name = ?", "reactor.saga.complete") == 16  # each run's announcement
 
 
 @pytest.mark.multiproc

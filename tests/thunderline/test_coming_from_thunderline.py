@@ -105,7 +105,6 @@ def test_the_refusal_codes_at_start_are_the_saga_supervisors_own():
     assert {"invalid_correlation_id", "invalid_causation_id", "invalid_input", "unknown_saga"} <= listed
 
 
-@pytest.mark.xfail(strict=True, reason="needs the saga host's correlation_id_taken refusal")
 def test_a_different_saga_under_a_taken_correlation_id_has_its_refusal_code():
     assert "correlation_id_taken" in _refusal_codes()
 

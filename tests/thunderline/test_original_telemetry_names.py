@@ -116,8 +116,6 @@ def test_a_real_run_that_rolls_back_is_seen_under_the_original_names(simple_acto
     assert [md["step"] for n, md in events if n == original.COMPENSATE_STOP] == ["create_default_community"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the saga run's telemetry metadata to carry causation_id "
-                                       "(the lead adds it to the run's meta)")
 def test_a_run_started_with_a_causation_id_carries_it_in_the_original_events(simple_actor_system, tmp_path, seen):
     tree = start_tree(simple_actor_system, tree_config(tmp_path))
     cause = uuid7()

@@ -209,7 +209,8 @@ def _done(reply: Any, a) -> Ok:
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the CerebrosNAS saga definition."""
-    s = Saga(NAME, description="NAS: dataset, run, proposals, trials, Pareto frontier, model version, event")
+    s = Saga(NAME, description="NAS: dataset, run, proposals, trials, Pareto frontier, model version, event",
+             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
     s.input("dataset_id", str, description="the dataset, by id or name (`sagaline app run list_datasets`)")
     s.input("search_space", dict, default={}, description="layers, units, activations, epochs, learning rates "
                                                           "to search (default: the built-in space)")

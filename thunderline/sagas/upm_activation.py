@@ -134,7 +134,8 @@ def _done(reply: Any, args) -> Ok:
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the UPMActivation saga definition."""
-    s = Saga(NAME, description="promote a shadow UPM snapshot to active: drift, policy, swap, adapters, event")
+    s = Saga(NAME, description="promote a shadow UPM snapshot to active: drift, policy, swap, adapters, event",
+             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
     s.input("snapshot_id", str, description="the shadow snapshot to activate (`sagaline app run list_snapshots`)")
     s.input("max_drift_score", Threshold, default=DEFAULT_MAX_DRIFT,
             description="the latest drift window must score strictly below this")

@@ -72,7 +72,8 @@ def _onboarding_result(reply: Any, args) -> Ok:
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the UserProvisioning saga definition."""
-    s = Saga(NAME, description="onboard a user: token, magic link, user, vault, membership, event")
+    s = Saga(NAME, description="onboard a user: token, magic link, user, vault, membership, event",
+             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
     s.input("email", str, description="the new user's address (the magic link goes there)")
     s.input("magic_link_redirect", str, default="/", transform=local_redirect,
             description="where the magic link leads after sign-in: a local path (/...)")
