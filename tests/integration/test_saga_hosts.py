@@ -96,3 +96,26 @@ def test_a_running_run_is_registered_under_its_correlation_id_in_its_hosts_parti
     assert sorted(e.key for e in entries) == sorted(f"saga:{cid}" for cid in ids) and count == 3
     assert [e.value for e in found] == [{"saga": "user_provisioning"}]
     assert {o.status for o in outcomes} == {"completed"}
+
+
+def test_a_saga_declared_process_runs_each_run_in_a_process_of_its_own_beside_hosted_runs(
+        multiproc_actor_system, tmp_path):
+    tree, client = _tree(multiproc_actor_system, tmp_path)
+    hosts = {row.pid for row in multiproc_actor_system.ask(tree.sagas, WhichChildren(), 10).children}
+    apart = [client.run("apart", {"label": str(i)}, timeout=30) for i in range(2)]
+    assert [o.status for o in apart] == ["completed", "completed"]
+    pids = {o.result["easy"]["pid"] for o in apart}
+    assert len(pids) == 2 and not pids & hosts  # each run had its own process, none of them a host
+    assert client.run("calm", {"label": "x"}, timeout=30).status == "completed"
+    stats = [multiproc_actor_system.ask(row.address, GetHostStats(), 10)
+             for row in multiproc_actor_system.ask(tree.sagas, WhichChildren(), 10).children]
+    assert sum(s.process_runs for s in stats) == 0  # their processes ended with them
+
+
+def test_an_unknown_isolation_is_refused_when_the_saga_is_built():
+    from sagaline.saga import DefinitionError, Saga, local, Ok
+
+    s = Saga("odd", isolation="thread")
+    s.step("one", local(lambda a, c: Ok(None)))
+    with pytest.raises(DefinitionError, match="isolation"):
+        s.build()

@@ -3,12 +3,14 @@
 ``crashy`` has one step, a custom :class:`~sagaline.saga.steps.StepBehaviour`
 whose ``invoke`` raises while the marker file named by its ``marker`` input
 says crashes are left (the file holds their number), so the run's actor dies
-inside its host, as a bug in a user's step behaviour would make it. ``calm`` is a one-step local saga that never crashes. Both are
+inside its host, as a bug in a user's step behaviour would make it. ``calm`` is a one-step local saga that never crashes; ``apart`` is ``calm`` declared
+``isolation="process"`` (each run its own process). All are
 loaded like any app: ``apps = ["tests.support.hosts_app:app"]``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,4 +59,11 @@ def calm() -> SagaDefinition:
     return s.build()
 
 
-app = App(name="hosts_test", description="saga-host behaviour tests", sagas=[crashy, calm])
+def apart() -> SagaDefinition:
+    s = Saga("apart", description="calm, but each run in an OS process of its own", isolation="process")
+    s.input("label", str, default="")
+    s.step("easy", local(lambda a, c: Ok({"label": a["label"], "pid": os.getpid()})), args={"label": input_("label")})
+    return s.build()
+
+
+app = App(name="hosts_test", description="saga-host behaviour tests", sagas=[crashy, calm, apart])
