@@ -10,8 +10,8 @@ opentelemetry):
                         in-process driver, Mermaid rendering
     supervisors/  spec.py + strategy.py PURE; supervisor actors at the edge
     registry/     the registry actor and its client
-    actors/       base actor (crash semantics), saga actor, domain actors
-    storage/      journal and domain stores (aiosqlite); in-memory twins
+    actors/       base actor (crash semantics), saga supervisor, saga hosts and run actors, domain actors
+    storage/      journal and domain stores (SQLite on the actor's own thread); in-memory twins
     telemetry/    :telemetry-style events and spans, bridged to OpenTelemetry
     runtime/      actor-system start/join/stop (the Thespian shell)
     client/       Client / AsyncClient: a running daemon, from any process

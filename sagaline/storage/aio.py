@@ -1,7 +1,10 @@
 """A private asyncio event loop in a daemon thread, driven from synchronous code.
 
-Why this exists: Thespian actors are synchronous, and aiosqlite is async.
-Each actor process owns one :class:`AsyncRunner`; the actor's
+Why this exists: Thespian actors are synchronous, and the domain services
+are written as coroutines (their database face, :mod:`sagaline.storage.database`,
+is async without ever suspending). A domain actor runs them on its own
+thread's loop; this runner is its fallback when that thread already runs a
+loop (a test written with asyncio). The actor's
 ``receiveMessage`` calls ``runner.run(service.handle(cmd), timeout)`` and
 *blocks* until the coroutine is done, then sends its reply. Blocking is
 right here, not a shortcut:

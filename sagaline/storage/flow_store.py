@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
 import sagaline.messages.flow  # noqa: F401  registers EventPublished, which the ledger decodes
 from sagaline.events.envelope import Event
 from sagaline.messages.codec import pack_value, unpack_value
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 
@@ -73,7 +72,7 @@ class FlowStore(StoreBase):
     STATEMENTS = _DDL
     EFFECT_TABLES = ("events",)
 
-    async def insert_event(self, conn: aiosqlite.Connection, row: tuple[Any, ...]) -> bool:
+    async def insert_event(self, conn: Connection, row: tuple[Any, ...]) -> bool:
         """Store an event made by :func:`event_row`; False when its id was already stored."""
         cursor = await conn.execute(
             f"INSERT OR IGNORE INTO events ({_COLS}) VALUES ({', '.join('?' * 14)})", row)

@@ -56,13 +56,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, TypeVar
 
-import aiosqlite
-
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.codec import decode, encode
 from sagaline.messages.common import CommandFailed
 from sagaline.storage.errors import StorageError
-from sagaline.storage.database import Database, open_database
+from sagaline.storage.database import Connection, Database, open_database
 from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [
@@ -81,7 +79,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 )"""
 
 #: The effect of one command: given the open transaction, do it and answer.
-Effect = Callable[[aiosqlite.Connection], Awaitable[Reply]]
+Effect = Callable[[Connection], Awaitable[Reply]]
 
 S = TypeVar("S", bound="StoreBase")
 
@@ -137,15 +135,15 @@ async def apply_once(db: Database, command: Command, effect: Effect, now: dateti
 
 
 def _constant(reply: Reply) -> Effect:
-    async def effect(conn: aiosqlite.Connection) -> Reply:
+    async def effect(conn: Connection) -> Reply:
         return reply
     return effect
 
 
 async def _apply(db: Database, key: str, command: Command, effect: Effect, now: datetime,
                  keep_failure: bool = False) -> Reply:
-    # The success path costs BEGIN, lookup, the effect, record, COMMIT: each
-    # one hop to aiosqlite's thread, so no savepoint is set around the effect.
+    # The success path costs BEGIN, lookup, the effect, record, COMMIT; no savepoint
+    # is set around the effect (a failing effect rolls the whole transaction back).
     async with db.transaction() as conn:
         found = await _lookup(conn, key)
         if found is not None:
@@ -157,7 +155,7 @@ async def _apply(db: Database, key: str, command: Command, effect: Effect, now: 
         return reply
 
 
-async def _lookup(conn: aiosqlite.Connection, key: str) -> tuple[str, bytes] | None:
+async def _lookup(conn: Connection, key: str) -> tuple[str, bytes] | None:
     rows = await conn.execute_fetchall("SELECT command, reply FROM idempotency WHERE key = ?", (key,))
     return (rows[0][0], rows[0][1]) if rows else None
 
@@ -180,7 +178,7 @@ class _Undo(Exception):
         self.reply = reply
 
 
-async def _record(conn: aiosqlite.Connection, key: str, command: Command, reply: Reply,
+async def _record(conn: Connection, key: str, command: Command, reply: Reply,
                   now: datetime) -> None:
     await conn.execute(
         "INSERT INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
@@ -189,7 +187,7 @@ async def _record(conn: aiosqlite.Connection, key: str, command: Command, reply:
          command.headers.correlation_id, iso(now)))
 
 
-async def forbid(conn: aiosqlite.Connection, undo: Command, effect_key: str, command_tag: str,
+async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: str,
                  now: datetime) -> None:
     """Make sure the command under ``effect_key`` can never take effect later.
 

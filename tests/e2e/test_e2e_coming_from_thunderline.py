@@ -25,7 +25,7 @@ def test_two_sagas_started_under_one_correlation_id_the_second_is_refused_naming
     first = cli.json("sagas", "start", "user_provisioning", "email=holder@example.com", "--id", cid, "--wait")
     assert first["status"] == "completed"
     second = cli("sagas", "start", "upm_activation", "snapshot_id=snap-none", "--id", cid)
-    assert second.exit_code == 1, second.stdout
+    assert second.exit_code == 8, second.stdout  # refused (the CLI's contract)
     assert "correlation_id_taken" in second.stderr
     assert "user_provisioning" in second.stderr and "completed" in second.stderr
     assert [r["saga"] for r in cli.json("sagas", "list", "--limit", "1000")["runs"]
@@ -49,7 +49,7 @@ def test_a_causation_id_given_as_an_input_is_refused_and_the_flag_is_the_way(cli
     refused = cli("sagas", "start", "user_provisioning", "email=x@example.com", f"causation_id={uuid7()}")
     assert refused.exit_code in (1, 2) and "causation_id" in refused.stderr
     bad = cli("sagas", "start", "user_provisioning", "email=x@example.com", "--causation-id", "not-an-id")
-    assert bad.exit_code == 1 and "invalid_causation_id" in bad.stderr
+    assert bad.exit_code == 2 and "invalid_causation_id" in bad.stderr  # bad input
 
 
 def test_a_bad_search_space_fails_as_invalid_search_space(cli):
@@ -61,4 +61,4 @@ def test_a_bad_search_space_fails_as_invalid_search_space(cli):
 
 def test_a_magic_link_redirect_to_another_host_is_refused_before_anything_starts(cli):
     refused = cli("sagas", "start", "user_provisioning", "email=r@example.com", "magic_link_redirect=//evil.example")
-    assert refused.exit_code == 1 and "invalid_input" in refused.stderr and "local path" in refused.stderr
+    assert refused.exit_code == 2 and "invalid_input" in refused.stderr and "local path" in refused.stderr

@@ -31,7 +31,7 @@ def test_user_provisioning_started_one_shot_completes_and_can_be_looked_at(cli):
     shown = cli(f"sagas", "show", cid)
     assert shown.exit_code == 0 and "status      completed" in shown.stdout and cid in shown.stdout
     events = cli.json("events", "tail", "--cid", cid)["events"]
-    assert [e["name"] for e in events] == ["user.onboarding.complete"]
+    assert [e["name"] for e in events] == ["user.onboarding.complete", "reactor.saga.complete"]
     assert cli.json("registry", "lookup", "domain:gate")["entries"][0]["key"] == "domain:gate"
     listed = cli("sagas", "list", "--status", "completed", "--json")
     assert listed.exit_code == 0, listed.stdout

@@ -22,10 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 import thunderline.messages.link  # noqa: F401  registers link replies, which the ledger decodes
 from sagaline.messages.ids import uuid7
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 
@@ -92,22 +91,22 @@ class LinkStore(StoreBase):
                 rows = [row]
         return CommunityRow(rows[0][0], rows[0][1], parse_iso(rows[0][2]))
 
-    async def community_exists(self, conn: aiosqlite.Connection, community_id: str) -> bool:
+    async def community_exists(self, conn: Connection, community_id: str) -> bool:
         """True when a community with id ``community_id`` exists."""
         return bool(await conn.execute_fetchall("SELECT 1 FROM communities WHERE id = ?", (community_id,)))
 
-    async def is_member(self, conn: aiosqlite.Connection, community_id: str, user_id: str) -> bool:
+    async def is_member(self, conn: Connection, community_id: str, user_id: str) -> bool:
         """True when ``user_id`` already belongs to ``community_id``."""
         return bool(await conn.execute_fetchall(
             "SELECT 1 FROM memberships WHERE community_id = ? AND user_id = ?", (community_id, user_id)))
 
-    async def insert_membership(self, conn: aiosqlite.Connection, m: MembershipRow) -> None:
+    async def insert_membership(self, conn: Connection, m: MembershipRow) -> None:
         """Insert a membership (check :meth:`is_member` first, in the same transaction)."""
         await conn.execute(f"INSERT INTO memberships ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (m.id, m.community_id, m.user_id, m.role, m.correlation_id,
                             iso(m.created_at), m.created_by_key))
 
-    async def delete_membership_by_key(self, conn: aiosqlite.Connection, key: str) -> str | None:
+    async def delete_membership_by_key(self, conn: Connection, key: str) -> str | None:
         """Delete the membership made under ``key``; return its id, or None if none."""
         rows = await conn.execute_fetchall(
             "DELETE FROM memberships WHERE created_by_key = ? RETURNING id", (key,))
