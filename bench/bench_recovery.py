@@ -314,7 +314,10 @@ def _hosts_of(client) -> dict[str, int]:
 def _gate(client, command: str, **args: Any) -> dict:
     from sagaline.messages.admin import AdminAppCommand
 
-    return client.request(AdminAppCommand(command=command, args=args)).data["reply"]
+    answer = client.request(AdminAppCommand(command=command, args=args))
+    if not hasattr(answer, "data"):
+        raise RuntimeError(f"the gate's {command} failed: {answer!r}")
+    return answer.data["reply"]
 
 
 def _pass_results(journal: Path, ids: list[str]) -> dict:

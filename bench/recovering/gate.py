@@ -16,7 +16,7 @@ from typing import Any
 
 from sagaline.actors.base import BaseActor
 from sagaline.messages.base import Command, Reply
-from sagaline.messages.batch import CommandBatch
+from sagaline.messages.batch import CommandBatch, ReplyBatch
 from sagaline.saga.placement import partition_of
 
 __all__ = ["Pass", "Passed", "OpenGate", "GateOpened", "CountWaiting", "Waiting", "GateActor"]
@@ -85,8 +85,8 @@ class GateActor(BaseActor):
             self._pass(command, sender)
         elif isinstance(command, OpenGate):
             held, self.held, self.opened = self.held, {}, True
-            for waiting, who in held.values():
-                self.send(who, Passed(headers=waiting.headers))
+            for who, replies in _by_sender(held.values()):
+                self.send(who, ReplyBatch(replies=replies))
             self.send(sender, GateOpened(headers=command.headers, released=len(held)))
         elif isinstance(command, CountWaiting):
             self.send(sender, self._counts(command))
@@ -111,3 +111,17 @@ class GateActor(BaseActor):
         return Waiting(headers=command.headers, count=len(self.held), passes=sum(self.passes.values()),
                        resent=len(again), most_passes=max(self.passes.values(), default=0), late=self.late,
                        waiting_by_partition=waiting, resent_by_partition=resent)
+
+
+def _by_sender(held: Any) -> list[tuple[Any, list[Reply]]]:
+    """The answers to the held passes, one batch per sender (a saga host takes a batch as one message:
+    thousands of single replies took the gate over 10 s to send to two hosts)."""
+    batches: list[tuple[Any, list[Reply]]] = []  # addresses are not hashable: a short list
+    for waiting, who in held:
+        for address, replies in batches:
+            if address == who:
+                replies.append(Passed(headers=waiting.headers))
+                break
+        else:
+            batches.append((who, [Passed(headers=waiting.headers)]))
+    return batches
