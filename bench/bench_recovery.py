@@ -32,10 +32,9 @@
    completes, with exactly one recorded pass per run in the journal.
    ``N`` = 100 and 1,000 by default.
 
-Journal figures come from the hosts (``GetHostStats``): flushes (each one
-SQLite transaction with group commit; with the per-record store each record
-is its own transaction), records written, records per flush, the largest
-batch. Usage: ``python bench/bench_recovery.py [runs] [--kill-runs 100,1000]``
+Journal figures come from the hosts (``GetHostStats``): SQLite
+transactions, records written, records per transaction, the largest
+transaction (the per-record host reports its store's transactions). Usage: ``python bench/bench_recovery.py [runs] [--kill-runs 100,1000]``
 (environment: ``BURST``, ``MP_RUNS``, ``HOSTS``). The last line is one JSON object.
 """
 
@@ -122,8 +121,8 @@ def _start_tree(handle, data: Path, per_write: bool, **options: Any):
         trees.SAGA_HOST = original
 
 
-def _host_stats(handle, tree, per_write: bool) -> dict:
-    """The journal figures of every host, summed (``largest_batch``: the largest of any host)."""
+def _host_stats(handle, tree) -> dict:
+    """The journal figures of every host, summed (``largest_transaction``: the largest of any host)."""
     from sagaline.messages.registry import Lookup
     from sagaline.messages.saga import GetHostStats
     from sagaline.saga.placement import host_key
@@ -132,11 +131,11 @@ def _host_stats(handle, tree, per_write: bool) -> dict:
     for i in range(HOSTS):
         holder = handle.ask(tree.registry, Lookup(key=host_key(i)), 30).entries[0].holder
         stats.append(handle.ask(holder, GetHostStats(), 30))
-    flushes, writes = sum(s.commits for s in stats), sum(s.writes for s in stats)
-    return {"journal_flushes": flushes, "journal_writes": writes,
-            "sqlite_transactions": writes if per_write else flushes,
-            "writes_per_flush": round(writes / max(1, flushes), 1),
-            "largest_batch": max(s.largest_batch for s in stats), "commit_failures": sum(s.commit_failures for s in stats),
+    transactions, writes = sum(s.commits for s in stats), sum(s.writes for s in stats)
+    return {"journal_writes": writes, "sqlite_transactions": transactions,
+            "records_per_transaction": round(writes / max(1, transactions), 1),
+            "largest_transaction": max(s.largest_batch for s in stats),
+            "commit_failures": sum(s.commit_failures for s in stats),
             "envelopes": sum(s.envelopes for s in stats), "items": sum(s.items for s in stats)}
 
 
@@ -230,7 +229,7 @@ def recover(work: Path, per_write: bool) -> dict:
         client = SagaClient(handle, tree.sagas)
         statuses = Counter(client.wait(cid, timeout=600).status for cid in pending)
         seconds = time.perf_counter() - started
-        stats = _host_stats(handle, tree, per_write)
+        stats = _host_stats(handle, tree)
     finally:
         handle.shutdown()
     return {"mode": _mode(per_write), "recovered": len(pending), "seconds": round(seconds, 2),
@@ -251,7 +250,7 @@ def burst(work: Path, per_write: bool) -> dict:
         ids = _burst(handle, tree, BURST, name)
         statuses = Counter(client.wait(cid, timeout=600).status for cid in ids)
         seconds = time.perf_counter() - started
-        stats = _host_stats(handle, tree, per_write)
+        stats = _host_stats(handle, tree)
     finally:
         handle.shutdown()
     return {"mode": _mode(per_write), "runs": BURST, "statuses": dict(statuses), "seconds": round(seconds, 2),
@@ -279,7 +278,7 @@ def multiproc(work: Path, per_write: bool) -> dict:
         while in_flight:
             statuses[client.wait(in_flight.popleft(), timeout=120).status] += 1
         seconds = time.perf_counter() - started
-        stats = _host_stats(handle, tree, per_write)
+        stats = _host_stats(handle, tree)
     finally:
         leaked = handle.shutdown()
     return {"mode": _mode(per_write), "runs": MP_RUNS, "statuses": dict(statuses), "seconds": round(seconds, 2),
@@ -415,15 +414,15 @@ def main() -> None:
         for r in recoveries:
             print(f"recovery {r['mode']:17} {r['recovered']} runs terminal in {r['seconds']:>7} s "
                   f"({r['runs_per_s']} runs/s), {r['sqlite_transactions']} transactions, "
-                  f"{r['writes_per_flush']} records/flush, {r['statuses']}", flush=True)
+                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         bursts = [burst(work, False), burst(work, True)]
         for r in bursts:
             print(f"burst FULL     {r['mode']:17} {r['runs_per_s']:>6} runs/s, {r['sqlite_transactions']} transactions, "
-                  f"{r['writes_per_flush']} records/flush, {r['statuses']}", flush=True)
+                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         mp = [multiproc(work, False), multiproc(work, True)]
         for r in mp:
             print(f"multiproc FULL {r['mode']:17} {r['runs_per_s']:>6} runs/s, {r['sqlite_transactions']} transactions, "
-                  f"{r['writes_per_flush']} records/flush, {r['statuses']}", flush=True)
+                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         kills = []
         for n in (int(x) for x in args.kill_runs.split(",") if x):
             k = host_kill(work, n)
