@@ -22,8 +22,8 @@
 5. **A saga host killed.** A daemon (``sagaline.testing.daemon.DaemonProcess``,
    ``HOSTS`` hosts) runs the benchmark's ``recovering`` app, whose ``held``
    saga waits at a gate that knows each run by its correlation id and counts
-   the passes each sends. ``N`` runs of host 0's partition and ``N`` of the
-   others' are held at the gate; host 0's process is SIGKILLed; the clock
+   the passes each sends. ``N`` runs of host 0's partition and ``N`` of each
+   other partition are held at the gate; host 0's process is SIGKILLed; the clock
    runs from the kill until every run of partition 0 is rebuilt from the
    journal by the host's successor and its pass is back at the gate (a
    re-sent pass). Checked: the other partitions re-sent nothing and their
@@ -34,8 +34,12 @@
 
 Journal figures come from the hosts (``GetHostStats``): SQLite
 transactions, records written, records per transaction, the largest
-transaction (the per-record host reports its store's transactions). Usage: ``python bench/bench_recovery.py [runs] [--kill-runs 100,1000]``
-(environment: ``BURST``, ``MP_RUNS``, ``HOSTS``). The last line is one JSON object.
+transaction (the per-record host reports its store's transactions).
+
+Usage: ``python bench/bench_recovery.py [runs] [--kill-runs 100,1000]``
+(environment: ``BURST``, ``MP_RUNS``, ``HOSTS``, ``HOST_KILL_TIMEOUT_S``:
+how long phase 5 waits for the runs before it reports them not recovered).
+The last line is one JSON object.
 """
 
 from __future__ import annotations
