@@ -19,7 +19,7 @@
 4. **multiprocTCPBase** (the daemon's base: each saga host is a process
    running many runs): ``MP_RUNS`` runs, ``MP_CONCURRENCY`` in flight, FULL,
    both ways.
-5. **A saga host killed.** A daemon (``sagaline.testing.daemon.DaemonProcess``,
+5. **A saga host killed** (``bench/recovering/host_kill.py``). A daemon (``sagaline.testing.daemon.DaemonProcess``,
    ``HOSTS`` hosts) runs the benchmark's ``recovering`` app, whose ``held``
    saga waits at a gate that knows each run by its correlation id and counts
    the passes each sends. ``N`` runs of host 0's partition and ``N`` of each
@@ -55,7 +55,6 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +69,6 @@ HOSTS = int(os.environ.get("HOSTS", 2))
 GOAL_S = 60.0
 SAGA = "user_provisioning"
 FLOW = {"flow": {"mode": "drop"}}
-#: Seconds the host-kill phase waits for the runs to come back before it reports a failure.
-HOST_KILL_TIMEOUT_S = float(os.environ.get("HOST_KILL_TIMEOUT_S", 300))
 
 
 # ----- trees, starts, host figures ----------------------------------------------------------------
@@ -289,121 +286,11 @@ def multiproc(work: Path, per_write: bool) -> dict:
             "runs_per_s": round(MP_RUNS / seconds, 1), "leaked_processes": len(leaked), **stats}
 
 
-# ----- phase 4: a saga host SIGKILLed with runs held in flight ------------------------------------
-
-def ids_by_partition(n: int, partitions: int) -> list[list[str]]:
-    """``n`` fresh correlation ids in each partition."""
-    from sagaline.messages.ids import uuid7
-    from sagaline.saga.placement import partition_of
-
-    ids: list[list[str]] = [[] for _ in range(partitions)]
-    while min(len(p) for p in ids) < n:
-        cid = uuid7()
-        part = ids[partition_of(cid, partitions)]
-        if len(part) < n:
-            part.append(cid)
-    return ids
-
-
-def _hosts_of(client) -> dict[str, int]:
-    """Saga host child id -> pid, from the daemon's tree."""
-    from sagaline.messages.admin import AdminTree
-
-    tree = client.request(AdminTree()).data["tree"]
-    sagas = next(node for node in tree["children"] if node["id"] == "sagas")
-    return {node["id"]: node["pid"] for node in sagas["children"]}
-
-
-def _gate(client, command: str, **args: Any) -> dict:
-    from sagaline.messages.admin import AdminAppCommand
-
-    answer = client.request(AdminAppCommand(command=command, args=args))
-    if not hasattr(answer, "data"):
-        raise RuntimeError(f"the gate's {command} failed: {answer!r}")
-    return answer.data["reply"]
-
-
-def _pass_results(journal: Path, ids: list[str]) -> dict:
-    """From the journal: statuses of ``ids``, and how many runs recorded other than one passing result."""
-    from sagaline.messages.codec import unpack_value
-
-    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-    try:
-        status = dict(conn.execute("SELECT correlation_id, status FROM runs").fetchall())
-        passes: Counter[str] = Counter()
-        for cid, blob in conn.execute("SELECT correlation_id, event FROM run_events"):
-            event = unpack_value(blob)
-            if (event.get("e"), event.get("step"), (event.get("outcome") or {}).get("t")) == ("result", "pass_gate",
-                                                                                            "ok"):
-                passes[cid] += 1
-    finally:
-        conn.close()
-    return {"journal_statuses": dict(Counter(status.get(cid, "missing") for cid in ids)),
-            "runs_not_passed_exactly_once": sum(1 for cid in ids if passes[cid] != 1)}
-
-
-def host_kill(work: Path, n: int) -> dict:
-    """Hold ``n`` runs per partition at the gate, SIGKILL host 0, time until its runs are back at the gate."""
-    from sagaline.client import Client
-    from sagaline.daemon.pidfile import pid_alive
-    from sagaline.testing.daemon import DaemonProcess
-
-    ids = ids_by_partition(n, HOSTS)
-    everyone = [cid for part in ids for cid in part]
-    config = {"apps": ["recovering.app:app"], "runs": {"hosts": HOSTS}, "admin": {"workers": 16}}
-    daemon = DaemonProcess(work / f"host-kill-{n}", config=config).start()
-    try:
-        with Client(daemon.data_dir) as client:
-            began = time.perf_counter()
-            with ThreadPoolExecutor(16) as pool:
-                list(pool.map(lambda cid: client.start("held", correlation_id=cid), everyone))
-            while _gate(client, "count_waiting")["count"] < len(everyone):
-                time.sleep(0.05)
-            hold_s = time.perf_counter() - began
-            before, pids_before = _hosts_of(client), daemon.pids()
-            victim = before["host:0"]
-            killed_at = time.perf_counter()
-            os.kill(victim, signal.SIGKILL)
-            seen = _wait_back(client, n, killed_at)
-            recovery_s = seen.pop("seconds")
-            after, pids_after = _hosts_of(client), daemon.pids()
-            opened = _gate(client, "open_gate")
-            with ThreadPoolExecutor(16) as pool:
-                statuses = Counter(pool.map(lambda cid: client.wait(cid, timeout=600).status, everyone))
-            final = _gate(client, "count_waiting", partitions=HOSTS)
-    finally:
-        stop = daemon.stop()
-    others = [f"host:{i}" for i in range(1, HOSTS)]
-    return {"runs_per_partition": n, "hosts": HOSTS, "held": len(everyone), "hold_seconds": round(hold_s, 2),
-            "recovered": seen["resent_by_partition"][0] == n,
-            "recovery_seconds": None if recovery_s is None else round(recovery_s, 3),
-            "recovery_runs_per_s": None if not recovery_s else round(n / recovery_s, 1),
-            "gate_at_recovery": seen, "killed_pid_alive": pid_alive(victim),
-            "host0_restarted": after.get("host:0") not in (None, victim),
-            "other_hosts_kept_pid": all(after.get(h) == before[h] for h in others),
-            "other_partitions_resent": sum(final["resent_by_partition"][1:]),
-            "processes_before": len(pids_before), "processes_after": len(pids_after),
-            "killed_pid_in_daemon_after": victim in pids_after,
-            "released_at_open": opened["released"], "late_passes": final["late"],
-            "statuses": dict(statuses), **_pass_results(daemon.data_dir / "journal.sqlite", everyone),
-            "daemon_exit_code": stop.exit_code, "daemon_leftovers": len(stop.leftovers)}
-
-
-def _wait_back(client, n: int, since: float) -> dict:
-    """Poll the gate until every run of partition 0 re-sent its pass; ``seconds`` is None on timeout."""
-    while True:
-        seen = _gate(client, "count_waiting", partitions=HOSTS)
-        took = time.perf_counter() - since
-        if seen["resent_by_partition"][0] >= n:
-            return {**seen, "seconds": took}
-        if took > HOST_KILL_TIMEOUT_S:
-            return {**seen, "seconds": None}
-        time.sleep(0.01)
-
-
 # ----- main --------------------------------------------------------------------------------------
 
 def main() -> None:
+    from recovering.host_kill import host_kill
+
     parser = argparse.ArgumentParser()
     parser.add_argument("runs", nargs="?", type=int, default=10_000, help="runs loaded, killed and recovered")
     parser.add_argument("--kill-runs", default="100,1000", help="runs per partition held when host 0 is killed")
@@ -429,7 +316,7 @@ def main() -> None:
                   f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         kills = []
         for n in (int(x) for x in args.kill_runs.split(",") if x):
-            k = host_kill(work, n)
+            k = host_kill(work, n, HOSTS)
             kills.append(k)
             print(f"host 0 SIGKILLed with {n} of its runs (and {n * (HOSTS - 1)} others) held: "
                   f"{'all back at the gate' if k['recovered'] else 'NOT all back'} in {k['recovery_seconds']} s "
