@@ -16,9 +16,10 @@ noisy machine hits both sides alike; each side's throughput is its runs
 over its summed round time (closed loop, ``concurrency`` runs in flight).
 Overhead = 1 - on/off throughput, overall and as the median of the pairs;
 and the CPU time per run, less sensitive to other load on the machine
-(in-process: this process's; multiprocess: the system's processes', ended
-saga actors included through their supervisor's reaped-children times).
-The last line is one JSON object.
+(in-process: this process's; multiprocess: the system's processes': the
+saga hosts, which run every run, the domain actors and the rest of the
+tree, plus the times of any child process they reaped). Each tree has one
+saga host per core (the default). The last line is one JSON object.
 
 Usage: ``python bench/bench_telemetry.py [runs_per_round] [rounds] [concurrency]``
 """
@@ -48,7 +49,7 @@ SAGA = "user_provisioning"
 
 def system_cpu(handle) -> float:
     """CPU seconds used so far by a multiprocess system's live processes and the children
-    they reaped (an ended saga actor's time is in its supervisor's cutime/cstime)."""
+    they reaped (an ended child's time is in its parent's cutime/cstime)."""
     total = 0
     for pid in handle.pids():
         try:

@@ -2,11 +2,14 @@
 
 For each Thespian base (simpleSystemBase, multiprocTCPBase) a fresh actor
 system and root tree run on a temporary data directory (SQLite WAL,
-synchronous NORMAL, one file per domain). A single client keeps
-``concurrency`` runs in flight (start, then await the oldest and start the
-next), for concurrency 1 and 16, measured side by side in one process.
-Throughput is runs / wall time; latency is each run's own start-to-end time
-(recorded by its saga actor). The last line is one JSON object.
+synchronous NORMAL, one file per domain; the runs hosted in the saga hosts,
+one per core, which write the journal with group commit). A single
+``SagaClient`` (asking the saga supervisor, which routes each request to
+the run's host) keeps ``concurrency`` runs in flight (start, then await the
+oldest and start the next), for concurrency 1 and 16, measured side by side
+in one process. Throughput is runs / wall time; latency is each run's own
+start-to-end time (recorded in its outcome by the run). The last line is
+one JSON object.
 
 Usage: ``python bench/bench_user_provisioning.py [runs_per_point]``
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 from sagaline.actors.base import BaseActor
 from sagaline.messages.base import Command, Reply
-from sagaline.messages.batch import CommandBatch
+from sagaline.messages.batch import CommandBatch, ReplyBatch
 
 __all__ = ["Pass", "Passed", "OpenGate", "GateOpened", "CountWaiting", "Waiting", "GateActor"]
 
@@ -59,8 +59,16 @@ class GateActor(BaseActor):
             self.held.append((command, sender))
         elif isinstance(command, OpenGate):
             held, self.held = self.held, []
+            by_sender: list[tuple[Any, list[Passed]]] = []  # one envelope per host, as domain actors answer
             for waiting, who in held:
-                self.send(who, Passed(headers=waiting.headers))
+                for address, replies in by_sender:
+                    if address == who:
+                        replies.append(Passed(headers=waiting.headers))
+                        break
+                else:
+                    by_sender.append((who, [Passed(headers=waiting.headers)]))
+            for who, replies in by_sender:
+                self.send(who, ReplyBatch(replies=replies))
             self.send(sender, GateOpened(headers=command.headers, released=len(held)))
         elif isinstance(command, CountWaiting):
             self.send(sender, Waiting(headers=command.headers, count=len(self.held)))

@@ -103,9 +103,10 @@ class RunBook:
         return deaths
 
     def to_rebuild(self, limit: int) -> list[tuple[str, str]]:
-        """Unfinished runs to rebuild now, oldest first, keeping at most ``limit`` in progress."""
+        """The next ``limit`` unfinished runs to rebuild, oldest first (however many are in progress:
+        runs that wait in flight must not hold the others back)."""
         found = []
-        while self.to_recover and self.active() + len(found) < limit:
+        while self.to_recover and len(found) < limit:
             found.append(self.to_recover.popitem(last=False))
         return found
 

@@ -148,7 +148,7 @@ class SagaHost(ChildKeeper):
         return self.cfg.journal == "sqlite"
 
     def _find_unfinished(self) -> None:
-        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` at a time)."""
+        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump)."""
         if not self.durable:
             return
         for run in self.journal.store.unfinished():
@@ -161,9 +161,10 @@ class SagaHost(ChildKeeper):
                                           f"no saga named {run.saga!r} in the catalog")
         if self.book.to_recover:
             _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.book.to_recover))
-        self._recover_more()
 
     def _recover_more(self) -> None:
+        """Rebuild the next ``recovery_concurrency`` unfinished runs (one batch per pump, whether or not
+        the runs rebuilt before have ended: a run may wait in flight for hours)."""
         rebuild = self.book.to_rebuild(self.cfg.recovery_concurrency)
         for cid, saga in rebuild:
             self._launch(Rebuild(cid, saga))
@@ -175,7 +176,8 @@ class SagaHost(ChildKeeper):
     def after_message(self) -> None:
         if self.pump_due:
             return  # the pump sends and arms at its end
-        if self.ready or self.journal.pending or self.outbox or self.respawn:
+        if self.ready or self.journal.pending or self.outbox or self.respawn \
+                or (self.book.to_recover and not self.retry_s):
             self.pump_due = True
             self.send(self.myAddress, Pump())
         else:
@@ -187,6 +189,8 @@ class SagaHost(ChildKeeper):
 
     def _pump(self) -> None:
         """Runs handle their mail, the journal commits, continuations run; then send, then re-arm."""
+        if self.book.to_recover and not self.retry_s:
+            self._recover_more()
         for _ in range(_MAX_ROUNDS):
             while self.ready:
                 run = self.ready.popleft()
@@ -319,7 +323,6 @@ class SagaHost(ChildKeeper):
     def _run_over(self, result: RunOutcome) -> None:
         """Remember how a run ended and tell everyone waiting for it."""
         self._answer(self.book.over(result))
-        self._recover_more()
 
     def _answer(self, answers: list[tuple[Any, Any]]) -> None:
         for who, message in answers:

@@ -119,3 +119,40 @@ def test_an_unknown_isolation_is_refused_when_the_saga_is_built():
     s.step("one", local(lambda a, c: Ok(None)))
     with pytest.raises(DefinitionError, match="isolation"):
         s.build()
+
+
+@pytest.mark.multiproc
+def test_a_killed_host_rebuilds_every_waiting_run_even_more_runs_than_it_rebuilds_at_once(multiproc_actor_system,
+                                                                                           tmp_path):
+    import os
+    import signal
+
+    from tests.support.holding_app import CountHolds, Holds
+    from tests.support.tree import children, wait_until
+
+    handle = multiproc_actor_system
+    config = TreeConfig(data_dir=tmp_path / "data", apps=("tests.support.holding_app:app",), hosts=1,
+                        recovery_concurrency=2)
+    tree = start_tree(handle, config)
+    client = SagaClient(handle, tree.sagas)
+    hold = handle.ask(tree.registry, Lookup(key="domain:hold"), 10).entries[0].holder
+
+    def holds() -> Holds:
+        return handle.ask(hold, CountHolds(headers=_headers()), 10)
+
+    for _ in range(5):
+        client.start("held", {})
+    wait_until(lambda: holds().runs == 5, timeout=30)
+    before = children(handle, tree.sagas)["host:0"]
+    os.kill(before.pid, signal.SIGKILL)
+    wait_until(lambda: holds().resent == 5, timeout=30)  # each of the 5 waiting runs rebuilt, 2 at a time
+    after = children(handle, tree.sagas)["host:0"]
+    stats = handle.ask(after.address, GetHostStats(), 10)
+    assert (stats.runs, stats.recovering) == (5, 0)
+    assert after.pid != before.pid
+
+
+def _headers():
+    from sagaline.messages.base import Headers
+
+    return Headers(correlation_id=uuid7(), idempotency_key=uuid7())

@@ -1,0 +1,16 @@
+"""RunBook: which unfinished runs a saga host rebuilds next."""
+
+from __future__ import annotations
+
+from sagaline.actors.run_book import RunBook
+
+
+def test_the_runs_to_rebuild_come_oldest_first_at_most_the_limit_however_many_runs_are_in_progress():
+    book = RunBook(finished_cache=10)
+    book.live = {f"live{i}": object() for i in range(5)}  # runs waiting in flight must not hold the others back
+    for i in range(5):
+        book.to_recover[f"r{i}"] = "held"
+    assert book.to_rebuild(2) == [("r0", "held"), ("r1", "held")]
+    assert book.to_rebuild(2) == [("r2", "held"), ("r3", "held")]
+    assert book.to_rebuild(2) == [("r4", "held")]
+    assert book.to_rebuild(2) == [] and not book.to_recover
