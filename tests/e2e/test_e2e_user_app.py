@@ -5,8 +5,9 @@ a domain actor that owns a SQLite table (``wallet``: accounts). The daemon
 loads it through its config (``apps = [...]``); the CLI opens accounts with
 the app's admin command and runs the saga; a fault rule in the same config
 fails the first credit on purpose, and the wallet's database shows that the
-rollback gave the debit back. (The same through ``sagaline.Client`` is added
-where that client lives.)
+rollback gave the debit back; then the same app through ``sagaline.Client``:
+a transfer to an account that does not exist fails at its credit, and its
+debit is given back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from sagaline.client import Client
+from sagaline.messages.admin import AdminAppCommand, AdminCatalog
 from sagaline.testing.daemon import CliRunner
 
 PACKAGE = "walletpkg"
@@ -176,7 +179,7 @@ def balances(data_dir: Path) -> dict[str, int]:
         return dict(db.execute("SELECT name, balance FROM accounts"))
 
 
-def test_a_user_app_loaded_through_config_runs_from_the_cli_and_rolls_back_into_its_own_database(wallet_daemon):
+def test_a_user_app_loaded_through_config_runs_from_the_cli_and_the_client_and_rolls_back_into_its_own_database(wallet_daemon):
     cli = CliRunner(wallet_daemon)
     assert cli.json("app", "run", "open_account", "name=ada", "balance=100")["reply"] == {"name": "ada"}
     assert cli.json("app", "run", "open_account", "name=bob")["app"] == "wallet"
@@ -192,6 +195,22 @@ def test_a_user_app_loaded_through_config_runs_from_the_cli_and_rolls_back_into_
     assert balances(wallet_daemon.data_dir) == {"ada": 70, "bob": 30}
     with sqlite3.connect(wallet_daemon.data_dir / "wallet.sqlite") as db:
         assert db.execute("SELECT name, amount FROM moves ORDER BY rowid").fetchall() == [("ada", -30), ("bob", 30)]
+
+    # The same app through sagaline.Client: a transfer to an account that does not exist fails at its
+    # credit, on purpose, and the debit is given back.
+    with Client(wallet_daemon.data_dir) as client:
+        assert [s["name"] for s in client.request(AdminCatalog()).data["sagas"]] == ["transfer"]
+        opened = client.request(AdminAppCommand(command="open_account", args={"name": "cy", "balance": 5}))
+        assert opened.data["reply"] == {"name": "cy"}
+        lost = client.start("transfer", {"source": "ada", "target": "nobody", "amount": 20}, wait=True)
+        paid = client.start("transfer", {"source": "ada", "target": "cy", "amount": 20}, wait=True)
+    assert (lost.outcome.status, lost.outcome.failed_step) == ("failed", "credit")
+    assert lost.outcome.error["code"] == "insufficient_funds"
+    assert paid.outcome.status == "completed"
+    assert balances(wallet_daemon.data_dir) == {"ada": 50, "bob": 30, "cy": 25}
+    with sqlite3.connect(wallet_daemon.data_dir / "wallet.sqlite") as db:  # the refunded debit left no move
+        assert db.execute("SELECT name, amount FROM moves ORDER BY rowid").fetchall() == \
+            [("ada", -30), ("bob", 30), ("ada", -20), ("cy", 20)]
 
 
 def test_a_bad_input_is_refused_by_the_cli_and_by_the_daemon_naming_the_field_and_type(wallet_daemon):
