@@ -69,9 +69,10 @@ def main() -> None:
         one(args.one[0], n=int(args.one[2]), c=int(args.one[1]))
         return
     runners = [r for r in ORDER if not args.only or r in args.only.split(",")]
-    if "dbos" in runners and importlib.util.find_spec("dbos") is None:
-        print("dbos: skipped (not installed; pip install 'sagaline[bench]')")
-        runners.remove("dbos")
+    for name, module in (("dbos", "dbos"), ("floor", "aiosqlite")):
+        if name in runners and importlib.util.find_spec(module) is None:
+            print(f"{name}: skipped ({module} not installed; pip install 'sagaline[bench]')")
+            runners.remove(name)
     results: dict[tuple[str, int], list[dict]] = {}
     for rnd in range(args.rounds):
         for c in (1, 16):

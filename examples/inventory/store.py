@@ -12,7 +12,7 @@ every effect happen at most once, and opens and closes the database.
 
 from __future__ import annotations
 
-import aiosqlite
+from sagaline.storage.database import Connection
 
 import inventory.messages  # noqa: F401  registers the replies, which the ledger decodes
 from sagaline.storage.idempotency import StoreBase
@@ -31,24 +31,24 @@ class StockStore(StoreBase):
     )
     EFFECT_TABLES = ("reservations",)
 
-    async def add(self, conn: aiosqlite.Connection, sku: str, quantity: int) -> int:
+    async def add(self, conn: Connection, sku: str, quantity: int) -> int:
         """Add ``quantity`` of ``sku``; return how many there are now."""
         rows = await conn.execute_fetchall(
             "INSERT INTO stock (sku, quantity) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE "
             "SET quantity = quantity + excluded.quantity RETURNING quantity", (sku, quantity))
         return rows[0][0]
 
-    async def quantity(self, conn: aiosqlite.Connection, sku: str) -> int:
+    async def quantity(self, conn: Connection, sku: str) -> int:
         """How many of ``sku`` are in stock (0 when unknown)."""
         rows = await conn.execute_fetchall("SELECT quantity FROM stock WHERE sku = ?", (sku,))
         return rows[0][0] if rows else 0
 
-    async def reserve(self, conn: aiosqlite.Connection, row: tuple) -> None:
+    async def reserve(self, conn: Connection, row: tuple) -> None:
         """Insert a reservation ``(id, sku, quantity, correlation_id, created_at, key)`` and take its items."""
         await conn.execute("INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?)", row)
         await conn.execute("UPDATE stock SET quantity = quantity - ? WHERE sku = ?", (row[2], row[1]))
 
-    async def release(self, conn: aiosqlite.Connection, key: str) -> str | None:
+    async def release(self, conn: Connection, key: str) -> str | None:
         """Delete the reservation made under ``key`` and put its items back; its id, or None."""
         rows = await conn.execute_fetchall(
             "DELETE FROM reservations WHERE created_by_key = ? RETURNING id, sku, quantity", (key,))

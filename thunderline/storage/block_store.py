@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
+from sagaline.storage.database import Connection
 
 import thunderline.messages.block  # noqa: F401  registers block replies, which the ledger decodes
 from sagaline.storage.idempotency import StoreBase
@@ -62,14 +62,14 @@ class BlockStore(StoreBase):
     STATEMENTS = _DDL
     EFFECT_TABLES = ("vaults",)
 
-    async def insert_vault(self, conn: aiosqlite.Connection, vault: VaultRow) -> None:
+    async def insert_vault(self, conn: Connection, vault: VaultRow) -> None:
         """Insert a vault row."""
         await conn.execute(
             f"INSERT INTO vaults ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (vault.id, vault.user_id, vault.capacity_bytes, vault.tier, int(vault.encrypted),
              vault.correlation_id, iso(vault.created_at), vault.created_by_key))
 
-    async def delete_vault_by_key(self, conn: aiosqlite.Connection, key: str) -> str | None:
+    async def delete_vault_by_key(self, conn: Connection, key: str) -> str | None:
         """Delete the vault made under idempotency key ``key``; return its id, or None."""
         rows = await conn.execute_fetchall("DELETE FROM vaults WHERE created_by_key = ? RETURNING id", (key,))
         return rows[0][0] if rows else None

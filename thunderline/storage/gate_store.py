@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-import aiosqlite
+from sagaline.storage.database import Connection
 
 import thunderline.messages.gate  # noqa: F401  registers gate replies, which the ledger decodes
 from sagaline.messages.codec import pack_value, unpack_value
@@ -118,27 +118,27 @@ class GateStore(StoreBase):
 
     # -- writes (inside a transaction) ------------------------------------
 
-    async def email_taken(self, conn: aiosqlite.Connection, email: str) -> bool:
+    async def email_taken(self, conn: Connection, email: str) -> bool:
         """True when a user with ``email`` (any letter case) exists."""
         return bool(await conn.execute_fetchall("SELECT 1 FROM users WHERE email = ?", (email,)))
 
-    async def insert_user(self, conn: aiosqlite.Connection, user: UserRow) -> None:
+    async def insert_user(self, conn: Connection, user: UserRow) -> None:
         """Insert ``user`` (check :meth:`email_taken` first, in the same transaction)."""
         await conn.execute(f"INSERT INTO users ({_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
                            _encoded(user))
 
-    async def delete_user_by_key(self, conn: aiosqlite.Connection, key: str) -> UserRow | None:
+    async def delete_user_by_key(self, conn: Connection, key: str) -> UserRow | None:
         """Delete the user made under idempotency key ``key``; return it, or None if none."""
         rows = await conn.execute_fetchall(
             f"DELETE FROM users WHERE created_by_key = ? RETURNING {_USER_COLS}", (key,))
         return _user(rows[0]) if rows else None
 
-    async def insert_token(self, conn: aiosqlite.Connection, token: TokenRow) -> None:
+    async def insert_token(self, conn: Connection, token: TokenRow) -> None:
         """Insert a token row."""
         await conn.execute(f"INSERT INTO tokens ({_TOKEN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            _encoded(token))
 
-    async def revoke_token_by_key(self, conn: aiosqlite.Connection, key: str,
+    async def revoke_token_by_key(self, conn: Connection, key: str,
                                   now: datetime) -> str | None:
         """Revoke the token made under ``key`` (kept revoked if already); return it or None."""
         rows = await conn.execute_fetchall(
@@ -146,7 +146,7 @@ class GateStore(StoreBase):
             "RETURNING token", (iso(now), key))
         return rows[0][0] if rows else None
 
-    async def revoke_live_tokens(self, conn: aiosqlite.Connection, email: str,
+    async def revoke_live_tokens(self, conn: Connection, email: str,
                                  now: datetime) -> int:
         """Revoke every live token of ``email``; return how many."""
         cursor = await conn.execute(
