@@ -34,7 +34,7 @@ class RunBook:
         self.live: dict[str, Any] = {}
         self.processes: dict[str, Any] = {}
         self.process_sagas: dict[str, str] = {}
-        self.waiters: dict[str, list[Any]] = {}
+        self.waiters: dict[str, list[tuple[Any, bool]]] = {}
         self.accepting: dict[str, list[Any]] = {}
         self.finished: OrderedDict[str, RunOutcome] = OrderedDict()
         self.deaths: dict[str, int] = {}
@@ -61,9 +61,10 @@ class RunBook:
 
     # ----- waiting ------------------------------------------------------------------------
 
-    def wait(self, cid: str, who: Any) -> None:
-        """``who`` gets the run's outcome when it ends."""
-        self.waiters.setdefault(cid, []).append(who)
+    def wait(self, cid: str, who: Any, existing: bool = False) -> None:
+        """``who`` gets the run's outcome when it ends; ``existing``: ``who`` asked to start a run that
+        already existed (its outcome says so)."""
+        self.waiters.setdefault(cid, []).append((who, existing))
 
     def accept_later(self, cid: str, who: Any) -> None:
         """``who`` gets ``SagaAccepted`` once the run's start is durable."""
@@ -85,7 +86,8 @@ class RunBook:
         self.finished.move_to_end(cid)
         while len(self.finished) > self._cache:
             self.finished.popitem(last=False)
-        answers: list[tuple[Any, Any]] = [(who, result) for who in self.waiters.pop(cid, [])]
+        answers: list[tuple[Any, Any]] = [(who, result.model_copy(update={"existing": True}) if existing else result)
+                                          for who, existing in self.waiters.pop(cid, [])]
         accepted = SagaAccepted(correlation_id=cid, saga=result.saga, existing=False)
         answers += [(who, accepted) for who in self.accepting.pop(cid, [])]
         return answers

@@ -487,7 +487,7 @@ class SagaHost(ChildKeeper):
         if saga != message.saga:
             self.post(sender, _taken(cid, saga, "running"))
         elif message.wait:
-            self.book.wait(cid, sender)
+            self.book.wait(cid, sender, existing=True)
         else:
             self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True, address=self._address_of(cid)))
         return True
@@ -498,9 +498,9 @@ class SagaHost(ChildKeeper):
         if saga != message.saga:
             self.post(sender, _taken(cid, saga, status))
         elif message.wait and out is not None:
-            self.post(sender, out)
+            self.post(sender, out.model_copy(update={"existing": True}))
         elif message.wait:
-            self.book.wait(cid, sender)
+            self.book.wait(cid, sender, existing=True)
         else:
             self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True))
 

@@ -200,7 +200,7 @@ def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
                       causation_id=request.causation_id, wait=request.wait)
     reply = yield _saga(start, RunOutcome, SagaAccepted)
     if isinstance(reply, RunOutcome):
-        return _result(request, existing=False, **plain(reply))
+        return _result(request, **plain(reply))
     if isinstance(reply, SagaAccepted):
         return _result(request, correlation_id=reply.correlation_id, saga=reply.saga, existing=reply.existing)
     return _refused(request, reply)

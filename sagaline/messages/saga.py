@@ -117,6 +117,9 @@ class RunOutcome(Message):
     """Wall-clock time the run started (seconds since the epoch)."""
     finished_at: float | None = None
     """Wall-clock time it ended."""
+    existing: bool = False
+    """In the answer to a ``StartSaga`` with ``wait``: True when the run existed before that start
+    (nothing new was started); False everywhere else."""
 
 
 class CancelRun(Message):

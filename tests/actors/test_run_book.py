@@ -14,3 +14,14 @@ def test_the_runs_to_rebuild_come_oldest_first_at_most_the_limit_however_many_ru
     assert book.to_rebuild(2) == [("r2", "held"), ("r3", "held")]
     assert book.to_rebuild(2) == [("r4", "held")]
     assert book.to_rebuild(2) == [] and not book.to_recover
+
+
+def test_a_waiter_that_asked_to_start_an_existing_run_is_told_so_in_the_outcome_and_the_others_are_not():
+    from sagaline.messages.saga import RunOutcome
+
+    book = RunBook(finished_cache=10)
+    book.wait("c1", "starter")
+    book.wait("c1", "second-starter", existing=True)
+    answers = dict(book.over(RunOutcome(correlation_id="c1", saga="s", status="completed")))
+    assert (answers["starter"].existing, answers["second-starter"].existing) == (False, True)
+    assert book.finished["c1"].existing is False

@@ -35,6 +35,8 @@ def test_a_start_is_idempotent_by_correlation_id_and_causation_is_accepted(clien
     again = client.start("user_provisioning", {"email": "client-b@example.com"}, correlation_id=cid)
     assert (first.correlation_id, first.existing, again.existing) == (cid, False, True)
     assert client.wait(cid).status == "completed"
+    ended = client.start("user_provisioning", {"email": "client-b@example.com"}, correlation_id=cid, wait=True)
+    assert (ended.existing, ended.outcome.status) == (True, "completed")  # the ended run's outcome, not a new run
 
 
 def test_a_failed_run_is_listed_and_its_operator_actions_answer_or_refuse(client):
