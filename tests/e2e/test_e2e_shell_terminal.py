@@ -40,12 +40,19 @@ def shell(daemon, tmp_path) -> Iterator[object]:
 
 
 def test_ctrl_c_during_a_wait_returns_to_the_prompt_and_tab_completes_the_live_run_id(shell, daemon):
-    shell.sendline("sagas start user_provisioning email=tty@example.com --wait")
-    shell.expect(r"run (\S+) \(user_provisioning\) started")
-    cid = shell.match.group(1)
-    shell.expect(r"provision_vault\s+running")  # the steps, live
-    shell.sendintr()
-    shell.expect_exact("^C cancelled")
+    # On a loaded machine the 4 s vault can end before the key press arrives: the command then simply
+    # finishes and the prompt comes back without "^C". That trial says nothing about Ctrl-C, so it is
+    # repeated with a fresh run; a shell that never answers Ctrl-C with "^C cancelled" still fails.
+    for attempt in range(3):
+        shell.sendline(f"sagas start user_provisioning email=tty{attempt}@example.com --wait")
+        shell.expect(r"run (\S+) \(user_provisioning\) started")
+        cid = shell.match.group(1)
+        shell.expect(r"provision_vault\s+running")  # the steps, live
+        shell.sendintr()
+        if shell.expect_exact(["^C cancelled", "run is completed"]) == 0:
+            break
+        shell.expect_exact(PROMPT)
+    assert shell.after == "^C cancelled"
     shell.expect_exact(PROMPT)  # the shell is still there
     status = CliRunner(daemon).json("sagas", "show", cid)["status"]
     assert status == "running"  # only the following stopped; the run goes on
