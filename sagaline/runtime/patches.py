@@ -60,6 +60,18 @@ transport too, since its own endpoint listens as well):
   a heap ordered by expiry: adding and popping cost O(log n). Applied by
   ``start_system`` for the in-process base.
 
+* **No exit lost when two children die together.** When a child that ended
+  itself tells its parent so, Thespian's ``_childExited`` prunes *every*
+  dead child process from its list, reaping them, but synthesises
+  ``ChildActorExited`` only on the SIGCHLD path, which later finds nothing
+  left to report. So a child SIGKILLed just before a sibling's own exit
+  notice was handled vanished without a word: its supervisor kept it as
+  running forever (seen here in about 1 run in 3 of a test that crashes
+  one worker and kills another at once). :func:`_patch_child_exits` makes
+  the pruning report each dead child it reaps, as the SIGCHLD path
+  would have; a repeat is dropped by the base actor
+  (:mod:`sagaline.actors.child_exits`).
+
 Every patch is idempotent and process-wide.
 """
 
@@ -79,7 +91,8 @@ from typing import Iterator
 __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False}
+_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False,
+                             "exits": False}
 _handling = [0]  # > 0 while this process's actor handles a message on the transport loop's thread
 # An actor forks its children while it handles a message: a child starts with nothing handled.
 os.register_at_fork(after_in_child=lambda: _handling.__setitem__(0, 0))
@@ -122,6 +135,8 @@ def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True,
         _patch_quiet_self_sends()
     if not _state["lazy"]:
         _patch_lazy_descriptions()
+    if not _state["exits"]:
+        _patch_child_exits()
 
 
 @contextmanager
@@ -150,6 +165,32 @@ def _patch_quiet_self_sends() -> None:
 
     tcp.TCPTransport.interrupt_wait = interrupt_wait
     _state["quiet"] = True
+
+
+def _patch_child_exits() -> None:
+    from thespian.actors import ChildActorExited
+    from thespian.system import multiprocCommon
+    from thespian.system.addressManager import CannotPickleAddress
+    from thespian.system.transport import TransmitIntent
+    from thespian.system.utilis import partition
+
+    replicator = multiprocCommon.MultiProcReplicator
+
+    def _childExited(self, childAddr):  # noqa: N802 - Thespian's name
+        children = getattr(self, "_child_procs", [])
+        self._child_procs, dead = partition(replicator._checkChildLiveness, children)
+        # Every dead child is reported, the one whose exit is being handled too: its address may be a
+        # reused port of a new incarnation that died as well, and a true repeat is dropped downstream.
+        for each in dead:
+            address = getattr(each, "childRealAddr", each.childAddr)
+            try:
+                self.transport.scheduleTransmit(None, TransmitIntent(self.transport.myAddress,
+                                                                     ChildActorExited(address)))
+            except CannotPickleAddress:  # as Thespian's own SIGCHLD path: nothing to address it by
+                pass
+
+    replicator._childExited = _childExited
+    _state["exits"] = True
 
 
 class _Described:
