@@ -3,9 +3,14 @@
 The decisions are :class:`~sagaline.sagas.storage.StorageWatch`'s (pure);
 this is the thin part around it that touches the world:
 
-* **measures**: ``statvfs`` of the journal's directory at every check and,
-  while a fault lasts, a test write (4 KiB written, fsynced and removed
-  beside the journal) that tells when the storage takes writes again;
+* **measures**: at every check, ``statvfs`` of the journal's directory
+  (a read-only mount, a full disk, a directory gone) and a test write of
+  4 KiB beside the journal, removed at once. The test write finds what
+  ``statvfs`` does not show: ext4 gone read-only after an I/O error
+  (``errors=remount-ro``) still reports itself writable. While the host is
+  healthy it is not fsynced (a created and removed file costs the
+  filesystem a little metadata, no data I/O); during a fault it is, and it
+  tells when the storage takes writes again;
 * **alerts** on each edge, once per fault and once per recovery: a log
   line (``sagaline.saga``, WARNING), the telemetry event
   ``sagaline.saga.storage_fault`` (count 1, then 0; the metrics bridge
@@ -41,12 +46,13 @@ _log = logging.getLogger("sagaline.saga")
 _PROBE_BYTES = 4096
 
 
-def measure(directory: Path, probe_name: str | None = None) -> str | None:
+def measure(directory: Path, probe_name: str | None = None, sync: bool = False) -> str | None:
     """Why ``directory``'s filesystem cannot take journal writes now (None: it can).
 
     Args:
         directory: the journal's directory.
-        probe_name: with a name, also write, fsync and remove a test file of that name there.
+        probe_name: with a name, also write (and remove) a test file of that name there.
+        sync: fsync the test file before removing it.
     """
     try:
         st = os.statvfs(directory)
@@ -57,15 +63,16 @@ def measure(directory: Path, probe_name: str | None = None) -> str | None:
     verdict = judge(str(directory), space)
     if verdict is not None or probe_name is None:
         return verdict
-    return judge(str(directory), space, probe_error=_test_write(directory / probe_name))
+    return judge(str(directory), space, probe_error=_test_write(directory / probe_name, sync))
 
 
-def _test_write(path: Path) -> str | None:
+def _test_write(path: Path, sync: bool) -> str | None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, b"\0" * _PROBE_BYTES)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         return None
@@ -115,9 +122,9 @@ class StorageGuard:
         self._edge(self.watch.wrote(), now)
 
     def check(self, now: float, pending: int) -> None:
-        """The periodic check: measure (and, during a fault, write a test file); feed the verdict in."""
-        probe = f".sagaline-probe-{self.index}-{os.getpid()}" if self.watch.fault is not None else None
-        self._edge(self.watch.checked(measure(self.directory, probe), now, pending), now)
+        """The periodic check: measure, with a test write (fsynced during a fault); feed the verdict in."""
+        probe = f".sagaline-probe-{self.index}-{os.getpid()}"
+        self._edge(self.watch.checked(measure(self.directory, probe, sync=self.fault is not None), now, pending), now)
 
     def _edge(self, edge: Edge | None, now: float) -> None:
         if edge == FAULT:

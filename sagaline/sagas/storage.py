@@ -14,11 +14,11 @@ Two inputs tell a fault:
   doubles from :data:`FIRST_RETRY_S` up to :data:`MAX_RETRY_S`.
 * **The periodic check** (:meth:`StorageWatch.checked`, every
   :data:`CHECK_EVERY_S`, idle or not): :func:`judge` reads the journal
-  filesystem's numbers (``statvfs``) and, while a fault lasts, the result of
-  a small test write. A filesystem found read-only, unreachable or with
-  less than :data:`MIN_FREE_BYTES` free is a fault even before a write
-  fails; writes wait until a check finds it fit again, then are tried at
-  once.
+  filesystem's numbers (``statvfs``) and the result of a small test write.
+  A filesystem found read-only, unreachable, with less than
+  :data:`MIN_FREE_BYTES` free, or refusing the test write is a fault even
+  before a journal write fails; writes wait until a check finds it fit
+  again, then are tried at once.
 
 A fault ends when a write succeeds: the queued records were written, or,
 with nothing queued, the check's test write was. Every change is an *edge*
