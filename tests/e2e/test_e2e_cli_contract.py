@@ -198,6 +198,25 @@ def test_exit_9_not_found(cli, words):
     assert result.stderr.startswith("error (not_found): ") and len(result.stderr.splitlines()) == 1
 
 
+def test_exit_10_health_says_the_journal_cannot_be_written_when_its_disk_is_full(tmp_path):
+    from tests.support.small_fs import tmpfs  # root only: skipped with the reason elsewhere
+
+    with tmpfs(tmp_path / "journal-fs", size="16m") as fs:
+        config = {"apps": ["tests.support.hosts_app:app"], "runs": {"hosts": 1},
+                  "storage": {"journal_path": str(fs.mount_point / "journal.sqlite")}}
+        own = DaemonProcess(tmp_path / "daemon", config).start()
+        try:
+            fs.fill()
+            probe = CliRunner(own)
+            result = wait_until(lambda: (r := probe("health", "--exit-code")).exit_code == 10 and r, timeout=10)
+            assert "storage     FAULT: host 0: disk full" in result.stdout, result
+            fs.free()
+            wait_until(lambda: probe("health", "--exit-code").exit_code == 0, timeout=10)
+        finally:
+            stopped = own.stop()
+        assert (stopped.exit_code, sorted(stopped.leftovers)) == (0, [])
+
+
 def test_exit_130_ctrl_c_stops_a_one_shot_wait_and_says_the_run_goes_on(cli, daemon):
     cid = start(cli, "slow", wait=False)
     waiting = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "sagas", "wait", cid], env=cli.env,
