@@ -15,12 +15,15 @@ filesystem when ext4 went read-only (such a filesystem takes no writes until it 
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from sagaline.client import Client, Refused
+from sagaline.client import Client, NotFound, Refused
+from sagaline.messages.ids import uuid7
 from sagaline.testing.daemon import CliRunner, DaemonProcess
 from tests.e2e.conftest import BASE_CONFIG, wait_until
 from tests.support.small_fs import ext4_loop, tmpfs
@@ -66,6 +69,17 @@ def _assert_paused(client: Client, waiting: list[str]) -> None:
     assert {client.get(cid).status for cid in waiting} == {"running"}
 
 
+def _journaled(journal: Path, ids: list[str]) -> int:
+    """How many of ``ids`` the journal holds (read beside the daemon: WAL)."""
+    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=10)
+    try:
+        conn.execute("CREATE TEMP TABLE asked (id TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO asked VALUES (?)", [(cid,) for cid in ids])
+        return conn.execute("SELECT COUNT(*) FROM runs WHERE correlation_id IN (SELECT id FROM asked)").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def _alerts(cli: CliRunner) -> list[str]:
     events = cli.json("events", "tail", "--prefix", "system.storage", "--json")["events"]
     return [e["name"] for e in events]
@@ -103,6 +117,53 @@ def test_a_full_journal_disk_degrades_health_refuses_starts_pauses_runs_and_serv
             assert alerts.count("system.storage.fault") == alerts.count("system.storage.recovered") <= 2, alerts
             log = (daemon.data_dir / "logs" / "actors.log").read_text()
             assert "cannot be written" in log and "is written again" in log
+        finally:
+            result = daemon.stop()
+        assert (result.exit_code, sorted(result.leftovers)) == (0, []), daemon.stderr()[-3000:]
+
+
+def test_starts_racing_a_filling_disk_are_each_acknowledged_and_completed_or_refused_and_never_run(tmp_path):
+    acknowledged, refused, other = [], [], []
+    stop = threading.Event()
+
+    def starter(client: Client) -> None:
+        while not stop.is_set():
+            cid = uuid7()
+            try:
+                client.start("calm", {"label": "race"}, correlation_id=cid)
+                acknowledged.append(cid)
+            except Refused as exc:
+                (refused if exc.details.get("code") == "storage_unavailable" else other).append((cid, exc))
+            except Exception as exc:  # an unknown outcome would be a half-answer: counted, then judged
+                other.append((cid, exc))
+
+    with tmpfs(tmp_path / "journal-fs", size="16m") as fs:
+        daemon = DaemonProcess(tmp_path / "daemon", _config(fs.mount_point / "journal.sqlite")).start()
+        try:
+            cli = CliRunner(daemon)
+            with Client(daemon.data_dir) as client:
+                racers = [threading.Thread(target=starter, args=(client,)) for _ in range(4)]
+                for racer in racers:
+                    racer.start()
+                try:
+                    time.sleep(1.0)
+                    fs.fill()
+                    _faulted(cli)
+                    time.sleep(1.0)
+                finally:
+                    stop.set()
+                    for racer in racers:
+                        racer.join(60)
+                fs.free()
+                wait_until(lambda: cli.json("health", "--json")["status"] == "ok", timeout=NOTICED_WITHIN_S)
+                assert other == [] and acknowledged and refused, (len(acknowledged), len(refused), other[:3])
+                assert {client.wait(cid, timeout=60).status for cid in acknowledged} == {"completed"}
+                for cid, _ in refused[:20]:
+                    with pytest.raises(NotFound):
+                        client.get(cid)  # refused means never started
+                journal = fs.mount_point / "journal.sqlite"
+                assert _journaled(journal, [cid for cid, _ in refused]) == 0
+                assert _journaled(journal, acknowledged) == len(acknowledged)
         finally:
             result = daemon.stop()
         assert (result.exit_code, sorted(result.leftovers)) == (0, []), daemon.stderr()[-3000:]
