@@ -72,7 +72,7 @@ from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
                                     OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
-                                    RunSnapshot, RunStatus, SagaAccepted, SagaRefused, StartSaga)
+                                    RunSnapshot, RunStatus, RunWithdrawn, SagaAccepted, SagaRefused, StartSaga)
 from sagaline.messages.supervision import ChildInfo, Children, ExitReason, WhichChildren
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
@@ -241,12 +241,14 @@ class SagaHost(ChildKeeper):
         self._withdraw_starts()
 
     def _withdraw_starts(self) -> None:
-        """Starts whose first record is not durable are taken back and refused: never half-accepted.
-        (A single-run host's start is its parent's; it waits for the storage like any record.)"""
-        if self.cfg.launch is not None:
-            return
+        """Starts whose first record is not durable are taken back and refused: never half-accepted
+        (a single-run host tells its parent, which answers the starter, and exits)."""
         refusal = self._refusal()
         for cid in self.journal.withdraw_starts():
+            if self.cfg.launch is not None:
+                self.post(self.parent, RunWithdrawn(correlation_id=cid, reason=self.storage.fault or ""))
+                self.stop("normal")
+                return
             run = self.book.live.get(cid)
             if run is not None:
                 run.done = True
@@ -442,6 +444,16 @@ class SagaHost(ChildKeeper):
         child = self.book.processes.get(message.correlation_id)
         if child is not None:
             self._answer(self.book.begun(message.correlation_id, child.spec.args["launch"].saga, sender))
+
+    def receive_RunWithdrawn(self, message: RunWithdrawn, sender: Any) -> None:
+        cid = message.correlation_id
+        if self.book.processes.pop(cid, None) is None:
+            return
+        self.book.process_sagas.pop(cid, None)
+        refusal = SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {message.reason}")
+        self._answer(self.book.withdrawn(cid, refusal))
+        for request, requester in self.book.drop_relays(cid):
+            self.post(requester, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}: its start was refused"))
 
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
         cid = message.outcome.correlation_id

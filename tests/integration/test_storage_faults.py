@@ -110,3 +110,16 @@ def test_while_the_journal_fails_starts_are_refused_at_once_runs_pause_and_all_r
     assert client.run("calm", {"label": "after"}, timeout=30).status == "completed"
     assert _journal_row(tmp_path, before.correlation_id) == ("completed",)
     assert _journal_row(tmp_path, in_flight) == ("completed",)
+
+
+def test_a_process_run_whose_start_cannot_be_written_is_refused_through_its_parent_and_never_half_accepted(hosted):
+    handle, client, host, journal, tmp_path = hosted
+    journal.failing = True
+    cid = uuid7()
+    with pytest.raises(SagaRefusedError) as refused:
+        client.start("apart", {"label": "x"}, correlation_id=cid)  # its own single-run host writes the start
+    assert refused.value.code == "storage_unavailable" and "disk is full" in str(refused.value)
+    journal.failing = False
+    assert _journal_row(tmp_path, cid) is None
+    assert client.start("apart", {"label": "x"}, correlation_id=cid).existing is False
+    assert client.wait(cid, timeout=30).status == "completed"
