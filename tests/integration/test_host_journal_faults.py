@@ -2,7 +2,7 @@
 
 The journal's writes fail because the test makes :meth:`SqliteJournal.write` raise the ``StorageError`` a full
 disk raises (in process: ``simpleSystemBase``); the filesystem itself stays fine, so the fault is found by
-the failed writes, not by the host's check of the filesystem. The real full and read-only filesystems are in
+the failed writes, not by the host's check of the filesystem. The real full and read-only filesystems, through the daemon, are in
 ``tests/daemon/test_storage_faults.py``.
 """
 
