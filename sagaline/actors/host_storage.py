@@ -90,7 +90,7 @@ class StorageGuard:
 
     def __init__(self, index: int, journal_path: str, announce: Callable[[Any], None]) -> None:
         self.index, self.path, self.announce = index, journal_path, announce
-        self.directory = Path(journal_path).parent
+        self.directory = Path(journal_path).resolve().parent  # a symlinked journal: SQLite writes beside its target
         self.watch = StorageWatch()
         self.fault_id: str | None = None
         self.began: float | None = None

@@ -49,3 +49,12 @@ def test_a_check_of_a_fit_directory_while_faulted_with_nothing_queued_recovers(t
     guard.check(2.0, pending=0)
     assert guard.fault is None and [c.event.name for c in sent] == [FAULT_EVENT, RECOVERED_EVENT]
     assert list(tmp_path.iterdir()) == []  # the test write was removed
+
+
+def test_a_symlinked_journal_is_measured_where_its_target_lives(tmp_path):
+    real = tmp_path / "volume"
+    real.mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "journal.sqlite").symlink_to(real / "journal.sqlite")
+    guard = StorageGuard(0, str(tmp_path / "data" / "journal.sqlite"), lambda command: None)
+    assert guard.directory == real.resolve()
