@@ -20,6 +20,8 @@ from sagaline.messages.registry import Lookup
 from sagaline.messages.saga import GetHostStats
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
+from sagaline.telemetry import names as tn
+from sagaline.telemetry.core import telemetry
 
 APP = "tests.support.hosts_app:app"
 
@@ -74,9 +76,22 @@ def test_a_start_whose_first_record_cannot_be_written_is_refused_and_never_half_
     handle, client, host, journal, tmp_path = hosted
     journal.failing = True
     cid = uuid7()
-    with pytest.raises(SagaRefusedError) as refused:
-        client.start("calm", {"label": "x"}, correlation_id=cid)
-    assert refused.value.code == "storage_unavailable" and "disk is full" in str(refused.value)
+    started = []
+    telemetry.attach("test-withdrawn-start", tn.SAGA_START, lambda e, m, md, c: started.append(md["correlation_id"]))
+    try:
+        with pytest.raises(SagaRefusedError) as refused:
+            client.start("calm", {"label": "x"}, correlation_id=cid)
+        assert cid not in started  # it never began: no reactor.saga.start, no run counted active
+        _refused_then_fresh(handle, client, host, journal, tmp_path, cid, refused.value)
+    finally:
+        telemetry.detach("test-withdrawn-start")
+    assert started.count(cid) == 1  # the fresh run's
+
+
+def _refused_then_fresh(handle, client, host, journal, tmp_path, cid, refused):
+    """The refusal named the fault; once writes succeed nothing of the refused start is there, and its id starts
+    a fresh run."""
+    assert refused.code == "storage_unavailable" and "disk is full" in str(refused)
     assert journal.refused >= 1 and _stats(handle, host).storage_fault.startswith("disk_full")
     journal.failing = False
     _until(lambda: _stats(handle, host).storage_fault is None)
