@@ -92,6 +92,13 @@ class RunBook:
         answers += [(who, accepted) for who in self.accepting.pop(cid, [])]
         return answers
 
+    def withdrawn(self, cid: str, refusal: Any) -> list[tuple[Any, Any]]:
+        """The start of ``cid`` was taken back before it was durable: forget the run; everyone waiting
+        for it gets ``refusal`` (it never began, and nothing of it was written)."""
+        self.live.pop(cid, None)
+        waiting = [who for who, _ in self.waiters.pop(cid, [])] + self.accepting.pop(cid, [])
+        return [(who, refusal) for who in waiting]
+
     def reopen(self, cid: str) -> None:
         """An operator acts on an ended run: forget how it ended (the journal says it again later)."""
         self.finished.pop(cid, None)

@@ -39,11 +39,15 @@ it, and rebuilds it from the journal when it dies.
 
 **Storage faults.** When the journal cannot be written (disk full,
 read-only, I/O errors), nothing that follows from the unwritten records
-happens: runs pause, the write is retried with backoff (up to
+happens: runs pause, the write is retried with backoff (doubling up to
 :data:`MAX_RETRY_S`), new starts are refused at once with
-``storage_unavailable``, and the host reports the fault (``HostStats``,
-the ``SAGA_STORAGE_FAULT`` telemetry event). Runs resume when a write
-succeeds.
+``storage_unavailable``, and a start whose first record was not written is
+taken back and refused the same way (never half-accepted). The host checks
+the journal's filesystem every second even when idle, so a full or
+read-only disk is found before a write fails; it reports the fault in
+``HostStats`` (hence ``health``) and alerts once per fault and once per
+recovery (:class:`~sagaline.actors.host_storage.StorageGuard`; the decisions
+are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
 
 Args: see :class:`~sagaline.actors.host_args.HostArgs`.
 """
@@ -59,6 +63,7 @@ from typing import Any
 from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.actors.host_desk import DeskTicket, HostDesk
 from sagaline.actors.host_io import Outbox, RunTimers
+from sagaline.actors.host_storage import StorageGuard
 from sagaline.actors.run_book import RunBook
 from sagaline.actors.saga_run import Operation, SagaRun, Tick
 from sagaline.actors.saga_support import operator_outcome
@@ -67,7 +72,7 @@ from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
                                     OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
-                                    RunSnapshot, RunStatus, SagaAccepted, SagaRefused, StartSaga)
+                                    RunSnapshot, RunStatus, RunWithdrawn, SagaAccepted, SagaRefused, StartSaga)
 from sagaline.messages.supervision import ChildInfo, Children, ExitReason, WhichChildren
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
@@ -77,6 +82,7 @@ from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
 from sagaline.saga.placement import partition_of, successor_id
 from sagaline.saga.shell import snapshot
 from sagaline.sagas.admission import admit
+from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
@@ -88,8 +94,6 @@ from sagaline.telemetry.core import telemetry
 __all__ = ["SagaHost", "run_key", "MAX_RETRY_S"]
 
 _log = logging.getLogger("sagaline.saga")
-#: Largest delay between two attempts to write the journal after a storage fault.
-MAX_RETRY_S = 5.0
 #: Rounds of (runs handle mail -> commit -> continue) one pump may take before it yields.
 _MAX_ROUNDS = 64
 #: The run-timer key of the desk's request deadlines (no run id looks like it).
@@ -115,15 +119,16 @@ class SagaHost(ChildKeeper):
         self.run_timers = RunTimers()
         self.armed_at: float | None = None
         self.release_at: float | None = None
-        self.retry_s = 0.0
         self.pump_due = False
-        self.storage_fault: str | None = None
         self.directory: dict[str, Any] = dict(self.cfg.directory)
         self.apps = self.cfg.catalog()
         self.sagas = self.apps.saga_factories()
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
         self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
+        self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
+        if self.durable and self.cfg.launch is None:
+            self.timers.start("storage", CHECK_EVERY_S)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
@@ -176,8 +181,8 @@ class SagaHost(ChildKeeper):
     def after_message(self) -> None:
         if self.pump_due:
             return  # the pump sends and arms at its end
-        if self.ready or self.journal.pending or self.outbox or self.respawn \
-                or (self.book.to_recover and not self.retry_s):
+        writable = self.storage.may_write(time.time())
+        if self.ready or self.outbox or (writable and (self.journal.pending or self.respawn or self.book.to_recover)):
             self.pump_due = True
             self.send(self.myAddress, Pump())
         else:
@@ -189,13 +194,13 @@ class SagaHost(ChildKeeper):
 
     def _pump(self) -> None:
         """Runs handle their mail, the journal commits, continuations run; then send, then re-arm."""
-        if self.book.to_recover and not self.retry_s:
+        if self.book.to_recover and self.storage.may_write(time.time()):
             self._recover_more()
         for _ in range(_MAX_ROUNDS):
             while self.ready:
                 run = self.ready.popleft()
                 self._guarded(run, run.process)
-            if self.retry_s or not self._commit():
+            if not self.storage.may_write(time.time()) or not self._commit():
                 break
             respawn, self.respawn = self.respawn, []
             for cid, saga in respawn:
@@ -215,10 +220,7 @@ class SagaHost(ChildKeeper):
         except Halted as halted:
             self._halted(halted.rule)
             return False
-        if self.storage_fault is not None:
-            _log.warning("host %d: the journal is writable again", self.cfg.index)
-            telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 0}, {"host": self.cfg.index, "fault": None})
-            self.storage_fault = None
+        self.storage.wrote(time.time())
         for run, then in thens:
             if self.book.live.get(run.run_id) is run:
                 self._guarded(run, then)
@@ -235,13 +237,32 @@ class SagaHost(ChildKeeper):
             self._run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
 
     def _storage_failed(self, exc: StorageError) -> None:
-        self.retry_s = min(MAX_RETRY_S, max(0.05, self.retry_s * 2))
-        if self.storage_fault is None:
-            telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": self.cfg.index, "fault": str(exc)})
-        self.storage_fault = f"{exc.reason}: {exc}"
-        _log.warning("host %d: journal write failed (%s); %d records wait, retry in %.2f s",
-                     self.cfg.index, exc, self.journal.pending, self.retry_s)
-        self.timers.start("journal", self.retry_s)
+        self.timers.start("journal", self.storage.write_failed(exc, time.time(), self.journal.pending))
+        self._withdraw_starts()
+
+    def _withdraw_starts(self) -> None:
+        """Starts whose first record is not durable are taken back and refused: never half-accepted
+        (a single-run host tells its parent, which answers the starter, and exits)."""
+        refusal = self._refusal()
+        for cid in self.journal.withdraw_starts():
+            if self.cfg.launch is not None:
+                self.post(self.parent, RunWithdrawn(correlation_id=cid, reason=self.storage.fault or ""))
+                self.stop("normal")
+                return
+            run = self.book.live.get(cid)
+            if run is not None:
+                run.done = True
+                self.run_timers.cancel_all(lambda key, cid=cid: key[0] == cid)
+                if run.successor is not None:
+                    self._operator_answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
+                                          refusal.message)
+            self._answer(self.book.withdrawn(cid, refusal))
+
+    def _to_bus(self, command: Any) -> None:
+        """Post a bus command (a storage alert) to the event bus, if the host knows it."""
+        flow = self.directory.get("flow")
+        if flow is not None:
+            self.post(flow, command)
 
     def _halted(self, rule: Any) -> None:
         if rule.marker:
@@ -273,7 +294,14 @@ class SagaHost(ChildKeeper):
                 self.release_at = None if (self.ready or self.pump_due) else self.outbox.flush(now)
             self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
         elif name == "journal":
-            self.retry_s = 0.0  # this attempt may fail again: the backoff doubles from there
+            wait = self.storage.retry_in(time.time())
+            if wait:  # a wakeup may come a little early; the pump that follows a due one tries again
+                self.timers.start("journal", wait)
+        elif name == "storage":
+            self.storage.check(time.time(), self.journal.pending)
+            if self.storage.fault is not None:
+                self._withdraw_starts()
+            self.timers.start("storage", CHECK_EVERY_S)
         else:
             super().on_timer(name, data)
 
@@ -417,6 +445,16 @@ class SagaHost(ChildKeeper):
         if child is not None:
             self._answer(self.book.begun(message.correlation_id, child.spec.args["launch"].saga, sender))
 
+    def receive_RunWithdrawn(self, message: RunWithdrawn, sender: Any) -> None:
+        cid = message.correlation_id
+        if self.book.processes.pop(cid, None) is None:
+            return
+        self.book.process_sagas.pop(cid, None)
+        refusal = SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {message.reason}")
+        self._answer(self.book.withdrawn(cid, refusal))
+        for request, requester in self.book.drop_relays(cid):
+            self.post(requester, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}: its start was refused"))
+
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
         cid = message.outcome.correlation_id
         self._run_over(message.outcome)  # its host exits next: it is asked nothing more
@@ -467,8 +505,8 @@ class SagaHost(ChildKeeper):
         self._launch(NewRun(cid, message.saga, start))
 
     def _refusal(self) -> SagaRefused | None:
-        if self.storage_fault is not None:
-            return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage_fault}")
+        if self.storage.fault is not None:
+            return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage.fault}")
         if self._exiting:
             return SagaRefused(code="unavailable", message="the saga host is shutting down")
         limit = self.cfg.max_runs
@@ -714,7 +752,7 @@ class SagaHost(ChildKeeper):
                                     process_runs=len(self.book.processes), recovering=len(self.book.to_recover),
                                     commits=j.commits, writes=j.writes, largest_batch=j.largest,
                                     commit_failures=j.failures, envelopes=self.outbox.envelopes,
-                                    items=self.outbox.items, storage_fault=self.storage_fault,
+                                    items=self.outbox.items, storage_fault=self.storage.fault,
                                     desk_served=self.desk.served if self.desk is not None else 0))
 
     def on_terminate(self, reason: Any) -> None:

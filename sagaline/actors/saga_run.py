@@ -167,6 +167,7 @@ class SagaRun:
         self.meta = {"saga": saga, "correlation_id": run_id, "trace_id": trace_id_for(run_id)}
         self.root_span = root_span_id(run_id)
         self.begun_ns = time.monotonic_ns()
+        self.begun_wall: int | None = None
         self.step_started: dict[str, int] = {}
 
     # ----- beginnings ----------------------------------------------------------------------
@@ -175,7 +176,9 @@ class SagaRun:
         """Start a new run from an admitted request; the host hears :meth:`HostPort.begun` once durable."""
         now = time.time()
         self.meta["causation_id"] = start.causation_id
-        emit_start(self.meta, self.root_span, self.begun_ns, recovered=False)
+        # reactor.saga.start is told once the start is durable (in _begun): a start refused for its
+        # inputs, or taken back because the journal could not be written, never began
+        self.begun_wall = time.time_ns()
         try:
             self.state, commands = self.executor.start(self.run_id, dict(start.inputs), now, start.causation_id)
         except InputError as exc:
@@ -222,6 +225,7 @@ class SagaRun:
                              causation_id=predecessor.begin.run_id), resumed_from=predecessor.begin.run_id)
 
     def _begun(self, commands: list) -> None:
+        emit_start(self.meta, self.root_span, self.begun_ns, recovered=False, system_time=self.begun_wall)
         self.host.begun(self)
         if self.successor is not None:
             self._answer_operator(True, "running", f"resumed as {self.run_id}")

@@ -64,9 +64,10 @@ def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float
 
 # ----- telemetry (``sagaline.telemetry.names``) ------------------------------------------------
 
-def emit_start(meta: dict[str, Any], span: str, begun_ns: int, recovered: bool) -> None:
-    """``reactor.saga.start`` (``recovered``: rebuilt from the journal rather than started)."""
-    telemetry.execute(tn.SAGA_START, {"system_time": time.time_ns(), "monotonic_time": begun_ns},
+def emit_start(meta: dict[str, Any], span: str, begun_ns: int, recovered: bool, system_time: int | None = None) -> None:
+    """``reactor.saga.start`` (``recovered``: rebuilt from the journal rather than started; ``system_time``:
+    when it started, if not now)."""
+    telemetry.execute(tn.SAGA_START, {"system_time": system_time or time.time_ns(), "monotonic_time": begun_ns},
                       {**meta, "span_id": span, "recovered": recovered})
 
 

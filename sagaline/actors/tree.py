@@ -75,9 +75,10 @@ class TreeConfig:
         max_runs: most runs in progress at once (None: unlimited), shared evenly by the hosts.
         extra_children: further children of the root, started after the saga
             supervisor (e.g. the daemon's admin endpoint).
-        journal: ``"sqlite"`` (durable: ``journal.sqlite`` in ``data_dir``;
+        journal: ``"sqlite"`` (durable: ``journal_path``, default ``journal.sqlite`` in ``data_dir``;
             runs survive crashes and restarts) or ``"memory"`` (a run dies
             with its host, ending ``stuck``).
+        journal_path: the journal's file; None: ``data_dir/journal.sqlite``.
         retention_s: finished runs (completed, failed, cancelled) older than
             this are pruned from the journal; None keeps them forever.
         prune_every_s: how often retention runs.
@@ -98,6 +99,7 @@ class TreeConfig:
     max_runs: int | None = None
     extra_children: tuple[ChildSpec, ...] = ()
     journal: str = "sqlite"
+    journal_path: Path | None = None
     retention_s: float | None = DEFAULT_RETENTION_S
     prune_every_s: float = 300.0
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
@@ -152,7 +154,7 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
 def sagas_spec(config: TreeConfig) -> ChildSpec:
     """The saga supervisor and its hosts."""
     count = config.host_count
-    journal_path = str(Path(config.data_dir) / "journal.sqlite")
+    journal_path = str(config.journal_path or Path(config.data_dir) / "journal.sqlite")
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
     hosts = [child_spec(host_id(i), SAGA_HOST, {
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,

@@ -240,7 +240,8 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
                       {"choices": ["initialized", "running", "succeeded", "failed", "cancelled"]}),),
                  lambda a: m.AdminNasRuns(state=a.state)),
     AdminCommand(("health",), "is the daemon well? (live, ready, facts)",
-                 (Arg("--exit-code", "exit 0 when ready, 6 when live but not ready, 7 when not live (a probe)", None,
+                 (Arg("--exit-code", "exit 0 when ready, 6 when live but not ready, 7 when not live, 10 when "
+                                     "the journal cannot be written (a probe)", None,
                       {"action": "store_true"}),
                   Arg("--live", "with --exit-code: only liveness counts (exit 0 or 7)", None,
                       {"action": "store_true"})),
@@ -355,7 +356,9 @@ def _outcome_status(request: m.AdminRequest, data: dict, args: argparse.Namespac
     if isinstance(request, m.AdminHealth) and getattr(args, "exit_code", False):
         if not data.get("live", True):
             return Exit.NOT_LIVE
-        return Exit.OK if getattr(args, "live", False) or data.get("ready", True) else Exit.NOT_READY
+        if getattr(args, "live", False) or data.get("ready", True):
+            return Exit.OK
+        return Exit.NOT_READY if (data.get("storage") or {}).get("ok", True) else Exit.STORAGE_FAULT
     if _waits(request) and data.get("status") != "completed":
         return Exit.NOT_COMPLETED
     return Exit.OK

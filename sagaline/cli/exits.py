@@ -19,6 +19,8 @@ code   name             when
                         that allows it (cancel of an ended run, retry of a run that is not
                         stuck, resume of a completed one), too many runs, stopping
 9      NOT_FOUND        no such run (or saga, or app command) to look at
+10     STORAGE_FAULT    ``health --exit-code``: live, but a saga host cannot write the
+                        journal (disk full, read-only, unreachable): starts are refused
 130    INTERRUPTED      Ctrl-C (one-shot); in the shell Ctrl-C cancels the command only
 141    BROKEN_PIPE      stdout was closed early (``sagaline sagas list | head``): quietly
 =====  ===============  =================================================================
@@ -51,6 +53,7 @@ class Exit(IntEnum):
     NOT_LIVE = 7
     REFUSED = 8
     NOT_FOUND = 9
+    STORAGE_FAULT = 10
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -71,6 +74,8 @@ EXIT_TABLE: tuple[tuple[Exit, str], ...] = (
     (Exit.REFUSED, "the daemon said no and changed nothing: the run's state does not allow it, too many runs, "
                    "the daemon is stopping"),
     (Exit.NOT_FOUND, "no such run, saga or app command"),
+    (Exit.STORAGE_FAULT, "`health --exit-code`: live, but a saga host cannot write the journal (disk full, "
+                         "read-only, unreachable): starts are refused with `storage_unavailable`"),
     (Exit.INTERRUPTED, "interrupted by Ctrl-C (one-shot commands; in the shell Ctrl-C cancels only the command)"),
     (Exit.BROKEN_PIPE, "stdout was closed before the answer was written (`... | head`); nothing on stderr"),
 )

@@ -147,6 +147,10 @@ def _health(data: dict) -> RenderableType:
     status = styled(data["status"]).append(f" ({probes})", style="")
     pairs: list[tuple[str, Any]] = [("status", status)]
     pairs += [("problem", line) for line in data.get("problems", [])]
+    storage = data.get("storage")
+    if storage is not None:
+        pairs.append(("storage", "ok" if storage.get("ok", True) else Text(f"FAULT: {storage.get('reason')}",
+                                                                            style="bold red")))
     pairs += [("daemon", f"pid {d.get('pid')} {d.get('base')} {d.get('bind_address')}:{d.get('admin_port')} "
                          f"v{d.get('version')}"),
               ("started", human(d.get("started_at"))), ("data", d.get("data_dir")),

@@ -112,7 +112,7 @@ class Health(_Record):
     """The daemon's own view of itself (``Client.health``)."""
 
     status: Literal["ok", "degraded", "down"]
-    """ok: ready; degraded: live but not ready; down: not live."""
+    """ok: ready; degraded: live but not ready (a root child restarting, or a storage fault); down: not live."""
     live: bool = True
     """Its top-level processes run and its watch loop ticks (a liveness probe)."""
     ready: bool = True
@@ -125,3 +125,11 @@ class Health(_Record):
     """The root's children: id, status, restarts, pid."""
     registered: int | None = None
     """Registry entries."""
+    storage: dict[str, Any] = Field(default_factory=dict)
+    """Can the saga hosts write the journal: ``ok``, ``reason`` (why not, host by host), ``hosts``
+    (index, fault, answered). A fault makes a live daemon ``degraded`` and not ready."""
+
+    @property
+    def storage_ok(self) -> bool:
+        """False while a saga host cannot write the journal (starts are refused ``storage_unavailable``)."""
+        return bool(self.storage.get("ok", True))

@@ -285,8 +285,13 @@ class Daemon:
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
+                          journal_path=self._journal_path(),
                           isolation=config.runs.isolation, max_runs=config.runs.max_runs,
                           extra_children=(admin,), root_flags=intensity)
+
+    def _journal_path(self) -> Path | None:
+        path = self.config.storage.journal_path
+        return None if path is None else Path(path).resolve()
 
     def _open_door(self) -> int | None:
         """Tell the door where the registry is (once, with the control token); return its pid."""

@@ -32,6 +32,7 @@ The file mirrors the model (every key optional)::
     [storage]
     synchronous = "NORMAL"         # or "FULL"
     retention_s = 604800           # prune finished runs after a week
+    # journal_path = "/var/lib/sagaline-journal/journal.sqlite"   # default: data_dir/journal.sqlite
 
     [admin]
     workers = 16                   # admin requests answered at once (a process each)
@@ -154,6 +155,9 @@ class StorageSettings(BaseModel):
     """NORMAL (fast, safe against process crashes) or FULL (also against power loss)."""
     retention_s: float | None = Field(default=7 * 24 * 3600.0, gt=0)
     """Finished runs older than this many seconds are pruned from the journal; None keeps them."""
+    journal_path: Path | None = None
+    """The journal's SQLite file, e.g. on its own volume (relative: to the working directory);
+    None: ``data_dir/journal.sqlite``. Its directory is created if missing."""
 
 
 class AdminSettings(BaseModel):

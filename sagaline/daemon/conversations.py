@@ -39,10 +39,11 @@ from sagaline.messages.base import Headers
 from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, ListRuns, OperatorAnswer, ResumeRun,
-                                    RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus, SagaAccepted,
-                                    SagaRefused, StartSaga)
+from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, GetHostStats, ListRuns, OperatorAnswer,
+                                    ResumeRun, RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus,
+                                    SagaAccepted, SagaRefused, StartSaga)
 from sagaline.messages.supervision import WhichChildren
+from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
 
 __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
            "HEARTBEAT_STALE_S", "WATCHED"]
@@ -51,6 +52,8 @@ __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive
 SAGAS, FLOW, CROWN, BOLT, BRIDGE = "sagas", "domain:flow", "domain:crown", "domain:bolt", "domain:bridge"
 #: Seconds one level of the tree walk waits for supervisors (a dead one never answers).
 TREE_LEVEL_TIMEOUT_S = 2.0
+#: Seconds health waits for each saga host's stats (a host busy in a long commit may not answer).
+HOST_STATS_TIMEOUT_S = 2.0
 #: Seconds after which the daemon's heartbeat counts as stale (its watch loop ticks every 0.25 s).
 HEARTBEAT_STALE_S = 5.0
 #: The processes whose death ends the daemon (health's liveness), as named in ``probes``.
@@ -324,13 +327,34 @@ def _health(request: AdminHealth, facts: dict) -> Script:
     for row in rows:
         row.pop("children")
     dead = _liveness_problems(facts, children, count)
+    storage = yield from _storage(not dead)
     idle = [f"{row['id']} is {row['status']}" for row in rows if row["status"] != "running"]
-    live, ready = not dead, not dead and not idle
+    faults = [f"storage: {storage['reason']}"] if not storage["ok"] else []
+    live, ready = not dead, not dead and not idle and not faults
     daemon = {k: v for k, v in facts.items() if k not in ("probes", "watch", "catalog")}
     if "started_at" in daemon:
         daemon["uptime_s"] = round(time.time() - daemon["started_at"], 3)
     return _result(request, status="ok" if ready else "degraded" if live else "down", live=live, ready=ready,
-                   problems=dead + idle, daemon=daemon, children=rows, registered=getattr(count, "count", None))
+                   problems=dead + faults + idle, daemon=daemon, children=rows,
+                   registered=getattr(count, "count", None), storage=storage)
+
+
+def _storage(ask: bool) -> Generator[Any, Any, dict]:
+    """Can the saga hosts write the journal? Every host (``sagahost:<i>`` in the registry) is asked for its
+    stats. ``{ok, reason, hosts: [{index, fault}]}``; a host that does not answer is listed with
+    ``answered: False`` and does not count as a fault (its liveness is the root's business)."""
+    entries = ()
+    if ask:
+        found = yield Ask(Select(key_prefix=HOST_KEY_PREFIX), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
+        entries = tuple(e for e in getattr(found, "entries", ()) if e.holder is not None)
+    stats = (yield tuple(Ask(GetHostStats(), address=e.holder, optional=True, timeout_s=HOST_STATS_TIMEOUT_S)
+                         for e in entries)) if entries else ()
+    hosts = [{"index": s.index, "fault": s.storage_fault, "answered": True} if hasattr(s, "storage_fault") else
+             {"index": host_index(e.key), "fault": None, "answered": False} for e, s in zip(entries, stats)]
+    hosts.sort(key=lambda h: (h["index"] is None, h["index"] or 0))
+    faulted = [h for h in hosts if h["fault"]]
+    reason = "; ".join(f"host {h['index']}: {h['fault']}" for h in faulted) or None
+    return {"ok": not faulted, "reason": reason, "hosts": hosts}
 
 
 def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:

@@ -14,6 +14,12 @@ default pipeline and priority)::
     reactor.saga.fail           v1  flow  persistent  realtime      high
     reactor.saga.stuck          v1  flow  persistent  realtime      critical
     audit.event_drop            v1  flow  persistent  realtime      high
+    system.storage.fault        v1  flow  transient   realtime      critical
+    system.storage.recovered    v1  flow  transient   realtime      normal
+
+The storage alerts are transient on purpose: the bus's own store may sit
+on the disk that just filled, and a persistent event would then never be
+published at all.
 
 An app registers its own events when it is loaded (``App.events``, see
 :mod:`sagaline.apps`), with the same checks; the Thunderline app's
@@ -173,3 +179,7 @@ REACTOR_SAGA_STUCK = _builtin(
     "reactor.saga.stuck", payloads.SagaStuck, "flow", "persistent", "realtime", "critical")
 AUDIT_EVENT_DROP = _builtin(
     "audit.event_drop", payloads.EventDrop, "flow", "persistent", "realtime", "high")
+SYSTEM_STORAGE_FAULT = _builtin(
+    "system.storage.fault", payloads.StorageFault, "flow", "transient", "realtime", "critical")
+SYSTEM_STORAGE_RECOVERED = _builtin(
+    "system.storage.recovered", payloads.StorageRecovered, "flow", "transient", "realtime")

@@ -33,6 +33,8 @@ __all__ = [
     "SagaFail",
     "SagaStuck",
     "EventDrop",
+    "StorageFault",
+    "StorageRecovered",
 ]
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -114,3 +116,27 @@ class EventDrop(Payload):
     """The dropped event as given (its envelope fields and payload), as the original's drop event
     carried it; one over :data:`~sagaline.events.validator.MAX_DROPPED_BYTES` packed (or that the
     codec cannot carry) keeps only its scalar fields, texts clipped, with ``truncated: True``."""
+
+
+class StorageFault(Payload):
+    """``system.storage.fault``: a saga host cannot write its journal; its runs pause and new starts
+    are refused with ``storage_unavailable`` (sent once per fault)."""
+
+    host: Annotated[int, Field(ge=0)]
+    """The saga host's partition."""
+    path: NonEmptyStr
+    """The journal's file."""
+    reason: NonEmptyStr
+    """Why it cannot be written (disk full, read-only, unreachable, the write's error)."""
+
+
+class StorageRecovered(Payload):
+    """``system.storage.recovered``: the host's journal is written again; its runs resume (sent once per
+    fault; its correlation id is the fault's)."""
+
+    host: Annotated[int, Field(ge=0)]
+    """The saga host's partition."""
+    path: NonEmptyStr
+    """The journal's file."""
+    faulted_s: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    """How long the fault lasted, in seconds."""

@@ -113,7 +113,10 @@ class AdminHealth(AdminRequest):
     be served), ``problems`` (why not, one line each), ``daemon`` (pid, base,
     admin_port, bind_address, data_dir, started_at, uptime_s), ``children``
     (the root's children: id, status, restarts, pid), ``registered``
-    (registry key count)."""
+    (registry key count), ``storage`` (``ok``: every saga host can write
+    the journal; ``reason``: why not, host by host; ``hosts``: index, fault,
+    answered). A storage fault makes a live daemon ``degraded`` and not
+    ready (starts are refused with ``storage_unavailable``)."""
 
 
 class AdminCatalog(AdminRequest):

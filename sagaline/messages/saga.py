@@ -24,7 +24,8 @@ saga host of its partition (wrapped in :class:`~sagaline.messages.batch.Routed`
 so the host answers the requester directly). A host runs its runs itself, or
 a ``process`` saga's run in a single-run child host, which reports
 :class:`RunBegun` once the start is durable and :class:`RunEnded` when it
-ends, and gets :class:`DirectoryUpdate` when a domain actor moved.
+ends (or :class:`RunWithdrawn` when its start could not be made durable),
+and gets :class:`DirectoryUpdate` when a domain actor moved.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sagaline.messages.ids import GivenId
 
 __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
-    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "RunBegun", "RunEnded",
+    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "RunBegun", "RunEnded", "RunWithdrawn",
     "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
     "OperatorAnswer", "RunStatusName", "GetHostStats", "HostStats",
 ]
@@ -229,6 +230,16 @@ class RunEnded(Message):
 
     outcome: RunOutcome
     """How it ended."""
+
+
+class RunWithdrawn(Message):
+    """Single-run host -> its parent host: the run's start could not be written (a storage fault), so it
+    was taken back; the starter is refused ``storage_unavailable`` (the child exits next)."""
+
+    correlation_id: str
+    """The run that never began."""
+    reason: str
+    """Why the journal could not be written."""
 
 
 class GetHostStats(Message):

@@ -241,6 +241,8 @@ class GroupCommit:
     returns the continuations to call, in order. When the store fails the
     records stay queued (nothing was written) and the error propagates:
     nothing that follows from them may happen until a later flush succeeds.
+    Starts whose first record waits may be taken back meanwhile
+    (:meth:`withdraw_starts`), so that nobody is told of a run that may never be.
 
     Args:
         store: where records go.
@@ -266,6 +268,19 @@ class GroupCommit:
         """Queue ``record``; ``then`` runs after the flush that makes it durable."""
         if not self.muted:
             self._queue.append((record, then))
+
+    def withdraw_starts(self) -> list[str]:
+        """Take back every run whose :class:`Begin` is still queued (its start was never durable):
+        its records leave the queue and nothing of it will be written.
+
+        Returns:
+            The ids of those runs, in the order they were queued.
+        """
+        starting = [r.run_id for r, _ in self._queue if isinstance(r, Begin)]
+        if starting:
+            gone = set(starting)
+            self._queue = [(r, then) for r, then in self._queue if r.run_id not in gone]
+        return starting
 
     def flush(self, now: float) -> list[Callable[[], None]]:
         """Write everything queued in one transaction; return the continuations.

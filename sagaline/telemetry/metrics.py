@@ -16,6 +16,7 @@ name                                 type           attributes
 ``sagaline.saga.compensations``      counter        saga, step, kind (compensate | undo)
 ``sagaline.saga.compensation.duration`` histogram   saga, step, kind, outcome (when emitted)
 ``sagaline.saga.backlog``            gauge          (runs waiting for a saga actor, when emitted)
+``sagaline.saga.storage.faulted``    gauge          host (1 while its journal cannot be written, else 0)
 ``sagaline.domain.commands``        counter        domain, command, outcome (the reply's type | ok |
                                                     error | exit); durations are in the spans
 ``sagaline.supervisor.restarts``     counter        supervisor, child
@@ -72,6 +73,7 @@ INSTRUMENTS: dict[str, tuple[str, str]] = {
     "sagaline.saga.compensations": ("counter", "compensate and undo invocations"),
     "sagaline.saga.compensation.duration": ("histogram", "compensate/undo duration"),
     "sagaline.saga.backlog": ("gauge", "runs waiting for a saga actor"),
+    "sagaline.saga.storage.faulted": ("gauge", "1 while a saga host cannot write its journal"),
     "sagaline.domain.commands": ("counter", "domain commands handled"),
     "sagaline.supervisor.restarts": ("counter", "child restarts"),
     "sagaline.supervisor.escalations": ("counter", "restart intensity exceeded"),
@@ -160,7 +162,8 @@ class MetricsBridge:
         """Handler id -> (events, function), one id per concern."""
         domain = tuple(tn.DOMAIN_COMMAND + (s,) for s in ("stop", "exception"))
         return {
-            HANDLER_PREFIX + "metrics.runs": ((tn.SAGA_START, *_RUN_END, tn.SAGA_BACKLOG), self._on_run),
+            HANDLER_PREFIX + "metrics.runs": ((tn.SAGA_START, *_RUN_END, tn.SAGA_BACKLOG, tn.SAGA_STORAGE_FAULT),
+                                              self._on_run),
             HANDLER_PREFIX + "metrics.steps": ((tn.STEP_STOP, tn.STEP_EXCEPTION, tn.COMPENSATE, tn.UNDO,
                                                 tn.COMPENSATE_STOP, tn.UNDO_STOP), self._on_step),
             HANDLER_PREFIX + "metrics.domain": (domain, self._on_domain),
@@ -193,6 +196,10 @@ class MetricsBridge:
     def _on_run(self, event: EventName, measurements: dict, metadata: dict) -> None:
         if event == tn.SAGA_BACKLOG:
             self.instrument("sagaline.saga.backlog").set(measurements.get("depth", 0))
+            return
+        if event == tn.SAGA_STORAGE_FAULT:
+            self.instrument("sagaline.saga.storage.faulted").set(measurements.get("count", 0),
+                                                                 {"host": metadata.get("host", -1)})
             return
         saga = {"saga": metadata.get("saga", "")}
         if event == tn.SAGA_START:

@@ -7,7 +7,8 @@ Names follow the original system where it had them (thunderline-sagas.md,
 Who emits what (metadata keys; measurements in parentheses):
 
 * saga actor: SAGA_START (saga, correlation_id, trace_id, span_id, recovered;
-  system_time, monotonic_time), STEP_START / COMPENSATE / UNDO (step, kind,
+  system_time, monotonic_time; a new run's once its start is durable, so a
+  start refused or taken back on a storage fault emits none), STEP_START / COMPENSATE / UNDO (step, kind,
   attempt, idempotency_key, span_id, parent_span_id; monotonic_time),
   STEP_STOP / STEP_EXCEPTION (step, idempotency_key, kind and reason on an
   exception; duration), COMPENSATE_STOP / UNDO_STOP (step, kind,

@@ -25,3 +25,14 @@ def test_a_waiter_that_asked_to_start_an_existing_run_is_told_so_in_the_outcome_
     answers = dict(book.over(RunOutcome(correlation_id="c1", saga="s", status="completed")))
     assert (answers["starter"].existing, answers["second-starter"].existing) == (False, True)
     assert book.finished["c1"].existing is False
+
+
+def test_a_withdrawn_start_is_forgotten_and_everyone_waiting_for_it_is_refused_nothing_is_remembered_as_ended():
+    book = RunBook(finished_cache=10)
+    book.live["c1"] = object()
+    book.wait("c1", "waiter")
+    book.accept_later("c1", "acceptor")
+    answers = book.withdrawn("c1", "refused")
+    assert sorted(answers) == [("acceptor", "refused"), ("waiter", "refused")]
+    assert not book.known("c1") and "c1" not in book.finished
+    assert book.withdrawn("c1", "refused") == []

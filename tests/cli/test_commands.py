@@ -249,6 +249,19 @@ def test_health_exit_code_answers_readiness_or_with_live_liveness(live, ready, f
     assert execute(args.spec, args, Answering(answer), io.StringIO(), io.StringIO()) == status
 
 
+@pytest.mark.parametrize("live, storage_ok, flags, status", [
+    (True, False, ["--exit-code"], 10), (True, False, ["--exit-code", "--live"], 0),
+    (False, False, ["--exit-code"], 7), (True, True, ["--exit-code"], 6),
+])
+def test_health_exit_code_is_10_when_a_live_daemon_cannot_write_its_journal(live, storage_ok, flags, status):
+    data = {"status": "degraded", "live": live, "ready": False, "problems": [], "daemon": {}, "children": [],
+            "registered": 1, "storage": {"ok": storage_ok, "reason": None if storage_ok else "host 0: disk full",
+                                         "hosts": []}}
+    args = build_parser().parse_args(["health", *flags])
+    answer = a.AdminResult(request="AdminHealth", data=data)
+    assert execute(args.spec, args, Answering(answer), io.StringIO(), io.StringIO()) == status
+
+
 def test_a_json_input_nested_beyond_the_parsers_limit_is_a_usage_error():
     with pytest.raises(ValueError, match="nested too deeply"):
         parse_inputs(["x:=" + "[" * 5000 + "]" * 5000])

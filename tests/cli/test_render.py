@@ -166,3 +166,6 @@ def test_nas_runs_events_and_health_show_times_one_way():
               "children": [{"id": "flow", "type": "worker", "status": "running", "restarts": 0}]}
     shown = text("AdminHealth", health)
     assert shown.startswith("status      ok (live yes, ready yes)") and "started     2026-12-04 16:42:10Z" in shown
+    faulted = text("AdminHealth", {**health, "status": "degraded", "ready": False,
+                                   "storage": {"ok": False, "reason": "host 1: read-only filesystem: /j"}})
+    assert "storage     FAULT: host 1: read-only filesystem: /j" in faulted

@@ -384,3 +384,50 @@ def test_health_is_down_when_the_daemon_is_not_live(facts, count, problem):
     data = _health(facts, count=count)
     assert (data["status"], data["live"], data["ready"]) == ("down", False, False)
     assert problem in data["problems"]
+
+
+def _health_with_hosts(stats: dict):
+    """Health where the registry lists hosts 0 and 1 and each answers ``stats[index]`` (a HostStats field set)."""
+    from sagaline.messages.registry import Entries, Entry, Select
+    from sagaline.messages.saga import GetHostStats, HostStats
+
+    entries = Entries(entries=tuple(Entry(key=f"sagahost:{i}", holder=f"host-{i}") for i in (1, 0)))
+
+    def reply(ask):
+        if isinstance(ask.message, WhichChildren):
+            return Children(children=(child("sagas", "supervisor"),))
+        if isinstance(ask.message, Select):
+            assert ask.message.key_prefix == "sagahost:" and ask.timeout_s == 2.0
+            return entries
+        if isinstance(ask.message, GetHostStats):
+            assert ask.optional and ask.timeout_s == 2.0
+            answer = stats[int(ask.address.split("-")[1])]
+            if answer is None:
+                return NoAnswer(ask.address)
+            return HostStats(index=int(ask.address.split("-")[1]), runs=0, process_runs=0, recovering=0,
+                             commits=0, writes=0, largest_batch=0, commit_failures=0, envelopes=0, items=0,
+                             storage_fault=answer or None)
+        return CountResult(count=3)
+
+    return drive(conversation(a.AdminHealth(), {}), reply).data
+
+
+def test_health_is_ok_with_storage_ok_when_every_host_can_write_its_journal():
+    data = _health_with_hosts({0: "", 1: ""})
+    assert (data["status"], data["ready"]) == ("ok", True)
+    assert data["storage"] == {"ok": True, "reason": None, "hosts": [
+        {"index": 0, "fault": None, "answered": True}, {"index": 1, "fault": None, "answered": True}]}
+
+
+def test_a_host_that_cannot_write_its_journal_makes_a_live_daemon_degraded_and_not_ready_with_the_reason():
+    data = _health_with_hosts({0: "", 1: "disk full: /data has 0 bytes free"})
+    assert (data["status"], data["live"], data["ready"]) == ("degraded", True, False)
+    assert data["storage"]["ok"] is False
+    assert data["storage"]["reason"] == "host 1: disk full: /data has 0 bytes free"
+    assert data["problems"] == ["storage: host 1: disk full: /data has 0 bytes free"]
+
+
+def test_a_host_that_does_not_answer_health_in_time_is_listed_but_is_no_storage_fault():
+    data = _health_with_hosts({0: None, 1: ""})
+    assert data["storage"]["ok"] is True and data["status"] == "ok"
+    assert data["storage"]["hosts"][0] == {"index": 0, "fault": None, "answered": False}

@@ -206,6 +206,25 @@ def _has_socket(pid: int) -> bool:
         return False
 
 
+def test_exit_10_health_says_the_journal_cannot_be_written_when_its_disk_is_full(tmp_path):
+    from tests.support.small_fs import tmpfs  # root only: skipped with the reason elsewhere
+
+    with tmpfs(tmp_path / "journal-fs", size="16m") as fs:
+        config = {"apps": ["tests.support.hosts_app:app"], "runs": {"hosts": 1},
+                  "storage": {"journal_path": str(fs.mount_point / "journal.sqlite")}}
+        own = DaemonProcess(tmp_path / "daemon", config).start()
+        try:
+            fs.fill()
+            probe = CliRunner(own)
+            result = wait_until(lambda: (r := probe("health", "--exit-code")).exit_code == 10 and r, timeout=10)
+            assert "storage     FAULT: host 0: disk full" in result.stdout, result
+            fs.free()
+            wait_until(lambda: probe("health", "--exit-code").exit_code == 0, timeout=10)
+        finally:
+            stopped = own.stop()
+        assert (stopped.exit_code, sorted(stopped.leftovers)) == (0, [])
+
+
 def test_exit_130_ctrl_c_stops_a_one_shot_wait_and_says_the_run_goes_on(cli, daemon):
     # A slow run ends (failed) about 2 s after its start; on a loaded machine the CLI can take that long
     # to start, and then the wait rightly says 5 (ended, not completed). Such a trial says nothing about

@@ -67,6 +67,11 @@ SAGA_EMISSIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "reason": "name_format",
         "detail": "want two or more [a-z][a-z0-9_]* segments joined by dots",
     }),
+    "system.storage.fault": ("flow", {
+        "host": 0, "path": "/var/lib/sagaline/journal.sqlite",
+        "reason": "disk full: /var/lib/sagaline has 0 bytes free of 8388608 (less than 1048576)",
+    }),
+    "system.storage.recovered": ("flow", {"host": 0, "path": "/var/lib/sagaline/journal.sqlite", "faulted_s": 12.5}),
 }
 
 

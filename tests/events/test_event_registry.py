@@ -43,6 +43,8 @@ BUILT_INS = {
     "reactor.saga.fail": (1, {"flow"}, "persistent", "realtime", "high"),
     "reactor.saga.stuck": (1, {"flow"}, "persistent", "realtime", "critical"),
     "audit.event_drop": (1, {"flow"}, "persistent", "realtime", "high"),
+    "system.storage.fault": (1, {"flow"}, "transient", "realtime", "critical"),
+    "system.storage.recovered": (1, {"flow"}, "transient", "realtime", "normal"),
 }
 
 

@@ -75,6 +75,26 @@ def test_when_the_store_fails_nothing_follows_and_the_records_wait_for_the_next_
     assert group.flush(2.0) == ["then"] and cid in store.runs
 
 
+def test_a_start_whose_begin_waits_after_a_failed_write_is_withdrawn_with_its_later_records_and_others_stay():
+    from sagaline.storage.errors import StorageError
+    store = _Full()
+    group = GroupCommit(store)
+    going, new = uuid7(), uuid7()
+    store.fail = False
+    group.add(_begin(going))
+    group.flush(0.5)
+    store.fail = True
+    group.add(Append(going, 3, 1.0, {"e": "cancel", "reason": "x"}, "draining"), "then-going")
+    group.add(_begin(new), "then-new")
+    group.add(Append(new, 1, 1.5, {"e": "cancel", "reason": "x"}, "draining"), "then-new-2")
+    with pytest.raises(StorageError):
+        group.flush(2.0)
+    assert group.withdraw_starts() == [new] and group.pending == 1
+    assert group.withdraw_starts() == []
+    store.fail = False
+    assert group.flush(3.0) == ["then-going"] and new not in store.runs
+
+
 def test_a_halt_rule_writes_up_to_the_matching_record_and_then_mutes_the_journal():
     store = MemoryJournal()
     rule = HaltRule(step="b", when="before", action="mute")

@@ -4,7 +4,9 @@
 whose ``invoke`` raises while the marker file named by its ``marker`` input
 says crashes are left (the file holds their number), so the run's actor dies
 inside its host, as a bug in a user's step behaviour would make it. ``calm`` is a one-step local saga that never crashes; ``apart`` is ``calm`` declared
-``isolation="process"`` (each run its own process). All are
+``isolation="process"`` (each run its own process); ``patient`` stays in
+flight, its one step failing (retryably, every 0.2 s) until the file named by
+its ``go`` input exists. All are
 loaded like any app: ``apps = ["tests.support.hosts_app:app"]``.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sagaline.apps import App
-from sagaline.saga import Ok, Saga, SagaDefinition, input_, local
+from sagaline.saga import Fail, Ok, Saga, SagaDefinition, StepError, input_, local
 
 __all__ = ["app"]
 
@@ -66,4 +68,17 @@ def apart() -> SagaDefinition:
     return s.build()
 
 
-app = App(name="hosts_test", description="saga-host behaviour tests", sagas=[crashy, calm, apart])
+def patient() -> SagaDefinition:
+    s = Saga("patient", description="in flight until its go file exists (its step retries every 0.2 s)")
+    s.input("go", str, description="the file whose existence lets the step succeed")
+    s.step("wait_for_go", local(_go, backoff=lambda reason, a, c: 0.2), args={"go": input_("go")}, max_retries=100_000)
+    return s.build()
+
+
+def _go(args: Any, ctx: Any) -> Any:
+    if Path(args["go"]).exists():
+        return Ok("went")
+    return Fail(StepError("not_yet", "the go file is not there yet", retryable=True))
+
+
+app = App(name="hosts_test", description="saga-host behaviour tests", sagas=[crashy, calm, apart, patient])

@@ -110,6 +110,16 @@ def test_domain_commands_are_counted_by_reply_and_the_backlog_is_a_gauge(metered
     assert list(got["sagaline.saga.backlog"].values()) == [7]
 
 
+def test_a_storage_fault_sets_the_hosts_faulted_gauge_to_one_and_its_recovery_back_to_zero(metered):
+    t, reader, _ = metered
+    t.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": 0, "fault": "disk full"})
+    t.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": 1, "fault": "disk full"})
+    assert points(reader)["sagaline.saga.storage.faulted"] == {frozenset({("host", 0)}): 1,
+                                                               frozenset({("host", 1)}): 1}
+    t.execute(tn.SAGA_STORAGE_FAULT, {"count": 0}, {"host": 0, "fault": None})
+    assert points(reader)["sagaline.saga.storage.faulted"][frozenset({("host", 0)})] == 0
+
+
 def test_every_handled_event_gives_the_reader_a_chance_to_export(metered):
     t, _, ticks = metered
     t.execute(tn.SAGA_START, {}, SAGA)

@@ -164,3 +164,15 @@ def test_an_ended_runs_live_stream_sends_its_parts_then_ends(client):
         body = "".join(stream.iter_text())
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert '"run-live"' in body and body.rstrip().endswith("event: end\ndata: {}")
+
+
+def test_the_tree_page_marks_a_journal_that_cannot_be_written_and_says_why(client, monkeypatch):
+    from tests.web import samples
+
+    assert "s-unwritable" not in client.get("/tree").text
+    monkeypatch.setitem(samples.HEALTH, "status", "degraded")
+    monkeypatch.setitem(samples.HEALTH, "problems", ["storage: host 0: disk full: /srv/data has 0 bytes free"])
+    monkeypatch.setitem(samples.HEALTH, "storage", {"ok": False, "reason": "host 0: disk full", "hosts": []})
+    page = client.get("/tree").text
+    assert '<span class="status s-unwritable">unwritable</span>' in page
+    assert "<li>storage: host 0: disk full: /srv/data has 0 bytes free</li>" in page
