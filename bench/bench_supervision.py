@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sagaline.actors.spawn import start_actor  # noqa: E402
 from sagaline.messages.registry import Lookup, RegistryEvent, Subscribe, Subscribed  # noqa: E402
-from sagaline.messages.supervision import WhichChildren  # noqa: E402
+from sagaline.supervisors.api import WhichChildren
 from sagaline.registry.client import RegistryClient  # noqa: E402
 from sagaline.runtime import start_system  # noqa: E402
 from sagaline.supervisors.spec import SupervisorFlags, child_spec  # noqa: E402

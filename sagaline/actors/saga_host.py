@@ -68,7 +68,8 @@ from sagaline.messages.registry import Count, CountResult, Entries, Entry, Looku
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
                                     OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
                                     RunSnapshot, RunStatus, SagaAccepted, SagaRefused, StartSaga)
-from sagaline.messages.supervision import ChildInfo, Children, ExitReason, WhichChildren
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
 from sagaline.saga import Executor

@@ -42,7 +42,7 @@ from sagaline.messages.registry import Count, Lookup, Select
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, ListRuns, OperatorAnswer, ResumeRun,
                                     RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus, SagaAccepted,
                                     SagaRefused, StartSaga)
-from sagaline.messages.supervision import WhichChildren
+from sagaline.supervisors.api import WhichChildren
 
 __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
            "HEARTBEAT_STALE_S", "WATCHED"]

@@ -37,13 +37,13 @@ import logging
 import time
 from typing import Any
 
-from sagaline.messages.supervision import (
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.api import (
     ChildInfo,
-    Children,
     ChildStarted,
     ChildTerminated,
+    Children,
     CountChildren,
-    ExitReason,
     StartChild,
     SupervisorError,
     TerminateChild,
@@ -51,7 +51,7 @@ from sagaline.messages.supervision import (
     WhichChildren,
 )
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import ChildSpec, DynamicFlags
+from sagaline.supervisors.spec import ChildSpec, DynamicFlags, dynamic_flags
 from sagaline.supervisors.strategy import Intensity, should_restart
 from sagaline.supervisors.supervisor import _counts, _describe
 from sagaline.telemetry import names as tn
@@ -66,7 +66,7 @@ class DynamicSupervisor(ChildKeeper):
     """A supervisor of unordered, individually started children."""
 
     def on_start(self, args: dict[str, Any]) -> None:
-        self.flags = DynamicFlags(**args.get("flags", {}))
+        self.flags = dynamic_flags(**args.get("flags", {}))
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
         self.children: dict[str, Child] = {}
         self.names: dict[str, str] = {}  # registry key -> child id
@@ -192,8 +192,8 @@ class DynamicSupervisor(ChildKeeper):
         else:
             self.on_restart_decision(child, reason)
 
-    def on_stop_request(self, reason: str) -> None:
-        self.shut_down(ExitReason(kind=reason))
+    def on_stop_request(self, reason: ExitReason) -> None:
+        self.shut_down(reason)
 
     # ----- API ------------------------------------------------------------------------
 

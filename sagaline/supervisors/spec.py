@@ -44,6 +44,7 @@ __all__ = [
     "SupervisionError",
     "child_spec",
     "supervisor_flags",
+    "dynamic_flags",
     "supervisor_spec",
     "dynamic_supervisor_spec",
     "check_unique_ids",
@@ -179,6 +180,12 @@ def child_spec(id: str, start: str, args: dict[str, Any] | None = None, **option
 def supervisor_flags(**fields: Any) -> SupervisorFlags:
     """Build supervisor flags; raises :class:`InvalidSpec` naming a bad field."""
     return _build(SupervisorFlags, fields)
+
+
+def dynamic_flags(**fields: Any) -> DynamicFlags:
+    """Build dynamic supervisor flags; raises :class:`InvalidSpec` naming a bad field (a ``strategy``
+    among them: a dynamic supervisor is always one_for_one)."""
+    return _build(DynamicFlags, fields)
 
 
 def supervisor_spec(id: str, children: list[ChildSpec], flags: SupervisorFlags | None = None,

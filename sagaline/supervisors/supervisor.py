@@ -30,16 +30,16 @@ from collections import deque
 from typing import Any, Callable
 
 from sagaline.actors.base import DEFER_START
-from sagaline.messages.supervision import (
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.api import (
     ChildCounts,
     ChildDeleted,
     ChildInfo,
-    Children,
     ChildStarted,
     ChildTerminated,
+    Children,
     CountChildren,
     DeleteChild,
-    ExitReason,
     RestartChild,
     StartChild,
     SupervisorError,
@@ -47,7 +47,7 @@ from sagaline.messages.supervision import (
     WhichChildren,
 )
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, check_unique_ids
+from sagaline.supervisors.spec import check_unique_ids, child_spec, supervisor_flags
 from sagaline.supervisors.strategy import ChildView, Intensity, on_exit
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
@@ -61,9 +61,9 @@ class Supervisor(ChildKeeper):
     """A supervisor with ordered children and one_for_one / one_for_all / rest_for_one."""
 
     def on_start(self, args: dict[str, Any]) -> Any:
-        self.flags = SupervisorFlags(**args.get("flags", {}))
+        self.flags = supervisor_flags(**args.get("flags", {}))
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
-        specs = [ChildSpec(**fields) for fields in args.get("children", [])]
+        specs = [child_spec(**fields) for fields in args.get("children", [])]
         check_unique_ids(specs)
         self.children = [Child(spec.id, spec) for spec in specs]
         self.intensity = Intensity(self.flags.max_restarts, self.flags.max_seconds)
@@ -106,8 +106,8 @@ class Supervisor(ChildKeeper):
             self.exits.append((child.id, child.incarnation, reason))
         self._step_done(child)
 
-    def on_stop_request(self, reason: str) -> None:
-        self._give_up(ExitReason(kind=reason))
+    def on_stop_request(self, reason: ExitReason) -> None:
+        self._give_up(reason)
 
     # ----- the step queue ---------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sagaline.messages.registry import CountResult, Entries, Entry, Lookup, Sele
 from sagaline.messages.saga import (AwaitRun, CancelAnswer, ListRuns, OperatorAnswer, RunOutcome, RunSnapshot,
                                     RunsPage, RunStatus, RunSummary, SagaAccepted, SagaRefused, StartSaga,
                                     StepSnapshot)
-from sagaline.messages.supervision import ChildInfo, Children, WhichChildren
+from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 
 CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
 

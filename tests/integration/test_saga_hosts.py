@@ -10,7 +10,7 @@ from sagaline.client import SagaClient, SagaRefusedError
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
 from sagaline.messages.saga import GetHostStats
-from sagaline.messages.supervision import WhichChildren
+from sagaline.supervisors.api import WhichChildren
 from sagaline.saga.placement import partition_of
 
 APP = "tests.support.hosts_app:app"

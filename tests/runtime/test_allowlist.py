@@ -18,7 +18,7 @@ from thespian.system.transport.IPBase import TCPv4ActorAddress
 from sagaline.messages.base import Headers, Message
 from thunderline.messages.gate import TokenIssued
 from sagaline.messages.ids import uuid7
-from sagaline.messages.supervision import StartChild
+from sagaline.supervisors.api import StartChild
 from sagaline.runtime.allowlist import AllowList, allow_classes, restricted_loads
 from sagaline.runtime.frames import FrameRejected
 from sagaline.supervisors.spec import child_spec

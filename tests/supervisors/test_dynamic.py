@@ -3,8 +3,14 @@
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.messages.supervision import (
-    ChildStarted, ChildTerminated, Stop, StartChild, SupervisorError, TerminateChildAt, WhichChildren,
+from sagaline.messages.supervision import Stop
+from sagaline.supervisors.api import (
+    ChildStarted,
+    ChildTerminated,
+    StartChild,
+    SupervisorError,
+    TerminateChildAt,
+    WhichChildren,
 )
 from sagaline.supervisors.spec import DynamicFlags
 from tests.support.actors import ProbeCrash

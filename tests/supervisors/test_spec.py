@@ -41,3 +41,16 @@ def test_duplicate_child_ids_are_refused():
 def test_specs_are_frozen():
     with pytest.raises(Exception):
         child_spec("w", "a.B").id = "other"
+
+
+def test_an_unknown_strategy_is_refused_when_the_flags_are_built():
+    with pytest.raises(InvalidSpec) as caught:
+        specs.supervisor_flags(strategy="one_for_none")
+    assert caught.value.field == "strategy"
+    assert "one_for_one" in str(caught.value) and "rest_for_one" in str(caught.value)
+
+
+def test_a_dynamic_supervisor_takes_no_strategy_it_is_always_one_for_one():
+    with pytest.raises(InvalidSpec) as caught:
+        specs.dynamic_flags(strategy="one_for_all")
+    assert caught.value.field == "strategy"

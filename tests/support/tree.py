@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from sagaline.actors.spawn import start_actor
 from sagaline.runtime import procs
-from sagaline.messages.supervision import Children, WhichChildren
+from sagaline.supervisors.api import Children, WhichChildren
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 from tests.support.actors import ProbeEvents, ProbeGetEvents, ProbePing, ProbePong, ProbeVanish
 

@@ -14,7 +14,7 @@ from sagaline.messages.base import Headers
 from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
-from sagaline.messages.supervision import StartChild, WhichChildren
+from sagaline.supervisors.api import StartChild, WhichChildren
 from sagaline.supervisors.spec import DynamicFlags
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
