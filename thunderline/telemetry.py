@@ -46,8 +46,9 @@ the Thunderline sagas' compatibility, not the runtime's vocabulary.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import AlreadyAttached, EventName, Telemetry, telemetry

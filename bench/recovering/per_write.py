@@ -15,7 +15,8 @@ counters would count the batches it handed the store).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sagaline.actors.saga_host import SagaHost
 from sagaline.messages.saga import GetHostStats

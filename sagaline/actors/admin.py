@@ -61,12 +61,19 @@ from sagaline.actors.base import DEFER_START, BaseActor
 from sagaline.apps import load_apps
 from sagaline.daemon.pidfile import pid_alive
 from sagaline.daemon.requests import is_reply, read_request, reply_form
-from sagaline.messages.admin import (AdminBounced, AdminConnect, AdminDirectory, AdminError, AdminForward,
-                                     AdminWorkerPing, AdminWorkerState)
+from sagaline.messages.admin import (
+    AdminBounced,
+    AdminConnect,
+    AdminDirectory,
+    AdminError,
+    AdminForward,
+    AdminWorkerPing,
+    AdminWorkerState,
+)
 from sagaline.messages.registry import Entries, RegistryEvent, Select, Subscribe
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
-from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all
+from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
 
 __all__ = ["AdminEndpoint", "WORKER_CLASS", "DEFAULT_WORKERS"]
 
@@ -203,7 +210,8 @@ class AdminEndpoint(BaseActor):
     def directory(self) -> AdminDirectory:
         """The workers a client may ask directly, and the saga hosts when all of them run."""
         hosts = [self.hosts.get(i) for i in range(self.saga_hosts)]
-        return AdminDirectory(workers=[s.address for s in self.slots if s.up], version=str(self.facts.get("version", "")),
+        return AdminDirectory(workers=[s.address for s in self.slots if s.up],
+                              version=str(self.facts.get("version", "")),
                               daemon_pid=int(self.facts.get("pid") or 0),
                               sagas=hosts if all(h is not None for h in hosts) else [])
 

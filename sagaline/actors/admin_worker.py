@@ -59,13 +59,22 @@ import statistics
 import time
 from typing import Any
 
-from sagaline.apps import load_apps
 from sagaline.actors.base import BaseActor
+from sagaline.apps import load_apps
 from sagaline.daemon.conversations import Ask, Missing, NoAnswer, conversation, error
 from sagaline.daemon.requests import is_reply, read_request, reply_form
 from sagaline.messages import codec
-from sagaline.messages.admin import (AdminBounced, AdminConnect, AdminError, AdminForward, AdminHealth,
-                                     AdminRequest, AdminResult, AdminWorkerPing, AdminWorkerState)
+from sagaline.messages.admin import (
+    AdminBounced,
+    AdminConnect,
+    AdminError,
+    AdminForward,
+    AdminHealth,
+    AdminRequest,
+    AdminResult,
+    AdminWorkerPing,
+    AdminWorkerState,
+)
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe
 from sagaline.messages.supervision import ExitReason, Unrecognized
 from sagaline.runtime.procs import pid_alive

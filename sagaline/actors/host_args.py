@@ -10,7 +10,7 @@ one to a single-run child host (``isolation="process"``) in its args.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,7 +59,7 @@ class Successor:
     reply_to: Any
 
 
-Launch = Union[NewRun, Rebuild, Successor]
+Launch = NewRun | Rebuild | Successor
 
 
 class HostArgs(BaseModel):

@@ -65,11 +65,26 @@ from sagaline.actors.saga_support import operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
-                                    OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
-                                    RunSnapshot, RunStatus, SagaAccepted, SagaRefused, StartSaga)
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    CancelRun,
+    DirectoryUpdate,
+    GetHostStats,
+    HostStats,
+    OperatorAnswer,
+    ResumeRun,
+    RetryCompensation,
+    RunBegun,
+    RunEnded,
+    RunOutcome,
+    RunSnapshot,
+    RunStatus,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+)
 from sagaline.messages.supervision import ExitReason
-from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
 from sagaline.saga import Executor
@@ -81,6 +96,7 @@ from sagaline.sagas.admission import admit
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
+from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
 from sagaline.supervisors.spec import child_spec
 from sagaline.telemetry import names as tn
@@ -469,7 +485,8 @@ class SagaHost(ChildKeeper):
 
     def _refusal(self) -> SagaRefused | None:
         if self.storage_fault is not None:
-            return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage_fault}")
+            return SagaRefused(code="storage_unavailable",
+                               message=f"the journal cannot be written: {self.storage_fault}")
         if self._exiting:
             return SagaRefused(code="unavailable", message="the saga host is shutting down")
         limit = self.cfg.max_runs

@@ -45,21 +45,32 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from sagaline.actors.saga_support import (carry_over, emit_start, finished_of, note_invoke, note_result,
-                                          operator_outcome)
+from sagaline.actors.saga_support import carry_over, emit_start, finished_of, note_invoke, note_result, operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.saga import CancelAnswer, CancelRun, OperatorAnswer, RunOutcome, RunStatus, StartSaga
-from sagaline.saga import (CancelRequested, Executor, Finished, InputError, InvocationResult, Invoke,
-                           ResumeRequested, RetryCompensations, SetTimer, StepError, TimerFired)
+from sagaline.saga import (
+    CancelRequested,
+    Executor,
+    Finished,
+    InputError,
+    InvocationResult,
+    Invoke,
+    ResumeRequested,
+    RetryCompensations,
+    SetTimer,
+    StepError,
+    TimerFired,
+)
 from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, replay
 from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import CorruptRecord, error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
-from sagaline.sagas.announcements import finish_announcement, retry_announcement
 from sagaline.saga.steps import Send
+from sagaline.sagas.announcements import finish_announcement, retry_announcement
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
 from sagaline.telemetry.core import telemetry
@@ -80,22 +91,22 @@ class HostPort(Protocol):
 
     directory: dict[str, Any]
 
-    def record(self, run: "SagaRun", record: Record, then: Callable[[], None]) -> None:
+    def record(self, run: SagaRun, record: Record, then: Callable[[], None]) -> None:
         """Journal ``record``; call ``then`` once it is durable (write-ahead)."""
 
     def post(self, address: Any, message: Any) -> None:
         """Send ``message`` (gathered with others bound for the same actor)."""
 
-    def start_timer(self, run: "SagaRun", name: str, seconds: float, data: Any = None) -> None:
+    def start_timer(self, run: SagaRun, name: str, seconds: float, data: Any = None) -> None:
         """(Re)start this run's timer ``name``; it arrives in the run's mailbox as a :class:`Tick`."""
 
-    def cancel_timer(self, run: "SagaRun", name: str) -> None:
+    def cancel_timer(self, run: SagaRun, name: str) -> None:
         """Cancel this run's timer ``name`` (no error if absent)."""
 
-    def begun(self, run: "SagaRun") -> None:
+    def begun(self, run: SagaRun) -> None:
         """The run's start is durable: whoever started it may be told."""
 
-    def ended(self, run: "SagaRun", result: RunOutcome) -> None:
+    def ended(self, run: SagaRun, result: RunOutcome) -> None:
         """The run ended (its finish is durable, or it never began): the actor is gone."""
 
 

@@ -47,9 +47,17 @@ from typing import Any
 from sagaline.messages.batch import Routed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionCount, PartitionSelect
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelRun,
+    ListRuns,
+    ResumeRun,
+    RetryCompensation,
+    RunStatus,
+    SagaRefused,
+    StartSaga,
+)
 from sagaline.messages.supervision import ExitReason
-from sagaline.messages.saga import (AwaitRun, CancelRun, ListRuns, ResumeRun, RetryCompensation, RunStatus,
-                                    SagaRefused, StartSaga)
 from sagaline.saga.placement import partition_of
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal

@@ -32,9 +32,9 @@ from typing import Any
 from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
 from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
 from sagaline.actors.spawn import start_actor_with_pid
-from sagaline.saga.placement import host_key
 from sagaline.apps import load_apps
 from sagaline.messages.registry import Entries, Lookup
+from sagaline.saga.placement import host_key
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 
 __all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]

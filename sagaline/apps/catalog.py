@@ -9,8 +9,9 @@ never a hard-coded table.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 

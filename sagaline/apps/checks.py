@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -82,8 +83,8 @@ def _domain(app: App, i: int, domain: Any) -> None:
         raise AppError(app.name, f"{where}.actor", "an actor class must live in an importable module, "
                                                     "not __main__ (actor processes import it by name)")
     settings = domain.settings
-    if settings is not None and not (dataclasses.is_dataclass(settings) and isinstance(settings, type)
-                                     or isinstance(settings, type) and issubclass(settings, BaseModel)):
+    if settings is not None and not ((dataclasses.is_dataclass(settings) and isinstance(settings, type))
+                                     or (isinstance(settings, type) and issubclass(settings, BaseModel))):
         raise AppError(app.name, f"{where}.settings", f"{settings!r:.80} is not a dataclass or pydantic model")
 
 

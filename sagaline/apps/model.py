@@ -9,16 +9,17 @@ a declared app cannot change after the loader checked it. The loader
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from sagaline.errors import SagalineError
 from sagaline.saga.definition import SagaDefinition
 
 __all__ = ["App", "AppDomain", "AppCommand", "AppError", "SagaSource"]
 
-SagaSource = Union[SagaDefinition, Callable[[], SagaDefinition]]
+SagaSource = SagaDefinition | Callable[[], SagaDefinition]
 """A saga as an app declares it: a built definition, or a zero-argument factory of one."""
 
 

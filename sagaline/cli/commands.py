@@ -23,8 +23,9 @@ import argparse
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, get_args
+from typing import Any, get_args
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -33,8 +34,20 @@ from sagaline.cli.exits import Exit, for_error
 from sagaline.cli.inputs import coerce_pairs
 from sagaline.cli.output import Output
 from sagaline.cli.render import render, render_apps, render_catalog, render_saga
-from sagaline.cli.spec import (APP_ARG, APP_COMMAND, INPUT, LIVE_RUN, RESUMABLE_RUN, RUN, SAGA, STATUS, STEP,
-                               STUCK_RUN, Arg, CommandSpec)
+from sagaline.cli.spec import (
+    APP_ARG,
+    APP_COMMAND,
+    INPUT,
+    LIVE_RUN,
+    RESUMABLE_RUN,
+    RUN,
+    SAGA,
+    STATUS,
+    STEP,
+    STUCK_RUN,
+    Arg,
+    CommandSpec,
+)
 from sagaline.cli.times import parse_when
 from sagaline.client.errors import ClientError, NotFound, error_for
 from sagaline.messages import admin as m

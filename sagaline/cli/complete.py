@@ -15,11 +15,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
-from sagaline.cli.spec import (APP_ARG, APP_COMMAND, INPUT, LIVE_RUN, RESUMABLE_RUN, RUN, SAGA, STATUS, STEP,
-                               STUCK_RUN, Arg, CommandSpec)
+from sagaline.cli.spec import (
+    APP_ARG,
+    APP_COMMAND,
+    INPUT,
+    LIVE_RUN,
+    RESUMABLE_RUN,
+    RUN,
+    SAGA,
+    STATUS,
+    STEP,
+    STUCK_RUN,
+    Arg,
+    CommandSpec,
+)
 
 __all__ = ["Candidate", "Names", "candidates", "LiveNames", "SHELL_WORDS", "RUN_KINDS"]
 
@@ -170,7 +183,7 @@ class LiveNames:
                 return hit[1]
         try:
             value = fetch()
-        except Exception:  # noqa: BLE001 - completion never fails the shell; it just offers nothing
+        except Exception:
             return None
         with self._lock:
             self._cache[key] = (self._clock(), value)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 __all__ = ["InputProblem", "split_pairs", "coerce_pairs", "coerce_text", "fits"]
 

@@ -37,8 +37,9 @@ import os
 import shlex
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from sagaline.cli.commands import ADMIN_COMMANDS, RUN_STATUSES, AdminCommand
 from sagaline.cli.complete import Names, candidates
@@ -153,7 +154,7 @@ class AdminShell:
             if isinstance(args.spec, AdminCommand):
                 return run_admin(args, client=self.client, out=out, err=err, stop=stop)
             return args.func(args, out=out, err=err)
-        except Exception as exc:  # noqa: BLE001 - one failing command never ends the session
+        except Exception as exc:
             return self._said(err, "internal", f"{type(exc).__name__}: {exc}", Exit.FAILED)
 
     @staticmethod
@@ -216,7 +217,7 @@ class AdminShell:
                 result["status"] = self.execute(line, stop, out, err)
             except Leave as leave:
                 result["leave"] = leave
-            except BaseException as exc:  # noqa: BLE001 - reported on the prompt's side
+            except BaseException as exc:
                 result["error"] = exc
 
         worker = threading.Thread(target=work, name="sagaline-shell-command", daemon=True)

@@ -53,7 +53,8 @@ def show_trace(args: argparse.Namespace, output: Output) -> int:
             return Exit.NOT_FOUND
         text = trace_timeline(directory, matches[0])
     except (OSError, KeyError, ValueError, TypeError) as exc:  # written by other processes: maybe cut short
-        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}", exit_code=Exit.FAILED)
+        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}",
+                     exit_code=Exit.FAILED)
         return Exit.FAILED
     output.show(Text(text))
     return Exit.OK

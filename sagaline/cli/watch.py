@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from sagaline.client.errors import Timeout, error_for
 from sagaline.cli.render_run import progress_lines
+from sagaline.client.errors import Timeout, error_for
 from sagaline.messages import admin as m
 
 __all__ = ["follow", "Interrupted", "POLL_S", "ENDED"]

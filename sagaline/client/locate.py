@@ -20,9 +20,9 @@ alive).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from sagaline.client.errors import BadInput, DaemonUnreachable
 from sagaline.daemon.config import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR

@@ -46,18 +46,27 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from sagaline.client.channel import Channel, ThespianChannel, decode_answer
-from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, NotFound, OutcomeUnknown, Refused,
-                                    Timeout, error_for)
+from sagaline.client.errors import (
+    BadInput,
+    ClientError,
+    DaemonUnreachable,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    Timeout,
+    error_for,
+)
 from sagaline.client.locate import Target, locate, parse_address
 from sagaline.client.results import Health, RunList, RunRecord, StartResult
-from sagaline.messages import codec
 from sagaline.messages import admin as m
+from sagaline.messages import codec
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import CancelAnswer, OperatorAnswer, RunOutcome
 from sagaline.saga.placement import partition_of
@@ -171,7 +180,7 @@ class Client:
         """How many calls this client can have in flight at once (the daemon's admin workers it knows)."""
         return len(self._workers)
 
-    def connect(self) -> "Client":
+    def connect(self) -> Client:
         """Connect (again): fetch the admin workers from the door.
 
         Raises:
@@ -188,7 +197,7 @@ class Client:
         self._channel.close()
         self._connected = False
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:

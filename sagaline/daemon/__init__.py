@@ -16,7 +16,7 @@ Public surface:
 """
 
 from sagaline.daemon.app import Daemon, DaemonError, PortInUse
-from sagaline.daemon.process import run_daemon
 from sagaline.daemon.config import ConfigError, DaemonConfig, load_config
+from sagaline.daemon.process import run_daemon
 
 __all__ = ["ConfigError", "Daemon", "DaemonConfig", "DaemonError", "PortInUse", "load_config", "run_daemon"]

@@ -70,17 +70,14 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
-from sagaline.apps import AppError
 from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
 from sagaline.daemon.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
-from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady,
-                                     AdminTree)
+from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminTree
 from sagaline.messages.supervision import Stop
-from sagaline.runtime.errors import SecretError
-from sagaline.runtime.private import PRIVATE_UMASK, PrivacyError, ensure_private_dir
+from sagaline.runtime.private import PRIVATE_UMASK, ensure_private_dir
 
 __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
            "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
@@ -267,9 +264,7 @@ class Daemon:
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
         from sagaline.actors.tree import TreeConfig, default_hosts
-        from sagaline.supervisors.spec import child_spec
-
-        from sagaline.supervisors.spec import SupervisorFlags
+        from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
         config = self.config
         watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}

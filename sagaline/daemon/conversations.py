@@ -27,21 +27,51 @@ processes are alive, the age of the daemon's heartbeat), and ``catalog``: the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Generator
+from typing import Any
 
-from sagaline.messages.admin import (AdminAppCommand, AdminCancelRun, AdminCatalog, AdminError, AdminHealth,
-                                     AdminListRuns, AdminNasRuns, AdminPolicyDecisions, AdminRegistryLookup,
-                                     AdminRegistrySelect, AdminRequest, AdminResult, AdminResumeRun,
-                                     AdminRetryCompensation, AdminShowRun, AdminStartSaga, AdminTailEvents,
-                                     AdminTree, AdminWaitRun)
+from sagaline.messages.admin import (
+    AdminAppCommand,
+    AdminCancelRun,
+    AdminCatalog,
+    AdminError,
+    AdminHealth,
+    AdminListRuns,
+    AdminNasRuns,
+    AdminPolicyDecisions,
+    AdminRegistryLookup,
+    AdminRegistrySelect,
+    AdminRequest,
+    AdminResult,
+    AdminResumeRun,
+    AdminRetryCompensation,
+    AdminShowRun,
+    AdminStartSaga,
+    AdminTailEvents,
+    AdminTree,
+    AdminWaitRun,
+)
 from sagaline.messages.base import Headers
 from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, ListRuns, OperatorAnswer, ResumeRun,
-                                    RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus, SagaAccepted,
-                                    SagaRefused, StartSaga)
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    CancelRun,
+    ListRuns,
+    OperatorAnswer,
+    ResumeRun,
+    RetryCompensation,
+    RunOutcome,
+    RunSnapshot,
+    RunsPage,
+    RunStatus,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+)
 from sagaline.supervisors.api import WhichChildren
 
 __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
@@ -303,7 +333,7 @@ def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict, list[tuple[dict, An
 
 def _expand(frontier: list, replies: tuple, found: list) -> list:
     following = []
-    for (node, _), reply in zip(frontier, replies):
+    for (node, _), reply in zip(frontier, replies, strict=False):
         if not hasattr(reply, "children"):
             node["unreachable"] = True
             continue

@@ -34,8 +34,8 @@ separately.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from sagaline.supervisors.strategy import Intensity
 

@@ -21,8 +21,16 @@ import time
 from typing import Any
 
 from sagaline.daemon import liveness
-from sagaline.daemon.app import (EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNHEALTHY, UNHEALTHY, Daemon,
-                                 DaemonError)
+from sagaline.daemon.app import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNHEALTHY,
+    UNHEALTHY,
+    Daemon,
+    DaemonError,
+)
 from sagaline.daemon.config import ConfigError, DaemonConfig
 from sagaline.daemon.signals import StopRequest
 

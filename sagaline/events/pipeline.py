@@ -21,7 +21,7 @@ validator is what rejects it).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sagaline.events.envelope import Event
 from sagaline.events.known import known_event

@@ -26,7 +26,8 @@ journal loader) catch ``CodecError`` and answer with an error, losing nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 from pydantic import ValidationError

@@ -37,7 +37,8 @@ import importlib
 import io
 import pickle
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sagaline.runtime.frames import PayloadRefused
 
@@ -206,7 +207,7 @@ def allow_classes(classes: Iterable[type | str]) -> None:
 
 
 class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:  # noqa: D102 - pickle's hook
+    def find_class(self, module: str, name: str) -> Any:
         return ALLOWED.find(module, name)
 
 

@@ -73,8 +73,8 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
 
@@ -155,7 +155,7 @@ def _patch_quiet_self_sends() -> None:
 class _Described:
     """A message's description, rendered only when formatted (what ``identify()`` returns when patched)."""
 
-    __slots__ = ("_render", "_of")
+    __slots__ = ("_of", "_render")
 
     def __init__(self, render, of) -> None:
         self._render, self._of = render, of

@@ -16,17 +16,26 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sagaline.messages.base import Command
 from sagaline.messages.ids import uuid7
 from sagaline.saga.definition import SagaDefinition
 from sagaline.saga.executor import Executor
 from sagaline.saga.outcomes import Fail, Ok, Retry, StepError
-from sagaline.saga.signals import (CancelRequested, Finished, InvocationResult, Invoke,
-                                   RunCommand, RunEvent, SetTimer, TimerFired)
 from sagaline.saga.shell import interpret, perform
+from sagaline.saga.signals import (
+    CancelRequested,
+    Finished,
+    InvocationResult,
+    Invoke,
+    RunCommand,
+    RunEvent,
+    SetTimer,
+    TimerFired,
+)
 from sagaline.saga.state import RunState
 from sagaline.saga.steps import Send
 

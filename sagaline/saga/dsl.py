@@ -26,7 +26,8 @@ Reactor's vocabulary maps one to one: ``input`` (with a transform),
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sagaline.saga.definition import (
     DEFAULT_MAX_CONCURRENCY,

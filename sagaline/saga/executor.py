@@ -33,8 +33,9 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from sagaline.saga import rollback
 from sagaline.saga.backoff import DEFAULT_BACKOFF, Backoff

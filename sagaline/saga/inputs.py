@@ -18,8 +18,9 @@ the schema names before anything is sent (:mod:`sagaline.cli.inputs`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 

@@ -25,8 +25,9 @@ keeps the :class:`~sagaline.messages.saga.RunOutcome` waiters receive.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, Union
+from typing import Any, Protocol
 
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
 from sagaline.saga.executor import Executor
@@ -83,7 +84,7 @@ class Finish:
     outcome: RunOutcome
 
 
-Record = Union[Begin, Append, Finish]
+Record = Begin | Append | Finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +197,7 @@ class MemoryJournal:
 class Halted(Exception):
     """Raised by :meth:`GroupCommit.flush` when the rehearsal hook stopped the journal."""
 
-    def __init__(self, rule: "HaltRule") -> None:
+    def __init__(self, rule: HaltRule) -> None:
         super().__init__(f"journal halted by its rehearsal rule ({rule.action})")
         self.rule = rule
 

@@ -23,7 +23,7 @@ callback) becomes ``Fail(StepError("bad_outcome" | "exception", ...))``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "StepError",
@@ -101,7 +101,7 @@ class Continue:
     value: Any = None
 
 
-Outcome = Union[Ok, Retry, Fail, Halt, Continue]
+Outcome = Ok | Retry | Fail | Halt | Continue
 
 RUN_OUTCOMES: tuple[type, ...] = (Ok, Retry, Fail, Halt)
 COMPENSATE_OUTCOMES: tuple[type, ...] = (Continue, Ok, Retry, Fail)

@@ -17,8 +17,15 @@ from typing import Any
 
 from sagaline.saga.errors import SagaError
 from sagaline.saga.outcomes import Continue, Fail, Halt, Ok, Outcome, Retry, StepError
-from sagaline.saga.signals import (CancelRequested, InvocationResult, ResumeRequested,
-                                   RetryCompensations, RunEvent, TimerFired, TimerToken)
+from sagaline.saga.signals import (
+    CancelRequested,
+    InvocationResult,
+    ResumeRequested,
+    RetryCompensations,
+    RunEvent,
+    TimerFired,
+    TimerToken,
+)
 
 __all__ = ["CorruptRecord", "event_to_data", "event_from_data", "error_to_data", "error_from_data"]
 

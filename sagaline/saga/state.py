@@ -23,8 +23,9 @@ Steps move along::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from sagaline.saga.outcomes import StepError
 from sagaline.saga.signals import Kind
@@ -121,7 +122,7 @@ class StepState:
     started_at: float | None = None
     finished_at: float | None = None
 
-    def evolve(self, **changes: Any) -> "StepState":
+    def evolve(self, **changes: Any) -> StepState:
         """A copy with ``changes`` applied."""
         return _evolve(self, changes)
 
@@ -163,11 +164,11 @@ class RunState:
     started_at: float = 0.0
     finished_at: float | None = None
 
-    def evolve(self, **changes: Any) -> "RunState":
+    def evolve(self, **changes: Any) -> RunState:
         """A copy with ``changes`` applied."""
         return _evolve(self, changes)
 
-    def with_step(self, step: StepState) -> "RunState":
+    def with_step(self, step: StepState) -> RunState:
         """A copy in which ``step`` replaces the step of the same name."""
         steps = dict(self.steps)
         steps[step.name] = step

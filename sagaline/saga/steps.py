@@ -19,8 +19,9 @@ later feeds the reply through :meth:`StepBehaviour.interpret`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from sagaline.messages.base import Command, Headers, Reply
 from sagaline.messages.common import CommandFailed

@@ -35,8 +35,9 @@ is given, or the wall clock's).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.events.envelope import new_event
 from sagaline.messages.base import Headers

@@ -10,9 +10,10 @@ calls completes in one step of whatever drives it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any
 
 from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
 

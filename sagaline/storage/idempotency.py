@@ -51,16 +51,17 @@ Schema::
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Awaitable, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.codec import decode, encode
 from sagaline.messages.common import CommandFailed
-from sagaline.storage.errors import StorageError
 from sagaline.storage.database import Connection, Database, open_database
+from sagaline.storage.errors import StorageError
 from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [

@@ -40,9 +40,9 @@ from typing import Any
 from sagaline.messages.supervision import ExitReason
 from sagaline.supervisors.api import (
     ChildInfo,
+    Children,
     ChildStarted,
     ChildTerminated,
-    Children,
     CountChildren,
     StartChild,
     SupervisorError,
@@ -51,7 +51,7 @@ from sagaline.supervisors.api import (
     WhichChildren,
 )
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import ChildSpec, DynamicFlags, dynamic_flags
+from sagaline.supervisors.spec import ChildSpec, dynamic_flags
 from sagaline.supervisors.strategy import Intensity, should_restart
 from sagaline.supervisors.supervisor import _counts, _describe
 from sagaline.telemetry import names as tn

@@ -145,7 +145,7 @@ class DynamicFlags(_Data):
     """How long one child may take to confirm its start."""
 
 
-def shutdown_ms(spec: ChildSpec) -> int | None | Literal["brutal_kill"]:
+def shutdown_ms(spec: ChildSpec) -> int | Literal["brutal_kill"] | None:
     """Return the effective shutdown: ``"brutal_kill"``, a timeout in ms, or None (infinity)."""
     shutdown = spec.shutdown
     if shutdown is None:

@@ -78,7 +78,7 @@ class Intensity:
     max_seconds: float = 5.0
     stamps: tuple[float, ...] = ()
 
-    def record(self, now: float) -> tuple["Intensity", bool]:
+    def record(self, now: float) -> tuple[Intensity, bool]:
         """Record a restart at ``now``.
 
         Returns:

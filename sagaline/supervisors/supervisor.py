@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.actors.base import DEFER_START
 from sagaline.messages.supervision import ExitReason
@@ -35,9 +36,9 @@ from sagaline.supervisors.api import (
     ChildCounts,
     ChildDeleted,
     ChildInfo,
+    Children,
     ChildStarted,
     ChildTerminated,
-    Children,
     CountChildren,
     DeleteChild,
     RestartChild,

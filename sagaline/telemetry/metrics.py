@@ -42,13 +42,15 @@ JSON-lines exporter they are deltas, so summing lines gives totals
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 
 from sagaline.telemetry import names as tn
-from sagaline.telemetry.core import EventName, Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import EventName, Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 from sagaline.telemetry.otel import HANDLER_PREFIX
 
 __all__ = ["MetricsBridge", "Tally", "INSTRUMENTS", "DURATION_BOUNDS_S"]
@@ -170,7 +172,7 @@ class MetricsBridge:
             HANDLER_PREFIX + "metrics.flow": (tuple(_FLOW), self._on_flow),
         }
 
-    def attach(self) -> "MetricsBridge":
+    def attach(self) -> MetricsBridge:
         """Attach the handlers; returns self."""
         for handler_id, (events, fn) in self.handlers().items():
             self.source.attach_many(handler_id, events, self._then_tick(fn))
@@ -219,8 +221,8 @@ class MetricsBridge:
 
     def _on_domain(self, event: EventName, measurements: dict, metadata: dict) -> None:
         outcome = metadata.get("reply") or "ok" if event[-1] == "stop" else metadata.get("kind", "error")
-        self._add("sagaline.domain.commands", 1, {"domain": metadata.get("domain", ""), "command": metadata.get("command", ""),
-                              "outcome": outcome})
+        self._add("sagaline.domain.commands", 1, {"domain": metadata.get("domain", ""),
+                                                  "command": metadata.get("command", ""), "outcome": outcome})
 
     def _on_runtime(self, event: EventName, measurements: dict, metadata: dict) -> None:
         if event == tn.SUPERVISOR_RESTART:

@@ -72,7 +72,8 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from sagaline import __version__
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import parse_traceparent, root_span_id, trace_id_for
-from sagaline.telemetry.core import EventName, Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import EventName, Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 from sagaline.telemetry.deferral import flush_when_idle
 
 __all__ = ["SpanBridge", "HANDLER_PREFIX", "MAX_OPEN_SPANS"]
@@ -185,7 +186,7 @@ class SpanBridge:
                 tuple(tn.DOMAIN_COMMAND + (s,) for s in ("start", "stop", "exception")), self._on_domain),
         }
 
-    def attach(self) -> "SpanBridge":
+    def attach(self) -> SpanBridge:
         """Attach the handlers; returns self."""
         for handler_id, (events, fn) in self.handlers().items():
             self.source.attach_many(handler_id, events, fn)

@@ -56,12 +56,14 @@ import atexit
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.errors import SagalineError
-from sagaline.telemetry.core import Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 
 __all__ = ["TelemetryConfig", "TelemetryConfigError", "ProcessTelemetry", "config_from_env", "ensure", "install",
            "current", "actor_started", "actor_exiting", "flush", "shutdown", "reset", "EXPORTER_VARIABLE",

@@ -23,15 +23,16 @@ span, in start order; a span whose parent is missing (e.g. the root was
 never exported because its saga actor was killed) is shown at the top level.
 
 :func:`metric_totals` sums the delta metric lines of ``metrics-*.jsonl``.
-"""
+"""  # noqa: E501  (the sample timeline above is printed at its real width)
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sagaline.telemetry.context import trace_id_for
 
@@ -57,7 +58,7 @@ class SpanRecord:
     pid: int | None = None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SpanRecord":
+    def from_dict(cls, data: dict) -> SpanRecord:
         """Build from a parsed line (unknown keys ignored)."""
         return cls(data["trace_id"], data["span_id"], data.get("parent_span_id"), data.get("name", "?"),
                    int(data.get("start_ns") or 0), int(data.get("end_ns") or data.get("start_ns") or 0),

@@ -1,4 +1,5 @@
-"""A stand-in daemon for :class:`sagaline.Client` tests: the double of :class:`~sagaline.client.channel.ThespianChannel`.
+"""A stand-in daemon for :class:`sagaline.Client` tests: the double of
+:class:`~sagaline.client.channel.ThespianChannel`.
 
 ::
 
@@ -19,7 +20,8 @@ one from later directories; ``opens`` counts directory fetches,
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.client.channel import Reply
 from sagaline.client.errors import DaemonStarting

@@ -24,9 +24,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.daemon.pidfile import DaemonInfo, pid_alive, read_info
 from sagaline.runtime.procs import kill_all, pids_with_tag
@@ -144,7 +145,7 @@ class DaemonProcess:
             command += ["--config", str(path)]
         return command
 
-    def start(self, timeout: float = START_TIMEOUT_S) -> "DaemonProcess":
+    def start(self, timeout: float = START_TIMEOUT_S) -> DaemonProcess:
         """Start it and wait until it serves.
 
         Raises:

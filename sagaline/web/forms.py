@@ -14,8 +14,9 @@ admitted.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.cli.inputs import coerce_text
 

@@ -18,8 +18,9 @@ sent elsewhere).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 __all__ = ["Bar", "Timeline", "from_spans", "from_steps", "MIN_WIDTH_PCT"]
 

@@ -49,7 +49,8 @@ class ConsoleChild:
 
     def __init__(self, settings: WebSettings, data_dir: Path, admin_port: int, daemon_host: str,
                  tag: str | None = None) -> None:
-        self.settings, self.data_dir, self.admin_port, self.daemon_host = settings, Path(data_dir), admin_port, daemon_host
+        self.settings, self.data_dir = settings, Path(data_dir)
+        self.admin_port, self.daemon_host = admin_port, daemon_host
         self.tag = tag
         self.process: subprocess.Popen | None = None
         self.restarts: tuple[float, ...] = ()

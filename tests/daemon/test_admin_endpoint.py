@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from sagaline.actors.spawn import start_actor
 from sagaline.actors.tree import start_tree
 from sagaline.messages import codec
-from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_MAX_BYTES, AdminDoorInit, AdminError, AdminHealth,
-                                     AdminListRuns, AdminPolicyDecisions, AdminRegistryLookup, AdminResult,
-                                     AdminStartSaga, AdminWaitRun)
+from sagaline.messages.admin import (
+    ADMIN_DOOR_NAME,
+    ADMIN_MAX_BYTES,
+    AdminDoorInit,
+    AdminError,
+    AdminHealth,
+    AdminListRuns,
+    AdminPolicyDecisions,
+    AdminRegistryLookup,
+    AdminResult,
+    AdminStartSaga,
+    AdminWaitRun,
+)
 from sagaline.messages.registry import Lookup
 from sagaline.messages.saga import StartSaga
 from sagaline.runtime import MULTIPROC, SIMPLE

@@ -90,7 +90,7 @@ def test_a_timed_out_request_retires_its_worker_so_the_late_reply_never_answers_
 @pytest.mark.multiproc
 def test_a_worker_answering_a_request_answers_the_next_busy_and_a_forward_goes_to_another(multiproc_actor_system):
     pool = Pool(multiproc_actor_system, workers=2)
-    first, second = pool.directory().workers
+    first, _second = pool.directory().workers
     held = threading.Thread(target=pool.ask, args=(first, m.AdminWaitRun(correlation_id=LATE, timeout_s=1.0)))
     held.start()
     try:

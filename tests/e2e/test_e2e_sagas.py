@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_user_provisioning_started_one_shot_completes_and_can_be_looked_at(cli):
     cid = out["correlation_id"]
     assert (out["status"], out["existing"]) == ("completed", False)
     assert out["result"]["user"]["email"] == "ada@example.com"
-    shown = cli(f"sagas", "show", cid)
+    shown = cli("sagas", "show", cid)
     assert shown.exit_code == 0 and "status      completed" in shown.stdout and cid in shown.stdout
     events = cli.json("events", "tail", "--cid", cid)["events"]
     assert [e["name"] for e in events] == ["user.onboarding.complete", "reactor.saga.complete"]
@@ -124,11 +125,11 @@ def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(c
 def seed_upm_fleet(daemon) -> str:
     """Register an active snapshot with an adapter and a shadow one with good drift, through bolt's
     own messages (the CLI has no command to register UPM snapshots: a training pipeline does that)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from thunderline.messages import bolt as b
     from sagaline.messages.base import Headers
     from sagaline.runtime import join_system
+    from thunderline.messages import bolt as b
 
     handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
@@ -138,7 +139,7 @@ def seed_upm_fleet(daemon) -> str:
             headers = Headers(correlation_id=uuid7(), idempotency_key=uuid7())
             return handle.ask(bolt, command(headers=headers, **fields), 30)
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         old = ask(b.RegisterSnapshot, version=1, checksum="a", trained_by="bolt").snapshot
         ask(b.ActivateSnapshot, snapshot_id=old.snapshot_id)
         ask(b.RegisterAdapter, name="api", snapshot_id=old.snapshot_id)

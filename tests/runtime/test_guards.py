@@ -11,14 +11,13 @@ import socket
 import time
 
 import pytest
-
-from sagaline.runtime.transport import installed_secret
 from thespian.actors import ActorExitRequest
 
 from sagaline.actors.spawn import start_actor
 from sagaline.runtime import NoSystemListening, guards, join_system
 from sagaline.runtime.procs import pid_alive
 from sagaline.runtime.system import _join, free_port
+from sagaline.runtime.transport import installed_secret
 from tests.support.actors import ProbePing, ProbePong
 
 pytestmark = pytest.mark.multiproc

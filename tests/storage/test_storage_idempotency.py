@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from sagaline.messages.ids import uuid7
 from sagaline.storage.errors import StorageError
 from sagaline.storage.idempotency import StoreBase, answer, apply_once, ledger
 
-NOW = datetime(2025, 10, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 10, 27, 12, 0, tzinfo=UTC)
 
 
 class StorageTestPut(Command):

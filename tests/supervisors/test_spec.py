@@ -1,6 +1,7 @@
 """Child specs and flags are validated data with OTP defaults."""
 
 import pytest
+from pydantic import ValidationError
 
 from sagaline.supervisors import spec as specs
 from sagaline.supervisors.spec import InvalidSpec, child_spec, shutdown_ms, supervisor_spec
@@ -39,7 +40,7 @@ def test_duplicate_child_ids_are_refused():
 
 
 def test_specs_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         child_spec("w", "a.B").id = "other"
 
 

@@ -46,7 +46,8 @@ def test_rest_for_one_restarts_the_dead_child_and_those_started_after_it(fake_cl
 
 @pytest.mark.parametrize("strategy", ["one_for_all", "rest_for_one"])
 def test_a_temporary_sibling_is_not_restarted_by_a_crash_and_its_spec_is_dropped(strategy, fake_clock):
-    children = [ChildView("a", "permanent", False), ChildView("b", "temporary", True), ChildView("c", "transient", True)]
+    children = [ChildView("a", "permanent", False), ChildView("b", "temporary", True),
+                ChildView("c", "transient", True)]
     decision, _ = on_exit(strategy, children, "a", "error", Intensity(), fake_clock())
     assert decision.terminate == ("c", "b")
     assert decision.drop == ("b",)
@@ -111,7 +112,7 @@ def test_every_strategy_a_spec_accepts_has_its_own_clause():
 
 
 def test_an_unknown_strategy_is_refused_rather_than_run_as_another(fake_clock):
-    with pytest.raises(ValueError, match="unknown restart strategy 'one_for_none'.*one_for_one"):
+    with pytest.raises(ValueError, match=r"unknown restart strategy 'one_for_none'.*one_for_one"):
         on_exit("one_for_none", views(), "b", "error", Intensity(), fake_clock())
 
 

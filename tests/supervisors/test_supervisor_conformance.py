@@ -9,7 +9,14 @@ from sagaline.messages.supervision import Stop
 from tests.support.actors import ProbeCrash, ProbeExit
 from tests.support.tree import (
     SUPERVISOR,
-    children, events, kill, running_address, start_probe, start_supervisor, wait_until, worker,
+    children,
+    events,
+    kill,
+    running_address,
+    start_probe,
+    start_supervisor,
+    wait_until,
+    worker,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -60,7 +67,7 @@ class TestOneForOne:
         sup = start_supervisor(h, [worker("a", probe), worker("b", probe)], parent=probe)
         for restarts in range(1, 4):
             h.tell(running_address(h, sup, "b"), ProbeCrash())
-            wait_until(lambda: (children(h, sup)["b"].restarts == restarts
+            wait_until(lambda restarts=restarts: (children(h, sup)["b"].restarts == restarts
                                 and running_address(h, sup, "b")))
         h.tell(running_address(h, sup, "b"), ProbeCrash())
         wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))

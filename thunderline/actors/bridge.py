@@ -196,8 +196,8 @@ class BridgeActor(BaseActor):
         return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
 
     def _on_ListTrials(self, cmd: b.ListTrials, sender: Any) -> Any:
-        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid, epoch=t.epoch,
-                             epochs=t.arch.epochs, reason=t.reason)
+        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid,
+                             epoch=t.epoch,                              epochs=t.arch.epochs, reason=t.reason)
                  for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
@@ -370,8 +370,8 @@ def _load_own_app() -> None:
 
 def preload() -> None:
     """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
-    import sklearn.model_selection  # noqa: F401
-    import sklearn.neural_network  # noqa: F401
+    import sklearn.model_selection
+    import sklearn.neural_network
     import sklearn.preprocessing  # noqa: F401
     from sklearn.datasets import load_digits
 

@@ -24,10 +24,11 @@ Every command may also fail with the shared codes of
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from thunderline.storage.block_store import BlockStore, VaultRow

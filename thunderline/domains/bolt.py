@@ -40,8 +40,8 @@ from typing import Any
 
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.bolt_models import ModelRunHandlers
 from thunderline.messages import bolt as m

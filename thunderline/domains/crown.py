@@ -28,12 +28,20 @@ from pathlib import Path
 from sagaline.messages.base import Reply
 from sagaline.messages.codec import CodecError, pack_value
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import answer, failure
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
-from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy)
-from thunderline.messages.crown import (DecisionRecord, DecisionsPage, EvaluatePolicy, ListDecisions, ListPolicies,
-                                        PoliciesPage, PolicyDecided, PolicySummary)
+from thunderline.domains.policy import DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy
+from thunderline.messages.crown import (
+    DecisionRecord,
+    DecisionsPage,
+    EvaluatePolicy,
+    ListDecisions,
+    ListPolicies,
+    PoliciesPage,
+    PolicyDecided,
+    PolicySummary,
+)
 from thunderline.storage.crown_store import CrownStore
 
 __all__ = ["CrownConfig", "CrownService"]

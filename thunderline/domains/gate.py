@@ -23,7 +23,8 @@ retryable ones are remembered under the key):
     and the ``X-Correlation-ID`` header carries it. ``magic_link_send_failed``
     when the token is not a live token of that email, the redirect is not a
     local path (``/...``; anything else could point the link at another
-    host; :func:`~thunderline.messages.gate.redirect_problem`), or the sender failed (retryable when the sender says so; then not
+    host; :func:`~thunderline.messages.gate.redirect_problem`), or the sender
+    failed (retryable when the sender says so; then not
     remembered, and a retry can send). A re-send after a success sends
     nothing: the ledger answers. The mail is handed over inside the
     command's transaction, before the commit: if the commit then fails (or
@@ -53,14 +54,23 @@ from datetime import datetime, timedelta
 
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
-from thunderline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
-                                      MailSendError, OutboxSender)
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted,
-                                       redirect_problem)
+from thunderline.domains.mail import CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender, MailSendError, OutboxSender
+from thunderline.messages.gate import (
+    CreateUser,
+    DeleteUser,
+    IssueToken,
+    MagicLinkSent,
+    RevokeToken,
+    SendMagicLink,
+    TokenIssued,
+    TokenRevoked,
+    UserCreated,
+    UserDeleted,
+    redirect_problem,
+)
 from thunderline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]

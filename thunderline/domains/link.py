@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from thunderline.storage.link_store import CommunityRow, LinkStore, MembershipRow

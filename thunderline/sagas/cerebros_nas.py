@@ -79,9 +79,18 @@ from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
 from thunderline.messages import bolt_models as m
-from thunderline.messages.bridge import (Architecture, ArchitecturesProposed, AwaitTrials, CancelTrials,
-                                         DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
-                                         TrialResult, TrialsFinished)
+from thunderline.messages.bridge import (
+    Architecture,
+    ArchitecturesProposed,
+    AwaitTrials,
+    CancelTrials,
+    DispatchTraining,
+    ProposeArchitectures,
+    TrainingDataset,
+    TrainingDispatched,
+    TrialResult,
+    TrialsFinished,
+)
 
 __all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S",
            "DEFAULT_MAX_TRIALS", "DEFAULT_MAX_PARAMS", "definition"]

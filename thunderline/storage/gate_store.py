@@ -24,10 +24,9 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-from sagaline.storage.database import Connection
-
 import thunderline.messages.gate  # noqa: F401  registers gate replies, which the ledger decodes
 from sagaline.messages.codec import pack_value, unpack_value
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 

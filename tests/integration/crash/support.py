@@ -15,9 +15,10 @@ import os
 import signal
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient

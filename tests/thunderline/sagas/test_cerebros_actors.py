@@ -6,6 +6,7 @@ domain actors, runs driven by the saga actor, effects read from SQLite.
 from __future__ import annotations
 
 import sqlite3
+
 import pytest
 
 from sagaline.actors.tree import start_tree
