@@ -10,7 +10,7 @@ side in one run:
   messages between processes;
 * **client**: ``sagaline.Client(address=...)`` (its own joined endpoint)
   calls ``start(..., wait=True)``: the request goes straight to the saga
-  host of the run's partition (its desk, :mod:`sagaline.actors.host_desk`),
+  host of the run's partition (its desk, :mod:`sagaline.hosts.host_desk`),
   which answers: 2 messages, no admin worker or supervisor in between.
 
 for UserProvisioning (the saga itself dominates: five domain commands and

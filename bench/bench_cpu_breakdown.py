@@ -133,8 +133,8 @@ class ActorClock:
 
 def _inprocess_pass(runs: int, clock: ActorClock | None) -> dict:
     from sagaline.actors.base import BaseActor
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime.system import SIMPLE, start_system
     from thunderline.testing import tree_config
 

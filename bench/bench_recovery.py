@@ -109,7 +109,7 @@ def _start_tree(handle, data: Path, per_write: bool, **options: Any):
     """The UserProvisioning tree on ``data``; ``per_write``: its hosts commit each journal record alone."""
     from recovering.per_write import PER_WRITE_HOST
 
-    from sagaline.actors import tree as trees
+    from sagaline.daemon import tree as trees
     from thunderline.testing import tree_config
 
     config = tree_config(data, domain_config=FLOW, hosts=HOSTS, **options)

@@ -47,8 +47,8 @@ CONCURRENCY = 16
 # ----- child: one side, one trial ------------------------------------------------------------------
 
 def child(side: str, runs: int, out: Path, workdir: Path) -> None:
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime import NotTheDaemon, system, transport, verify_listener
     from thunderline.testing import tree_config
 

@@ -23,8 +23,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.runtime.system import MULTIPROC, SIMPLE, start_system
 from thunderline.testing import tree_config
 

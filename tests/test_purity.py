@@ -10,7 +10,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 ROOT = REPO / "sagaline"
 PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "supervisors/api.py",
         "apps/model.py",
-        "daemon/conversations.py", "daemon/requests.py", "daemon/liveness.py", "client/results.py",
+        "admin/conversations.py", "admin/requests.py", "daemon/liveness.py", "client/results.py",
         "web/settings.py", "web/redact.py", "web/views.py", "web/gantt.py", "web/graph.py", "web/forms.py",
         "web/guard.py",
         "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
@@ -49,7 +49,7 @@ def test_pure_packages_import_only_pure_sagaline_layers(entry):
                "sagaline.apps.model",
                "thunderline.messages", "thunderline.sagas", "thunderline.events",
                # the console's pure views use each other and the CLI's pure input conversion
-               "sagaline.web.settings", "sagaline.web.redact", "sagaline.cli.inputs")
+               "sagaline.web.settings", "sagaline.web.redact", "sagaline.client.inputs")
     bad = [(f.relative_to(REPO), name) for f in _modules(entry) for name in _imports(f)
            if name.startswith(("sagaline", "thunderline")) and not name.startswith(allowed)]
     assert bad == []

@@ -228,8 +228,8 @@ def run_driver(n: int, c: int, work: Path) -> dict[str, Any]:
 
 
 def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
-    from sagaline.actors.tree import TreeConfig, start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import TreeConfig, start_tree
     from sagaline.runtime.system import SIMPLE, start_system
 
     handle = start_system(SIMPLE, log_dir=work / "logs")

@@ -21,7 +21,7 @@ from typing import Any
 
 from sagaline.actors.domain import DomainActor
 from sagaline.domains.flow import FlowConfig, FlowService, InvalidPattern
-from sagaline.messages.flow import (
+from sagaline.events.flow import (
     EventDelivery,
     EventsSubscribed,
     FlowError,

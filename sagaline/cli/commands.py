@@ -11,7 +11,7 @@ in both; everything goes through one :class:`sagaline.Client`.
   (:meth:`sagaline.Client.resolve`); an ambiguous one is refused listing
   the candidates (exit 2), an unknown one is not found (exit 9).
 * Inputs follow HTTPie's convention: ``key=value`` is text converted by the
-  type the daemon's catalog gives (:mod:`sagaline.cli.inputs`; a value that
+  type the daemon's catalog gives (:mod:`sagaline.client.inputs`; a value that
   does not fit is refused here, exit 2), ``key:=json`` is JSON.
 * Exit statuses: :mod:`sagaline.cli.exits`; where the words go:
   :mod:`sagaline.cli.output`.
@@ -31,7 +31,6 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from sagaline.cli.exits import Exit, for_error
-from sagaline.cli.inputs import coerce_pairs
 from sagaline.cli.output import Output
 from sagaline.cli.render import render, render_apps, render_catalog, render_saga
 from sagaline.cli.spec import (
@@ -50,6 +49,7 @@ from sagaline.cli.spec import (
 )
 from sagaline.cli.times import parse_when
 from sagaline.client.errors import ClientError, NotFound, error_for
+from sagaline.client.inputs import coerce_pairs
 from sagaline.messages import admin as m
 from sagaline.messages.saga import RunStatusName
 

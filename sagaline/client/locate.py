@@ -25,8 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sagaline.client.errors import BadInput, DaemonUnreachable
-from sagaline.daemon.config import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
-from sagaline.daemon.pidfile import BadDaemonInfo, DaemonInfo, pid_alive, read_info
+from sagaline.runtime.pidfile import (
+    DEFAULT_ADMIN_PORT,
+    DEFAULT_DATA_DIR,
+    BadDaemonInfo,
+    DaemonInfo,
+    pid_alive,
+    read_info,
+)
 from sagaline.runtime.secret import secret_path
 
 __all__ = ["Target", "locate", "parse_address"]

@@ -14,7 +14,7 @@ Connecting (:meth:`Client.connect`, done by the constructor unless
 ``connect=False``) asks the daemon's admin door for its admin workers and
 its saga hosts. A start or a wait goes straight to the saga host of its
 run (the partition of its correlation id): two messages between processes,
-the request and its answer (:mod:`sagaline.actors.host_desk`). Every other
+the request and its answer (:mod:`sagaline.hosts.host_desk`). Every other
 call goes to one idle worker, which asks the daemon's actors for it. A
 host that restarted is noticed at once (the message cannot be delivered):
 the client asks the door again, and asks a worker while any host is down.

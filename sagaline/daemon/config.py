@@ -75,16 +75,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
+from sagaline.runtime.pidfile import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
 from sagaline.web.settings import WebSettings
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
-           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS",
+           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_APPS",
            "is_loopback", "telemetry_environment", "daemon_apps"]
 
-#: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
-DEFAULT_ADMIN_PORT = 7720
-#: Default data directory, relative to the daemon's working directory (``make run``: the checkout).
-DEFAULT_DATA_DIR = Path("data")
 #: The apps the embedded configuration loads: the Thunderline sagas (``make run`` serves them).
 DEFAULT_APPS = ("thunderline.app:app",)
 #: The environment variable naming a TOML config file.

@@ -40,8 +40,8 @@ from datetime import datetime
 from typing import Any
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import PublishEvent
 from sagaline.messages.saga import RunOutcome
 from sagaline.saga.state import RunState
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sagaline.messages.flow  # noqa: F401  registers EventPublished, which the ledger decodes
+import sagaline.events.flow  # noqa: F401  registers EventPublished, which the ledger decodes
 from sagaline.events.envelope import Event
 from sagaline.messages.codec import pack_value, unpack_value
 from sagaline.storage.database import Connection

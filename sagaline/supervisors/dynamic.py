@@ -50,10 +50,9 @@ from sagaline.supervisors.api import (
     TerminateChildAt,
     WhichChildren,
 )
-from sagaline.supervisors.children import Child, ChildKeeper
+from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
 from sagaline.supervisors.spec import ChildSpec, dynamic_flags
 from sagaline.supervisors.strategy import Intensity, should_restart
-from sagaline.supervisors.supervisor import _counts, _describe
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -174,7 +173,7 @@ class DynamicSupervisor(ChildKeeper):
         elif self.starters.get(child.id, [None])[0] is not None:
             code = "already_started" if reason.error_type == "already_started" else "start_failed"
             self._fail_starters(child, SupervisorError(code=code, child_id=child.id, address=holder,
-                                                       detail=_describe(reason)))
+                                                       detail=start_failure(reason)))
             self.forget(child)
         elif reason.error_type == "already_started":
             self.forget(child)  # its name was taken while it was down: it lost the name
@@ -217,7 +216,7 @@ class DynamicSupervisor(ChildKeeper):
         self.send(sender, Children(children=rows))
 
     def receive_CountChildren(self, message: CountChildren, sender: Any) -> None:
-        self.send(sender, _counts(list(self.children.values())))
+        self.send(sender, count_children(list(self.children.values())))
 
     # ----- internals ------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ __all__ = [
     "is_abnormal",
     "should_restart",
     "on_exit",
+    "restart_allowed",
     "terminate_order",
 ]
 
@@ -87,6 +88,15 @@ class Intensity:
         """
         kept = tuple(t for t in self.stamps if now - t <= self.max_seconds) + (now,)
         return Intensity(self.max_restarts, self.max_seconds, kept), len(kept) > self.max_restarts
+
+
+def restart_allowed(earlier: tuple[float, ...], now: float, max_restarts: int, window_s: float) -> bool:
+    """May a process outside any supervisor (the daemon itself, its web console) restart once more?
+
+    OTP's intensity one level up: ``earlier`` are the monotonic times of its earlier restarts.
+    """
+    _, exceeded = Intensity(max_restarts, window_s, earlier).record(now)
+    return not exceeded
 
 
 @dataclass(frozen=True)

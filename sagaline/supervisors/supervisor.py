@@ -33,7 +33,6 @@ from typing import Any
 from sagaline.actors.base import DEFER_START
 from sagaline.messages.supervision import ExitReason
 from sagaline.supervisors.api import (
-    ChildCounts,
     ChildDeleted,
     ChildInfo,
     Children,
@@ -47,7 +46,7 @@ from sagaline.supervisors.api import (
     TerminateChild,
     WhichChildren,
 )
-from sagaline.supervisors.children import Child, ChildKeeper
+from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
 from sagaline.supervisors.spec import check_unique_ids, child_spec, supervisor_flags
 from sagaline.supervisors.strategy import ChildView, Intensity, on_exit
 from sagaline.telemetry import names as tn
@@ -240,7 +239,7 @@ class Supervisor(ChildKeeper):
         def failed(child: Child, reason: ExitReason) -> None:
             self.children.remove(child)
             self.steps.clear()
-            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
+            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=start_failure(reason)))
 
         self._start_and_answer(child, sender, failed)
 
@@ -279,7 +278,7 @@ class Supervisor(ChildKeeper):
 
         def failed(child: Child, reason: ExitReason) -> None:
             self.steps.clear()
-            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
+            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=start_failure(reason)))
 
         self._start_and_answer(child, sender, failed)
 
@@ -298,7 +297,7 @@ class Supervisor(ChildKeeper):
         self.send(sender, Children(children=tuple(self._info(c) for c in self.children)))
 
     def receive_CountChildren(self, message: CountChildren, sender: Any) -> None:
-        self.send(sender, _counts(self.children))
+        self.send(sender, count_children(self.children))
 
     def _info(self, child: Child) -> ChildInfo:
         pending = any(kind == "restart" and arg == child.id for kind, arg, _ in self.steps)
@@ -308,13 +307,3 @@ class Supervisor(ChildKeeper):
         return ChildInfo(id=child.id, address=child.address if status == "running" else None, status=status,
                          type=child.spec.type, restarts=child.restarts, name=child.spec.name,
                          pid=child.pid if status == "running" else None, last_exit=child.last_exit)
-
-
-def _describe(reason: ExitReason) -> str:
-    return f"{reason.error_type or reason.kind}: {reason.detail or ''}".strip()
-
-
-def _counts(children: list[Child]) -> ChildCounts:
-    return ChildCounts(specs=len(children), active=sum(c.state == "running" for c in children),
-                       supervisors=sum(c.spec.type == "supervisor" for c in children),
-                       workers=sum(c.spec.type == "worker" for c in children))

@@ -29,17 +29,29 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagaline.runtime.pidfile import DEFAULT_DATA_DIR
 from sagaline.telemetry.context import trace_id_for
 
-__all__ = ["SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
+__all__ = ["telemetry_directory",
+           "SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
            "find_runs"]
 
 _ROLLBACK = ("compensate", "undo")
+
+
+def telemetry_directory(data_dir: str | None, environ: dict[str, str] | None = None) -> Path | None:
+    """Where the spans are: ``SAGALINE_TELEMETRY_DIR``, else ``<data dir>/telemetry``."""
+    environ = dict(os.environ if environ is None else environ)
+    environ["SAGALINE_DATA_DIR"] = str(Path(data_dir or environ.get("SAGALINE_DATA_DIR") or DEFAULT_DATA_DIR))
+    from sagaline.telemetry.setup import config_from_env
+
+    return config_from_env(environ).directory
 
 
 @dataclass(frozen=True)

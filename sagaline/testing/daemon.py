@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagaline.daemon.pidfile import DaemonInfo, pid_alive, read_info
+from sagaline.runtime.pidfile import DaemonInfo, pid_alive, read_info
 from sagaline.runtime.procs import kill_all, pids_with_tag
 
 __all__ = ["DaemonProcess", "DaemonStartFailed", "CliRunner", "CliResult", "StopResult", "toml_text"]

@@ -27,9 +27,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sagaline.daemon.liveness import restart_allowed
 from sagaline.runtime.guards import TOKEN_VARIABLE
 from sagaline.runtime.procs import TAG_VARIABLE
+from sagaline.supervisors.strategy import restart_allowed
 from sagaline.web.settings import WebSettings
 
 __all__ = ["ConsoleChild", "INFO_FILE", "MAX_RESTARTS", "RESTART_WINDOW_S"]

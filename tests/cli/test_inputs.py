@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sagaline.cli.inputs import InputProblem, coerce_pairs, coerce_text
+from sagaline.client.inputs import InputProblem, coerce_pairs, coerce_text
 
 FIELDS = {
     "n": {"type": "integer >= 1", "schema": {"type": "integer", "minimum": 1}},

@@ -113,7 +113,7 @@ def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(c
 
     handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
-        door = handle.create_actor("sagaline.actors.admin.AdminDoor", global_name="sagaline.admin")
+        door = handle.create_actor("sagaline.admin.endpoint.AdminDoor", global_name="sagaline.admin")
         answer = codec.decode(handle.ask(door, payload, 10))
         assert (type(answer).__name__, answer.code) == ("AdminError", code)
         assert handle.ask(door, 42, 10).code == "malformed"
@@ -160,7 +160,7 @@ def holder_address(handle, key: str):
     from sagaline.messages.codec import pack_value
     from sagaline.runtime.addresses import address_from_bytes
 
-    door = handle.create_actor("sagaline.actors.admin.AdminDoor", global_name="sagaline.admin")
+    door = handle.create_actor("sagaline.admin.endpoint.AdminDoor", global_name="sagaline.admin")
     [entry] = handle.ask(door, AdminRegistryLookup(key=key), 10).data["entries"]
     port = int(re.search(r":(\d+)\)$", entry["holder"]).group(1))
     return address_from_bytes(pack_value(["tcp", "127.0.0.1", port]))

@@ -72,7 +72,8 @@ SOURCES = {
         """The wallet domain actor: one table of accounts, one table of moves."""
         from sagaline.actors.domain import DomainActor
         from sagaline.messages.base import Reply
-        from sagaline.storage.idempotency import StoreBase, answer, failure, forbid
+        from sagaline.domains.service import answer
+        from sagaline.storage.idempotency import StoreBase, failure, forbid
         from sagaline.storage.sqlite import read_clock, utc_now
         from walletpkg.messages import AccountOpened, Credit, Debit, Moved, OpenAccount, Refund
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from sagaline.actors.tree import Tree, start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import Tree, start_tree
 from thunderline.testing import tree_config
 
 

@@ -1,8 +1,7 @@
 """The flow actor: subscribers get matching events; bad requests get errors, never a crash."""
 
 from sagaline.events import new_event
-from sagaline.messages.base import Headers
-from sagaline.messages.flow import (
+from sagaline.events.flow import (
     EventPublished,
     EventsPage,
     EventsSubscribed,
@@ -11,6 +10,7 @@ from sagaline.messages.flow import (
     SubscribeEvents,
     TailEvents,
 )
+from sagaline.messages.base import Headers
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from tests.support.tree import events, start_probe, wait_until

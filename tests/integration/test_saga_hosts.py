@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sagaline.actors.tree import TreeConfig, start_tree
 from sagaline.client import SagaClient, SagaRefusedError
+from sagaline.daemon.tree import TreeConfig, start_tree
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
 from sagaline.messages.saga import GetHostStats

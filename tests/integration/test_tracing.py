@@ -7,8 +7,8 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.messages.ids import uuid7
 from sagaline.runtime.system import MULTIPROC
 from sagaline.telemetry import setup

@@ -33,8 +33,8 @@ def test_sixteen_concurrent_runs_all_complete_with_one_effect_each(make_tree):
 
 @pytest.mark.multiproc
 def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(multiproc_actor_system, tmp_path):
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from tests.integration.conftest import Databases
     from thunderline.testing import tree_config
 
@@ -66,9 +66,9 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 @pytest.mark.multiproc
 def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
         multiproc_actor_system, tmp_path):
-    from sagaline.actors.saga_host import run_key
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
+    from sagaline.hosts.saga_host import run_key
     from tests.integration.conftest import Databases
     from thunderline.testing import tree_config
 
@@ -92,8 +92,8 @@ def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outl
 
 
 def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(simple_actor_system, tmp_path):
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from thunderline.testing import tree_config
 
     collector = Collector()

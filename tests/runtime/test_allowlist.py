@@ -132,8 +132,8 @@ def test_a_malformed_pickle_is_refused_as_a_frame_not_raised_as_anything_else():
 
 def test_a_process_runs_launch_travels_in_its_hosts_init_args():
     """A process run's single-run host gets its launch (and an operator's action) in InitActor args."""
-    from sagaline.actors.host_args import NewRun, Rebuild, Successor
-    from sagaline.actors.saga_run import Operation
+    from sagaline.hosts.host_args import NewRun, Rebuild, Successor
+    from sagaline.hosts.saga_run import Operation
     from sagaline.messages.saga import StartSaga
 
     cid = uuid7()

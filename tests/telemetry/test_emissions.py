@@ -7,11 +7,11 @@ import pathlib
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.events import new_event
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from sagaline.supervisors.api import StartChild, WhichChildren

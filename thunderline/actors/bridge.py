@@ -55,9 +55,9 @@ from thespian.actors import ActorExitRequest
 from sagaline.actors.base import BaseActor
 from sagaline.domains.faults import FaultPlan
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Command, Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe, Subscribed
 from sagaline.messages.supervision import ExitReason, InitFailed, Started

@@ -17,7 +17,7 @@ is applied at most once and a duplicate gets the first answer.
     later is refused with ``undone_before_applied``).
 
 Every command may also fail with the shared codes of
-:func:`~sagaline.storage.idempotency.answer` and
+:func:`~sagaline.domains.service.answer` and
 :func:`~sagaline.storage.idempotency.apply_once`.
 """
 
@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sagaline.domains.service import answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
-from sagaline.storage.idempotency import answer, failure, forbid
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from thunderline.storage.block_store import BlockStore, VaultRow

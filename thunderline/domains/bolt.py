@@ -38,10 +38,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sagaline.domains.service import answer
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
-from sagaline.storage.idempotency import answer, failure, forbid
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.bolt_models import ModelRunHandlers
 from thunderline.messages import bolt as m

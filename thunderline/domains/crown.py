@@ -25,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagaline.domains.service import answer
 from sagaline.messages.base import Reply
 from sagaline.messages.codec import CodecError, pack_value
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
-from sagaline.storage.idempotency import answer, failure
+from sagaline.storage.idempotency import failure
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.policy import DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy
 from thunderline.messages.crown import (

@@ -43,7 +43,7 @@ retryable ones are remembered under the key):
 Every command: ``idempotency_key_missing`` / ``idempotency_key_conflict``
 (see :func:`~sagaline.storage.idempotency.apply_once`),
 ``storage_unavailable`` (retryable) / ``storage_failed`` (see
-:func:`~sagaline.storage.idempotency.answer`), ``unsupported_command``.
+:func:`~sagaline.domains.service.answer`), ``unsupported_command``.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sagaline.domains.service import answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
-from sagaline.storage.idempotency import answer, failure, forbid
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.mail import CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender, MailSendError, OutboxSender
 from thunderline.messages.gate import (

@@ -74,8 +74,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
 from thunderline.messages import bolt_models as m

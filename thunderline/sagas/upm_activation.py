@@ -52,8 +52,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
 from thunderline.messages.bolt import (

@@ -47,7 +47,7 @@ def _append(path: Path, line: str) -> None:
 
 
 def _start(args: argparse.Namespace):
-    from sagaline.actors.tree import start_tree
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime import start_system
     from thunderline.testing import tree_config
 

@@ -15,9 +15,9 @@ from sagaline.actors.spawn import start_actor
 from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
 from sagaline.events import validate
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
 from sagaline.storage.aio import AsyncRunner

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
 from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned

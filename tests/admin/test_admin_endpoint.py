@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import start_tree
+from sagaline.daemon.tree import start_tree
 from sagaline.messages import codec
 from sagaline.messages.admin import (
     ADMIN_DOOR_NAME,
@@ -33,8 +33,8 @@ from sagaline.supervisors.spec import child_spec
 from sagaline.testing.plugin import running_system
 from thunderline.testing import tree_config
 
-ENDPOINT = "sagaline.actors.admin.AdminEndpoint"
-DOOR = "sagaline.actors.admin_door.AdminDoor"
+ENDPOINT = "sagaline.admin.endpoint.AdminEndpoint"
+DOOR = "sagaline.admin.door.AdminDoor"
 
 
 class Admin:

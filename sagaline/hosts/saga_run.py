@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sagaline.actors.saga_support import carry_over, emit_start, finished_of, note_invoke, note_result, operator_outcome
+from sagaline.hosts.saga_support import carry_over, emit_start, finished_of, note_invoke, note_result, operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.saga import CancelAnswer, CancelRun, OperatorAnswer, RunOutcome, RunStatus, StartSaga
 from sagaline.saga import (

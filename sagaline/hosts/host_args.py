@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagaline.actors.saga_run import Operation
 from sagaline.apps import Apps, load_apps
+from sagaline.hosts.saga_run import Operation
 from sagaline.messages.saga import StartSaga
 from sagaline.saga.journal import HaltRule
 

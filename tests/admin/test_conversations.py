@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sagaline.admin.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.apps import load_apps
-from sagaline.daemon.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.messages import admin as a
 from sagaline.messages.registry import CountResult, Entries, Entry, Lookup, Select
 from sagaline.messages.saga import (

@@ -1,7 +1,7 @@
 """The saga host: one actor (one OS process on multiprocTCPBase) running many saga runs.
 
 Like a BEAM scheduler running many Erlang processes, a host carries many
-lightweight run actors (:class:`~sagaline.actors.saga_run.SagaRun`), each
+lightweight run actors (:class:`~sagaline.hosts.saga_run.SagaRun`), each
 with its own mailbox, state, timers and registry entry ``saga:<correlation
 id>``. The saga supervisor supervises a fixed set of hosts (one per core by
 default) and routes every request about a run to the host of its
@@ -9,7 +9,7 @@ default) and routes every request about a run to the host of its
 correlation id): nobody looks a run up to find it. A host is the authority
 for its partition: it admits starts (one run per correlation id, checked in
 memory and in the journal), holds the waiters of its runs
-(:class:`~sagaline.actors.run_book.RunBook`), answers their status, and is
+(:class:`~sagaline.hosts.run_book.RunBook`), answers their status, and is
 the registry partition of their keys.
 
 **One pump for what gathered.** After the messages it has received (it
@@ -18,9 +18,9 @@ them), the host lets every run with mail handle it, writes every journal
 record those runs made in **one** transaction (group commit:
 :class:`~sagaline.saga.journal.GroupCommit`), then carries out what follows
 from them (write-ahead), and sends what the runs sent, one envelope per
-destination (:class:`~sagaline.actors.host_io.Outbox`: commands for one
+destination (:class:`~sagaline.hosts.host_io.Outbox`: commands for one
 domain actor travel as one batch). Timers of all runs share one heap and
-one Thespian wakeup (:class:`~sagaline.actors.host_io.RunTimers`).
+one Thespian wakeup (:class:`~sagaline.hosts.host_io.RunTimers`).
 
 **Isolation.** An exception in one run's code ends that run only, as a
 crash ends an Erlang process: the run is rebuilt from the journal (its
@@ -45,7 +45,7 @@ happens: runs pause, the write is retried with backoff (up to
 the ``SAGA_STORAGE_FAULT`` telemetry event). Runs resume when a write
 succeeds.
 
-Args: see :class:`~sagaline.actors.host_args.HostArgs`.
+Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
-from sagaline.actors.host_desk import DeskTicket, HostDesk
-from sagaline.actors.host_io import Outbox, RunTimers
-from sagaline.actors.run_book import RunBook
-from sagaline.actors.saga_run import Operation, SagaRun, Tick
-from sagaline.actors.saga_support import operator_outcome
+from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
+from sagaline.hosts.host_desk import DeskTicket, HostDesk
+from sagaline.hosts.host_io import Outbox, RunTimers
+from sagaline.hosts.run_book import RunBook
+from sagaline.hosts.saga_run import Operation, SagaRun, Tick
+from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
@@ -367,7 +367,7 @@ class SagaHost(ChildKeeper):
             self._guarded(run, run.succeed, history, launch.from_step, launch.reply_to)
 
     def _spawn_process_run(self, launch: Launch) -> None:
-        spec = child_spec(f"run:{launch.run_id}", "sagaline.actors.saga_host.SagaHost",
+        spec = child_spec(f"run:{launch.run_id}", "sagaline.hosts.saga_host.SagaHost",
                           self.cfg.for_process_run(launch, self.directory), restart="temporary")
         child = Child(spec.id, spec)
         self.book.processes[launch.run_id] = child
@@ -454,7 +454,7 @@ class SagaHost(ChildKeeper):
         self.deliver(message.request, message.reply_to)
 
     def receive_bytes(self, message: bytes, sender: Any) -> None:
-        """An admin request a client sent straight here (see :mod:`sagaline.actors.host_desk`)."""
+        """An admin request a client sent straight here (see :mod:`sagaline.hosts.host_desk`)."""
         if sender is None or self.desk is None:
             return
         if self.waiting_for_directory:

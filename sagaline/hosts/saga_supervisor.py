@@ -8,7 +8,7 @@
     +-- host:N-1
 
 It is a static :class:`~sagaline.supervisors.supervisor.Supervisor` of
-``count`` :class:`~sagaline.actors.saga_host.SagaHost` children (one per
+``count`` :class:`~sagaline.hosts.saga_host.SagaHost` children (one per
 core by default), and the front door for runs: ``StartSaga`` (a correlation
 id is made here when none is given), ``AwaitRun``, ``CancelRun``,
 ``RunStatus``, ``RetryCompensation`` and ``ResumeRun`` go, wrapped in
@@ -67,7 +67,7 @@ from sagaline.supervisors.supervisor import Supervisor
 __all__ = ["SagaSupervisor", "SAGA_HOST", "host_id", "GATHER_TIMEOUT_S"]
 
 _log = logging.getLogger("sagaline.saga")
-SAGA_HOST = "sagaline.actors.saga_host.SagaHost"
+SAGA_HOST = "sagaline.hosts.saga_host.SagaHost"
 #: Seconds a registry select waits for every host's part before answering with what it has.
 GATHER_TIMEOUT_S = 2.0
 #: Requests routed to a host in the last this many seconds are routed again to its successor if it

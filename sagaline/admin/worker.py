@@ -6,12 +6,12 @@ straight to one of them (or through the door and the endpoint, one hop
 more). A worker:
 
 * **reads** the request at the trust boundary
-  (:func:`sagaline.daemon.requests.read_request`: size, nesting depth,
+  (:func:`sagaline.admin.requests.read_request`: size, nesting depth,
   validation); a bad one is answered with an error at once;
 * **answers one request at a time**: a request that arrives while it is
   busy is answered ``busy`` (a forwarded one goes back to the endpoint,
   which tries another worker);
-* **drives** the request's script (:mod:`sagaline.daemon.conversations`):
+* **drives** the request's script (:mod:`sagaline.admin.conversations`):
   resolves targets through the registry (cached; its subscription keeps the
   cache current), sends the asks, and matches the replies. A reply to an
   ask of the saga supervisor may come from another actor (the supervisor
@@ -60,9 +60,9 @@ import time
 from typing import Any
 
 from sagaline.actors.base import BaseActor
+from sagaline.admin.conversations import Ask, Missing, NoAnswer, conversation, error
+from sagaline.admin.requests import is_reply, read_request, reply_form
 from sagaline.apps import load_apps
-from sagaline.daemon.conversations import Ask, Missing, NoAnswer, conversation, error
-from sagaline.daemon.requests import is_reply, read_request, reply_form
 from sagaline.messages import codec
 from sagaline.messages.admin import (
     AdminBounced,

@@ -5,7 +5,7 @@ It yields :class:`Ask` (one question) or a tuple of them (asked at once,
 answered in the same order) and is sent back the reply (or the tuple of
 replies); it returns the :class:`~sagaline.messages.admin.AdminResult` or
 :class:`~sagaline.messages.admin.AdminError` to send the requester. The
-actor that drives it (:class:`sagaline.actors.admin_worker.AdminWorker`)
+actor that drives it (:class:`sagaline.admin.worker.AdminWorker`)
 resolves targets through the registry and matches replies: by sender, or,
 for an ask to the saga supervisor (``from_anyone``: the supervisor may hand
 a request on to an actor that answers the requester itself), by being the
@@ -31,6 +31,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sagaline.events.flow import TailEvents
 from sagaline.messages.admin import (
     AdminAppCommand,
     AdminCancelRun,
@@ -53,7 +54,6 @@ from sagaline.messages.admin import (
     AdminWaitRun,
 )
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
 from sagaline.messages.saga import (
