@@ -283,7 +283,7 @@ class AdminEndpoint(BaseActor):
                 pass
 
     def _check_owner(self) -> None:
-        if pid_alive(self.owner_pid):
+        if self.owner_pid is None or pid_alive(self.owner_pid):  # no owner named: nothing to watch
             self.timers.start("owner", OWNER_CHECK_S)
             return
         _log.error("the daemon (pid %s) is gone: ending its actor system", self.owner_pid)

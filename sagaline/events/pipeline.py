@@ -75,6 +75,7 @@ def reliability_of(event: Event) -> Reliability:
     """
     declared = event.meta.get("reliability")
     if declared in RELIABILITIES:
-        return declared
+        reliability: Reliability = declared
+        return reliability
     entry = known_event(event.name, event.event_version)
     return entry.reliability if entry is not None else "transient"

@@ -104,7 +104,7 @@ class HostArgs(BaseModel):
         """``hosted`` or ``process`` for ``saga``: the override, else its definition's."""
         if self.launch is not None:
             return "hosted"  # a single-run host runs its one run itself
-        return self.isolation or getattr(definition, "isolation", "hosted")
+        return self.isolation or str(getattr(definition, "isolation", "hosted"))
 
     def halt_rule(self) -> HaltRule | None:
         """The rehearsal rule, if any."""

@@ -96,6 +96,11 @@ class HostDesk:
         if isinstance(request, AdminError):
             self._reply(client, request)
             return
+        if not isinstance(request, SERVED):
+            self._reply(client, AdminError(code="unsupported", message=f"a saga host answers only "
+                                           f"{', '.join(c.__name__ for c in SERVED)}; ask an admin worker",
+                                           request=type(request).__name__))
+            return
         refusal = self._refusal(request)
         if refusal is not None:
             self._reply(client, refusal)
@@ -121,11 +126,7 @@ class HostDesk:
                                                                   f"{allowed:g} s (waited {waited:.2f} s)",
                                         waited_s=round(waited, 3)))
 
-    def _refusal(self, request: Any) -> AdminError | None:
-        if not isinstance(request, SERVED):
-            return AdminError(code="unsupported", message=f"a saga host answers only "
-                                                          f"{', '.join(c.__name__ for c in SERVED)}; "
-                                                          "ask an admin worker", request=type(request).__name__)
+    def _refusal(self, request: AdminStartSaga | AdminWaitRun) -> AdminError | None:
         cid = request.correlation_id
         if cid is None:
             return error(request, "unsupported", "a start sent to a saga host carries its correlation id; "

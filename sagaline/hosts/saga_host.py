@@ -140,7 +140,7 @@ class SagaHost(ChildKeeper):
         self.sagas = self.apps.saga_factories()
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
-        self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
+        self.journal: GroupCommit[tuple[SagaRun, Any]] = GroupCommit(self._open_store(), self.cfg.halt_rule())
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
@@ -280,7 +280,8 @@ class SagaHost(ChildKeeper):
             now = time.time()
             for (cid, timer), payload in self.run_timers.due(now + 0.0005):
                 if cid == _DESK:
-                    self.desk.expire(timer)
+                    if self.desk is not None:  # only a host with a desk sets desk timers
+                        self.desk.expire(timer)
                 else:
                     self._deliver(cid, Tick(timer, payload), None)
             if self.release_at is not None and self.release_at <= now + 0.0005:
@@ -309,7 +310,8 @@ class SagaHost(ChildKeeper):
         """Send ``message`` at the end of this pump, gathered with others bound for ``address``
         (an answer to a desk's ticket goes to the desk)."""
         if type(address) is DeskTicket:
-            self.desk.answer(address, message)
+            if self.desk is not None:  # only a host with a desk hands out tickets
+                self.desk.answer(address, message)
             return
         self.outbox.put(address, message)
 

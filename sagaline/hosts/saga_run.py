@@ -69,6 +69,7 @@ from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, 
 from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import CorruptRecord, error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
+from sagaline.saga.state import RunState
 from sagaline.saga.steps import Send
 from sagaline.sagas.announcements import finish_announcement, retry_announcement
 from sagaline.telemetry import names as tn
@@ -175,7 +176,7 @@ class SagaRun:
         self.operation: Operation | None = None
         self.successor: _Successor | None = None
         self.done = False
-        self.meta = {"saga": saga, "correlation_id": run_id, "trace_id": trace_id_for(run_id)}
+        self.meta: dict[str, Any] = {"saga": saga, "correlation_id": run_id, "trace_id": trace_id_for(run_id)}
         self.root_span = root_span_id(run_id)
         self.begun_ns = time.monotonic_ns()
         self.step_started: dict[str, int] = {}
@@ -200,7 +201,7 @@ class SagaRun:
         """Continue a run loaded from the journal (or apply ``operation`` to it)."""
         self.operation = operation
         state = self._replayed(history)
-        if state is None:
+        if state is None or history is None:
             return
         self.state, self.seq = state, history.entries[-1].seq if history.entries else 0
         self.carried = dict(history.begin.carried)
@@ -208,7 +209,7 @@ class SagaRun:
         emit_start(self.meta, self.root_span, self.begun_ns, recovered=True)
         if operation is not None:
             self._operate(history, operation)
-        elif history.finished:
+        elif history.outcome is not None:
             self._end(history.outcome)  # nothing to do: it had ended
         elif state.terminal or state.status == "halted":
             self._finish(finished_of(state))
@@ -221,7 +222,7 @@ class SagaRun:
         """Start as the successor of the failed/cancelled run ``predecessor`` (``ResumeRun``)."""
         self.successor = _Successor(predecessor.begin.run_id if predecessor else "", reply_to)
         old = self._replayed(predecessor)
-        if old is None:
+        if old is None or predecessor is None:
             return
         from_step = from_step or (old.failure[0] if old.failure else None)
         if from_step is not None and from_step not in old.steps:
@@ -266,7 +267,7 @@ class SagaRun:
             self._announced()
             return
         inv = self.flight.pending.get(key) if key else None
-        if inv is None:
+        if key is None or inv is None:
             return  # a duplicate answer to a re-sent command, or one for a step already resolved
         result = interpret(self.executor, inv, reply)
         if key in self.flight.uncertain and isinstance(result, Fail) and result.error.retryable:
@@ -428,7 +429,7 @@ class SagaRun:
 
     # ----- rebuilding ----------------------------------------------------------------------
 
-    def _replayed(self, history: RunHistory | None) -> Any:
+    def _replayed(self, history: RunHistory | None) -> RunState | None:
         """The run rebuilt from ``history``, or None after marking it needs_operator."""
         if history is None:
             self._cannot_rebuild("unknown_run", "the journal has no such run")

@@ -130,9 +130,10 @@ class SagaSupervisor(Supervisor):
     # ----- routing ----------------------------------------------------------------------------
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
-        if not message.correlation_id:
-            message = message.model_copy(update={"correlation_id": uuid7()})
-        self._forward(message.correlation_id, message, sender)
+        cid = message.correlation_id or uuid7()
+        if cid != message.correlation_id:
+            message = message.model_copy(update={"correlation_id": cid})
+        self._forward(cid, message, sender)
 
     def receive_AwaitRun(self, message: AwaitRun, sender: Any) -> None:
         self._forward(message.correlation_id, message, sender)
@@ -203,11 +204,15 @@ class SagaSupervisor(Supervisor):
 
     def _journal(self) -> SqliteJournal:
         if self.reader is None:
+            if self.journal_path is None:
+                raise RuntimeError("this tree keeps no durable journal (receive_ListRuns checks durable first)")
             self.reader = SqliteJournal.open(self.journal_path)
         return self.reader
 
     def _prune(self) -> None:
         """Delete finished runs older than the retention (bounded per tick: a backlog takes several)."""
+        if self.retention is None:
+            return
         total = 0
         try:
             for _ in range(20):

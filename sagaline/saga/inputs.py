@@ -155,11 +155,11 @@ def _bounds(schema: Mapping[str, Any]) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def _cached_adapter(annotation: Any) -> TypeAdapter:
+def _cached_adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def _adapter(annotation: Any) -> TypeAdapter:
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
     try:
         return _cached_adapter(annotation)
     except TypeError:  # an unhashable annotation: build it each time

@@ -103,9 +103,9 @@ class Continue:
 
 Outcome = Ok | Retry | Fail | Halt | Continue
 
-RUN_OUTCOMES: tuple[type, ...] = (Ok, Retry, Fail, Halt)
-COMPENSATE_OUTCOMES: tuple[type, ...] = (Continue, Ok, Retry, Fail)
-UNDO_OUTCOMES: tuple[type, ...] = (Ok, Retry, Fail)
+RUN_OUTCOMES: tuple[type[Outcome], ...] = (Ok, Retry, Fail, Halt)
+COMPENSATE_OUTCOMES: tuple[type[Outcome], ...] = (Continue, Ok, Retry, Fail)
+UNDO_OUTCOMES: tuple[type[Outcome], ...] = (Ok, Retry, Fail)
 
 _ALLOWED = {"run": RUN_OUTCOMES, "compensate": COMPENSATE_OUTCOMES, "undo": UNDO_OUTCOMES}
 

@@ -87,7 +87,10 @@ def _outcome_from_data(data: Any) -> Outcome:
     if tag == "continue":
         return Continue(data.get("value"))
     if tag == "fail":
-        return Fail(error_from_data(data["error"]))
+        error = error_from_data(data["error"])
+        if error is None:
+            raise CorruptRecord(f"a fail outcome without its error: {data!r:.200}")
+        return Fail(error)
     if tag == "retry":
         delay = data.get("delay")
         return Retry(data.get("reason"), None if delay is None else float(delay))

@@ -84,7 +84,7 @@ def next_undo(ex: Executor, state: RunState, commands: list[RunCommand], now: fl
         return state
     done = [s for s in steps if s.status == "succeeded" and ex.definition.step(s.name).impl.can_undo]
     if done:
-        last = max(done, key=lambda s: s.completed_seq)
+        last = max(done, key=lambda s: -1 if s.completed_seq is None else s.completed_seq)
         last = last.evolve(status="undoing", comp_attempt=0)
         return ex.dispatch(state, last, "undo", commands, now)
     return _finish(state, commands, now)
@@ -143,7 +143,8 @@ def compensation_failed(ex: Executor, state: RunState, step: StepState, kind: Ki
                        deadline=None, retry_at=None, timer=None, finished_at=now)
     state = state.with_step(step)
     if kind == "compensate":
-        return stop(ex, state, "fail", (step.name, step.error), None, commands)
+        failure = None if step.error is None else (step.name, step.error)
+        return stop(ex, state, "fail", failure, None, commands)
     return state
 
 

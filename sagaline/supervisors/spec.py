@@ -30,7 +30,7 @@ bad field. Errors::
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -153,7 +153,10 @@ def shutdown_ms(spec: ChildSpec) -> int | Literal["brutal_kill"] | None:
     return None if shutdown == "infinity" else shutdown
 
 
-def _build(model: type[_Data], fields: dict[str, Any]) -> Any:
+_D = TypeVar("_D", bound=_Data)
+
+
+def _build(model: type[_D], fields: dict[str, Any]) -> _D:
     try:
         return model(**fields)
     except ValidationError as exc:
