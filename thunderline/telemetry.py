@@ -143,7 +143,7 @@ def _run_end(event: EventName, measurements: Mapping[str, Any], metadata: Mappin
     stop_meta = {**base, "status": reactor}
     if reactor == "error":
         stop_meta["errors"] = metadata.get("error")
-    out = [(RUN_STOP, {"system_time": now, "duration": duration}, stop_meta)]
+    out: list[tuple[EventName, dict, dict]] = [(RUN_STOP, {"system_time": now, "duration": duration}, stop_meta)]
     if reactor != "halt":
         out.append((SUPERVISOR_COMPLETE, {"count": 1, "duration": duration},
                     {**base, "status": "success" if reactor == "ok" else "failure", "run_status": ours}))

@@ -52,10 +52,10 @@ def check_app(app: Any, spec: str) -> App:
     for i, command in enumerate(app.commands):
         _command(app, i, command)
     _strings(app, "uses", app.uses)
-    for domain, categories in app.event_domains.items():
-        if domain not in {d.name for d in app.domains}:
-            raise AppError(app.name, f"event_domains[{domain}]", "not one of this app's domains")
-        _strings(app, f"event_domains[{domain}]", categories)
+    for event_domain, categories in app.event_domains.items():
+        if event_domain not in {d.name for d in app.domains}:
+            raise AppError(app.name, f"event_domains[{event_domain}]", "not one of this app's domains")
+        _strings(app, f"event_domains[{event_domain}]", categories)
     _events(app)
     if app.on_load is not None and not callable(app.on_load):
         raise AppError(app.name, "on_load", f"{app.on_load!r:.80} is not callable")

@@ -15,6 +15,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 from sagaline.errors import SagalineError
+from sagaline.messages.base import Command
 from sagaline.saga.definition import SagaDefinition
 
 __all__ = ["App", "AppDomain", "AppCommand", "AppError", "SagaSource"]
@@ -87,7 +88,7 @@ class AppCommand:
 
     name: str
     domain: str
-    message: type
+    message: type[Command]
     help: str = ""
 
 

@@ -55,7 +55,8 @@ from sagaline.messages.saga import RunStatusName
 
 __all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "report", "RUN_STATUSES", "full_id"]
 
-_Prepare = Callable[[argparse.Namespace, m.AdminRequest, Any], m.AdminRequest]
+#: (args, the request the spec built, the catalog) -> the request to send; a preparer takes its own request class.
+_Prepare = Callable[[argparse.Namespace, Any, Any], m.AdminRequest]
 #: Every run status, in the order the README lists them.
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatusName)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -337,6 +338,9 @@ def _follow_run(command: AdminCommand, args: argparse.Namespace, request: Any, c
         verb = "already exists" if extra["existing"] else "started"
         output.progress(Text(f"run {cid} ({request.saga}) {verb}; its steps as they progress "
                              "(Ctrl-C stops following, not the run):", style="dim"))
+    if cid is None:
+        missing = m.AdminError(code="internal", message="a followed run needs its correlation id")
+        return report(output, error_for(missing))
     data = follow(client, cid, request.timeout_s, output.progress, stop)
     return _answered(command, args, request, {**extra, **data}, output)
 

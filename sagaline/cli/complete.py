@@ -201,14 +201,16 @@ class LiveNames:
         return [s["name"] for s in self._catalog().get("sagas", [])]
 
     def inputs(self, saga: str) -> list[tuple[str, str]]:
-        rows = next((s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), [])
+        rows: list[dict[str, Any]] = next(
+            (s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), [])
         return [(r["name"], r["type"] + ("" if r["required"] else ", optional")) for r in rows]
 
     def app_commands(self) -> list[str]:
         return [c["name"] for c in self._catalog().get("commands", [])]
 
     def app_args(self, command: str) -> list[tuple[str, str]]:
-        rows = next((c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), [])
+        rows: list[dict[str, Any]] = next(
+            (c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), [])
         return [(r["name"], r["type"]) for r in rows]
 
     def runs(self, kind: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sagaline.cli.render_run import progress_lines
+from sagaline.cli.render_run import StepMarks, progress_lines
 from sagaline.client.errors import Timeout, error_for
 from sagaline.messages import admin as m
 
@@ -42,7 +42,8 @@ def follow(client: Any, correlation_id: str, timeout_s: float, progress: Callabl
         Interrupted: ``stop`` was set or Ctrl-C was pressed (it goes on).
         ClientError: the daemon answered an error (e.g. NotFound) or went away.
     """
-    began, marks = clock(), {}
+    began = clock()
+    marks: StepMarks = {}
     goes_on = f"run {correlation_id} goes on: see `sagaline sagas show {correlation_id}`"
     try:
         while True:

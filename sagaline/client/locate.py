@@ -58,6 +58,7 @@ def parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
     Raises:
         BadInput: not an address.
     """
+    port: str | int
     if isinstance(address, tuple):
         host, port = address
     else:
@@ -98,7 +99,8 @@ def locate(admin_port: int | None = None, host: str | None = None, data_dir: str
         raise BadInput(str(unusable), "invalid")
     if info is not None:
         _check_info(info, directory)
-        return Target(host, int(info.admin_port), f"{directory / 'daemon.json'}", info, secret)
+        if info.admin_port is not None:  # _check_info refuses a file without one
+            return Target(host, info.admin_port, f"{directory / 'daemon.json'}", info, secret)
     return Target(host, DEFAULT_ADMIN_PORT, "the default port", None, secret)
 
 

@@ -352,7 +352,8 @@ class Client:
             answer = self._send(request)  # idempotent: the same id finds the run if the first got through
         if isinstance(answer, _NoAnswer) or _unknown(answer, request) or (
                 isinstance(answer, m.AdminError) and answer.code == "timeout"):
-            waited = answer.waited_s if isinstance(answer, _NoAnswer) else answer.details.get("waited_s")
+            waited = answer.waited_s if isinstance(answer, _NoAnswer) else \
+                answer.details.get("waited_s") if isinstance(answer, m.AdminError) else None
             what = "did not end in time" if request.wait and not isinstance(answer, _NoAnswer) else \
                 "got no answer, even when sent again with the same id"
             raise OutcomeUnknown(f"the start of run {cid} ({request.saga}) {what}; it may be running, finished, "
@@ -403,7 +404,7 @@ class Client:
         allowed = request.deadline_s() + ANSWER_MARGIN_S
         for _ in range(2):
             hosts = self._hosts
-            if not hosts:
+            if not hosts or request.correlation_id is None:  # no id: no host to route by (a worker asks)
                 return None
             reply = self._channel.ask(hosts[partition_of(request.correlation_id, len(hosts))], payload, allowed)
             if reply.undelivered:  # that host restarted: the door knows its successor

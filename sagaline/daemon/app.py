@@ -182,9 +182,12 @@ class Daemon:
         except BaseException:
             self._abort()
             raise
+        info = self.info
+        if info is None:  # _start_all publishes it last
+            raise RuntimeError("the daemon started without publishing daemon.json")
         _log.info("ready in %.2f s: admin %s:%s, %d actor processes, data %s", time.monotonic() - began,
-                  self.config.bind_address, self.info.admin_port, len(self.handle.pids()), self.data_dir)
-        return self.info
+                  self.config.bind_address, info.admin_port, len(self.handle.pids()), self.data_dir)
+        return info
 
     def _start_all(self) -> None:
         from sagaline.daemon.tree import start_tree

@@ -8,7 +8,7 @@ store's ledger (:mod:`sagaline.storage.idempotency`), so each applies at most on
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sagaline.messages.base import Command, Reply
@@ -21,7 +21,7 @@ __all__ = ["Handler", "answer"]
 Handler = Callable[[Any], Awaitable[Reply]]
 
 
-async def answer(command: Any, handlers: dict[type, Handler]) -> Reply:
+async def answer(command: Any, handlers: Mapping[type, Handler]) -> Reply:
     """Dispatch ``command`` by class to its handler; always answer with a Reply.
 
     The shared front door of every domain service's ``handle``.

@@ -122,7 +122,7 @@ def _open_body(body: bytes) -> Any:
 
 
 def _receive_buffer_class(base: type) -> type:
-    class AuthReceiveBuffer(base):  # type: ignore[misc,valid-type]
+    class AuthReceiveBuffer(base):
         """Thespian's receive buffer, with a size limit and the frame checked before unpickling."""
 
         def __init__(self, serializer: Any = None) -> None:

@@ -240,7 +240,8 @@ def _finish_row(finish: Finish, now: float) -> tuple:
 
 
 def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:
-    clauses, params = ["1 = 1"], []
+    clauses: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if query.status:
         clauses.append(f"status IN ({', '.join('?' for _ in query.status)})")
         params.extend(query.status)

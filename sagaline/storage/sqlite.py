@@ -48,7 +48,7 @@ fixed width, so text order is time order.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -189,7 +189,7 @@ class SqliteFile:
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path) from exc
 
-    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
         """Run one statement once per row of ``rows``.
 
         Raises:

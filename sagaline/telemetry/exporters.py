@@ -73,7 +73,7 @@ __all__ = ["JsonlFiles", "JsonlSpanExporter", "JsonlMetricExporter", "ExporterUn
 #: The exporter names accepted by configuration.
 EXPORTERS = ("none", "console", "otlp", "jsonl")
 #: Delta temporality for every instrument kind (what the JSON-lines metrics use).
-DELTA = {kind: AggregationTemporality.DELTA
+DELTA: dict[type, AggregationTemporality] = {kind: AggregationTemporality.DELTA
          for kind in (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter)}
 
 

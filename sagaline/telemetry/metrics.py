@@ -58,11 +58,13 @@ __all__ = ["MetricsBridge", "Tally", "INSTRUMENTS", "DURATION_BOUNDS_S"]
 #: Histogram bucket bounds in seconds: 1 ms .. 2 min (the SDK's defaults are for milliseconds).
 DURATION_BOUNDS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                      120.0)
-_RUN_END = {tn.SAGA_COMPLETE: "completed", tn.SAGA_FAIL: "failed", tn.SAGA_STUCK: "stuck",
-            tn.SAGA_CANCELLED: "cancelled"}
-_FLOW = {tn.EVENT_VALIDATED: "validated", tn.EVENT_ENQUEUE: "enqueued", tn.EVENT_PUBLISH: "published",
-         tn.EVENT_DROPPED: "dropped"}
-_TRIALS = {tn.BRIDGE_TRIAL_START: "start", tn.BRIDGE_TRIAL_STOP: "stop", tn.BRIDGE_TRIAL_CANCELLED: "cancelled"}
+_RUN_END: dict[EventName, str] = {tn.SAGA_COMPLETE: "completed", tn.SAGA_FAIL: "failed", tn.SAGA_STUCK: "stuck",
+                                  tn.SAGA_CANCELLED: "cancelled"}
+_FLOW: dict[EventName, str] = {
+    tn.EVENT_VALIDATED: "validated", tn.EVENT_ENQUEUE: "enqueued", tn.EVENT_PUBLISH: "published",
+    tn.EVENT_DROPPED: "dropped"}
+_TRIALS: dict[EventName, str] = {
+    tn.BRIDGE_TRIAL_START: "start", tn.BRIDGE_TRIAL_STOP: "stop", tn.BRIDGE_TRIAL_CANCELLED: "cancelled"}
 #: Every instrument: name -> (kind, description); kinds: counter, up_down (both
 #: :class:`Tally`), histogram (seconds), gauge.
 INSTRUMENTS: dict[str, tuple[str, str]] = {
@@ -239,7 +241,8 @@ class MetricsBridge:
             self._add("sagaline.bridge.trials", 1, {"outcome": _TRIALS[event]})
 
     def _on_flow(self, event: EventName, measurements: dict, metadata: dict) -> None:
-        what, attrs = _FLOW[event], {"name": str(metadata.get("name", ""))}
+        what = _FLOW[event]
+        attrs: dict[str, Any] = {"name": str(metadata.get("name", ""))}
         if what == "validated":
             attrs.update(accepted=bool(metadata.get("accepted", True)), pipeline=str(metadata.get("pipeline", "")))
         elif what == "enqueued":

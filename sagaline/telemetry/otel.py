@@ -82,9 +82,10 @@ __all__ = ["SpanBridge", "HANDLER_PREFIX", "MAX_OPEN_SPANS"]
 HANDLER_PREFIX = "sagaline.otel."
 #: Most spans kept open at once; past it the oldest is ended (``sagaline.span.end = evicted``).
 MAX_OPEN_SPANS = 10_000
-_FINISH = {tn.SAGA_COMPLETE: StatusCode.OK, tn.SAGA_FAIL: StatusCode.ERROR, tn.SAGA_STUCK: StatusCode.ERROR,
-           tn.SAGA_CANCELLED: StatusCode.UNSET}
-_INVOKE = {tn.STEP_START: "step", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
+_FINISH: dict[EventName, StatusCode] = {
+    tn.SAGA_COMPLETE: StatusCode.OK, tn.SAGA_FAIL: StatusCode.ERROR, tn.SAGA_STUCK: StatusCode.ERROR,
+    tn.SAGA_CANCELLED: StatusCode.UNSET}
+_INVOKE: dict[EventName, str] = {tn.STEP_START: "step", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SCOPE = InstrumentationScope("sagaline", __version__)
 

@@ -240,10 +240,10 @@ def install(span_exporter: Any = None, metric_exporter: Any = None, *, metric_re
 def _from_config(config: TelemetryConfig) -> ProcessTelemetry | None:
     from sagaline.telemetry import exporters
 
-    where = {"service": config.service, "otlp_endpoint": config.otlp_endpoint}
-    spans = exporters.span_exporter(config.exporter, config.directory, **where) if "traces" in config.signals \
-        else None
-    metrics = exporters.metric_exporter(config.exporter, config.directory, **where) \
+    spans = exporters.span_exporter(config.exporter, config.directory, service=config.service,
+                                    otlp_endpoint=config.otlp_endpoint) if "traces" in config.signals else None
+    metrics = exporters.metric_exporter(config.exporter, config.directory, service=config.service,
+                                        otlp_endpoint=config.otlp_endpoint) \
         if "metrics" in config.signals else None
     processor = None
     if spans is not None and config.exporter == "otlp":

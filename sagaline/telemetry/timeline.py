@@ -151,10 +151,11 @@ def _parent_of(span: SpanRecord, candidates: list[SpanRecord] | None) -> SpanRec
 
 def _rollback(span: SpanRecord, parents: dict[str, SpanRecord]) -> bool:
     """True for a compensate/undo span or a command sent by one."""
-    while span is not None:
-        if span.attributes.get("sagaline.invocation.kind") in _ROLLBACK or span.name.split(" ")[0] in _ROLLBACK:
+    at: SpanRecord | None = span
+    while at is not None:
+        if at.attributes.get("sagaline.invocation.kind") in _ROLLBACK or at.name.split(" ")[0] in _ROLLBACK:
             return True
-        span = parents.get(span.parent_span_id or "")
+        at = parents.get(at.parent_span_id or "")
     return False
 
 

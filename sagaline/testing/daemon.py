@@ -129,7 +129,7 @@ class DaemonProcess:
 
     @property
     def admin_port(self) -> int:
-        return int(self.info.admin_port) if self.info else 0
+        return int(self.info.admin_port or 0) if self.info else 0
 
     @property
     def stderr_path(self) -> Path:

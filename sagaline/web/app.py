@@ -142,7 +142,8 @@ class Console:
         form = await request.form(**FORM_LIMITS)
         if not origin_ok(request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")):
             raise Forbidden("this request did not come from the console's own page (Origin check)")
-        if not token_ok(self.key, _cookie(request.headers.get("cookie")), form.get(TOKEN_FIELD)):
+        token = form.get(TOKEN_FIELD)
+        if not token_ok(self.key, _cookie(request.headers.get("cookie")), token if isinstance(token, str) else None):
             raise Forbidden("the form's session token is missing or wrong: reload the page and try again")
         return form
 

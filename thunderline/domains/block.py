@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sagaline.domains.service import answer
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
@@ -54,7 +54,7 @@ class BlockService:
         self.store = store
         self.config = config
         self._clock = clock
-        self._handlers = {ProvisionVault: self._provision, DeprovisionVault: self._deprovision}
+        self._handlers: dict[type, Handler] = {ProvisionVault: self._provision, DeprovisionVault: self._deprovision}
 
     async def start(self) -> None:
         """Nothing to prepare (present so every service starts alike)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sagaline.domains.service import answer
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.codec import CodecError, pack_value
 from sagaline.messages.ids import uuid7
@@ -70,7 +70,7 @@ class CrownService:
         self._clock = clock
         self._policies: list[tuple[Policy, str]] = []
         self._by_action: dict[str, Policy] = {}
-        self._handlers = {EvaluatePolicy: self._evaluate, ListDecisions: self._list_decisions,
+        self._handlers: dict[type, Handler] = {EvaluatePolicy: self._evaluate, ListDecisions: self._list_decisions,
                           ListPolicies: self._list_policies}
 
     async def start(self) -> None:

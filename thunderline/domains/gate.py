@@ -52,8 +52,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sagaline.domains.service import answer
-from sagaline.messages.base import Reply
+from sagaline.domains.service import Handler, answer
+from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import failure, forbid
@@ -107,7 +107,7 @@ class GateService:
         self.config = config
         self.sender: MailSender = sender or OutboxSender(store, clock)
         self._clock = clock
-        self._handlers = {IssueToken: self._issue_token, RevokeToken: self._revoke_token,
+        self._handlers: dict[type, Handler] = {IssueToken: self._issue_token, RevokeToken: self._revoke_token,
                           SendMagicLink: self._send_magic_link, CreateUser: self._create_user,
                           DeleteUser: self._delete_user}
 
@@ -231,6 +231,8 @@ def _valid_email(email: str) -> bool:
     return isinstance(email, str) and EMAIL_PATTERN.match(email) is not None
 
 
-def _key(cmd: object) -> str:
-    # apply_once has already refused a command without a key.
-    return cmd.headers.idempotency_key  # type: ignore[attr-defined, return-value]
+def _key(cmd: Command) -> str:
+    key = cmd.headers.idempotency_key
+    if key is None:  # apply_once has already refused a command without a key
+        raise ValueError(f"{type(cmd).__name__} carries no idempotency key")
+    return key

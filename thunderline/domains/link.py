@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sagaline.domains.service import answer
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
 from sagaline.storage.database import Connection
@@ -57,7 +57,7 @@ class LinkService:
         self.store = store
         self.config = config
         self._clock = clock
-        self._handlers = {JoinCommunity: self._join, LeaveCommunity: self._leave}
+        self._handlers: dict[type, Handler] = {JoinCommunity: self._join, LeaveCommunity: self._leave}
 
     async def start(self) -> CommunityRow:
         """Make sure the default community exists; return it.

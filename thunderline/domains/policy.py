@@ -269,7 +269,7 @@ def _check(rule: Rule, subject: Mapping[str, Any], now: datetime) -> str | None:
     if not _aware(value):
         return f"{rule.field} must be an aware datetime, not {type(value).__name__}"
     if rule.op in _WINDOW:
-        inside = rule.start <= value < rule.end  # type: ignore[operator]
+        inside = rule.start <= value < rule.end
         holds = inside == (rule.op == "within_window")
         where = "outside" if not inside else "inside"
         return None if holds else f"{rule.field} {value.isoformat()} is {where} the window"

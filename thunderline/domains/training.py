@@ -237,8 +237,9 @@ def predict(model: dict[str, Any], X: Any) -> Any:
     """Labels a loaded model file predicts for ``X`` (the same forward pass as scikit-learn's)."""
     import numpy as np
 
-    acts = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
-            "logistic": lambda z: 1 / (1 + np.exp(-z))}
+    acts: dict[str, Callable[[Any], Any]] = {
+        "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
+        "logistic": lambda z: 1 / (1 + np.exp(-z))}
     hidden = acts[str(model["activation"])]
     a = (np.asarray(X, dtype=float) - model["scale_mean"]) / model["scale_std"]
     layers = sum(1 for name in model if name.startswith("coef_"))

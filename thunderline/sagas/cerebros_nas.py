@@ -75,6 +75,7 @@ from pydantic import Field
 
 from sagaline.events.envelope import new_event
 from sagaline.events.flow import PublishEvent
+from sagaline.messages.base import Reply
 from sagaline.messages.common import CommandFailed
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
@@ -163,7 +164,7 @@ class _NotesFailure:
         return frozenset({self.inner.target, "bolt"})
 
 
-def _field(reply_type: type, name: str):
+def _field(reply_type: type[Reply], name: str):
     """Parse a reply of ``reply_type`` into its field ``name`` (as plain data)."""
     def parse(reply: Any, args) -> Any:
         if isinstance(reply, reply_type):
