@@ -59,6 +59,7 @@ from typing import Any
 
 from sagaline.actors.base import DEFER_START, BaseActor
 from sagaline.admin.requests import is_reply, read_request, reply_form
+from sagaline.admin.worker import AdminWorker
 from sagaline.apps import load_apps
 from sagaline.messages.admin import (
     AdminBounced,
@@ -74,11 +75,12 @@ from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.runtime.pidfile import pid_alive
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all
 from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
+from sagaline.supervisors.spec import class_path
 
 __all__ = ["AdminEndpoint", "WORKER_CLASS", "DEFAULT_WORKERS"]
 
 _log = logging.getLogger("sagaline.admin")
-WORKER_CLASS = "sagaline.admin.worker.AdminWorker"
+WORKER_CLASS = class_path(AdminWorker)
 #: Admin requests answered at once, at most (one worker process each, ~4 MiB PSS).
 DEFAULT_WORKERS = 16
 #: Seconds between two checks that the daemon process still lives.

@@ -70,6 +70,8 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
+from sagaline.admin.door import AdminDoor
+from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
 from sagaline.daemon.signals import StopRequest
@@ -78,6 +80,7 @@ from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDo
 from sagaline.messages.supervision import Stop
 from sagaline.runtime.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.runtime.private import PRIVATE_UMASK, ensure_private_dir
+from sagaline.supervisors.spec import class_path
 
 __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
            "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
@@ -85,8 +88,8 @@ __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_
 _log = logging.getLogger("sagaline.daemon")
 #: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED, EXIT_UNHEALTHY = 0, 1, 2, 3, 70
-ADMIN_ENDPOINT_CLASS = "sagaline.admin.endpoint.AdminEndpoint"
-ADMIN_DOOR_CLASS = "sagaline.admin.door.AdminDoor"
+ADMIN_ENDPOINT_CLASS = class_path(AdminEndpoint)
+ADMIN_DOOR_CLASS = class_path(AdminDoor)
 #: The file the daemon's watch loop touches every tick (health reads its age).
 HEARTBEAT_FILE = "heartbeat"
 #: Seconds allowed for Thespian's own shutdown once the tree is gone.

@@ -32,16 +32,18 @@ from typing import Any
 from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
 from sagaline.hosts.host_args import DEFAULT_RECOVERY_CONCURRENCY
-from sagaline.hosts.saga_supervisor import SAGA_HOST, host_id
+from sagaline.hosts.saga_supervisor import SAGA_HOST, SagaSupervisor, host_id
 from sagaline.messages.registry import Entries, Lookup
+from sagaline.registry.actor import Registry
 from sagaline.saga.placement import host_key
-from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
+from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, class_path
+from sagaline.supervisors.supervisor import Supervisor
 
 __all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]
 
-REGISTRY = "sagaline.registry.actor.Registry"
-SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
-SAGA_SUPERVISOR = "sagaline.hosts.saga_supervisor.SagaSupervisor"
+REGISTRY = class_path(Registry)
+SUPERVISOR = class_path(Supervisor)
+SAGA_SUPERVISOR = class_path(SagaSupervisor)
 SAGAS_NAME = "sagas"
 #: Finished runs are kept a week unless configured otherwise.
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0

@@ -98,7 +98,7 @@ from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
 from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import child_spec
+from sagaline.supervisors.spec import child_spec, class_path
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -369,7 +369,7 @@ class SagaHost(ChildKeeper):
             self._guarded(run, run.succeed, history, launch.from_step, launch.reply_to)
 
     def _spawn_process_run(self, launch: Launch) -> None:
-        spec = child_spec(f"run:{launch.run_id}", "sagaline.hosts.saga_host.SagaHost",
+        spec = child_spec(f"run:{launch.run_id}", class_path(SagaHost),
                           self.cfg.for_process_run(launch, self.directory), restart="temporary")
         child = Child(spec.id, spec)
         self.book.processes[launch.run_id] = child

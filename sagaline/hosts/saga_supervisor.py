@@ -44,6 +44,7 @@ import time
 from collections import deque
 from typing import Any
 
+from sagaline.hosts.saga_host import SagaHost
 from sagaline.messages.batch import Routed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionCount, PartitionSelect
@@ -62,12 +63,13 @@ from sagaline.saga.placement import partition_of
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.supervisors.children import Child
+from sagaline.supervisors.spec import class_path
 from sagaline.supervisors.supervisor import Supervisor
 
 __all__ = ["SagaSupervisor", "SAGA_HOST", "host_id", "GATHER_TIMEOUT_S"]
 
 _log = logging.getLogger("sagaline.saga")
-SAGA_HOST = "sagaline.hosts.saga_host.SagaHost"
+SAGA_HOST = class_path(SagaHost)
 #: Seconds a registry select waits for every host's part before answering with what it has.
 GATHER_TIMEOUT_S = 2.0
 #: Requests routed to a host in the last this many seconds are routed again to its successor if it

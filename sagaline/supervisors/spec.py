@@ -14,8 +14,8 @@ max_seconds        5
 =================  ==============================================
 
 ``start`` is the dotted path of an importable actor class
-(``"package.module.Class"``), never a class object, so a spec travels
-between processes as plain data; ``args`` is plain data handed to the
+(``"package.module.Class"``; :func:`class_path` makes it from the class),
+never a class object, so a spec travels between processes as plain data; ``args`` is plain data handed to the
 child in its init message.
 
 Build specs with :func:`child_spec`, :func:`supervisor_spec` and
@@ -49,6 +49,7 @@ __all__ = [
     "dynamic_supervisor_spec",
     "check_unique_ids",
     "shutdown_ms",
+    "class_path",
     "SUPERVISOR_CLASS",
     "DYNAMIC_SUPERVISOR_CLASS",
 ]
@@ -143,6 +144,12 @@ class DynamicFlags(_Data):
     """Length of the restart-intensity window, in seconds."""
     start_timeout_ms: int = Field(default=10_000, gt=0)
     """How long one child may take to confirm its start."""
+
+
+def class_path(actor_class: type) -> str:
+    """The dotted path a spec's ``start`` takes for ``actor_class``: name the class, not a string,
+    so a renamed or moved actor breaks at import rather than at the first start."""
+    return f"{actor_class.__module__}.{actor_class.__qualname__}"
 
 
 def shutdown_ms(spec: ChildSpec) -> int | Literal["brutal_kill"] | None:

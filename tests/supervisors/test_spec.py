@@ -55,3 +55,12 @@ def test_a_dynamic_supervisor_takes_no_strategy_it_is_always_one_for_one():
     with pytest.raises(InvalidSpec) as caught:
         specs.dynamic_flags(strategy="one_for_all")
     assert caught.value.field == "strategy"
+
+
+def test_a_spec_names_its_actor_by_the_class_and_the_path_resolves_back_to_it():
+    from sagaline.supervisors.children import resolve_actor_class
+    from sagaline.supervisors.supervisor import Supervisor
+
+    spec = child_spec("s", specs.class_path(Supervisor))
+    assert spec.start == "sagaline.supervisors.supervisor.Supervisor" == specs.SUPERVISOR_CLASS
+    assert resolve_actor_class(spec.start) is Supervisor
