@@ -2,7 +2,9 @@
 
 A :class:`ChildSpec` says how a supervisor starts, restarts and stops one
 child; :class:`SupervisorFlags` say how the supervisor reacts to exits.
-Defaults live here and only here (OTP/Elixir values):
+Defaults live here and only here (OTP/Elixir values; the intensity's two are
+:data:`~sagaline.supervisors.strategy.DEFAULT_MAX_RESTARTS` and ``DEFAULT_MAX_SECONDS``,
+which the pure intensity window shares):
 
 =================  ==============================================
 restart            ``permanent``
@@ -35,6 +37,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sagaline.errors import SagalineError
+from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 
 __all__ = [
     "ChildSpec",
@@ -125,9 +128,9 @@ class SupervisorFlags(_Data):
 
     strategy: Strategy = "one_for_one"
     """Which siblings are restarted with a dead child."""
-    max_restarts: int = Field(default=3, ge=0)
+    max_restarts: int = Field(default=DEFAULT_MAX_RESTARTS, ge=0)
     """More restarts than this within ``max_seconds`` make the supervisor give up."""
-    max_seconds: float = Field(default=5.0, gt=0)
+    max_seconds: float = Field(default=DEFAULT_MAX_SECONDS, gt=0)
     """Length of the restart-intensity window, in seconds."""
     start_timeout_ms: int = Field(default=10_000, gt=0)
     """How long one child may take to confirm its start (Thespian can lose a failed create)."""
@@ -138,9 +141,9 @@ class DynamicFlags(_Data):
 
     max_children: int | None = Field(default=None, ge=1)
     """Most children at once; start_child fails with max_children beyond it. None: unlimited."""
-    max_restarts: int = Field(default=3, ge=0)
+    max_restarts: int = Field(default=DEFAULT_MAX_RESTARTS, ge=0)
     """More restarts than this within ``max_seconds`` make the supervisor give up."""
-    max_seconds: float = Field(default=5.0, gt=0)
+    max_seconds: float = Field(default=DEFAULT_MAX_SECONDS, gt=0)
     """Length of the restart-intensity window, in seconds."""
     start_timeout_ms: int = Field(default=10_000, gt=0)
     """How long one child may take to confirm its start."""

@@ -37,6 +37,8 @@ from types import MappingProxyType
 from sagaline.messages.supervision import ExitKind
 
 __all__ = [
+    "DEFAULT_MAX_RESTARTS",
+    "DEFAULT_MAX_SECONDS",
     "STRATEGIES",
     "ChildView",
     "Decision",
@@ -48,6 +50,10 @@ __all__ = [
     "terminate_order",
 ]
 
+#: OTP's (Elixir's) restart intensity: more than 3 restarts within 5 s make a supervisor give up.
+#: Declared once: the flags of both supervisor kinds and the daemon's root take these.
+DEFAULT_MAX_RESTARTS = 3
+DEFAULT_MAX_SECONDS = 5.0
 _NORMAL_KINDS = frozenset({"normal", "shutdown"})
 
 
@@ -75,8 +81,8 @@ class Intensity:
         stamps: Monotonic times of the restarts still in the window.
     """
 
-    max_restarts: int = 3
-    max_seconds: float = 5.0
+    max_restarts: int = DEFAULT_MAX_RESTARTS
+    max_seconds: float = DEFAULT_MAX_SECONDS
     stamps: tuple[float, ...] = ()
 
     def record(self, now: float) -> tuple[Intensity, bool]:
