@@ -1,4 +1,5 @@
-# Two entry points (see README): `make run` starts the main job, `make test` runs every test.
+# Entry points (see README): `make run` starts the main job, `make test` runs every test, `make check`
+# runs the static checks (lint, layer contracts, types), each named when it fails.
 # Both create .venv on first use and install the package with its pinned dependencies into it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -6,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test bench clean
+.PHONY: run test check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Each check runs even when an earlier one failed; the summary names the ones that failed.
+check: $(STAMP)
+	@failed=""; \
+	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff"; \
+	echo "== lint-imports (layer contracts in pyproject.toml)"; $(BIN)/lint-imports --no-cache || failed="$$failed lint-imports"; \
+	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "check FAILED:$$failed"; exit 1; fi; \
+	echo "check passed: ruff, lint-imports, mypy"
 
 # The benchmarks also measure DBOS (the optional `bench` extra).
 $(BENCH_STAMP): $(STAMP)

@@ -10,7 +10,7 @@ side in one run:
   messages between processes;
 * **client**: ``sagaline.Client(address=...)`` (its own joined endpoint)
   calls ``start(..., wait=True)``: the request goes straight to the saga
-  host of the run's partition (its desk, :mod:`sagaline.actors.host_desk`),
+  host of the run's partition (its desk, :mod:`sagaline.hosts.host_desk`),
   which answers: 2 messages, no admin worker or supervisor in between.
 
 for UserProvisioning (the saga itself dominates: five domain commands and
@@ -35,8 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sagaline.client import Client, SagaClient
 from sagaline.daemon import Daemon, load_config
@@ -52,7 +52,7 @@ CONCURRENCY = (1, 16)
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def closed_loops(call: Callable[[int], str], total: int, concurrency: int) -> dict:

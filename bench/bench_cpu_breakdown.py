@@ -57,9 +57,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -132,8 +133,8 @@ class ActorClock:
 
 def _inprocess_pass(runs: int, clock: ActorClock | None) -> dict:
     from sagaline.actors.base import BaseActor
-    from sagaline.actors.tree import start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime.system import SIMPLE, start_system
     from thunderline.testing import tree_config
 
@@ -188,6 +189,7 @@ def inprocess(runs: int) -> dict:
 
 def daemon(runs: int) -> dict:
     from peers.runners import daemon_cpu, process_labels
+
     from sagaline.client import Client
     from sagaline.testing.daemon import DaemonProcess
 

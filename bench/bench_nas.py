@@ -30,13 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sagaline.actors.spawn import start_actor  # noqa: E402
-from sagaline.messages.base import Headers  # noqa: E402
-from sagaline.messages.ids import uuid7  # noqa: E402
-from sagaline.runtime.system import MULTIPROC, start_system  # noqa: E402
-from tests.support.tree import pid_alive, wait_until  # noqa: E402
-from thunderline.domains import training  # noqa: E402
-from thunderline.messages import bridge as b  # noqa: E402
+from sagaline.actors.spawn import start_actor
+from sagaline.messages.base import Headers
+from sagaline.messages.ids import uuid7
+from sagaline.runtime.system import MULTIPROC, start_system
+from tests.support.tree import pid_alive, wait_until
+from thunderline.domains import training
+from thunderline.messages import bridge as b
 
 DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,
                            sample_count=1797)

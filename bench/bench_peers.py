@@ -85,7 +85,8 @@ def main() -> None:
                     raise SystemExit(1)
                 row = json.loads(line.stdout.strip().splitlines()[-1])
                 results.setdefault((name, c), []).append(row)
-                print(f"round {rnd + 1} {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms"
+                print(f"round {rnd + 1} {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  "
+                      f"p50 {row['p50_ms']:7.1f} ms"
                       f"  p99 {row['p99_ms']:7.1f} ms  rows {row['rows']}", flush=True)
     summary = _summary(results)
     for (name, c), row in sorted(summary.items(), key=lambda kv: (kv[0][1], ORDER.index(kv[0][0]))):
@@ -104,7 +105,7 @@ def _summary(results: dict[tuple[str, int], list[dict]]) -> dict[tuple[str, int]
             med["daemon_cpu_ms_per_run"] = round(statistics.median(r["daemon_cpu_ms_per_run"] for r in rows), 2)
         med["rows_wrong"] = sum(r["rows"]["wrong"] for r in rows)
         summary[key] = med
-    for (name, c), row in summary.items():
+    for (_name, c), row in summary.items():
         dbos = summary.get(("dbos", c))
         if dbos:
             row["vs_dbos"] = round(row["sagas_per_s"] / dbos["sagas_per_s"], 2)

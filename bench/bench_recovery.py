@@ -108,7 +108,8 @@ def _burst(handle, tree, runs: int, tag: str) -> list[str]:
 def _start_tree(handle, data: Path, per_write: bool, **options: Any):
     """The UserProvisioning tree on ``data``; ``per_write``: its hosts commit each journal record alone."""
     from recovering.per_write import PER_WRITE_HOST
-    from sagaline.actors import tree as trees
+
+    from sagaline.daemon import tree as trees
     from thunderline.testing import tree_config
 
     config = tree_config(data, domain_config=FLOW, hosts=HOSTS, **options)
@@ -174,7 +175,8 @@ def _journal_events(data: Path) -> int:
 def load_and_kill(work: Path, runs: int) -> dict:
     data = work / "killed"
     data.mkdir(parents=True)
-    log = open(work / "loader.log", "wb")  # never a pipe: the loader's actor system could inherit it
+    # never a pipe: the loader's actor system could inherit it; a file the loader still writes after this block
+    log = open(work / "loader.log", "wb")  # noqa: SIM115
     loader = subprocess.Popen([sys.executable, __file__, "load", str(data), str(runs)], stdout=log, stderr=log,
                               stdin=subprocess.DEVNULL, start_new_session=True)
     started = time.perf_counter()
@@ -308,11 +310,13 @@ def main() -> None:
                   f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         bursts = [burst(work, False), burst(work, True)]
         for r in bursts:
-            print(f"burst FULL     {r['mode']:17} {r['runs_per_s']:>6} runs/s, {r['sqlite_transactions']} transactions, "
+            print(f"burst FULL     {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
+                  f"{r['sqlite_transactions']} transactions, "
                   f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         mp = [multiproc(work, False), multiproc(work, True)]
         for r in mp:
-            print(f"multiproc FULL {r['mode']:17} {r['runs_per_s']:>6} runs/s, {r['sqlite_transactions']} transactions, "
+            print(f"multiproc FULL {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
+                  f"{r['sqlite_transactions']} transactions, "
                   f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
         kills = []
         for n in (int(x) for x in args.kill_runs.split(",") if x):

@@ -30,19 +30,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sagaline.actors.spawn import start_actor  # noqa: E402
-from sagaline.messages.registry import Lookup, RegistryEvent, Subscribe, Subscribed  # noqa: E402
-from sagaline.messages.supervision import WhichChildren  # noqa: E402
-from sagaline.registry.client import RegistryClient  # noqa: E402
-from sagaline.runtime import start_system  # noqa: E402
-from sagaline.supervisors.spec import SupervisorFlags, child_spec  # noqa: E402
+from sagaline.actors.spawn import start_actor
+from sagaline.messages.registry import Lookup, RegistryEvent, Subscribe, Subscribed
+from sagaline.registry.client import RegistryClient
+from sagaline.runtime import start_system
+from sagaline.supervisors.api import WhichChildren
+from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
 NAME = "bench:worker"
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class StalledRound(RuntimeError):

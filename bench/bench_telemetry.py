@@ -34,12 +34,12 @@ import time
 from collections import deque
 from pathlib import Path
 
-from sagaline.actors.tree import start_tree
-from thunderline.testing import tree_config
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.runtime.system import MULTIPROC, SIMPLE, start_system
 from sagaline.telemetry import setup
 from sagaline.telemetry.exporters import JsonlMetricExporter, JsonlSpanExporter
+from thunderline.testing import tree_config
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 8

@@ -47,10 +47,10 @@ CONCURRENCY = 16
 # ----- child: one side, one trial ------------------------------------------------------------------
 
 def child(side: str, runs: int, out: Path, workdir: Path) -> None:
-    from sagaline.actors.tree import start_tree
-    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime import NotTheDaemon, system, transport, verify_listener
+    from thunderline.testing import tree_config
 
     if side == "plain":
         transport.install_transport = lambda *args, **kwargs: None
@@ -110,15 +110,15 @@ def per_message_us() -> dict:
     from thespian.system.transport.IPBase import TCPv4ActorAddress
 
     from sagaline.messages.base import Headers
-    from thunderline.messages.gate import TokenIssued
     from sagaline.messages.ids import uuid7
     from sagaline.runtime.allowlist import restricted_loads
     from sagaline.runtime.frames import FrameKey
+    from thunderline.messages.gate import TokenIssued
 
     sender = ActorAddress(TCPv4ActorAddress("127.0.0.1", 40000, external=True))
     reply = TokenIssued(headers=Headers(correlation_id=uuid7(), idempotency_key=uuid7(),
                                         traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01"),
-                        token="t" * 43, email="ada@example.com", expires_at=dt.datetime.now(dt.timezone.utc))
+                        token="t" * 43, email="ada@example.com", expires_at=dt.datetime.now(dt.UTC))
     value, key = (sender, reply), FrameKey(b"k" * 32)
     payload = pickle.dumps(value)
     sealed = key.seal(payload)

@@ -17,17 +17,16 @@ Usage: ``python bench/bench_user_provisioning.py [runs_per_point]``
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import tempfile
 import time
 from collections import deque
 from pathlib import Path
 
-from sagaline.actors.tree import start_tree
-from thunderline.testing import tree_config
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.runtime.system import MULTIPROC, SIMPLE, start_system
+from thunderline.testing import tree_config
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 SAGA = "user_provisioning"
@@ -35,7 +34,7 @@ SAGA = "user_provisioning"
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def closed_loop(client: SagaClient, concurrency: int, runs: int, tag: str) -> dict:

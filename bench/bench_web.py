@@ -201,7 +201,8 @@ def phase(daemon: DaemonProcess, load: Load, side: str, directory: Path, idle: b
     if console is not None:
         console_cpu = cpu_of([console.pid]) - console0
         browser.close()
-        out.update(console_cpu_s=round(console_cpu, 2), console_cpu_ms_per_run=round(1000 * console_cpu / max(done, 1), 2),
+        out.update(console_cpu_s=round(console_cpu, 2),
+                   console_cpu_ms_per_run=round(1000 * console_cpu / max(done, 1), 2),
                    sse_messages=browser.messages, pages=browser.pages, page_errors=browser.errors)
         console.send_signal(signal.SIGTERM)
         out["console_exit"] = console.wait(15)

@@ -1,22 +1,27 @@
 """sagaline: durable sagas on Thespian actors, with OTP-grade supervision.
 
-Layering (imports run one way, top to bottom; a test parses the imports
-of the pure layers and keeps them free of thespian, aiosqlite and
-opentelemetry):
+Layering (a layer imports only the layers below it; ``a | b``: neither
+imports the other). ``make check`` enforces it: the import-linter contracts
+in ``pyproject.toml`` state exactly these layers, and ``tests/test_layers.py``
+proves the package graph has no cycle; a test also keeps the pure modules
+free of thespian, aiosqlite and opentelemetry::
 
-    messages/     PURE  pydantic message models, ids, the msgpack codec
-    events/       PURE  event envelope, taxonomy, registry of known events
-    saga/         PURE  DSL, frozen definitions, planner, executor transitions,
-                        in-process driver, Mermaid rendering
-    supervisors/  spec.py + strategy.py PURE; supervisor actors at the edge
-    registry/     the registry actor and its client
-    actors/       base actor (crash semantics), saga supervisor, saga hosts and run actors, domain actors
-    storage/      journal and domain stores (SQLite on the actor's own thread); in-memory twins
-    telemetry/    :telemetry-style events and spans, bridged to OpenTelemetry
-    runtime/      actor-system start/join/stop (the Thespian shell)
-    client/       Client / AsyncClient: a running daemon, from any process
-    cli/          the admin shell (on top of client/)
-    testing/      the pytest plugin for users' integration tests
+    cli/ | testing/        the admin shell (on client/); the pytest plugin for users' tests
+    daemon/ | demo         composition: config -> actor system -> tree; liveness
+    web/                   the web console, a client of the daemon
+    client/                Client / AsyncClient: a running daemon, from any process
+    hosts/                 saga supervisor, saga hosts, run actors
+    admin/                 admin door, endpoint, workers; requests + conversations PURE
+    supervisors/ | registry/   spec, strategy, api PURE; supervisor actors; the registry
+    actors/                base actor (crash semantics), domain actors, the event bus actor
+    apps/                  app records, loading, the catalog
+    domains/               domain services: the event bus, fault plans, the front door
+    storage/ | sagas/ | telemetry/   SQLite stores and the journal; start admission (PURE);
+                           :telemetry-style events and spans, bridged to OpenTelemetry
+    saga/ | events/ | runtime/   PURE DSL, definitions, planner, executor, driver; PURE event
+                           envelope, taxonomy and bus messages; the Thespian shell
+    messages/              PURE pydantic message models, ids, the msgpack codec
+    errors                 the root of the error tree
 
 Only ``run.py`` and test fixtures choose concrete implementations.
 

@@ -8,7 +8,8 @@ behave; the saga definition is the same for all three.
 
 from __future__ import annotations
 
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from sagaline.saga import Driver, Fail, Ok, Retry, Saga, SagaDefinition, StepError, input_, local, result
 

@@ -8,8 +8,9 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 ROOT = REPO / "sagaline"
-PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "apps/model.py",
-        "daemon/conversations.py", "daemon/requests.py", "daemon/liveness.py", "client/results.py",
+PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "supervisors/api.py",
+        "apps/model.py",
+        "admin/conversations.py", "admin/requests.py", "daemon/liveness.py", "client/results.py",
         "web/settings.py", "web/redact.py", "web/views.py", "web/gantt.py", "web/graph.py", "web/forms.py",
         "web/guard.py",
         "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
@@ -44,10 +45,11 @@ def test_pure_packages_import_nothing_impure(entry):
 @pytest.mark.parametrize("entry", PURE)
 def test_pure_packages_import_only_pure_sagaline_layers(entry):
     allowed = ("sagaline.messages", "sagaline.saga", "sagaline.sagas", "sagaline.events", "sagaline.errors",
-               "sagaline.supervisors.spec", "sagaline.supervisors.strategy", "sagaline.apps.model",
+               "sagaline.supervisors.spec", "sagaline.supervisors.strategy", "sagaline.supervisors.api",
+               "sagaline.apps.model",
                "thunderline.messages", "thunderline.sagas", "thunderline.events",
                # the console's pure views use each other and the CLI's pure input conversion
-               "sagaline.web.settings", "sagaline.web.redact", "sagaline.cli.inputs")
+               "sagaline.web.settings", "sagaline.web.redact", "sagaline.client.inputs")
     bad = [(f.relative_to(REPO), name) for f in _modules(entry) for name in _imports(f)
            if name.startswith(("sagaline", "thunderline")) and not name.startswith(allowed)]
     assert bad == []

@@ -50,8 +50,9 @@ trials; at ``max_trials`` per run the cost is small.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Mapping
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, StringConstraints, model_validator
 
@@ -143,7 +144,7 @@ class MlTrialCompleted(Payload):
     """Trials dispatched for this run (at most its ``max_trials``)."""
 
     @model_validator(mode="after")
-    def _completed_within_total(self) -> "MlTrialCompleted":
+    def _completed_within_total(self) -> MlTrialCompleted:
         if self.completed_trials > self.total_trials:
             raise ValueError("completed_trials exceeds total_trials")
         return self

@@ -46,8 +46,9 @@ the Thunderline sagas' compatibility, not the runtime's vocabulary.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import AlreadyAttached, EventName, Telemetry, telemetry
@@ -142,7 +143,7 @@ def _run_end(event: EventName, measurements: Mapping[str, Any], metadata: Mappin
     stop_meta = {**base, "status": reactor}
     if reactor == "error":
         stop_meta["errors"] = metadata.get("error")
-    out = [(RUN_STOP, {"system_time": now, "duration": duration}, stop_meta)]
+    out: list[tuple[EventName, dict, dict]] = [(RUN_STOP, {"system_time": now, "duration": duration}, stop_meta)]
     if reactor != "halt":
         out.append((SUPERVISOR_COMPLETE, {"count": 1, "duration": duration},
                     {**base, "status": "success" if reactor == "ok" else "failure", "run_status": ours}))

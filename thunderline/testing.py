@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sagaline.actors.tree import TreeConfig
 from sagaline.apps import Apps, load_apps
+from sagaline.daemon.tree import TreeConfig
 from sagaline.saga import SagaDefinition
 from thunderline.app import SPEC, USER_PROVISIONING_DOMAINS
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from sagaline.actors.domain import DomainActor
+from sagaline.domains.service import answer
 from sagaline.messages.base import Command, Reply
 from sagaline.storage.database import Connection
-from sagaline.storage.idempotency import StoreBase, answer, failure, forbid
+from sagaline.storage.idempotency import StoreBase, failure, forbid
 from sagaline.storage.sqlite import iso, utc_now
 
 __all__ = ["PutRow", "RowPut", "DeleteRow", "RowDeleted", "RowsStore", "RowsService", "RowsActor"]

@@ -31,9 +31,10 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from peers.saga import STEPS
 
@@ -227,8 +228,8 @@ def run_driver(n: int, c: int, work: Path) -> dict[str, Any]:
 
 
 def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
-    from sagaline.actors.tree import TreeConfig, start_tree
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import TreeConfig, start_tree
     from sagaline.runtime.system import SIMPLE, start_system
 
     handle = start_system(SIMPLE, log_dir=work / "logs")
@@ -240,7 +241,7 @@ def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
         latencies, outcomes = [], {}
 
         def settle() -> None:
-            i, cid, began = in_flight.popleft()
+            _i, cid, began = in_flight.popleft()
             outcomes[cid] = client.wait(cid, timeout=120).status
             latencies.append(time.perf_counter() - began)
         began = time.perf_counter()
@@ -268,7 +269,7 @@ def _run_daemon(n: int, c: int, work: Path, isolation: str | None) -> dict[str, 
     daemon = DaemonProcess(work / "daemon", config=config).start()
     try:
         with Client(daemon.data_dir) as client:
-            for i in range(20):  # warm up: imports, connections
+            for _i in range(20):  # warm up: imports, connections
                 client.start("peers", {"fail_at": 0}, wait=True, timeout=60)
 
             def one(i: int) -> tuple[str, str]:

@@ -84,7 +84,7 @@ def _pass_results(journal: Path, ids: list[str]) -> dict:
 def host_kill(work: Path, n: int, hosts: int) -> dict:
     """Hold ``n`` runs per partition at the gate, SIGKILL host 0, time until its runs are back at the gate."""
     from sagaline.client import Client
-    from sagaline.daemon.pidfile import pid_alive
+    from sagaline.runtime.pidfile import pid_alive
     from sagaline.testing.daemon import DaemonProcess
 
     ids = ids_by_partition(n, hosts)

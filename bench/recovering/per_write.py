@@ -1,6 +1,6 @@
 """A saga host whose journal commits every record in its own transaction: what group commit saves.
 
-:class:`~sagaline.actors.saga_host.SagaHost` writes every record its runs
+:class:`~sagaline.hosts.saga_host.SagaHost` writes every record its runs
 made during one pump in one transaction (:class:`~sagaline.saga.journal.GroupCommit`).
 :class:`PerWriteHost` is the same host over a store that splits each batch
 into one transaction per record, as a journal without group commit would
@@ -15,15 +15,16 @@ counters would count the batches it handed the store).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from sagaline.actors.saga_host import SagaHost
+from sagaline.hosts.saga_host import SagaHost
 from sagaline.messages.saga import GetHostStats
 from sagaline.saga.journal import Record
 
 __all__ = ["PerWriteJournal", "PerWriteHost", "PER_WRITE_HOST"]
 
-#: The class path a tree's saga supervisor starts its hosts from (see ``sagaline.actors.tree.SAGA_HOST``).
+#: The class path a tree's saga supervisor starts its hosts from (see ``sagaline.daemon.tree.SAGA_HOST``).
 PER_WRITE_HOST = "recovering.per_write.PerWriteHost"
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inventory.messages import (Item, Levels, Release, Released, Reserve, Reserved, Restock, Restocked,
-                                StockLevels)
+from inventory.messages import Item, Levels, Release, Released, Reserve, Reserved, Restock, Restocked, StockLevels
 from inventory.store import StockStore
+from sagaline.domains.service import answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, iso, read_clock, utc_now
 
 __all__ = ["StockSettings", "StockService"]

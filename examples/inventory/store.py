@@ -12,9 +12,8 @@ every effect happen at most once, and opens and closes the database.
 
 from __future__ import annotations
 
-from sagaline.storage.database import Connection
-
 import inventory.messages  # noqa: F401  registers the replies, which the ledger decodes
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 
 __all__ = ["StockStore"]

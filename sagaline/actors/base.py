@@ -56,12 +56,14 @@ from sagaline.actors.child_exits import RecentExits
 from sagaline.actors.timers import Tick, Timers
 from sagaline.messages.registry import AlreadyRegistered, HolderExited, Register, Registered
 from sagaline.messages.supervision import (
+    ExitKind,
     ExitNotice,
     ExitReason,
     InitActor,
     InitFailed,
     Started,
     Stop,
+    Term,
     Unrecognized,
 )
 from sagaline.runtime.addresses import register_address_codec
@@ -123,9 +125,9 @@ class BaseActor(Actor):
     def on_start(self, args: dict[str, Any]) -> Any:
         """Initialise from ``args``; raise to fail the start. May return DEFER_START."""
 
-    def on_stop_request(self, reason: str) -> None:
+    def on_stop_request(self, reason: ExitReason) -> None:
         """A Stop arrived. Default: exit now with ``reason``; override to stop children first."""
-        self.stop(reason)
+        self.exit_with(reason)
 
     def on_terminate(self, reason: ExitReason) -> None:
         """Last words before exiting (flush, close). Runs once; exceptions are only logged."""
@@ -149,9 +151,10 @@ class BaseActor(Actor):
 
     # ----- actions ----------------------------------------------------------------
 
-    def stop(self, reason: str = "normal") -> None:
-        """Exit with ``reason`` (normal | shutdown): notify the parent, then end."""
-        self.exit_with(ExitReason(kind=reason))
+    def stop(self, reason: ExitKind = "normal", term: Term | None = None) -> None:
+        """Exit with ``reason`` (normal | shutdown; ``term`` makes it ``{shutdown, term}``):
+        notify the parent, then end."""
+        self.exit_with(ExitReason(kind=reason, term=term))
 
     def exit_with(self, reason: ExitReason) -> None:
         """Run ``on_terminate``, send the parent an ExitNotice with ``reason``, and end."""
@@ -220,7 +223,7 @@ class BaseActor(Actor):
         elif not self._ready:
             self._on_pre_start(message, sender)
         elif isinstance(message, Stop):
-            self.on_stop_request(message.reason)
+            self.on_stop_request(message.exit_reason())
         else:
             self._dispatch(message, sender)
 

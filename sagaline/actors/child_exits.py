@@ -13,7 +13,8 @@ get the very port the dead one freed. Measured here: in each of 8 runs of
 predecessor's port at least once (first reuse after 15 to 358 rounds; one
 port came back 33 ms after it was freed). Had the exit of that new
 incarnation been dropped as a repeat of the old one, its supervisor would
-never restart it (the supervision benchmark hung on exactly that). So a repeat is an exit of an address seen exiting within
+never restart it (the supervision benchmark hung on exactly that). So a
+repeat is an exit of an address seen exiting within
 :data:`REPEAT_WINDOW_S` **and not heard from since**: a child that speaks
 from an address (its ``Started``/``InitFailed``) is a new incarnation, and
 its exit is new.

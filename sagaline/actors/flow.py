@@ -21,8 +21,15 @@ from typing import Any
 
 from sagaline.actors.domain import DomainActor
 from sagaline.domains.flow import FlowConfig, FlowService, InvalidPattern
-from sagaline.messages.flow import (EventDelivery, EventsSubscribed, FlowError, PublishEvent,
-                                    SubscribeEvents, TailEvents, UnsubscribeEvents)
+from sagaline.events.flow import (
+    EventDelivery,
+    EventsSubscribed,
+    FlowError,
+    PublishEvent,
+    SubscribeEvents,
+    TailEvents,
+    UnsubscribeEvents,
+)
 from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore
 from sagaline.telemetry import names as tn

@@ -8,9 +8,10 @@ by a later start) is dropped by :meth:`Timers.fire`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Timers", "Tick"]
 

@@ -9,8 +9,9 @@ never a hard-coded table.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -75,7 +76,7 @@ class Apps:
 
     def saga_factories(self) -> dict[str, Callable[[], SagaDefinition]]:
         """Saga name -> zero-argument factory of its (already built) definition."""
-        return {name: (lambda d=d: d) for name, d in self._sagas.items()}
+        return {name: _constant(d) for name, d in self._sagas.items()}
 
     def saga_app(self, name: str) -> str:
         """The name of the app that declares saga ``name`` (KeyError when none)."""
@@ -120,7 +121,7 @@ class Apps:
         if model is None:
             return f"domain {domain!r} takes no settings" if settings else None
         fields = (set(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel)
-                  else {f.name for f in dataclasses.fields(model)})
+                  else {f.name for f in dataclasses.fields(model)} if dataclasses.is_dataclass(model) else set())
         unknown = sorted(set(settings) - fields)
         if unknown:
             return f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(fields)) or 'none'})"
@@ -198,3 +199,7 @@ def _command_row(app: str, command: AppCommand) -> dict[str, Any]:
                      "default": TypeAdapter(Any).dump_python(default, mode="json"),
                      "description": field.description or "", "schema": arg_schema})
     return {"name": command.name, "app": app, "domain": command.domain, "help": command.help, "args": args}
+
+
+def _constant(definition: SagaDefinition) -> Callable[[], SagaDefinition]:
+    return lambda: definition

@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -51,10 +52,10 @@ def check_app(app: Any, spec: str) -> App:
     for i, command in enumerate(app.commands):
         _command(app, i, command)
     _strings(app, "uses", app.uses)
-    for domain, categories in app.event_domains.items():
-        if domain not in {d.name for d in app.domains}:
-            raise AppError(app.name, f"event_domains[{domain}]", "not one of this app's domains")
-        _strings(app, f"event_domains[{domain}]", categories)
+    for event_domain, categories in app.event_domains.items():
+        if event_domain not in {d.name for d in app.domains}:
+            raise AppError(app.name, f"event_domains[{event_domain}]", "not one of this app's domains")
+        _strings(app, f"event_domains[{event_domain}]", categories)
     _events(app)
     if app.on_load is not None and not callable(app.on_load):
         raise AppError(app.name, "on_load", f"{app.on_load!r:.80} is not callable")
@@ -82,8 +83,8 @@ def _domain(app: App, i: int, domain: Any) -> None:
         raise AppError(app.name, f"{where}.actor", "an actor class must live in an importable module, "
                                                     "not __main__ (actor processes import it by name)")
     settings = domain.settings
-    if settings is not None and not (dataclasses.is_dataclass(settings) and isinstance(settings, type)
-                                     or isinstance(settings, type) and issubclass(settings, BaseModel)):
+    if settings is not None and not ((dataclasses.is_dataclass(settings) and isinstance(settings, type))
+                                     or (isinstance(settings, type) and issubclass(settings, BaseModel))):
         raise AppError(app.name, f"{where}.settings", f"{settings!r:.80} is not a dataclass or pydantic model")
 
 

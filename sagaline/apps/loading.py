@@ -23,8 +23,9 @@ that ran it inherits what it did and does not run it again).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from importlib.metadata import entry_points as _entry_points
-from typing import Any, Iterable
+from typing import Any
 
 from sagaline.apps.catalog import Apps
 from sagaline.apps.checks import built_sagas, check_app, check_together, message_classes_of

@@ -9,16 +9,18 @@ a declared app cannot change after the loader checked it. The loader
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from sagaline.errors import SagalineError
+from sagaline.messages.base import Command
 from sagaline.saga.definition import SagaDefinition
 
 __all__ = ["App", "AppDomain", "AppCommand", "AppError", "SagaSource"]
 
-SagaSource = Union[SagaDefinition, Callable[[], SagaDefinition]]
+SagaSource = SagaDefinition | Callable[[], SagaDefinition]
 """A saga as an app declares it: a built definition, or a zero-argument factory of one."""
 
 
@@ -86,7 +88,7 @@ class AppCommand:
 
     name: str
     domain: str
-    message: type
+    message: type[Command]
     help: str = ""
 
 

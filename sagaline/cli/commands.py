@@ -11,7 +11,7 @@ in both; everything goes through one :class:`sagaline.Client`.
   (:meth:`sagaline.Client.resolve`); an ambiguous one is refused listing
   the candidates (exit 2), an unknown one is not found (exit 9).
 * Inputs follow HTTPie's convention: ``key=value`` is text converted by the
-  type the daemon's catalog gives (:mod:`sagaline.cli.inputs`; a value that
+  type the daemon's catalog gives (:mod:`sagaline.client.inputs`; a value that
   does not fit is refused here, exit 2), ``key:=json`` is JSON.
 * Exit statuses: :mod:`sagaline.cli.exits`; where the words go:
   :mod:`sagaline.cli.output`.
@@ -23,26 +23,40 @@ import argparse
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, get_args
+from typing import Any, get_args
 
 from rich.console import RenderableType
 from rich.text import Text
 
 from sagaline.cli.exits import Exit, for_error
-from sagaline.cli.inputs import coerce_pairs
 from sagaline.cli.output import Output
 from sagaline.cli.render import render, render_apps, render_catalog, render_saga
-from sagaline.cli.spec import (APP_ARG, APP_COMMAND, INPUT, LIVE_RUN, RESUMABLE_RUN, RUN, SAGA, STATUS, STEP,
-                               STUCK_RUN, Arg, CommandSpec)
+from sagaline.cli.spec import (
+    APP_ARG,
+    APP_COMMAND,
+    INPUT,
+    LIVE_RUN,
+    RESUMABLE_RUN,
+    RUN,
+    SAGA,
+    STATUS,
+    STEP,
+    STUCK_RUN,
+    Arg,
+    CommandSpec,
+)
 from sagaline.cli.times import parse_when
 from sagaline.client.errors import ClientError, NotFound, error_for
+from sagaline.client.inputs import coerce_pairs
 from sagaline.messages import admin as m
 from sagaline.messages.saga import RunStatusName
 
 __all__ = ["AdminCommand", "ADMIN_COMMANDS", "parse_inputs", "execute", "report", "RUN_STATUSES", "full_id"]
 
-_Prepare = Callable[[argparse.Namespace, m.AdminRequest, Any], m.AdminRequest]
+#: (args, the request the spec built, the catalog) -> the request to send; a preparer takes its own request class.
+_Prepare = Callable[[argparse.Namespace, Any, Any], m.AdminRequest]
 #: Every run status, in the order the README lists them.
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatusName)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -325,6 +339,9 @@ def _follow_run(command: AdminCommand, args: argparse.Namespace, request: Any, c
         verb = "already exists" if extra["existing"] else "started"
         output.progress(Text(f"run {cid} ({request.saga}) {verb}; its steps as they progress "
                              "(Ctrl-C stops following, not the run):", style="dim"))
+    if cid is None:
+        missing = m.AdminError(code="internal", message="a followed run needs its correlation id")
+        return report(output, error_for(missing))
     data = follow(client, cid, request.timeout_s, output.progress, stop)
     return _answered(command, args, request, {**extra, **data}, output)
 

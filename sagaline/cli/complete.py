@@ -15,11 +15,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
-from sagaline.cli.spec import (APP_ARG, APP_COMMAND, INPUT, LIVE_RUN, RESUMABLE_RUN, RUN, SAGA, STATUS, STEP,
-                               STUCK_RUN, Arg, CommandSpec)
+from sagaline.cli.spec import (
+    APP_ARG,
+    APP_COMMAND,
+    INPUT,
+    LIVE_RUN,
+    RESUMABLE_RUN,
+    RUN,
+    SAGA,
+    STATUS,
+    STEP,
+    STUCK_RUN,
+    Arg,
+    CommandSpec,
+)
 
 __all__ = ["Candidate", "Names", "candidates", "LiveNames", "SHELL_WORDS", "RUN_KINDS"]
 
@@ -170,7 +183,7 @@ class LiveNames:
                 return hit[1]
         try:
             value = fetch()
-        except Exception:  # noqa: BLE001 - completion never fails the shell; it just offers nothing
+        except Exception:
             return None
         with self._lock:
             self._cache[key] = (self._clock(), value)
@@ -188,14 +201,16 @@ class LiveNames:
         return [s["name"] for s in self._catalog().get("sagas", [])]
 
     def inputs(self, saga: str) -> list[tuple[str, str]]:
-        rows = next((s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), [])
+        rows: list[dict[str, Any]] = next(
+            (s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), [])
         return [(r["name"], r["type"] + ("" if r["required"] else ", optional")) for r in rows]
 
     def app_commands(self) -> list[str]:
         return [c["name"] for c in self._catalog().get("commands", [])]
 
     def app_args(self, command: str) -> list[tuple[str, str]]:
-        rows = next((c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), [])
+        rows: list[dict[str, Any]] = next(
+            (c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), [])
         return [(r["name"], r["type"]) for r in rows]
 
     def runs(self, kind: str) -> list[tuple[str, str]]:

@@ -34,8 +34,16 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from sagaline.client.errors import (BadInput, Busy, ClientError, DaemonFault, DaemonUnreachable, NotFound, Refused,
-                                    Timeout)
+from sagaline.client.errors import (
+    BadInput,
+    Busy,
+    ClientError,
+    DaemonFault,
+    DaemonUnreachable,
+    NotFound,
+    Refused,
+    Timeout,
+)
 
 __all__ = ["Exit", "for_error", "EXIT_TABLE"]
 

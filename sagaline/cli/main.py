@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             argument.encode("utf-8")
         except UnicodeEncodeError:
-            print(f"error (usage): argument {position} ({ascii(argument)}) is not valid UTF-8", file=sys.stderr)
+            print(f"error (usage): argument {position} ({argument!a}) is not valid UTF-8", file=sys.stderr)
             return 2
     try:
         return _dispatch(argv)

@@ -11,7 +11,8 @@ Run views (``sagas show``, ``wait``, ``start``, operator answers) are in
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table

@@ -64,7 +64,8 @@ def _inputs(inputs: dict) -> str:
 
 def _head(data: dict) -> list[tuple[str, Any]]:
     finished = data.get("finished_at")
-    took = epoch(finished) - epoch(data["started_at"]) if epoch(finished) and epoch(data.get("started_at")) else None
+    end, begin = epoch(finished), epoch(data.get("started_at"))
+    took = end - begin if end and begin else None
     pairs: list[tuple[str, Any]] = [("run", data["correlation_id"]), ("saga", data["saga"]),
                                     ("status", styled(data["status"])), ("started", human(data.get("started_at")))]
     if finished is not None:

@@ -37,8 +37,9 @@ import os
 import shlex
 import sys
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO, cast
 
 from sagaline.cli.commands import ADMIN_COMMANDS, RUN_STATUSES, AdminCommand
 from sagaline.cli.complete import Names, candidates
@@ -57,10 +58,10 @@ _NOT_IN_SHELL = ("run", "shell")
 _JOIN_S = 0.05
 
 
-def history_path(environ: dict[str, str] | None = None) -> Path:
+def history_path(environ: Mapping[str, str] | None = None) -> Path:
     """The history file: ``$SAGALINE_HISTORY``, else ``~/.sagaline_history``."""
-    environ = os.environ if environ is None else environ
-    return Path(environ.get("SAGALINE_HISTORY") or Path.home() / ".sagaline_history")
+    given = os.environ if environ is None else environ
+    return Path(given.get("SAGALINE_HISTORY") or Path.home() / ".sagaline_history")
 
 
 class Leave(Exception):
@@ -153,7 +154,7 @@ class AdminShell:
             if isinstance(args.spec, AdminCommand):
                 return run_admin(args, client=self.client, out=out, err=err, stop=stop)
             return args.func(args, out=out, err=err)
-        except Exception as exc:  # noqa: BLE001 - one failing command never ends the session
+        except Exception as exc:
             return self._said(err, "internal", f"{type(exc).__name__}: {exc}", Exit.FAILED)
 
     @staticmethod
@@ -213,10 +214,11 @@ class AdminShell:
 
         def work() -> None:
             try:
-                result["status"] = self.execute(line, stop, out, err)
+                # a Gate writes and flushes like the TextIO it wraps, which is all a command does with it
+                result["status"] = self.execute(line, stop, cast(TextIO, out), cast(TextIO, err))
             except Leave as leave:
                 result["leave"] = leave
-            except BaseException as exc:  # noqa: BLE001 - reported on the prompt's side
+            except BaseException as exc:
                 result["error"] = exc
 
         worker = threading.Thread(target=work, name="sagaline-shell-command", daemon=True)

@@ -13,8 +13,9 @@ one-shot CLI and the shell decide where the text goes and with which status.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["Arg", "CommandSpec", "CliParser", "UsageError", "HelpShown", "ShowText", "add_commands",
            "RUN", "LIVE_RUN", "STUCK_RUN", "RESUMABLE_RUN", "SAGA", "INPUT", "STEP", "STATUS", "APP_COMMAND",

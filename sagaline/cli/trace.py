@@ -11,30 +11,19 @@ there).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from rich.text import Text
 
 from sagaline.cli.exits import Exit
 from sagaline.cli.output import Output
-from sagaline.daemon.config import DEFAULT_DATA_DIR
 
-__all__ = ["show_trace", "telemetry_directory"]
-
-
-def telemetry_directory(data_dir: str | None, environ: dict[str, str] | None = None) -> Path | None:
-    """Where the spans are: ``SAGALINE_TELEMETRY_DIR``, else ``<data dir>/telemetry``."""
-    environ = dict(os.environ if environ is None else environ)
-    environ["SAGALINE_DATA_DIR"] = str(Path(data_dir or environ.get("SAGALINE_DATA_DIR") or DEFAULT_DATA_DIR))
-    from sagaline.telemetry.setup import config_from_env
-
-    return config_from_env(environ).directory
+__all__ = ["show_trace"]
 
 
 def show_trace(args: argparse.Namespace, output: Output) -> int:
     """Print the timeline of run ``args.correlation_id`` (or the one run whose id starts with it)."""
-    from sagaline.telemetry.timeline import find_runs, trace_timeline
+    from sagaline.telemetry.timeline import find_runs, telemetry_directory, trace_timeline
 
     directory = telemetry_directory(args.data_dir)
     if directory is None or not Path(directory).is_dir():
@@ -53,7 +42,8 @@ def show_trace(args: argparse.Namespace, output: Output) -> int:
             return Exit.NOT_FOUND
         text = trace_timeline(directory, matches[0])
     except (OSError, KeyError, ValueError, TypeError) as exc:  # written by other processes: maybe cut short
-        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}", exit_code=Exit.FAILED)
+        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}",
+                     exit_code=Exit.FAILED)
         return Exit.FAILED
     output.show(Text(text))
     return Exit.OK

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from sagaline.cli.render_run import StepMarks, progress_lines
 from sagaline.client.errors import Timeout, error_for
-from sagaline.cli.render_run import progress_lines
 from sagaline.messages import admin as m
 
 __all__ = ["follow", "Interrupted", "POLL_S", "ENDED"]
@@ -41,7 +42,8 @@ def follow(client: Any, correlation_id: str, timeout_s: float, progress: Callabl
         Interrupted: ``stop`` was set or Ctrl-C was pressed (it goes on).
         ClientError: the daemon answered an error (e.g. NotFound) or went away.
     """
-    began, marks = clock(), {}
+    began = clock()
+    marks: StepMarks = {}
     goes_on = f"run {correlation_id} goes on: see `sagaline sagas show {correlation_id}`"
     try:
         while True:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sagaline.client.results import Health, RunList, RunRecord, StartResult
 from sagaline.client.sync import Client
@@ -46,7 +47,7 @@ class AsyncClient:
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
 
-    async def connect(self) -> "AsyncClient":
+    async def connect(self) -> AsyncClient:
         """Connect (see :meth:`Client.connect`)."""
         await self._run(self.client.connect)
         return self
@@ -58,7 +59,7 @@ class AsyncClient:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return await self.connect()
 
     async def __aexit__(self, *exc: Any) -> None:

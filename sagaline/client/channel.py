@@ -37,7 +37,7 @@ from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminConnect, AdminDirector
 __all__ = ["Channel", "ThespianChannel", "Reply", "decode_answer", "DOOR_CLASS", "CONNECT_TIMEOUT_S",
            "MAX_ANSWER_BYTES"]
 
-DOOR_CLASS = "sagaline.actors.admin_door.AdminDoor"
+DOOR_CLASS = "sagaline.admin.door.AdminDoor"
 #: Seconds to wait for the door's directory (it answers at once; the door is never busy).
 CONNECT_TIMEOUT_S = 10.0
 #: Seconds the TCP probe of the admin port may take.

@@ -15,8 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from sagaline.errors import SagalineError
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, RunOutcome, RunSnapshot, RunStatus,
-                                    SagaAccepted, SagaRefused, StartSaga)
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    CancelRun,
+    RunOutcome,
+    RunSnapshot,
+    RunStatus,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+)
 
 __all__ = ["SagaClient", "SagaRefusedError"]
 

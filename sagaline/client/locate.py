@@ -20,13 +20,19 @@ alive).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from sagaline.client.errors import BadInput, DaemonUnreachable
-from sagaline.daemon.config import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
-from sagaline.daemon.pidfile import BadDaemonInfo, DaemonInfo, pid_alive, read_info
+from sagaline.runtime.pidfile import (
+    DEFAULT_ADMIN_PORT,
+    DEFAULT_DATA_DIR,
+    BadDaemonInfo,
+    DaemonInfo,
+    pid_alive,
+    read_info,
+)
 from sagaline.runtime.secret import secret_path
 
 __all__ = ["Target", "locate", "parse_address"]
@@ -52,6 +58,7 @@ def parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
     Raises:
         BadInput: not an address.
     """
+    port: str | int
     if isinstance(address, tuple):
         host, port = address
     else:
@@ -92,7 +99,8 @@ def locate(admin_port: int | None = None, host: str | None = None, data_dir: str
         raise BadInput(str(unusable), "invalid")
     if info is not None:
         _check_info(info, directory)
-        return Target(host, int(info.admin_port), f"{directory / 'daemon.json'}", info, secret)
+        if info.admin_port is not None:  # _check_info refuses a file without one
+            return Target(host, info.admin_port, f"{directory / 'daemon.json'}", info, secret)
     return Target(host, DEFAULT_ADMIN_PORT, "the default port", None, secret)
 
 

@@ -12,7 +12,7 @@ a newer daemon does not break an older client).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +25,7 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "_Record":
+    def from_data(cls, data: dict[str, Any]) -> Self:
         """Build from an :class:`~sagaline.messages.admin.AdminResult`'s ``data``."""
         return cls.model_validate(data)
 
@@ -43,7 +43,7 @@ class StartResult(_Record):
     """With ``wait``: how the run ended."""
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "StartResult":
+    def from_data(cls, data: dict[str, Any]) -> Self:
         outcome = RunOutcome.model_validate({k: v for k, v in data.items() if k in RunOutcome.model_fields}) \
             if "status" in data else None
         return cls(correlation_id=data["correlation_id"], saga=data["saga"], existing=bool(data.get("existing")),

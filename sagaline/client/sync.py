@@ -14,7 +14,7 @@ Connecting (:meth:`Client.connect`, done by the constructor unless
 ``connect=False``) asks the daemon's admin door for its admin workers and
 its saga hosts. A start or a wait goes straight to the saga host of its
 run (the partition of its correlation id): two messages between processes,
-the request and its answer (:mod:`sagaline.actors.host_desk`). Every other
+the request and its answer (:mod:`sagaline.hosts.host_desk`). Every other
 call goes to one idle worker, which asks the daemon's actors for it. A
 host that restarted is noticed at once (the message cannot be delivered):
 the client asks the door again, and asks a worker while any host is down.
@@ -46,18 +46,27 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from sagaline.client.channel import Channel, ThespianChannel, decode_answer
-from sagaline.client.errors import (BadInput, ClientError, DaemonUnreachable, NotFound, OutcomeUnknown, Refused,
-                                    Timeout, error_for)
+from sagaline.client.errors import (
+    BadInput,
+    ClientError,
+    DaemonUnreachable,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    Timeout,
+    error_for,
+)
 from sagaline.client.locate import Target, locate, parse_address
 from sagaline.client.results import Health, RunList, RunRecord, StartResult
-from sagaline.messages import codec
 from sagaline.messages import admin as m
+from sagaline.messages import codec
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import CancelAnswer, OperatorAnswer, RunOutcome
 from sagaline.saga.placement import partition_of
@@ -171,7 +180,7 @@ class Client:
         """How many calls this client can have in flight at once (the daemon's admin workers it knows)."""
         return len(self._workers)
 
-    def connect(self) -> "Client":
+    def connect(self) -> Client:
         """Connect (again): fetch the admin workers from the door.
 
         Raises:
@@ -188,7 +197,7 @@ class Client:
         self._channel.close()
         self._connected = False
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -343,7 +352,8 @@ class Client:
             answer = self._send(request)  # idempotent: the same id finds the run if the first got through
         if isinstance(answer, _NoAnswer) or _unknown(answer, request) or (
                 isinstance(answer, m.AdminError) and answer.code == "timeout"):
-            waited = answer.waited_s if isinstance(answer, _NoAnswer) else answer.details.get("waited_s")
+            waited = answer.waited_s if isinstance(answer, _NoAnswer) else \
+                answer.details.get("waited_s") if isinstance(answer, m.AdminError) else None
             what = "did not end in time" if request.wait and not isinstance(answer, _NoAnswer) else \
                 "got no answer, even when sent again with the same id"
             raise OutcomeUnknown(f"the start of run {cid} ({request.saga}) {what}; it may be running, finished, "
@@ -394,7 +404,7 @@ class Client:
         allowed = request.deadline_s() + ANSWER_MARGIN_S
         for _ in range(2):
             hosts = self._hosts
-            if not hosts:
+            if not hosts or request.correlation_id is None:  # no id: no host to route by (a worker asks)
                 return None
             reply = self._channel.ask(hosts[partition_of(request.correlation_id, len(hosts))], payload, allowed)
             if reply.undelivered:  # that host restarted: the door knows its successor

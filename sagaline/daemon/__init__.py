@@ -9,14 +9,14 @@ Public surface:
   start / serve / stop, for embedding and tests);
 * :mod:`sagaline.daemon.liveness`: what the daemon watches, and what it does
   when one of them dies;
-* :mod:`sagaline.daemon.pidfile`: ``daemon.json`` and the data-directory lock;
-* :mod:`sagaline.daemon.conversations` and :mod:`sagaline.daemon.requests`:
+* :mod:`sagaline.runtime.pidfile`: ``daemon.json`` and the data-directory lock;
+* :mod:`sagaline.admin.conversations` and :mod:`sagaline.admin.requests`:
   PURE, what each admin request asks inside the daemon, and how a request is
-  read at the door (driven by :mod:`sagaline.actors.admin_worker`).
+  read at the door (driven by :mod:`sagaline.admin.worker`).
 """
 
 from sagaline.daemon.app import Daemon, DaemonError, PortInUse
-from sagaline.daemon.process import run_daemon
 from sagaline.daemon.config import ConfigError, DaemonConfig, load_config
+from sagaline.daemon.process import run_daemon
 
 __all__ = ["ConfigError", "Daemon", "DaemonConfig", "DaemonError", "PortInUse", "load_config", "run_daemon"]

@@ -20,12 +20,12 @@ Start (:meth:`Daemon.start`):
    every frame authenticated, every listener bound to ``bind_address``
    (:func:`sagaline.runtime.start_system`); only this process holds its
    control token (:mod:`sagaline.runtime.guards`);
-5. create the admin door (:mod:`sagaline.actors.admin_door`) first: from
+5. create the admin door (:mod:`sagaline.admin.door`) first: from
    now on a client that arrives is answered ``starting``, and no client can
    create a door or any other top-level actor;
 6. start the registry and the root supervisor, with its configured restart
    intensity, and the admin endpoint (a pool of admin workers) as its last
-   child (:func:`sagaline.actors.tree.start_tree`);
+   child (:func:`sagaline.daemon.tree.start_tree`);
 7. open the door (:class:`~sagaline.messages.admin.AdminDoorInit`, once,
    with the token); write ``daemon.json``: from now on the CLI finds it;
 8. with ``[web] enabled``, start the web console as a child process, a
@@ -56,7 +56,7 @@ Errors::
     SagalineError
     +-- DaemonError           the daemon cannot start (exit_code says how to exit)
         +-- PortInUse         something already listens on the admin port (exit 3)
-    (DataDirBusy from sagaline.daemon.pidfile: exit 3; PrivacyError, SecretError: exit 2)
+    (DataDirBusy from sagaline.runtime.pidfile: exit 3; PrivacyError, SecretError: exit 2)
 """
 
 from __future__ import annotations
@@ -70,17 +70,17 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
-from sagaline.apps import AppError
+from sagaline.admin.door import AdminDoor
+from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
-from sagaline.daemon.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
-from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady,
-                                     AdminTree)
+from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminTree
 from sagaline.messages.supervision import Stop
-from sagaline.runtime.errors import SecretError
-from sagaline.runtime.private import PRIVATE_UMASK, PrivacyError, ensure_private_dir
+from sagaline.runtime.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
+from sagaline.runtime.private import PRIVATE_UMASK, ensure_private_dir
+from sagaline.supervisors.spec import class_path
 
 __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
            "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
@@ -88,8 +88,8 @@ __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_
 _log = logging.getLogger("sagaline.daemon")
 #: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED, EXIT_UNHEALTHY = 0, 1, 2, 3, 70
-ADMIN_ENDPOINT_CLASS = "sagaline.actors.admin.AdminEndpoint"
-ADMIN_DOOR_CLASS = "sagaline.actors.admin_door.AdminDoor"
+ADMIN_ENDPOINT_CLASS = class_path(AdminEndpoint)
+ADMIN_DOOR_CLASS = class_path(AdminDoor)
 #: The file the daemon's watch loop touches every tick (health reads its age).
 HEARTBEAT_FILE = "heartbeat"
 #: Seconds allowed for Thespian's own shutdown once the tree is gone.
@@ -185,12 +185,15 @@ class Daemon:
         except BaseException:
             self._abort()
             raise
+        info = self.info
+        if info is None:  # _start_all publishes it last
+            raise RuntimeError("the daemon started without publishing daemon.json")
         _log.info("ready in %.2f s: admin %s:%s, %d actor processes, data %s", time.monotonic() - began,
-                  self.config.bind_address, self.info.admin_port, len(self.handle.pids()), self.data_dir)
-        return self.info
+                  self.config.bind_address, info.admin_port, len(self.handle.pids()), self.data_dir)
+        return info
 
     def _start_all(self) -> None:
-        from sagaline.actors.tree import start_tree
+        from sagaline.daemon.tree import start_tree
         from sagaline.runtime import load_or_create_secret, start_system
 
         config = self.config
@@ -266,10 +269,8 @@ class Daemon:
                 "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
-        from sagaline.actors.tree import TreeConfig, default_hosts
-        from sagaline.supervisors.spec import child_spec
-
-        from sagaline.supervisors.spec import SupervisorFlags
+        from sagaline.daemon.tree import TreeConfig, default_hosts
+        from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
         config = self.config
         watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}

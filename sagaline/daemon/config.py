@@ -68,23 +68,22 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
+from sagaline.runtime.pidfile import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
+from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 from sagaline.web.settings import WebSettings
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
-           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR", "DEFAULT_APPS",
+           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_APPS",
            "is_loopback", "telemetry_environment", "daemon_apps"]
 
-#: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
-DEFAULT_ADMIN_PORT = 7720
-#: Default data directory, relative to the daemon's working directory (``make run``: the checkout).
-DEFAULT_DATA_DIR = Path("data")
 #: The apps the embedded configuration loads: the Thunderline sagas (``make run`` serves them).
 DEFAULT_APPS = ("thunderline.app:app",)
 #: The environment variable naming a TOML config file.
@@ -172,9 +171,9 @@ class SupervisionSettings(BaseModel):
     """What the root supervisor tolerates, and what happens when it gives up (see README, Liveness)."""
 
     model_config = _FROZEN
-    root_max_restarts: int = Field(default=3, ge=0, le=1000)
+    root_max_restarts: int = Field(default=DEFAULT_MAX_RESTARTS, ge=0, le=1000)
     """The root gives up after more restarts of its children than this within ``root_max_seconds``."""
-    root_max_seconds: float = Field(default=5.0, gt=0, le=3600)
+    root_max_seconds: float = Field(default=DEFAULT_MAX_SECONDS, gt=0, le=3600)
     """The root's restart-intensity window, in seconds."""
     on_give_up: Literal["exit", "restart"] = "exit"
     """When the root gives up or a top-level process dies: exit (status 70) for the process

@@ -22,8 +22,9 @@ The daemon's main loop checks these processes every
 touches its heartbeat file; when one is gone it logs which and why, kills
 what is left of the actor system and exits with
 :data:`~sagaline.daemon.app.EXIT_UNHEALTHY` (or, with ``on_give_up =
-"restart"``, starts itself again in place while :func:`restart_allowed`
-says the budget holds), so a process manager can restart it. The durable
+"restart"``, starts itself again in place while
+:func:`~sagaline.supervisors.strategy.restart_allowed` says the budget holds),
+so a process manager can restart it. The durable
 journal makes that safe: every acknowledged run is recovered on the next
 start.
 
@@ -34,12 +35,10 @@ separately.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
-from sagaline.supervisors.strategy import Intensity
-
-__all__ = ["WATCH_EVERY_S", "WATCHED", "Gone", "first_gone", "why", "restart_allowed", "RESTARTS_VARIABLE",
+__all__ = ["WATCH_EVERY_S", "WATCHED", "Gone", "first_gone", "why", "RESTARTS_VARIABLE",
            "parse_restarts", "format_restarts"]
 
 #: Seconds between two checks of the watched processes (and two heartbeats).
@@ -82,12 +81,6 @@ def why(gone: Gone, max_restarts: int, max_seconds: float) -> str:
         line += (f": it gives up when its children restart more than {max_restarts} times within "
                  f"{max_seconds:g} s (logs/actors.log says which), or it was killed")
     return line + "; nothing inside the daemon can heal that"
-
-
-def restart_allowed(earlier: tuple[float, ...], now: float, max_restarts: int, window_s: float) -> bool:
-    """May the daemon restart itself in place once more (OTP's intensity, one level up)?"""
-    _, exceeded = Intensity(max_restarts, window_s, earlier).record(now)
-    return not exceeded
 
 
 def parse_restarts(text: str | None) -> tuple[float, ...]:

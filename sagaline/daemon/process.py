@@ -7,7 +7,7 @@ installs the stop request (SIGTERM/SIGINT, see
 and returns the exit status. With ``supervision.on_give_up = "restart"`` a
 daemon whose watched process died starts itself again in place (the same
 pid and command line, :func:`os.execv`) while the budget of
-:func:`~sagaline.daemon.liveness.restart_allowed` holds.
+:func:`~sagaline.supervisors.strategy.restart_allowed` holds.
 """
 
 from __future__ import annotations
@@ -21,10 +21,19 @@ import time
 from typing import Any
 
 from sagaline.daemon import liveness
-from sagaline.daemon.app import (EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNHEALTHY, UNHEALTHY, Daemon,
-                                 DaemonError)
+from sagaline.daemon.app import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNHEALTHY,
+    UNHEALTHY,
+    Daemon,
+    DaemonError,
+)
 from sagaline.daemon.config import ConfigError, DaemonConfig
 from sagaline.daemon.signals import StopRequest
+from sagaline.supervisors.strategy import restart_allowed
 
 __all__ = ["run_daemon"]
 
@@ -42,8 +51,8 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
     admin address.
     """
     from sagaline.apps import AppError
-    from sagaline.daemon.pidfile import DataDirBusy
     from sagaline.runtime.errors import SecretError
+    from sagaline.runtime.pidfile import DataDirBusy
     from sagaline.runtime.private import PrivacyError
 
     out = out or sys.stdout
@@ -89,7 +98,7 @@ def _maybe_restart_in_place(config: DaemonConfig, stop: StopRequest) -> None:
     if supervision.on_give_up != "restart" or stop.requested:
         return
     earlier, now = liveness.parse_restarts(os.environ.get(liveness.RESTARTS_VARIABLE)), time.monotonic()
-    if not liveness.restart_allowed(earlier, now, supervision.max_daemon_restarts,
+    if not restart_allowed(earlier, now, supervision.max_daemon_restarts,
                                     supervision.daemon_restart_window_s):
         _log.error("not restarting in place: more than %d restarts within %g s", supervision.max_daemon_restarts,
                    supervision.daemon_restart_window_s)

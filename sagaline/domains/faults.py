@@ -64,7 +64,7 @@ class FaultPlan:
     fired: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Any) -> "FaultPlan":
+    def from_data(cls, data: Any) -> FaultPlan:
         """Build from a list of rule mappings (validated; bad data raises ``ValueError``)."""
         return cls(tuple(FaultRule.model_validate(r) for r in (data or ())))
 

@@ -43,17 +43,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sagaline.domains.service import answer
 from sagaline.errors import SagalineError
-from sagaline.events import (DropCounter, Dropped, Event, EventRejected, Mode, reliability_of,
-                             select_pipeline, validate)
+from sagaline.events import DropCounter, Dropped, Event, EventRejected, Mode, reliability_of, select_pipeline, validate
+from sagaline.events.flow import EventPublished, EventsPage, EventsSubscribed, PublishEvent, TailEvents
 from sagaline.messages.base import Message, Reply
 from sagaline.messages.codec import CodecError
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, EventsPage, EventsSubscribed, PublishEvent, TailEvents
+from sagaline.storage.database import Connection
 from sagaline.storage.errors import StorageError
 from sagaline.storage.flow_store import FlowStore, event_row
-from sagaline.storage.idempotency import answer, apply_once, failure
-from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import apply_once, failure
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 
 __all__ = ["FlowConfig", "FlowService", "Pattern", "InvalidPattern", "Delivery", "Publication"]
@@ -78,7 +78,7 @@ class Pattern:
     """Its segments."""
 
     @classmethod
-    def parse(cls, text: str) -> "Pattern":
+    def parse(cls, text: str) -> Pattern:
         """Compile ``text``.
 
         Raises:
@@ -105,7 +105,7 @@ class Pattern:
 
 
 def _same(pattern: tuple[str, ...], parts: list[str]) -> bool:
-    return all(p == "*" or p == part for p, part in zip(pattern, parts))
+    return all(p == "*" or p == part for p, part in zip(pattern, parts, strict=False))
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ A correlation id is never re-based: :func:`derive` has no parameter for it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -42,13 +43,13 @@ from sagaline.messages.ids import CorrelationId, Uuid7, uuid7
 
 __all__ = ["Event", "parse_event", "new_event", "derive"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _aware_in_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must be timezone-aware (a naive time is ambiguous)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 class Event(Message):
@@ -168,7 +169,7 @@ def new_event(
     Raises:
         EventRejected: the envelope cannot be built (see :func:`parse_event`).
     """
-    at = datetime.now(timezone.utc) if now is None else now
+    at = datetime.now(UTC) if now is None else now
     entry = known_event(name) if isinstance(name, str) else None
     return parse_event({
         "id": uuid7(_unix_ms(at)),

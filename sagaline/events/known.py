@@ -37,9 +37,9 @@ registry can never contradict the taxonomy: such an entry raises
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from sagaline.events import payloads
 from sagaline.events.errors import EventError

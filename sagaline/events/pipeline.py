@@ -21,7 +21,7 @@ validator is what rejects it).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sagaline.events.envelope import Event
 from sagaline.events.known import known_event
@@ -75,6 +75,7 @@ def reliability_of(event: Event) -> Reliability:
     """
     declared = event.meta.get("reliability")
     if declared in RELIABILITIES:
-        return declared
+        reliability: Reliability = declared
+        return reliability
     entry = known_event(event.name, event.event_version)
     return entry.reliability if entry is not None else "transient"

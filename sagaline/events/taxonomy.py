@@ -41,8 +41,9 @@ Domains and categories
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Iterable, Literal, Mapping, get_args
+from typing import Literal, get_args
 
 from sagaline.events.errors import EventError
 

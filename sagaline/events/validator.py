@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import ValidationError
 

@@ -1,7 +1,7 @@
 """PURE. The admin API of the running daemon: one request model per intent.
 
 A client (:class:`sagaline.Client`, under the CLI) finds the daemon's admin
-door (``sagaline.actors.admin_door.AdminDoor``, Thespian global name
+door (``sagaline.admin.door.AdminDoor``, Thespian global name
 :data:`ADMIN_DOOR_NAME`) and sends it :class:`AdminConnect`; the answer,
 :class:`AdminDirectory`, lists the admin workers. From then on it sends each
 request, encoded with :func:`sagaline.messages.codec.encode`, straight to
@@ -373,7 +373,7 @@ class AdminDirectory(Message):
     """The saga hosts in partition order (empty while one restarts): a client may send
     :class:`AdminStartSaga` (with its correlation id) and :class:`AdminWaitRun` for run X, the same
     bytes, to ``sagas[partition_of(X, len(sagas))]`` instead of a worker (see
-    :mod:`sagaline.actors.host_desk`). A host that restarted no longer accepts anything: ask the door again."""
+    :mod:`sagaline.hosts.host_desk`). A host that restarted no longer accepts anything: ask the door again."""
 
 
 class AdminBounced(Message):
@@ -396,7 +396,7 @@ class AdminWorkerState(Message):
     """Seconds past its request's deadline (its own timer should have answered by then)."""
     stack_thrash: bool = False
     """Sent unasked before the worker retires: its message loop pays a page fault storm per
-    request (see ``sagaline.actors.admin_worker``); its replacement starts at another depth."""
+    request (see ``sagaline.admin.worker``); its replacement starts at another depth."""
 
 
 def admin_requests() -> dict[str, type[AdminRequest]]:

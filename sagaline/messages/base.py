@@ -32,7 +32,7 @@ __all__ = ["ActorRef", "Message", "Headers", "Command", "Reply", "message_types"
 #: tests may put any hashable stand-in here.
 ActorRef = Annotated[Any, SkipValidation]
 
-_REGISTRY: dict[str, type["Message"]] = {}
+_REGISTRY: dict[str, type[Message]] = {}
 
 
 class Message(BaseModel):

@@ -26,7 +26,8 @@ journal loader) catch ``CodecError`` and answer with an error, losing nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 from pydantic import ValidationError
@@ -152,7 +153,8 @@ def pack_value(value: Any) -> bytes:
         UnencodableMessage: the value holds something msgpack cannot carry.
     """
     try:
-        return msgpack.packb(value, use_bin_type=True, datetime=True, default=_default)
+        packed: bytes = msgpack.packb(value, use_bin_type=True, datetime=True, default=_default)
+        return packed
     except (TypeError, ValueError, OverflowError) as exc:
         raise UnencodableMessage(str(exc)) from exc
 

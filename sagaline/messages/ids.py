@@ -28,7 +28,7 @@ import os
 import re
 import threading
 import time
-from typing import Annotated
+from typing import Annotated, TypeGuard
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -72,7 +72,7 @@ def uuid7(now_ms: int | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def is_uuid7(value: object) -> bool:
+def is_uuid7(value: object) -> TypeGuard[str]:
     """True when ``value`` is a string holding a canonical lowercase UUID v7, and nothing else."""
     return isinstance(value, str) and _UUID7_RE.fullmatch(value) is not None
 

@@ -1,4 +1,4 @@
-"""PURE. Messages of the actor lifecycle and of the supervisor API.
+"""PURE. Messages of the actor lifecycle, and exit reasons.
 
 Lifecycle (every :class:`~sagaline.actors.base.BaseActor`)::
 
@@ -10,22 +10,19 @@ Lifecycle (every :class:`~sagaline.actors.base.BaseActor`)::
     (Thespian) ChildActorExited -> parent   after the process ended; with no
                                             ExitNotice first, the reason is ``killed``
 
-Supervisor API (request -> reply): StartChild -> ChildStarted |
-SupervisorError; TerminateChild / TerminateChildAt -> ChildTerminated |
-SupervisorError; RestartChild -> ChildStarted | SupervisorError;
-DeleteChild -> ChildDeleted | SupervisorError; WhichChildren -> Children;
-CountChildren -> ChildCounts. Any actor answers a message it has no handler
-for with :class:`Unrecognized` (never in reply to an ``Unrecognized``).
+The supervisor API (StartChild, WhichChildren, ...) is in
+:mod:`sagaline.supervisors.api`, beside the child specs it carries. Any actor
+answers a message it has no handler for with :class:`Unrecognized` (never in
+reply to an ``Unrecognized``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sagaline.messages.base import ActorRef, Message
-from sagaline.supervisors.spec import ChildSpec
 
 __all__ = [
     "ExitReason",
@@ -35,27 +32,23 @@ __all__ = [
     "Stop",
     "ExitNotice",
     "Unrecognized",
-    "StartChild",
-    "TerminateChild",
-    "TerminateChildAt",
-    "RestartChild",
-    "DeleteChild",
-    "WhichChildren",
-    "CountChildren",
-    "ChildStarted",
-    "ChildTerminated",
-    "ChildDeleted",
-    "ChildInfo",
-    "Children",
-    "ChildCounts",
-    "SupervisorError",
 ]
 
+#: How an actor ended: the OTP exit reasons ``normal``, ``shutdown`` (bare or ``{shutdown, Term}``), an
+#: exception (``error``), or ``killed`` (its process vanished without a word).
 ExitKind = Literal["normal", "shutdown", "error", "killed"]
+#: The plain data an OTP ``{shutdown, Term}`` exit carries (msgpack-encodable).
+Term = str | int | float | bool | list[Any] | dict[str, Any]
 
 
 class ExitReason(Message):
-    """Why an actor ended (OTP exit reason)."""
+    """Why an actor ended (OTP exit reason).
+
+    OTP's ``{shutdown, Term}`` is ``ExitReason(kind="shutdown", term=Term)``: like a bare ``shutdown`` it is
+    not an error (a transient child is not restarted, a supervisor does not log it as a crash), and the term
+    tells the parent why. Only ``shutdown`` carries a term: OTP reads ``{normal, X}`` as an abnormal exit,
+    so such a reason is an ``error`` here.
+    """
 
     kind: ExitKind
     """normal | shutdown | error (an exception) | killed (the process vanished without a word)."""
@@ -63,9 +56,19 @@ class ExitReason(Message):
     """For ``error``: the exception's class name."""
     detail: str | None = None
     """For ``error``: the exception's message (or what failed to start)."""
+    term: Term | None = None
+    """For ``shutdown``: the term of a ``{shutdown, Term}`` exit; None for a bare ``shutdown``."""
+
+    @model_validator(mode="after")
+    def _term_only_with_shutdown(self) -> ExitReason:
+        if self.term is not None and self.kind != "shutdown":
+            raise ValueError(f"only a shutdown exit carries a term (kind is {self.kind!r})")
+        return self
 
     def describe(self) -> str:
-        """One line: ``killed``, ``shutdown``, ``error: ValueError: boom``."""
+        """One line: ``killed``, ``shutdown``, ``shutdown: 'rebalanced'``, ``error: ValueError: boom``."""
+        if self.kind == "shutdown" and self.term is not None:
+            return f"shutdown: {self.term!r}"
         if self.kind != "error":
             return str(self.kind)
         return ": ".join(part for part in ("error", self.error_type, self.detail) if part)
@@ -117,6 +120,12 @@ class Stop(Message):
 
     reason: ExitKind = "shutdown"
     """The exit reason the actor reports."""
+    term: Term | None = None
+    """With ``reason`` shutdown: the term of the ``{shutdown, Term}`` exit the actor reports."""
+
+    def exit_reason(self) -> ExitReason:
+        """The :class:`ExitReason` the stopped actor reports (refused if a term goes with another kind)."""
+        return ExitReason(kind=self.reason, term=self.term)
 
 
 class ExitNotice(Message):
@@ -135,124 +144,3 @@ class Unrecognized(Message):
     """Class name of the message that was not understood."""
     actor: str
     """Class name of the actor that did not understand it."""
-
-
-class StartChild(Message):
-    """Add a child and start it (dynamic supervisors also start it under ``spec.name``)."""
-
-    spec: ChildSpec
-    """The child's spec."""
-
-
-class TerminateChild(Message):
-    """Stop the child with this id; its spec is kept (except a temporary child's)."""
-
-    child_id: str
-    """Id of the child to stop."""
-
-
-class TerminateChildAt(Message):
-    """Dynamic supervisors: stop the child at this address and forget it."""
-
-    address: ActorRef
-    """Address of the child to stop."""
-
-
-class RestartChild(Message):
-    """Start again a stopped child whose spec is kept."""
-
-    child_id: str
-    """Id of the child to restart."""
-
-
-class DeleteChild(Message):
-    """Forget the spec of a stopped child."""
-
-    child_id: str
-    """Id of the child to forget."""
-
-
-class WhichChildren(Message):
-    """Ask for every child with its address, status and restart count."""
-
-
-class CountChildren(Message):
-    """Ask for child counts."""
-
-
-class ChildStarted(Message):
-    """A child was started (reply to StartChild and RestartChild)."""
-
-    child_id: str
-    """Its id."""
-    address: ActorRef
-    """Its address."""
-
-
-class ChildTerminated(Message):
-    """A child was stopped (reply to TerminateChild and TerminateChildAt)."""
-
-    child_id: str
-    """Its id."""
-
-
-class ChildDeleted(Message):
-    """A child's spec was forgotten (reply to DeleteChild)."""
-
-    child_id: str
-    """Its id."""
-
-
-class ChildInfo(Message):
-    """One row of WhichChildren."""
-
-    id: str
-    """The child's id."""
-    address: ActorRef = None
-    """Its address while it runs, else None."""
-    status: Literal["running", "restarting", "undefined"]
-    """running; restarting (being started again); undefined (not running)."""
-    type: Literal["worker", "supervisor"]
-    """Its type."""
-    restarts: int
-    """How many times the supervisor restarted it."""
-    pid: int | None = None
-    """Its OS pid while it runs (the supervisor's own pid on simpleSystemBase)."""
-    name: str | None = None
-    """Its registry key, if any."""
-    last_exit: str | None = None
-    """Why its last incarnation ended (:meth:`ExitReason.describe`), if it ever ended."""
-
-
-class Children(Message):
-    """Reply to WhichChildren, in start order (dynamic: in no particular order)."""
-
-    children: tuple[ChildInfo, ...]
-    """One row per child spec."""
-
-
-class ChildCounts(Message):
-    """Reply to CountChildren (as Elixir's count_children)."""
-
-    specs: int
-    """Child specs held."""
-    active: int
-    """Children running now."""
-    supervisors: int
-    """Specs of type supervisor."""
-    workers: int
-    """Specs of type worker."""
-
-
-class SupervisorError(Message):
-    """A supervisor API request failed; nothing changed unless said."""
-
-    code: Literal["already_started", "already_present", "not_found", "running", "restarting",
-                  "start_failed", "max_children", "shutting_down"]
-    """What went wrong (OTP's error atoms)."""
-    child_id: str | None = None
-    """The child concerned."""
-    address: ActorRef = None
-    """For already_started: the address of the running child (or the name's holder)."""
-    detail: str | None = None
-    """For start_failed: why the start failed."""

@@ -55,11 +55,11 @@ from sagaline.messages.registry import (
     Entries,
     Entry,
     HolderExited,
-    PartitionCount,
-    PartitionSelect,
     Keys,
     KeysOf,
     Lookup,
+    PartitionCount,
+    PartitionSelect,
     Register,
     Registered,
     RegistryError,
@@ -114,7 +114,7 @@ class Registry(BaseActor):
     def receive_HolderExited(self, message: HolderExited, sender: Any) -> None:
         for entry in self.table.holder_exited(message.holder):
             self._tell("unregistered", entry, "exit")
-        self.listeners = [(l, p) for l, p in self.listeners if not self.table.same(l, message.holder)]
+        self.listeners = [(who, p) for who, p in self.listeners if not self.table.same(who, message.holder)]
 
     def receive_UpdateValue(self, message: UpdateValue, sender: Any) -> None:
         holder = message.holder if message.holder is not None else sender
@@ -173,7 +173,7 @@ class Registry(BaseActor):
 
     def receive_Unsubscribe(self, message: Unsubscribe, sender: Any) -> None:
         listener = message.listener if message.listener is not None else sender
-        kept = [(l, p) for l, p in self.listeners if not self.table.same(l, listener)]
+        kept = [(who, p) for who, p in self.listeners if not self.table.same(who, listener)]
         removed, self.listeners = len(self.listeners) - len(kept), kept
         self.send(sender, Unsubscribed(removed=removed))
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 __all__ = ["RegistryTable", "Entry", "matches"]
 

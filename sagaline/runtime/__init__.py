@@ -40,10 +40,10 @@ from sagaline.runtime.errors import (
     SystemStartError,
     TransportPatchError,
 )
+from sagaline.runtime.identity import verify_listener
 from sagaline.runtime.patches import apply_patches
 from sagaline.runtime.secret import SECRET_ENV, SECRET_FILE, load_or_create_secret, load_secret, secret_path
 from sagaline.runtime.system import MULTIPROC, SIMPLE, ActorSystemHandle, join_system, start_system
-from sagaline.runtime.identity import verify_listener
 from sagaline.runtime.transport import install_transport
 
 __all__ = [

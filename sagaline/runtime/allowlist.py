@@ -14,7 +14,9 @@ answers from a dict and otherwise accepts only:
    datetime, UUID, Decimal, paths, ``logging.LogRecord`` for actor logs,
    the socket enums inside addresses, ordinary exception classes), and the
    sagaline models messages carry (:data:`SAGALINE_CLASSES`: ``ChildSpec``, a process run's launch);
-3. every class defined in the ``sagaline.messages`` package;
+3. every class defined in the ``sagaline.messages`` package, and in the two message
+   modules that sit above it (:data:`MESSAGE_MODULES`: the event bus's messages, which carry
+   events, and the supervisor API's, which carry child specs);
 4. every class registered as a message (:func:`sagaline.messages.base.message_types`,
    looked up when first seen, so classes registered later, the saga hosts'
    batches and apps' messages, need nothing more);
@@ -27,7 +29,7 @@ gets Thespian's error ACK). A class of a module the receiving process never
 imported is refused too, even if it would register itself as a message
 there: actor processes import their own module before they listen
 (:func:`sagaline.runtime.patches.import_actor_module`), so this only hits
-messages sent to a process that has no business with them. Nothing outside ``sagaline.messages``
+messages sent to a process that has no business with them. Nothing outside :data:`MESSAGE_MODULES`
 is imported to answer a lookup: an unknown module is refused, not loaded.
 """
 
@@ -37,15 +39,18 @@ import importlib
 import io
 import pickle
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sagaline.runtime.frames import PayloadRefused
 
 __all__ = ["AllowList", "ALLOWED", "allow_classes", "restricted_loads", "class_name", "THESPIAN_CLASSES",
-           "STDLIB_CLASSES", "SAGALINE_CLASSES", "MESSAGE_PACKAGE"]
+           "STDLIB_CLASSES", "SAGALINE_CLASSES", "MESSAGE_PACKAGE", "MESSAGE_MODULES"]
 
 #: Every class in this package may travel (pure pydantic models, enums).
 MESSAGE_PACKAGE = "sagaline.messages"
+#: The message package and the message modules layered above it: all their own classes may travel.
+MESSAGE_MODULES = (MESSAGE_PACKAGE, "sagaline.events.flow", "sagaline.supervisors.api")
 
 #: Thespian classes seen on the wire (admin, logger, actors, clients), by module.
 THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
@@ -76,8 +81,8 @@ THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
 SAGALINE_CLASSES: dict[str, tuple[str, ...]] = {
     "sagaline.supervisors.spec": ("ChildSpec",),  # in StartChild / supervision init messages
     # A process run's launch, in its single-run host's InitActor args (and an operator's action in it).
-    "sagaline.actors.host_args": ("NewRun", "Rebuild", "Successor"),
-    "sagaline.actors.saga_run": ("Operation",),
+    "sagaline.hosts.host_args": ("NewRun", "Rebuild", "Successor"),
+    "sagaline.hosts.saga_run": ("Operation",),
 }
 
 #: Standard-library classes message fields and Thespian's own messages use.
@@ -119,7 +124,7 @@ class AllowList:
         packages: packages whose own classes are all allowed.
     """
 
-    def __init__(self, static: dict[str, tuple[str, ...]], packages: tuple[str, ...] = (MESSAGE_PACKAGE,)) -> None:
+    def __init__(self, static: dict[str, tuple[str, ...]], packages: tuple[str, ...] = MESSAGE_MODULES) -> None:
         self._static = {(module, name) for module, names in static.items() for name in names}
         self._packages = packages
         self._resolved: dict[tuple[str, str], Any] = {}
@@ -206,7 +211,7 @@ def allow_classes(classes: Iterable[type | str]) -> None:
 
 
 class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:  # noqa: D102 - pickle's hook
+    def find_class(self, module: str, name: str) -> Any:
         return ALLOWED.find(module, name)
 
 

@@ -37,8 +37,8 @@ import pickle
 
 from sagaline.errors import SagalineError
 
-__all__ = ["FrameKey", "FrameRejected", "PayloadRefused", "KIND_DATA", "KIND_HELLO", "KIND_PROOF", "TAG_BYTES", "NONCE_BYTES",
-           "MAX_FRAME_BYTES", "MIN_SECRET_BYTES", "frame", "parse_header"]
+__all__ = ["FrameKey", "FrameRejected", "PayloadRefused", "KIND_DATA", "KIND_HELLO", "KIND_PROOF", "TAG_BYTES",
+           "NONCE_BYTES", "MAX_FRAME_BYTES", "MIN_SECRET_BYTES", "frame", "parse_header"]
 
 KIND_DATA, KIND_HELLO, KIND_PROOF = 1, 2, 3
 TAG_BYTES = NONCE_BYTES = 32

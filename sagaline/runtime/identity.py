@@ -47,7 +47,7 @@ def _proof_failure(conn: socket.socket, key: FrameKey, nonce: bytes, port: int, 
     try:
         conn.sendall(key.hello(nonce))
         body = _read_frame(conn, 64, deadline)
-    except socket.timeout:
+    except TimeoutError:
         return "no answer in time"
     except (OSError, FrameRejected) as exc:
         return f"{type(exc).__name__}: {exc}"
@@ -66,7 +66,7 @@ def _read_frame(conn: socket.socket, limit: int, deadline: float) -> bytes | Non
             return data[start:start + size]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise socket.timeout("no whole answer in time")
+            raise TimeoutError("no whole answer in time")
         conn.settimeout(remaining)
         chunk = conn.recv(4096)
         if not chunk:

@@ -10,8 +10,9 @@ import logging
 import os
 import resource
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["TransportLimits", "Throttle", "report", "LOG_INTERVAL_S", "DEADLINE_ENV", "CONNECTIONS_ENV"]
 
@@ -43,7 +44,7 @@ class TransportLimits:
     max_connections: int = min(512, max(16, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4))
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "TransportLimits":
+    def from_environ(cls, environ: Mapping[str, str]) -> TransportLimits:
         """Defaults, overridden by ``SAGALINE_FRAME_DEADLINE_S`` / ``SAGALINE_MAX_CONNECTIONS``.
 
         Raises:

@@ -85,8 +85,8 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
 
@@ -176,7 +176,7 @@ def _patch_child_exits() -> None:
 
     replicator = multiprocCommon.MultiProcReplicator
 
-    def _childExited(self, childAddr):  # noqa: N802 - Thespian's name
+    def _childExited(self, childAddr):
         children = getattr(self, "_child_procs", [])
         self._child_procs, dead = partition(replicator._checkChildLiveness, children)
         # Every dead child is reported, the one whose exit is being handled too: its address may be a
@@ -196,7 +196,7 @@ def _patch_child_exits() -> None:
 class _Described:
     """A message's description, rendered only when formatted (what ``identify()`` returns when patched)."""
 
-    __slots__ = ("_render", "_of")
+    __slots__ = ("_of", "_render")
 
     def __init__(self, render, of) -> None:
         self._render, self._of = render, of

@@ -27,8 +27,8 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from sagaline.runtime.errors import SecretError
 from sagaline.runtime.frames import MIN_SECRET_BYTES

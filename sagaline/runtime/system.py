@@ -39,17 +39,18 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sagaline.runtime import guards
 from sagaline.runtime.allowlist import allow_classes
-from sagaline.runtime.errors import AskTimeout, NoSystemListening, SecretError, SystemNotOwned, SystemStartError
 from sagaline.runtime.endpoints import EndpointPool
+from sagaline.runtime.errors import AskTimeout, SecretError, SystemNotOwned, SystemStartError
+from sagaline.runtime.identity import verify_listener
 from sagaline.runtime.launcher import READY_FILE
 from sagaline.runtime.patches import apply_patches, heap_wakeups
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all, pids_with_tag, wait_gone
-from sagaline.runtime.identity import verify_listener
 from sagaline.runtime.transport import installed_secret
 
 __all__ = ["ActorSystemHandle", "start_system", "join_system", "free_port", "SIMPLE", "MULTIPROC"]

@@ -122,7 +122,7 @@ def _open_body(body: bytes) -> Any:
 
 
 def _receive_buffer_class(base: type) -> type:
-    class AuthReceiveBuffer(base):  # type: ignore[misc,valid-type]
+    class AuthReceiveBuffer(base):
         """Thespian's receive buffer, with a size limit and the frame checked before unpickling."""
 
         def __init__(self, serializer: Any = None) -> None:
@@ -130,7 +130,7 @@ def _receive_buffer_class(base: type) -> type:
             self._opened: Any = _UNOPENED
             self._refused: str | None = None
 
-        def addMore(self, buf: bytes) -> None:  # noqa: N802 - Thespian's name
+        def addMore(self, buf: bytes) -> None:
             if self._refused:
                 return
             super().addMore(buf)
@@ -138,7 +138,7 @@ def _receive_buffer_class(base: type) -> type:
                 self._refused = f"frame of {self._size} bytes exceeds the {MAX_FRAME_BYTES}-byte limit"
                 self._buf, self._blen = b"", self._size
 
-        def isDone(self) -> bool:  # noqa: N802
+        def isDone(self) -> bool:
             return bool(self._refused) or super().isDone()
 
         def verify(self) -> None:
@@ -171,7 +171,7 @@ _UNOPENED = object()
 
 
 def _added_data_to_incoming(original: Any) -> Any:
-    def _addedDataToIncoming(self, inc, skipFinish=False, has_exclusive_flag=False):  # noqa: N802
+    def _addedDataToIncoming(self, inc, skipFinish=False, has_exclusive_flag=False):
         if inc.receivedAllData():
             buffer = inc._rData
             answer = _hello_answer(buffer, inc.socket)
@@ -229,7 +229,7 @@ def _seal(message: Any, ser: Any = None) -> bytes:
 def _accept_bounded(original: Any) -> Any:
     from thespian.system.transport import Thespian__UpdateWork
 
-    def _acceptNewIncoming(self):  # noqa: N802
+    def _acceptNewIncoming(self):
         limit = _state["limits"].max_connections
         if len(self._incomingSockets) >= limit and not _evict_oldest_stranger(self, limit):
             return _shed(self, limit)
@@ -324,7 +324,7 @@ def _interrupt_guarded(original: Any) -> Any:
 
 
 def _deadline_enforced(original: Any) -> Any:
-    def _handlePossibleIncoming(self, incomingSocket, fileno, closed=False, has_exclusive_flag=False):  # noqa: N802
+    def _handlePossibleIncoming(self, incomingSocket, fileno, closed=False, has_exclusive_flag=False):
         if fileno == -1 and not closed and incomingSocket._expires.view().expired():
             report("idle", f"closed a connection from {_peer(incomingSocket.socket)} that sent no whole "
                            f"frame within {_state['limits'].frame_deadline_s:g} s")

@@ -11,19 +11,31 @@ its imports to keep it so).
 """
 
 from sagaline.saga.backoff import DEFAULT_BACKOFF, Backoff
-from sagaline.saga.definition import (DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES,
-                                      DEFAULT_UNDO_RETRIES, SagaDefinition, StepDef)
+from sagaline.saga.definition import (
+                                      DEFAULT_MAX_CONCURRENCY,
+                                      DEFAULT_MAX_RETRIES,
+                                      DEFAULT_UNDO_RETRIES,
+                                      SagaDefinition,
+                                      StepDef,
+)
 from sagaline.saga.driver import Driver, RunReport, TimelineEntry
 from sagaline.saga.dsl import Saga, input_, result, value
-from sagaline.saga.errors import (CycleError, DefinitionError, InputError, PlanError,
-                                  SagaError, UnknownDependencyError)
+from sagaline.saga.errors import CycleError, DefinitionError, InputError, PlanError, SagaError, UnknownDependencyError
 from sagaline.saga.executor import Executor
 from sagaline.saga.mermaid import to_mermaid
 from sagaline.saga.outcomes import Continue, Fail, Halt, Ok, Retry, StepError
 from sagaline.saga.planner import Plan, plan
-from sagaline.saga.signals import (CancelRequested, Finished, InvocationResult, Invoke,
-                                   ResumeRequested, RetryCompensations, SetTimer, TimerFired,
-                                   TimerToken)
+from sagaline.saga.signals import (
+                                      CancelRequested,
+                                      Finished,
+                                      InvocationResult,
+                                      Invoke,
+                                      ResumeRequested,
+                                      RetryCompensations,
+                                      SetTimer,
+                                      TimerFired,
+                                      TimerToken,
+)
 from sagaline.saga.state import RunState, StepState
 from sagaline.saga.steps import CommandStep, LocalStep, Send, StepContext, local
 

@@ -17,8 +17,9 @@ Defaults live here, once:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from sagaline.saga.steps import StepBehaviour
 
@@ -69,7 +70,7 @@ class FromValue:
     value: Any
 
 
-Source = Union[FromInput, FromResult, FromValue]
+Source = FromInput | FromResult | FromValue
 
 
 @dataclass(frozen=True, slots=True)

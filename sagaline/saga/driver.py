@@ -16,17 +16,26 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sagaline.messages.base import Command
 from sagaline.messages.ids import uuid7
 from sagaline.saga.definition import SagaDefinition
 from sagaline.saga.executor import Executor
-from sagaline.saga.outcomes import Fail, Ok, Retry, StepError
-from sagaline.saga.signals import (CancelRequested, Finished, InvocationResult, Invoke,
-                                   RunCommand, RunEvent, SetTimer, TimerFired)
+from sagaline.saga.outcomes import Fail, Ok, Outcome, Retry, StepError
 from sagaline.saga.shell import interpret, perform
+from sagaline.saga.signals import (
+    CancelRequested,
+    Finished,
+    InvocationResult,
+    Invoke,
+    RunCommand,
+    RunEvent,
+    SetTimer,
+    TimerFired,
+)
 from sagaline.saga.state import RunState
 from sagaline.saga.steps import Send
 
@@ -107,7 +116,8 @@ class Driver:
         raise RuntimeError(f"run {state.run_id} exceeded {max_events} events")
 
     def _carry_out(self, state: RunState, commands: list[RunCommand], now: float,
-                   events: deque, timers: list, timeline: list[TimelineEntry]) -> Finished | None:
+                   events: deque[RunEvent], timers: list[tuple[float, int, TimerFired]],
+                   timeline: list[TimelineEntry]) -> Finished | None:
         for command in commands:
             if isinstance(command, Invoke):
                 timeline.append(TimelineEntry(now, command.step, command.kind, f"attempt {command.attempt}"))
@@ -129,6 +139,7 @@ class Driver:
 
     def _invoke(self, state: RunState, inv: Invoke) -> InvocationResult | None:
         action = perform(self.executor, state, inv)
+        outcome: Outcome
         if isinstance(action, Send):
             if self._dispatch is None:
                 outcome = Fail(StepError("no_dispatch", f"no dispatch for target {action.target!r}"))

@@ -26,7 +26,8 @@ Reactor's vocabulary maps one to one: ``input`` (with a transform),
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sagaline.saga.definition import (
     DEFAULT_MAX_CONCURRENCY,
@@ -43,9 +44,9 @@ from sagaline.saga.definition import (
     StepDef,
 )
 from sagaline.saga.errors import DefinitionError
-from sagaline.saga.outcomes import Ok
+from sagaline.saga.outcomes import Ok, Outcome
 from sagaline.saga.planner import plan
-from sagaline.saga.steps import LocalStep, StepBehaviour
+from sagaline.saga.steps import LocalStep, StepBehaviour, StepContext
 
 __all__ = ["Saga", "input_", "result", "value"]
 
@@ -164,7 +165,7 @@ class _SubInputs(LocalStep):
     def __init__(self, saga: SagaDefinition) -> None:
         self._saga = saga
 
-    def run(self, args, ctx):
+    def run(self, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         from sagaline.saga.inputs import prepare_inputs
 
         return Ok(prepare_inputs(self._saga, args))
@@ -173,7 +174,7 @@ class _SubInputs(LocalStep):
 class _Passthrough(LocalStep):
     """The composed step itself: yields the sub-saga's result."""
 
-    def run(self, args, ctx):
+    def run(self, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         return Ok(args["result"])
 
 

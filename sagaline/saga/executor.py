@@ -33,14 +33,15 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Literal
 
 from sagaline.saga import rollback
 from sagaline.saga.backoff import DEFAULT_BACKOFF, Backoff
 from sagaline.saga.definition import FromInput, FromResult, SagaDefinition, StepDef
 from sagaline.saga.inputs import prepare_inputs
-from sagaline.saga.outcomes import Continue, Fail, Halt, Ok, Retry, StepError
+from sagaline.saga.outcomes import Continue, Fail, Halt, Ok, Outcome, Retry, StepError
 from sagaline.saga.planner import Plan, plan
 from sagaline.saga.signals import (
     CancelRequested,
@@ -128,8 +129,9 @@ class Executor:
             kind = busy_kind(step)
             if step.inflight is not None:
                 timeout = self.definition.step(step.name).timeout
+                key = step.inflight
                 step = step.evolve(deadline=None if timeout is None else now + timeout)
-                commands.append(self._invoke_command(state, step, kind))
+                commands.append(self._invoke_command(state, step, kind, key))
                 if step.deadline is not None and step.timer is not None:
                     commands.append(SetTimer(TimerToken(step.name, kind, "timeout", step.timer), step.deadline))
             elif step.retry_at is not None and step.timer is not None:
@@ -215,19 +217,19 @@ class Executor:
         timeout = self.definition.step(step.name).timeout
         step = step.evolve(inflight=key, retry_at=None, timer=None,
                            deadline=None if timeout is None else now + timeout)
-        commands.append(self._invoke_command(state, step, kind))
+        commands.append(self._invoke_command(state, step, kind, key))
         if step.deadline is not None:
             return self.arm(state, step, kind, "timeout", step.deadline, commands)
         return state.with_step(step)
 
-    def _invoke_command(self, state: RunState, step: StepState, kind: Kind) -> Invoke:
+    def _invoke_command(self, state: RunState, step: StepState, kind: Kind, key: str) -> Invoke:
         attempt = step.attempt if kind == "run" else step.comp_attempt
-        return Invoke(step.name, kind, attempt, step.inflight,
+        return Invoke(step.name, kind, attempt, key,
                       idempotency_key(state.run_id, step.name, "run", step.generation),
                       step.arguments or {}, step.value if kind == "undo" else None,
                       step.error if kind == "compensate" else None, step.deadline)
 
-    def arm(self, state: RunState, step: StepState, kind: Kind, purpose: str, at: float,
+    def arm(self, state: RunState, step: StepState, kind: Kind, purpose: Literal["timeout", "retry"], at: float,
             commands: list[RunCommand]) -> RunState:
         """Set the one timer that matters to ``step`` now (a new serial makes older ones stale)."""
         serial = state.timers + 1
@@ -276,7 +278,8 @@ class Executor:
             state = rollback.undo_outcome(self, state, step, event.outcome, commands, now)
         return state, commands
 
-    def _run_outcome(self, state, step, outcome, commands, now) -> RunState:
+    def _run_outcome(self, state: RunState, step: StepState, outcome: Outcome, commands: list[RunCommand],
+                     now: float) -> RunState:
         spec = self.definition.step(step.name)
         if isinstance(outcome, Ok):
             return self.succeed(state, step, outcome.value, now)
@@ -287,7 +290,9 @@ class Executor:
             error = StepError("retries_exceeded", f"gave up after {step.attempt} attempts: {outcome.reason}")
             delay = outcome.delay
         else:
-            error, delay = outcome.error, None
+            # Continue belongs to compensations: the shell's check_outcome already made a run's a Fail
+            error = outcome.error if isinstance(outcome, Fail) else StepError("bad_outcome", "run returned Continue")
+            delay = None
             if not error.retryable:
                 return self.fail_step(state, step, error, commands, now)
         if step.indefinite:
@@ -302,7 +307,8 @@ class Executor:
             return self.schedule_retry(state, step, "run", error, delay, commands, now)
         return self.fail_step(state, step, error, commands, now)
 
-    def _compensate_outcome(self, state, step, outcome, commands, now) -> RunState:
+    def _compensate_outcome(self, state: RunState, step: StepState, outcome: Outcome,
+                            commands: list[RunCommand], now: float) -> RunState:
         spec = self.definition.step(step.name)
         if isinstance(outcome, Continue):
             return self.succeed(state, step, outcome.value, now)
@@ -314,7 +320,8 @@ class Executor:
             return rollback.retry_or_give_up(self, state, step, "compensate", outcome.error,
                                              None, commands, now)
         step = step.evolve(status="failed", finished_at=now)
-        return rollback.stop(self, state.with_step(step), "fail", (step.name, step.error), None, commands)
+        failure = None if step.error is None else (step.name, step.error)
+        return rollback.stop(self, state.with_step(step), "fail", failure, None, commands)
 
     def succeed(self, state: RunState, step: StepState, value: Any, now: float) -> RunState:
         """Record ``step`` as completed with ``value``, numbered in completion order."""
@@ -345,7 +352,8 @@ class Executor:
             return state, []  # the run stopped while this retry waited: never re-run it
         return self.dispatch(state, step.evolve(retry_at=None), token.kind, commands, now), commands
 
-    def _timed_out(self, state, step, kind, commands, now) -> RunState:
+    def _timed_out(self, state: RunState, step: StepState, kind: Kind, commands: list[RunCommand],
+                   now: float) -> RunState:
         spec = self.definition.step(step.name)
         error = StepError("timeout", f"{kind} of {step.name} got no answer within {spec.timeout}s",
                           retryable=True, indefinite=True)

@@ -5,7 +5,7 @@ An input may declare a ``type`` (any annotation pydantic can check; see
 pydantic's strict mode: inputs travel typed (msgpack carries ints, floats,
 booleans, lists, maps and datetimes), so ``"3"`` is not an ``int`` and
 ``True`` is not a number here; an ``int`` is a fine ``float``. Text is the
-CLI's to convert, by the schema, before it sends (:mod:`sagaline.cli.inputs`).
+CLI's to convert, by the schema, before it sends (:mod:`sagaline.client.inputs`).
 The refusal names the input, the expected type and what was given::
 
     saga 'cerebros_nas': invalid input: max_trials: expected integer >= 1, got '3'
@@ -13,13 +13,14 @@ The refusal names the input, the expected type and what was given::
 :func:`input_schema` gives the type as a JSON schema and :func:`schema_label`
 as a short phrase (``integer >= 1``, ``array of string``, ``one of: a, b``):
 the catalog shows both, and the CLI turns ``key=value`` text into the type
-the schema names before anything is sent (:mod:`sagaline.cli.inputs`).
+the schema names before anything is sent (:mod:`sagaline.client.inputs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -154,11 +155,11 @@ def _bounds(schema: Mapping[str, Any]) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def _cached_adapter(annotation: Any) -> TypeAdapter:
+def _cached_adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
-def _adapter(annotation: Any) -> TypeAdapter:
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
     try:
         return _cached_adapter(annotation)
     except TypeError:  # an unhashable annotation: build it each time

@@ -25,8 +25,9 @@ keeps the :class:`~sagaline.messages.saga.RunOutcome` waiters receive.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, Union
+from typing import Any, Generic, Protocol, TypeVar
 
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
 from sagaline.saga.executor import Executor
@@ -36,6 +37,9 @@ from sagaline.saga.state import RunState
 
 __all__ = ["Begin", "Append", "Finish", "Record", "Entry", "RunHistory", "OpenRun", "JournalStore",
            "MemoryJournal", "GroupCommit", "HaltRule", "Halted", "replay", "append_of"]
+
+#: What a :class:`GroupCommit` hands back once a record is durable.
+Then = TypeVar("Then")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ class Finish:
     outcome: RunOutcome
 
 
-Record = Union[Begin, Append, Finish]
+Record = Begin | Append | Finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +200,7 @@ class MemoryJournal:
 class Halted(Exception):
     """Raised by :meth:`GroupCommit.flush` when the rehearsal hook stopped the journal."""
 
-    def __init__(self, rule: "HaltRule") -> None:
+    def __init__(self, rule: HaltRule) -> None:
         super().__init__(f"journal halted by its rehearsal rule ({rule.action})")
         self.rule = rule
 
@@ -233,12 +237,13 @@ class HaltRule:
         return None
 
 
-class GroupCommit:
+class GroupCommit(Generic[Then]):
     """Write-ahead for many runs: records collected, written in one transaction, then continued.
 
     ``add(record, then)`` queues a record; :meth:`flush` writes every queued
     record in one ``store.write`` (one commit; one fsync under FULL) and
-    returns the continuations to call, in order. When the store fails the
+    returns the continuations, in order (``Then``: whatever the caller continues
+    with, a callable or a (run, step) pair). When the store fails the
     records stay queued (nothing was written) and the error propagates:
     nothing that follows from them may happen until a later flush succeeds.
     Starts whose first record waits may be taken back meanwhile
@@ -253,7 +258,7 @@ class GroupCommit:
         self.store = store
         self.halt = halt
         self.muted = False
-        self._queue: list[tuple[Record, Callable[[], None] | None]] = []
+        self._queue: list[tuple[Record, Then | None]] = []
         self.commits = 0
         self.writes = 0
         self.largest = 0
@@ -264,7 +269,7 @@ class GroupCommit:
         """Records queued and not yet written."""
         return len(self._queue)
 
-    def add(self, record: Record, then: Callable[[], None] | None = None) -> None:
+    def add(self, record: Record, then: Then | None = None) -> None:
         """Queue ``record``; ``then`` runs after the flush that makes it durable."""
         if not self.muted:
             self._queue.append((record, then))
@@ -282,7 +287,7 @@ class GroupCommit:
             self._queue = [(r, then) for r, then in self._queue if r.run_id not in gone]
         return starting
 
-    def flush(self, now: float) -> list[Callable[[], None]]:
+    def flush(self, now: float) -> list[Then]:
         """Write everything queued in one transaction; return the continuations.
 
         Raises:
@@ -291,10 +296,10 @@ class GroupCommit:
         """
         if not self._queue:
             return []
-        queue = self._queue
-        stop = self.halt.match([r for r, _ in queue]) if self.halt is not None else None
-        if stop is not None:
-            queue = queue[:stop + (self.halt.when == "after")]
+        queue, halt = self._queue, self.halt
+        stop = halt.match([r for r, _ in queue]) if halt is not None else None
+        if halt is not None and stop is not None:
+            queue = queue[:stop + (halt.when == "after")]
         try:
             if queue:
                 self.store.write([r for r, _ in queue], now)
@@ -305,9 +310,9 @@ class GroupCommit:
         self.commits += 1
         self.writes += len(queue)
         self.largest = max(self.largest, len(queue))
-        if stop is not None:
+        if halt is not None and stop is not None:
             self.muted = True
-            raise Halted(self.halt)
+            raise Halted(halt)
         return [then for _, then in queue if then is not None]
 
 

@@ -15,7 +15,6 @@ to check first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from sagaline.messages.saga import RunSummary
 
@@ -43,7 +42,7 @@ class Succeed:
     """Start a successor run that redoes what the rollback undid."""
 
 
-Decision = Union[Refuse, Reopen, Succeed]
+Decision = Refuse | Reopen | Succeed
 
 
 def decide_retry(summary: RunSummary) -> Decision:

@@ -23,7 +23,7 @@ callback) becomes ``Fail(StepError("bad_outcome" | "exception", ...))``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "StepError",
@@ -101,11 +101,11 @@ class Continue:
     value: Any = None
 
 
-Outcome = Union[Ok, Retry, Fail, Halt, Continue]
+Outcome = Ok | Retry | Fail | Halt | Continue
 
-RUN_OUTCOMES: tuple[type, ...] = (Ok, Retry, Fail, Halt)
-COMPENSATE_OUTCOMES: tuple[type, ...] = (Continue, Ok, Retry, Fail)
-UNDO_OUTCOMES: tuple[type, ...] = (Ok, Retry, Fail)
+RUN_OUTCOMES: tuple[type[Outcome], ...] = (Ok, Retry, Fail, Halt)
+COMPENSATE_OUTCOMES: tuple[type[Outcome], ...] = (Continue, Ok, Retry, Fail)
+UNDO_OUTCOMES: tuple[type[Outcome], ...] = (Ok, Retry, Fail)
 
 _ALLOWED = {"run": RUN_OUTCOMES, "compensate": COMPENSATE_OUTCOMES, "undo": UNDO_OUTCOMES}
 

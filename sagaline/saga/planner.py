@@ -8,8 +8,8 @@ tests are deterministic).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from sagaline.saga.definition import SagaDefinition
 from sagaline.saga.errors import CycleError, UnknownDependencyError

@@ -17,8 +17,15 @@ from typing import Any
 
 from sagaline.saga.errors import SagaError
 from sagaline.saga.outcomes import Continue, Fail, Halt, Ok, Outcome, Retry, StepError
-from sagaline.saga.signals import (CancelRequested, InvocationResult, ResumeRequested,
-                                   RetryCompensations, RunEvent, TimerFired, TimerToken)
+from sagaline.saga.signals import (
+    CancelRequested,
+    InvocationResult,
+    ResumeRequested,
+    RetryCompensations,
+    RunEvent,
+    TimerFired,
+    TimerToken,
+)
 
 __all__ = ["CorruptRecord", "event_to_data", "event_from_data", "error_to_data", "error_from_data"]
 
@@ -80,7 +87,10 @@ def _outcome_from_data(data: Any) -> Outcome:
     if tag == "continue":
         return Continue(data.get("value"))
     if tag == "fail":
-        return Fail(error_from_data(data["error"]))
+        error = error_from_data(data["error"])
+        if error is None:
+            raise CorruptRecord(f"a fail outcome without its error: {data!r:.200}")
+        return Fail(error)
     if tag == "retry":
         delay = data.get("delay")
         return Retry(data.get("reason"), None if delay is None else float(delay))

@@ -25,7 +25,7 @@ __all__ = ["stop", "after_drain", "next_undo", "undo_outcome", "retry_or_give_up
            "compensation_failed", "retry_failed"]
 
 
-def stop(ex: "Executor", state: RunState, why: str, failure: tuple[str, StepError] | None,
+def stop(ex: Executor, state: RunState, why: str, failure: tuple[str, StepError] | None,
          reason: str | None, commands: list[RunCommand]) -> RunState:
     """Stop starting steps because of a failure, a cancellation or a halt.
 
@@ -52,7 +52,7 @@ def stop(ex: "Executor", state: RunState, why: str, failure: tuple[str, StepErro
     return state
 
 
-def _interruptible(ex: "Executor", name: str) -> bool:
+def _interruptible(ex: Executor, name: str) -> bool:
     return bool(getattr(ex.definition.step(name).impl, "can_interrupt", False))
 
 
@@ -67,7 +67,7 @@ def _draining(step: StepState) -> bool:
         step.status == "retrying" and step.indefinite)
 
 
-def after_drain(ex: "Executor", state: RunState, commands: list[RunCommand], now: float) -> RunState:
+def after_drain(ex: Executor, state: RunState, commands: list[RunCommand], now: float) -> RunState:
     """Once nothing is in flight: halt, or start rolling back."""
     if any(_draining(s) for s in state.steps.values()):
         return state
@@ -77,14 +77,14 @@ def after_drain(ex: "Executor", state: RunState, commands: list[RunCommand], now
     return state.evolve(status="rolling_back")
 
 
-def next_undo(ex: "Executor", state: RunState, commands: list[RunCommand], now: float) -> RunState:
+def next_undo(ex: Executor, state: RunState, commands: list[RunCommand], now: float) -> RunState:
     """Undo the most recently completed step not yet undone; finish when none is left."""
     steps = state.steps.values()
     if any(s.status == "undoing" for s in steps):
         return state
     done = [s for s in steps if s.status == "succeeded" and ex.definition.step(s.name).impl.can_undo]
     if done:
-        last = max(done, key=lambda s: s.completed_seq)
+        last = max(done, key=lambda s: -1 if s.completed_seq is None else s.completed_seq)
         last = last.evolve(status="undoing", comp_attempt=0)
         return ex.dispatch(state, last, "undo", commands, now)
     return _finish(state, commands, now)
@@ -103,7 +103,7 @@ def _finish(state: RunState, commands: list[RunCommand], now: float) -> RunState
     return state.evolve(status=status, finished_at=now)
 
 
-def undo_outcome(ex: "Executor", state: RunState, step: StepState, outcome: Any,
+def undo_outcome(ex: Executor, state: RunState, step: StepState, outcome: Any,
                  commands: list[RunCommand], now: float) -> RunState:
     """Record an undo's answer: done, retry with backoff, or failed for good."""
     if isinstance(outcome, Ok):
@@ -115,7 +115,7 @@ def undo_outcome(ex: "Executor", state: RunState, step: StepState, outcome: Any,
     return retry_or_give_up(ex, state, step, "undo", error, None, commands, now)
 
 
-def retry_or_give_up(ex: "Executor", state: RunState, step: StepState, kind: Kind, error: StepError,
+def retry_or_give_up(ex: Executor, state: RunState, step: StepState, kind: Kind, error: StepError,
                      delay: float | None, commands: list[RunCommand], now: float,
                      same_key: bool = False) -> RunState:
     """Retry a failing compensate/undo after backoff while ``undo_retries`` allow
@@ -132,7 +132,7 @@ def retry_or_give_up(ex: "Executor", state: RunState, step: StepState, kind: Kin
     return compensation_failed(ex, state, step, kind, error, commands, now)
 
 
-def compensation_failed(ex: "Executor", state: RunState, step: StepState, kind: Kind,
+def compensation_failed(ex: Executor, state: RunState, step: StepState, kind: Kind,
                         error: StepError, commands: list[RunCommand], now: float) -> RunState:
     """A compensation or undo failed for good: record it (the run will end ``stuck``).
 
@@ -143,11 +143,12 @@ def compensation_failed(ex: "Executor", state: RunState, step: StepState, kind: 
                        deadline=None, retry_at=None, timer=None, finished_at=now)
     state = state.with_step(step)
     if kind == "compensate":
-        return stop(ex, state, "fail", (step.name, step.error), None, commands)
+        failure = None if step.error is None else (step.name, step.error)
+        return stop(ex, state, "fail", failure, None, commands)
     return state
 
 
-def retry_failed(ex: "Executor", state: RunState, only: set[str], commands: list[RunCommand],
+def retry_failed(ex: Executor, state: RunState, only: set[str], commands: list[RunCommand],
                  now: float) -> RunState:
     """Operator retry of a stuck run's failed compensations (all when ``only`` is empty).
 

@@ -10,7 +10,8 @@ turn a run's state into the snapshot and outcome messages clients see.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sagaline.messages.saga import RunOutcome, RunSnapshot, StepSnapshot
 from sagaline.saga.executor import Executor

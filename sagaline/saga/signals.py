@@ -25,8 +25,9 @@ rebuild a run by replaying them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal
 
 from sagaline.saga.outcomes import Outcome, StepError
 
@@ -102,7 +103,7 @@ class RetryCompensations:
     steps: tuple[str, ...] = ()
 
 
-RunEvent = Union[InvocationResult, TimerFired, CancelRequested, ResumeRequested, RetryCompensations]
+RunEvent = InvocationResult | TimerFired | CancelRequested | ResumeRequested | RetryCompensations
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +159,4 @@ class Finished:
     failed_compensations: tuple[str, ...] = ()
 
 
-RunCommand = Union[Invoke, SetTimer, Finished]
+RunCommand = Invoke | SetTimer | Finished

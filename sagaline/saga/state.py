@@ -23,8 +23,9 @@ Steps move along::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, TypeVar
 
 from sagaline.saga.outcomes import StepError
 from sagaline.saga.signals import Kind
@@ -53,11 +54,16 @@ TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "stuck
 IN_FLIGHT: frozenset[str] = frozenset({"running", "compensating"})
 
 
-def _evolve(record: Any, changes: dict[str, Any]) -> Any:
+#: The field names of each state record (filled in below its classes).
+_FIELDS: dict[type, frozenset[str]] = {}
+_R = TypeVar("_R")
+
+
+def _evolve(record: _R, changes: dict[str, Any]) -> _R:
     """A copy of a frozen dataclass with ``changes``: ``dataclasses.replace``
     re-runs ``__init__`` field by field and dominated the executor's profile;
     copying ``__dict__`` is a single C-level operation."""
-    unknown = changes.keys() - record._FIELDS
+    unknown = changes.keys() - _FIELDS[type(record)]
     if unknown:
         raise TypeError(f"{type(record).__name__} has no field(s) {sorted(unknown)}")
     new = object.__new__(type(record))
@@ -121,7 +127,7 @@ class StepState:
     started_at: float | None = None
     finished_at: float | None = None
 
-    def evolve(self, **changes: Any) -> "StepState":
+    def evolve(self, **changes: Any) -> StepState:
         """A copy with ``changes`` applied."""
         return _evolve(self, changes)
 
@@ -163,11 +169,11 @@ class RunState:
     started_at: float = 0.0
     finished_at: float | None = None
 
-    def evolve(self, **changes: Any) -> "RunState":
+    def evolve(self, **changes: Any) -> RunState:
         """A copy with ``changes`` applied."""
         return _evolve(self, changes)
 
-    def with_step(self, step: StepState) -> "RunState":
+    def with_step(self, step: StepState) -> RunState:
         """A copy in which ``step`` replaces the step of the same name."""
         steps = dict(self.steps)
         steps[step.name] = step
@@ -183,5 +189,4 @@ class RunState:
         return tuple(s.name for s in self.steps.values() if s.status == "undo_failed")
 
 
-StepState._FIELDS = frozenset(f.name for f in fields(StepState))
-RunState._FIELDS = frozenset(f.name for f in fields(RunState))
+_FIELDS.update({cls: frozenset(f.name for f in fields(cls)) for cls in (StepState, RunState)})

@@ -19,8 +19,9 @@ later feeds the reply through :meth:`StepBehaviour.interpret`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from sagaline.messages.base import Command, Headers, Reply
 from sagaline.messages.common import CommandFailed
@@ -87,15 +88,27 @@ class Send:
     command: Command
 
 
+#: The callbacks of a :class:`FunctionStep` (the signatures of :class:`LocalStep`'s methods).
+RunFn = Callable[[Mapping[str, Any], StepContext], Outcome]
+UndoFn = Callable[[Any, Mapping[str, Any], StepContext], Outcome]
+CompensateFn = Callable[[StepError, Mapping[str, Any], StepContext], Outcome]
+BackoffFn = Callable[[Any, Mapping[str, Any], StepContext], float | None]
+
+
 class StepBehaviour(Protocol):
     """The interface the executor's shell needs from every step."""
 
-    #: True when the step has a ``compensate`` worth invoking for a failure.
-    can_compensate: bool
-    #: True when the step has an ``undo`` to run during rollback.
-    can_undo: bool
-    #: True when a run in flight can be asked to stop early (``interrupt``).
-    can_interrupt: bool
+    @property
+    def can_compensate(self) -> bool:
+        """True when the step has a ``compensate`` worth invoking for a failure."""
+
+    @property
+    def can_undo(self) -> bool:
+        """True when the step has an ``undo`` to run during rollback."""
+
+    @property
+    def can_interrupt(self) -> bool:
+        """True when a run in flight can be asked to stop early (``interrupt``)."""
 
     def invoke(
         self, kind: str, args: Mapping[str, Any], value: Any, reason: StepError | None, ctx: StepContext
@@ -143,22 +156,26 @@ class LocalStep:
     def can_undo(self) -> bool:
         return type(self).undo is not LocalStep.undo
 
-    #: A local step runs to its end inline; there is nothing in flight to interrupt.
-    can_interrupt = False
+    @property
+    def can_interrupt(self) -> bool:
+        """False: a local step runs to its end inline; there is nothing in flight to interrupt."""
+        return False
 
-    def invoke(self, kind, args, value, reason, ctx):
+    def invoke(
+        self, kind: str, args: Mapping[str, Any], value: Any, reason: StepError | None, ctx: StepContext
+    ) -> Outcome | Send:
         try:
             if kind == "run":
                 result = self.run(args, ctx)
             elif kind == "compensate":
-                result = self.compensate(reason, args, ctx)
+                result = self.compensate(_reason(reason), args, ctx)
             else:
                 result = self.undo(value, args, ctx)
         except Exception as exc:  # a step's bug is a step failure, never a crash
             return Fail(StepError("exception", f"{type(exc).__name__}: {exc}", details={"type": type(exc).__name__}))
         return check_outcome(kind, result)
 
-    def interpret(self, kind, reply, args):
+    def interpret(self, kind: str, reply: Any, args: Mapping[str, Any]) -> Outcome:
         return Fail(StepError("unexpected_reply", f"local step got a reply {type(reply).__name__}"))
 
     def describe(self) -> str:
@@ -168,19 +185,20 @@ class LocalStep:
 class FunctionStep(LocalStep):
     """A :class:`LocalStep` built from plain functions (see :func:`local`)."""
 
-    def __init__(self, run, undo=None, compensate=None, backoff=None) -> None:
+    def __init__(self, run: RunFn, undo: UndoFn | None = None, compensate: CompensateFn | None = None,
+                 backoff: BackoffFn | None = None) -> None:
         self._run, self._undo, self._compensate, self._backoff = run, undo, compensate, backoff
 
-    def run(self, args, ctx):
+    def run(self, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         return self._run(args, ctx)
 
-    def undo(self, value, args, ctx):
+    def undo(self, value: Any, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         return self._undo(value, args, ctx) if self._undo else Ok()
 
-    def compensate(self, reason, args, ctx):
+    def compensate(self, reason: StepError, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         return self._compensate(reason, args, ctx) if self._compensate else Ok()
 
-    def backoff(self, reason, args, ctx):
+    def backoff(self, reason: Any, args: Mapping[str, Any], ctx: StepContext) -> float | None:
         return self._backoff(reason, args, ctx) if self._backoff else None
 
     @property
@@ -193,11 +211,11 @@ class FunctionStep(LocalStep):
 
 
 def local(
-    run: Callable[[Mapping[str, Any], StepContext], Outcome],
+    run: RunFn,
     *,
-    undo: Callable[[Any, Mapping[str, Any], StepContext], Outcome] | None = None,
-    compensate: Callable[[StepError, Mapping[str, Any], StepContext], Outcome] | None = None,
-    backoff: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None,
+    undo: UndoFn | None = None,
+    compensate: CompensateFn | None = None,
+    backoff: BackoffFn | None = None,
 ) -> FunctionStep:
     """Make a local step from functions with the callback signatures of :class:`LocalStep`."""
     return FunctionStep(run, undo=undo, compensate=compensate, backoff=backoff)
@@ -251,7 +269,7 @@ class CommandStep:
     build: Callable[[Mapping[str, Any], StepContext], Command]
     parse: Callable[[Any, Mapping[str, Any]], Outcome] | None = None
     build_undo: Callable[[Any, Mapping[str, Any], StepContext], Command] | None = None
-    build_compensate: Callable[[StepError, Mapping[str, Any], StepContext], Command | None] | None = None
+    build_compensate: Callable[[StepError, Mapping[str, Any], StepContext], Command | Outcome | None] | None = None
     backoff_fn: Callable[[Any, Mapping[str, Any], StepContext], float | None] | None = None
     failure_code: str | None = None
     build_interrupt: Callable[[Mapping[str, Any], StepContext], Command] | None = None
@@ -268,14 +286,18 @@ class CommandStep:
     def can_undo(self) -> bool:
         return self.build_undo is not None
 
-    def invoke(self, kind, args, value, reason, ctx):
+    def invoke(
+        self, kind: str, args: Mapping[str, Any], value: Any, reason: StepError | None, ctx: StepContext
+    ) -> Outcome | Send:
         try:
             if kind == "run":
                 return Send(self.target, self.build(args, ctx))
-            if kind == "undo":
+            if kind == "undo" and self.build_undo is not None:
                 return Send(self.target, self.build_undo(value, args, ctx))
-            if kind == "interrupt":
+            if kind == "interrupt" and self.build_interrupt is not None:
                 return Send(self.target, self.build_interrupt(args, ctx))
+            if kind != "compensate":
+                raise ValueError(f"this step has no {kind}")
             action = self._compensation(reason, args, ctx)
         except Exception as exc:
             return Fail(StepError("exception", f"building {kind} command: {type(exc).__name__}: {exc}"))
@@ -285,14 +307,15 @@ class CommandStep:
             return Send(self.target, action)
         return check_outcome("compensate", action)
 
-    def _compensation(self, reason, args, ctx) -> Command | Outcome | None:
+    def _compensation(self, reason: StepError | None, args: Mapping[str, Any],
+                      ctx: StepContext) -> Command | Outcome | None:
         if self.build_compensate is not None:
-            return self.build_compensate(reason, args, ctx)
+            return self.build_compensate(_reason(reason), args, ctx)
         if reason is not None and reason.indefinite and self.build_undo is not None:
             return self.build_undo(None, args, ctx)
         return None
 
-    def interpret(self, kind, reply, args):
+    def interpret(self, kind: str, reply: Any, args: Mapping[str, Any]) -> Outcome:
         if kind == "run" and isinstance(reply, CommandFailed) and self.failure_code:
             return Fail(StepError(self.failure_code, reply.message, retryable=reply.retryable,
                                   details={"cause": reply.code}))
@@ -306,9 +329,17 @@ class CommandStep:
             return Ok()
         return outcome
 
-    def backoff(self, reason, args, ctx):
+    def backoff(self, reason: Any, args: Mapping[str, Any], ctx: StepContext) -> float | None:
         return self.backoff_fn(reason, args, ctx) if self.backoff_fn else None
 
     def describe(self) -> str:
         return self.target
+
+
+def _reason(reason: StepError | None) -> StepError:
+    """The failure a compensation answers: the executor compensates only a step that failed, so it always
+    passes one; a call without one is refused (inside ``invoke``: a failed invocation, not a crash)."""
+    if reason is None:
+        raise ValueError("a compensation needs the failure it answers")
+    return reason
 

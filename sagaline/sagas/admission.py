@@ -12,8 +12,9 @@ under ``...-7ABC-...`` and one under ``...-7abc-...`` name the same run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sagaline.messages.ids import canonical_uuid7, uuid7
 from sagaline.messages.saga import SagaRefused, StartSaga

@@ -35,12 +35,13 @@ is given, or the wall clock's).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import PublishEvent
 from sagaline.messages.saga import RunOutcome
 from sagaline.saga.state import RunState
 

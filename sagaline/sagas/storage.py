@@ -4,7 +4,7 @@ A saga host writes its runs' journal records by group commit. When that
 cannot be done (disk full, read-only, the device gone), nothing that follows
 from an unwritten record may happen: the host must pause its runs, refuse
 new starts with ``storage_unavailable``, say so, and resume when the storage
-is back. This module decides; the host (:mod:`sagaline.actors.host_storage`)
+is back. This module decides; the host (:mod:`sagaline.hosts.host_storage`)
 measures, sets timers and sends the alerts.
 
 Two inputs tell a fault:

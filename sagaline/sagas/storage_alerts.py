@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sagaline.events.envelope import new_event
+from sagaline.events.envelope import Event, new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import PublishEvent
 
 __all__ = ["FAULT_EVENT", "RECOVERED_EVENT", "fault_announcement", "recovery_announcement"]
 
@@ -52,6 +52,6 @@ def recovery_announcement(fault_id: str, host: int, path: str, faulted_s: float,
     return _command(new_event(RECOVERED_EVENT, "flow", payload, fault_id, now=now), fault_id)
 
 
-def _command(event, fault_id: str) -> PublishEvent:
+def _command(event: Event, fault_id: str) -> PublishEvent:
     headers = Headers(correlation_id=fault_id, idempotency_key=f"{fault_id}:{event.name}")
     return PublishEvent(headers=headers, event=event)

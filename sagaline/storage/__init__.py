@@ -16,9 +16,9 @@ the actor's thread, with no hand-off to another thread.
 """
 
 from sagaline.storage.aio import AsyncRunner
+from sagaline.storage.database import Database, open_database
 from sagaline.storage.errors import StorageCorrupt, StorageError
 from sagaline.storage.idempotency import apply_once
-from sagaline.storage.database import Database, open_database
 from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["AsyncRunner", "Database", "SqliteOptions", "StorageCorrupt", "StorageError", "apply_once",

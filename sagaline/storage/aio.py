@@ -32,7 +32,8 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from typing import Any, Coroutine, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 __all__ = ["AsyncRunner"]
 
@@ -129,7 +130,7 @@ class AsyncRunner:
             asyncio.run_coroutine_threadsafe(_stop(loop), loop)
             thread.join(_JOIN_SECONDS)
 
-    def __enter__(self) -> "AsyncRunner":
+    def __enter__(self) -> AsyncRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

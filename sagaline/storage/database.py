@@ -10,9 +10,10 @@ calls completes in one step of whatever drives it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any
 
 from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
 
@@ -62,7 +63,7 @@ class Connection:
         """Run one statement."""
         return Cursor(self._file.execute(sql, params))
 
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Cursor:
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         """Run one statement per row."""
         return Cursor(self._file.executemany(sql, rows))
 

@@ -20,9 +20,11 @@ another key) adds no row. Raises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from sqlite3 import Row
 from typing import Any
 
-import sagaline.messages.flow  # noqa: F401  registers EventPublished, which the ledger decodes
+import sagaline.events.flow  # noqa: F401  registers EventPublished, which the ledger decodes
 from sagaline.events.envelope import Event
 from sagaline.messages.codec import pack_value, unpack_value
 from sagaline.storage.database import Connection
@@ -96,7 +98,7 @@ class FlowStore(StoreBase):
         return int(row[0]) if row else 0
 
 
-def _event(r: tuple) -> Event:
+def _event(r: Sequence[Any] | Row) -> Event:
     return Event.model_validate({
         "id": r[0], "name": r[1], "source": r[2], "correlation_id": r[3], "causation_id": r[4],
         "at": parse_iso(r[5]), "payload": unpack_value(r[6]), "meta": unpack_value(r[7]),

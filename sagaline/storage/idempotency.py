@@ -51,20 +51,20 @@ Schema::
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Awaitable, Callable, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.codec import decode, encode
 from sagaline.messages.common import CommandFailed
-from sagaline.storage.errors import StorageError
 from sagaline.storage.database import Connection, Database, open_database
 from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [
-    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "forbid", "ledger", "failure", "answer",
+    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "forbid", "ledger", "failure",
     "StoreBase",
 ]
 
@@ -229,40 +229,6 @@ async def ledger(db: Database, key: str | None = None) -> list[LedgerEntry]:
 def failure(command: Command, code: str, message: str, retryable: bool = False) -> CommandFailed:
     """Return a ``CommandFailed`` answering ``command`` (echoing its headers)."""
     return CommandFailed(headers=command.headers, code=code, message=message, retryable=retryable)
-
-
-Handler = Callable[[Any], Awaitable[Reply]]
-
-
-async def answer(command: Any, handlers: dict[type, Handler]) -> Reply:
-    """Dispatch ``command`` by class to its handler; always answer with a Reply.
-
-    The shared front door of every domain service's ``handle``.
-
-    Returns:
-        The handler's reply; ``CommandFailed(code="unsupported_command")``
-        for a command class with no handler; for a
-        :class:`~sagaline.storage.errors.StorageError`,
-        ``CommandFailed(code="storage_unavailable", retryable=True)`` when
-        transient, else ``CommandFailed(code="storage_failed")``, the
-        message naming the file.
-
-    Raises:
-        TypeError: ``command`` is not a :class:`Command` (it has no headers
-            to answer with): a bug in the caller.
-        Exception: a bug in a handler propagates (the actor's crash
-            semantics apply).
-    """
-    if not isinstance(command, Command):
-        raise TypeError(f"expected a Command, got {type(command).__name__}")
-    handler = handlers.get(type(command))
-    if handler is None:
-        return failure(command, "unsupported_command", f"{type(command).__name__} is not handled here")
-    try:
-        return await handler(command)
-    except StorageError as exc:
-        code = "storage_unavailable" if exc.retryable else "storage_failed"
-        return failure(command, code, str(exc), retryable=exc.retryable)
 
 
 class StoreBase:

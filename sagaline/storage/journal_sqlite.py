@@ -34,8 +34,9 @@ replaying the events). Opening a version-1 file migrates it in place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -106,7 +107,7 @@ class SqliteJournal:
         self.file = file
 
     @classmethod
-    def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
+    def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> SqliteJournal:
         """Open (creating, or migrating from version 1) ``path`` with the journal's schema.
 
         Raises:
@@ -239,7 +240,8 @@ def _finish_row(finish: Finish, now: float) -> tuple:
 
 
 def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:
-    clauses, params = ["1 = 1"], []
+    clauses: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if query.status:
         clauses.append(f"status IN ({', '.join('?' for _ in query.status)})")
         params.extend(query.status)

@@ -48,11 +48,12 @@ fixed width, so text order is time order.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Literal
 
 from sagaline.storage.errors import StorageError, storage_error
 
@@ -70,7 +71,7 @@ _BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 def utc_now() -> datetime:
     """The wall clock, aware, in UTC: the default :data:`Clock`."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def read_clock(clock: Clock) -> datetime:
@@ -82,7 +83,7 @@ def read_clock(clock: Clock) -> datetime:
     now = clock()
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("the clock must return a timezone-aware time")
-    return now.astimezone(timezone.utc)
+    return now.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -93,12 +94,12 @@ def iso(moment: datetime) -> str:
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a naive time cannot be stored (its zone is unknown)")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_iso(text: str) -> datetime:
     """Decode text written by :func:`iso` back into an aware UTC time."""
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class SqliteFile:
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path) from exc
 
-    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
         """Run one statement once per row of ``rows``.
 
         Raises:

@@ -27,9 +27,10 @@ from thespian.actors import ActorExitRequest
 
 from sagaline.actors.base import BaseActor
 from sagaline.messages.supervision import ExitReason, InitActor, InitFailed, Started, Stop
+from sagaline.supervisors.api import ChildCounts
 from sagaline.supervisors.spec import ChildSpec, shutdown_ms
 
-__all__ = ["Child", "ChildKeeper", "resolve_actor_class"]
+__all__ = ["Child", "ChildKeeper", "resolve_actor_class", "count_children", "start_failure"]
 
 _classes: dict[str, type] = {}
 
@@ -216,3 +217,15 @@ class ChildKeeper(BaseActor):
             if child.address is not None and child.address == address:
                 return child
         return None
+
+
+def start_failure(reason: ExitReason) -> str:
+    """What a SupervisorError's ``detail`` says of a child that failed to start: ``ValueError: boom``."""
+    return f"{reason.error_type or reason.kind}: {reason.detail or ''}".strip()
+
+
+def count_children(children: list[Child]) -> ChildCounts:
+    """The answer to CountChildren for these children (as Elixir's count_children)."""
+    return ChildCounts(specs=len(children), active=sum(c.state == "running" for c in children),
+                       supervisors=sum(c.spec.type == "supervisor" for c in children),
+                       workers=sum(c.spec.type == "worker" for c in children))

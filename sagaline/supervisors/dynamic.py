@@ -37,23 +37,22 @@ import logging
 import time
 from typing import Any
 
-from sagaline.messages.supervision import (
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.api import (
     ChildInfo,
     Children,
     ChildStarted,
     ChildTerminated,
     CountChildren,
-    ExitReason,
     StartChild,
     SupervisorError,
     TerminateChild,
     TerminateChildAt,
     WhichChildren,
 )
-from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import ChildSpec, DynamicFlags
+from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
+from sagaline.supervisors.spec import ChildSpec, dynamic_flags
 from sagaline.supervisors.strategy import Intensity, should_restart
-from sagaline.supervisors.supervisor import _counts, _describe
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -66,7 +65,7 @@ class DynamicSupervisor(ChildKeeper):
     """A supervisor of unordered, individually started children."""
 
     def on_start(self, args: dict[str, Any]) -> None:
-        self.flags = DynamicFlags(**args.get("flags", {}))
+        self.flags = dynamic_flags(**args.get("flags", {}))
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
         self.children: dict[str, Child] = {}
         self.names: dict[str, str] = {}  # registry key -> child id
@@ -174,7 +173,7 @@ class DynamicSupervisor(ChildKeeper):
         elif self.starters.get(child.id, [None])[0] is not None:
             code = "already_started" if reason.error_type == "already_started" else "start_failed"
             self._fail_starters(child, SupervisorError(code=code, child_id=child.id, address=holder,
-                                                       detail=_describe(reason)))
+                                                       detail=start_failure(reason)))
             self.forget(child)
         elif reason.error_type == "already_started":
             self.forget(child)  # its name was taken while it was down: it lost the name
@@ -192,8 +191,8 @@ class DynamicSupervisor(ChildKeeper):
         else:
             self.on_restart_decision(child, reason)
 
-    def on_stop_request(self, reason: str) -> None:
-        self.shut_down(ExitReason(kind=reason))
+    def on_stop_request(self, reason: ExitReason) -> None:
+        self.shut_down(reason)
 
     # ----- API ------------------------------------------------------------------------
 
@@ -217,7 +216,7 @@ class DynamicSupervisor(ChildKeeper):
         self.send(sender, Children(children=rows))
 
     def receive_CountChildren(self, message: CountChildren, sender: Any) -> None:
-        self.send(sender, _counts(list(self.children.values())))
+        self.send(sender, count_children(list(self.children.values())))
 
     # ----- internals ------------------------------------------------------------------
 

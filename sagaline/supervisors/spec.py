@@ -2,7 +2,9 @@
 
 A :class:`ChildSpec` says how a supervisor starts, restarts and stops one
 child; :class:`SupervisorFlags` say how the supervisor reacts to exits.
-Defaults live here and only here (OTP/Elixir values):
+Defaults live here and only here (OTP/Elixir values; the intensity's two are
+:data:`~sagaline.supervisors.strategy.DEFAULT_MAX_RESTARTS` and ``DEFAULT_MAX_SECONDS``,
+which the pure intensity window shares):
 
 =================  ==============================================
 restart            ``permanent``
@@ -14,8 +16,8 @@ max_seconds        5
 =================  ==============================================
 
 ``start`` is the dotted path of an importable actor class
-(``"package.module.Class"``), never a class object, so a spec travels
-between processes as plain data; ``args`` is plain data handed to the
+(``"package.module.Class"``; :func:`class_path` makes it from the class),
+never a class object, so a spec travels between processes as plain data; ``args`` is plain data handed to the
 child in its init message.
 
 Build specs with :func:`child_spec`, :func:`supervisor_spec` and
@@ -30,11 +32,12 @@ bad field. Errors::
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sagaline.errors import SagalineError
+from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 
 __all__ = [
     "ChildSpec",
@@ -44,10 +47,12 @@ __all__ = [
     "SupervisionError",
     "child_spec",
     "supervisor_flags",
+    "dynamic_flags",
     "supervisor_spec",
     "dynamic_supervisor_spec",
     "check_unique_ids",
     "shutdown_ms",
+    "class_path",
     "SUPERVISOR_CLASS",
     "DYNAMIC_SUPERVISOR_CLASS",
 ]
@@ -123,9 +128,9 @@ class SupervisorFlags(_Data):
 
     strategy: Strategy = "one_for_one"
     """Which siblings are restarted with a dead child."""
-    max_restarts: int = Field(default=3, ge=0)
+    max_restarts: int = Field(default=DEFAULT_MAX_RESTARTS, ge=0)
     """More restarts than this within ``max_seconds`` make the supervisor give up."""
-    max_seconds: float = Field(default=5.0, gt=0)
+    max_seconds: float = Field(default=DEFAULT_MAX_SECONDS, gt=0)
     """Length of the restart-intensity window, in seconds."""
     start_timeout_ms: int = Field(default=10_000, gt=0)
     """How long one child may take to confirm its start (Thespian can lose a failed create)."""
@@ -136,15 +141,21 @@ class DynamicFlags(_Data):
 
     max_children: int | None = Field(default=None, ge=1)
     """Most children at once; start_child fails with max_children beyond it. None: unlimited."""
-    max_restarts: int = Field(default=3, ge=0)
+    max_restarts: int = Field(default=DEFAULT_MAX_RESTARTS, ge=0)
     """More restarts than this within ``max_seconds`` make the supervisor give up."""
-    max_seconds: float = Field(default=5.0, gt=0)
+    max_seconds: float = Field(default=DEFAULT_MAX_SECONDS, gt=0)
     """Length of the restart-intensity window, in seconds."""
     start_timeout_ms: int = Field(default=10_000, gt=0)
     """How long one child may take to confirm its start."""
 
 
-def shutdown_ms(spec: ChildSpec) -> int | None | Literal["brutal_kill"]:
+def class_path(actor_class: type) -> str:
+    """The dotted path a spec's ``start`` takes for ``actor_class``: name the class, not a string,
+    so a renamed or moved actor breaks at import rather than at the first start."""
+    return f"{actor_class.__module__}.{actor_class.__qualname__}"
+
+
+def shutdown_ms(spec: ChildSpec) -> int | Literal["brutal_kill"] | None:
     """Return the effective shutdown: ``"brutal_kill"``, a timeout in ms, or None (infinity)."""
     shutdown = spec.shutdown
     if shutdown is None:
@@ -152,7 +163,10 @@ def shutdown_ms(spec: ChildSpec) -> int | None | Literal["brutal_kill"]:
     return None if shutdown == "infinity" else shutdown
 
 
-def _build(model: type[_Data], fields: dict[str, Any]) -> Any:
+_D = TypeVar("_D", bound=_Data)
+
+
+def _build(model: type[_D], fields: dict[str, Any]) -> _D:
     try:
         return model(**fields)
     except ValidationError as exc:
@@ -179,6 +193,12 @@ def child_spec(id: str, start: str, args: dict[str, Any] | None = None, **option
 def supervisor_flags(**fields: Any) -> SupervisorFlags:
     """Build supervisor flags; raises :class:`InvalidSpec` naming a bad field."""
     return _build(SupervisorFlags, fields)
+
+
+def dynamic_flags(**fields: Any) -> DynamicFlags:
+    """Build dynamic supervisor flags; raises :class:`InvalidSpec` naming a bad field (a ``strategy``
+    among them: a dynamic supervisor is always one_for_one)."""
+    return _build(DynamicFlags, fields)
 
 
 def supervisor_spec(id: str, children: list[ChildSpec], flags: SupervisorFlags | None = None,

@@ -7,10 +7,15 @@ The supervisor actor only carries out the :class:`Decision` that
 Rules (OTP ``supervisor.erl``):
 
 * Whether an exit restarts anything: permanent children always; transient
-  children only after an abnormal exit (anything but ``normal`` or
-  ``shutdown``); temporary children never, and their spec is dropped.
-* Each *restart* (not each exit) is recorded with its monotonic time;
-  records older than ``max_seconds`` are forgotten; when more than
+  children only after an abnormal exit (anything but ``normal``,
+  ``shutdown`` or ``{shutdown, Term}``: an
+  :class:`~sagaline.messages.supervision.ExitReason` of kind ``shutdown``
+  with or without a ``term``); temporary children never, and their spec is
+  dropped.
+* Each *restart* (not each exit) is recorded with its monotonic time. The
+  window is closed at both ends: a restart exactly ``max_seconds`` before
+  ``now`` still counts, as in OTP, whose ``can_restart/2`` keeps every
+  restart ``>= Now - Period``. Older ones are forgotten; when more than
   ``max_restarts`` remain the supervisor gives up (escalates): it
   terminates every child in reverse start order and exits with reason
   ``shutdown``.
@@ -18,27 +23,37 @@ Rules (OTP ``supervisor.erl``):
   running child (reverse start order) and restarts them all (start order);
   rest_for_one does the same for the children started after the dead one.
   Temporary children terminated that way are not restarted: their specs
-  are dropped.
+  are dropped. Each strategy is its own clause in :data:`STRATEGIES`; a
+  strategy not there is refused (:class:`~sagaline.supervisors.spec.SupervisorFlags`
+  refuses it when the spec is built, :func:`on_exit` if one gets past).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from types import MappingProxyType
+
+from sagaline.messages.supervision import ExitKind
 
 __all__ = [
-    "ExitKind",
+    "DEFAULT_MAX_RESTARTS",
+    "DEFAULT_MAX_SECONDS",
+    "STRATEGIES",
     "ChildView",
     "Decision",
     "Intensity",
     "is_abnormal",
     "should_restart",
     "on_exit",
+    "restart_allowed",
     "terminate_order",
 ]
 
-#: How a child ended. ``killed``: its process vanished without a word.
-ExitKind = Literal["normal", "shutdown", "error", "killed"]
+#: OTP's (Elixir's) restart intensity: more than 3 restarts within 5 s make a supervisor give up.
+#: Declared once: the flags of both supervisor kinds and the daemon's root take these.
+DEFAULT_MAX_RESTARTS = 3
+DEFAULT_MAX_SECONDS = 5.0
 _NORMAL_KINDS = frozenset({"normal", "shutdown"})
 
 
@@ -66,19 +81,28 @@ class Intensity:
         stamps: Monotonic times of the restarts still in the window.
     """
 
-    max_restarts: int = 3
-    max_seconds: float = 5.0
+    max_restarts: int = DEFAULT_MAX_RESTARTS
+    max_seconds: float = DEFAULT_MAX_SECONDS
     stamps: tuple[float, ...] = ()
 
-    def record(self, now: float) -> tuple["Intensity", bool]:
+    def record(self, now: float) -> tuple[Intensity, bool]:
         """Record a restart at ``now``.
 
         Returns:
             The new history and True when it now holds more than
             ``max_restarts`` restarts (the supervisor must give up).
         """
-        kept = tuple(t for t in self.stamps if now - t < self.max_seconds) + (now,)
+        kept = tuple(t for t in self.stamps if now - t <= self.max_seconds) + (now,)
         return Intensity(self.max_restarts, self.max_seconds, kept), len(kept) > self.max_restarts
+
+
+def restart_allowed(earlier: tuple[float, ...], now: float, max_restarts: int, window_s: float) -> bool:
+    """May a process outside any supervisor (the daemon itself, its web console) restart once more?
+
+    OTP's intensity one level up: ``earlier`` are the monotonic times of its earlier restarts.
+    """
+    _, exceeded = Intensity(max_restarts, window_s, earlier).record(now)
+    return not exceeded
 
 
 @dataclass(frozen=True)
@@ -137,7 +161,11 @@ def on_exit(strategy: str, children: Sequence[ChildView], exited_id: str, kind: 
 
     Raises:
         KeyError: ``exited_id`` is not among ``children``.
+        ValueError: ``strategy`` is not one of :data:`STRATEGIES`.
     """
+    clause = STRATEGIES.get(strategy)
+    if clause is None:
+        raise ValueError(f"unknown restart strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     index = _index_of(children, exited_id)
     exited = children[index]
     if not should_restart(exited.restart, kind):
@@ -146,10 +174,27 @@ def on_exit(strategy: str, children: Sequence[ChildView], exited_id: str, kind: 
     intensity, tripped = intensity.record(now)
     if tripped:
         return Decision(terminate=terminate_order(children), escalate=True, counted=True), intensity
-    if strategy == "one_for_one":
-        return Decision(restart=(exited.id,), counted=True), intensity
-    affected = children if strategy == "one_for_all" else children[index:]
-    return _restart_group(affected, exited.id), intensity
+    return clause(children, index), intensity
+
+
+def _one_for_one(children: Sequence[ChildView], index: int) -> Decision:
+    return Decision(restart=(children[index].id,), counted=True)
+
+
+def _one_for_all(children: Sequence[ChildView], index: int) -> Decision:
+    return _restart_group(children, children[index].id)
+
+
+def _rest_for_one(children: Sequence[ChildView], index: int) -> Decision:
+    return _restart_group(children[index:], children[index].id)
+
+
+#: Each restart strategy's clause: (children in start order, index of the one that exited) -> the restarts.
+STRATEGIES: Mapping[str, Callable[[Sequence[ChildView], int], Decision]] = MappingProxyType({
+    "one_for_one": _one_for_one,
+    "one_for_all": _one_for_all,
+    "rest_for_one": _rest_for_one,
+})
 
 
 def _restart_group(affected: Sequence[ChildView], exited_id: str) -> Decision:

@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.actors.base import DEFER_START
-from sagaline.messages.supervision import (
-    ChildCounts,
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.api import (
     ChildDeleted,
     ChildInfo,
     Children,
@@ -39,15 +40,14 @@ from sagaline.messages.supervision import (
     ChildTerminated,
     CountChildren,
     DeleteChild,
-    ExitReason,
     RestartChild,
     StartChild,
     SupervisorError,
     TerminateChild,
     WhichChildren,
 )
-from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, check_unique_ids
+from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
+from sagaline.supervisors.spec import check_unique_ids, child_spec, supervisor_flags
 from sagaline.supervisors.strategy import ChildView, Intensity, on_exit
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
@@ -61,9 +61,9 @@ class Supervisor(ChildKeeper):
     """A supervisor with ordered children and one_for_one / one_for_all / rest_for_one."""
 
     def on_start(self, args: dict[str, Any]) -> Any:
-        self.flags = SupervisorFlags(**args.get("flags", {}))
+        self.flags = supervisor_flags(**args.get("flags", {}))
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
-        specs = [ChildSpec(**fields) for fields in args.get("children", [])]
+        specs = [child_spec(**fields) for fields in args.get("children", [])]
         check_unique_ids(specs)
         self.children = [Child(spec.id, spec) for spec in specs]
         self.intensity = Intensity(self.flags.max_restarts, self.flags.max_seconds)
@@ -106,8 +106,8 @@ class Supervisor(ChildKeeper):
             self.exits.append((child.id, child.incarnation, reason))
         self._step_done(child)
 
-    def on_stop_request(self, reason: str) -> None:
-        self._give_up(ExitReason(kind=reason))
+    def on_stop_request(self, reason: ExitReason) -> None:
+        self._give_up(reason)
 
     # ----- the step queue ---------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class Supervisor(ChildKeeper):
         def failed(child: Child, reason: ExitReason) -> None:
             self.children.remove(child)
             self.steps.clear()
-            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
+            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=start_failure(reason)))
 
         self._start_and_answer(child, sender, failed)
 
@@ -278,7 +278,7 @@ class Supervisor(ChildKeeper):
 
         def failed(child: Child, reason: ExitReason) -> None:
             self.steps.clear()
-            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=_describe(reason)))
+            self.send(sender, SupervisorError(code="start_failed", child_id=child.id, detail=start_failure(reason)))
 
         self._start_and_answer(child, sender, failed)
 
@@ -297,7 +297,7 @@ class Supervisor(ChildKeeper):
         self.send(sender, Children(children=tuple(self._info(c) for c in self.children)))
 
     def receive_CountChildren(self, message: CountChildren, sender: Any) -> None:
-        self.send(sender, _counts(self.children))
+        self.send(sender, count_children(self.children))
 
     def _info(self, child: Child) -> ChildInfo:
         pending = any(kind == "restart" and arg == child.id for kind, arg, _ in self.steps)
@@ -307,13 +307,3 @@ class Supervisor(ChildKeeper):
         return ChildInfo(id=child.id, address=child.address if status == "running" else None, status=status,
                          type=child.spec.type, restarts=child.restarts, name=child.spec.name,
                          pid=child.pid if status == "running" else None, last_exit=child.last_exit)
-
-
-def _describe(reason: ExitReason) -> str:
-    return f"{reason.error_type or reason.kind}: {reason.detail or ''}".strip()
-
-
-def _counts(children: list[Child]) -> ChildCounts:
-    return ChildCounts(specs=len(children), active=sum(c.state == "running" for c in children),
-                       supervisors=sum(c.spec.type == "supervisor" for c in children),
-                       workers=sum(c.spec.type == "worker" for c in children))

@@ -27,9 +27,10 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sagaline.errors import SagalineError
 from sagaline.telemetry.names import HANDLER_FAILURE

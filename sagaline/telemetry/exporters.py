@@ -47,12 +47,20 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter, ObservableUpDownCounter, UpDownCounter
-from opentelemetry.sdk.metrics.export import (AggregationTemporality, ConsoleMetricExporter, Gauge,
-                                              MetricExporter, MetricExportResult, MetricsData, Sum)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    ConsoleMetricExporter,
+    Gauge,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    Sum,
+)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, StatusCode
@@ -65,7 +73,7 @@ __all__ = ["JsonlFiles", "JsonlSpanExporter", "JsonlMetricExporter", "ExporterUn
 #: The exporter names accepted by configuration.
 EXPORTERS = ("none", "console", "otlp", "jsonl")
 #: Delta temporality for every instrument kind (what the JSON-lines metrics use).
-DELTA = {kind: AggregationTemporality.DELTA
+DELTA: dict[type, AggregationTemporality] = {kind: AggregationTemporality.DELTA
          for kind in (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter)}
 
 

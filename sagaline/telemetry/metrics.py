@@ -43,13 +43,15 @@ JSON-lines exporter they are deltas, so summing lines gives totals
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 
 from sagaline.telemetry import names as tn
-from sagaline.telemetry.core import EventName, Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import EventName, Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 from sagaline.telemetry.otel import HANDLER_PREFIX
 
 __all__ = ["MetricsBridge", "Tally", "INSTRUMENTS", "DURATION_BOUNDS_S"]
@@ -57,11 +59,13 @@ __all__ = ["MetricsBridge", "Tally", "INSTRUMENTS", "DURATION_BOUNDS_S"]
 #: Histogram bucket bounds in seconds: 1 ms .. 2 min (the SDK's defaults are for milliseconds).
 DURATION_BOUNDS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                      120.0)
-_RUN_END = {tn.SAGA_COMPLETE: "completed", tn.SAGA_FAIL: "failed", tn.SAGA_STUCK: "stuck",
-            tn.SAGA_CANCELLED: "cancelled"}
-_FLOW = {tn.EVENT_VALIDATED: "validated", tn.EVENT_ENQUEUE: "enqueued", tn.EVENT_PUBLISH: "published",
-         tn.EVENT_DROPPED: "dropped"}
-_TRIALS = {tn.BRIDGE_TRIAL_START: "start", tn.BRIDGE_TRIAL_STOP: "stop", tn.BRIDGE_TRIAL_CANCELLED: "cancelled"}
+_RUN_END: dict[EventName, str] = {tn.SAGA_COMPLETE: "completed", tn.SAGA_FAIL: "failed", tn.SAGA_STUCK: "stuck",
+                                  tn.SAGA_CANCELLED: "cancelled"}
+_FLOW: dict[EventName, str] = {
+    tn.EVENT_VALIDATED: "validated", tn.EVENT_ENQUEUE: "enqueued", tn.EVENT_PUBLISH: "published",
+    tn.EVENT_DROPPED: "dropped"}
+_TRIALS: dict[EventName, str] = {
+    tn.BRIDGE_TRIAL_START: "start", tn.BRIDGE_TRIAL_STOP: "stop", tn.BRIDGE_TRIAL_CANCELLED: "cancelled"}
 #: Every instrument: name -> (kind, description); kinds: counter, up_down (both
 #: :class:`Tally`), histogram (seconds), gauge.
 INSTRUMENTS: dict[str, tuple[str, str]] = {
@@ -173,7 +177,7 @@ class MetricsBridge:
             HANDLER_PREFIX + "metrics.flow": (tuple(_FLOW), self._on_flow),
         }
 
-    def attach(self) -> "MetricsBridge":
+    def attach(self) -> MetricsBridge:
         """Attach the handlers; returns self."""
         for handler_id, (events, fn) in self.handlers().items():
             self.source.attach_many(handler_id, events, self._then_tick(fn))
@@ -226,8 +230,8 @@ class MetricsBridge:
 
     def _on_domain(self, event: EventName, measurements: dict, metadata: dict) -> None:
         outcome = metadata.get("reply") or "ok" if event[-1] == "stop" else metadata.get("kind", "error")
-        self._add("sagaline.domain.commands", 1, {"domain": metadata.get("domain", ""), "command": metadata.get("command", ""),
-                              "outcome": outcome})
+        self._add("sagaline.domain.commands", 1, {"domain": metadata.get("domain", ""),
+                                                  "command": metadata.get("command", ""), "outcome": outcome})
 
     def _on_runtime(self, event: EventName, measurements: dict, metadata: dict) -> None:
         if event == tn.SUPERVISOR_RESTART:
@@ -244,7 +248,8 @@ class MetricsBridge:
             self._add("sagaline.bridge.trials", 1, {"outcome": _TRIALS[event]})
 
     def _on_flow(self, event: EventName, measurements: dict, metadata: dict) -> None:
-        what, attrs = _FLOW[event], {"name": str(metadata.get("name", ""))}
+        what = _FLOW[event]
+        attrs: dict[str, Any] = {"name": str(metadata.get("name", ""))}
         if what == "validated":
             attrs.update(accepted=bool(metadata.get("accepted", True)), pipeline=str(metadata.get("pipeline", "")))
         elif what == "enqueued":

@@ -72,7 +72,8 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from sagaline import __version__
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import parse_traceparent, root_span_id, trace_id_for
-from sagaline.telemetry.core import EventName, Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import EventName, Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 from sagaline.telemetry.deferral import flush_when_idle
 
 __all__ = ["SpanBridge", "HANDLER_PREFIX", "MAX_OPEN_SPANS"]
@@ -81,9 +82,10 @@ __all__ = ["SpanBridge", "HANDLER_PREFIX", "MAX_OPEN_SPANS"]
 HANDLER_PREFIX = "sagaline.otel."
 #: Most spans kept open at once; past it the oldest is ended (``sagaline.span.end = evicted``).
 MAX_OPEN_SPANS = 10_000
-_FINISH = {tn.SAGA_COMPLETE: StatusCode.OK, tn.SAGA_FAIL: StatusCode.ERROR, tn.SAGA_STUCK: StatusCode.ERROR,
-           tn.SAGA_CANCELLED: StatusCode.UNSET}
-_INVOKE = {tn.STEP_START: "step", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
+_FINISH: dict[EventName, StatusCode] = {
+    tn.SAGA_COMPLETE: StatusCode.OK, tn.SAGA_FAIL: StatusCode.ERROR, tn.SAGA_STUCK: StatusCode.ERROR,
+    tn.SAGA_CANCELLED: StatusCode.UNSET}
+_INVOKE: dict[EventName, str] = {tn.STEP_START: "step", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SCOPE = InstrumentationScope("sagaline", __version__)
 
@@ -185,7 +187,7 @@ class SpanBridge:
                 tuple(tn.DOMAIN_COMMAND + (s,) for s in ("start", "stop", "exception")), self._on_domain),
         }
 
-    def attach(self) -> "SpanBridge":
+    def attach(self) -> SpanBridge:
         """Attach the handlers; returns self."""
         for handler_id, (events, fn) in self.handlers().items():
             self.source.attach_many(handler_id, events, fn)

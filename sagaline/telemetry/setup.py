@@ -56,12 +56,14 @@ import atexit
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sagaline.errors import SagalineError
-from sagaline.telemetry.core import Telemetry, telemetry as default_telemetry
+from sagaline.telemetry.core import Telemetry
+from sagaline.telemetry.core import telemetry as default_telemetry
 
 __all__ = ["TelemetryConfig", "TelemetryConfigError", "ProcessTelemetry", "config_from_env", "ensure", "install",
            "current", "actor_started", "actor_exiting", "flush", "shutdown", "reset", "EXPORTER_VARIABLE",
@@ -238,10 +240,10 @@ def install(span_exporter: Any = None, metric_exporter: Any = None, *, metric_re
 def _from_config(config: TelemetryConfig) -> ProcessTelemetry | None:
     from sagaline.telemetry import exporters
 
-    where = {"service": config.service, "otlp_endpoint": config.otlp_endpoint}
-    spans = exporters.span_exporter(config.exporter, config.directory, **where) if "traces" in config.signals \
-        else None
-    metrics = exporters.metric_exporter(config.exporter, config.directory, **where) \
+    spans = exporters.span_exporter(config.exporter, config.directory, service=config.service,
+                                    otlp_endpoint=config.otlp_endpoint) if "traces" in config.signals else None
+    metrics = exporters.metric_exporter(config.exporter, config.directory, service=config.service,
+                                        otlp_endpoint=config.otlp_endpoint) \
         if "metrics" in config.signals else None
     processor = None
     if spans is not None and config.exporter == "otlp":

@@ -23,22 +23,35 @@ span, in start order; a span whose parent is missing (e.g. the root was
 never exported because its saga actor was killed) is shown at the top level.
 
 :func:`metric_totals` sums the delta metric lines of ``metrics-*.jsonl``.
-"""
+"""  # noqa: E501  (the sample timeline above is printed at its real width)
 
 from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
+from sagaline.runtime.pidfile import DEFAULT_DATA_DIR
 from sagaline.telemetry.context import trace_id_for
 
-__all__ = ["SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
+__all__ = ["telemetry_directory",
+           "SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
            "find_runs"]
 
 _ROLLBACK = ("compensate", "undo")
+
+
+def telemetry_directory(data_dir: str | None, environ: dict[str, str] | None = None) -> Path | None:
+    """Where the spans are: ``SAGALINE_TELEMETRY_DIR``, else ``<data dir>/telemetry``."""
+    environ = dict(os.environ if environ is None else environ)
+    environ["SAGALINE_DATA_DIR"] = str(Path(data_dir or environ.get("SAGALINE_DATA_DIR") or DEFAULT_DATA_DIR))
+    from sagaline.telemetry.setup import config_from_env
+
+    return config_from_env(environ).directory
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ class SpanRecord:
     pid: int | None = None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SpanRecord":
+    def from_dict(cls, data: dict) -> SpanRecord:
         """Build from a parsed line (unknown keys ignored)."""
         return cls(data["trace_id"], data["span_id"], data.get("parent_span_id"), data.get("name", "?"),
                    int(data.get("start_ns") or 0), int(data.get("end_ns") or data.get("start_ns") or 0),
@@ -138,10 +151,11 @@ def _parent_of(span: SpanRecord, candidates: list[SpanRecord] | None) -> SpanRec
 
 def _rollback(span: SpanRecord, parents: dict[str, SpanRecord]) -> bool:
     """True for a compensate/undo span or a command sent by one."""
-    while span is not None:
-        if span.attributes.get("sagaline.invocation.kind") in _ROLLBACK or span.name.split(" ")[0] in _ROLLBACK:
+    at: SpanRecord | None = span
+    while at is not None:
+        if at.attributes.get("sagaline.invocation.kind") in _ROLLBACK or at.name.split(" ")[0] in _ROLLBACK:
             return True
-        span = parents.get(span.parent_span_id or "")
+        at = parents.get(at.parent_span_id or "")
     return False
 
 

@@ -1,4 +1,5 @@
-"""A stand-in daemon for :class:`sagaline.Client` tests: the double of :class:`~sagaline.client.channel.ThespianChannel`.
+"""A stand-in daemon for :class:`sagaline.Client` tests: the double of
+:class:`~sagaline.client.channel.ThespianChannel`.
 
 ::
 
@@ -19,20 +20,22 @@ one from later directories; ``opens`` counts directory fetches,
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.client.channel import Reply
 from sagaline.client.errors import DaemonStarting
 from sagaline.client.locate import Target
 from sagaline.messages import codec
-from sagaline.messages.admin import AdminDirectory, AdminError, AdminRequest, AdminResult
+from sagaline.messages.admin import AdminDirectory, AdminError, AdminResult
+from sagaline.messages.base import Message
 
 __all__ = ["FakeChannel", "NO_ANSWER", "UNDELIVERED"]
 
 NO_ANSWER = object()
 UNDELIVERED = object()
 
-Answer = Callable[[str, AdminRequest], "AdminResult | AdminError | object"]
+Answer = Callable[[str, Message], "AdminResult | AdminError | object"]
 
 
 class FakeChannel:
@@ -44,7 +47,7 @@ class FakeChannel:
         self.workers = list(workers)
         self.starting = starting
         self.opens = 0
-        self.asked: list[tuple[str, AdminRequest]] = []
+        self.asked: list[tuple[str, Message]] = []
         self.closed = False
         self._lock = threading.Lock()
 
@@ -68,6 +71,8 @@ class FakeChannel:
             return Reply(None, True, 0.001)
         if answer is NO_ANSWER:
             return Reply(None, False, timeout)
+        if not isinstance(answer, Message):
+            raise TypeError(f"a FakeChannel answer must be a message, UNDELIVERED or NO_ANSWER, not {answer!r:.80}")
         return Reply(codec.encode(answer), False, 0.001)
 
     def close(self) -> None:

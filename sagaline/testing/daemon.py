@@ -24,11 +24,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from sagaline.daemon.pidfile import DaemonInfo, pid_alive, read_info
+from sagaline.runtime.pidfile import DaemonInfo, pid_alive, read_info
 from sagaline.runtime.procs import kill_all, pids_with_tag
 
 __all__ = ["DaemonProcess", "DaemonStartFailed", "CliRunner", "CliResult", "StopResult", "toml_text"]
@@ -128,7 +129,7 @@ class DaemonProcess:
 
     @property
     def admin_port(self) -> int:
-        return int(self.info.admin_port) if self.info else 0
+        return int(self.info.admin_port or 0) if self.info else 0
 
     @property
     def stderr_path(self) -> Path:
@@ -144,7 +145,7 @@ class DaemonProcess:
             command += ["--config", str(path)]
         return command
 
-    def start(self, timeout: float = START_TIMEOUT_S) -> "DaemonProcess":
+    def start(self, timeout: float = START_TIMEOUT_S) -> DaemonProcess:
         """Start it and wait until it serves.
 
         Raises:

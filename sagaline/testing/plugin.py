@@ -33,7 +33,8 @@ importable module (never in the test module itself).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,8 @@ def running_system(base: str, log_dir) -> Iterator[ActorSystemHandle]:
 
 
 @pytest.fixture(params=[SIMPLE, pytest.param(MULTIPROC, marks=pytest.mark.multiproc)])
-def actor_system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
+def actor_system(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
     """A fresh actor system on each base in turn; fails the test on leftover processes."""
     yield from running_system(request.param, tmp_path_factory.mktemp("actors"))
 

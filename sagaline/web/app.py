@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -34,8 +35,17 @@ from sagaline.web.feeds import Hub, TooManyFeeds, stream
 from sagaline.web.forms import form_fields, parse_form
 from sagaline.web.gateway import Gateway
 from sagaline.web.graph import NODE_W
-from sagaline.web.guard import (SECURITY_HEADERS, SESSION_COOKIE, TOKEN_FIELD, form_token, host_ok, new_secret,
-                                new_session, origin_ok, token_ok)
+from sagaline.web.guard import (
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    TOKEN_FIELD,
+    form_token,
+    host_ok,
+    new_secret,
+    new_session,
+    origin_ok,
+    token_ok,
+)
 from sagaline.web.pages import Pages
 from sagaline.web.settings import WebSettings
 from sagaline.web.traces import TraceCache
@@ -132,7 +142,8 @@ class Console:
         form = await request.form(**FORM_LIMITS)
         if not origin_ok(request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")):
             raise Forbidden("this request did not come from the console's own page (Origin check)")
-        if not token_ok(self.key, _cookie(request.headers.get("cookie")), form.get(TOKEN_FIELD)):
+        token = form.get(TOKEN_FIELD)
+        if not token_ok(self.key, _cookie(request.headers.get("cookie")), token if isinstance(token, str) else None):
             raise Forbidden("the form's session token is missing or wrong: reload the page and try again")
         return form
 

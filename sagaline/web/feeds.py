@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Hashable
 
 __all__ = ["Feed", "Hub", "Render", "Parts", "TooManyFeeds", "sse", "stream", "MAX_FEEDS", "KEEPALIVE_S"]
 
@@ -55,7 +55,7 @@ class TooManyFeeds(RuntimeError):
 class Feed:
     """One live view, polled while anyone listens (see the module docstring)."""
 
-    def __init__(self, key: Hashable, render: Render, poll_s: float, on_idle: Callable[["Feed"], None]) -> None:
+    def __init__(self, key: Hashable, render: Render, poll_s: float, on_idle: Callable[[Feed], None]) -> None:
         self.key, self.render, self.poll_s = key, render, poll_s
         self.last: dict[str, str] = {}
         self.final = False
@@ -189,7 +189,7 @@ async def stream(feed: Feed) -> AsyncIterator[str]:
         while True:
             try:
                 message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
             yield sse(message)

@@ -6,7 +6,7 @@ otherwise (numbers too: the browser's number box would refuse ``1e3``), with
 the default as a placeholder, so an untouched optional field is left out
 and the saga's own default applies. :func:`parse_form` converts the posted
 text by the same schema as ``sagaline sagas start`` does
-(:func:`sagaline.cli.inputs.coerce_text`) and names every field that does
+(:func:`sagaline.client.inputs.coerce_text`) and names every field that does
 not fit; the daemon checks everything again, strictly, when the run is
 admitted.
 """
@@ -14,10 +14,11 @@ admitted.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from sagaline.cli.inputs import coerce_text
+from sagaline.client.inputs import coerce_text
 
 __all__ = ["FormField", "form_fields", "parse_form"]
 

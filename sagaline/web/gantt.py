@@ -18,8 +18,9 @@ sent elsewhere).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 __all__ = ["Bar", "Timeline", "from_spans", "from_steps", "MIN_WIDTH_PCT"]
 
@@ -118,10 +119,11 @@ def _rollback(span: Mapping[str, Any], by_id: Mapping[Any, Mapping[str, Any]]) -
     if any(f":{word}:" in key for word in _ROLLBACK):
         return True
     seen = 0
-    while span is not None and seen < 64:
-        if _kind(span) in _ROLLBACK:
+    at: Mapping[str, Any] | None = span
+    while at is not None and seen < 64:
+        if _kind(at) in _ROLLBACK:
             return True
-        span, seen = by_id.get(span.get("parent_span_id")), seen + 1
+        at, seen = by_id.get(at.get("parent_span_id")), seen + 1
     return False
 
 

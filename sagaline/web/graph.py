@@ -15,8 +15,9 @@ drawn in one column without edges and :attr:`Layout.edges_known` is False.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 __all__ = ["GraphNode", "GraphEdge", "Layout", "layout", "NODE_W", "NODE_H"]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.client.errors import NotFound
 from sagaline.messages import admin as m
@@ -22,8 +23,7 @@ from sagaline.web.feeds import Parts
 from sagaline.web.gateway import Gateway
 from sagaline.web.settings import WebSettings
 from sagaline.web.traces import TraceCache
-from sagaline.web.views import STATUSES, RunFilter, count_rows, event_rows, fmt_duration, fmt_time, run_facts, \
-    tree_rows
+from sagaline.web.views import STATUSES, RunFilter, count_rows, event_rows, fmt_duration, fmt_time, run_facts, tree_rows
 
 __all__ = ["Pages", "LINEAGE_SCAN"]
 
@@ -93,7 +93,7 @@ class Pages:
                 return cached[2]
         answers = await asyncio.gather(*(self.gateway.request(m.AdminListRuns(status=[s], saga=saga or None, limit=1))
                                          for s in STATUSES))
-        rows = count_rows({s: a["total"] for s, a in zip(STATUSES, answers)})
+        rows = count_rows({s: a["total"] for s, a in zip(STATUSES, answers, strict=False)})
         self._counts[saga] = (self.clock(), newest, rows)
         return rows
 

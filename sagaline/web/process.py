@@ -27,9 +27,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sagaline.daemon.liveness import restart_allowed
 from sagaline.runtime.guards import TOKEN_VARIABLE
 from sagaline.runtime.procs import TAG_VARIABLE
+from sagaline.supervisors.strategy import restart_allowed
 from sagaline.web.settings import WebSettings
 
 __all__ = ["ConsoleChild", "INFO_FILE", "MAX_RESTARTS", "RESTART_WINDOW_S"]
@@ -49,7 +49,8 @@ class ConsoleChild:
 
     def __init__(self, settings: WebSettings, data_dir: Path, admin_port: int, daemon_host: str,
                  tag: str | None = None) -> None:
-        self.settings, self.data_dir, self.admin_port, self.daemon_host = settings, Path(data_dir), admin_port, daemon_host
+        self.settings, self.data_dir = settings, Path(data_dir)
+        self.admin_port, self.daemon_host = admin_port, daemon_host
         self.tag = tag
         self.process: subprocess.Popen | None = None
         self.restarts: tuple[float, ...] = ()

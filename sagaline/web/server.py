@@ -30,8 +30,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -106,7 +107,7 @@ def serve(settings: WebSettings, *, data_dir: Any = None, admin_port: int | None
     except ImportError as exc:
         print(f"sagaline: the web console needs the web extra (pip install 'sagaline[web]'): {exc}", file=err)
         return EXIT_USAGE
-    from sagaline.cli.trace import telemetry_directory
+    from sagaline.telemetry.timeline import telemetry_directory
 
     try:
         sock = bind(settings)

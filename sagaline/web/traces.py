@@ -18,7 +18,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ class TraceReader:
         self.trace_id = correlation_id.replace("-", "").lower()
         self._loose = self.trace_id.encode()
         self._first_day = None if started_at is None else \
-            (datetime.fromtimestamp(started_at, timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
+            (datetime.fromtimestamp(started_at, UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
         self._offsets: dict[Path, int] = {}
         self._spans: dict[str, dict[str, Any]] = {}
 

@@ -19,9 +19,10 @@ Times are shown in UTC, ISO-8601 (``2026-12-04 16:40:38.466Z``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from sagaline.web.redact import redact
@@ -45,7 +46,7 @@ class FilterProblem(ValueError):
 
 
 def _utc(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
 def fmt_time(epoch: float | None) -> str:
@@ -79,7 +80,7 @@ def _parse_time(text: str, name: str) -> float | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise FilterProblem(f"{name}: not a time (want YYYY-MM-DDTHH:MM, UTC): {text[:40]!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class RunFilter:
     page: int = 1
 
     @classmethod
-    def from_query(cls, query: Mapping[str, Any]) -> "RunFilter":
+    def from_query(cls, query: Mapping[str, Any]) -> RunFilter:
         """From the query string (``status`` may repeat or be comma-separated).
 
         Raises:

@@ -6,8 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sagaline.apps import AppError, Apps, load_apps, resolve_specs
-from sagaline.apps import loading
+from sagaline.apps import AppError, Apps, load_apps, loading, resolve_specs
 from tests.support import apps as declared
 
 NOTES = "tests.support.apps:notes"

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from sagaline.cli.commands import parse_inputs
+from sagaline.cli.main import main
 from sagaline.client.errors import BadInput
 from sagaline.client.locate import locate
-from sagaline.cli.main import main
 
 
 @pytest.mark.parametrize("value", [2 ** 64, -(2 ** 63) - 1, [1, {"a": 2 ** 70}]])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 
 import pytest
 
-from sagaline.cli.commands import ADMIN_COMMANDS, execute as _execute, parse_inputs
+from sagaline.cli.commands import ADMIN_COMMANDS, parse_inputs
+from sagaline.cli.commands import execute as _execute
 from sagaline.cli.main import build_parser, main
 from sagaline.cli.output import Output
 from sagaline.messages import admin as a
@@ -314,12 +316,12 @@ def test_a_bad_daemon_flag_is_one_config_error_line_and_status_2(capsys):
 class Catalog:
     """A daemon that knows one saga and one app command, and records what it was sent."""
 
-    SAGA = {"name": "nas", "app": "lab", "version": 1, "description": "", "steps": ["a"], "inputs": [
+    SAGA: ClassVar[dict] = {"name": "nas", "app": "lab", "version": 1, "description": "", "steps": ["a"], "inputs": [
         {"name": "dataset_id", "type": "string", "required": True, "default": None, "description": "",
          "schema": {"type": "string"}},
         {"name": "max_trials", "type": "integer >= 1", "required": False, "default": 3, "description": "",
          "schema": {"type": "integer", "minimum": 1}}]}
-    COMMAND = {"name": "record", "app": "lab", "domain": "bolt", "help": "", "args": [
+    COMMAND: ClassVar[dict] = {"name": "record", "app": "lab", "domain": "bolt", "help": "", "args": [
         {"name": "score", "type": "number", "required": True, "default": None, "description": "",
          "schema": {"type": "number"}}]}
 

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from sagaline.client import Client, DaemonUnreachable as NoDaemon, locate
+from sagaline.client import Client, locate
+from sagaline.client import DaemonUnreachable as NoDaemon
 from sagaline.client.channel import ThespianChannel
-from sagaline.daemon.pidfile import DaemonInfo, write_info
+from sagaline.runtime.pidfile import DaemonInfo, write_info
 from sagaline.runtime.system import free_port
 from sagaline.testing.daemon import CliRunner
 

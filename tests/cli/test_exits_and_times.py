@@ -9,8 +9,17 @@ import pytest
 
 from sagaline.cli.exits import EXIT_TABLE, Exit, for_error
 from sagaline.cli.times import duration, human, iso, json_ready, parse_when
-from sagaline.client.errors import (BadInput, Busy, DaemonFault, DaemonStarting, DaemonUnreachable, NotFound,
-                                    OutcomeUnknown, Refused, Timeout)
+from sagaline.client.errors import (
+    BadInput,
+    Busy,
+    DaemonFault,
+    DaemonStarting,
+    DaemonUnreachable,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    Timeout,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

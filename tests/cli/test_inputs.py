@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from sagaline.cli.inputs import InputProblem, coerce_pairs, coerce_text
+from sagaline.client.inputs import InputProblem, coerce_pairs, coerce_text
 
 FIELDS = {
     "n": {"type": "integer >= 1", "schema": {"type": "integer", "minimum": 1}},
@@ -26,7 +26,7 @@ def test_text_becomes_the_type_the_schema_names():
     values = coerce_pairs(["n=3", "x=0.5", "on=yes", 'space={"layers": [1]}', 'tags=["a"]', "mode=b", "maybe=null",
                            "label=7", "at=2026-01-01T00:00:00Z", "name=007"], FIELDS)
     assert values == {"n": 3, "x": 0.5, "on": True, "space": {"layers": [1]}, "tags": ["a"], "mode": "b",
-                      "maybe": None, "label": 7, "at": datetime(2026, 1, 1, tzinfo=timezone.utc), "name": "007"}
+                      "maybe": None, "label": 7, "at": datetime(2026, 1, 1, tzinfo=UTC), "name": "007"}
 
 
 def test_json_pairs_and_fields_without_a_schema_are_left_as_given():

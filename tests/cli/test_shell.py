@@ -47,7 +47,7 @@ def test_each_line_is_a_cli_command_sent_over_the_shells_one_connection():
 
 
 def test_errors_and_bad_lines_are_one_line_each_and_the_shell_goes_on():
-    shell, status, out, err = session(f"sagas show {CID}", "sagas frobnicate", "frob", "run",
+    shell, status, _out, err = session(f"sagas show {CID}", "sagas frobnicate", "frob", "run",
                                       "sagas start s 'unclosed", "health")
     lines = err.splitlines()
     assert lines[0] == "error (not_found): no run"

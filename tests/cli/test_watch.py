@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from sagaline.cli.main import build_parser
 from sagaline.cli.commands import execute
+from sagaline.cli.main import build_parser
 from sagaline.cli.output import Output, to_text
 from sagaline.cli.watch import Interrupted, follow
 from sagaline.client.errors import NotFound, Timeout

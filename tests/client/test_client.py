@@ -9,8 +9,21 @@ import time
 import pytest
 
 import sagaline
-from sagaline.client import (AsyncClient, BadInput, Busy, Client, DaemonFault, DaemonStarting, NotFound,
-                             OutcomeUnknown, Refused, RunList, RunRecord, StartResult, Timeout)
+from sagaline.client import (
+    AsyncClient,
+    BadInput,
+    Busy,
+    Client,
+    DaemonFault,
+    DaemonStarting,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    RunList,
+    RunRecord,
+    StartResult,
+    Timeout,
+)
 from sagaline.messages import admin as m
 from sagaline.messages.saga import RunOutcome
 from sagaline.testing.channel import NO_ANSWER, UNDELIVERED, FakeChannel

@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 
 from sagaline.apps import AppError
-from sagaline.daemon.config import (DEFAULT_ADMIN_PORT, ConfigError, DaemonConfig, daemon_apps, load_config,
-                                    telemetry_environment)
+from sagaline.daemon.config import (
+    DEFAULT_ADMIN_PORT,
+    ConfigError,
+    DaemonConfig,
+    daemon_apps,
+    load_config,
+    telemetry_environment,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -9,10 +9,10 @@ import socket
 import pytest
 
 from sagaline.daemon import ConfigError, Daemon, DaemonConfig, PortInUse
-from sagaline.daemon.pidfile import DataDirBusy, DataDirLock, read_info
 from sagaline.daemon.signals import StopRequest
 from sagaline.messages import codec
 from sagaline.messages.admin import AdminHealth, AdminTree
+from sagaline.runtime.pidfile import DataDirBusy, DataDirLock, read_info
 
 QUIET = {"exporter": "none"}
 

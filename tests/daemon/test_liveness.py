@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sagaline.daemon.liveness import (WATCHED, Gone, first_gone, format_restarts, parse_restarts, restart_allowed,
-                                      why)
+from sagaline.daemon.liveness import WATCHED, Gone, first_gone, format_restarts, parse_restarts, why
+from sagaline.supervisors.strategy import restart_allowed
 
 
 def test_the_first_dead_process_is_reported_in_watch_order_and_unknown_pids_are_skipped():

@@ -9,10 +9,9 @@ import threading
 
 import pytest
 
-from sagaline.daemon.logs import CorrelationFilter, LINE_FORMAT, OneLineFormatter
-from sagaline.daemon.pidfile import (DaemonInfo, DataDirBusy, DataDirLock, pid_alive, read_info, remove_info,
-                                     write_info)
+from sagaline.daemon.logs import LINE_FORMAT, CorrelationFilter, OneLineFormatter
 from sagaline.daemon.signals import StopRequest
+from sagaline.runtime.pidfile import DaemonInfo, DataDirBusy, DataDirLock, pid_alive, read_info, remove_info, write_info
 
 
 def info(pid: int = 123, **fields) -> DaemonInfo:

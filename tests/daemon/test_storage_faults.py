@@ -8,8 +8,8 @@ of the data directory stays on the test's own disk, so the daemon's logs and the
 What must hold: ``health`` says degraded with the reason and ``health --exit-code`` exits 10; new starts
 are refused at once with ``storage_unavailable``, and starts racing the fault are each either acknowledged
 (and complete) or refused (and never written: nothing half-accepted); runs in flight pause; every
-acknowledged run ends completed (nothing acknowledged is lost); an alert is on the bus and in the log, once per fault and once
-per recovery; and service resumes: in place when space returns, after a restart on the repaired
+acknowledged run ends completed (nothing acknowledged is lost); an alert is on the bus and in the log,
+once per fault and once per recovery; and service resumes: in place when space returns, after a restart on the repaired
 filesystem when ext4 went read-only (such a filesystem takes no writes until it is unmounted).
 """
 

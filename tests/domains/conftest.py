@@ -6,7 +6,7 @@ and the Thunderline app's, registered by loading the app).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,7 +24,7 @@ load_apps([SPEC], entry_points=False)
 class FakeClock:
     """A clock that moves only when told to."""
 
-    def __init__(self, start: datetime = datetime(2025, 10, 27, 12, 0, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2025, 10, 27, 12, 0, tzinfo=UTC)) -> None:
         self.now = start
 
     def __call__(self) -> datetime:

@@ -6,9 +6,9 @@ import pytest
 
 from sagaline.domains.flow import FlowConfig, FlowService, InvalidPattern, Pattern
 from sagaline.events import new_event
+from sagaline.events.flow import EventPublished, EventsPage, PublishEvent, TailEvents
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, EventsPage, PublishEvent, TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.storage.flow_store import FlowStore
 

@@ -25,7 +25,7 @@ def main(port: int, secret_file: str) -> None:
     from sagaline.runtime import join_system, load_secret
 
     handle = join_system(port, secret=load_secret(secret_file))
-    door = handle.create_actor("sagaline.actors.admin_door.AdminDoor", global_name=ADMIN_DOOR_NAME)
+    door = handle.create_actor("sagaline.admin.door.AdminDoor", global_name=ADMIN_DOOR_NAME)
     handle.tell(door, ActorExitRequest())
     second = handle.ask(door, AdminDoorInit(registry=None, token="guess"), 10)
     seen = {"second_init": getattr(second, "code", type(second).__name__)}

@@ -6,8 +6,9 @@ SIGTERM at the end of its module and must exit 0 leaving no process behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 

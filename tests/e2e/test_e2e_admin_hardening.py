@@ -46,12 +46,13 @@ def test_starts_nested_hundreds_of_levels_deep_are_refused_and_never_hold_a_slot
 
 
 def test_raw_bytes_nested_a_thousand_levels_get_an_error_from_the_door_and_from_a_worker(served):
-    daemon, cli, _ = served
+    daemon, _cli, _ = served
     deep: list = []
     for _ in range(999):
         deep = [deep]
     payload = codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "inputs": {"x": deep}}])
-    channel = ThespianChannel(Target("127.0.0.1", daemon.admin_port, "test", secret_file=daemon.data_dir / "secret.key"))
+    channel = ThespianChannel(Target("127.0.0.1", daemon.admin_port, "test",
+                                     secret_file=daemon.data_dir / "secret.key"))
     try:
         workers = channel.open().workers
         for target in (channel.door, workers[0]):
@@ -76,6 +77,7 @@ def test_a_clients_exit_request_second_door_init_and_shutdown_change_nothing(ser
     assert out["status"] == "completed"
     assert cli.json("health")["live"] is True and daemon.process.poll() is None
     assert len(pids_with_tag(daemon.info.tag)) == processes
-    log = (daemon.data_dir / "logs" / "actors.log").read_text() + (daemon.data_dir / "logs" / "thespian.log").read_text()
+    logs = daemon.data_dir / "logs"
+    log = (logs / "actors.log").read_text() + (logs / "thespian.log").read_text()
     assert "refused a second AdminDoorInit" in log or "refused an AdminDoorInit" in log
     assert "refused SystemShutdown" in log and "ignored an ActorExitRequest" in log

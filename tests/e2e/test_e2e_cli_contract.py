@@ -8,7 +8,6 @@ stuck.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -17,8 +16,8 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -233,10 +232,10 @@ def test_exit_130_ctrl_c_stops_a_one_shot_wait_and_says_the_run_goes_on(cli, dae
         cid = start(cli, "slow", wait=False)
         waiting = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "sagas", "wait", cid], env=cli.env,
                                    cwd=cli.directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_until(lambda: _has_socket(waiting.pid), timeout=20)  # past its imports: it has connected
+        wait_until(lambda pid=waiting.pid: _has_socket(pid), timeout=20)  # past its imports: it has connected
         time.sleep(0.3)  # and asked
         waiting.send_signal(signal.SIGINT)
-        out, err = waiting.communicate(timeout=30)
+        _out, err = waiting.communicate(timeout=30)
         if waiting.returncode != Exit.NOT_COMPLETED:
             break
     assert waiting.returncode == Exit.INTERRUPTED == 130, err
@@ -346,7 +345,8 @@ def test_a_piped_script_exits_with_its_last_commands_status(cli):
     assert cli("shell", input=f"sagas show {unknown}\nexit\n").exit_code == 9
     assert cli("shell", input=f"sagas show {unknown}\nexit 0\n").exit_code == 0
     frob = cli("shell", input="frob\nhealth\n")
-    assert frob.exit_code == 0 and frob.stderr.strip() == "error (usage): unknown command `frob`; type help for the list"
+    assert frob.exit_code == 0
+    assert frob.stderr.strip() == "error (usage): unknown command `frob`; type help for the list"
     assert "usage: COMMAND" not in frob.stderr
 
 

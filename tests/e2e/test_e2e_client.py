@@ -45,7 +45,7 @@ def test_a_failed_run_is_listed_and_its_operator_actions_answer_or_refuse(client
     assert failed.outcome.status == "failed" and failed.outcome.failed_step == "create_user"
     page = client.list(status="failed", saga="user_provisioning", limit=1)
     assert page.runs[0].correlation_id == failed.correlation_id and page.total >= 1
-    with pytest.raises(Refused, match="not stuck|stuck"):
+    with pytest.raises(Refused, match=r"not stuck|stuck"):
         client.retry(failed.correlation_id)
     assert client.cancel(failed.correlation_id).accepted is False
     resumed = client.resume(failed.correlation_id)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sagaline.daemon.pidfile import read_info
+from sagaline.runtime.pidfile import read_info
 from sagaline.runtime.procs import pids_with_tag
-from sagaline.runtime.system import free_port
 from sagaline.testing.daemon import CliRunner, DaemonProcess
 from tests.e2e.conftest import BASE_CONFIG, wait_until
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sagaline.client import Client
-from sagaline.daemon.pidfile import read_info
+from sagaline.runtime.pidfile import read_info
 from sagaline.runtime.procs import pids_with_tag
 from sagaline.testing.daemon import CliRunner, DaemonProcess
 from tests.e2e.conftest import BASE_CONFIG, wait_until

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_user_provisioning_started_one_shot_completes_and_can_be_looked_at(cli):
     cid = out["correlation_id"]
     assert (out["status"], out["existing"]) == ("completed", False)
     assert out["result"]["user"]["email"] == "ada@example.com"
-    shown = cli(f"sagas", "show", cid)
+    shown = cli("sagas", "show", cid)
     assert shown.exit_code == 0 and "status      completed" in shown.stdout and cid in shown.stdout
     events = cli.json("events", "tail", "--cid", cid)["events"]
     assert [e["name"] for e in events] == ["user.onboarding.complete", "reactor.saga.complete"]
@@ -112,7 +113,7 @@ def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(c
 
     handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
-        door = handle.create_actor("sagaline.actors.admin.AdminDoor", global_name="sagaline.admin")
+        door = handle.create_actor("sagaline.admin.endpoint.AdminDoor", global_name="sagaline.admin")
         answer = codec.decode(handle.ask(door, payload, 10))
         assert (type(answer).__name__, answer.code) == ("AdminError", code)
         assert handle.ask(door, 42, 10).code == "malformed"
@@ -124,11 +125,11 @@ def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(c
 def seed_upm_fleet(daemon) -> str:
     """Register an active snapshot with an adapter and a shadow one with good drift, through bolt's
     own messages (the CLI has no command to register UPM snapshots: a training pipeline does that)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from thunderline.messages import bolt as b
     from sagaline.messages.base import Headers
     from sagaline.runtime import join_system
+    from thunderline.messages import bolt as b
 
     handle = join_system(daemon.admin_port, secret=daemon.secret())
     try:
@@ -138,7 +139,7 @@ def seed_upm_fleet(daemon) -> str:
             headers = Headers(correlation_id=uuid7(), idempotency_key=uuid7())
             return handle.ask(bolt, command(headers=headers, **fields), 30)
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         old = ask(b.RegisterSnapshot, version=1, checksum="a", trained_by="bolt").snapshot
         ask(b.ActivateSnapshot, snapshot_id=old.snapshot_id)
         ask(b.RegisterAdapter, name="api", snapshot_id=old.snapshot_id)
@@ -159,7 +160,7 @@ def holder_address(handle, key: str):
     from sagaline.messages.codec import pack_value
     from sagaline.runtime.addresses import address_from_bytes
 
-    door = handle.create_actor("sagaline.actors.admin.AdminDoor", global_name="sagaline.admin")
+    door = handle.create_actor("sagaline.admin.endpoint.AdminDoor", global_name="sagaline.admin")
     [entry] = handle.ask(door, AdminRegistryLookup(key=key), 10).data["entries"]
     port = int(re.search(r":(\d+)\)$", entry["holder"]).group(1))
     return address_from_bytes(pack_value(["tcp", "127.0.0.1", port]))

@@ -186,7 +186,7 @@ def test_a_data_directory_open_to_others_is_refused_with_the_fix(tmp_path):
     os.chmod(data, 0o755)
     done = run_refused(tmp_path, data)
     assert done.returncode == 2
-    assert f"open to other users (mode 0755)" in done.stderr and f"chmod 700 {data}" in done.stderr
+    assert "open to other users (mode 0755)" in done.stderr and f"chmod 700 {data}" in done.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a directory owned by another user needs root to make")

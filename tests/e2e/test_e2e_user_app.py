@@ -12,11 +12,11 @@ debit is given back.
 
 from __future__ import annotations
 
-import sqlite3
-import textwrap
 import os
+import sqlite3
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -72,7 +72,8 @@ SOURCES = {
         """The wallet domain actor: one table of accounts, one table of moves."""
         from sagaline.actors.domain import DomainActor
         from sagaline.messages.base import Reply
-        from sagaline.storage.idempotency import StoreBase, answer, failure, forbid
+        from sagaline.domains.service import answer
+        from sagaline.storage.idempotency import StoreBase, failure, forbid
         from sagaline.storage.sqlite import read_clock, utc_now
         from walletpkg.messages import AccountOpened, Credit, Debit, Moved, OpenAccount, Refund
 
@@ -179,7 +180,8 @@ def balances(data_dir: Path) -> dict[str, int]:
         return dict(db.execute("SELECT name, balance FROM accounts"))
 
 
-def test_a_user_app_loaded_through_config_runs_from_the_cli_and_the_client_and_rolls_back_into_its_own_database(wallet_daemon):
+def test_a_user_app_loaded_through_config_runs_from_the_cli_and_the_client_and_rolls_back_into_its_own_database(
+        wallet_daemon):
     cli = CliRunner(wallet_daemon)
     assert cli.json("app", "run", "open_account", "name=ada", "balance=100")["reply"] == {"name": "ada"}
     assert cli.json("app", "run", "open_account", "name=bob")["app"] == "wallet"

@@ -6,7 +6,7 @@ name is unique so it cannot clash with other test folders' helpers.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sagaline.events import Event, new_event
@@ -14,7 +14,7 @@ from sagaline.messages.ids import uuid7
 
 #: A fixed clock reading; tests pass it as ``now`` instead of sleeping or
 #: reading the wall clock.
-NOW = datetime(2025, 10, 27, 14, 30, 5, 123000, tzinfo=timezone.utc)
+NOW = datetime(2025, 10, 27, 14, 30, 5, 123000, tzinfo=UTC)
 
 #: name -> (source, payload) of every event the sagas and runtime emit.
 SAGA_EMISSIONS: dict[str, tuple[str, dict[str, Any]]] = {

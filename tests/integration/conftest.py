@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from sagaline.actors.tree import Tree, start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import Tree, start_tree
 from thunderline.testing import tree_config
 
 

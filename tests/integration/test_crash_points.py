@@ -14,10 +14,16 @@ import pytest
 
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
-from sagaline.messages.supervision import WhichChildren
+from sagaline.supervisors.api import WhichChildren
 from tests.integration.conftest import Databases
-from tests.integration.crash.support import (SAGA, JournalView, Life, crash_marker, effect_counts,
-                                             keys_applied_more_than_once)
+from tests.integration.crash.support import (
+    SAGA,
+    JournalView,
+    Life,
+    crash_marker,
+    effect_counts,
+    keys_applied_more_than_once,
+)
 from tests.support.tree import wait_until
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(120)]

@@ -30,8 +30,15 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Databases
-from tests.integration.crash.support import (JournalView, crash_marker, effect_counts, keys_applied_more_than_once,
-                                             kill_groups, orphans, sweep)
+from tests.integration.crash.support import (
+    JournalView,
+    crash_marker,
+    effect_counts,
+    keys_applied_more_than_once,
+    kill_groups,
+    orphans,
+    sweep,
+)
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(420)]
 KILLS = 20
@@ -42,7 +49,7 @@ EXPECTED = {"completed": {"users": 1, "live_tokens": 1, "vaults": 1, "membership
 
 
 def _driver(tmp_path: Path, life: int, mode: str, seed: int) -> subprocess.Popen:
-    log = open(tmp_path / "state" / f"driver-{life}.log", "wb")
+    log = open(tmp_path / "state" / f"driver-{life}.log", "wb")  # noqa: SIM115 (the driver process writes to it)
     command = [sys.executable, "-m", "tests.integration.crash.driver", "--data", str(tmp_path / "data"),
                "--state", str(tmp_path / "state"), "--life", str(life), "--mode", mode, "--seed", str(seed)]
     with log:

@@ -118,7 +118,8 @@ def test_a_stuck_run_is_announced_by_an_event_and_telemetry_and_listed_with_its_
     from sagaline.messages.codec import unpack_value
     [(payload,)] = t.db.rows("flow", "SELECT payload FROM events WHERE name = 'reactor.saga.stuck' "
                                      "AND correlation_id = ?", out.correlation_id)
-    assert unpack_value(payload) == {"saga": SAGA, "failed_step": "provision_vault", "reason": "vault_provisioning_failed",
+    assert unpack_value(payload) == {"saga": SAGA, "failed_step": "provision_vault",
+                                     "reason": "vault_provisioning_failed",
                                      "failed_compensations": ["create_default_community"]}
     assert effect_counts(t.db, out.correlation_id) == {**NOTHING, "memberships": 1}
 

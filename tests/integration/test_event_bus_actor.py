@@ -1,12 +1,19 @@
 """The flow actor: subscribers get matching events; bad requests get errors, never a crash."""
 
 from sagaline.events import new_event
+from sagaline.events.flow import (
+    EventPublished,
+    EventsPage,
+    EventsSubscribed,
+    FlowError,
+    PublishEvent,
+    SubscribeEvents,
+    TailEvents,
+)
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import (EventPublished, EventsPage, EventsSubscribed, FlowError,
-                                    PublishEvent, SubscribeEvents, TailEvents)
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
-from tests.support.tree import start_probe, events, wait_until
+from tests.support.tree import events, start_probe, wait_until
 
 
 def _flow(t):

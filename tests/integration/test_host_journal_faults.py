@@ -2,7 +2,8 @@
 
 The journal's writes fail because the test makes :meth:`SqliteJournal.write` raise the ``StorageError`` a full
 disk raises (in process: ``simpleSystemBase``); the filesystem itself stays fine, so the fault is found by
-the failed writes, not by the host's check of the filesystem. The real full and read-only filesystems, through the daemon, are in
+the failed writes, not by the host's check of the filesystem. The real full and read-only filesystems,
+through the daemon, are in
 ``tests/daemon/test_storage_faults.py``.
 """
 
@@ -13,8 +14,8 @@ import time
 
 import pytest
 
-from sagaline.actors.tree import TreeConfig, start_tree
 from sagaline.client import SagaClient, SagaRefusedError
+from sagaline.daemon.tree import TreeConfig, start_tree
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from sagaline.messages.saga import GetHostStats
@@ -128,7 +129,7 @@ def test_while_the_journal_fails_starts_are_refused_at_once_runs_pause_and_all_r
 
 
 def test_a_process_run_whose_start_cannot_be_written_is_refused_through_its_parent_and_never_half_accepted(hosted):
-    handle, client, host, journal, tmp_path = hosted
+    _handle, client, _host, journal, tmp_path = hosted
     journal.failing = True
     cid = uuid7()
     with pytest.raises(SagaRefusedError) as refused:

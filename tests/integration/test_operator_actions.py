@@ -3,7 +3,7 @@ resume a failed run by a successor (carrying over what survived its rollback).""
 
 from __future__ import annotations
 
-from sagaline.actors.saga_support import carry_over
+from sagaline.hosts.saga_support import carry_over
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, OperatorAnswer, ResumeRun, RetryCompensation
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError

@@ -6,9 +6,7 @@ at merge, see the issue 20 report); ``reactor.saga.stuck`` is already published.
 
 from __future__ import annotations
 
-import pytest
-
-from sagaline.messages.flow import TailEvents
+from sagaline.events.flow import TailEvents
 from sagaline.messages.registry import Lookup
 from tests.support.tree import wait_until
 

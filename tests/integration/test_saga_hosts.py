@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from sagaline.actors.tree import TreeConfig, start_tree
 from sagaline.client import SagaClient, SagaRefusedError
+from sagaline.daemon.tree import TreeConfig, start_tree
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
 from sagaline.messages.saga import GetHostStats
-from sagaline.messages.supervision import WhichChildren
 from sagaline.saga.placement import partition_of
+from sagaline.supervisors.api import WhichChildren
 
 APP = "tests.support.hosts_app:app"
 
@@ -44,7 +43,7 @@ def test_a_run_whose_code_crashes_is_rebuilt_from_the_journal_and_the_other_runs
 
 
 def test_a_run_that_keeps_crashing_needs_an_operator_and_is_never_dropped(actor_system, tmp_path, crash_dir):
-    tree, client = _tree(actor_system, tmp_path)
+    _, client = _tree(actor_system, tmp_path)
     cid = uuid7()
     (crash_dir / cid).write_text("100")
     out = client.run("crashy", {"marker": str(crash_dir / cid)}, correlation_id=cid, timeout=30)
@@ -53,7 +52,7 @@ def test_a_run_that_keeps_crashing_needs_an_operator_and_is_never_dropped(actor_
 
 
 def test_a_correlation_id_names_one_run_a_second_saga_under_it_is_refused_naming_the_holder(actor_system, tmp_path):
-    tree, client = _tree(actor_system, tmp_path)
+    _, client = _tree(actor_system, tmp_path)
     cid = uuid7()
     first = client.run("calm", {"label": "x"}, correlation_id=cid, timeout=30)
     again = client.start("calm", {"label": "x"}, correlation_id=cid)
@@ -113,7 +112,7 @@ def test_a_saga_declared_process_runs_each_run_in_a_process_of_its_own_beside_ho
 
 
 def test_an_unknown_isolation_is_refused_when_the_saga_is_built():
-    from sagaline.saga import DefinitionError, Saga, local, Ok
+    from sagaline.saga import DefinitionError, Ok, Saga, local
 
     s = Saga("odd", isolation="thread")
     s.step("one", local(lambda a, c: Ok(None)))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sagaline.client import SagaRefusedError
-from thunderline.messages.gate import CreateUser
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from thunderline.messages.gate import UserCreated
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
+from thunderline.messages.gate import CreateUser, UserCreated
 
 SAGA = "user_provisioning"
 NOTHING = {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+
 import pytest
 
 from sagaline.messages.ids import uuid7
@@ -32,10 +33,10 @@ def test_sixteen_concurrent_runs_all_complete_with_one_effect_each(make_tree):
 
 @pytest.mark.multiproc
 def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(multiproc_actor_system, tmp_path):
-    from sagaline.actors.tree import start_tree
-    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
     from tests.integration.conftest import Databases
+    from thunderline.testing import tree_config
 
     # block answers slowly, so runs are in flight at block when it dies
     data = tmp_path / "data"
@@ -65,11 +66,11 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 @pytest.mark.multiproc
 def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
         multiproc_actor_system, tmp_path):
-    from sagaline.actors.saga_host import run_key
-    from sagaline.actors.tree import start_tree
-    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
+    from sagaline.hosts.saga_host import run_key
     from tests.integration.conftest import Databases
+    from thunderline.testing import tree_config
 
     h, data = multiproc_actor_system, tmp_path / "data"
     tree = start_tree(h, tree_config(
@@ -87,13 +88,13 @@ def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outl
     assert [o.status for o in outcomes] == ["completed"] * 6
     assert db.effects() == {"users": 6, "live_tokens": 6, "vaults": 6, "memberships": 6}
     for cid in ids:  # every run ended, so no name may still point at a saga actor
-        wait_until(lambda: not h.ask(tree.registry, Lookup(key=run_key(cid)), 5).entries, timeout=10)
+        wait_until(lambda cid=cid: not h.ask(tree.registry, Lookup(key=run_key(cid)), 5).entries, timeout=10)
 
 
 def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(simple_actor_system, tmp_path):
-    from sagaline.actors.tree import start_tree
-    from thunderline.testing import tree_config
     from sagaline.client import SagaClient
+    from sagaline.daemon.tree import start_tree
+    from thunderline.testing import tree_config
 
     collector = Collector()
     telemetry.attach_many("test-collector", tn.ALL_EVENTS, collector)

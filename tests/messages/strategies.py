@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from hypothesis import assume, strategies as st
+from hypothesis import assume
+from hypothesis import strategies as st
 from pydantic import BaseModel, SkipValidation, ValidationError
 from pydantic.functional_validators import AfterValidator
 
@@ -49,7 +51,7 @@ _plain = st.recursive(
 _uuid7 = st.builds(uuid7)
 _headers = st.builds(lambda k: Headers(correlation_id=uuid7(), idempotency_key=k), _text)
 _when = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                     timezones=st.just(dt.timezone.utc))
+                     timezones=st.just(dt.UTC))
 
 
 def for_annotation(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy:

@@ -6,7 +6,8 @@ import pkgutil
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import sagaline
@@ -55,7 +56,7 @@ def test_every_message_is_frozen_and_forbids_unknown_fields(tag, cls):
 
 def test_datetimes_bytes_and_nested_data_survive_the_trip():
     from sagaline.messages.common import CommandFailed
-    when = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     assert codec.unpack_value(codec.pack_value({"at": when, "b": b"\x00", "l": [1, (2, 3)]})) == \
         {"at": when, "b": b"\x00", "l": [1, [2, 3]]}
     msg = CommandFailed(headers=Headers(correlation_id=uuid7()), code="x")
@@ -142,7 +143,7 @@ def test_encoding_an_unregistered_object_is_a_typed_error():
 
 def test_a_second_class_with_a_taken_tag_is_refused():
     with pytest.raises(TypeError, match="already used"):
-        class Headers(Message):  # noqa: F811 - the clash is the point
+        class Headers(Message):
             """Clashes with the real Headers."""
 
             x: int = 0

@@ -2,7 +2,8 @@
 
 import uuid
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sagaline.messages.ids import canonical_uuid7, is_uuid7, uuid7, uuid7_time_ms
 

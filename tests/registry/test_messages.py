@@ -7,13 +7,14 @@ import pytest
 
 import sagaline.messages.registry as registry_messages
 import sagaline.messages.supervision as supervision_messages
+import sagaline.supervisors.api as supervisor_api
 from sagaline.messages.base import Message
 from sagaline.messages.codec import decode, encode
 from sagaline.runtime.addresses import register_address_codec
 from sagaline.supervisors.spec import child_spec
 
 register_address_codec()
-MODULES = (supervision_messages, registry_messages)
+MODULES = (supervision_messages, supervisor_api, registry_messages)
 CLASSES = [cls for module in MODULES for cls in vars(module).values()
            if inspect.isclass(cls) and issubclass(cls, Message) and cls.__module__ == module.__name__]
 

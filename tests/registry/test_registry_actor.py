@@ -8,7 +8,14 @@ from sagaline.messages.registry import Condition, Subscribe
 from sagaline.registry.client import RegistryClient, RegistryRefused
 from tests.support.actors import ProbeCrash, ProbeExit
 from tests.support.tree import (
-    WORKER, events, kill, start_probe, start_registry, start_supervisor, wait_until, worker,
+    WORKER,
+    events,
+    kill,
+    start_probe,
+    start_registry,
+    start_supervisor,
+    wait_until,
+    worker,
 )
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,12 +1,11 @@
 """Actor addresses travel through the msgpack codec as plain data (never pickle)."""
 
+import msgpack
 import pytest
 
-from sagaline.messages.codec import MalformedMessage, decode, encode
+from sagaline.messages.codec import MalformedMessage, decode, encode, pack_value
 from sagaline.messages.supervision import InitActor
 from sagaline.runtime.addresses import ADDRESS_EXT_CODE
-from sagaline.messages.codec import pack_value
-import msgpack
 from tests.support.tree import start_probe
 
 

@@ -16,12 +16,12 @@ from thespian.actors import ActorAddress, ActorExitRequest, ChildActorExited, De
 from thespian.system.transport.IPBase import TCPv4ActorAddress
 
 from sagaline.messages.base import Headers, Message
-from thunderline.messages.gate import TokenIssued
 from sagaline.messages.ids import uuid7
-from sagaline.messages.supervision import StartChild
 from sagaline.runtime.allowlist import AllowList, allow_classes, restricted_loads
 from sagaline.runtime.frames import FrameRejected
+from sagaline.supervisors.api import StartChild
 from sagaline.supervisors.spec import child_spec
+from thunderline.messages.gate import TokenIssued
 
 
 class Marker:
@@ -51,7 +51,7 @@ class AppRecord:
 
 def test_a_pickle_that_would_run_a_command_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
-    with pytest.raises(FrameRejected, match="posix.system is not on the transport's allow-list"):
+    with pytest.raises(FrameRejected, match=r"posix\.system is not on the transport's allow-list"):
         restricted_loads(pickle.dumps(Marker(marker)))
     assert not marker.exists()
     pickle.loads(pickle.dumps(Marker(marker)))  # the same bytes through plain pickle do run it
@@ -82,7 +82,7 @@ def test_a_module_off_the_list_is_not_even_imported(tmp_path, monkeypatch):
     payload = pickle.dumps(sidefx_mod.Thing())
     del sys.modules["sidefx_mod"]
     marker.unlink()
-    with pytest.raises(FrameRejected, match="sidefx_mod.Thing"):
+    with pytest.raises(FrameRejected, match=r"sidefx_mod\.Thing"):
         restricted_loads(payload)
     assert not marker.exists()
 
@@ -91,7 +91,7 @@ def test_what_thespian_and_sagaline_send_round_trips():
     address = ActorAddress(TCPv4ActorAddress("127.0.0.1", 40000, external=True))
     headers = Headers(correlation_id=uuid7(), idempotency_key="k")
     issued = TokenIssued(headers=headers, token="t", email="a@b.c",
-                         expires_at=dt.datetime.now(dt.timezone.utc))
+                         expires_at=dt.datetime.now(dt.UTC))
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "message", None, None)
     values = [
         (address, issued), ActorExitRequest(), ChildActorExited(address), PoisonMessage(issued, "trace"),
@@ -132,8 +132,8 @@ def test_a_malformed_pickle_is_refused_as_a_frame_not_raised_as_anything_else():
 
 def test_a_process_runs_launch_travels_in_its_hosts_init_args():
     """A process run's single-run host gets its launch (and an operator's action) in InitActor args."""
-    from sagaline.actors.host_args import NewRun, Rebuild, Successor
-    from sagaline.actors.saga_run import Operation
+    from sagaline.hosts.host_args import NewRun, Rebuild, Successor
+    from sagaline.hosts.saga_run import Operation
     from sagaline.messages.saga import StartSaga
 
     cid = uuid7()

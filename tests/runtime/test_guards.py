@@ -11,14 +11,13 @@ import socket
 import time
 
 import pytest
-
-from sagaline.runtime.transport import installed_secret
 from thespian.actors import ActorExitRequest
 
 from sagaline.actors.spawn import start_actor
 from sagaline.runtime import NoSystemListening, guards, join_system
 from sagaline.runtime.procs import pid_alive
 from sagaline.runtime.system import _join, free_port
+from sagaline.runtime.transport import installed_secret
 from tests.support.actors import ProbePing, ProbePong
 
 pytestmark = pytest.mark.multiproc
@@ -82,7 +81,7 @@ def test_an_actor_ignores_an_exit_request_from_a_client_and_the_systems_shutdown
     supervisor = start_actor(multiproc_actor_system, "sagaline.supervisors.supervisor.Supervisor",
                              {"flags": SupervisorFlags().model_dump(),
                               "children": [child_spec("w", WORKER, {}, name="w").model_dump()]})
-    from sagaline.messages.supervision import WhichChildren
+    from sagaline.supervisors.api import WhichChildren
 
     child = multiproc_actor_system.ask(supervisor, WhichChildren(), 5).children[0]
     client = join_system(multiproc_actor_system.admin_port)  # another endpoint: neither parent nor admin

@@ -24,7 +24,7 @@ def test_the_daemon_creates_the_secret_once_as_0600_hex_and_reads_it_back(tmp_pa
 def test_a_secret_readable_by_others_stops_the_daemon_but_a_client_may_still_read_it(tmp_path):
     secret = load_or_create_secret(tmp_path)
     os.chmod(tmp_path / "secret.key", 0o644)
-    with pytest.raises(SecretError, match="readable by other users.*chmod 600"):
+    with pytest.raises(SecretError, match=r"readable by other users.*chmod 600"):
         load_or_create_secret(tmp_path)
     assert load_secret(tmp_path / "secret.key") == secret
 
@@ -47,7 +47,7 @@ def test_a_secret_file_that_is_not_32_hex_bytes_is_refused(tmp_path, text, probl
 
 
 def test_a_missing_secret_says_who_creates_it_and_how_a_client_points_elsewhere(tmp_path):
-    with pytest.raises(SecretError, match="daemon creates it at its first start.*SAGALINE_SECRET_FILE"):
+    with pytest.raises(SecretError, match=r"daemon creates it at its first start.*SAGALINE_SECRET_FILE"):
         load_secret(tmp_path / "secret.key")
 
 

@@ -8,8 +8,14 @@ import time
 
 import pytest
 
-from sagaline.runtime import NoSystemListening, NotTheDaemon, TransportPatchError, join_system, verify_listener
-from sagaline.runtime import transport
+from sagaline.runtime import (
+    NoSystemListening,
+    NotTheDaemon,
+    TransportPatchError,
+    join_system,
+    transport,
+    verify_listener,
+)
 from sagaline.runtime.frames import FrameKey
 from sagaline.runtime.limits import Throttle, TransportLimits
 from sagaline.runtime.system import MULTIPROC, free_port
@@ -32,7 +38,7 @@ def test_a_changed_thespian_is_refused_rather_than_run_unprotected(monkeypatch):
     monkeypatch.setitem(transport.PINNED, "TCPTransport.serializer", "0" * 64)
     monkeypatch.setitem(transport._state, "patched", False)
     assert set(transport.check_pins()) == {"TCPTransport.serializer"}
-    with pytest.raises(TransportPatchError, match="not the pinned thespian==4.0.1.*TCPTransport.serializer"):
+    with pytest.raises(TransportPatchError, match=r"not the pinned thespian==4\.0\.1.*TCPTransport\.serializer"):
         transport.install_transport(b"k" * 32)
 
 
@@ -94,7 +100,7 @@ def system_ports(h):
 def test_a_malicious_pickle_is_refused_by_the_admin_the_logger_and_an_actor_and_runs_nothing(
         multiproc_actor_system, tmp_path):
     h = multiproc_actor_system
-    admin_port, (logger, logger_port), (actor, actor_port), probe = system_ports(h)
+    admin_port, (_logger, logger_port), (actor, actor_port), probe = system_ports(h)
     marker = tmp_path / "pwned"
     for port in (admin_port, logger_port, actor_port):
         # Plain Thespian answers a bad pickle with an ACK+DATAERR frame, a good one with an ACK; we close.

@@ -2,8 +2,20 @@
 
 import pytest
 
-from sagaline.saga import (CycleError, DefinitionError, Driver, Ok, Saga, UnknownDependencyError,
-                           input_, local, plan, result, to_mermaid, value)
+from sagaline.saga import (
+    CycleError,
+    DefinitionError,
+    Driver,
+    Ok,
+    Saga,
+    UnknownDependencyError,
+    input_,
+    local,
+    plan,
+    result,
+    to_mermaid,
+    value,
+)
 
 NOOP = local(lambda args, ctx: Ok())
 

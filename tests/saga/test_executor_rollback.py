@@ -221,7 +221,8 @@ def test_a_stopping_run_interrupts_steps_in_flight_that_support_it_and_still_dra
     class StopWaiting(Command):
         """Test command."""
 
-    waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: StopWaiting(headers=c.headers()))
+    waiting = CommandStep("bridge", build=lambda a, c: None,
+                          build_interrupt=lambda a, c: StopWaiting(headers=c.headers()))
     s = Saga("long_wait")
     s.step("a", undoable())
     s.step("wait", waiting, args={"a": result("a")})
@@ -243,7 +244,6 @@ def test_a_stopping_run_interrupts_steps_in_flight_that_support_it_and_still_dra
 
 def test_a_halt_does_not_interrupt_steps_in_flight(manual):
     from sagaline.saga import CommandStep, Halt
-    from sagaline.messages.common import CommandFailed
 
     waiting = CommandStep("bridge", build=lambda a, c: None, build_interrupt=lambda a, c: None)
     s = Saga("halting")

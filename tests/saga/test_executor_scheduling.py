@@ -2,8 +2,20 @@
 
 import pytest
 
-from sagaline.saga import (Fail, Halt, InputError, InvocationResult, Ok, ResumeRequested, Saga,
-                           StepError, TimerFired, input_, local, result)
+from sagaline.saga import (
+    Fail,
+    Halt,
+    InputError,
+    InvocationResult,
+    Ok,
+    ResumeRequested,
+    Saga,
+    StepError,
+    TimerFired,
+    input_,
+    local,
+    result,
+)
 
 NOOP = lambda args, ctx: Ok()  # noqa: E731
 

@@ -6,7 +6,7 @@ import pytest
 
 from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import RunOutcome, StartSaga
-from sagaline.saga.journal import Append, Begin, Finish, GroupCommit, HaltRule, Halted, MemoryJournal
+from sagaline.saga.journal import Append, Begin, Finish, GroupCommit, Halted, HaltRule, MemoryJournal
 from sagaline.saga.placement import partition_of, successor_id
 
 

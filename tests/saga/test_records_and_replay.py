@@ -3,12 +3,27 @@
 import pytest
 
 from sagaline.messages.codec import pack_value, unpack_value
-from sagaline.saga import (CancelRequested, Continue, Executor, Fail, Halt, InvocationResult, Ok,
-                           ResumeRequested, Retry, RetryCompensations, Saga, StepError, TimerFired,
-                           TimerToken, local, result)
-from sagaline.saga.records import CorruptRecord, event_from_data, event_to_data
 from sagaline.messages.saga import StartSaga
+from sagaline.saga import (
+    CancelRequested,
+    Continue,
+    Executor,
+    Fail,
+    Halt,
+    InvocationResult,
+    Ok,
+    ResumeRequested,
+    Retry,
+    RetryCompensations,
+    Saga,
+    StepError,
+    TimerFired,
+    TimerToken,
+    local,
+    result,
+)
 from sagaline.saga.journal import Append, Begin, MemoryJournal, replay
+from sagaline.saga.records import CorruptRecord, event_from_data, event_to_data
 
 EVENTS = [
     InvocationResult("a", "run", "k", Ok({"id": 1, "tags": ["x"]})),

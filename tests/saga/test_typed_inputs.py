@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import pytest
@@ -34,7 +34,7 @@ def test_an_input_with_a_default_is_optional_and_one_without_is_required_unless_
 
 
 def test_typed_values_pass_and_an_int_is_a_fine_float():
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     prepared = prepare_inputs(typed().build(), {"name": "ada", "count": 2, "ratio": 1, "mode": "fast",
                                                 "tags": ["a"], "at": at, "anything": {"x": [1]}})
     assert prepared == {"name": "ada", "count": 2, "ratio": 1.0, "mode": "fast", "tags": ["a"], "at": at,

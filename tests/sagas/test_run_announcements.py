@@ -1,7 +1,7 @@
 """The bus announcements of a run's end and of its retries (pure): right event, payload, ids, keys,
 and every one passes the taxonomy."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from sagaline.saga import Driver, Fail, Ok, Saga, StepError, local
 from sagaline.saga.shell import outcome
 from sagaline.sagas.announcements import compensated_steps, finish_announcement, retry_announcement
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def trip(fail_at: str | None = None, undo_fails: bool = False):

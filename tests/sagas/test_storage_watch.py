@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from sagaline.sagas.storage import (FAULT, FIRST_RETRY_S, MAX_RETRY_S, MIN_FREE_BYTES, RECOVERED, Space,
-                                    StorageWatch, judge)
+from sagaline.sagas.storage import (
+    FAULT,
+    FIRST_RETRY_S,
+    MAX_RETRY_S,
+    MIN_FREE_BYTES,
+    RECOVERED,
+    Space,
+    StorageWatch,
+    judge,
+)
 
 ROOMY = Space(free_bytes=50 << 20, total_bytes=100 << 20, free_files=1000)
 
@@ -49,7 +59,7 @@ def test_the_retry_delay_doubles_from_the_first_up_to_the_largest_and_stays_ther
         now = watch.retry_at
     assert delays[:4] == [FIRST_RETRY_S, 0.1, 0.2, 0.4]
     assert delays[-1] == MAX_RETRY_S and max(delays) == MAX_RETRY_S
-    assert all(b == min(MAX_RETRY_S, 2 * a) for a, b in zip(delays, delays[1:]))
+    assert all(b == min(MAX_RETRY_S, 2 * a) for a, b in itertools.pairwise(delays))
 
 
 def test_a_fault_is_announced_once_however_often_the_write_fails_and_its_end_once():

@@ -21,7 +21,7 @@ def runs():
     db.execute("CREATE TABLE runs (correlation_id TEXT PRIMARY KEY, saga TEXT, status TEXT, started_at REAL)")
     db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?)", RUNS)
     yield lambda query: [row[0] for row in db.execute(
-        "SELECT correlation_id FROM runs WHERE {} ORDER BY started_at DESC".format(_filters(query, 6000.0)[0]),
+        f"SELECT correlation_id FROM runs WHERE {_filters(query, 6000.0)[0]} ORDER BY started_at DESC",
         _filters(query, 6000.0)[1])]
     db.close()
 

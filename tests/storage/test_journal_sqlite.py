@@ -30,7 +30,7 @@ class Run:
         start = StartSaga(saga=SAGA, inputs={"email": "ada@example.com"}, correlation_id=self.cid)
         self.ops = [Begin(start, 1, started_at, self.state.status)]
 
-    def answer(self, step: str, outcome, kind: str = "run") -> "Run":
+    def answer(self, step: str, outcome, kind: str = "run") -> Run:
         key = self.state.steps[step].inflight
         event = InvocationResult(step, kind, key, outcome)
         self.now += 1
@@ -41,7 +41,7 @@ class Run:
         self.ops.append(append_of(self.cid, self.seq, self.now, event, self.state))
         return self
 
-    def finish(self, status: str | None = None) -> "Run":
+    def finish(self, status: str | None = None) -> Run:
         status = status or self.state.status
         out = RunOutcome(correlation_id=self.cid, saga=SAGA, status=status, started_at=100.0, finished_at=self.now,
                          failed_step=self.state.failure[0] if self.state.failure else None,
@@ -68,7 +68,7 @@ def journal(tmp_path):
 
 def test_a_batch_of_many_runs_is_one_transaction_and_replays_to_the_exact_state(journal):
     runs = [_completed(100.0 + i) for i in range(3)]
-    interleaved = [op for group in zip(*(r.ops for r in runs)) for op in group]
+    interleaved = [op for group in zip(*(r.ops for r in runs), strict=False) for op in group]
     journal.write(interleaved, now=200.0)
     for r in runs:
         loaded = journal.load(r.cid)

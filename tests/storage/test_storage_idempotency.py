@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from sagaline.domains.service import answer
 from sagaline.messages.base import Command, Headers, Reply
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.storage.errors import StorageError
-from sagaline.storage.idempotency import StoreBase, answer, apply_once, ledger
+from sagaline.storage.idempotency import StoreBase, apply_once, ledger
 
-NOW = datetime(2025, 10, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 10, 27, 12, 0, tzinfo=UTC)
 
 
 class StorageTestPut(Command):

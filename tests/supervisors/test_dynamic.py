@@ -3,13 +3,19 @@
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.messages.supervision import (
-    ChildStarted, ChildTerminated, Stop, StartChild, SupervisorError, TerminateChildAt, WhichChildren,
+from sagaline.messages.supervision import Stop
+from sagaline.registry.client import RegistryClient
+from sagaline.supervisors.api import (
+    ChildStarted,
+    ChildTerminated,
+    StartChild,
+    SupervisorError,
+    TerminateChildAt,
+    WhichChildren,
 )
 from sagaline.supervisors.spec import DynamicFlags
 from tests.support.actors import ProbeCrash
 from tests.support.tree import DYNAMIC, events, start_probe, start_registry, wait_until, worker
-from sagaline.registry.client import RegistryClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -84,5 +90,6 @@ def test_the_fourth_restart_in_the_window_ends_the_dynamic_supervisor(actor_syst
     for restarts in range(1, 5):
         h.tell(rows(h, dyn)[0].address, ProbeCrash())
         if restarts < 4:
-            wait_until(lambda: rows(h, dyn)[0].restarts == restarts and rows(h, dyn)[0].status == "running")
+            wait_until(lambda restarts=restarts: rows(h, dyn)[0].restarts == restarts
+                       and rows(h, dyn)[0].status == "running")
     wait_until(lambda: ("dyn", "shutdown") in events(h, probe, "notice"))

@@ -10,7 +10,14 @@ from sagaline.runtime.errors import AskTimeout
 from sagaline.supervisors.spec import supervisor_spec
 from tests.support.actors import ProbePing
 from tests.support.tree import (
-    children, pid_alive, running_address, start_probe, start_registry, start_supervisor, wait_until, worker,
+    children,
+    pid_alive,
+    running_address,
+    start_probe,
+    start_registry,
+    start_supervisor,
+    wait_until,
+    worker,
 )
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(60)]
@@ -66,7 +73,7 @@ def test_a_worker_killed_again_and_again_is_restarted_every_time(multiproc_actor
     for _ in range(kills):
         pid = h.ask(wait_until(lambda: client.whereis("svc:w")), ProbePing()).pid
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: replaced(h, client, "svc:w", pid), timeout=10)
+        wait_until(lambda pid=pid: replaced(h, client, "svc:w", pid), timeout=10)
     assert children(h, sup)["w"].restarts == kills
 
 
@@ -87,7 +94,7 @@ def test_a_sigkilled_middle_supervisor_takes_its_whole_subtree_with_it(multiproc
     os.kill(middle_pid, signal.SIGKILL)
 
     for key, old_pid in (("svc:w1", w1_pid), ("svc:leaf", leaf_pid)):
-        wait_until(lambda: replaced(h, client, key, old_pid))
+        wait_until(lambda key=key, old_pid=old_pid: replaced(h, client, key, old_pid))
     wait_until(lambda: children(h, top)["mid"].restarts == 1 and running_address(h, top, "mid"))
     wait_until(lambda: not any(pid_alive(pid) for pid in old_subtree), timeout=5)
     assert old_subtree.isdisjoint(h.pids())

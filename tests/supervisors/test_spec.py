@@ -1,6 +1,7 @@
 """Child specs and flags are validated data with OTP defaults."""
 
 import pytest
+from pydantic import ValidationError
 
 from sagaline.supervisors import spec as specs
 from sagaline.supervisors.spec import InvalidSpec, child_spec, shutdown_ms, supervisor_spec
@@ -39,5 +40,27 @@ def test_duplicate_child_ids_are_refused():
 
 
 def test_specs_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         child_spec("w", "a.B").id = "other"
+
+
+def test_an_unknown_strategy_is_refused_when_the_flags_are_built():
+    with pytest.raises(InvalidSpec) as caught:
+        specs.supervisor_flags(strategy="one_for_none")
+    assert caught.value.field == "strategy"
+    assert "one_for_one" in str(caught.value) and "rest_for_one" in str(caught.value)
+
+
+def test_a_dynamic_supervisor_takes_no_strategy_it_is_always_one_for_one():
+    with pytest.raises(InvalidSpec) as caught:
+        specs.dynamic_flags(strategy="one_for_all")
+    assert caught.value.field == "strategy"
+
+
+def test_a_spec_names_its_actor_by_the_class_and_the_path_resolves_back_to_it():
+    from sagaline.supervisors.children import resolve_actor_class
+    from sagaline.supervisors.supervisor import Supervisor
+
+    spec = child_spec("s", specs.class_path(Supervisor))
+    assert spec.start == "sagaline.supervisors.supervisor.Supervisor" == specs.SUPERVISOR_CLASS
+    assert resolve_actor_class(spec.start) is Supervisor

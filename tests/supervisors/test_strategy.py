@@ -1,8 +1,12 @@
 """Pure restart decisions and intensity, driven by a fake clock (no actors, no sleeps)."""
 
+from typing import get_args
+
 import pytest
 
-from sagaline.supervisors.strategy import ChildView, Intensity, on_exit, should_restart
+from sagaline.messages.supervision import ExitReason
+from sagaline.supervisors.spec import Strategy
+from sagaline.supervisors.strategy import STRATEGIES, ChildView, Intensity, on_exit, should_restart
 
 ABC = ["a", "b", "c"]
 
@@ -42,7 +46,8 @@ def test_rest_for_one_restarts_the_dead_child_and_those_started_after_it(fake_cl
 
 @pytest.mark.parametrize("strategy", ["one_for_all", "rest_for_one"])
 def test_a_temporary_sibling_is_not_restarted_by_a_crash_and_its_spec_is_dropped(strategy, fake_clock):
-    children = [ChildView("a", "permanent", False), ChildView("b", "temporary", True), ChildView("c", "transient", True)]
+    children = [ChildView("a", "permanent", False), ChildView("b", "temporary", True),
+                ChildView("c", "transient", True)]
     decision, _ = on_exit(strategy, children, "a", "error", Intensity(), fake_clock())
     assert decision.terminate == ("c", "b")
     assert decision.drop == ("b",)
@@ -83,6 +88,48 @@ def test_restarts_older_than_the_window_are_forgotten(fake_clock):
 def test_max_restarts_zero_gives_up_on_the_first_restartable_exit(fake_clock):
     decision, _ = on_exit("one_for_one", views(), "b", "killed", Intensity(max_restarts=0), fake_clock())
     assert decision.escalate
+
+
+def test_a_restart_exactly_max_seconds_after_an_earlier_one_still_counts(fake_clock):
+    # OTP's can_restart/2 keeps every restart >= Now - Period: the window is closed at both ends
+    intensity = Intensity(max_restarts=1, max_seconds=5)
+    decision, intensity = on_exit("one_for_one", views(), "b", "error", intensity, fake_clock())
+    fake_clock.advance(5)
+    decision, intensity = on_exit("one_for_one", views(), "b", "error", intensity, fake_clock())
+    assert decision.escalate and len(intensity.stamps) == 2
+
+
+def test_a_restart_just_past_the_window_is_forgotten(fake_clock):
+    intensity = Intensity(max_restarts=1, max_seconds=5)
+    decision, intensity = on_exit("one_for_one", views(), "b", "error", intensity, fake_clock())
+    fake_clock.advance(5.001)
+    decision, intensity = on_exit("one_for_one", views(), "b", "error", intensity, fake_clock())
+    assert not decision.escalate and intensity.stamps == (fake_clock(),)
+
+
+def test_every_strategy_a_spec_accepts_has_its_own_clause():
+    assert set(get_args(Strategy)) == set(STRATEGIES)
+
+
+def test_an_unknown_strategy_is_refused_rather_than_run_as_another(fake_clock):
+    with pytest.raises(ValueError, match=r"unknown restart strategy 'one_for_none'.*one_for_one"):
+        on_exit("one_for_none", views(), "b", "error", Intensity(), fake_clock())
+
+
+@pytest.mark.parametrize("reason,restart,expected", [
+    (ExitReason(kind="shutdown", term="rebalanced"), "transient", False),
+    (ExitReason(kind="shutdown", term={"node": "n2"}), "transient", False),
+    (ExitReason(kind="shutdown", term="rebalanced"), "permanent", True),
+    (ExitReason(kind="error", error_type="ValueError"), "transient", True),
+])
+def test_a_shutdown_with_a_term_is_a_normal_exit_like_a_bare_shutdown(reason, restart, expected):
+    assert should_restart(restart, reason.kind) is expected
+
+
+def test_a_transient_child_ending_with_a_shutdown_term_is_not_counted(fake_clock):
+    reason = ExitReason(kind="shutdown", term="rebalanced")
+    decision, intensity = on_exit("one_for_all", views("transient"), "b", reason.kind, Intensity(), fake_clock())
+    assert decision == decision.__class__() and intensity.stamps == ()
 
 
 def test_fake_clock_never_goes_back(fake_clock):

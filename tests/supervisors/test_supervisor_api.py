@@ -3,9 +3,18 @@
 import pytest
 
 from sagaline.messages.admin import AdminHealth
-from sagaline.messages.supervision import (
-    ChildDeleted, ChildStarted, ChildTerminated, ChildCounts, CountChildren, DeleteChild, RestartChild,
-    StartChild, SupervisorError, TerminateChild, Unrecognized,
+from sagaline.messages.supervision import Unrecognized
+from sagaline.supervisors.api import (
+    ChildCounts,
+    ChildDeleted,
+    ChildStarted,
+    ChildTerminated,
+    CountChildren,
+    DeleteChild,
+    RestartChild,
+    StartChild,
+    SupervisorError,
+    TerminateChild,
 )
 from sagaline.supervisors.spec import child_spec
 from tests.support.actors import ProbeCrash

@@ -4,11 +4,19 @@ by how the child exited."""
 
 import pytest
 
-from sagaline.actors.spawn import ActorStartFailed
+from sagaline.actors.spawn import ActorStartFailed, start_actor
 from sagaline.messages.supervision import Stop
 from tests.support.actors import ProbeCrash, ProbeExit
 from tests.support.tree import (
-    children, events, kill, running_address, start_probe, start_supervisor, wait_until, worker,
+    SUPERVISOR,
+    children,
+    events,
+    kill,
+    running_address,
+    start_probe,
+    start_supervisor,
+    wait_until,
+    worker,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -59,11 +67,30 @@ class TestOneForOne:
         sup = start_supervisor(h, [worker("a", probe), worker("b", probe)], parent=probe)
         for restarts in range(1, 4):
             h.tell(running_address(h, sup, "b"), ProbeCrash())
-            wait_until(lambda: (children(h, sup)["b"].restarts == restarts
+            wait_until(lambda restarts=restarts: (children(h, sup)["b"].restarts == restarts
                                 and running_address(h, sup, "b")))
         h.tell(running_address(h, sup, "b"), ProbeCrash())
         wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))
         assert events(h, probe, "stopped")[-1] == ("a", "shutdown")  # a terminated on the way out
+
+
+    def test_a_transient_child_ending_with_shutdown_and_a_term_is_not_restarted(self, actor_system):
+        h = actor_system
+        probe = start_probe(h)
+        sup = start_supervisor(h, [worker("a", probe), worker("b", probe, restart="transient")])
+        h.tell(running_address(h, sup, "b"), ProbeExit(kind="shutdown", term="rebalanced"))
+        row = wait_until(lambda: settled(h, sup, "b"))
+        assert row.status == "undefined" and row.restarts == 0
+        assert row.last_exit == "shutdown: 'rebalanced'"  # {shutdown, rebalanced}: the term reaches the parent
+
+
+class TestFlags:
+    def test_a_supervisor_given_an_unknown_strategy_refuses_to_start_naming_the_field(self, actor_system):
+        flags = {"strategy": "one_for_none", "max_restarts": 3, "max_seconds": 5.0}
+        with pytest.raises(ActorStartFailed) as caught:
+            start_actor(actor_system, SUPERVISOR, {"flags": flags, "children": []}, child_id="top")
+        assert caught.value.reason.error_type == "InvalidSpec"
+        assert caught.value.reason.detail.startswith("strategy:")
 
 
 class TestOneForAll:

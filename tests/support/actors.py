@@ -55,6 +55,8 @@ class ProbeExit(Message):
 
     kind: str = "normal"
     """normal | shutdown."""
+    term: str | None = None
+    """With shutdown: exit with ``{shutdown, term}``."""
 
 
 class ProbeVanish(Message):
@@ -118,16 +120,16 @@ class Worker(BaseActor):
             with open(self.args["last_words"], "a") as out:
                 out.write(f"{self.label} {reason.kind}\n")
 
-    def on_stop_request(self, reason: str) -> None:
+    def on_stop_request(self, reason: ExitReason) -> None:
         if not self.args.get("ignore_stop"):
-            self.stop(reason)
+            self.exit_with(reason)
 
     def receive_ProbeCrash(self, message: ProbeCrash, sender: Any) -> None:
         self._report("crashing")
         raise RuntimeError(f"{self.label} crashed on purpose")
 
     def receive_ProbeExit(self, message: ProbeExit, sender: Any) -> None:
-        self.stop(message.kind)
+        self.stop(message.kind, message.term)
 
     def receive_ProbeVanish(self, message: ProbeVanish, sender: Any) -> None:
         self.parent = None  # no ExitNotice: the parent reads the exit as a kill

@@ -3,7 +3,8 @@
 ``crashy`` has one step, a custom :class:`~sagaline.saga.steps.StepBehaviour`
 whose ``invoke`` raises while the marker file named by its ``marker`` input
 says crashes are left (the file holds their number), so the run's actor dies
-inside its host, as a bug in a user's step behaviour would make it. ``calm`` is a one-step local saga that never crashes; ``apart`` is ``calm`` declared
+inside its host, as a bug in a user's step behaviour would make it. ``calm``
+is a one-step local saga that never crashes; ``apart`` is ``calm`` declared
 ``isolation="process"`` (each run its own process); ``patient`` stays in
 flight, its one step failing (retryably, every 0.2 s) until the file named by
 its ``go`` input exists. All are

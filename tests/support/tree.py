@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.actors.spawn import start_actor
 from sagaline.runtime import procs
-from sagaline.messages.supervision import Children, WhichChildren
+from sagaline.supervisors.api import Children, WhichChildren
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
 from tests.support.actors import ProbeEvents, ProbeGetEvents, ProbePing, ProbePong, ProbeVanish
 

@@ -41,7 +41,7 @@ def send_and_read(host: str, port: int, data: bytes, wait: float = 3.0) -> bytes
                 if not chunk:
                     return received
                 received += chunk
-        except socket.timeout:
+        except TimeoutError:
             return None
 
 

@@ -29,7 +29,7 @@ def test_a_failing_handler_is_detached_and_reported_and_the_emitter_never_fails(
     t.execute(EVENT)
     t.execute(EVENT)
     assert "bad" not in t.handlers()
-    [(measurements, metadata)] = failures.named(HANDLER_FAILURE)
+    [(_measurements, metadata)] = failures.named(HANDLER_FAILURE)
     assert metadata["handler_id"] == "bad" and isinstance(metadata["reason"], ZeroDivisionError)
     assert metadata["event_name"] == EVENT
 
@@ -49,9 +49,8 @@ def test_a_span_emits_start_and_stop_with_a_monotonic_duration_and_one_context()
 def test_a_span_around_an_exception_emits_exception_then_re_raises():
     t, c = Telemetry(), Collector()
     t.attach_many("c", [("step", "stop"), ("step", "exception")], c)
-    with pytest.raises(KeyError):
-        with t.span(("step",), {}):
-            raise KeyError("x")
+    with pytest.raises(KeyError), t.span(("step",), {}):
+        raise KeyError("x")
     assert c.named(("step", "stop")) == []
     (m, md), = c.named(("step", "exception"))
     assert md["kind"] == "error" and isinstance(md["reason"], KeyError) and md["stacktrace"]

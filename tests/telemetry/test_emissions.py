@@ -7,21 +7,30 @@ import pathlib
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.events import new_event
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
-from sagaline.messages.supervision import StartChild, WhichChildren
+from sagaline.supervisors.api import StartChild, WhichChildren
 from sagaline.supervisors.spec import DynamicFlags
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from tests.support.actors import ProbeCrash, ProbeExit
-from tests.support.tree import (DYNAMIC, children, events, running_address, start_probe, start_registry,
-                                start_supervisor, wait_until, worker)
+from tests.support.tree import (
+    DYNAMIC,
+    children,
+    events,
+    running_address,
+    start_probe,
+    start_registry,
+    start_supervisor,
+    wait_until,
+    worker,
+)
 from thunderline.testing import tree_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -67,7 +76,8 @@ def test_the_restart_that_exceeds_the_intensity_is_reported_as_an_escalation(sim
     for restarts in range(1, 5):
         h.tell(running_address(h, sup, "b"), ProbeCrash())
         if restarts < 4:
-            wait_until(lambda: children(h, sup)["b"].restarts == restarts and children(h, sup)["b"].status == "running")
+            wait_until(lambda restarts=restarts: children(h, sup)["b"].restarts == restarts
+                       and children(h, sup)["b"].status == "running")
     wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))
     assert len(collected.named(tn.SUPERVISOR_RESTART)) == 3
     [(_, metadata)] = collected.named(tn.SUPERVISOR_ESCALATE)

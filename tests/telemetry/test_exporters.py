@@ -11,8 +11,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from sagaline.telemetry import Telemetry
 from sagaline.telemetry import names as tn
-from sagaline.telemetry.exporters import (ExporterUnavailable, JsonlFiles, JsonlMetricExporter, JsonlSpanExporter,
-                                          metric_exporter, span_exporter)
+from sagaline.telemetry.exporters import (
+    ExporterUnavailable,
+    JsonlFiles,
+    JsonlMetricExporter,
+    JsonlSpanExporter,
+    metric_exporter,
+    span_exporter,
+)
 from sagaline.telemetry.metrics import MetricsBridge
 from sagaline.telemetry.otel import SpanBridge
 from sagaline.telemetry.pipeline import FlushingSpanProcessor, ForkQuietMeterProvider, OnDemandMetricReader

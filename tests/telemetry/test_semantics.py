@@ -94,9 +94,8 @@ def test_a_span_re_raises_the_very_exception_of_the_block_after_the_exception_ev
     t, c = Telemetry(), Collector()
     t.attach_many("c", [("s", "start"), ("s", "exception")], c)
     error = LookupError("boom")
-    with pytest.raises(LookupError) as raised:
-        with t.span(("s",), {"who": "me"}):
-            raise error
+    with pytest.raises(LookupError) as raised, t.span(("s",), {"who": "me"}):
+        raise error
     assert raised.value is error
     (start_m, start_md), = c.named(("s", "start"))
     (m, md), = c.named(("s", "exception"))
@@ -108,9 +107,8 @@ def test_a_span_re_raises_the_very_exception_of_the_block_after_the_exception_ev
 def test_a_span_around_a_non_error_exit_reports_kind_exit_and_re_raises():
     t, c = Telemetry(), Collector()
     t.attach("c", ("s", "exception"), c)
-    with pytest.raises(SystemExit):
-        with t.span(("s",)):
-            raise SystemExit(3)
+    with pytest.raises(SystemExit), t.span(("s",)):
+        raise SystemExit(3)
     (_, md), = c.named(("s", "exception"))
     assert md["kind"] == "exit"
 
@@ -118,9 +116,8 @@ def test_a_span_around_a_non_error_exit_reports_kind_exit_and_re_raises():
 def test_a_span_still_re_raises_when_its_exception_handler_fails():
     t = Telemetry()
     t.attach("bad", ("s", "exception"), lambda *a: 1 / 0)
-    with pytest.raises(KeyError):
-        with t.span(("s",)):
-            raise KeyError("x")
+    with pytest.raises(KeyError), t.span(("s",)):
+        raise KeyError("x")
     assert t.handlers() == []
 
 
@@ -150,9 +147,8 @@ def test_span_durations_are_monotonic_nanoseconds_covering_the_block():
 def test_nested_spans_get_distinct_contexts():
     t, c = Telemetry(), Collector()
     t.attach("c", ("s", "start"), c)
-    with t.span(("s",)):
-        with t.span(("s",)):
-            pass
+    with t.span(("s",)), t.span(("s",)):
+        pass
     contexts = [md["telemetry_span_context"] for _, md in c.named(("s", "start"))]
     assert len(set(contexts)) == 2
 

@@ -3,8 +3,7 @@
 import json
 
 from sagaline.telemetry.context import root_span_id, trace_id_for
-from sagaline.telemetry.timeline import (SpanRecord, load_trace, metric_totals, render_timeline,
-                                         trace_timeline)
+from sagaline.telemetry.timeline import SpanRecord, load_trace, metric_totals, render_timeline, trace_timeline
 
 CID = "0190f3a2-7c1d-7e4f-8a9b-0c1d2e3f4a5b"
 TRACE = trace_id_for(CID)

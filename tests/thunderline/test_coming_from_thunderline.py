@@ -11,10 +11,8 @@ import json
 import re
 import typing
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from sagaline.events.known import known_event, known_events
 from sagaline.messages.admin import AdminStartSaga
@@ -39,7 +37,7 @@ def _rows() -> list[dict[str, str]]:
     for line in lines[1:]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         assert len(cells) == 5, line
-        rows.append(dict(zip(header, cells)))
+        rows.append(dict(zip(header, cells, strict=False)))
     return rows
 
 
@@ -110,7 +108,7 @@ def test_a_different_saga_under_a_taken_correlation_id_has_its_refusal_code():
 
 
 def _resolve(path: str):
-    module_name, *rest = path.split(".")
+    module_name, *_rest = path.split(".")
     target, i = importlib.import_module(module_name), 1
     parts = path.split(".")
     while i < len(parts):  # import as deep as the modules go, then follow attributes
@@ -127,7 +125,7 @@ def _resolve(path: str):
 
 def test_every_constant_has_the_value_the_page_gives():
     checked = 0
-    for _, ticks, cell in ours("constant"):
+    for _, ticks, _cell in ours("constant"):
         path, shown = ticks[0], ticks[1]
         value = _resolve(path)
         assert (value if isinstance(value, str) else repr(value)) == shown, path
@@ -207,7 +205,7 @@ def test_every_rule_of_the_default_policy_is_listed_as_it_is_written():
     rules = {r.id: f"{r.field} {r.op} {r.value!r}" for r in policy.rules}
     listed = {ticks[0]: ticks[1] if len(ticks) > 1 else None for _, ticks, _ in ours("policy rule")}
     assert listed.pop("no_policy") is None
-    assert decide({}, {"action": "upm.activate"}, datetime.now(timezone.utc)).failed == ("no_policy",)
+    assert decide({}, {"action": "upm.activate"}, datetime.now(UTC)).failed == ("no_policy",)
     assert listed == rules
 
 
@@ -220,7 +218,7 @@ def test_the_readme_writes_out_the_default_policy_with_a_reason_for_each_rule():
 
 
 def test_the_table_parses_its_own_python_literals():
-    for _, ticks, cell in ours("input"):
+    for _, _, cell in ours("input"):
         default = re.search(r"default `([^`]*)`", cell)
         if default:
             json.loads(default.group(1))

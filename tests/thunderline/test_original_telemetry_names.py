@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.messages.ids import uuid7
 from sagaline.telemetry import Collector
 from sagaline.telemetry import names as tn

@@ -14,8 +14,9 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sagaline.runtime.procs import kill_all, pids_with_tag
 

@@ -26,7 +26,7 @@ class WebProcess:
     def log(self) -> Path:
         return self.directory / "web.log"
 
-    def start(self, timeout: float = 30.0) -> "WebProcess":
+    def start(self, timeout: float = 30.0) -> WebProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "sagaline.cli.main", "web", "--data-dir", str(self.daemon.data_dir),
                    "--port", "0", "--poll", "0.3", *self.flags]

@@ -33,7 +33,7 @@ def test_posted_text_is_converted_by_the_schema_and_empty_optionals_are_left_out
 
 
 def test_inputs_that_do_not_fit_are_named_and_a_missing_required_one_too():
-    values, problems = parse_form(INPUTS, {"max_trials": "0", "space": "[1]"})
+    _values, problems = parse_form(INPUTS, {"max_trials": "0", "space": "[1]"})
     assert problems == {"email": "required", "max_trials": "expected integer >= 1, got '0'",
                         "space": "expected object, got '[1]'"}
 
@@ -90,7 +90,7 @@ def test_a_remote_web_host_in_the_daemon_config_needs_allow_remote(tmp_path):
 
     path = tmp_path / "c.toml"
     path.write_text('[web]\nenabled = true\nhost = "0.0.0.0"\n')
-    with pytest.raises(ConfigError, match="web.host"):
+    with pytest.raises(ConfigError, match=r"web\.host"):
         load_config(environ={}, config_file=path)
     path.write_text('[web]\nenabled = true\nhost = "0.0.0.0"\nallow_remote = true\n')
     assert load_config(environ={}, config_file=path).web.allow_remote

@@ -80,7 +80,7 @@ def test_parallel_steps_sit_side_by_side_within_the_canvas():
     layout = graph.layout(steps)
     nodes = {n.name: n for n in layout.nodes}
     assert nodes["b"].y == nodes["c"].y and nodes["b"].x + graph.NODE_W < nodes["c"].x
-    assert all(0 <= n.x and n.x + graph.NODE_W <= layout.width for n in layout.nodes)
+    assert all(n.x >= 0 and n.x + graph.NODE_W <= layout.width for n in layout.nodes)
     assert len(layout.edges) == 4
 
 

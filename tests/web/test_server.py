@@ -8,8 +8,6 @@ import socket
 import threading
 import time
 
-import pytest
-
 from sagaline.cli.main import build_parser
 from sagaline.runtime.guards import TOKEN_VARIABLE
 from sagaline.runtime.procs import TAG_VARIABLE

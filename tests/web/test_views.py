@@ -2,8 +2,18 @@
 
 import pytest
 
-from sagaline.web.views import (STATUSES, FilterProblem, RunFilter, count_rows, event_rows, fmt_duration, fmt_time,
-                                run_actions, run_facts, tree_rows)
+from sagaline.web.views import (
+    STATUSES,
+    FilterProblem,
+    RunFilter,
+    count_rows,
+    event_rows,
+    fmt_duration,
+    fmt_time,
+    run_actions,
+    run_facts,
+    tree_rows,
+)
 from tests.web.samples import CID, DONE, EVENTS, T0, TREE, completed_run, running_run, summary
 
 

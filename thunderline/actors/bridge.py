@@ -46,6 +46,7 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,9 @@ from thespian.actors import ActorExitRequest
 from sagaline.actors.base import BaseActor
 from sagaline.domains.faults import FaultPlan
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Command, Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe, Subscribed
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
@@ -123,6 +124,11 @@ class BridgeActor(BaseActor):
     """NAS trials as child actors; see the module docstring."""
 
     def on_start(self, args: dict[str, Any]) -> None:
+        # commands by class, as every domain service dispatches them (sagaline.domains.service.answer);
+        # the other messages by receive_<Class>, as every actor
+        self._commands: dict[type, Callable[[Any, Any], Any]] = {
+            b.ProposeArchitectures: self._propose, b.DispatchTraining: self._dispatch_training,
+            b.AwaitTrials: self._await_trials, b.CancelTrials: self._cancel_trials, b.ListTrials: self._list_trials}
         config = dict(args.get("config") or {})
         default_dir = Path(args["db_path"]).parent / "artifacts" if args.get("db_path") else None
         self.artifacts_dir = str(config.get("artifacts_dir") or default_dir or "artifacts")
@@ -152,7 +158,7 @@ class BridgeActor(BaseActor):
             return
         if fault is not None:
             time.sleep(fault.rule.seconds)
-        handler = getattr(self, f"_on_{type(cmd).__name__}", None)
+        handler = self._commands.get(type(cmd))
         if handler is None:
             self.send(sender, CommandFailed(headers=cmd.headers, code="unsupported_command",
                                             message=f"{type(cmd).__name__} is not handled by the bridge"))
@@ -161,7 +167,7 @@ class BridgeActor(BaseActor):
         if reply is not None:
             self.send(sender, reply)
 
-    def _on_ProposeArchitectures(self, cmd: b.ProposeArchitectures, sender: Any) -> Any:
+    def _propose(self, cmd: b.ProposeArchitectures, sender: Any) -> Any:
         try:
             space = parse_space(cmd.search_space)
             proposals = propose(space, cmd.count, seed=cmd.seed, n_features=cmd.feature_count,
@@ -174,7 +180,7 @@ class BridgeActor(BaseActor):
         archs = [b.Architecture(**p.model_dump(exclude={"layers"}), layers=list(p.layers)) for p in proposals]
         return b.ArchitecturesProposed(headers=cmd.headers, run_id=cmd.run_id, proposals=archs)
 
-    def _on_DispatchTraining(self, cmd: b.DispatchTraining, sender: Any) -> Any:
+    def _dispatch_training(self, cmd: b.DispatchTraining, sender: Any) -> Any:
         run = self.runs.get(cmd.run_id)
         if run is None:
             if not cmd.proposals or not cmd.deadline_s > 0:
@@ -182,7 +188,7 @@ class BridgeActor(BaseActor):
             run = self._start_run(cmd)
         return b.TrainingDispatched(headers=cmd.headers, run_id=run.run_id, trial_ids=list(run.trial_ids))
 
-    def _on_AwaitTrials(self, cmd: b.AwaitTrials, sender: Any) -> Any:
+    def _await_trials(self, cmd: b.AwaitTrials, sender: Any) -> Any:
         run = self.runs.get(cmd.run_id)
         if run is None:
             return _failed(cmd, "unknown_run", f"the bridge knows no trials of run {cmd.run_id}")
@@ -190,14 +196,14 @@ class BridgeActor(BaseActor):
         self._answer_waiters(run)
         return None
 
-    def _on_CancelTrials(self, cmd: b.CancelTrials, sender: Any) -> Any:
+    def _cancel_trials(self, cmd: b.CancelTrials, sender: Any) -> Any:
         run = self.runs.get(cmd.run_id)
         cancelled = self._cancel_run(run, "cancelled", cmd.reason) if run is not None else []
         return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
 
-    def _on_ListTrials(self, cmd: b.ListTrials, sender: Any) -> Any:
-        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid, epoch=t.epoch,
-                             epochs=t.arch.epochs, reason=t.reason)
+    def _list_trials(self, cmd: b.ListTrials, sender: Any) -> Any:
+        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid,
+                             epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
                  for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
@@ -370,8 +376,8 @@ def _load_own_app() -> None:
 
 def preload() -> None:
     """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
-    import sklearn.model_selection  # noqa: F401
-    import sklearn.neural_network  # noqa: F401
+    import sklearn.model_selection
+    import sklearn.neural_network
     import sklearn.preprocessing  # noqa: F401
     from sklearn.datasets import load_digits
 

@@ -90,7 +90,7 @@ class TrainerActor(BaseActor):
     def _send_progress(self) -> None:
         with self._lock:
             latest = self._epoch
-        if latest is not None and latest[0] > self._reported_epoch:
+        if self._trial is not None and latest is not None and latest[0] > self._reported_epoch:
             self._reported_epoch = latest[0]
             self.send(self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=latest[0],
                                                      epochs=latest[1], loss=latest[2]))

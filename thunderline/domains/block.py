@@ -17,17 +17,19 @@ is applied at most once and a duplicate gets the first answer.
     later is refused with ``undone_before_applied``).
 
 Every command may also fail with the shared codes of
-:func:`~sagaline.storage.idempotency.answer` and
+:func:`~sagaline.domains.service.answer` and
 :func:`~sagaline.storage.idempotency.apply_once`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
 from thunderline.storage.block_store import BlockStore, VaultRow
@@ -52,7 +54,7 @@ class BlockService:
         self.store = store
         self.config = config
         self._clock = clock
-        self._handlers = {ProvisionVault: self._provision, DeprovisionVault: self._deprovision}
+        self._handlers: dict[type, Handler] = {ProvisionVault: self._provision, DeprovisionVault: self._deprovision}
 
     async def start(self) -> None:
         """Nothing to prepare (present so every service starts alike)."""

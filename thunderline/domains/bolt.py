@@ -38,10 +38,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.domains.bolt_models import ModelRunHandlers
 from thunderline.messages import bolt as m
@@ -71,7 +72,7 @@ class BoltService(ModelRunHandlers):
         self.store = store
         self.config = config
         self._clock = clock
-        self._handlers = {
+        self._handlers: dict[type, Handler] = {
             m.RegisterSnapshot: self._register_snapshot, m.RecordDrift: self._record_drift,
             m.RegisterAdapter: self._register_adapter, m.LoadSnapshot: self._load_snapshot,
             m.ShowSnapshot: self._show_snapshot, m.GetLatestDrift: self._latest_drift,

@@ -34,13 +34,14 @@ Every command also has the outcomes common to all of bolt's, listed in
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import failure
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure
 from thunderline.domains import pareto, training
 from thunderline.domains.nas import parse_space
 from thunderline.messages import bolt_models as m

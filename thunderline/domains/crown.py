@@ -25,15 +25,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.codec import CodecError, pack_value
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
-from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy)
-from thunderline.messages.crown import (DecisionRecord, DecisionsPage, EvaluatePolicy, ListDecisions, ListPolicies,
-                                        PoliciesPage, PolicyDecided, PolicySummary)
+from thunderline.domains.policy import DEFAULT_POLICY_PATH, Policy, decide, index_policies, load_policy
+from thunderline.messages.crown import (
+    DecisionRecord,
+    DecisionsPage,
+    EvaluatePolicy,
+    ListDecisions,
+    ListPolicies,
+    PoliciesPage,
+    PolicyDecided,
+    PolicySummary,
+)
 from thunderline.storage.crown_store import CrownStore
 
 __all__ = ["CrownConfig", "CrownService"]
@@ -61,7 +70,7 @@ class CrownService:
         self._clock = clock
         self._policies: list[tuple[Policy, str]] = []
         self._by_action: dict[str, Policy] = {}
-        self._handlers = {EvaluatePolicy: self._evaluate, ListDecisions: self._list_decisions,
+        self._handlers: dict[type, Handler] = {EvaluatePolicy: self._evaluate, ListDecisions: self._list_decisions,
                           ListPolicies: self._list_policies}
 
     async def start(self) -> None:

@@ -23,7 +23,8 @@ retryable ones are remembered under the key):
     and the ``X-Correlation-ID`` header carries it. ``magic_link_send_failed``
     when the token is not a live token of that email, the redirect is not a
     local path (``/...``; anything else could point the link at another
-    host; :func:`~thunderline.messages.gate.redirect_problem`), or the sender failed (retryable when the sender says so; then not
+    host; :func:`~thunderline.messages.gate.redirect_problem`), or the sender
+    failed (retryable when the sender says so; then not
     remembered, and a retry can send). A re-send after a success sends
     nothing: the ledger answers. The mail is handed over inside the
     command's transaction, before the commit: if the commit then fails (or
@@ -42,7 +43,7 @@ retryable ones are remembered under the key):
 Every command: ``idempotency_key_missing`` / ``idempotency_key_conflict``
 (see :func:`~sagaline.storage.idempotency.apply_once`),
 ``storage_unavailable`` (retryable) / ``storage_failed`` (see
-:func:`~sagaline.storage.idempotency.answer`), ``unsupported_command``.
+:func:`~sagaline.domains.service.answer`), ``unsupported_command``.
 """
 
 from __future__ import annotations
@@ -51,16 +52,26 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sagaline.messages.base import Reply
+from sagaline.domains.service import Handler, answer
+from sagaline.messages.base import Command, Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
-from thunderline.domains.mail import (CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender,
-                                      MailSendError, OutboxSender)
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted,
-                                       redirect_problem)
+from thunderline.domains.mail import CORRELATION_HEADER, KEY_HEADER, MESSAGE_ID, MailSender, MailSendError, OutboxSender
+from thunderline.messages.gate import (
+    CreateUser,
+    DeleteUser,
+    IssueToken,
+    MagicLinkSent,
+    RevokeToken,
+    SendMagicLink,
+    TokenIssued,
+    TokenRevoked,
+    UserCreated,
+    UserDeleted,
+    redirect_problem,
+)
 from thunderline.storage.gate_store import GateStore, OutboxRow, TokenRow, UserRow
 
 __all__ = ["GateConfig", "GateService", "EMAIL_PATTERN"]
@@ -96,7 +107,7 @@ class GateService:
         self.config = config
         self.sender: MailSender = sender or OutboxSender(store, clock)
         self._clock = clock
-        self._handlers = {IssueToken: self._issue_token, RevokeToken: self._revoke_token,
+        self._handlers: dict[type, Handler] = {IssueToken: self._issue_token, RevokeToken: self._revoke_token,
                           SendMagicLink: self._send_magic_link, CreateUser: self._create_user,
                           DeleteUser: self._delete_user}
 
@@ -220,6 +231,8 @@ def _valid_email(email: str) -> bool:
     return isinstance(email, str) and EMAIL_PATTERN.match(email) is not None
 
 
-def _key(cmd: object) -> str:
-    # apply_once has already refused a command without a key.
-    return cmd.headers.idempotency_key  # type: ignore[attr-defined, return-value]
+def _key(cmd: Command) -> str:
+    key = cmd.headers.idempotency_key
+    if key is None:  # apply_once has already refused a command without a key
+        raise ValueError(f"{type(cmd).__name__} carries no idempotency key")
+    return key

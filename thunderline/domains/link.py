@@ -21,7 +21,7 @@ default also makes it, so a service that was never started still works.
     ``JoinCommunity`` with that key arriving later is refused with
     ``undone_before_applied``).
 
-Plus the shared codes of :func:`~sagaline.storage.idempotency.answer` and
+Plus the shared codes of :func:`~sagaline.domains.service.answer` and
 :func:`~sagaline.storage.idempotency.apply_once`.
 """
 
@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sagaline.domains.service import Handler, answer
 from sagaline.messages.base import Reply
 from sagaline.messages.ids import uuid7
-from sagaline.storage.idempotency import answer, failure, forbid
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import failure, forbid
 from sagaline.storage.sqlite import Clock, read_clock, utc_now
 from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from thunderline.storage.link_store import CommunityRow, LinkStore, MembershipRow
@@ -56,7 +57,7 @@ class LinkService:
         self.store = store
         self.config = config
         self._clock = clock
-        self._handlers = {JoinCommunity: self._join, LeaveCommunity: self._leave}
+        self._handlers: dict[type, Handler] = {JoinCommunity: self._join, LeaveCommunity: self._leave}
 
     async def start(self) -> CommunityRow:
         """Make sure the default community exists; return it.

@@ -29,9 +29,10 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Literal, Mapping, Protocol
+from typing import Literal, Protocol
 
 from sagaline.errors import SagalineError
 from sagaline.messages.ids import uuid7

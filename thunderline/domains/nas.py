@@ -32,7 +32,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["MAX_COMBINATIONS", "DEFAULT_SEARCH_SPACE", "SearchSpace", "Proposal", "param_count", "parse_space", "propose"]
+__all__ = ["MAX_COMBINATIONS", "DEFAULT_SEARCH_SPACE", "SearchSpace", "Proposal", "param_count", "parse_space",
+           "propose"]
 
 #: Largest space :func:`propose` enumerates (it lists every combination).
 MAX_COMBINATIONS = 100_000
@@ -61,7 +62,7 @@ class SearchSpace(BaseModel):
     """Passes over the training data per trial (the training budget)."""
 
     @model_validator(mode="after")
-    def _small_enough(self) -> "SearchSpace":
+    def _small_enough(self) -> SearchSpace:
         if self.combinations() > MAX_COMBINATIONS:
             raise ValueError(f"the space has {self.combinations():,} combinations; "
                              f"at most {MAX_COMBINATIONS:,} are allowed")
@@ -156,7 +157,7 @@ def param_count(n_features: int, layers: tuple[int, ...], n_classes: int) -> int
     """
     outputs = 1 if n_classes <= 2 else n_classes
     sizes = (n_features, *layers, outputs)
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
 def propose(space: SearchSpace, count: int, *, seed: int, n_features: int, n_classes: int,

@@ -27,8 +27,8 @@ Only the standard library; no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 __all__ = ["Candidate", "dominates", "frontier", "choose"]
 

@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -100,7 +101,7 @@ class Rule(_Strict):
     """What a denial by this rule says; a default naming the rule is used when empty."""
 
     @model_validator(mode="after")
-    def _operands(self) -> "Rule":
+    def _operands(self) -> Rule:
         problem = _operand_problem(self)
         if problem:
             raise ValueError(f"rule {self.id!r} ({self.op}): {problem}")
@@ -135,7 +136,7 @@ class Freeze(_Strict):
     """What the denial says."""
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Freeze":
+    def _ordered(self) -> Freeze:
         if self.start >= self.end:
             raise ValueError(f"freeze {self.id!r}: start must be before end")
         return self
@@ -158,7 +159,7 @@ class Policy(_Strict):
     """Windows in which everything is denied."""
 
     @model_validator(mode="after")
-    def _unique(self) -> "Policy":
+    def _unique(self) -> Policy:
         ids = [r.id for r in self.rules] + [f.id for f in self.freezes]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
@@ -268,9 +269,10 @@ def _check(rule: Rule, subject: Mapping[str, Any], now: datetime) -> str | None:
     if not _aware(value):
         return f"{rule.field} must be an aware datetime, not {type(value).__name__}"
     if rule.op in _WINDOW:
-        inside = rule.start <= value < rule.end  # type: ignore[operator]
+        inside = rule.start <= value < rule.end
         holds = inside == (rule.op == "within_window")
-        return None if holds else f"{rule.field} {value.isoformat()} is {'outside' if not inside else 'inside'} the window"
+        where = "outside" if not inside else "inside"
+        return None if holds else f"{rule.field} {value.isoformat()} is {where} the window"
     age = (now - value).total_seconds()
     holds = age <= rule.value if rule.op == "max_age" else age >= rule.value
     return None if holds else f"{rule.field} is {age:.0f} s old ({rule.op} {rule.value} s)"

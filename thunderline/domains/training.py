@@ -31,9 +31,10 @@ import hashlib
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from thunderline.messages.bridge import Architecture, TrainingDataset
 
@@ -77,7 +78,7 @@ def describe_dataset(kind: str, path: str, name: str = "") -> dict[str, int]:
     classes = len(set(y.tolist()))
     if len(y) == 0 or classes < 2:
         raise DatasetError(f"{name or path}: needs samples of at least two classes, has {classes}")
-    return {"feature_count": int(X.shape[1]), "class_count": classes, "sample_count": int(len(y))}
+    return {"feature_count": int(X.shape[1]), "class_count": classes, "sample_count": len(y)}
 
 
 def load_dataset(dataset: TrainingDataset) -> tuple[Any, Any]:
@@ -236,8 +237,9 @@ def predict(model: dict[str, Any], X: Any) -> Any:
     """Labels a loaded model file predicts for ``X`` (the same forward pass as scikit-learn's)."""
     import numpy as np
 
-    acts = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
-            "logistic": lambda z: 1 / (1 + np.exp(-z))}
+    acts: dict[str, Callable[[Any], Any]] = {
+        "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
+        "logistic": lambda z: 1 / (1 + np.exp(-z))}
     hidden = acts[str(model["activation"])]
     a = (np.asarray(X, dtype=float) - model["scale_mean"]) / model["scale_std"]
     layers = sum(1 for name in model if name.startswith("coef_"))

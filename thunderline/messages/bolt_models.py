@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from sagaline.messages.base import Command, Message, Reply
 from thunderline.messages.bridge import DatasetKind, TrainingDataset, TrialResult
 
@@ -183,7 +185,7 @@ class CreateModelRun(Command):
     """Trials asked for (the original's default)."""
     max_params: int = 2_000_000
     """Largest model accepted (the original's default)."""
-    search_space: dict[str, Any] = {}
+    search_space: dict[str, Any] = Field(default_factory=dict)
     """The declared search space."""
 
 

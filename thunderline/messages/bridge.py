@@ -29,6 +29,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from sagaline.messages.base import Command, Message, Reply
 
 __all__ = [
@@ -133,7 +135,7 @@ class ProposeArchitectures(Command):
 
     run_id: str
     """The model run they are for."""
-    search_space: dict[str, Any] = {}
+    search_space: dict[str, Any] = Field(default_factory=dict)
     """The declared space (:class:`thunderline.domains.nas.SearchSpace` as data); empty: the default."""
     count: int = 3
     """How many are wanted."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from sagaline.messages.base import Command, Message, Reply
 from sagaline.messages.ids import GivenId
 
@@ -43,7 +45,7 @@ class PolicyDecided(Reply):
     """The deciding policy (``none`` when no policy governs the action)."""
     policy_version: int
     """Its version (0 for ``none``)."""
-    failed: list[str] = []
+    failed: list[str] = Field(default_factory=list)
     """Ids of the rules and freezes that denied."""
     decided_at: datetime
     """Evaluation time (UTC)."""
@@ -68,7 +70,7 @@ class DecisionRecord(Message):
     """The deciding policy."""
     policy_version: int
     """Its version."""
-    failed: list[str] = []
+    failed: list[str] = Field(default_factory=list)
     """Ids of the rules and freezes that denied."""
     correlation_id: str | None = None
     """The saga run that asked."""

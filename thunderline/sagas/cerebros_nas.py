@@ -74,14 +74,24 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
+from sagaline.messages.base import Reply
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
 from thunderline.messages import bolt_models as m
-from thunderline.messages.bridge import (Architecture, ArchitecturesProposed, AwaitTrials, CancelTrials,
-                                         DispatchTraining, ProposeArchitectures, TrainingDataset, TrainingDispatched,
-                                         TrialResult, TrialsFinished)
+from thunderline.messages.bridge import (
+    Architecture,
+    ArchitecturesProposed,
+    AwaitTrials,
+    CancelTrials,
+    DispatchTraining,
+    ProposeArchitectures,
+    TrainingDataset,
+    TrainingDispatched,
+    TrialResult,
+    TrialsFinished,
+)
 
 __all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S",
            "DEFAULT_MAX_TRIALS", "DEFAULT_MAX_PARAMS", "definition"]
@@ -154,7 +164,7 @@ class _NotesFailure:
         return frozenset({self.inner.target, "bolt"})
 
 
-def _field(reply_type: type, name: str):
+def _field(reply_type: type[Reply], name: str):
     """Parse a reply of ``reply_type`` into its field ``name`` (as plain data)."""
     def parse(reply: Any, args) -> Any:
         if isinstance(reply, reply_type):

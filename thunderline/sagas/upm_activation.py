@@ -52,13 +52,23 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
-from thunderline.messages.bolt import (ActivateSnapshot, ArchiveActiveSnapshot, GetLatestDrift, LatestDrift,
-                                       LoadSnapshot, RestoreAdapters, RestoreArchivedSnapshot, RevertActivation,
-                                       SnapshotActivated, SnapshotLoaded, SyncAdapters)
+from thunderline.messages.bolt import (
+    ActivateSnapshot,
+    ArchiveActiveSnapshot,
+    GetLatestDrift,
+    LatestDrift,
+    LoadSnapshot,
+    RestoreAdapters,
+    RestoreArchivedSnapshot,
+    RevertActivation,
+    SnapshotActivated,
+    SnapshotLoaded,
+    SyncAdapters,
+)
 from thunderline.messages.crown import EvaluatePolicy, PolicyDecided
 
 __all__ = ["NAME", "ACTION", "DEFAULT_MAX_DRIFT", "COMMAND_TIMEOUT_S", "definition"]

@@ -32,12 +32,11 @@ import re
 from typing import Any
 
 from sagaline.events.envelope import new_event
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, StepError, input_, local, result
 from thunderline.messages.block import DeprovisionVault, ProvisionVault
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, RevokeToken, SendMagicLink,
-                                       local_redirect)
+from thunderline.messages.gate import CreateUser, DeleteUser, IssueToken, RevokeToken, SendMagicLink, local_redirect
 from thunderline.messages.link import JoinCommunity, LeaveCommunity
 
 __all__ = ["NAME", "EMAIL_RE", "definition", "COMMAND_TIMEOUT_S"]

@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sagaline.storage.database import Connection
-
 import thunderline.messages.block  # noqa: F401  registers block replies, which the ledger decodes
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 

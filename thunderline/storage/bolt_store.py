@@ -34,17 +34,23 @@ records. Raises :class:`~sagaline.storage.errors.StorageError` on SQLite failure
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
-import thunderline.messages.bolt  # noqa: F401  registers bolt's UPM replies, which the ledger decodes
+import thunderline.messages.bolt
 import thunderline.messages.bolt_models  # noqa: F401  and its NAS replies
-from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
-from thunderline.messages.bolt_models import (FrontierPoint, ModelArtifact, ModelRunRecord, ModelVersionRecord,
-                                              RunTransition)
+from thunderline.messages.bolt_models import (
+    FrontierPoint,
+    ModelArtifact,
+    ModelRunRecord,
+    ModelVersionRecord,
+    RunTransition,
+)
 from thunderline.messages.bridge import TrainingDataset
 
 __all__ = ["BoltStore", "SNAPSHOT_COLS", "ADAPTER_COLS"]

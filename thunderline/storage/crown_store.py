@@ -22,8 +22,8 @@ from typing import Any
 
 import thunderline.messages.crown  # noqa: F401  registers crown replies, which the ledger decodes
 from sagaline.messages.codec import pack_value, unpack_value
-from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.database import Connection
+from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 from thunderline.messages.crown import DecisionRecord
 

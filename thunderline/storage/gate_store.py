@@ -21,13 +21,15 @@ on any SQLite failure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
-
-from sagaline.storage.database import Connection
+from sqlite3 import Row
+from typing import Any
 
 import thunderline.messages.gate  # noqa: F401  registers gate replies, which the ledger decodes
 from sagaline.messages.codec import pack_value, unpack_value
+from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 
@@ -187,8 +189,8 @@ class GateStore(StoreBase):
         return [_mail(r) for r in rows]
 
 
-def _encoded(row: object) -> tuple:
-    return tuple(_column(value) for value in astuple(row))  # type: ignore[arg-type]
+def _encoded(row: UserRow | TokenRow | OutboxRow) -> tuple[Any, ...]:
+    return tuple(_column(value) for value in astuple(row))
 
 
 def _column(value: object) -> object:
@@ -203,13 +205,13 @@ def _opt_time(text: str | None) -> datetime | None:
     return None if text is None else parse_iso(text)
 
 
-def _user(r: tuple) -> UserRow:
+def _user(r: Sequence[Any] | Row) -> UserRow:
     return UserRow(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5])
 
 
-def _token(r: tuple) -> TokenRow:
+def _token(r: Sequence[Any] | Row) -> TokenRow:
     return TokenRow(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]), _opt_time(r[4]), r[5], r[6])
 
 
-def _mail(r: tuple) -> OutboxRow:
+def _mail(r: Sequence[Any] | Row) -> OutboxRow:
     return OutboxRow(r[0], r[1], r[2], r[3], unpack_value(r[4]), r[5], parse_iso(r[6]), r[7])

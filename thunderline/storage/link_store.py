@@ -85,11 +85,11 @@ class LinkStore(StoreBase):
         async with self.db.join() as conn:
             rows = await conn.execute_fetchall("SELECT id, name, created_at FROM communities WHERE name = ?",
                                                (name,))
-            if not rows:
-                row = (uuid7(), name, iso(now))
-                await conn.execute("INSERT INTO communities (id, name, created_at) VALUES (?, ?, ?)", row)
-                rows = [row]
-        return CommunityRow(rows[0][0], rows[0][1], parse_iso(rows[0][2]))
+            if rows:
+                return CommunityRow(rows[0][0], rows[0][1], parse_iso(rows[0][2]))
+            row = (uuid7(), name, iso(now))
+            await conn.execute("INSERT INTO communities (id, name, created_at) VALUES (?, ?, ?)", row)
+        return CommunityRow(row[0], row[1], parse_iso(row[2]))
 
     async def community_exists(self, conn: Connection, community_id: str) -> bool:
         """True when a community with id ``community_id`` exists."""

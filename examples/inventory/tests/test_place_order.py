@@ -42,7 +42,7 @@ def test_an_order_reserves_the_items_and_a_declined_card_puts_them_back(shop):
 
 
 def test_the_catalog_shows_the_typed_inputs_and_a_bad_quantity_never_reaches_the_daemon(shop):
-    daemon, cli = shop
+    _daemon, cli = shop
 
     [saga] = cli.json("sagas", "catalog", "place_order")["sagas"]
     bad = cli("sagas", "start", "place_order", "sku=apple", "quantity=lots", "card=visa")

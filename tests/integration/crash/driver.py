@@ -47,9 +47,9 @@ def _append(path: Path, line: str) -> None:
 
 
 def _start(args: argparse.Namespace):
-    from sagaline.actors.tree import start_tree
-    from thunderline.testing import tree_config
+    from sagaline.daemon.tree import start_tree
     from sagaline.runtime import start_system
+    from thunderline.testing import tree_config
 
     state = Path(args.state)
     handle = start_system("multiprocTCPBase", log_dir=state / f"logs-{args.life}")

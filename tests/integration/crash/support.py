@@ -15,12 +15,13 @@ import os
 import signal
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
 from sagaline.runtime import procs, start_system
 from tests.integration.conftest import Databases
 from thunderline.testing import tree_config

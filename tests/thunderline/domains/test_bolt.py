@@ -3,7 +3,7 @@ state machine, artifact verification, the frontier, versions and their undo."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +15,12 @@ from sagaline.messages.ids import uuid7
 from sagaline.storage.aio import AsyncRunner
 from thunderline.domains.bolt import BoltService
 from thunderline.domains.training import sha256_of
-from thunderline.messages import bolt as m, bolt_models as nas
+from thunderline.messages import bolt as m
+from thunderline.messages import bolt_models as nas
 from thunderline.messages.bridge import Architecture, TrialResult
 from thunderline.storage.bolt_store import BoltStore
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 RUN = uuid7()  # one saga run's correlation id for the whole module
 
 

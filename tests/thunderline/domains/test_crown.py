@@ -3,7 +3,7 @@ a bad policy file stops crown from starting, naming the file."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from thunderline.domains.policy import PolicyError
 from thunderline.messages.crown import EvaluatePolicy, ListDecisions, ListPolicies, PolicyDecided
 from thunderline.storage.crown_store import CrownStore
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 GOOD = {"action": "upm.activate", "drift_score": 0.05, "sample_count": 500, "trained_by": "bolt",
         "created_at": NOW - timedelta(days=1)}
 
@@ -97,5 +97,5 @@ def test_a_crown_actor_with_a_bad_policy_file_fails_to_start_naming_it(actor_sys
 def test_a_crown_actor_answers_evaluations(actor_system, tmp_path):
     crown = start_actor(actor_system, "thunderline.actors.crown.CrownActor", {"db_path": str(tmp_path / "c.db")})
     reply = actor_system.ask(crown, EvaluatePolicy(headers=Headers(correlation_id=uuid7(), idempotency_key="k"),
-                                                   subject={**GOOD, "created_at": datetime.now(timezone.utc)}))
+                                                   subject={**GOOD, "created_at": datetime.now(UTC)}))
     assert not isinstance(reply, CommandFailed) and reply.effect == "allow"

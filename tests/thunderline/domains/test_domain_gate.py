@@ -6,8 +6,18 @@ from datetime import timedelta
 
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import is_uuid7
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
+from thunderline.messages.gate import (
+    CreateUser,
+    DeleteUser,
+    IssueToken,
+    MagicLinkSent,
+    RevokeToken,
+    SendMagicLink,
+    TokenIssued,
+    TokenRevoked,
+    UserCreated,
+    UserDeleted,
+)
 
 EMAIL = "ada@example.org"
 

@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thunderline.domains import nas, pareto, policy
 from thunderline.domains.pareto import Candidate, choose, dominates, frontier

@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from thunderline.domains.policy import (DEFAULT_POLICY_PATH, Policy, PolicyError, decide, evaluate, index_policies,
-                                        load_policy, parse_policy)
+from thunderline.domains.policy import (
+    DEFAULT_POLICY_PATH,
+    Policy,
+    PolicyError,
+    decide,
+    evaluate,
+    index_policies,
+    load_policy,
+    parse_policy,
+)
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HEAD = 'id = "p"\nversion = 2\nactions = ["upm.activate"]\n'
 
 

@@ -6,12 +6,13 @@ domain actors, runs driven by the saga actor, effects read from SQLite.
 from __future__ import annotations
 
 import sqlite3
+
 import pytest
 
-from sagaline.actors.tree import start_tree
 from sagaline.client import SagaClient
+from sagaline.daemon.tree import start_tree
+from sagaline.events.flow import TailEvents
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Lookup
 from tests.support.tree import pid_alive, wait_until

@@ -7,7 +7,7 @@ multiprocTCPBase every trainer's process is checked gone by pid.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,9 +15,9 @@ from sagaline.actors.spawn import start_actor
 from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
 from sagaline.events import validate
+from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
 from sagaline.storage.aio import AsyncRunner
@@ -44,7 +44,7 @@ class Lab:
         self.handle = handle
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.runner = AsyncRunner("test-nas")
-        clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+        clock = lambda: datetime.now(UTC)  # noqa: E731
         self.bolt_store = self.run(BoltStore.open(tmp_path / "bolt.db"))
         self.flow_store = self.run(FlowStore.open(tmp_path / "flow.db"))
         self.services = {"bolt": BoltService(self.bolt_store, clock),

@@ -7,16 +7,16 @@ against the snapshots and adapters as they were before the run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sagaline.domains.faults import FaultPlan
 from sagaline.domains.flow import FlowConfig, FlowService
 from sagaline.events import validate
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Headers
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
 from sagaline.storage.aio import AsyncRunner
@@ -29,7 +29,7 @@ from thunderline.sagas import upm_activation
 from thunderline.storage.bolt_store import BoltStore
 from thunderline.storage.crown_store import CrownStore
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 class World:
@@ -138,14 +138,15 @@ def test_a_snapshot_drifting_less_than_the_threshold_becomes_active_and_every_ad
     result = report.finished.result
     assert result["previous_snapshot_id"] == a.snapshot_id and result["decision"]["effect"] == "allow"
     [event] = world.events
-    assert (event.name, event.source, event.correlation_id) == ("ai.upm.snapshot.activated", "bolt", report.state.run_id)
+    assert (event.name, event.source, event.correlation_id) == ("ai.upm.snapshot.activated", "bolt",
+                                                                report.state.run_id)
     assert event.payload == {"snapshot_id": b.snapshot_id, "activated_at": NOW, "adapter_count": 3}
     validate(event, "raise")
     assert [r.accepted for r in world.replies if isinstance(r, EventPublished)] == [True]
 
 
 def test_a_drift_score_equal_to_the_threshold_is_rejected_and_nothing_changes(world, fleet):
-    a, b = fleet
+    _a, b = fleet
     drift(world, b.snapshot_id, 0.15)
     before = (world.snapshots(), world.adapters())
 
@@ -157,7 +158,7 @@ def test_a_drift_score_equal_to_the_threshold_is_rejected_and_nothing_changes(wo
 
 
 def test_only_the_latest_drift_window_counts(world, fleet):
-    a, b = fleet
+    _a, b = fleet
     drift(world, b.snapshot_id, 0.01, ended_hours_ago=5)
     drift(world, b.snapshot_id, 0.40, ended_hours_ago=1)
     report = world.activate({"snapshot_id": b.snapshot_id})
@@ -178,7 +179,7 @@ def test_only_an_existing_shadow_snapshot_can_be_activated(world, fleet, which, 
 
 
 def test_a_policy_denial_fails_with_the_policys_reasons_and_is_audited(world, fleet):
-    a, _ = fleet
+    _a, _ = fleet
     shady = register(world, trained_by="mallory", version=3)
     drift(world, shady.snapshot_id, 0.05, samples=12)
     before = (world.snapshots(), world.adapters())

@@ -3,7 +3,7 @@ actors with their own SQLite files); rollback checked field by field in bolt's t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def lab(actor_system, tmp_path):
 
 
 def setup_fleet(t: Lab):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = t.ask("bolt", m.RegisterSnapshot, version=1, checksum="a", trained_by="bolt").snapshot
     t.ask("bolt", m.ActivateSnapshot, snapshot_id=old.snapshot_id)
     for name in ("api", "batch"):

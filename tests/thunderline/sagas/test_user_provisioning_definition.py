@@ -1,19 +1,30 @@
 """UserProvisioning's definition, driven in-process against a dict-backed fake domain."""
 
+import datetime as dt
+
 import pytest
 
+from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.common import CommandFailed
-from sagaline.messages.flow import EventPublished, PublishEvent
 from sagaline.messages.ids import uuid7
 from sagaline.saga import Driver
 from thunderline.messages.block import DeprovisionVault, ProvisionVault, VaultDeprovisioned, VaultProvisioned
-from thunderline.messages.gate import (CreateUser, DeleteUser, IssueToken, MagicLinkSent, RevokeToken,
-                                       SendMagicLink, TokenIssued, TokenRevoked, UserCreated, UserDeleted)
+from thunderline.messages.gate import (
+    CreateUser,
+    DeleteUser,
+    IssueToken,
+    MagicLinkSent,
+    RevokeToken,
+    SendMagicLink,
+    TokenIssued,
+    TokenRevoked,
+    UserCreated,
+    UserDeleted,
+)
 from thunderline.messages.link import CommunityJoined, CommunityLeft, JoinCommunity, LeaveCommunity
 from thunderline.sagas import user_provisioning
-import datetime as dt
 
-NOW = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 
 
 class FakeDomains:

@@ -10,12 +10,12 @@ one to a single-run child host (``isolation="process"``) in its args.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagaline.actors.saga_run import Operation
 from sagaline.apps import Apps, load_apps
+from sagaline.hosts.saga_run import Operation
 from sagaline.messages.saga import StartSaga
 from sagaline.saga.journal import HaltRule
 
@@ -59,7 +59,7 @@ class Successor:
     reply_to: Any
 
 
-Launch = Union[NewRun, Rebuild, Successor]
+Launch = NewRun | Rebuild | Successor
 
 
 class HostArgs(BaseModel):
@@ -104,7 +104,7 @@ class HostArgs(BaseModel):
         """``hosted`` or ``process`` for ``saga``: the override, else its definition's."""
         if self.launch is not None:
             return "hosted"  # a single-run host runs its one run itself
-        return self.isolation or getattr(definition, "isolation", "hosted")
+        return self.isolation or str(getattr(definition, "isolation", "hosted"))
 
     def halt_rule(self) -> HaltRule | None:
         """The rehearsal rule, if any."""

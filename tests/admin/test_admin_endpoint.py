@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from sagaline.actors.spawn import start_actor
-from sagaline.actors.tree import start_tree
+from sagaline.daemon.tree import start_tree
 from sagaline.messages import codec
-from sagaline.messages.admin import (ADMIN_DOOR_NAME, ADMIN_MAX_BYTES, AdminDoorInit, AdminError, AdminHealth,
-                                     AdminListRuns, AdminPolicyDecisions, AdminRegistryLookup, AdminResult,
-                                     AdminStartSaga, AdminWaitRun)
+from sagaline.messages.admin import (
+    ADMIN_DOOR_NAME,
+    ADMIN_MAX_BYTES,
+    AdminDoorInit,
+    AdminError,
+    AdminHealth,
+    AdminListRuns,
+    AdminPolicyDecisions,
+    AdminRegistryLookup,
+    AdminResult,
+    AdminStartSaga,
+    AdminWaitRun,
+)
 from sagaline.messages.registry import Lookup
 from sagaline.messages.saga import StartSaga
 from sagaline.runtime import MULTIPROC, SIMPLE
@@ -22,8 +33,8 @@ from sagaline.supervisors.spec import child_spec
 from sagaline.testing.plugin import running_system
 from thunderline.testing import tree_config
 
-ENDPOINT = "sagaline.actors.admin.AdminEndpoint"
-DOOR = "sagaline.actors.admin_door.AdminDoor"
+ENDPOINT = "sagaline.admin.endpoint.AdminEndpoint"
+DOOR = "sagaline.admin.door.AdminDoor"
 
 
 class Admin:

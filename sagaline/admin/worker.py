@@ -6,12 +6,12 @@ straight to one of them (or through the door and the endpoint, one hop
 more). A worker:
 
 * **reads** the request at the trust boundary
-  (:func:`sagaline.daemon.requests.read_request`: size, nesting depth,
+  (:func:`sagaline.admin.requests.read_request`: size, nesting depth,
   validation); a bad one is answered with an error at once;
 * **answers one request at a time**: a request that arrives while it is
   busy is answered ``busy`` (a forwarded one goes back to the endpoint,
   which tries another worker);
-* **drives** the request's script (:mod:`sagaline.daemon.conversations`):
+* **drives** the request's script (:mod:`sagaline.admin.conversations`):
   resolves targets through the registry (cached; its subscription keeps the
   cache current), sends the asks, and matches the replies. A reply to an
   ask of the saga supervisor may come from another actor (the supervisor
@@ -59,13 +59,22 @@ import statistics
 import time
 from typing import Any
 
-from sagaline.apps import load_apps
 from sagaline.actors.base import BaseActor
-from sagaline.daemon.conversations import Ask, Missing, NoAnswer, conversation, error
-from sagaline.daemon.requests import is_reply, read_request, reply_form
+from sagaline.admin.conversations import Ask, Missing, NoAnswer, conversation, error
+from sagaline.admin.requests import is_reply, read_request, reply_form
+from sagaline.apps import load_apps
 from sagaline.messages import codec
-from sagaline.messages.admin import (AdminBounced, AdminConnect, AdminError, AdminForward, AdminHealth,
-                                     AdminRequest, AdminResult, AdminWorkerPing, AdminWorkerState)
+from sagaline.messages.admin import (
+    AdminBounced,
+    AdminConnect,
+    AdminError,
+    AdminForward,
+    AdminHealth,
+    AdminRequest,
+    AdminResult,
+    AdminWorkerPing,
+    AdminWorkerState,
+)
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe
 from sagaline.messages.supervision import ExitReason, Unrecognized
 from sagaline.runtime.procs import pid_alive
@@ -112,7 +121,7 @@ class AdminWorker(BaseActor):
         self.current: _Request | None = None
         self.wake_at: float | None = None
         self.faults: list[int] = []
-        self.faults_at = _page_faults()
+        self.faults_at: int | None = _page_faults()
         if self.registry is not None:
             for prefix in CACHED_PREFIXES:
                 self.send(self.registry, Subscribe(key_prefix=prefix))
@@ -193,8 +202,14 @@ class AdminWorker(BaseActor):
 
     # ----- the script -------------------------------------------------------------------
 
+    def _in_hand(self) -> _Request:
+        """The request being answered (these steps run only while there is one)."""
+        if self.current is None:
+            raise RuntimeError("the admin worker has no request in hand")
+        return self.current
+
     def _advance(self, reply: Any) -> None:
-        current = self.current
+        current = self._in_hand()
         try:
             asked = current.script.send(reply)
         except StopIteration as stop:
@@ -210,7 +225,7 @@ class AdminWorker(BaseActor):
         self._resolve_or_send()
 
     def _resolve_or_send(self) -> None:
-        current = self.current
+        current = self._in_hand()
         for ask in current.batch:
             if ask.address is None and ask.target not in self.known:
                 current.looking_up = ask.target
@@ -218,9 +233,10 @@ class AdminWorker(BaseActor):
                 return
         current.waiting = []
         for index, ask in enumerate(current.batch):
-            address = ask.address if ask.address is not None else self.known[ask.target]
+            target = ask.target or "an ask without a target"
+            address = ask.address if ask.address is not None else self.known.get(target)
             if isinstance(address, Missing) or address is None:
-                if not self._settle(index, address if isinstance(address, Missing) else Missing(ask.target)):
+                if not self._settle(index, address if isinstance(address, Missing) else Missing(target)):
                     return
                 continue
             current.waiting.append((address, index))
@@ -231,7 +247,7 @@ class AdminWorker(BaseActor):
         self._maybe_next()
 
     def _replied(self, message: Any, sender: Any) -> None:
-        current = self.current
+        current = self._in_hand()
         if current.looking_up is not None and sender == self.registry and isinstance(message, Entries):
             key, current.looking_up = current.looking_up, None
             holder = next((e.holder for e in message.entries if e.key == key), None)
@@ -248,7 +264,7 @@ class AdminWorker(BaseActor):
 
     def _settle(self, index: int, reply: Any) -> bool:
         """Record a reply; False when it ended the request (an error for a required ask)."""
-        current = self.current
+        current = self._in_hand()
         ask = current.batch[index]
         if not ask.optional:
             if isinstance(reply, Missing):
@@ -306,7 +322,7 @@ class AdminWorker(BaseActor):
     # ----- the answer -------------------------------------------------------------------
 
     def _finish(self, answer: AdminResult | AdminError) -> None:
-        current, self.current = self.current, None
+        current, self.current = self._in_hand(), None
         self.timers.cancel("step")
         request = current.request
         cid = getattr(request, "correlation_id", None) or (

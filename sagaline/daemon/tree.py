@@ -18,7 +18,7 @@ as ``sagas``; its hosts as ``sagahost:<i>``. Every database lives under one
 data directory, one file per domain, and ``journal.sqlite`` (written by
 every host, read by the saga supervisor). Starting a tree on a data
 directory that holds unfinished runs recovers them (each host rebuilds its
-partition's runs, see :mod:`sagaline.actors.saga_host`); stopping it leaves
+partition's runs, see :mod:`sagaline.hosts.saga_host`); stopping it leaves
 runs in progress in the journal, to be resumed by the next start.
 """
 
@@ -29,19 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagaline.actors.host_args import DEFAULT_RECOVERY_CONCURRENCY
-from sagaline.actors.saga_supervisor import SAGA_HOST, host_id
 from sagaline.actors.spawn import start_actor_with_pid
-from sagaline.saga.placement import host_key
 from sagaline.apps import load_apps
+from sagaline.hosts.host_args import DEFAULT_RECOVERY_CONCURRENCY
+from sagaline.hosts.saga_supervisor import SAGA_HOST, SagaSupervisor, host_id
 from sagaline.messages.registry import Entries, Lookup
-from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
+from sagaline.registry.actor import Registry
+from sagaline.saga.placement import host_key
+from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, class_path
+from sagaline.supervisors.supervisor import Supervisor
 
 __all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]
 
-REGISTRY = "sagaline.registry.actor.Registry"
-SUPERVISOR = "sagaline.supervisors.supervisor.Supervisor"
-SAGA_SUPERVISOR = "sagaline.actors.saga_supervisor.SagaSupervisor"
+REGISTRY = class_path(Registry)
+SUPERVISOR = class_path(Supervisor)
+SAGA_SUPERVISOR = class_path(SagaSupervisor)
 SAGAS_NAME = "sagas"
 #: Finished runs are kept a week unless configured otherwise.
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0

@@ -1,6 +1,6 @@
 """Plain helpers of a saga run: finishing again, carry-over, the stuck event, telemetry.
 
-Kept apart from :mod:`sagaline.actors.saga_run` so the run reads as its
+Kept apart from :mod:`sagaline.hosts.saga_run` so the run reads as its
 message handling; everything here is a function of run state or journal
 rows (no actor operations).
 """

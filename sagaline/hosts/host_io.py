@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sagaline.messages.base import Command
 from sagaline.messages.batch import CommandBatch

@@ -1,7 +1,7 @@
 """The saga host: one actor (one OS process on multiprocTCPBase) running many saga runs.
 
 Like a BEAM scheduler running many Erlang processes, a host carries many
-lightweight run actors (:class:`~sagaline.actors.saga_run.SagaRun`), each
+lightweight run actors (:class:`~sagaline.hosts.saga_run.SagaRun`), each
 with its own mailbox, state, timers and registry entry ``saga:<correlation
 id>``. The saga supervisor supervises a fixed set of hosts (one per core by
 default) and routes every request about a run to the host of its
@@ -9,7 +9,7 @@ default) and routes every request about a run to the host of its
 correlation id): nobody looks a run up to find it. A host is the authority
 for its partition: it admits starts (one run per correlation id, checked in
 memory and in the journal), holds the waiters of its runs
-(:class:`~sagaline.actors.run_book.RunBook`), answers their status, and is
+(:class:`~sagaline.hosts.run_book.RunBook`), answers their status, and is
 the registry partition of their keys.
 
 **One pump for what gathered.** After the messages it has received (it
@@ -18,9 +18,9 @@ them), the host lets every run with mail handle it, writes every journal
 record those runs made in **one** transaction (group commit:
 :class:`~sagaline.saga.journal.GroupCommit`), then carries out what follows
 from them (write-ahead), and sends what the runs sent, one envelope per
-destination (:class:`~sagaline.actors.host_io.Outbox`: commands for one
+destination (:class:`~sagaline.hosts.host_io.Outbox`: commands for one
 domain actor travel as one batch). Timers of all runs share one heap and
-one Thespian wakeup (:class:`~sagaline.actors.host_io.RunTimers`).
+one Thespian wakeup (:class:`~sagaline.hosts.host_io.RunTimers`).
 
 **Isolation.** An exception in one run's code ends that run only, as a
 crash ends an Erlang process: the run is rebuilt from the journal (its
@@ -46,10 +46,10 @@ taken back and refused the same way (never half-accepted). The host checks
 the journal's filesystem every second even when idle, so a full or
 read-only disk is found before a write fails; it reports the fault in
 ``HostStats`` (hence ``health``) and alerts once per fault and once per
-recovery (:class:`~sagaline.actors.host_storage.StorageGuard`; the decisions
+recovery (:class:`~sagaline.hosts.host_storage.StorageGuard`; the decisions
 are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
 
-Args: see :class:`~sagaline.actors.host_args.HostArgs`.
+Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
 
 from __future__ import annotations
@@ -57,23 +57,41 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
-from sagaline.actors.host_desk import DeskTicket, HostDesk
-from sagaline.actors.host_io import Outbox, RunTimers
-from sagaline.actors.host_storage import StorageGuard
-from sagaline.actors.run_book import RunBook
-from sagaline.actors.saga_run import Operation, SagaRun, Tick
-from sagaline.actors.saga_support import operator_outcome
+from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
+from sagaline.hosts.host_desk import DeskTicket, HostDesk
+from sagaline.hosts.host_io import Outbox, RunTimers
+from sagaline.hosts.host_storage import StorageGuard
+from sagaline.hosts.run_book import RunBook
+from sagaline.hosts.saga_run import Operation, SagaRun, Tick
+from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.batch import Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, DirectoryUpdate, GetHostStats, HostStats,
-                                    OperatorAnswer, ResumeRun, RetryCompensation, RunBegun, RunEnded, RunOutcome,
-                                    RunSnapshot, RunStatus, RunWithdrawn, SagaAccepted, SagaRefused, StartSaga)
-from sagaline.messages.supervision import ChildInfo, Children, ExitReason, WhichChildren
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    CancelRun,
+    DirectoryUpdate,
+    GetHostStats,
+    HostStats,
+    OperatorAnswer,
+    ResumeRun,
+    RetryCompensation,
+    RunBegun,
+    RunEnded,
+    RunOutcome,
+    RunSnapshot,
+    RunStatus,
+    RunWithdrawn,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+)
+from sagaline.messages.supervision import ExitReason
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
 from sagaline.saga import Executor
@@ -86,8 +104,9 @@ from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
+from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import child_spec
+from sagaline.supervisors.spec import child_spec, class_path
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -125,7 +144,7 @@ class SagaHost(ChildKeeper):
         self.sagas = self.apps.saga_factories()
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
-        self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
+        self.journal: GroupCommit[tuple[SagaRun, Any]] = GroupCommit(self._open_store(), self.cfg.halt_rule())
         self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
         if self.durable and self.cfg.launch is None:
             self.timers.start("storage", CHECK_EVERY_S)
@@ -243,7 +262,7 @@ class SagaHost(ChildKeeper):
     def _withdraw_starts(self) -> None:
         """Starts whose first record is not durable are taken back and refused: never half-accepted
         (a single-run host tells its parent, which answers the starter, and exits)."""
-        refusal = self._refusal()
+        refusal = self._refusal() or SagaRefused(code="storage_unavailable", message="the journal cannot be written")
         for cid in self.journal.withdraw_starts():
             if self.cfg.launch is not None:
                 self.post(self.parent, RunWithdrawn(correlation_id=cid, reason=self.storage.fault or ""))
@@ -252,7 +271,7 @@ class SagaHost(ChildKeeper):
             run = self.book.live.get(cid)
             if run is not None:
                 run.done = True
-                self.run_timers.cancel_all(lambda key, cid=cid: key[0] == cid)
+                self.run_timers.cancel_all(_of_run(cid))
                 if run.successor is not None:
                     self._operator_answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
                                           refusal.message)
@@ -284,7 +303,8 @@ class SagaHost(ChildKeeper):
             now = time.time()
             for (cid, timer), payload in self.run_timers.due(now + 0.0005):
                 if cid == _DESK:
-                    self.desk.expire(timer)
+                    if self.desk is not None:  # only a host with a desk sets desk timers
+                        self.desk.expire(timer)
                 else:
                     self._deliver(cid, Tick(timer, payload), None)
             if self.release_at is not None and self.release_at <= now + 0.0005:
@@ -320,7 +340,8 @@ class SagaHost(ChildKeeper):
         """Send ``message`` at the end of this pump, gathered with others bound for ``address``
         (an answer to a desk's ticket goes to the desk)."""
         if type(address) is DeskTicket:
-            self.desk.answer(address, message)
+            if self.desk is not None:  # only a host with a desk hands out tickets
+                self.desk.answer(address, message)
             return
         self.outbox.put(address, message)
 
@@ -378,7 +399,7 @@ class SagaHost(ChildKeeper):
             self._guarded(run, run.succeed, history, launch.from_step, launch.reply_to)
 
     def _spawn_process_run(self, launch: Launch) -> None:
-        spec = child_spec(f"run:{launch.run_id}", "sagaline.actors.saga_host.SagaHost",
+        spec = child_spec(f"run:{launch.run_id}", class_path(SagaHost),
                           self.cfg.for_process_run(launch, self.directory), restart="temporary")
         child = Child(spec.id, spec)
         self.book.processes[launch.run_id] = child
@@ -452,7 +473,7 @@ class SagaHost(ChildKeeper):
         self.book.process_sagas.pop(cid, None)
         refusal = SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {message.reason}")
         self._answer(self.book.withdrawn(cid, refusal))
-        for request, requester in self.book.drop_relays(cid):
+        for _request, requester in self.book.drop_relays(cid):
             self.post(requester, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}: its start was refused"))
 
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
@@ -475,7 +496,7 @@ class SagaHost(ChildKeeper):
         self.deliver(message.request, message.reply_to)
 
     def receive_bytes(self, message: bytes, sender: Any) -> None:
-        """An admin request a client sent straight here (see :mod:`sagaline.actors.host_desk`)."""
+        """An admin request a client sent straight here (see :mod:`sagaline.hosts.host_desk`)."""
         if sender is None or self.desk is None:
             return
         if self.waiting_for_directory:
@@ -506,7 +527,8 @@ class SagaHost(ChildKeeper):
 
     def _refusal(self) -> SagaRefused | None:
         if self.storage.fault is not None:
-            return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage.fault}")
+            return SagaRefused(code="storage_unavailable",
+                               message=f"the journal cannot be written: {self.storage.fault}")
         if self._exiting:
             return SagaRefused(code="unavailable", message="the saga host is shutting down")
         limit = self.cfg.max_runs
@@ -776,3 +798,8 @@ def _taken(cid: str, saga: str, status: str) -> SagaRefused:
     return SagaRefused(code="correlation_id_taken",
                        message=f"correlation id {cid} is held by a run of {saga!r} ({status}); "
                                "start another saga under a new id (its causation id may name this run)")
+
+
+def _of_run(cid: str) -> Callable[[Any], bool]:
+    """Whether a run timer's key belongs to run ``cid``."""
+    return lambda key: bool(key[0] == cid)

@@ -32,8 +32,14 @@ from sagaline.errors import SagalineError
 from sagaline.runtime.private import open_private, write_private
 from sagaline.runtime.procs import pid_alive
 
-__all__ = ["DaemonInfo", "DataDirLock", "DataDirBusy", "BadDaemonInfo", "DAEMON_FILE", "LOCK_FILE", "write_info",
+__all__ = ["DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR",
+           "DaemonInfo", "DataDirLock", "DataDirBusy", "BadDaemonInfo", "DAEMON_FILE", "LOCK_FILE", "write_info",
            "read_info", "remove_info", "pid_alive"]
+
+#: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
+DEFAULT_ADMIN_PORT = 7720
+#: Default data directory, relative to the daemon's working directory (``make run``: the checkout).
+DEFAULT_DATA_DIR = Path("data")
 
 DAEMON_FILE = "daemon.json"
 LOCK_FILE = "daemon.lock"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sagaline.actors.run_book import RunBook
+from sagaline.hosts.run_book import RunBook
 
 
 def test_the_runs_to_rebuild_come_oldest_first_at_most_the_limit_however_many_runs_are_in_progress():

@@ -5,7 +5,7 @@ It yields :class:`Ask` (one question) or a tuple of them (asked at once,
 answered in the same order) and is sent back the reply (or the tuple of
 replies); it returns the :class:`~sagaline.messages.admin.AdminResult` or
 :class:`~sagaline.messages.admin.AdminError` to send the requester. The
-actor that drives it (:class:`sagaline.actors.admin_worker.AdminWorker`)
+actor that drives it (:class:`sagaline.admin.worker.AdminWorker`)
 resolves targets through the registry and matches replies: by sender, or,
 for an ask to the saga supervisor (``from_anyone``: the supervisor may hand
 a request on to an actor that answers the requester itself), by being the
@@ -27,23 +27,55 @@ processes are alive, the age of the daemon's heartbeat), and ``catalog``: the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Generator
+from typing import Any
 
-from sagaline.messages.admin import (AdminAppCommand, AdminCancelRun, AdminCatalog, AdminError, AdminHealth,
-                                     AdminListRuns, AdminNasRuns, AdminPolicyDecisions, AdminRegistryLookup,
-                                     AdminRegistrySelect, AdminRequest, AdminResult, AdminResumeRun,
-                                     AdminRetryCompensation, AdminShowRun, AdminStartSaga, AdminTailEvents,
-                                     AdminTree, AdminWaitRun)
+from sagaline.events.flow import TailEvents
+from sagaline.messages.admin import (
+    AdminAppCommand,
+    AdminCancelRun,
+    AdminCatalog,
+    AdminError,
+    AdminHealth,
+    AdminListRuns,
+    AdminNasRuns,
+    AdminPolicyDecisions,
+    AdminRegistryLookup,
+    AdminRegistrySelect,
+    AdminRequest,
+    AdminResult,
+    AdminResumeRun,
+    AdminRetryCompensation,
+    AdminShowRun,
+    AdminStartSaga,
+    AdminTailEvents,
+    AdminTree,
+    AdminWaitRun,
+)
 from sagaline.messages.base import Headers
-from sagaline.messages.flow import TailEvents
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, Lookup, Select
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, CancelRun, GetHostStats, ListRuns, OperatorAnswer,
-                                    ResumeRun, RetryCompensation, RunOutcome, RunSnapshot, RunsPage, RunStatus,
-                                    SagaAccepted, SagaRefused, StartSaga)
-from sagaline.messages.supervision import WhichChildren
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    CancelRun,
+    GetHostStats,
+    HostStats,
+    ListRuns,
+    OperatorAnswer,
+    ResumeRun,
+    RetryCompensation,
+    RunOutcome,
+    RunSnapshot,
+    RunsPage,
+    RunStatus,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+)
 from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
+from sagaline.supervisors.api import WhichChildren
 
 __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
            "HEARTBEAT_STALE_S", "WATCHED"]
@@ -128,7 +160,7 @@ def _command_headers() -> Headers:
 
 # ----- runs ------------------------------------------------------------------------------------
 
-def _list_runs(request: AdminListRuns, facts: dict) -> Script:
+def _list_runs(request: AdminListRuns, facts: dict[str, Any]) -> Script:
     """Pages by over-fetching ``offset + limit`` rows (ListRuns has no cursor). A saga no app
     declares is refused unless runs of it exist (a run whose saga was removed is still listed)."""
     wanted = min(request.offset + request.limit, 10_000)
@@ -149,7 +181,7 @@ def _list_runs(request: AdminListRuns, facts: dict) -> Script:
 _ENDED = ("completed", "failed", "cancelled", "stuck", "halted", "needs_operator")
 
 
-def _show_run(request: AdminShowRun, facts: dict) -> Script:
+def _show_run(request: AdminShowRun, facts: dict[str, Any]) -> Script:
     """The snapshot (steps), and for an ended run its outcome (result, error) merged in."""
     cid = request.correlation_id
     reply = yield _saga(RunStatus(correlation_id=cid), RunSnapshot, CancelAnswer)
@@ -170,7 +202,7 @@ def _show_run(request: AdminShowRun, facts: dict) -> Script:
 _OUTCOME_ONLY = ("result", "error", "failed_step", "failed_compensations")
 
 
-def _run_record(record: dict | None, outcome: dict | None, facts: dict) -> dict:
+def _run_record(record: dict[str, Any] | None, outcome: dict[str, Any] | None, facts: dict[str, Any]) -> dict[str, Any]:
     """A snapshot with an ended run's outcome merged in, its steps in plan order, and the failed
     step's error message taken from the outcome when the snapshot kept only its code."""
     merged = {**(outcome or {}), **(record or {})}
@@ -187,7 +219,7 @@ def _run_record(record: dict | None, outcome: dict | None, facts: dict) -> dict:
     return merged
 
 
-def _plan_ordered(steps: list[dict], saga: str | None, facts: dict) -> list[dict]:
+def _plan_ordered(steps: list[dict[str, Any]], saga: str | None, facts: dict[str, Any]) -> list[dict[str, Any]]:
     """``steps`` in the saga's plan order when the daemon knows the saga (else as they came)."""
     sagas = _known_sagas(facts)
     if sagas is None or saga not in sagas:
@@ -198,7 +230,7 @@ def _plan_ordered(steps: list[dict], saga: str | None, facts: dict) -> list[dict
     return sorted(steps, key=lambda step: order.get(step["name"], len(order)))
 
 
-def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
+def _start_saga(request: AdminStartSaga, facts: dict[str, Any]) -> Script:
     start = StartSaga(saga=request.saga, inputs=request.inputs, correlation_id=request.correlation_id,
                       causation_id=request.causation_id, wait=request.wait)
     reply = yield _saga(start, RunOutcome, SagaAccepted)
@@ -209,21 +241,21 @@ def _start_saga(request: AdminStartSaga, facts: dict) -> Script:
     return _refused(request, reply)
 
 
-def _wait_run(request: AdminWaitRun, facts: dict) -> Script:
+def _wait_run(request: AdminWaitRun, facts: dict[str, Any]) -> Script:
     reply = yield _saga(AwaitRun(correlation_id=request.correlation_id), RunOutcome)
     if isinstance(reply, RunOutcome):
         return _result(request, **plain(reply))
     return _refused(request, reply)
 
 
-def _cancel_run(request: AdminCancelRun, facts: dict) -> Script:
+def _cancel_run(request: AdminCancelRun, facts: dict[str, Any]) -> Script:
     reply = yield _saga(CancelRun(correlation_id=request.correlation_id, reason=request.reason), CancelAnswer)
     if isinstance(reply, CancelAnswer):
         return _result(request, **plain(reply))
     return _refused(request, reply)
 
 
-def _retry(request: AdminRetryCompensation, facts: dict) -> Script:
+def _retry(request: AdminRetryCompensation, facts: dict[str, Any]) -> Script:
     """Steps named are checked first: each must be a step of the run whose compensation failed."""
     if request.steps:
         snapshot = yield _saga(RunStatus(correlation_id=request.correlation_id), RunSnapshot, CancelAnswer)
@@ -235,7 +267,7 @@ def _retry(request: AdminRetryCompensation, facts: dict) -> Script:
     return _operator_answer(request, reply)
 
 
-def _resume(request: AdminResumeRun, facts: dict) -> Script:
+def _resume(request: AdminResumeRun, facts: dict[str, Any]) -> Script:
     """``from_step`` is checked first: it must be a step of the run."""
     if request.from_step is not None:
         snapshot = yield _saga(RunStatus(correlation_id=request.correlation_id), RunSnapshot, CancelAnswer)
@@ -276,23 +308,24 @@ def _operator_answer(request: AdminRequest, reply: Any) -> AdminResult | AdminEr
 
 # ----- the tree, the registry, health ----------------------------------------------------------
 
-def _node(info: Any) -> dict:
-    row = plain(info)
+def _node(info: Any) -> dict[str, Any]:
+    row: dict[str, Any] = plain(info)
     row.pop("address", None)
     row["children"] = []
     return row
 
 
-def _tree(request: AdminTree, facts: dict) -> Script:
+def _tree(request: AdminTree, facts: dict[str, Any]) -> Script:
     root, _ = yield from _walk(request.max_depth)
     return _result(request, tree=root)
 
 
-def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict, list[tuple[dict, Any]]]]:
+def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict[str, Any], list[tuple[dict[str, Any], Any]]]]:
     """``which_children`` level by level: the root node, and every node found with its address."""
     root = {"id": "root", "status": "running", "type": "supervisor", "restarts": 0, "pid": None,
             "name": None, "children": []}
-    frontier, found = [(root, None)], []  # (node, address); None: the root itself
+    frontier: list[tuple[dict[str, Any], Any]] = [(root, None)]  # (node, address); None: the root itself
+    found: list[tuple[dict[str, Any], Any]] = []
     for _depth in range(max_depth):
         if not frontier:
             break
@@ -304,9 +337,9 @@ def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict, list[tuple[dict, An
     return root, found
 
 
-def _expand(frontier: list, replies: tuple, found: list) -> list:
+def _expand(frontier: list[Any], replies: tuple[Any, ...], found: list[Any]) -> list[Any]:
     following = []
-    for (node, _), reply in zip(frontier, replies):
+    for (node, _), reply in zip(frontier, replies, strict=False):
         if not hasattr(reply, "children"):
             node["unreachable"] = True
             continue
@@ -320,7 +353,7 @@ def _expand(frontier: list, replies: tuple, found: list) -> list:
     return following
 
 
-def _health(request: AdminHealth, facts: dict) -> Script:
+def _health(request: AdminHealth, facts: dict[str, Any]) -> Script:
     children, count = yield (Ask(WhichChildren(), "root", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S),
                              Ask(Count(), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S))
     rows = [_node(info) for info in getattr(children, "children", ())]
@@ -339,25 +372,27 @@ def _health(request: AdminHealth, facts: dict) -> Script:
                    registered=getattr(count, "count", None), storage=storage)
 
 
-def _storage(ask: bool) -> Generator[Any, Any, dict]:
+def _storage(ask: bool) -> Generator[Any, Any, dict[str, Any]]:
     """Can the saga hosts write the journal? Every host (``sagahost:<i>`` in the registry) is asked for its
     stats. ``{ok, reason, hosts: [{index, fault}]}``; a host that does not answer is listed with
     ``answered: False`` and does not count as a fault (its liveness is the root's business)."""
-    entries = ()
+    entries: tuple[Any, ...] = ()
     if ask:
         found = yield Ask(Select(key_prefix=HOST_KEY_PREFIX), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
         entries = tuple(e for e in getattr(found, "entries", ()) if e.holder is not None)
     stats = (yield tuple(Ask(GetHostStats(), address=e.holder, optional=True, timeout_s=HOST_STATS_TIMEOUT_S)
                          for e in entries)) if entries else ()
-    hosts = [{"index": s.index, "fault": s.storage_fault, "answered": True} if hasattr(s, "storage_fault") else
-             {"index": host_index(e.key), "fault": None, "answered": False} for e, s in zip(entries, stats)]
+    hosts: list[dict[str, Any]] = [
+        {"index": s.index, "fault": s.storage_fault, "answered": True} if isinstance(s, HostStats) else
+        {"index": host_index(e.key), "fault": None, "answered": False}
+        for e, s in zip(entries, stats, strict=True)]
     hosts.sort(key=lambda h: (h["index"] is None, h["index"] or 0))
     faulted = [h for h in hosts if h["fault"]]
     reason = "; ".join(f"host {h['index']}: {h['fault']}" for h in faulted) or None
     return {"ok": not faulted, "reason": reason, "hosts": hosts}
 
 
-def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
+def _liveness_problems(facts: dict[str, Any], children: Any, count: Any) -> list[str]:
     """Why the daemon is not live (empty: it is): a watched process gone, a stale heartbeat,
     the root or the registry not answering."""
     probes = facts.get("probes", {})
@@ -373,13 +408,13 @@ def _liveness_problems(facts: dict, children: Any, count: Any) -> list[str]:
     return problems
 
 
-def _known_sagas(facts: dict) -> dict[str, Any] | None:
+def _known_sagas(facts: dict[str, Any]) -> dict[str, Any] | None:
     """The daemon's sagas by name; None when the catalog is not at hand (nothing is checked against it)."""
     catalog = facts.get("catalog")
     return None if catalog is None else catalog.sagas
 
 
-def _apps(facts: dict) -> Any:
+def _apps(facts: dict[str, Any]) -> Any:
     """The apps the daemon runs: ``facts["catalog"]``, the :class:`sagaline.apps.Apps` the worker loaded.
 
     The worker (the shell) loads them; this module only reads the catalog, so it stays free of imports.
@@ -390,7 +425,7 @@ def _apps(facts: dict) -> Any:
     return catalog
 
 
-def _catalog(request: AdminCatalog, facts: dict) -> Script:
+def _catalog(request: AdminCatalog, facts: dict[str, Any]) -> Script:
     catalog = _apps(facts).describe()
     if request.saga is not None:
         catalog["sagas"] = [s for s in catalog["sagas"] if s["name"] == request.saga]
@@ -401,20 +436,20 @@ def _catalog(request: AdminCatalog, facts: dict) -> Script:
     yield  # a generator that asks nothing  # pragma: no cover
 
 
-def _registry_lookup(request: AdminRegistryLookup, facts: dict) -> Script:
+def _registry_lookup(request: AdminRegistryLookup, facts: dict[str, Any]) -> Script:
     reply = yield Ask(Lookup(key=request.key), "registry")
     return _result(request, entries=(yield from _holders(reply.entries)))
 
 
-def _registry_select(request: AdminRegistrySelect, facts: dict) -> Script:
+def _registry_select(request: AdminRegistrySelect, facts: dict[str, Any]) -> Script:
     reply = yield Ask(Select(key_prefix=request.prefix, key_pattern=request.pattern, limit=request.limit),
                       "registry")
     return _result(request, entries=(yield from _holders(reply.entries)))
 
 
-def _holders(entries: Any) -> Generator[Any, Any, list[dict]]:
+def _holders(entries: Any) -> Generator[Any, Any, list[dict[str, Any]]]:
     """Entries with their holder named by its place in the supervision tree (``holder_id``: the
-    path from the root, ``pid``, ``status``; null when the holder is in no supervisor's list)."""
+    path from the root, ``pid``, ``status``; null when the holder is in no supervisor's list[Any])."""
     if not entries:
         return []
     _, found = yield from _walk(8)
@@ -430,13 +465,13 @@ def _holders(entries: Any) -> Generator[Any, Any, list[dict]]:
 
 # ----- domains ---------------------------------------------------------------------------------
 
-def _tail_events(request: AdminTailEvents, facts: dict) -> Script:
+def _tail_events(request: AdminTailEvents, facts: dict[str, Any]) -> Script:
     reply = yield Ask(TailEvents(limit=request.limit, name_prefix=request.name_prefix,
                                  correlation_id=request.correlation_id), FLOW)
     return _result(request, events=[plain(e) for e in reply.events])
 
 
-def _policy_decisions(request: AdminPolicyDecisions, facts: dict) -> Script:
+def _policy_decisions(request: AdminPolicyDecisions, facts: dict[str, Any]) -> Script:
     try:
         from thunderline.messages.crown import ListDecisions
     except ImportError:
@@ -449,7 +484,7 @@ def _policy_decisions(request: AdminPolicyDecisions, facts: dict) -> Script:
     return _result(request, decisions=[plain(d) for d in reply.decisions])
 
 
-def _nas_runs(request: AdminNasRuns, facts: dict) -> Script:
+def _nas_runs(request: AdminNasRuns, facts: dict[str, Any]) -> Script:
     try:
         from thunderline.messages.bolt_models import ListModelRuns
         from thunderline.messages.bridge import ListTrials
@@ -460,14 +495,14 @@ def _nas_runs(request: AdminNasRuns, facts: dict) -> Script:
         return _domain_failure(request, runs)
     trials = yield Ask(ListTrials(headers=_command_headers()), BRIDGE, optional=True,
                        timeout_s=TREE_LEVEL_TIMEOUT_S)
-    by_run: dict[str, list] = {}
+    by_run: dict[str, list[Any]] = {}
     for trial in getattr(trials, "trials", []):
         by_run.setdefault(trial.run_id, []).append(plain(trial))
     rows = [dict(plain(run), trials=by_run.get(run.run_id, [])) for run in runs.runs]
     return _result(request, runs=rows, trials_known=hasattr(trials, "trials"))
 
 
-def _app_command(request: AdminAppCommand, facts: dict) -> Script:
+def _app_command(request: AdminAppCommand, facts: dict[str, Any]) -> Script:
     from pydantic import ValidationError
 
     from sagaline.messages.common import CommandFailed
@@ -506,7 +541,7 @@ def _domain_failure(request: AdminRequest, reply: Any) -> AdminError:
 
 
 #: Request class -> its conversation.
-CONVERSATIONS: dict[type, Callable[[Any, dict], Script]] = {
+CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {
     AdminHealth: _health, AdminCatalog: _catalog, AdminListRuns: _list_runs, AdminShowRun: _show_run,
     AdminStartSaga: _start_saga, AdminWaitRun: _wait_run, AdminCancelRun: _cancel_run,
     AdminRetryCompensation: _retry, AdminResumeRun: _resume, AdminTree: _tree,
@@ -516,7 +551,7 @@ CONVERSATIONS: dict[type, Callable[[Any, dict], Script]] = {
 }
 
 
-def conversation(request: AdminRequest, facts: dict | None = None) -> Script:
+def conversation(request: AdminRequest, facts: dict[str, Any] | None = None) -> Script:
     """Start the conversation that answers ``request``.
 
     Raises:
@@ -533,5 +568,6 @@ def drive(script: Script, answer: Callable[[Ask], Any]) -> AdminResult | AdminEr
         try:
             asked = script.send(reply)
         except StopIteration as stop:
-            return stop.value
+            result: AdminResult | AdminError = stop.value
+            return result
         reply = tuple(answer(a) for a in asked) if isinstance(asked, tuple) else answer(asked)

@@ -19,7 +19,7 @@ from tests.support.admin_fakes import LATE, LATE_S
 from tests.support.tree import wait_until
 
 REGISTRY = "sagaline.registry.actor.Registry"
-ENDPOINT = "sagaline.actors.admin.AdminEndpoint"
+ENDPOINT = "sagaline.admin.endpoint.AdminEndpoint"
 CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
 
 
@@ -90,7 +90,7 @@ def test_a_timed_out_request_retires_its_worker_so_the_late_reply_never_answers_
 @pytest.mark.multiproc
 def test_a_worker_answering_a_request_answers_the_next_busy_and_a_forward_goes_to_another(multiproc_actor_system):
     pool = Pool(multiproc_actor_system, workers=2)
-    first, second = pool.directory().workers
+    first, _second = pool.directory().workers
     held = threading.Thread(target=pool.ask, args=(first, m.AdminWaitRun(correlation_id=LATE, timeout_s=1.0)))
     held.start()
     try:
@@ -105,7 +105,7 @@ def test_a_worker_answering_a_request_answers_the_next_busy_and_a_forward_goes_t
 
 def test_a_worker_whose_requests_fault_in_pages_by_the_hundred_retires_and_is_forked_deeper(simple_actor_system,
                                                                                             monkeypatch, caplog):
-    from sagaline.actors import admin_worker
+    from sagaline.admin import worker as admin_worker
 
     faults = iter(range(0, 10**9, 500))  # 500 page faults per request: a thrashing frame stack
     monkeypatch.setattr(admin_worker, "_page_faults", lambda: next(faults))

@@ -11,7 +11,7 @@
        +----AdminResult | AdminError-------+
 
 :class:`AdminEndpoint` is the root supervisor's last child (registered as
-``admin``). It starts ``workers`` :class:`~sagaline.actors.admin_worker.AdminWorker`
+``admin``). It starts ``workers`` :class:`~sagaline.admin.worker.AdminWorker`
 children and answers Started once they all have; it answers ``AdminConnect``
 with their addresses, so a client talks to a worker directly: a start with
 ``wait`` costs the client's request, the worker's ask of the saga
@@ -33,7 +33,7 @@ request; at most ``workers`` requests are answered at once, the rest get
   answered), is killed and replaced, so a slot is never held forever.
 * A ``PoisonMessage`` for a forward is answered (another worker is tried).
 * **Stack depth**: a worker whose message loop thrashes Python's frame stack
-  (see :mod:`sagaline.actors.admin_worker`) says so and retires; its
+  (see :mod:`sagaline.admin.worker`) says so and retires; its
   replacement is forked from one frame deeper (:data:`MAX_PAD` tries).
 * ``owner_pid``: when that process (the daemon) vanishes, e.g. SIGKILLed,
   the endpoint ends the whole actor system so no orphan keeps the ports.
@@ -41,7 +41,7 @@ request; at most ``workers`` requests are answered at once, the rest get
 * **The saga hosts**: the endpoint follows the registry's ``sagahost:<i>``
   entries and lists the hosts in the directory while all ``saga_hosts`` of
   them run, so a client sends its starts and waits straight to the host of
-  the run (:mod:`sagaline.actors.host_desk`): two cross-process messages
+  the run (:mod:`sagaline.hosts.host_desk`): two cross-process messages
   instead of six.
 
 Args: ``facts`` (daemon facts, for health), ``owner_pid``, ``saga_hosts`` (how many), ``workers``
@@ -58,20 +58,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagaline.actors.base import DEFER_START, BaseActor
+from sagaline.admin.requests import is_reply, read_request, reply_form
+from sagaline.admin.worker import AdminWorker
 from sagaline.apps import load_apps
-from sagaline.daemon.pidfile import pid_alive
-from sagaline.daemon.requests import is_reply, read_request, reply_form
-from sagaline.messages.admin import (AdminBounced, AdminConnect, AdminDirectory, AdminError, AdminForward,
-                                     AdminWorkerPing, AdminWorkerState)
+from sagaline.messages.admin import (
+    AdminBounced,
+    AdminConnect,
+    AdminDirectory,
+    AdminError,
+    AdminForward,
+    AdminWorkerPing,
+    AdminWorkerState,
+)
 from sagaline.messages.registry import Entries, RegistryEvent, Select, Subscribe
 from sagaline.messages.supervision import ExitReason, InitFailed, Started
-from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
+from sagaline.runtime.pidfile import pid_alive
 from sagaline.runtime.procs import TAG_VARIABLE, kill_all
+from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
+from sagaline.supervisors.spec import class_path
 
 __all__ = ["AdminEndpoint", "WORKER_CLASS", "DEFAULT_WORKERS"]
 
 _log = logging.getLogger("sagaline.admin")
-WORKER_CLASS = "sagaline.actors.admin_worker.AdminWorker"
+WORKER_CLASS = class_path(AdminWorker)
 #: Admin requests answered at once, at most (one worker process each, ~4 MiB PSS).
 DEFAULT_WORKERS = 16
 #: Seconds between two checks that the daemon process still lives.
@@ -203,7 +212,8 @@ class AdminEndpoint(BaseActor):
     def directory(self) -> AdminDirectory:
         """The workers a client may ask directly, and the saga hosts when all of them run."""
         hosts = [self.hosts.get(i) for i in range(self.saga_hosts)]
-        return AdminDirectory(workers=[s.address for s in self.slots if s.up], version=str(self.facts.get("version", "")),
+        return AdminDirectory(workers=[s.address for s in self.slots if s.up],
+                              version=str(self.facts.get("version", "")),
                               daemon_pid=int(self.facts.get("pid") or 0),
                               sagas=hosts if all(h is not None for h in hosts) else [])
 
@@ -275,7 +285,7 @@ class AdminEndpoint(BaseActor):
                 pass
 
     def _check_owner(self) -> None:
-        if pid_alive(self.owner_pid):
+        if self.owner_pid is None or pid_alive(self.owner_pid):  # no owner named: nothing to watch
             self.timers.start("owner", OWNER_CHECK_S)
             return
         _log.error("the daemon (pid %s) is gone: ending its actor system", self.owner_pid)

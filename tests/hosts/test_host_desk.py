@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sagaline.actors.host_desk import DeskTicket, HostDesk
+from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.messages import codec
 from sagaline.messages.admin import AdminError, AdminListRuns, AdminResult, AdminStartSaga, AdminWaitRun
 from sagaline.messages.ids import uuid7

@@ -9,9 +9,9 @@
 A client that knows the hosts (:attr:`~sagaline.messages.admin.AdminDirectory.sagas`)
 sends a start or a wait for run X to the host that owns X's partition. The
 desk reads it at the same trust boundary as an admin worker
-(:func:`~sagaline.daemon.requests.read_request`: size and depth limits, then
+(:func:`~sagaline.admin.requests.read_request`: size and depth limits, then
 validation), runs the same conversation script a worker runs
-(:mod:`sagaline.daemon.conversations`) and answers the script's ask itself:
+(:mod:`sagaline.admin.conversations`) and answers the script's ask itself:
 for its own partition the host *is* what the script would ask through the
 saga supervisor. The client gets the answer a worker would give, after two
 cross-process messages instead of six and no admin worker or supervisor
@@ -35,8 +35,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sagaline.daemon.conversations import Ask, Script, conversation, error
-from sagaline.daemon.requests import read_request
+from sagaline.admin.conversations import Ask, Script, conversation, error
+from sagaline.admin.requests import read_request
 from sagaline.messages import codec
 from sagaline.messages.admin import AdminError, AdminRequest, AdminStartSaga, AdminWaitRun
 from sagaline.saga.placement import partition_of
@@ -96,6 +96,11 @@ class HostDesk:
         if isinstance(request, AdminError):
             self._reply(client, request)
             return
+        if not isinstance(request, SERVED):
+            self._reply(client, AdminError(code="unsupported", message=f"a saga host answers only "
+                                           f"{', '.join(c.__name__ for c in SERVED)}; ask an admin worker",
+                                           request=type(request).__name__))
+            return
         refusal = self._refusal(request)
         if refusal is not None:
             self._reply(client, refusal)
@@ -121,11 +126,7 @@ class HostDesk:
                                                                   f"{allowed:g} s (waited {waited:.2f} s)",
                                         waited_s=round(waited, 3)))
 
-    def _refusal(self, request: Any) -> AdminError | None:
-        if not isinstance(request, SERVED):
-            return AdminError(code="unsupported", message=f"a saga host answers only "
-                                                          f"{', '.join(c.__name__ for c in SERVED)}; "
-                                                          "ask an admin worker", request=type(request).__name__)
+    def _refusal(self, request: AdminStartSaga | AdminWaitRun) -> AdminError | None:
         cid = request.correlation_id
         if cid is None:
             return error(request, "unsupported", "a start sent to a saga host carries its correlation id; "

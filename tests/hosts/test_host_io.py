@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sagaline.actors.host_io import Outbox, RunTimers
+from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.messages.base import Headers
 from sagaline.messages.batch import CommandBatch
 from sagaline.messages.ids import uuid7
@@ -49,7 +49,7 @@ class _Sent:
 def _publish(n: int):
     """A command (any will do): publish an event."""
     from sagaline.events.envelope import new_event
-    from sagaline.messages.flow import PublishEvent
+    from sagaline.events.flow import PublishEvent
 
     cid = uuid7()
     payload = {"saga": "s", "failed_step": None, "reason": "x", "failed_compensations": []}

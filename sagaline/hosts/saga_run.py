@@ -45,21 +45,33 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from sagaline.actors.saga_support import (carry_over, emit_start, finished_of, note_invoke, note_result,
-                                          operator_outcome)
+from sagaline.hosts.saga_support import carry_over, emit_start, finished_of, note_invoke, note_result, operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.saga import CancelAnswer, CancelRun, OperatorAnswer, RunOutcome, RunStatus, StartSaga
-from sagaline.saga import (CancelRequested, Executor, Finished, InputError, InvocationResult, Invoke,
-                           ResumeRequested, RetryCompensations, SetTimer, StepError, TimerFired)
+from sagaline.saga import (
+    CancelRequested,
+    Executor,
+    Finished,
+    InputError,
+    InvocationResult,
+    Invoke,
+    ResumeRequested,
+    RetryCompensations,
+    SetTimer,
+    StepError,
+    TimerFired,
+)
 from sagaline.saga.journal import Begin, Finish, Record, RunHistory, append_of, replay
 from sagaline.saga.outcomes import Fail, Ok
 from sagaline.saga.records import CorruptRecord, error_to_data
 from sagaline.saga.shell import interpret, outcome, perform, snapshot
-from sagaline.sagas.announcements import finish_announcement, retry_announcement
+from sagaline.saga.state import RunState
 from sagaline.saga.steps import Send
+from sagaline.sagas.announcements import finish_announcement, retry_announcement
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.context import root_span_id, span_id_for, trace_id_for, traceparent
 from sagaline.telemetry.core import telemetry
@@ -80,22 +92,22 @@ class HostPort(Protocol):
 
     directory: dict[str, Any]
 
-    def record(self, run: "SagaRun", record: Record, then: Callable[[], None]) -> None:
+    def record(self, run: SagaRun, record: Record, then: Callable[[], None]) -> None:
         """Journal ``record``; call ``then`` once it is durable (write-ahead)."""
 
     def post(self, address: Any, message: Any) -> None:
         """Send ``message`` (gathered with others bound for the same actor)."""
 
-    def start_timer(self, run: "SagaRun", name: str, seconds: float, data: Any = None) -> None:
+    def start_timer(self, run: SagaRun, name: str, seconds: float, data: Any = None) -> None:
         """(Re)start this run's timer ``name``; it arrives in the run's mailbox as a :class:`Tick`."""
 
-    def cancel_timer(self, run: "SagaRun", name: str) -> None:
+    def cancel_timer(self, run: SagaRun, name: str) -> None:
         """Cancel this run's timer ``name`` (no error if absent)."""
 
-    def begun(self, run: "SagaRun") -> None:
+    def begun(self, run: SagaRun) -> None:
         """The run's start is durable: whoever started it may be told."""
 
-    def ended(self, run: "SagaRun", result: RunOutcome) -> None:
+    def ended(self, run: SagaRun, result: RunOutcome) -> None:
         """The run ended (its finish is durable, or it never began): the actor is gone."""
 
 
@@ -164,7 +176,7 @@ class SagaRun:
         self.operation: Operation | None = None
         self.successor: _Successor | None = None
         self.done = False
-        self.meta = {"saga": saga, "correlation_id": run_id, "trace_id": trace_id_for(run_id)}
+        self.meta: dict[str, Any] = {"saga": saga, "correlation_id": run_id, "trace_id": trace_id_for(run_id)}
         self.root_span = root_span_id(run_id)
         self.begun_ns = time.monotonic_ns()
         self.begun_wall: int | None = None
@@ -192,7 +204,7 @@ class SagaRun:
         """Continue a run loaded from the journal (or apply ``operation`` to it)."""
         self.operation = operation
         state = self._replayed(history)
-        if state is None:
+        if state is None or history is None:
             return
         self.state, self.seq = state, history.entries[-1].seq if history.entries else 0
         self.carried = dict(history.begin.carried)
@@ -200,7 +212,7 @@ class SagaRun:
         emit_start(self.meta, self.root_span, self.begun_ns, recovered=True)
         if operation is not None:
             self._operate(history, operation)
-        elif history.finished:
+        elif history.outcome is not None:
             self._end(history.outcome)  # nothing to do: it had ended
         elif state.terminal or state.status == "halted":
             self._finish(finished_of(state))
@@ -213,7 +225,7 @@ class SagaRun:
         """Start as the successor of the failed/cancelled run ``predecessor`` (``ResumeRun``)."""
         self.successor = _Successor(predecessor.begin.run_id if predecessor else "", reply_to)
         old = self._replayed(predecessor)
-        if old is None:
+        if old is None or predecessor is None:
             return
         from_step = from_step or (old.failure[0] if old.failure else None)
         if from_step is not None and from_step not in old.steps:
@@ -259,7 +271,7 @@ class SagaRun:
             self._announced()
             return
         inv = self.flight.pending.get(key) if key else None
-        if inv is None:
+        if key is None or inv is None:
             return  # a duplicate answer to a re-sent command, or one for a step already resolved
         result = interpret(self.executor, inv, reply)
         if key in self.flight.uncertain and isinstance(result, Fail) and result.error.retryable:
@@ -421,7 +433,7 @@ class SagaRun:
 
     # ----- rebuilding ----------------------------------------------------------------------
 
-    def _replayed(self, history: RunHistory | None) -> Any:
+    def _replayed(self, history: RunHistory | None) -> RunState | None:
         """The run rebuilt from ``history``, or None after marking it needs_operator."""
         if history is None:
             self._cannot_rebuild("unknown_run", "the journal has no such run")

@@ -8,7 +8,7 @@
     +-- host:N-1
 
 It is a static :class:`~sagaline.supervisors.supervisor.Supervisor` of
-``count`` :class:`~sagaline.actors.saga_host.SagaHost` children (one per
+``count`` :class:`~sagaline.hosts.saga_host.SagaHost` children (one per
 core by default), and the front door for runs: ``StartSaga`` (a correlation
 id is made here when none is given), ``AwaitRun``, ``CancelRun``,
 ``RunStatus``, ``RetryCompensation`` and ``ResumeRun`` go, wrapped in
@@ -44,22 +44,32 @@ import time
 from collections import deque
 from typing import Any
 
+from sagaline.hosts.saga_host import SagaHost
 from sagaline.messages.batch import Routed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionCount, PartitionSelect
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelRun,
+    ListRuns,
+    ResumeRun,
+    RetryCompensation,
+    RunStatus,
+    SagaRefused,
+    StartSaga,
+)
 from sagaline.messages.supervision import ExitReason
-from sagaline.messages.saga import (AwaitRun, CancelRun, ListRuns, ResumeRun, RetryCompensation, RunStatus,
-                                    SagaRefused, StartSaga)
 from sagaline.saga.placement import partition_of
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.supervisors.children import Child
+from sagaline.supervisors.spec import class_path
 from sagaline.supervisors.supervisor import Supervisor
 
 __all__ = ["SagaSupervisor", "SAGA_HOST", "host_id", "GATHER_TIMEOUT_S"]
 
 _log = logging.getLogger("sagaline.saga")
-SAGA_HOST = "sagaline.actors.saga_host.SagaHost"
+SAGA_HOST = class_path(SagaHost)
 #: Seconds a registry select waits for every host's part before answering with what it has.
 GATHER_TIMEOUT_S = 2.0
 #: Requests routed to a host in the last this many seconds are routed again to its successor if it
@@ -122,9 +132,10 @@ class SagaSupervisor(Supervisor):
     # ----- routing ----------------------------------------------------------------------------
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
-        if not message.correlation_id:
-            message = message.model_copy(update={"correlation_id": uuid7()})
-        self._forward(message.correlation_id, message, sender)
+        cid = message.correlation_id or uuid7()
+        if cid != message.correlation_id:
+            message = message.model_copy(update={"correlation_id": cid})
+        self._forward(cid, message, sender)
 
     def receive_AwaitRun(self, message: AwaitRun, sender: Any) -> None:
         self._forward(message.correlation_id, message, sender)
@@ -195,11 +206,15 @@ class SagaSupervisor(Supervisor):
 
     def _journal(self) -> SqliteJournal:
         if self.reader is None:
+            if self.journal_path is None:
+                raise RuntimeError("this tree keeps no durable journal (receive_ListRuns checks durable first)")
             self.reader = SqliteJournal.open(self.journal_path)
         return self.reader
 
     def _prune(self) -> None:
         """Delete finished runs older than the retention (bounded per tick: a backlog takes several)."""
+        if self.retention is None:
+            return
         total = 0
         try:
             for _ in range(20):

@@ -114,7 +114,7 @@ class RunBook:
     def to_rebuild(self, limit: int) -> list[tuple[str, str]]:
         """The next ``limit`` unfinished runs to rebuild, oldest first (however many are in progress:
         runs that wait in flight must not hold the others back)."""
-        found = []
+        found: list[tuple[str, str]] = []
         while self.to_recover and len(found) < limit:
             found.append(self.to_recover.popitem(last=False))
         return found

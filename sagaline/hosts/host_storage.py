@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sagaline.messages.ids import uuid7
 from sagaline.sagas.storage import FAULT, RECOVERED, Edge, Space, StorageWatch, judge

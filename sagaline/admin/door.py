@@ -35,8 +35,8 @@ from typing import Any
 
 from thespian.actors import Actor, PoisonMessage
 
-from sagaline.daemon.requests import is_reply, reply_form
-from sagaline.messages.admin import (ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminError, AdminForward)
+from sagaline.admin.requests import is_reply, reply_form
+from sagaline.messages.admin import ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminError, AdminForward
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe
 from sagaline.runtime.guards import TOKEN_VARIABLE
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from sagaline.admin.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.apps import load_apps
-from sagaline.daemon.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
 from sagaline.messages import admin as a
 from sagaline.messages.registry import CountResult, Entries, Entry, Lookup, Select
-from sagaline.messages.saga import (AwaitRun, CancelAnswer, ListRuns, OperatorAnswer, RunOutcome, RunSnapshot,
-                                    RunsPage, RunStatus, RunSummary, SagaAccepted, SagaRefused, StartSaga,
-                                    StepSnapshot)
-from sagaline.messages.supervision import ChildInfo, Children, WhichChildren
+from sagaline.messages.saga import (
+    AwaitRun,
+    CancelAnswer,
+    ListRuns,
+    OperatorAnswer,
+    RunOutcome,
+    RunSnapshot,
+    RunsPage,
+    RunStatus,
+    RunSummary,
+    SagaAccepted,
+    SagaRefused,
+    StartSaga,
+    StepSnapshot,
+)
+from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 
 CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
 
@@ -171,7 +183,8 @@ def test_the_catalog_of_one_saga_has_only_it_and_an_unknown_one_is_not_found():
 
 
 def test_a_daemon_without_apps_has_an_empty_catalog():
-    result = drive(conversation(a.AdminCatalog(), {"catalog": load_apps([], entry_points=False)}), lambda ask: pytest.fail("asked"))
+    result = drive(conversation(a.AdminCatalog(), {"catalog": load_apps([], entry_points=False)}),
+                   lambda ask: pytest.fail("asked"))
     assert (result.data["sagas"], result.data["commands"], result.data["apps"]) == ([], [], [])
 
 
@@ -212,11 +225,11 @@ def test_an_unknown_app_command_is_not_found_and_a_domain_failure_is_refused_wit
 
 
 def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
+    from sagaline.messages.base import Headers
     from thunderline.messages.bolt_models import ModelRunRecord, ModelRunsPage
     from thunderline.messages.bridge import TrialInfo, TrialsPage
-    from sagaline.messages.base import Headers
 
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     headers = Headers(correlation_id=CID)
     run = ModelRunRecord(run_id="r1", dataset_id="digits", state="running", requested_trials=2, max_params=9,
                          search_space={}, created_at=now, updated_at=now)

@@ -18,8 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 from sagaline.messages import codec
-from sagaline.messages.admin import (ADMIN_MAX_BYTES, ADMIN_MAX_DEPTH, AdminConnect, AdminError, AdminRequest,
-                                     AdminResult)
+from sagaline.messages.admin import (
+    ADMIN_MAX_BYTES,
+    ADMIN_MAX_DEPTH,
+    AdminConnect,
+    AdminError,
+    AdminRequest,
+    AdminResult,
+)
 from sagaline.messages.base import Message
 from sagaline.messages.supervision import Unrecognized
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sagaline.actors.host_storage import StorageGuard, measure
+from sagaline.hosts.host_storage import StorageGuard, measure
 from sagaline.sagas.storage_alerts import FAULT_EVENT, RECOVERED_EVENT
 from sagaline.storage.errors import StorageError
 from sagaline.telemetry import names as tn

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 __all__ = ["InputProblem", "split_pairs", "coerce_pairs", "coerce_text", "fits"]
 
@@ -187,11 +188,12 @@ _SCALARS: dict[Any, Callable[[str, Mapping[str, Any]], Any]] = {
 
 def fits(value: Any, schema: Mapping[str, Any]) -> bool:
     """True when ``value`` meets the schema's bounds and lengths (the type is the converter's)."""
-    checks = (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
-              ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b))
+    checks: tuple[tuple[str, Callable[[Any, Any], bool]], ...] = (
+        ("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
+        ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return all(test(value, schema[key]) for key, test in checks if key in schema)
     if isinstance(value, (str, list)):
         low, high = ("minLength", "maxLength") if isinstance(value, str) else ("minItems", "maxItems")
-        return schema.get(low, 0) <= len(value) <= schema.get(high, len(value))
+        return bool(schema.get(low, 0) <= len(value) <= schema.get(high, len(value)))
     return True
