@@ -142,7 +142,7 @@ def _inprocess_pass(runs: int, clock: ActorClock | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as workdir:
         handle = start_system(SIMPLE, log_dir=Path(workdir))
         try:
-            tree = start_tree(handle, tree_config(Path(workdir) / "data"))
+            tree = start_tree(handle, tree_config(Path(workdir) / "data", synchronous="NORMAL"))
             client = SagaClient(handle, tree.sagas)
             closed_loop(client, 4, 20, "warm")
             if clock is not None:
@@ -194,7 +194,8 @@ def daemon(runs: int) -> dict:
     from sagaline.testing.daemon import DaemonProcess
 
     with tempfile.TemporaryDirectory(prefix="bench-cpu-daemon-") as tmp:
-        proc = DaemonProcess(Path(tmp), config={"admin": {"workers": CONCURRENCY}}).start()
+        config = {"admin": {"workers": CONCURRENCY}, "storage": {"synchronous": "NORMAL"}}
+        proc = DaemonProcess(Path(tmp), config=config).start()
         try:
             with Client(proc.data_dir) as client:
                 def one(i: int) -> str:

@@ -8,7 +8,9 @@ is. Runners: the raw asyncio + aiosqlite floor, DBOS (sync workflows,
 SQLite system database; skipped when ``dbos`` is not installed:
 ``pip install 'sagaline[bench]'``), sagaline's pure ``Driver``, the
 in-process actor tree (simpleSystemBase), and the daemon (multiprocTCPBase)
-with hosted runs and with one process per run, through ``sagaline.Client``.
+with hosted runs and with one process per run, through ``sagaline.Client``,
+all with synchronous NORMAL as the peers; and the hosted daemon once more with
+its default FULL (``daemon_full``: the price of an fsync per commit).
 
 Each measurement runs in a fresh process; rounds alternate the runners, at
 concurrency 1 and 16 (closed loop), and the figures are medians over the
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["floor", "dbos", "driver", "inprocess", "daemon", "daemon_process"]
+ORDER = ["floor", "dbos", "driver", "inprocess", "daemon", "daemon_full", "daemon_process"]
 
 
 def one(name: str, n: int, c: int) -> None:

@@ -7,7 +7,7 @@
    events per run on average (a run has 7: about half its work done), this
    script SIGKILLs the subprocess: every run is left mid-flight.
 2. **Restart and recover**, twice from identical copies of the killed data
-   directory (``synchronous=NORMAL``, the default): with the saga hosts'
+   directory (``synchronous=NORMAL``, set here; the daemon defaults to FULL): with the saga hosts'
    group commit (every record the runs of a host made while it handled what
    had arrived, in one transaction), and with one transaction per journal
    record (``bench/recovering/per_write.py``: the same host over a store that
@@ -112,7 +112,7 @@ def _start_tree(handle, data: Path, per_write: bool, **options: Any):
     from sagaline.daemon import tree as trees
     from thunderline.testing import tree_config
 
-    config = tree_config(data, domain_config=FLOW, hosts=HOSTS, **options)
+    config = tree_config(data, domain_config=FLOW, hosts=HOSTS, **{"synchronous": "NORMAL", **options})
     if not per_write:
         return trees.start_tree(handle, config)
     # The saga supervisor's children are built from this constant when the spec is made (here, in this process).

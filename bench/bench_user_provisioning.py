@@ -63,7 +63,7 @@ def _collect(client, cid, latencies, statuses):
 def measure(base: str, workdir: Path) -> dict:
     handle = start_system(base, log_dir=workdir / f"{base}-logs")
     try:
-        tree = start_tree(handle, tree_config(workdir / f"{base}-data"))
+        tree = start_tree(handle, tree_config(workdir / f"{base}-data", synchronous="NORMAL"))
         client = SagaClient(handle, tree.sagas)
         closed_loop(client, 4, 20, f"{base}-warm")
         points = [closed_loop(client, c, RUNS, f"{base}-c{c}") for c in (1, 16)]

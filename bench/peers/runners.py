@@ -20,7 +20,11 @@ Runners (each runs in a fresh process, see ``bench/bench_peers.py``):
 * ``daemon``: the sagaline daemon (multiprocTCPBase, saga hosts) with the
   peers app loaded from config, driven through ``sagaline.Client``;
 * ``daemon_process``: the same daemon with every run in its own OS process
-  (``runs.isolation = "process"``).
+  (``runs.isolation = "process"``);
+* ``daemon_full``: the ``daemon`` runner with the daemon's default
+  ``storage.synchronous = "FULL"`` (an fsync per commit), to show what
+  power-loss safety costs; every other runner, peers included, runs with
+  ``NORMAL``.
 """
 
 from __future__ import annotations
@@ -210,7 +214,7 @@ def run_driver(n: int, c: int, work: Path) -> dict[str, Any]:
     from sagaline.storage.sqlite import SqliteOptions
 
     loop, lock = asyncio.new_event_loop(), threading.Lock()
-    store = loop.run_until_complete(RowsStore.open(work / "rows.sqlite", SqliteOptions()))
+    store = loop.run_until_complete(RowsStore.open(work / "rows.sqlite", SqliteOptions(synchronous="NORMAL")))
     service = RowsService(store)
 
     def dispatch(target: str, command: Any) -> Any:
@@ -234,7 +238,8 @@ def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
 
     handle = start_system(SIMPLE, log_dir=work / "logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1))
+        tree = start_tree(handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1,
+                                                synchronous="NORMAL"))
         client = SagaClient(handle, tree.sagas)
         # In-process, the actors run only inside a call: keep c runs in flight from this thread.
         in_flight: deque[tuple[int, str, float]] = deque()
@@ -259,11 +264,12 @@ def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
     return result
 
 
-def _run_daemon(n: int, c: int, work: Path, isolation: str | None) -> dict[str, Any]:
+def _run_daemon(n: int, c: int, work: Path, isolation: str | None, synchronous: str = "NORMAL") -> dict[str, Any]:
     from sagaline.client import Client
     from sagaline.testing.daemon import DaemonProcess
 
-    config: dict[str, Any] = {"apps": ["peers.app:app"], "admin": {"workers": max(16, c)}}
+    config: dict[str, Any] = {"apps": ["peers.app:app"], "admin": {"workers": max(16, c)},
+                              "storage": {"synchronous": synchronous}}
     if isolation:
         config["runs"] = {"isolation": isolation}
     daemon = DaemonProcess(work / "daemon", config=config).start()
@@ -331,6 +337,7 @@ RUNNERS: dict[str, Callable[[int, int, Path], dict[str, Any]]] = {
     "inprocess": run_inprocess,
     "daemon": lambda n, c, work: _run_daemon(n, c, work, None),
     "daemon_process": lambda n, c, work: _run_daemon(n, c, work, "process"),
+    "daemon_full": lambda n, c, work: _run_daemon(n, c, work, None, "FULL"),
 }
 
 

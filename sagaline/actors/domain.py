@@ -28,7 +28,7 @@ with the same idempotency keys.
 
 Args (the ``args`` of its child spec):
     db_path: the domain's SQLite file.
-    synchronous: ``NORMAL`` (default) or ``FULL``.
+    synchronous: ``FULL`` (default) or ``NORMAL``.
     config: the service's settings (a mapping).
     faults: a :class:`~sagaline.domains.faults.FaultPlan` as data (tests, rehearsals).
 
@@ -79,7 +79,7 @@ class DomainActor(BaseActor):
         self.gathered: list[tuple[list[Command], Any]] = []
         self.pump_due = False
         self.faults = FaultPlan.from_data(args.get("faults"))
-        options = SqliteOptions(synchronous=args.get("synchronous", "NORMAL"))
+        options = SqliteOptions(synchronous=args.get("synchronous", SqliteOptions.synchronous))
         self.store, self.service = self.run(
             self.open_service(args["db_path"], options, dict(args.get("config") or {})))
 

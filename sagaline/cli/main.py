@@ -52,7 +52,7 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--hosts": ("runs.hosts", "saga hosts, each running many runs (default one per core)"),
     "--isolation": ("runs.isolation", "hosted or process: how every saga runs (default: as each saga says)"),
     "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
-    "--synchronous": ("storage.synchronous", "SQLite synchronous: NORMAL (default) or FULL"),
+    "--synchronous": ("storage.synchronous", "SQLite synchronous: FULL (default) or NORMAL"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
     "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
     "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "

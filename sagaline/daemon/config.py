@@ -30,7 +30,7 @@ The file mirrors the model (every key optional)::
     # max_runs = 1000              # most runs in progress (default: unlimited)
 
     [storage]
-    synchronous = "NORMAL"         # or "FULL"
+    synchronous = "FULL"           # or "NORMAL" (faster; not safe against power loss)
     retention_s = 604800           # prune finished runs after a week
     # journal_path = "/var/lib/sagaline-journal/journal.sqlite"   # default: data_dir/journal.sqlite
 
@@ -150,8 +150,9 @@ class StorageSettings(BaseModel):
     """SQLite durability."""
 
     model_config = _FROZEN
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    """NORMAL (fast, safe against process crashes) or FULL (also against power loss)."""
+    synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    """FULL (an acknowledged write survives power loss and a filesystem aborting on an I/O error) or
+    NORMAL (faster; safe against process crashes only)."""
     retention_s: float | None = Field(default=7 * 24 * 3600.0, gt=0)
     """Finished runs older than this many seconds are pruned from the journal; None keeps them."""
     journal_path: Path | None = None

@@ -71,7 +71,7 @@ class TreeConfig:
             (:meth:`Apps.domain_actors <sagaline.apps.Apps.domain_actors>`).
         domain_config: domain name -> the service's settings.
         faults: domain name -> fault rules (tests and rehearsals).
-        synchronous: SQLite durability, NORMAL or FULL.
+        synchronous: SQLite durability, FULL (default) or NORMAL.
         hosts: saga hosts (partitions of the runs); None: one per core.
         isolation: run every saga ``hosted`` or in its own ``process`` (None: as each saga says).
         max_runs: most runs in progress at once (None: unlimited), shared evenly by the hosts.
@@ -95,7 +95,7 @@ class TreeConfig:
     domains: dict[str, str] | None = None
     domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    synchronous: str = "NORMAL"
+    synchronous: str = "FULL"
     hosts: int | None = None
     isolation: str | None = None
     max_runs: int | None = None

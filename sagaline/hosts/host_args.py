@@ -77,7 +77,7 @@ class HostArgs(BaseModel):
     """``sqlite``: runs are durable in ``journal_path``; ``memory``: a run dies with its host."""
     journal_path: str = "journal.sqlite"
     """The journal's SQLite file (shared by every host; WAL)."""
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    synchronous: Literal["NORMAL", "FULL"] = "FULL"
     """SQLite durability of the journal."""
     halt_at: dict[str, Any] | None = None
     """A rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only)."""

@@ -21,7 +21,7 @@ Settings applied on open (:class:`SqliteOptions`):
 
 ``journal_mode = WAL``
     Readers (the CLI, tests, other actors) never block the writer and vice versa.
-``synchronous = NORMAL`` (default) or ``FULL``
+``synchronous = FULL`` (default) or ``NORMAL``
     NORMAL: a commit survives the *process* dying (a SIGKILLed actor loses
     nothing committed), but a power loss or OS crash may roll back the last
     few commits (the database stays consistent; an effect and its
@@ -106,8 +106,8 @@ def parse_iso(text: str) -> datetime:
 class SqliteOptions:
     """How a database is opened; defaults declared once, here."""
 
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    """NORMAL or FULL; the module docstring says what each risks."""
+    synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    """FULL or NORMAL; the module docstring says what each risks."""
     busy_timeout_ms: int = 5000
     """Milliseconds a write waits for another connection's lock."""
 

@@ -28,7 +28,7 @@ def test_with_no_config_at_all_the_embedded_defaults_apply():
     assert config == DaemonConfig()
     assert (config.data_dir, config.base, config.bind_address, config.admin_port) == \
         (Path("data"), "multiprocTCPBase", "127.0.0.1", DEFAULT_ADMIN_PORT)
-    assert (config.runs.hosts, config.storage.synchronous, config.allow_remote) == (None, "NORMAL", False)
+    assert (config.runs.hosts, config.storage.synchronous, config.allow_remote) == (None, "FULL", False)
 
 
 def test_the_environment_beats_the_file_and_flags_beat_both(tmp_path):
