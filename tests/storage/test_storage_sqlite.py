@@ -22,7 +22,7 @@ async def _values(db):
     return [r[0] for r in await db.fetchall("SELECT k FROM t ORDER BY k")]
 
 
-def test_a_new_database_uses_wal_normal_sync_foreign_keys_and_a_busy_timeout(run, tmp_path):
+def test_a_new_database_uses_wal_full_sync_foreign_keys_and_a_busy_timeout(run, tmp_path):
     async def scenario():
         db = await open_database(tmp_path / "a.db", SqliteOptions(busy_timeout_ms=1234), SCHEMA)
         try:
@@ -30,17 +30,17 @@ def test_a_new_database_uses_wal_normal_sync_foreign_keys_and_a_busy_timeout(run
                     ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")]
         finally:
             await db.close()
-    assert run(scenario()) == ["wal", 1, 1, 1234, 2]
+    assert run(scenario()) == ["wal", 2, 1, 1234, 2]  # synchronous 2 = FULL
 
 
-def test_full_synchronous_can_be_chosen(run, tmp_path):
+def test_normal_synchronous_can_be_chosen(run, tmp_path):
     async def scenario():
-        db = await open_database(tmp_path / "a.db", SqliteOptions(synchronous="FULL"))
+        db = await open_database(tmp_path / "a.db", SqliteOptions(synchronous="NORMAL"))
         try:
             return await _pragma(db, "synchronous")
         finally:
             await db.close()
-    assert run(scenario()) == 2
+    assert run(scenario()) == 1
 
 
 def test_an_unknown_synchronous_level_is_refused():
