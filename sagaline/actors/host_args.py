@@ -76,7 +76,8 @@ class HostArgs(BaseModel):
     journal: Literal["sqlite", "memory"] = "sqlite"
     """``sqlite``: runs are durable in ``journal_path``; ``memory``: a run dies with its host."""
     journal_path: str = "journal.sqlite"
-    """The journal's SQLite file (shared by every host; WAL)."""
+    """The journal's location (shared by every host): a SQLite file (WAL) or a PostgreSQL
+    ``postgresql://...#journal`` (see :mod:`sagaline.storage.location`)."""
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     """SQLite durability of the journal."""
     halt_at: dict[str, Any] | None = None

@@ -79,6 +79,7 @@ from sagaline.saga.shell import snapshot
 from sagaline.sagas.admission import admit
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
+from sagaline.storage.location import is_postgres
 from sagaline.storage.sqlite import SqliteOptions
 from sagaline.supervisors.children import Child, ChildKeeper
 from sagaline.supervisors.spec import child_spec
@@ -139,9 +140,10 @@ class SagaHost(ChildKeeper):
     def _open_store(self) -> Any:
         if not self.durable:
             return MemoryJournal()
-        path = Path(self.cfg.journal_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteJournal.open(path, SqliteOptions(synchronous=self.cfg.synchronous))
+        location = self.cfg.journal_path
+        if not is_postgres(location):
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteJournal.open(location, SqliteOptions(synchronous=self.cfg.synchronous))
 
     @property
     def durable(self) -> bool:

@@ -281,7 +281,7 @@ class Daemon:
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
                                     max_seconds=config.supervision.root_max_seconds)
-        return TreeConfig(data_dir=self.data_dir, apps=self.apps.specs, domains=self.apps.domain_actors(),
+        return TreeConfig(data_dir=self.data_dir, storage_url=config.storage.url, apps=self.apps.specs, domains=self.apps.domain_actors(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,

@@ -30,6 +30,8 @@ The file mirrors the model (every key optional)::
     # max_runs = 1000              # most runs in progress (default: unlimited)
 
     [storage]
+    # url = "postgresql://sagaline@db.example/sagaline"   # the journal and every domain's store in one
+                                   # PostgreSQL database, a schema each (default: SQLite files in data_dir)
     synchronous = "NORMAL"         # or "FULL"
     retention_s = 604800           # prune finished runs after a week
 
@@ -74,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
+from sagaline.storage.location import check_storage_url
 from sagaline.web.settings import WebSettings
 
 __all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
@@ -103,6 +106,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_HOSTS": "runs.hosts",
     "SAGALINE_ISOLATION": "runs.isolation",
     "SAGALINE_MAX_RUNS": "runs.max_runs",
+    "SAGALINE_STORAGE_URL": "storage.url",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
     "SAGALINE_APPS": "apps",
@@ -147,13 +151,21 @@ class RunsSettings(BaseModel):
 
 
 class StorageSettings(BaseModel):
-    """SQLite durability."""
+    """Where the journal and the domains' stores live, and how durable they are."""
 
     model_config = _FROZEN
+    url: str | None = None
+    """A PostgreSQL database (``postgresql://user@host:port/database``) holding the journal and every
+    domain's store, one schema each, created and migrated by the daemon; None: SQLite files in ``data_dir``."""
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL (fast, safe against process crashes) or FULL (also against power loss)."""
     retention_s: float | None = Field(default=7 * 24 * 3600.0, gt=0)
     """Finished runs older than this many seconds are pruned from the journal; None keeps them."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else check_storage_url(value)
 
 
 class AdminSettings(BaseModel):
@@ -209,7 +221,7 @@ class DaemonConfig(BaseModel):
     runs: RunsSettings = RunsSettings()
     """How runs are hosted."""
     storage: StorageSettings = StorageSettings()
-    """SQLite durability."""
+    """Where the stores live (SQLite files, or PostgreSQL) and their durability."""
     admin: AdminSettings = AdminSettings()
     """The admin door's workers."""
     supervision: SupervisionSettings = SupervisionSettings()

@@ -1,8 +1,11 @@
-"""The journal's tables in SQLite: runs and their events.
+"""The journal's tables, in SQLite or PostgreSQL: runs and their events.
 
 Written by the saga hosts (each through its own connection, inline on its
-thread: one writer at a time, SQLite's lock decides the order), read by the
-saga supervisor and by tests beside them (WAL). It implements
+thread: on SQLite one writer at a time, its lock decides the order; on
+PostgreSQL each host writes its own runs' rows), read by the saga
+supervisor and by tests beside them. The SQL is written once (SQLite's
+dialect, translated by :mod:`sagaline.storage.dialect` on PostgreSQL, where
+the tables live in the schema ``journal``). It implements
 :class:`~sagaline.saga.journal.JournalStore`. Schema, version 2::
 
     runs(correlation_id PK, saga, version, status, inputs BLOB, causation_id,
@@ -24,12 +27,14 @@ begins, appends and finishes) in **one transaction**: that is the group
 commit, one commit (one fsync under ``synchronous=FULL``) per batch instead
 of per step. Within it, events go in with one ``executemany`` and each
 run's row is updated once for its last event (or where a finish falls
-between two events), in record order. Writes are idempotent (a known run
+between two events), in record order (on PostgreSQL each ``executemany``
+is pipelined: one round trip). Writes are idempotent (a known run
 or ``(run, seq)`` is ignored), so a re-sent batch changes nothing.
 
 Version 1 (before saga hosts) also kept a per-step projection, written on
 every event by a trigger; version 2 drops it (a step's state comes from
-replaying the events). Opening a version-1 file migrates it in place.
+replaying the events). Opening a version-1 file migrates it in place
+(:data:`JOURNAL_SCHEMA`'s upgrade to 2; a PostgreSQL journal starts at 2).
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from pydantic import ValidationError
 from sagaline.messages.codec import CodecError, pack_value, unpack_value
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
 from sagaline.saga.journal import Append, Begin, Entry, Finish, OpenRun, Record, RunHistory
-from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
+from sagaline.storage.backend import StoreFile, open_store_file
+from sagaline.storage.schema import Migration, Schema
+from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["SqliteJournal", "JOURNAL_SCHEMA", "PRUNABLE"]
 
@@ -59,7 +66,7 @@ _ADVANCE = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = NULL, las
 _FINISH = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, outcome = ?, failed_step = ?, "
            "error_code = ?, message = ?, failed_compensations = ? WHERE correlation_id = ?")
 
-JOURNAL_SCHEMA = Schema(version=2, statements=(
+_TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
         correlation_id TEXT PRIMARY KEY,
         saga TEXT NOT NULL,
@@ -90,29 +97,32 @@ JOURNAL_SCHEMA = Schema(version=2, statements=(
         at REAL NOT NULL,
         event BLOB NOT NULL,
         PRIMARY KEY (correlation_id, seq)) WITHOUT ROWID""",
-    # version 1's projection and write path, gone in version 2
+)
+#: Version 2; a version-1 file (SQLite only: it predates PostgreSQL) loses its per-step projection.
+JOURNAL_SCHEMA = Schema(version=2, statements=_TABLES, upgrades=(Migration(2, (
+    *_TABLES,
     "DROP TRIGGER IF EXISTS journal_writes_apply",
     "DROP VIEW IF EXISTS journal_writes",
-    "DROP TABLE IF EXISTS run_steps",
-))
+    "DROP TABLE IF EXISTS run_steps")),))
 
 
 class SqliteJournal:
-    """The journal on one :class:`~sagaline.storage.sqlite.SqliteFile` (see the module docstring)."""
+    """The journal on one SQLite file or PostgreSQL schema (see the module docstring)."""
 
     durable = True
 
-    def __init__(self, file: SqliteFile) -> None:
+    def __init__(self, file: StoreFile) -> None:
         self.file = file
 
     @classmethod
-    def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
-        """Open (creating, or migrating from version 1) ``path`` with the journal's schema.
+    def open(cls, location: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
+        """Open (creating, or migrating from version 1) the journal at ``location`` (a SQLite
+        path or a PostgreSQL location, see :mod:`sagaline.storage.location`).
 
         Raises:
-            StorageError: as :func:`~sagaline.storage.sqlite.open_file`.
+            StorageError: as :func:`~sagaline.storage.backend.open_store_file`.
         """
-        return cls(open_file(path, options, JOURNAL_SCHEMA))
+        return cls(open_store_file(location, options, JOURNAL_SCHEMA))
 
     def close(self) -> None:
         """Close the connection."""
@@ -227,7 +237,7 @@ def _begin_row(begin: Begin, now: float) -> tuple:
             pack_value(begin.carried) if begin.carried else None)
 
 
-def _advance(file: SqliteFile, append: Append, now: float) -> None:
+def _advance(file: StoreFile, append: Append, now: float) -> None:
     file.execute(_ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq))
 
 
