@@ -20,7 +20,8 @@ def test_placeholders_become_psycopgs_and_a_literal_percent_is_kept():
 
 
 def test_insert_or_ignore_becomes_on_conflict_do_nothing_before_any_returning():
-    assert to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?)") == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
+    assert to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?)") == \
+        "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
     assert to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING a") == \
         "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING a"
 
