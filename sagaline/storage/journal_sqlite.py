@@ -20,7 +20,11 @@ Times are REAL seconds since the epoch (the executor's ``now``). BLOBs are
 ``needs_operator``) sets it, and any later event (an operator's retry or
 resume) clears it again. ``run_events`` is the source of truth (replayed
 through the pure executor, which is also how a run's steps are shown);
-``runs`` keeps what listing needs.
+``runs`` keeps what listing needs. Version 3 adds ``leases(resource PK,
+owner, expires_at REAL, token)``: with several daemons on one journal, the
+owner of each saga-host partition (:mod:`sagaline.saga.lease`); a write
+with :attr:`SqliteJournal.fence` set checks the lease in its own
+transaction, so a host that lost its lease writes nothing.
 
 :meth:`SqliteJournal.write` applies a whole batch of records (many runs'
 begins, appends and finishes) in **one transaction**: that is the group
@@ -47,6 +51,8 @@ from pydantic import ValidationError
 from sagaline.messages.codec import CodecError, pack_value, unpack_value
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
 from sagaline.saga.journal import Append, Begin, Entry, Finish, OpenRun, Record, RunHistory
+from sagaline.saga.lease import Claim, Lease, claim
+from sagaline.storage.errors import StorageError
 from sagaline.storage.backend import StoreFile, open_store_file
 from sagaline.storage.schema import Migration, Schema
 from sagaline.storage.sqlite import SqliteOptions
@@ -98,12 +104,29 @@ _TABLES = (
         event BLOB NOT NULL,
         PRIMARY KEY (correlation_id, seq)) WITHOUT ROWID""",
 )
-#: Version 2; a version-1 file (SQLite only: it predates PostgreSQL) loses its per-step projection.
-JOURNAL_SCHEMA = Schema(version=2, statements=_TABLES, upgrades=(Migration(2, (
-    *_TABLES,
-    "DROP TRIGGER IF EXISTS journal_writes_apply",
-    "DROP VIEW IF EXISTS journal_writes",
-    "DROP TABLE IF EXISTS run_steps")),))
+_LEASES = """CREATE TABLE IF NOT EXISTS leases (
+        resource TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        token INTEGER NOT NULL) WITHOUT ROWID"""
+#: Version 3. From 1 (SQLite only: it predates PostgreSQL): the per-step projection goes;
+#: from 2: the leases table comes.
+JOURNAL_SCHEMA = Schema(version=3, statements=(*_TABLES, _LEASES), upgrades=(
+    Migration(2, (*_TABLES,
+                  "DROP TRIGGER IF EXISTS journal_writes_apply",
+                  "DROP VIEW IF EXISTS journal_writes",
+                  "DROP TABLE IF EXISTS run_steps")),
+    Migration(3, (_LEASES,)),
+))
+_LEASE_COLS = "resource, owner, expires_at, token"
+# Compare-and-set: each write re-checks, in its WHERE, what the decision was made on.
+_LEASE_ACQUIRE = f"INSERT OR IGNORE INTO leases ({_LEASE_COLS}) VALUES (?, ?, ?, ?)"
+_LEASE_RENEW = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ?"
+_LEASE_STEAL = ("UPDATE leases SET owner = ?, expires_at = ?, token = ? "
+                "WHERE resource = ? AND token = ? AND expires_at <= ?")
+# A no-op update: on PostgreSQL it also locks the lease row until the write commits, so a
+# takeover waits for this write and its recovery then reads it.
+_FENCE = "UPDATE leases SET token = token WHERE resource = ? AND owner = ? AND token = ?"
 
 
 class SqliteJournal:
@@ -113,6 +136,8 @@ class SqliteJournal:
 
     def __init__(self, file: StoreFile) -> None:
         self.file = file
+        self.fence: Lease | None = None
+        """The lease every write checks in its own transaction (None: no leases, every write goes)."""
 
     @classmethod
     def open(cls, location: str | Path, options: SqliteOptions = SqliteOptions()) -> "SqliteJournal":
@@ -134,10 +159,13 @@ class SqliteJournal:
         """Apply ``records`` in order, in one transaction (the group commit).
 
         Raises:
-            StorageError: nothing of the batch was written (disk full, I/O error, ...).
+            StorageError: nothing of the batch was written (disk full, I/O error, ...;
+                ``fenced`` when :attr:`fence` is set and another host holds the lease now).
         """
         file = self.file
         with file.transaction():
+            if self.fence is not None:
+                self._check_fence(self.fence)
             begins = [r for r in records if isinstance(r, Begin)]
             if begins:
                 file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
@@ -155,6 +183,51 @@ class SqliteJournal:
                     file.execute(_FINISH, _finish_row(record, now))
             for append in latest.values():
                 _advance(file, append, now)
+
+    def _check_fence(self, lease: Lease) -> None:
+        if self.file.execute(_FENCE, (lease.resource, lease.owner, lease.token)).rowcount != 1:
+            raise StorageError(f"{lease.owner} no longer holds {lease.resource} (token {lease.token}): another "
+                               "host took it over; this write is refused", reason="fenced", path=self.file.path,
+                               retryable=False)
+
+    # ----- leases -------------------------------------------------------------------
+
+    def claim(self, resource: str, owner: str, now: float, duration: float) -> Claim:
+        """Acquire, renew or take over ``resource`` for ``owner`` (see :func:`sagaline.saga.lease.claim`).
+
+        The decision is made on the stored lease and written only if that
+        lease is still as it was read (compare-and-set): a claimant that
+        loses a race is answered ``refused`` with the winner's lease.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.file.transaction():
+            current = self.lease(resource)
+            decided = claim(current, resource, owner, now, duration)
+            if decided.granted and not self._store_claim(decided, current, now):
+                return Claim("refused", self.lease(resource) or decided.lease)
+        return decided
+
+    def _store_claim(self, decided: Claim, before: Lease | None, now: float) -> bool:
+        new = decided.lease
+        if decided.outcome == "acquired":
+            sql, params = _LEASE_ACQUIRE, (new.resource, new.owner, new.expires_at, new.token)
+        elif decided.outcome == "renewed":
+            sql, params = _LEASE_RENEW, (new.expires_at, new.resource, new.owner, new.token)
+        else:
+            assert before is not None
+            sql, params = _LEASE_STEAL, (new.owner, new.expires_at, new.token, new.resource, before.token, now)
+        return self.file.execute(sql, params).rowcount == 1
+
+    def lease(self, resource: str) -> Lease | None:
+        """The stored lease of ``resource``, if any."""
+        rows = self.file.fetchall(f"SELECT {_LEASE_COLS} FROM leases WHERE resource = ?", (resource,))
+        return Lease(*rows[0]) if rows else None
+
+    def leases(self) -> list[Lease]:
+        """Every stored lease, by resource (what the shell and tests look at)."""
+        return [Lease(*r) for r in self.file.fetchall(f"SELECT {_LEASE_COLS} FROM leases ORDER BY resource")]
 
     # ----- reads --------------------------------------------------------------------
 

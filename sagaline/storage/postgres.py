@@ -39,7 +39,8 @@ at the next transaction; the failed operation itself raised a retryable
 
 Errors map by SQLSTATE class to the typed errors of
 :mod:`sagaline.storage.errors`: connection failures, serialization
-failures, deadlocks, lock timeouts, disk full and cancellations are
+failures, deadlocks, lock timeouts, disk full, cancellations and unique
+violations (a race of two writers; the retry sees the winner's row) are
 retryable; data corruption is ``StorageCorrupt``; syntax and undefined
 names (class 42, bugs in our SQL) propagate unchanged, as SQLite's
 ``ProgrammingError`` does.
@@ -67,6 +68,9 @@ _STATES = {
     "08": ("connection", True), "40": ("locked", True), "55P03": ("locked", True), "53100": ("disk_full", True),
     "53": ("no_memory", True), "57014": ("interrupted", True), "57": ("connection", True),
     "58030": ("io_error", True), "25006": ("read_only", False), "42501": ("read_only", False),
+    # Two writers of one store (two daemons' domain actors) may both find a key free and insert it;
+    # the loser's retry finds the winner's row (a ledger entry, a taken email) and answers from it.
+    "23505": ("conflict", True),
 }
 
 

@@ -10,6 +10,7 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, RunOutcome, StartSaga
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
 from sagaline.saga.journal import Append, Begin, Finish, append_of, replay
+from sagaline.saga.lease import claim as decide
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
 from thunderline.testing import definition
@@ -238,7 +239,37 @@ def test_a_version_1_journal_is_migrated_and_its_runs_stay_readable(tmp_path):
     journal = SqliteJournal.open(path)
     try:
         assert journal.load("r1").begin.start.inputs == {"email": "a@b.co"}
-        assert journal.file.fetchall("PRAGMA user_version")[0][0] == 2
+        assert journal.file.fetchall("PRAGMA user_version")[0][0] == 3
         assert not journal.file.fetchall("SELECT name FROM sqlite_master WHERE name = 'run_steps'")
     finally:
         journal.close()
+
+
+def test_a_partition_lease_is_acquired_renewed_refused_to_others_and_taken_over_after_expiry(journal):
+    first = journal.claim("partition:0/2", "a", 100.0, 5.0)
+    assert (first.outcome, first.lease.token) == ("acquired", 1)
+    assert journal.claim("partition:0/2", "a", 103.0, 5.0).lease.expires_at == 108.0
+    refused = journal.claim("partition:0/2", "b", 107.0, 5.0)
+    assert (refused.outcome, refused.lease.owner) == ("refused", "a")
+    stolen = journal.claim("partition:0/2", "b", 108.5, 5.0)
+    assert (stolen.outcome, stolen.lease.owner, stolen.lease.token) == ("stolen", "b", 2)
+    assert journal.leases() == [stolen.lease]
+
+
+def test_a_write_fenced_by_a_lease_taken_over_since_is_refused_and_writes_nothing(journal):
+    from sagaline.storage.errors import StorageError
+    journal.fence = journal.claim("partition:0/1", "a", 100.0, 1.0).lease
+    journal.write(Run().ops, now=100.0)
+    journal.claim("partition:0/1", "b", 102.0, 1.0)  # a paused past its lease; b took over
+    with pytest.raises(StorageError) as refused:
+        journal.write(Run().ops, now=102.5)
+    assert refused.value.reason == "fenced" and not refused.value.retryable
+    assert journal.counts()["runs"] == 1
+
+
+def test_a_stale_claim_loses_the_race_to_a_renewal_made_since_it_read(journal):
+    held = journal.claim("partition:0/1", "a", 100.0, 1.0).lease
+    journal.claim("partition:0/1", "a", 100.9, 1.0)  # renewed to 101.9
+    # b decided on the lease as it was (expired at 101.0): its compare-and-set must fail
+    assert not journal._store_claim(decide(held, "partition:0/1", "b", 101.5, 1.0), held, 101.5)
+    assert journal.lease("partition:0/1").owner == "a"
