@@ -80,6 +80,9 @@ class HostArgs(BaseModel):
     ``postgresql://...#journal`` (see :mod:`sagaline.storage.location`)."""
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     """SQLite durability of the journal."""
+    lease_s: float | None = Field(default=None, gt=0)
+    """Hold the partition through a lease of this many seconds in the journal (daemons sharing a journal);
+    None: the host owns its partition without one (one daemon per journal)."""
     halt_at: dict[str, Any] | None = None
     """A rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only)."""
     recovery_concurrency: int = Field(default=DEFAULT_RECOVERY_CONCURRENCY, ge=1)

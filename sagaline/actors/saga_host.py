@@ -45,6 +45,11 @@ happens: runs pause, the write is retried with backoff (up to
 the ``SAGA_STORAGE_FAULT`` telemetry event). Runs resume when a write
 succeeds.
 
+**Leases.** With ``lease_s`` (daemons sharing one PostgreSQL journal), a
+host owns its partition only while it holds the partition's lease; a
+standby host takes a dead daemon's partition over once its lease expires
+(:mod:`sagaline.actors.host_lease`).
+
 Args: see :class:`~sagaline.actors.host_args.HostArgs`.
 """
 
@@ -59,6 +64,7 @@ from typing import Any
 from sagaline.actors.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.actors.host_desk import DeskTicket, HostDesk
 from sagaline.actors.host_io import Outbox, RunTimers
+from sagaline.actors.host_lease import LeaseLost, PartitionLease
 from sagaline.actors.run_book import RunBook
 from sagaline.actors.saga_run import Operation, SagaRun, Tick
 from sagaline.actors.saga_support import operator_outcome
@@ -125,6 +131,8 @@ class SagaHost(ChildKeeper):
         self.executors: dict[str, Executor] = {}
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
         self.journal = GroupCommit(self._open_store(), self.cfg.halt_rule())
+        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s)
+                      if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
@@ -150,8 +158,9 @@ class SagaHost(ChildKeeper):
         return self.cfg.journal == "sqlite"
 
     def _find_unfinished(self) -> None:
-        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump)."""
-        if not self.durable:
+        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump);
+        with leases, only once this host holds its partition's lease."""
+        if not self.durable or (self.lease is not None and not self._hold_lease()):
             return
         for run in self.journal.store.unfinished():
             if partition_of(run.run_id, self.cfg.count) != self.cfg.index:
@@ -163,6 +172,20 @@ class SagaHost(ChildKeeper):
                                           f"no saga named {run.saga!r} in the catalog")
         if self.book.to_recover:
             _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.book.to_recover))
+
+    def _hold_lease(self) -> bool:
+        """Claim or renew the partition's lease and schedule the next claim; True while held."""
+        assert self.lease is not None
+        had = self.lease.held is not None
+        try:
+            held = self.lease.hold(time.time())
+        except StorageError as exc:  # a renewal that fails is retried; a write after a takeover is fenced
+            _log.warning("host %d: lease claim failed (%s)", self.cfg.index, exc)
+            held = had
+        if held and not had:
+            _log.info("host %d: holds %s (token %d)", self.cfg.index, self.lease.resource, self.lease.held.token)
+        self.timers.start("lease", self.lease.next_claim_in(time.time()))
+        return held
 
     def _recover_more(self) -> None:
         """Rebuild the next ``recovery_concurrency`` unfinished runs (one batch per pump, whether or not
@@ -237,6 +260,8 @@ class SagaHost(ChildKeeper):
             self._run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
 
     def _storage_failed(self, exc: StorageError) -> None:
+        if exc.reason == "fenced":
+            raise LeaseLost(str(exc)) from exc  # another host owns these runs now: crash, restart standing by
         self.retry_s = min(MAX_RETRY_S, max(0.05, self.retry_s * 2))
         if self.storage_fault is None:
             telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": self.cfg.index, "fault": str(exc)})
@@ -276,6 +301,11 @@ class SagaHost(ChildKeeper):
             self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
         elif name == "journal":
             self.retry_s = 0.0  # this attempt may fail again: the backoff doubles from there
+        elif name == "lease":
+            if self.lease is not None and self.lease.held is not None:
+                self._hold_lease()
+            elif not self.waiting_for_directory:
+                self._find_unfinished()  # takes the partition over once the holder's lease expired
         else:
             super().on_timer(name, data)
 
@@ -469,6 +499,8 @@ class SagaHost(ChildKeeper):
         self._launch(NewRun(cid, message.saga, start))
 
     def _refusal(self) -> SagaRefused | None:
+        if self.lease is not None and self.lease.held is None:
+            return SagaRefused(code="unavailable", message=self.lease.refusal())
         if self.storage_fault is not None:
             return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage_fault}")
         if self._exiting:

@@ -87,6 +87,9 @@ class TreeConfig:
             this are pruned from the journal; None keeps them forever.
         prune_every_s: how often retention runs.
         recovery_concurrency: most runs each host rebuilds from the journal at once.
+        lease_s: each saga host holds its partition through a lease of this many
+            seconds in the journal, so several daemons can share one (PostgreSQL)
+            journal and take over a dead one's runs; None: no leases.
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
         root_flags: the root supervisor's flags (its restart intensity);
             default one_for_one, 3 restarts in 5 s.
@@ -107,6 +110,7 @@ class TreeConfig:
     retention_s: float | None = DEFAULT_RETENTION_S
     prune_every_s: float = 300.0
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
+    lease_s: float | None = None
     halt_at: dict[str, Any] | None = None
     root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
@@ -164,7 +168,7 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
     hosts = [child_spec(host_id(i), SAGA_HOST, {
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
-        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host,
+        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
         name=host_key(i)) for i in range(count)]
     args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),

@@ -286,6 +286,7 @@ class Daemon:
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
                           isolation=config.runs.isolation, max_runs=config.runs.max_runs,
+                          lease_s=config.runs.lease_s,
                           extra_children=(admin,), root_flags=intensity)
 
     def _open_door(self) -> int | None:

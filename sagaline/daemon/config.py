@@ -28,6 +28,8 @@ The file mirrors the model (every key optional)::
     # hosts = 2                    # saga hosts, each running many runs (default: one per core)
     # isolation = "process"        # run every saga in its own process (default: as each saga says)
     # max_runs = 1000              # most runs in progress (default: unlimited)
+    # lease_s = 5.0                # hold each partition by a lease in the journal: daemons sharing one
+                                   # PostgreSQL journal take over a dead one's runs (default: no leases)
 
     [storage]
     # url = "postgresql://sagaline@db.example/sagaline"   # the journal and every domain's store in one
@@ -106,6 +108,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_HOSTS": "runs.hosts",
     "SAGALINE_ISOLATION": "runs.isolation",
     "SAGALINE_MAX_RUNS": "runs.max_runs",
+    "SAGALINE_LEASE_S": "runs.lease_s",
     "SAGALINE_STORAGE_URL": "storage.url",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
@@ -148,6 +151,10 @@ class RunsSettings(BaseModel):
     """Run every saga ``hosted`` or in its own ``process``; None: as each saga's definition says."""
     max_runs: int | None = Field(default=None, ge=1)
     """Most runs in progress at once; None: unlimited."""
+    lease_s: float | None = Field(default=None, gt=0, le=3600)
+    """Each saga host owns its partition through a lease of this many seconds in the journal, so
+    several daemons (same ``hosts``) can share one PostgreSQL journal and take over a dead one's
+    runs; None: no leases (one daemon per journal)."""
 
 
 class StorageSettings(BaseModel):

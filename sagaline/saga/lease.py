@@ -108,5 +108,5 @@ def renew_every(duration: float) -> float:
 
 
 def partition_resource(index: int, count: int) -> str:
-    """The lease name of saga-host partition ``index`` of ``count`` (hosts sharing a journal must agree on ``count``)."""
+    """The lease name of saga-host partition ``index`` of ``count`` (daemons sharing a journal agree on ``count``)."""
     return f"partition:{index}/{count}"
