@@ -11,10 +11,10 @@ ROOT = REPO / "sagaline"
 PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "supervisors/strategy.py", "apps/model.py",
         "daemon/conversations.py", "daemon/requests.py", "daemon/liveness.py", "client/results.py",
         "web/settings.py", "web/redact.py", "web/views.py", "web/gantt.py", "web/graph.py", "web/forms.py",
-        "web/guard.py",
+        "web/guard.py", "storage/location.py", "storage/dialect.py",
         "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
 IMPURE = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "socket", "subprocess", "starlette",
-          "uvicorn", "jinja2")
+          "uvicorn", "jinja2", "psycopg")
 
 
 def _modules(entry: str):

@@ -3,7 +3,7 @@
 Layering (imports run downward only)::
 
     errors         StorageError, StorageCorrupt (the tree is drawn there)
-    schema         PURE: Schema, Migration, migration_plan (versioned migrations)
+    schema         Schema, Migration, migration_plan (versioned migrations; pure but for the error type)
     location       PURE: where a store lives (a SQLite path or postgresql://...#schema)
     dialect        PURE: SQL written once in SQLite's dialect, translated for PostgreSQL
     sqlite         SqliteFile (sync: the journal), open_file, SqliteOptions

@@ -43,6 +43,7 @@ replaying the events). Opening a version-1 file migrates it in place
 
 from __future__ import annotations
 
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -173,16 +174,7 @@ class SqliteJournal:
             events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
             if events:
                 file.executemany(_EVENT, events)
-            latest: dict[str, Append] = {}  # each run's last event not yet reflected in its row
-            for record in records:
-                if isinstance(record, Append):
-                    latest[record.run_id] = record
-                elif isinstance(record, Finish):
-                    if record.run_id in latest:
-                        _advance(file, latest.pop(record.run_id), now)
-                    file.execute(_FINISH, _finish_row(record, now))
-            for append in latest.values():
-                _advance(file, append, now)
+            _in_order(file, _row_updates(records, now))
 
     def _check_fence(self, lease: Lease) -> None:
         if self.file.execute(_FENCE, (lease.resource, lease.owner, lease.token)).rowcount != 1:
@@ -310,8 +302,31 @@ def _begin_row(begin: Begin, now: float) -> tuple:
             pack_value(begin.carried) if begin.carried else None)
 
 
-def _advance(file: StoreFile, append: Append, now: float) -> None:
-    file.execute(_ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq))
+def _row_updates(records: Sequence[Record], now: float) -> list[tuple[str, tuple]]:
+    """The ``runs`` row updates of a batch, in order: each run's last event (or the one before a finish
+    in between), and every finish."""
+    updates: list[tuple[str, tuple]] = []
+    latest: dict[str, Append] = {}  # each run's last event not yet reflected in its row
+    for record in records:
+        if isinstance(record, Append):
+            latest[record.run_id] = record
+        elif isinstance(record, Finish):
+            if record.run_id in latest:
+                updates.append(_advance(latest.pop(record.run_id)))
+            updates.append((_FINISH, _finish_row(record, now)))
+    updates.extend(_advance(append) for append in latest.values())
+    return updates
+
+
+def _advance(append: Append) -> tuple[str, tuple]:
+    return _ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq)
+
+
+def _in_order(file: StoreFile, updates: list[tuple[str, tuple]]) -> None:
+    """Run ``updates`` in order, each run of one statement as one ``executemany`` (one round trip on
+    PostgreSQL, whose ``executemany`` is pipelined)."""
+    for sql, group in groupby(updates, key=lambda update: update[0]):
+        file.executemany(sql, [params for _, params in group])
 
 
 def _finish_row(finish: Finish, now: float) -> tuple:
