@@ -761,6 +761,11 @@ class SagaHost(ChildKeeper):
         except Exception as exc:
             _log.warning("host: final journal write failed: %s", exc)
         try:
+            if getattr(self, "lease", None) is not None:
+                self.lease.release()
+        except Exception as exc:
+            _log.warning("host: releasing the partition's lease failed: %s", exc)
+        try:
             journal.store.close()
         except Exception:
             _log.exception("host: closing the journal failed")

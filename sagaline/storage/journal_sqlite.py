@@ -212,6 +212,16 @@ class SqliteJournal:
             sql, params = _LEASE_STEAL, (new.owner, new.expires_at, new.token, new.resource, before.token, now)
         return self.file.execute(sql, params).rowcount == 1
 
+    def release(self, lease: Lease) -> bool:
+        """Let ``lease`` expire now (a clean stop): a standby takes it over at once, with the next token.
+
+        Returns:
+            False when the lease was no longer held as given (taken over already).
+        """
+        with self.file.transaction():
+            return self.file.execute("UPDATE leases SET expires_at = 0 WHERE resource = ? AND owner = ? AND token = ?",
+                                     (lease.resource, lease.owner, lease.token)).rowcount == 1
+
     def lease(self, resource: str) -> Lease | None:
         """The stored lease of ``resource``, if any."""
         rows = self.file.fetchall(f"SELECT {_LEASE_COLS} FROM leases WHERE resource = ?", (resource,))

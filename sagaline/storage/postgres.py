@@ -33,9 +33,9 @@ Transactions are ``BEGIN`` ... ``COMMIT`` at PostgreSQL's default READ
 COMMITTED: every store has one writer per schema (its domain actor; a run's
 journal rows are written by the one host that owns it), so there is no
 write-write race for a stronger level to settle. A nested transaction is a
-SAVEPOINT. A connection that broke (the server restarted) is opened again
-at the next transaction; the failed operation itself raised a retryable
-``StorageError``.
+SAVEPOINT. A connection that broke (the server restarted, or cut it) is
+opened again by the next call outside a transaction; the failed operation
+itself raised a retryable ``StorageError``.
 
 Errors map by SQLSTATE class to the typed errors of
 :mod:`sagaline.storage.errors`: connection failures, serialization
@@ -170,8 +170,6 @@ class PgFile:
         """
         level = self.depth
         name = f"sp{level}"
-        if not level and self.raw.broken:
-            self.raw = self._connect()
         self.statement("SAVEPOINT " + name if level else "BEGIN")
         self.depth = level + 1
         try:
@@ -195,6 +193,8 @@ class PgFile:
         """
         if self.closed:
             raise self.closed_error()
+        if not self.depth and self.raw.broken:
+            self.raw = self._connect()
         try:
             return self.raw.execute(to_postgres(sql), tuple(params))
         except psycopg.Error as exc:

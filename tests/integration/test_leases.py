@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sagaline.actors.host_lease import STANDBY_POLL_S
 from sagaline.client import SagaRefusedError
 from sagaline.messages.saga import GetHostStats
 from tests.integration.crash.support import (MARKER, SAGA, JournalView, Life, effect_counts, keys_applied_more_than_once,
@@ -91,3 +92,28 @@ def _outcome(life: Life, cid: str) -> str:
     except SagaRefusedError as exc:
         assert exc.code == "unknown_run", exc
         return "absent"
+
+
+def test_a_system_stopped_cleanly_releases_its_partitions_so_the_standby_takes_over_without_waiting(tmp_path,
+                                                                                                      postgres_url):
+    long_lease = 60.0
+    journal = JournalView(tmp_path / "a", postgres_url)
+    first = Life(tmp_path / "a", tmp_path / "logs-a", storage_url=postgres_url, lease_s=long_lease, hosts=2)
+    second = None
+    try:
+        done = first.client.run(SAGA, {"email": "ada@example.com"})
+        before = wait_until(lambda: len(o := _owners(journal)) == 2 and o, timeout=30)
+        second = Life(tmp_path / "b", tmp_path / "logs-b", storage_url=postgres_url, lease_s=long_lease, hosts=2)
+        first.stop()
+        stopped_at = time.monotonic()
+        wait_until(lambda: set(_owners(journal).values()).isdisjoint(before.values()), timeout=10)
+        took_over_s = time.monotonic() - stopped_at
+        again = second.client.run(SAGA, {"email": "bo@example.com"})
+        found = second.client.wait(done.correlation_id, timeout=30)
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+    assert took_over_s < 2 * STANDBY_POLL_S, f"took {took_over_s:.2f} s"
+    assert again.status == "completed" and found.status == "completed"
+    assert [token for (token,) in journal.rows("SELECT token FROM leases ORDER BY resource")] == [2, 2]

@@ -273,3 +273,11 @@ def test_a_stale_claim_loses_the_race_to_a_renewal_made_since_it_read(journal):
     # b decided on the lease as it was (expired at 101.0): its compare-and-set must fail
     assert not journal._store_claim(decide(held, "partition:0/1", "b", 101.5, 1.0), held, 101.5)
     assert journal.lease("partition:0/1").owner == "a"
+
+
+def test_a_released_lease_is_taken_over_at_once_with_the_next_token_and_a_stale_release_changes_nothing(journal):
+    held = journal.claim("partition:0/1", "a", 100.0, 30.0).lease
+    assert journal.release(held)
+    taken = journal.claim("partition:0/1", "b", 100.1, 30.0)
+    assert (taken.outcome, taken.lease.token) == ("stolen", 2)
+    assert not journal.release(held) and journal.lease("partition:0/1") == taken.lease

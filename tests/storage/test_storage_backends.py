@@ -132,3 +132,25 @@ def test_an_unreachable_postgres_is_a_retryable_storage_error_without_the_passwo
     with pytest.raises(StorageError) as caught:
         open_pg(f"postgresql://app:s3cret@127.0.0.1:{free_port()}/db#gate")
     assert caught.value.retryable and caught.value.reason == "connection" and "s3cret" not in str(caught.value)
+
+
+def test_a_postgres_connection_cut_by_the_server_fails_once_retryably_and_the_next_call_reconnects(postgres_url):
+    import psycopg
+
+    from sagaline.storage.postgres import open_pg
+
+    file = open_pg(store_location(postgres_url, ".", "cut"), SqliteOptions(),
+                   Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)))
+    try:
+        pid = file.fetchall("SELECT pg_backend_pid()")[0][0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StorageError) as cut:
+            file.fetchall("SELECT k FROM t")
+        assert cut.value.retryable and cut.value.reason == "connection"
+        assert file.fetchall("SELECT k FROM t") == []  # a read reconnects (the journal's reader only reads)
+        with file.transaction():
+            file.execute("INSERT INTO t (k) VALUES (?)", ("a",))
+        assert [r[0] for r in file.fetchall("SELECT k FROM t")] == ["a"]
+    finally:
+        file.close()
