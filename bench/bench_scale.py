@@ -7,7 +7,8 @@ process, once with its stores as SQLite files (WAL, synchronous NORMAL),
 once with ``--storage-url`` on a PostgreSQL server this benchmark starts
 from the machine's binaries (:mod:`sagaline.testing.postgres`: loopback,
 a fresh database per measurement, ``synchronous_commit = off`` as sagaline's
-NORMAL maps it). ``sagaline.Client`` keeps ``C`` runs in flight (closed
+NORMAL maps it; the throwaway server also runs with ``fsync = off``, which
+spares it the checkpoints' fsyncs that SQLite's NORMAL still does). ``sagaline.Client`` keeps ``C`` runs in flight (closed
 loop, threads); rounds alternate the backends and the figures are medians
 (the machine is shared and noisy). Every run must complete and leave
 exactly one user, vault and membership (counted in the database).
