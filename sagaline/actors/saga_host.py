@@ -498,9 +498,16 @@ class SagaHost(ChildKeeper):
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
         self._launch(NewRun(cid, message.saga, start))
 
-    def _refusal(self) -> SagaRefused | None:
+    def _standing_by(self) -> SagaRefused | None:
+        """The refusal of a request about a run while another daemon's host holds this partition."""
         if self.lease is not None and self.lease.held is None:
             return SagaRefused(code="unavailable", message=self.lease.refusal())
+        return None
+
+    def _refusal(self) -> SagaRefused | None:
+        refused = self._standing_by()
+        if refused is not None:
+            return refused
         if self.storage_fault is not None:
             return SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {self.storage_fault}")
         if self._exiting:
@@ -550,7 +557,8 @@ class SagaHost(ChildKeeper):
             self.book.wait(cid, sender)
         else:
             out = self.journal.store.find(cid)[1] if self.durable else None
-            self.post(sender, out or SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}"))
+            self.post(sender, out or self._standing_by() or SagaRefused(code="unknown_run",
+                                                                        message=f"no run {cid!r:.80}"))
 
     def receive_CancelRun(self, message: CancelRun, sender: Any) -> None:
         self._to_run(message, sender)
@@ -560,6 +568,10 @@ class SagaHost(ChildKeeper):
 
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
+        refused = self._standing_by()
+        if refused is not None:  # the partition's runs live in the lease holder's daemon
+            self.post(sender, refused)
+            return
         saga = self.book.promote(cid)
         if saga is not None:
             self._launch(Rebuild(cid, saga))

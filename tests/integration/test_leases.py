@@ -56,6 +56,9 @@ def test_a_standby_system_takes_over_a_killed_systems_runs_within_twice_the_leas
         second = Life(tmp_path / "b", tmp_path / "logs-b", storage_url=postgres_url, lease_s=LEASE_S, hosts=2)
         with pytest.raises(SagaRefusedError) as standing_by:
             second.client.start(SAGA, {"email": "early@example.com"})
+        in_flight = (state / "accepted.log").read_text().split()[-1]
+        with pytest.raises(SagaRefusedError) as asked_the_standby:
+            second.client.status(in_flight)
         wait_until(lambda: len((state / "accepted.log").read_text().split()) >= 30, timeout=60)
         info = json.loads((state / "life-0.json").read_text())
         kill_groups(first.pid, info["admin_pid"])
@@ -75,6 +78,7 @@ def test_a_standby_system_takes_over_a_killed_systems_runs_within_twice_the_leas
         if second is not None:
             second.stop()
     assert standing_by.value.code == "unavailable" and "stands by" in str(standing_by.value)
+    assert outcomes[in_flight] == "completed" and asked_the_standby.value.code == "unavailable"
     assert took_over_s <= 2 * LEASE_S, f"took {took_over_s:.2f} s for a {LEASE_S} s lease"
     assert set(after) == set(before)
     accepted = set((state / "accepted.log").read_text().split())
