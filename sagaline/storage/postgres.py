@@ -170,7 +170,7 @@ class PgFile:
         """
         level = self.depth
         name = f"sp{level}"
-        self.statement("SAVEPOINT " + name if level else "BEGIN")
+        self.control("SAVEPOINT " + name if level else "BEGIN")
         self.depth = level + 1
         try:
             yield self
@@ -180,7 +180,7 @@ class PgFile:
             raise
         self.depth = level
         try:
-            self.statement("RELEASE SAVEPOINT " + name if level else "COMMIT")
+            self.control("RELEASE SAVEPOINT " + name if level else "COMMIT")
         except BaseException:
             self.rollback(name if level else None)
             raise
@@ -193,7 +193,7 @@ class PgFile:
         """
         if self.closed:
             raise self.closed_error()
-        if not self.depth and self.raw.broken:
+        if not self.depth and self.raw.closed:  # broken, or closed after a failure
             self.raw = self._connect()
         try:
             return self.raw.execute(to_postgres(sql), tuple(params))
@@ -230,6 +230,30 @@ class PgFile:
     def statement(self, sql: str) -> None:
         """Run a statement that returns nothing (transaction control, DDL)."""
         self.execute(sql)
+
+    def control(self, command: str) -> None:
+        """Run a transaction-control command (BEGIN, COMMIT, SAVEPOINT ...) straight through libpq.
+
+        Measured (``bench/bench_scale.py``): psycopg's cursor machinery costs
+        the daemon tens of microseconds of CPU per statement; these commands,
+        two of every transaction, need none of it (no parameters, no rows).
+        """
+        if self.closed:
+            raise self.closed_error()
+        if not self.depth and self.raw.closed:  # broken, or closed after a failure
+            self.raw = self._connect()
+        try:
+            result = self.raw.pgconn.exec_(command.encode())
+        except psycopg.OperationalError as exc:
+            raise pg_error(exc, self.path) from exc
+        if result.status == pq.ExecStatus.COMMAND_OK:
+            return
+        exc = psycopg.errors.error_from_result(result, encoding="utf-8")
+        if self.raw.pgconn.status != pq.ConnStatus.OK:  # the server went away: reopened at the next call
+            self.raw.close()
+            raise StorageError(f"database {self.path} is unreachable: {exc}", reason="connection", path=self.path,
+                               retryable=True) from exc
+        raise pg_error(exc, self.path) from exc
 
     def rollback(self, to: str | None = None) -> None:
         """Undo the open transaction (or back to savepoint ``to``), quietly (the original error matters)."""

@@ -154,3 +154,26 @@ def test_a_postgres_connection_cut_by_the_server_fails_once_retryably_and_the_ne
         assert [r[0] for r in file.fetchall("SELECT k FROM t")] == ["a"]
     finally:
         file.close()
+
+
+def test_a_postgres_connection_cut_before_a_transaction_fails_it_retryably_and_the_next_one_reconnects(
+        postgres_url):
+    import psycopg
+
+    from sagaline.storage.postgres import open_pg
+
+    file = open_pg(store_location(postgres_url, ".", "cut"), SqliteOptions(),
+                   Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)))
+    try:
+        pid = file.fetchall("SELECT pg_backend_pid()")[0][0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StorageError) as cut:
+            with file.transaction():
+                file.execute("INSERT INTO t (k) VALUES (?)", ("lost",))
+        assert cut.value.retryable
+        with file.transaction():
+            file.execute("INSERT INTO t (k) VALUES (?)", ("kept",))
+        assert [r[0] for r in file.fetchall("SELECT k FROM t")] == ["kept"]
+    finally:
+        file.close()
