@@ -281,3 +281,21 @@ def test_a_released_lease_is_taken_over_at_once_with_the_next_token_and_a_stale_
     taken = journal.claim("partition:0/1", "b", 100.1, 30.0)
     assert (taken.outcome, taken.lease.token) == ("stolen", 2)
     assert not journal.release(held) and journal.lease("partition:0/1") == taken.lease
+
+
+def test_a_version_2_journal_gains_the_leases_table_and_keeps_its_runs(store_location):
+    from sagaline.storage.backend import open_store_file
+    from sagaline.storage.journal_sqlite import _TABLES
+    from sagaline.storage.schema import Schema
+
+    location = store_location("old_journal")
+    old = SqliteJournal(open_store_file(location, schema=Schema(2, _TABLES)))
+    r = Run()
+    old.write(r.ops, now=100.0)
+    old.close()
+    journal = SqliteJournal.open(location)
+    try:
+        assert journal.load(r.cid).begin.start.inputs == {"email": "ada@example.com"}
+        assert journal.claim("partition:0/1", "a", 100.0, 5.0).outcome == "acquired"
+    finally:
+        journal.close()
