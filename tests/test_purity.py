@@ -12,10 +12,10 @@ PURE = ["messages", "saga", "events", "sagas", "supervisors/spec.py", "superviso
         "apps/model.py",
         "admin/conversations.py", "admin/requests.py", "daemon/liveness.py", "client/results.py",
         "web/settings.py", "web/redact.py", "web/views.py", "web/gantt.py", "web/graph.py", "web/forms.py",
-        "web/guard.py",
+        "web/guard.py", "storage/location.py", "storage/dialect.py",
         "../thunderline/messages", "../thunderline/sagas", "../thunderline/events.py"]
 IMPURE = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "socket", "subprocess", "starlette",
-          "uvicorn", "jinja2")
+          "uvicorn", "jinja2", "psycopg")
 
 
 def _modules(entry: str):

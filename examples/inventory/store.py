@@ -34,7 +34,7 @@ class StockStore(StoreBase):
         """Add ``quantity`` of ``sku``; return how many there are now."""
         rows = await conn.execute_fetchall(
             "INSERT INTO stock (sku, quantity) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE "
-            "SET quantity = quantity + excluded.quantity RETURNING quantity", (sku, quantity))
+            "SET quantity = stock.quantity + excluded.quantity RETURNING quantity", (sku, quantity))
         return rows[0][0]
 
     async def quantity(self, conn: Connection, sku: str) -> int:

@@ -27,7 +27,7 @@ answered with a retryable ``storage_unavailable``; the runs re-send them
 with the same idempotency keys.
 
 Args (the ``args`` of its child spec):
-    db_path: the domain's SQLite file.
+    db_path: the domain's store: a SQLite file or a PostgreSQL location (``postgresql://...#<domain>``).
     synchronous: ``FULL`` (default) or ``NORMAL``.
     config: the service's settings (a mapping).
     faults: a :class:`~sagaline.domains.faults.FaultPlan` as data (tests, rehearsals).

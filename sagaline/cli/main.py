@@ -52,7 +52,9 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--hosts": ("runs.hosts", "saga hosts, each running many runs (default one per core)"),
     "--isolation": ("runs.isolation", "hosted or process: how every saga runs (default: as each saga says)"),
     "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
-    "--synchronous": ("storage.synchronous", "SQLite synchronous: FULL (default) or NORMAL"),
+    "--storage-url": ("storage.url", "keep the journal and the stores in this PostgreSQL database "
+                                     "(postgresql://user@host/db; default: SQLite files in the data directory)"),
+    "--synchronous": ("storage.synchronous", "durability: FULL (default) or NORMAL (see README, Durability)"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
     "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
     "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "

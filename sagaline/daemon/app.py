@@ -282,12 +282,14 @@ class Daemon:
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
                                     max_seconds=config.supervision.root_max_seconds)
-        return TreeConfig(data_dir=self.data_dir, apps=self.apps.specs, domains=self.apps.domain_actors(),
+        return TreeConfig(data_dir=self.data_dir, storage_url=config.storage.url, apps=self.apps.specs,
+                          domains=self.apps.domain_actors(),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
                           journal_path=self._journal_path(),
                           isolation=config.runs.isolation, max_runs=config.runs.max_runs,
+                          lease_s=config.runs.lease_s,
                           extra_children=(admin,), root_flags=intensity)
 
     def _journal_path(self) -> Path | None:

@@ -28,8 +28,12 @@ The file mirrors the model (every key optional)::
     # hosts = 2                    # saga hosts, each running many runs (default: one per core)
     # isolation = "process"        # run every saga in its own process (default: as each saga says)
     # max_runs = 1000              # most runs in progress (default: unlimited)
+    # lease_s = 5.0                # hold each partition by a lease in the journal: daemons sharing one
+                                   # PostgreSQL journal take over a dead one's runs (default: no leases)
 
     [storage]
+    # url = "postgresql://sagaline@db.example/sagaline"   # the journal and every domain's store in one
+                                   # PostgreSQL database, a schema each (default: SQLite files in data_dir)
     synchronous = "FULL"           # or "NORMAL" (faster; not safe against power loss)
     retention_s = 604800           # prune finished runs after a week
     # journal_path = "/var/lib/sagaline-journal/journal.sqlite"   # default: data_dir/journal.sqlite
@@ -77,6 +81,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
 from sagaline.runtime.pidfile import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
+from sagaline.storage.location import check_storage_url
 from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 from sagaline.web.settings import WebSettings
 
@@ -103,6 +108,8 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_HOSTS": "runs.hosts",
     "SAGALINE_ISOLATION": "runs.isolation",
     "SAGALINE_MAX_RUNS": "runs.max_runs",
+    "SAGALINE_LEASE_S": "runs.lease_s",
+    "SAGALINE_STORAGE_URL": "storage.url",
     "SAGALINE_SYNCHRONOUS": "storage.synchronous",
     "SAGALINE_RETENTION_S": "storage.retention_s",
     "SAGALINE_APPS": "apps",
@@ -144,12 +151,19 @@ class RunsSettings(BaseModel):
     """Run every saga ``hosted`` or in its own ``process``; None: as each saga's definition says."""
     max_runs: int | None = Field(default=None, ge=1)
     """Most runs in progress at once; None: unlimited."""
+    lease_s: float | None = Field(default=None, gt=0, le=3600)
+    """Each saga host owns its partition through a lease of this many seconds in the journal, so
+    several daemons (same ``hosts``) can share one PostgreSQL journal and take over a dead one's
+    runs; None: no leases (one daemon per journal)."""
 
 
 class StorageSettings(BaseModel):
-    """SQLite durability."""
+    """Where the journal and the domains' stores live, and how durable they are."""
 
     model_config = _FROZEN
+    url: str | None = None
+    """A PostgreSQL database (``postgresql://user@host:port/database``) holding the journal and every
+    domain's store, one schema each, created and migrated by the daemon; None: SQLite files in ``data_dir``."""
     synchronous: Literal["NORMAL", "FULL"] = "FULL"
     """FULL (an acknowledged write survives power loss and a filesystem aborting on an I/O error) or
     NORMAL (faster; safe against process crashes only)."""
@@ -158,6 +172,11 @@ class StorageSettings(BaseModel):
     journal_path: Path | None = None
     """The journal's SQLite file, e.g. on its own volume (relative: to the working directory);
     None: ``data_dir/journal.sqlite``. Its directory is created if missing."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else check_storage_url(value)
 
 
 class AdminSettings(BaseModel):
@@ -213,7 +232,7 @@ class DaemonConfig(BaseModel):
     runs: RunsSettings = RunsSettings()
     """How runs are hosted."""
     storage: StorageSettings = StorageSettings()
-    """SQLite durability."""
+    """Where the stores live (SQLite files, or PostgreSQL) and their durability."""
     admin: AdminSettings = AdminSettings()
     """The admin door's workers."""
     supervision: SupervisionSettings = SupervisionSettings()

@@ -16,7 +16,8 @@ the saga hosts and the event bus load them from their args (once per
 process). Domain actors register as ``domain:<name>``; the saga supervisor
 as ``sagas``; its hosts as ``sagahost:<i>``. Every database lives under one
 data directory, one file per domain, and ``journal.sqlite`` (written by
-every host, read by the saga supervisor). Starting a tree on a data
+every host, read by the saga supervisor); or, with ``storage_url``, in one
+PostgreSQL database, one schema per store (``journal``, each domain's name). Starting a tree on a data
 directory that holds unfinished runs recovers them (each host rebuilds its
 partition's runs, see :mod:`sagaline.hosts.saga_host`); stopping it leaves
 runs in progress in the journal, to be resumed by the next start.
@@ -36,6 +37,7 @@ from sagaline.hosts.saga_supervisor import SAGA_HOST, SagaSupervisor, host_id
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.registry.actor import Registry
 from sagaline.saga.placement import host_key
+from sagaline.storage.location import check_storage_url, store_location
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, class_path
 from sagaline.supervisors.supervisor import Supervisor
 
@@ -62,7 +64,10 @@ class TreeConfig:
     """What the tree needs to start.
 
     Attributes:
-        data_dir: where every domain's SQLite file lives.
+        data_dir: where every domain's SQLite file lives (without ``storage_url``).
+        storage_url: a PostgreSQL database (``postgresql://...``) holding the
+            journal and every domain's store, one schema each; None: SQLite
+            files in ``data_dir``.
         apps: the app specs (``package.module:attribute``) whose sagas run and
             whose event taxonomy the bus knows (loaded without the entry-point
             group: pass :attr:`Apps.specs <sagaline.apps.Apps.specs>`).
@@ -77,20 +82,24 @@ class TreeConfig:
         max_runs: most runs in progress at once (None: unlimited), shared evenly by the hosts.
         extra_children: further children of the root, started after the saga
             supervisor (e.g. the daemon's admin endpoint).
-        journal: ``"sqlite"`` (durable: ``journal_path``, default ``journal.sqlite`` in ``data_dir``;
-            runs survive crashes and restarts) or ``"memory"`` (a run dies
+        journal: ``"sqlite"`` (durable: ``journal_path``, default ``journal.sqlite`` in ``data_dir``, or
+            the ``journal`` schema at ``storage_url``; runs survive crashes and restarts) or ``"memory"`` (a run dies
             with its host, ending ``stuck``).
-        journal_path: the journal's file; None: ``data_dir/journal.sqlite``.
+        journal_path: the journal's SQLite file when ``storage_url`` is None; None: ``data_dir/journal.sqlite``.
         retention_s: finished runs (completed, failed, cancelled) older than
             this are pruned from the journal; None keeps them forever.
         prune_every_s: how often retention runs.
         recovery_concurrency: most runs each host rebuilds from the journal at once.
+        lease_s: each saga host holds its partition through a lease of this many
+            seconds in the journal, so several daemons can share one (PostgreSQL)
+            journal and take over a dead one's runs; None: no leases.
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
         root_flags: the root supervisor's flags (its restart intensity);
             default one_for_one, 3 restarts in 5 s.
     """
 
     data_dir: Path
+    storage_url: str | None = None
     apps: tuple[str, ...] = ()
     domains: dict[str, str] | None = None
     domain_config: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -105,10 +114,13 @@ class TreeConfig:
     retention_s: float | None = DEFAULT_RETENTION_S
     prune_every_s: float = 300.0
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
+    lease_s: float | None = None
     halt_at: dict[str, Any] | None = None
     root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
     def __post_init__(self) -> None:
+        if self.storage_url is not None:
+            check_storage_url(self.storage_url)
         if self.journal not in ("sqlite", "memory"):
             raise ValueError(f"journal must be 'sqlite' or 'memory', not {self.journal!r}")
         if self.isolation not in (None, "hosted", "process"):
@@ -143,7 +155,7 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
     domains = config.domains if config.domains is not None else load_apps(apps, entry_points=False).domain_actors()
     specs = []
     for name, path in domains.items():
-        args = {"db_path": str(Path(config.data_dir) / f"{name}.sqlite"), "synchronous": config.synchronous,
+        args = {"db_path": store_location(config.storage_url, config.data_dir, name), "synchronous": config.synchronous,
                 "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
         if name == "flow":
             args["apps"] = apps
@@ -156,11 +168,12 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
 def sagas_spec(config: TreeConfig) -> ChildSpec:
     """The saga supervisor and its hosts."""
     count = config.host_count
-    journal_path = str(config.journal_path or Path(config.data_dir) / "journal.sqlite")
+    journal_path = (str(config.journal_path) if config.journal_path is not None and config.storage_url is None
+                    else store_location(config.storage_url, config.data_dir, "journal"))
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
     hosts = [child_spec(host_id(i), SAGA_HOST, {
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
-        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host,
+        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
         name=host_key(i)) for i in range(count)]
     args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),

@@ -76,9 +76,13 @@ class HostArgs(BaseModel):
     journal: Literal["sqlite", "memory"] = "sqlite"
     """``sqlite``: runs are durable in ``journal_path``; ``memory``: a run dies with its host."""
     journal_path: str = "journal.sqlite"
-    """The journal's SQLite file (shared by every host; WAL)."""
+    """The journal's location (shared by every host): a SQLite file (WAL) or a PostgreSQL
+    ``postgresql://...#journal`` (see :mod:`sagaline.storage.location`)."""
     synchronous: Literal["NORMAL", "FULL"] = "FULL"
     """SQLite durability of the journal."""
+    lease_s: float | None = Field(default=None, gt=0)
+    """Hold the partition through a lease of this many seconds in the journal (daemons sharing a journal);
+    None: the host owns its partition without one (one daemon per journal)."""
     halt_at: dict[str, Any] | None = None
     """A rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only)."""
     recovery_concurrency: int = Field(default=DEFAULT_RECOVERY_CONCURRENCY, ge=1)

@@ -21,7 +21,7 @@ this is the thin part around it that touches the world:
 
 Args:
     index: the host's partition (named in every alert).
-    journal_path: the journal's file.
+    journal_path: the journal's location: a SQLite file (its filesystem is checked) or a PostgreSQL one.
     announce: sends a bus command to the event bus (the host posts it when it knows the bus).
 """
 
@@ -37,6 +37,7 @@ from sagaline.messages.ids import uuid7
 from sagaline.sagas.storage import FAULT, RECOVERED, Edge, Space, StorageWatch, judge
 from sagaline.sagas.storage_alerts import fault_announcement, recovery_announcement
 from sagaline.storage.errors import StorageError
+from sagaline.storage.location import is_postgres, redacted
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -90,8 +91,12 @@ class StorageGuard:
     """See the module docstring."""
 
     def __init__(self, index: int, journal_path: str, announce: Callable[[Any], None]) -> None:
-        self.index, self.path, self.announce = index, journal_path, announce
-        self.directory = Path(journal_path).resolve().parent  # a symlinked journal: SQLite writes beside its target
+        self.index, self.path, self.announce = index, redacted(journal_path), announce
+        self.local = not is_postgres(journal_path)
+        """A journal in a local file, whose filesystem :meth:`check` measures (a PostgreSQL journal is
+        on another machine's disk: its faults are found by failed writes alone, retried with backoff)."""
+        # a symlinked journal: SQLite writes beside its target
+        self.directory = Path(journal_path).resolve().parent if self.local else None
         self.watch = StorageWatch()
         self.fault_id: str | None = None
         self.began: float | None = None
@@ -124,6 +129,8 @@ class StorageGuard:
 
     def check(self, now: float, pending: int) -> None:
         """The periodic check: measure, with a test write (fsynced during a fault); feed the verdict in."""
+        if self.directory is None:
+            return
         probe = f".sagaline-probe-{self.index}-{os.getpid()}"
         self._edge(self.watch.checked(measure(self.directory, probe, sync=self.fault is not None), now, pending), now)
 

@@ -49,6 +49,11 @@ read-only disk is found before a write fails; it reports the fault in
 recovery (:class:`~sagaline.hosts.host_storage.StorageGuard`; the decisions
 are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
 
+**Leases.** With ``lease_s`` (daemons sharing one PostgreSQL journal), a
+host owns its partition only while it holds the partition's lease; a
+standby host takes a dead daemon's partition over once its lease expires
+(:mod:`sagaline.hosts.host_lease`).
+
 Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
 
@@ -64,6 +69,7 @@ from typing import Any
 from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.hosts.host_io import Outbox, RunTimers
+from sagaline.hosts.host_lease import LeaseLost, PartitionLease
 from sagaline.hosts.host_storage import StorageGuard
 from sagaline.hosts.run_book import RunBook
 from sagaline.hosts.saga_run import Operation, SagaRun, Tick
@@ -103,6 +109,7 @@ from sagaline.sagas.admission import admit
 from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
+from sagaline.storage.location import is_postgres
 from sagaline.storage.sqlite import SqliteOptions
 from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
@@ -146,8 +153,10 @@ class SagaHost(ChildKeeper):
         self.definitions: dict[str, Any] = dict(self.apps.sagas)
         self.journal: GroupCommit[tuple[SagaRun, Any]] = GroupCommit(self._open_store(), self.cfg.halt_rule())
         self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
-        if self.durable and self.cfg.launch is None:
+        if self.durable and self.cfg.launch is None and self.storage.local:
             self.timers.start("storage", CHECK_EVERY_S)
+        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s)
+                      if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
@@ -163,17 +172,19 @@ class SagaHost(ChildKeeper):
     def _open_store(self) -> Any:
         if not self.durable:
             return MemoryJournal()
-        path = Path(self.cfg.journal_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteJournal.open(path, SqliteOptions(synchronous=self.cfg.synchronous))
+        location = self.cfg.journal_path
+        if not is_postgres(location):
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteJournal.open(location, SqliteOptions(synchronous=self.cfg.synchronous))
 
     @property
     def durable(self) -> bool:
         return self.cfg.journal == "sqlite"
 
     def _find_unfinished(self) -> None:
-        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump)."""
-        if not self.durable:
+        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump);
+        with leases, only once this host holds its partition's lease."""
+        if not self.durable or (self.lease is not None and not self._hold_lease()):
             return
         for run in self.journal.store.unfinished():
             if partition_of(run.run_id, self.cfg.count) != self.cfg.index:
@@ -185,6 +196,20 @@ class SagaHost(ChildKeeper):
                                           f"no saga named {run.saga!r} in the catalog")
         if self.book.to_recover:
             _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.book.to_recover))
+
+    def _hold_lease(self) -> bool:
+        """Claim or renew the partition's lease and schedule the next claim; True while held."""
+        assert self.lease is not None
+        had = self.lease.held is not None
+        try:
+            held = self.lease.hold(time.time())
+        except StorageError as exc:  # a renewal that fails is retried; a write after a takeover is fenced
+            _log.warning("host %d: lease claim failed (%s)", self.cfg.index, exc)
+            held = had
+        if held and not had and self.lease.held is not None:
+            _log.info("host %d: holds %s (token %d)", self.cfg.index, self.lease.resource, self.lease.held.token)
+        self.timers.start("lease", self.lease.next_claim_in(time.time()))
+        return held
 
     def _recover_more(self) -> None:
         """Rebuild the next ``recovery_concurrency`` unfinished runs (one batch per pump, whether or not
@@ -256,6 +281,8 @@ class SagaHost(ChildKeeper):
             self._run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
 
     def _storage_failed(self, exc: StorageError) -> None:
+        if exc.reason == "fenced":
+            raise LeaseLost(str(exc)) from exc  # another host owns these runs now: crash, restart standing by
         self.timers.start("journal", self.storage.write_failed(exc, time.time(), self.journal.pending))
         self._withdraw_starts()
 
@@ -322,6 +349,11 @@ class SagaHost(ChildKeeper):
             if self.storage.fault is not None:
                 self._withdraw_starts()
             self.timers.start("storage", CHECK_EVERY_S)
+        elif name == "lease":
+            if self.lease is not None and self.lease.held is not None:
+                self._hold_lease()
+            elif not self.waiting_for_directory:
+                self._find_unfinished()  # takes the partition over once the holder's lease expired
         else:
             super().on_timer(name, data)
 
@@ -525,7 +557,16 @@ class SagaHost(ChildKeeper):
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
         self._launch(NewRun(cid, message.saga, start))
 
+    def _standing_by(self) -> SagaRefused | None:
+        """The refusal of a request about a run while another daemon's host holds this partition."""
+        if self.lease is not None and self.lease.held is None:
+            return SagaRefused(code="unavailable", message=self.lease.refusal())
+        return None
+
     def _refusal(self) -> SagaRefused | None:
+        refused = self._standing_by()
+        if refused is not None:
+            return refused
         if self.storage.fault is not None:
             return SagaRefused(code="storage_unavailable",
                                message=f"the journal cannot be written: {self.storage.fault}")
@@ -576,7 +617,8 @@ class SagaHost(ChildKeeper):
             self.book.wait(cid, sender)
         else:
             out = self.journal.store.find(cid)[1] if self.durable else None
-            self.post(sender, out or SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}"))
+            self.post(sender, out or self._standing_by() or SagaRefused(code="unknown_run",
+                                                                        message=f"no run {cid!r:.80}"))
 
     def receive_CancelRun(self, message: CancelRun, sender: Any) -> None:
         self._to_run(message, sender)
@@ -586,6 +628,10 @@ class SagaHost(ChildKeeper):
 
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
+        refused = self._standing_by()
+        if refused is not None:  # the partition's runs live in the lease holder's daemon
+            self.post(sender, refused)
+            return
         saga = self.book.promote(cid)
         if saga is not None:
             self._launch(Rebuild(cid, saga))
@@ -786,6 +832,12 @@ class SagaHost(ChildKeeper):
                 journal.flush(time.time())  # durable now; what follows happens after the restart
         except Exception as exc:
             _log.warning("host: final journal write failed: %s", exc)
+        try:
+            lease = getattr(self, "lease", None)
+            if lease is not None:
+                lease.release()
+        except Exception as exc:
+            _log.warning("host: releasing the partition's lease failed: %s", exc)
         try:
             journal.store.close()
         except Exception:

@@ -1,10 +1,15 @@
-"""Storage: SQLite on the calling thread, for synchronous actors and their coroutines.
+"""Storage: SQLite (the default) or PostgreSQL on the calling thread, for synchronous actors and their coroutines.
 
 Layering (imports run downward only)::
 
     errors         StorageError, StorageCorrupt (the tree is drawn there)
-    sqlite         SqliteFile (sync: the journal), open_file, Schema, SqliteOptions
-    database       Database: the async face of a SqliteFile (the domain services)
+    schema         Schema, Migration, migration_plan (versioned migrations; pure but for the error type)
+    location       PURE: where a store lives (a SQLite path or postgresql://...#schema)
+    dialect        PURE: SQL written once in SQLite's dialect, translated for PostgreSQL
+    sqlite         SqliteFile (sync: the journal), open_file, SqliteOptions
+    postgres       PgFile: the same face on psycopg 3 (the ``postgres`` extra; imported lazily)
+    backend        open_store_file: the one door, by location
+    database       Database: the async face of either file (the domain services)
     aio            AsyncRunner: a private event loop in a daemon thread (tests, asyncio callers)
     idempotency    apply_once (exactly-once effects), StoreBase, answer
     journal_sqlite the saga journal's tables (records and replay: sagaline.saga.journal)

@@ -1,21 +1,22 @@
-"""The async face of a SQLite file, for domain services written as coroutines.
+"""The async face of a store's database, for domain services written as coroutines.
 
-:class:`Database` wraps a :class:`~sagaline.storage.sqlite.SqliteFile`:
+:class:`Database` wraps a :class:`~sagaline.storage.sqlite.SqliteFile` or a
+:class:`~sagaline.storage.postgres.PgFile` (same methods):
 ``async with db.transaction() as conn: await conn.execute(...)``. Nothing
-here suspends: every call runs ``sqlite3`` inline on the calling thread
-(see :mod:`sagaline.storage.sqlite` for why), so a coroutine made of these
+here suspends: every call runs ``sqlite3`` (or psycopg) inline on the calling
+thread (see :mod:`sagaline.storage.sqlite` for why), so a coroutine made of these
 calls completes in one step of whatever drives it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
+from sagaline.storage.backend import StoreFile, open_store_file
+from sagaline.storage.sqlite import Schema, SqliteOptions
 
 __all__ = ["Connection", "Cursor", "Database", "open_database"]
 
@@ -25,7 +26,7 @@ class Cursor:
 
     __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
 
     @property
@@ -35,14 +36,14 @@ class Cursor:
 
     @property
     def lastrowid(self) -> int | None:
-        """Rowid of the last inserted row."""
-        return self._cursor.lastrowid
+        """Rowid of the last inserted row (SQLite only; None on PostgreSQL)."""
+        return getattr(self._cursor, "lastrowid", None)
 
-    async def fetchone(self) -> sqlite3.Row | None:
+    async def fetchone(self) -> Any | None:
         """The next row, or None."""
         return self._cursor.fetchone()
 
-    async def fetchall(self) -> list[sqlite3.Row]:
+    async def fetchall(self) -> list[Any]:
         """The remaining rows."""
         return self._cursor.fetchall()
 
@@ -56,7 +57,7 @@ class Connection:
 
     __slots__ = ("_file",)
 
-    def __init__(self, file: SqliteFile) -> None:
+    def __init__(self, file: StoreFile) -> None:
         self._file = file
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
@@ -67,24 +68,24 @@ class Connection:
         """Run one statement per row."""
         return Cursor(self._file.executemany(sql, rows))
 
-    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         """Run one statement and return all its rows."""
         return self._file.execute(sql, params).fetchall()
 
     @property
     def in_transaction(self) -> bool:
         """True inside an open transaction."""
-        return self._file.raw.in_transaction
+        return self._file.in_transaction
 
 
 class Database:
-    """The async face of a :class:`SqliteFile`, for the domain services' coroutines.
+    """The async face of a :class:`SqliteFile` or ``PgFile``, for the domain services' coroutines.
 
     Made by :func:`open_database`. Its coroutines never suspend; use it
     from the thread that opened it.
     """
 
-    def __init__(self, file: SqliteFile) -> None:
+    def __init__(self, file: StoreFile) -> None:
         self.file = file
         """The synchronous connection underneath."""
         self.path = file.path
@@ -124,7 +125,7 @@ class Database:
         async with self.transaction() as conn:
             yield conn
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         """Run one statement (a read, or a PRAGMA) and return its rows.
 
         It runs on the one connection: outside any transaction, or inside the
@@ -135,7 +136,7 @@ class Database:
         """
         return self.file.fetchall(sql, params)
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
         """Like :meth:`fetchall`, returning the first row or None."""
         rows = self.file.fetchall(sql, params)
         return rows[0] if rows else None
@@ -147,5 +148,5 @@ class Database:
 
 async def open_database(path: str | Path, options: SqliteOptions = SqliteOptions(),
                         schema: Schema | None = None) -> Database:
-    """:func:`open_file`, with the async face (same arguments and errors)."""
-    return Database(open_file(path, options, schema))
+    """:func:`~sagaline.storage.backend.open_store_file`, with the async face (same arguments and errors)."""
+    return Database(open_store_file(path, options, schema))

@@ -1,4 +1,5 @@
-"""Typed storage errors, and the one function that maps SQLite's to them.
+"""Typed storage errors, and the one function that maps SQLite's to them (PostgreSQL's:
+:func:`sagaline.storage.postgres.pg_error`).
 
 The tree::
 
@@ -52,8 +53,13 @@ class StorageError(SagalineError):
         retryable: True when the same operation may succeed later.
         reason: Short stable kind: ``disk_full``, ``io_error``, ``locked``,
             ``no_memory``, ``interrupted``, ``corrupt``, ``not_a_database``,
-            ``cant_open``, ``read_only``, ``schema_too_new``, ``closed`` or
-            ``sqlite_error``.
+            ``cant_open``, ``read_only``, ``schema_too_new``,
+            ``schema_unknown``, ``closed`` or ``sqlite_error``; on
+            PostgreSQL also ``connection`` (unreachable, retryable),
+            ``conflict`` (a unique violation between two writers, retryable),
+            ``database_error``, and ``driver_missing`` (psycopg not installed);
+            ``fenced`` for a journal write refused because another host took
+            over the lease (:mod:`sagaline.saga.lease`).
         path: The database file concerned.
     """
 

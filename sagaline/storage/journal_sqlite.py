@@ -1,8 +1,11 @@
-"""The journal's tables in SQLite: runs and their events.
+"""The journal's tables, in SQLite or PostgreSQL: runs and their events.
 
 Written by the saga hosts (each through its own connection, inline on its
-thread: one writer at a time, SQLite's lock decides the order), read by the
-saga supervisor and by tests beside them (WAL). It implements
+thread: on SQLite one writer at a time, its lock decides the order; on
+PostgreSQL each host writes its own runs' rows), read by the saga
+supervisor and by tests beside them. The SQL is written once (SQLite's
+dialect, translated by :mod:`sagaline.storage.dialect` on PostgreSQL, where
+the tables live in the schema ``journal``). It implements
 :class:`~sagaline.saga.journal.JournalStore`. Schema, version 2::
 
     runs(correlation_id PK, saga, version, status, inputs BLOB, causation_id,
@@ -17,24 +20,31 @@ Times are REAL seconds since the epoch (the executor's ``now``). BLOBs are
 ``needs_operator``) sets it, and any later event (an operator's retry or
 resume) clears it again. ``run_events`` is the source of truth (replayed
 through the pure executor, which is also how a run's steps are shown);
-``runs`` keeps what listing needs.
+``runs`` keeps what listing needs. Version 3 adds ``leases(resource PK,
+owner, expires_at REAL, token)``: with several daemons on one journal, the
+owner of each saga-host partition (:mod:`sagaline.saga.lease`); a write
+with :attr:`SqliteJournal.fence` set checks the lease in its own
+transaction, so a host that lost its lease writes nothing.
 
 :meth:`SqliteJournal.write` applies a whole batch of records (many runs'
 begins, appends and finishes) in **one transaction**: that is the group
 commit, one commit (one fsync under ``synchronous=FULL``) per batch instead
 of per step. Within it, events go in with one ``executemany`` and each
 run's row is updated once for its last event (or where a finish falls
-between two events), in record order. Writes are idempotent (a known run
+between two events), in record order (on PostgreSQL each ``executemany``
+is pipelined: one round trip). Writes are idempotent (a known run
 or ``(run, seq)`` is ignored), so a re-sent batch changes nothing.
 
 Version 1 (before saga hosts) also kept a per-step projection, written on
 every event by a trigger; version 2 drops it (a step's state comes from
-replaying the events). Opening a version-1 file migrates it in place.
+replaying the events). Opening a version-1 file migrates it in place
+(:data:`JOURNAL_SCHEMA`'s upgrade to 2; a PostgreSQL journal starts at 2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +53,11 @@ from pydantic import ValidationError
 from sagaline.messages.codec import CodecError, pack_value, unpack_value
 from sagaline.messages.saga import ListRuns, RunOutcome, RunsPage, RunSummary, StartSaga
 from sagaline.saga.journal import Append, Begin, Entry, Finish, OpenRun, Record, RunHistory
-from sagaline.storage.sqlite import Schema, SqliteFile, SqliteOptions, open_file
+from sagaline.saga.lease import Claim, Lease, claim
+from sagaline.storage.backend import StoreFile, open_store_file
+from sagaline.storage.errors import StorageError
+from sagaline.storage.schema import Migration, Schema
+from sagaline.storage.sqlite import SqliteOptions
 
 __all__ = ["SqliteJournal", "JOURNAL_SCHEMA", "PRUNABLE"]
 
@@ -60,7 +74,7 @@ _ADVANCE = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = NULL, las
 _FINISH = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, outcome = ?, failed_step = ?, "
            "error_code = ?, message = ?, failed_compensations = ? WHERE correlation_id = ?")
 
-JOURNAL_SCHEMA = Schema(version=2, statements=(
+_TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
         correlation_id TEXT PRIMARY KEY,
         saga TEXT NOT NULL,
@@ -91,29 +105,51 @@ JOURNAL_SCHEMA = Schema(version=2, statements=(
         at REAL NOT NULL,
         event BLOB NOT NULL,
         PRIMARY KEY (correlation_id, seq)) WITHOUT ROWID""",
-    # version 1's projection and write path, gone in version 2
-    "DROP TRIGGER IF EXISTS journal_writes_apply",
-    "DROP VIEW IF EXISTS journal_writes",
-    "DROP TABLE IF EXISTS run_steps",
+)
+_LEASES = """CREATE TABLE IF NOT EXISTS leases (
+        resource TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        token INTEGER NOT NULL) WITHOUT ROWID"""
+#: Version 3. From 1 (SQLite only: it predates PostgreSQL): the per-step projection goes;
+#: from 2: the leases table comes.
+JOURNAL_SCHEMA = Schema(version=3, statements=(*_TABLES, _LEASES), upgrades=(
+    Migration(2, (*_TABLES,
+                  "DROP TRIGGER IF EXISTS journal_writes_apply",
+                  "DROP VIEW IF EXISTS journal_writes",
+                  "DROP TABLE IF EXISTS run_steps")),
+    Migration(3, (_LEASES,)),
 ))
+_LEASE_COLS = "resource, owner, expires_at, token"
+# Compare-and-set: each write re-checks, in its WHERE, what the decision was made on.
+_LEASE_ACQUIRE = f"INSERT OR IGNORE INTO leases ({_LEASE_COLS}) VALUES (?, ?, ?, ?)"
+_LEASE_RENEW = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ?"
+_LEASE_STEAL = ("UPDATE leases SET owner = ?, expires_at = ?, token = ? "
+                "WHERE resource = ? AND token = ? AND expires_at <= ?")
+# A no-op update: on PostgreSQL it also locks the lease row until the write commits, so a
+# takeover waits for this write and its recovery then reads it.
+_FENCE = "UPDATE leases SET token = token WHERE resource = ? AND owner = ? AND token = ?"
 
 
 class SqliteJournal:
-    """The journal on one :class:`~sagaline.storage.sqlite.SqliteFile` (see the module docstring)."""
+    """The journal on one SQLite file or PostgreSQL schema (see the module docstring)."""
 
     durable = True
 
-    def __init__(self, file: SqliteFile) -> None:
+    def __init__(self, file: StoreFile) -> None:
         self.file = file
+        self.fence: Lease | None = None
+        """The lease every write checks in its own transaction (None: no leases, every write goes)."""
 
     @classmethod
-    def open(cls, path: str | Path, options: SqliteOptions = SqliteOptions()) -> SqliteJournal:
-        """Open (creating, or migrating from version 1) ``path`` with the journal's schema.
+    def open(cls, location: str | Path, options: SqliteOptions = SqliteOptions()) -> SqliteJournal:
+        """Open (creating, or migrating from version 1) the journal at ``location`` (a SQLite
+        path or a PostgreSQL location, see :mod:`sagaline.storage.location`).
 
         Raises:
-            StorageError: as :func:`~sagaline.storage.sqlite.open_file`.
+            StorageError: as :func:`~sagaline.storage.backend.open_store_file`.
         """
-        return cls(open_file(path, options, JOURNAL_SCHEMA))
+        return cls(open_store_file(location, options, JOURNAL_SCHEMA))
 
     def close(self) -> None:
         """Close the connection."""
@@ -125,10 +161,13 @@ class SqliteJournal:
         """Apply ``records`` in order, in one transaction (the group commit).
 
         Raises:
-            StorageError: nothing of the batch was written (disk full, I/O error, ...).
+            StorageError: nothing of the batch was written (disk full, I/O error, ...;
+                ``fenced`` when :attr:`fence` is set and another host holds the lease now).
         """
         file = self.file
         with file.transaction():
+            if self.fence is not None:
+                self._check_fence(self.fence)
             begins = [r for r in records if isinstance(r, Begin)]
             if begins:
                 file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
@@ -136,16 +175,63 @@ class SqliteJournal:
             events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
             if events:
                 file.executemany(_EVENT, events)
-            latest: dict[str, Append] = {}  # each run's last event not yet reflected in its row
-            for record in records:
-                if isinstance(record, Append):
-                    latest[record.run_id] = record
-                elif isinstance(record, Finish):
-                    if record.run_id in latest:
-                        _advance(file, latest.pop(record.run_id), now)
-                    file.execute(_FINISH, _finish_row(record, now))
-            for append in latest.values():
-                _advance(file, append, now)
+            _in_order(file, _row_updates(records, now))
+
+    def _check_fence(self, lease: Lease) -> None:
+        if self.file.execute(_FENCE, (lease.resource, lease.owner, lease.token)).rowcount != 1:
+            raise StorageError(f"{lease.owner} no longer holds {lease.resource} (token {lease.token}): another "
+                               "host took it over; this write is refused", reason="fenced", path=self.file.path,
+                               retryable=False)
+
+    # ----- leases -------------------------------------------------------------------
+
+    def claim(self, resource: str, owner: str, now: float, duration: float) -> Claim:
+        """Acquire, renew or take over ``resource`` for ``owner`` (see :func:`sagaline.saga.lease.claim`).
+
+        The decision is made on the stored lease and written only if that
+        lease is still as it was read (compare-and-set): a claimant that
+        loses a race is answered ``refused`` with the winner's lease.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.file.transaction():
+            current = self.lease(resource)
+            decided = claim(current, resource, owner, now, duration)
+            if decided.granted and not self._store_claim(decided, current, now):
+                return Claim("refused", self.lease(resource) or decided.lease)
+        return decided
+
+    def _store_claim(self, decided: Claim, before: Lease | None, now: float) -> bool:
+        new = decided.lease
+        params: tuple[Any, ...]
+        if decided.outcome == "acquired":
+            sql, params = _LEASE_ACQUIRE, (new.resource, new.owner, new.expires_at, new.token)
+        elif decided.outcome == "renewed":
+            sql, params = _LEASE_RENEW, (new.expires_at, new.resource, new.owner, new.token)
+        else:
+            assert before is not None
+            sql, params = _LEASE_STEAL, (new.owner, new.expires_at, new.token, new.resource, before.token, now)
+        return self.file.execute(sql, params).rowcount == 1
+
+    def release(self, lease: Lease) -> bool:
+        """Let ``lease`` expire now (a clean stop): a standby takes it over at once, with the next token.
+
+        Returns:
+            False when the lease was no longer held as given (taken over already).
+        """
+        with self.file.transaction():
+            return self.file.execute("UPDATE leases SET expires_at = 0 WHERE resource = ? AND owner = ? AND token = ?",
+                                     (lease.resource, lease.owner, lease.token)).rowcount == 1
+
+    def lease(self, resource: str) -> Lease | None:
+        """The stored lease of ``resource``, if any."""
+        rows = self.file.fetchall(f"SELECT {_LEASE_COLS} FROM leases WHERE resource = ?", (resource,))
+        return Lease(*rows[0]) if rows else None
+
+    def leases(self) -> list[Lease]:
+        """Every stored lease, by resource (what the shell and tests look at)."""
+        return [Lease(*r) for r in self.file.fetchall(f"SELECT {_LEASE_COLS} FROM leases ORDER BY resource")]
 
     # ----- reads --------------------------------------------------------------------
 
@@ -228,8 +314,31 @@ def _begin_row(begin: Begin, now: float) -> tuple:
             pack_value(begin.carried) if begin.carried else None)
 
 
-def _advance(file: SqliteFile, append: Append, now: float) -> None:
-    file.execute(_ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq))
+def _row_updates(records: Sequence[Record], now: float) -> list[tuple[str, tuple]]:
+    """The ``runs`` row updates of a batch, in order: each run's last event (or the one before a finish
+    in between), and every finish."""
+    updates: list[tuple[str, tuple]] = []
+    latest: dict[str, Append] = {}  # each run's last event not yet reflected in its row
+    for record in records:
+        if isinstance(record, Append):
+            latest[record.run_id] = record
+        elif isinstance(record, Finish):
+            if record.run_id in latest:
+                updates.append(_advance(latest.pop(record.run_id)))
+            updates.append((_FINISH, _finish_row(record, now)))
+    updates.extend(_advance(append) for append in latest.values())
+    return updates
+
+
+def _advance(append: Append) -> tuple[str, tuple]:
+    return _ADVANCE, (append.status, append.at, append.seq, append.run_id, append.seq)
+
+
+def _in_order(file: StoreFile, updates: list[tuple[str, tuple]]) -> None:
+    """Run ``updates`` in order, each run of one statement as one ``executemany`` (one round trip on
+    PostgreSQL, whose ``executemany`` is pipelined)."""
+    for sql, group in groupby(updates, key=lambda update: update[0]):
+        file.executemany(sql, [params for _, params in group])
 
 
 def _finish_row(finish: Finish, now: float) -> tuple:

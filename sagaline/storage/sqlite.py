@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sagaline.storage.errors import StorageError, storage_error
+from sagaline.storage.schema import Schema, migration_plan
 
 __all__ = [
     "Clock", "SqliteOptions", "Schema", "SqliteFile", "open_file", "apply_schema", "utc_now", "read_clock",
@@ -118,21 +119,6 @@ class SqliteOptions:
             raise ValueError("busy_timeout_ms must be >= 0")
 
 
-@dataclass(frozen=True)
-class Schema:
-    """A database's tables: idempotent DDL plus the version it stamps.
-
-    Every statement must be safe to run again (``CREATE ... IF NOT
-    EXISTS``); applying the schema to a database already at ``version``
-    changes nothing.
-    """
-
-    version: int
-    """Stored in ``PRAGMA user_version``; a file with a higher one is refused."""
-    statements: tuple[str, ...]
-    """The DDL, run in order inside one transaction."""
-
-
 class SqliteFile:
     """One ``sqlite3`` connection to one file, used synchronously from one thread.
 
@@ -148,6 +134,11 @@ class SqliteFile:
         self.depth = 0
         """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
         self.closed = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside an open transaction."""
+        return self.raw.in_transaction
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -292,7 +283,7 @@ def _configure(file: SqliteFile, options: SqliteOptions) -> None:
 
 
 def apply_schema(file: SqliteFile, schema: Schema) -> None:
-    """Create ``schema``'s tables if missing and stamp its version, atomically.
+    """Bring ``file`` to ``schema``'s version (see :mod:`sagaline.storage.schema`), atomically.
 
     Raises:
         StorageError: the file's ``user_version`` is newer than
@@ -302,11 +293,7 @@ def apply_schema(file: SqliteFile, schema: Schema) -> None:
     with file.transaction():
         row = file.fetchall("PRAGMA user_version")
         found = int(row[0][0]) if row else 0
-        if found > schema.version:
-            raise StorageError(
-                f"database {file.path} has schema version {found}; this code knows up to "
-                f"{schema.version}", reason="schema_too_new", path=file.path, retryable=False)
-        for statement in schema.statements:
+        for statement in migration_plan(schema, found, file.path):
             file.statement(statement)
         if found != schema.version:
             file.statement(f"PRAGMA user_version = {int(schema.version)}")

@@ -19,6 +19,17 @@ Fixtures:
   **fails** if one did not exit 0 or left a process of its actor system
   (those are SIGKILLed first).
 * ``sagaline_daemon`` -- one such daemon with the embedded defaults.
+* ``postgres_server`` -- (session) a :class:`~sagaline.testing.postgres.PostgresServer`
+  started from the machine's ``initdb``/``pg_ctl`` on a free loopback port,
+  stopped and removed after the session; the test is skipped with the reason
+  when no PostgreSQL binaries exist (failed instead when
+  ``SAGALINE_REQUIRE_POSTGRES=1``).
+* ``postgres_url`` -- a fresh, empty database on that server, dropped after the test.
+* ``storage_url`` -- parametrised over ``sqlite`` (None: SQLite files) and
+  ``postgres`` (a ``postgres_url``): what ``storage.url`` / ``TreeConfig.storage_url`` take.
+* ``store_location`` -- ``store_location("gate")``: that store's location on the
+  test's backend (a file in ``tmp_path``, or a schema of ``postgres_url``);
+  ``store_location.url`` is the ``storage_url``.
 * ``sagaline_cli`` -- a :class:`~sagaline.testing.daemon.CliRunner` bound to
   ``sagaline_daemon``: ``sagaline_cli("sagas", "list")`` runs the real CLI
   in a subprocess and returns exit code, stdout and stderr;
@@ -39,11 +50,17 @@ from typing import Any
 import pytest
 
 from sagaline.runtime.system import MULTIPROC, SIMPLE, ActorSystemHandle, start_system
+from sagaline.storage.location import store_location as _location
+from sagaline.testing import postgres
 from sagaline.testing.clock import FakeClock
 from sagaline.testing.daemon import CliRunner, DaemonProcess
 
 __all__ = ["actor_system", "simple_actor_system", "multiproc_actor_system", "fake_clock", "running_system",
-           "sagaline_daemon_factory", "sagaline_daemon", "sagaline_cli"]
+           "sagaline_daemon_factory", "sagaline_daemon", "sagaline_cli", "postgres_server", "postgres_url",
+           "storage_url", "store_location", "BACKENDS"]
+
+#: The storage backends a ``storage_url`` test runs on.
+BACKENDS = ("sqlite", "postgres")
 
 #: Seconds the processes of a stopped system get to end before they count as leaked.
 LEAK_GRACE_S = 5.0
@@ -123,3 +140,66 @@ def sagaline_daemon(sagaline_daemon_factory: Callable[..., DaemonProcess]) -> Da
 def sagaline_cli(sagaline_daemon: DaemonProcess) -> CliRunner:
     """Runs the real ``sagaline`` CLI against ``sagaline_daemon``."""
     return CliRunner(sagaline_daemon)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """A PostgreSQL server for the session (see :mod:`sagaline.testing.postgres`); skipped without binaries."""
+    bin_dir = postgres.find_bin_dir()
+    if bin_dir is None:
+        reason = ("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: install postgresql-15 "
+                  f"(or point {postgres.BIN_ENV} at them)")
+        if postgres.required():
+            pytest.fail(f"{reason}; {postgres.REQUIRE_ENV}=1 demands them", pytrace=False)
+        pytest.skip(reason)
+    server = postgres.PostgresServer(bin_dir)
+    try:
+        server.start()
+    except postgres.PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL did not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server; dropped (its clients cut off) after the test."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def storage_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite files) or a fresh PostgreSQL database's URL: each test runs on both."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
+class StoreLocations:
+    """``locations(name)``: where store ``name`` lives on the test's backend."""
+
+    def __init__(self, url: str | None, directory: Any) -> None:
+        self.url = url
+        """The ``storage_url`` (None: SQLite)."""
+        self.directory = directory
+        """Where SQLite files go."""
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgres``."""
+        return "sqlite" if self.url is None else "postgres"
+
+    def __call__(self, name: str) -> str:
+        return _location(self.url, self.directory, name)
+
+
+@pytest.fixture
+def store_location(storage_url: str | None, tmp_path: Any) -> StoreLocations:
+    """Store locations on each backend in turn (a SQLite file in ``tmp_path``, or a schema of a fresh database)."""
+    return StoreLocations(storage_url, tmp_path)

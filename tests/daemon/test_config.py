@@ -157,3 +157,21 @@ def test_the_telemetry_section_becomes_environment_variables_that_the_environmen
     env = telemetry_environment(config, {"SAGALINE_TELEMETRY_BATCH": "9"})
     assert env == {"SAGALINE_TELEMETRY_EXPORTER": "jsonl", "SAGALINE_OTLP_ENDPOINT": "http://127.0.0.1:4318",
                    "SAGALINE_TELEMETRY_FLAG": "true"}
+
+
+def test_the_storage_url_and_leases_come_from_the_file_the_environment_or_the_flags(tmp_path):
+    path = write(tmp_path, "[storage]\nurl = 'postgresql://app@db/one'\n[runs]\nlease_s = 4.0\n")
+    assert (load_config(environ={}, config_file=path).storage.url, load_config(environ={}, config_file=path)
+            .runs.lease_s) == ("postgresql://app@db/one", 4.0)
+    env = {"SAGALINE_STORAGE_URL": "postgresql://app@db/two", "SAGALINE_LEASE_S": "6"}
+    config = load_config(environ=env, config_file=path)
+    assert (config.storage.url, config.runs.lease_s) == ("postgresql://app@db/two", 6.0)
+    assert load_config({"storage.url": "postgres://app@db/three"}, environ=env).storage.url == "postgres://app@db/three"
+    assert load_config(environ={}).storage.url is None
+
+
+def test_a_storage_url_that_is_not_a_postgres_database_is_one_error_naming_its_source():
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"SAGALINE_STORAGE_URL": "sqlite:///x.db"})
+    assert caught.value.field == "storage.url" and "SAGALINE_STORAGE_URL" in str(caught.value)
+    assert "postgresql://" in str(caught.value)

@@ -58,3 +58,14 @@ def test_a_symlinked_journal_is_measured_where_its_target_lives(tmp_path):
     (tmp_path / "data" / "journal.sqlite").symlink_to(real / "journal.sqlite")
     guard = StorageGuard(0, str(tmp_path / "data" / "journal.sqlite"), lambda command: None)
     assert guard.directory == real.resolve()
+
+
+def test_a_postgresql_journal_is_not_measured_here_and_its_password_never_reaches_an_alert():
+    sent: list = []
+    guard = StorageGuard(0, "postgresql://sagaline:s3cret@db.example/sagaline#journal", sent.append)
+    assert not guard.local
+    guard.check(1.0, pending=0)  # no local filesystem to measure: nothing happens
+    assert guard.fault is None and sent == []
+    down = StorageError("server closed the connection", reason="connection", path="j", retryable=True)
+    assert guard.write_failed(down, 2.0, pending=1) == 0.05  # found by the failed write, retried with backoff
+    assert "s3cret" not in sent[0].event.payload["path"] and "db.example" in sent[0].event.payload["path"]

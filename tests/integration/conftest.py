@@ -1,4 +1,4 @@
-"""Whole-tree fixtures: a running root tree on an actor system, and its databases."""
+"""Whole-tree fixtures: a running root tree on an actor system, and its databases (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,36 @@ import pytest
 
 from sagaline.client import SagaClient
 from sagaline.daemon.tree import Tree, start_tree
+from sagaline.storage.backend import open_store_file
+from sagaline.storage.location import store_location
 from thunderline.testing import tree_config
 
 
-class Databases:
-    """Read-only views of the domains' SQLite files (WAL lets us read beside the actors)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-
-    def rows(self, domain: str, sql: str, *params: Any) -> list[tuple]:
-        path = self.data_dir / f"{domain}.sqlite"
+def read_rows(storage_url: str | None, data_dir: Path, store: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one query on store ``store`` (a read-only SQLite open, or the store's PostgreSQL schema)."""
+    if storage_url is None:
+        path = Path(data_dir) / f"{store}.sqlite"
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
             return conn.execute(sql, params).fetchall()
         finally:
             conn.close()
+    file = open_store_file(store_location(storage_url, data_dir, store))
+    try:
+        return [tuple(row) for row in file.fetchall(sql, params)]
+    finally:
+        file.close()
+
+
+class Databases:
+    """Read-only views of the domains' databases beside the actors (SQLite's WAL, or PostgreSQL)."""
+
+    def __init__(self, data_dir: Path, storage_url: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.storage_url = storage_url
+
+    def rows(self, domain: str, sql: str, *params: Any) -> list[tuple]:
+        return read_rows(self.storage_url, self.data_dir, domain, sql, params)
 
     def count(self, domain: str, table: str, where: str = "1=1", *params: Any) -> int:
         return self.rows(domain, f"SELECT COUNT(*) FROM {table} WHERE {where}", *params)[0][0]
@@ -43,10 +57,10 @@ class Databases:
 class Running:
     """A started tree with a client and its databases."""
 
-    def __init__(self, handle: Any, tree: Tree, data_dir: Path) -> None:
+    def __init__(self, handle: Any, tree: Tree, data_dir: Path, storage_url: str | None = None) -> None:
         self.handle, self.tree = handle, tree
         self.client = SagaClient(handle, tree.sagas)
-        self.db = Databases(data_dir)
+        self.db = Databases(data_dir, storage_url)
 
 
 @pytest.fixture(params=["hosted", "process"])
@@ -66,6 +80,6 @@ def make_tree(actor_system, tmp_path, isolation) -> Callable[..., Running]:
         options.setdefault("domain_config", {"flow": {"mode": "raise"}})
         options.setdefault("isolation", isolation)
         tree = start_tree(actor_system, tree_config(data_dir, **options))
-        return Running(actor_system, tree, data_dir)
+        return Running(actor_system, tree, data_dir, options.get("storage_url"))
 
     return make

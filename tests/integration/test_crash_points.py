@@ -5,7 +5,7 @@ rehearsal hook (``halt_at``: the journal writes up to the chosen record,
 touches a marker and freezes), checks what has and has not happened yet,
 SIGKILLs the system's process group, starts a new system on the same data
 directory and checks that recovery finishes the run with every effect
-applied exactly once.
+applied exactly once. Every test runs on both storage backends (SQLite files, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ EVERYTHING = {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}
 NOTHING = {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 0}
 
 
-def _halted_life(tmp_path, rule: dict, faults: dict | None = None) -> tuple[Life, str]:
+def _halted_life(tmp_path, storage_url, rule: dict, faults: dict | None = None) -> tuple[Life, str]:
     """A life whose journal freezes at ``rule``; one run started and driven to that point."""
     marker = tmp_path / "halted"
-    life = Life(tmp_path / "data", tmp_path / "logs1", faults=faults or {},
+    life = Life(tmp_path / "data", tmp_path / "logs1", storage_url=storage_url, faults=faults or {},
                 halt_at={**rule, "action": "freeze", "marker": str(marker)})
     cid = uuid7()
     life.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
@@ -42,36 +42,38 @@ def _halted_life(tmp_path, rule: dict, faults: dict | None = None) -> tuple[Life
     return life, cid
 
 
-def _recover(tmp_path, cid: str, faults: dict | None = None):
-    life = Life(tmp_path / "data", tmp_path / "logs2", faults=faults or {})
+def _recover(tmp_path, storage_url, cid: str, faults: dict | None = None):
+    life = Life(tmp_path / "data", tmp_path / "logs2", storage_url=storage_url, faults=faults or {})
     try:
         return life.client.wait(cid, timeout=60)
     finally:
         life.stop()
 
 
-def test_killed_after_the_journal_write_before_the_effect_the_run_resends_and_completes(tmp_path):
+def test_killed_after_the_journal_write_before_the_effect_the_run_resends_and_completes(tmp_path, storage_url):
     with crash_marker():
-        life, cid = _halted_life(tmp_path, {"when": "after", "step": "create_user", "outcome": "ok"})
-        db, journal = Databases(tmp_path / "data"), JournalView(tmp_path / "data")
+        life, cid = _halted_life(tmp_path, storage_url, {"when": "after", "step": "create_user", "outcome": "ok"})
+        db, journal = Databases(tmp_path / "data", storage_url), JournalView(tmp_path / "data", storage_url)
         assert journal.events(cid)[-1] == "create_user:run:ok"
         assert (db.count("block", "vaults"), db.count("link", "memberships")) == (0, 0)  # not yet sent
         life.kill()
-        out = _recover(tmp_path, cid)
+        out = _recover(tmp_path, storage_url, cid)
     assert out.status == "completed"
     assert effect_counts(db, cid) == EVERYTHING
     assert keys_applied_more_than_once(db) == {}
     assert journal.statuses() == {cid: "completed"}
 
 
-def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_the_first_answer(tmp_path):
+def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_the_first_answer(
+        tmp_path, storage_url):
     with crash_marker():
-        life, cid = _halted_life(tmp_path, {"when": "before", "step": "provision_vault", "outcome": "ok"})
-        db, journal = Databases(tmp_path / "data"), JournalView(tmp_path / "data")
+        life, cid = _halted_life(tmp_path, storage_url,
+                                 {"when": "before", "step": "provision_vault", "outcome": "ok"})
+        db, journal = Databases(tmp_path / "data", storage_url), JournalView(tmp_path / "data", storage_url)
         [(vault_id, key)] = db.rows("block", "SELECT id, created_by_key FROM vaults")  # the effect happened
         assert "provision_vault:run:ok" not in journal.events(cid)  # its answer was never recorded
         life.kill()
-        out = _recover(tmp_path, cid)
+        out = _recover(tmp_path, storage_url, cid)
     assert out.status == "completed"
     assert out.result["vault"]["vault_id"] == vault_id  # the first answer, replayed from the ledger
     assert db.rows("block", "SELECT id, created_by_key FROM vaults") == [(vault_id, key)]
@@ -80,15 +82,15 @@ def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_t
     assert keys_applied_more_than_once(db) == {}
 
 
-def test_killed_mid_rollback_the_run_keeps_rolling_back_and_leaves_nothing(tmp_path):
+def test_killed_mid_rollback_the_run_keeps_rolling_back_and_leaves_nothing(tmp_path, storage_url):
     faults = {"link": [{"command": "JoinCommunity", "code": "community_full"}]}
     with crash_marker():
-        life, cid = _halted_life(tmp_path, {"when": "after", "step": "provision_vault", "kind": "undo",
+        life, cid = _halted_life(tmp_path, storage_url, {"when": "after", "step": "provision_vault", "kind": "undo",
                                             "outcome": "ok"}, faults)
-        db, journal = Databases(tmp_path / "data"), JournalView(tmp_path / "data")
+        db, journal = Databases(tmp_path / "data", storage_url), JournalView(tmp_path / "data", storage_url)
         assert (db.count("block", "vaults"), db.count("gate", "users")) == (0, 1)  # half undone
         life.kill()
-        out = _recover(tmp_path, cid, faults)
+        out = _recover(tmp_path, storage_url, cid, faults)
     assert out.status == "failed" and out.failed_step == "create_default_community"
     assert effect_counts(db, cid) == NOTHING
     undone = [e for e in journal.events(cid) if ":undo:" in e]
@@ -104,18 +106,18 @@ def _pid_of(life: Life, address) -> int:
     return pid
 
 
-def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
+def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path, storage_url):
     import os
     import signal
 
     faults = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.0}]}
     with crash_marker():
-        life = Life(tmp_path / "data", tmp_path / "logs", faults=faults)
+        life = Life(tmp_path / "data", tmp_path / "logs", storage_url=storage_url, faults=faults)
         try:
             cid = uuid7()
             accepted = life.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
             pid = _pid_of(life, accepted.address)
-            db = Databases(tmp_path / "data")
+            db = Databases(tmp_path / "data", storage_url)
             wait_until(lambda: db.count("gate", "users") == 1, timeout=30)
             os.kill(pid, signal.SIGKILL)
             out = life.client.wait(cid, timeout=60)
@@ -128,7 +130,8 @@ def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path):
     assert keys_applied_more_than_once(db) == {}
 
 
-def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_other_host_never_notices(tmp_path):
+def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_other_host_never_notices(
+        tmp_path, storage_url):
     import os
     import signal
 
@@ -137,7 +140,7 @@ def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_ot
 
     faults = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.01}]}
     with crash_marker():
-        life = Life(tmp_path / "data", tmp_path / "logs", faults=faults, hosts=2)
+        life = Life(tmp_path / "data", tmp_path / "logs", storage_url=storage_url, faults=faults, hosts=2)
         try:
             ids: dict[int, list[str]] = {0: [], 1: []}
             while min(len(v) for v in ids.values()) < 100:
@@ -146,7 +149,7 @@ def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_ot
                     ids[partition_of(cid, 2)].append(cid)
             for i, cid in enumerate(ids[0] + ids[1]):
                 life.client.start(SAGA, {"email": f"h{i}@example.com"}, correlation_id=cid)
-            db = Databases(tmp_path / "data")
+            db = Databases(tmp_path / "data", storage_url)
             wait_until(lambda: db.count("gate", "users") >= 20, timeout=30)
             sagas = children(life.handle, life.tree.sagas)
             before0, before1 = sagas["host:0"], sagas["host:1"]

@@ -1,9 +1,7 @@
-"""The SQLite journal store: batches in one transaction, idempotent writes, exact replay,
+"""The journal store, on SQLite and on PostgreSQL: batches in one transaction, idempotent writes, exact replay,
 listing, retention, and corrupt rows reported rather than guessed."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import pytest
 
@@ -12,6 +10,7 @@ from sagaline.messages.ids import uuid7
 from sagaline.messages.saga import ListRuns, RunOutcome, StartSaga
 from sagaline.saga import Executor, Fail, InvocationResult, Ok, StepError
 from sagaline.saga.journal import Append, Begin, Finish, append_of, replay
+from sagaline.saga.lease import claim as decide
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.sqlite import SqliteOptions
 from thunderline.testing import definition
@@ -60,8 +59,8 @@ def _completed(started_at: float = 100.0) -> Run:
 
 
 @pytest.fixture
-def journal(tmp_path):
-    store = SqliteJournal.open(tmp_path / "journal.sqlite", SqliteOptions(synchronous="FULL"))
+def journal(store_location):
+    store = SqliteJournal.open(store_location("journal"), SqliteOptions(synchronous="FULL"))
     yield store
     store.close()
 
@@ -166,13 +165,11 @@ def test_a_resumed_run_links_its_predecessor_and_keeps_what_it_carried(journal):
 
 
 @pytest.mark.parametrize("table, column", [("run_events", "event"), ("runs", "inputs")])
-def test_a_corrupt_row_is_reported_as_a_problem_never_guessed(journal, tmp_path, table, column):
+def test_a_corrupt_row_is_reported_as_a_problem_never_guessed(journal, table, column):
     r = Run().answer("validate_email", Ok("a@b.co"))
     journal.write(r.ops, now=200.0)
-    conn = sqlite3.connect(tmp_path / "journal.sqlite")
-    conn.execute(f"UPDATE {table} SET {column} = ?", (b"\xc1 not msgpack",))
-    conn.commit()
-    conn.close()
+    with journal.file.transaction():
+        journal.file.execute(f"UPDATE {table} SET {column} = ?", (b"\xc1 not msgpack",))
     loaded = journal.load(r.cid)
     assert loaded is not None and "corrupt journal row" in loaded.problem
 
@@ -187,8 +184,10 @@ def test_an_event_that_is_not_a_run_event_fails_replay_with_corrupt_record(journ
         replay(EXECUTOR, journal.load(r.cid))
 
 
-def test_a_full_disk_fails_the_whole_batch_and_a_retry_writes_it_once(journal):
+def test_a_full_disk_fails_the_whole_batch_and_a_retry_writes_it_once(journal, store_location):
     from sagaline.storage.errors import StorageError
+    if store_location.backend != "sqlite":
+        pytest.skip("fills the disk with SQLite's max_page_count; PostgreSQL has no per-database cap to set")
     filler = [op for i in range(3) for op in _completed(10.0 + i).ops]
     journal.write(filler, now=100.0)
     pages = journal.file.fetchall("PRAGMA page_count")[0][0]
@@ -240,7 +239,63 @@ def test_a_version_1_journal_is_migrated_and_its_runs_stay_readable(tmp_path):
     journal = SqliteJournal.open(path)
     try:
         assert journal.load("r1").begin.start.inputs == {"email": "a@b.co"}
-        assert journal.file.fetchall("PRAGMA user_version")[0][0] == 2
+        assert journal.file.fetchall("PRAGMA user_version")[0][0] == 3
         assert not journal.file.fetchall("SELECT name FROM sqlite_master WHERE name = 'run_steps'")
+    finally:
+        journal.close()
+
+
+def test_a_partition_lease_is_acquired_renewed_refused_to_others_and_taken_over_after_expiry(journal):
+    first = journal.claim("partition:0/2", "a", 100.0, 5.0)
+    assert (first.outcome, first.lease.token) == ("acquired", 1)
+    assert journal.claim("partition:0/2", "a", 103.0, 5.0).lease.expires_at == 108.0
+    refused = journal.claim("partition:0/2", "b", 107.0, 5.0)
+    assert (refused.outcome, refused.lease.owner) == ("refused", "a")
+    stolen = journal.claim("partition:0/2", "b", 108.5, 5.0)
+    assert (stolen.outcome, stolen.lease.owner, stolen.lease.token) == ("stolen", "b", 2)
+    assert journal.leases() == [stolen.lease]
+
+
+def test_a_write_fenced_by_a_lease_taken_over_since_is_refused_and_writes_nothing(journal):
+    from sagaline.storage.errors import StorageError
+    journal.fence = journal.claim("partition:0/1", "a", 100.0, 1.0).lease
+    journal.write(Run().ops, now=100.0)
+    journal.claim("partition:0/1", "b", 102.0, 1.0)  # a paused past its lease; b took over
+    with pytest.raises(StorageError) as refused:
+        journal.write(Run().ops, now=102.5)
+    assert refused.value.reason == "fenced" and not refused.value.retryable
+    assert journal.counts()["runs"] == 1
+
+
+def test_a_stale_claim_loses_the_race_to_a_renewal_made_since_it_read(journal):
+    held = journal.claim("partition:0/1", "a", 100.0, 1.0).lease
+    journal.claim("partition:0/1", "a", 100.9, 1.0)  # renewed to 101.9
+    # b decided on the lease as it was (expired at 101.0): its compare-and-set must fail
+    assert not journal._store_claim(decide(held, "partition:0/1", "b", 101.5, 1.0), held, 101.5)
+    assert journal.lease("partition:0/1").owner == "a"
+
+
+def test_a_released_lease_is_taken_over_at_once_with_the_next_token_and_a_stale_release_changes_nothing(journal):
+    held = journal.claim("partition:0/1", "a", 100.0, 30.0).lease
+    assert journal.release(held)
+    taken = journal.claim("partition:0/1", "b", 100.1, 30.0)
+    assert (taken.outcome, taken.lease.token) == ("stolen", 2)
+    assert not journal.release(held) and journal.lease("partition:0/1") == taken.lease
+
+
+def test_a_version_2_journal_gains_the_leases_table_and_keeps_its_runs(store_location):
+    from sagaline.storage.backend import open_store_file
+    from sagaline.storage.journal_sqlite import _TABLES
+    from sagaline.storage.schema import Schema
+
+    location = store_location("old_journal")
+    old = SqliteJournal(open_store_file(location, schema=Schema(2, _TABLES)))
+    r = Run()
+    old.write(r.ops, now=100.0)
+    old.close()
+    journal = SqliteJournal.open(location)
+    try:
+        assert journal.load(r.cid).begin.start.inputs == {"email": "ada@example.com"}
+        assert journal.claim("partition:0/1", "a", 100.0, 5.0).outcome == "acquired"
     finally:
         journal.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from typing import Any
 from sagaline.client import SagaClient
 from sagaline.daemon.tree import start_tree
 from sagaline.runtime import procs, start_system
-from tests.integration.conftest import Databases
+from tests.integration.conftest import Databases, read_rows
 from thunderline.testing import tree_config
 
 MARKER = "SAGALINE_CRASH_RUN"
@@ -101,17 +100,14 @@ class Life:
 
 
 class JournalView:
-    """Read-only view of ``journal.sqlite`` beside (or after) the journal actor."""
+    """Read-only view of the journal (``journal.sqlite``, or its PostgreSQL schema) beside the hosts."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / "journal.sqlite"
+    def __init__(self, data_dir: Path, storage_url: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.storage_url = storage_url
 
     def rows(self, sql: str, *params: Any) -> list[tuple]:
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        return read_rows(self.storage_url, self.data_dir, "journal", sql, params)
 
     def statuses(self) -> dict[str, str]:
         return dict(self.rows("SELECT correlation_id, status FROM runs"))
@@ -177,7 +173,7 @@ def simple_life(data_dir: Path, log_dir: Path, **config: Any) -> Iterator[Any]:
     config.setdefault("domain_config", {"flow": {"mode": "raise"}})
     handle = start_system("simpleSystemBase", log_dir=log_dir)
     try:
-        yield Running(handle, start_tree(handle, tree_config(data_dir, **config)), data_dir)
+        yield Running(handle, start_tree(handle, tree_config(data_dir, **config)), data_dir, config.get("storage_url"))
     finally:
         handle.shutdown()
 
@@ -189,11 +185,11 @@ def drive(t: Any) -> bool:
     return True
 
 
-def seed_journal(path: Path, writes: list) -> None:
+def seed_journal(location: Path | str, writes: list) -> None:
     """Write journal records directly (a journal left by an earlier life, or a damaged one)."""
     from sagaline.storage.journal_sqlite import SqliteJournal
 
-    store = SqliteJournal.open(path)
+    store = SqliteJournal.open(location)
     try:
         store.write(writes, now=1.0)
     finally:

@@ -1,4 +1,5 @@
-"""Fixtures for the Thunderline domain services (gate, block, link) beside the runtime's own."""
+"""Fixtures for the Thunderline domain services (gate, block, link) beside the runtime's own,
+each on both storage backends (``store_location``: SQLite files, a PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,21 @@ __all__ = ["FakeClock", "Run"]
 
 
 @pytest.fixture
-def gate(run, tmp_path, clock):
-    store, service = _service(run, GateStore, tmp_path / "gate.db", lambda s: GateService(s, clock))
+def gate(run, store_location, clock):
+    store, service = _service(run, GateStore, store_location("gate"), lambda s: GateService(s, clock))
     yield service
     run(store.close())
 
 
 @pytest.fixture
-def block(run, tmp_path, clock):
-    store, service = _service(run, BlockStore, tmp_path / "block.db", lambda s: BlockService(s, clock))
+def block(run, store_location, clock):
+    store, service = _service(run, BlockStore, store_location("block"), lambda s: BlockService(s, clock))
     yield service
     run(store.close())
 
 
 @pytest.fixture
-def link(run, tmp_path, clock):
-    store, service = _service(run, LinkStore, tmp_path / "link.db", lambda s: LinkService(s, clock))
+def link(run, store_location, clock):
+    store, service = _service(run, LinkStore, store_location("link"), lambda s: LinkService(s, clock))
     yield service
     run(store.close())

@@ -25,9 +25,9 @@ RUN = uuid7()  # one saga run's correlation id for the whole module
 
 
 class Bolt:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, location: str) -> None:
         self.runner = AsyncRunner("test-bolt")
-        self.store = self.runner.run(BoltStore.open(tmp_path / "bolt.db"), 10)
+        self.store = self.runner.run(BoltStore.open(location), 10)
         self.service = BoltService(self.store, lambda: NOW)
         self.runner.run(self.service.start(), 10)
 
@@ -41,8 +41,8 @@ class Bolt:
 
 
 @pytest.fixture
-def bolt(tmp_path):
-    b = Bolt(tmp_path)
+def bolt(store_location):
+    b = Bolt(store_location("bolt"))
     yield b
     b.close()
 

@@ -23,9 +23,9 @@ GOOD = {"action": "upm.activate", "drift_score": 0.05, "sample_count": 500, "tra
 
 
 @pytest.fixture
-def crown(tmp_path):
+def crown(store_location):
     runner = AsyncRunner("test-crown")
-    store = runner.run(CrownStore.open(tmp_path / "crown.db"), 10)
+    store = runner.run(CrownStore.open(store_location("crown")), 10)
     service = CrownService(store, lambda: NOW)
     runner.run(service.start(), 10)
 

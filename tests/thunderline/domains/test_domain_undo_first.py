@@ -24,7 +24,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_a_command_arriving_after_its_undo_is_refused_and_has_no_effect(request, run, saga, case):
+def test_a_command_arriving_after_its_undo_is_refused_and_has_no_effect(request, run, saga, case, store_location):
     domain, do, undo, table = CASES[case]
     service = request.getfixturevalue(domain)
     run(service.handle(undo(saga.headers("undo"), saga.key("do"))))
@@ -36,7 +36,7 @@ def test_a_command_arriving_after_its_undo_is_refused_and_has_no_effect(request,
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_command_resent_after_its_undo_gets_its_first_answer_and_is_not_reapplied(
-        request, run, saga, case):
+        request, run, saga, case, store_location):
     domain, do, undo, table = CASES[case]
     service = request.getfixturevalue(domain)
     first = run(service.handle(do(saga.headers("do"))))

@@ -1,0 +1,213 @@
+"""Benchmark: UserProvisioning sagas/s through the daemon, on SQLite and on PostgreSQL, side by side.
+
+The single-machine figures of the two storage backends, measured in one
+run: the real daemon (``sagaline run``, multiprocTCPBase, saga hosts one
+per core, the Thunderline app) is started for each measurement in a fresh
+process, once with its stores as SQLite files (WAL, synchronous NORMAL),
+once with ``--storage-url`` on a PostgreSQL server this benchmark starts
+from the machine's binaries (:mod:`sagaline.testing.postgres`: loopback,
+a fresh database per measurement, ``synchronous_commit = off`` as sagaline's
+NORMAL maps it; the throwaway server also runs with ``fsync = off``, which
+spares it the checkpoints' fsyncs that SQLite's NORMAL still does).
+``sagaline.Client`` keeps ``C`` runs in flight (closed
+loop, threads); rounds alternate the backends and the figures are medians
+(the machine is shared and noisy). Every run must complete and leave
+exactly one user, vault and membership (counted in the database). CPU per
+run is counted for the daemon's processes and for the database server's.
+
+Not measured: several daemons sharing the PostgreSQL journal (with
+``runs.lease_s`` a second daemon stands by for the first's partitions; it
+adds no throughput) and NAS trainer members (not built).
+
+PostgreSQL is skipped with a line when no server binaries exist. The last
+line is one JSON object.
+
+Usage: ``python bench/bench_scale.py [--runs N] [--rounds R] [--c C] [--only sqlite,postgres]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BACKENDS = ["sqlite", "postgres"]
+SAGA = "user_provisioning"
+
+
+def one(backend: str, n: int, c: int, url: str | None, postmaster: int | None) -> None:
+    """Child process: one measurement on a fresh daemon, printed as a JSON line."""
+    from sagaline.client import Client
+    from sagaline.testing.daemon import DaemonProcess
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
+        flags = ["--storage-url", url] if url else []
+        config = {"admin": {"workers": max(16, c)}, "storage": {"synchronous": "NORMAL"}}  # both backends alike
+        daemon = DaemonProcess(Path(work) / "daemon", config=config, flags=flags).start()
+        try:
+            with Client(daemon.data_dir) as client:
+                for i in range(20):  # warm up: imports, connections
+                    client.start(SAGA, {"email": f"warm{i}@example.com"}, wait=True, timeout=60)
+                before = _cpu(daemon, postmaster)
+                result = _closed_loop(client, n, c)
+                after = _cpu(daemon, postmaster)
+            result["effects"] = _effects(daemon.data_dir, url)
+        finally:
+            daemon.stop()
+    lat = sorted(result["latencies"])
+    print(json.dumps({"backend": backend, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
+                      "p50_ms": 1000 * lat[len(lat) // 2],
+                      "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+                      "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
+                      "effects": result["effects"],
+                      "daemon_cpu_ms_per_run": 1000 * (after[0] - before[0]) / n,
+                      "db_server_cpu_ms_per_run": 1000 * (after[1] - before[1]) / n}))
+
+
+def _cpu(daemon, postmaster: int | None) -> tuple[float, float]:
+    """CPU seconds used so far by the daemon's processes, and by the PostgreSQL server's (0 without one)."""
+    from sagaline.runtime.procs import pids_with_tag
+
+    daemon_pids = pids_with_tag(daemon.info.tag) | {daemon.process.pid}
+    server_pids = _family(postmaster) if postmaster else set()
+    return sum(map(_cpu_of, daemon_pids)), sum(map(_cpu_of, server_pids))
+
+
+def _family(parent: int) -> set[int]:
+    """``parent`` and its children (the postmaster and its backends)."""
+    found = {parent}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _stat(int(entry.name))[1:2] == [str(parent)]:
+            found.add(int(entry.name))
+    return found
+
+
+def _stat(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name: state, ppid, ... (empty when gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _cpu_of(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def _closed_loop(client, n: int, c: int) -> dict:
+    latencies, statuses = [0.0] * n, [""] * n
+
+    def timed(i: int) -> None:
+        began = time.perf_counter()
+        statuses[i] = client.start(SAGA, {"email": f"u{i}@example.com"}, wait=True, timeout=120).outcome.status
+        latencies[i] = time.perf_counter() - began
+    began = time.perf_counter()
+    with ThreadPoolExecutor(c) as pool:
+        list(pool.map(timed, range(n)))
+    return {"seconds": time.perf_counter() - began, "latencies": latencies, "statuses": statuses}
+
+
+def _effects(data_dir: Path, url: str | None) -> dict[str, int]:
+    """Rows per effect table beyond the warm-up's, counted in the database (each run: one of each)."""
+    from sagaline.storage.backend import open_store_file
+    from sagaline.storage.location import store_location
+
+    counts = {}
+    for store, table in (("gate", "users"), ("block", "vaults"), ("link", "memberships")):
+        file = open_store_file(store_location(url, data_dir, store))
+        try:
+            counts[table] = file.fetchall(f"SELECT COUNT(*) FROM {table}")[0][0] - 20
+        finally:
+            file.close()
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--c", type=int, default=16)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--one", nargs=3, metavar=("BACKEND", "C", "N"))
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--postmaster", type=int, default=None)
+    args = parser.parse_args()
+    if args.one:
+        one(args.one[0], n=int(args.one[2]), c=int(args.one[1]), url=args.url, postmaster=args.postmaster)
+        return
+    backends = [b for b in BACKENDS if not args.only or b in args.only.split(",")]
+    server = _postgres() if "postgres" in backends else None
+    if server is None and "postgres" in backends:
+        backends.remove("postgres")
+    results: dict[str, list[dict]] = {}
+    try:
+        for rnd in range(args.rounds):
+            for backend in (backends if rnd % 2 == 0 else list(reversed(backends))):
+                url = server.create_database() if backend == "postgres" else None
+                command = [sys.executable, __file__, "--one", backend, str(args.c), str(args.runs)]
+                if url:
+                    command += ["--url", url, "--postmaster", str(_postmaster(server))]
+                line = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=HERE.parent)
+                if line.returncode != 0:
+                    print(f"{backend}: FAILED\n{line.stderr[-3000:]}")
+                    raise SystemExit(1)
+                row = json.loads(line.stdout.strip().splitlines()[-1])
+                _check(row)
+                results.setdefault(backend, []).append(row)
+                print(f"round {rnd + 1} {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  "
+                      f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon "
+                      f"{row['daemon_cpu_ms_per_run']:.2f} ms, "
+                      f"database server {row['db_server_cpu_ms_per_run']:.2f} ms",
+                      flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+    keys = ("sagas_per_s", "p50_ms", "p99_ms", "daemon_cpu_ms_per_run", "db_server_cpu_ms_per_run")
+    summary = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in keys} for b, rows in results.items()}
+    for backend, row in summary.items():
+        print(f"median {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
+              f"p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon {row['daemon_cpu_ms_per_run']:.2f} ms, "
+              f"database server {row['db_server_cpu_ms_per_run']:.2f} ms")
+    if "sqlite" in summary and "postgres" in summary:
+        ratio = summary["postgres"]["sagas_per_s"] / summary["sqlite"]["sagas_per_s"]
+        summary["postgres"]["vs_sqlite"] = round(ratio, 2)
+    print(json.dumps({"bench": "scale", "saga": SAGA, "runs": args.runs, "rounds": args.rounds, "c": args.c,
+                      "results": {f"{b}@c{args.c}": row for b, row in summary.items()}}))
+
+
+def _postgres():
+    from sagaline.testing.postgres import PostgresServer, PostgresUnavailable, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        print("postgres: skipped (no PostgreSQL server binaries; install postgresql-15)")
+        return None
+    try:
+        return PostgresServer(bin_dir).start()
+    except PostgresUnavailable as exc:
+        print(f"postgres: skipped (the server did not start: {exc})")
+        return None
+
+
+def _postmaster(server) -> int:
+    return int((server.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _check(row: dict) -> None:
+    """Every run completed and left exactly one user, vault and membership."""
+    n = row["n"]
+    if row["statuses"] != {"completed": n} or row["effects"] != {"users": n, "vaults": n, "memberships": n}:
+        raise SystemExit(f"{row['backend']}: wrong outcome {row['statuses']} / effects {row['effects']}")
+
+
+if __name__ == "__main__":
+    main()
