@@ -33,6 +33,7 @@ Outcomes at a glance (N = ``max_retries``, U = ``undo_retries``):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
@@ -64,6 +65,7 @@ __all__ = ["Executor", "Transition", "busy_kind"]
 
 Transition = tuple[RunState, list[RunCommand]]
 _DONE = ("succeeded", "skipped")
+_log = logging.getLogger(__name__)
 
 
 class Executor:
@@ -251,9 +253,12 @@ class Executor:
         ctx = self.context(state, step, kind, attempt, key)
         try:
             custom = self.definition.step(step.name).impl.backoff(reason, step.arguments or {}, ctx)
-        except Exception:
-            custom = None  # a broken backoff callback must not stall the run
-        return float(custom) if custom is not None else self.backoff.delay(attempt, key)
+            delay = float(custom) if custom is not None else None
+        except Exception:  # a broken backoff callback must not stall the run: said, then the default applies
+            _log.warning("saga %s, run %s, step %s: its backoff callback failed; the default backoff applies",
+                         state.saga, state.run_id, step.name, exc_info=True)
+            delay = None
+        return delay if delay is not None else self.backoff.delay(attempt, key)
 
     def context(self, state: RunState, step: StepState, kind: Kind, attempt: int, key: str,
                 trace: dict[str, str] | None = None) -> StepContext:

@@ -89,3 +89,22 @@ def test_reply_outcome_reads_command_failed_and_plain_replies():
     failed = reply_outcome(CommandFailed(headers=h, code="c", message="m", retryable=True))
     assert failed == Fail(StepError("c", "m", retryable=True))
     assert reply_outcome("junk").error.code == "unexpected_reply"
+
+
+def test_a_backoff_callback_that_raises_is_logged_and_the_default_backoff_applies(caplog):
+    attempts = {"n": 0}
+
+    def flaky(args, ctx):
+        attempts["n"] += 1
+        return Retry("busy") if attempts["n"] < 2 else Ok(attempts["n"])
+
+    def broken(reason, args, ctx):
+        raise ValueError("no delay today")
+
+    s = Saga("broken_backoff")
+    s.step("f", local(flaky, backoff=broken))
+    s.returns("f")
+    report = Driver(s.build()).run({})
+    assert report.status == "completed" and report.finished.result == 2  # the run was not stalled
+    said = [r for r in caplog.records if "backoff callback failed" in r.getMessage()]
+    assert len(said) == 1 and "step f" in said[0].getMessage() and said[0].exc_info[0] is ValueError
