@@ -15,14 +15,19 @@ actor that owns the data; see :class:`~sagaline.apps.AppCommand`)::
         register_dataset    bolt   RegisterDataset   (csv or npz file)
         list_datasets       bolt   ListDatasets
         show_model_run      bolt   ShowModelRun      (history, artifacts, versions)
-    crown's policies, which UPMActivation's policy_check applies:
+        list_model_runs     bolt   ListModelRuns     (state optional: one state only)
+        list_trials         bridge ListTrials        (run_id optional: one run's trials, with epochs)
+    crown's policies, which UPMActivation's policy_check applies, and its audit:
         list_policies       crown  ListPolicies
+        list_decisions      crown  ListDecisions     (limit, correlation_id, effect: allow or deny)
+
+The listings name the columns the CLI shows (``--json`` has every field).
 """
 
 from __future__ import annotations
 
 from sagaline.apps import AppCommand
-from thunderline.messages import bolt, bolt_models, crown
+from thunderline.messages import bolt, bolt_models, bridge, crown
 
 __all__ = ["COMMANDS"]
 
@@ -40,5 +45,16 @@ COMMANDS: tuple[AppCommand, ...] = (
     AppCommand("list_datasets", "bolt", bolt_models.ListDatasets, help="every NAS dataset (digits is built in)"),
     AppCommand("show_model_run", "bolt", bolt_models.ShowModelRun, help="a NAS model run with its history, "
                                                                         "artifacts and versions"),
+    AppCommand("list_model_runs", "bolt", bolt_models.ListModelRuns, help="NAS model runs, oldest first "
+                                                                          "(state: only runs in it)",
+               columns=("run_id", "state", "requested_trials", "dataset_id", "created_at", "correlation_id",
+                        "reason")),
+    AppCommand("list_trials", "bridge", bridge.ListTrials, help="NAS trials and their training progress "
+                                                                "(run_id: one run's)",
+               columns=("trial_id", "run_id", "state", "epoch", "epochs", "pid", "reason")),
     AppCommand("list_policies", "crown", crown.ListPolicies, help="crown's loaded policies"),
+    AppCommand("list_decisions", "crown", crown.ListDecisions, help="crown's audited policy decisions, newest "
+                                                                    "first (limit, correlation_id, effect)",
+               columns=("decided_at", "action", "effect", "policy_id", "policy_version", "reasons",
+                        "correlation_id")),
 )

@@ -39,8 +39,6 @@ from sagaline.messages.admin import (
     AdminError,
     AdminHealth,
     AdminListRuns,
-    AdminNasRuns,
-    AdminPolicyDecisions,
     AdminRegistryLookup,
     AdminRegistrySelect,
     AdminRequest,
@@ -81,7 +79,7 @@ __all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive
            "HEARTBEAT_STALE_S", "WATCHED"]
 
 #: Registry keys of the actors conversations talk to (``registry`` and ``root`` are handed down).
-SAGAS, FLOW, CROWN, BOLT, BRIDGE = "sagas", "domain:flow", "domain:crown", "domain:bolt", "domain:bridge"
+SAGAS, FLOW = "sagas", "domain:flow"
 #: Seconds one level of the tree walk waits for supervisors (a dead one never answers).
 TREE_LEVEL_TIMEOUT_S = 2.0
 #: Seconds health waits for each saga host's stats (a host busy in a long commit may not answer).
@@ -152,10 +150,6 @@ def _refused(request: AdminRequest, reply: Any) -> AdminError:
         code = "not_found" if reply.code == "unknown_run" else "refused"
         return error(request, code, reply.message, code=reply.code)
     return error(request, "internal", f"unexpected reply {type(reply).__name__}")
-
-
-def _command_headers() -> Headers:
-    return Headers(correlation_id=uuid7())
 
 
 # ----- runs ------------------------------------------------------------------------------------
@@ -471,37 +465,6 @@ def _tail_events(request: AdminTailEvents, facts: dict[str, Any]) -> Script:
     return _result(request, events=[plain(e) for e in reply.events])
 
 
-def _policy_decisions(request: AdminPolicyDecisions, facts: dict[str, Any]) -> Script:
-    try:
-        from thunderline.messages.crown import ListDecisions
-    except ImportError:
-        return error(request, "unavailable", "this build of sagaline has no crown (policy) domain")
-    query = ListDecisions(headers=_command_headers(), limit=request.limit,
-                          correlation_id=request.correlation_id, effect=request.effect)
-    reply = yield Ask(query, CROWN)
-    if not hasattr(reply, "decisions"):
-        return _domain_failure(request, reply)
-    return _result(request, decisions=[plain(d) for d in reply.decisions])
-
-
-def _nas_runs(request: AdminNasRuns, facts: dict[str, Any]) -> Script:
-    try:
-        from thunderline.messages.bolt_models import ListModelRuns
-        from thunderline.messages.bridge import ListTrials
-    except ImportError:
-        return error(request, "unavailable", "this build of sagaline has no bolt/bridge (NAS) domains")
-    runs = yield Ask(ListModelRuns(headers=_command_headers(), state=request.state), BOLT)
-    if not hasattr(runs, "runs"):
-        return _domain_failure(request, runs)
-    trials = yield Ask(ListTrials(headers=_command_headers()), BRIDGE, optional=True,
-                       timeout_s=TREE_LEVEL_TIMEOUT_S)
-    by_run: dict[str, list[Any]] = {}
-    for trial in getattr(trials, "trials", []):
-        by_run.setdefault(trial.run_id, []).append(plain(trial))
-    rows = [dict(plain(run), trials=by_run.get(run.run_id, [])) for run in runs.runs]
-    return _result(request, runs=rows, trials_known=hasattr(trials, "trials"))
-
-
 def _app_command(request: AdminAppCommand, facts: dict[str, Any]) -> Script:
     from pydantic import ValidationError
 
@@ -523,7 +486,8 @@ def _app_command(request: AdminAppCommand, facts: dict[str, Any]) -> Script:
     if isinstance(reply, CommandFailed) or not hasattr(reply, "headers"):
         return _domain_failure(request, reply)
     return _result(request, app=apps.command_app(command.name), command=command.name, domain=command.domain,
-                   reply=reply.model_dump(mode="json", exclude={"headers"}, fallback=str))
+                   reply=reply.model_dump(mode="json", exclude={"headers"}, fallback=str),
+                   columns=list(command.columns))
 
 
 def _first_problem(exc: Exception) -> str:
@@ -546,8 +510,7 @@ CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {
     AdminStartSaga: _start_saga, AdminWaitRun: _wait_run, AdminCancelRun: _cancel_run,
     AdminRetryCompensation: _retry, AdminResumeRun: _resume, AdminTree: _tree,
     AdminRegistryLookup: _registry_lookup, AdminRegistrySelect: _registry_select,
-    AdminTailEvents: _tail_events, AdminPolicyDecisions: _policy_decisions, AdminNasRuns: _nas_runs,
-    AdminAppCommand: _app_command,
+    AdminTailEvents: _tail_events, AdminAppCommand: _app_command,
 }
 
 

@@ -95,6 +95,9 @@ def _command(app: App, i: int, command: Any) -> None:
     if not (isinstance(command.message, type) and issubclass(command.message, Command)):
         raise AppError(app.name, f"commands[{command.name}].message",
                        f"{command.message!r:.80} is not a sagaline Command class")
+    if not (isinstance(command.columns, tuple) and all(isinstance(c, str) and c for c in command.columns)):
+        raise AppError(app.name, f"commands[{command.name}].columns",
+                       f"{command.columns!r:.80} is not a sequence of field names")
 
 
 def _events(app: App) -> None:

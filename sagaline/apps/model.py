@@ -84,12 +84,20 @@ class AppCommand:
         domain: the domain actor that answers, of this app or of an app it ``uses``.
         message: the :class:`~sagaline.messages.base.Command` class to send.
         help: one line for listings.
+        columns: when the reply is one list of records, the record fields the
+            CLI shows as columns, in this order (``--json`` still has every
+            field); empty: every field.
     """
 
     name: str
     domain: str
     message: type[Command]
     help: str = ""
+    columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.columns, list):
+            object.__setattr__(self, "columns", tuple(self.columns))
 
 
 @dataclass(frozen=True)

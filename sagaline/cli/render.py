@@ -50,6 +50,7 @@ def styled(status: Any) -> Text:
 
 #: Columns whose cells are never wrapped (on a terminal narrower than the table, the others wrap).
 _WHOLE = frozenset({"#", "CORRELATION ID", "RUN ID", "STARTED", "ENDED", "TOOK", "AT", "DECIDED AT", "CREATED",
+                    "CREATED AT", "UPDATED AT", "TRIAL ID", "DECISION ID",
                     "PID", "RESTARTS"})
 
 
@@ -120,28 +121,6 @@ def _events(data: dict) -> RenderableType:
     return table(["AT", "NAME", "SOURCE", "CORRELATION ID", "PAYLOAD"], rows, empty="(no events)")
 
 
-def _decisions(data: dict) -> RenderableType:
-    rows = [(human(d["decided_at"]), d["action"], styled(d["effect"]), f"{d['policy_id']} v{d['policy_version']}",
-             "; ".join(d.get("reasons") or []), d.get("correlation_id")) for d in data["decisions"]]
-    return table(["DECIDED AT", "ACTION", "EFFECT", "POLICY", "REASONS", "CORRELATION ID"], rows,
-                 empty="(no decisions)")
-
-
-def _nas(data: dict) -> RenderableType:
-    rows = []
-    for run in data["runs"]:
-        trials = run.get("trials", [])
-        done = sum(1 for t in trials if t["state"] in ("succeeded", "failed", "cancelled"))
-        epochs = ", ".join(f"{t['epoch']}/{t['epochs']}" for t in trials if t["state"] == "running")
-        rows.append((run["run_id"], styled(run["state"]), f"{done}/{run['requested_trials']}", epochs or None,
-                     human(run["created_at"]), run.get("correlation_id"), run.get("reason") or None))
-    body = table(["RUN ID", "STATE", "TRIALS DONE", "RUNNING (EPOCH)", "CREATED", "CORRELATION ID", "REASON"],
-                 rows, empty="(no NAS runs)")
-    if data.get("trials_known", True):
-        return body
-    return Group(body, Text("(trial progress unavailable: no bridge)"))
-
-
 def _health(data: dict) -> RenderableType:
     d = data["daemon"]
     probes = f"live {'yes' if data.get('live', True) else 'NO'}, ready {'yes' if data.get('ready', True) else 'NO'}"
@@ -206,20 +185,31 @@ def render_apps(data: dict, command: str | None = None) -> RenderableType:
 
 
 def _app_reply(data: dict) -> RenderableType:
-    """An app command's answer: a table when it is one list of records, else its fields."""
+    """An app command's answer: a table when it is one list of records (its ``columns``, when the
+    command names them, else every field of the first record), else its fields."""
     reply = data.get("reply") or {}
     lists = [(k, v) for k, v in reply.items() if isinstance(v, list)]
     if len(reply) == 1 and lists and all(isinstance(r, dict) for r in lists[0][1]):
         rows = lists[0][1]
-        headers = list(rows[0]) if rows else []
-        return table([h.upper() for h in headers],
-                     [[human(r.get(h)) if h.endswith("_at") else r.get(h) for h in headers] for r in rows],
-                     empty=f"(no {lists[0][0]})")
+        headers = list(data.get("columns") or (rows[0] if rows else []))
+        return table([h.upper().replace("_", " ") for h in headers],
+                     [[_value(h, r.get(h)) for h in headers] for r in rows], empty=f"(no {lists[0][0]})")
     if len(reply) == 1 and isinstance(next(iter(reply.values())), dict):
         reply = next(iter(reply.values()))
     if not reply:
         return Text("(done)")
     return fields([(k, human(v) if k.endswith("_at") else cell(v, 200)) for k, v in reply.items()])
+
+
+def _value(name: str, value: Any) -> Any:
+    """A record's cell: times shown as times, statuses and effects in their colour, lists of words joined."""
+    if name.endswith("_at"):
+        return human(value)
+    if name in ("state", "status", "effect") and isinstance(value, str):
+        return styled(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(value) or None
+    return value
 
 
 def _views() -> dict[str, Callable[[dict], RenderableType]]:
@@ -230,7 +220,7 @@ def _views() -> dict[str, Callable[[dict], RenderableType]]:
             "AdminStartSaga": render_started, "AdminCancelRun": render_cancel,
             "AdminRetryCompensation": render_operator, "AdminResumeRun": render_operator, "AdminTree": render_tree,
             "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries, "AdminTailEvents": _events,
-            "AdminPolicyDecisions": _decisions, "AdminNasRuns": _nas, "AdminHealth": _health,
+            "AdminHealth": _health,
             "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply}
 
 

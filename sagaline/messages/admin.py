@@ -33,8 +33,6 @@ model with a model. Requests (intent -> what it asks inside the daemon)::
     AdminRegistryLookup      registry: Lookup
     AdminRegistrySelect      registry: Select
     AdminTailEvents          flow (the event bus): TailEvents
-    AdminPolicyDecisions     crown: ListDecisions (when crown runs)
-    AdminNasRuns             bolt: ListModelRuns + bridge: ListTrials (when they run)
 
 Error codes (:data:`AdminErrorCode`): ``malformed`` (not a message: bad
 bytes, wrong shape, not bytes or a model), ``too_large`` (over
@@ -67,8 +65,8 @@ __all__ = [
     "ADMIN_DOOR_NAME", "ADMIN_REGISTRY_KEY", "ADMIN_MAX_BYTES", "AdminErrorCode",
     "AdminRequest", "AdminHealth", "AdminCatalog", "AdminListRuns", "AdminShowRun", "AdminStartSaga",
     "AdminWaitRun", "AdminCancelRun", "AdminRetryCompensation", "AdminResumeRun", "AdminTree",
-    "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminPolicyDecisions",
-    "AdminNasRuns", "AdminAppCommand", "AdminResult", "AdminError", "AdminForward", "AdminDoorInit", "AdminDoorReady",
+    "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminAppCommand", "AdminResult", "AdminError",
+    "AdminForward", "AdminDoorInit", "AdminDoorReady",
     "AdminConnect", "AdminDirectory", "AdminBounced", "AdminWorkerPing", "AdminWorkerState", "ADMIN_MAX_DEPTH",
     "admin_requests",
 ]
@@ -265,28 +263,10 @@ class AdminTailEvents(AdminRequest):
     """Only this run's events."""
 
 
-class AdminPolicyDecisions(AdminRequest):
-    """Crown's audited policy decisions, newest first. ``data``: ``decisions``."""
-
-    limit: int = Field(default=20, ge=1, le=1000)
-    """How many at most."""
-    correlation_id: str | None = Field(default=None, max_length=64)
-    """Only this run's decisions."""
-    effect: Literal["allow", "deny"] | None = None
-    """Only allows or only denials."""
-
-
-class AdminNasRuns(AdminRequest):
-    """NAS model runs with their trials' progress. ``data``: ``runs`` (bolt's
-    ModelRunRecord fields plus ``trials``: trial_id, state, epoch, epochs)."""
-
-    state: Literal["initialized", "running", "succeeded", "failed", "cancelled"] | None = None
-    """Only runs in this state."""
-
-
 class AdminAppCommand(AdminRequest):
     """Run a loaded app's admin command (see ``AdminCatalog``'s ``commands``). ``data``: ``app``,
-    ``command``, ``domain`` and ``reply``: the domain's answer (its fields but the headers).
+    ``command``, ``domain``, ``reply``: the domain's answer (its fields but the headers), and
+    ``columns``: the record fields a listing shows (the command's ``columns``; empty: every field).
     A domain's ``CommandFailed`` is answered as ``refused`` with its code in ``details.code``."""
 
     command: str = _Name

@@ -15,11 +15,11 @@ from sagaline.messages import codec
 from sagaline.messages.admin import (
     ADMIN_DOOR_NAME,
     ADMIN_MAX_BYTES,
+    AdminAppCommand,
     AdminDoorInit,
     AdminError,
     AdminHealth,
     AdminListRuns,
-    AdminPolicyDecisions,
     AdminRegistryLookup,
     AdminResult,
     AdminStartSaga,
@@ -128,8 +128,8 @@ def test_the_endpoint_itself_answers_like_its_door(admin):
     assert codec.decode(admin.raw(b"junk", to=endpoint)).code == "malformed"
 
 
-def test_a_request_for_a_domain_that_does_not_run_is_unavailable(admin):
-    answer = admin.ask(AdminPolicyDecisions())
+def test_an_app_command_for_a_domain_that_does_not_run_is_unavailable(admin):
+    answer = admin.ask(AdminAppCommand(command="list_decisions"))
     assert answer.code == "unavailable" and "domain:crown" in answer.message
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sagaline.admin.conversations import CONVERSATIONS, Ask, Missing, NoAnswer, conversation, drive
+from sagaline.admin.conversations import CONVERSATIONS, Ask, NoAnswer, conversation, drive
 from sagaline.apps import load_apps
 from sagaline.messages import admin as a
 from sagaline.messages.registry import CountResult, Entries, Entry, Lookup, Select
@@ -202,7 +202,7 @@ def test_an_app_command_asks_its_domain_with_fresh_headers_and_answers_the_reply
     assert (ask.target, type(ask.message)) == ("domain:bolt", ListSnapshots)
     assert ask.message.headers.idempotency_key
     assert result.data == {"app": "thunderline", "command": "list_snapshots", "domain": "bolt",
-                           "reply": {"snapshots": []}}
+                           "reply": {"snapshots": []}, "columns": []}
 
 
 def test_an_app_command_with_bad_arguments_is_invalid_and_asks_nobody():
@@ -224,29 +224,32 @@ def test_an_unknown_app_command_is_not_found_and_a_domain_failure_is_refused_wit
     assert (failed.code, failed.details["code"], failed.message) == ("refused", "unknown_snapshot", "no snapshot s")
 
 
-def test_nas_runs_carry_their_trials_progress_and_survive_a_missing_bridge():
-    from sagaline.messages.base import Headers
-    from thunderline.messages.bolt_models import ModelRunRecord, ModelRunsPage
-    from thunderline.messages.bridge import TrialInfo, TrialsPage
+def test_nas_runs_and_their_trials_are_the_apps_commands_of_bolt_and_bridge_with_their_columns():
+    from thunderline.messages.bolt_models import ListModelRuns, ModelRunRecord, ModelRunsPage
+    from thunderline.messages.bridge import ListTrials, TrialInfo, TrialsPage
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    headers = Headers(correlation_id=CID)
     run = ModelRunRecord(run_id="r1", dataset_id="digits", state="running", requested_trials=2, max_params=9,
                          search_space={}, created_at=now, updated_at=now)
-    trials = TrialsPage(headers=headers, trials=[TrialInfo(trial_id="t1", run_id="r1", state="running", epoch=2,
-                                                           epochs=4)])
 
     def answer(ask: Ask):
-        return ModelRunsPage(headers=headers, runs=[run]) if ask.target == "domain:bolt" else trials
+        if isinstance(ask.message, ListModelRuns):
+            assert ask.target == "domain:bolt" and ask.message.state == "running"
+            return ModelRunsPage(headers=ask.message.headers, runs=[run])
+        assert ask.target == "domain:bridge" and isinstance(ask.message, ListTrials) and ask.message.run_id == "r1"
+        return TrialsPage(headers=ask.message.headers, trials=[TrialInfo(trial_id="t1", run_id="r1",
+                                                                         state="running", epoch=2, epochs=4)])
 
-    result = drive(conversation(a.AdminNasRuns()), answer)
-    assert result.data["runs"][0]["trials"][0]["epoch"] == 2 and result.data["trials_known"]
-    missing = drive(conversation(a.AdminNasRuns()), lambda ask: ModelRunsPage(headers=headers, runs=[run])
-                    if ask.target == "domain:bolt" else Missing("domain:bridge"))
-    assert missing.data["runs"][0]["trials"] == [] and not missing.data["trials_known"]
+    runs = drive(conversation(a.AdminAppCommand(command="list_model_runs", args={"state": "running"}), THUNDERLINE),
+                 answer)
+    trials = drive(conversation(a.AdminAppCommand(command="list_trials", args={"run_id": "r1"}), THUNDERLINE),
+                   answer)
+    assert runs.data["reply"]["runs"][0]["run_id"] == "r1" and "state" in runs.data["columns"]
+    assert trials.data["reply"]["trials"][0]["epoch"] == 2 and trials.data["columns"][:3] == [
+        "trial_id", "run_id", "state"]
 
 
-def test_policy_decisions_ask_crown_with_fresh_headers():
+def test_policy_decisions_are_crowns_app_command_and_a_bad_effect_or_limit_asks_nobody():
     from thunderline.messages.crown import DecisionsPage, ListDecisions
 
     def answer(ask: Ask):
@@ -254,8 +257,14 @@ def test_policy_decisions_ask_crown_with_fresh_headers():
         assert ask.message.effect == "deny" and ask.message.limit == 5
         return DecisionsPage(headers=ask.message.headers, decisions=[])
 
-    result = drive(conversation(a.AdminPolicyDecisions(limit=5, effect="deny")), answer)
-    assert result.data == {"decisions": []}
+    result = drive(conversation(a.AdminAppCommand(command="list_decisions", args={"limit": 5, "effect": "deny"}),
+                                THUNDERLINE), answer)
+    assert (result.data["reply"], result.data["columns"][:3]) == ({"decisions": []},
+                                                                  ["decided_at", "action", "effect"])
+    for args in ({"effect": "maybe"}, {"limit": 0}):
+        bad = drive(conversation(a.AdminAppCommand(command="list_decisions", args=args), THUNDERLINE),
+                    lambda ask: pytest.fail("asked"))
+        assert bad.code == "invalid" and next(iter(args)) in bad.message
 
 
 def test_every_ask_of_the_saga_supervisor_may_be_answered_by_anyone_of_an_expected_type():

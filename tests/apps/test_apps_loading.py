@@ -86,6 +86,7 @@ def test_an_app_may_use_the_domains_of_an_app_it_names_in_uses():
     (("bad_settings",), "bad_settings", "domains[desk].settings", "not a dataclass or pydantic model"),
     (("bad_command",), "bad_command", "commands[shout].message", "not a sagaline Command class"),
     (("far_command",), "far_command", "commands[peek].domain", "no loaded app declares"),
+    (("bad_columns",), "bad_columns", "commands[peek].columns", "not a sequence of field names"),
     (("Bad_Name",), "tests.support.apps:Bad_Name", "name", "not a lowercase identifier"),
     (("alien_events",), "alien", "event_domains[notes]", "not one of this app's domains"),
     (("not_an_app",), "tests.support.apps:not_an_app", "spec", "names a dict, not a sagaline.apps.App"),

@@ -41,8 +41,8 @@ CASES = [
     ("registry list --prefix saga:", a.AdminRegistrySelect(prefix="saga:")),
     (f"events tail --limit 3 --prefix user. --cid {CID}",
      a.AdminTailEvents(limit=3, name_prefix="user.", correlation_id=CID)),
-    ("policy decisions --effect deny", a.AdminPolicyDecisions(effect="deny")),
-    ("nas runs --state running", a.AdminNasRuns(state="running")),
+    ("app run list_decisions effect=deny --app thunderline",
+     a.AdminAppCommand(command="list_decisions", app="thunderline", args={"effect": "deny"})),
     ("health --json", a.AdminHealth()),
 ]
 
@@ -203,7 +203,6 @@ OTHER = "01a21fb3-7777-70d5-8287-d58af4977855"
     (["sagas", "cancel", "01a21fb3-6e"], "correlation_id"), (["sagas", "wait", "01A21FB3-6E"], "correlation_id"),
     (["sagas", "retry", "01a21fb3-6e"], "correlation_id"), (["sagas", "resume", "01a21fb3-6e"], "correlation_id"),
     (["events", "tail", "--cid", "01a21fb3-6e"], "correlation_id"),
-    (["policy", "decisions", "--cid", "01a21fb3-6e"], "correlation_id"),
     (["sagas", "show", CID.upper()], "correlation_id"),
 ])
 def test_an_unambiguous_run_id_prefix_works_wherever_a_run_id_is_taken(words, attribute):

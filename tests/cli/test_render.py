@@ -153,12 +153,17 @@ def test_registry_entries_name_the_holder_by_its_place_in_the_tree_with_pid_and_
     assert "(not in the tree)" in shown
 
 
-def test_nas_runs_events_and_health_show_times_one_way():
-    nas = {"runs": [{"run_id": "r", "state": "running", "requested_trials": 3, "created_at": "2026-12-04T16:42:10Z",
-                     "trials": [{"state": "succeeded", "epoch": 4, "epochs": 4},
-                                {"state": "running", "epoch": 1, "epochs": 4}]}], "trials_known": True}
-    line = text("AdminNasRuns", nas).splitlines()[1]
-    assert line.split()[:6] == ["r", "running", "1/3", "1/4", "2026-12-04", "16:42:10Z"]
+def test_app_command_listings_events_and_health_show_times_one_way():
+    decision = {"decision_id": "d1", "decided_at": "2026-12-04T16:42:10Z", "action": "upm.activate",
+                "subject": {"snapshot_id": "s"}, "effect": "deny", "reasons": ["drift too high", "untrusted"],
+                "policy_id": "upm", "policy_version": 2, "failed": [], "correlation_id": CID}
+    listing = {"app": "thunderline", "command": "list_decisions", "domain": "crown",
+               "reply": {"decisions": [decision]}, "columns": ["decided_at", "action", "effect", "reasons"]}
+    header, line = text("AdminAppCommand", listing).splitlines()
+    assert header.split() == ["DECIDED", "AT", "ACTION", "EFFECT", "REASONS"]
+    assert line.split() == ["2026-12-04", "16:42:10Z", "upm.activate", "deny", "drift", "too", "high;", "untrusted"]
+    every = text("AdminAppCommand", {**listing, "columns": []}).splitlines()[0]
+    assert every.split()[:4] == ["DECISION", "ID", "DECIDED", "AT"] and "SUBJECT" in every
     events = {"events": [{"at": "2026-12-04T16:42:10.5+00:00", "name": "user.created", "source": "gate",
                           "correlation_id": CID, "payload": {}}]}
     assert text("AdminTailEvents", events).splitlines()[1].startswith("2026-12-04 16:42:10Z  user.created")

@@ -88,7 +88,7 @@ def test_a_script_exits_with_the_status_of_its_last_command_or_of_exit_n(lines, 
 
 def test_help_lists_every_command_without_the_connection_options_that_mean_nothing_inside():
     _, _, out, _ = session("help", "help sagas show", "help graph")
-    assert "sagas start" in out and "policy decisions" in out and "exit [N]" in out and "runs trace" in out
+    assert "sagas start" in out and "app run" in out and "exit [N]" in out and "runs trace" in out
     assert "--admin-port" not in out and "--data-dir D" not in out and "--host" not in out
     assert "usage: sagas show [-h] [--json] CID" in out and "usage: graph [-h] [--mermaid]" in out
 
@@ -154,11 +154,10 @@ def test_tab_completes_live_run_ids_for_the_commands_that_take_them():
     assert texts(["runs", "trace"], "01a21fb3-6") == [CID]
 
 
-def test_tab_completes_a_runs_steps_statuses_choices_and_app_commands():
+def test_tab_completes_a_runs_steps_statuses_and_app_commands():
     assert texts(["sagas", "resume", CID, "--from"], "pro") == ["provision_vault"]
     assert texts(["sagas", "list", "--status"], "st") == ["stuck"]
     assert texts(["sagas", "list", "--status"], "failed,st") == ["failed,stuck"]
-    assert texts(["policy", "decisions", "--effect"]) == ["allow", "deny"]
     assert texts(["app", "run"], "rec") == ["record_drift"]
     assert texts(["app", "run", "record_drift"], "ver") == ["version="]
 

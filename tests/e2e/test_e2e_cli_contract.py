@@ -82,11 +82,34 @@ def test_exit_0_done(cli):
     assert cli("sagas", "show", cid[:13]).exit_code == 0
 
 
-def test_exit_1_the_daemon_could_not_carry_it_out(tmp_path):
-    for daemon in started_daemon(tmp_path, {"apps": []}):  # no app: no crown to ask
-        result = CliRunner(daemon)("policy", "decisions")
+#: An app whose one admin command asks a domain actor that answers no command.
+DEAF_DOMAIN = """
+from sagaline.actors.base import BaseActor
+from sagaline.apps import App, AppCommand, AppDomain
+from sagaline.messages.base import Command
+
+
+class Ping(Command):
+    \"\"\"Nobody answers this.\"\"\"
+
+
+class Deaf(BaseActor):
+    \"\"\"A domain actor without a handler: it answers every command Unrecognized.\"\"\"
+
+
+app = App(name="deaf", domains=[AppDomain("deaf", Deaf)], commands=[AppCommand("ping", "deaf", Ping)],
+          messages=[Ping])
+"""
+
+
+def test_exit_1_the_daemon_could_not_carry_it_out(tmp_path, monkeypatch):
+    (tmp_path / "pkgs").mkdir()
+    (tmp_path / "pkgs" / "deafapp.py").write_text(DEAF_DOMAIN)
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))  # the daemon gets the test's import path
+    for daemon in started_daemon(tmp_path / "d", {"apps": ["deafapp:app"]}):
+        result = CliRunner(daemon)("app", "run", "ping")
         assert result.exit_code == Exit.FAILED == 1, result
-        assert result.stderr.startswith("error (unavailable): ") and len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith("error (unsupported): ") and len(result.stderr.splitlines()) == 1
 
 
 @pytest.fixture(scope="module")

@@ -82,25 +82,29 @@ def test_refusals_and_failures_have_their_own_exit_status_and_message(cli, words
 
 
 @pytest.mark.timeout(300)
-def test_cerebros_nas_completes_and_nas_runs_shows_its_trials(cli):
+def test_cerebros_nas_completes_and_the_apps_commands_show_its_run_and_trials(cli):
     out = cli.json("sagas", "start", "cerebros_nas", "dataset_id=digits", f"search_space:={json.dumps(SPACE)}",
                    "max_trials:=2", "--wait", "--timeout", "240", timeout=280)
     assert out["status"] == "completed", out
-    runs = cli.json("nas", "runs")["runs"]
+    runs = cli.json("app", "run", "list_model_runs", "state=succeeded")["reply"]["runs"]
     run = next(r for r in runs if r["correlation_id"] == out["correlation_id"])
     assert run["state"] == "succeeded" and run["requested_trials"] == 2
+    trials = cli.json("app", "run", "list_trials", f"run_id={run['run_id']}")["reply"]["trials"]
+    assert [(t["state"], t["epoch"] == t["epochs"]) for t in trials] == [("succeeded", True)] * 2
     names = [e["name"] for e in cli.json("events", "tail", "--cid", out["correlation_id"], "--prefix", "ml.")["events"]]
     assert sorted(names) == ["ml.run.completed", "ml.trial.completed", "ml.trial.completed"]  # one per trained trial
-    table = cli("nas", "runs")
-    assert table.exit_code == 0 and run["run_id"] in table.stdout
+    table = cli("app", "run", "list_model_runs")
+    assert table.exit_code == 0 and run["run_id"] in table.stdout and "REQUESTED TRIALS" in table.stdout
+    assert "search_space" not in table.stdout.lower()  # the command's columns, not every field
 
 
 def test_upm_activation_completes_and_its_policy_decision_is_listed(cli, daemon):
     new_snapshot = seed_upm_fleet(daemon)
     out = cli.json("sagas", "start", "upm_activation", f"snapshot_id={new_snapshot}", "--wait")
     assert out["status"] == "completed", out
-    decisions = cli.json("policy", "decisions", "--cid", out["correlation_id"])["decisions"]
-    assert [(d["action"], d["effect"]) for d in decisions] == [("upm.activate", "allow")]
+    decisions = cli.json("app", "run", "list_decisions", f"correlation_id={out['correlation_id']}")["reply"]
+    assert [(d["action"], d["effect"]) for d in decisions["decisions"]] == [("upm.activate", "allow")]
+    assert "allow" in cli("app", "run", "list_decisions", "effect=allow", "limit=5").stdout
 
 
 @pytest.mark.parametrize("payload, code", [

@@ -87,6 +87,7 @@ bad_actor = App(name="bad_actor", domains=[AppDomain("desk", dict)])
 bad_settings = App(name="bad_settings", domains=[AppDomain("desk", NotesActor, settings=int)])
 bad_command = App(name="bad_command", commands=[AppCommand("shout", "notes", Page)])
 far_command = App(name="far_command", commands=[AppCommand("peek", "notes", Jot)])
+bad_columns = App(name="bad_columns", commands=[AppCommand("peek", "notes", Jot, columns=("text", ""))])
 Bad_Name = App(name="Bad Name")
 alien_events = App(name="alien", event_domains={"notes": ("system",)})
 not_an_app = {"name": "notes"}

@@ -79,8 +79,8 @@ class DecisionRecord(Message):
 class ListDecisions(Command):
     """The audit trail, newest first."""
 
-    limit: int = 50
-    """How many at most."""
+    limit: int = Field(default=50, ge=1, le=1000)
+    """How many at most (1 to 1000)."""
     correlation_id: GivenId | None = None
     """Only this run's decisions (any letter case)."""
     effect: Literal["allow", "deny"] | None = None
