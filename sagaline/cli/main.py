@@ -15,7 +15,7 @@ one-shot or inside ``sagaline shell``::
     sagaline sagas cancel CID | retry CID | resume CID --from STEP
     sagaline app list [COMMAND] | app run COMMAND k=v...
     sagaline tree | health | registry lookup KEY | registry list --prefix P
-    sagaline events tail | policy decisions | nas runs
+    sagaline events tail
 
 Apps are found on the import path; ``run`` and ``graph`` put the working
 directory first on it (as ``python -m`` does), so a package beside you loads
