@@ -31,6 +31,7 @@ from sagaline.runtime import MULTIPROC, SIMPLE
 from sagaline.runtime.guards import TOKEN_VARIABLE
 from sagaline.supervisors.spec import child_spec
 from sagaline.testing.plugin import running_system
+from thunderline.app import SPEC
 from thunderline.testing import tree_config
 
 ENDPOINT = "sagaline.admin.endpoint.AdminEndpoint"
@@ -42,7 +43,7 @@ class Admin:
 
     def __init__(self, handle: Any, data_dir, faults: dict | None = None) -> None:
         self.handle, self.data_dir = handle, data_dir
-        spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1}, "workers": 3}, name="admin")
+        spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1, "apps": [SPEC]}, "workers": 3}, name="admin")
         self.tree = start_tree(handle, tree_config(data_dir, extra_children=(spec,), faults=faults or {},
                                                   domain_config={"flow": {"mode": "raise"}}))
         self.door = handle.create_actor(DOOR, global_name=ADMIN_DOOR_NAME)
