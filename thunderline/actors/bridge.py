@@ -29,8 +29,8 @@ trains in its own thread, so it stays responsive while trials run:
   announced. Best effort: the bus stores each announcement once per trial
   (persistent), but one due while no bus is known is not made.
 
-Args (child spec): ``config`` with ``artifacts_dir`` (default: ``artifacts``
-beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
+Args (child spec, :class:`BridgeArgs`): ``config`` (:class:`BridgeSettings`) with
+``artifacts_dir`` (default: ``artifacts`` beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
 ``trainer`` (actor class path, default the :class:`TrainerActor`),
 ``preload_training`` (default False: import scikit-learn in the bridge at
 start, so every forked trainer inherits it instead of importing it again,
@@ -51,10 +51,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from thespian.actors import ActorExitRequest
 
+from sagaline.actors.actor_args import ActorArgs
 from sagaline.actors.base import BaseActor
-from sagaline.domains.faults import FaultPlan
+from sagaline.domains.faults import FaultPlan, FaultRule
 from sagaline.events.envelope import new_event
 from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Command, Headers
@@ -69,7 +71,7 @@ from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
 from thunderline.messages import bridge as b
 
-__all__ = ["BridgeActor", "BridgeSettings", "TRAINER"]
+__all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
 
 TRAINER = "thunderline.actors.trainer.TrainerActor"
 #: The bus's registry key.
@@ -90,6 +92,19 @@ class BridgeSettings:
     """The trainer actor class path."""
     preload_training: bool = False
     """Import scikit-learn in the bridge at start so forked trainers inherit it."""
+
+
+class BridgeArgs(ActorArgs):
+    """The bridge's args: a domain actor's (it has no store of its own), its config a :class:`BridgeSettings`."""
+
+    db_path: str | None = None
+    """The domain's database path given to every domain: only places the default ``artifacts_dir``."""
+    synchronous: str | None = None
+    """Given to every domain; the bridge has no store, so it is not used."""
+    config: BridgeSettings = Field(default_factory=BridgeSettings)
+    """``[domains.bridge]``."""
+    faults: tuple[FaultRule, ...] = ()
+    """Injected faults (tests, rehearsals)."""
 _ENDED = ("succeeded", "failed", "cancelled")
 
 
@@ -129,13 +144,14 @@ class BridgeActor(BaseActor):
         self._commands: dict[type, Callable[[Any, Any], Any]] = {
             b.ProposeArchitectures: self._propose, b.DispatchTraining: self._dispatch_training,
             b.AwaitTrials: self._await_trials, b.CancelTrials: self._cancel_trials, b.ListTrials: self._list_trials}
-        config = dict(args.get("config") or {})
-        default_dir = Path(args["db_path"]).parent / "artifacts" if args.get("db_path") else None
-        self.artifacts_dir = str(config.get("artifacts_dir") or default_dir or "artifacts")
-        self.max_parallel = max(1, int(config.get("max_parallel", 2)))
-        self.trainer_class = resolve_actor_class(config.get("trainer", TRAINER))
-        self.faults = FaultPlan.from_data(args.get("faults"))
-        if config.get("preload_training"):
+        cfg = BridgeArgs.parse(args)
+        config = cfg.config
+        default_dir = Path(cfg.db_path).parent / "artifacts" if cfg.db_path else None
+        self.artifacts_dir = str(config.artifacts_dir or default_dir or "artifacts")
+        self.max_parallel = max(1, config.max_parallel)
+        self.trainer_class = resolve_actor_class(config.trainer)
+        self.faults = FaultPlan(cfg.faults)
+        if config.preload_training:
             preload()
         self.trials: dict[str, _Trial] = {}
         self.runs: dict[str, _Run] = {}
