@@ -46,6 +46,10 @@ class ActorArgs(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
+    registry_value: Any = None
+    """The value the registry keeps with the actor's name (its init's ``name``); every actor may be
+    given one, and the base actor reads it when it registers, before ``on_start``."""
+
     @classmethod
     def parse(cls, args: dict[str, Any] | None) -> Self:
         """The validated args from ``args`` (None: every default).

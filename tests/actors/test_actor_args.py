@@ -60,6 +60,12 @@ def test_the_args_are_frozen_and_travel_as_plain_data(model, valid, field, wrong
     assert model.parse(args.model_dump()) == args
 
 
+@pytest.mark.parametrize(("model", "valid", "field", "wrong"), MODELS, ids=IDS)
+def test_every_actor_may_be_given_a_registry_value(model, valid, field, wrong):
+    assert model.parse(valid).registry_value is None
+    assert model.parse({**valid, "registry_value": {"role": "x"}}).registry_value == {"role": "x"}
+
+
 def test_a_missing_required_field_is_named():
     with pytest.raises(BadArgs) as caught:
         DomainArgs.parse({"synchronous": "FULL"})
