@@ -17,7 +17,7 @@ from sagaline.storage.sqlite import SqliteOptions
 from sagaline.supervisors.spec import DynamicFlags, SupervisorFlags, child_spec
 from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 from sagaline.supervisors.supervisor_args import DynamicSupervisorArgs, SupervisorArgs
-from thunderline.actors.bridge import TRAINER, BridgeArgs
+from thunderline.actors.bridge_args import TRAINER, BridgeArgs
 
 pytestmark = pytest.mark.timeout(60)
 

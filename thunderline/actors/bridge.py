@@ -51,12 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
 from thespian.actors import ActorExitRequest
 
-from sagaline.actors.actor_args import ActorArgs
 from sagaline.actors.base import BaseActor
-from sagaline.domains.faults import FaultPlan, FaultRule
+from sagaline.domains.faults import FaultPlan
 from sagaline.events.envelope import new_event
 from sagaline.events.flow import EventPublished, PublishEvent
 from sagaline.messages.base import Command, Headers
@@ -67,44 +65,19 @@ from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
+from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
 from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
 from thunderline.messages import bridge as b
 
 __all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
 
-TRAINER = "thunderline.actors.trainer.TrainerActor"
 #: The bus's registry key.
 FLOW_KEY = "domain:flow"
 #: The event announcing a trained trial.
 TRIAL_EVENT = "ml.trial.completed"
 
 
-@dataclass(frozen=True)
-class BridgeSettings:
-    """What ``[domains.bridge]`` may hold (see the module docstring)."""
-
-    artifacts_dir: str | None = None
-    """Where trainers write model files; None: ``artifacts`` beside the bridge's database path."""
-    max_parallel: int = 2
-    """Trainer processes at once (trials are CPU-bound)."""
-    trainer: str = TRAINER
-    """The trainer actor class path."""
-    preload_training: bool = False
-    """Import scikit-learn in the bridge at start so forked trainers inherit it."""
-
-
-class BridgeArgs(ActorArgs):
-    """The bridge's args: a domain actor's (it has no store of its own), its config a :class:`BridgeSettings`."""
-
-    db_path: str | None = None
-    """The domain's database path given to every domain: only places the default ``artifacts_dir``."""
-    synchronous: str | None = None
-    """Given to every domain; the bridge has no store, so it is not used."""
-    config: BridgeSettings = Field(default_factory=BridgeSettings)
-    """``[domains.bridge]``."""
-    faults: tuple[FaultRule, ...] = ()
-    """Injected faults (tests, rehearsals)."""
 _ENDED = ("succeeded", "failed", "cancelled")
 
 

@@ -14,7 +14,7 @@ from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.supervision import Stop
 from tests.support.tree import pid_alive, wait_until
-from thunderline.actors.bridge import BridgeArgs, BridgeSettings
+from thunderline.actors.bridge_args import BridgeArgs, BridgeSettings
 from thunderline.domains.training import sha256_of
 from thunderline.messages import bridge as b
 
