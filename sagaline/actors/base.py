@@ -259,6 +259,7 @@ class BaseActor(Actor):
         if _orphaned(init.parent_pid):
             os._exit(0)  # our parent died before we could be linked to it
         if init.name is not None and init.registry is not None:
+            # registry_value: declared on ActorArgs (every model has it), read here before any model is parsed
             self.send(init.registry, Register(key=init.name, holder=self.myAddress, lineage=self.lineage,
                                               replaces=init.replaces, value=init.args.get("registry_value")))
             return

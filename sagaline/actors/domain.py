@@ -26,7 +26,7 @@ fails (disk full), nothing of the batch was applied, and every command is
 answered with a retryable ``storage_unavailable``; the runs re-send them
 with the same idempotency keys.
 
-Args (the ``args`` of its child spec):
+Args (the ``args`` of its child spec): :class:`~sagaline.actors.domain_args.DomainArgs`:
     db_path: the domain's store: a SQLite file or a PostgreSQL location (``postgresql://...#<domain>``).
     synchronous: ``FULL`` (default) or ``NORMAL``.
     config: the service's settings (a mapping).
@@ -46,6 +46,7 @@ import time
 from typing import Any, ClassVar
 
 from sagaline.actors.base import BaseActor
+from sagaline.actors.domain_args import DomainArgs
 from sagaline.domains.faults import FaultPlan
 from sagaline.messages.base import Command, Reply
 from sagaline.messages.batch import CommandBatch, Pump, ReplyBatch
@@ -72,16 +73,18 @@ class DomainActor(BaseActor):
     DOMAIN: ClassVar[str] = ""
     #: The store class (``await STORE.open(path, options)``) of the domain.
     STORE: ClassVar[Any] = None
+    #: The model of its args (a domain with more args names its own, a subclass of this one).
+    ARGS: ClassVar[type[DomainArgs]] = DomainArgs
 
     def on_start(self, args: dict[str, Any]) -> None:
         self.loop = asyncio.new_event_loop()
         self.fallback: AsyncRunner | None = None
         self.gathered: list[tuple[list[Command], Any]] = []
         self.pump_due = False
-        self.faults = FaultPlan.from_data(args.get("faults"))
-        options = SqliteOptions(synchronous=args.get("synchronous", SqliteOptions.synchronous))
+        cfg = self.ARGS.parse(args)
+        self.faults = FaultPlan(cfg.faults)
         self.store, self.service = self.run(
-            self.open_service(args["db_path"], options, dict(args.get("config") or {})))
+            self.open_service(cfg.db_path, SqliteOptions(synchronous=cfg.synchronous), dict(cfg.config)))
 
     async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]) -> tuple[Any, Any]:
         """Open the store, build and start the service; return ``(store, service)``.

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagaline.actors.domain import DomainActor
+from sagaline.actors.domain_args import FlowArgs
 from sagaline.domains.flow import FlowConfig, FlowService, InvalidPattern
 from sagaline.events.flow import (
     EventDelivery,
@@ -52,10 +53,12 @@ class FlowActor(DomainActor):
 
     STORE = FlowStore
 
+    ARGS = FlowArgs
+
     def on_start(self, args: dict[str, Any]) -> None:
         from sagaline.apps import load_apps
 
-        load_apps(args.get("apps") or (), entry_points=False)  # registers the apps' event taxonomy
+        load_apps(FlowArgs.parse(args).apps, entry_points=False)  # registers the apps' event taxonomy
         self.deliveries: list[tuple[Any, EventDelivery]] = []
         super().on_start(args)
 

@@ -44,9 +44,9 @@ request; at most ``workers`` requests are answered at once, the rest get
   the run (:mod:`sagaline.hosts.host_desk`): two cross-process messages
   instead of six.
 
-Args: ``facts`` (daemon facts, for health), ``owner_pid``, ``saga_hosts`` (how many), ``workers``
-(pool size, default :data:`DEFAULT_WORKERS`), ``watch`` (name -> pid of the
-processes health checks; the endpoint adds the root's), ``heartbeat``.
+Args: :class:`~sagaline.admin.admin_args.EndpointArgs`: ``facts`` (daemon facts, for health),
+``owner_pid``, ``saga_hosts`` (how many), ``workers`` (pool size, default :data:`DEFAULT_WORKERS`),
+``watch`` (name -> pid of the processes health checks; the endpoint adds the root's), ``heartbeat``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagaline.actors.base import DEFER_START, BaseActor
+from sagaline.admin.admin_args import DEFAULT_WORKERS, EndpointArgs, WorkerArgs
 from sagaline.admin.requests import is_reply, read_request, reply_form
 from sagaline.admin.worker import AdminWorker
 from sagaline.apps import load_apps
@@ -81,8 +82,6 @@ __all__ = ["AdminEndpoint", "WORKER_CLASS", "DEFAULT_WORKERS"]
 
 _log = logging.getLogger("sagaline.admin")
 WORKER_CLASS = class_path(AdminWorker)
-#: Admin requests answered at once, at most (one worker process each, ~4 MiB PSS).
-DEFAULT_WORKERS = 16
 #: Seconds between two checks that the daemon process still lives.
 OWNER_CHECK_S = 1.0
 #: Seconds between two pings of the workers (a ping and its answer per worker).
@@ -109,16 +108,17 @@ class AdminEndpoint(BaseActor):
     """Keeps the pool of admin workers and hands out requests (see the module docstring)."""
 
     def on_start(self, args: dict[str, Any]) -> Any:
-        self.facts = dict(args.get("facts") or {})
+        cfg = EndpointArgs.parse(args)
+        self.facts = dict(cfg.facts)
         # The catalog and app commands need the apps; workers forked from here inherit them.
         load_apps(self.facts.get("apps") or (), entry_points=False)
-        self.owner_pid = args.get("owner_pid")
-        watch = dict(args.get("watch") or {})
+        self.owner_pid = cfg.owner_pid
+        watch = dict(cfg.watch)
         if self.parent_pid:
             watch["root"] = self.parent_pid  # the endpoint is the root supervisor's child
-        self.worker_args = {"facts": self.facts, "watch": watch, "heartbeat": args.get("heartbeat"),
-                            "root": self.parent}
-        self.saga_hosts = int(args.get("saga_hosts") or 0)
+        self.worker_args = WorkerArgs(facts=self.facts, watch=watch, heartbeat=cfg.heartbeat,
+                                      root=self.parent).model_dump()
+        self.saga_hosts = cfg.saga_hosts
         self.hosts: dict[int, Any] = {}
         if self.saga_hosts and self.registry is not None:
             self.send(self.registry, Subscribe(key_prefix=HOST_KEY_PREFIX))
@@ -128,7 +128,7 @@ class AdminEndpoint(BaseActor):
         self.pad = 0
         self.failed_starts = 0
         self.starting = True
-        for _ in range(int(args.get("workers", DEFAULT_WORKERS))):
+        for _ in range(cfg.workers):
             self._spawn()
         if self.owner_pid and self.owner_pid != os.getpid():
             self.timers.start("owner", OWNER_CHECK_S)

@@ -44,8 +44,8 @@ more). A worker:
   costs more than :data:`THRASH_FAULTS` faults tells the endpoint and
   retires; the endpoint forks its replacement one frame deeper.
 
-Args (from the endpoint): ``facts`` (the daemon's facts), ``watch`` (name ->
-pid of the processes whose death ends the daemon; health checks them),
+Args (from the endpoint): :class:`~sagaline.admin.admin_args.WorkerArgs`: ``facts`` (the
+daemon's facts), ``watch`` (name -> pid of the processes whose death ends the daemon; health checks them),
 ``heartbeat`` (the file the daemon touches every tick), ``root`` (the root
 supervisor's address).
 """
@@ -60,6 +60,7 @@ import time
 from typing import Any
 
 from sagaline.actors.base import BaseActor
+from sagaline.admin.admin_args import WorkerArgs
 from sagaline.admin.conversations import Ask, Missing, NoAnswer, conversation, error
 from sagaline.admin.requests import is_reply, read_request, reply_form
 from sagaline.apps import load_apps
@@ -113,11 +114,12 @@ class AdminWorker(BaseActor):
     """Answers admin requests one at a time (see the module docstring)."""
 
     def on_start(self, args: dict[str, Any]) -> None:
-        self.facts = dict(args.get("facts") or {})
+        cfg = WorkerArgs.parse(args)
+        self.facts = dict(cfg.facts)
         self.facts["catalog"] = load_apps(self.facts.get("apps") or (), entry_points=False)
-        self.watch = dict(args.get("watch") or {})
-        self.heartbeat = args.get("heartbeat")
-        self.known: dict[str, Any] = {"registry": self.registry, "root": args.get("root")}
+        self.watch = dict(cfg.watch)
+        self.heartbeat = cfg.heartbeat
+        self.known: dict[str, Any] = {"registry": self.registry, "root": cfg.root}
         self.current: _Request | None = None
         self.wake_at: float | None = None
         self.faults: list[int] = []

@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
+from sagaline.admin.admin_args import EndpointArgs
 from sagaline.admin.door import AdminDoor
 from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
@@ -274,11 +275,10 @@ class Daemon:
 
         config = self.config
         watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
-        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS,
-                           {"facts": facts, "owner_pid": os.getpid(), "workers": config.admin.workers,
-                            "saga_hosts": config.runs.hosts or default_hosts(),
-                            "watch": watch if self.multiprocess else {}, "heartbeat": str(self.heartbeat)},
-                           name=ADMIN_REGISTRY_KEY)
+        admin_args = EndpointArgs(facts=facts, owner_pid=os.getpid(), workers=config.admin.workers,
+                                  saga_hosts=config.runs.hosts or default_hosts(),
+                                  watch=watch if self.multiprocess else {}, heartbeat=str(self.heartbeat))
+        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, admin_args.model_dump(), name=ADMIN_REGISTRY_KEY)
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
                                     max_seconds=config.supervision.root_max_seconds)

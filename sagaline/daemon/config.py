@@ -78,6 +78,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from sagaline.admin.admin_args import DEFAULT_WORKERS
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
 from sagaline.runtime.pidfile import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
@@ -183,7 +184,7 @@ class AdminSettings(BaseModel):
     """The admin door's pool of workers."""
 
     model_config = _FROZEN
-    workers: int = Field(default=16, ge=1, le=256)
+    workers: int = Field(default=DEFAULT_WORKERS, ge=1, le=256)
     """Admin requests answered at once (one worker process each, ~4 MiB); more get ``busy``."""
 
 

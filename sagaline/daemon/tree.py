@@ -30,16 +30,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagaline.actors.domain_args import DomainArgs, FlowArgs
 from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
-from sagaline.hosts.host_args import DEFAULT_RECOVERY_CONCURRENCY
+from sagaline.hosts.host_args import DEFAULT_RECOVERY_CONCURRENCY, HostArgs
 from sagaline.hosts.saga_supervisor import SAGA_HOST, SagaSupervisor, host_id
+from sagaline.hosts.saga_supervisor_args import DEFAULT_PRUNE_EVERY_S, SagaSupervisorArgs
 from sagaline.messages.registry import Entries, Lookup
 from sagaline.registry.actor import Registry
 from sagaline.saga.placement import host_key
 from sagaline.storage.location import check_storage_url, store_location
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, class_path
 from sagaline.supervisors.supervisor import Supervisor
+from sagaline.supervisors.supervisor_args import SupervisorArgs
 
 __all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]
 
@@ -112,7 +115,7 @@ class TreeConfig:
     journal: str = "sqlite"
     journal_path: Path | None = None
     retention_s: float | None = DEFAULT_RETENTION_S
-    prune_every_s: float = 300.0
+    prune_every_s: float = DEFAULT_PRUNE_EVERY_S
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
     lease_s: float | None = None
     halt_at: dict[str, Any] | None = None
@@ -155,11 +158,11 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
     domains = config.domains if config.domains is not None else load_apps(apps, entry_points=False).domain_actors()
     specs = []
     for name, path in domains.items():
-        args = {"db_path": store_location(config.storage_url, config.data_dir, name), "synchronous": config.synchronous,
-                "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
-        if name == "flow":
-            args["apps"] = apps
-        specs.append(child_spec(name, path, args, name=f"domain:{name}"))
+        fields = {"db_path": store_location(config.storage_url, config.data_dir, name),
+                  "synchronous": config.synchronous, "config": dict(config.domain_config.get(name, {})),
+                  "faults": list(config.faults.get(name, []))}
+        args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
+        specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
     return specs
@@ -171,15 +174,15 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     journal_path = (str(config.journal_path) if config.journal_path is not None and config.storage_url is None
                     else store_location(config.storage_url, config.data_dir, "journal"))
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
-    hosts = [child_spec(host_id(i), SAGA_HOST, {
+    hosts = [child_spec(host_id(i), SAGA_HOST, HostArgs.parse({
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
         "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
-        "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation},
+        "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation}).model_dump(),
         name=host_key(i)) for i in range(count)]
-    args = {"flags": SupervisorFlags(strategy="one_for_one").model_dump(),
-            "children": [h.model_dump() for h in hosts], "count": count, "journal": config.journal,
-            "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s}
-    return child_spec(SAGAS_NAME, SAGA_SUPERVISOR, args, type="supervisor", name=SAGAS_NAME)
+    args = SagaSupervisorArgs.parse({
+        "flags": SupervisorFlags(strategy="one_for_one"), "children": hosts, "count": count, "journal": config.journal,
+        "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s})
+    return child_spec(SAGAS_NAME, SAGA_SUPERVISOR, args.model_dump(), type="supervisor", name=SAGAS_NAME)
 
 
 def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
@@ -191,7 +194,7 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
     """
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     registry, registry_pid = start_actor_with_pid(handle, REGISTRY, timeout=timeout)
-    args = {"flags": config.root_flags.model_dump(), "children": [s.model_dump() for s in tree_specs(config)]}
+    args = SupervisorArgs(flags=config.root_flags, children=tuple(tree_specs(config))).model_dump()
     root, root_pid = start_actor_with_pid(handle, SUPERVISOR, args, registry=registry, child_id="root",
                                           timeout=timeout)
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from sagaline.actors.actor_args import ActorArgs
 from sagaline.apps import Apps, load_apps
 from sagaline.hosts.saga_run import Operation
 from sagaline.messages.saga import StartSaga
@@ -62,10 +63,10 @@ class Successor:
 Launch = NewRun | Rebuild | Successor
 
 
-class HostArgs(BaseModel):
+class HostArgs(ActorArgs):
     """A saga host's args (its child spec's ``args``); every default is declared here."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     apps: tuple[str, ...] = ()
     """The app specs whose sagas this host runs (loaded once per process)."""

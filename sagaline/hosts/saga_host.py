@@ -137,7 +137,7 @@ class SagaHost(ChildKeeper):
     # ----- start ---------------------------------------------------------------------------
 
     def on_start(self, args: dict[str, Any]) -> None:
-        self.cfg = HostArgs.model_validate(args)
+        self.cfg = HostArgs.parse(args)
         self.book = RunBook(self.cfg.finished_cache)
         self.respawn: list[tuple[str, str]] = []
         self.ready: deque[SagaRun] = deque()
@@ -491,12 +491,13 @@ class SagaHost(ChildKeeper):
     def child_died(self, child: Child, reason: ExitReason) -> None:
         cid = child.id[4:]
         if self.book.processes.pop(cid, None) is not None:
-            self._lost(cid, child.spec.args["launch"].saga, reason)
+            self._lost(cid, self.book.process_sagas[cid], reason)
 
     def receive_RunBegun(self, message: RunBegun, sender: Any) -> None:
         child = self.book.processes.get(message.correlation_id)
         if child is not None:
-            self._answer(self.book.begun(message.correlation_id, child.spec.args["launch"].saga, sender))
+            self._answer(self.book.begun(message.correlation_id, self.book.process_sagas[message.correlation_id],
+                                         sender))
 
     def receive_RunWithdrawn(self, message: RunWithdrawn, sender: Any) -> None:
         cid = message.correlation_id
@@ -777,7 +778,7 @@ class SagaHost(ChildKeeper):
             table.register(TableEntry(run_key(cid), self.myAddress, {"saga": run.saga}))
         for cid, child in self.book.processes.items():
             if child.address is not None:
-                table.register(TableEntry(run_key(cid), child.address, {"saga": child.spec.args["launch"].saga}))
+                table.register(TableEntry(run_key(cid), child.address, {"saga": self.book.process_sagas[cid]}))
         return table
 
     def receive_Entries(self, message: Entries, sender: Any) -> None:

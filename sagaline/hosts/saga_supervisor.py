@@ -32,9 +32,9 @@ Retention: every ``prune_every_s`` it deletes completed, failed and
 cancelled runs finished more than ``retention_s`` ago (None: keep them);
 stuck, halted and needs_operator runs are kept.
 
-Args: ``flags`` and ``children`` (as any supervisor), ``count`` (the
-hosts), ``journal`` and ``journal_path`` (to answer ``ListRuns``),
-``retention_s``, ``prune_every_s``.
+Args: :class:`~sagaline.hosts.saga_supervisor_args.SagaSupervisorArgs`: ``flags`` and
+``children`` (as any supervisor), ``count`` (the hosts), ``journal`` and ``journal_path``
+(to answer ``ListRuns``), ``retention_s``, ``prune_every_s``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from collections import deque
 from typing import Any
 
 from sagaline.hosts.saga_host import SagaHost
+from sagaline.hosts.saga_supervisor_args import SagaSupervisorArgs
 from sagaline.messages.batch import Routed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Count, CountResult, Entries, Lookup, PartitionCount, PartitionSelect
@@ -114,14 +115,16 @@ class _Gather:
 class SagaSupervisor(Supervisor):
     """See the module docstring."""
 
+    ARGS = SagaSupervisorArgs
+
     def on_start(self, args: dict[str, Any]) -> Any:
-        self.count = int(args.get("count", 1))
-        self.durable = args.get("journal", "sqlite") == "sqlite"
-        self.journal_path = args.get("journal_path")
+        cfg = SagaSupervisorArgs.parse(args)
+        self.count = cfg.count
+        self.durable = cfg.journal == "sqlite"
+        self.journal_path = cfg.journal_path
         self.reader: SqliteJournal | None = None
-        retention = args.get("retention_s")
-        self.retention = None if retention is None else float(retention)
-        self.prune_every = float(args.get("prune_every_s", 300.0))
+        self.retention = cfg.retention_s
+        self.prune_every = cfg.prune_every_s
         if self.durable and self.retention is not None:
             self.timers.start("prune", self.prune_every)
         self.parked: dict[int, list[Routed]] = {}

@@ -51,8 +51,9 @@ from sagaline.supervisors.api import (
     WhichChildren,
 )
 from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
-from sagaline.supervisors.spec import ChildSpec, dynamic_flags
+from sagaline.supervisors.spec import ChildSpec
 from sagaline.supervisors.strategy import Intensity, should_restart
+from sagaline.supervisors.supervisor_args import DynamicSupervisorArgs
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -65,7 +66,7 @@ class DynamicSupervisor(ChildKeeper):
     """A supervisor of unordered, individually started children."""
 
     def on_start(self, args: dict[str, Any]) -> None:
-        self.flags = dynamic_flags(**args.get("flags", {}))
+        self.flags = DynamicSupervisorArgs.parse(args).flags
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
         self.children: dict[str, Child] = {}
         self.names: dict[str, str] = {}  # registry key -> child id

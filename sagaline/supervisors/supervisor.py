@@ -1,7 +1,7 @@
 """The (static) supervisor actor: OTP ``supervisor`` semantics.
 
-Init ``args``: ``{"flags": SupervisorFlags fields, "children": [ChildSpec
-fields, ...]}`` (build them with :func:`~sagaline.supervisors.spec.supervisor_spec`).
+Init ``args``: :class:`~sagaline.supervisors.supervisor_args.SupervisorArgs` (flags and
+children; build them with :func:`~sagaline.supervisors.spec.supervisor_spec`).
 It answers Started only once every child has started, in list order; if a
 child fails to start, the ones already started are terminated in reverse
 order and the supervisor answers InitFailed naming the child
@@ -28,7 +28,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from sagaline.actors.base import DEFER_START
 from sagaline.messages.supervision import ExitReason
@@ -47,8 +47,9 @@ from sagaline.supervisors.api import (
     WhichChildren,
 )
 from sagaline.supervisors.children import Child, ChildKeeper, count_children, start_failure
-from sagaline.supervisors.spec import check_unique_ids, child_spec, supervisor_flags
+from sagaline.supervisors.spec import check_unique_ids
 from sagaline.supervisors.strategy import ChildView, Intensity, on_exit
+from sagaline.supervisors.supervisor_args import SupervisorArgs
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -60,10 +61,14 @@ _log = logging.getLogger("sagaline.supervisors")
 class Supervisor(ChildKeeper):
     """A supervisor with ordered children and one_for_one / one_for_all / rest_for_one."""
 
+    #: The model of its args (a subclass with more args names its own, a subclass of this one).
+    ARGS: ClassVar[type[SupervisorArgs]] = SupervisorArgs
+
     def on_start(self, args: dict[str, Any]) -> Any:
-        self.flags = supervisor_flags(**args.get("flags", {}))
+        cfg = self.ARGS.parse(args)
+        self.flags = cfg.flags
         self.start_timeout_s = self.flags.start_timeout_ms / 1000.0
-        specs = [child_spec(**fields) for fields in args.get("children", [])]
+        specs = list(cfg.children)
         check_unique_ids(specs)
         self.children = [Child(spec.id, spec) for spec in specs]
         self.intensity = Intensity(self.flags.max_restarts, self.flags.max_seconds)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sagaline.actors.spawn import start_actor
+from sagaline.admin.admin_args import EndpointArgs
 from sagaline.daemon.tree import start_tree
 from sagaline.messages import codec
 from sagaline.messages.admin import (
@@ -159,7 +160,7 @@ def test_the_door_refuses_a_second_init_and_keeps_serving(admin):
 
 
 def test_an_endpoint_without_workers_answers_busy(admin):
-    endpoint = start_actor(admin.handle, ENDPOINT, {"workers": 0}, registry=admin.tree.registry)
+    endpoint = start_actor(admin.handle, ENDPOINT, EndpointArgs(workers=0).model_dump(), registry=admin.tree.registry)
     assert admin.ask(AdminHealth(), to=endpoint).code == "busy"
 
 

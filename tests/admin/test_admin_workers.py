@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sagaline.actors.spawn import start_actor
+from sagaline.admin.admin_args import EndpointArgs
 from sagaline.messages import admin as m
 from sagaline.messages import codec
 from sagaline.messages.registry import Register
@@ -31,8 +32,8 @@ class Pool:
         self.registry = start_actor(handle, REGISTRY)
         sagas = handle.create_actor("tests.support.admin_fakes.FakeSagas")
         handle.ask(self.registry, Register(key="sagas", holder=sagas), 10)
-        self.endpoint = start_actor(handle, ENDPOINT, {"workers": workers, "facts": {"pid": 1, "version": "t"}},
-                                    registry=self.registry)
+        args = EndpointArgs(workers=workers, facts={"pid": 1, "version": "t"}).model_dump()
+        self.endpoint = start_actor(handle, ENDPOINT, args, registry=self.registry)
 
     def directory(self) -> m.AdminDirectory:
         return codec.decode(self.handle.ask(self.endpoint, codec.encode(m.AdminConnect()), 10))

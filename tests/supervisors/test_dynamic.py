@@ -14,6 +14,7 @@ from sagaline.supervisors.api import (
     WhichChildren,
 )
 from sagaline.supervisors.spec import DynamicFlags
+from sagaline.supervisors.supervisor_args import DynamicSupervisorArgs
 from tests.support.actors import ProbeCrash
 from tests.support.tree import DYNAMIC, events, start_probe, start_registry, wait_until, worker
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def start_dynamic(handle, registry=None, parent=None, **flags):
-    return start_actor(handle, DYNAMIC, {"flags": DynamicFlags(**flags).model_dump()},
+    return start_actor(handle, DYNAMIC, DynamicSupervisorArgs(flags=DynamicFlags(**flags)).model_dump(),
                        registry=registry, parent=parent, child_id="dyn")
 
 

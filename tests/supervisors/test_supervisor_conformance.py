@@ -89,8 +89,8 @@ class TestFlags:
         flags = {"strategy": "one_for_none", "max_restarts": 3, "max_seconds": 5.0}
         with pytest.raises(ActorStartFailed) as caught:
             start_actor(actor_system, SUPERVISOR, {"flags": flags, "children": []}, child_id="top")
-        assert caught.value.reason.error_type == "InvalidSpec"
-        assert caught.value.reason.detail.startswith("strategy:")
+        assert caught.value.reason.error_type == "BadArgs"
+        assert caught.value.reason.detail.startswith("bad SupervisorArgs: flags.strategy:")
 
 
 class TestOneForAll:

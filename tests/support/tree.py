@@ -12,6 +12,7 @@ from sagaline.actors.spawn import start_actor
 from sagaline.runtime import procs
 from sagaline.supervisors.api import Children, WhichChildren
 from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec
+from sagaline.supervisors.supervisor_args import SupervisorArgs
 from tests.support.actors import ProbeEvents, ProbeGetEvents, ProbePing, ProbePong, ProbeVanish
 
 WORKER = "tests.support.actors.Worker"
@@ -53,7 +54,7 @@ def start_registry(handle: Any) -> Any:
 
 def start_supervisor(handle: Any, children: list[ChildSpec], parent: Any = None, registry: Any = None,
                      **flags: Any) -> Any:
-    args = {"flags": SupervisorFlags(**flags).model_dump(), "children": [c.model_dump() for c in children]}
+    args = SupervisorArgs(flags=SupervisorFlags(**flags), children=tuple(children)).model_dump()
     return start_actor(handle, SUPERVISOR, args, parent=parent, registry=registry, child_id="top")
 
 

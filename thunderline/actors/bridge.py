@@ -29,8 +29,8 @@ trains in its own thread, so it stays responsive while trials run:
   announced. Best effort: the bus stores each announcement once per trial
   (persistent), but one due while no bus is known is not made.
 
-Args (child spec): ``config`` with ``artifacts_dir`` (default: ``artifacts``
-beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
+Args (child spec, :class:`BridgeArgs`): ``config`` (:class:`BridgeSettings`) with
+``artifacts_dir`` (default: ``artifacts`` beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
 ``trainer`` (actor class path, default the :class:`TrainerActor`),
 ``preload_training`` (default False: import scikit-learn in the bridge at
 start, so every forked trainer inherits it instead of importing it again,
@@ -65,31 +65,19 @@ from sagaline.messages.supervision import ExitReason, InitFailed, Started
 from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
+from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
 from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
 from thunderline.messages import bridge as b
 
-__all__ = ["BridgeActor", "BridgeSettings", "TRAINER"]
+__all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
 
-TRAINER = "thunderline.actors.trainer.TrainerActor"
 #: The bus's registry key.
 FLOW_KEY = "domain:flow"
 #: The event announcing a trained trial.
 TRIAL_EVENT = "ml.trial.completed"
 
 
-@dataclass(frozen=True)
-class BridgeSettings:
-    """What ``[domains.bridge]`` may hold (see the module docstring)."""
-
-    artifacts_dir: str | None = None
-    """Where trainers write model files; None: ``artifacts`` beside the bridge's database path."""
-    max_parallel: int = 2
-    """Trainer processes at once (trials are CPU-bound)."""
-    trainer: str = TRAINER
-    """The trainer actor class path."""
-    preload_training: bool = False
-    """Import scikit-learn in the bridge at start so forked trainers inherit it."""
 _ENDED = ("succeeded", "failed", "cancelled")
 
 
@@ -129,13 +117,14 @@ class BridgeActor(BaseActor):
         self._commands: dict[type, Callable[[Any, Any], Any]] = {
             b.ProposeArchitectures: self._propose, b.DispatchTraining: self._dispatch_training,
             b.AwaitTrials: self._await_trials, b.CancelTrials: self._cancel_trials, b.ListTrials: self._list_trials}
-        config = dict(args.get("config") or {})
-        default_dir = Path(args["db_path"]).parent / "artifacts" if args.get("db_path") else None
-        self.artifacts_dir = str(config.get("artifacts_dir") or default_dir or "artifacts")
-        self.max_parallel = max(1, int(config.get("max_parallel", 2)))
-        self.trainer_class = resolve_actor_class(config.get("trainer", TRAINER))
-        self.faults = FaultPlan.from_data(args.get("faults"))
-        if config.get("preload_training"):
+        cfg = BridgeArgs.parse(args)
+        config = cfg.config
+        default_dir = Path(cfg.db_path).parent / "artifacts" if cfg.db_path else None
+        self.artifacts_dir = str(config.artifacts_dir or default_dir or "artifacts")
+        self.max_parallel = max(1, config.max_parallel)
+        self.trainer_class = resolve_actor_class(config.trainer)
+        self.faults = FaultPlan(cfg.faults)
+        if config.preload_training:
             preload()
         self.trials: dict[str, _Trial] = {}
         self.runs: dict[str, _Run] = {}

@@ -4,6 +4,7 @@ message, and real cancellation (the trainer's process ends, checked by pid, on m
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,12 @@ from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.supervision import Stop
 from tests.support.tree import pid_alive, wait_until
+from thunderline.actors.bridge_args import BridgeArgs, BridgeSettings
 from thunderline.domains.training import sha256_of
 from thunderline.messages import bridge as b
 
 BRIDGE = "thunderline.actors.bridge.BridgeActor"
+
 DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,
                            sample_count=1797)
 #: Training that outlasts any test: it only ends by cancellation.
@@ -32,10 +35,14 @@ def headers() -> Headers:
     return Headers(correlation_id=uuid7(), idempotency_key=uuid7())
 
 
+def settings(**config: Any) -> dict[str, Any]:
+    """A bridge's args with ``config``, built from its model (a misspelt setting fails here)."""
+    return BridgeArgs(config=BridgeSettings(**config)).model_dump()
+
+
 @pytest.fixture
 def bridge(actor_system, tmp_path):
-    return start_actor(actor_system, BRIDGE, {"config": {"artifacts_dir": str(tmp_path / "artifacts"),
-                                                         "max_parallel": 2}})
+    return start_actor(actor_system, BRIDGE, settings(artifacts_dir=str(tmp_path / "artifacts"), max_parallel=2))
 
 
 def ask(handle, bridge, command_type, timeout=60.0, **fields):
@@ -111,7 +118,7 @@ def test_a_trial_that_cannot_load_its_data_fails_with_the_reason(actor_system, b
 @pytest.mark.multiproc
 def test_each_trial_runs_in_its_own_process_which_ends_with_the_trial(multiproc_actor_system, tmp_path):
     handle = multiproc_actor_system
-    bridge = start_actor(handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path)}})
+    bridge = start_actor(handle, BRIDGE, settings(artifacts_dir=str(tmp_path)))
     run_id, _ = dispatch(handle, bridge, [arch(), arch(12), arch(16)])
     ask(handle, bridge, b.AwaitTrials, run_id=run_id)
     pids = {t.pid for t in trials(handle, bridge, run_id).values()}
@@ -130,7 +137,7 @@ def running_with_progress(handle, bridge, run_id, count):
 @pytest.mark.multiproc
 def test_cancelling_kills_every_running_trainer_and_drops_the_queued_trials(multiproc_actor_system, tmp_path):
     handle = multiproc_actor_system
-    bridge = start_actor(handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path), "max_parallel": 2}})
+    bridge = start_actor(handle, BRIDGE, settings(artifacts_dir=str(tmp_path), max_parallel=2))
     run_id, trial_ids = dispatch(handle, bridge, [arch(epochs=ENDLESS)] * 3)
     running = running_with_progress(handle, bridge, run_id, 2)
 
@@ -148,7 +155,7 @@ def test_cancelling_kills_every_running_trainer_and_drops_the_queued_trials(mult
 @pytest.mark.multiproc
 def test_a_deadline_shorter_than_training_cancels_the_trials_and_fails_the_await(multiproc_actor_system, tmp_path):
     handle = multiproc_actor_system
-    bridge = start_actor(handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path)}})
+    bridge = start_actor(handle, BRIDGE, settings(artifacts_dir=str(tmp_path)))
     run_id, [endless, _] = dispatch(handle, bridge, [arch(epochs=ENDLESS), arch(epochs=1)], deadline_s=3.0)
 
     reply = ask(handle, bridge, b.AwaitTrials, run_id=run_id, timeout=60)
@@ -165,7 +172,7 @@ def test_a_deadline_shorter_than_training_cancels_the_trials_and_fails_the_await
 @pytest.mark.multiproc
 def test_a_stopping_bridge_takes_its_trainers_with_it(multiproc_actor_system, tmp_path):
     handle = multiproc_actor_system
-    bridge = start_actor(handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path)}})
+    bridge = start_actor(handle, BRIDGE, settings(artifacts_dir=str(tmp_path)))
     run_id, _ = dispatch(handle, bridge, [arch(epochs=ENDLESS)])
     [trial] = running_with_progress(handle, bridge, run_id, 1)
     handle.tell(bridge, Stop())
@@ -173,8 +180,8 @@ def test_a_stopping_bridge_takes_its_trainers_with_it(multiproc_actor_system, tm
 
 
 def test_a_bridge_that_preloads_scikit_learn_still_trains_every_trial(actor_system, tmp_path):
-    bridge = start_actor(actor_system, BRIDGE, {"config": {"artifacts_dir": str(tmp_path),
-                                                           "preload_training": True}}, timeout=30)
+    bridge = start_actor(actor_system, BRIDGE, settings(artifacts_dir=str(tmp_path), preload_training=True),
+                         timeout=30)
     run_id, _ = dispatch(actor_system, bridge, [arch(), arch(12)])
     finished = ask(actor_system, bridge, b.AwaitTrials, run_id=run_id)
     assert [t.state for t in finished.trials] == ["succeeded", "succeeded"]
