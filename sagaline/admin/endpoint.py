@@ -6,7 +6,7 @@
        ^                                                                            |
        +----------------------------AdminDirectory (the workers) -------------------+
 
-    client --request (codec bytes)--> AdminWorker --asks--> sagas, registry, root, flow, crown, bolt, bridge
+    client --request (codec bytes)--> AdminWorker --asks--> sagas, hosts, registry, root, flow, app domains
        ^                                   |
        +----AdminResult | AdminError-------+
 
