@@ -113,6 +113,42 @@ class Counting:
         module.SqliteFile.__init__ = init  # type: ignore[method-assign]
         module.SqliteFile.execute = execute  # type: ignore[method-assign]
         module.SqliteFile.executemany = executemany  # type: ignore[method-assign]
+        self._install_pg()
+
+    def _install_pg(self) -> None:
+        """On PostgreSQL every call is one round trip: count calls, and statements (an executemany's rows)."""
+        try:
+            from sagaline.storage import postgres
+        except ImportError:
+            return
+        counting, cls = self, postgres.PgFile
+        original_execute, original_many, original_control = cls.execute, cls.executemany, cls.control
+
+        def timed(call: Any, file: Any, sql: str, args: tuple, statements: int) -> Any:
+            if not counting.on:
+                return call(file, sql, *args)
+            key = (file.schema, shape(sql))
+            counting.calls[file.schema] += 1
+            counting.statements[key] += statements
+            began = time.thread_time()
+            try:
+                return call(file, sql, *args)
+            finally:
+                counting.seconds[key] += time.thread_time() - began
+
+        def execute(file: Any, sql: str, params: Any = ()) -> Any:
+            return timed(original_execute, file, sql, (params,), 1)
+
+        def executemany(file: Any, sql: str, rows: Any) -> Any:
+            rows = list(rows)
+            return timed(original_many, file, sql, (rows,), len(rows))
+
+        def control(file: Any, command: str) -> None:
+            timed(original_control, file, command, (), 1)
+
+        cls.execute = execute  # type: ignore[method-assign]
+        cls.executemany = executemany  # type: ignore[method-assign]
+        cls.control = control  # type: ignore[method-assign]
 
 
 # ----- the two runners, in this process ------------------------------------------------------------
@@ -129,7 +165,7 @@ def inprocess(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) 
     results = {}
     try:
         tree = start_tree(handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1,
-                                                synchronous="NORMAL"))
+                                                synchronous="NORMAL", storage_url=hooks.get("url")))
         client = SagaClient(handle, tree.sagas)
 
         def loop(n: int) -> dict[str, int]:
@@ -161,10 +197,12 @@ def driver(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) -> 
     from peers.saga import definition
 
     from sagaline.saga import Driver
+    from sagaline.storage.location import store_location
     from sagaline.storage.sqlite import SqliteOptions
 
     loop, lock = asyncio.new_event_loop(), threading.Lock()
-    store = loop.run_until_complete(RowsStore.open(work / "rows.sqlite", SqliteOptions(synchronous="NORMAL")))
+    location = store_location(hooks.get("url"), work, "rows")
+    store = loop.run_until_complete(RowsStore.open(location, SqliteOptions(synchronous="NORMAL")))
     service = RowsService(store)
 
     def dispatch(target: str, command: Any) -> Any:
@@ -206,7 +244,8 @@ def _timed(name: str, n: int, loop: Any, hooks: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas: list[str] = ()) -> dict[str, Any]:
+def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas: list[str] = (),
+        url: str | None = None) -> dict[str, Any]:
     """Child process: count, time (and profile) one runner on the code first on the import path."""
     sys.path.insert(0, str(Path.cwd() / "bench"))  # the measured copy's own peers app
     counting = Counting()
@@ -214,7 +253,7 @@ def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas:
     passes = [("count", min(runs, 200)), ("time", runs)] + ([("profile", runs)] if profile else [])
     with tempfile.TemporaryDirectory(prefix=f"sql-per-run-{runner}-") as tmp:
         measure = inprocess if runner == "inprocess" else driver
-        results = measure(Path(tmp), passes, {"counting": counting, "dump": dump})
+        results = measure(Path(tmp), passes, {"counting": counting, "dump": dump, "url": url})
     counted = results["count"]["runs"]
     by_store: Counter[str] = Counter()
     for (store, _), count in counting.statements.items():
@@ -232,7 +271,7 @@ def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas:
 
 
 def _child(code: Path | None, runner: str, runs: int, profile: bool, dump: str | None,
-           pragmas: list[str]) -> dict[str, Any]:
+           pragmas: list[str], server: Any = None) -> dict[str, Any]:
     env = dict(os.environ)
     script = Path(__file__).resolve()
     if code is not None:
@@ -242,6 +281,17 @@ def _child(code: Path | None, runner: str, runs: int, profile: bool, dump: str |
         args += ["--profile-dump", dump]
     for pragma in pragmas:
         args += ["--pragma", pragma]
+    url = server.create_database() if server is not None else None
+    if url is not None:
+        args += ["--storage-url", url]
+    try:
+        return _run_child(args, code, env, runner)
+    finally:
+        if url is not None:
+            server.drop_database(url)
+
+
+def _run_child(args: list[str], code: Path | None, env: dict[str, str], runner: str) -> dict[str, Any]:
     with tempfile.TemporaryFile() as out:  # a file, not a pipe: nothing an actor system inherits can hold it
         done = subprocess.run(args, cwd=code or HERE.parent, env=env, stdin=subprocess.DEVNULL, stdout=out,
                               stderr=subprocess.STDOUT, timeout=1800)
@@ -262,23 +312,48 @@ def main() -> None:
     parser.add_argument("--profile-dump", help="with --profile: save each child's pstats as PREFIX-side-runner-round")
     parser.add_argument("--pragma", action="append", default=[],
                         help="set this PRAGMA on every connection the stores open (exploring a setting)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="every store in PostgreSQL (a throwaway server, as the tests' postgres_url fixture)")
+    parser.add_argument("--storage-url", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.runs, args.profile, args.profile_dump, args.pragma)))
+        print(json.dumps(one(args.one, args.runs, args.profile, args.profile_dump, args.pragma, args.storage_url)))
         return
     sides = {"after": None} if args.before is None else {"before": args.before.resolve(), "after": None}
     rows: dict[tuple[str, str], list[dict]] = {}
+    server = _postgres() if args.postgres else None
+    try:
+        _rounds(args, sides, rows, server)
+    finally:
+        if server is not None:
+            server.stop()
+    _report(args, rows)
+
+
+def _postgres() -> Any:
+    from sagaline.testing import postgres
+
+    bin_dir = postgres.find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("--postgres: no PostgreSQL server binaries (apt-get install postgresql-15)")
+    return postgres.PostgresServer(bin_dir).start()
+
+
+def _rounds(args: Any, sides: dict[str, Path | None], rows: dict[tuple[str, str], list[dict]], server: Any) -> None:
     for rnd in range(args.rounds):
         order = list(sides.items()) if rnd % 2 == 0 else list(reversed(sides.items()))
         for runner in args.only.split(","):
             for side, code in order:
                 dump = f"{args.profile_dump}-{side}-{runner}-{rnd + 1}" if args.profile_dump else None
-                row = _child(code, runner, args.runs, args.profile, dump, args.pragma)
+                row = _child(code, runner, args.runs, args.profile, dump, args.pragma, server)
                 rows.setdefault((side, runner), []).append(row)
                 print(f"round {rnd + 1} {side:6} {runner:9} {row['statements_per_run']:6.1f} statements/run  "
                       f"{row['time_pass']['cpu_ms_per_run']:6.3f} ms CPU/run  {row['time_pass']['sagas_per_s']:7.1f} "
                       f"sagas/s  ({row['code']})", flush=True)
+
+
+def _report(args: Any, rows: dict[tuple[str, str], list[dict]]) -> None:
     summary = {}
     for (side, runner), got in rows.items():
         last = got[-1]
@@ -301,7 +376,8 @@ def main() -> None:
             print(f"{side} {runner} per run {title}: {figures}")
         if last.get("profile_pass"):
             print(f"{side} {runner} profile (last round):\n{last['profile_pass']['profile_top']}")
-    print(json.dumps({"bench": "sql_per_run", "runs": args.runs, "rounds": args.rounds, "concurrency": CONCURRENCY,
+    print(json.dumps({"bench": "sql_per_run", "backend": "postgres" if args.postgres else "sqlite",
+                      "runs": args.runs, "rounds": args.rounds, "concurrency": CONCURRENCY,
                       "load_before": os.getloadavg(), "results": summary}))
 
 
