@@ -55,10 +55,13 @@ class Connection:
     so a coroutine made of them completes in one step of whatever drives it.
     """
 
-    __slots__ = ("_file",)
+    __slots__ = ("_file", "ledger_view")
 
     def __init__(self, file: StoreFile) -> None:
         self._file = file
+        self.ledger_view: dict[str, tuple[str, bytes] | None] | None = None
+        """The ledger rows a batch read at once, by key (None: absent), while
+        :func:`~sagaline.storage.idempotency.ledger_batch` is open; None otherwise."""
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
         """Run one statement."""

@@ -171,7 +171,9 @@ class SqliteJournal:
             begins = [r for r in records if isinstance(r, Begin)]
             if begins:
                 file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
-                file.executemany(_SUCCESSOR, [(b.run_id, b.resumed_from) for b in begins if b.resumed_from])
+                successors = [(b.run_id, b.resumed_from) for b in begins if b.resumed_from]
+                if successors:  # an empty executemany still costs a call (a pipeline sync on PostgreSQL)
+                    file.executemany(_SUCCESSOR, successors)
             events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
             if events:
                 file.executemany(_EVENT, events)
