@@ -51,6 +51,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,7 @@ class Counting:
         self.statements: Counter[tuple[str, str]] = Counter()
         self.calls: Counter[str] = Counter()
         self.seconds: Counter[tuple[str, str]] = Counter()
+        self.round_trips: Counter[str] = Counter()
         self.on = False
 
     def install(self, pragmas: list[str] = ()) -> None:
@@ -124,12 +127,16 @@ class Counting:
         counting, cls = self, postgres.PgFile
         original_execute, original_many, original_control = cls.execute, cls.executemany, cls.control
 
+        piped: set[int] = set()  # files inside a pipeline: their calls share its one round trip
+
         def timed(call: Any, file: Any, sql: str, args: tuple, statements: int) -> Any:
             if not counting.on:
                 return call(file, sql, *args)
             key = (file.schema, shape(sql))
             counting.calls[file.schema] += 1
             counting.statements[key] += statements
+            if id(file) not in piped:
+                counting.round_trips[file.schema] += 1
             began = time.thread_time()
             try:
                 return call(file, sql, *args)
@@ -149,6 +156,20 @@ class Counting:
         cls.execute = execute  # type: ignore[method-assign]
         cls.executemany = executemany  # type: ignore[method-assign]
         cls.control = control  # type: ignore[method-assign]
+        if hasattr(cls, "pipeline"):  # the copies before it had none
+            original_pipeline = cls.pipeline
+
+            @contextmanager
+            def pipeline(file: Any) -> Iterator[None]:
+                if counting.on:
+                    counting.round_trips[file.schema] += 1
+                piped.add(id(file))
+                try:
+                    with original_pipeline(file):
+                        yield
+                finally:
+                    piped.discard(id(file))
+            cls.pipeline = pipeline  # type: ignore[method-assign]
 
 
 # ----- the two runners, in this process ------------------------------------------------------------
@@ -265,6 +286,8 @@ def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas:
             "statements_per_run_by_shape": {f"{s}: {k}": round(v / counted, 2)
                                             for (s, k), v in counting.statements.most_common()},
             "sqlite3_calls_per_run_by_store": {k: round(v / counted, 2) for k, v in counting.calls.most_common()},
+            "pg_round_trips_per_run_by_store": {k: round(v / counted, 2)
+                                                for k, v in counting.round_trips.most_common()},
             "sqlite3_us_per_run_by_shape": {f"{s}: {k}": round(1e6 * v / counted, 1)
                                             for (s, k), v in counting.seconds.most_common()},
             "count_pass": results["count"], "time_pass": results["time"], "profile_pass": results.get("profile")}
@@ -363,6 +386,7 @@ def _report(args: Any, rows: dict[tuple[str, str], list[dict]]) -> None:
             "statements_per_run_by_shape": last["statements_per_run_by_shape"],
             "sqlite3_calls_per_run_by_store": last["sqlite3_calls_per_run_by_store"],
             "sqlite3_us_per_run_by_shape": last["sqlite3_us_per_run_by_shape"],
+            "pg_round_trips_per_run_by_store": last["pg_round_trips_per_run_by_store"],
             "cpu_ms_per_run_median": round(statistics.median(r["time_pass"]["cpu_ms_per_run"] for r in got), 3),
             "cpu_ms_per_run_all": [r["time_pass"]["cpu_ms_per_run"] for r in got],
             "sagas_per_s_median": round(statistics.median(r["time_pass"]["sagas_per_s"] for r in got), 1),
@@ -371,6 +395,7 @@ def _report(args: Any, rows: dict[tuple[str, str], list[dict]]) -> None:
         for title, figures in (("by store", last["statements_per_run_by_store"]),
                                ("by statement", last["statements_per_run_by_shape"]),
                                ("sqlite3 calls by store", last["sqlite3_calls_per_run_by_store"]),
+                               ("PostgreSQL round trips by store", last["pg_round_trips_per_run_by_store"]),
                                ("(CPU us inside sqlite3, count pass) by statement",
                                 last["sqlite3_us_per_run_by_shape"])):
             print(f"{side} {runner} per run {title}: {figures}")
