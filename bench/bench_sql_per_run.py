@@ -29,6 +29,10 @@ add DIR <commit>``) the same way, alternating with this one round by round
 in fresh processes (``DIR`` first on ``PYTHONPATH``, so its ``sagaline``
 is the one imported; its own ``bench/peers`` app too), so both sides see
 the same machine load. The figures per side are medians over the rounds.
+Give ``--after DIR2`` too (a copy made the same way) for a fair pair: an
+A/A run of one commit, one side the working tree (the editable install)
+and one a copy on ``PYTHONPATH``, measured the working tree's in-process
+runs 3-8 % faster in 4 of 4 rounds.
 
 Usage: ``python bench/bench_sql_per_run.py [--runs N] [--rounds R] [--only inprocess,driver]
 [--before DIR] [--profile [--profile-dump PREFIX]] [--pragma P]``. The last line is one JSON object.
@@ -331,6 +335,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default=",".join(RUNNERS))
     parser.add_argument("--before", type=Path, help="another copy of the code, measured alternately")
+    parser.add_argument("--after", type=Path, help="measure this copy instead of the one the script is in")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-dump", help="with --profile: save each child's pstats as PREFIX-side-runner-round")
     parser.add_argument("--pragma", action="append", default=[],
@@ -343,7 +348,8 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.runs, args.profile, args.profile_dump, args.pragma, args.storage_url)))
         return
-    sides = {"after": None} if args.before is None else {"before": args.before.resolve(), "after": None}
+    after = args.after.resolve() if args.after else None
+    sides = {"after": after} if args.before is None else {"before": args.before.resolve(), "after": after}
     rows: dict[tuple[str, str], list[dict]] = {}
     server = _postgres() if args.postgres else None
     try:
