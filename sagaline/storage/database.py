@@ -80,6 +80,11 @@ class Connection:
         """True inside an open transaction."""
         return self._file.in_transaction
 
+    @property
+    def round_trips(self) -> bool:
+        """True when each statement is a round trip to a server (PostgreSQL), False on SQLite."""
+        return self._file.round_trips
+
 
 class Database:
     """The async face of a :class:`SqliteFile` or ``PgFile``, for the domain services' coroutines.

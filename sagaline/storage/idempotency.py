@@ -41,11 +41,13 @@ command's key; that command, arriving late, is answered
 overtaken by the effect it compensates.
 
 Batches: a domain actor applies many commands in one transaction (each
-command's own transaction a savepoint in it). :func:`ledger_batch` reads
-the ledger rows of all their keys in **one** SELECT inside that
-transaction, and :func:`apply_once` then answers its lookups from what was
-read instead of one SELECT per command (on PostgreSQL one round trip per
-batch instead of one per command; ``bench/bench_sql_per_run.py``). What
+command's own transaction a savepoint in it). On PostgreSQL, where every
+statement is a round trip, :func:`ledger_batch` reads the ledger rows of
+all their keys in **one** SELECT inside that transaction, and
+:func:`apply_once` then answers its lookups from what was read instead of
+one SELECT per command. On SQLite it does nothing: there a lookup costs a
+few microseconds, and the batch's ``IN (...)`` with its bookkeeping
+measured slower (``bench/bench_sql_per_run.py``, SQLite and ``--postgres``). What
 the batch itself writes is kept in step: a recorded reply is added once its
 savepoint is released, and a key :func:`forbid` writes is dropped (looked up
 again), so every answer is the one a SELECT at that moment would give. On
@@ -182,7 +184,7 @@ async def _lookup(conn: Connection, key: str) -> tuple[str, bytes] | None:
 
 
 @asynccontextmanager
-async def ledger_batch(conn: Connection, commands: Iterable[Command]) -> AsyncIterator[None]:
+async def ledger_batch(conn: Connection, commands: Iterable[Command], read: bool | None = None) -> AsyncIterator[None]:
     """Read the ledger rows of ``commands``' keys in one SELECT; :func:`apply_once` looks there first.
 
     Used by the domain actor around a batch of commands applied in one
@@ -193,6 +195,8 @@ async def ledger_batch(conn: Connection, commands: Iterable[Command]) -> AsyncIt
     Args:
         conn: The batch's open transaction (``async with db.transaction() as conn``).
         commands: The batch's commands; those without a key are skipped.
+        read: Read the rows (True), or let each command look its key up (False); None (the default):
+            read them where a statement is a round trip (``conn.round_trips``: PostgreSQL).
 
     Raises:
         ValueError: ``conn`` is not inside a transaction (what was read could change under it).
@@ -200,6 +204,9 @@ async def ledger_batch(conn: Connection, commands: Iterable[Command]) -> AsyncIt
     """
     if not conn.in_transaction:
         raise ValueError("ledger_batch needs an open transaction")
+    if not (conn.round_trips if read is None else read):  # SQLite: a lookup per command is cheaper
+        yield
+        return
     keys = list(dict.fromkeys(key for command in commands if (key := command.headers.idempotency_key)))
     view: dict[str, tuple[str, bytes] | None] = dict.fromkeys(keys)
     for start in range(0, len(keys), _BATCH_KEYS):

@@ -139,6 +139,9 @@ class PgFile:
         self.depth = 0
         """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
         self.closed = False
+        self.round_trips = True
+        """Each statement costs a round trip to the server: reading many rows in one statement pays
+        (:func:`~sagaline.storage.idempotency.ledger_batch`), where on SQLite it costs more than it saves."""
         self.raw: psycopg.Connection = self._connect()
 
     def _connect(self) -> psycopg.Connection:

@@ -134,6 +134,8 @@ class SqliteFile:
         self.depth = 0
         """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
         self.closed = False
+        self.round_trips = False
+        """Whether each statement costs a round trip to a server: not here (see ``PgFile.round_trips``)."""
 
     @property
     def in_transaction(self) -> bool:

@@ -1,4 +1,8 @@
-"""ledger_batch: a batch's ledger rows read in one SELECT, every answer the one a lookup per command would give."""
+"""ledger_batch: a batch's ledger rows read in one SELECT, every answer the one a lookup per command would give.
+
+The batch read is on by default only where a statement is a round trip (PostgreSQL); these tests turn it on
+(``read=True``) on both backends, so its bookkeeping is checked on each.
+"""
 
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ def batch(run, store, items):
     pairs = [item if isinstance(item, tuple) else (item, None) for item in items]
 
     async def go():
-        async with store.db.transaction() as conn, ledger_batch(conn, [c for c, _ in pairs]):
+        async with store.db.transaction() as conn, ledger_batch(conn, [c for c, _ in pairs], read=True):
             return [await handle(store, c, outcome) for c, outcome in pairs]
     return run(go())
 
@@ -142,7 +146,7 @@ def test_a_retryable_failure_in_a_batch_is_not_remembered_so_its_duplicate_appli
 
 def test_a_batch_rolled_back_leaves_nothing_and_the_next_batch_applies_afresh(run, store):
     async def broken():
-        async with store.db.transaction() as conn, ledger_batch(conn, [put("a", "k1")]):
+        async with store.db.transaction() as conn, ledger_batch(conn, [put("a", "k1")], read=True):
             await handle(store, put("a", "k1"))
             raise RuntimeError("the batch's commit fails")
     with pytest.raises(RuntimeError):
@@ -153,12 +157,12 @@ def test_a_batch_rolled_back_leaves_nothing_and_the_next_batch_applies_afresh(ru
 
 def test_the_batch_read_ends_with_the_block_and_needs_a_transaction(run, store):
     async def outside():
-        async with ledger_batch(store.db._conn, [put("a", "k1")]):
+        async with ledger_batch(store.db._conn, [put("a", "k1")], read=True):
             pass
 
     async def inside():
         async with store.db.transaction() as conn:
-            async with ledger_batch(conn, [put("a", "k1"), put("b", None)]):
+            async with ledger_batch(conn, [put("a", "k1"), put("b", None)], read=True):
                 seen = dict(conn.ledger_view or {})
             return seen, conn.ledger_view
     with pytest.raises(ValueError, match="open transaction"):
@@ -170,6 +174,14 @@ def test_keys_outside_the_batch_are_still_looked_up_one_by_one(run, store, looku
     batch(run, store, [put("a", "k1")])
 
     async def go():
-        async with store.db.transaction() as conn, ledger_batch(conn, [put("x", "k2")]):
+        async with store.db.transaction() as conn, ledger_batch(conn, [put("x", "k2")], read=True):
             return await handle(store, put("b", "k1"))
     assert run(go()).rows == 1 and values(run, store) == ["a"] and lookups == ["k1"]
+
+
+def test_by_default_the_batch_read_happens_on_postgresql_only(run, store, store_location, lookups):
+    async def go():
+        async with store.db.transaction() as conn, ledger_batch(conn, [put("a", "k1"), put("b", "k2")]):
+            return [await handle(store, put("a", "k1")), await handle(store, put("b", "k2"))]
+    assert [r.rows for r in run(go())] == [1, 1] and values(run, store) == ["a", "b"]
+    assert lookups == ([] if store_location.backend == "postgres" else ["k1", "k2"])
