@@ -19,8 +19,9 @@ arrive while the actor is busy wait for the next :class:`~sagaline.messages.batc
 it sends itself (queued behind what it has already read, so no delay is
 added when idle). The actor applies everything gathered in order inside
 **one** transaction (each command's own transaction becomes a savepoint
-inside it, so a failed command still rolls back alone; the ledger rows of
-all their keys are read in one SELECT, :func:`~sagaline.storage.idempotency.ledger_batch`) and answers each
+inside it, so a failed command still rolls back alone; on PostgreSQL the
+ledger rows of all their keys are read in one SELECT,
+:func:`~sagaline.storage.idempotency.ledger_batch`) and answers each
 sender with one :class:`~sagaline.messages.batch.ReplyBatch`: one commit
 and one message per sender for the whole batch (group commit). If the commit itself
 fails (disk full), nothing of the batch was applied, and every command is
