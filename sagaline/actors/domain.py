@@ -19,7 +19,9 @@ arrive while the actor is busy wait for the next :class:`~sagaline.messages.batc
 it sends itself (queued behind what it has already read, so no delay is
 added when idle). The actor applies everything gathered in order inside
 **one** transaction (each command's own transaction becomes a savepoint
-inside it, so a failed command still rolls back alone) and answers each
+inside it, so a failed command still rolls back alone; on PostgreSQL the
+ledger rows of all their keys are read in one SELECT,
+:func:`~sagaline.storage.idempotency.ledger_batch`) and answers each
 sender with one :class:`~sagaline.messages.batch.ReplyBatch`: one commit
 and one message per sender for the whole batch (group commit). If the commit itself
 fails (disk full), nothing of the batch was applied, and every command is
@@ -53,6 +55,7 @@ from sagaline.messages.batch import CommandBatch, Pump, ReplyBatch
 from sagaline.messages.common import CommandFailed
 from sagaline.storage.aio import AsyncRunner
 from sagaline.storage.errors import StorageError
+from sagaline.storage.idempotency import ledger_batch
 from sagaline.storage.sqlite import SqliteOptions
 from sagaline.telemetry.core import telemetry
 from sagaline.telemetry.names import DOMAIN_COMMAND
@@ -151,7 +154,7 @@ class DomainActor(BaseActor):
             return [(r, s) for c, s in commands if (r := await self.answer(c, s)) is not None]
         replies: list[tuple[Reply, Any]] = []
         try:
-            async with db.transaction():
+            async with db.transaction() as conn, ledger_batch(conn, [c for c, _ in commands]):
                 for command, sender in commands:
                     reply = await self.answer(command, sender)
                     if reply is not None:

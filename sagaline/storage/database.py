@@ -55,10 +55,13 @@ class Connection:
     so a coroutine made of them completes in one step of whatever drives it.
     """
 
-    __slots__ = ("_file",)
+    __slots__ = ("_file", "ledger_view")
 
     def __init__(self, file: StoreFile) -> None:
         self._file = file
+        self.ledger_view: dict[str, tuple[str, bytes] | None] | None = None
+        """The ledger rows a batch read at once, by key (None: absent), while
+        :func:`~sagaline.storage.idempotency.ledger_batch` is open; None otherwise."""
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
         """Run one statement."""
@@ -76,6 +79,11 @@ class Connection:
     def in_transaction(self) -> bool:
         """True inside an open transaction."""
         return self._file.in_transaction
+
+    @property
+    def round_trips(self) -> bool:
+        """True when each statement is a round trip to a server (PostgreSQL), False on SQLite."""
+        return self._file.round_trips
 
 
 class Database:

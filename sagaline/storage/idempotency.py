@@ -40,6 +40,21 @@ command's key; that command, arriving late, is answered
 ``undone_before_applied`` and has no effect. So a compensation can never be
 overtaken by the effect it compensates.
 
+Batches: a domain actor applies many commands in one transaction (each
+command's own transaction a savepoint in it). On PostgreSQL, where every
+statement is a round trip, :func:`ledger_batch` reads the ledger rows of
+all their keys in **one** SELECT inside that transaction, and
+:func:`apply_once` then answers its lookups from what was read instead of
+one SELECT per command. On SQLite it does nothing: there a lookup costs a
+few microseconds, and the batch's ``IN (...)`` with its bookkeeping
+measured slower (``bench/bench_sql_per_run.py``, SQLite and ``--postgres``). What
+the batch itself writes is kept in step: a recorded reply is added once its
+savepoint is released, and a key :func:`forbid` writes is dropped (looked up
+again), so every answer is the one a SELECT at that moment would give. On
+SQLite the writer holds the store's write lock for the whole transaction;
+on PostgreSQL another daemon's writer racing for the same key makes the
+insert fail with a retryable ``conflict``, as with a lookup per command.
+
 The ledger rows, and the ``created_by_key`` column of every effect row, are
 the evidence a crash test counts: at most one effect row per key.
 
@@ -51,7 +66,8 @@ Schema::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +80,7 @@ from sagaline.storage.database import Connection, Database, open_database
 from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [
-    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "forbid", "ledger", "failure",
+    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "ledger_batch", "forbid", "ledger", "failure",
     "StoreBase",
 ]
 
@@ -77,6 +93,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
     correlation_id TEXT,
     created_at TEXT NOT NULL
 )"""
+
+#: Keys per SELECT of :func:`ledger_batch` (SQLite binds at most 32,766 parameters, PostgreSQL 65,535).
+_BATCH_KEYS = 500
 
 #: The effect of one command: given the open transaction, do it and answer.
 Effect = Callable[[Connection], Awaitable[Reply]]
@@ -144,20 +163,62 @@ async def _apply(db: Database, key: str, command: Command, effect: Effect, now: 
                  keep_failure: bool = False) -> Reply:
     # The success path costs BEGIN, lookup, the effect, record, COMMIT; no savepoint
     # is set around the effect (a failing effect rolls the whole transaction back).
+    # Inside a ledger_batch the lookup is answered from the batch's one SELECT.
     async with db.transaction() as conn:
-        found = await _lookup(conn, key)
+        view = conn.ledger_view
+        found = view[key] if view is not None and key in view else await _lookup(conn, key)
         if found is not None:
             return _replay(command, found)
         reply = await effect(conn)
         if isinstance(reply, CommandFailed) and not keep_failure:
             raise _Undo(reply)  # rolls the effect's writes back with the transaction
-        await _record(conn, key, command, reply, now)
-        return reply
+        row = await _record(conn, key, command, reply, now)
+    if view is not None:  # the savepoint is released: the row is in the batch's transaction
+        view[key] = row
+    return reply
 
 
 async def _lookup(conn: Connection, key: str) -> tuple[str, bytes] | None:
     rows = await conn.execute_fetchall("SELECT command, reply FROM idempotency WHERE key = ?", (key,))
     return (rows[0][0], rows[0][1]) if rows else None
+
+
+@asynccontextmanager
+async def ledger_batch(conn: Connection, commands: Iterable[Command], read: bool | None = None) -> AsyncIterator[None]:
+    """Read the ledger rows of ``commands``' keys in one SELECT; :func:`apply_once` looks there first.
+
+    Used by the domain actor around a batch of commands applied in one
+    transaction (see the module docstring). A key not among ``commands``'
+    (a service that derives a key of its own) is looked up on its own, as
+    outside a batch.
+
+    Args:
+        conn: The batch's open transaction (``async with db.transaction() as conn``).
+        commands: The batch's commands; those without a key are skipped.
+        read: Read the rows (True), or let each command look its key up (False); None (the default):
+            read them where a statement is a round trip (``conn.round_trips``: PostgreSQL).
+
+    Raises:
+        ValueError: ``conn`` is not inside a transaction (what was read could change under it).
+        StorageError: the SELECT failed.
+    """
+    if not conn.in_transaction:
+        raise ValueError("ledger_batch needs an open transaction")
+    if not (conn.round_trips if read is None else read):  # SQLite: a lookup per command is cheaper
+        yield
+        return
+    keys = list(dict.fromkeys(key for command in commands if (key := command.headers.idempotency_key)))
+    view: dict[str, tuple[str, bytes] | None] = dict.fromkeys(keys)
+    for start in range(0, len(keys), _BATCH_KEYS):
+        chunk = keys[start:start + _BATCH_KEYS]
+        rows = await conn.execute_fetchall(
+            f"SELECT key, command, reply FROM idempotency WHERE key IN ({', '.join('?' * len(chunk))})", chunk)
+        view.update((row[0], (row[1], row[2])) for row in rows)
+    conn.ledger_view = view
+    try:
+        yield
+    finally:
+        conn.ledger_view = None
 
 
 def _replay(command: Command, found: tuple[str, bytes]) -> Reply:
@@ -179,12 +240,13 @@ class _Undo(Exception):
 
 
 async def _record(conn: Connection, key: str, command: Command, reply: Reply,
-                  now: datetime) -> None:
+                  now: datetime) -> tuple[str, bytes]:
+    tag, data = type(command).__name__, encode(reply)
     await conn.execute(
         "INSERT INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (key, type(command).__name__, int(not isinstance(reply, CommandFailed)), encode(reply),
-         command.headers.correlation_id, iso(now)))
+        (key, tag, int(not isinstance(reply, CommandFailed)), data, command.headers.correlation_id, iso(now)))
+    return tag, data
 
 
 async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: str,
@@ -211,6 +273,8 @@ async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: 
         "INSERT OR IGNORE INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
         "VALUES (?, ?, 0, ?, ?, ?)",
         (effect_key, command_tag, encode(refused), headers.correlation_id, iso(now)))
+    if conn.ledger_view is not None:  # a batch's view: look this key up again (this savepoint may roll back)
+        conn.ledger_view.pop(effect_key, None)
 
 
 async def ledger(db: Database, key: str | None = None) -> list[LedgerEntry]:

@@ -31,8 +31,8 @@ begins, appends and finishes) in **one transaction**: that is the group
 commit, one commit (one fsync under ``synchronous=FULL``) per batch instead
 of per step. Within it, events go in with one ``executemany`` and each
 run's row is updated once for its last event (or where a finish falls
-between two events), in record order (on PostgreSQL each ``executemany``
-is pipelined: one round trip). Writes are idempotent (a known run
+between two events), in record order (on PostgreSQL they are sent as one
+pipeline: one round trip for all of them). Writes are idempotent (a known run
 or ``(run, seq)`` is ignored), so a re-sent batch changes nothing.
 
 Version 1 (before saga hosts) also kept a per-step projection, written on
@@ -168,14 +168,17 @@ class SqliteJournal:
         with file.transaction():
             if self.fence is not None:
                 self._check_fence(self.fence)
-            begins = [r for r in records if isinstance(r, Begin)]
-            if begins:
-                file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
-                file.executemany(_SUCCESSOR, [(b.run_id, b.resumed_from) for b in begins if b.resumed_from])
-            events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
-            if events:
-                file.executemany(_EVENT, events)
-            _in_order(file, _row_updates(records, now))
+            with file.pipeline():  # nothing below reads a result: on PostgreSQL, one round trip
+                begins = [r for r in records if isinstance(r, Begin)]
+                if begins:
+                    file.executemany(_BEGIN, [_begin_row(b, now) for b in begins])
+                    successors = [(b.run_id, b.resumed_from) for b in begins if b.resumed_from]
+                    if successors:
+                        file.executemany(_SUCCESSOR, successors)
+                events = [(r.run_id, r.seq, r.at, pack_value(r.event)) for r in records if isinstance(r, Append)]
+                if events:
+                    file.executemany(_EVENT, events)
+                _in_order(file, _row_updates(records, now))
 
     def _check_fence(self, lease: Lease) -> None:
         if self.file.execute(_FENCE, (lease.resource, lease.owner, lease.token)).rowcount != 1:
@@ -335,8 +338,7 @@ def _advance(append: Append) -> tuple[str, tuple]:
 
 
 def _in_order(file: StoreFile, updates: list[tuple[str, tuple]]) -> None:
-    """Run ``updates`` in order, each run of one statement as one ``executemany`` (one round trip on
-    PostgreSQL, whose ``executemany`` is pipelined)."""
+    """Run ``updates`` in order, each run of one statement as one ``executemany``."""
     for sql, group in groupby(updates, key=lambda update: update[0]):
         file.executemany(sql, [params for _, params in group])
 

@@ -139,6 +139,9 @@ class PgFile:
         self.depth = 0
         """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
         self.closed = False
+        self.round_trips = True
+        """Each statement costs a round trip to the server: reading many rows in one statement pays
+        (:func:`~sagaline.storage.idempotency.ledger_batch`), where on SQLite it costs more than it saves."""
         self.raw: psycopg.Connection = self._connect()
 
     def _connect(self) -> psycopg.Connection:
@@ -185,6 +188,28 @@ class PgFile:
         except BaseException:
             self.rollback(name if level else None)
             raise
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the block's statements without waiting for each answer: one round trip when it ends.
+
+        For writes whose results the block does not read (their cursors'
+        rows and ``rowcount`` are not ready inside it): the journal's group
+        commit, whose ``executemany`` s would otherwise cost a round trip
+        each. psycopg's pipeline mode; a failure surfaces at the latest when
+        the block ends, as a :class:`StorageError`, and the transaction
+        around it rolls back as for any failed statement.
+
+        Raises:
+            StorageError: a statement of the block failed.
+        """
+        try:
+            with self.raw.pipeline():
+                yield
+        except psycopg.Error as exc:
+            if _is_bug(exc):
+                raise
+            raise pg_error(exc, self.path) from exc
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """Run one statement (SQLite's dialect, translated); return its cursor.

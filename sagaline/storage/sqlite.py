@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +134,8 @@ class SqliteFile:
         self.depth = 0
         """Open transaction levels: 0 none, 1 a transaction, more: savepoints in it."""
         self.closed = False
+        self.round_trips = False
+        """Whether each statement costs a round trip to a server: not here (see ``PgFile.round_trips``)."""
 
     @property
     def in_transaction(self) -> bool:
@@ -166,6 +168,11 @@ class SqliteFile:
         except BaseException:
             self.rollback(name if level else None)
             raise
+
+    def pipeline(self) -> AbstractContextManager[None]:
+        """Writes whose results the block does not read, sent together: nothing to do on SQLite, where a
+        statement costs no round trip (see ``PgFile.pipeline``)."""
+        return nullcontext()
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run one statement; return its cursor.
