@@ -155,6 +155,7 @@ class Daemon:
         self.watch: dict[str, int | None] = {}
         self.gone: liveness.Gone | None = None
         self.console: Any = None
+        self.mirror: Any = None
 
     @property
     def multiprocess(self) -> bool:
@@ -194,8 +195,10 @@ class Daemon:
         return info
 
     def _start_all(self) -> None:
+        from sagaline.daemon.cluster import thespian_capabilities
+        from sagaline.daemon.member import daemon_secret, start_mirror
         from sagaline.daemon.tree import start_tree
-        from sagaline.runtime import load_or_create_secret, start_system
+        from sagaline.runtime import start_system
 
         config = self.config
         if not is_loopback(config.bind_address):
@@ -208,13 +211,15 @@ class Daemon:
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
                                    start_timeout=config.start_timeout_s,
-                                   secret=load_or_create_secret(self.data_dir),
+                                   secret=(secret := daemon_secret(config, self.data_dir)),
+                                   capabilities=thespian_capabilities(config.cluster),
                                    allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
         facts = self._facts(port)
         self.heartbeat.touch()
         self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
+        self.mirror = start_mirror(self.handle, self.tree.registry, config, secret)
         door_pid = self._open_door()
         self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
                       "door": door_pid}
@@ -270,6 +275,7 @@ class Daemon:
                 "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
+        from sagaline.daemon.member import member_name, tree_domains
         from sagaline.daemon.tree import TreeConfig, default_hosts
         from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
@@ -282,8 +288,10 @@ class Daemon:
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
                                     max_seconds=config.supervision.root_max_seconds)
+        domains, share = tree_domains(config, self.apps)
         return TreeConfig(data_dir=self.data_dir, storage_url=config.storage.url, apps=self.apps.specs,
-                          domains=self.apps.domain_actors(),
+                          domains=domains, lease_share=share, settle_s=config.cluster.settle_s,
+                          member=member_name(config, facts["admin_port"]),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
@@ -338,6 +346,7 @@ class Daemon:
                 self._pump(tick_s)
                 continue
             self._beat()
+            self._share_domains()
             if self.console is not None:
                 self.console.check(time.monotonic())
             self.gone = liveness.first_gone(self.watch, pid_alive)
@@ -347,6 +356,18 @@ class Daemon:
                 return UNHEALTHY
         _log.info("stop requested (%s)", stop.signal_name)
         return stop.signal_name or "request"
+
+    def _share_domains(self) -> None:
+        """A member keeps the convention's ``domain:*`` entries in step (:mod:`sagaline.daemon.mirror`)."""
+        if self.mirror is None:
+            return
+        try:
+            conflicts = self.mirror.sync()
+        except Exception as exc:  # the leader may be restarting: the next tick tries again
+            _log.warning("sharing domain entries with the leader failed: %s", exc)
+            return
+        if conflicts:
+            _log.error("domains running twice in the convention: %s", ", ".join(conflicts))
 
     def _beat(self) -> None:
         try:
@@ -370,6 +391,7 @@ class Daemon:
         if self.handle is not None and reason == UNHEALTHY:
             report.killed = self._kill_system()
         elif self.handle is not None:
+            self._unshare_domains()
             try:
                 report.tree_leftovers = self._stop_tree(stop)
             except Exception:
@@ -383,6 +405,14 @@ class Daemon:
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
                  report.seconds, reason, len(report.tree_leftovers), len(report.killed))
         return report
+
+    def _unshare_domains(self) -> None:
+        mirror, self.mirror = self.mirror, None
+        if mirror is not None:
+            try:
+                mirror.drop()
+            except Exception as exc:
+                _log.warning("could not remove this member's domains from the leader's registry: %s", exc)
 
     def _stop_console(self) -> None:
         if self.console is not None:

@@ -96,6 +96,10 @@ class TreeConfig:
         lease_s: each saga host holds its partition through a lease of this many
             seconds in the journal, so several daemons can share one (PostgreSQL)
             journal and take over a dead one's runs; None: no leases.
+        lease_share: with leases, the partitions this daemon's hosts take while free (its
+            ``cores``); None: all; 0: none, its hosts forward (:mod:`sagaline.daemon.cluster`).
+        settle_s: with a share, seconds before never-held partitions beyond it are taken.
+        member: this daemon's name in the lease owners (default: hostname and pid).
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
         root_flags: the root supervisor's flags (its restart intensity);
             default one_for_one, 3 restarts in 5 s.
@@ -118,6 +122,9 @@ class TreeConfig:
     prune_every_s: float = DEFAULT_PRUNE_EVERY_S
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
     lease_s: float | None = None
+    lease_share: int | None = None
+    settle_s: float = 30.0
+    member: str = ""
     halt_at: dict[str, Any] | None = None
     root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
@@ -177,6 +184,7 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     hosts = [child_spec(host_id(i), SAGA_HOST, HostArgs.parse({
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
         "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
+        "lease_share": config.lease_share, "settle_s": config.settle_s, "member": config.member,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation}).model_dump(),
         name=host_key(i)) for i in range(count)]
     args = SagaSupervisorArgs.parse({

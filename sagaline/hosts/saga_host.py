@@ -75,7 +75,7 @@ from sagaline.hosts.run_book import RunBook
 from sagaline.hosts.saga_run import Operation, SagaRun, Tick
 from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
-from sagaline.messages.batch import Pump, ReplyBatch, Routed
+from sagaline.messages.batch import Forwarded, Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (
     AwaitRun,
@@ -100,6 +100,7 @@ from sagaline.messages.saga import (
 from sagaline.messages.supervision import ExitReason
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
+from sagaline.runtime.addresses import tcp_address, tcp_endpoint
 from sagaline.saga import Executor
 from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal, replay
 from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
@@ -155,7 +156,9 @@ class SagaHost(ChildKeeper):
         self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
         if self.durable and self.cfg.launch is None and self.storage.local:
             self.timers.start("storage", CHECK_EVERY_S)
-        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s)
+        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s,
+                                     member=self.cfg.member, endpoint=tcp_endpoint(self.myAddress),
+                                     share=self.cfg.lease_share, settle_s=self.cfg.settle_s, now=time.time())
                       if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
@@ -545,6 +548,8 @@ class SagaHost(ChildKeeper):
         cid = verdict.correlation_id
         if self._answer_existing(message, cid, sender):
             return
+        if self._forwarded_elsewhere(message, sender):
+            return
         refusal = self._refusal()
         if refusal is not None:
             self.post(sender, refusal)
@@ -557,6 +562,28 @@ class SagaHost(ChildKeeper):
         (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
         self._launch(NewRun(cid, message.saga, start))
+
+    def _forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
+        """While another daemon's host holds this partition, send the request on to it (it answers
+        ``sender`` itself); True when sent. A desk's request is not: its client asks a worker instead."""
+        if self.lease is None or self.lease.held is not None or isinstance(sender, DeskTicket):
+            return False
+        endpoint = self.lease.holder_address(time.time())
+        if endpoint is None:
+            return False
+        self.post(tcp_address(endpoint), Forwarded(request=message, reply_to=sender))
+        return True
+
+    def receive_Forwarded(self, message: Forwarded, sender: Any) -> None:
+        """A request another daemon's host sent on: answered here if this host holds the partition."""
+        if self.waiting_for_directory:
+            self.held.append(Routed(request=message, reply_to=sender))
+            return
+        refused = self._standing_by()
+        if refused is not None:
+            self.post(message.reply_to, refused)
+        else:
+            self.deliver(message.request, message.reply_to)
 
     def _standing_by(self) -> SagaRefused | None:
         """The refusal of a request about a run while another daemon's host holds this partition."""
@@ -618,6 +645,8 @@ class SagaHost(ChildKeeper):
             self.book.wait(cid, sender)
         else:
             out = self.journal.store.find(cid)[1] if self.durable else None
+            if out is None and self._forwarded_elsewhere(message, sender):
+                return
             self.post(sender, out or self._standing_by() or SagaRefused(code="unknown_run",
                                                                         message=f"no run {cid!r:.80}"))
 
@@ -630,8 +659,10 @@ class SagaHost(ChildKeeper):
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
         refused = self._standing_by()
-        if refused is not None:  # the partition's runs live in the lease holder's daemon
-            self.post(sender, refused)
+        if refused is not None and not self._forwarded_elsewhere(message, sender):
+            self.post(sender, refused)  # the partition's runs live in the lease holder's daemon
+            return
+        if refused is not None:
             return
         saga = self.book.promote(cid)
         if saga is not None:

@@ -1,0 +1,81 @@
+"""What a daemon's place in a convention changes at its start: the secret, the tree's children, the mirror.
+
+Used by :class:`~sagaline.daemon.app.Daemon`; the decisions are
+:mod:`sagaline.daemon.cluster`'s and :mod:`sagaline.daemon.mirror`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+from sagaline.daemon.cluster import parse_join, place
+from sagaline.daemon.config import ConfigError, DaemonConfig
+
+__all__ = ["daemon_secret", "tree_domains", "member_name", "start_mirror"]
+
+_log = logging.getLogger("sagaline.daemon")
+
+
+def daemon_secret(config: DaemonConfig, data_dir: Path) -> bytes:
+    """The installation secret: ``security.secret_file``; else ``data_dir/secret.key``, created at the
+    leader's first start (a member never creates one: it must hold the leader's).
+
+    Raises:
+        SecretError: the file is missing (a member), unreadable, shared with other users, or not a secret.
+    """
+    from sagaline.runtime import load_or_create_secret, load_secret
+    from sagaline.runtime.secret import SECRET_FILE
+
+    if config.security.secret_file:
+        return load_secret(config.security.secret_file, private=True)
+    if config.cluster.join:
+        return load_secret(data_dir / SECRET_FILE, private=True)
+    return load_or_create_secret(data_dir)
+
+
+def tree_domains(config: DaemonConfig, apps: Any) -> tuple[dict[str, str], int | None]:
+    """The domain actors this daemon's tree starts (name -> class path, ``flow`` first on the leader),
+    and its saga hosts' share of the partitions (see :func:`sagaline.daemon.cluster.place`).
+
+    Raises:
+        ConfigError: a declared domain is unknown or needs a capability not declared.
+    """
+    try:
+        placement = place(config.cluster.capabilities, config.cluster.role,
+                          {d.name: d.requires for d in apps.domains})
+    except ValueError as exc:
+        raise ConfigError(f"config error: {exc}", "cluster.capabilities") from None
+    every = apps.domain_actors(placement.domains or ())
+    chosen = {name: path for name, path in every.items()
+              if (name == "flow" and placement.flow) or name in placement.domains}
+    return chosen, placement.share
+
+
+def member_name(config: DaemonConfig, admin_port: int | None) -> str:
+    """This daemon's name in lease owners and views: ``<hostname>:<admin port>``."""
+    return f"{socket.gethostname()}:{admin_port or 0}"
+
+
+def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes) -> Any:
+    """A member's registry mirror, synced once (None on the leader).
+
+    Raises:
+        DomainConflict: a domain of this member already runs elsewhere in the convention.
+    """
+    from sagaline.daemon.mirror import DomainConflict, RegistryMirror, find_leader_registry
+
+    if not config.cluster.join:
+        return None
+    leader = parse_join(config.cluster.join)
+    mirror = RegistryMirror(handle, registry, find_leader_registry(leader, secret))
+    conflicts = mirror.sync()
+    if conflicts:
+        raise DomainConflict(f"{', '.join(conflicts)} already run(s) in the convention led by "
+                             f"{config.cluster.join}: each domain actor runs once; leave it out of one "
+                             "daemon's [cluster] capabilities.domains")
+    _log.info("member of the convention led by %s: %d entries shared from it, %d to it", config.cluster.join,
+              len(mirror.pulled), len(mirror.pushed))
+    return mirror
