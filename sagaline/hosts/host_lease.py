@@ -111,8 +111,17 @@ class PartitionLease:
         return max(_MIN_RETRY_S, min(every, STANDBY_POLL_S, self.holder.expires_at - now))
 
     def holder_address(self, now: float) -> tuple[str, int] | None:
-        """The live holder's host address (to forward a request to), or None."""
-        if self.held is not None or self.holder is None or not self.holder.live(now):
+        """The live holder's host address (to forward a request to), or None; read again from the
+        journal when the one last seen is gone (another daemon took the partition since the last claim).
+
+        Raises:
+            StorageError: the journal could not be read.
+        """
+        if self.held is not None:
+            return None
+        if self.holder is None or not self.holder.live(now):
+            self.holder = self.store.lease(self.resource)
+        if self.holder is None or not self.holder.live(now):
             return None
         return owner_endpoint(self.holder.owner)
 

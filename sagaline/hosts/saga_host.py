@@ -568,7 +568,10 @@ class SagaHost(ChildKeeper):
         ``sender`` itself); True when sent. A desk's request is not: its client asks a worker instead."""
         if self.lease is None or self.lease.held is not None or isinstance(sender, DeskTicket):
             return False
-        endpoint = self.lease.holder_address(time.time())
+        try:
+            endpoint = self.lease.holder_address(time.time())
+        except StorageError:
+            endpoint = None
         if endpoint is None:
             return False
         self.post(tcp_address(endpoint), Forwarded(request=message, reply_to=sender))
@@ -584,6 +587,10 @@ class SagaHost(ChildKeeper):
             self.post(message.reply_to, refused)
         else:
             self.deliver(message.request, message.reply_to)
+
+    def stands_by(self) -> bool:
+        """True while another daemon's host holds this partition (its desk sends clients to a worker)."""
+        return self.lease is not None and self.lease.held is None
 
     def _standing_by(self) -> SagaRefused | None:
         """The refusal of a request about a run while another daemon's host holds this partition."""
