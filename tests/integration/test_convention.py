@@ -44,7 +44,7 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
     env = {MARKER: marker}
     journal, db = JournalView(tmp_path, postgres_url), Databases(tmp_path, postgres_url)
     leader_config = _config(postgres_url, capabilities={"saga_host": False, "domains": DOMAINS})
-    leader_config["faults"] = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.5}]}
+    leader_config["faults"] = {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.25}]}
     leader = DaemonProcess(tmp_path / "leader", leader_config, env=env)
     members: list[DaemonProcess] = []
     client = None
@@ -61,10 +61,10 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         names = {f"{os.uname().nodename}:{m.admin_port}": m for m in members}
         assert set(owners.values()) == set(names), owners  # each member took its share: two partitions each
         client = Client(leader.data_dir, address=f"127.0.0.1:{a.admin_port}")
-        started = [client.start(SAGA, {"email": f"u{i}@example.com"}).correlation_id for i in range(16)]
+        started = [client.start(SAGA, {"email": f"u{i}@example.com"}).correlation_id for i in range(8)]
         on = {cid: names[owners[f"partition:{partition_of(cid, PARTITIONS)}/{PARTITIONS}"]] for cid in started}
         assert {id(m) for m in on.values()} == {id(a), id(b)}  # runs on both members' hosts
-        time.sleep(0.5)  # b's runs wait on the slow block domain
+        time.sleep(0.3)  # b's runs wait on the slow block domain
         b_name = next(n for n, m in names.items() if m is b)
         os.kill(b.process.pid, signal.SIGKILL)
         kill_all(b.info.tag)
