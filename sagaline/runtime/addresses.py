@@ -88,7 +88,7 @@ def tcp_endpoint(address: Any) -> tuple[str, int] | None:
     """``(host, port)`` of a multiprocess TCP actor address; None for any other (in-process, placeholder)."""
     from thespian.system.transport.IPBase import TCPv4ActorAddress
 
-    details = getattr(address, "addressDetails", None)
+    details: Any = getattr(address, "addressDetails", None)
     if type(details) is not TCPv4ActorAddress:
         return None
     host, port = details.sockname[:2]
