@@ -40,7 +40,8 @@ def test_join_is_host_and_port_and_a_member_declares_its_capabilities_to_thespia
             parse_join(bad)
     caps = thespian_capabilities(ClusterSettings(join="127.0.0.1:7720", capabilities=Capabilities(cores=2)))
     assert caps["Convention Address.IPv4"] == "127.0.0.1:7720" and caps["sagaline.cores"] == 2
-    assert caps["sagaline.role"] == "member" and "Convention Address.IPv4" not in thespian_capabilities(ClusterSettings())
+    assert caps["sagaline.role"] == "member"
+    assert "Convention Address.IPv4" not in thespian_capabilities(ClusterSettings())
 
 
 def _lease(i: int, member: str, expires: float, token: int = 1) -> Lease:
