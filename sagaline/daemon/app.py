@@ -270,9 +270,14 @@ class Daemon:
         return env
 
     def _facts(self, port: int | None) -> dict[str, Any]:
+        from sagaline.daemon.member import member_name
+
         return {"pid": os.getpid(), "base": self.config.base, "admin_port": port,
                 "bind_address": self.config.bind_address, "data_dir": str(self.data_dir),
-                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
+                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs),
+                "cluster": {"role": self.config.cluster.role, "join": self.config.cluster.join,
+                            "member": member_name(self.config, port),
+                            "capabilities": self.config.cluster.capabilities.model_dump()}}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
         from sagaline.daemon.member import member_name, tree_domains

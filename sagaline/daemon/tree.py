@@ -6,6 +6,7 @@
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
     +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
+    +-- convention                with leases: the convention's members (sagaline.actors.convention)
     +-- sagas     the saga supervisor (last: it needs the domains)
     |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagaline.actors.convention import ConventionWatch
 from sagaline.actors.domain_args import DomainArgs, FlowArgs
 from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
@@ -50,6 +52,7 @@ REGISTRY = class_path(Registry)
 SUPERVISOR = class_path(Supervisor)
 SAGA_SUPERVISOR = class_path(SagaSupervisor)
 SAGAS_NAME = "sagas"
+CONVENTION_WATCH = class_path(ConventionWatch)
 #: Finished runs are kept a week unless configured otherwise.
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 
@@ -170,6 +173,8 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
                   "faults": list(config.faults.get(name, []))}
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
+    if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it
+        specs.append(child_spec("convention", CONVENTION_WATCH, {}, name="convention"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
     return specs

@@ -18,7 +18,7 @@ from sagaline.client import Client
 from sagaline.runtime.procs import kill_all
 from sagaline.saga.lease import owner_member
 from sagaline.saga.placement import partition_of
-from sagaline.testing.daemon import DaemonProcess
+from sagaline.testing.daemon import CliRunner, DaemonProcess
 from tests.integration.conftest import Databases
 from tests.integration.crash.support import MARKER, SAGA, JournalView, effect_counts, keys_applied_more_than_once, sweep
 from tests.support.tree import wait_until
@@ -60,6 +60,10 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         owners = wait_until(lambda: len(o := _owners(journal)) == PARTITIONS and o, timeout=30)
         names = {f"{os.uname().nodename}:{m.admin_port}": m for m in members}
         assert set(owners.values()) == set(names), owners  # each member took its share: two partitions each
+        cli = CliRunner(leader)
+        seen = cli.json("members")
+        from_a = cli.json("members", "--admin-port", str(a.admin_port))
+        human = cli("members")
         client = Client(leader.data_dir, address=f"127.0.0.1:{a.admin_port}")
         started = [client.start(SAGA, {"email": f"u{i}@example.com"}).correlation_id for i in range(8)]
         on = {cid: names[owners[f"partition:{partition_of(cid, PARTITIONS)}/{PARTITIONS}"]] for cid in started}
@@ -79,6 +83,12 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         for daemon in [*members, leader]:
             daemon.stop(timeout=30)
         sweep(marker)
+    assert seen["self"]["role"] == "leader" and from_a["self"]["role"] == "member"
+    assert sorted(m["role"] for m in seen["members"]) == ["member", "member"]
+    assert {m["capabilities"]["cores"] for m in seen["members"]} == {PARTITIONS // 2}
+    assert {row["resource"]: row["member"] for row in seen["leases"]} == owners
+    assert all(row["live"] and row["host"] for row in seen["leases"])
+    assert human.exit_code == 0 and "PARTITION" in human.stdout and "member" in human.stdout
     assert took_over_s <= 2 * LEASE_S, f"took {took_over_s:.2f} s for a {LEASE_S} s lease"
     assert set(after.values()) == {next(n for n, m in names.items() if m is a)}
     assert set(outcomes.values()) == {"completed"}, outcomes
