@@ -75,6 +75,7 @@ from sagaline.admin.door import AdminDoor
 from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
+from sagaline.daemon.member import share_domains, unshare_domains
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
 from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminTree
@@ -351,7 +352,7 @@ class Daemon:
                 self._pump(tick_s)
                 continue
             self._beat()
-            self._share_domains()
+            share_domains(self.mirror)
             if self.console is not None:
                 self.console.check(time.monotonic())
             self.gone = liveness.first_gone(self.watch, pid_alive)
@@ -361,18 +362,6 @@ class Daemon:
                 return UNHEALTHY
         _log.info("stop requested (%s)", stop.signal_name)
         return stop.signal_name or "request"
-
-    def _share_domains(self) -> None:
-        """A member keeps the convention's ``domain:*`` entries in step (:mod:`sagaline.daemon.mirror`)."""
-        if self.mirror is None:
-            return
-        try:
-            conflicts = self.mirror.sync()
-        except Exception as exc:  # the leader may be restarting: the next tick tries again
-            _log.warning("sharing domain entries with the leader failed: %s", exc)
-            return
-        if conflicts:
-            _log.error("domains running twice in the convention: %s", ", ".join(conflicts))
 
     def _beat(self) -> None:
         try:
@@ -396,7 +385,8 @@ class Daemon:
         if self.handle is not None and reason == UNHEALTHY:
             report.killed = self._kill_system()
         elif self.handle is not None:
-            self._unshare_domains()
+            unshare_domains(self.mirror)
+            self.mirror = None
             try:
                 report.tree_leftovers = self._stop_tree(stop)
             except Exception:
@@ -410,14 +400,6 @@ class Daemon:
         _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
                  report.seconds, reason, len(report.tree_leftovers), len(report.killed))
         return report
-
-    def _unshare_domains(self) -> None:
-        mirror, self.mirror = self.mirror, None
-        if mirror is not None:
-            try:
-                mirror.drop()
-            except Exception as exc:
-                _log.warning("could not remove this member's domains from the leader's registry: %s", exc)
 
     def _stop_console(self) -> None:
         if self.console is not None:

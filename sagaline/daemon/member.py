@@ -14,7 +14,7 @@ from typing import Any
 from sagaline.daemon.cluster import parse_join, place
 from sagaline.daemon.config import ConfigError, DaemonConfig
 
-__all__ = ["daemon_secret", "tree_domains", "member_name", "start_mirror"]
+__all__ = ["daemon_secret", "tree_domains", "member_name", "start_mirror", "share_domains", "unshare_domains"]
 
 _log = logging.getLogger("sagaline.daemon")
 
@@ -79,3 +79,25 @@ def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes
     _log.info("member of the convention led by %s: %d entries shared from it, %d to it", config.cluster.join,
               len(mirror.pulled), len(mirror.pushed))
     return mirror
+
+
+def share_domains(mirror: Any) -> None:
+    """A member keeps the convention's ``domain:*`` entries in step, every watch tick; never raises."""
+    if mirror is None:
+        return
+    try:
+        conflicts = mirror.sync()
+    except Exception as exc:  # the leader may be restarting: the next tick tries again
+        _log.warning("sharing domain entries with the leader failed: %s", exc)
+        return
+    if conflicts:
+        _log.error("domains running twice in the convention: %s", ", ".join(conflicts))
+
+
+def unshare_domains(mirror: Any) -> None:
+    """Take this member's domains out of the leader's registry (a clean stop); never raises."""
+    if mirror is not None:
+        try:
+            mirror.drop()
+        except Exception as exc:
+            _log.warning("could not remove this member's domains from the leader's registry: %s", exc)

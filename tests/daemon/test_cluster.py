@@ -80,3 +80,24 @@ def test_the_mirror_copies_missing_entries_replaces_stale_copies_and_reports_a_d
                         {"domain:gate": "g1", "domain:old": "o"})
     assert moved.unregister == {"domain:gate": "g1", "domain:old": "o"} and moved.register == {"domain:gate": "g2"}
     assert mirror_plan({"domain:gate": "g2"}, {"domain:gate": "mine"}, {}).conflicts == ("domain:gate",)
+
+
+def test_a_member_without_a_shared_postgresql_journal_and_leases_is_refused_with_one_clear_error():
+    from sagaline.daemon.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as refused:
+        load_config({"cluster.join": "127.0.0.1:7720"}, environ={})
+    assert refused.value.field == "cluster.join"
+    assert "storage.url and runs.lease_s" in str(refused.value) and "SQLite cannot be shared" in str(refused.value)
+    with pytest.raises(ConfigError, match=r"runs\.lease_s"):
+        load_config({"cluster.join": "127.0.0.1:7720", "storage.url": "postgresql://u@h/db"}, environ={})
+    member = load_config({"storage.url": "postgresql://u@h/db", "runs.lease_s": 2.0},
+                         environ={"SAGALINE_JOIN": "127.0.0.1:7720"})
+    assert member.cluster.role == "member" and member.cluster.join == "127.0.0.1:7720"
+
+
+def test_a_bad_join_address_is_a_config_error_naming_the_field():
+    from sagaline.daemon.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"cluster\.join: join must be HOST:PORT"):
+        load_config({"cluster.join": "nowhere"}, environ={})
