@@ -73,6 +73,7 @@ def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes
     mirror = RegistryMirror(handle, registry, find_leader_registry(leader, secret))
     conflicts = mirror.sync()
     if conflicts:
+        mirror.drop()  # this member will not run: take back what it shared
         raise DomainConflict(f"{', '.join(conflicts)} already run(s) in the convention led by "
                              f"{config.cluster.join}: each domain actor runs once; leave it out of one "
                              "daemon's [cluster] capabilities.domains")

@@ -31,6 +31,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagaline.daemon.config import ConfigError
 from sagaline.errors import SagalineError
 from sagaline.messages.registry import (
     AlreadyRegistered,
@@ -48,11 +49,15 @@ DOMAIN_PREFIX = "domain:"
 _log = logging.getLogger("sagaline.daemon")
 
 
-class DomainConflict(SagalineError):
-    """Raised when a member's domain already runs elsewhere in the convention; the member stops.
+class DomainConflict(ConfigError):
+    """Raised when a member's domain already runs elsewhere in the convention; the member does not
+    start (exit 2, as for any configuration error).
 
     Leave the domain out of one daemon's ``[cluster] capabilities.domains``.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "cluster.capabilities.domains")
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ def find_leader_registry(leader: tuple[str, int], secret: bytes, timeout: float 
     """Ask the leader's admin door (joined as a client) where its registry is.
 
     Raises:
-        DomainConflict: never; SagalineError subclasses of the runtime when the leader cannot be reached.
+        SagalineError: the leader cannot be reached, does not prove it knows the secret, or is starting.
     """
     from sagaline.messages.admin import ADMIN_DOOR_NAME
     from sagaline.runtime import join_system

@@ -18,7 +18,7 @@ from sagaline.client import Client
 from sagaline.runtime.procs import kill_all
 from sagaline.saga.lease import owner_member
 from sagaline.saga.placement import partition_of
-from sagaline.testing.daemon import CliRunner, DaemonProcess
+from sagaline.testing.daemon import CliRunner, DaemonProcess, DaemonStartFailed
 from tests.integration.conftest import Databases
 from tests.integration.crash.support import MARKER, SAGA, JournalView, effect_counts, keys_applied_more_than_once, sweep
 from tests.support.tree import wait_until
@@ -95,3 +95,26 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
     assert all(effect_counts(db, cid) == EVERYTHING for cid in started)
     assert keys_applied_more_than_once(db) == {}
     assert journal.rows("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL") == [(0,)]
+
+
+def test_a_member_declaring_a_domain_the_leader_runs_or_lacking_the_secret_is_refused(tmp_path: Path, postgres_url):
+    leader = DaemonProcess(tmp_path / "leader", _config(postgres_url, capabilities={"domains": DOMAINS}))
+    conflict = no_secret = None
+    try:
+        leader.start()
+        join = f"127.0.0.1:{leader.admin_port}"
+        twice = _config(postgres_url, join=join, capabilities={"domains": ["gate"]})
+        twice["security"] = {"secret_file": str(leader.data_dir / "secret.key")}
+        conflict = DaemonProcess(tmp_path / "twice", twice)
+        with pytest.raises(DaemonStartFailed) as refused:
+            conflict.start(timeout=60)
+        no_secret = DaemonProcess(tmp_path / "stranger", _config(postgres_url, join=join))
+        with pytest.raises(DaemonStartFailed) as stranger:
+            no_secret.start(timeout=60)
+    finally:
+        for daemon in (leader, conflict, no_secret):
+            if daemon is not None:
+                daemon.stop(timeout=30)
+    assert conflict.process.returncode == 2 and "domain:gate already run(s) in the convention" in str(refused.value)
+    assert no_secret.process.returncode == 2 and "no installation secret" in str(stranger.value)
+    assert not conflict.result.leftovers and not no_secret.result.leftovers
