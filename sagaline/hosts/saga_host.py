@@ -52,7 +52,9 @@ are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
 **Leases.** With ``lease_s`` (daemons sharing one PostgreSQL journal), a
 host owns its partition only while it holds the partition's lease; a
 standby host takes a dead daemon's partition over once its lease expires
-(:mod:`sagaline.hosts.host_lease`).
+(:mod:`sagaline.hosts.host_lease`); a host that does not hold its partition
+forwards requests about its runs to the holder's host
+(:mod:`sagaline.hosts.host_forward`).
 
 Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
@@ -68,6 +70,7 @@ from typing import Any
 
 from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
+from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.hosts.host_lease import LeaseLost, PartitionLease
 from sagaline.hosts.host_storage import StorageGuard
@@ -100,7 +103,7 @@ from sagaline.messages.saga import (
 from sagaline.messages.supervision import ExitReason
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
-from sagaline.runtime.addresses import tcp_address, tcp_endpoint
+from sagaline.runtime.addresses import tcp_endpoint
 from sagaline.saga import Executor
 from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal, replay
 from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
@@ -564,18 +567,8 @@ class SagaHost(ChildKeeper):
         self._launch(NewRun(cid, message.saga, start))
 
     def _forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
-        """While another daemon's host holds this partition, send the request on to it (it answers
-        ``sender`` itself); True when sent. A desk's request is not: its client asks a worker instead."""
-        if self.lease is None or self.lease.held is not None or isinstance(sender, DeskTicket):
-            return False
-        try:
-            endpoint = self.lease.holder_address(time.time())
-        except StorageError:
-            endpoint = None
-        if endpoint is None:
-            return False
-        self.post(tcp_address(endpoint), Forwarded(request=message, reply_to=sender))
-        return True
+        """Sent on to the daemon whose host holds this partition (:mod:`sagaline.hosts.host_forward`)?"""
+        return forward_on(self.lease, message, sender, self.post, isinstance(sender, DeskTicket))
 
     def receive_Forwarded(self, message: Forwarded, sender: Any) -> None:
         """A request another daemon's host sent on: answered here if this host holds the partition."""
