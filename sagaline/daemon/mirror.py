@@ -28,20 +28,14 @@ once in the convention).
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from sagaline.daemon.config import ConfigError
 from sagaline.errors import SagalineError
-from sagaline.messages.registry import (
-    AlreadyRegistered,
-    Entries,
-    Register,
-    RegistryAt,
-    Select,
-    Unregister,
-    WhereIsRegistry,
-)
+from sagaline.messages.registry import AlreadyRegistered, Entries, Register, Select, Unregister
 
 __all__ = ["MirrorPlan", "mirror_plan", "RegistryMirror", "DomainConflict", "DOMAIN_PREFIX"]
 
@@ -134,24 +128,22 @@ class RegistryMirror:
                 copies[key] = holder
 
 
-def find_leader_registry(leader: tuple[str, int], secret: bytes, timeout: float = 10.0) -> Any:
-    """Ask the leader's admin door (joined as a client) where its registry is.
+def find_leader_registry(leader: tuple[str, int], secret: bytes, timeout: float = 20.0) -> Any:
+    """Ask the leader's admin door where its registry is, from a short-lived process
+    (:mod:`sagaline.daemon.leader_lookup`: this process is bound to its own address, not the leader's).
 
     Raises:
         SagalineError: the leader cannot be reached, does not prove it knows the secret, or is starting.
     """
-    from sagaline.messages.admin import ADMIN_DOOR_NAME
-    from sagaline.runtime import join_system
+    from sagaline.runtime.addresses import address_from_bytes
 
-    host, port = leader
-    joined = join_system(port, bind_address=host, secret=secret)
+    command = [sys.executable, "-m", "sagaline.daemon.leader_lookup", leader[0], str(leader[1])]
     try:
-        from sagaline.daemon.app import ADMIN_DOOR_CLASS
-
-        door = joined.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)
-        answer = joined.ask(door, WhereIsRegistry(), timeout)
-    finally:
-        joined.close()
-    if not isinstance(answer, RegistryAt) or answer.registry is None:
-        raise SagalineError(f"the leader at {host}:{port} has no registry yet (still starting?)")
-    return answer.registry
+        done = subprocess.run(command, input=secret.hex(), capture_output=True, text=True, timeout=timeout,
+                              close_fds=True)
+    except subprocess.TimeoutExpired:
+        raise SagalineError(f"the leader at {leader[0]}:{leader[1]} did not answer within {timeout:g} s") from None
+    if done.returncode != 0:
+        raise SagalineError(f"cannot join the convention led by {leader[0]}:{leader[1]}: "
+                            f"{done.stderr.strip()[-500:] or f'exit {done.returncode}'}")
+    return address_from_bytes(bytes.fromhex(done.stdout.strip()))
