@@ -1,8 +1,8 @@
 """Three daemons in one convention on one PostgreSQL journal, each bound to its own loopback address: a
-leader running the domains, two members running the saga hosts, each taking its share of the partitions. Runs started through one member spread
-over both (a start for the other's partition is forwarded to its host); SIGKILL that other member while
-its runs wait on a slow domain, and the survivor takes its partitions over within twice the lease and
-finishes every run, each effect applied once."""
+leader running the domains, two members running the saga hosts, each taking its share of the partitions.
+Runs started through one member spread over both (a start for the other's partition is forwarded to its
+host); SIGKILL that other member while its runs wait on a slow domain, and the survivor takes its
+partitions over within twice the lease and finishes every run, each effect applied once."""
 
 from __future__ import annotations
 
