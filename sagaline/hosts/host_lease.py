@@ -30,7 +30,15 @@ import uuid
 from typing import Any
 
 from sagaline.errors import SagalineError
-from sagaline.saga.lease import Lease, claim_in, owner_endpoint, owner_name, partition_resource, renew_every
+from sagaline.saga.lease import (
+    Lease,
+    claim_in,
+    other_counts,
+    owner_endpoint,
+    owner_name,
+    partition_resource,
+    renew_every,
+)
 
 __all__ = ["PartitionLease", "LeaseLost", "STANDBY_POLL_S"]
 
@@ -59,6 +67,9 @@ class PartitionLease:
         """The journal (its ``claim`` writes the lease, its ``fence`` guards every write)."""
         self.resource = partition_resource(index, count)
         self.resources = [partition_resource(i, count) for i in range(count)]
+        self.count = count
+        self.mismatch: set[int] = set()
+        """Other partition counts found in the journal's live leases (then this host never claims)."""
         self.duration = duration
         self.owner = owner_name(member or f"{socket.gethostname()}:{os.getpid()}", index, uuid.uuid4().hex[:8],
                                 endpoint)
@@ -78,8 +89,14 @@ class PartitionLease:
             LeaseLost: this host held the lease and another host took it over.
             StorageError: the journal could not be read or written.
         """
+        if self.held is None:
+            stored = self.store.leases()
+            self.mismatch = other_counts(self.count, stored, now)
+            if self.mismatch:
+                self.holder, self.wait = None, None
+                return False
         if self.held is None and self.share is not None:
-            leases = {lease.resource: lease for lease in self.store.leases()}
+            leases = {lease.resource: lease for lease in stored}
             self.wait = claim_in(self.resource, self.resources, leases, self.owner, self.share, now,
                                  self.started_at, self.settle_s)
             if self.wait != 0.0:
@@ -127,6 +144,10 @@ class PartitionLease:
 
     def refusal(self) -> str:
         """Why a start is refused while standing by."""
+        if self.mismatch:
+            return (f"this daemon has {self.count} saga-host partitions but the journal's live leases are of "
+                    f"{', '.join(map(str, sorted(self.mismatch)))}: every daemon sharing a journal must use the same "
+                    "runs.hosts; this daemon's hosts take no partition")
         holder = self.holder.owner if self.holder is not None else "another host"
         return (f"{holder} owns {self.resource} (this daemon's host stands by until its lease expires); "
                 "start the run through that daemon, or retry")

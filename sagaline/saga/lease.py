@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["Lease", "Claim", "claim", "may_write", "renew_every", "partition_resource", "claim_in", "owner_name",
-           "owner_member", "owner_endpoint"]
+           "owner_member", "owner_endpoint", "other_counts"]
 
 Outcome = Literal["acquired", "renewed", "stolen", "refused"]
 
@@ -170,3 +170,14 @@ def owner_endpoint(owner: str) -> tuple[str, int] | None:
     if not at or not colon or not port.isdigit():
         return None
     return host, int(port)
+
+
+def other_counts(count: int, leases: list[Lease], now: float) -> set[int]:
+    """Partition counts of live leases other than ``count``: daemons sharing the journal with another
+    ``runs.hosts`` would run the same runs under two partitionings, so a host that finds any never claims."""
+    found = set()
+    for lease in leases:
+        head, _, tail = lease.resource.rpartition("/")
+        if head.startswith("partition:") and tail.isdigit() and int(tail) != count and lease.live(now):
+            found.add(int(tail))
+    return found

@@ -96,3 +96,21 @@ def test_no_forward_once_the_holders_lease_ended_or_when_the_journal_cannot_be_r
     journal.broken = True
     assert not forward_on(standby, RunStatus(correlation_id=CID), "r", post, from_desk=False)
     assert sent == []
+
+
+def test_a_daemon_with_another_partition_count_than_the_journals_live_leases_takes_none_and_says_why():
+    journal = SharedJournal()
+    assert _host(journal, "a:1", 0, None, 5000).hold(100.0)
+    other = PartitionLease(journal, 0, 2, 6.0, member="b:2", endpoint=("127.0.0.1", 6000), now=100.0)
+    assert not other.hold(101.0) and other.mismatch == {4} and "partition:0/2" not in journal.table
+    assert "same runs.hosts" in other.refusal() and other.next_claim_in(101.0) == 1.0  # the standby poll
+    assert other.hold(200.0) and journal.table["partition:0/2"].owner == other.owner  # the others' leases ended
+
+
+def test_other_counts_sees_only_live_partition_leases_of_another_count():
+    from sagaline.saga.lease import other_counts
+
+    leases = [Lease("partition:0/4", "a", 10.0, 1), Lease("partition:1/2", "b", 10.0, 1),
+              Lease("partition:0/3", "c", 1.0, 1), Lease("other:thing", "d", 10.0, 1)]
+    assert other_counts(4, leases, now=5.0) == {2} and other_counts(2, leases, now=5.0) == {4}
+    assert other_counts(4, leases, now=20.0) == set()
