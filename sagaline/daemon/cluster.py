@@ -65,8 +65,8 @@ class Capabilities(BaseModel):
     """It may run domains that start NAS trainer processes; None: true on the leader, false on a member."""
     domains: list[str] | None = None
     """The app domains it runs; None: every domain on the leader, none on a member."""
-    cores: int | None = Field(default=None, ge=0, le=256)
-    """Partitions it takes while free (its share); None: all of them; 0: none unless left over."""
+    cores: int | None = Field(default=None, ge=1, le=256)
+    """Partitions it takes while free (its share); None: all of them (``saga_host = false`` for none)."""
 
 
 class ClusterSettings(BaseModel):
