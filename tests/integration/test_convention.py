@@ -87,6 +87,7 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         sweep(marker)
     assert seen["self"]["role"] == "leader" and from_a["self"]["role"] == "member"
     assert sorted(m["role"] for m in seen["members"]) == ["member", "member"]
+    assert [(m["role"], m["capabilities"]["domains"]) for m in from_a["members"]] == [("leader", DOMAINS)]
     assert {m["capabilities"]["cores"] for m in seen["members"]} == {PARTITIONS // 2}
     assert {row["resource"]: row["member"] for row in seen["leases"]} == owners
     assert {row["host"].partition(":")[0] for row in seen["leases"]} == {"127.0.0.3", "127.0.0.4"}
