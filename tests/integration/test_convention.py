@@ -53,7 +53,8 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
     try:
         leader.start()
         secret = str(leader.data_dir / "secret.key")
-        for name, bind in (("a", "127.0.0.3"), ("b", "127.0.0.4")):
+        # a on 127.0.0.1: this test process joins it (a process's Thespian endpoint binds one address)
+        for name, bind in (("a", "127.0.0.1"), ("b", "127.0.0.3")):
             config = _config(postgres_url, bind, join=f"127.0.0.2:{leader.admin_port}", settle_s=600.0,
                              capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []})
             config["security"] = {"secret_file": secret}
@@ -64,9 +65,9 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         assert set(owners.values()) == set(names), owners  # each member took its share: two partitions each
         cli = CliRunner(leader)
         seen = cli.json("members")
-        from_a = cli.json("members", "--host", "127.0.0.3", "--admin-port", str(a.admin_port))
+        from_a = cli.json("members", "--host", "127.0.0.1", "--admin-port", str(a.admin_port))
         human = cli("members")
-        client = Client(leader.data_dir, address=f"127.0.0.3:{a.admin_port}")
+        client = Client(leader.data_dir, address=f"127.0.0.1:{a.admin_port}")
         started = [client.start(SAGA, {"email": f"u{i}@example.com"}).correlation_id for i in range(8)]
         on = {cid: names[owners[f"partition:{partition_of(cid, PARTITIONS)}/{PARTITIONS}"]] for cid in started}
         assert {id(m) for m in on.values()} == {id(a), id(b)}  # runs on both members' hosts
@@ -90,7 +91,7 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
     assert [(m["role"], m["capabilities"]["domains"]) for m in from_a["members"]] == [("leader", DOMAINS)]
     assert {m["capabilities"]["cores"] for m in seen["members"]} == {PARTITIONS // 2}
     assert {row["resource"]: row["member"] for row in seen["leases"]} == owners
-    assert {row["host"].partition(":")[0] for row in seen["leases"]} == {"127.0.0.3", "127.0.0.4"}
+    assert {row["host"].partition(":")[0] for row in seen["leases"]} == {"127.0.0.1", "127.0.0.3"}
     assert human.exit_code == 0 and "PARTITION" in human.stdout and "member" in human.stdout
     assert took_over_s <= 2 * LEASE_S, f"took {took_over_s:.2f} s for a {LEASE_S} s lease"
     assert set(after.values()) == {next(n for n, m in names.items() if m is a)}
