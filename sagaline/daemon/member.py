@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +83,25 @@ def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes
     return mirror
 
 
-def share_domains(mirror: Any) -> None:
-    """A member keeps the convention's ``domain:*`` entries in step, every watch tick; never raises."""
-    if mirror is None:
+#: Seconds between two syncs of the domain entries, and after a failed one: each sync asks both
+#: registries from the daemon's watch loop, which must keep touching the heartbeat (stale after 5 s).
+SYNC_EVERY_S, RETRY_AFTER_S = 1.0, 10.0
+#: Seconds each registry ask of a sync may take (a hung leader must not hold the watch loop).
+SYNC_ASK_TIMEOUT_S = 0.5
+
+
+def share_domains(mirror: Any, now: float | None = None) -> None:
+    """A member keeps the convention's ``domain:*`` entries in step, every :data:`SYNC_EVERY_S` (called
+    every watch tick; :data:`RETRY_AFTER_S` after a failure); never raises."""
+    now = time.monotonic() if now is None else now
+    if mirror is None or now < mirror.next_sync:
         return
+    mirror.next_sync = now + SYNC_EVERY_S
     try:
-        conflicts = mirror.sync()
-    except Exception as exc:  # the leader may be restarting: the next tick tries again
-        _log.warning("sharing domain entries with the leader failed: %s", exc)
+        conflicts = mirror.sync(SYNC_ASK_TIMEOUT_S)
+    except Exception as exc:  # the leader may be restarting: try again later
+        mirror.next_sync = now + RETRY_AFTER_S
+        _log.warning("sharing domain entries with the leader failed (again in %g s): %s", RETRY_AFTER_S, exc)
         return
     if conflicts:
         _log.error("domains running twice in the convention: %s", ", ".join(conflicts))

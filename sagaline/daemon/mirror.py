@@ -96,6 +96,8 @@ class RegistryMirror:
         """The leader's entries copied into the local registry."""
         self.pushed: dict[str, Any] = {}
         """The local entries copied into the leader's registry."""
+        self.next_sync = 0.0
+        """When the daemon's watch loop syncs next (monotonic seconds; :func:`sagaline.daemon.member.share_domains`)."""
 
     def sync(self, timeout: float = 2.0) -> tuple[str, ...]:
         """Copy both ways once; return the conflicting keys (a domain running in two daemons)."""

@@ -101,3 +101,28 @@ def test_a_bad_join_address_is_a_config_error_naming_the_field():
 
     with pytest.raises(ConfigError, match=r"cluster\.join: join must be HOST:PORT"):
         load_config({"cluster.join": "nowhere"}, environ={})
+
+
+class _Mirror:
+    def __init__(self, fail: bool = False) -> None:
+        self.next_sync, self.calls, self.fail = 0.0, [], fail
+
+    def sync(self, timeout: float):
+        self.calls.append(timeout)
+        if self.fail:
+            raise TimeoutError("the leader did not answer")
+        return ()
+
+
+def test_the_watch_loop_syncs_the_mirror_once_a_second_with_short_asks_and_backs_off_after_a_failure():
+    from sagaline.daemon.member import RETRY_AFTER_S, SYNC_ASK_TIMEOUT_S, SYNC_EVERY_S, share_domains
+
+    mirror = _Mirror()
+    for now in (100.0, 100.25, 100.5, 100.0 + SYNC_EVERY_S):
+        share_domains(mirror, now)
+    assert mirror.calls == [SYNC_ASK_TIMEOUT_S, SYNC_ASK_TIMEOUT_S]
+    failing = _Mirror(fail=True)
+    share_domains(failing, 100.0)
+    share_domains(failing, 100.0 + SYNC_EVERY_S)
+    assert len(failing.calls) == 1 and failing.next_sync == 100.0 + RETRY_AFTER_S
+    share_domains(None, 100.0)  # the leader keeps no mirror
