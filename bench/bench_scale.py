@@ -15,14 +15,20 @@ loop, threads); rounds alternate the backends and the figures are medians
 exactly one user, vault and membership (counted in the database). CPU per
 run is counted for the daemon's processes and for the database server's.
 
-Not measured: several daemons sharing the PostgreSQL journal (with
-``runs.lease_s`` a second daemon stands by for the first's partitions; it
-adds no throughput) and NAS trainer members (not built).
+``members1`` and ``members2`` (PostgreSQL): a convention of a leader
+running the domains (``saga_host = false``) and one member holding both
+saga-host partitions, or two members holding one each (``cores = 1``,
+``runs.lease_s = 5``); the closed loop's threads alternate between two
+clients, one per member (with one member, both on it), so a start for the
+other member's partition is forwarded by the host it reaches. On one
+machine the members share its cores: this measures what the convention
+costs, not what a second machine would add. Not measured: NAS trainer
+members.
 
 PostgreSQL is skipped with a line when no server binaries exist. The last
 line is one JSON object.
 
-Usage: ``python bench/bench_scale.py [--runs N] [--rounds R] [--c C] [--only sqlite,postgres]``
+Usage: ``python bench/bench_scale.py [--runs N] [--rounds R] [--c C] [--only sqlite,postgres,members1,members2]``
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "members1", "members2"]
+#: Saga-host partitions of a convention (each member of members2 takes one).
+PARTITIONS = 2
 SAGA = "user_provisioning"
 
 
@@ -48,6 +56,8 @@ def one(backend: str, n: int, c: int, url: str | None, postmaster: int | None) -
     from sagaline.client import Client
     from sagaline.testing.daemon import DaemonProcess
 
+    if backend.startswith("members"):
+        return _one_convention(backend, int(backend[-1]), n, c, url, postmaster)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
         flags = ["--storage-url", url] if url else []
         config = {"admin": {"workers": max(16, c)}, "storage": {"synchronous": "NORMAL"}}  # both backends alike
@@ -70,6 +80,62 @@ def one(backend: str, n: int, c: int, url: str | None, postmaster: int | None) -
                       "effects": result["effects"],
                       "daemon_cpu_ms_per_run": 1000 * (after[0] - before[0]) / n,
                       "db_server_cpu_ms_per_run": 1000 * (after[1] - before[1]) / n}))
+
+
+def _one_convention(backend: str, members: int, n: int, c: int, url: str | None, postmaster: int | None) -> None:
+    """Child process: one measurement on a fresh convention (a leader and ``members`` members)."""
+    from sagaline.client import Client
+    from sagaline.testing.daemon import DaemonProcess
+
+    base = {"admin": {"workers": max(16, c)}, "storage": {"synchronous": "NORMAL", "url": url},
+            "runs": {"hosts": PARTITIONS, "lease_s": 5.0}}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
+        leader = DaemonProcess(Path(work) / "leader", {**base, "cluster": {"capabilities": {"saga_host": False}}})
+        daemons = [leader.start()]
+        try:
+            share = {"cores": PARTITIONS // members} if members > 1 else {}  # one member: all partitions
+            for i in range(members):
+                daemons.append(DaemonProcess(Path(work) / f"m{i}", {
+                    **base, "security": {"secret_file": str(leader.data_dir / "secret.key")},
+                    "cluster": {"join": f"127.0.0.1:{leader.admin_port}", "settle_s": 600.0,
+                                "capabilities": {"saga_host": True, **share}}}).start())
+            clients = [Client(leader.data_dir, address=f"127.0.0.1:{d.admin_port}") for d in daemons[1:]]
+            _wait_for_leases(url, PARTITIONS)
+            for i in range(20):
+                clients[i % len(clients)].start(SAGA, {"email": f"warm{i}@example.com"}, wait=True, timeout=60)
+            before = [_cpu(d, postmaster) for d in daemons]
+            result = _closed_loop(clients, n, c)
+            after = [_cpu(d, postmaster) for d in daemons]
+            for client in clients:
+                client.close()
+            result["effects"] = _effects(leader.data_dir, url)
+        finally:
+            for daemon in reversed(daemons):
+                daemon.stop()
+    lat = sorted(result["latencies"])
+    print(json.dumps({"backend": backend, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
+                      "p50_ms": 1000 * lat[len(lat) // 2],
+                      "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+                      "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
+                      "effects": result["effects"],
+                      "daemon_cpu_ms_per_run": 1000 * sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / n,
+                      "db_server_cpu_ms_per_run": 1000 * (after[0][1] - before[0][1]) / n}))
+
+
+def _wait_for_leases(url: str | None, count: int, timeout: float = 60.0) -> None:
+    """Until every partition is held (the members took their shares)."""
+    from sagaline.storage.backend import open_store_file
+    from sagaline.storage.location import store_location
+
+    deadline = time.monotonic() + timeout
+    file = open_store_file(store_location(url, Path("."), "journal"))
+    try:
+        while file.fetchall("SELECT COUNT(*) FROM leases")[0][0] < count:
+            if time.monotonic() > deadline:
+                raise SystemExit("the members did not take every partition")
+            time.sleep(0.1)
+    finally:
+        file.close()
 
 
 def _cpu(daemon, postmaster: int | None) -> tuple[float, float]:
@@ -104,11 +170,14 @@ def _cpu_of(pid: int) -> float:
 
 
 def _closed_loop(client, n: int, c: int) -> dict:
+    """``c`` threads keep runs in flight; with a list of clients, run ``i`` goes through ``client[i % len]``."""
     latencies, statuses = [0.0] * n, [""] * n
+    clients = client if isinstance(client, list) else [client]
 
     def timed(i: int) -> None:
         began = time.perf_counter()
-        statuses[i] = client.start(SAGA, {"email": f"u{i}@example.com"}, wait=True, timeout=120).outcome.status
+        statuses[i] = clients[i % len(clients)].start(SAGA, {"email": f"u{i}@example.com"}, wait=True,
+                                                      timeout=120).outcome.status
         latencies[i] = time.perf_counter() - began
     began = time.perf_counter()
     with ThreadPoolExecutor(c) as pool:
@@ -145,14 +214,14 @@ def main() -> None:
         one(args.one[0], n=int(args.one[2]), c=int(args.one[1]), url=args.url, postmaster=args.postmaster)
         return
     backends = [b for b in BACKENDS if not args.only or b in args.only.split(",")]
-    server = _postgres() if "postgres" in backends else None
-    if server is None and "postgres" in backends:
-        backends.remove("postgres")
+    server = _postgres() if set(backends) - {"sqlite"} else None
+    if server is None:
+        backends = [b for b in backends if b == "sqlite"]
     results: dict[str, list[dict]] = {}
     try:
         for rnd in range(args.rounds):
             for backend in (backends if rnd % 2 == 0 else list(reversed(backends))):
-                url = server.create_database() if backend == "postgres" else None
+                url = server.create_database() if backend != "sqlite" else None
                 command = [sys.executable, __file__, "--one", backend, str(args.c), str(args.runs)]
                 if url:
                     command += ["--url", url, "--postmaster", str(_postmaster(server))]

@@ -36,6 +36,7 @@ from sagaline.messages.admin import (
     AdminAppCommand,
     AdminCancelRun,
     AdminCatalog,
+    AdminConvention,
     AdminError,
     AdminHealth,
     AdminListRuns,
@@ -50,6 +51,8 @@ from sagaline.messages.admin import (
     AdminTailEvents,
     AdminTree,
     AdminWaitRun,
+    ListMembers,
+    MemberList,
 )
 from sagaline.messages.base import Headers
 from sagaline.messages.ids import uuid7
@@ -60,6 +63,8 @@ from sagaline.messages.saga import (
     CancelRun,
     GetHostStats,
     HostStats,
+    LeaseList,
+    ListLeases,
     ListRuns,
     OperatorAnswer,
     ResumeRun,
@@ -72,6 +77,7 @@ from sagaline.messages.saga import (
     SagaRefused,
     StartSaga,
 )
+from sagaline.saga.lease import owner_endpoint, owner_member
 from sagaline.saga.placement import HOST_KEY_PREFIX, host_index
 from sagaline.supervisors.api import WhichChildren
 
@@ -504,13 +510,28 @@ def _domain_failure(request: AdminRequest, reply: Any) -> AdminError:
     return error(request, "refused", text, code=code)
 
 
+def _convention(request: AdminConvention, facts: dict[str, Any]) -> Script:
+    """This daemon's place, the members its admin knows, and the partition leases (from the journal)."""
+    members = yield Ask(ListMembers(), "convention", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
+    leases = yield _saga(ListLeases(), LeaseList)
+    if not isinstance(leases, LeaseList):
+        return _refused(request, leases)
+    now = time.time()
+    rows = [{"resource": lease["resource"], "member": owner_member(lease["owner"]), "owner": lease["owner"],
+             "host": ":".join(map(str, owner_endpoint(lease["owner"]) or ())) or None,
+             "expires_in_s": round(lease["expires_at"] - now, 2), "token": lease["token"],
+             "live": lease["expires_at"] > now} for lease in leases.leases]
+    return _result(request, self=facts.get("cluster", {}), leases=rows,
+                   members=members.members if isinstance(members, MemberList) else [])
+
+
 #: Request class -> its conversation.
 CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {
     AdminHealth: _health, AdminCatalog: _catalog, AdminListRuns: _list_runs, AdminShowRun: _show_run,
     AdminStartSaga: _start_saga, AdminWaitRun: _wait_run, AdminCancelRun: _cancel_run,
     AdminRetryCompensation: _retry, AdminResumeRun: _resume, AdminTree: _tree,
     AdminRegistryLookup: _registry_lookup, AdminRegistrySelect: _registry_select,
-    AdminTailEvents: _tail_events, AdminAppCommand: _app_command,
+    AdminTailEvents: _tail_events, AdminAppCommand: _app_command, AdminConvention: _convention,
 }
 
 

@@ -37,7 +37,7 @@ from thespian.actors import Actor, PoisonMessage
 
 from sagaline.admin.requests import is_reply, reply_form
 from sagaline.messages.admin import ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminError, AdminForward
-from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe
+from sagaline.messages.registry import Entries, Lookup, RegistryAt, RegistryEvent, Subscribe, WhereIsRegistry
 from sagaline.runtime.guards import TOKEN_VARIABLE
 
 __all__ = ["AdminDoor"]
@@ -63,6 +63,8 @@ class AdminDoor(Actor):
     def _route(self, message: Any, sender: Any) -> None:
         if isinstance(message, AdminDoorInit):
             self._init(message, sender)
+        elif isinstance(message, WhereIsRegistry):  # a member daemon shares the domain entries
+            self.send(sender, RegistryAt(registry=self.registry))
         elif self.registry is not None and sender == self.registry:
             self._registry_said(message)
         elif isinstance(message, PoisonMessage):

@@ -61,12 +61,16 @@ class AppDomain:
             fit (checked at daemon start, unknown keys refused); None: the
             domain takes no settings.
         description: one line for listings.
+        requires: a capability a daemon must declare to run it, in a convention
+            (``"trainer"``: it starts NAS trainer processes; see
+            :mod:`sagaline.daemon.cluster`); None: any daemon may.
     """
 
     name: str
     actor: type
     settings: type | None = None
     description: str = ""
+    requires: str | None = None
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
                   Arg("--cid", "only this run's events (an id prefix will do)", RUN)),
                  lambda a: m.AdminTailEvents(limit=a.limit, name_prefix=a.prefix, correlation_id=a.cid),
                  run_ids=("cid",)),
+    AdminCommand(("members",), "the convention: this daemon's role, the members, who holds which partition",
+                 (), lambda a: m.AdminConvention()),
     AdminCommand(("health",), "is the daemon well? (live, ready, facts)",
                  (Arg("--exit-code", "exit 0 when ready, 6 when live but not ready, 7 when not live, 10 when "
                                      "the journal cannot be written (a probe)", None,

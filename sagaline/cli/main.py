@@ -57,6 +57,12 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--synchronous": ("storage.synchronous", "durability: FULL (default) or NORMAL (see README, Durability)"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
     "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
+    "--lease-s": ("runs.lease_s", "hold each saga-host partition by a lease of this many seconds in the "
+                                  "journal (daemons sharing a PostgreSQL journal; default: no leases)"),
+    "--join": ("cluster.join", "HOST:PORT of a leader's admin: run as a member of its convention "
+                               "(needs --storage-url and runs.lease_s; see README, Deployment)"),
+    "--secret-file": ("security.secret_file", "the installation secret (default data_dir/secret.key; a member "
+                                               "needs a copy of the leader's)"),
     "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
                                                "exit (default, status 70) or restart (in place)"),
 }

@@ -115,6 +115,18 @@ def _entries(data: dict) -> RenderableType:
     return table(["KEY", "HOLDER", "PID", "STATE", "VALUE"], rows, empty="(no entries)")
 
 
+def _convention(data: dict) -> RenderableType:
+    me = data.get("self") or {}
+    members = [[m["admin"], m["role"], json.dumps(m["capabilities"], sort_keys=True)] for m in data["members"]]
+    leases = [[lease["resource"], lease["member"], lease["host"], lease["expires_in_s"], lease["token"],
+               "live" if lease["live"] else "expired"] for lease in data["leases"]]
+    return Group(fields([("role", me.get("role")), ("member", me.get("member")), ("join", me.get("join")),
+                         ("capabilities", json.dumps(me.get("capabilities"), sort_keys=True))]), Text(""),
+                 table(["MEMBER ADMIN", "ROLE", "CAPABILITIES"], members, empty="(no other actor system)"), Text(""),
+                 table(["PARTITION", "MEMBER", "HOST", "EXPIRES IN S", "TOKEN", "STATE"], leases,
+                       empty="(no leases: one daemon per journal)"))
+
+
 def _events(data: dict) -> RenderableType:
     rows = [(human(e["at"]), e["name"], e["source"], e.get("correlation_id"), e.get("payload"))
             for e in data["events"]]
@@ -220,7 +232,7 @@ def _views() -> dict[str, Callable[[dict], RenderableType]]:
             "AdminStartSaga": render_started, "AdminCancelRun": render_cancel,
             "AdminRetryCompensation": render_operator, "AdminResumeRun": render_operator, "AdminTree": render_tree,
             "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries, "AdminTailEvents": _events,
-            "AdminHealth": _health,
+            "AdminHealth": _health, "AdminConvention": _convention,
             "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply}
 
 

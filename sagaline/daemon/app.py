@@ -75,6 +75,7 @@ from sagaline.admin.door import AdminDoor
 from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
 from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
+from sagaline.daemon.member import share_domains, unshare_domains
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
 from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminTree
@@ -155,6 +156,7 @@ class Daemon:
         self.watch: dict[str, int | None] = {}
         self.gone: liveness.Gone | None = None
         self.console: Any = None
+        self.mirror: Any = None
 
     @property
     def multiprocess(self) -> bool:
@@ -194,8 +196,10 @@ class Daemon:
         return info
 
     def _start_all(self) -> None:
+        from sagaline.daemon.cluster import thespian_capabilities
+        from sagaline.daemon.member import daemon_secret, start_mirror
         from sagaline.daemon.tree import start_tree
-        from sagaline.runtime import load_or_create_secret, start_system
+        from sagaline.runtime import start_system
 
         config = self.config
         if not is_loopback(config.bind_address):
@@ -208,13 +212,15 @@ class Daemon:
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
                                    start_timeout=config.start_timeout_s,
-                                   secret=load_or_create_secret(self.data_dir),
+                                   secret=(secret := daemon_secret(config, self.data_dir)),
+                                   capabilities=thespian_capabilities(config.cluster),
                                    allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
         facts = self._facts(port)
         self.heartbeat.touch()
         self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
+        self.mirror = start_mirror(self.handle, self.tree.registry, config, secret)
         door_pid = self._open_door()
         self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
                       "door": door_pid}
@@ -265,11 +271,17 @@ class Daemon:
         return env
 
     def _facts(self, port: int | None) -> dict[str, Any]:
+        from sagaline.daemon.member import member_name
+
         return {"pid": os.getpid(), "base": self.config.base, "admin_port": port,
                 "bind_address": self.config.bind_address, "data_dir": str(self.data_dir),
-                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs)}
+                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs),
+                "cluster": {"role": self.config.cluster.role, "join": self.config.cluster.join,
+                            "member": member_name(self.config, port),
+                            "capabilities": self.config.cluster.capabilities.model_dump()}}
 
     def _tree_config(self, facts: dict[str, Any]) -> Any:
+        from sagaline.daemon.member import member_name, tree_domains
         from sagaline.daemon.tree import TreeConfig, default_hosts
         from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
@@ -282,8 +294,10 @@ class Daemon:
         faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
         intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
                                     max_seconds=config.supervision.root_max_seconds)
+        domains, share = tree_domains(config, self.apps)
         return TreeConfig(data_dir=self.data_dir, storage_url=config.storage.url, apps=self.apps.specs,
-                          domains=self.apps.domain_actors(),
+                          domains=domains, lease_share=share, settle_s=config.cluster.settle_s,
+                          member=member_name(config, facts["admin_port"]),
                           domain_config={name: dict(settings) for name, settings in config.domains.items()},
                           faults=faults, synchronous=config.storage.synchronous,
                           retention_s=config.storage.retention_s, hosts=config.runs.hosts,
@@ -338,6 +352,7 @@ class Daemon:
                 self._pump(tick_s)
                 continue
             self._beat()
+            share_domains(self.mirror)
             if self.console is not None:
                 self.console.check(time.monotonic())
             self.gone = liveness.first_gone(self.watch, pid_alive)
@@ -370,6 +385,8 @@ class Daemon:
         if self.handle is not None and reason == UNHEALTHY:
             report.killed = self._kill_system()
         elif self.handle is not None:
+            unshare_domains(self.mirror)
+            self.mirror = None
             try:
                 report.tree_leftovers = self._stop_tree(stop)
             except Exception:

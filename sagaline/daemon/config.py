@@ -38,6 +38,14 @@ The file mirrors the model (every key optional)::
     retention_s = 604800           # prune finished runs after a week
     # journal_path = "/var/lib/sagaline-journal/journal.sqlite"   # default: data_dir/journal.sqlite
 
+    [cluster]                      # several daemons in one convention (sagaline.daemon.cluster)
+    # join = "10.0.0.5:7720"       # the leader's admin: this daemon is a member (needs storage.url, runs.lease_s)
+    # capabilities = {saga_host = true, trainer = false, domains = ["gate"], cores = 2}
+    # settle_s = 30.0              # then it takes never-held partitions beyond its cores share
+
+    [security]
+    # secret_file = "/etc/sagaline/secret.key"   # default data_dir/secret.key (a member needs the leader's)
+
     [admin]
     workers = 16                   # admin requests answered at once (a process each)
 
@@ -79,6 +87,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sagaline.admin.admin_args import DEFAULT_WORKERS
+from sagaline.daemon.cluster import ClusterSettings, SecuritySettings
 from sagaline.domains.faults import FaultRule
 from sagaline.errors import SagalineError
 from sagaline.runtime.pidfile import DEFAULT_ADMIN_PORT, DEFAULT_DATA_DIR
@@ -120,6 +129,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_ON_GIVE_UP": "supervision.on_give_up",
     "SAGALINE_WEB": "web.enabled",
     "SAGALINE_WEB_PORT": "web.port",
+    "SAGALINE_JOIN": "cluster.join",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -238,6 +248,10 @@ class DaemonConfig(BaseModel):
     """The admin door's workers."""
     supervision: SupervisionSettings = SupervisionSettings()
     """The root's restart intensity and what happens when it is exceeded."""
+    cluster: ClusterSettings = ClusterSettings()
+    """The convention this daemon leads or joins, and what it runs (see :mod:`sagaline.daemon.cluster`)."""
+    security: SecuritySettings = SecuritySettings()
+    """Where the installation secret is."""
     web: WebSettings = WebSettings()
     """The web console the daemon serves when ``web.enabled`` (see :mod:`sagaline.web.settings`)."""
     domains: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -336,7 +350,20 @@ def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, st
     except ValidationError as exc:
         raise _config_error(exc, merged, sources) from None
     _check_domains(config, sources)
+    _check_cluster(config, sources)
     return config
+
+
+def _check_cluster(config: DaemonConfig, sources: dict) -> None:
+    """A member shares the leader's PostgreSQL journal and holds partitions by leases."""
+    if config.cluster.join is None:
+        return
+    missing = [name for name, value in (("storage.url", config.storage.url), ("runs.lease_s", config.runs.lease_s))
+               if value is None]
+    if missing:
+        raise ConfigError(f"config error: cluster.join: a member daemon needs {' and '.join(missing)}: members "
+                          "share the leader's PostgreSQL journal (SQLite cannot be shared) and hold its partitions "
+                          f"by leases (from {_source_of('cluster.join', sources)})", "cluster.join")
 
 
 def _check_domains(config: DaemonConfig, sources: dict) -> None:

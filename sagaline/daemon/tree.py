@@ -6,6 +6,7 @@
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
     +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
+    +-- convention                with leases: the convention's members (sagaline.actors.convention)
     +-- sagas     the saga supervisor (last: it needs the domains)
     |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sagaline.actors.convention import ConventionWatch
 from sagaline.actors.domain_args import DomainArgs, FlowArgs
 from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
@@ -50,6 +52,7 @@ REGISTRY = class_path(Registry)
 SUPERVISOR = class_path(Supervisor)
 SAGA_SUPERVISOR = class_path(SagaSupervisor)
 SAGAS_NAME = "sagas"
+CONVENTION_WATCH = class_path(ConventionWatch)
 #: Finished runs are kept a week unless configured otherwise.
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 
@@ -96,6 +99,10 @@ class TreeConfig:
         lease_s: each saga host holds its partition through a lease of this many
             seconds in the journal, so several daemons can share one (PostgreSQL)
             journal and take over a dead one's runs; None: no leases.
+        lease_share: with leases, the partitions this daemon's hosts take while free (its
+            ``cores``); None: all; 0: none, its hosts forward (:mod:`sagaline.daemon.cluster`).
+        settle_s: with a share, seconds before never-held partitions beyond it are taken.
+        member: this daemon's name in the lease owners (default: hostname and pid).
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
         root_flags: the root supervisor's flags (its restart intensity);
             default one_for_one, 3 restarts in 5 s.
@@ -118,6 +125,9 @@ class TreeConfig:
     prune_every_s: float = DEFAULT_PRUNE_EVERY_S
     recovery_concurrency: int = DEFAULT_RECOVERY_CONCURRENCY
     lease_s: float | None = None
+    lease_share: int | None = None
+    settle_s: float = 30.0
+    member: str = ""
     halt_at: dict[str, Any] | None = None
     root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
@@ -163,6 +173,8 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
                   "faults": list(config.faults.get(name, []))}
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
+    if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it
+        specs.append(child_spec("convention", CONVENTION_WATCH, {}, name="convention"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
     return specs
@@ -177,6 +189,7 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     hosts = [child_spec(host_id(i), SAGA_HOST, HostArgs.parse({
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
         "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
+        "lease_share": config.lease_share, "settle_s": config.settle_s, "member": config.member,
         "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation}).model_dump(),
         name=host_key(i)) for i in range(count)]
     args = SagaSupervisorArgs.parse({

@@ -84,6 +84,13 @@ class HostArgs(ActorArgs):
     lease_s: float | None = Field(default=None, gt=0)
     """Hold the partition through a lease of this many seconds in the journal (daemons sharing a journal);
     None: the host owns its partition without one (one daemon per journal)."""
+    lease_share: int | None = Field(default=None, ge=0)
+    """With leases: partitions this host's daemon takes while free (its ``cores``); None: all; 0: none,
+    the host only forwards requests to the owners (see :func:`~sagaline.saga.lease.claim_in`)."""
+    settle_s: float = Field(default=30.0, gt=0)
+    """With a share: seconds before this host takes a never-held partition beyond the share."""
+    member: str = ""
+    """The daemon's name in lease owner names (default: hostname and pid)."""
     halt_at: dict[str, Any] | None = None
     """A rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only)."""
     recovery_concurrency: int = Field(default=DEFAULT_RECOVERY_CONCURRENCY, ge=1)
@@ -117,5 +124,5 @@ class HostArgs(ActorArgs):
 
     def for_process_run(self, launch: Launch, directory: dict[str, Any]) -> dict[str, Any]:
         """The args of a single-run child host for ``launch``."""
-        return {**self.model_dump(exclude={"directory", "launch", "index", "count"}),
+        return {**self.model_dump(exclude={"directory", "launch", "index", "count", "lease_share"}),
                 "directory": dict(directory), "launch": launch}

@@ -19,7 +19,8 @@ process in between.
 
 What the desk does not serve it answers ``unsupported`` (another request
 type, a start without a correlation id) or ``unavailable`` (a run of
-another partition: the client's directory is stale); the client then asks
+another partition: the client's directory is stale; or, over a convention,
+a partition another daemon's host holds: a worker's request is forwarded there); the client then asks
 an admin worker. A request still unanswered at its deadline
 (``request.deadline_s()``) is answered ``timeout``, as a worker does.
 
@@ -55,6 +56,9 @@ class DeskHost(Protocol):
 
     def post(self, address: Any, message: Any) -> None:
         """Send ``message`` to ``address`` (or, for a ticket, hand it to the desk)."""
+
+    def stands_by(self) -> bool:
+        """True while another daemon's host holds this host's partition (by lease)."""
 
     def desk_timer(self, ticket: int, seconds: float) -> None:
         """Call :meth:`HostDesk.expire` with ``ticket`` after ``seconds``."""
@@ -132,6 +136,9 @@ class HostDesk:
             return error(request, "unsupported", "a start sent to a saga host carries its correlation id; "
                                                  "ask an admin worker")
         owner = partition_of(cid, self.partitions)
+        if owner == self.partition and self.host.stands_by():  # a worker's request is forwarded to the owner
+            return error(request, "unavailable", f"another daemon's host holds partition {owner} now; "
+                                                 "ask an admin worker")
         if owner != self.partition:
             return error(request, "unavailable", f"run {cid} belongs to saga host {owner}, not {self.partition}; "
                                                  "ask the door for the directory again")

@@ -52,7 +52,9 @@ are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
 **Leases.** With ``lease_s`` (daemons sharing one PostgreSQL journal), a
 host owns its partition only while it holds the partition's lease; a
 standby host takes a dead daemon's partition over once its lease expires
-(:mod:`sagaline.hosts.host_lease`).
+(:mod:`sagaline.hosts.host_lease`); a host that does not hold its partition
+forwards requests about its runs to the holder's host
+(:mod:`sagaline.hosts.host_forward`).
 
 Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
@@ -68,6 +70,7 @@ from typing import Any
 
 from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
+from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.hosts.host_lease import LeaseLost, PartitionLease
 from sagaline.hosts.host_storage import StorageGuard
@@ -75,7 +78,7 @@ from sagaline.hosts.run_book import RunBook
 from sagaline.hosts.saga_run import Operation, SagaRun, Tick
 from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
-from sagaline.messages.batch import Pump, ReplyBatch, Routed
+from sagaline.messages.batch import Forwarded, Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (
     AwaitRun,
@@ -100,6 +103,7 @@ from sagaline.messages.saga import (
 from sagaline.messages.supervision import ExitReason
 from sagaline.registry.table import Entry as TableEntry
 from sagaline.registry.table import RegistryTable
+from sagaline.runtime.addresses import tcp_endpoint
 from sagaline.saga import Executor
 from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal, replay
 from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
@@ -155,7 +159,9 @@ class SagaHost(ChildKeeper):
         self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
         if self.durable and self.cfg.launch is None and self.storage.local:
             self.timers.start("storage", CHECK_EVERY_S)
-        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s)
+        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s,
+                                     member=self.cfg.member, endpoint=tcp_endpoint(self.myAddress),
+                                     share=self.cfg.lease_share, settle_s=self.cfg.settle_s, now=time.time())
                       if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
@@ -545,6 +551,8 @@ class SagaHost(ChildKeeper):
         cid = verdict.correlation_id
         if self._answer_existing(message, cid, sender):
             return
+        if self._forwarded_elsewhere(message, sender):
+            return
         refusal = self._refusal()
         if refusal is not None:
             self.post(sender, refusal)
@@ -557,6 +565,25 @@ class SagaHost(ChildKeeper):
         (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
         self._launch(NewRun(cid, message.saga, start))
+
+    def _forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
+        """Sent on to the daemon whose host holds this partition (:mod:`sagaline.hosts.host_forward`)?"""
+        return forward_on(self.lease, message, sender, self.post, isinstance(sender, DeskTicket))
+
+    def receive_Forwarded(self, message: Forwarded, sender: Any) -> None:
+        """A request another daemon's host sent on: answered here if this host holds the partition."""
+        if self.waiting_for_directory:
+            self.held.append(Routed(request=message, reply_to=sender))
+            return
+        refused = self._standing_by()
+        if refused is not None:
+            self.post(message.reply_to, refused)
+        else:
+            self.deliver(message.request, message.reply_to)
+
+    def stands_by(self) -> bool:
+        """True while another daemon's host holds this partition (its desk sends clients to a worker)."""
+        return self.lease is not None and self.lease.held is None
 
     def _standing_by(self) -> SagaRefused | None:
         """The refusal of a request about a run while another daemon's host holds this partition."""
@@ -618,6 +645,8 @@ class SagaHost(ChildKeeper):
             self.book.wait(cid, sender)
         else:
             out = self.journal.store.find(cid)[1] if self.durable else None
+            if out is None and self._forwarded_elsewhere(message, sender):
+                return
             self.post(sender, out or self._standing_by() or SagaRefused(code="unknown_run",
                                                                         message=f"no run {cid!r:.80}"))
 
@@ -630,8 +659,10 @@ class SagaHost(ChildKeeper):
     def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         cid = message.correlation_id
         refused = self._standing_by()
-        if refused is not None:  # the partition's runs live in the lease holder's daemon
-            self.post(sender, refused)
+        if refused is not None and not self._forwarded_elsewhere(message, sender):
+            self.post(sender, refused)  # the partition's runs live in the lease holder's daemon
+            return
+        if refused is not None:
             return
         saga = self.book.promote(cid)
         if saga is not None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from dataclasses import asdict
 from typing import Any
 
 from sagaline.hosts.saga_host import SagaHost
@@ -52,6 +53,8 @@ from sagaline.messages.registry import Count, CountResult, Entries, Lookup, Part
 from sagaline.messages.saga import (
     AwaitRun,
     CancelRun,
+    LeaseList,
+    ListLeases,
     ListRuns,
     ResumeRun,
     RetryCompensation,
@@ -206,6 +209,12 @@ class SagaSupervisor(Supervisor):
             self.send(sender, SagaRefused(code="journal_unavailable", message="this tree keeps no durable journal"))
             return
         self.send(sender, self._journal().list_runs(message, time.time()))
+
+    def receive_ListLeases(self, message: ListLeases, sender: Any) -> None:
+        if not self.durable:
+            self.send(sender, SagaRefused(code="journal_unavailable", message="this tree keeps no durable journal"))
+            return
+        self.send(sender, LeaseList(leases=[asdict(lease) for lease in self._journal().leases()]))
 
     def _journal(self) -> SqliteJournal:
         if self.reader is None:

@@ -33,6 +33,7 @@ model with a model. Requests (intent -> what it asks inside the daemon)::
     AdminRegistryLookup      registry: Lookup
     AdminRegistrySelect      registry: Select
     AdminTailEvents          flow (the event bus): TailEvents
+    AdminConvention          convention: ListMembers; saga supervisor: ListLeases
 
 Error codes (:data:`AdminErrorCode`): ``malformed`` (not a message: bad
 bytes, wrong shape, not bytes or a model), ``too_large`` (over
@@ -66,6 +67,7 @@ __all__ = [
     "AdminRequest", "AdminHealth", "AdminCatalog", "AdminListRuns", "AdminShowRun", "AdminStartSaga",
     "AdminWaitRun", "AdminCancelRun", "AdminRetryCompensation", "AdminResumeRun", "AdminTree",
     "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminAppCommand", "AdminResult", "AdminError",
+    "AdminConvention", "ListMembers", "MemberList",
     "AdminForward", "AdminDoorInit", "AdminDoorReady",
     "AdminConnect", "AdminDirectory", "AdminBounced", "AdminWorkerPing", "AdminWorkerState", "ADMIN_MAX_DEPTH",
     "admin_requests",
@@ -275,6 +277,25 @@ class AdminAppCommand(AdminRequest):
     """The app declaring it; None: whichever does (command names are unique)."""
     args: dict[str, Any] = Field(default_factory=dict)
     """The command message's fields (validated by its model)."""
+
+
+class AdminConvention(AdminRequest):
+    """The convention as this daemon sees it (``sagaline members``). ``data``: ``self`` (this daemon:
+    ``role``, ``member``, ``join``, ``capabilities``); ``members`` (the other actor systems its admin
+    knows, each ``admin``, ``role``, ``capabilities``: a leader sees every member, a member its
+    leader); ``leases`` (each saga-host partition: ``resource``, ``member``, ``owner``, ``host``
+    (address), ``expires_in_s``, ``token``, ``live``)."""
+
+
+class ListMembers(Message):
+    """Admin worker -> the convention watch: the actor systems of the convention. Answered with :class:`MemberList`."""
+
+
+class MemberList(Message):
+    """The convention watch's answer: one dict per remote actor system (``admin``, ``role``, ``capabilities``)."""
+
+    members: list[dict[str, Any]] = Field(default_factory=list)
+    """Each member, as plain data."""
 
 
 class AdminResult(Message):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from sagaline.messages.base import ActorRef, Command, Message, Reply
 
-__all__ = ["CommandBatch", "ReplyBatch", "Routed", "Pump"]
+__all__ = ["CommandBatch", "ReplyBatch", "Routed", "Forwarded", "Pump"]
 
 
 class CommandBatch(Message):
@@ -45,6 +45,17 @@ class Routed(Message):
     """The request, unchanged."""
     reply_to: ActorRef
     """Who asked (gets the answer; None: nobody waits for one)."""
+
+
+class Forwarded(Message):
+    """A saga host -> the host of another daemon that owns the run's partition now (by lease): a
+    request about that run, answered straight to ``reply_to``. Never forwarded again: a host that
+    does not own the partition either answers ``unavailable``."""
+
+    request: Message
+    """The request, unchanged."""
+    reply_to: ActorRef
+    """Who asked (gets the answer)."""
 
 
 class Pump(Message):

@@ -42,6 +42,8 @@ __all__ = [
     "HolderExited",
     "PartitionSelect",
     "PartitionCount",
+    "WhereIsRegistry",
+    "RegistryAt",
 ]
 
 
@@ -280,3 +282,15 @@ class PartitionCount(Message):
     """The registry's own answer to it."""
     reply_to: ActorRef
     """Who asked."""
+
+
+class WhereIsRegistry(Message):
+    """A member daemon -> the leader's admin door: the address of the leader's registry (to share the
+    ``domain:*`` entries across the convention, :mod:`sagaline.daemon.mirror`)."""
+
+
+class RegistryAt(Message):
+    """The door's answer to :class:`WhereIsRegistry` (None while the daemon starts)."""
+
+    registry: ActorRef = None
+    """The registry's address."""

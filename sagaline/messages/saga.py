@@ -41,7 +41,7 @@ __all__ = [
     "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
     "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "RunBegun", "RunEnded", "RunWithdrawn",
     "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
-    "OperatorAnswer", "RunStatusName", "GetHostStats", "HostStats",
+    "OperatorAnswer", "RunStatusName", "GetHostStats", "HostStats", "ListLeases", "LeaseList",
 ]
 
 RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
@@ -390,3 +390,15 @@ class OperatorAnswer(Message):
     """Why it was refused, or what happened."""
     successor: str | None = None
     """ResumeRun of a failed/cancelled run: the successor run's correlation id."""
+
+
+class ListLeases(Message):
+    """Admin -> the saga supervisor: every partition lease in the journal. Answered with :class:`LeaseList`
+    (or :class:`SagaRefused` without a durable journal)."""
+
+
+class LeaseList(Message):
+    """Every stored lease: ``resource``, ``owner``, ``expires_at`` (wall clock), ``token``."""
+
+    leases: list[dict[str, Any]] = Field(default_factory=list)
+    """The leases, by resource."""

@@ -19,7 +19,8 @@ from typing import Any
 
 from sagaline.messages.codec import pack_value, register_extension, unpack_value
 
-__all__ = ["ADDRESS_EXT_CODE", "register_address_codec", "address_to_bytes", "address_from_bytes"]
+__all__ = ["ADDRESS_EXT_CODE", "register_address_codec", "address_to_bytes", "address_from_bytes", "tcp_endpoint",
+           "tcp_address"]
 
 #: msgpack ext code for actor addresses (0..127; the codec's other users pick others).
 ADDRESS_EXT_CODE = 17
@@ -81,3 +82,22 @@ def register_address_codec() -> None:
     from thespian.actors import ActorAddress
 
     register_extension(ADDRESS_EXT_CODE, ActorAddress, address_to_bytes, address_from_bytes)
+
+
+def tcp_endpoint(address: Any) -> tuple[str, int] | None:
+    """``(host, port)`` of a multiprocess TCP actor address; None for any other (in-process, placeholder)."""
+    from thespian.system.transport.IPBase import TCPv4ActorAddress
+
+    details: Any = getattr(address, "addressDetails", None)
+    if type(details) is not TCPv4ActorAddress:
+        return None
+    host, port = details.sockname[:2]
+    return str(host), int(port)
+
+
+def tcp_address(endpoint: tuple[str, int]) -> Any:
+    """The actor address at ``(host, port)`` (of this actor system or another one of the convention)."""
+    from thespian.actors import ActorAddress
+    from thespian.system.transport.IPBase import TCPv4ActorAddress
+
+    return ActorAddress(TCPv4ActorAddress(endpoint[0], endpoint[1], external=True))

@@ -70,6 +70,10 @@ THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
         "CapabilityUpdate", "NewCapabilities", "SystemShutdown", "SystemShutdownCompleted",
     ),
     "thespian.system.messages.multiproc": ("ChildMayHaveDied", "EndpointConnected", "LoggerConnected"),
+    # a member daemon's admin joins the leader's convention (sagaline.daemon.cluster)
+    "thespian.system.messages.convention": (
+        "ConventionRegister", "ConventionDeRegister", "ConventionInvite", "NotifyOnSystemRegistration",
+    ),
     "thespian.system.messages.logcontrol": ("SetLogging",),
     "thespian.system.messages.status": (
         "Thespian_StatusReq", "Thespian_SystemStatus", "Thespian_ActorStatus",

@@ -26,6 +26,16 @@ replaced finds a higher token there and its write is refused, so it cannot
 record anything over the new owner's runs. The token grows only when the
 owner changes, so renewing never invalidates an owner's own writes.
 
+**Spreading partitions** over daemons (:func:`claim_in`): a daemon takes
+at most its ``share`` of the partitions while they are free (the first
+free ones in partition order), so a second daemon finds the rest free;
+a partition beyond its share it takes over as soon as another daemon's
+lease on it has expired (a dead or stopped daemon), and a never-held one
+only once ``settle_s`` passed since its host started (nobody else came).
+An owner's name (:func:`owner_name`) carries its daemon's name and the
+host's address, so a host that does not own a partition can forward a
+request to the one that does.
+
 Time is the hosts' wall clock (``time.time()``): hosts sharing a journal
 need clocks in step (NTP) to well under the lease time; a lease time of
 seconds tolerates the usual tens of milliseconds.
@@ -36,7 +46,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Lease", "Claim", "claim", "may_write", "renew_every", "partition_resource"]
+__all__ = ["Lease", "Claim", "claim", "may_write", "renew_every", "partition_resource", "claim_in", "owner_name",
+           "owner_member", "owner_endpoint", "other_counts"]
 
 Outcome = Literal["acquired", "renewed", "stolen", "refused"]
 
@@ -110,3 +121,63 @@ def renew_every(duration: float) -> float:
 def partition_resource(index: int, count: int) -> str:
     """The lease name of saga-host partition ``index`` of ``count`` (daemons sharing a journal agree on ``count``)."""
     return f"partition:{index}/{count}"
+
+
+def claim_in(resource: str, resources: list[str], leases: dict[str, Lease], me: str, share: int | None,
+             now: float, started_at: float, settle_s: float) -> float | None:
+    """Seconds until host ``me`` may claim ``resource`` (0: now; None: never), given every stored lease.
+
+    Args:
+        resource: the partition this host would hold.
+        resources: every partition's resource, in partition order.
+        leases: the stored leases by resource.
+        me: this host's owner name (:func:`owner_name`).
+        share: partitions this host's daemon takes while they are free; None: all; 0: never any.
+        started_at: when this host started (never-held partitions beyond the share wait for ``settle_s``).
+    """
+    stored = leases.get(resource)
+    if stored is not None and stored.owner == me:
+        return 0.0
+    if stored is not None and stored.live(now):
+        return stored.expires_at - now
+    if share is None:
+        return 0.0
+    if share == 0:
+        return None
+    member = owner_member(me)
+    mine = sum(1 for lease in leases.values() if lease.live(now) and owner_member(lease.owner) == member)
+    free = [r for r in resources if not (r in leases and leases[r].live(now))]
+    if resource in free[:max(0, share - mine)] or stored is not None:
+        return 0.0  # within the share, or another daemon's expired lease: take it over
+    return max(0.0, started_at + settle_s - now)
+
+
+def owner_name(member: str, index: int, nonce: str, endpoint: tuple[str, int] | None) -> str:
+    """A host's owner name: ``<member>/h<index>/<nonce>@<ip>:<port>`` (no ``@...`` without an endpoint)."""
+    base = f"{member}/h{index}/{nonce}"
+    return base if endpoint is None else f"{base}@{endpoint[0]}:{endpoint[1]}"
+
+
+def owner_member(owner: str) -> str:
+    """The daemon part of an owner name (the whole name for one not made by :func:`owner_name`)."""
+    return owner.partition("/")[0]
+
+
+def owner_endpoint(owner: str) -> tuple[str, int] | None:
+    """The host address in an owner name, or None."""
+    _, at, tail = owner.rpartition("@")
+    host, colon, port = tail.rpartition(":")
+    if not at or not colon or not port.isdigit():
+        return None
+    return host, int(port)
+
+
+def other_counts(count: int, leases: list[Lease], now: float) -> set[int]:
+    """Partition counts of live leases other than ``count``: daemons sharing the journal with another
+    ``runs.hosts`` would run the same runs under two partitionings, so a host that finds any never claims."""
+    found = set()
+    for lease in leases:
+        head, _, tail = lease.resource.rpartition("/")
+        if head.startswith("partition:") and tail.isdigit() and int(tail) != count and lease.live(now):
+            found.add(int(tail))
+    return found

@@ -219,6 +219,9 @@ class Console:
     async def tree(self, request: Request) -> Response:
         return self.page(request, "tree.html", {**await self.pages.tree(), "live": "/live/tree"})
 
+    async def convention(self, request: Request) -> Response:
+        return self.page(request, "convention.html", await self.pages.convention())
+
     async def events(self, request: Request) -> Response:
         name, cid = _text(request, "name"), _text(request, "cid")
         context = await self.pages.events(name, cid)
@@ -283,6 +286,7 @@ def create_app(settings: WebSettings | None = None, *, data_dir: Any = None, adm
         Route("/sagas", g(console.sagas)), Route("/sagas/{name}", g(console.saga)),
         Route("/sagas/{name}/start", g(console.start), methods=["POST"]),
         Route("/tree", g(console.tree)), Route("/events", g(console.events)),
+        Route("/convention", g(console.convention)),
         Route("/live/runs", g(console.live_runs)), Route("/live/runs/{cid}", g(console.live_run)),
         Route("/live/tree", g(console.live_tree)), Route("/live/events", g(console.live_events)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

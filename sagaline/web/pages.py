@@ -155,6 +155,11 @@ class Pages:
         return {"rows": tree_rows(tree["tree"]), "health": health, "daemon": daemon,
                 "uptime": fmt_duration(daemon.get("uptime_s")), "started": fmt_time(daemon.get("started_at"))}
 
+    async def convention(self) -> dict[str, Any]:
+        """This daemon's place in the convention, its members, and who holds which partition."""
+        data = await self.gateway.request(m.AdminConvention())
+        return {"me": data.get("self") or {}, "members": data.get("members") or [], "leases": data.get("leases") or []}
+
     async def tree_parts(self) -> Parts:
         context = await self.tree()
         return Parts({"tree-live": self.render("_tree_live.html", context)})

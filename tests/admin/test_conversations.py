@@ -453,3 +453,34 @@ def test_a_host_that_does_not_answer_health_in_time_is_listed_but_is_no_storage_
     data = _health_with_hosts({0: None, 1: ""})
     assert data["storage"]["ok"] is True and data["status"] == "ok"
     assert data["storage"]["hosts"][0] == {"index": 0, "fault": None, "answered": False}
+
+
+def test_the_convention_view_shows_this_daemon_the_members_and_each_lease_with_its_holders_host():
+    import time as clock
+
+    from sagaline.messages.saga import LeaseList, ListLeases
+
+    now = clock.time()
+    leases = LeaseList(leases=[
+        {"resource": "partition:0/2", "owner": "vm:7721/h0/ab@127.0.0.1:4001", "expires_at": now + 3, "token": 1},
+        {"resource": "partition:1/2", "owner": "vm:7722/h1/cd@127.0.0.1:4002", "expires_at": now - 1, "token": 4}])
+    members = a.MemberList(members=[{"admin": "ActorAddr-(T|:7721)", "role": "member", "capabilities": {"cores": 1}}])
+    answer = answering({a.ListMembers: members, ListLeases: leases})
+    facts = {"cluster": {"role": "leader", "member": "vm:7720"}}
+    result = drive(conversation(a.AdminConvention(), facts), answer)
+    assert result.data["self"] == facts["cluster"] and result.data["members"] == members.members
+    first, second = result.data["leases"]
+    assert first["member"] == "vm:7721" and first["host"] == "127.0.0.1:4001" and first["live"]
+    assert second["member"] == "vm:7722" and not second["live"] and second["token"] == 4
+    assert answer.asked[0].target == "convention" and answer.asked[0].optional
+
+
+def test_the_convention_view_without_a_watch_lists_no_members_and_without_a_journal_is_refused():
+    from sagaline.messages.saga import LeaseList, ListLeases
+
+    quiet = answering({a.ListMembers: NoAnswer("convention"), ListLeases: LeaseList()})
+    result = drive(conversation(a.AdminConvention(), {}), quiet)
+    assert result.data == {"self": {}, "leases": [], "members": []}
+    refused = SagaRefused(code="journal_unavailable", message="this tree keeps no durable journal")
+    error = drive(conversation(a.AdminConvention(), {}), answering({a.ListMembers: NoAnswer("c"), ListLeases: refused}))
+    assert error.code == "refused" and error.details["code"] == "journal_unavailable"

@@ -24,6 +24,10 @@ class FakeHost:
         self.posted: list[tuple[Any, Any]] = []
         self.timers: dict[int, float] = {}
         self.desk: HostDesk | None = None
+        self.standing_by = False
+
+    def stands_by(self) -> bool:
+        return self.standing_by
 
     def deliver(self, message: Any, sender: Any) -> None:
         self.delivered.append((message, sender))
@@ -122,3 +126,11 @@ def test_a_request_unanswered_at_its_deadline_gets_timeout_and_a_late_answer_is_
     host.post(ticket, RunOutcome(correlation_id=cid, saga="s", status="completed"))
     (answer,) = host.answers()
     assert answer.code == "timeout" and "waited_s" in answer.details
+
+
+def test_a_host_standing_by_sends_the_client_to_a_worker_whose_request_is_forwarded_to_the_owner():
+    d, host = desk()
+    host.standing_by = True
+    d.receive(codec.encode(AdminStartSaga(saga="s", inputs={}, correlation_id=uuid7())), CLIENT)
+    (answer,) = host.answers()
+    assert host.delivered == [] and answer.code == "unavailable" and "admin worker" in answer.message

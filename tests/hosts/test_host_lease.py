@@ -13,17 +13,20 @@ class Journal:
     """Keeps leases in a dict, deciding claims with the pure rules (the SQL store's behaviour)."""
 
     def __init__(self) -> None:
-        self.leases: dict[str, Lease] = {}
+        self.table: dict[str, Lease] = {}
         self.fence: Lease | None = None
 
     def claim(self, resource, owner, now, duration):
-        out = claim(self.leases.get(resource), resource, owner, now, duration)
-        self.leases[resource] = out.lease
+        out = claim(self.table.get(resource), resource, owner, now, duration)
+        self.table[resource] = out.lease
         return out
 
     def release(self, lease):
-        self.leases[lease.resource] = Lease(lease.resource, lease.owner, 0.0, lease.token)
+        self.table[lease.resource] = Lease(lease.resource, lease.owner, 0.0, lease.token)
         return True
+
+    def leases(self):
+        return list(self.table.values())
 
 
 def test_a_granted_claim_fences_the_journals_writes_and_renews_every_third_of_the_lease():

@@ -61,12 +61,10 @@ def test_a_standby_system_takes_over_a_killed_systems_runs_within_twice_the_leas
         wait_until(lambda: (state / "ready-0").exists() or first.poll() is not None, timeout=90)
         assert first.poll() is None, (state / "driver.log").read_text()[-3000:]
         before = wait_until(lambda: len(o := _owners(journal)) == 2 and o, timeout=30)
+        # A standby host forwards requests to the holder's host (tests/integration/test_convention.py, where the
+        # daemons share the installation secret); this driver's system has a secret of its own, so none is sent.
         second = Life(tmp_path / "b", tmp_path / "logs-b", storage_url=postgres_url, lease_s=LEASE_S, hosts=2)
-        with pytest.raises(SagaRefusedError) as standing_by:
-            second.client.start(SAGA, {"email": "early@example.com"})
         in_flight = (state / "accepted.log").read_text().split()[-1]
-        with pytest.raises(SagaRefusedError) as asked_the_standby:
-            second.client.status(in_flight)
         wait_until(lambda: len((state / "accepted.log").read_text().split()) >= 30, timeout=60)
         info = json.loads((state / "life-0.json").read_text())
         kill_groups(first.pid, info["admin_pid"])
@@ -85,8 +83,7 @@ def test_a_standby_system_takes_over_a_killed_systems_runs_within_twice_the_leas
         first.wait(10)
         if second is not None:
             second.stop()
-    assert standing_by.value.code == "unavailable" and "stands by" in str(standing_by.value)
-    assert outcomes[in_flight] == "completed" and asked_the_standby.value.code == "unavailable"
+    assert outcomes[in_flight] == "completed"
     assert took_over_s <= 2 * LEASE_S, f"took {took_over_s:.2f} s for a {LEASE_S} s lease"
     assert set(after) == set(before)
     accepted = set((state / "accepted.log").read_text().split())

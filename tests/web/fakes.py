@@ -8,7 +8,18 @@ from typing import Any
 from sagaline.client.errors import BadInput, DaemonUnreachable, NotFound
 from sagaline.client.results import StartResult
 from sagaline.messages.saga import CancelAnswer, OperatorAnswer
-from tests.web.samples import CATALOG, CID, DONE, EVENTS, HEALTH, TREE, completed_run, running_run, summary
+from tests.web.samples import (
+    CATALOG,
+    CID,
+    CONVENTION,
+    DONE,
+    EVENTS,
+    HEALTH,
+    TREE,
+    completed_run,
+    running_run,
+    summary,
+)
 
 
 class FakeGateway:
@@ -36,7 +47,7 @@ class FakeGateway:
                 raise NotFound(f"not_found: no run {request.correlation_id!r}", "not_found")
             return copy.deepcopy(self.runs[request.correlation_id])
         return copy.deepcopy({"AdminTree": TREE, "AdminHealth": HEALTH, "AdminTailEvents": EVENTS,
-                              "AdminCatalog": CATALOG}[kind])
+                              "AdminCatalog": CATALOG, "AdminConvention": CONVENTION}[kind])
 
     async def catalog(self) -> dict[str, Any]:
         return await self.request(type("AdminCatalog", (), {})())

@@ -77,3 +77,8 @@ EVENTS = {"events": [
      "correlation_id": DONE, "payload": {"user_id": "u-1", "reset_token": "tok-abc"}, "priority": "normal"},
     {"id": "e2", "at": "2026-12-04T16:40:42.000000Z", "name": "reactor.saga.fail", "source": "flow",
      "correlation_id": CID, "payload": {}, "priority": "high"}]}
+
+CONVENTION = {"self": {"role": "leader", "member": "vm:7720", "join": None, "capabilities": {"saga_host": False}},
+              "members": [{"admin": "ActorAddr-(T|:7721)", "role": "member", "capabilities": {"cores": 2}}],
+              "leases": [{"resource": "partition:0/2", "member": "vm:7721", "owner": "vm:7721/h0/ab@127.0.0.1:4001",
+                          "host": "127.0.0.1:4001", "expires_in_s": 3.2, "token": 1, "live": True}]}

@@ -37,7 +37,8 @@ def _post(client, path, data, origin=BASE):
 @pytest.mark.parametrize("path, text", [("/runs", CID), (f"/runs/{CID}", "provision_vault"),
                                         (f"/runs/{DONE}", "ada@example.com"), ("/sagas", "onboard"),
                                         ("/sagas/onboard", "max_trials"), ("/tree", "domain:gate"),
-                                        ("/events", "user.onboarding.complete")])
+                                        ("/events", "user.onboarding.complete"),
+                                        ("/convention", "127.0.0.1:4001")])
 def test_every_page_renders_without_javascript(client, path, text):
     page = client.get(path)
     assert page.status_code == 200 and text in page.text
