@@ -68,18 +68,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild, Successor
+from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.hosts.host_lease import LeaseLost, PartitionLease
+from sagaline.hosts.host_registry import HostRegistry, run_key
+from sagaline.hosts.host_run_requests import RunRequests
 from sagaline.hosts.host_storage import StorageGuard
 from sagaline.hosts.run_book import RunBook
-from sagaline.hosts.saga_run import Operation, SagaRun, Tick
+from sagaline.hosts.saga_run import SagaRun, Tick
 from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.batch import Forwarded, Pump, ReplyBatch, Routed
-from sagaline.messages.registry import Count, CountResult, Entries, Entry, Lookup, RegistryEvent, Select, Subscribe
+from sagaline.messages.registry import Count, Entries, Lookup, RegistryEvent, Select, Subscribe
 from sagaline.messages.saga import (
     AwaitRun,
     CancelAnswer,
@@ -87,7 +89,6 @@ from sagaline.messages.saga import (
     DirectoryUpdate,
     GetHostStats,
     HostStats,
-    OperatorAnswer,
     ResumeRun,
     RetryCompensation,
     RunBegun,
@@ -101,14 +102,10 @@ from sagaline.messages.saga import (
     StartSaga,
 )
 from sagaline.messages.supervision import ExitReason
-from sagaline.registry.table import Entry as TableEntry
-from sagaline.registry.table import RegistryTable
 from sagaline.runtime.addresses import tcp_endpoint
 from sagaline.saga import Executor
-from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal, replay
-from sagaline.saga.operator import Refuse, Reopen, decide_resume, decide_retry
-from sagaline.saga.placement import partition_of, successor_id
-from sagaline.saga.shell import snapshot
+from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal
+from sagaline.saga.placement import partition_of
 from sagaline.sagas.admission import admit
 from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
@@ -128,11 +125,6 @@ _log = logging.getLogger("sagaline.saga")
 _MAX_ROUNDS = 64
 #: The run-timer key of the desk's request deadlines (no run id looks like it).
 _DESK = "desk:"
-
-
-def run_key(correlation_id: str) -> str:
-    """The registry key of a run's actor."""
-    return f"saga:{correlation_id}"
 
 
 class SagaHost(ChildKeeper):
@@ -165,6 +157,8 @@ class SagaHost(ChildKeeper):
                       if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
+        self.requests = RunRequests(self)
+        self.registry_view = HostRegistry(self)
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
             self.post(self.registry, Subscribe(key_prefix="domain:"))
@@ -222,7 +216,7 @@ class SagaHost(ChildKeeper):
         the runs rebuilt before have ended: a run may wait in flight for hours)."""
         rebuild = self.book.to_rebuild(self.cfg.recovery_concurrency)
         for cid, saga in rebuild:
-            self._launch(Rebuild(cid, saga))
+            self.launch(Rebuild(cid, saga))
         if rebuild:
             telemetry.execute(tn.SAGA_BACKLOG, {"depth": len(self.book.to_recover)}, {"host": self.cfg.index})
 
@@ -254,7 +248,7 @@ class SagaHost(ChildKeeper):
                 break
             respawn, self.respawn = self.respawn, []
             for cid, saga in respawn:
-                self._launch(Rebuild(cid, saga))
+                self.launch(Rebuild(cid, saga))
             if not self.ready and not self.journal.pending:
                 break
         self.release_at = self.outbox.flush(time.time())
@@ -306,8 +300,8 @@ class SagaHost(ChildKeeper):
                 run.done = True
                 self.run_timers.cancel_all(_of_run(cid))
                 if run.successor is not None:
-                    self._operator_answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
-                                          refusal.message)
+                    self.requests.answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
+                                         refusal.message)
             self._answer(self.book.withdrawn(cid, refusal))
 
     def _to_bus(self, command: Any) -> None:
@@ -339,7 +333,7 @@ class SagaHost(ChildKeeper):
                     if self.desk is not None:  # only a host with a desk sets desk timers
                         self.desk.expire(timer)
                 else:
-                    self._deliver(cid, Tick(timer, payload), None)
+                    self.deliver_to_run(cid, Tick(timer, payload), None)
             if self.release_at is not None and self.release_at <= now + 0.0005:
                 # Commands held by the window leave now, or with the pump that is coming: a wakeup
                 # re-armed for a past release would fire before the pump is read, again and again
@@ -417,7 +411,7 @@ class SagaHost(ChildKeeper):
 
     # ----- launching runs --------------------------------------------------------------------
 
-    def _launch(self, launch: Launch) -> None:
+    def launch(self, launch: Launch) -> None:
         """Start, rebuild or succeed a run here or, for a process saga, in a single-run child host."""
         if self.cfg.isolation_of(launch.saga, self._definition(launch.saga)) == "process":
             self._spawn_process_run(launch)
@@ -425,7 +419,7 @@ class SagaHost(ChildKeeper):
             self._launch_local(launch)
 
     def _launch_local(self, launch: Launch) -> None:
-        run = SagaRun(self, launch.run_id, launch.saga, self._executor(launch.saga))
+        run = SagaRun(self, launch.run_id, launch.saga, self.executor(launch.saga))
         self.book.live[launch.run_id] = run
         if isinstance(launch, NewRun):
             self._guarded(run, run.begin, launch.start)
@@ -446,7 +440,7 @@ class SagaHost(ChildKeeper):
         for message, _ in self.book.unanswered(launch.run_id):  # asked of a predecessor that died
             self.post(child.address, Routed(request=message, reply_to=self.myAddress))
 
-    def _executor(self, saga: str) -> Executor:
+    def executor(self, saga: str) -> Executor:
         if saga not in self.executors:
             self.executors[saga] = Executor(self._definition(saga))
         return self.executors[saga]
@@ -519,7 +513,7 @@ class SagaHost(ChildKeeper):
         cid = message.outcome.correlation_id
         self._run_over(message.outcome)  # its host exits next: it is asked nothing more
         for request, requester in self.book.drop_relays(cid):
-            self._answer_ended(request, requester)
+            self.requests.answer_ended(request, requester)
 
     def receive_WhichChildren(self, message: WhichChildren, sender: Any) -> None:
         self.post(sender, Children(children=tuple(
@@ -551,7 +545,7 @@ class SagaHost(ChildKeeper):
         cid = verdict.correlation_id
         if self._answer_existing(message, cid, sender):
             return
-        if self._forwarded_elsewhere(message, sender):
+        if self.forwarded_elsewhere(message, sender):
             return
         refusal = self._refusal()
         if refusal is not None:
@@ -564,9 +558,9 @@ class SagaHost(ChildKeeper):
                 return
         (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
         start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
-        self._launch(NewRun(cid, message.saga, start))
+        self.launch(NewRun(cid, message.saga, start))
 
-    def _forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
+    def forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
         """Sent on to the daemon whose host holds this partition (:mod:`sagaline.hosts.host_forward`)?"""
         return forward_on(self.lease, message, sender, self.post, isinstance(sender, DeskTicket))
 
@@ -575,7 +569,7 @@ class SagaHost(ChildKeeper):
         if self.waiting_for_directory:
             self.held.append(Routed(request=message, reply_to=sender))
             return
-        refused = self._standing_by()
+        refused = self.standing_by()
         if refused is not None:
             self.post(message.reply_to, refused)
         else:
@@ -585,14 +579,14 @@ class SagaHost(ChildKeeper):
         """True while another daemon's host holds this partition (its desk sends clients to a worker)."""
         return self.lease is not None and self.lease.held is None
 
-    def _standing_by(self) -> SagaRefused | None:
+    def standing_by(self) -> SagaRefused | None:
         """The refusal of a request about a run while another daemon's host holds this partition."""
         if self.lease is not None and self.lease.held is None:
             return SagaRefused(code="unavailable", message=self.lease.refusal())
         return None
 
     def _refusal(self) -> SagaRefused | None:
-        refused = self._standing_by()
+        refused = self.standing_by()
         if refused is not None:
             return refused
         if self.storage.fault is not None:
@@ -637,83 +631,30 @@ class SagaHost(ChildKeeper):
         child = self.book.processes.get(cid)
         return child.address if child is not None else self.myAddress
 
+    # ----- requests about one run (RunRequests) ------------------------------------------------
+
     def receive_AwaitRun(self, message: AwaitRun, sender: Any) -> None:
-        cid = message.correlation_id
-        if cid in self.book.finished:
-            self.post(sender, self.book.finished[cid])
-        elif self.book.known(cid):
-            self.book.wait(cid, sender)
-        else:
-            out = self.journal.store.find(cid)[1] if self.durable else None
-            if out is None and self._forwarded_elsewhere(message, sender):
-                return
-            self.post(sender, out or self._standing_by() or SagaRefused(code="unknown_run",
-                                                                        message=f"no run {cid!r:.80}"))
+        self.requests.await_run(message, sender)
 
     def receive_CancelRun(self, message: CancelRun, sender: Any) -> None:
-        self._to_run(message, sender)
+        self.requests.to_run(message, sender)
 
     def receive_RunStatus(self, message: RunStatus, sender: Any) -> None:
-        self._to_run(message, sender)
-
-    def _to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
-        cid = message.correlation_id
-        refused = self._standing_by()
-        if refused is not None and not self._forwarded_elsewhere(message, sender):
-            self.post(sender, refused)  # the partition's runs live in the lease holder's daemon
-            return
-        if refused is not None:
-            return
-        saga = self.book.promote(cid)
-        if saga is not None:
-            self._launch(Rebuild(cid, saga))
-        if cid in self.book.live:
-            self._deliver(cid, message, sender)
-        elif cid in self.book.processes:  # its answer comes back here and goes on, in order
-            self.book.relay(cid, message, sender)
-            child = self.book.processes[cid]
-            if child.address is not None:
-                self.post(child.address, Routed(request=message, reply_to=self.myAddress))
-        else:
-            self._answer_ended(message, sender)
+        self.requests.to_run(message, sender)
 
     def receive_CancelAnswer(self, message: CancelAnswer, sender: Any) -> None:
-        self._relayed_answer(message.correlation_id, message)
+        self.requests.relayed_answer(message.correlation_id, message)
 
     def receive_RunSnapshot(self, message: RunSnapshot, sender: Any) -> None:
-        self._relayed_answer(message.correlation_id, message)
+        self.requests.relayed_answer(message.correlation_id, message)
 
-    def _relayed_answer(self, cid: str, answer: Any) -> None:
-        who = self.book.relayed_answer(cid)
-        if who is not None:
-            self.post(who, answer)
+    def receive_RetryCompensation(self, message: RetryCompensation, sender: Any) -> None:
+        self.requests.retry_compensation(message, sender)
 
-    def _answer_ended(self, message: CancelRun | RunStatus, sender: Any) -> None:
-        """Answer about a run that is not running here: from the journal (a snapshot by replay)."""
-        cid = message.correlation_id
-        summary, out = self.journal.store.find(cid) if self.durable else (None, self.book.finished.get(cid))
-        status = summary.status if summary is not None else (out.status if out is not None else None)
-        if status is None:
-            self.post(sender, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}"))
-            return
-        state = self._replayed(summary.saga, cid) if isinstance(message, RunStatus) and summary else None
-        if state is None:
-            self.post(sender, CancelAnswer(correlation_id=cid, accepted=False, status=status))
-        else:
-            self.post(sender, snapshot(state).model_copy(update={"status": status}))
+    def receive_ResumeRun(self, message: ResumeRun, sender: Any) -> None:
+        self.requests.resume(message, sender)
 
-    def _replayed(self, saga: str, cid: str) -> Any:
-        """A run rebuilt from its journal to show it; None when that cannot be done."""
-        history = self.journal.store.load(cid)
-        if history is None or history.problem or saga not in self.sagas:
-            return None
-        try:
-            return replay(self._executor(saga), history)
-        except Exception as exc:  # shown as a status only; an operator's resume reports why
-            _log.warning("run %s cannot be replayed to show it: %s", cid, exc)
-            return None
-
-    def _deliver(self, cid: str, message: Any, reply_to: Any) -> None:
+    def deliver_to_run(self, cid: str, message: Any, reply_to: Any) -> None:
         run = self.book.live.get(cid)
         if run is None:
             child = self.book.processes.get(cid)
@@ -726,95 +667,30 @@ class SagaHost(ChildKeeper):
 
     def receive_Reply(self, message: Reply, sender: Any) -> None:
         self.outbox.answered(message.headers.idempotency_key)
-        self._deliver(message.headers.correlation_id, message, sender)
+        self.deliver_to_run(message.headers.correlation_id, message, sender)
 
     def receive_ReplyBatch(self, message: ReplyBatch, sender: Any) -> None:
         for reply in message.replies:
             self.outbox.answered(reply.headers.idempotency_key)
-            self._deliver(reply.headers.correlation_id, reply, sender)
+            self.deliver_to_run(reply.headers.correlation_id, reply, sender)
 
     def receive_DirectoryUpdate(self, message: DirectoryUpdate, sender: Any) -> None:
-        self._directory(message.name, message.address)
+        self.registry_view.directory(message.name, message.address)
 
-    # ----- operator actions --------------------------------------------------------------------
-
-    def receive_RetryCompensation(self, message: RetryCompensation, sender: Any) -> None:
-        summary = self._operable(message.correlation_id, sender)
-        if summary is not None:
-            self._decided(summary, decide_retry(summary), Operation("retry_compensations", sender,
-                                                                    steps=tuple(message.steps)), sender)
-
-    def receive_ResumeRun(self, message: ResumeRun, sender: Any) -> None:
-        summary = self._operable(message.correlation_id, sender)
-        if summary is None:
-            return
-        decision = decide_resume(summary)
-        if isinstance(decision, (Refuse, Reopen)):
-            self._decided(summary, decision, Operation("resume", sender, from_step=message.from_step), sender)
-        else:
-            successor = successor_id(self.cfg.index, self.cfg.count)  # in this partition: this host holds it
-            self._launch(Successor(successor, summary.saga, summary.correlation_id, message.from_step, sender))
-
-    def _decided(self, summary: Any, decision: Any, operation: Operation, sender: Any) -> None:
-        cid = summary.correlation_id
-        if isinstance(decision, Refuse):
-            self._operator_answer(sender, cid, False, decision.status, decision.message, decision.successor)
-            return
-        self.book.reopen(cid)
-        self._launch(Rebuild(cid, summary.saga, operation if decision.kind else None))
-        if decision.kind is None:
-            self._operator_answer(sender, cid, True, "running", "recovery is tried again")
-
-    def _operable(self, cid: str, sender: Any) -> Any:
-        """The journal's summary of a run an operator may act on; None after answering a refusal."""
-        if not self.durable:
-            self._operator_answer(sender, cid, False, "unknown", "this tree keeps no durable journal")
-            return None
-        summary = self.journal.store.find(cid)[0]
-        if summary is None:
-            self._operator_answer(sender, cid, False, "unknown", "no such run")
-        elif self.book.known(cid) or any(r.successor and r.successor.predecessor == cid
-                                         for r in self.book.live.values()):
-            self._operator_answer(sender, cid, False, summary.status, "the run is in progress")
-        elif summary.saga not in self.sagas:
-            self._operator_answer(sender, cid, False, summary.status, f"saga {summary.saga!r} is not in the catalog")
-        else:
-            return summary
-        return None
-
-    def _operator_answer(self, to: Any, cid: str, accepted: bool, status: str, text: str,
-                         successor: str | None = None) -> None:
-        self.post(to, OperatorAnswer(correlation_id=cid, accepted=accepted, status=status, message=text,
-                                     successor=successor))
-
-    # ----- the registry partition and the directory ----------------------------------------------
+    # ----- the registry partition and the directory (HostRegistry) -------------------------------
 
     def receive_Lookup(self, message: Lookup, sender: Any) -> None:
-        entry = self._table().get(message.key)
-        self.post(sender, Entries(entries=() if entry is None else (
-            Entry(key=entry.key, holder=entry.holder, value=entry.value),)))
+        self.post(sender, self.registry_view.lookup(message))
 
     def receive_Select(self, message: Select, sender: Any) -> None:
-        found = self._table().select(message.key_prefix, message.key_pattern,
-                                     [(c.path, c.op, c.operand) for c in message.where], message.holder, message.limit)
-        self.post(sender, Entries(entries=tuple(Entry(key=e.key, holder=e.holder, value=e.value) for e in found)))
+        self.post(sender, self.registry_view.select(message))
 
     def receive_Count(self, message: Count, sender: Any) -> None:
-        self.post(sender, CountResult(count=self._table().count(message.key_prefix)))
-
-    def _table(self) -> RegistryTable:
-        """This host's partition of the registry: one ``saga:<id>`` entry per run it holds."""
-        table = RegistryTable()
-        for cid, run in self.book.live.items():
-            table.register(TableEntry(run_key(cid), self.myAddress, {"saga": run.saga}))
-        for cid, child in self.book.processes.items():
-            if child.address is not None:
-                table.register(TableEntry(run_key(cid), child.address, {"saga": self.book.process_sagas[cid]}))
-        return table
+        self.post(sender, self.registry_view.count(message))
 
     def receive_Entries(self, message: Entries, sender: Any) -> None:
         for entry in message.entries:
-            self._registry_entry(entry.key, entry.holder)
+            self.registry_view.registry_entry(entry.key, entry.holder)
         if self.waiting_for_directory:  # the domain actors are known: recovery may re-send to them
             self.waiting_for_directory = False
             self._find_unfinished()
@@ -826,23 +702,10 @@ class SagaHost(ChildKeeper):
                     self.receive_bytes(*routed)
 
     def receive_RegistryEvent(self, message: RegistryEvent, sender: Any) -> None:
-        self._registry_entry(message.key, message.holder if message.kind == "registered" else None)
+        self.registry_view.registry_entry(message.key, message.holder if message.kind == "registered" else None)
 
     def receive_Subscribed(self, message: Any, sender: Any) -> None:
         pass
-
-    def _registry_entry(self, key: str, holder: Any) -> None:
-        if key.startswith("domain:"):
-            self._directory(key[len("domain:"):], holder)
-
-    def _directory(self, name: str, address: Any) -> None:
-        if address is None:
-            self.directory.pop(name, None)
-        else:
-            self.directory[name] = address
-        for child in self.book.processes.values():
-            if child.address is not None:
-                self.post(child.address, DirectoryUpdate(name=name, address=address))
 
     # ----- stats and the end -----------------------------------------------------------------------
 
