@@ -14,7 +14,8 @@ Start (:meth:`Daemon.start`):
    would run stale code (thespian-notes.md); ``admin_port = 0`` picks a
    free port;
 3. export the actors' environment (``SAGALINE_DATA_DIR``, the
-   ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it;
+   ``SAGALINE_TELEMETRY_*`` variables) -- actor processes read it
+   (:mod:`sagaline.daemon.composition` makes it, the facts and the tree's config);
 4. load the installation secret (``secret.key``, created 0600 at the first
    start) and start the actor system through the clean launcher with it:
    every frame authenticated, every listener bound to ``bind_address``
@@ -70,15 +71,14 @@ from pathlib import Path
 from typing import Any
 
 import sagaline
-from sagaline.admin.admin_args import EndpointArgs
 from sagaline.admin.door import AdminDoor
-from sagaline.admin.endpoint import AdminEndpoint
 from sagaline.daemon import liveness
-from sagaline.daemon.config import ConfigError, DaemonConfig, daemon_apps, is_loopback, telemetry_environment
+from sagaline.daemon.composition import ADMIN_ENDPOINT_CLASS, actor_environment, daemon_facts, tree_config
+from sagaline.daemon.config import DaemonConfig, daemon_apps, is_loopback
 from sagaline.daemon.member import share_domains, unshare_domains
 from sagaline.daemon.signals import StopRequest
 from sagaline.errors import SagalineError
-from sagaline.messages.admin import ADMIN_DOOR_NAME, ADMIN_REGISTRY_KEY, AdminDoorInit, AdminDoorReady, AdminTree
+from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminDoorInit, AdminDoorReady, AdminTree
 from sagaline.messages.supervision import Stop
 from sagaline.runtime.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_info, write_info
 from sagaline.runtime.private import PRIVATE_UMASK, ensure_private_dir
@@ -90,7 +90,6 @@ __all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_
 _log = logging.getLogger("sagaline.daemon")
 #: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_REFUSED, EXIT_UNHEALTHY = 0, 1, 2, 3, 70
-ADMIN_ENDPOINT_CLASS = class_path(AdminEndpoint)
 ADMIN_DOOR_CLASS = class_path(AdminDoor)
 #: The file the daemon's watch loop touches every tick (health reads its age).
 HEARTBEAT_FILE = "heartbeat"
@@ -208,7 +207,7 @@ class Daemon:
                          "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
                          config.bind_address)
         port = self._admin_port() if self.multiprocess else None
-        os.environ.update(self._actor_environment())
+        os.environ.update(actor_environment(config, self.data_dir))
         self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
                                    start_timeout=config.start_timeout_s,
@@ -217,9 +216,11 @@ class Daemon:
                                    allowed_classes=self._app_message_classes())
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
-        facts = self._facts(port)
+        facts = daemon_facts(config, self.data_dir, self.apps, port)
         self.heartbeat.touch()
-        self.tree = start_tree(self.handle, self._tree_config(facts), timeout=config.start_timeout_s)
+        watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
+        tree = tree_config(config, self.data_dir, self.apps, facts, watch if self.multiprocess else {}, self.heartbeat)
+        self.tree = start_tree(self.handle, tree, timeout=config.start_timeout_s)
         self.mirror = start_mirror(self.handle, self.tree.registry, config, secret)
         door_pid = self._open_door()
         self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
@@ -251,64 +252,6 @@ class Daemon:
                             "daemon never joins an actor system it did not start, since that one runs old "
                             "code. Stop it, or choose another --admin-port (0 picks a free one)")
         return port
-
-    def _actor_environment(self) -> dict[str, str]:
-        """What actor processes read from their environment: the data directory and telemetry.
-
-        Raises:
-            ConfigError: the telemetry settings are invalid (checked here, before any actor runs).
-        """
-        env = telemetry_environment(self.config, os.environ)
-        env["SAGALINE_DATA_DIR"] = str(self.data_dir)
-        try:
-            from sagaline.telemetry.setup import TelemetryConfigError, config_from_env
-        except ImportError:
-            return env
-        try:
-            config_from_env({**os.environ, **env})
-        except TelemetryConfigError as exc:
-            raise ConfigError(f"config error: telemetry: {exc}", "telemetry") from None
-        return env
-
-    def _facts(self, port: int | None) -> dict[str, Any]:
-        from sagaline.daemon.member import member_name
-
-        return {"pid": os.getpid(), "base": self.config.base, "admin_port": port,
-                "bind_address": self.config.bind_address, "data_dir": str(self.data_dir),
-                "started_at": time.time(), "version": sagaline.__version__, "apps": list(self.apps.specs),
-                "cluster": {"role": self.config.cluster.role, "join": self.config.cluster.join,
-                            "member": member_name(self.config, port),
-                            "capabilities": self.config.cluster.capabilities.model_dump()}}
-
-    def _tree_config(self, facts: dict[str, Any]) -> Any:
-        from sagaline.daemon.member import member_name, tree_domains
-        from sagaline.daemon.tree import TreeConfig, default_hosts
-        from sagaline.supervisors.spec import SupervisorFlags, child_spec
-
-        config = self.config
-        watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
-        admin_args = EndpointArgs(facts=facts, owner_pid=os.getpid(), workers=config.admin.workers,
-                                  saga_hosts=config.runs.hosts or default_hosts(),
-                                  watch=watch if self.multiprocess else {}, heartbeat=str(self.heartbeat))
-        admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, admin_args.model_dump(), name=ADMIN_REGISTRY_KEY)
-        faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
-        intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
-                                    max_seconds=config.supervision.root_max_seconds)
-        domains, share = tree_domains(config, self.apps)
-        return TreeConfig(data_dir=self.data_dir, storage_url=config.storage.url, apps=self.apps.specs,
-                          domains=domains, lease_share=share, settle_s=config.cluster.settle_s,
-                          member=member_name(config, facts["admin_port"]),
-                          domain_config={name: dict(settings) for name, settings in config.domains.items()},
-                          faults=faults, synchronous=config.storage.synchronous,
-                          retention_s=config.storage.retention_s, hosts=config.runs.hosts,
-                          journal_path=self._journal_path(),
-                          isolation=config.runs.isolation, max_runs=config.runs.max_runs,
-                          lease_s=config.runs.lease_s,
-                          extra_children=(admin,), root_flags=intensity)
-
-    def _journal_path(self) -> Path | None:
-        path = self.config.storage.journal_path
-        return None if path is None else Path(path).resolve()
 
     def _open_door(self) -> int | None:
         """Tell the door where the registry is (once, with the control token); return its pid."""
@@ -428,6 +371,7 @@ class Daemon:
 
     def _tree_pids(self) -> set[int]:
         """Pids of the root supervisor and everything under it (from the admin endpoint's tree walk)."""
+        from sagaline.daemon.tree import tree_pids
         from sagaline.messages.admin import AdminResult
 
         try:
@@ -437,24 +381,7 @@ class Daemon:
             return set()
         if not isinstance(answer, AdminResult):
             return set()
-        pids = set(_walk_pids(answer.data["tree"]))
-        roots = {_parent_pid(child["pid"]) for child in answer.data["tree"]["children"] if child.get("pid")}
-        return pids | {pid for pid in roots if pid}
-
-
-def _walk_pids(node: dict) -> list[int]:
-    found = [node["pid"]] if node.get("pid") else []
-    for child in node.get("children", []):
-        found.extend(_walk_pids(child))
-    return found
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rpartition(")")[2].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
+        return tree_pids(answer.data["tree"])
 
 
 def _accepts(address: str, port: int) -> bool:

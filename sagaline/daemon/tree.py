@@ -46,7 +46,8 @@ from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, cl
 from sagaline.supervisors.supervisor import Supervisor
 from sagaline.supervisors.supervisor_args import SupervisorArgs
 
-__all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts"]
+__all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts",
+           "tree_pids"]
 
 REGISTRY = class_path(Registry)
 SUPERVISOR = class_path(Supervisor)
@@ -215,3 +216,27 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
         raise RuntimeError("the saga supervisor did not register")
     pids = {name: pid for name, pid in (("registry", registry_pid), ("root", root_pid)) if pid}
     return Tree(registry, root, found.entries[0].holder, pids)
+
+
+def tree_pids(tree: dict[str, Any]) -> set[int]:
+    """Pids of the root supervisor and everything under it, from an admin ``tree`` answer's ``tree``
+    (the root's pid is its top-level children's parent)."""
+    pids = set(_walk_pids(tree))
+    roots = {_parent_pid(child["pid"]) for child in tree["children"] if child.get("pid")}
+    return pids | {pid for pid in roots if pid}
+
+
+def _walk_pids(node: dict[str, Any]) -> list[int]:
+    found = [node["pid"]] if node.get("pid") else []
+    for child in node.get("children", []):
+        found.extend(_walk_pids(child))
+    return found
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
