@@ -68,6 +68,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sagaline.hosts.host_admission import Admission
 from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.hosts.host_forward import forward_on
@@ -97,7 +98,6 @@ from sagaline.messages.saga import (
     RunSnapshot,
     RunStatus,
     RunWithdrawn,
-    SagaAccepted,
     SagaRefused,
     StartSaga,
 )
@@ -106,7 +106,6 @@ from sagaline.runtime.addresses import tcp_endpoint
 from sagaline.saga import Executor
 from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal
 from sagaline.saga.placement import partition_of
-from sagaline.sagas.admission import admit
 from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
@@ -158,6 +157,7 @@ class SagaHost(ChildKeeper):
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.requests = RunRequests(self)
+        self.admission = Admission(self)
         self.registry_view = HostRegistry(self)
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
@@ -289,7 +289,8 @@ class SagaHost(ChildKeeper):
     def _withdraw_starts(self) -> None:
         """Starts whose first record is not durable are taken back and refused: never half-accepted
         (a single-run host tells its parent, which answers the starter, and exits)."""
-        refusal = self._refusal() or SagaRefused(code="storage_unavailable", message="the journal cannot be written")
+        refusal = self.admission.refusal() or SagaRefused(code="storage_unavailable",
+                                                          message="the journal cannot be written")
         for cid in self.journal.withdraw_starts():
             if self.cfg.launch is not None:
                 self.post(self.parent, RunWithdrawn(correlation_id=cid, reason=self.storage.fault or ""))
@@ -538,27 +539,7 @@ class SagaHost(ChildKeeper):
         self.desk.receive(message, sender)
 
     def receive_StartSaga(self, message: StartSaga, sender: Any) -> None:
-        verdict = admit(message, self.sagas, self.definitions)
-        if isinstance(verdict, SagaRefused):
-            self.post(sender, verdict)
-            return
-        cid = verdict.correlation_id
-        if self._answer_existing(message, cid, sender):
-            return
-        if self.forwarded_elsewhere(message, sender):
-            return
-        refusal = self._refusal()
-        if refusal is not None:
-            self.post(sender, refusal)
-            return
-        if message.correlation_id and self.durable:
-            summary, out = self.journal.store.find(cid)
-            if summary is not None:
-                self._answer_recorded(message, cid, summary.saga, out, sender, summary.status)
-                return
-        (self.book.wait if message.wait else self.book.accept_later)(cid, sender)
-        start = message if message.correlation_id == cid else message.model_copy(update={"correlation_id": cid})
-        self.launch(NewRun(cid, message.saga, start))
+        self.admission.start(message, sender)
 
     def forwarded_elsewhere(self, message: Any, sender: Any) -> bool:
         """Sent on to the daemon whose host holds this partition (:mod:`sagaline.hosts.host_forward`)?"""
@@ -585,51 +566,10 @@ class SagaHost(ChildKeeper):
             return SagaRefused(code="unavailable", message=self.lease.refusal())
         return None
 
-    def _refusal(self) -> SagaRefused | None:
-        refused = self.standing_by()
-        if refused is not None:
-            return refused
-        if self.storage.fault is not None:
-            return SagaRefused(code="storage_unavailable",
-                               message=f"the journal cannot be written: {self.storage.fault}")
-        if self._exiting:
-            return SagaRefused(code="unavailable", message="the saga host is shutting down")
-        limit = self.cfg.max_runs
-        if limit is not None and self.book.active() + len(self.book.to_recover) >= limit:
-            return SagaRefused(code="max_children", message=f"{limit} runs already in progress on this host")
-        return None
-
-    def _answer_existing(self, message: StartSaga, cid: str, sender: Any) -> bool:
-        finished = self.book.finished.get(cid)
-        if finished is not None:
-            self._answer_recorded(message, cid, finished.saga, finished, sender, finished.status)
-            return True
-        if not self.book.known(cid):
-            return False
-        saga = self.book.saga_of(cid) or message.saga
-        if saga != message.saga:
-            self.post(sender, _taken(cid, saga, "running"))
-        elif message.wait:
-            self.book.wait(cid, sender, existing=True)
-        else:
-            self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True, address=self._address_of(cid)))
-        return True
-
-    def _answer_recorded(self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any,
-                         status: str) -> None:
-        """A start under the id of a run that exists: that run (its saga's), or a refusal if another saga holds it."""
-        if saga != message.saga:
-            self.post(sender, _taken(cid, saga, status))
-        elif message.wait and out is not None:
-            self.post(sender, out.model_copy(update={"existing": True}))
-        elif message.wait:
-            self.book.wait(cid, sender, existing=True)
-        else:
-            self.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True))
-
-    def _address_of(self, cid: str) -> Any:
-        child = self.book.processes.get(cid)
-        return child.address if child is not None else self.myAddress
+    @property
+    def exiting(self) -> bool:
+        """True once the host has begun to exit."""
+        return self._exiting
 
     # ----- requests about one run (RunRequests) ------------------------------------------------
 
@@ -738,13 +678,6 @@ class SagaHost(ChildKeeper):
         except Exception:
             _log.exception("host: closing the journal failed")
         self.outbox.flush(float("inf"))  # nothing is held any more
-
-
-def _taken(cid: str, saga: str, status: str) -> SagaRefused:
-    """One run per correlation id (a registry's unique key): another saga's start under it is refused."""
-    return SagaRefused(code="correlation_id_taken",
-                       message=f"correlation id {cid} is held by a run of {saga!r} ({status}); "
-                               "start another saga under a new id (its causation id may name this run)")
 
 
 def _of_run(cid: str) -> Callable[[Any], bool]:
