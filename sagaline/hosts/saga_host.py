@@ -74,6 +74,7 @@ from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.hosts.host_lease import LeaseLost, PartitionLease
+from sagaline.hosts.host_process_runs import ProcessRuns
 from sagaline.hosts.host_registry import HostRegistry, run_key
 from sagaline.hosts.host_run_requests import RunRequests
 from sagaline.hosts.host_storage import StorageGuard
@@ -111,9 +112,9 @@ from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
 from sagaline.storage.location import is_postgres
 from sagaline.storage.sqlite import SqliteOptions
-from sagaline.supervisors.api import ChildInfo, Children, WhichChildren
+from sagaline.supervisors.api import WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
-from sagaline.supervisors.spec import child_spec, class_path
+from sagaline.supervisors.spec import class_path
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
@@ -158,6 +159,7 @@ class SagaHost(ChildKeeper):
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.requests = RunRequests(self)
         self.admission = Admission(self)
+        self.processes = ProcessRuns(self, class_path(SagaHost))
         self.registry_view = HostRegistry(self)
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
@@ -303,7 +305,7 @@ class SagaHost(ChildKeeper):
                 if run.successor is not None:
                     self.requests.answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
                                          refusal.message)
-            self._answer(self.book.withdrawn(cid, refusal))
+            self.answer_all(self.book.withdrawn(cid, refusal))
 
     def _to_bus(self, command: Any) -> None:
         """Post a bus command (a storage alert) to the event bus, if the host knows it."""
@@ -390,7 +392,7 @@ class SagaHost(ChildKeeper):
         if self.cfg.launch is not None:
             self.post(self.parent, RunBegun(correlation_id=run.run_id))
             return
-        self._answer(self.book.begun(run.run_id, run.saga, self.myAddress))
+        self.answer_all(self.book.begun(run.run_id, run.saga, self.myAddress))
 
     def ended(self, run: SagaRun, result: RunOutcome) -> None:
         run.done = True
@@ -400,13 +402,13 @@ class SagaHost(ChildKeeper):
             self.stop("normal")
             return
         if self.book.live.get(run.run_id) is run:
-            self._run_over(result)
+            self.run_over(result)
 
-    def _run_over(self, result: RunOutcome) -> None:
+    def run_over(self, result: RunOutcome) -> None:
         """Remember how a run ended and tell everyone waiting for it."""
-        self._answer(self.book.over(result))
+        self.answer_all(self.book.over(result))
 
-    def _answer(self, answers: list[tuple[Any, Any]]) -> None:
+    def answer_all(self, answers: list[tuple[Any, Any]]) -> None:
         for who, message in answers:
             self.post(who, message)
 
@@ -415,7 +417,7 @@ class SagaHost(ChildKeeper):
     def launch(self, launch: Launch) -> None:
         """Start, rebuild or succeed a run here or, for a process saga, in a single-run child host."""
         if self.cfg.isolation_of(launch.saga, self._definition(launch.saga)) == "process":
-            self._spawn_process_run(launch)
+            self.processes.spawn(launch)
         else:
             self._launch_local(launch)
 
@@ -431,16 +433,6 @@ class SagaHost(ChildKeeper):
             history = self.journal.store.load(launch.predecessor) if self.durable else None
             self._guarded(run, run.succeed, history, launch.from_step, launch.reply_to)
 
-    def _spawn_process_run(self, launch: Launch) -> None:
-        spec = child_spec(f"run:{launch.run_id}", class_path(SagaHost),
-                          self.cfg.for_process_run(launch, self.directory), restart="temporary")
-        child = Child(spec.id, spec)
-        self.book.processes[launch.run_id] = child
-        self.book.process_sagas[launch.run_id] = launch.saga
-        self.spawn(child)
-        for message, _ in self.book.unanswered(launch.run_id):  # asked of a predecessor that died
-            self.post(child.address, Routed(request=message, reply_to=self.myAddress))
-
     def executor(self, saga: str) -> Executor:
         if saga not in self.executors:
             self.executors[saga] = Executor(self._definition(saga))
@@ -455,14 +447,14 @@ class SagaHost(ChildKeeper):
         if self.book.live.get(run.run_id) is run:
             del self.book.live[run.run_id]
         self.run_timers.cancel_all(lambda key: key[0] == run.run_id)
-        self._lost(run.run_id, run.saga, reason)
+        self.lost(run.run_id, run.saga, reason)
 
-    def _lost(self, cid: str, saga: str, reason: ExitReason) -> None:
+    def lost(self, cid: str, saga: str, reason: ExitReason) -> None:
         if self.cfg.launch is not None:
             raise RuntimeError(f"the run died: {reason.error_type}: {reason.detail}")  # the parent rebuilds it
         if not self.durable:
             out = operator_outcome(cid, saga, "saga_actor_died", f"{reason.kind}: {reason.detail or ''}", time.time())
-            self._run_over(out.model_copy(update={"status": "stuck"}))
+            self.run_over(out.model_copy(update={"status": "stuck"}))
             return
         deaths = self.book.died(cid)
         if deaths >= self.cfg.max_deaths:
@@ -476,50 +468,36 @@ class SagaHost(ChildKeeper):
         _log.warning("run %s needs an operator: %s: %s", cid, code, message)
         out = operator_outcome(cid, saga, code, message, time.time())
         self.journal.add(Finish(cid, "needs_operator", out))
-        self._run_over(out)
+        self.run_over(out)
 
     # ----- process runs (children) -------------------------------------------------------------
 
     def find_child(self, child_id: str) -> Child | None:
-        return self.book.processes.get(child_id[4:]) if child_id.startswith("run:") else None
+        return self.processes.find_child(child_id)
 
     def all_children(self) -> list[Child]:
-        return list(self.book.processes.values())
+        return self.processes.all_children()
 
     def child_start_failed(self, child: Child, reason: ExitReason, holder: Any) -> None:
         self.child_died(child, reason)
 
     def child_died(self, child: Child, reason: ExitReason) -> None:
-        cid = child.id[4:]
-        if self.book.processes.pop(cid, None) is not None:
-            self._lost(cid, self.book.process_sagas[cid], reason)
+        self.processes.child_died(child, reason)
 
     def receive_RunBegun(self, message: RunBegun, sender: Any) -> None:
-        child = self.book.processes.get(message.correlation_id)
-        if child is not None:
-            self._answer(self.book.begun(message.correlation_id, self.book.process_sagas[message.correlation_id],
-                                         sender))
+        self.processes.run_begun(message, sender)
 
     def receive_RunWithdrawn(self, message: RunWithdrawn, sender: Any) -> None:
-        cid = message.correlation_id
-        if self.book.processes.pop(cid, None) is None:
-            return
-        self.book.process_sagas.pop(cid, None)
-        refusal = SagaRefused(code="storage_unavailable", message=f"the journal cannot be written: {message.reason}")
-        self._answer(self.book.withdrawn(cid, refusal))
-        for _request, requester in self.book.drop_relays(cid):
-            self.post(requester, SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}: its start was refused"))
+        self.processes.run_withdrawn(message)
 
     def receive_RunEnded(self, message: RunEnded, sender: Any) -> None:
-        cid = message.outcome.correlation_id
-        self._run_over(message.outcome)  # its host exits next: it is asked nothing more
-        for request, requester in self.book.drop_relays(cid):
-            self.requests.answer_ended(request, requester)
+        self.processes.run_ended(message)
 
     def receive_WhichChildren(self, message: WhichChildren, sender: Any) -> None:
-        self.post(sender, Children(children=tuple(
-            ChildInfo(id=c.id, address=c.address, status="running" if c.alive else "undefined", type="worker",
-                      restarts=c.restarts, pid=c.pid, name=run_key(c.id[4:])) for c in self.book.processes.values())))
+        self.post(sender, self.processes.which_children())
+
+    def answer_ended(self, message: Any, sender: Any) -> None:
+        self.requests.answer_ended(message, sender)
 
     # ----- requests ----------------------------------------------------------------------------
 
