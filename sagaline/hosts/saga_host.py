@@ -75,12 +75,12 @@ from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
 from sagaline.hosts.host_lease import LeaseLost, PartitionLease
 from sagaline.hosts.host_process_runs import ProcessRuns
+from sagaline.hosts.host_recovery import Recovery
 from sagaline.hosts.host_registry import HostRegistry, run_key
 from sagaline.hosts.host_run_requests import RunRequests
 from sagaline.hosts.host_storage import StorageGuard
 from sagaline.hosts.run_book import RunBook
 from sagaline.hosts.saga_run import SagaRun, Tick
-from sagaline.hosts.saga_support import operator_outcome
 from sagaline.messages.base import Reply
 from sagaline.messages.batch import Forwarded, Pump, ReplyBatch, Routed
 from sagaline.messages.registry import Count, Entries, Lookup, RegistryEvent, Select, Subscribe
@@ -105,8 +105,7 @@ from sagaline.messages.saga import (
 from sagaline.messages.supervision import ExitReason
 from sagaline.runtime.addresses import tcp_endpoint
 from sagaline.saga import Executor
-from sagaline.saga.journal import Finish, GroupCommit, Halted, MemoryJournal
-from sagaline.saga.placement import partition_of
+from sagaline.saga.journal import GroupCommit, Halted, MemoryJournal
 from sagaline.sagas.storage import CHECK_EVERY_S, MAX_RETRY_S
 from sagaline.storage.errors import StorageError
 from sagaline.storage.journal_sqlite import SqliteJournal
@@ -115,8 +114,6 @@ from sagaline.storage.sqlite import SqliteOptions
 from sagaline.supervisors.api import WhichChildren
 from sagaline.supervisors.children import Child, ChildKeeper
 from sagaline.supervisors.spec import class_path
-from sagaline.telemetry import names as tn
-from sagaline.telemetry.core import telemetry
 
 __all__ = ["SagaHost", "run_key", "MAX_RETRY_S"]
 
@@ -160,6 +157,7 @@ class SagaHost(ChildKeeper):
         self.requests = RunRequests(self)
         self.admission = Admission(self)
         self.processes = ProcessRuns(self, class_path(SagaHost))
+        self.recovery = Recovery(self)
         self.registry_view = HostRegistry(self)
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
@@ -168,7 +166,7 @@ class SagaHost(ChildKeeper):
         if self.cfg.launch is not None:
             self._launch_local(self.cfg.launch)
         elif not self.waiting_for_directory:
-            self._find_unfinished()
+            self.recovery.find_unfinished()
         self._pump()
 
     def _open_store(self) -> Any:
@@ -183,44 +181,8 @@ class SagaHost(ChildKeeper):
     def durable(self) -> bool:
         return self.cfg.journal == "sqlite"
 
-    def _find_unfinished(self) -> None:
-        """Queue every unfinished run of this partition for recovery (``recovery_concurrency`` per pump);
-        with leases, only once this host holds its partition's lease."""
-        if not self.durable or (self.lease is not None and not self._hold_lease()):
-            return
-        for run in self.journal.store.unfinished():
-            if partition_of(run.run_id, self.cfg.count) != self.cfg.index:
-                continue
-            if run.saga in self.sagas:
-                self.book.to_recover[run.run_id] = run.saga
-            else:
-                self._mark_needs_operator(run.run_id, run.saga, "unknown_saga",
-                                          f"no saga named {run.saga!r} in the catalog")
-        if self.book.to_recover:
-            _log.info("host %d: recovering %d unfinished runs", self.cfg.index, len(self.book.to_recover))
-
-    def _hold_lease(self) -> bool:
-        """Claim or renew the partition's lease and schedule the next claim; True while held."""
-        assert self.lease is not None
-        had = self.lease.held is not None
-        try:
-            held = self.lease.hold(time.time())
-        except StorageError as exc:  # a renewal that fails is retried; a write after a takeover is fenced
-            _log.warning("host %d: lease claim failed (%s)", self.cfg.index, exc)
-            held = had
-        if held and not had and self.lease.held is not None:
-            _log.info("host %d: holds %s (token %d)", self.cfg.index, self.lease.resource, self.lease.held.token)
-        self.timers.start("lease", self.lease.next_claim_in(time.time()))
-        return held
-
-    def _recover_more(self) -> None:
-        """Rebuild the next ``recovery_concurrency`` unfinished runs (one batch per pump, whether or not
-        the runs rebuilt before have ended: a run may wait in flight for hours)."""
-        rebuild = self.book.to_rebuild(self.cfg.recovery_concurrency)
-        for cid, saga in rebuild:
-            self.launch(Rebuild(cid, saga))
-        if rebuild:
-            telemetry.execute(tn.SAGA_BACKLOG, {"depth": len(self.book.to_recover)}, {"host": self.cfg.index})
+    def lost(self, cid: str, saga: str, reason: ExitReason) -> None:
+        self.recovery.lost(cid, saga, reason)
 
     # ----- the pump ------------------------------------------------------------------------
 
@@ -241,7 +203,7 @@ class SagaHost(ChildKeeper):
     def _pump(self) -> None:
         """Runs handle their mail, the journal commits, continuations run; then send, then re-arm."""
         if self.book.to_recover and self.storage.may_write(time.time()):
-            self._recover_more()
+            self.recovery.recover_more()
         for _ in range(_MAX_ROUNDS):
             while self.ready:
                 run = self.ready.popleft()
@@ -280,7 +242,7 @@ class SagaHost(ChildKeeper):
             action(*args)
         except Exception as exc:
             _log.error("run %s crashed", run.run_id, exc_info=exc)
-            self._run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
+            self.recovery.run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
 
     def _storage_failed(self, exc: StorageError) -> None:
         if exc.reason == "fenced":
@@ -354,9 +316,9 @@ class SagaHost(ChildKeeper):
             self.timers.start("storage", CHECK_EVERY_S)
         elif name == "lease":
             if self.lease is not None and self.lease.held is not None:
-                self._hold_lease()
+                self.recovery.hold_lease()
             elif not self.waiting_for_directory:
-                self._find_unfinished()  # takes the partition over once the holder's lease expired
+                self.recovery.find_unfinished()  # takes the partition over once the holder's lease expired
         else:
             super().on_timer(name, data)
 
@@ -440,35 +402,6 @@ class SagaHost(ChildKeeper):
 
     def _definition(self, saga: str) -> Any:
         return self.apps.definition(saga)
-
-    def _run_died(self, run: SagaRun, reason: ExitReason) -> None:
-        """A run's actor died before its end was recorded: rebuild it, or give up after ``max_deaths``."""
-        run.done = True
-        if self.book.live.get(run.run_id) is run:
-            del self.book.live[run.run_id]
-        self.run_timers.cancel_all(lambda key: key[0] == run.run_id)
-        self.lost(run.run_id, run.saga, reason)
-
-    def lost(self, cid: str, saga: str, reason: ExitReason) -> None:
-        if self.cfg.launch is not None:
-            raise RuntimeError(f"the run died: {reason.error_type}: {reason.detail}")  # the parent rebuilds it
-        if not self.durable:
-            out = operator_outcome(cid, saga, "saga_actor_died", f"{reason.kind}: {reason.detail or ''}", time.time())
-            self.run_over(out.model_copy(update={"status": "stuck"}))
-            return
-        deaths = self.book.died(cid)
-        if deaths >= self.cfg.max_deaths:
-            self._mark_needs_operator(cid, saga, "saga_actor_died",
-                                      f"its actor died {deaths} times (last: {reason.kind} {reason.detail or ''})")
-            return
-        _log.warning("the actor of run %s died (%s); rebuilding it from the journal", cid, reason.kind)
-        self.respawn.append((cid, saga))
-
-    def _mark_needs_operator(self, cid: str, saga: str, code: str, message: str) -> None:
-        _log.warning("run %s needs an operator: %s: %s", cid, code, message)
-        out = operator_outcome(cid, saga, code, message, time.time())
-        self.journal.add(Finish(cid, "needs_operator", out))
-        self.run_over(out)
 
     # ----- process runs (children) -------------------------------------------------------------
 
@@ -611,7 +544,7 @@ class SagaHost(ChildKeeper):
             self.registry_view.registry_entry(entry.key, entry.holder)
         if self.waiting_for_directory:  # the domain actors are known: recovery may re-send to them
             self.waiting_for_directory = False
-            self._find_unfinished()
+            self.recovery.find_unfinished()
             held, self.held = self.held, []
             for routed in held:
                 if isinstance(routed, Routed):
