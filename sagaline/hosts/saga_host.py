@@ -64,7 +64,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,8 @@ from sagaline.hosts.host_args import HostArgs, Launch, NewRun, Rebuild
 from sagaline.hosts.host_desk import DeskTicket, HostDesk
 from sagaline.hosts.host_forward import forward_on
 from sagaline.hosts.host_io import Outbox, RunTimers
-from sagaline.hosts.host_lease import LeaseLost, PartitionLease
+from sagaline.hosts.host_journal_faults import JournalFaults
+from sagaline.hosts.host_lease import PartitionLease
 from sagaline.hosts.host_process_runs import ProcessRuns
 from sagaline.hosts.host_recovery import Recovery
 from sagaline.hosts.host_registry import HostRegistry, run_key
@@ -158,6 +158,7 @@ class SagaHost(ChildKeeper):
         self.admission = Admission(self)
         self.processes = ProcessRuns(self, class_path(SagaHost))
         self.recovery = Recovery(self)
+        self.faults = JournalFaults(self)
         self.registry_view = HostRegistry(self)
         self.waiting_for_directory = self.registry is not None and self.cfg.launch is None
         if self.waiting_for_directory:
@@ -223,10 +224,10 @@ class SagaHost(ChildKeeper):
         try:
             thens = self.journal.flush(time.time())
         except StorageError as exc:
-            self._storage_failed(exc)
+            self.faults.failed(exc)
             return False
         except Halted as halted:
-            self._halted(halted.rule)
+            self.faults.halted(halted.rule)
             return False
         self.storage.wrote(time.time())
         for run, then in thens:
@@ -244,43 +245,11 @@ class SagaHost(ChildKeeper):
             _log.error("run %s crashed", run.run_id, exc_info=exc)
             self.recovery.run_died(run, ExitReason(kind="error", error_type=type(exc).__name__, detail=str(exc)[:2000]))
 
-    def _storage_failed(self, exc: StorageError) -> None:
-        if exc.reason == "fenced":
-            raise LeaseLost(str(exc)) from exc  # another host owns these runs now: crash, restart standing by
-        self.timers.start("journal", self.storage.write_failed(exc, time.time(), self.journal.pending))
-        self._withdraw_starts()
-
-    def _withdraw_starts(self) -> None:
-        """Starts whose first record is not durable are taken back and refused: never half-accepted
-        (a single-run host tells its parent, which answers the starter, and exits)."""
-        refusal = self.admission.refusal() or SagaRefused(code="storage_unavailable",
-                                                          message="the journal cannot be written")
-        for cid in self.journal.withdraw_starts():
-            if self.cfg.launch is not None:
-                self.post(self.parent, RunWithdrawn(correlation_id=cid, reason=self.storage.fault or ""))
-                self.stop("normal")
-                return
-            run = self.book.live.get(cid)
-            if run is not None:
-                run.done = True
-                self.run_timers.cancel_all(_of_run(cid))
-                if run.successor is not None:
-                    self.requests.answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
-                                         refusal.message)
-            self.answer_all(self.book.withdrawn(cid, refusal))
-
     def _to_bus(self, command: Any) -> None:
         """Post a bus command (a storage alert) to the event bus, if the host knows it."""
         flow = self.directory.get("flow")
         if flow is not None:
             self.post(flow, command)
-
-    def _halted(self, rule: Any) -> None:
-        if rule.marker:
-            Path(rule.marker).write_text("halted\n")
-        _log.warning("journal halted by its rehearsal rule (%s)", rule.action)
-        while rule.action == "freeze":  # the test kills the whole system now
-            time.sleep(3600)
 
     def _arm(self) -> None:
         at = min((t for t in (self.run_timers.next_at(), self.release_at) if t is not None), default=None)
@@ -306,14 +275,9 @@ class SagaHost(ChildKeeper):
                 self.release_at = None if (self.ready or self.pump_due) else self.outbox.flush(now)
             self._arm()  # what is not due yet (a wakeup may come a little early) needs a wakeup of its own
         elif name == "journal":
-            wait = self.storage.retry_in(time.time())
-            if wait:  # a wakeup may come a little early; the pump that follows a due one tries again
-                self.timers.start("journal", wait)
+            self.faults.retry_timer()
         elif name == "storage":
-            self.storage.check(time.time(), self.journal.pending)
-            if self.storage.fault is not None:
-                self._withdraw_starts()
-            self.timers.start("storage", CHECK_EVERY_S)
+            self.faults.check_timer()
         elif name == "lease":
             if self.lease is not None and self.lease.held is not None:
                 self.recovery.hold_lease()
@@ -589,8 +553,3 @@ class SagaHost(ChildKeeper):
         except Exception:
             _log.exception("host: closing the journal failed")
         self.outbox.flush(float("inf"))  # nothing is held any more
-
-
-def _of_run(cid: str) -> Callable[[Any], bool]:
-    """Whether a run timer's key belongs to run ``cid``."""
-    return lambda key: bool(key[0] == cid)
