@@ -7,9 +7,11 @@ write is retried with backoff (doubling up to
 record was not written is taken back and refused ``storage_unavailable``
 (never half-accepted). The host checks the journal's filesystem every
 :data:`~sagaline.sagas.storage.CHECK_EVERY_S` even when idle, so a full or
-read-only disk is found before a write fails
-(:class:`~sagaline.hosts.host_storage.StorageGuard` keeps the fault and
-alerts). A write refused because another host took the partition over
+read-only disk is found before a write fails; it reports the fault in
+``HostStats`` (hence ``health``) and alerts once per fault and once per
+recovery (:class:`~sagaline.hosts.host_storage.StorageGuard`; the
+decisions are :mod:`sagaline.sagas.storage`'s). Runs resume when a write
+succeeds. A write refused because another host took the partition over
 (``fenced``) crashes the host (:class:`~sagaline.hosts.host_lease.LeaseLost`).
 """
 

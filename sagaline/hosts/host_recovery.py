@@ -5,7 +5,8 @@ of its partition found in the journal and rebuilds ``recovery_concurrency``
 of them per pump; a run whose saga is no longer in the catalog is marked
 ``needs_operator`` (``unknown_saga``). With ``lease_s``, it does so only
 once it holds the partition's lease (:mod:`sagaline.hosts.host_lease`),
-claimed and renewed on a timer.
+claimed and renewed on a timer; a standby host takes a dead daemon's
+partition over once its lease expires.
 
 **Isolation.** An exception in one run's code ends that run only: the run
 is rebuilt from the journal, and after ``max_deaths`` deaths it is marked

@@ -23,38 +23,31 @@ domain actor travel as one batch). Timers of all runs share one heap and
 one Thespian wakeup (:class:`~sagaline.hosts.host_io.RunTimers`).
 
 **Isolation.** An exception in one run's code ends that run only, as a
-crash ends an Erlang process: the run is rebuilt from the journal (its
-in-flight commands re-sent with their keys), and after ``max_deaths``
-deaths it is marked ``needs_operator``; other runs never notice. A host
-that dies (SIGKILL, OOM) is restarted by the saga supervisor and rebuilds
-every unfinished run of its partition from the journal, once it knows the
-domain actors (so a re-send never fails for want of an address). Without a
-durable journal (``journal="memory"``), a run whose actor died ends
-``stuck`` (``saga_actor_died``), announced to its waiters: never lost.
+crash ends an Erlang process: the run is rebuilt from the journal; other
+runs never notice. A host that dies (SIGKILL, OOM) is restarted by the saga
+supervisor and rebuilds every unfinished run of its partition from the
+journal, once it knows the domain actors (so a re-send never fails for want
+of an address).
 
-**Process runs.** A saga declared ``isolation="process"`` runs in a
-single-run host: a child actor (its own OS process) of the partition's
-host, which keeps its waiters and its registry entry, relays requests to
-it, and rebuilds it from the journal when it dies.
+**Collaborators**, each with a Protocol naming what it needs of the host
+(the actor keeps its ``receive_<Class>`` methods and delegates):
 
-**Storage faults.** When the journal cannot be written (disk full,
-read-only, I/O errors), nothing that follows from the unwritten records
-happens: runs pause, the write is retried with backoff (doubling up to
-:data:`MAX_RETRY_S`), new starts are refused at once with
-``storage_unavailable``, and a start whose first record was not written is
-taken back and refused the same way (never half-accepted). The host checks
-the journal's filesystem every second even when idle, so a full or
-read-only disk is found before a write fails; it reports the fault in
-``HostStats`` (hence ``health``) and alerts once per fault and once per
-recovery (:class:`~sagaline.hosts.host_storage.StorageGuard`; the decisions
-are :mod:`sagaline.sagas.storage`'s). Runs resume when a write succeeds.
-
-**Leases.** With ``lease_s`` (daemons sharing one PostgreSQL journal), a
-host owns its partition only while it holds the partition's lease; a
-standby host takes a dead daemon's partition over once its lease expires
-(:mod:`sagaline.hosts.host_lease`); a host that does not hold its partition
-forwards requests about its runs to the holder's host
-(:mod:`sagaline.hosts.host_forward`).
+* :mod:`~sagaline.hosts.host_admission`: starts (one run per correlation id);
+* :mod:`~sagaline.hosts.host_run_requests`: wait, cancel, status, operator actions;
+* :mod:`~sagaline.hosts.host_recovery`: unfinished runs, the partition's
+  lease, runs whose actor died (``max_deaths``, ``needs_operator``);
+* :mod:`~sagaline.hosts.host_journal_faults`: storage faults -- runs pause,
+  writes are retried with backoff (up to :data:`MAX_RETRY_S`), starts not
+  yet written are refused ``storage_unavailable`` (never half-accepted);
+* :mod:`~sagaline.hosts.host_process_runs`: sagas declared
+  ``isolation="process"``, each in a single-run child host;
+* :mod:`~sagaline.hosts.host_registry`: the registry partition of the runs'
+  keys and the directory of domain actors;
+* :mod:`~sagaline.hosts.host_desk` (admin requests sent straight here),
+  :mod:`~sagaline.hosts.host_forward` (requests about runs of a partition
+  another daemon's host holds by lease), :mod:`~sagaline.hosts.host_io`
+  (outbox, run timers), :mod:`~sagaline.hosts.host_storage` (the storage
+  guard behind ``HostStats`` and the storage alerts).
 
 Args: see :class:`~sagaline.hosts.host_args.HostArgs`.
 """
