@@ -16,6 +16,15 @@ trains in its own thread, so it stays responsive while trials run:
   killed before it reported its pid is killed as soon as it does. The
   trial is cancelled at once; the process is gone a few ms later, when
   Thespian's ``ChildActorExited`` arrives and its temporary files are removed.
+* In a convention (the bridge on the leader, members declaring ``trainer``)
+  each trainer is created on a trainer member: the one running the fewest
+  of its trainers (:mod:`thunderline.domains.trainer_places`; Thespian alone
+  would put them all on the first). The bridge learns the members from
+  Thespian's ``ActorSystemConventionUpdate``; without any, trainers run in
+  its own actor system. A remote trainer is stopped by an
+  ``ActorExitRequest`` (honoured after its current epoch; its pid is on
+  another machine), and a member leaving the convention fails the trials
+  running there. Its artifacts are written on that member's disk.
 * A trainer that exits without a report (crashed, killed by someone else)
   fails its trial with the exit reason. When the bridge stops, it kills
   every trainer still running: none outlives it.
@@ -68,6 +77,7 @@ from sagaline.telemetry.core import telemetry
 from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
 from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
+from thunderline.domains.trainer_places import choose_member, trainer_requirements
 from thunderline.messages import bridge as b
 
 __all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
@@ -89,6 +99,7 @@ class _Trial:
     state: str = "queued"
     address: Any = None
     pid: int | None = None
+    member: str | None = None  # the convention member its trainer runs on; None: this actor system
     spawned: bool = False
     epoch: int = 0
     result: b.TrialResult | None = None
@@ -130,6 +141,11 @@ class BridgeActor(BaseActor):
         self.runs: dict[str, _Run] = {}
         self.queue: deque[str] = deque()
         self.flow: Any = None
+        self.members: dict[str, dict[str, Any]] = {}  # trainer member's admin address -> its requirements
+        try:
+            self.notifyOnSystemRegistrationChanges(True)
+        except Exception:  # an in-process base has no convention: trainers stay local
+            pass
         if self.registry is not None:
             _load_own_app()  # its events' taxonomy, as in every process that emits them
             self.send(self.registry, Subscribe(key_prefix=FLOW_KEY))
@@ -192,7 +208,7 @@ class BridgeActor(BaseActor):
 
     def _list_trials(self, cmd: b.ListTrials, sender: Any) -> Any:
         infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid,
-                             epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
+                             member=t.member, epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
                  for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
@@ -214,7 +230,10 @@ class BridgeActor(BaseActor):
         while self.queue and sum(t.state == "running" for t in self.trials.values()) < self.max_parallel:
             trial = self.trials[self.queue.popleft()]
             run = self.runs[trial.run_id]
-            trial.state, trial.address = "running", self.createActor(self.trainer_class)
+            trial.member = choose_member({m: sum(t.state == "running" and t.member == m for t in self.trials.values())
+                                          for m in self.members})
+            needs = self.members[trial.member] if trial.member is not None else None
+            trial.state, trial.address = "running", self.createActor(self.trainer_class, targetActorRequirements=needs)
             trial.spawned, trial.started_ns = True, time.monotonic_ns()
             telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
                               {"run_id": run.run_id, "trial_id": trial.trial_id})
@@ -262,6 +281,19 @@ class BridgeActor(BaseActor):
             _remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
         self._fill_slots()
 
+    def receive_ActorSystemConventionUpdate(self, msg: Any, sender: Any) -> None:
+        admin = str(msg.remoteAdminAddress)
+        needs = trainer_requirements(dict(msg.remoteCapabilities or {})) if msg.remoteAdded else None
+        if needs is not None:
+            self.members[admin] = needs
+            self._fill_slots()
+            return
+        self.members.pop(admin, None)
+        if not msg.remoteAdded:  # its trainers died with it, and Thespian sends no ChildActorExited for them
+            for trial in [t for t in self.trials.values() if t.member == admin and t.state == "running"]:
+                trial.address = None
+                self._end(trial, "failed", f"trainer's member {admin} left the convention")
+
     def on_timer(self, name: str, data: Any) -> None:
         run = self.runs.get(data)
         if name.startswith("deadline:") and run is not None:
@@ -297,7 +329,10 @@ class BridgeActor(BaseActor):
         return [t.trial_id for t in unfinished]
 
     def _kill(self, trial: _Trial) -> None:
-        if trial.pid is not None and trial.pid != os.getpid():
+        if trial.member is not None:
+            if trial.address is not None:
+                self.send(trial.address, ActorExitRequest())  # its pid is another machine's
+        elif trial.pid is not None and trial.pid != os.getpid():
             try:
                 os.kill(trial.pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -32,6 +32,7 @@ from typing import Any
 
 from sagaline.actors.base import BaseActor
 from thunderline.domains import training
+from thunderline.domains.trainer_places import satisfies
 from thunderline.messages.bridge import TrainTrial, TrialProgress, TrialReport, TrialResult
 
 __all__ = ["TrainerActor", "PROGRESS_INTERVAL_S", "artifact_path"]
@@ -49,6 +50,12 @@ def artifact_path(artifacts_dir: str, run_id: str, trial_id: str) -> Path:
 
 class TrainerActor(BaseActor):
     """Trains one trial and reports it; see the module docstring."""
+
+    @staticmethod
+    def actorSystemCapabilityCheck(capabilities: dict[str, Any], requirements: dict[str, Any]) -> bool:
+        """Thespian's placement hook: only where ``trainer`` is declared, on the member the bridge named
+        (:mod:`thunderline.domains.trainer_places`)."""
+        return satisfies(capabilities, requirements)
 
     def on_start(self, args: dict[str, Any]) -> None:
         self._parent_pid = os.getppid()
