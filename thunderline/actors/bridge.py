@@ -237,7 +237,9 @@ class BridgeActor(BaseActor):
             trial.spawned, trial.started_ns = True, time.monotonic_ns()
             telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
                               {"run_id": run.run_id, "trial_id": trial.trial_id})
-            self.send(trial.address, self.child_init({}, child_id=trial.trial_id))
+            init = self.child_init({}, child_id=trial.trial_id)
+            # a remote trainer's process is no child of ours: no parent-pid orphan check (it watches its admin)
+            self.send(trial.address, init if trial.member is None else init.model_copy(update={"parent_pid": None}))
             self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
                                                   architecture=trial.arch, seed=run.seed,
                                                   artifacts_dir=self.artifacts_dir))
