@@ -24,7 +24,13 @@ trains in its own thread, so it stays responsive while trials run:
   its own actor system. A remote trainer is stopped by an
   ``ActorExitRequest`` (honoured after its current epoch; its pid is on
   another machine), and a member leaving the convention fails the trials
-  running there. Its artifacts are written on that member's disk.
+  running there. A remote trainer is its member admin's child in
+  Thespian, which relays its ``ChildActorExited`` to the bridge (the
+  admin "nannies" children it made for a remote requester), so a trainer
+  killed there fails its trial as a local one. When the whole member
+  vanishes, nobody relays, and Thespian notices a silent member only after
+  minutes: a remote trainer silent for :data:`SILENT_S` (it repeats its
+  progress every second) fails its trial as an exit would. Its artifacts are written on that member's disk.
 * A trainer that exits without a report (crashed, killed by someone else)
   fails its trial with the exit reason. When the bridge stops, it kills
   every trainer still running: none outlives it.
@@ -89,6 +95,8 @@ TRIAL_EVENT = "ml.trial.completed"
 
 
 _ENDED = ("succeeded", "failed", "cancelled")
+#: Seconds without a word (Started, progress, report) after which a trainer on another member counts as dead.
+SILENT_S = 5.0
 
 
 @dataclass
@@ -105,6 +113,7 @@ class _Trial:
     result: b.TrialResult | None = None
     reason: str = ""
     started_ns: int = 0
+    heard_ns: int = 0  # last word from its trainer (monotonic)
 
 
 @dataclass
@@ -235,6 +244,9 @@ class BridgeActor(BaseActor):
             needs = self.members[trial.member] if trial.member is not None else None
             trial.state, trial.address = "running", self.createActor(self.trainer_class, targetActorRequirements=needs)
             trial.spawned, trial.started_ns = True, time.monotonic_ns()
+            trial.heard_ns = trial.started_ns
+            if trial.member is not None and not self.timers.active("liveness"):
+                self.timers.start("liveness", SILENT_S / 5)
             telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
                               {"run_id": run.run_id, "trial_id": trial.trial_id})
             init = self.child_init({}, child_id=trial.trial_id)
@@ -248,7 +260,7 @@ class BridgeActor(BaseActor):
         trial = self.trials.get(msg.child_id or "")
         if trial is None:
             return
-        trial.pid = msg.pid
+        trial.pid, trial.heard_ns = msg.pid, time.monotonic_ns()
         if trial.state == "cancelled":
             self._kill(trial)  # cancelled before it could say who it was
 
@@ -260,7 +272,7 @@ class BridgeActor(BaseActor):
     def receive_TrialProgress(self, msg: b.TrialProgress, sender: Any) -> None:
         trial = self.trials.get(msg.trial_id)
         if trial is not None and trial.state == "running":
-            trial.epoch = msg.epoch
+            trial.epoch, trial.heard_ns = max(trial.epoch, msg.epoch), time.monotonic_ns()
 
     def receive_TrialReport(self, msg: b.TrialReport, sender: Any) -> None:
         trial = self.trials.get(msg.result.trial_id)
@@ -297,9 +309,22 @@ class BridgeActor(BaseActor):
                 self._end(trial, "failed", f"trainer's member {admin} left the convention")
 
     def on_timer(self, name: str, data: Any) -> None:
+        if name == "liveness":
+            self._check_remote_trainers()
+            return
         run = self.runs.get(data)
         if name.startswith("deadline:") and run is not None:
             self._cancel_run(run, "deadline", f"deadline of {run.deadline_s:g} s exceeded")
+
+    def _check_remote_trainers(self) -> None:
+        now = time.monotonic_ns()
+        for trial in [t for t in self.trials.values() if t.member is not None and t.state == "running"]:
+            if now - trial.heard_ns > SILENT_S * 1e9:
+                trial.address = None
+                self._end(trial, "failed", f"trainer on {trial.member} silent for {SILENT_S:g} s (its process is "
+                                           "gone)")
+        if any(t.member is not None and t.state == "running" for t in self.trials.values()):
+            self.timers.start("liveness", SILENT_S / 5)
 
     def _end(self, trial: _Trial, state: str, reason: str, result: b.TrialResult | None = None) -> None:
         trial.state, trial.reason = state, reason
