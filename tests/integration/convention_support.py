@@ -14,8 +14,9 @@ def convention_config(url: str, bind: str = "127.0.0.1", *, partitions: int, lea
             "runs": {"hosts": partitions, "lease_s": lease_s}, "admin": {"workers": 2}, "cluster": cluster}
 
 
-def member(directory: Path, leader: DaemonProcess, config: dict, env: dict[str, str] | None = None) -> DaemonProcess:
-    """A member daemon (not started) joining ``leader`` (bound on ``127.0.0.2``) with its secret."""
-    joined = {**config, "cluster": {**config.get("cluster", {}), "join": f"127.0.0.2:{leader.admin_port}"},
+def member(directory: Path, leader: DaemonProcess, config: dict, env: dict[str, str] | None = None,
+           leader_bind: str = "127.0.0.2") -> DaemonProcess:
+    """A member daemon (not started) joining ``leader`` (bound on ``leader_bind``) with its secret."""
+    joined = {**config, "cluster": {**config.get("cluster", {}), "join": f"{leader_bind}:{leader.admin_port}"},
               "security": {"secret_file": str(leader.data_dir / "secret.key")}}
     return DaemonProcess(directory, joined, env=env)

@@ -33,7 +33,9 @@ def test_one_nas_runs_trials_are_trained_on_both_trainer_members_and_it_complete
     marker = str(uuid.uuid4())
     env = {MARKER: marker}
     settings = {"partitions": 2, "lease_s": 5.0}
-    leader_config = convention_config(postgres_url, "127.0.0.2", **settings, capabilities={"trainer": False})
+    # the leader on 127.0.0.1: this test process's client joins it (a process's Thespian endpoint binds one
+    # address, and the other convention test binds 127.0.0.1)
+    leader_config = convention_config(postgres_url, "127.0.0.1", **settings, capabilities={"trainer": False})
     # the trainers write each model where the bridge says and the bolt domain reads it: one directory every
     # member sees (across machines: a shared mount)
     leader_config["domains"] = {"bridge": {"artifacts_dir": str(tmp_path / "artifacts")}}
@@ -41,10 +43,10 @@ def test_one_nas_runs_trials_are_trained_on_both_trainer_members_and_it_complete
     members: list[DaemonProcess] = []
     try:
         leader.start()
-        for name, bind in (("a", "127.0.0.1"), ("b", "127.0.0.3")):
+        for name, bind in (("a", "127.0.0.2"), ("b", "127.0.0.3")):
             config = convention_config(postgres_url, bind, **settings,
                                        capabilities={"trainer": True, "saga_host": False, "domains": []})
-            members.append(member(tmp_path / name, leader, config, env=env).start())
+            members.append(member(tmp_path / name, leader, config, env=env, leader_bind="127.0.0.1").start())
         cli = CliRunner(leader)
         seen = cli.json("members")
         out = cli.json("sagas", "start", "cerebros_nas", "dataset_id=digits", f"search_space:={json.dumps(SPACE)}",
