@@ -16,21 +16,9 @@ trains in its own thread, so it stays responsive while trials run:
   killed before it reported its pid is killed as soon as it does. The
   trial is cancelled at once; the process is gone a few ms later, when
   Thespian's ``ChildActorExited`` arrives and its temporary files are removed.
-* In a convention (the bridge on the leader, members declaring ``trainer``)
-  each trainer is created on a trainer member: the one running the fewest
-  of its trainers (:mod:`thunderline.domains.trainer_places`; Thespian alone
-  would put them all on the first). The bridge learns the members from
-  Thespian's ``ActorSystemConventionUpdate``; without any, trainers run in
-  its own actor system. A remote trainer is stopped by an
-  ``ActorExitRequest`` (honoured after its current epoch; its pid is on
-  another machine), and a member leaving the convention fails the trials
-  running there. A remote trainer is its member admin's child in
-  Thespian, which relays its ``ChildActorExited`` to the bridge (the
-  admin "nannies" children it made for a remote requester), so a trainer
-  killed there fails its trial as a local one. When the whole member
-  vanishes, nobody relays, and Thespian notices a silent member only after
-  minutes: a remote trainer silent for :data:`SILENT_S` (it repeats its
-  progress every second) fails its trial as an exit would. Its artifacts are written on that member's disk.
+* In a convention, each trainer goes to the least loaded member declaring
+  ``trainer`` (:mod:`thunderline.domains.trainer_places` says how, and how a
+  remote trainer is stopped and its death noticed).
 * A trainer that exits without a report (crashed, killed by someone else)
   fails its trial with the exit reason. When the bridge stops, it kills
   every trainer still running: none outlives it.
@@ -62,7 +50,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +68,9 @@ from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
+from thunderline.actors.bridge_support import TrainingRun as _Run
+from thunderline.actors.bridge_support import Trial as _Trial
+from thunderline.actors.bridge_support import load_own_app, preload, remove_partial_files
 from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
 from thunderline.domains.trainer_places import choose_member, trainer_requirements
@@ -97,35 +87,6 @@ TRIAL_EVENT = "ml.trial.completed"
 _ENDED = ("succeeded", "failed", "cancelled")
 #: Seconds without a word (Started, progress, report) after which a trainer on another member counts as dead.
 SILENT_S = 5.0
-
-
-@dataclass
-class _Trial:
-    trial_id: str
-    run_id: str
-    arch: b.Architecture
-    state: str = "queued"
-    address: Any = None
-    pid: int | None = None
-    member: str | None = None  # the convention member its trainer runs on; None: this actor system
-    spawned: bool = False
-    epoch: int = 0
-    result: b.TrialResult | None = None
-    reason: str = ""
-    started_ns: int = 0
-    heard_ns: int = 0  # last word from its trainer (monotonic)
-
-
-@dataclass
-class _Run:
-    run_id: str
-    dataset: b.TrainingDataset
-    seed: int
-    deadline_s: float
-    trial_ids: list[str]
-    correlation_id: str | None = None  # the saga run's: its trial announcements carry it
-    waiters: list[tuple[Any, Any]] = field(default_factory=list)
-    ended: str | None = None  # None, "deadline" or "cancelled" once cut short
 
 
 class BridgeActor(BaseActor):
@@ -156,7 +117,7 @@ class BridgeActor(BaseActor):
         except Exception:  # an in-process base has no convention: trainers stay local
             pass
         if self.registry is not None:
-            _load_own_app()  # its events' taxonomy, as in every process that emits them
+            load_own_app()  # its events' taxonomy, as in every process that emits them
             self.send(self.registry, Subscribe(key_prefix=FLOW_KEY))
             self.send(self.registry, Lookup(key=FLOW_KEY))
 
@@ -292,7 +253,7 @@ class BridgeActor(BaseActor):
             why = reason.kind + (f": {reason.error_type}: {reason.detail}" if reason.kind == "error" else "")
             self._end(trial, "failed", f"trainer exited without a report ({why})")
         if trial.state != "succeeded":
-            _remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
+            remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
         self._fill_slots()
 
     def receive_ActorSystemConventionUpdate(self, msg: Any, sender: Any) -> None:
@@ -418,23 +379,6 @@ class BridgeActor(BaseActor):
                 self._kill(trial)
 
 
-def _load_own_app() -> None:
-    from sagaline.apps import load_apps
-    from thunderline.app import SPEC  # here, not at the top: the app module imports this one
-
-    load_apps((SPEC,), entry_points=False)
-
-
-def preload() -> None:
-    """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
-    import sklearn.model_selection
-    import sklearn.neural_network
-    import sklearn.preprocessing  # noqa: F401
-    from sklearn.datasets import load_digits
-
-    load_digits()  # also reads the bundled file once, into the page cache
-
-
 def _since(trial: _Trial) -> int:
     """Nanoseconds since the trial started (0 for one that never started)."""
     return time.monotonic_ns() - trial.started_ns if trial.started_ns else 0
@@ -442,8 +386,3 @@ def _since(trial: _Trial) -> int:
 
 def _failed(cmd: Command, code: str, message: str) -> CommandFailed:
     return CommandFailed(headers=cmd.headers, code=code, message=message)
-
-
-def _remove_partial_files(final: Path) -> None:
-    for leftover in final.parent.glob(final.name + ".*.tmp"):
-        leftover.unlink(missing_ok=True)

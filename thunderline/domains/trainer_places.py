@@ -14,6 +14,19 @@ updates) and names it in ``targetActorRequirements``
 (:func:`trainer_requirements`), which :func:`satisfies` checks on every
 actor system Thespian tries.
 
+The bridge's side (:mod:`thunderline.actors.bridge`): it learns the
+trainer members from Thespian's ``ActorSystemConventionUpdate`` (without
+any, trainers run in its own actor system). It stops a remote trainer by
+an ``ActorExitRequest`` (honoured after the current epoch: its pid is
+another machine's). A remote trainer is its member admin's child in
+Thespian, and that admin relays its ``ChildActorExited`` to the bridge
+(it "nannies" children made for a remote requester), so a trainer killed
+there fails its trial as a local one. A member vanishing whole relays
+nothing, and Thespian notices a silent member only after minutes: a
+trainer repeats its progress every second, and a remote trainer silent
+for the bridge's ``SILENT_S`` fails its trial; a member leaving the
+convention fails the trials running there.
+
 A member is named by two capabilities every multiprocTCPBase system has:
 its ``Admin Port`` and its ``Thespian Version`` (the millisecond its
 actor system started).
