@@ -22,13 +22,24 @@ saga-host partitions, or two members holding one each (``cores = 1``,
 clients, one per member (with one member, both on it), so a start for the
 other member's partition is forwarded by the host it reaches. On one
 machine the members share its cores: this measures what the convention
-costs, not what a second machine would add. Not measured: NAS trainer
-members.
+costs, not what a second machine would add.
+
+``nas1`` and ``nas2`` (PostgreSQL): trials/min of one CerebrosNAS run
+(``--trials`` architectures, 2 epochs on digits) on a convention of a
+leader declaring ``trainer = false`` (it runs the bridge, every domain and
+the saga hosts) and one or two members declaring ``trainer`` (no domain, no
+saga host): the bridge places each trainer on the least loaded member
+(:mod:`thunderline.domains.trainer_places`). The bridge's ``max_parallel``
+is 2 in both, so two members run one trainer each where one member runs
+two: on one 2-core machine this too measures what spreading costs, not
+what a second machine adds. Trials/min = trials / (start -> completed) of
+the run, after one warm-up run.
 
 PostgreSQL is skipped with a line when no server binaries exist. The last
 line is one JSON object.
 
-Usage: ``python bench/bench_scale.py [--runs N] [--rounds R] [--c C] [--only sqlite,postgres,members1,members2]``
+Usage: ``python bench/bench_scale.py [--runs N] [--rounds R] [--c C] [--trials T]
+[--only sqlite,postgres,members1,members2,nas1,nas2]``
 """
 
 from __future__ import annotations
@@ -45,7 +56,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BACKENDS = ["sqlite", "postgres", "members1", "members2"]
+BACKENDS = ["sqlite", "postgres", "members1", "members2", "nas1", "nas2"]
+#: The NAS benchmark's search space: 8 architectures, each a short trial.
+NAS_SPACE = {"hidden_layers": [1], "widths": [4, 6, 8, 10, 12, 14, 16, 18], "activations": ["relu"],
+             "learning_rates": [0.01], "batch_sizes": [128], "epochs": 2}
 #: Saga-host partitions of a convention (each member of members2 takes one).
 PARTITIONS = 2
 SAGA = "user_provisioning"
@@ -58,6 +72,8 @@ def one(backend: str, n: int, c: int, url: str | None, postmaster: int | None) -
 
     if backend.startswith("members"):
         return _one_convention(backend, int(backend[-1]), n, c, url, postmaster)
+    if backend.startswith("nas"):
+        return _one_nas(backend, int(backend[-1]), n, url)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
         flags = ["--storage-url", url] if url else []
         config = {"admin": {"workers": max(16, c)}, "storage": {"synchronous": "NORMAL"}}  # both backends alike
@@ -120,6 +136,38 @@ def _one_convention(backend: str, members: int, n: int, c: int, url: str | None,
                       "effects": result["effects"],
                       "daemon_cpu_ms_per_run": 1000 * sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / n,
                       "db_server_cpu_ms_per_run": 1000 * (after[0][1] - before[0][1]) / n}))
+
+
+def _one_nas(backend: str, members: int, trials: int, url: str | None) -> None:
+    """Child process: trials/min of one CerebrosNAS run on a leader without ``trainer`` and ``members``
+    trainer members."""
+    from sagaline.client import Client
+    from sagaline.testing.daemon import DaemonProcess
+
+    base = {"storage": {"synchronous": "NORMAL", "url": url}, "runs": {"hosts": PARTITIONS, "lease_s": 5.0}}
+    inputs = {"dataset_id": "digits", "search_space": NAS_SPACE, "max_trials": trials}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
+        leader = DaemonProcess(Path(work) / "leader", {
+            **base, "cluster": {"capabilities": {"trainer": False}},
+            "domains": {"bridge": {"artifacts_dir": str(Path(work) / "artifacts"), "max_parallel": 2}}})
+        daemons = [leader.start()]
+        try:
+            for i in range(members):
+                daemons.append(DaemonProcess(Path(work) / f"m{i}", {
+                    **base, "security": {"secret_file": str(leader.data_dir / "secret.key")},
+                    "cluster": {"join": f"127.0.0.1:{leader.admin_port}",
+                                "capabilities": {"trainer": True, "saga_host": False, "domains": []}}}).start())
+            with Client(leader.data_dir) as client:
+                warm = client.start("cerebros_nas", {**inputs, "max_trials": 2}, wait=True, timeout=300)
+                began = time.perf_counter()
+                outcome = client.start("cerebros_nas", {**inputs, "seed": 7}, wait=True, timeout=900)
+                seconds = time.perf_counter() - began
+        finally:
+            for daemon in reversed(daemons):
+                daemon.stop()
+    print(json.dumps({"backend": backend, "n": trials, "seconds": seconds, "trials_per_min": 60 * trials / seconds,
+                      "statuses": {"warm-up": warm.outcome and warm.outcome.status,
+                                   "measured": outcome.outcome and outcome.outcome.status}}))
 
 
 def _wait_for_leases(url: str | None, count: int, timeout: float = 60.0) -> None:
@@ -205,6 +253,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--c", type=int, default=16)
+    parser.add_argument("--trials", type=int, default=8, help="trials of the NAS run (nas1, nas2)")
     parser.add_argument("--only", default="")
     parser.add_argument("--one", nargs=3, metavar=("BACKEND", "C", "N"))
     parser.add_argument("--url", default=None)
@@ -222,7 +271,8 @@ def main() -> None:
         for rnd in range(args.rounds):
             for backend in (backends if rnd % 2 == 0 else list(reversed(backends))):
                 url = server.create_database() if backend != "sqlite" else None
-                command = [sys.executable, __file__, "--one", backend, str(args.c), str(args.runs)]
+                n = args.trials if backend.startswith("nas") else args.runs
+                command = [sys.executable, __file__, "--one", backend, str(args.c), str(n)]
                 if url:
                     command += ["--url", url, "--postmaster", str(_postmaster(server))]
                 line = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=HERE.parent)
@@ -232,6 +282,10 @@ def main() -> None:
                 row = json.loads(line.stdout.strip().splitlines()[-1])
                 _check(row)
                 results.setdefault(backend, []).append(row)
+                if backend.startswith("nas"):
+                    print(f"round {rnd + 1} {backend:9} {row['n']} trials in {row['seconds']:.1f} s: "
+                          f"{row['trials_per_min']:.1f} trials/min", flush=True)
+                    continue
                 print(f"round {rnd + 1} {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  "
                       f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon "
                       f"{row['daemon_cpu_ms_per_run']:.2f} ms, "
@@ -241,7 +295,8 @@ def main() -> None:
         if server is not None:
             server.stop()
     keys = ("sagas_per_s", "p50_ms", "p99_ms", "daemon_cpu_ms_per_run", "db_server_cpu_ms_per_run")
-    summary = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in keys} for b, rows in results.items()}
+    summary = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in keys} for b, rows in results.items()
+               if not b.startswith("nas")}
     for backend, row in summary.items():
         print(f"median {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
               f"p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon {row['daemon_cpu_ms_per_run']:.2f} ms, "
@@ -249,8 +304,13 @@ def main() -> None:
     if "sqlite" in summary and "postgres" in summary:
         ratio = summary["postgres"]["sagas_per_s"] / summary["sqlite"]["sagas_per_s"]
         summary["postgres"]["vs_sqlite"] = round(ratio, 2)
+    nas = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in ("seconds", "trials_per_min")}
+           for b, rows in results.items() if b.startswith("nas")}
+    for backend, row in nas.items():
+        print(f"median {backend:9} {args.trials} trials: {row['trials_per_min']:.1f} trials/min")
     print(json.dumps({"bench": "scale", "saga": SAGA, "runs": args.runs, "rounds": args.rounds, "c": args.c,
-                      "results": {f"{b}@c{args.c}": row for b, row in summary.items()}}))
+                      "results": {f"{b}@c{args.c}": row for b, row in summary.items()},
+                      "nas": {f"{b}@{args.trials}trials": row for b, row in nas.items()}}))
 
 
 def _postgres():
@@ -272,8 +332,12 @@ def _postmaster(server) -> int:
 
 
 def _check(row: dict) -> None:
-    """Every run completed and left exactly one user, vault and membership."""
+    """Every run completed and left exactly one user, vault and membership (NAS: both runs completed)."""
     n = row["n"]
+    if row["backend"].startswith("nas"):
+        if set(row["statuses"].values()) != {"completed"}:
+            raise SystemExit(f"{row['backend']}: wrong outcome {row['statuses']}")
+        return
     if row["statuses"] != {"completed": n} or row["effects"] != {"users": n, "vaults": n, "memberships": n}:
         raise SystemExit(f"{row['backend']}: wrong outcome {row['statuses']} / effects {row['effects']}")
 

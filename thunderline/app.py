@@ -45,8 +45,7 @@ app = App(
         AppDomain("bolt", BoltActor, settings=BoltConfig, description="UPM snapshots and adapters; NAS "
                                                                        "datasets, runs and versions"),
         AppDomain("bridge", BridgeActor, settings=BridgeSettings, description="NAS proposals; one trainer "
-                                                                               "process per trial",
-                  requires="trainer"),
+                                                                               "process per trial"),
     ),
     commands=COMMANDS,
     messages=(gate, block, link, bolt, bolt_models, crown, bridge),

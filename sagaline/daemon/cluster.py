@@ -62,7 +62,8 @@ class Capabilities(BaseModel):
     saga_host: bool = True
     """Its saga hosts hold partitions (false: they only forward requests to the owners)."""
     trainer: bool | None = None
-    """It may run domains that start NAS trainer processes; None: true on the leader, false on a member."""
+    """It runs NAS trainer processes (Thunderline's bridge places them on such members, least loaded first)
+    and may run domains requiring ``trainer``; None: true on the leader, false on a member."""
     domains: list[str] | None = None
     """The app domains it runs; None: every domain on the leader, none on a member."""
     cores: int | None = Field(default=None, ge=1, le=256)

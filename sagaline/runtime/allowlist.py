@@ -68,6 +68,7 @@ THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
     "thespian.system.messages.admin": (
         "QueryExists", "QueryAck", "PendingActor", "PendingActorResponse", "HandleDeadLetters",
         "CapabilityUpdate", "NewCapabilities", "SystemShutdown", "SystemShutdownCompleted",
+        "NotifyOnSourceAvailability",  # an admin creating an actor on a convention member (NAS trainers)
     ),
     "thespian.system.messages.multiproc": ("ChildMayHaveDied", "EndpointConnected", "LoggerConnected"),
     # a member daemon's admin joins the leader's convention (sagaline.daemon.cluster)

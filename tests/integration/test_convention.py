@@ -20,6 +20,7 @@ from sagaline.saga.lease import owner_member
 from sagaline.saga.placement import partition_of
 from sagaline.testing.daemon import CliRunner, DaemonProcess, DaemonStartFailed
 from tests.integration.conftest import Databases
+from tests.integration.convention_support import convention_config, member
 from tests.integration.crash.support import MARKER, SAGA, JournalView, effect_counts, keys_applied_more_than_once, sweep
 from tests.support.tree import wait_until
 
@@ -31,8 +32,7 @@ DOMAINS = ["gate", "block", "link"]
 
 
 def _config(url: str, bind: str = "127.0.0.1", **cluster: object) -> dict:
-    return {"apps": ["thunderline.app:app"], "bind_address": bind, "storage": {"url": url, "synchronous": "NORMAL"},
-            "runs": {"hosts": PARTITIONS, "lease_s": LEASE_S}, "admin": {"workers": 2}, "cluster": cluster}
+    return convention_config(url, bind, partitions=PARTITIONS, lease_s=LEASE_S, **cluster)
 
 
 def _owners(journal: JournalView) -> dict[str, str]:
@@ -52,13 +52,11 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
     client = None
     try:
         leader.start()
-        secret = str(leader.data_dir / "secret.key")
         # a on 127.0.0.1: this test process joins it (a process's Thespian endpoint binds one address)
         for name, bind in (("a", "127.0.0.1"), ("b", "127.0.0.3")):
-            config = _config(postgres_url, bind, join=f"127.0.0.2:{leader.admin_port}", settle_s=600.0,
+            config = _config(postgres_url, bind, settle_s=600.0,
                              capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []})
-            config["security"] = {"secret_file": secret}
-            members.append(DaemonProcess(tmp_path / name, config, env=env).start())
+            members.append(member(tmp_path / name, leader, config, env=env).start())
         a, b = members
         owners = wait_until(lambda: len(o := _owners(journal)) == PARTITIONS and o, timeout=30)
         names = {f"{os.uname().nodename}:{m.admin_port}": m for m in members}

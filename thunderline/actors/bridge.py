@@ -16,6 +16,9 @@ trains in its own thread, so it stays responsive while trials run:
   killed before it reported its pid is killed as soon as it does. The
   trial is cancelled at once; the process is gone a few ms later, when
   Thespian's ``ChildActorExited`` arrives and its temporary files are removed.
+* In a convention, each trainer goes to the least loaded member declaring
+  ``trainer`` (:mod:`thunderline.domains.trainer_places` says how, and how a
+  remote trainer is stopped and its death noticed).
 * A trainer that exits without a report (crashed, killed by someone else)
   fails its trial with the exit reason. When the bridge stops, it kills
   every trainer still running: none outlives it.
@@ -47,7 +50,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +68,12 @@ from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
+from thunderline.actors.bridge_support import TrainingRun as _Run
+from thunderline.actors.bridge_support import Trial as _Trial
+from thunderline.actors.bridge_support import load_own_app, preload, remove_partial_files
 from thunderline.actors.trainer import artifact_path
 from thunderline.domains.nas import parse_space, propose
+from thunderline.domains.trainer_places import choose_member, trainer_requirements
 from thunderline.messages import bridge as b
 
 __all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
@@ -79,33 +85,8 @@ TRIAL_EVENT = "ml.trial.completed"
 
 
 _ENDED = ("succeeded", "failed", "cancelled")
-
-
-@dataclass
-class _Trial:
-    trial_id: str
-    run_id: str
-    arch: b.Architecture
-    state: str = "queued"
-    address: Any = None
-    pid: int | None = None
-    spawned: bool = False
-    epoch: int = 0
-    result: b.TrialResult | None = None
-    reason: str = ""
-    started_ns: int = 0
-
-
-@dataclass
-class _Run:
-    run_id: str
-    dataset: b.TrainingDataset
-    seed: int
-    deadline_s: float
-    trial_ids: list[str]
-    correlation_id: str | None = None  # the saga run's: its trial announcements carry it
-    waiters: list[tuple[Any, Any]] = field(default_factory=list)
-    ended: str | None = None  # None, "deadline" or "cancelled" once cut short
+#: Seconds without a word (Started, progress, report) after which a trainer on another member counts as dead.
+SILENT_S = 5.0
 
 
 class BridgeActor(BaseActor):
@@ -130,8 +111,13 @@ class BridgeActor(BaseActor):
         self.runs: dict[str, _Run] = {}
         self.queue: deque[str] = deque()
         self.flow: Any = None
+        self.members: dict[str, dict[str, Any]] = {}  # trainer member's admin address -> its requirements
+        try:
+            self.notifyOnSystemRegistrationChanges(True)
+        except Exception:  # an in-process base has no convention: trainers stay local
+            pass
         if self.registry is not None:
-            _load_own_app()  # its events' taxonomy, as in every process that emits them
+            load_own_app()  # its events' taxonomy, as in every process that emits them
             self.send(self.registry, Subscribe(key_prefix=FLOW_KEY))
             self.send(self.registry, Lookup(key=FLOW_KEY))
 
@@ -192,7 +178,7 @@ class BridgeActor(BaseActor):
 
     def _list_trials(self, cmd: b.ListTrials, sender: Any) -> Any:
         infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid,
-                             epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
+                             member=t.member, epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
                  for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
@@ -214,11 +200,19 @@ class BridgeActor(BaseActor):
         while self.queue and sum(t.state == "running" for t in self.trials.values()) < self.max_parallel:
             trial = self.trials[self.queue.popleft()]
             run = self.runs[trial.run_id]
-            trial.state, trial.address = "running", self.createActor(self.trainer_class)
+            trial.member = choose_member({m: sum(t.state == "running" and t.member == m for t in self.trials.values())
+                                          for m in self.members})
+            needs = self.members[trial.member] if trial.member is not None else None
+            trial.state, trial.address = "running", self.createActor(self.trainer_class, targetActorRequirements=needs)
             trial.spawned, trial.started_ns = True, time.monotonic_ns()
+            trial.heard_ns = trial.started_ns
+            if trial.member is not None and not self.timers.active("liveness"):
+                self.timers.start("liveness", SILENT_S / 5)
             telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
                               {"run_id": run.run_id, "trial_id": trial.trial_id})
-            self.send(trial.address, self.child_init({}, child_id=trial.trial_id))
+            init = self.child_init({}, child_id=trial.trial_id)
+            # a remote trainer's process is no child of ours: no parent-pid orphan check (it watches its admin)
+            self.send(trial.address, init if trial.member is None else init.model_copy(update={"parent_pid": None}))
             self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
                                                   architecture=trial.arch, seed=run.seed,
                                                   artifacts_dir=self.artifacts_dir))
@@ -227,7 +221,7 @@ class BridgeActor(BaseActor):
         trial = self.trials.get(msg.child_id or "")
         if trial is None:
             return
-        trial.pid = msg.pid
+        trial.pid, trial.heard_ns = msg.pid, time.monotonic_ns()
         if trial.state == "cancelled":
             self._kill(trial)  # cancelled before it could say who it was
 
@@ -239,7 +233,7 @@ class BridgeActor(BaseActor):
     def receive_TrialProgress(self, msg: b.TrialProgress, sender: Any) -> None:
         trial = self.trials.get(msg.trial_id)
         if trial is not None and trial.state == "running":
-            trial.epoch = msg.epoch
+            trial.epoch, trial.heard_ns = max(trial.epoch, msg.epoch), time.monotonic_ns()
 
     def receive_TrialReport(self, msg: b.TrialReport, sender: Any) -> None:
         trial = self.trials.get(msg.result.trial_id)
@@ -259,13 +253,39 @@ class BridgeActor(BaseActor):
             why = reason.kind + (f": {reason.error_type}: {reason.detail}" if reason.kind == "error" else "")
             self._end(trial, "failed", f"trainer exited without a report ({why})")
         if trial.state != "succeeded":
-            _remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
+            remove_partial_files(artifact_path(self.artifacts_dir, trial.run_id, trial.trial_id))
         self._fill_slots()
 
+    def receive_ActorSystemConventionUpdate(self, msg: Any, sender: Any) -> None:
+        admin = str(msg.remoteAdminAddress)
+        needs = trainer_requirements(dict(msg.remoteCapabilities or {})) if msg.remoteAdded else None
+        if needs is not None:
+            self.members[admin] = needs
+            self._fill_slots()
+            return
+        self.members.pop(admin, None)
+        if not msg.remoteAdded:  # its trainers died with it, and Thespian sends no ChildActorExited for them
+            for trial in [t for t in self.trials.values() if t.member == admin and t.state == "running"]:
+                trial.address = None
+                self._end(trial, "failed", f"trainer's member {admin} left the convention")
+
     def on_timer(self, name: str, data: Any) -> None:
+        if name == "liveness":
+            self._check_remote_trainers()
+            return
         run = self.runs.get(data)
         if name.startswith("deadline:") and run is not None:
             self._cancel_run(run, "deadline", f"deadline of {run.deadline_s:g} s exceeded")
+
+    def _check_remote_trainers(self) -> None:
+        now = time.monotonic_ns()
+        for trial in [t for t in self.trials.values() if t.member is not None and t.state == "running"]:
+            if now - trial.heard_ns > SILENT_S * 1e9:
+                trial.address = None
+                self._end(trial, "failed", f"trainer on {trial.member} silent for {SILENT_S:g} s (its process is "
+                                           "gone)")
+        if any(t.member is not None and t.state == "running" for t in self.trials.values()):
+            self.timers.start("liveness", SILENT_S / 5)
 
     def _end(self, trial: _Trial, state: str, reason: str, result: b.TrialResult | None = None) -> None:
         trial.state, trial.reason = state, reason
@@ -297,7 +317,10 @@ class BridgeActor(BaseActor):
         return [t.trial_id for t in unfinished]
 
     def _kill(self, trial: _Trial) -> None:
-        if trial.pid is not None and trial.pid != os.getpid():
+        if trial.member is not None:
+            if trial.address is not None:
+                self.send(trial.address, ActorExitRequest())  # its pid is another machine's
+        elif trial.pid is not None and trial.pid != os.getpid():
             try:
                 os.kill(trial.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -356,23 +379,6 @@ class BridgeActor(BaseActor):
                 self._kill(trial)
 
 
-def _load_own_app() -> None:
-    from sagaline.apps import load_apps
-    from thunderline.app import SPEC  # here, not at the top: the app module imports this one
-
-    load_apps((SPEC,), entry_points=False)
-
-
-def preload() -> None:
-    """Import what a trial needs (scikit-learn, numpy), so trainers forked from here inherit it."""
-    import sklearn.model_selection
-    import sklearn.neural_network
-    import sklearn.preprocessing  # noqa: F401
-    from sklearn.datasets import load_digits
-
-    load_digits()  # also reads the bundled file once, into the page cache
-
-
 def _since(trial: _Trial) -> int:
     """Nanoseconds since the trial started (0 for one that never started)."""
     return time.monotonic_ns() - trial.started_ns if trial.started_ns else 0
@@ -380,8 +386,3 @@ def _since(trial: _Trial) -> int:
 
 def _failed(cmd: Command, code: str, message: str) -> CommandFailed:
     return CommandFailed(headers=cmd.headers, code=code, message=message)
-
-
-def _remove_partial_files(final: Path) -> None:
-    for leftover in final.parent.glob(final.name + ".*.tmp"):
-        leftover.unlink(missing_ok=True)

@@ -10,7 +10,8 @@ place could not report progress until it was done, nor hear a stop.
 
 Every :data:`PROGRESS_INTERVAL_S` a timer of the actor's own reads the
 training thread's latest epoch and sends it to the bridge as
-:class:`TrialProgress`; when the thread ends, the actor sends one
+:class:`TrialProgress` (the last one again every :data:`HEARTBEAT_S` when
+no epoch ended, so a bridge on another machine knows it lives); when the thread ends, the actor sends one
 :class:`TrialReport` (succeeded with the artifact's path, size, SHA-256 and
 accuracy, or failed with the reason) and exits normally. (The timer polls
 a variable in its own process; the bridge hears everything by message.)
@@ -25,19 +26,25 @@ imported only when a trial is trained.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from sagaline.actors.base import BaseActor
 from thunderline.domains import training
+from thunderline.domains.trainer_places import satisfies
 from thunderline.messages.bridge import TrainTrial, TrialProgress, TrialReport, TrialResult
 
-__all__ = ["TrainerActor", "PROGRESS_INTERVAL_S", "artifact_path"]
+__all__ = ["TrainerActor", "PROGRESS_INTERVAL_S", "HEARTBEAT_S", "artifact_path"]
 
 #: Seconds between two looks at the training thread (progress, end, orphaning).
 PROGRESS_INTERVAL_S = 0.1
+#: Seconds between two progress messages at most: the repeat tells a bridge on another machine that the trainer
+#: and its machine live (a vanished machine sends no ``ChildActorExited``).
+HEARTBEAT_S = 1.0
 #: Seconds a stopping trainer waits for its thread to finish the current epoch.
 JOIN_SECONDS = 2.0
 
@@ -50,12 +57,19 @@ def artifact_path(artifacts_dir: str, run_id: str, trial_id: str) -> Path:
 class TrainerActor(BaseActor):
     """Trains one trial and reports it; see the module docstring."""
 
+    @staticmethod
+    def actorSystemCapabilityCheck(capabilities: dict[str, Any], requirements: dict[str, Any]) -> bool:
+        """Thespian's placement hook: only where ``trainer`` is declared, on the member the bridge named
+        (:mod:`thunderline.domains.trainer_places`)."""
+        return satisfies(capabilities, requirements)
+
     def on_start(self, args: dict[str, Any]) -> None:
         self._parent_pid = os.getppid()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._epoch: tuple[int, int, float] | None = None
         self._reported_epoch = 0
+        self._sent_at = time.monotonic()
         self._result: TrialResult | None = None
         self._thread: threading.Thread | None = None
         self._report_to: Any = None
@@ -90,10 +104,14 @@ class TrainerActor(BaseActor):
     def _send_progress(self) -> None:
         with self._lock:
             latest = self._epoch
-        if self._trial is not None and latest is not None and latest[0] > self._reported_epoch:
-            self._reported_epoch = latest[0]
-            self.send(self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=latest[0],
-                                                     epochs=latest[1], loss=latest[2]))
+        if self._trial is None:
+            return
+        fresh = latest is not None and latest[0] > self._reported_epoch
+        if fresh or time.monotonic() - self._sent_at >= HEARTBEAT_S:
+            epoch, epochs, loss = latest or (0, self._trial.architecture.epochs, math.nan)
+            self._reported_epoch, self._sent_at = epoch, time.monotonic()
+            self.send(self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=epoch, epochs=epochs,
+                                                     loss=loss))
 
     def _train(self, msg: TrainTrial) -> None:
         """The training thread: never sends (Thespian's send is not thread-safe)."""

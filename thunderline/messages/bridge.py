@@ -122,6 +122,9 @@ class TrialInfo(Message):
     """True once a trainer actor was created for it (a trial cancelled while queued never gets one)."""
     pid: int | None = None
     """OS pid of its trainer, once the trainer reported it (the bridge's own pid in-process)."""
+    member: str | None = None
+    """The convention member (its admin's address) the bridge placed its trainer on; None: the bridge's own
+    actor system (or, when that declares no ``trainer``, the first member Thespian finds declaring it)."""
     epoch: int = 0
     """Epochs reported done so far."""
     epochs: int = 0
