@@ -18,6 +18,8 @@ class DomainArgs(ActorArgs):
 
     db_path: str
     """The domain's store: a SQLite file or a PostgreSQL location (``postgresql://...#<domain>``)."""
+    data_dir: str | None = None
+    """The daemon's data directory: where a domain keeps files its store does not hold (None: not given)."""
     synchronous: Literal["NORMAL", "FULL"] = SqliteOptions.synchronous
     """SQLite durability of the store."""
     config: dict[str, Any] = Field(default_factory=dict)

@@ -71,7 +71,8 @@ class TreeConfig:
     """What the tree needs to start.
 
     Attributes:
-        data_dir: where every domain's SQLite file lives (without ``storage_url``).
+        data_dir: where every domain's SQLite file lives (without ``storage_url``) and the files a store does not
+            hold (given to every domain as ``data_dir``).
         storage_url: a PostgreSQL database (``postgresql://...``) holding the
             journal and every domain's store, one schema each; None: SQLite
             files in ``data_dir``.
@@ -170,8 +171,8 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
     specs = []
     for name, path in domains.items():
         fields = {"db_path": store_location(config.storage_url, config.data_dir, name),
-                  "synchronous": config.synchronous, "config": dict(config.domain_config.get(name, {})),
-                  "faults": list(config.faults.get(name, []))}
+                  "data_dir": str(config.data_dir), "synchronous": config.synchronous,
+                  "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
     if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it

@@ -33,7 +33,8 @@ trains in its own thread, so it stays responsive while trials run:
   (persistent), but one due while no bus is known is not made.
 
 Args (child spec, :class:`BridgeArgs`): ``config`` (:class:`BridgeSettings`) with
-``artifacts_dir`` (default: ``artifacts`` beside ``db_path``), ``max_parallel`` (default 2: trials are CPU-bound),
+``artifacts_dir`` (default: ``artifacts`` in the daemon's ``data_dir``),
+``max_parallel`` (default 2: trials are CPU-bound),
 ``trainer`` (actor class path, default the :class:`TrainerActor`),
 ``preload_training`` (default False: import scikit-learn in the bridge at
 start, so every forked trainer inherits it instead of importing it again,
@@ -100,8 +101,7 @@ class BridgeActor(BaseActor):
             b.AwaitTrials: self._await_trials, b.CancelTrials: self._cancel_trials, b.ListTrials: self._list_trials}
         cfg = BridgeArgs.parse(args)
         config = cfg.config
-        default_dir = Path(cfg.db_path).parent / "artifacts" if cfg.db_path else None
-        self.artifacts_dir = str(config.artifacts_dir or default_dir or "artifacts")
+        self.artifacts_dir = config.artifacts_dir or str(Path(cfg.data_dir or ".") / "artifacts")
         self.max_parallel = max(1, config.max_parallel)
         self.trainer_class = resolve_actor_class(config.trainer)
         self.faults = FaultPlan(cfg.faults)

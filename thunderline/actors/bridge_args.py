@@ -19,7 +19,7 @@ class BridgeSettings:
     """What ``[domains.bridge]`` may hold (see :mod:`thunderline.actors.bridge`)."""
 
     artifacts_dir: str | None = None
-    """Where trainers write model files; None: ``artifacts`` beside the bridge's database path."""
+    """Where trainers write model files; None: ``artifacts`` in the daemon's ``data_dir``."""
     max_parallel: int = 2
     """Trainer processes at once (trials are CPU-bound)."""
     trainer: str = TRAINER
@@ -32,7 +32,9 @@ class BridgeArgs(ActorArgs):
     """The bridge's args: a domain actor's (it has no store of its own), its config a :class:`BridgeSettings`."""
 
     db_path: str | None = None
-    """The domain's database path given to every domain: only places the default ``artifacts_dir``."""
+    """The domain's store location given to every domain; the bridge has no store, so it is not used."""
+    data_dir: str | None = None
+    """The daemon's data directory: places the default ``artifacts_dir`` (None: ``./artifacts``)."""
     synchronous: str | None = None
     """Given to every domain; the bridge has no store, so it is not used."""
     config: BridgeSettings = Field(default_factory=BridgeSettings)

@@ -96,6 +96,18 @@ def test_every_trial_trains_a_real_model_and_the_run_is_answered_when_all_have_e
     assert again.trials == finished.trials
 
 
+def test_by_default_models_go_to_the_data_dirs_artifacts_whatever_the_store_location(actor_system, tmp_path):
+    args = BridgeArgs(db_path="postgresql://u@127.0.0.1:5432/db#bridge", data_dir=str(tmp_path)).model_dump()
+    bridge = start_actor(actor_system, BRIDGE, args)
+    run_id, _ = dispatch(actor_system, bridge, [arch(4, epochs=1)])
+
+    finished = ask(actor_system, bridge, b.AwaitTrials, run_id=run_id)
+
+    assert isinstance(finished, b.TrialsFinished), finished
+    path = finished.trials[0].artifact_path
+    assert path.startswith(str(tmp_path / "artifacts" / run_id)) and os.path.getsize(path) > 0
+
+
 def test_a_run_is_dispatched_once_however_often_the_dispatch_is_sent(actor_system, bridge):
     run_id, trial_ids = dispatch(actor_system, bridge, [arch()])
     assert dispatch(actor_system, bridge, [arch(), arch()], run_id=run_id)[1] == trial_ids
