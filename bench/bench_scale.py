@@ -54,6 +54,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BACKENDS = ["sqlite", "postgres", "members1", "members2", "nas1", "nas2"]
@@ -88,14 +89,7 @@ def one(backend: str, n: int, c: int, url: str | None, postmaster: int | None) -
             result["effects"] = _effects(daemon.data_dir, url)
         finally:
             daemon.stop()
-    lat = sorted(result["latencies"])
-    print(json.dumps({"backend": backend, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
-                      "p50_ms": 1000 * lat[len(lat) // 2],
-                      "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-                      "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
-                      "effects": result["effects"],
-                      "daemon_cpu_ms_per_run": 1000 * (after[0] - before[0]) / n,
-                      "db_server_cpu_ms_per_run": 1000 * (after[1] - before[1]) / n}))
+    _report(backend, c, n, result, daemon_cpu_s=after[0] - before[0], db_cpu_s=after[1] - before[1])
 
 
 def _one_convention(backend: str, members: int, n: int, c: int, url: str | None, postmaster: int | None) -> None:
@@ -128,14 +122,20 @@ def _one_convention(backend: str, members: int, n: int, c: int, url: str | None,
         finally:
             for daemon in reversed(daemons):
                 daemon.stop()
+    _report(backend, c, n, result, daemon_cpu_s=sum(a[0] - b[0] for a, b in zip(after, before, strict=True)),
+            db_cpu_s=after[0][1] - before[0][1])
+
+
+def _report(backend: str, c: int, n: int, result: dict[str, Any], daemon_cpu_s: float, db_cpu_s: float) -> None:
+    """Print one measurement's JSON line: throughput, latency percentiles, outcomes, effects and CPU per run."""
     lat = sorted(result["latencies"])
     print(json.dumps({"backend": backend, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
                       "p50_ms": 1000 * lat[len(lat) // 2],
                       "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
                       "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
                       "effects": result["effects"],
-                      "daemon_cpu_ms_per_run": 1000 * sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / n,
-                      "db_server_cpu_ms_per_run": 1000 * (after[0][1] - before[0][1]) / n}))
+                      "daemon_cpu_ms_per_run": 1000 * daemon_cpu_s / n,
+                      "db_server_cpu_ms_per_run": 1000 * db_cpu_s / n}))
 
 
 def _one_nas(backend: str, members: int, trials: int, url: str | None) -> None:

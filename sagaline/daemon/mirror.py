@@ -18,9 +18,13 @@ bus, its domains, and those other members pushed) are copied into the
 member's registry; the member's own domains are pushed into the leader's,
 where every other member picks them up. A copy whose source changed (a
 domain actor restarted, with a new address) is replaced; one whose source
-is gone is removed. Copies are plain registrations with another actor as
+is gone is removed. Copies are registrations with another actor as
 holder: the registry never sees that holder exit, so removing them is the
-mirror's job. A domain that already runs elsewhere in the convention is a
+mirror's job. The member's copies in the leader's registry carry a
+``ttl_s`` (:data:`PUSHED_TTL_S`) and are renewed on every sync, so a member
+that dies without a clean stop (SIGKILL, its machine gone) loses its
+domains from the leader's registry, and then from every other member's,
+within that time. A domain that already runs elsewhere in the convention is a
 **conflict**: at start the member refuses to run (each domain actor runs
 once in the convention).
 """
@@ -35,11 +39,14 @@ from typing import Any
 
 from sagaline.daemon.config import ConfigError
 from sagaline.errors import SagalineError
-from sagaline.messages.registry import AlreadyRegistered, Entries, Register, Select, Unregister
+from sagaline.messages.registry import AlreadyRegistered, Entries, Register, RegistryError, Renew, Select, Unregister
 
-__all__ = ["MirrorPlan", "mirror_plan", "RegistryMirror", "DomainConflict", "DOMAIN_PREFIX"]
+__all__ = ["MirrorPlan", "mirror_plan", "RegistryMirror", "DomainConflict", "DOMAIN_PREFIX", "PUSHED_TTL_S"]
 
 DOMAIN_PREFIX = "domain:"
+#: Seconds a member's domain entries live in the leader's registry unless a sync renews them: well
+#: above the syncs' spacing after a failure (:data:`sagaline.daemon.member.RETRY_AFTER_S`, 10 s).
+PUSHED_TTL_S = 30.0
 _log = logging.getLogger("sagaline.daemon")
 
 
@@ -88,10 +95,11 @@ class RegistryMirror:
         handle: the member's actor system handle (asks reach any actor of the convention).
         local: the member's registry.
         remote: the leader's registry (:func:`find_leader_registry`).
+        ttl_s: how long the entries pushed to the leader live unless renewed by a sync.
     """
 
-    def __init__(self, handle: Any, local: Any, remote: Any) -> None:
-        self.handle, self.local, self.remote = handle, local, remote
+    def __init__(self, handle: Any, local: Any, remote: Any, ttl_s: float = PUSHED_TTL_S) -> None:
+        self.handle, self.local, self.remote, self.ttl_s = handle, local, remote, ttl_s
         self.pulled: dict[str, Any] = {}
         """The leader's entries copied into the local registry."""
         self.pushed: dict[str, Any] = {}
@@ -100,14 +108,16 @@ class RegistryMirror:
         """When the daemon's watch loop syncs next (monotonic seconds; :func:`sagaline.daemon.member.share_domains`)."""
 
     def sync(self, timeout: float = 2.0) -> tuple[str, ...]:
-        """Copy both ways once; return the conflicting keys (a domain running in two daemons)."""
+        """Renew the pushed entries, then copy both ways once; return the conflicting keys (a domain
+        running in two daemons)."""
+        self._renew(timeout)
         local, remote = self._entries(self.local, timeout), self._entries(self.remote, timeout)
         own_remote = {k: h for k, h in remote.items() if k not in self.pushed}
         own_local = {k: h for k, h in local.items() if k not in self.pulled}
         pull = mirror_plan(own_remote, local, self.pulled)
         push = mirror_plan(own_local, remote, self.pushed)
         self._apply(self.local, pull, self.pulled, timeout)
-        self._apply(self.remote, push, self.pushed, timeout)
+        self._apply(self.remote, push, self.pushed, timeout, self.ttl_s)
         return pull.conflicts + push.conflicts
 
     def drop(self, timeout: float = 2.0) -> None:
@@ -120,12 +130,20 @@ class RegistryMirror:
         found = self.handle.ask(registry, Select(key_prefix=DOMAIN_PREFIX), timeout)
         return {e.key: e.holder for e in found.entries} if isinstance(found, Entries) else {}
 
-    def _apply(self, registry: Any, plan: MirrorPlan, copies: dict[str, Any], timeout: float) -> None:
+    def _renew(self, timeout: float) -> None:
+        """Extend the pushed entries' lives; forget one the leader no longer holds (it expired while this
+        member could not sync, or the leader restarted), so that this sync registers it again."""
+        for key, holder in list(self.pushed.items()):
+            if isinstance(self.handle.ask(self.remote, Renew(key=key, holder=holder), timeout), RegistryError):
+                del self.pushed[key]
+
+    def _apply(self, registry: Any, plan: MirrorPlan, copies: dict[str, Any], timeout: float,
+               ttl_s: float | None = None) -> None:
         for key, holder in plan.unregister.items():
             self.handle.ask(registry, Unregister(key=key, holder=holder), timeout)
             copies.pop(key, None)
         for key, holder in plan.register.items():
-            answer = self.handle.ask(registry, Register(key=key, holder=holder), timeout)
+            answer = self.handle.ask(registry, Register(key=key, holder=holder, ttl_s=ttl_s), timeout)
             if not isinstance(answer, AlreadyRegistered):
                 copies[key] = holder
 

@@ -1,7 +1,7 @@
 """PURE. Messages of the registry actor (unique keys, a value per entry).
 
 Requests -> replies: Register -> Registered | AlreadyRegistered;
-Unregister -> Unregistered; Lookup -> Entries; Select -> Entries;
+Renew -> Registered | RegistryError; Unregister -> Unregistered; Lookup -> Entries; Select -> Entries;
 Count -> CountResult; KeysOf -> Keys; UpdateValue -> ValueUpdated |
 RegistryError; Subscribe -> Subscribed; Unsubscribe -> Unsubscribed.
 HolderExited is told (no reply) by a parent when a child ended.
@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from sagaline.messages.base import ActorRef, Message
 
 __all__ = [
     "Register",
     "Registered",
     "AlreadyRegistered",
+    "Renew",
     "Unregister",
     "Unregistered",
     "Lookup",
@@ -60,6 +63,10 @@ class Register(Message):
     """The holder's ancestors: the entry is removed when any of them exits."""
     replaces: ActorRef = None
     """A dead predecessor whose entry for ``key`` this registration takes over."""
+    ttl_s: float | None = Field(default=None, gt=0)
+    """Seconds the entry lives unless renewed (:class:`Renew`); None: until its holder exits or
+    unregisters. For entries whose holder no actor of this system would report gone: a convention
+    member's domains, copied into the leader's registry (:mod:`sagaline.daemon.mirror`)."""
 
 
 class Registered(Message):
@@ -78,6 +85,16 @@ class AlreadyRegistered(Message):
     """The key."""
     holder: ActorRef
     """The actor holding it."""
+
+
+class Renew(Message):
+    """Extend ``key``'s life by its ``ttl_s`` from now; only its holder (default: the sender) may.
+    An entry without ``ttl_s`` is left as it is and answered :class:`Registered` too."""
+
+    key: str
+    """The key."""
+    holder: ActorRef = None
+    """Who must hold it; None means the sender."""
 
 
 class Unregister(Message):
@@ -249,8 +266,9 @@ class RegistryEvent(Message):
     """The holder."""
     value: Any = None
     """The entry's value."""
-    reason: Literal["request", "exit", "replaced"] = "request"
-    """Why an entry went: asked, its holder (or an ancestor) exited, or a successor took it over."""
+    reason: Literal["request", "exit", "replaced", "expired"] = "request"
+    """Why an entry went: asked, its holder (or an ancestor) exited, a successor took it over, or its
+    ``ttl_s`` ran out unrenewed."""
 
 
 class HolderExited(Message):

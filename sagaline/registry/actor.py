@@ -38,12 +38,20 @@ to the run's host; a select or count whose prefix starts with ``saga:``
 is answered by that actor over every host, merged with this table's part.
 A select without such a prefix covers this table only.
 
+**Entries that expire.** A registration with ``ttl_s`` is dropped (reason
+``expired``) unless its holder renews it (:class:`Renew`) within that many
+seconds: for holders no actor of this system would report gone, such as a
+convention member's domains copied here by the member (a SIGKILLed member
+renews nothing, so its entries go within ``ttl_s``). Expiry runs on a timer
+at the earliest expiry, on this process's monotonic clock.
+
 Telemetry: ``REGISTRY_REGISTER`` / ``REGISTRY_UNREGISTER`` on every change
-(metadata: key, reason = request | exit | replaced).
+(metadata: key, reason = request | exit | replaced | expired).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sagaline.actors.base import BaseActor
@@ -64,6 +72,7 @@ from sagaline.messages.registry import (
     Registered,
     RegistryError,
     RegistryEvent,
+    Renew,
     Select,
     Subscribe,
     Subscribed,
@@ -82,6 +91,8 @@ __all__ = ["Registry", "PARTITIONED"]
 
 #: Key prefix -> registry key of the actor whose partitions hold those keys.
 PARTITIONED = {"saga:": "sagas"}
+#: The timer that drops expired entries.
+_EXPIRY = "expiry"
 
 
 class Registry(BaseActor):
@@ -90,12 +101,15 @@ class Registry(BaseActor):
     def on_start(self, args: dict[str, Any]) -> None:
         self.table = table.RegistryTable(str)
         self.listeners: list[tuple[Any, str | None]] = []
+        self.expiry_due = 0.0
+        """When the expiry timer fires (monotonic seconds), while it is active."""
 
     # ----- changes ----------------------------------------------------------------------
 
     def receive_Register(self, message: Register, sender: Any) -> None:
         holder = message.holder if message.holder is not None else sender
-        entry = table.Entry(message.key, holder, message.value, tuple(message.lineage))
+        expires_at = None if message.ttl_s is None else time.monotonic() + message.ttl_s
+        entry = table.Entry(message.key, holder, message.value, tuple(message.lineage), message.ttl_s, expires_at)
         conflict, replaced = self.table.register(entry, message.replaces)
         if conflict is not None:
             self.send(sender, AlreadyRegistered(key=message.key, holder=conflict.holder))
@@ -104,6 +118,27 @@ class Registry(BaseActor):
             self._tell("unregistered", replaced, "replaced")
         self.send(sender, Registered(key=message.key, holder=holder))
         self._tell("registered", entry, "request")
+        if expires_at is not None:
+            self._arm_expiry()
+
+    def receive_Renew(self, message: Renew, sender: Any) -> None:
+        holder = message.holder if message.holder is not None else sender
+        code = self.table.renew(message.key, holder, time.monotonic())
+        self.send(sender, Registered(key=message.key, holder=holder) if code is None
+                  else RegistryError(code=code, key=message.key))
+
+    def on_timer(self, name: str, data: Any) -> None:
+        if name == _EXPIRY:
+            for entry in self.table.expire(time.monotonic()):
+                self._tell("unregistered", entry, "expired")
+            self._arm_expiry()
+
+    def _arm_expiry(self) -> None:
+        """Have the expiry timer fire at the earliest expiry (it re-arms itself when it fires)."""
+        due = self.table.next_expiry()
+        if due is not None and not (self.timers.active(_EXPIRY) and self.expiry_due <= due):
+            self.expiry_due = due
+            self.timers.start(_EXPIRY, due - time.monotonic())
 
     def receive_Unregister(self, message: Unregister, sender: Any) -> None:
         removed = self.table.unregister(message.key, message.holder if message.holder is not None else sender)

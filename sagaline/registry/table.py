@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = ["RegistryTable", "Entry", "matches"]
@@ -26,12 +26,14 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 @dataclass(frozen=True)
 class Entry:
     """One registration: ``key`` names ``holder`` (with ``value``); it dies with
-    the holder or any address in ``lineage``."""
+    the holder or any address in ``lineage``, or at ``expires_at`` unless renewed by ``ttl_s``."""
 
     key: str
     holder: Any
     value: Any = None
     lineage: tuple = ()
+    ttl_s: float | None = None
+    expires_at: float | None = None
 
 
 def matches(value: Any, path: Iterable[str], op: str, operand: Any) -> bool:
@@ -116,8 +118,31 @@ class RegistryTable:
             return "not_found"
         if not self.same(current.holder, holder):
             return "not_holder"
-        self._entries[key] = Entry(key, current.holder, value, current.lineage)
+        self._entries[key] = replace(current, value=value)
         return None
+
+    def renew(self, key: str, holder: Any, now: float) -> str | None:
+        """Move ``key``'s expiry to ``now`` plus its ``ttl_s``; return an error code (not_found, not_holder)
+        or None (an entry without ``ttl_s`` is left as it is)."""
+        current = self._entries.get(key)
+        if current is None:
+            return "not_found"
+        if not self.same(current.holder, holder):
+            return "not_holder"
+        if current.ttl_s is not None:
+            self._entries[key] = replace(current, expires_at=now + current.ttl_s)
+        return None
+
+    def expire(self, now: float) -> list[Entry]:
+        """Remove every entry whose expiry is ``now`` or earlier; return them, sorted by key."""
+        gone = [e for _, e in sorted(self._entries.items()) if e.expires_at is not None and e.expires_at <= now]
+        for entry in gone:
+            self._drop(entry)
+        return gone
+
+    def next_expiry(self) -> float | None:
+        """The earliest expiry of any entry, or None when none expires."""
+        return min((e.expires_at for e in self._entries.values() if e.expires_at is not None), default=None)
 
     def keys_of(self, holder: Any) -> list[str]:
         """The keys ``holder`` holds, sorted."""

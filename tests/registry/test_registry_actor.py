@@ -1,10 +1,12 @@
 """The registry actor on both bases: holder named on conflict, removal however the holder exits,
 queries and listeners."""
 
+import time
+
 import pytest
 
 from sagaline.actors.spawn import ActorStartFailed, start_actor
-from sagaline.messages.registry import Condition, Subscribe
+from sagaline.messages.registry import Condition, Register, Registered, Renew, Subscribe
 from sagaline.registry.client import RegistryClient, RegistryRefused
 from tests.support.actors import ProbeCrash, ProbeExit
 from tests.support.tree import (
@@ -78,3 +80,20 @@ def test_listeners_hear_of_registrations_and_exits(actor_system):
     wait_until(lambda: ("unregistered", "svc:w", "exit") in events(h, probe))
     assert ("registered", "svc:w", "request") in events(h, probe)
     assert not [e for e in events(h, probe) if e[1] == "other"]
+
+
+def test_an_entry_registered_with_a_ttl_lives_while_renewed_and_expires_when_not(actor_system):
+    h = actor_system
+    probe, registry = start_probe(h), start_registry(h)
+    client = RegistryClient(h, registry)
+    h.ask(registry, Subscribe(listener=probe, key_prefix="domain:"))
+    assert isinstance(h.ask(registry, Register(key="domain:kept", holder=probe, ttl_s=0.5), 5), Registered)
+    assert isinstance(h.ask(registry, Register(key="domain:left", holder=probe, ttl_s=0.5), 5), Registered)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # three times the ttl, renewing one of the two
+        assert isinstance(h.ask(registry, Renew(key="domain:kept", holder=probe), 5), Registered)
+        time.sleep(0.1)
+    assert client.lookup("domain:left") == [] and client.lookup("domain:kept") == [(probe, None)]
+    assert ("unregistered", "domain:left", "expired") in events(h, probe)
+    assert h.ask(registry, Renew(key="domain:left", holder=probe), 5).code == "not_found"
+    wait_until(lambda: client.lookup("domain:kept") == [])  # no longer renewed

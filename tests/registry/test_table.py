@@ -54,3 +54,16 @@ def test_update_value_only_by_the_holder():
     assert table.update_value("k", 2, "B") == "not_holder"
     assert table.update_value("nope", 2, "A") == "not_found"
     assert table.update_value("k", 2, "A") is None and table.get("k").value == 2
+
+
+def test_an_entry_with_a_ttl_expires_unless_its_holder_renews_it():
+    table = RegistryTable()
+    table.register(Entry("copy", "A", ttl_s=10.0, expires_at=110.0))
+    table.register(Entry("kept", "B"))
+    assert table.next_expiry() == 110.0
+    assert table.renew("copy", "B", 105.0) == "not_holder" and table.renew("nosuch", "A", 105.0) == "not_found"
+    assert table.renew("copy", "A", 105.0) is None and table.next_expiry() == 115.0
+    assert table.renew("kept", "B", 105.0) is None and table.get("kept").expires_at is None
+    assert table.expire(114.9) == [] and table.get("copy") is not None
+    assert [e.key for e in table.expire(115.0)] == ["copy"]
+    assert table.get("copy") is None and table.keys_of("A") == [] and table.next_expiry() is None
