@@ -79,7 +79,13 @@ transport too, since its own endpoint listens as well):
   so a SIGKILLed member stayed listed ~22 min. Both are module globals of
   ``thespian.system.admin.convention``, read at each use;
   :func:`convention_period` sets the period (its environment variable takes
-  only whole ``M:S``, and is read once at import). The launcher applies it
+  only whole ``M:S``, and is read once at import), and
+  ``CONVENTION_RESTART_PERIOD`` (3 min 22 s) with it: the admin's loop
+  (``ConventioneerAdmin.run``) sleeps a fresh restart period while it does
+  not know its leader yet (``convention_inattention_delay``: an unexpired
+  ``ExpirationTimer`` is falsy there), which is the case right after a
+  member's first registration; with only the period shortened, every
+  member was declared lost 3 periods after it joined. The launcher applies it
   before it creates the system, so the admin it forks runs with it; no
   other process runs convention code (actors ask their admin).
 
@@ -164,6 +170,10 @@ def convention_period(seconds: float) -> None:
     if not seconds > 0:
         raise ValueError(f"a convention heartbeat is a positive number of seconds, not {seconds}")
     convention.CONVENTION_REREGISTRATION_PERIOD = timedelta(seconds=seconds)
+    # The restart period too: the admin's loop sleeps a whole restart period (3 min 22 s) whenever it does
+    # not yet know its leader (right after its first registration), so a member re-registered only minutes
+    # later and was declared lost 3 short periods after joining (measured: every member, 2-3 s after it).
+    convention.CONVENTION_RESTART_PERIOD = timedelta(seconds=seconds)
 
 
 @contextmanager
