@@ -6,7 +6,8 @@
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
     +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
-    +-- convention                with leases: the convention's members (sagaline.actors.convention)
+    +-- convention                with leases: the convention's members; on the leader, a lost member's
+    |                             leases expired at once (sagaline.actors.convention)
     +-- sagas     the saga supervisor (last: it needs the domains)
     |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
@@ -183,7 +184,8 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
     if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it
-        watch = ConventionArgs(journal=journal_location(config), leader=config.leader, heartbeat_s=config.heartbeat_s)
+        journal = journal_location(config) if config.journal == "sqlite" else None
+        watch = ConventionArgs(journal=journal, leader=config.leader, heartbeat_s=config.heartbeat_s)
         specs.append(child_spec("convention", CONVENTION_WATCH, watch.model_dump(), name="convention"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
