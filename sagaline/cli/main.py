@@ -61,6 +61,9 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
                                   "journal (daemons sharing a PostgreSQL journal; default: no leases)"),
     "--join": ("cluster.join", "HOST:PORT of a leader's admin: run as a member of its convention "
                                "(needs --storage-url and runs.lease_s; see README, Deployment)"),
+    "--heartbeat-s": ("cluster.heartbeat_s", "seconds between re-registrations with the convention leader; a "
+                                             "member silent for 3 of them is declared lost (default 5; the same "
+                                             "on every daemon of a convention)"),
     "--secret-file": ("security.secret_file", "the installation secret (default data_dir/secret.key; a member "
                                                "needs a copy of the leader's)"),
     "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "

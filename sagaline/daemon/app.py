@@ -196,7 +196,7 @@ class Daemon:
 
     def _start_all(self) -> None:
         from sagaline.daemon.cluster import thespian_capabilities
-        from sagaline.daemon.member import daemon_secret, start_mirror
+        from sagaline.daemon.member import daemon_secret, member_name, start_mirror
         from sagaline.daemon.tree import start_tree
         from sagaline.runtime import start_system
 
@@ -212,8 +212,9 @@ class Daemon:
                                    bind_address=config.bind_address, log_level=config.actor_log_level,
                                    start_timeout=config.start_timeout_s,
                                    secret=(secret := daemon_secret(config, self.data_dir)),
-                                   capabilities=thespian_capabilities(config.cluster),
-                                   allowed_classes=self._app_message_classes())
+                                   capabilities=thespian_capabilities(config.cluster, member_name(config, port)),
+                                   allowed_classes=self._app_message_classes(),
+                                   convention_period_s=config.cluster.heartbeat_s)
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
         facts = daemon_facts(config, self.data_dir, self.apps, port)
@@ -221,7 +222,7 @@ class Daemon:
         watch = {"daemon": os.getpid(), "admin": self.handle.admin_pid, "logger": self.handle.logger_pid}
         tree = tree_config(config, self.data_dir, self.apps, facts, watch if self.multiprocess else {}, self.heartbeat)
         self.tree = start_tree(self.handle, tree, timeout=config.start_timeout_s)
-        self.mirror = start_mirror(self.handle, self.tree.registry, config, secret)
+        self.mirror = start_mirror(self.handle, self.tree.registry, config, secret, member_name(config, port))
         door_pid = self._open_door()
         self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
                       "door": door_pid}

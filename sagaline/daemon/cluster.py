@@ -34,6 +34,18 @@ every request to the partition's owner (:mod:`sagaline.hosts.host_lease`).
 (its share; default: all of them); the partitions beyond it are taken
 only when another daemon's lease on them expires (a takeover), or once
 ``settle_s`` passed with nobody taking them.
+
+**Membership heartbeat** (``heartbeat_s``): every daemon's Thespian admin
+re-registers with the leader every ``heartbeat_s`` seconds, and the
+leader's admin declares a member gone once it missed
+:data:`THESPIAN_MISS_MAX` of them (Thespian's own bookkeeping,
+``thespian/system/admin/convention.py``; the daemon sets its period before
+the admin starts, :func:`sagaline.runtime.patches.convention_period`).
+Every daemon of a convention must use the same value: the leader expires a
+member after its own ``heartbeat_s`` x 3 whatever the member's period is.
+The leader then expires the lost member's leases
+(:mod:`sagaline.actors.convention`), which is what speeds a takeover up;
+the lease stays the truth.
 """
 
 from __future__ import annotations
@@ -44,7 +56,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Capabilities", "ClusterSettings", "SecuritySettings", "Placement", "place", "parse_join",
-           "thespian_capabilities", "TRAINER", "DEFAULT_SETTLE_S"]
+           "thespian_capabilities", "TRAINER", "DEFAULT_SETTLE_S", "DEFAULT_HEARTBEAT_S",
+           "THESPIAN_MISS_MAX"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 #: The capability a domain needing NAS trainer processes requires (``AppDomain.requires``).
@@ -53,6 +66,15 @@ TRAINER = "trainer"
 #: them itself: long enough for the members of a convention started together to come up (a daemon
 #: starts in 5-15 s on the 2-core test machines).
 DEFAULT_SETTLE_S = 30.0
+#: Seconds between two re-registrations of a daemon's admin with the convention leader. Thespian's own
+#: default is 7 min 22 s, so a SIGKILLed member was listed for ~22 min; at 5 s a silent member is
+#: declared gone 10-20 s after its last registration, for one small frame each way per member and
+#: period (nothing for a leader alone: its admin only wakes to check). Shorter risks declaring a member
+#: whose admin stalled 3 periods (a loaded machine) lost: safe (leases are fenced) but it churns.
+DEFAULT_HEARTBEAT_S = 5.0
+#: Re-registrations a member may miss before the leader declares it gone (Thespian's
+#: ``CONVENTION_REGISTRATION_MISS_MAX``, 3 unless its environment variable says otherwise).
+THESPIAN_MISS_MAX = 3
 
 
 class Capabilities(BaseModel):
@@ -80,6 +102,10 @@ class ClusterSettings(BaseModel):
     """What this daemon runs (see :func:`place`)."""
     settle_s: float = Field(default=DEFAULT_SETTLE_S, gt=0, le=3600)
     """Seconds before a daemon takes never-held partitions beyond its ``cores`` share."""
+    heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, ge=0.2, le=442)
+    """Seconds between the admin's re-registrations with the leader; a member silent for about
+    :data:`THESPIAN_MISS_MAX` of them is declared gone (the same value on every daemon of a convention;
+    442 s is Thespian's own default)."""
 
     @field_validator("join")
     @classmethod
@@ -158,12 +184,16 @@ def parse_join(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def thespian_capabilities(cluster: ClusterSettings) -> dict[str, object]:
+def thespian_capabilities(cluster: ClusterSettings, member: str = "") -> dict[str, object]:
     """The Thespian capabilities a daemon's actor system is started with: the convention to join (a
-    member) and what it declares, as ``sagaline.<key>`` entries the leader sees in the membership update."""
+    member) and what it declares, as ``sagaline.<key>`` entries the leader sees in the membership update:
+    its capabilities, role, heartbeat, and ``member`` (its name in lease owners,
+    :func:`sagaline.daemon.member.member_name`: how the leader finds a lost member's leases)."""
     caps: dict[str, object] = {f"sagaline.{key}": value
                                for key, value in cluster.capabilities.model_dump().items()}
     caps["sagaline.role"] = cluster.role
+    caps["sagaline.member"] = member
+    caps["sagaline.heartbeat_s"] = cluster.heartbeat_s
     if cluster.join:
         caps["Convention Address.IPv4"] = cluster.join
     return caps

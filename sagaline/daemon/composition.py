@@ -81,6 +81,7 @@ def tree_config(config: DaemonConfig, data_dir: Path, apps: Any, facts: dict[str
     return TreeConfig(data_dir=data_dir, storage_url=config.storage.url, apps=apps.specs,
                       domains=domains, lease_share=share, settle_s=config.cluster.settle_s,
                       member=member_name(config, facts["admin_port"]),
+                      leader=config.cluster.role == "leader", heartbeat_s=config.cluster.heartbeat_s,
                       domain_config={name: dict(settings) for name, settings in config.domains.items()},
                       faults=faults, synchronous=config.storage.synchronous,
                       retention_s=config.storage.retention_s, hosts=config.runs.hosts,

@@ -42,6 +42,7 @@ The file mirrors the model (every key optional)::
     # join = "10.0.0.5:7720"       # the leader's admin: this daemon is a member (needs storage.url, runs.lease_s)
     # capabilities = {saga_host = true, trainer = false, domains = ["gate"], cores = 2}
     # settle_s = 30.0              # then it takes never-held partitions beyond its cores share
+    # heartbeat_s = 5.0            # admin re-registration period: a member silent ~3 of them is lost
 
     [security]
     # secret_file = "/etc/sagaline/secret.key"   # default data_dir/secret.key (a member needs the leader's)
@@ -130,6 +131,7 @@ ENV_FIELDS: dict[str, str] = {
     "SAGALINE_WEB": "web.enabled",
     "SAGALINE_WEB_PORT": "web.port",
     "SAGALINE_JOIN": "cluster.join",
+    "SAGALINE_HEARTBEAT_S": "cluster.heartbeat_s",
 }
 _TELEMETRY_ALIASES = {"otlp_endpoint": "SAGALINE_OTLP_ENDPOINT"}
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]

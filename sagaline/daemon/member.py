@@ -60,8 +60,9 @@ def member_name(config: DaemonConfig, admin_port: int | None) -> str:
     return f"{socket.gethostname()}:{admin_port or 0}"
 
 
-def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes) -> Any:
-    """A member's registry mirror, synced once (None on the leader).
+def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes, member: str = "") -> Any:
+    """A member's registry mirror, synced once (None on the leader); ``member`` (:func:`member_name`) marks
+    the entries it pushes to the leader, which drops them when it hears this member is lost.
 
     Raises:
         DomainConflict: a domain of this member already runs elsewhere in the convention.
@@ -71,7 +72,7 @@ def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes
     if not config.cluster.join:
         return None
     leader = parse_join(config.cluster.join)
-    mirror = RegistryMirror(handle, registry, find_leader_registry(leader, secret))
+    mirror = RegistryMirror(handle, registry, find_leader_registry(leader, secret), member=member)
     conflicts = mirror.sync()
     if conflicts:
         mirror.drop()  # this member will not run: take back what it shared

@@ -24,7 +24,10 @@ mirror's job. The member's copies in the leader's registry carry a
 ``ttl_s`` (:data:`PUSHED_TTL_S`) and are renewed on every sync, so a member
 that dies without a clean stop (SIGKILL, its machine gone) loses its
 domains from the leader's registry, and then from every other member's,
-within that time. A domain that already runs elsewhere in the convention is a
+within that time; sooner when the leader hears from Thespian that the
+member is gone: pushed entries carry the member's name as their value
+(``{"member": ...}``, :data:`~sagaline.actors.convention.MEMBER_KEY`) and the
+leader's convention watch unregisters them at once. A domain that already runs elsewhere in the convention is a
 **conflict**: at start the member refuses to run (each domain actor runs
 once in the convention).
 """
@@ -37,6 +40,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagaline.actors.convention import MEMBER_KEY
 from sagaline.daemon.config import ConfigError
 from sagaline.errors import SagalineError
 from sagaline.messages.registry import AlreadyRegistered, Entries, Register, RegistryError, Renew, Select, Unregister
@@ -96,10 +100,12 @@ class RegistryMirror:
         local: the member's registry.
         remote: the leader's registry (:func:`find_leader_registry`).
         ttl_s: how long the entries pushed to the leader live unless renewed by a sync.
+        member: this daemon's member name, the value of the entries it pushes (``{"member": member}``).
     """
 
-    def __init__(self, handle: Any, local: Any, remote: Any, ttl_s: float = PUSHED_TTL_S) -> None:
+    def __init__(self, handle: Any, local: Any, remote: Any, ttl_s: float = PUSHED_TTL_S, member: str = "") -> None:
         self.handle, self.local, self.remote, self.ttl_s = handle, local, remote, ttl_s
+        self.member = member
         self.pulled: dict[str, Any] = {}
         """The leader's entries copied into the local registry."""
         self.pushed: dict[str, Any] = {}
@@ -117,7 +123,7 @@ class RegistryMirror:
         pull = mirror_plan(own_remote, local, self.pulled)
         push = mirror_plan(own_local, remote, self.pushed)
         self._apply(self.local, pull, self.pulled, timeout)
-        self._apply(self.remote, push, self.pushed, timeout, self.ttl_s)
+        self._apply(self.remote, push, self.pushed, timeout, self.ttl_s, {MEMBER_KEY: self.member})
         return pull.conflicts + push.conflicts
 
     def drop(self, timeout: float = 2.0) -> None:
@@ -138,12 +144,12 @@ class RegistryMirror:
                 del self.pushed[key]
 
     def _apply(self, registry: Any, plan: MirrorPlan, copies: dict[str, Any], timeout: float,
-               ttl_s: float | None = None) -> None:
+               ttl_s: float | None = None, value: Any = None) -> None:
         for key, holder in plan.unregister.items():
             self.handle.ask(registry, Unregister(key=key, holder=holder), timeout)
             copies.pop(key, None)
         for key, holder in plan.register.items():
-            answer = self.handle.ask(registry, Register(key=key, holder=holder, ttl_s=ttl_s), timeout)
+            answer = self.handle.ask(registry, Register(key=key, holder=holder, ttl_s=ttl_s, value=value), timeout)
             if not isinstance(answer, AlreadyRegistered):
                 copies[key] = holder
 

@@ -6,7 +6,8 @@
     root (one_for_one)
     +-- flow      domain:flow     the event bus (first: others publish to it)
     +-- <domain>  domain:<domain> each loaded app's domain actors, in the apps' order
-    +-- convention                with leases: the convention's members (sagaline.actors.convention)
+    +-- convention                with leases: the convention's members; on the leader, a lost member's
+    |                             leases expired at once (sagaline.actors.convention)
     +-- sagas     the saga supervisor (last: it needs the domains)
     |   +-- host:0 .. host:N-1    saga hosts, sagahost:<i>, each running many runs
     +-- (extra children, e.g. the daemon's admin endpoint)
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sagaline.actors.convention import ConventionWatch
+from sagaline.actors.convention_args import ConventionArgs
 from sagaline.actors.domain_args import DomainArgs, FlowArgs
 from sagaline.actors.spawn import start_actor_with_pid
 from sagaline.apps import load_apps
@@ -47,7 +49,7 @@ from sagaline.supervisors.supervisor import Supervisor
 from sagaline.supervisors.supervisor_args import SupervisorArgs
 
 __all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts",
-           "tree_pids"]
+           "tree_pids", "journal_location"]
 
 REGISTRY = class_path(Registry)
 SUPERVISOR = class_path(Supervisor)
@@ -105,6 +107,10 @@ class TreeConfig:
             ``cores``); None: all; 0: none, its hosts forward (:mod:`sagaline.daemon.cluster`).
         settle_s: with a share, seconds before never-held partitions beyond it are taken.
         member: this daemon's name in the lease owners (default: hostname and pid).
+        leader: with leases, whether this daemon leads its convention (its convention watch then expires
+            a lost member's leases, :mod:`sagaline.actors.convention`).
+        heartbeat_s: with leases, the convention heartbeat (``cluster.heartbeat_s``) the watch compares
+            the members' with; None: not compared.
         halt_at: a rehearsal :class:`~sagaline.saga.journal.HaltRule` as data (tests only).
         root_flags: the root supervisor's flags (its restart intensity);
             default one_for_one, 3 restarts in 5 s.
@@ -130,6 +136,8 @@ class TreeConfig:
     lease_share: int | None = None
     settle_s: float = 30.0
     member: str = ""
+    leader: bool = True
+    heartbeat_s: float | None = None
     halt_at: dict[str, Any] | None = None
     root_flags: SupervisorFlags = field(default_factory=lambda: SupervisorFlags(strategy="one_for_one"))
 
@@ -176,7 +184,9 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
     if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it
-        specs.append(child_spec("convention", CONVENTION_WATCH, {}, name="convention"))
+        journal = journal_location(config) if config.journal == "sqlite" else None
+        watch = ConventionArgs(journal=journal, leader=config.leader, heartbeat_s=config.heartbeat_s)
+        specs.append(child_spec("convention", CONVENTION_WATCH, watch.model_dump(), name="convention"))
     specs.append(sagas_spec(config))
     specs.extend(config.extra_children)
     return specs
@@ -185,8 +195,7 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
 def sagas_spec(config: TreeConfig) -> ChildSpec:
     """The saga supervisor and its hosts."""
     count = config.host_count
-    journal_path = (str(config.journal_path) if config.journal_path is not None and config.storage_url is None
-                    else store_location(config.storage_url, config.data_dir, "journal"))
+    journal_path = journal_location(config)
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
     hosts = [child_spec(host_id(i), SAGA_HOST, HostArgs.parse({
         "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
@@ -198,6 +207,14 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
         "flags": SupervisorFlags(strategy="one_for_one"), "children": hosts, "count": count, "journal": config.journal,
         "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s})
     return child_spec(SAGAS_NAME, SAGA_SUPERVISOR, args.model_dump(), type="supervisor", name=SAGAS_NAME)
+
+
+def journal_location(config: TreeConfig) -> str:
+    """Where the journal is: ``journal_path`` (SQLite only), else the ``journal`` store under ``storage_url``
+    or ``data_dir``."""
+    if config.journal_path is not None and config.storage_url is None:
+        return str(config.journal_path)
+    return store_location(config.storage_url, config.data_dir, "journal")
 
 
 def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:

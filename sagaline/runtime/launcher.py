@@ -78,6 +78,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--capabilities", default="{}", help="JSON object of extra capabilities")
     parser.add_argument("--allow", default="[]", help='JSON list of extra classes ("module:QualName") to unpickle')
+    parser.add_argument("--convention-period", type=float, default=None,
+                        help="seconds between the admin's re-registrations with its convention leader")
     return parser.parse_args(argv)
 
 
@@ -160,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         pidfile = _prepare_environment(args)
         from sagaline.runtime import guards
         from sagaline.runtime.allowlist import allow_classes
-        from sagaline.runtime.patches import apply_patches
+        from sagaline.runtime.patches import apply_patches, convention_period
 
         allow_classes(json.loads(args.allow))
         apply_patches(args.bind, secret=secret)
+        if args.convention_period is not None:
+            convention_period(args.convention_period)  # before the admin is forked: it inherits it
         guards.guard_admin()
         guards.guard_actor_exits()
         guards.attach_tokens()

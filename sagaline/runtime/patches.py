@@ -72,6 +72,23 @@ transport too, since its own endpoint listens as well):
   would have; a repeat is dropped by the base actor
   (:mod:`sagaline.actors.child_exits`).
 
+* **A convention heartbeat of seconds, not minutes.** Thespian's admin
+  re-registers with its convention leader every
+  ``CONVENTION_REREGISTRATION_PERIOD`` (7 min 22 s) and the leader declares
+  a member gone after ``CONVENTION_REGISTRATION_MISS_MAX`` (3) missed ones,
+  so a SIGKILLed member stayed listed ~22 min. Both are module globals of
+  ``thespian.system.admin.convention``, read at each use;
+  :func:`convention_period` sets the period (its environment variable takes
+  only whole ``M:S``, and is read once at import), and
+  ``CONVENTION_RESTART_PERIOD`` (3 min 22 s) with it: the admin's loop
+  (``ConventioneerAdmin.run``) sleeps a fresh restart period while it does
+  not know its leader yet (``convention_inattention_delay``: an unexpired
+  ``ExpirationTimer`` is falsy there), which is the case right after a
+  member's first registration; with only the period shortened, every
+  member was declared lost 3 periods after it joined. The launcher applies it
+  before it creates the system, so the admin it forks runs with it; no
+  other process runs convention code (actors ask their admin).
+
 Every patch is idempotent and process-wide.
 """
 
@@ -88,7 +105,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching"]
+__all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching", "convention_period"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False,
@@ -137,6 +154,26 @@ def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True,
         _patch_lazy_descriptions()
     if not _state["exits"]:
         _patch_child_exits()
+
+
+def convention_period(seconds: float) -> None:
+    """Make the admin this process starts re-register with its convention leader every ``seconds``
+    (a member), and declare a member gone after 3 such periods without one (a leader).
+
+    Raises:
+        ValueError: ``seconds`` is not positive.
+    """
+    from datetime import timedelta
+
+    from thespian.system.admin import convention
+
+    if not seconds > 0:
+        raise ValueError(f"a convention heartbeat is a positive number of seconds, not {seconds}")
+    convention.CONVENTION_REREGISTRATION_PERIOD = timedelta(seconds=seconds)
+    # The restart period too: the admin's loop sleeps a whole restart period (3 min 22 s) whenever it does
+    # not yet know its leader (right after its first registration), so a member re-registered only minutes
+    # later and was declared lost 3 short periods after joining (measured: every member, 2-3 s after it).
+    convention.CONVENTION_RESTART_PERIOD = timedelta(seconds=seconds)
 
 
 @contextmanager

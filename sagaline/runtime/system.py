@@ -241,7 +241,8 @@ def _no_reply(what: str, timeout: float, waited: float) -> str:
 def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
                  bind_address: str = "127.0.0.1", log_level: str = "WARNING",
                  capabilities: dict | None = None, start_timeout: float = 30.0, secret: bytes | None = None,
-                 allowed_classes: Iterable[type | str] = ()) -> ActorSystemHandle:
+                 allowed_classes: Iterable[type | str] = (), convention_period_s: float | None = None,
+                 ) -> ActorSystemHandle:
     """Start a fresh actor system and return an owning handle.
 
     Args:
@@ -257,6 +258,9 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
         allowed_classes: More classes the transport may unpickle, in every
             process of the system (the message classes loaded apps declare):
             classes or ``"module:QualName"`` strings.
+        convention_period_s: Seconds between the admin's re-registrations with its convention
+            leader (multiprocess; :func:`sagaline.runtime.patches.convention_period`); None: Thespian's
+            7 min 22 s.
 
     Raises:
         SystemStartError: The multiprocess system did not come up.
@@ -280,7 +284,7 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
     apply_patches(bind_address, orphan_guard=False, secret=secret)
     guards.ensure_token()  # before the launch: the admin and every actor inherit it
     ready = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout,
-                    secret, allowed)
+                    secret, allowed, convention_period_s)
     try:
         asys = _join(port, bind_address, secret)
     except Exception as exc:
@@ -331,12 +335,15 @@ def _class_path(cls: type | str) -> str:
 
 
 def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
-            capabilities: dict, timeout: float, secret: bytes, allowed: list[str]) -> dict:
+            capabilities: dict, timeout: float, secret: bytes, allowed: list[str],
+            convention_period_s: float | None = None) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
     command = [sys.executable, *LAUNCHER_ARGV, "--port", str(port), "--log-dir", str(log_dir),
                "--bind", bind_address, "--tag", tag, "--log-level", log_level,
                "--capabilities", json.dumps(capabilities), "--allow", json.dumps(allowed)]
+    if convention_period_s is not None:
+        command += ["--convention-period", repr(float(convention_period_s))]
     with open(log_dir / "launcher.log", "ab") as log:
         launcher = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, close_fds=True,
                                     start_new_session=True, env=_child_environment(tag))

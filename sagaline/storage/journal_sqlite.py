@@ -126,6 +126,8 @@ _LEASE_ACQUIRE = f"INSERT OR IGNORE INTO leases ({_LEASE_COLS}) VALUES (?, ?, ?,
 _LEASE_RENEW = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ?"
 _LEASE_STEAL = ("UPDATE leases SET owner = ?, expires_at = ?, token = ? "
                 "WHERE resource = ? AND token = ? AND expires_at <= ?")
+# Expire a lease now, only if still held as read (owner and token) and live: a lost member's.
+_LEASE_EXPIRE = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?"
 # A no-op update: on PostgreSQL it also locks the lease row until the write commits, so a
 # takeover waits for this write and its recovery then reads it.
 _FENCE = "UPDATE leases SET token = token WHERE resource = ? AND owner = ? AND token = ?"
@@ -226,6 +228,21 @@ class SqliteJournal:
         with self.file.transaction():
             return self.file.execute("UPDATE leases SET expires_at = 0 WHERE resource = ? AND owner = ? AND token = ?",
                                      (lease.resource, lease.owner, lease.token)).rowcount == 1
+
+    def expire(self, leases: Sequence[Lease], now: float) -> int:
+        """Let ``leases`` expire at ``now`` (a lost member's, :func:`sagaline.saga.lease.leases_of`), in one
+        transaction, each only if still held as given (same owner and token) and live: a lease renewed
+        meanwhile keeps its new expiry only if the owner renewed before this, and one taken over is untouched.
+
+        Returns:
+            How many leases were expired.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.file.transaction():
+            return sum(self.file.execute(_LEASE_EXPIRE, (now, lease.resource, lease.owner, lease.token, now)).rowcount
+                       for lease in leases)
 
     def lease(self, resource: str) -> Lease | None:
         """The stored lease of ``resource``, if any."""

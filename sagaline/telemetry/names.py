@@ -21,6 +21,8 @@ Who emits what (metadata keys; measurements in parentheses):
 * registry: REGISTRY_REGISTER / UNREGISTER (key, reason; count);
 * flow actor: EVENT_VALIDATED / DROPPED / ENQUEUE / PUBLISH (name,
   correlation_id, pipeline, accepted, reason, reliability; count, delivered);
+* convention watch (the leader): CONVENTION_MEMBER_LOST (member, admin; leases = how many of
+  its leases it expired);
 * bridge: BRIDGE_TRIAL_* (its own); the telemetry core: HANDLER_FAILURE.
 
 Durations are monotonic nanoseconds.
@@ -34,7 +36,7 @@ __all__ = [
     "SAGA_BACKLOG", "SAGA_STORAGE_FAULT",
     "SUPERVISOR_RESTART", "SUPERVISOR_ESCALATE", "REGISTRY_REGISTER", "REGISTRY_UNREGISTER",
     "EVENT_VALIDATED", "EVENT_ENQUEUE", "EVENT_PUBLISH", "EVENT_DROPPED",
-    "BRIDGE_TRIAL_START", "BRIDGE_TRIAL_STOP", "BRIDGE_TRIAL_CANCELLED",
+    "CONVENTION_MEMBER_LOST", "BRIDGE_TRIAL_START", "BRIDGE_TRIAL_STOP", "BRIDGE_TRIAL_CANCELLED",
     "DOMAIN_COMMAND", "HANDLER_FAILURE", "ALL_EVENTS",
 ]
 
@@ -68,6 +70,8 @@ EVENT_VALIDATED = ("thunderline", "event", "validated")
 EVENT_ENQUEUE = ("thunderline", "event", "enqueue")
 EVENT_PUBLISH = ("thunderline", "event", "publish")
 EVENT_DROPPED = ("thunderline", "event", "dropped")
+#: The convention's leader heard from Thespian that a member is gone, and expired its leases.
+CONVENTION_MEMBER_LOST = ("sagaline", "convention", "member_lost")
 BRIDGE_TRIAL_START = ("sagaline", "bridge", "trial", "start")
 BRIDGE_TRIAL_STOP = ("sagaline", "bridge", "trial", "stop")
 BRIDGE_TRIAL_CANCELLED = ("sagaline", "bridge", "trial", "cancelled")
@@ -79,6 +83,6 @@ ALL_EVENTS: tuple[tuple[str, ...], ...] = (
     STEP_EXCEPTION, COMPENSATE, UNDO, COMPENSATE_STOP, UNDO_STOP, SAGA_BACKLOG, SAGA_STORAGE_FAULT,
     SUPERVISOR_RESTART, SUPERVISOR_ESCALATE, REGISTRY_REGISTER, REGISTRY_UNREGISTER,
     EVENT_VALIDATED, EVENT_ENQUEUE, EVENT_PUBLISH, EVENT_DROPPED,
-    BRIDGE_TRIAL_START, BRIDGE_TRIAL_STOP, BRIDGE_TRIAL_CANCELLED, HANDLER_FAILURE,
+    CONVENTION_MEMBER_LOST, BRIDGE_TRIAL_START, BRIDGE_TRIAL_STOP, BRIDGE_TRIAL_CANCELLED, HANDLER_FAILURE,
     DOMAIN_COMMAND + ("start",), DOMAIN_COMMAND + ("stop",), DOMAIN_COMMAND + ("exception",),
 )

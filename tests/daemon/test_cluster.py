@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sagaline.daemon.cluster import Capabilities, ClusterSettings, parse_join, place, thespian_capabilities
+from sagaline.daemon.cluster import (
+    DEFAULT_HEARTBEAT_S,
+    Capabilities,
+    ClusterSettings,
+    parse_join,
+    place,
+    thespian_capabilities,
+)
 from sagaline.daemon.mirror import mirror_plan
 from sagaline.saga.lease import Lease, claim_in, owner_endpoint, owner_member, owner_name, partition_resource
 
@@ -126,3 +133,15 @@ def test_the_watch_loop_syncs_the_mirror_once_a_second_with_short_asks_and_backs
     share_domains(failing, 100.0 + SYNC_EVERY_S)
     assert len(failing.calls) == 1 and failing.next_sync == 100.0 + RETRY_AFTER_S
     share_domains(None, 100.0)  # the leader keeps no mirror
+
+
+def test_a_daemon_declares_its_member_name_and_heartbeat_to_thespian():
+    caps = thespian_capabilities(ClusterSettings(join="127.0.0.1:7720", heartbeat_s=1.5), "host-b:7722")
+    assert caps["sagaline.member"] == "host-b:7722" and caps["sagaline.heartbeat_s"] == 1.5
+    assert ClusterSettings().heartbeat_s == DEFAULT_HEARTBEAT_S
+
+
+def test_a_heartbeat_out_of_range_is_refused():
+    for bad in (0, -1, 0.1, 443):
+        with pytest.raises(ValueError):
+            ClusterSettings(heartbeat_s=bad)

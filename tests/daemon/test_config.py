@@ -175,3 +175,14 @@ def test_a_storage_url_that_is_not_a_postgres_database_is_one_error_naming_its_s
         load_config(environ={"SAGALINE_STORAGE_URL": "sqlite:///x.db"})
     assert caught.value.field == "storage.url" and "SAGALINE_STORAGE_URL" in str(caught.value)
     assert "postgresql://" in str(caught.value)
+
+
+def test_the_convention_heartbeat_comes_from_the_file_the_environment_or_the_flags_and_a_bad_one_names_its_source(
+        tmp_path):
+    path = write(tmp_path, "[cluster]\nheartbeat_s = 2.5\n")
+    assert load_config(environ={}, config_file=path).cluster.heartbeat_s == 2.5
+    assert load_config(environ={"SAGALINE_HEARTBEAT_S": "1"}, config_file=path).cluster.heartbeat_s == 1.0
+    assert load_config({"cluster.heartbeat_s": "0.5"}, environ={"SAGALINE_HEARTBEAT_S": "1"}).cluster.heartbeat_s == 0.5
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"SAGALINE_HEARTBEAT_S": "0"})
+    assert caught.value.field == "cluster.heartbeat_s" and "SAGALINE_HEARTBEAT_S" in str(caught.value)
