@@ -82,16 +82,20 @@ def closed_loops(call: Callable[[int], str], total: int, concurrency: int) -> di
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    return {"concurrency": concurrency, "calls": total, "per_s": round(total / elapsed, 1),
-            "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
-            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(latencies) * 1000, 2), "statuses": statuses}
+    return {
+        "concurrency": concurrency,
+        "calls": total,
+        "per_s": round(total / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "statuses": statuses,
+    }
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sagaline-bench-admin-") as tmp:
-        config = load_config({"data_dir": str(Path(tmp) / "data"), "admin_port": 0, "admin.workers": 16},
-                             environ={})
+        config = load_config({"data_dir": str(Path(tmp) / "data"), "admin_port": 0, "admin.workers": 16}, environ={})
         daemon = Daemon(config)
         info = daemon.start()
         try:
@@ -130,8 +134,7 @@ def run(daemon: Daemon, port: int) -> dict:
         return lambda i: direct.run(SAGA, {"email": f"{tag}-{i}@example.com"}, timeout=120).status
 
     def start_client(tag: str) -> Callable[[int], str]:
-        return lambda i: client.start(SAGA, {"email": f"{tag}-{i}@example.com"}, wait=True,
-                                      timeout=120).outcome.status
+        return lambda i: client.start(SAGA, {"email": f"{tag}-{i}@example.com"}, wait=True, timeout=120).outcome.status
 
     closed_loops(start_direct("warm-d"), 16, 4)
     closed_loops(start_client("warm-c"), 16, 4)
@@ -143,9 +146,10 @@ def run(daemon: Daemon, port: int) -> dict:
             show("start+wait", point)
     cid = client.start(SAGA, {"email": "read@example.com"}, wait=True).correlation_id
     for concurrency in CONCURRENCY:
-        for path, call in (("direct", lambda i: daemon.handle.ask(daemon.tree.sagas, AwaitRun(correlation_id=cid),
-                                                                  10).status),
-                           ("client", lambda i: client.wait(cid).status)):
+        for path, call in (
+            ("direct", lambda i: daemon.handle.ask(daemon.tree.sagas, AwaitRun(correlation_id=cid), 10).status),
+            ("client", lambda i: client.wait(cid).status),
+        ):
             point = measured(daemon, path, call, READS, concurrency)
             results["reads"].append(point)
             show("read", point)
@@ -153,14 +157,18 @@ def run(daemon: Daemon, port: int) -> dict:
     for kind in ("starts", "reads"):
         pairs = {(p["path"], p["concurrency"]): p for p in results[kind]}
         results[f"{kind}_client_vs_direct"] = {
-            f"c{c}": round(pairs[("client", c)]["per_s"] / pairs[("direct", c)]["per_s"], 3) for c in CONCURRENCY}
+            f"c{c}": round(pairs[("client", c)]["per_s"] / pairs[("direct", c)]["per_s"], 3) for c in CONCURRENCY
+        }
     results["messages_per_call"] = {"direct": 3, "client": 2}  # between processes, by the paths' design
     return results
 
 
 def show(what: str, p: dict) -> None:
-    print(f"{what:11} {p['path']:7} c={p['concurrency']:<3} {p['per_s']:>8}/s  p50 {p['p50_ms']:>8} ms  "
-          f"p99 {p['p99_ms']:>8} ms  desk served {p['desk_served']:>4}  {p['statuses']}", flush=True)
+    print(
+        f"{what:11} {p['path']:7} c={p['concurrency']:<3} {p['per_s']:>8}/s  p50 {p['p50_ms']:>8} ms  "
+        f"p99 {p['p99_ms']:>8} ms  desk served {p['desk_served']:>4}  {p['statuses']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

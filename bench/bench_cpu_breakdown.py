@@ -74,7 +74,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 #: The figures before the saga hosts, quoted from issue 12 (not measured by this script).
 BEFORE_QUOTED = {
     "source": "quoted from issue 12 (in-process split: commit 63f250a), not measured here: "
-              "aiosqlite relay in the domain actors, one OS process per run",
+    "aiosqlite relay in the domain actors, one OS process per run",
     "inprocess_cpu_ms_per_saga": 8.75,
     "inprocess_cpu_ms_per_saga_by_group": {"actor_thread": 3.3, "loop_threads": 3.4, "aiosqlite_threads": 2.0},
     "inprocess_thread_handoffs_ms_per_saga": 5.4,
@@ -84,6 +84,7 @@ BEFORE_QUOTED = {
 
 
 # ----- in process -------------------------------------------------------------------------------
+
 
 def thread_cpu() -> dict[str, tuple[float, float]]:
     """(user, system) CPU seconds of each live thread of this process, by thread id."""
@@ -128,6 +129,7 @@ class ActorClock:
                 self.messages[type(actor).__name__] += 1
                 if self._inner:
                     self._inner[-1] += spent
+
         return timed
 
 
@@ -174,18 +176,25 @@ def inprocess(runs: int) -> dict:
     in_actors = sum(clock.ns.values()) / 1e9
     by_actor = {name: round(ns / 1e6 / runs, 3) for name, ns in clock.ns.most_common()}
     by_actor["outside actors (Thespian dispatch, client)"] = round((timed["main_cpu"] - in_actors) * 1000 / runs, 3)
-    return {"base": "simpleSystemBase", "runs": runs, "concurrency": CONCURRENCY,
-            "sagas_per_s": plain["point"]["sagas_per_s"], "statuses": plain["point"]["statuses"],
-            "cpu_ms_per_saga": round(cpu / runs * 1000, 2), "cores_busy": round(cpu / plain["wall"], 2),
-            "cpu_ms_per_saga_by_group": {k: round(v / runs * 1000, 2) for k, v in by_group.most_common()},
-            "kernel_share_by_group": {k: round(kernel[k] / v, 2) if v else 0.0 for k, v in by_group.items()},
-            "cpu_ms_per_saga_by_thread": {k: round(v / runs * 1000, 2) for k, v in by_thread.most_common(8)},
-            "instrumented_cpu_ms_per_saga": round(timed["main_cpu"] * 1000 / runs, 2),
-            "cpu_ms_per_saga_by_actor": by_actor,
-            "messages_per_saga_by_actor": {k: round(v / runs, 1) for k, v in clock.messages.most_common()}}
+    return {
+        "base": "simpleSystemBase",
+        "runs": runs,
+        "concurrency": CONCURRENCY,
+        "sagas_per_s": plain["point"]["sagas_per_s"],
+        "statuses": plain["point"]["statuses"],
+        "cpu_ms_per_saga": round(cpu / runs * 1000, 2),
+        "cores_busy": round(cpu / plain["wall"], 2),
+        "cpu_ms_per_saga_by_group": {k: round(v / runs * 1000, 2) for k, v in by_group.most_common()},
+        "kernel_share_by_group": {k: round(kernel[k] / v, 2) if v else 0.0 for k, v in by_group.items()},
+        "cpu_ms_per_saga_by_thread": {k: round(v / runs * 1000, 2) for k, v in by_thread.most_common(8)},
+        "instrumented_cpu_ms_per_saga": round(timed["main_cpu"] * 1000 / runs, 2),
+        "cpu_ms_per_saga_by_actor": by_actor,
+        "messages_per_saga_by_actor": {k: round(v / runs, 1) for k, v in clock.messages.most_common()},
+    }
 
 
 # ----- the daemon -------------------------------------------------------------------------------
+
 
 def daemon(runs: int) -> dict:
     from peers.runners import daemon_cpu, process_labels
@@ -198,9 +207,10 @@ def daemon(runs: int) -> dict:
         proc = DaemonProcess(Path(tmp), config=config).start()
         try:
             with Client(proc.data_dir) as client:
+
                 def one(i: int) -> str:
-                    return client.start(SAGA, {"email": f"cpu-{i}@example.com"}, wait=True,
-                                        timeout=120).outcome.status
+                    return client.start(SAGA, {"email": f"cpu-{i}@example.com"}, wait=True, timeout=120).outcome.status
+
                 with ThreadPoolExecutor(CONCURRENCY) as pool:
                     list(pool.map(lambda i: one(-1 - i), range(20)))  # warm up: imports, connections
                     before, me0, started = daemon_cpu(proc), os.times(), time.perf_counter()
@@ -211,26 +221,40 @@ def daemon(runs: int) -> dict:
             stop = proc.stop()
     by_label: Counter[str] = Counter()
     for pid, seconds in after.items():
-        by_label[labels.get(pid, "unlabelled (Thespian admin/logger, admin door and workers)")] += \
-            seconds - before.get(pid, 0.0)
+        by_label[labels.get(pid, "unlabelled (Thespian admin/logger, admin door and workers)")] += seconds - before.get(
+            pid, 0.0
+        )
     cpu = sum(by_label.values())
     client_cpu = (me1.user + me1.system) - (me0.user + me0.system)
-    return {"base": "multiprocTCPBase", "isolation": "hosted", "runs": runs, "concurrency": CONCURRENCY,
-            "sagas_per_s": round(runs / wall, 1), "statuses": dict(statuses),
-            "daemon_cpu_ms_per_saga": round(cpu * 1000 / runs, 2), "daemon_cores_busy": round(cpu / wall, 2),
-            "daemon_processes": len(after),
-            "cpu_ms_per_saga_by_process": {k: round(v * 1000 / runs, 2) for k, v in by_label.most_common() if v > 0},
-            "client_cpu_ms_per_saga": round(client_cpu * 1000 / runs, 2),
-            "daemon_leftovers": len(stop.leftovers)}
+    return {
+        "base": "multiprocTCPBase",
+        "isolation": "hosted",
+        "runs": runs,
+        "concurrency": CONCURRENCY,
+        "sagas_per_s": round(runs / wall, 1),
+        "statuses": dict(statuses),
+        "daemon_cpu_ms_per_saga": round(cpu * 1000 / runs, 2),
+        "daemon_cores_busy": round(cpu / wall, 2),
+        "daemon_processes": len(after),
+        "cpu_ms_per_saga_by_process": {k: round(v * 1000 / runs, 2) for k, v in by_label.most_common() if v > 0},
+        "client_cpu_ms_per_saga": round(client_cpu * 1000 / runs, 2),
+        "daemon_leftovers": len(stop.leftovers),
+    }
 
 
 def measured_before(directory: Path, runs: int) -> dict:
     """Run the old copy's own cpu breakdown (in process) and return its last line."""
     env = {**os.environ, "PYTHONPATH": str(directory)}
     with tempfile.TemporaryFile() as out:  # a file, not a pipe: nothing an actor system inherits can hold it
-        done = subprocess.run([sys.executable, str(directory / "bench" / "bench_cpu_breakdown.py"), str(runs)],
-                              cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=1800)
+        done = subprocess.run(
+            [sys.executable, str(directory / "bench" / "bench_cpu_breakdown.py"), str(runs)],
+            cwd=directory,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
         out.seek(0)
         text = out.read().decode(errors="replace")
     if done.returncode != 0:
@@ -239,6 +263,7 @@ def measured_before(directory: Path, runs: int) -> dict:
 
 
 # ----- main --------------------------------------------------------------------------------------
+
 
 def _show(title: str, figures: dict[str, float], unit: str = "ms/saga") -> None:
     print(title)
@@ -255,28 +280,45 @@ def main() -> None:
     before = measured_before(args.before.resolve(), args.runs) if args.before else None
     local = inprocess(args.runs)
     q = BEFORE_QUOTED
-    print(f"in process: {args.runs} sagas at concurrency {CONCURRENCY}: {local['sagas_per_s']}/s, "
-          f"{local['cpu_ms_per_saga']} ms CPU per saga ({local['cores_busy']} cores), {local['statuses']}")
-    print(f"  before (QUOTED from issue 12, aiosqlite relay): {q['inprocess_cpu_ms_per_saga']} ms CPU per saga, "
-          f"{q['inprocess_thread_handoffs_ms_per_saga']} ms of it thread hand-offs")
+    print(
+        f"in process: {args.runs} sagas at concurrency {CONCURRENCY}: {local['sagas_per_s']}/s, "
+        f"{local['cpu_ms_per_saga']} ms CPU per saga ({local['cores_busy']} cores), {local['statuses']}"
+    )
+    print(
+        f"  before (QUOTED from issue 12, aiosqlite relay): {q['inprocess_cpu_ms_per_saga']} ms CPU per saga, "
+        f"{q['inprocess_thread_handoffs_ms_per_saga']} ms of it thread hand-offs"
+    )
     if before is not None:
-        print(f"  before (MEASURED now, {args.before}): {before['cpu_ms_per_saga']} ms CPU per saga, "
-              f"{before['sagas_per_s']}/s, by thread group {before['cpu_ms_per_saga_by_group']}")
+        print(
+            f"  before (MEASURED now, {args.before}): {before['cpu_ms_per_saga']} ms CPU per saga, "
+            f"{before['sagas_per_s']}/s, by thread group {before['cpu_ms_per_saga_by_group']}"
+        )
     _show("  after, by thread group (measured):", local["cpu_ms_per_saga_by_group"])
-    _show(f"  after, by actor (measured, instrumented pass: {local['instrumented_cpu_ms_per_saga']} ms/saga):",
-          local["cpu_ms_per_saga_by_actor"])
-    result: dict[str, Any] = {"bench": "cpu_breakdown", "saga": SAGA, "inprocess": local, "before_quoted": q,
-                              "before_measured": before}
+    _show(
+        f"  after, by actor (measured, instrumented pass: {local['instrumented_cpu_ms_per_saga']} ms/saga):",
+        local["cpu_ms_per_saga_by_actor"],
+    )
+    result: dict[str, Any] = {
+        "bench": "cpu_breakdown",
+        "saga": SAGA,
+        "inprocess": local,
+        "before_quoted": q,
+        "before_measured": before,
+    }
     if args.daemon_runs:
         remote = daemon(args.daemon_runs)
         result["daemon"] = remote
-        print(f"daemon (hosted runs): {args.daemon_runs} sagas at concurrency {CONCURRENCY}: "
-              f"{remote['sagas_per_s']}/s, daemon {remote['daemon_cpu_ms_per_saga']} ms CPU per saga over "
-              f"{remote['daemon_processes']} processes ({remote['daemon_cores_busy']} cores), client "
-              f"{remote['client_cpu_ms_per_saga']} ms, {remote['statuses']}")
-        print(f"  before (QUOTED from issue 12, one process per run): ~{q['multiproc_cpu_ms_per_saga']:.0f} ms CPU "
-              f"per saga, ~{q['multiproc_run_process_and_transport_ms_per_saga']:.0f} ms of it the run's process "
-              "and its transport")
+        print(
+            f"daemon (hosted runs): {args.daemon_runs} sagas at concurrency {CONCURRENCY}: "
+            f"{remote['sagas_per_s']}/s, daemon {remote['daemon_cpu_ms_per_saga']} ms CPU per saga over "
+            f"{remote['daemon_processes']} processes ({remote['daemon_cores_busy']} cores), client "
+            f"{remote['client_cpu_ms_per_saga']} ms, {remote['statuses']}"
+        )
+        print(
+            f"  before (QUOTED from issue 12, one process per run): ~{q['multiproc_cpu_ms_per_saga']:.0f} ms CPU "
+            f"per saga, ~{q['multiproc_run_process_and_transport_ms_per_saga']:.0f} ms of it the run's process "
+            "and its transport"
+        )
         _show("  after, by process (measured):", remote["cpu_ms_per_saga_by_process"])
     print(json.dumps(result))
 

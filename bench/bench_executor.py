@@ -56,8 +56,13 @@ def measure(executor: Executor, fail_last: bool) -> dict:
     start = time.perf_counter()
     transitions = sum(drive(executor, fail_last) for _ in range(RUNS))
     elapsed = time.perf_counter() - start
-    return {"runs": RUNS, "transitions": transitions, "seconds": round(elapsed, 3),
-            "transitions_per_s": round(transitions / elapsed), "runs_per_s": round(RUNS / elapsed)}
+    return {
+        "runs": RUNS,
+        "transitions": transitions,
+        "seconds": round(elapsed, 3),
+        "transitions_per_s": round(transitions / elapsed),
+        "runs_per_s": round(RUNS / elapsed),
+    }
 
 
 def main() -> None:
@@ -66,8 +71,16 @@ def main() -> None:
     rollback = measure(executor, fail_last=True)
     print(f"success path : {ok['transitions_per_s']:>8} transitions/s ({ok['runs_per_s']} runs/s)")
     print(f"rollback path: {rollback['transitions_per_s']:>8} transitions/s ({rollback['runs_per_s']} runs/s)")
-    print(json.dumps({"bench": "executor_7_steps", "success": ok, "rollback": rollback,
-                      "rollback_vs_success_runs_ratio": round(rollback["runs_per_s"] / ok["runs_per_s"], 3)}))
+    print(
+        json.dumps(
+            {
+                "bench": "executor_7_steps",
+                "success": ok,
+                "rollback": rollback,
+                "rollback_vs_success_runs_ratio": round(rollback["runs_per_s"] / ok["runs_per_s"], 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

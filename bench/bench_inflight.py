@@ -69,6 +69,7 @@ def measure(n: int, isolation: str) -> dict[str, Any]:
         daemon = DaemonProcess(Path(tmp), config=config).start()
         try:
             with Client(daemon.data_dir) as client:
+
                 def waiting() -> int:
                     answer = client.request(AdminAppCommand(command="count_waiting"))
                     return int(answer.data["reply"]["count"])
@@ -89,11 +90,19 @@ def measure(n: int, isolation: str) -> dict[str, Any]:
                     statuses = list(pool.map(lambda cid: client.wait(cid, timeout=600).status, ids))
         finally:
             daemon.stop()
-    return {"mode": isolation, "runs": n, "pss_mib": round(held_mib, 1), "idle_pss_mib": round(idle_mib, 1),
-            "processes": len(pids), "idle_processes": len(idle_pids),
-            "kib_per_run": round(1024 * (held_mib - idle_mib) / n, 1), "start_s": round(start_s, 2),
-            "starts_per_s": round(n / start_s, 1),
-            "completed": statuses.count("completed"), "other": len(statuses) - statuses.count("completed")}
+    return {
+        "mode": isolation,
+        "runs": n,
+        "pss_mib": round(held_mib, 1),
+        "idle_pss_mib": round(idle_mib, 1),
+        "processes": len(pids),
+        "idle_processes": len(idle_pids),
+        "kib_per_run": round(1024 * (held_mib - idle_mib) / n, 1),
+        "start_s": round(start_s, 2),
+        "starts_per_s": round(n / start_s, 1),
+        "completed": statuses.count("completed"),
+        "other": len(statuses) - statuses.count("completed"),
+    }
 
 
 def main() -> None:
@@ -102,19 +111,33 @@ def main() -> None:
     parser.add_argument("--process-runs", default="100", help="process-per-run runs in flight ('' to skip)")
     args = parser.parse_args()
     results = []
-    plan = [(int(n), "hosted") for n in args.runs.split(",") if n] + \
-           [(int(n), "process") for n in args.process_runs.split(",") if n]
+    plan = [(int(n), "hosted") for n in args.runs.split(",") if n] + [
+        (int(n), "process") for n in args.process_runs.split(",") if n
+    ]
     for n, mode in plan:
         result = measure(n, mode)
         results.append(result)
-        print(f"{mode:8} {n:5} runs in flight: {result['pss_mib']:8.1f} MiB PSS over {result['processes']:4} "
-              f"processes (idle {result['idle_pss_mib']:.1f} MiB), {result['kib_per_run']:8.1f} KiB/run; "
-              f"started in {result['start_s']:.2f} s ({result['starts_per_s']:.0f}/s); "
-              f"{result['completed']} completed", flush=True)
+        print(
+            f"{mode:8} {n:5} runs in flight: {result['pss_mib']:8.1f} MiB PSS over {result['processes']:4} "
+            f"processes (idle {result['idle_pss_mib']:.1f} MiB), {result['kib_per_run']:8.1f} KiB/run; "
+            f"started in {result['start_s']:.2f} s ({result['starts_per_s']:.0f}/s); "
+            f"{result['completed']} completed",
+            flush=True,
+        )
     goal = next((r for r in results if r["mode"] == "hosted" and r["runs"] == GOAL_RUNS), None)
-    print(json.dumps({"benchmark": "inflight", "results": results,
-                      "goal": {"runs": GOAL_RUNS, "max_mib": GOAL_MIB,
-                               "met": None if goal is None else goal["pss_mib"] <= GOAL_MIB}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "inflight",
+                "results": results,
+                "goal": {
+                    "runs": GOAL_RUNS,
+                    "max_mib": GOAL_MIB,
+                    "met": None if goal is None else goal["pss_mib"] <= GOAL_MIB,
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

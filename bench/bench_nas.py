@@ -38,10 +38,12 @@ from tests.support.tree import pid_alive, wait_until
 from thunderline.domains import training
 from thunderline.messages import bridge as b
 
-DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,
-                           sample_count=1797)
-TINY = b.Architecture(layers=[8], activation="relu", learning_rate=0.01, alpha=1e-4, batch_size=128, epochs=2,
-                      param_count=610)
+DIGITS = b.TrainingDataset(
+    dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10, sample_count=1797
+)
+TINY = b.Architecture(
+    layers=[8], activation="relu", learning_rate=0.01, alpha=1e-4, batch_size=128, epochs=2, param_count=610
+)
 TRIALS = 8
 
 
@@ -60,13 +62,17 @@ def in_process(out: Path) -> float:
 
 
 def through_bridge(handle, out: Path, parallel: int, preload: bool = False) -> float:
-    bridge = start_actor(handle, "thunderline.actors.bridge.BridgeActor",
-                         {"config": {"artifacts_dir": str(out), "max_parallel": parallel,
-                                     "preload_training": preload}}, timeout=30)
+    bridge = start_actor(
+        handle,
+        "thunderline.actors.bridge.BridgeActor",
+        {"config": {"artifacts_dir": str(out), "max_parallel": parallel, "preload_training": preload}},
+        timeout=30,
+    )
     run_id = uuid7()
     start = time.perf_counter()
-    handle.ask(bridge, b.DispatchTraining(headers=headers(), run_id=run_id, dataset=DIGITS,
-                                          proposals=[TINY] * TRIALS), 30)
+    handle.ask(
+        bridge, b.DispatchTraining(headers=headers(), run_id=run_id, dataset=DIGITS, proposals=[TINY] * TRIALS), 30
+    )
     finished = handle.ask(bridge, b.AwaitTrials(headers=headers(), run_id=run_id), 600)
     elapsed = time.perf_counter() - start
     assert {t.state for t in finished.trials} == {"succeeded"}, finished
@@ -100,26 +106,37 @@ def main() -> None:
         finally:
             leaked = handle.shutdown()
     print(f"in-process tiny trial (2 epochs, sklearn loaded): {floor * 1000:8.1f} ms")
-    print(f"per trial via bridge, one at a time ({TRIALS} trials): {serial * 1000:8.1f} ms "
-          f"(trainer overhead ~{(serial - floor) * 1000:.0f} ms)")
-    print(f"{TRIALS} trials via bridge, 2 in parallel:            {parallel:8.2f} s "
-          f"({TRIALS / parallel:.2f} trials/s)")
-    print(f"per trial, bridge with preload_training, 1 at a time: {preloaded * 1000:8.1f} ms "
-          f"(trainer overhead ~{(preloaded - floor) * 1000:.0f} ms)")
-    print(f"{TRIALS} trials, preload_training, 2 in parallel:    {preloaded_parallel:8.2f} s "
-          f"({TRIALS / preloaded_parallel:.2f} trials/s)")
+    print(
+        f"per trial via bridge, one at a time ({TRIALS} trials): {serial * 1000:8.1f} ms "
+        f"(trainer overhead ~{(serial - floor) * 1000:.0f} ms)"
+    )
+    print(f"{TRIALS} trials via bridge, 2 in parallel:            {parallel:8.2f} s ({TRIALS / parallel:.2f} trials/s)")
+    print(
+        f"per trial, bridge with preload_training, 1 at a time: {preloaded * 1000:8.1f} ms "
+        f"(trainer overhead ~{(preloaded - floor) * 1000:.0f} ms)"
+    )
+    print(
+        f"{TRIALS} trials, preload_training, 2 in parallel:    {preloaded_parallel:8.2f} s "
+        f"({TRIALS / preloaded_parallel:.2f} trials/s)"
+    )
     print(f"cancel -> trainer process gone:                    {cancel * 1000:8.1f} ms")
-    print(json.dumps({
-        "bench": "nas_trials", "base": MULTIPROC, "trials": TRIALS,
-        "in_process_trial_ms": round(floor * 1000, 1),
-        "bridge_trial_ms_serial": round(serial * 1000, 1),
-        "bridge_trials_per_s_parallel2": round(TRIALS / parallel, 2),
-        "bridge_trial_ms_serial_preloaded": round(preloaded * 1000, 1),
-        "bridge_trials_per_s_parallel2_preloaded": round(TRIALS / preloaded_parallel, 2),
-        "preload_speedup_serial": round(serial / preloaded, 2),
-        "cancel_to_process_gone_ms": round(cancel * 1000, 1),
-        "leaked_processes": len(leaked),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "nas_trials",
+                "base": MULTIPROC,
+                "trials": TRIALS,
+                "in_process_trial_ms": round(floor * 1000, 1),
+                "bridge_trial_ms_serial": round(serial * 1000, 1),
+                "bridge_trials_per_s_parallel2": round(TRIALS / parallel, 2),
+                "bridge_trial_ms_serial_preloaded": round(preloaded * 1000, 1),
+                "bridge_trials_per_s_parallel2_preloaded": round(TRIALS / preloaded_parallel, 2),
+                "preload_speedup_serial": round(serial / preloaded, 2),
+                "cancel_to_process_gone_ms": round(cancel * 1000, 1),
+                "leaked_processes": len(leaked),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,16 +46,24 @@ def one(name: str, n: int, c: int) -> None:
     result = measure(name, n, c)
     cpu1 = os.times()
     lat = sorted(result["latencies"])
-    out = {"runner": name, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
-           "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-           "statuses": {s: list(result["outcomes"].values()).count(s) for s in set(result["outcomes"].values())},
-           "rows": result["rows"],
-           "client_cpu_ms_per_run": 1000 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / n}
+    out = {
+        "runner": name,
+        "c": c,
+        "n": n,
+        "sagas_per_s": n / result["seconds"],
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+        "statuses": {s: list(result["outcomes"].values()).count(s) for s in set(result["outcomes"].values())},
+        "rows": result["rows"],
+        "client_cpu_ms_per_run": 1000 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / n,
+    }
     if "daemon_cpu_s" in result:
         out["daemon_cpu_ms_per_run"] = 1000 * result["daemon_cpu_s"] / n
         out["daemon_cpu_ms_per_run_by_process"] = {
-            label: round(1000 * seconds / n, 3) for label, seconds in
-            sorted(result["daemon_cpu_by_process"].items(), key=lambda kv: -kv[1]) if seconds > 0}
+            label: round(1000 * seconds / n, 3)
+            for label, seconds in sorted(result["daemon_cpu_by_process"].items(), key=lambda kv: -kv[1])
+            if seconds > 0
+        }
     print(json.dumps(out))
 
 
@@ -78,31 +86,51 @@ def main() -> None:
     results: dict[tuple[str, int], list[dict]] = {}
     for rnd in range(args.rounds):
         for c in (1, 16):
-            for name in (runners if rnd % 2 == 0 else list(reversed(runners))):
+            for name in runners if rnd % 2 == 0 else list(reversed(runners)):
                 n = args.process_runs if name == "daemon_process" else args.runs
-                line = subprocess.run([sys.executable, __file__, "--one", name, str(c), str(n)], capture_output=True,
-                                      text=True, timeout=1800, cwd=HERE.parent)
+                line = subprocess.run(
+                    [sys.executable, __file__, "--one", name, str(c), str(n)],
+                    capture_output=True,
+                    text=True,
+                    timeout=1800,
+                    cwd=HERE.parent,
+                )
                 if line.returncode != 0:
                     print(f"{name} c={c}: FAILED\n{line.stderr[-3000:]}")
                     raise SystemExit(1)
                 row = json.loads(line.stdout.strip().splitlines()[-1])
                 results.setdefault((name, c), []).append(row)
-                print(f"round {rnd + 1} {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  "
-                      f"p50 {row['p50_ms']:7.1f} ms"
-                      f"  p99 {row['p99_ms']:7.1f} ms  rows {row['rows']}", flush=True)
+                print(
+                    f"round {rnd + 1} {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  "
+                    f"p50 {row['p50_ms']:7.1f} ms"
+                    f"  p99 {row['p99_ms']:7.1f} ms  rows {row['rows']}",
+                    flush=True,
+                )
     summary = _summary(results)
     for (name, c), row in sorted(summary.items(), key=lambda kv: (kv[0][1], ORDER.index(kv[0][0]))):
-        print(f"median {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
-              f"p99 {row['p99_ms']:7.1f} ms  vs dbos {row.get('vs_dbos', '-')}")
-    print(json.dumps({"bench": "peers", "runs": args.runs, "rounds": args.rounds,
-                      "results": {f"{name}@c{c}": row for (name, c), row in summary.items()}}))
+        print(
+            f"median {name:15} c={c:<3} {row['sagas_per_s']:8.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
+            f"p99 {row['p99_ms']:7.1f} ms  vs dbos {row.get('vs_dbos', '-')}"
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "peers",
+                "runs": args.runs,
+                "rounds": args.rounds,
+                "results": {f"{name}@c{c}": row for (name, c), row in summary.items()},
+            }
+        )
+    )
 
 
 def _summary(results: dict[tuple[str, int], list[dict]]) -> dict[tuple[str, int], dict]:
     summary = {}
     for key, rows in results.items():
-        med = {k: round(statistics.median(r[k] for r in rows), 2)
-               for k in ("sagas_per_s", "p50_ms", "p99_ms", "client_cpu_ms_per_run")}
+        med = {
+            k: round(statistics.median(r[k] for r in rows), 2)
+            for k in ("sagas_per_s", "p50_ms", "p99_ms", "client_cpu_ms_per_run")
+        }
         if "daemon_cpu_ms_per_run" in rows[0]:
             med["daemon_cpu_ms_per_run"] = round(statistics.median(r["daemon_cpu_ms_per_run"] for r in rows), 2)
         med["rows_wrong"] = sum(r["rows"]["wrong"] for r in rows)

@@ -75,8 +75,10 @@ def _psycopg(url: str, shape: str, n: int, base: int) -> dict[str, float]:
                 return n
             for start in range(base, base + n, BATCH):
                 with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany("INSERT INTO effects (id, body) VALUES (%s, %s)",
-                                    [(i, "row") for i in range(start, start + BATCH)])
+                    cur.executemany(
+                        "INSERT INTO effects (id, body) VALUES (%s, %s)",
+                        [(i, "row") for i in range(start, start + BATCH)],
+                    )
             return n
 
         return _measure(ops)
@@ -89,8 +91,9 @@ async def _asyncpg_ops(conn, shape: str, i: int) -> None:
             await conn.execute("INSERT INTO ledger (key, reply) VALUES ($1, $2)", f"k{i}", "ok")
     else:
         async with conn.transaction():
-            await conn.executemany("INSERT INTO effects (id, body) VALUES ($1, $2)",
-                                   [(j, "row") for j in range(i, i + BATCH)])
+            await conn.executemany(
+                "INSERT INTO effects (id, body) VALUES ($1, $2)", [(j, "row") for j in range(i, i + BATCH)]
+            )
 
 
 def _asyncpg(url: str, shape: str, n: int, base: int, native: bool) -> dict[str, float]:
@@ -152,8 +155,11 @@ def main() -> int:
                 for driver in order:
                     figures = _one(driver, url, shape, n)
                     samples[f"{driver}@{shape}"].append(figures)
-                    print(f"round {r + 1} {driver:15} {shape:8} {figures['ops_per_s']:9.0f} ops/s "
-                          f"{figures['cpu_us_per_op']:7.1f} us CPU/op", flush=True)
+                    print(
+                        f"round {r + 1} {driver:15} {shape:8} {figures['ops_per_s']:9.0f} ops/s "
+                        f"{figures['cpu_us_per_op']:7.1f} us CPU/op",
+                        flush=True,
+                    )
     except PostgresUnavailable as exc:
         print(f"skipped: {exc}")
         print(json.dumps({"bench": "pg_driver", "skipped": str(exc)}))
@@ -162,15 +168,18 @@ def main() -> int:
         server.stop()
     results = {}
     for key, runs in samples.items():
-        results[key] = {field: round(statistics.median(run[field] for run in runs), 1)
-                        for field in ("ops_per_s", "cpu_us_per_op")}
+        results[key] = {
+            field: round(statistics.median(run[field] for run in runs), 1) for field in ("ops_per_s", "cpu_us_per_op")
+        }
     for shape in SHAPES:
         base = results[f"psycopg@{shape}"]["ops_per_s"]
         for driver in DRIVERS:
             entry = results[f"{driver}@{shape}"]
             entry["vs_psycopg"] = round(entry["ops_per_s"] / base, 2)
-            print(f"median {driver:15} {shape:8} {entry['ops_per_s']:9.0f} ops/s "
-                  f"{entry['cpu_us_per_op']:7.1f} us CPU/op  vs psycopg {entry['vs_psycopg']}")
+            print(
+                f"median {driver:15} {shape:8} {entry['ops_per_s']:9.0f} ops/s "
+                f"{entry['cpu_us_per_op']:7.1f} us CPU/op  vs psycopg {entry['vs_psycopg']}"
+            )
     print(json.dumps({"bench": "pg_driver", "ops": n, "rounds": args.rounds, "results": results}))
     return 0
 

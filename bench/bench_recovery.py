@@ -73,6 +73,7 @@ FLOW = {"flow": {"mode": "drop"}}
 
 # ----- trees, starts, host figures ----------------------------------------------------------------
 
+
 class _Burst:
     """Made on first use: an actor that sends every start it is given at once (all queued before any runs)."""
 
@@ -99,8 +100,9 @@ def _burst(handle, tree, runs: int, tag: str) -> list[str]:
     from sagaline.messages.ids import uuid7
     from sagaline.messages.saga import StartSaga
 
-    starts = [StartSaga(saga=SAGA, inputs={"email": f"{tag}{i}@example.com"}, correlation_id=uuid7())
-              for i in range(runs)]
+    starts = [
+        StartSaga(saga=SAGA, inputs={"email": f"{tag}{i}@example.com"}, correlation_id=uuid7()) for i in range(runs)
+    ]
     handle.tell(handle.create_actor(_Burst.actor()), (tree.sagas, starts))
     return [s.correlation_id for s in starts]
 
@@ -134,11 +136,15 @@ def _host_stats(handle, tree) -> dict:
         holder = handle.ask(tree.registry, Lookup(key=host_key(i)), 30).entries[0].holder
         stats.append(handle.ask(holder, GetHostStats(), 30))
     transactions, writes = sum(s.commits for s in stats), sum(s.writes for s in stats)
-    return {"journal_writes": writes, "sqlite_transactions": transactions,
-            "records_per_transaction": round(writes / max(1, transactions), 1),
-            "largest_transaction": max(s.largest_batch for s in stats),
-            "commit_failures": sum(s.commit_failures for s in stats),
-            "envelopes": sum(s.envelopes for s in stats), "items": sum(s.items for s in stats)}
+    return {
+        "journal_writes": writes,
+        "sqlite_transactions": transactions,
+        "records_per_transaction": round(writes / max(1, transactions), 1),
+        "largest_transaction": max(s.largest_batch for s in stats),
+        "commit_failures": sum(s.commit_failures for s in stats),
+        "envelopes": sum(s.envelopes for s in stats),
+        "items": sum(s.items for s in stats),
+    }
 
 
 def _mode(per_write: bool) -> str:
@@ -146,6 +152,7 @@ def _mode(per_write: bool) -> str:
 
 
 # ----- phase 1: the loader (runs in a subprocess: python bench_recovery.py load DATA RUNS) ----------
+
 
 def load(data: Path, runs: int) -> None:
     """Queue ``runs`` starts in one burst on an in-process tree and let them run (until killed)."""
@@ -177,8 +184,13 @@ def load_and_kill(work: Path, runs: int) -> dict:
     data.mkdir(parents=True)
     # never a pipe: the loader's actor system could inherit it; a file the loader still writes after this block
     log = open(work / "loader.log", "wb")  # noqa: SIM115
-    loader = subprocess.Popen([sys.executable, __file__, "load", str(data), str(runs)], stdout=log, stderr=log,
-                              stdin=subprocess.DEVNULL, start_new_session=True)
+    loader = subprocess.Popen(
+        [sys.executable, __file__, "load", str(data), str(runs)],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     started = time.perf_counter()
     try:
         while _journal_events(data) < KILL_AT * runs:
@@ -195,11 +207,16 @@ def load_and_kill(work: Path, runs: int) -> dict:
     statuses = Counter(dict(conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall()))
     unfinished = conn.execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone()[0]
     conn.close()
-    return {"runs_in_journal": sum(statuses.values()), "unfinished_at_kill": unfinished,
-            "statuses_at_kill": dict(statuses), "load_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "runs_in_journal": sum(statuses.values()),
+        "unfinished_at_kill": unfinished,
+        "statuses_at_kill": dict(statuses),
+        "load_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 # ----- phase 2: restart and recover -------------------------------------------------------------
+
 
 def warm_up(work: Path) -> None:
     """Start and stop a tree once, so the first timed phase does not pay for this process's imports."""
@@ -222,8 +239,9 @@ def recover(work: Path, per_write: bool) -> dict:
     data = work / name
     shutil.copytree(work / "killed", data)
     conn = sqlite3.connect(data / "journal.sqlite")
-    pending = [r[0] for r in conn.execute("SELECT correlation_id FROM runs WHERE finished_at IS NULL "
-                                          "ORDER BY started_at")]
+    pending = [
+        r[0] for r in conn.execute("SELECT correlation_id FROM runs WHERE finished_at IS NULL ORDER BY started_at")
+    ]
     conn.close()
     handle = start_system("simpleSystemBase", log_dir=work / f"{name}-logs")
     try:
@@ -235,8 +253,14 @@ def recover(work: Path, per_write: bool) -> dict:
         stats = _host_stats(handle, tree)
     finally:
         handle.shutdown()
-    return {"mode": _mode(per_write), "recovered": len(pending), "seconds": round(seconds, 2),
-            "runs_per_s": round(len(pending) / seconds, 1), "statuses": dict(statuses), **stats}
+    return {
+        "mode": _mode(per_write),
+        "recovered": len(pending),
+        "seconds": round(seconds, 2),
+        "runs_per_s": round(len(pending) / seconds, 1),
+        "statuses": dict(statuses),
+        **stats,
+    }
 
 
 def burst(work: Path, per_write: bool) -> dict:
@@ -256,11 +280,18 @@ def burst(work: Path, per_write: bool) -> dict:
         stats = _host_stats(handle, tree)
     finally:
         handle.shutdown()
-    return {"mode": _mode(per_write), "runs": BURST, "statuses": dict(statuses), "seconds": round(seconds, 2),
-            "runs_per_s": round(BURST / seconds, 1), **stats}
+    return {
+        "mode": _mode(per_write),
+        "runs": BURST,
+        "statuses": dict(statuses),
+        "seconds": round(seconds, 2),
+        "runs_per_s": round(BURST / seconds, 1),
+        **stats,
+    }
 
 
 # ----- phase 3: multiprocTCPBase throughput ------------------------------------------------------
+
 
 def multiproc(work: Path, per_write: bool) -> dict:
     from sagaline.client import SagaClient
@@ -284,11 +315,19 @@ def multiproc(work: Path, per_write: bool) -> dict:
         stats = _host_stats(handle, tree)
     finally:
         leaked = handle.shutdown()
-    return {"mode": _mode(per_write), "runs": MP_RUNS, "statuses": dict(statuses), "seconds": round(seconds, 2),
-            "runs_per_s": round(MP_RUNS / seconds, 1), "leaked_processes": len(leaked), **stats}
+    return {
+        "mode": _mode(per_write),
+        "runs": MP_RUNS,
+        "statuses": dict(statuses),
+        "seconds": round(seconds, 2),
+        "runs_per_s": round(MP_RUNS / seconds, 1),
+        "leaked_processes": len(leaked),
+        **stats,
+    }
 
 
 # ----- main --------------------------------------------------------------------------------------
+
 
 def main() -> None:
     from recovering.host_kill import host_kill
@@ -300,46 +339,79 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sagaline-recovery-") as tmp:
         work = Path(tmp)
         killed = load_and_kill(work, args.runs)
-        print(f"loaded {killed['runs_in_journal']} runs in {killed['load_seconds']} s, killed with "
-              f"{killed['unfinished_at_kill']} unfinished: {killed['statuses_at_kill']}", flush=True)
+        print(
+            f"loaded {killed['runs_in_journal']} runs in {killed['load_seconds']} s, killed with "
+            f"{killed['unfinished_at_kill']} unfinished: {killed['statuses_at_kill']}",
+            flush=True,
+        )
         warm_up(work)
         recoveries = [recover(work, False), recover(work, True)]
         for r in recoveries:
-            print(f"recovery {r['mode']:17} {r['recovered']} runs terminal in {r['seconds']:>7} s "
-                  f"({r['runs_per_s']} runs/s), {r['sqlite_transactions']} transactions, "
-                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
+            print(
+                f"recovery {r['mode']:17} {r['recovered']} runs terminal in {r['seconds']:>7} s "
+                f"({r['runs_per_s']} runs/s), {r['sqlite_transactions']} transactions, "
+                f"{r['records_per_transaction']} records/transaction, {r['statuses']}",
+                flush=True,
+            )
         bursts = [burst(work, False), burst(work, True)]
         for r in bursts:
-            print(f"burst FULL     {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
-                  f"{r['sqlite_transactions']} transactions, "
-                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
+            print(
+                f"burst FULL     {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
+                f"{r['sqlite_transactions']} transactions, "
+                f"{r['records_per_transaction']} records/transaction, {r['statuses']}",
+                flush=True,
+            )
         mp = [multiproc(work, False), multiproc(work, True)]
         for r in mp:
-            print(f"multiproc FULL {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
-                  f"{r['sqlite_transactions']} transactions, "
-                  f"{r['records_per_transaction']} records/transaction, {r['statuses']}", flush=True)
+            print(
+                f"multiproc FULL {r['mode']:17} {r['runs_per_s']:>6} runs/s, "
+                f"{r['sqlite_transactions']} transactions, "
+                f"{r['records_per_transaction']} records/transaction, {r['statuses']}",
+                flush=True,
+            )
         kills = []
         for n in (int(x) for x in args.kill_runs.split(",") if x):
             k = host_kill(work, n, HOSTS)
             kills.append(k)
-            print(f"host 0 SIGKILLed with {n} of its runs (and {n * (HOSTS - 1)} others) held: "
-                  f"{'all back at the gate' if k['recovered'] else 'NOT all back'} in {k['recovery_seconds']} s "
-                  f"({k['recovery_runs_per_s']} runs/s); others re-sent {k['other_partitions_resent']}, "
-                  f"killed pid alive {k['killed_pid_alive']}, processes {k['processes_before']} -> "
-                  f"{k['processes_after']}; after opening: {k['statuses']}, "
-                  f"{k['runs_not_passed_exactly_once']} runs not passed exactly once", flush=True)
+            print(
+                f"host 0 SIGKILLed with {n} of its runs (and {n * (HOSTS - 1)} others) held: "
+                f"{'all back at the gate' if k['recovered'] else 'NOT all back'} in {k['recovery_seconds']} s "
+                f"({k['recovery_runs_per_s']} runs/s); others re-sent {k['other_partitions_resent']}, "
+                f"killed pid alive {k['killed_pid_alive']}, processes {k['processes_before']} -> "
+                f"{k['processes_after']}; after opening: {k['statuses']}, "
+                f"{k['runs_not_passed_exactly_once']} runs not passed exactly once",
+                flush=True,
+            )
     group, single = recoveries
-    print(json.dumps({
-        "bench": "recovery", "runs": args.runs, "kill": killed, "recovery": recoveries,
-        "recovery_goal_s": GOAL_S, "recovery_within_goal": group["seconds"] <= GOAL_S,
-        "group_commit_gain": {
-            "recovery_normal": round(single["seconds"] / group["seconds"], 2),
-            "burst_full": round(bursts[0]["runs_per_s"] / bursts[1]["runs_per_s"], 2),
-            "multiproc_full": round(mp[0]["runs_per_s"] / mp[1]["runs_per_s"], 2)},
-        "burst_full": bursts, "multiproc_full": mp, "host_kill": kills,
-        "settings": {"hosts": HOSTS, "journal_mode": "WAL", "recovery_synchronous": "NORMAL",
-                     "burst_and_multiproc_synchronous": "FULL", "recovery_concurrency": RECOVERY_CONCURRENCY,
-                     "kill_at_events_per_run": KILL_AT, "multiproc_concurrency": MP_CONCURRENCY}}))
+    print(
+        json.dumps(
+            {
+                "bench": "recovery",
+                "runs": args.runs,
+                "kill": killed,
+                "recovery": recoveries,
+                "recovery_goal_s": GOAL_S,
+                "recovery_within_goal": group["seconds"] <= GOAL_S,
+                "group_commit_gain": {
+                    "recovery_normal": round(single["seconds"] / group["seconds"], 2),
+                    "burst_full": round(bursts[0]["runs_per_s"] / bursts[1]["runs_per_s"], 2),
+                    "multiproc_full": round(mp[0]["runs_per_s"] / mp[1]["runs_per_s"], 2),
+                },
+                "burst_full": bursts,
+                "multiproc_full": mp,
+                "host_kill": kills,
+                "settings": {
+                    "hosts": HOSTS,
+                    "journal_mode": "WAL",
+                    "recovery_synchronous": "NORMAL",
+                    "burst_and_multiproc_synchronous": "FULL",
+                    "recovery_concurrency": RECOVERY_CONCURRENCY,
+                    "kill_at_events_per_run": KILL_AT,
+                    "multiproc_concurrency": MP_CONCURRENCY,
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

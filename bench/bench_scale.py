@@ -59,8 +59,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BACKENDS = ["sqlite", "postgres", "members1", "members2", "nas1", "nas2"]
 #: The NAS benchmark's search space: 8 architectures, each a short trial.
-NAS_SPACE = {"hidden_layers": [1], "widths": [4, 6, 8, 10, 12, 14, 16, 18], "activations": ["relu"],
-             "learning_rates": [0.01], "batch_sizes": [128], "epochs": 2}
+NAS_SPACE = {
+    "hidden_layers": [1],
+    "widths": [4, 6, 8, 10, 12, 14, 16, 18],
+    "activations": ["relu"],
+    "learning_rates": [0.01],
+    "batch_sizes": [128],
+    "epochs": 2,
+}
 #: Saga-host partitions of a convention (each member of members2 takes one).
 PARTITIONS = 2
 SAGA = "user_provisioning"
@@ -97,18 +103,31 @@ def _one_convention(backend: str, members: int, n: int, c: int, url: str | None,
     from sagaline.client import Client
     from sagaline.testing.daemon import DaemonProcess
 
-    base = {"admin": {"workers": max(16, c)}, "storage": {"synchronous": "NORMAL", "url": url},
-            "runs": {"hosts": PARTITIONS, "lease_s": 5.0}}
+    base = {
+        "admin": {"workers": max(16, c)},
+        "storage": {"synchronous": "NORMAL", "url": url},
+        "runs": {"hosts": PARTITIONS, "lease_s": 5.0},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
         leader = DaemonProcess(Path(work) / "leader", {**base, "cluster": {"capabilities": {"saga_host": False}}})
         daemons = [leader.start()]
         try:
             share = {"cores": PARTITIONS // members} if members > 1 else {}  # one member: all partitions
             for i in range(members):
-                daemons.append(DaemonProcess(Path(work) / f"m{i}", {
-                    **base, "security": {"secret_file": str(leader.data_dir / "secret.key")},
-                    "cluster": {"join": f"127.0.0.1:{leader.admin_port}", "settle_s": 600.0,
-                                "capabilities": {"saga_host": True, **share}}}).start())
+                daemons.append(
+                    DaemonProcess(
+                        Path(work) / f"m{i}",
+                        {
+                            **base,
+                            "security": {"secret_file": str(leader.data_dir / "secret.key")},
+                            "cluster": {
+                                "join": f"127.0.0.1:{leader.admin_port}",
+                                "settle_s": 600.0,
+                                "capabilities": {"saga_host": True, **share},
+                            },
+                        },
+                    ).start()
+                )
             clients = [Client(leader.data_dir, address=f"127.0.0.1:{d.admin_port}") for d in daemons[1:]]
             _wait_for_leases(url, PARTITIONS)
             for i in range(20):
@@ -122,20 +141,35 @@ def _one_convention(backend: str, members: int, n: int, c: int, url: str | None,
         finally:
             for daemon in reversed(daemons):
                 daemon.stop()
-    _report(backend, c, n, result, daemon_cpu_s=sum(a[0] - b[0] for a, b in zip(after, before, strict=True)),
-            db_cpu_s=after[0][1] - before[0][1])
+    _report(
+        backend,
+        c,
+        n,
+        result,
+        daemon_cpu_s=sum(a[0] - b[0] for a, b in zip(after, before, strict=True)),
+        db_cpu_s=after[0][1] - before[0][1],
+    )
 
 
 def _report(backend: str, c: int, n: int, result: dict[str, Any], daemon_cpu_s: float, db_cpu_s: float) -> None:
     """Print one measurement's JSON line: throughput, latency percentiles, outcomes, effects and CPU per run."""
     lat = sorted(result["latencies"])
-    print(json.dumps({"backend": backend, "c": c, "n": n, "sagas_per_s": n / result["seconds"],
-                      "p50_ms": 1000 * lat[len(lat) // 2],
-                      "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-                      "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
-                      "effects": result["effects"],
-                      "daemon_cpu_ms_per_run": 1000 * daemon_cpu_s / n,
-                      "db_server_cpu_ms_per_run": 1000 * db_cpu_s / n}))
+    print(
+        json.dumps(
+            {
+                "backend": backend,
+                "c": c,
+                "n": n,
+                "sagas_per_s": n / result["seconds"],
+                "p50_ms": 1000 * lat[len(lat) // 2],
+                "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+                "statuses": {s: result["statuses"].count(s) for s in set(result["statuses"])},
+                "effects": result["effects"],
+                "daemon_cpu_ms_per_run": 1000 * daemon_cpu_s / n,
+                "db_server_cpu_ms_per_run": 1000 * db_cpu_s / n,
+            }
+        )
+    )
 
 
 def _one_nas(backend: str, members: int, trials: int, url: str | None) -> None:
@@ -147,16 +181,30 @@ def _one_nas(backend: str, members: int, trials: int, url: str | None) -> None:
     base = {"storage": {"synchronous": "NORMAL", "url": url}, "runs": {"hosts": PARTITIONS, "lease_s": 5.0}}
     inputs = {"dataset_id": "digits", "search_space": NAS_SPACE, "max_trials": trials}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as work:
-        leader = DaemonProcess(Path(work) / "leader", {
-            **base, "cluster": {"capabilities": {"trainer": False}},
-            "domains": {"bridge": {"artifacts_dir": str(Path(work) / "artifacts"), "max_parallel": 2}}})
+        leader = DaemonProcess(
+            Path(work) / "leader",
+            {
+                **base,
+                "cluster": {"capabilities": {"trainer": False}},
+                "domains": {"bridge": {"artifacts_dir": str(Path(work) / "artifacts"), "max_parallel": 2}},
+            },
+        )
         daemons = [leader.start()]
         try:
             for i in range(members):
-                daemons.append(DaemonProcess(Path(work) / f"m{i}", {
-                    **base, "security": {"secret_file": str(leader.data_dir / "secret.key")},
-                    "cluster": {"join": f"127.0.0.1:{leader.admin_port}",
-                                "capabilities": {"trainer": True, "saga_host": False, "domains": []}}}).start())
+                daemons.append(
+                    DaemonProcess(
+                        Path(work) / f"m{i}",
+                        {
+                            **base,
+                            "security": {"secret_file": str(leader.data_dir / "secret.key")},
+                            "cluster": {
+                                "join": f"127.0.0.1:{leader.admin_port}",
+                                "capabilities": {"trainer": True, "saga_host": False, "domains": []},
+                            },
+                        },
+                    ).start()
+                )
             with Client(leader.data_dir) as client:
                 warm = client.start("cerebros_nas", {**inputs, "max_trials": 2}, wait=True, timeout=300)
                 began = time.perf_counter()
@@ -165,9 +213,20 @@ def _one_nas(backend: str, members: int, trials: int, url: str | None) -> None:
         finally:
             for daemon in reversed(daemons):
                 daemon.stop()
-    print(json.dumps({"backend": backend, "n": trials, "seconds": seconds, "trials_per_min": 60 * trials / seconds,
-                      "statuses": {"warm-up": warm.outcome and warm.outcome.status,
-                                   "measured": outcome.outcome and outcome.outcome.status}}))
+    print(
+        json.dumps(
+            {
+                "backend": backend,
+                "n": trials,
+                "seconds": seconds,
+                "trials_per_min": 60 * trials / seconds,
+                "statuses": {
+                    "warm-up": warm.outcome and warm.outcome.status,
+                    "measured": outcome.outcome and outcome.outcome.status,
+                },
+            }
+        )
+    )
 
 
 def _wait_for_leases(url: str | None, count: int, timeout: float = 60.0) -> None:
@@ -224,9 +283,11 @@ def _closed_loop(client, n: int, c: int) -> dict:
 
     def timed(i: int) -> None:
         began = time.perf_counter()
-        statuses[i] = clients[i % len(clients)].start(SAGA, {"email": f"u{i}@example.com"}, wait=True,
-                                                      timeout=120).outcome.status
+        statuses[i] = (
+            clients[i % len(clients)].start(SAGA, {"email": f"u{i}@example.com"}, wait=True, timeout=120).outcome.status
+        )
         latencies[i] = time.perf_counter() - began
+
     began = time.perf_counter()
     with ThreadPoolExecutor(c) as pool:
         list(pool.map(timed, range(n)))
@@ -269,7 +330,7 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     try:
         for rnd in range(args.rounds):
-            for backend in (backends if rnd % 2 == 0 else list(reversed(backends))):
+            for backend in backends if rnd % 2 == 0 else list(reversed(backends)):
                 url = server.create_database() if backend != "sqlite" else None
                 n = args.trials if backend.startswith("nas") else args.runs
                 command = [sys.executable, __file__, "--one", backend, str(args.c), str(n)]
@@ -283,34 +344,57 @@ def main() -> None:
                 _check(row)
                 results.setdefault(backend, []).append(row)
                 if backend.startswith("nas"):
-                    print(f"round {rnd + 1} {backend:9} {row['n']} trials in {row['seconds']:.1f} s: "
-                          f"{row['trials_per_min']:.1f} trials/min", flush=True)
+                    print(
+                        f"round {rnd + 1} {backend:9} {row['n']} trials in {row['seconds']:.1f} s: "
+                        f"{row['trials_per_min']:.1f} trials/min",
+                        flush=True,
+                    )
                     continue
-                print(f"round {rnd + 1} {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  "
-                      f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon "
-                      f"{row['daemon_cpu_ms_per_run']:.2f} ms, "
-                      f"database server {row['db_server_cpu_ms_per_run']:.2f} ms",
-                      flush=True)
+                print(
+                    f"round {rnd + 1} {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  "
+                    f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon "
+                    f"{row['daemon_cpu_ms_per_run']:.2f} ms, "
+                    f"database server {row['db_server_cpu_ms_per_run']:.2f} ms",
+                    flush=True,
+                )
     finally:
         if server is not None:
             server.stop()
     keys = ("sagas_per_s", "p50_ms", "p99_ms", "daemon_cpu_ms_per_run", "db_server_cpu_ms_per_run")
-    summary = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in keys} for b, rows in results.items()
-               if not b.startswith("nas")}
+    summary = {
+        b: {k: round(statistics.median(r[k] for r in rows), 2) for k in keys}
+        for b, rows in results.items()
+        if not b.startswith("nas")
+    }
     for backend, row in summary.items():
-        print(f"median {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
-              f"p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon {row['daemon_cpu_ms_per_run']:.2f} ms, "
-              f"database server {row['db_server_cpu_ms_per_run']:.2f} ms")
+        print(
+            f"median {backend:9} c={args.c:<3} {row['sagas_per_s']:7.1f} sagas/s  p50 {row['p50_ms']:7.1f} ms  "
+            f"p99 {row['p99_ms']:7.1f} ms  CPU/run: daemon {row['daemon_cpu_ms_per_run']:.2f} ms, "
+            f"database server {row['db_server_cpu_ms_per_run']:.2f} ms"
+        )
     if "sqlite" in summary and "postgres" in summary:
         ratio = summary["postgres"]["sagas_per_s"] / summary["sqlite"]["sagas_per_s"]
         summary["postgres"]["vs_sqlite"] = round(ratio, 2)
-    nas = {b: {k: round(statistics.median(r[k] for r in rows), 2) for k in ("seconds", "trials_per_min")}
-           for b, rows in results.items() if b.startswith("nas")}
+    nas = {
+        b: {k: round(statistics.median(r[k] for r in rows), 2) for k in ("seconds", "trials_per_min")}
+        for b, rows in results.items()
+        if b.startswith("nas")
+    }
     for backend, row in nas.items():
         print(f"median {backend:9} {args.trials} trials: {row['trials_per_min']:.1f} trials/min")
-    print(json.dumps({"bench": "scale", "saga": SAGA, "runs": args.runs, "rounds": args.rounds, "c": args.c,
-                      "results": {f"{b}@c{args.c}": row for b, row in summary.items()},
-                      "nas": {f"{b}@{args.trials}trials": row for b, row in nas.items()}}))
+    print(
+        json.dumps(
+            {
+                "bench": "scale",
+                "saga": SAGA,
+                "runs": args.runs,
+                "rounds": args.rounds,
+                "c": args.c,
+                "results": {f"{b}@c{args.c}": row for b, row in summary.items()},
+                "nas": {f"{b}@{args.trials}trials": row for b, row in nas.items()},
+            }
+        )
+    )
 
 
 def _postgres():

@@ -63,8 +63,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RUNNERS = ("inprocess", "driver")
 CONCURRENCY = 16
-_SHAPE = re.compile(r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|SELECT\b.*?\bFROM|\w+)\s*(\w*)",
-                    re.IGNORECASE | re.DOTALL)
+_SHAPE = re.compile(
+    r"^\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|SELECT\b.*?\bFROM|\w+)\s*(\w*)", re.IGNORECASE | re.DOTALL
+)
 
 
 def shape(sql: str) -> str:
@@ -173,10 +174,12 @@ class Counting:
                         yield
                 finally:
                     piped.discard(id(file))
+
             cls.pipeline = pipeline  # type: ignore[method-assign]
 
 
 # ----- the two runners, in this process ------------------------------------------------------------
+
 
 def inprocess(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) -> dict[str, dict]:
     """Run the peers workload on the in-process tree, once per pass (same tree, fresh run ids)."""
@@ -189,8 +192,16 @@ def inprocess(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) 
     handle = start_system(SIMPLE, log_dir=work / "logs")
     results = {}
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1,
-                                                synchronous="NORMAL", storage_url=hooks.get("url")))
+        tree = start_tree(
+            handle,
+            TreeConfig(
+                data_dir=work / "data",
+                apps=("peers.app:app",),
+                hosts=1,
+                synchronous="NORMAL",
+                storage_url=hooks.get("url"),
+            ),
+        )
         client = SagaClient(handle, tree.sagas)
 
         def loop(n: int) -> dict[str, int]:
@@ -203,6 +214,7 @@ def inprocess(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) 
             for cid in in_flight:
                 statuses[client.wait(cid, timeout=120).status] += 1
             return dict(statuses)
+
         loop(20)  # warm up
         for name, n in passes:
             results[name] = _timed(name, n, loop, hooks)
@@ -233,11 +245,13 @@ def driver(work: Path, passes: list[tuple[str, int]], hooks: dict[str, Any]) -> 
     def dispatch(target: str, command: Any) -> Any:
         with lock:
             return loop.run_until_complete(service.handle(command))
+
     saga = Driver(definition(), dispatch)
 
     def run(n: int) -> dict[str, int]:
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             return dict(Counter(pool.map(lambda i: saga.run({"fail_at": fail_at(i)}).status, range(n))))
+
     try:
         run(20)
         return {name: _timed(name, n, run, hooks) for name, n in passes}
@@ -257,9 +271,12 @@ def _timed(name: str, n: int, loop: Any, hooks: dict[str, Any]) -> dict[str, Any
         profile.disable()
     wall, cpu1 = time.perf_counter() - began, os.times()
     counting.on = False
-    out: dict[str, Any] = {"runs": n, "statuses": statuses, "sagas_per_s": round(n / wall, 1),
-                           "cpu_ms_per_run": round(1000 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / n,
-                                                   3)}
+    out: dict[str, Any] = {
+        "runs": n,
+        "statuses": statuses,
+        "sagas_per_s": round(n / wall, 1),
+        "cpu_ms_per_run": round(1000 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / n, 3),
+    }
     if profile is not None:
         text = io.StringIO()
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(30)
@@ -269,8 +286,9 @@ def _timed(name: str, n: int, loop: Any, hooks: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas: list[str] = (),
-        url: str | None = None) -> dict[str, Any]:
+def one(
+    runner: str, runs: int, profile: bool, dump: str | None = None, pragmas: list[str] = (), url: str | None = None
+) -> dict[str, Any]:
     """Child process: count, time (and profile) one runner on the code first on the import path."""
     sys.path.insert(0, str(Path.cwd() / "bench"))  # the measured copy's own peers app
     counting = Counting()
@@ -284,21 +302,29 @@ def one(runner: str, runs: int, profile: bool, dump: str | None = None, pragmas:
     for (store, _), count in counting.statements.items():
         by_store[store] += count
     import sagaline
-    return {"runner": runner, "code": str(Path(sagaline.__file__).resolve().parent.parent),
-            "statements_per_run": round(sum(by_store.values()) / counted, 2),
-            "statements_per_run_by_store": {k: round(v / counted, 2) for k, v in by_store.most_common()},
-            "statements_per_run_by_shape": {f"{s}: {k}": round(v / counted, 2)
-                                            for (s, k), v in counting.statements.most_common()},
-            "sqlite3_calls_per_run_by_store": {k: round(v / counted, 2) for k, v in counting.calls.most_common()},
-            "pg_round_trips_per_run_by_store": {k: round(v / counted, 2)
-                                                for k, v in counting.round_trips.most_common()},
-            "sqlite3_us_per_run_by_shape": {f"{s}: {k}": round(1e6 * v / counted, 1)
-                                            for (s, k), v in counting.seconds.most_common()},
-            "count_pass": results["count"], "time_pass": results["time"], "profile_pass": results.get("profile")}
+
+    return {
+        "runner": runner,
+        "code": str(Path(sagaline.__file__).resolve().parent.parent),
+        "statements_per_run": round(sum(by_store.values()) / counted, 2),
+        "statements_per_run_by_store": {k: round(v / counted, 2) for k, v in by_store.most_common()},
+        "statements_per_run_by_shape": {
+            f"{s}: {k}": round(v / counted, 2) for (s, k), v in counting.statements.most_common()
+        },
+        "sqlite3_calls_per_run_by_store": {k: round(v / counted, 2) for k, v in counting.calls.most_common()},
+        "pg_round_trips_per_run_by_store": {k: round(v / counted, 2) for k, v in counting.round_trips.most_common()},
+        "sqlite3_us_per_run_by_shape": {
+            f"{s}: {k}": round(1e6 * v / counted, 1) for (s, k), v in counting.seconds.most_common()
+        },
+        "count_pass": results["count"],
+        "time_pass": results["time"],
+        "profile_pass": results.get("profile"),
+    }
 
 
-def _child(code: Path | None, runner: str, runs: int, profile: bool, dump: str | None,
-           pragmas: list[str], server: Any = None) -> dict[str, Any]:
+def _child(
+    code: Path | None, runner: str, runs: int, profile: bool, dump: str | None, pragmas: list[str], server: Any = None
+) -> dict[str, Any]:
     env = dict(os.environ)
     script = Path(__file__).resolve()
     if code is not None:
@@ -320,8 +346,15 @@ def _child(code: Path | None, runner: str, runs: int, profile: bool, dump: str |
 
 def _run_child(args: list[str], code: Path | None, env: dict[str, str], runner: str) -> dict[str, Any]:
     with tempfile.TemporaryFile() as out:  # a file, not a pipe: nothing an actor system inherits can hold it
-        done = subprocess.run(args, cwd=code or HERE.parent, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=1800)
+        done = subprocess.run(
+            args,
+            cwd=code or HERE.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
         out.seek(0)
         text = out.read().decode(errors="replace")
     if done.returncode != 0:
@@ -338,10 +371,17 @@ def main() -> None:
     parser.add_argument("--after", type=Path, help="measure this copy instead of the one the script is in")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-dump", help="with --profile: save each child's pstats as PREFIX-side-runner-round")
-    parser.add_argument("--pragma", action="append", default=[],
-                        help="set this PRAGMA on every connection the stores open (exploring a setting)")
-    parser.add_argument("--postgres", action="store_true",
-                        help="every store in PostgreSQL (a throwaway server, as the tests' postgres_url fixture)")
+    parser.add_argument(
+        "--pragma",
+        action="append",
+        default=[],
+        help="set this PRAGMA on every connection the stores open (exploring a setting)",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="every store in PostgreSQL (a throwaway server, as the tests' postgres_url fixture)",
+    )
     parser.add_argument("--storage-url", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -377,9 +417,12 @@ def _rounds(args: Any, sides: dict[str, Path | None], rows: dict[tuple[str, str]
                 dump = f"{args.profile_dump}-{side}-{runner}-{rnd + 1}" if args.profile_dump else None
                 row = _child(code, runner, args.runs, args.profile, dump, args.pragma, server)
                 rows.setdefault((side, runner), []).append(row)
-                print(f"round {rnd + 1} {side:6} {runner:9} {row['statements_per_run']:6.1f} statements/run  "
-                      f"{row['time_pass']['cpu_ms_per_run']:6.3f} ms CPU/run  {row['time_pass']['sagas_per_s']:7.1f} "
-                      f"sagas/s  ({row['code']})", flush=True)
+                print(
+                    f"round {rnd + 1} {side:6} {runner:9} {row['statements_per_run']:6.1f} statements/run  "
+                    f"{row['time_pass']['cpu_ms_per_run']:6.3f} ms CPU/run  {row['time_pass']['sagas_per_s']:7.1f} "
+                    f"sagas/s  ({row['code']})",
+                    flush=True,
+                )
 
 
 def _report(args: Any, rows: dict[tuple[str, str], list[dict]]) -> None:
@@ -397,19 +440,31 @@ def _report(args: Any, rows: dict[tuple[str, str], list[dict]]) -> None:
             "cpu_ms_per_run_all": [r["time_pass"]["cpu_ms_per_run"] for r in got],
             "sagas_per_s_median": round(statistics.median(r["time_pass"]["sagas_per_s"] for r in got), 1),
             "sagas_per_s_all": [r["time_pass"]["sagas_per_s"] for r in got],
-            "statuses": last["time_pass"]["statuses"]}
-        for title, figures in (("by store", last["statements_per_run_by_store"]),
-                               ("by statement", last["statements_per_run_by_shape"]),
-                               ("sqlite3 calls by store", last["sqlite3_calls_per_run_by_store"]),
-                               ("PostgreSQL round trips by store", last["pg_round_trips_per_run_by_store"]),
-                               ("(CPU us inside sqlite3, count pass) by statement",
-                                last["sqlite3_us_per_run_by_shape"])):
+            "statuses": last["time_pass"]["statuses"],
+        }
+        for title, figures in (
+            ("by store", last["statements_per_run_by_store"]),
+            ("by statement", last["statements_per_run_by_shape"]),
+            ("sqlite3 calls by store", last["sqlite3_calls_per_run_by_store"]),
+            ("PostgreSQL round trips by store", last["pg_round_trips_per_run_by_store"]),
+            ("(CPU us inside sqlite3, count pass) by statement", last["sqlite3_us_per_run_by_shape"]),
+        ):
             print(f"{side} {runner} per run {title}: {figures}")
         if last.get("profile_pass"):
             print(f"{side} {runner} profile (last round):\n{last['profile_pass']['profile_top']}")
-    print(json.dumps({"bench": "sql_per_run", "backend": "postgres" if args.postgres else "sqlite",
-                      "runs": args.runs, "rounds": args.rounds, "concurrency": CONCURRENCY,
-                      "load_before": os.getloadavg(), "results": summary}))
+    print(
+        json.dumps(
+            {
+                "bench": "sql_per_run",
+                "backend": "postgres" if args.postgres else "sqlite",
+                "runs": args.runs,
+                "rounds": args.rounds,
+                "concurrency": CONCURRENCY,
+                "load_before": os.getloadavg(),
+                "results": summary,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def worker_pid(handle, supervisor, deadline: float, round_no: int) -> int:
         if row.status == "running" and row.pid:
             return row.pid
         if time.monotonic() > deadline:
-            raise StalledRound(f"round {round_no}: no running worker within {ROUND_TIMEOUT_S:g} s "
-                               f"(last answer: {row!r})")
+            raise StalledRound(
+                f"round {round_no}: no running worker within {ROUND_TIMEOUT_S:g} s (last answer: {row!r})"
+            )
         time.sleep(0.001)
 
 
@@ -79,8 +80,9 @@ def next_registration(events, deadline: float, round_no: int, pid: int) -> None:
         if isinstance(message, RegistryEvent) and message.kind == "registered" and message.key == NAME:
             return
         if left <= 0:
-            raise StalledRound(f"round {round_no}: {NAME} not re-registered within {ROUND_TIMEOUT_S:g} s "
-                               f"after killing pid {pid}")
+            raise StalledRound(
+                f"round {round_no}: {NAME} not re-registered within {ROUND_TIMEOUT_S:g} s after killing pid {pid}"
+            )
 
 
 def measure_restarts(handle, registry, supervisor, kills: int) -> list[float]:
@@ -124,9 +126,12 @@ def main() -> int:
             client = RegistryClient(handle, registry)
             flags = SupervisorFlags(max_restarts=1000, max_seconds=1.0)
             spec = child_spec("w", "sagaline.actors.base.BaseActor", name=NAME)
-            supervisor = start_actor(handle, "sagaline.supervisors.supervisor.Supervisor",
-                                     {"flags": flags.model_dump(), "children": [spec.model_dump()]},
-                                     registry=registry)
+            supervisor = start_actor(
+                handle,
+                "sagaline.supervisors.supervisor.Supervisor",
+                {"flags": flags.model_dump(), "children": [spec.model_dump()]},
+                registry=registry,
+            )
             latencies = measure_restarts(handle, registry, supervisor, options.kills)
             per_ask, reused = measure_lookups(handle, client, registry, options.lookups)
         finally:
@@ -141,10 +146,14 @@ def main() -> int:
         "registry_lookups_per_s_one_endpoint": round(reused),
         "leaked_processes": len(leaked),
     }
-    print(f"restart after SIGKILL (kill -> re-registered), {len(latencies)} kills: "
-          f"p50 {figures['restart_ms_p50']} ms, p99 {figures['restart_ms_p99']} ms, max {figures['restart_ms_max']} ms")
-    print(f"registry lookups from outside: {figures['registry_lookups_per_s_client']}/s (RegistryClient, "
-          f"private endpoint per ask), {figures['registry_lookups_per_s_one_endpoint']}/s (one endpoint)")
+    print(
+        f"restart after SIGKILL (kill -> re-registered), {len(latencies)} kills: "
+        f"p50 {figures['restart_ms_p50']} ms, p99 {figures['restart_ms_p99']} ms, max {figures['restart_ms_max']} ms"
+    )
+    print(
+        f"registry lookups from outside: {figures['registry_lookups_per_s_client']}/s (RegistryClient, "
+        f"private endpoint per ask), {figures['registry_lookups_per_s_one_endpoint']}/s (one endpoint)"
+    )
     print(json.dumps(figures))
     return 0
 

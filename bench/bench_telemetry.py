@@ -88,8 +88,14 @@ def _summary(rounds: list[dict], statuses: dict) -> dict:
     wall = {side: sum(r[side][0] for r in rounds) for side in ("off", "on")}
     rate = {side: round(RUNS * len(rounds) / wall[side], 1) for side in wall}
     pairs = sorted(_pct(r["off"][0], r["on"][0]) for r in rounds)
-    out = {"sagas_per_s_off": rate["off"], "sagas_per_s_on": rate["on"], "overhead_pct": _pct(wall["off"], wall["on"]),
-           "overhead_pct_median_pair": pairs[len(pairs) // 2], "overhead_pct_pairs": pairs, "statuses": statuses}
+    out = {
+        "sagas_per_s_off": rate["off"],
+        "sagas_per_s_on": rate["on"],
+        "overhead_pct": _pct(wall["off"], wall["on"]),
+        "overhead_pct_median_pair": pairs[len(pairs) // 2],
+        "overhead_pct_pairs": pairs,
+        "statuses": statuses,
+    }
     cpu_s = {side: sum(r[side][1] for r in rounds) for side in ("off", "on")}
     out["cpu_ms_per_run"] = {side: round(1000 * cpu_s[side] / (RUNS * len(rounds)), 3) for side in cpu_s}
     out["cpu_overhead_pct"] = round(100 * (cpu_s["on"] / cpu_s["off"] - 1), 1)
@@ -105,7 +111,7 @@ def _rounds(clients: dict, toggle=None, clocks: dict | None = None) -> dict:
         closed_loop(clients[side], 20, f"warm-{side}")
     for r in range(ROUNDS):
         pair = {}
-        for side in (("off", "on") if r % 2 == 0 else ("on", "off")):
+        for side in ("off", "on") if r % 2 == 0 else ("on", "off"):
             if toggle:
                 toggle(side)
             clock = clocks[side] if clocks else time.process_time
@@ -157,8 +163,12 @@ def measure_multiproc(workdir: Path) -> dict:
         result = _rounds(clients, clocks=clocks)
     finally:
         leaked = sum(len(h.shutdown(timeout=10)) for h in handles)
-    return {"base": MULTIPROC, **result, "leaked_processes": leaked,
-            "span_lines": _lines(workdir / "multiproc-telemetry", "spans")}
+    return {
+        "base": MULTIPROC,
+        **result,
+        "leaked_processes": leaked,
+        "span_lines": _lines(workdir / "multiproc-telemetry", "spans"),
+    }
 
 
 def _lines(directory: Path, stem: str) -> int:
@@ -172,13 +182,25 @@ def main() -> None:
             result = measure(Path(tmp))
             results.append(result)
             cpu = f"  cpu ms/run {result['cpu_ms_per_run']} (+{result['cpu_overhead_pct']} %)"
-            print(f"{result['base']:18} c={CONCURRENCY:<3} off {result['sagas_per_s_off']:>8} sagas/s  "
-                  f"on {result['sagas_per_s_on']:>8} sagas/s  overhead {result['overhead_pct']:>5} % "
-                  f"(median pair {result['overhead_pct_median_pair']} %){cpu}  {result['span_lines']} span lines")
-    print(json.dumps({"bench": "telemetry", "runs_per_round": RUNS, "rounds": ROUNDS, "concurrency": CONCURRENCY,
-                      "telemetry_on": "jsonl spans+metrics", "results": results,
-                      "overhead_pct": {r["base"]: r["overhead_pct"] for r in results},
-                      "cpu_overhead_pct": {r["base"]: r["cpu_overhead_pct"] for r in results}}))
+            print(
+                f"{result['base']:18} c={CONCURRENCY:<3} off {result['sagas_per_s_off']:>8} sagas/s  "
+                f"on {result['sagas_per_s_on']:>8} sagas/s  overhead {result['overhead_pct']:>5} % "
+                f"(median pair {result['overhead_pct_median_pair']} %){cpu}  {result['span_lines']} span lines"
+            )
+    print(
+        json.dumps(
+            {
+                "bench": "telemetry",
+                "runs_per_round": RUNS,
+                "rounds": ROUNDS,
+                "concurrency": CONCURRENCY,
+                "telemetry_on": "jsonl spans+metrics",
+                "results": results,
+                "overhead_pct": {r["base"]: r["overhead_pct"] for r in results},
+                "cpu_overhead_pct": {r["base"]: r["cpu_overhead_pct"] for r in results},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

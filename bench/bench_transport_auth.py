@@ -46,6 +46,7 @@ CONCURRENCY = 16
 
 # ----- child: one side, one trial ------------------------------------------------------------------
 
+
 def child(side: str, runs: int, out: Path, workdir: Path) -> None:
     from sagaline.client import SagaClient
     from sagaline.daemon.tree import start_tree
@@ -69,9 +70,18 @@ def child(side: str, runs: int, out: Path, workdir: Path) -> None:
         seconds, statuses = closed_loop(client, runs, "run")
     finally:
         leaked = handle.shutdown(timeout=10)
-    out.write_text(json.dumps({"side": side, "runs": runs, "seconds": round(seconds, 3),
-                               "sagas_per_s": round(runs / seconds, 2), "statuses": statuses,
-                               "leaked_processes": len(leaked)}))
+    out.write_text(
+        json.dumps(
+            {
+                "side": side,
+                "runs": runs,
+                "seconds": round(seconds, 3),
+                "sagas_per_s": round(runs / seconds, 2),
+                "statuses": statuses,
+                "leaked_processes": len(leaked),
+            }
+        )
+    )
 
 
 def closed_loop(client, runs: int, tag: str) -> tuple[float, dict]:
@@ -105,6 +115,7 @@ def plain_launcher(argv: list[str]) -> None:
 
 # ----- per message, no actors --------------------------------------------------------------------
 
+
 def per_message_us() -> dict:
     from thespian.actors import ActorAddress
     from thespian.system.transport.IPBase import TCPv4ActorAddress
@@ -116,13 +127,18 @@ def per_message_us() -> dict:
     from thunderline.messages.gate import TokenIssued
 
     sender = ActorAddress(TCPv4ActorAddress("127.0.0.1", 40000, external=True))
-    reply = TokenIssued(headers=Headers(correlation_id=uuid7(), idempotency_key=uuid7(),
-                                        traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01"),
-                        token="t" * 43, email="ada@example.com", expires_at=dt.datetime.now(dt.UTC))
+    reply = TokenIssued(
+        headers=Headers(
+            correlation_id=uuid7(), idempotency_key=uuid7(), traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+        ),
+        token="t" * 43,
+        email="ada@example.com",
+        expires_at=dt.datetime.now(dt.UTC),
+    )
     value, key = (sender, reply), FrameKey(b"k" * 32)
     payload = pickle.dumps(value)
     sealed = key.seal(payload)
-    body = sealed[sealed.index(b">") + 1:]
+    body = sealed[sealed.index(b">") + 1 :]
     cases = {
         "plain_send": lambda: pickle.dumps(value),
         "auth_send": lambda: key.seal(pickle.dumps(value)),
@@ -132,23 +148,31 @@ def per_message_us() -> dict:
         "restricted_unpickle_only": lambda: restricted_loads(payload),
     }
     number = 20000
-    timings = {name: round(min(timeit.repeat(case, number=number, repeat=5)) / number * 1e6, 2)
-               for name, case in cases.items()}
+    timings = {
+        name: round(min(timeit.repeat(case, number=number, repeat=5)) / number * 1e6, 2) for name, case in cases.items()
+    }
     timings["frame_bytes"] = len(sealed)
-    timings["added_per_message_us"] = round(timings["auth_send"] - timings["plain_send"]
-                                            + timings["auth_receive"] - timings["plain_receive"], 2)
+    timings["added_per_message_us"] = round(
+        timings["auth_send"] - timings["plain_send"] + timings["auth_receive"] - timings["plain_receive"], 2
+    )
     return timings
 
 
 # ----- driver -------------------------------------------------------------------------------------
+
 
 def trial(side: str, runs: int, tmp: Path, number: int) -> dict:
     workdir = tmp / f"{number:02d}-{side}"
     workdir.mkdir()
     out = workdir / "result.json"
     with open(workdir / "child.log", "wb") as log:  # never a pipe: actor processes could inherit it
-        done = subprocess.run([sys.executable, __file__, "--child", side, str(runs), str(out), str(workdir)],
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=900)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", side, str(runs), str(out), str(workdir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            timeout=900,
+        )
     if done.returncode != 0:
         raise SystemExit(f"{side} trial failed: {(workdir / 'child.log').read_text()[-3000:]}")
     return json.loads(out.read_text())
@@ -164,22 +188,45 @@ def main(runs: int, trials: int) -> None:
             for side in order:
                 result = trial(side, runs, Path(tmp), number)
                 results.append(result)
-                print(f"trial {number + 1} {side:5}  {result['sagas_per_s']:>7} sagas/s  "
-                      f"({result['runs']} runs in {result['seconds']} s, {result['statuses']})")
-    median = {side: round(statistics.median(r["sagas_per_s"] for r in results if r["side"] == side), 2)
-              for side in ("plain", "auth")}
+                print(
+                    f"trial {number + 1} {side:5}  {result['sagas_per_s']:>7} sagas/s  "
+                    f"({result['runs']} runs in {result['seconds']} s, {result['statuses']})"
+                )
+    median = {
+        side: round(statistics.median(r["sagas_per_s"] for r in results if r["side"] == side), 2)
+        for side in ("plain", "auth")
+    }
     overhead = 1 - median["auth"] / median["plain"]
     # Each trial runs both sides back to back, so their ratio suffers less from the machine's load changes.
-    paired = round(statistics.median(results[i + (r["side"] == "plain")]["sagas_per_s"]
-                                     / results[i + (r["side"] == "auth")]["sagas_per_s"]
-                                     for i, r in enumerate(results) if i % 2 == 0), 3)
-    print(f"median: plain {median['plain']} sagas/s, auth {median['auth']} sagas/s, "
-          f"overhead {overhead * 100:.1f} % (goal < 10 %); median auth/plain within a trial {paired}")
-    print(json.dumps({"bench": "transport_auth", "base": "multiprocTCPBase", "concurrency": CONCURRENCY,
-                      "runs_per_trial": runs, "trials": trials, "results": results,
-                      "median_sagas_per_s": median, "overhead": round(overhead, 4),
-                      "median_paired_auth_over_plain": paired,
-                      "goal_overhead_below": 0.10, "per_message_us": micro}))
+    paired = round(
+        statistics.median(
+            results[i + (r["side"] == "plain")]["sagas_per_s"] / results[i + (r["side"] == "auth")]["sagas_per_s"]
+            for i, r in enumerate(results)
+            if i % 2 == 0
+        ),
+        3,
+    )
+    print(
+        f"median: plain {median['plain']} sagas/s, auth {median['auth']} sagas/s, "
+        f"overhead {overhead * 100:.1f} % (goal < 10 %); median auth/plain within a trial {paired}"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "transport_auth",
+                "base": "multiprocTCPBase",
+                "concurrency": CONCURRENCY,
+                "runs_per_trial": runs,
+                "trials": trials,
+                "results": results,
+                "median_sagas_per_s": median,
+                "overhead": round(overhead, 4),
+                "median_paired_auth_over_plain": paired,
+                "goal_overhead_below": 0.10,
+                "per_message_us": micro,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

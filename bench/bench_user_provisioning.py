@@ -48,10 +48,15 @@ def closed_loop(client: SagaClient, concurrency: int, runs: int, tag: str) -> di
     while in_flight:
         _collect(client, in_flight.popleft(), latencies, statuses)
     elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "runs": runs, "seconds": round(elapsed, 3),
-            "sagas_per_s": round(runs / elapsed, 1),
-            "latency_ms_p50": round(percentile(latencies, 0.50) * 1000, 2),
-            "latency_ms_p99": round(percentile(latencies, 0.99) * 1000, 2), "statuses": statuses}
+    return {
+        "concurrency": concurrency,
+        "runs": runs,
+        "seconds": round(elapsed, 3),
+        "sagas_per_s": round(runs / elapsed, 1),
+        "latency_ms_p50": round(percentile(latencies, 0.50) * 1000, 2),
+        "latency_ms_p99": round(percentile(latencies, 0.99) * 1000, 2),
+        "statuses": statuses,
+    }
 
 
 def _collect(client, cid, latencies, statuses):
@@ -79,14 +84,23 @@ def main() -> None:
             result = measure(base, Path(tmp))
             results.append(result)
             for p in result["points"]:
-                print(f"{base:18} c={p['concurrency']:<3} {p['sagas_per_s']:>8} sagas/s  "
-                      f"p50 {p['latency_ms_p50']:>7} ms  p99 {p['latency_ms_p99']:>7} ms  {p['statuses']}")
+                print(
+                    f"{base:18} c={p['concurrency']:<3} {p['sagas_per_s']:>8} sagas/s  "
+                    f"p50 {p['latency_ms_p50']:>7} ms  p99 {p['latency_ms_p99']:>7} ms  {p['statuses']}"
+                )
     by = {(r["base"], p["concurrency"]): p["sagas_per_s"] for r in results for p in r["points"]}
-    print(json.dumps({"bench": "user_provisioning", "sqlite": {"journal_mode": "WAL", "synchronous": "NORMAL"},
-                      "results": results,
-                      "multiproc_vs_simple_c16": round(by[(MULTIPROC, 16)] / by[(SIMPLE, 16)], 3),
-                      "c16_vs_c1_simple": round(by[(SIMPLE, 16)] / by[(SIMPLE, 1)], 3),
-                      "c16_vs_c1_multiproc": round(by[(MULTIPROC, 16)] / by[(MULTIPROC, 1)], 3)}))
+    print(
+        json.dumps(
+            {
+                "bench": "user_provisioning",
+                "sqlite": {"journal_mode": "WAL", "synchronous": "NORMAL"},
+                "results": results,
+                "multiproc_vs_simple_c16": round(by[(MULTIPROC, 16)] / by[(SIMPLE, 16)], 3),
+                "c16_vs_c1_simple": round(by[(SIMPLE, 16)] / by[(SIMPLE, 1)], 3),
+                "c16_vs_c1_multiproc": round(by[(MULTIPROC, 16)] / by[(MULTIPROC, 1)], 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ class Load:
         while not self.stop.is_set():
             self._slot()
             try:
-                started = self.client.start("user_provisioning", {"email": f"{uuid.uuid4().hex[:12]}@example.com"},
-                                            wait=True)
+                started = self.client.start(
+                    "user_provisioning", {"email": f"{uuid.uuid4().hex[:12]}@example.com"}, wait=True
+                )
                 ok = started.outcome is not None and started.outcome.status == "completed"
                 problem = None if ok else f"run {started.outcome.status if started.outcome else '?'}"
             except Exception as exc:
@@ -163,9 +164,13 @@ def start_console(daemon: DaemonProcess, directory: Path) -> tuple[subprocess.Po
     log = directory / "web.log"
     log.unlink(missing_ok=True)  # one console per phase, each with its own port
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "web", "--data-dir",
-                                    str(daemon.data_dir), "--port", "0"], stdout=out, stderr=out,
-                                   stdin=subprocess.DEVNULL, env=_environment(None))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sagaline.cli.main", "web", "--data-dir", str(daemon.data_dir), "--port", "0"],
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            env=_environment(None),
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", log.read_text())
@@ -195,15 +200,26 @@ def phase(daemon: DaemonProcess, load: Load, side: str, directory: Path, idle: b
         done, failed = load.run(PHASE_S)
     wall = time.monotonic() - began
     cpu = cpu_of(daemon_pids()) - cpu0
-    out = {"side": side, "idle": idle, "runs": done, "failed": failed, "runs_per_s": round(done / wall, 2),
-           "daemon_cpu_s": round(cpu, 2), "daemon_cpu_ms_per_s": round(1000 * cpu / wall, 1),
-           "daemon_cpu_ms_per_run": round(1000 * cpu / max(done, 1), 2)}
+    out = {
+        "side": side,
+        "idle": idle,
+        "runs": done,
+        "failed": failed,
+        "runs_per_s": round(done / wall, 2),
+        "daemon_cpu_s": round(cpu, 2),
+        "daemon_cpu_ms_per_s": round(1000 * cpu / wall, 1),
+        "daemon_cpu_ms_per_run": round(1000 * cpu / max(done, 1), 2),
+    }
     if console is not None:
         console_cpu = cpu_of([console.pid]) - console0
         browser.close()
-        out.update(console_cpu_s=round(console_cpu, 2),
-                   console_cpu_ms_per_run=round(1000 * console_cpu / max(done, 1), 2),
-                   sse_messages=browser.messages, pages=browser.pages, page_errors=browser.errors)
+        out.update(
+            console_cpu_s=round(console_cpu, 2),
+            console_cpu_ms_per_run=round(1000 * console_cpu / max(done, 1), 2),
+            sse_messages=browser.messages,
+            pages=browser.pages,
+            page_errors=browser.errors,
+        )
         console.send_signal(signal.SIGTERM)
         out["console_exit"] = console.wait(15)
         sent = re.findall(r"it sent (\d+) admin requests", (directory / "web.log").read_text())
@@ -223,21 +239,26 @@ def main() -> None:
                     print(json.dumps(result), flush=True)
                 phases = []
                 for pair in range(PAIRS):
-                    for side in (("off", "on") if pair % 2 == 0 else ("on", "off")):
+                    for side in ("off", "on") if pair % 2 == 0 else ("on", "off"):
                         result = phase(daemon, load, side, Path(tmp))
                         phases.append(result)
                         print(json.dumps(result), flush=True)
         finally:
             stopped = daemon.stop()
     per = {side: [p for p in phases if p["side"] == side] for side in ("off", "on")}
-    cpu_per_run = {side: sum(p["daemon_cpu_s"] for p in ps) * 1000 / max(1, sum(p["runs"] for p in ps))
-                   for side, ps in per.items()}
+    cpu_per_run = {
+        side: sum(p["daemon_cpu_s"] for p in ps) * 1000 / max(1, sum(p["runs"] for p in ps)) for side, ps in per.items()
+    }
     console_ms_per_s = idle[1]["daemon_cpu_ms_per_s"] - idle[0]["daemon_cpu_ms_per_s"]
     loaded_ms_per_s = sum(p["daemon_cpu_s"] for p in per["off"]) * 1000 / (PHASE_S * len(per["off"]))
     summary = {
-        "target_runs_per_s": TARGET, "concurrency": CONCURRENCY, "phase_s": PHASE_S, "pairs": PAIRS,
-        "achieved_runs_per_s": {side: round(sum(p["runs"] for p in ps) / (PHASE_S * len(ps)), 2)
-                                for side, ps in per.items()},
+        "target_runs_per_s": TARGET,
+        "concurrency": CONCURRENCY,
+        "phase_s": PHASE_S,
+        "pairs": PAIRS,
+        "achieved_runs_per_s": {
+            side: round(sum(p["runs"] for p in ps) / (PHASE_S * len(ps)), 2) for side, ps in per.items()
+        },
         "daemon_cpu_ms_per_run": {side: round(v, 2) for side, v in cpu_per_run.items()},
         "daemon_cpu_overhead_pct": round(100 * (cpu_per_run["on"] / cpu_per_run["off"] - 1), 1),
         # the same figure, less exposed to other load: what the console's polling costs the idle daemon per
@@ -245,11 +266,16 @@ def main() -> None:
         "console_daemon_cpu_ms_per_s_idle": round(console_ms_per_s, 1),
         "daemon_cpu_overhead_pct_from_idle": round(100 * console_ms_per_s / loaded_ms_per_s, 1),
         "console_requests_per_s": idle[1]["console_requests_per_s"],
-        "console_cpu_ms_per_run": round(sum(p["console_cpu_s"] for p in per["on"]) * 1000
-                                        / max(1, sum(p["runs"] for p in per["on"])), 2),
-        "sse_messages": sum(p["sse_messages"] for p in per["on"]), "pages": sum(p["pages"] for p in per["on"]),
-        "page_errors": sum(p["page_errors"] for p in per["on"]), "failed_runs": sum(p["failed"] for p in phases),
-        "failures": load.problems, "daemon_exit": stopped.exit_code, "leaked_processes": len(stopped.leftovers),
+        "console_cpu_ms_per_run": round(
+            sum(p["console_cpu_s"] for p in per["on"]) * 1000 / max(1, sum(p["runs"] for p in per["on"])), 2
+        ),
+        "sse_messages": sum(p["sse_messages"] for p in per["on"]),
+        "pages": sum(p["pages"] for p in per["on"]),
+        "page_errors": sum(p["page_errors"] for p in per["on"]),
+        "failed_runs": sum(p["failed"] for p in phases),
+        "failures": load.problems,
+        "daemon_exit": stopped.exit_code,
+        "leaked_processes": len(stopped.leftovers),
     }
     print(json.dumps(summary))
 

@@ -37,9 +37,25 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "Client", "AsyncClient", "ClientError", "BadInput", "Refused", "NotFound", "Busy",
-           "Timeout", "OutcomeUnknown", "DaemonUnreachable", "DaemonStarting", "DaemonFault", "StartResult",
-           "RunRecord", "RunList", "Health"]
+__all__ = [
+    "__version__",
+    "Client",
+    "AsyncClient",
+    "ClientError",
+    "BadInput",
+    "Refused",
+    "NotFound",
+    "Busy",
+    "Timeout",
+    "OutcomeUnknown",
+    "DaemonUnreachable",
+    "DaemonStarting",
+    "DaemonFault",
+    "StartResult",
+    "RunRecord",
+    "RunList",
+    "Health",
+]
 
 
 def __getattr__(name: str) -> Any:

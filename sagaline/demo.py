@@ -35,13 +35,23 @@ def trip_saga(card_declined: bool = False, hotel_busy_times: int = 0) -> SagaDef
     undo = lambda value, args, ctx: Ok()  # noqa: E731 - releasing a fake reservation
     s = Saga("trip", description="book flight + hotel, charge, confirm")
     s.input("traveller", transform=str.strip)
-    s.step("reserve_flight", local(lambda a, c: Ok({"flight": "F-1", "pax": a["who"]}), undo=undo),
-           args={"who": input_("traveller")})
+    s.step(
+        "reserve_flight",
+        local(lambda a, c: Ok({"flight": "F-1", "pax": a["who"]}), undo=undo),
+        args={"who": input_("traveller")},
+    )
     s.step("reserve_hotel", local(hotel, undo=undo), args={"who": input_("traveller")}, max_retries=3)
-    s.step("charge_card", local(charge, undo=undo),
-           args={"flight": result("reserve_flight"), "hotel": result("reserve_hotel")})
-    s.step("confirm", local(lambda a, c: Ok(f"booked {a['f']['flight']} + {a['h']['hotel']}")),
-           args={"f": result("reserve_flight"), "h": result("reserve_hotel")}, wait_for=["charge_card"])
+    s.step(
+        "charge_card",
+        local(charge, undo=undo),
+        args={"flight": result("reserve_flight"), "hotel": result("reserve_hotel")},
+    )
+    s.step(
+        "confirm",
+        local(lambda a, c: Ok(f"booked {a['f']['flight']} + {a['h']['hotel']}")),
+        args={"f": result("reserve_flight"), "h": result("reserve_hotel")},
+        wait_for=["charge_card"],
+    )
     s.returns("confirm")
     return s.build()
 

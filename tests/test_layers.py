@@ -24,10 +24,10 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
     path: list[str] = []
 
     def visit(node: str) -> list[str] | None:
-        state[node], path[len(path):] = "open", [node]
+        state[node], path[len(path) :] = "open", [node]
         for after in sorted(edges.get(node, ())):
             if state.get(after) == "open":
-                return path[path.index(after):] + [after]
+                return path[path.index(after) :] + [after]
             if after not in state and (found := visit(after)):
                 return found
         state[node] = "done"

@@ -42,10 +42,15 @@ app = App(
         AppDomain("block", BlockActor, settings=BlockConfig, description="storage vaults"),
         AppDomain("link", LinkActor, settings=LinkConfig, description="communities and memberships"),
         AppDomain("crown", CrownActor, settings=CrownConfig, description="policy decisions, audited"),
-        AppDomain("bolt", BoltActor, settings=BoltConfig, description="UPM snapshots and adapters; NAS "
-                                                                       "datasets, runs and versions"),
-        AppDomain("bridge", BridgeActor, settings=BridgeSettings, description="NAS proposals; one trainer "
-                                                                               "process per trial"),
+        AppDomain(
+            "bolt",
+            BoltActor,
+            settings=BoltConfig,
+            description="UPM snapshots and adapters; NAS datasets, runs and versions",
+        ),
+        AppDomain(
+            "bridge", BridgeActor, settings=BridgeSettings, description="NAS proposals; one trainer process per trial"
+        ),
     ),
     commands=COMMANDS,
     messages=(gate, block, link, bolt, bolt_models, crown, bridge),

@@ -32,29 +32,48 @@ from thunderline.messages import bolt, bolt_models, bridge, crown
 __all__ = ["COMMANDS"]
 
 COMMANDS: tuple[AppCommand, ...] = (
-    AppCommand("register_snapshot", "bolt", bolt.RegisterSnapshot, help="register a trained UPM snapshot "
-                                                                          "(shadow mode)"),
-    AppCommand("record_drift", "bolt", bolt.RecordDrift, help="record a drift window for a snapshot "
-                                                              "(times in ISO 8601 with a zone)"),
-    AppCommand("register_adapter", "bolt", bolt.RegisterAdapter, help="register an adapter (optionally on a "
-                                                                      "snapshot)"),
+    AppCommand(
+        "register_snapshot", "bolt", bolt.RegisterSnapshot, help="register a trained UPM snapshot (shadow mode)"
+    ),
+    AppCommand(
+        "record_drift",
+        "bolt",
+        bolt.RecordDrift,
+        help="record a drift window for a snapshot (times in ISO 8601 with a zone)",
+    ),
+    AppCommand("register_adapter", "bolt", bolt.RegisterAdapter, help="register an adapter (optionally on a snapshot)"),
     AppCommand("list_snapshots", "bolt", bolt.ListSnapshots, help="every UPM snapshot, oldest first"),
     AppCommand("list_adapters", "bolt", bolt.ListAdapters, help="every adapter, by name"),
-    AppCommand("register_dataset", "bolt", bolt_models.RegisterDataset, help="register a NAS dataset file "
-                                                                             "(csv or npz)"),
+    AppCommand(
+        "register_dataset", "bolt", bolt_models.RegisterDataset, help="register a NAS dataset file (csv or npz)"
+    ),
     AppCommand("list_datasets", "bolt", bolt_models.ListDatasets, help="every NAS dataset (digits is built in)"),
-    AppCommand("show_model_run", "bolt", bolt_models.ShowModelRun, help="a NAS model run with its history, "
-                                                                        "artifacts and versions"),
-    AppCommand("list_model_runs", "bolt", bolt_models.ListModelRuns, help="NAS model runs, oldest first "
-                                                                          "(state: only runs in it)",
-               columns=("run_id", "state", "requested_trials", "dataset_id", "created_at", "correlation_id",
-                        "reason")),
-    AppCommand("list_trials", "bridge", bridge.ListTrials, help="NAS trials and their training progress "
-                                                                "(run_id: one run's)",
-               columns=("trial_id", "run_id", "state", "epoch", "epochs", "pid", "reason")),
+    AppCommand(
+        "show_model_run",
+        "bolt",
+        bolt_models.ShowModelRun,
+        help="a NAS model run with its history, artifacts and versions",
+    ),
+    AppCommand(
+        "list_model_runs",
+        "bolt",
+        bolt_models.ListModelRuns,
+        help="NAS model runs, oldest first (state: only runs in it)",
+        columns=("run_id", "state", "requested_trials", "dataset_id", "created_at", "correlation_id", "reason"),
+    ),
+    AppCommand(
+        "list_trials",
+        "bridge",
+        bridge.ListTrials,
+        help="NAS trials and their training progress (run_id: one run's)",
+        columns=("trial_id", "run_id", "state", "epoch", "epochs", "pid", "reason"),
+    ),
     AppCommand("list_policies", "crown", crown.ListPolicies, help="crown's loaded policies"),
-    AppCommand("list_decisions", "crown", crown.ListDecisions, help="crown's audited policy decisions, newest "
-                                                                    "first (limit, correlation_id, effect)",
-               columns=("decided_at", "action", "effect", "policy_id", "policy_version", "reasons",
-                        "correlation_id")),
+    AppCommand(
+        "list_decisions",
+        "crown",
+        crown.ListDecisions,
+        help="crown's audited policy decisions, newest first (limit, correlation_id, effect)",
+        columns=("decided_at", "action", "effect", "policy_id", "policy_version", "reasons", "correlation_id"),
+    ),
 )

@@ -59,29 +59,39 @@ from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, StringCo
 from sagaline.events import KnownEvent
 from sagaline.events.payloads import FiniteFloat, NonEmptyStr, Payload
 
-__all__ = ["ORIGINAL_CATEGORIES", "ADDED_CATEGORIES", "EVENT_DOMAINS", "EVENTS", "UserOnboardingComplete",
-           "UpmSnapshotActivated", "MlRunCompleted", "MlTrialCompleted"]
+__all__ = [
+    "ORIGINAL_CATEGORIES",
+    "ADDED_CATEGORIES",
+    "EVENT_DOMAINS",
+    "EVENTS",
+    "UserOnboardingComplete",
+    "UpmSnapshotActivated",
+    "MlRunCompleted",
+    "MlTrialCompleted",
+]
 
 # The saga's own check (reference, UserProvisioning validate_email).
 EMAIL_PATTERN = r"^[^\s]+@[^\s]+\.[^\s]+$"
 
 #: The original's domain -> categories map, as found (reference: "Events"), without flow.
-ORIGINAL_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "gate": ("ui.command", "system", "presence"),
-    "bolt": ("ml.run", "ml.trial", "system", "ai"),
-    "link": ("ui.command", "system", "ai"),
-    "crown": ("ai.intent", "system", "ai"),
-    "block": ("system",),
-    "bridge": ("system", "ui.command", "ai"),
-})
+ORIGINAL_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "gate": ("ui.command", "system", "presence"),
+        "bolt": ("ml.run", "ml.trial", "system", "ai"),
+        "link": ("ui.command", "system", "ai"),
+        "crown": ("ai.intent", "system", "ai"),
+        "block": ("system",),
+        "bridge": ("system", "ui.command", "ai"),
+    }
+)
 
 #: Categories ours adds: gate ``user`` (see the module docstring).
 ADDED_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType({"gate": ("user",)})
 
 #: What the app registers: original categories, then ours.
-EVENT_DOMAINS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    domain: categories + ADDED_CATEGORIES.get(domain, ()) for domain, categories in ORIGINAL_CATEGORIES.items()
-})
+EVENT_DOMAINS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {domain: categories + ADDED_CATEGORIES.get(domain, ()) for domain, categories in ORIGINAL_CATEGORIES.items()}
+)
 
 
 class UserOnboardingComplete(Payload):
@@ -149,10 +159,18 @@ class MlTrialCompleted(Payload):
             raise ValueError("completed_trials exceeds total_trials")
         return self
 
+
 def _known(name: str, payload: type[Payload], source: str, reliability: str, pipeline: str) -> KnownEvent:
     description = (payload.__doc__ or "").strip().splitlines()[0]
-    return KnownEvent(name=name, version=1, payload=payload, sources=frozenset({source}),
-                      reliability=reliability, pipeline=pipeline, description=description)  # type: ignore[arg-type]
+    return KnownEvent(
+        name=name,
+        version=1,
+        payload=payload,
+        sources=frozenset({source}),
+        reliability=reliability,  # type: ignore[arg-type]
+        pipeline=pipeline,  # type: ignore[arg-type]
+        description=description,
+    )
 
 
 #: The app's known events, registered when it loads.

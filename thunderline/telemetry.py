@@ -53,16 +53,32 @@ from typing import Any
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import AlreadyAttached, EventName, Telemetry, telemetry
 
-__all__ = ["ORIGINAL_MODULES", "RUN_START", "RUN_STOP", "STEP_RUN_START", "STEP_RUN_STOP", "COMPENSATE_START",
-           "COMPENSATE_STOP", "UNDO_START", "UNDO_STOP", "SUPERVISOR_COMPLETE", "ORIGINAL_EVENTS", "HANDLER_ID",
-           "attach", "detach", "translate"]
+__all__ = [
+    "ORIGINAL_MODULES",
+    "RUN_START",
+    "RUN_STOP",
+    "STEP_RUN_START",
+    "STEP_RUN_STOP",
+    "COMPENSATE_START",
+    "COMPENSATE_STOP",
+    "UNDO_START",
+    "UNDO_STOP",
+    "SUPERVISOR_COMPLETE",
+    "ORIGINAL_EVENTS",
+    "HANDLER_ID",
+    "attach",
+    "detach",
+    "translate",
+]
 
 #: Our saga name -> the original's module (the ``saga`` metadata the original emitted).
-ORIGINAL_MODULES: Mapping[str, str] = MappingProxyType({
-    "user_provisioning": "Thunderline.Thunderbolt.Sagas.UserProvisioningSaga",
-    "upm_activation": "Thunderline.Thunderbolt.Sagas.UPMActivationSaga",
-    "cerebros_nas": "Thunderline.Thunderbolt.Sagas.CerebrosNASSaga",
-})
+ORIGINAL_MODULES: Mapping[str, str] = MappingProxyType(
+    {
+        "user_provisioning": "Thunderline.Thunderbolt.Sagas.UserProvisioningSaga",
+        "upm_activation": "Thunderline.Thunderbolt.Sagas.UPMActivationSaga",
+        "cerebros_nas": "Thunderline.Thunderbolt.Sagas.CerebrosNASSaga",
+    }
+)
 
 RUN_START = ("reactor", "run", "start")
 RUN_STOP = ("reactor", "run", "stop")
@@ -75,15 +91,28 @@ UNDO_STOP = ("reactor", "step", "undo", "stop")
 SUPERVISOR_COMPLETE = ("thunderline", "saga", "complete")
 
 #: Every name this module emits.
-ORIGINAL_EVENTS: tuple[EventName, ...] = (RUN_START, RUN_STOP, STEP_RUN_START, STEP_RUN_STOP, COMPENSATE_START,
-                                          COMPENSATE_STOP, UNDO_START, UNDO_STOP, SUPERVISOR_COMPLETE)
+ORIGINAL_EVENTS: tuple[EventName, ...] = (
+    RUN_START,
+    RUN_STOP,
+    STEP_RUN_START,
+    STEP_RUN_STOP,
+    COMPENSATE_START,
+    COMPENSATE_STOP,
+    UNDO_START,
+    UNDO_STOP,
+    SUPERVISOR_COMPLETE,
+)
 #: The handler's id (not under the OpenTelemetry bridges' prefix, so a forked process keeps it).
 HANDLER_ID = "thunderline.telemetry.original-names"
 
 _ENDS = (tn.SAGA_COMPLETE, tn.SAGA_FAIL, tn.SAGA_CANCELLED, tn.SAGA_STUCK)
 _STEP_STARTS = {tn.STEP_START: STEP_RUN_START, tn.COMPENSATE: COMPENSATE_START, tn.UNDO: UNDO_START}
-_STEP_STOPS = {tn.STEP_STOP: STEP_RUN_STOP, tn.STEP_EXCEPTION: STEP_RUN_STOP,
-               tn.COMPENSATE_STOP: COMPENSATE_STOP, tn.UNDO_STOP: UNDO_STOP}
+_STEP_STOPS = {
+    tn.STEP_STOP: STEP_RUN_STOP,
+    tn.STEP_EXCEPTION: STEP_RUN_STOP,
+    tn.COMPENSATE_STOP: COMPENSATE_STOP,
+    tn.UNDO_STOP: UNDO_STOP,
+}
 #: Ours that are translated.
 SOURCE_EVENTS: tuple[EventName, ...] = (tn.SAGA_START, *_ENDS, *_STEP_STARTS, *_STEP_STOPS)
 
@@ -106,8 +135,9 @@ def _handle(event: EventName, measurements: dict, metadata: dict, source: Teleme
         source.execute(name, measured, meta)
 
 
-def translate(event: EventName, measurements: Mapping[str, Any],
-              metadata: Mapping[str, Any]) -> list[tuple[EventName, dict, dict]]:
+def translate(
+    event: EventName, measurements: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> list[tuple[EventName, dict, dict]]:
     """The original's events for one of ours: ``[(name, measurements, metadata), ...]`` (empty: none).
 
     Pure but for ``system_time`` (the wall clock, as the original's measurements had it).
@@ -115,8 +145,13 @@ def translate(event: EventName, measurements: Mapping[str, Any],
     module = ORIGINAL_MODULES.get(metadata.get("saga"))  # type: ignore[arg-type]
     if module is None:
         return []
-    base = {"saga": module, "id": module, "saga_name": metadata.get("saga"),
-            "correlation_id": metadata.get("correlation_id"), "causation_id": metadata.get("causation_id")}
+    base = {
+        "saga": module,
+        "id": module,
+        "saga_name": metadata.get("saga"),
+        "correlation_id": metadata.get("correlation_id"),
+        "causation_id": metadata.get("causation_id"),
+    }
     now = time.time_ns()
     if event == tn.SAGA_START:
         return [(RUN_START, {"system_time": measurements.get("system_time", now)}, base)]
@@ -127,16 +162,22 @@ def translate(event: EventName, measurements: Mapping[str, Any],
         return [(_STEP_STARTS[event], {"system_time": now}, {**step, "status": _START_STATUS[event]})]
     if event in _STEP_STOPS:
         status, result = _step_status(event, metadata)
-        return [(_STEP_STOPS[event], {"system_time": now, "duration": measurements.get("duration", 0)},
-                 {**step, "status": status, "result": result})]
+        return [
+            (
+                _STEP_STOPS[event],
+                {"system_time": now, "duration": measurements.get("duration", 0)},
+                {**step, "status": status, "result": result},
+            )
+        ]
     return []
 
 
 _START_STATUS = {tn.STEP_START: "run", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
 
 
-def _run_end(event: EventName, measurements: Mapping[str, Any], metadata: Mapping[str, Any], base: dict,
-             now: int) -> list[tuple[EventName, dict, dict]]:
+def _run_end(
+    event: EventName, measurements: Mapping[str, Any], metadata: Mapping[str, Any], base: dict, now: int
+) -> list[tuple[EventName, dict, dict]]:
     ours = metadata.get("status") or event[-1]
     duration = measurements.get("duration", 0)
     reactor = "ok" if ours == "completed" else "halt" if ours == "halted" else "error"
@@ -145,8 +186,13 @@ def _run_end(event: EventName, measurements: Mapping[str, Any], metadata: Mappin
         stop_meta["errors"] = metadata.get("error")
     out: list[tuple[EventName, dict, dict]] = [(RUN_STOP, {"system_time": now, "duration": duration}, stop_meta)]
     if reactor != "halt":
-        out.append((SUPERVISOR_COMPLETE, {"count": 1, "duration": duration},
-                    {**base, "status": "success" if reactor == "ok" else "failure", "run_status": ours}))
+        out.append(
+            (
+                SUPERVISOR_COMPLETE,
+                {"count": 1, "duration": duration},
+                {**base, "status": "success" if reactor == "ok" else "failure", "run_status": ours},
+            )
+        )
     return out
 
 

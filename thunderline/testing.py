@@ -41,5 +41,6 @@ def tree_domains(*names: str) -> dict[str, str]:
 def tree_config(data_dir: Path, *domains: str, **options: Any) -> TreeConfig:
     """A tree running the Thunderline sagas with only ``domains`` (default: UserProvisioning's: gate,
     block, link) besides the event bus; ``options`` are further :class:`TreeConfig` fields."""
-    return TreeConfig(data_dir=data_dir, apps=APPS, domains=tree_domains(*(domains or USER_PROVISIONING_DOMAINS)),
-                      **options)
+    return TreeConfig(
+        data_dir=data_dir, apps=APPS, domains=tree_domains(*(domains or USER_PROVISIONING_DOMAINS)), **options
+    )

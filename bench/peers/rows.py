@@ -55,8 +55,10 @@ class RowDeleted(Reply):
 class RowsStore(StoreBase):
     """``rows(id, run, step, created_by_key)``: one row per applied ``PutRow``."""
 
-    STATEMENTS = ("""CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, run TEXT NOT NULL, step INTEGER NOT NULL,
-                     created_at TEXT NOT NULL, created_by_key TEXT NOT NULL UNIQUE)""",)
+    STATEMENTS = (
+        """CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, run TEXT NOT NULL, step INTEGER NOT NULL,
+                     created_at TEXT NOT NULL, created_by_key TEXT NOT NULL UNIQUE)""",
+    )
     EFFECT_TABLES = ("rows",)
 
 
@@ -79,9 +81,12 @@ class RowsService:
             if command.reject:
                 return failure(command, "row_rejected", f"step {command.step} refused")
             row_id = f"{command.run}:{command.step}"
-            await conn.execute("INSERT INTO rows VALUES (?, ?, ?, ?, ?)",
-                               (row_id, command.run, command.step, iso(now), command.headers.idempotency_key))
+            await conn.execute(
+                "INSERT INTO rows VALUES (?, ?, ?, ?, ?)",
+                (row_id, command.run, command.step, iso(now), command.headers.idempotency_key),
+            )
             return RowPut(headers=command.headers, row_id=row_id)
+
         return await self.store.apply_once(command, effect, now)
 
     async def _delete(self, command: DeleteRow) -> Reply:
@@ -92,6 +97,7 @@ class RowsService:
             if cursor.rowcount == 0:
                 await forbid(conn, command, command.effect_key, "PutRow", now)
             return RowDeleted(headers=command.headers, deleted=cursor.rowcount > 0)
+
         return await self.store.apply_once(command, effect, now)
 
 

@@ -81,6 +81,7 @@ def _closed_loop(one: Callable[[int], tuple[str, str]], n: int, c: int) -> dict[
         run, status = one(i)
         latencies[i] = time.perf_counter() - began
         outcomes[run] = status
+
     began = time.perf_counter()
     if c == 1:
         for i in range(n):
@@ -92,6 +93,7 @@ def _closed_loop(one: Callable[[int], tuple[str, str]], n: int, c: int) -> dict[
 
 
 # ----- the floor: raw asyncio + aiosqlite with group commit -------------------------------------
+
 
 def run_floor(n: int, c: int, work: Path) -> dict[str, Any]:
     import aiosqlite
@@ -153,6 +155,7 @@ def run_floor(n: int, c: int, work: Path) -> dict[str, Any]:
 
 # ----- DBOS ------------------------------------------------------------------------------------
 
+
 def run_dbos(n: int, c: int, work: Path) -> dict[str, Any]:
     from dbos import DBOS, DBOSConfig
 
@@ -193,8 +196,11 @@ def run_dbos(n: int, c: int, work: Path) -> dict[str, Any]:
             return "failed"
         return "completed"
 
-    config: DBOSConfig = {"name": "peers-bench", "system_database_url": f"sqlite:///{work / 'dbos-system.sqlite'}",
-                          "log_level": "ERROR"}
+    config: DBOSConfig = {
+        "name": "peers-bench",
+        "system_database_url": f"sqlite:///{work / 'dbos-system.sqlite'}",
+        "log_level": "ERROR",
+    }
     DBOS(config=config)
     DBOS.launch()
     try:
@@ -206,6 +212,7 @@ def run_dbos(n: int, c: int, work: Path) -> dict[str, Any]:
 
 
 # ----- sagaline ----------------------------------------------------------------------------------
+
 
 def run_driver(n: int, c: int, work: Path) -> dict[str, Any]:
     from peers.rows import RowsService, RowsStore
@@ -220,11 +227,13 @@ def run_driver(n: int, c: int, work: Path) -> dict[str, Any]:
     def dispatch(target: str, command: Any) -> Any:
         with lock:  # one SQLite writer, one loop
             return loop.run_until_complete(service.handle(command))
+
     driver = Driver(definition(), dispatch)
 
     def one(i: int) -> tuple[str, str]:
         report = driver.run({"fail_at": fail_at(i)})
         return report.state.run_id, report.status
+
     result = _closed_loop(one, n, c)
     loop.run_until_complete(store.close())
     result["rows"] = check_rows(work / "rows.sqlite", "rows", "run", result["outcomes"])
@@ -238,8 +247,9 @@ def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
 
     handle = start_system(SIMPLE, log_dir=work / "logs")
     try:
-        tree = start_tree(handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1,
-                                                synchronous="NORMAL"))
+        tree = start_tree(
+            handle, TreeConfig(data_dir=work / "data", apps=("peers.app:app",), hosts=1, synchronous="NORMAL")
+        )
         client = SagaClient(handle, tree.sagas)
         # In-process, the actors run only inside a call: keep c runs in flight from this thread.
         in_flight: deque[tuple[int, str, float]] = deque()
@@ -249,6 +259,7 @@ def run_inprocess(n: int, c: int, work: Path) -> dict[str, Any]:
             _i, cid, began = in_flight.popleft()
             outcomes[cid] = client.wait(cid, timeout=120).status
             latencies.append(time.perf_counter() - began)
+
         began = time.perf_counter()
         for i in range(n):
             started = time.perf_counter()
@@ -268,8 +279,11 @@ def _run_daemon(n: int, c: int, work: Path, isolation: str | None, synchronous: 
     from sagaline.client import Client
     from sagaline.testing.daemon import DaemonProcess
 
-    config: dict[str, Any] = {"apps": ["peers.app:app"], "admin": {"workers": max(16, c)},
-                              "storage": {"synchronous": synchronous}}
+    config: dict[str, Any] = {
+        "apps": ["peers.app:app"],
+        "admin": {"workers": max(16, c)},
+        "storage": {"synchronous": synchronous},
+    }
     if isolation:
         config["runs"] = {"isolation": isolation}
     daemon = DaemonProcess(work / "daemon", config=config).start()
@@ -281,13 +295,15 @@ def _run_daemon(n: int, c: int, work: Path, isolation: str | None, synchronous: 
             def one(i: int) -> tuple[str, str]:
                 started = client.start("peers", {"fail_at": fail_at(i)}, wait=True, timeout=120)
                 return started.correlation_id, started.outcome.status
+
             before = daemon_cpu(daemon)
             result = _closed_loop(one, n, c)
             after = daemon_cpu(daemon)
             result["daemon_cpu_s"] = sum(after.values()) - sum(before.values())
             labels = process_labels(client, daemon)
             result["daemon_cpu_by_process"] = {
-                labels.get(pid, str(pid)): after[pid] - before.get(pid, 0.0) for pid in after}
+                labels.get(pid, str(pid)): after[pid] - before.get(pid, 0.0) for pid in after
+            }
     finally:
         daemon.stop()
     outcomes = result["outcomes"]

@@ -18,8 +18,10 @@ STEPS = 7
 
 def _step(i: int) -> CommandStep:
     return CommandStep(
-        "rows", build=lambda a, ctx: PutRow(headers=ctx.headers(), run=ctx.run_id, step=i, reject=a["fail_at"] == i),
-        build_undo=lambda v, a, ctx: DeleteRow(headers=ctx.headers(), effect_key=ctx.run_key))
+        "rows",
+        build=lambda a, ctx: PutRow(headers=ctx.headers(), run=ctx.run_id, step=i, reject=a["fail_at"] == i),
+        build_undo=lambda v, a, ctx: DeleteRow(headers=ctx.headers(), effect_key=ctx.run_key),
+    )
 
 
 def definition() -> SagaDefinition:

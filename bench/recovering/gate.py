@@ -108,9 +108,16 @@ class GateActor(BaseActor):
         again = [cid for cid, n in self.passes.items() if n > 1]
         for cid in again:
             resent[partition_of(cid, parts)] += 1
-        return Waiting(headers=command.headers, count=len(self.held), passes=sum(self.passes.values()),
-                       resent=len(again), most_passes=max(self.passes.values(), default=0), late=self.late,
-                       waiting_by_partition=waiting, resent_by_partition=resent)
+        return Waiting(
+            headers=command.headers,
+            count=len(self.held),
+            passes=sum(self.passes.values()),
+            resent=len(again),
+            most_passes=max(self.passes.values(), default=0),
+            late=self.late,
+            waiting_by_partition=waiting,
+            resent_by_partition=resent,
+        )
 
 
 def _by_sender(held: Any) -> list[tuple[Any, list[Reply]]]:

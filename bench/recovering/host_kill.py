@@ -72,13 +72,18 @@ def _pass_results(journal: Path, ids: list[str]) -> dict:
         passes: Counter[str] = Counter()
         for cid, blob in conn.execute("SELECT correlation_id, event FROM run_events"):
             event = unpack_value(blob)
-            if (event.get("e"), event.get("step"), (event.get("outcome") or {}).get("t")) == ("result", "pass_gate",
-                                                                                            "ok"):
+            if (event.get("e"), event.get("step"), (event.get("outcome") or {}).get("t")) == (
+                "result",
+                "pass_gate",
+                "ok",
+            ):
                 passes[cid] += 1
     finally:
         conn.close()
-    return {"journal_statuses": dict(Counter(status.get(cid, "missing") for cid in ids)),
-            "runs_not_passed_exactly_once": sum(1 for cid in ids if passes[cid] != 1)}
+    return {
+        "journal_statuses": dict(Counter(status.get(cid, "missing") for cid in ids)),
+        "runs_not_passed_exactly_once": sum(1 for cid in ids if passes[cid] != 1),
+    }
 
 
 def host_kill(work: Path, n: int, hosts: int) -> dict:
@@ -113,19 +118,29 @@ def host_kill(work: Path, n: int, hosts: int) -> dict:
     finally:
         stop = daemon.stop()
     others = [f"host:{i}" for i in range(1, hosts)]
-    return {"runs_per_partition": n, "hosts": hosts, "held": len(everyone), "hold_seconds": round(hold_s, 2),
-            "recovered": seen["resent_by_partition"][0] == n,
-            "recovery_seconds": None if recovery_s is None else round(recovery_s, 3),
-            "recovery_runs_per_s": None if not recovery_s else round(n / recovery_s, 1),
-            "gate_at_recovery": seen, "killed_pid_alive": pid_alive(victim),
-            "host0_restarted": after.get("host:0") not in (None, victim),
-            "other_hosts_kept_pid": all(after.get(h) == before[h] for h in others),
-            "other_partitions_resent": sum(final["resent_by_partition"][1:]),
-            "processes_before": len(pids_before), "processes_after": len(pids_after),
-            "killed_pid_in_daemon_after": victim in pids_after,
-            "released_at_open": opened["released"], "late_passes": final["late"],
-            "statuses": dict(statuses), **_pass_results(daemon.data_dir / "journal.sqlite", everyone),
-            "daemon_exit_code": stop.exit_code, "daemon_leftovers": len(stop.leftovers)}
+    return {
+        "runs_per_partition": n,
+        "hosts": hosts,
+        "held": len(everyone),
+        "hold_seconds": round(hold_s, 2),
+        "recovered": seen["resent_by_partition"][0] == n,
+        "recovery_seconds": None if recovery_s is None else round(recovery_s, 3),
+        "recovery_runs_per_s": None if not recovery_s else round(n / recovery_s, 1),
+        "gate_at_recovery": seen,
+        "killed_pid_alive": pid_alive(victim),
+        "host0_restarted": after.get("host:0") not in (None, victim),
+        "other_hosts_kept_pid": all(after.get(h) == before[h] for h in others),
+        "other_partitions_resent": sum(final["resent_by_partition"][1:]),
+        "processes_before": len(pids_before),
+        "processes_after": len(pids_after),
+        "killed_pid_in_daemon_after": victim in pids_after,
+        "released_at_open": opened["released"],
+        "late_passes": final["late"],
+        "statuses": dict(statuses),
+        **_pass_results(daemon.data_dir / "journal.sqlite", everyone),
+        "daemon_exit_code": stop.exit_code,
+        "daemon_leftovers": len(stop.leftovers),
+    }
 
 
 def _wait_back(client, n: int, hosts: int, since: float) -> dict:

@@ -13,7 +13,9 @@ app = App(
     description="orders that reserve stock",
     sagas=[saga.definition],
     domains=[AppDomain("stock", StockActor, settings=StockSettings, description="items in stock")],
-    commands=[AppCommand("restock", "stock", Restock, help="add items to the stock"),
-              AppCommand("stock_levels", "stock", StockLevels, help="every item and how many are in stock")],
+    commands=[
+        AppCommand("restock", "stock", Restock, help="add items to the stock"),
+        AppCommand("stock_levels", "stock", StockLevels, help="every item and how many are in stock"),
+    ],
     messages=[messages],
 )

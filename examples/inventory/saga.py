@@ -41,13 +41,22 @@ def definition() -> SagaDefinition:
     s.input("sku", str, description="the item to order")
     s.input("quantity", Annotated[int, Field(ge=1)], default=1, description="how many")
     s.input("card", str, description="the card to charge (`declined` is declined)")
-    s.step("reserve_stock", CommandStep(
-        "stock", build=lambda a, ctx: Reserve(headers=ctx.headers(), sku=a["sku"], quantity=a["quantity"]),
-        parse=_reserved,
-        build_undo=lambda value, a, ctx: Release(headers=ctx.headers(), effect_key=ctx.run_key)),
-        args={"sku": input_("sku"), "quantity": input_("quantity")}, timeout=5.0)
+    s.step(
+        "reserve_stock",
+        CommandStep(
+            "stock",
+            build=lambda a, ctx: Reserve(headers=ctx.headers(), sku=a["sku"], quantity=a["quantity"]),
+            parse=_reserved,
+            build_undo=lambda value, a, ctx: Release(headers=ctx.headers(), effect_key=ctx.run_key),
+        ),
+        args={"sku": input_("sku"), "quantity": input_("quantity")},
+        timeout=5.0,
+    )
     s.step("charge_card", local(_charge), args={"card": input_("card")}, wait_for=["reserve_stock"])
-    s.step("confirm", local(lambda a, ctx: Ok({"order": ctx.run_id, **a["reservation"], **a["charge"]})),
-           args={"reservation": result("reserve_stock"), "charge": result("charge_card")})
+    s.step(
+        "confirm",
+        local(lambda a, ctx: Ok({"order": ctx.run_id, **a["reservation"], **a["charge"]})),
+        args={"reservation": result("reserve_stock"), "charge": result("charge_card")},
+    )
     s.returns("confirm")
     return s.build()

@@ -36,8 +36,12 @@ class StockService:
 
     def __init__(self, store: StockStore, clock: Clock = utc_now, config: StockSettings = StockSettings()) -> None:
         self.store, self.config, self._clock = store, config, clock
-        self._handlers = {Restock: self._restock, Reserve: self._reserve, Release: self._release,
-                          StockLevels: self._levels}
+        self._handlers = {
+            Restock: self._restock,
+            Reserve: self._reserve,
+            Release: self._release,
+            StockLevels: self._levels,
+        }
 
     async def start(self) -> None:
         """Nothing to prepare."""
@@ -48,8 +52,10 @@ class StockService:
 
     async def _restock(self, cmd: Restock) -> Reply:
         async def effect(conn: Connection) -> Reply:
-            return Restocked(headers=cmd.headers, sku=cmd.sku, quantity=await self.store.add(conn, cmd.sku,
-                                                                                              cmd.quantity))
+            return Restocked(
+                headers=cmd.headers, sku=cmd.sku, quantity=await self.store.add(conn, cmd.sku, cmd.quantity)
+            )
+
         return await self.store.apply_once(cmd, effect, read_clock(self._clock))
 
     async def _reserve(self, cmd: Reserve) -> Reply:
@@ -60,9 +66,12 @@ class StockService:
             if cmd.quantity > min(have, self.config.max_order):
                 return failure(cmd, "out_of_stock", f"{cmd.quantity} x {cmd.sku} wanted, {have} in stock")
             reservation = uuid7()
-            await self.store.reserve(conn, (reservation, cmd.sku, cmd.quantity, cmd.headers.correlation_id,
-                                            iso(now), cmd.headers.idempotency_key))
+            await self.store.reserve(
+                conn,
+                (reservation, cmd.sku, cmd.quantity, cmd.headers.correlation_id, iso(now), cmd.headers.idempotency_key),
+            )
             return Reserved(headers=cmd.headers, reservation_id=reservation, left=have - cmd.quantity)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _release(self, cmd: Release) -> Reply:
@@ -73,6 +82,7 @@ class StockService:
             if released is None:
                 await forbid(conn, cmd, cmd.effect_key, Reserve.__name__, now)
             return Released(headers=cmd.headers, reservation_id=released)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _levels(self, cmd: StockLevels) -> Reply:

@@ -34,7 +34,9 @@ class StockStore(StoreBase):
         """Add ``quantity`` of ``sku``; return how many there are now."""
         rows = await conn.execute_fetchall(
             "INSERT INTO stock (sku, quantity) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE "
-            "SET quantity = stock.quantity + excluded.quantity RETURNING quantity", (sku, quantity))
+            "SET quantity = stock.quantity + excluded.quantity RETURNING quantity",
+            (sku, quantity),
+        )
         return rows[0][0]
 
     async def quantity(self, conn: Connection, sku: str) -> int:
@@ -50,7 +52,8 @@ class StockStore(StoreBase):
     async def release(self, conn: Connection, key: str) -> str | None:
         """Delete the reservation made under ``key`` and put its items back; its id, or None."""
         rows = await conn.execute_fetchall(
-            "DELETE FROM reservations WHERE created_by_key = ? RETURNING id, sku, quantity", (key,))
+            "DELETE FROM reservations WHERE created_by_key = ? RETURNING id, sku, quantity", (key,)
+        )
         if not rows:
             return None
         await self.add(conn, rows[0][1], rows[0][2])

@@ -184,8 +184,14 @@ class BaseActor(Actor):
 
     def child_init(self, args: dict[str, Any] | None = None, **fields: Any) -> InitActor:
         """The InitActor for a child of this actor (inherits registry and lineage)."""
-        return InitActor(args=dict(args or {}), parent=self.myAddress, parent_pid=os.getpid(),
-                         registry=self.registry, lineage=self.lineage + (self.myAddress,), **fields)
+        return InitActor(
+            args=dict(args or {}),
+            parent=self.myAddress,
+            parent_pid=os.getpid(),
+            registry=self.registry,
+            lineage=self.lineage + (self.myAddress,),
+            **fields,
+        )
 
     # ----- Thespian entry point -------------------------------------------------
 
@@ -260,8 +266,16 @@ class BaseActor(Actor):
             os._exit(0)  # our parent died before we could be linked to it
         if init.name is not None and init.registry is not None:
             # registry_value: declared on ActorArgs (every model has it), read here before any model is parsed
-            self.send(init.registry, Register(key=init.name, holder=self.myAddress, lineage=self.lineage,
-                                              replaces=init.replaces, value=init.args.get("registry_value")))
+            self.send(
+                init.registry,
+                Register(
+                    key=init.name,
+                    holder=self.myAddress,
+                    lineage=self.lineage,
+                    replaces=init.replaces,
+                    value=init.args.get("registry_value"),
+                ),
+            )
             return
         self._run_on_start()
 
@@ -270,8 +284,10 @@ class BaseActor(Actor):
         if isinstance(message, Registered) and name is not None and message.key == name:
             self._run_on_start()
         elif isinstance(message, AlreadyRegistered) and name is not None and message.key == name:
-            self.fail_start(ExitReason(kind="error", error_type="already_started",
-                                       detail=f"name {message.key!r} is taken"), holder=message.holder)
+            self.fail_start(
+                ExitReason(kind="error", error_type="already_started", detail=f"name {message.key!r} is taken"),
+                holder=message.holder,
+            )
         else:
             self._held.append((message, sender))
 

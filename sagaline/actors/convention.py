@@ -76,13 +76,24 @@ class ConventionWatch(BaseActor):
             return
         caps = dict(message.remoteCapabilities or {})
         self.members[admin] = {
-            "admin": admin, "role": caps.get("sagaline.role", "?"), "joined_at": time.time(),
-            "capabilities": {k.removeprefix("sagaline."): v for k, v in caps.items()
-                             if k.startswith("sagaline.") and k != "sagaline.role"}}
+            "admin": admin,
+            "role": caps.get("sagaline.role", "?"),
+            "joined_at": time.time(),
+            "capabilities": {
+                k.removeprefix("sagaline."): v
+                for k, v in caps.items()
+                if k.startswith("sagaline.") and k != "sagaline.role"
+            },
+        }
         theirs = caps.get("sagaline.heartbeat_s")
         if self.cfg.heartbeat_s is not None and theirs is not None and theirs != self.cfg.heartbeat_s:
-            _log.warning("convention member %s re-registers every %s s, this daemon every %s s: set the same "
-                         "cluster.heartbeat_s on every daemon of a convention", admin, theirs, self.cfg.heartbeat_s)
+            _log.warning(
+                "convention member %s re-registers every %s s, this daemon every %s s: set the same "
+                "cluster.heartbeat_s on every daemon of a convention",
+                admin,
+                theirs,
+                self.cfg.heartbeat_s,
+            )
 
     def receive_ListMembers(self, message: ListMembers, sender: Any) -> None:
         self.send(sender, MemberList(members=sorted(self.members.values(), key=lambda m: m["admin"])))
@@ -99,13 +110,19 @@ class ConventionWatch(BaseActor):
         member = str(gone["capabilities"].get("member") or "")
         expired = self._expire_leases(member)
         if member and self.registry is not None:
-            self.send(self.registry, Select(key_prefix=_DOMAIN_PREFIX, where=(
-                Condition(path=(MEMBER_KEY,), op="eq", operand=member),)))
-        _log.warning("convention member %s (%s) lost: %s", member or "(no member name)", gone["admin"],
-                     f"{expired} of its leases expired now" if expired is not None
-                     else "its leases expire by themselves")
-        telemetry.execute(tn.CONVENTION_MEMBER_LOST, {"leases": expired or 0},
-                          {"member": member, "admin": gone["admin"]})
+            self.send(
+                self.registry,
+                Select(key_prefix=_DOMAIN_PREFIX, where=(Condition(path=(MEMBER_KEY,), op="eq", operand=member),)),
+            )
+        _log.warning(
+            "convention member %s (%s) lost: %s",
+            member or "(no member name)",
+            gone["admin"],
+            f"{expired} of its leases expired now" if expired is not None else "its leases expire by themselves",
+        )
+        telemetry.execute(
+            tn.CONVENTION_MEMBER_LOST, {"leases": expired or 0}, {"member": member, "admin": gone["admin"]}
+        )
 
     def _expire_leases(self, member: str) -> int | None:
         """Expire ``member``'s live leases; how many (None: no journal, or it failed)."""

@@ -87,7 +87,8 @@ class DomainActor(BaseActor):
         cfg = self.ARGS.parse(args)
         self.faults = FaultPlan(cfg.faults)
         self.store, self.service = self.run(
-            self.open_service(cfg.db_path, SqliteOptions(synchronous=cfg.synchronous), dict(cfg.config)))
+            self.open_service(cfg.db_path, SqliteOptions(synchronous=cfg.synchronous), dict(cfg.config))
+        )
 
     async def open_service(self, db_path: str, options: SqliteOptions, config: dict[str, Any]) -> tuple[Any, Any]:
         """Open the store, build and start the service; return ``(store, service)``.
@@ -161,8 +162,15 @@ class DomainActor(BaseActor):
                         replies.append((reply, sender))
         except StorageError as exc:
             _log.warning("%s: a batch of %d commands failed to commit: %s", self.DOMAIN, len(commands), exc)
-            return [(CommandFailed(headers=c.headers, code="storage_unavailable", message=str(exc),
-                                   retryable=exc.retryable), s) for c, s in commands]
+            return [
+                (
+                    CommandFailed(
+                        headers=c.headers, code="storage_unavailable", message=str(exc), retryable=exc.retryable
+                    ),
+                    s,
+                )
+                for c, s in commands
+            ]
         return replies
 
     async def answer(self, command: Command, sender: Any) -> Reply | None:
@@ -185,10 +193,16 @@ class DomainActor(BaseActor):
     def command_span(self, command: Command):
         """A telemetry span around handling ``command``, carrying its trace context."""
         headers = command.headers
-        return telemetry.span(DOMAIN_COMMAND, {
-            "domain": self.DOMAIN, "command": type(command).__name__,
-            "correlation_id": headers.correlation_id, "idempotency_key": headers.idempotency_key,
-            "traceparent": headers.traceparent})
+        return telemetry.span(
+            DOMAIN_COMMAND,
+            {
+                "domain": self.DOMAIN,
+                "command": type(command).__name__,
+                "correlation_id": headers.correlation_id,
+                "idempotency_key": headers.idempotency_key,
+                "traceparent": headers.traceparent,
+            },
+        )
 
     def injected_fault(self, command: Command, sender: Any) -> bool:
         """Apply the fault plan to ``command``; True when it answered in the command's stead.
@@ -205,9 +219,15 @@ class DomainActor(BaseActor):
         if rule.action == "delay":
             time.sleep(rule.seconds)
             return False
-        self.send(sender, CommandFailed(headers=command.headers, code=rule.code,
-                                        message=f"injected fault on {type(command).__name__}",
-                                        retryable=rule.retryable))
+        self.send(
+            sender,
+            CommandFailed(
+                headers=command.headers,
+                code=rule.code,
+                message=f"injected fault on {type(command).__name__}",
+                retryable=rule.retryable,
+            ),
+        )
         return True
 
     def on_terminate(self, reason: Any) -> None:

@@ -69,8 +69,9 @@ class FlowActor(DomainActor):
         if not isinstance(command, PublishEvent):
             return await super().handle(command, sender)
         publication = await self.service.publish(command)
-        self.deliveries.extend((d.subscriber, EventDelivery(event=publication.event, pattern=d.pattern))
-                               for d in publication.deliveries)
+        self.deliveries.extend(
+            (d.subscriber, EventDelivery(event=publication.event, pattern=d.pattern)) for d in publication.deliveries
+        )
         _emit_publication(command, publication)
         return publication.reply
 
@@ -82,8 +83,7 @@ class FlowActor(DomainActor):
 
     def receive_SubscribeEvents(self, message: SubscribeEvents, sender: Any) -> None:
         try:
-            reply: EventsSubscribed | FlowError = self.service.subscribe(message.subscriber or sender,
-                                                                         message.pattern)
+            reply: EventsSubscribed | FlowError = self.service.subscribe(message.subscriber or sender, message.pattern)
         except InvalidPattern as exc:
             reply = FlowError(code="invalid_pattern", message=str(exc))
         self.send(sender, reply)
@@ -103,11 +103,16 @@ def _emit_publication(command: PublishEvent, publication: Any) -> None:
     reply = publication.reply
     if not hasattr(reply, "accepted"):
         return  # CommandFailed: not stored, nothing delivered
-    meta = {"name": command.event.name, "correlation_id": command.headers.correlation_id,
-            "pipeline": reply.pipeline, "accepted": reply.accepted}
+    meta = {
+        "name": command.event.name,
+        "correlation_id": command.headers.correlation_id,
+        "pipeline": reply.pipeline,
+        "accepted": reply.accepted,
+    }
     telemetry.execute(tn.EVENT_VALIDATED, {"count": 1}, meta)
     if not reply.accepted:
         telemetry.execute(tn.EVENT_DROPPED, {"count": 1}, {**meta, "reason": reply.reason})
-    telemetry.execute(tn.EVENT_ENQUEUE, {"count": 1},
-                      {**meta, "reliability": "persistent" if reply.stored else "transient"})
+    telemetry.execute(
+        tn.EVENT_ENQUEUE, {"count": 1}, {**meta, "reliability": "persistent" if reply.stored else "transient"}
+    )
     telemetry.execute(tn.EVENT_PUBLISH, {"delivered": len(publication.deliveries)}, meta)

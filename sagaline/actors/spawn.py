@@ -31,9 +31,17 @@ class ActorStartFailed(SagalineError):
         self.holder = holder
 
 
-def start_actor(handle: Any, actor_class: Any, args: dict[str, Any] | None = None, *, parent: Any = None,
-                registry: Any = None, name: str | None = None, child_id: str | None = None,
-                timeout: float = 10.0) -> Any:
+def start_actor(
+    handle: Any,
+    actor_class: Any,
+    args: dict[str, Any] | None = None,
+    *,
+    parent: Any = None,
+    registry: Any = None,
+    name: str | None = None,
+    child_id: str | None = None,
+    timeout: float = 10.0,
+) -> Any:
     """Create a top-level actor, send it its InitActor, wait for Started.
 
     Args:
@@ -53,13 +61,22 @@ def start_actor(handle: Any, actor_class: Any, args: dict[str, Any] | None = Non
         ActorStartFailed: It answered InitFailed.
         AskTimeout: It did not answer in time.
     """
-    return start_actor_with_pid(handle, actor_class, args, parent=parent, registry=registry, name=name,
-                                child_id=child_id, timeout=timeout)[0]
+    return start_actor_with_pid(
+        handle, actor_class, args, parent=parent, registry=registry, name=name, child_id=child_id, timeout=timeout
+    )[0]
 
 
-def start_actor_with_pid(handle: Any, actor_class: Any, args: dict[str, Any] | None = None, *, parent: Any = None,
-                         registry: Any = None, name: str | None = None, child_id: str | None = None,
-                         timeout: float = 10.0) -> tuple[Any, int | None]:
+def start_actor_with_pid(
+    handle: Any,
+    actor_class: Any,
+    args: dict[str, Any] | None = None,
+    *,
+    parent: Any = None,
+    registry: Any = None,
+    name: str | None = None,
+    child_id: str | None = None,
+    timeout: float = 10.0,
+) -> tuple[Any, int | None]:
     """As :func:`start_actor`, returning ``(address, pid)`` (the pid its Started reported)."""
     address = handle.create_actor(actor_class)
     init = InitActor(args=dict(args or {}), parent=parent, registry=registry, name=name, child_id=child_id)

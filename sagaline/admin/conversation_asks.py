@@ -16,9 +16,25 @@ from typing import Any
 from sagaline.messages.admin import AdminError, AdminRequest, AdminResult
 from sagaline.messages.saga import SagaRefused
 
-__all__ = ["Ask", "Missing", "NoAnswer", "Script", "plain", "error", "result_of", "refusal_of", "saga_ask",
-           "known_sagas", "apps_of", "SAGAS", "FLOW", "TREE_LEVEL_TIMEOUT_S", "HOST_STATS_TIMEOUT_S",
-           "HEARTBEAT_STALE_S", "WATCHED"]
+__all__ = [
+    "Ask",
+    "Missing",
+    "NoAnswer",
+    "Script",
+    "plain",
+    "error",
+    "result_of",
+    "refusal_of",
+    "saga_ask",
+    "known_sagas",
+    "apps_of",
+    "SAGAS",
+    "FLOW",
+    "TREE_LEVEL_TIMEOUT_S",
+    "HOST_STATS_TIMEOUT_S",
+    "HEARTBEAT_STALE_S",
+    "WATCHED",
+]
 
 #: Registry keys of the actors conversations talk to (``registry`` and ``root`` are handed down).
 SAGAS, FLOW = "sagas", "domain:flow"
@@ -109,4 +125,3 @@ def apps_of(facts: dict[str, Any]) -> Any:
     if catalog is None:
         raise LookupError("the admin worker was given no app catalog (facts['catalog'])")
     return catalog
-

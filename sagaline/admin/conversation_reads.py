@@ -65,16 +65,26 @@ def _tree(request: AdminTree, facts: dict[str, Any]) -> Script:
 
 def _walk(max_depth: int) -> Generator[Any, Any, tuple[dict[str, Any], list[tuple[dict[str, Any], Any]]]]:
     """``which_children`` level by level: the root node, and every node found with its address."""
-    root = {"id": "root", "status": "running", "type": "supervisor", "restarts": 0, "pid": None,
-            "name": None, "children": []}
+    root = {
+        "id": "root",
+        "status": "running",
+        "type": "supervisor",
+        "restarts": 0,
+        "pid": None,
+        "name": None,
+        "children": [],
+    }
     frontier: list[tuple[dict[str, Any], Any]] = [(root, None)]  # (node, address); None: the root itself
     found: list[tuple[dict[str, Any], Any]] = []
     for _depth in range(max_depth):
         if not frontier:
             break
-        asks = tuple(Ask(WhichChildren(), "root") if address is None else
-                     Ask(WhichChildren(), address=address, optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
-                     for _, address in frontier)
+        asks = tuple(
+            Ask(WhichChildren(), "root")
+            if address is None
+            else Ask(WhichChildren(), address=address, optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
+            for _, address in frontier
+        )
         replies = yield asks
         frontier = _expand(frontier, replies, found)
     return root, found
@@ -97,8 +107,10 @@ def _expand(frontier: list[Any], replies: tuple[Any, ...], found: list[Any]) -> 
 
 
 def _health(request: AdminHealth, facts: dict[str, Any]) -> Script:
-    children, count = yield (Ask(WhichChildren(), "root", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S),
-                             Ask(Count(), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S))
+    children, count = yield (
+        Ask(WhichChildren(), "root", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S),
+        Ask(Count(), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S),
+    )
     rows = [_node(info) for info in getattr(children, "children", ())]
     for row in rows:
         row.pop("children")
@@ -110,9 +122,17 @@ def _health(request: AdminHealth, facts: dict[str, Any]) -> Script:
     daemon = {k: v for k, v in facts.items() if k not in ("probes", "watch", "catalog")}
     if "started_at" in daemon:
         daemon["uptime_s"] = round(time.time() - daemon["started_at"], 3)
-    return result_of(request, status="ok" if ready else "degraded" if live else "down", live=live, ready=ready,
-                   problems=dead + faults + idle, daemon=daemon, children=rows,
-                   registered=getattr(count, "count", None), storage=storage)
+    return result_of(
+        request,
+        status="ok" if ready else "degraded" if live else "down",
+        live=live,
+        ready=ready,
+        problems=dead + faults + idle,
+        daemon=daemon,
+        children=rows,
+        registered=getattr(count, "count", None),
+        storage=storage,
+    )
 
 
 def _storage(ask: bool) -> Generator[Any, Any, dict[str, Any]]:
@@ -123,12 +143,21 @@ def _storage(ask: bool) -> Generator[Any, Any, dict[str, Any]]:
     if ask:
         found = yield Ask(Select(key_prefix=HOST_KEY_PREFIX), "registry", optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S)
         entries = tuple(e for e in getattr(found, "entries", ()) if e.holder is not None)
-    stats = (yield tuple(Ask(GetHostStats(), address=e.holder, optional=True, timeout_s=HOST_STATS_TIMEOUT_S)
-                         for e in entries)) if entries else ()
+    stats = (
+        (
+            yield tuple(
+                Ask(GetHostStats(), address=e.holder, optional=True, timeout_s=HOST_STATS_TIMEOUT_S) for e in entries
+            )
+        )
+        if entries
+        else ()
+    )
     hosts: list[dict[str, Any]] = [
-        {"index": s.index, "fault": s.storage_fault, "answered": True} if isinstance(s, HostStats) else
-        {"index": host_index(e.key), "fault": None, "answered": False}
-        for e, s in zip(entries, stats, strict=True)]
+        {"index": s.index, "fault": s.storage_fault, "answered": True}
+        if isinstance(s, HostStats)
+        else {"index": host_index(e.key), "fault": None, "answered": False}
+        for e, s in zip(entries, stats, strict=True)
+    ]
     hosts.sort(key=lambda h: (h["index"] is None, h["index"] or 0))
     faulted = [h for h in hosts if h["fault"]]
     reason = "; ".join(f"host {h['index']}: {h['fault']}" for h in faulted) or None
@@ -139,8 +168,11 @@ def _liveness_problems(facts: dict[str, Any], children: Any, count: Any) -> list
     """Why the daemon is not live (empty: it is): a watched process gone, a stale heartbeat,
     the root or the registry not answering."""
     probes = facts.get("probes", {})
-    problems = [f"the {name} process (pid {facts.get('watch', {}).get(name)}) is gone"
-                for name in WATCHED if probes.get("alive", {}).get(name) is False]
+    problems = [
+        f"the {name} process (pid {facts.get('watch', {}).get(name)}) is gone"
+        for name in WATCHED
+        if probes.get("alive", {}).get(name) is False
+    ]
     age = probes.get("heartbeat_age_s")
     if age is not None and age > HEARTBEAT_STALE_S:
         problems.append(f"the daemon's watch loop last ticked {age:.1f} s ago")
@@ -168,8 +200,7 @@ def _registry_lookup(request: AdminRegistryLookup, facts: dict[str, Any]) -> Scr
 
 
 def _registry_select(request: AdminRegistrySelect, facts: dict[str, Any]) -> Script:
-    reply = yield Ask(Select(key_prefix=request.prefix, key_pattern=request.pattern, limit=request.limit),
-                      "registry")
+    reply = yield Ask(Select(key_prefix=request.prefix, key_pattern=request.pattern, limit=request.limit), "registry")
     return result_of(request, entries=(yield from _holders(reply.entries)))
 
 
@@ -183,17 +214,22 @@ def _holders(entries: Any) -> Generator[Any, Any, list[dict[str, Any]]]:
     for entry in entries:
         node = next((n for n, address in found if address is not None and address == entry.holder), None)
         row = plain(entry)
-        row.update(holder_id=node["path"] if node else None, pid=node["pid"] if node else None,
-                   status=node["status"] if node else None)
+        row.update(
+            holder_id=node["path"] if node else None,
+            pid=node["pid"] if node else None,
+            status=node["status"] if node else None,
+        )
         rows.append(row)
     return rows
 
 
 # ----- domains ---------------------------------------------------------------------------------
 
+
 def _tail_events(request: AdminTailEvents, facts: dict[str, Any]) -> Script:
-    reply = yield Ask(TailEvents(limit=request.limit, name_prefix=request.name_prefix,
-                                 correlation_id=request.correlation_id), FLOW)
+    reply = yield Ask(
+        TailEvents(limit=request.limit, name_prefix=request.name_prefix, correlation_id=request.correlation_id), FLOW
+    )
     return result_of(request, events=[plain(e) for e in reply.events])
 
 
@@ -207,8 +243,11 @@ def _app_command(request: AdminAppCommand, facts: dict[str, Any]) -> Script:
         command = apps.command(request.command, request.app)
     except KeyError:
         known = ", ".join(sorted(apps.commands)) or "none"
-        return error(request, "not_found", f"no command {request.command!r}"
-                     f"{f' in app {request.app!r}' if request.app else ''} (known: {known})")
+        return error(
+            request,
+            "not_found",
+            f"no command {request.command!r}{f' in app {request.app!r}' if request.app else ''} (known: {known})",
+        )
     headers = Headers(correlation_id=uuid7(), idempotency_key=uuid7())
     try:
         message = command.message(headers=headers, **request.args)
@@ -217,9 +256,14 @@ def _app_command(request: AdminAppCommand, facts: dict[str, Any]) -> Script:
     reply = yield Ask(message, f"domain:{command.domain}")
     if isinstance(reply, CommandFailed) or not hasattr(reply, "headers"):
         return _domain_failure(request, reply)
-    return result_of(request, app=apps.command_app(command.name), command=command.name, domain=command.domain,
-                   reply=reply.model_dump(mode="json", exclude={"headers"}, fallback=str),
-                   columns=list(command.columns))
+    return result_of(
+        request,
+        app=apps.command_app(command.name),
+        command=command.name,
+        domain=command.domain,
+        reply=reply.model_dump(mode="json", exclude={"headers"}, fallback=str),
+        columns=list(command.columns),
+    )
 
 
 def _first_problem(exc: Exception) -> str:
@@ -243,18 +287,34 @@ def _convention(request: AdminConvention, facts: dict[str, Any]) -> Script:
     if not isinstance(leases, LeaseList):
         return refusal_of(request, leases)
     now = time.time()
-    rows = [{"resource": lease["resource"], "member": owner_member(lease["owner"]), "owner": lease["owner"],
-             "host": ":".join(map(str, owner_endpoint(lease["owner"]) or ())) or None,
-             "expires_in_s": round(lease["expires_at"] - now, 2), "token": lease["token"],
-             "live": lease["expires_at"] > now} for lease in leases.leases]
-    return result_of(request, self=facts.get("cluster", {}), leases=rows,
-                   members=members.members if isinstance(members, MemberList) else [])
-
+    rows = [
+        {
+            "resource": lease["resource"],
+            "member": owner_member(lease["owner"]),
+            "owner": lease["owner"],
+            "host": ":".join(map(str, owner_endpoint(lease["owner"]) or ())) or None,
+            "expires_in_s": round(lease["expires_at"] - now, 2),
+            "token": lease["token"],
+            "live": lease["expires_at"] > now,
+        }
+        for lease in leases.leases
+    ]
+    return result_of(
+        request,
+        self=facts.get("cluster", {}),
+        leases=rows,
+        members=members.members if isinstance(members, MemberList) else [],
+    )
 
 
 #: Request class -> its conversation (the reads' part of :data:`sagaline.admin.conversations.CONVERSATIONS`).
 READ_CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {
-    AdminHealth: _health, AdminCatalog: _catalog, AdminTree: _tree, AdminRegistryLookup: _registry_lookup,
-    AdminRegistrySelect: _registry_select, AdminTailEvents: _tail_events, AdminAppCommand: _app_command,
+    AdminHealth: _health,
+    AdminCatalog: _catalog,
+    AdminTree: _tree,
+    AdminRegistryLookup: _registry_lookup,
+    AdminRegistrySelect: _registry_select,
+    AdminTailEvents: _tail_events,
+    AdminAppCommand: _app_command,
     AdminConvention: _convention,
 }

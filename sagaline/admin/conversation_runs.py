@@ -56,8 +56,14 @@ def _list_runs(request: AdminListRuns, facts: dict[str, Any]) -> Script:
     """Pages by over-fetching ``offset + limit`` rows (ListRuns has no cursor). A saga no app
     declares is refused unless runs of it exist (a run whose saga was removed is still listed)."""
     wanted = min(request.offset + request.limit, 10_000)
-    query = ListRuns(status=list(request.status), saga=request.saga, limit=wanted, id_prefix=request.id_prefix,
-                     started_after=request.started_after, started_before=request.started_before)
+    query = ListRuns(
+        status=list(request.status),
+        saga=request.saga,
+        limit=wanted,
+        id_prefix=request.id_prefix,
+        started_after=request.started_after,
+        started_before=request.started_before,
+    )
     reply = yield saga_ask(query, RunsPage)
     if not isinstance(reply, RunsPage):
         return refusal_of(request, reply)
@@ -65,7 +71,7 @@ def _list_runs(request: AdminListRuns, facts: dict[str, Any]) -> Script:
     if request.saga is not None and sagas is not None and request.saga not in sagas and reply.total == 0:
         known = ", ".join(sorted(sagas)) or "none"
         return error(request, "invalid", f"no saga named {request.saga!r} (known: {known})", field="saga")
-    rows = reply.runs[request.offset:request.offset + request.limit]
+    rows = reply.runs[request.offset : request.offset + request.limit]
     return result_of(request, runs=[plain(r) for r in rows], total=reply.total, offset=request.offset)
 
 
@@ -82,12 +88,14 @@ def _show_run(request: AdminShowRun, facts: dict[str, Any]) -> Script:
     if not isinstance(reply, (RunSnapshot, CancelAnswer)):
         return refusal_of(request, reply)
     record = plain(reply) if isinstance(reply, RunSnapshot) else None
-    outcome = yield replace(saga_ask(AwaitRun(correlation_id=cid), RunOutcome), optional=True,
-                            timeout_s=TREE_LEVEL_TIMEOUT_S)  # ended: at once; never wait here
+    outcome = yield replace(
+        saga_ask(AwaitRun(correlation_id=cid), RunOutcome), optional=True, timeout_s=TREE_LEVEL_TIMEOUT_S
+    )  # ended: at once; never wait here
     if isinstance(outcome, RunOutcome):
         return result_of(request, **_run_record(record, plain(outcome), facts))
-    return result_of(request, **_run_record(record, None, facts)) if record is not None \
-        else refusal_of(request, outcome)
+    return (
+        result_of(request, **_run_record(record, None, facts)) if record is not None else refusal_of(request, outcome)
+    )
 
 
 #: Outcome fields that win over the snapshot's (the snapshot's own fields win for the rest).
@@ -123,8 +131,13 @@ def _plan_ordered(steps: list[dict[str, Any]], saga: str | None, facts: dict[str
 
 
 def _start_saga(request: AdminStartSaga, facts: dict[str, Any]) -> Script:
-    start = StartSaga(saga=request.saga, inputs=request.inputs, correlation_id=request.correlation_id,
-                      causation_id=request.causation_id, wait=request.wait)
+    start = StartSaga(
+        saga=request.saga,
+        inputs=request.inputs,
+        correlation_id=request.correlation_id,
+        causation_id=request.causation_id,
+        wait=request.wait,
+    )
     reply = yield saga_ask(start, RunOutcome, SagaAccepted)
     if isinstance(reply, RunOutcome):
         return result_of(request, **plain(reply))
@@ -154,8 +167,9 @@ def _retry(request: AdminRetryCompensation, facts: dict[str, Any]) -> Script:
         problem = _unknown_steps(request, snapshot, request.steps, retrying=True)
         if problem is not None:
             return problem
-    reply = yield saga_ask(RetryCompensation(correlation_id=request.correlation_id, steps=request.steps),
-                        OperatorAnswer)
+    reply = yield saga_ask(
+        RetryCompensation(correlation_id=request.correlation_id, steps=request.steps), OperatorAnswer
+    )
     return _operator_answer(request, reply)
 
 
@@ -166,8 +180,9 @@ def _resume(request: AdminResumeRun, facts: dict[str, Any]) -> Script:
         problem = _unknown_steps(request, snapshot, [request.from_step], retrying=False)
         if problem is not None:
             return problem
-    reply = yield saga_ask(ResumeRun(correlation_id=request.correlation_id, from_step=request.from_step),
-                        OperatorAnswer)
+    reply = yield saga_ask(
+        ResumeRun(correlation_id=request.correlation_id, from_step=request.from_step), OperatorAnswer
+    )
     return _operator_answer(request, reply)
 
 
@@ -181,14 +196,24 @@ def _unknown_steps(request: AdminRequest, snapshot: Any, names: list[str], retry
     flag = "--step" if retrying else "--from"
     unknown = [name for name in names if name not in steps]
     if unknown:
-        return error(request, "invalid", f"{flag} {unknown[0]!r}: run {snapshot.correlation_id} (saga "
-                     f"{snapshot.saga}) has no such step; its steps: {', '.join(steps)}", field=flag[2:])
+        return error(
+            request,
+            "invalid",
+            f"{flag} {unknown[0]!r}: run {snapshot.correlation_id} (saga "
+            f"{snapshot.saga}) has no such step; its steps: {', '.join(steps)}",
+            field=flag[2:],
+        )
     failed = [name for name, step in steps.items() if step.status == "undo_failed"]
     if retrying and snapshot.status == "stuck":
         idle = [name for name in names if name not in failed]
         if idle:
-            return error(request, "invalid", f"--step {idle[0]!r}: its compensation did not fail (it is "
-                         f"{steps[idle[0]].status}); the failed ones: {', '.join(failed) or 'none'}", field="step")
+            return error(
+                request,
+                "invalid",
+                f"--step {idle[0]!r}: its compensation did not fail (it is "
+                f"{steps[idle[0]].status}); the failed ones: {', '.join(failed) or 'none'}",
+                field="step",
+            )
     return None
 
 
@@ -198,9 +223,13 @@ def _operator_answer(request: AdminRequest, reply: Any) -> AdminResult | AdminEr
     return refusal_of(request, reply)
 
 
-
 #: Request class -> its conversation (the runs' part of :data:`sagaline.admin.conversations.CONVERSATIONS`).
 RUN_CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {
-    AdminListRuns: _list_runs, AdminShowRun: _show_run, AdminStartSaga: _start_saga, AdminWaitRun: _wait_run,
-    AdminCancelRun: _cancel_run, AdminRetryCompensation: _retry, AdminResumeRun: _resume,
+    AdminListRuns: _list_runs,
+    AdminShowRun: _show_run,
+    AdminStartSaga: _start_saga,
+    AdminWaitRun: _wait_run,
+    AdminCancelRun: _cancel_run,
+    AdminRetryCompensation: _retry,
+    AdminResumeRun: _resume,
 }

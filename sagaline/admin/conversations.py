@@ -48,8 +48,19 @@ from sagaline.admin.conversation_reads import READ_CONVERSATIONS
 from sagaline.admin.conversation_runs import RUN_CONVERSATIONS
 from sagaline.messages.admin import AdminError, AdminRequest, AdminResult
 
-__all__ = ["Ask", "Missing", "NoAnswer", "CONVERSATIONS", "conversation", "drive", "plain", "error",
-           "HEARTBEAT_STALE_S", "WATCHED", "Script"]
+__all__ = [
+    "Ask",
+    "Missing",
+    "NoAnswer",
+    "CONVERSATIONS",
+    "conversation",
+    "drive",
+    "plain",
+    "error",
+    "HEARTBEAT_STALE_S",
+    "WATCHED",
+    "Script",
+]
 
 #: Request class -> its conversation.
 CONVERSATIONS: dict[type, Callable[[Any, dict[str, Any]], Script]] = {**READ_CONVERSATIONS, **RUN_CONVERSATIONS}

@@ -79,8 +79,10 @@ class AdminDoor(Actor):
         if self.registry is not None or (expected and not secrets.compare_digest(message.token, expected)):
             why = "a second AdminDoorInit" if self.registry is not None else "an AdminDoorInit without the token"
             _log.warning("admin door refused %s from %s", why, sender)
-            self.send(sender, AdminError(code="refused", message=f"the admin door refused {why}: only the "
-                                                                 "daemon sets it up, once"))
+            self.send(
+                sender,
+                AdminError(code="refused", message=f"the admin door refused {why}: only the daemon sets it up, once"),
+            )
             return
         self.registry, self.init_sender = message.registry, sender
         self.send(self.registry, Subscribe(key_prefix=ADMIN_REGISTRY_KEY))
@@ -91,8 +93,7 @@ class AdminDoor(Actor):
             found = [e.holder for e in message.entries if e.key == ADMIN_REGISTRY_KEY]
             self.endpoint = found[0] if found else None
             if self.init_sender is not None:
-                self.send(self.init_sender, AdminDoorReady(endpoint_found=self.endpoint is not None,
-                                                           pid=os.getpid()))
+                self.send(self.init_sender, AdminDoorReady(endpoint_found=self.endpoint is not None, pid=os.getpid()))
                 self.init_sender = None
         elif isinstance(message, RegistryEvent) and message.key == ADMIN_REGISTRY_KEY:
             self.endpoint = message.holder if message.kind == "registered" else None
@@ -102,11 +103,22 @@ class AdminDoor(Actor):
             return
         as_bytes = isinstance(message, (bytes, bytearray, memoryview))
         if self.registry is None:
-            self.send(sender, reply_form(AdminError(code="starting", message="the daemon is starting; try again "
-                                                    "in a moment"), as_bytes))
+            self.send(
+                sender,
+                reply_form(
+                    AdminError(code="starting", message="the daemon is starting; try again in a moment"), as_bytes
+                ),
+            )
         elif self.endpoint is None:
-            self.send(sender, reply_form(AdminError(code="unavailable", message="the admin endpoint is not "
-                                                    "running (restarting?); try again"), as_bytes))
+            self.send(
+                sender,
+                reply_form(
+                    AdminError(
+                        code="unavailable", message="the admin endpoint is not running (restarting?); try again"
+                    ),
+                    as_bytes,
+                ),
+            )
         else:
             self.send(self.endpoint, AdminForward(payload=message, reply_to=sender))
 
@@ -114,7 +126,12 @@ class AdminDoor(Actor):
         lost = poison.poisonMessage
         if isinstance(lost, AdminForward) and lost.reply_to is not None:
             as_bytes = isinstance(lost.payload, (bytes, bytearray, memoryview))
-            self.send(lost.reply_to, reply_form(AdminError(code="unavailable", message="the admin endpoint "
-                                                           "could not take the request; try again"), as_bytes))
+            self.send(
+                lost.reply_to,
+                reply_form(
+                    AdminError(code="unavailable", message="the admin endpoint could not take the request; try again"),
+                    as_bytes,
+                ),
+            )
         else:
             _log.warning("admin door: %s could not be delivered", type(lost).__name__)

@@ -116,8 +116,9 @@ class AdminEndpoint(BaseActor):
         watch = dict(cfg.watch)
         if self.parent_pid:
             watch["root"] = self.parent_pid  # the endpoint is the root supervisor's child
-        self.worker_args = WorkerArgs(facts=self.facts, watch=watch, heartbeat=cfg.heartbeat,
-                                      root=self.parent).model_dump()
+        self.worker_args = WorkerArgs(
+            facts=self.facts, watch=watch, heartbeat=cfg.heartbeat, root=self.parent
+        ).model_dump()
         self.saga_hosts = cfg.saga_hosts
         self.hosts: dict[int, Any] = {}
         if self.saga_hosts and self.registry is not None:
@@ -159,8 +160,10 @@ class AdminEndpoint(BaseActor):
         if self.starting:
             self.fail_start(message.reason)
         elif self.failed_starts > MAX_FAILED_STARTS:
-            raise RuntimeError(f"admin workers failed to start {self.failed_starts} times in a row: "
-                               f"{message.reason.detail or message.reason.kind}")
+            raise RuntimeError(
+                f"admin workers failed to start {self.failed_starts} times in a row: "
+                f"{message.reason.detail or message.reason.kind}"
+            )
 
     def on_child_exit(self, address: Any, reason: ExitReason) -> None:
         slot = self._slot(address)
@@ -191,8 +194,11 @@ class AdminEndpoint(BaseActor):
         slot.pinged = False
         if message.stack_thrash and self.pad < MAX_PAD:
             self.pad += 1
-            _log.warning("admin worker (pid %s) thrashed its frame stack; its replacement is forked %d frame(s) "
-                         "deeper", slot.pid, self.pad)
+            _log.warning(
+                "admin worker (pid %s) thrashed its frame stack; its replacement is forked %d frame(s) deeper",
+                slot.pid,
+                self.pad,
+            )
         if message.overdue_s > OVERDUE_GRACE_S:
             self._kill(slot, f"its request is {message.overdue_s:.1f} s past its deadline")
 
@@ -212,10 +218,12 @@ class AdminEndpoint(BaseActor):
     def directory(self) -> AdminDirectory:
         """The workers a client may ask directly, and the saga hosts when all of them run."""
         hosts = [self.hosts.get(i) for i in range(self.saga_hosts)]
-        return AdminDirectory(workers=[s.address for s in self.slots if s.up],
-                              version=str(self.facts.get("version", "")),
-                              daemon_pid=int(self.facts.get("pid") or 0),
-                              sagas=hosts if all(h is not None for h in hosts) else [])
+        return AdminDirectory(
+            workers=[s.address for s in self.slots if s.up],
+            version=str(self.facts.get("version", "")),
+            daemon_pid=int(self.facts.get("pid") or 0),
+            sagas=hosts if all(h is not None for h in hosts) else [],
+        )
 
     # ----- the saga hosts -------------------------------------------------------------------
 
@@ -240,8 +248,12 @@ class AdminEndpoint(BaseActor):
     def _hand_out(self, forward: AdminForward) -> None:
         ready = [s for s in self.slots if s.up]
         if forward.attempts >= len(ready):
-            self._answer(forward, AdminError(code="busy", message=f"all {len(ready)} admin workers are answering "
-                                                                  f"other requests; try again"))
+            self._answer(
+                forward,
+                AdminError(
+                    code="busy", message=f"all {len(ready)} admin workers are answering other requests; try again"
+                ),
+            )
             return
         self.turn = (self.turn + 1) % len(ready)
         self.send(ready[self.turn].address, forward)

@@ -31,9 +31,13 @@ from sagaline.messages.supervision import Unrecognized
 
 __all__ = ["read_request", "reply_form", "is_reply"]
 
-_CODEC_ERRORS = ((codec.MessageTooLarge, "too_large"), (codec.UnknownMessageType, "unknown_request"),
-                 (codec.UnsupportedVersion, "unsupported_version"), (codec.InvalidMessage, "invalid"),
-                 (codec.CodecError, "malformed"))
+_CODEC_ERRORS = (
+    (codec.MessageTooLarge, "too_large"),
+    (codec.UnknownMessageType, "unknown_request"),
+    (codec.UnsupportedVersion, "unsupported_version"),
+    (codec.InvalidMessage, "invalid"),
+    (codec.CodecError, "malformed"),
+)
 
 
 def read_request(payload: Any) -> AdminRequest | AdminConnect | AdminError:
@@ -47,11 +51,15 @@ def read_request(payload: Any) -> AdminRequest | AdminConnect | AdminError:
     elif isinstance(payload, Message):
         message = payload
     else:
-        return AdminError(code="malformed", message=f"an admin request is codec bytes or a message, "
-                                                    f"not {type(payload).__name__}")
+        return AdminError(
+            code="malformed", message=f"an admin request is codec bytes or a message, not {type(payload).__name__}"
+        )
     if not isinstance(message, (AdminRequest, AdminConnect)):
-        return AdminError(code="unknown_request", message=f"{type(message).__name__} is not an admin request",
-                          request=type(message).__name__)
+        return AdminError(
+            code="unknown_request",
+            message=f"{type(message).__name__} is not an admin request",
+            request=type(message).__name__,
+        )
     return message if isinstance(payload, (bytes, bytearray, memoryview)) else _revalidated(message)
 
 
@@ -71,8 +79,9 @@ def _revalidated(message: AdminRequest | AdminConnect) -> AdminRequest | AdminCo
     except ValueError as exc:
         return AdminError(code="invalid", message=f"{name}: {str(exc)[:1000]}", request=name)
     if size > ADMIN_MAX_BYTES:
-        return AdminError(code="too_large", message=f"{size} bytes exceeds the limit of {ADMIN_MAX_BYTES}",
-                          request=name)
+        return AdminError(
+            code="too_large", message=f"{size} bytes exceeds the limit of {ADMIN_MAX_BYTES}", request=name
+        )
     return checked
 
 

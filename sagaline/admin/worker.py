@@ -165,8 +165,10 @@ class AdminWorker(BaseActor):
         if sender is None:
             return
         if self.current is not None:
-            busy = AdminError(code="busy", message="this admin worker is answering another request; "
-                                                   "send it to another worker or try again")
+            busy = AdminError(
+                code="busy",
+                message="this admin worker is answering another request; send it to another worker or try again",
+            )
             self._send_answer(sender, busy, isinstance(payload, (bytes, bytearray, memoryview)))
             return
         self._begin(payload, sender)
@@ -175,14 +177,20 @@ class AdminWorker(BaseActor):
         as_bytes = isinstance(payload, (bytes, bytearray, memoryview))
         request = read_request(payload)
         if isinstance(request, AdminConnect):
-            request = AdminError(code="unknown_request", request="AdminConnect",
-                                 message="send AdminConnect to the admin door, not to a worker")
+            request = AdminError(
+                code="unknown_request",
+                request="AdminConnect",
+                message="send AdminConnect to the admin door, not to a worker",
+            )
         if isinstance(request, AdminError):
             _log.warning("admin request refused: %s: %s", request.code, request.message[:200])
             self._send_answer(reply_to, request, as_bytes)
             return
-        facts = dict(self.facts, watch=self.watch, probes=self._probes()) \
-            if isinstance(request, AdminHealth) else self.facts
+        facts = (
+            dict(self.facts, watch=self.watch, probes=self._probes())
+            if isinstance(request, AdminHealth)
+            else self.facts
+        )
         self.current = _Request(request, reply_to, as_bytes, conversation(request, facts))
         self._arm(self.current.began + request.deadline_s())
         self._advance(None)
@@ -270,12 +278,22 @@ class AdminWorker(BaseActor):
         ask = current.batch[index]
         if not ask.optional:
             if isinstance(reply, Missing):
-                self._finish(error(current.request, "unavailable", f"no actor is registered as {ask.target!r}: "
-                                                                   f"is that part of the tree running?"))
+                self._finish(
+                    error(
+                        current.request,
+                        "unavailable",
+                        f"no actor is registered as {ask.target!r}: is that part of the tree running?",
+                    )
+                )
                 return False
             if isinstance(reply, Unrecognized):
-                self._finish(error(current.request, "unsupported",
-                                   f"{reply.actor} does not answer {reply.message_type} (not implemented yet)"))
+                self._finish(
+                    error(
+                        current.request,
+                        "unsupported",
+                        f"{reply.actor} does not answer {reply.message_type} (not implemented yet)",
+                    )
+                )
                 return False
         current.replies[index] = reply
         return True
@@ -306,20 +324,29 @@ class AdminWorker(BaseActor):
             return
         names = ", ".join(ask.describe() for ask in late) or (current.looking_up or "the registry")
         allowed = current.request.deadline_s()
-        self._finish(error(current.request, "timeout", f"no answer from {names} within {allowed:g} s "
-                                                       f"(waited {current.waited():.2f} s)",
-                           waited_s=round(current.waited(), 3)))
+        self._finish(
+            error(
+                current.request,
+                "timeout",
+                f"no answer from {names} within {allowed:g} s (waited {current.waited():.2f} s)",
+                waited_s=round(current.waited(), 3),
+            )
+        )
 
     def on_poison(self, poison: Any) -> None:
         current = self.current
         lost = poison.poisonMessage
         if current is not None and any(current.batch[i].message == lost for _, i in current.waiting):
             current.retire = True
-            self._finish(error(current.request, "internal", f"{type(lost).__name__} could not be handled "
-                                                            f"inside the daemon: {_last_line(poison.details)}"))
+            self._finish(
+                error(
+                    current.request,
+                    "internal",
+                    f"{type(lost).__name__} could not be handled inside the daemon: {_last_line(poison.details)}",
+                )
+            )
             return
-        _log.warning("admin worker: %s could not be delivered: %s", type(lost).__name__,
-                     _last_line(poison.details))
+        _log.warning("admin worker: %s could not be delivered: %s", type(lost).__name__, _last_line(poison.details))
 
     # ----- the answer -------------------------------------------------------------------
 
@@ -328,10 +355,15 @@ class AdminWorker(BaseActor):
         self.timers.cancel("step")
         request = current.request
         cid = getattr(request, "correlation_id", None) or (
-            answer.data.get("correlation_id") if isinstance(answer, AdminResult) else None)
-        _log.info("admin %s%s: %s", type(request).__name__, f" cid={cid}" if cid else "",
-                  "ok" if isinstance(answer, AdminResult) else f"{answer.code}: {answer.message[:200]}",
-                  extra={"correlation_id": cid})
+            answer.data.get("correlation_id") if isinstance(answer, AdminResult) else None
+        )
+        _log.info(
+            "admin %s%s: %s",
+            type(request).__name__,
+            f" cid={cid}" if cid else "",
+            "ok" if isinstance(answer, AdminResult) else f"{answer.code}: {answer.message[:200]}",
+            extra={"correlation_id": cid},
+        )
         self._send_answer(current.reply_to, answer, current.as_bytes, request)
         if current.retire or self._thrashing():
             self.stop()
@@ -353,23 +385,31 @@ class AdminWorker(BaseActor):
         self.send(self.parent, AdminWorkerState(busy=False, stack_thrash=True))
         return True
 
-    def _send_answer(self, reply_to: Any, answer: AdminResult | AdminError, as_bytes: bool,
-                     request: AdminRequest | None = None) -> None:
+    def _send_answer(
+        self, reply_to: Any, answer: AdminResult | AdminError, as_bytes: bool, request: AdminRequest | None = None
+    ) -> None:
         try:
             reply = reply_form(answer, as_bytes)
         except codec.CodecError as exc:
-            failure = AdminError(code="internal", message=f"answer not encodable: {exc}"[:1000],
-                                 request=type(request).__name__ if request is not None else None)
+            failure = AdminError(
+                code="internal",
+                message=f"answer not encodable: {exc}"[:1000],
+                request=type(request).__name__ if request is not None else None,
+            )
             reply = reply_form(failure, as_bytes)
         self.send(reply_to, reply)
 
     def on_terminate(self, reason: ExitReason) -> None:
         current, self.current = self.current, None
         if current is not None:
-            ended = error(current.request, "internal", f"the admin worker ended ({reason.kind}"
-                                                       f"{': ' + reason.detail if reason.detail else ''}) "
-                                                       f"before answering; the request may or may not have "
-                                                       f"been carried out")
+            ended = error(
+                current.request,
+                "internal",
+                f"the admin worker ended ({reason.kind}"
+                f"{': ' + reason.detail if reason.detail else ''}) "
+                f"before answering; the request may or may not have "
+                f"been carried out",
+            )
             self._send_answer(current.reply_to, ended, current.as_bytes, current.request)
 
 

@@ -43,8 +43,13 @@ class Apps:
         messages: app name -> its message classes.
     """
 
-    def __init__(self, apps: tuple[App, ...], specs: tuple[str, ...],
-                 sagas: Mapping[str, tuple[SagaDefinition, ...]], messages: Mapping[str, tuple[type, ...]]) -> None:
+    def __init__(
+        self,
+        apps: tuple[App, ...],
+        specs: tuple[str, ...],
+        sagas: Mapping[str, tuple[SagaDefinition, ...]],
+        messages: Mapping[str, tuple[type, ...]],
+    ) -> None:
         self.apps = apps
         self.specs = specs
         self._sagas = MappingProxyType({s.name: s for a in apps for s in sagas[a.name]})
@@ -120,8 +125,13 @@ class Apps:
         model = runtime[domain] if domain in runtime else self.domain(domain).settings
         if model is None:
             return f"domain {domain!r} takes no settings" if settings else None
-        fields = (set(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel)
-                  else {f.name for f in dataclasses.fields(model)} if dataclasses.is_dataclass(model) else set())
+        fields = (
+            set(model.model_fields)
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            else {f.name for f in dataclasses.fields(model)}
+            if dataclasses.is_dataclass(model)
+            else set()
+        )
         unknown = sorted(set(settings) - fields)
         if unknown:
             return f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(fields)) or 'none'})"
@@ -168,22 +178,44 @@ class Apps:
         (name, app, version, description, steps, inputs, graph: each step's name, needs (the steps
         it depends on), runs (who runs it) and undo (whether it can be undone)) and ``commands``
         (name, app, domain, help, args), each sorted by name."""
-        return {"apps": [_app_row(a, self._app_sagas[a.name]) for a in self.apps],
-                "sagas": [_saga_row(self._saga_app[n], self._sagas[n]) for n in sorted(self._sagas)],
-                "commands": [_command_row(self._command_app[n], self._commands[n]) for n in sorted(self._commands)]}
+        return {
+            "apps": [_app_row(a, self._app_sagas[a.name]) for a in self.apps],
+            "sagas": [_saga_row(self._saga_app[n], self._sagas[n]) for n in sorted(self._sagas)],
+            "commands": [_command_row(self._command_app[n], self._commands[n]) for n in sorted(self._commands)],
+        }
 
 
 def _app_row(app: App, sagas: list[str]) -> dict[str, Any]:
-    return {"name": app.name, "description": app.description, "uses": list(app.uses), "sagas": sagas,
-            "domains": [d.name for d in app.domains], "commands": [c.name for c in app.commands]}
+    return {
+        "name": app.name,
+        "description": app.description,
+        "uses": list(app.uses),
+        "sagas": sagas,
+        "domains": [d.name for d in app.domains],
+        "commands": [c.name for c in app.commands],
+    }
 
 
 def _saga_row(app: str, saga: SagaDefinition) -> dict[str, Any]:
-    return {"name": saga.name, "app": app, "version": saga.version, "description": saga.description,
-            "isolation": saga.isolation, "announce": saga.announce,
-            "steps": [s.name for s in saga.steps], "inputs": [describe_input(i) for i in saga.inputs],
-            "graph": [{"name": s.name, "needs": list(dict.fromkeys(s.dependencies)), "runs": s.impl.describe(),
-                       "undo": s.impl.can_undo} for s in saga.steps]}
+    return {
+        "name": saga.name,
+        "app": app,
+        "version": saga.version,
+        "description": saga.description,
+        "isolation": saga.isolation,
+        "announce": saga.announce,
+        "steps": [s.name for s in saga.steps],
+        "inputs": [describe_input(i) for i in saga.inputs],
+        "graph": [
+            {
+                "name": s.name,
+                "needs": list(dict.fromkeys(s.dependencies)),
+                "runs": s.impl.describe(),
+                "undo": s.impl.can_undo,
+            }
+            for s in saga.steps
+        ],
+    }
 
 
 def _command_row(app: str, command: AppCommand) -> dict[str, Any]:
@@ -195,9 +227,16 @@ def _command_row(app: str, command: AppCommand) -> dict[str, Any]:
             continue
         arg_schema = schema["properties"][name]
         default = None if field.is_required() else field.get_default(call_default_factory=True)
-        args.append({"name": name, "type": schema_label(arg_schema), "required": name in required,
-                     "default": TypeAdapter(Any).dump_python(default, mode="json"),
-                     "description": field.description or "", "schema": arg_schema})
+        args.append(
+            {
+                "name": name,
+                "type": schema_label(arg_schema),
+                "required": name in required,
+                "default": TypeAdapter(Any).dump_python(default, mode="json"),
+                "description": field.description or "",
+                "schema": arg_schema,
+            }
+        )
     return {"name": command.name, "app": app, "domain": command.domain, "help": command.help, "args": args}
 
 

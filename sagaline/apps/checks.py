@@ -80,11 +80,16 @@ def _domain(app: App, i: int, domain: Any) -> None:
     if not isinstance(domain.actor, type) or not callable(getattr(domain.actor, "receiveMessage", None)):
         raise AppError(app.name, f"{where}.actor", f"{domain.actor!r:.80} is not an actor class")
     if domain.actor.__module__ == "__main__":
-        raise AppError(app.name, f"{where}.actor", "an actor class must live in an importable module, "
-                                                    "not __main__ (actor processes import it by name)")
+        raise AppError(
+            app.name,
+            f"{where}.actor",
+            "an actor class must live in an importable module, not __main__ (actor processes import it by name)",
+        )
     settings = domain.settings
-    if settings is not None and not ((dataclasses.is_dataclass(settings) and isinstance(settings, type))
-                                     or (isinstance(settings, type) and issubclass(settings, BaseModel))):
+    if settings is not None and not (
+        (dataclasses.is_dataclass(settings) and isinstance(settings, type))
+        or (isinstance(settings, type) and issubclass(settings, BaseModel))
+    ):
         raise AppError(app.name, f"{where}.settings", f"{settings!r:.80} is not a dataclass or pydantic model")
 
 
@@ -93,11 +98,13 @@ def _command(app: App, i: int, command: Any) -> None:
         raise AppError(app.name, f"commands[{i}]", f"is a {type(command).__name__}, not an AppCommand")
     _name(command.name, app.name, f"commands[{i}].name")
     if not (isinstance(command.message, type) and issubclass(command.message, Command)):
-        raise AppError(app.name, f"commands[{command.name}].message",
-                       f"{command.message!r:.80} is not a sagaline Command class")
+        raise AppError(
+            app.name, f"commands[{command.name}].message", f"{command.message!r:.80} is not a sagaline Command class"
+        )
     if not (isinstance(command.columns, tuple) and all(isinstance(c, str) and c for c in command.columns)):
-        raise AppError(app.name, f"commands[{command.name}].columns",
-                       f"{command.columns!r:.80} is not a sequence of field names")
+        raise AppError(
+            app.name, f"commands[{command.name}].columns", f"{command.columns!r:.80} is not a sequence of field names"
+        )
 
 
 def _events(app: App) -> None:
@@ -108,8 +115,11 @@ def _events(app: App) -> None:
         if not isinstance(entry, KnownEvent):
             raise AppError(app.name, f"events[{i}]", f"is a {type(entry).__name__}, not a KnownEvent")
         if not set(entry.sources) <= own:
-            raise AppError(app.name, f"events[{entry.name}].sources",
-                           f"{sorted(entry.sources)} are not all among this app's event_domains {sorted(own)}")
+            raise AppError(
+                app.name,
+                f"events[{entry.name}].sources",
+                f"{sorted(entry.sources)} are not all among this app's event_domains {sorted(own)}",
+            )
 
 
 def built_sagas(app: App) -> Iterator[SagaDefinition]:
@@ -124,8 +134,11 @@ def built_sagas(app: App) -> Iterator[SagaDefinition]:
         except Exception as exc:
             raise AppError(app.name, f"sagas[{i}]", f"building it failed: {type(exc).__name__}: {exc}") from None
         if not isinstance(built, SagaDefinition):
-            raise AppError(app.name, f"sagas[{i}]", f"{source!r:.80} is neither a SagaDefinition nor a "
-                                                    "zero-argument factory of one")
+            raise AppError(
+                app.name,
+                f"sagas[{i}]",
+                f"{source!r:.80} is neither a SagaDefinition nor a zero-argument factory of one",
+            )
         yield built
 
 
@@ -141,8 +154,9 @@ def message_classes_of(app: App) -> tuple[type, ...]:
             try:
                 entry = importlib.import_module(entry)
             except Exception as exc:
-                raise AppError(app.name, f"messages[{i}]", f"cannot import {entry!r}: "
-                                                           f"{type(exc).__name__}: {exc}") from None
+                raise AppError(
+                    app.name, f"messages[{i}]", f"cannot import {entry!r}: {type(exc).__name__}: {exc}"
+                ) from None
         if isinstance(entry, ModuleType):
             found.update(dict.fromkeys(_module_messages(entry)))
         elif isinstance(entry, type) and issubclass(entry, Message):
@@ -154,9 +168,14 @@ def message_classes_of(app: App) -> tuple[type, ...]:
 
 
 def _module_messages(module: ModuleType) -> list[type]:
-    return [value for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, Message) and value.__module__ == module.__name__
-            and not value.__dict__.get("ABSTRACT", False)]
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Message)
+        and value.__module__ == module.__name__
+        and not value.__dict__.get("ABSTRACT", False)
+    ]
 
 
 def step_targets(impl: Any) -> set[str]:
@@ -184,18 +203,19 @@ def check_together(apps: tuple[App, ...], sagas: dict[str, tuple[SagaDefinition,
     """
     _unique(((a.name, a.name, "name") for a in apps), "an app")
     _unique(((a.name, s.name, f"sagas[{s.name}]") for a in apps for s in sagas[a.name]), "a saga")
-    _unique(((a.name, d.name, f"domains[{d.name}]") for a in apps for d in a.domains), "a domain",
-            reserved=RUNTIME_DOMAINS)
+    _unique(
+        ((a.name, d.name, f"domains[{d.name}]") for a in apps for d in a.domains), "a domain", reserved=RUNTIME_DOMAINS
+    )
     _unique(((a.name, c.name, f"commands[{c.name}]") for a in apps for c in a.commands), "a command")
-    _unique(((a.name, f"{e.name} v{e.version}", f"events[{e.name}]") for a in apps for e in a.events),
-            "a known event")
+    _unique(((a.name, f"{e.name} v{e.version}", f"events[{e.name}]") for a in apps for e in a.events), "a known event")
     owner = {d.name: a.name for a in apps for d in a.domains}
     names = {a.name for a in apps}
     for app in apps:
         for used in app.uses:
             if used not in names or used == app.name:
-                raise AppError(app.name, "uses", f"no other app named {used!r} is loaded "
-                                                 f"(loaded: {', '.join(sorted(names))})")
+                raise AppError(
+                    app.name, "uses", f"no other app named {used!r} is loaded (loaded: {', '.join(sorted(names))})"
+                )
         allowed = set(RUNTIME_DOMAINS) | {d for d, a in owner.items() if a == app.name or a in app.uses}
         for command in app.commands:
             _reachable(app, f"commands[{command.name}].domain", command.domain, allowed, owner)
@@ -220,7 +240,12 @@ def _reachable(app: App, where: str, target: str, allowed: set[str], owner: dict
     if target in allowed:
         return
     if target in owner:
-        raise AppError(app.name, where, f"uses domain {target!r} of app {owner[target]!r}, which this app "
-                                        f"does not name in uses")
-    raise AppError(app.name, where, f"uses domain {target!r}, which no loaded app declares "
-                                    f"(known: {', '.join(sorted({*owner, *RUNTIME_DOMAINS}))})")
+        raise AppError(
+            app.name, where, f"uses domain {target!r} of app {owner[target]!r}, which this app does not name in uses"
+        )
+    raise AppError(
+        app.name,
+        where,
+        f"uses domain {target!r}, which no loaded app declares "
+        f"(known: {', '.join(sorted({*owner, *RUNTIME_DOMAINS}))})",
+    )

@@ -162,5 +162,8 @@ class App:
             if isinstance(value, (list, set, frozenset)):
                 object.__setattr__(self, name, tuple(value))
         if isinstance(self.event_domains, dict):
-            object.__setattr__(self, "event_domains", MappingProxyType(
-                {k: tuple(v) if isinstance(v, list) else v for k, v in self.event_domains.items()}))
+            object.__setattr__(
+                self,
+                "event_domains",
+                MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in self.event_domains.items()}),
+            )

@@ -113,8 +113,7 @@ def _flat(values: list[list[str]] | None) -> list[str]:
     return [s for value in values or [] for s in value]
 
 
-CID = Arg("correlation_id", "the run's correlation id (an unambiguous prefix will do)", RUN,
-          {"metavar": "CID"})
+CID = Arg("correlation_id", "the run's correlation id (an unambiguous prefix will do)", RUN, {"metavar": "CID"})
 JSON = Arg("--json", "print the answer as JSON (times in ISO-8601 UTC)", None, {"action": "store_true"})
 
 
@@ -123,26 +122,50 @@ def _cid(kind: str = RUN) -> Arg:
 
 
 LIST_ARGS = (
-    Arg("--status", "only these statuses (repeat or comma-separate)", STATUS,
-        {"action": "append", "type": _statuses, "metavar": "S[,S]"}),
+    Arg(
+        "--status",
+        "only these statuses (repeat or comma-separate)",
+        STATUS,
+        {"action": "append", "type": _statuses, "metavar": "S[,S]"},
+    ),
     Arg("--saga", "only runs of this saga", SAGA),
     Arg("--id", "only runs whose id starts with this", RUN, {"dest": "id_prefix", "metavar": "PREFIX"}),
-    Arg("--since", "only runs started at or after this: ISO-8601 (UTC when no zone) or an age (90s, 15m, 2h, 3d)",
-        None, {"type": _when, "metavar": "WHEN"}),
+    Arg(
+        "--since",
+        "only runs started at or after this: ISO-8601 (UTC when no zone) or an age (90s, 15m, 2h, 3d)",
+        None,
+        {"type": _when, "metavar": "WHEN"},
+    ),
     Arg("--until", "only runs started before this (as --since)", None, {"type": _when, "metavar": "WHEN"}),
     Arg("--limit", "most rows (default 50)", None, {"type": int, "default": 50}),
-    Arg("--offset", "rows to skip first: the next page starts at offset + limit (default 0)", None,
-        {"type": int, "default": 0}),
+    Arg(
+        "--offset",
+        "rows to skip first: the next page starts at offset + limit (default 0)",
+        None,
+        {"type": int, "default": 0},
+    ),
 )
 START_ARGS = (
     Arg("saga", "the saga's name (see `sagas catalog`)", SAGA),
-    Arg("inputs", "inputs: key=value (converted by the input's type) or key:=json", INPUT,
-        {"nargs": "*", "metavar": "KEY=VALUE"}),
+    Arg(
+        "inputs",
+        "inputs: key=value (converted by the input's type) or key:=json",
+        INPUT,
+        {"nargs": "*", "metavar": "KEY=VALUE"},
+    ),
     Arg("--id", "the run's correlation id (UUID v7; default: a new one)", None, {"dest": "correlation_id"}),
-    Arg("--causation-id", "what caused the run (UUID v7), e.g. the previous run of the same business transaction",
-        None, {"dest": "causation_id"}),
-    Arg("--wait", "wait for the run to end (on a terminal: its steps shown as they progress)", None,
-        {"action": "store_true"}),
+    Arg(
+        "--causation-id",
+        "what caused the run (UUID v7), e.g. the previous run of the same business transaction",
+        None,
+        {"dest": "causation_id"},
+    ),
+    Arg(
+        "--wait",
+        "wait for the run to end (on a terminal: its steps shown as they progress)",
+        None,
+        {"action": "store_true"},
+    ),
     Arg("--timeout", "seconds to wait with --wait (default 60)", None, {"type": float, "default": 60.0}),
 )
 
@@ -187,89 +210,168 @@ def _with_lineage(data: dict, client: Any) -> dict:
 
 
 def _list_request(a: argparse.Namespace) -> m.AdminListRuns:
-    return m.AdminListRuns(status=_flat(a.status), saga=a.saga, limit=a.limit, offset=a.offset,
-                           id_prefix=a.id_prefix.lower() if a.id_prefix else None, started_after=a.since,
-                           started_before=a.until)
+    return m.AdminListRuns(
+        status=_flat(a.status),
+        saga=a.saga,
+        limit=a.limit,
+        offset=a.offset,
+        id_prefix=a.id_prefix.lower() if a.id_prefix else None,
+        started_after=a.since,
+        started_before=a.until,
+    )
 
 
 ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
-    AdminCommand(("sagas", "list"), "list runs, newest first (filters, time range, pages)", LIST_ARGS,
-                 _list_request),
-    AdminCommand(("sagas", "catalog"), "the sagas the daemon can run (with NAME: its typed inputs)",
-                 (Arg("saga", "one saga: its inputs with types, defaults and descriptions", SAGA, {"nargs": "?"}),),
-                 lambda a: m.AdminCatalog(saga=a.saga),
-                 view=lambda a, data: render_saga(data) if a.saga else render_catalog(data)),
-    AdminCommand(("sagas", "start"), "start a run with inputs", START_ARGS,
-                 lambda a: m.AdminStartSaga(saga=a.saga, inputs=parse_inputs(a.inputs),
-                                            correlation_id=a.correlation_id, causation_id=a.causation_id,
-                                            wait=a.wait, timeout_s=a.timeout),
-                 prepare=_typed_start),
-    AdminCommand(("sagas", "show"), "one run, whole: inputs, result, failure, lineage, steps with undo", (_cid(),),
-                 lambda a: m.AdminShowRun(correlation_id=a.correlation_id), run_ids=("correlation_id",),
-                 enrich=_with_lineage),
-    AdminCommand(("sagas", "wait"), "wait for a run to end (on a terminal: its steps as they progress)",
-                 (_cid(LIVE_RUN), Arg("--timeout", "seconds to wait (default 60)", None,
-                                      {"type": float, "default": 60.0})),
-                 lambda a: m.AdminWaitRun(correlation_id=a.correlation_id, timeout_s=a.timeout),
-                 run_ids=("correlation_id",)),
-    AdminCommand(("sagas", "cancel"), "cancel a running run (it rolls back)",
-                 (_cid(LIVE_RUN), Arg("--reason", "recorded with the cancellation", None,
-                                      {"default": "cancelled by operator"})),
-                 lambda a: m.AdminCancelRun(correlation_id=a.correlation_id, reason=a.reason),
-                 run_ids=("correlation_id",)),
-    AdminCommand(("sagas", "retry"), "retry a stuck run's failed compensations",
-                 (_cid(STUCK_RUN), Arg("--step", "only this step's compensation (repeatable)", STEP,
-                                       {"action": "append", "default": []})),
-                 lambda a: m.AdminRetryCompensation(correlation_id=a.correlation_id, steps=a.step),
-                 run_ids=("correlation_id",)),
-    AdminCommand(("sagas", "resume"), "continue a failed or halted run from a step",
-                 (_cid(RESUMABLE_RUN), Arg("--from", "the step to run again first (default: where it stopped)",
-                                           STEP, {"dest": "from_step"})),
-                 lambda a: m.AdminResumeRun(correlation_id=a.correlation_id, from_step=a.from_step),
-                 run_ids=("correlation_id",)),
-    AdminCommand(("tree",), "the supervision tree: names, states, restart counts, pids",
-                 (Arg("--depth", "how deep to walk (default 8)", None, {"type": int, "default": 8}),),
-                 lambda a: m.AdminTree(max_depth=a.depth)),
-    AdminCommand(("registry", "lookup"), "who holds a registry key (its place in the tree, pid, state)",
-                 (Arg("key", "the registry key (e.g. sagas, domain:gate, saga:<cid>)"),),
-                 lambda a: m.AdminRegistryLookup(key=a.key)),
-    AdminCommand(("registry", "list"), "registry entries by prefix or pattern",
-                 (Arg("--prefix", "keys starting with this"), Arg("--pattern", "keys matching this shell pattern"),
-                  Arg("--limit", "at most this many (default 200)", None, {"type": int, "default": 200})),
-                 lambda a: m.AdminRegistrySelect(prefix=a.prefix, pattern=a.pattern, limit=a.limit)),
-    AdminCommand(("events", "tail"), "the newest stored events",
-                 (Arg("--limit", "how many (default 20)", None, {"type": int, "default": 20}),
-                  Arg("--prefix", "only event names starting with this", None, {"default": ""}),
-                  Arg("--cid", "only this run's events (an id prefix will do)", RUN)),
-                 lambda a: m.AdminTailEvents(limit=a.limit, name_prefix=a.prefix, correlation_id=a.cid),
-                 run_ids=("cid",)),
-    AdminCommand(("members",), "the convention: this daemon's role, the members, who holds which partition",
-                 (), lambda a: m.AdminConvention()),
-    AdminCommand(("health",), "is the daemon well? (live, ready, facts)",
-                 (Arg("--exit-code", "exit 0 when ready, 6 when live but not ready, 7 when not live, 10 when "
-                                     "the journal cannot be written (a probe)", None,
-                      {"action": "store_true"}),
-                  Arg("--live", "with --exit-code: only liveness counts (exit 0 or 7)", None,
-                      {"action": "store_true"})),
-                 lambda a: m.AdminHealth()),
-    AdminCommand(("app", "list"), "the loaded apps and their admin commands (with COMMAND: its arguments)",
-                 (Arg("name", "one command: its arguments with types", APP_COMMAND,
-                      {"nargs": "?", "metavar": "COMMAND"}),),
-                 lambda a: m.AdminCatalog(), view=_app_list_view),
-    AdminCommand(("app", "run"), "run an app's admin command with arguments",
-                 (Arg("name", "the command's name (see `app list`)", APP_COMMAND, {"metavar": "COMMAND"}),
-                  Arg("args", "arguments: key=value (converted by the argument's type) or key:=json", APP_ARG,
-                      {"nargs": "*", "metavar": "KEY=VALUE"}),
-                  Arg("--app", "the app declaring it (default: whichever does)")),
-                 lambda a: m.AdminAppCommand(command=a.name, app=a.app, args=parse_inputs(a.args)),
-                 prepare=_typed_app_command),
+    AdminCommand(("sagas", "list"), "list runs, newest first (filters, time range, pages)", LIST_ARGS, _list_request),
+    AdminCommand(
+        ("sagas", "catalog"),
+        "the sagas the daemon can run (with NAME: its typed inputs)",
+        (Arg("saga", "one saga: its inputs with types, defaults and descriptions", SAGA, {"nargs": "?"}),),
+        lambda a: m.AdminCatalog(saga=a.saga),
+        view=lambda a, data: render_saga(data) if a.saga else render_catalog(data),
+    ),
+    AdminCommand(
+        ("sagas", "start"),
+        "start a run with inputs",
+        START_ARGS,
+        lambda a: m.AdminStartSaga(
+            saga=a.saga,
+            inputs=parse_inputs(a.inputs),
+            correlation_id=a.correlation_id,
+            causation_id=a.causation_id,
+            wait=a.wait,
+            timeout_s=a.timeout,
+        ),
+        prepare=_typed_start,
+    ),
+    AdminCommand(
+        ("sagas", "show"),
+        "one run, whole: inputs, result, failure, lineage, steps with undo",
+        (_cid(),),
+        lambda a: m.AdminShowRun(correlation_id=a.correlation_id),
+        run_ids=("correlation_id",),
+        enrich=_with_lineage,
+    ),
+    AdminCommand(
+        ("sagas", "wait"),
+        "wait for a run to end (on a terminal: its steps as they progress)",
+        (_cid(LIVE_RUN), Arg("--timeout", "seconds to wait (default 60)", None, {"type": float, "default": 60.0})),
+        lambda a: m.AdminWaitRun(correlation_id=a.correlation_id, timeout_s=a.timeout),
+        run_ids=("correlation_id",),
+    ),
+    AdminCommand(
+        ("sagas", "cancel"),
+        "cancel a running run (it rolls back)",
+        (_cid(LIVE_RUN), Arg("--reason", "recorded with the cancellation", None, {"default": "cancelled by operator"})),
+        lambda a: m.AdminCancelRun(correlation_id=a.correlation_id, reason=a.reason),
+        run_ids=("correlation_id",),
+    ),
+    AdminCommand(
+        ("sagas", "retry"),
+        "retry a stuck run's failed compensations",
+        (
+            _cid(STUCK_RUN),
+            Arg("--step", "only this step's compensation (repeatable)", STEP, {"action": "append", "default": []}),
+        ),
+        lambda a: m.AdminRetryCompensation(correlation_id=a.correlation_id, steps=a.step),
+        run_ids=("correlation_id",),
+    ),
+    AdminCommand(
+        ("sagas", "resume"),
+        "continue a failed or halted run from a step",
+        (
+            _cid(RESUMABLE_RUN),
+            Arg("--from", "the step to run again first (default: where it stopped)", STEP, {"dest": "from_step"}),
+        ),
+        lambda a: m.AdminResumeRun(correlation_id=a.correlation_id, from_step=a.from_step),
+        run_ids=("correlation_id",),
+    ),
+    AdminCommand(
+        ("tree",),
+        "the supervision tree: names, states, restart counts, pids",
+        (Arg("--depth", "how deep to walk (default 8)", None, {"type": int, "default": 8}),),
+        lambda a: m.AdminTree(max_depth=a.depth),
+    ),
+    AdminCommand(
+        ("registry", "lookup"),
+        "who holds a registry key (its place in the tree, pid, state)",
+        (Arg("key", "the registry key (e.g. sagas, domain:gate, saga:<cid>)"),),
+        lambda a: m.AdminRegistryLookup(key=a.key),
+    ),
+    AdminCommand(
+        ("registry", "list"),
+        "registry entries by prefix or pattern",
+        (
+            Arg("--prefix", "keys starting with this"),
+            Arg("--pattern", "keys matching this shell pattern"),
+            Arg("--limit", "at most this many (default 200)", None, {"type": int, "default": 200}),
+        ),
+        lambda a: m.AdminRegistrySelect(prefix=a.prefix, pattern=a.pattern, limit=a.limit),
+    ),
+    AdminCommand(
+        ("events", "tail"),
+        "the newest stored events",
+        (
+            Arg("--limit", "how many (default 20)", None, {"type": int, "default": 20}),
+            Arg("--prefix", "only event names starting with this", None, {"default": ""}),
+            Arg("--cid", "only this run's events (an id prefix will do)", RUN),
+        ),
+        lambda a: m.AdminTailEvents(limit=a.limit, name_prefix=a.prefix, correlation_id=a.cid),
+        run_ids=("cid",),
+    ),
+    AdminCommand(
+        ("members",),
+        "the convention: this daemon's role, the members, who holds which partition",
+        (),
+        lambda a: m.AdminConvention(),
+    ),
+    AdminCommand(
+        ("health",),
+        "is the daemon well? (live, ready, facts)",
+        (
+            Arg(
+                "--exit-code",
+                "exit 0 when ready, 6 when live but not ready, 7 when not live, 10 when "
+                "the journal cannot be written (a probe)",
+                None,
+                {"action": "store_true"},
+            ),
+            Arg("--live", "with --exit-code: only liveness counts (exit 0 or 7)", None, {"action": "store_true"}),
+        ),
+        lambda a: m.AdminHealth(),
+    ),
+    AdminCommand(
+        ("app", "list"),
+        "the loaded apps and their admin commands (with COMMAND: its arguments)",
+        (Arg("name", "one command: its arguments with types", APP_COMMAND, {"nargs": "?", "metavar": "COMMAND"}),),
+        lambda a: m.AdminCatalog(),
+        view=_app_list_view,
+    ),
+    AdminCommand(
+        ("app", "run"),
+        "run an app's admin command with arguments",
+        (
+            Arg("name", "the command's name (see `app list`)", APP_COMMAND, {"metavar": "COMMAND"}),
+            Arg(
+                "args",
+                "arguments: key=value (converted by the argument's type) or key:=json",
+                APP_ARG,
+                {"nargs": "*", "metavar": "KEY=VALUE"},
+            ),
+            Arg("--app", "the app declaring it (default: whichever does)"),
+        ),
+        lambda a: m.AdminAppCommand(command=a.name, app=a.app, args=parse_inputs(a.args)),
+        prepare=_typed_app_command,
+    ),
 )
 
 
 # ----- running one ---------------------------------------------------------------------------------------
 
-def execute(command: AdminCommand, args: argparse.Namespace, client: Any, output: Output,
-            stop: threading.Event | None = None) -> int:
+
+def execute(
+    command: AdminCommand, args: argparse.Namespace, client: Any, output: Output, stop: threading.Event | None = None
+) -> int:
     """Build the request, ask the daemon through ``client``, print the answer; return the exit status.
 
     Raises:
@@ -302,12 +404,14 @@ def report(output: Output, error: ClientError) -> int:
     status = for_error(error)
     message = str(error)
     if error.code and message.startswith(f"{error.code}: "):
-        message = message[len(error.code) + 2:]
+        message = message[len(error.code) + 2 :]
     if error.details.get("code") and error.details["code"] != error.code:
         message += f" [{error.details['code']}]"
     if error.code == "unreachable" and "no sagaline daemon is running" in message:
-        message += ("; if it runs elsewhere, point at it with --data-dir DIR (its daemon.json) or --admin-port PORT "
-                    "(or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)")
+        message += (
+            "; if it runs elsewhere, point at it with --data-dir DIR (its daemon.json) or --admin-port PORT "
+            "(or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)"
+        )
     output.error(error.code or type(error).__name__.lower(), message, error.details, status)
     return status
 
@@ -316,8 +420,14 @@ def _waits(request: m.AdminRequest) -> bool:
     return isinstance(request, m.AdminWaitRun) or (isinstance(request, m.AdminStartSaga) and request.wait)
 
 
-def _follow_run(command: AdminCommand, args: argparse.Namespace, request: Any, client: Any, output: Output,
-                stop: threading.Event | None) -> int:
+def _follow_run(
+    command: AdminCommand,
+    args: argparse.Namespace,
+    request: Any,
+    client: Any,
+    output: Output,
+    stop: threading.Event | None,
+) -> int:
     """``--wait`` on a terminal: start (without waiting), then follow the run's steps until it ends."""
     from sagaline.cli.watch import follow
 
@@ -329,8 +439,12 @@ def _follow_run(command: AdminCommand, args: argparse.Namespace, request: Any, c
             return report(output, error_for(begun))
         cid, extra = begun.data["correlation_id"], {"existing": begun.data["existing"]}
         verb = "already exists" if extra["existing"] else "started"
-        output.progress(Text(f"run {cid} ({request.saga}) {verb}; its steps as they progress "
-                             "(Ctrl-C stops following, not the run):", style="dim"))
+        output.progress(
+            Text(
+                f"run {cid} ({request.saga}) {verb}; its steps as they progress (Ctrl-C stops following, not the run):",
+                style="dim",
+            )
+        )
     if cid is None:
         missing = m.AdminError(code="internal", message="a followed run needs its correlation id")
         return report(output, error_for(missing))
@@ -338,14 +452,18 @@ def _follow_run(command: AdminCommand, args: argparse.Namespace, request: Any, c
     return _answered(command, args, request, {**extra, **data}, output)
 
 
-def _answered(command: AdminCommand, args: argparse.Namespace, request: m.AdminRequest, data: dict,
-              output: Output) -> int:
+def _answered(
+    command: AdminCommand, args: argparse.Namespace, request: m.AdminRequest, data: dict, output: Output
+) -> int:
     refusal = _refusal(request, data)
     if output.json:
         output.data(data)
     elif refusal is None:
-        output.show(command.view(args, data) if command.view else render(m.AdminResult(
-            request=type(request).__name__, data=data)))
+        output.show(
+            command.view(args, data)
+            if command.view
+            else render(m.AdminResult(request=type(request).__name__, data=data))
+        )
     if refusal is not None:
         output.err.write(f"error (refused): {refusal}\n")
         return Exit.REFUSED

@@ -40,7 +40,9 @@ __all__ = ["Candidate", "Names", "candidates", "LiveNames", "SHELL_WORDS", "RUN_
 SHELL_WORDS = ("help", "exit", "quit")
 #: Which runs each run-id kind offers (None: the newest, any status).
 RUN_KINDS: dict[str, tuple[str, ...] | None] = {
-    RUN: None, LIVE_RUN: ("running", "draining", "rolling_back"), STUCK_RUN: ("stuck",),
+    RUN: None,
+    LIVE_RUN: ("running", "draining", "rolling_back"),
+    STUCK_RUN: ("stuck",),
     RESUMABLE_RUN: ("failed", "cancelled", "halted", "needs_operator"),
 }
 
@@ -64,26 +66,40 @@ class Names(Protocol):
     def app_args(self, command: str) -> list[tuple[str, str]]: ...
 
 
-def candidates(specs: Sequence[CommandSpec], words: list[str], current: str, names: Names | None = None,
-               statuses: Sequence[str] = ()) -> list[Candidate]:
+def candidates(
+    specs: Sequence[CommandSpec],
+    words: list[str],
+    current: str,
+    names: Names | None = None,
+    statuses: Sequence[str] = (),
+) -> list[Candidate]:
     """Completions of ``current`` after ``words`` (see the module docstring); sorted, each at most once."""
     if words[:1] == ["help"]:
         words = words[1:]
-    spec = next((s for s in specs if list(s.words) == words[:len(s.words)]), None)
+    spec = next((s for s in specs if list(s.words) == words[: len(s.words)]), None)
     if spec is None:
         return _words(specs, words, current)
-    rest = words[len(spec.words):]
+    rest = words[len(spec.words) :]
     wanted = _wanted(spec, rest, current)
     if wanted is None:
         used = {w for w in rest if w.startswith("--")}
-        return _match([Candidate(a.name, a.help[:40]) for a in spec.options
-                       if a.name not in used or a.options.get("action") == "append"], current)
+        return _match(
+            [
+                Candidate(a.name, a.help[:40])
+                for a in spec.options
+                if a.name not in used or a.options.get("action") == "append"
+            ],
+            current,
+        )
     return _match(_values(wanted, spec, rest, current, names, statuses), current)
 
 
 def _words(specs: Sequence[CommandSpec], words: list[str], current: str) -> list[Candidate]:
-    following = {s.words[len(words)]: s.help if len(s.words) == len(words) + 1 else f"{s.words[len(words)]} commands"
-                 for s in specs if len(s.words) > len(words) and list(s.words[:len(words)]) == words}
+    following = {
+        s.words[len(words)]: s.help if len(s.words) == len(words) + 1 else f"{s.words[len(words)]} commands"
+        for s in specs
+        if len(s.words) > len(words) and list(s.words[: len(words)]) == words
+    }
     found = [Candidate(word, hint[:40]) for word, hint in following.items()]
     if not words:
         found += [Candidate(word) for word in SHELL_WORDS]
@@ -108,8 +124,9 @@ def _wanted(spec: CommandSpec, rest: list[str], current: str) -> Arg | None:
     return positionals[index] if index < len(positionals) else None
 
 
-def _values(arg: Arg, spec: CommandSpec, rest: list[str], current: str, names: Names | None,
-            statuses: Sequence[str]) -> list[Candidate]:
+def _values(
+    arg: Arg, spec: CommandSpec, rest: list[str], current: str, names: Names | None, statuses: Sequence[str]
+) -> list[Candidate]:
     if arg.choices:
         return [Candidate(c) for c in arg.choices]
     if arg.complete == STATUS:
@@ -169,8 +186,13 @@ class LiveNames:
         catalog_ttl_s: how long the catalog is reused (it changes only with a restart).
     """
 
-    def __init__(self, client: Any, runs_ttl_s: float = 1.0, catalog_ttl_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: Any,
+        runs_ttl_s: float = 1.0,
+        catalog_ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client, self._clock = client, clock
         self._ttl = {"runs": runs_ttl_s, "catalog": catalog_ttl_s}
         self._cache: dict[Any, tuple[float, Any]] = {}
@@ -195,6 +217,7 @@ class LiveNames:
         def fetch() -> dict:
             answer = self.client.request(AdminCatalog())
             return answer.data if isinstance(answer, AdminResult) else {}
+
         return self._cached("catalog", "catalog", fetch) or {}
 
     def sagas(self) -> list[str]:
@@ -202,7 +225,8 @@ class LiveNames:
 
     def inputs(self, saga: str) -> list[tuple[str, str]]:
         rows: list[dict[str, Any]] = next(
-            (s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), [])
+            (s["inputs"] for s in self._catalog().get("sagas", []) if s["name"] == saga), []
+        )
         return [(r["name"], r["type"] + ("" if r["required"] else ", optional")) for r in rows]
 
     def app_commands(self) -> list[str]:
@@ -210,13 +234,13 @@ class LiveNames:
 
     def app_args(self, command: str) -> list[tuple[str, str]]:
         rows: list[dict[str, Any]] = next(
-            (c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), [])
+            (c["args"] for c in self._catalog().get("commands", []) if c["name"] == command), []
+        )
         return [(r["name"], r["type"]) for r in rows]
 
     def runs(self, kind: str) -> list[tuple[str, str]]:
         statuses = RUN_KINDS.get(kind)
-        page = self._cached(("runs", kind), "runs",
-                            lambda: self.client.list(status=list(statuses or ()), limit=50))
+        page = self._cached(("runs", kind), "runs", lambda: self.client.list(status=list(statuses or ()), limit=50))
         return [(r.correlation_id, f"{r.saga} {r.status}") for r in (page.runs if page else [])]
 
     def steps(self, run: str) -> list[str]:
@@ -224,4 +248,5 @@ class LiveNames:
             from sagaline.cli.commands import full_id
 
             return [s.name for s in self.client.get(run if full_id(run) else self.client.resolve(run)).steps]
+
         return self._cached(("steps", run), "runs", fetch) or []

@@ -69,21 +69,36 @@ class Exit(IntEnum):
 #: (status, what it means) for the README's table, in order.
 EXIT_TABLE: tuple[tuple[Exit, str], ...] = (
     (Exit.OK, "done (with `--wait` / `sagas wait`: the run completed)"),
-    (Exit.FAILED, "the daemon could not carry it out: a part of it is not running, it failed inside, "
-                  "or every admin worker was busy (try again)"),
-    (Exit.BAD_INPUT, "bad input, nothing was done: a usage error, a value that does not fit its type, an unknown "
-                     "status or saga, a step the run does not have, an ambiguous run id prefix"),
+    (
+        Exit.FAILED,
+        "the daemon could not carry it out: a part of it is not running, it failed inside, "
+        "or every admin worker was busy (try again)",
+    ),
+    (
+        Exit.BAD_INPUT,
+        "bad input, nothing was done: a usage error, a value that does not fit its type, an unknown "
+        "status or saga, a step the run does not have, an ambiguous run id prefix",
+    ),
     (Exit.UNREACHABLE, "no daemon there, it is still starting, or the listener is not this installation's daemon"),
     (Exit.TIMEOUT, "no answer in time, or a run waited for did not end in time"),
-    (Exit.NOT_COMPLETED, "`--wait` / `sagas wait`: the run ended but did not complete (failed, cancelled, stuck, "
-                         "halted, needs_operator)"),
+    (
+        Exit.NOT_COMPLETED,
+        "`--wait` / `sagas wait`: the run ended but did not complete (failed, cancelled, stuck, "
+        "halted, needs_operator)",
+    ),
     (Exit.NOT_READY, "`health --exit-code`: live but not ready"),
     (Exit.NOT_LIVE, "`health --exit-code`: not live"),
-    (Exit.REFUSED, "the daemon said no and changed nothing: the run's state does not allow it, too many runs, "
-                   "the daemon is stopping"),
+    (
+        Exit.REFUSED,
+        "the daemon said no and changed nothing: the run's state does not allow it, too many runs, "
+        "the daemon is stopping",
+    ),
     (Exit.NOT_FOUND, "no such run, saga or app command"),
-    (Exit.STORAGE_FAULT, "`health --exit-code`: live, but a saga host cannot write the journal (disk full, "
-                         "read-only, unreachable): starts are refused with `storage_unavailable`"),
+    (
+        Exit.STORAGE_FAULT,
+        "`health --exit-code`: live, but a saga host cannot write the journal (disk full, "
+        "read-only, unreachable): starts are refused with `storage_unavailable`",
+    ),
     (Exit.INTERRUPTED, "interrupted by Ctrl-C (one-shot commands; in the shell Ctrl-C cancels only the command)"),
     (Exit.BROKEN_PIPE, "stdout was closed before the answer was written (`... | head`); nothing on stderr"),
 )
@@ -98,6 +113,11 @@ def for_error(error: ClientError) -> Exit:
 
 
 _BY_CLASS: tuple[tuple[type[ClientError], Exit], ...] = (
-    (NotFound, Exit.NOT_FOUND), (Refused, Exit.REFUSED), (BadInput, Exit.BAD_INPUT), (Timeout, Exit.TIMEOUT),
-    (DaemonUnreachable, Exit.UNREACHABLE), (Busy, Exit.FAILED), (DaemonFault, Exit.FAILED),
+    (NotFound, Exit.NOT_FOUND),
+    (Refused, Exit.REFUSED),
+    (BadInput, Exit.BAD_INPUT),
+    (Timeout, Exit.TIMEOUT),
+    (DaemonUnreachable, Exit.UNREACHABLE),
+    (Busy, Exit.FAILED),
+    (DaemonFault, Exit.FAILED),
 )

@@ -20,6 +20,7 @@ from sagaline.cli.spec import RUN, SAGA, Arg, CommandSpec
 
 __all__ = ["LocalCommand", "LOCAL_COMMANDS", "configured_apps"]
 
+
 @dataclass(frozen=True)
 class LocalCommand(CommandSpec):
     """A command that runs here, without a daemon."""
@@ -42,8 +43,11 @@ def configured_apps(args: argparse.Namespace, output: Output) -> tuple[Any, Any]
     from sagaline.daemon.config import daemon_apps
 
     _working_directory_importable()
-    flags = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _) in RUN_FLAGS.items()
-             if hasattr(args, flag[2:].replace("-", "_"))}
+    flags = {
+        field: getattr(args, flag[2:].replace("-", "_"))
+        for flag, (field, _) in RUN_FLAGS.items()
+        if hasattr(args, flag[2:].replace("-", "_"))
+    }
     flags["allow_remote"] = getattr(args, "allow_remote", None)
     flags["apps"] = getattr(args, "apps", None)
     try:
@@ -86,17 +90,34 @@ def _trace(args: argparse.Namespace, output: Output) -> int:
     return show_trace(args, output)
 
 
-_APPS = Arg("--app", "load this app (package.module:attribute; repeatable; replaces the config's apps)", None,
-            {"action": "append", "dest": "apps", "metavar": "SPEC"})
+_APPS = Arg(
+    "--app",
+    "load this app (package.module:attribute; repeatable; replaces the config's apps)",
+    None,
+    {"action": "append", "dest": "apps", "metavar": "SPEC"},
+)
 _CONFIG = Arg("--config", "a TOML config file naming the apps (default: $SAGALINE_CONFIG)")
 
 LOCAL_COMMANDS: tuple[LocalCommand, ...] = (
-    LocalCommand(("graph",), "a saga's plan as a layered text diagram (--mermaid: as Mermaid)",
-                 (Arg("saga", "the saga's name", SAGA),
-                  Arg("--mermaid", "print Mermaid flowchart source instead", None, {"action": "store_true"}),
-                  _CONFIG, _APPS), _graph),
-    LocalCommand(("runs", "trace"), "a run's trace timeline, read from the data dir's telemetry files",
-                 (Arg("correlation_id", "the run (an unambiguous prefix will do)", RUN, {"metavar": "CID"}),
-                  Arg("--data-dir", "the daemon's data directory (default ./data)")), _trace),
+    LocalCommand(
+        ("graph",),
+        "a saga's plan as a layered text diagram (--mermaid: as Mermaid)",
+        (
+            Arg("saga", "the saga's name", SAGA),
+            Arg("--mermaid", "print Mermaid flowchart source instead", None, {"action": "store_true"}),
+            _CONFIG,
+            _APPS,
+        ),
+        _graph,
+    ),
+    LocalCommand(
+        ("runs", "trace"),
+        "a run's trace timeline, read from the data dir's telemetry files",
+        (
+            Arg("correlation_id", "the run (an unambiguous prefix will do)", RUN, {"metavar": "CID"}),
+            Arg("--data-dir", "the daemon's data directory (default ./data)"),
+        ),
+        _trace,
+    ),
     LocalCommand(("demo",), "run a small saga in-process through success, rollback and retry", (), _demo),
 )

@@ -52,30 +52,45 @@ RUN_FLAGS: dict[str, tuple[str, str]] = {
     "--hosts": ("runs.hosts", "saga hosts, each running many runs (default one per core)"),
     "--isolation": ("runs.isolation", "hosted or process: how every saga runs (default: as each saga says)"),
     "--max-runs": ("runs.max_runs", "most runs in progress at once (default unlimited)"),
-    "--storage-url": ("storage.url", "keep the journal and the stores in this PostgreSQL database "
-                                     "(postgresql://user@host/db; default: SQLite files in the data directory)"),
+    "--storage-url": (
+        "storage.url",
+        "keep the journal and the stores in this PostgreSQL database "
+        "(postgresql://user@host/db; default: SQLite files in the data directory)",
+    ),
     "--synchronous": ("storage.synchronous", "durability: FULL (default) or NORMAL (see README, Durability)"),
     "--shutdown-timeout": ("shutdown_timeout_s", "seconds the tree gets to stop (default 30)"),
     "--admin-workers": ("admin.workers", "admin requests answered at once (default 16)"),
-    "--lease-s": ("runs.lease_s", "hold each saga-host partition by a lease of this many seconds in the "
-                                  "journal (daemons sharing a PostgreSQL journal; default: no leases)"),
-    "--join": ("cluster.join", "HOST:PORT of a leader's admin: run as a member of its convention "
-                               "(needs --storage-url and runs.lease_s; see README, Deployment)"),
-    "--heartbeat-s": ("cluster.heartbeat_s", "seconds between re-registrations with the convention leader; a "
-                                             "member silent for 3 of them is declared lost (default 5; the same "
-                                             "on every daemon of a convention)"),
-    "--secret-file": ("security.secret_file", "the installation secret (default data_dir/secret.key; a member "
-                                               "needs a copy of the leader's)"),
-    "--on-give-up": ("supervision.on_give_up", "when the root gives up or a top-level process dies: "
-                                               "exit (default, status 70) or restart (in place)"),
+    "--lease-s": (
+        "runs.lease_s",
+        "hold each saga-host partition by a lease of this many seconds in the "
+        "journal (daemons sharing a PostgreSQL journal; default: no leases)",
+    ),
+    "--join": (
+        "cluster.join",
+        "HOST:PORT of a leader's admin: run as a member of its convention "
+        "(needs --storage-url and runs.lease_s; see README, Deployment)",
+    ),
+    "--heartbeat-s": (
+        "cluster.heartbeat_s",
+        "seconds between re-registrations with the convention leader; a "
+        "member silent for 3 of them is declared lost (default 5; the same "
+        "on every daemon of a convention)",
+    ),
+    "--secret-file": (
+        "security.secret_file",
+        "the installation secret (default data_dir/secret.key; a member needs a copy of the leader's)",
+    ),
+    "--on-give-up": (
+        "supervision.on_give_up",
+        "when the root gives up or a top-level process dies: exit (default, status 70) or restart (in place)",
+    ),
 }
 
 
 def _connection_options() -> argparse.ArgumentParser:
     common = CliParser(add_help=False)
     group = common.add_argument_group("connection")
-    group.add_argument("--admin-port", type=int, help="the daemon's admin port (default: from daemon.json, "
-                                                      "else 7720)")
+    group.add_argument("--admin-port", type=int, help="the daemon's admin port (default: from daemon.json, else 7720)")
     group.add_argument("--host", help="the daemon's address (default 127.0.0.1)")
     group.add_argument("--data-dir", help="where to find daemon.json (default ./data)")
     return common
@@ -116,26 +131,39 @@ def _add_local_commands(sub: Any, groups: dict, shell: bool, index: dict | None 
     run.add_argument("--config", help="a TOML config file (default: $SAGALINE_CONFIG)")
     for flag, (_, text) in RUN_FLAGS.items():
         run.add_argument(flag, help=text)
-    run.add_argument("--allow-remote", action="store_true", default=None,
-                     help="allow a non-loopback --bind-address (exposes the ports to that network; "
-                          "see SECURITY.md)")
-    run.add_argument("--app", action="append", dest="apps", metavar="SPEC",
-                     help="load this app (package.module:attribute; repeatable; replaces the config's apps)")
+    run.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=None,
+        help="allow a non-loopback --bind-address (exposes the ports to that network; see SECURITY.md)",
+    )
+    run.add_argument(
+        "--app",
+        action="append",
+        dest="apps",
+        metavar="SPEC",
+        help="load this app (package.module:attribute; repeatable; replaces the config's apps)",
+    )
     run.set_defaults(func=_run)
     shell_parser = sub.add_parser("shell", help="the interactive admin shell", parents=[_connection_options()])
     shell_parser.set_defaults(func=_shell)
     from sagaline.web.server import add_arguments as web_arguments  # no Starlette needed to parse
 
-    web = sub.add_parser("web", help="serve the web console (needs the web extra)", description="Serve the web "
-                         "console: runs, timelines, the tree and live events in a browser (sagaline.web).")
+    web = sub.add_parser(
+        "web",
+        help="serve the web console (needs the web extra)",
+        description="Serve the web console: runs, timelines, the tree and live events in a browser (sagaline.web).",
+    )
     web_arguments(web)
     web.set_defaults(func=_web)
 
 
 # ----- command functions ------------------------------------------------------------------------
 
-def run_admin(args: argparse.Namespace, client: Any = None, out: TextIO | None = None,
-              err: TextIO | None = None, stop: Any = None) -> int:
+
+def run_admin(
+    args: argparse.Namespace, client: Any = None, out: TextIO | None = None, err: TextIO | None = None, stop: Any = None
+) -> int:
     """Run one daemon command; connect (and let go) unless a ``client`` is given."""
     from sagaline.cli.commands import execute, report
     from sagaline.cli.connect import open_client
@@ -161,8 +189,9 @@ def run_admin(args: argparse.Namespace, client: Any = None, out: TextIO | None =
             client.close()
 
 
-def _local(args: argparse.Namespace, client: Any = None, out: TextIO | None = None, err: TextIO | None = None,
-           stop: Any = None) -> int:
+def _local(
+    args: argparse.Namespace, client: Any = None, out: TextIO | None = None, err: TextIO | None = None, stop: Any = None
+) -> int:
     from sagaline.cli.output import Output
 
     spec: LocalCommand = args.spec
@@ -215,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _broken_pipe()
     except KeyboardInterrupt:
-        print("error (interrupted): stopped by Ctrl-C (a run it started or waited for goes on: see `sagaline "
-              "sagas list`)", file=sys.stderr)
+        print(
+            "error (interrupted): stopped by Ctrl-C (a run it started or waited for goes on: see `sagaline "
+            "sagas list`)",
+            file=sys.stderr,
+        )
         return 128 + signal.SIGINT
 
 

@@ -49,15 +49,22 @@ def console_for(stream: TextIO) -> Console:
     """A rich console on ``stream``: colour and the terminal's width on a terminal (not with
     ``NO_COLOR``), plain unbounded lines elsewhere."""
     terminal = _is_terminal(stream)
-    return Console(file=stream, highlight=False, soft_wrap=not terminal, emoji=False,
-                   width=None if terminal else UNBOUNDED_WIDTH, force_terminal=terminal or None)
+    return Console(
+        file=stream,
+        highlight=False,
+        soft_wrap=not terminal,
+        emoji=False,
+        width=None if terminal else UNBOUNDED_WIDTH,
+        force_terminal=terminal or None,
+    )
 
 
 def to_text(renderable: RenderableType) -> str:
     """A renderable as plain text (no colour, unbounded width, no trailing blanks): for tests and pipes."""
     buffer = io.StringIO()
-    Console(file=buffer, highlight=False, soft_wrap=True, emoji=False, width=UNBOUNDED_WIDTH,
-            color_system=None).print(renderable)
+    Console(file=buffer, highlight=False, soft_wrap=True, emoji=False, width=UNBOUNDED_WIDTH, color_system=None).print(
+        renderable
+    )
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
@@ -126,8 +133,9 @@ class Output:
         self.err.write(f"error ({code}): {message}\n")
         self.err.flush()
         if self.json:
-            self.data({"error": {"code": code, "message": message, "details": details or {},
-                                 "exit_code": int(exit_code)}})
+            self.data(
+                {"error": {"code": code, "message": message, "details": details or {}, "exit_code": int(exit_code)}}
+            )
 
     def progress(self, renderable: RenderableType) -> None:
         """A line of progress on stderr (only when :attr:`live`)."""

@@ -21,17 +21,45 @@ from rich.text import Text
 from sagaline.cli.times import duration, epoch, human
 from sagaline.messages.admin import AdminResult
 
-__all__ = ["render", "render_catalog", "render_saga", "render_apps", "table", "cell", "styled", "fields",
-           "STATUS_STYLES"]
+__all__ = [
+    "render",
+    "render_catalog",
+    "render_saga",
+    "render_apps",
+    "table",
+    "cell",
+    "styled",
+    "fields",
+    "STATUS_STYLES",
+]
 
 #: Colour of each run and step status (only on a terminal; see :mod:`sagaline.cli.output`).
 STATUS_STYLES = {
-    "completed": "green", "succeeded": "green", "ok": "green", "allow": "green",
-    "failed": "red", "stuck": "bold red", "needs_operator": "bold red", "undo_failed": "bold red", "down": "bold red",
-    "deny": "red", "running": "yellow", "retrying": "yellow", "compensating": "yellow", "draining": "yellow",
-    "rolling_back": "yellow", "undoing": "blue", "undone": "blue", "degraded": "yellow",
-    "cancelled": "magenta", "halted": "magenta", "pending": "dim", "abandoned": "dim", "skipped": "dim",
-    "restarting": "yellow", "undefined": "red",
+    "completed": "green",
+    "succeeded": "green",
+    "ok": "green",
+    "allow": "green",
+    "failed": "red",
+    "stuck": "bold red",
+    "needs_operator": "bold red",
+    "undo_failed": "bold red",
+    "down": "bold red",
+    "deny": "red",
+    "running": "yellow",
+    "retrying": "yellow",
+    "compensating": "yellow",
+    "draining": "yellow",
+    "rolling_back": "yellow",
+    "undoing": "blue",
+    "undone": "blue",
+    "degraded": "yellow",
+    "cancelled": "magenta",
+    "halted": "magenta",
+    "pending": "dim",
+    "abandoned": "dim",
+    "skipped": "dim",
+    "restarting": "yellow",
+    "undefined": "red",
 }
 
 
@@ -49,13 +77,30 @@ def styled(status: Any) -> Text:
 
 
 #: Columns whose cells are never wrapped (on a terminal narrower than the table, the others wrap).
-_WHOLE = frozenset({"#", "CORRELATION ID", "RUN ID", "STARTED", "ENDED", "TOOK", "AT", "DECIDED AT", "CREATED",
-                    "CREATED AT", "UPDATED AT", "TRIAL ID", "DECISION ID",
-                    "PID", "RESTARTS"})
+_WHOLE = frozenset(
+    {
+        "#",
+        "CORRELATION ID",
+        "RUN ID",
+        "STARTED",
+        "ENDED",
+        "TOOK",
+        "AT",
+        "DECIDED AT",
+        "CREATED",
+        "CREATED AT",
+        "UPDATED AT",
+        "TRIAL ID",
+        "DECISION ID",
+        "PID",
+        "RESTARTS",
+    }
+)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)",
-          limit: int = 60) -> RenderableType:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)", limit: int = 60
+) -> RenderableType:
     """Columns separated by two blanks under bold headers; ``empty`` when there are no rows.
     Cells are text (:func:`cell`) unless already rich text."""
     if not rows:
@@ -82,12 +127,26 @@ def fields(pairs: Sequence[tuple[str, Any]], width: int | None = None) -> Render
 
 # ----- views ---------------------------------------------------------------------------------------
 
+
 def _runs(data: dict) -> RenderableType:
-    rows = [(r["correlation_id"], r["saga"], styled(r["status"]), human(r.get("started_at")),
-             _took(r.get("started_at"), r.get("finished_at")), r.get("failed_step"), r.get("error_code"),
-             _lineage(r)) for r in data["runs"]]
-    body = table(["CORRELATION ID", "SAGA", "STATUS", "STARTED", "TOOK", "FAILED STEP", "ERROR", "LINEAGE"], rows,
-                 empty="(no runs)")
+    rows = [
+        (
+            r["correlation_id"],
+            r["saga"],
+            styled(r["status"]),
+            human(r.get("started_at")),
+            _took(r.get("started_at"), r.get("finished_at")),
+            r.get("failed_step"),
+            r.get("error_code"),
+            _lineage(r),
+        )
+        for r in data["runs"]
+    ]
+    body = table(
+        ["CORRELATION ID", "SAGA", "STATUS", "STARTED", "TOOK", "FAILED STEP", "ERROR", "LINEAGE"],
+        rows,
+        empty="(no runs)",
+    )
     first, total = data.get("offset", 0), data["total"]
     shown = f"showing {first + 1}-{first + len(rows)} of {total} run(s)" if rows else f"0 of {total} run(s)"
     following = first + len(rows)
@@ -110,26 +169,55 @@ def _lineage(row: dict) -> str | None:
 
 
 def _entries(data: dict) -> RenderableType:
-    rows = [(e["key"], e.get("holder_id") or "(not in the tree)", e.get("pid"),
-             styled(e["status"]) if e.get("status") else None, e.get("value")) for e in data["entries"]]
+    rows = [
+        (
+            e["key"],
+            e.get("holder_id") or "(not in the tree)",
+            e.get("pid"),
+            styled(e["status"]) if e.get("status") else None,
+            e.get("value"),
+        )
+        for e in data["entries"]
+    ]
     return table(["KEY", "HOLDER", "PID", "STATE", "VALUE"], rows, empty="(no entries)")
 
 
 def _convention(data: dict) -> RenderableType:
     me = data.get("self") or {}
     members = [[m["admin"], m["role"], json.dumps(m["capabilities"], sort_keys=True)] for m in data["members"]]
-    leases = [[lease["resource"], lease["member"], lease["host"], lease["expires_in_s"], lease["token"],
-               "live" if lease["live"] else "expired"] for lease in data["leases"]]
-    return Group(fields([("role", me.get("role")), ("member", me.get("member")), ("join", me.get("join")),
-                         ("capabilities", json.dumps(me.get("capabilities"), sort_keys=True))]), Text(""),
-                 table(["MEMBER ADMIN", "ROLE", "CAPABILITIES"], members, empty="(no other actor system)"), Text(""),
-                 table(["PARTITION", "MEMBER", "HOST", "EXPIRES IN S", "TOKEN", "STATE"], leases,
-                       empty="(no leases: one daemon per journal)"))
+    leases = [
+        [
+            lease["resource"],
+            lease["member"],
+            lease["host"],
+            lease["expires_in_s"],
+            lease["token"],
+            "live" if lease["live"] else "expired",
+        ]
+        for lease in data["leases"]
+    ]
+    return Group(
+        fields(
+            [
+                ("role", me.get("role")),
+                ("member", me.get("member")),
+                ("join", me.get("join")),
+                ("capabilities", json.dumps(me.get("capabilities"), sort_keys=True)),
+            ]
+        ),
+        Text(""),
+        table(["MEMBER ADMIN", "ROLE", "CAPABILITIES"], members, empty="(no other actor system)"),
+        Text(""),
+        table(
+            ["PARTITION", "MEMBER", "HOST", "EXPIRES IN S", "TOKEN", "STATE"],
+            leases,
+            empty="(no leases: one daemon per journal)",
+        ),
+    )
 
 
 def _events(data: dict) -> RenderableType:
-    rows = [(human(e["at"]), e["name"], e["source"], e.get("correlation_id"), e.get("payload"))
-            for e in data["events"]]
+    rows = [(human(e["at"]), e["name"], e["source"], e.get("correlation_id"), e.get("payload")) for e in data["events"]]
     return table(["AT", "NAME", "SOURCE", "CORRELATION ID", "PAYLOAD"], rows, empty="(no events)")
 
 
@@ -141,15 +229,23 @@ def _health(data: dict) -> RenderableType:
     pairs += [("problem", line) for line in data.get("problems", [])]
     storage = data.get("storage")
     if storage is not None:
-        pairs.append(("storage", "ok" if storage.get("ok", True) else Text(f"FAULT: {storage.get('reason')}",
-                                                                            style="bold red")))
-    pairs += [("daemon", f"pid {d.get('pid')} {d.get('base')} {d.get('bind_address')}:{d.get('admin_port')} "
-                         f"v{d.get('version')}"),
-              ("started", human(d.get("started_at"))), ("data", d.get("data_dir")),
-              ("apps", ", ".join(d.get("apps") or []) or "-"), ("uptime", duration(d.get("uptime_s", 0))),
-              ("registered", f"{data['registered']} key(s)")]
-    rows = [(c["id"], c["type"], styled(c["status"]), c["restarts"], c.get("pid"), c.get("name"))
-            for c in data["children"]]
+        pairs.append(
+            ("storage", "ok" if storage.get("ok", True) else Text(f"FAULT: {storage.get('reason')}", style="bold red"))
+        )
+    pairs += [
+        (
+            "daemon",
+            f"pid {d.get('pid')} {d.get('base')} {d.get('bind_address')}:{d.get('admin_port')} v{d.get('version')}",
+        ),
+        ("started", human(d.get("started_at"))),
+        ("data", d.get("data_dir")),
+        ("apps", ", ".join(d.get("apps") or []) or "-"),
+        ("uptime", duration(d.get("uptime_s", 0))),
+        ("registered", f"{data['registered']} key(s)"),
+    ]
+    rows = [
+        (c["id"], c["type"], styled(c["status"]), c["restarts"], c.get("pid"), c.get("name")) for c in data["children"]
+    ]
     return Group(fields(pairs, 10), Text(""), table(["CHILD", "TYPE", "STATE", "RESTARTS", "PID", "NAME"], rows))
 
 
@@ -160,14 +256,23 @@ def _names(rows: list[dict]) -> str:
 def render_catalog(data: dict) -> RenderableType:
     """The sagas, one line each; ``sagas catalog NAME`` shows one with its typed inputs."""
     rows = [(s["name"], s.get("app"), s["version"], len(s["steps"]), _names(s["inputs"])) for s in data["sagas"]]
-    body = table(["SAGA", "APP", "VERSION", "STEPS", "INPUTS (? = optional)"], rows, empty="(no sagas: no app loaded)",
-                 limit=120)
+    body = table(
+        ["SAGA", "APP", "VERSION", "STEPS", "INPUTS (? = optional)"], rows, empty="(no sagas: no app loaded)", limit=120
+    )
     return Group(body, Text("(`sagas catalog NAME`: a saga's inputs with their types, defaults and descriptions)"))
 
 
 def _typed(rows: list[dict], kind: str) -> RenderableType:
-    cells = [(f["name"], f["type"], "yes" if f["required"] else "no", None if f["required"] else f.get("default"),
-              f.get("description") or None) for f in rows]
+    cells = [
+        (
+            f["name"],
+            f["type"],
+            "yes" if f["required"] else "no",
+            None if f["required"] else f.get("default"),
+            f.get("description") or None,
+        )
+        for f in rows
+    ]
     return table([kind, "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], cells, empty=f"(no {kind.lower()}s)", limit=120)
 
 
@@ -175,9 +280,18 @@ def render_saga(data: dict) -> RenderableType:
     """One saga (the only one in ``data``): what it does, its steps and its typed inputs."""
     parts: list[RenderableType] = []
     for saga in data["sagas"]:
-        parts += [fields([("saga", f"{saga['name']} (app {saga.get('app')}, version {saga['version']})"),
-                          ("about", saga.get("description") or "-"), ("steps", " -> ".join(saga["steps"]))], 9),
-                  Text(""), _typed(saga["inputs"], "INPUT")]
+        parts += [
+            fields(
+                [
+                    ("saga", f"{saga['name']} (app {saga.get('app')}, version {saga['version']})"),
+                    ("about", saga.get("description") or "-"),
+                    ("steps", " -> ".join(saga["steps"])),
+                ],
+                9,
+            ),
+            Text(""),
+            _typed(saga["inputs"], "INPUT"),
+        ]
     return Group(*parts)
 
 
@@ -185,15 +299,29 @@ def render_apps(data: dict, command: str | None = None) -> RenderableType:
     """The loaded apps and their admin commands; with ``command``, that command's arguments."""
     if command is not None:
         c = next(c for c in data.get("commands", []) if c["name"] == command)
-        return Group(fields([("command", f"{c['name']} (app {c['app']}, domain {c['domain']})"),
-                             ("about", c["help"] or "-")], 9), Text(""), _typed(c["args"], "ARGUMENT"))
-    apps = [(a["name"], ", ".join(a["sagas"]) or None, ", ".join(a["domains"]) or None, ", ".join(a["uses"]) or None)
-            for a in data.get("apps", [])]
+        return Group(
+            fields(
+                [("command", f"{c['name']} (app {c['app']}, domain {c['domain']})"), ("about", c["help"] or "-")], 9
+            ),
+            Text(""),
+            _typed(c["args"], "ARGUMENT"),
+        )
+    apps = [
+        (a["name"], ", ".join(a["sagas"]) or None, ", ".join(a["domains"]) or None, ", ".join(a["uses"]) or None)
+        for a in data.get("apps", [])
+    ]
     commands = [(c["name"], c["app"], c["domain"], _names(c["args"]), c["help"]) for c in data.get("commands", [])]
-    return Group(table(["APP", "SAGAS", "DOMAINS", "USES"], apps, empty="(no apps loaded)", limit=120), Text(""),
-                 table(["COMMAND", "APP", "DOMAIN", "ARGUMENTS (? = optional)", "HELP"], commands,
-                       empty="(no admin commands)", limit=120),
-                 Text("(`app list COMMAND`: its arguments; `app run COMMAND key=value ...` runs it)"))
+    return Group(
+        table(["APP", "SAGAS", "DOMAINS", "USES"], apps, empty="(no apps loaded)", limit=120),
+        Text(""),
+        table(
+            ["COMMAND", "APP", "DOMAIN", "ARGUMENTS (? = optional)", "HELP"],
+            commands,
+            empty="(no admin commands)",
+            limit=120,
+        ),
+        Text("(`app list COMMAND`: its arguments; `app run COMMAND key=value ...` runs it)"),
+    )
 
 
 def _app_reply(data: dict) -> RenderableType:
@@ -204,8 +332,11 @@ def _app_reply(data: dict) -> RenderableType:
     if len(reply) == 1 and lists and all(isinstance(r, dict) for r in lists[0][1]):
         rows = lists[0][1]
         headers = list(data.get("columns") or (rows[0] if rows else []))
-        return table([h.upper().replace("_", " ") for h in headers],
-                     [[_value(h, r.get(h)) for h in headers] for r in rows], empty=f"(no {lists[0][0]})")
+        return table(
+            [h.upper().replace("_", " ") for h in headers],
+            [[_value(h, r.get(h)) for h in headers] for r in rows],
+            empty=f"(no {lists[0][0]})",
+        )
     if len(reply) == 1 and isinstance(next(iter(reply.values())), dict):
         reply = next(iter(reply.values()))
     if not reply:
@@ -228,13 +359,23 @@ def _views() -> dict[str, Callable[[dict], RenderableType]]:
     from sagaline.cli.render_run import render_cancel, render_operator, render_run, render_started
     from sagaline.cli.render_tree import render_tree
 
-    return {"AdminListRuns": _runs, "AdminShowRun": render_run, "AdminWaitRun": render_run,
-            "AdminStartSaga": render_started, "AdminCancelRun": render_cancel,
-            "AdminRetryCompensation": render_operator, "AdminResumeRun": render_operator, "AdminTree": render_tree,
-            "AdminRegistryLookup": _entries, "AdminRegistrySelect": _entries, "AdminTailEvents": _events,
-            "AdminHealth": _health, "AdminConvention": _convention,
-            "AdminCatalog": render_catalog, "AdminAppCommand": _app_reply}
-
+    return {
+        "AdminListRuns": _runs,
+        "AdminShowRun": render_run,
+        "AdminWaitRun": render_run,
+        "AdminStartSaga": render_started,
+        "AdminCancelRun": render_cancel,
+        "AdminRetryCompensation": render_operator,
+        "AdminResumeRun": render_operator,
+        "AdminTree": render_tree,
+        "AdminRegistryLookup": _entries,
+        "AdminRegistrySelect": _entries,
+        "AdminTailEvents": _events,
+        "AdminHealth": _health,
+        "AdminConvention": _convention,
+        "AdminCatalog": render_catalog,
+        "AdminAppCommand": _app_reply,
+    }
 
 
 def render(result: AdminResult) -> RenderableType:

@@ -33,8 +33,16 @@ from rich.text import Text
 from sagaline.cli.render import cell, fields, styled, table
 from sagaline.cli.times import duration, epoch, human, offset
 
-__all__ = ["render_run", "render_started", "render_cancel", "render_operator", "error_text", "execution_order",
-           "progress_lines", "StepMarks"]
+__all__ = [
+    "render_run",
+    "render_started",
+    "render_cancel",
+    "render_operator",
+    "error_text",
+    "execution_order",
+    "progress_lines",
+    "StepMarks",
+]
 
 #: Characters of a run's result shown in the human view (``--json`` has all of it).
 RESULT_CHARS = 500
@@ -52,22 +60,33 @@ def error_text(error: dict | None) -> str | None:
 
 def execution_order(steps: list[dict]) -> list[dict]:
     """Steps by first dispatch; those that never ran after them, in the order given (plan order)."""
-    ran = sorted((s for s in steps if epoch(s.get("started_at")) is not None),
-                 key=lambda s: (epoch(s["started_at"]), steps.index(s)))
+    ran = sorted(
+        (s for s in steps if epoch(s.get("started_at")) is not None),
+        key=lambda s: (epoch(s["started_at"]), steps.index(s)),
+    )
     return ran + [s for s in steps if epoch(s.get("started_at")) is None]
 
 
 def _inputs(inputs: dict) -> str:
-    return "  ".join(f"{k}={cell(v, 120) if not isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-                     for k, v in inputs.items()) or "(none)"
+    return (
+        "  ".join(
+            f"{k}={cell(v, 120) if not isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+            for k, v in inputs.items()
+        )
+        or "(none)"
+    )
 
 
 def _head(data: dict) -> list[tuple[str, Any]]:
     finished = data.get("finished_at")
     end, begin = epoch(finished), epoch(data.get("started_at"))
     took = end - begin if end and begin else None
-    pairs: list[tuple[str, Any]] = [("run", data["correlation_id"]), ("saga", data["saga"]),
-                                    ("status", styled(data["status"])), ("started", human(data.get("started_at")))]
+    pairs: list[tuple[str, Any]] = [
+        ("run", data["correlation_id"]),
+        ("saga", data["saga"]),
+        ("status", styled(data["status"])),
+        ("started", human(data.get("started_at"))),
+    ]
     if finished is not None:
         pairs.append(("finished", f"{human(finished)} (took {duration(took)})"))
     if data.get("inputs") is not None:
@@ -117,11 +136,24 @@ def _outcome(step: dict) -> str | None:
 
 
 def _steps(steps: list[dict], run_start: Any) -> RenderableType:
-    rows = [(index, s["name"], styled(s["status"]), s.get("attempts", 0), offset(s.get("started_at"), run_start),
-             offset(s.get("finished_at"), run_start), _outcome(s), _undo(s))
-            for index, s in enumerate(execution_order(steps), start=1)]
-    return table(["#", "STEP", "STATUS", "ATTEMPTS", "STARTED", "ENDED", "RESULT / ERROR", "UNDO"], rows,
-                 empty="(no steps known)")
+    rows = [
+        (
+            index,
+            s["name"],
+            styled(s["status"]),
+            s.get("attempts", 0),
+            offset(s.get("started_at"), run_start),
+            offset(s.get("finished_at"), run_start),
+            _outcome(s),
+            _undo(s),
+        )
+        for index, s in enumerate(execution_order(steps), start=1)
+    ]
+    return table(
+        ["#", "STEP", "STATUS", "ATTEMPTS", "STARTED", "ENDED", "RESULT / ERROR", "UNDO"],
+        rows,
+        empty="(no steps known)",
+    )
 
 
 def render_run(data: dict) -> RenderableType:
@@ -156,6 +188,7 @@ def render_operator(data: dict) -> RenderableType:
 
 
 # ----- live progress ---------------------------------------------------------------------------------
+
 
 def progress_lines(marks: StepMarks, data: dict, now: float | None = None) -> tuple[StepMarks, list[Text]]:
     """What changed in a run since ``marks`` (from a previous call; ``{}`` at first), one line each.

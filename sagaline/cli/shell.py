@@ -86,8 +86,9 @@ class AdminShell:
 
     prompt = "sagaline> "
 
-    def __init__(self, client: Any, stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 names: Names | None = None) -> None:
+    def __init__(
+        self, client: Any, stdout: TextIO | None = None, stderr: TextIO | None = None, names: Names | None = None
+    ) -> None:
         from sagaline.cli.complete import LiveNames
         from sagaline.cli.main import build_parser
 
@@ -100,8 +101,9 @@ class AdminShell:
 
     # ----- one line --------------------------------------------------------------------------------
 
-    def execute(self, line: str, stop: threading.Event | None = None, out: TextIO | None = None,
-                err: TextIO | None = None) -> int:
+    def execute(
+        self, line: str, stop: threading.Event | None = None, out: TextIO | None = None, err: TextIO | None = None
+    ) -> int:
         """Run one line; return its status (the last status for a blank line or a comment).
 
         Raises:
@@ -130,7 +132,7 @@ class AdminShell:
         return self.last_status
 
     def _spec(self, words: list[str]) -> CommandSpec | None:
-        return next((s for s in SHELL_COMMANDS if list(s.words) == words[:len(s.words)]), None)
+        return next((s for s in SHELL_COMMANDS if list(s.words) == words[: len(s.words)]), None)
 
     def _unknown(self, words: list[str]) -> str:
         groups = {s.words[0] for s in SHELL_COMMANDS if len(s.words) > 1}
@@ -175,9 +177,11 @@ class AdminShell:
         width = max(len(" ".join(s.words)) for s in SHELL_COMMANDS) + 2
         lines = ["commands (daemon commands take --json; `help COMMAND...` shows a command's arguments):"]
         lines += [f"  {' '.join(s.words):<{width}} {s.help}" for s in SHELL_COMMANDS]
-        lines += [f"  {'exit [N]':<{width}} leave the shell (also quit, Ctrl-D); N: the exit status",
-                  "Tab completes commands, options, sagas, inputs and run ids; Ctrl-C cancels the command "
-                  "running; Ctrl-R searches the history."]
+        lines += [
+            f"  {'exit [N]':<{width}} leave the shell (also quit, Ctrl-D); N: the exit status",
+            "Tab completes commands, options, sagas, inputs and run ids; Ctrl-C cancels the command "
+            "running; Ctrl-R searches the history.",
+        ]
         out.write("\n".join(lines) + "\n")
         return Exit.OK
 
@@ -253,9 +257,14 @@ def _prompt_session(shell: AdminShell) -> Any:
         from prompt_toolkit.history import InMemoryHistory
 
         history = InMemoryHistory()
-    return PromptSession(history=history, completer=_Completer(shell), complete_in_thread=True,
-                         complete_while_typing=False, enable_history_search=True,
-                         auto_suggest=AutoSuggestFromHistory())
+    return PromptSession(
+        history=history,
+        completer=_Completer(shell),
+        complete_in_thread=True,
+        complete_while_typing=False,
+        enable_history_search=True,
+        auto_suggest=AutoSuggestFromHistory(),
+    )
 
 
 def _Completer(shell: AdminShell) -> Any:
@@ -268,7 +277,7 @@ def _Completer(shell: AdminShell) -> Any:
             before = document.text_before_cursor
             current = "" if before[-1:].isspace() else (before.split()[-1] if before.split() else "")
             try:
-                words = shlex.split(before[:len(before) - len(current)])
+                words = shlex.split(before[: len(before) - len(current)])
             except ValueError:
                 return
             for found in candidates(SHELL_COMMANDS, words, current, shell.names, RUN_STATUSES):
@@ -293,8 +302,10 @@ def run_shell(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             return shell.run_script(sys.stdin)  # scripted: the output alone, as sqlite3 does
         info = client.target.info
-        print(f"sagaline shell: daemon at {client.target.host}:{client.target.port}"
-              f"{f' (pid {info.pid})' if info else ''}. Type help for commands, exit to leave.")
+        print(
+            f"sagaline shell: daemon at {client.target.host}:{client.target.port}"
+            f"{f' (pid {info.pid})' if info else ''}. Type help for commands, exit to leave."
+        )
         return shell.run_interactive()
     except KeyboardInterrupt:
         return Exit.INTERRUPTED

@@ -17,9 +17,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Arg", "CommandSpec", "CliParser", "UsageError", "HelpShown", "ShowText", "add_commands",
-           "RUN", "LIVE_RUN", "STUCK_RUN", "RESUMABLE_RUN", "SAGA", "INPUT", "STEP", "STATUS", "APP_COMMAND",
-           "APP_ARG"]
+__all__ = [
+    "Arg",
+    "CommandSpec",
+    "CliParser",
+    "UsageError",
+    "HelpShown",
+    "ShowText",
+    "add_commands",
+    "RUN",
+    "LIVE_RUN",
+    "STUCK_RUN",
+    "RESUMABLE_RUN",
+    "SAGA",
+    "INPUT",
+    "STEP",
+    "STATUS",
+    "APP_COMMAND",
+    "APP_ARG",
+]
 
 #: Completion kinds: what an argument's values are (the shell completes them from the daemon).
 RUN, LIVE_RUN, STUCK_RUN, RESUMABLE_RUN = "run", "run:live", "run:stuck", "run:resumable"
@@ -121,10 +137,15 @@ class CliParser(argparse.ArgumentParser):
         raise UsageError(self.prog, self.format_usage().strip(), (message or "").strip() or f"exit {status}")
 
 
-def add_commands(sub: Any, groups: dict[str, Any], specs: Iterable[CommandSpec], prog: str,
-                 parents: Sequence[argparse.ArgumentParser] = (),
-                 index: dict[tuple[str, ...], argparse.ArgumentParser] | None = None,
-                 **defaults: Any) -> None:
+def add_commands(
+    sub: Any,
+    groups: dict[str, Any],
+    specs: Iterable[CommandSpec],
+    prog: str,
+    parents: Sequence[argparse.ArgumentParser] = (),
+    index: dict[tuple[str, ...], argparse.ArgumentParser] | None = None,
+    **defaults: Any,
+) -> None:
     """Add each spec's parser under ``sub`` (``groups``: the word -> subparsers made so far).
 
     Args:
@@ -139,11 +160,13 @@ def add_commands(sub: Any, groups: dict[str, Any], specs: Iterable[CommandSpec],
             key = " ".join(spec.words[:depth])
             if key not in groups:
                 group = target.add_parser(word, help=f"{word} commands", prog=_prog(prog, spec.words[:depth]))
-                groups[key] = group.add_subparsers(dest=f"{'_'.join(spec.words[:depth])}_command", required=True,
-                                                   metavar="COMMAND")
+                groups[key] = group.add_subparsers(
+                    dest=f"{'_'.join(spec.words[:depth])}_command", required=True, metavar="COMMAND"
+                )
             target = groups[key]
-        parser = target.add_parser(spec.words[-1], help=spec.help, description=spec.help, parents=list(parents),
-                                   prog=_prog(prog, spec.words))
+        parser = target.add_parser(
+            spec.words[-1], help=spec.help, description=spec.help, parents=list(parents), prog=_prog(prog, spec.words)
+        )
         for arg in spec.args:
             arg.add_to(parser)
         parser.set_defaults(spec=spec, **defaults)

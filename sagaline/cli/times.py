@@ -99,6 +99,8 @@ def parse_when(text: str, now: float) -> float:
         return now - float(age.group(1)) * _UNIT_S[age.group(2)]
     seconds = epoch(text)
     if seconds is None or not text.strip()[:4].isdigit():
-        raise ValueError(f"{text!r} is no time: give an ISO-8601 time (2026-12-04T16:00Z; no zone: UTC) "
-                         "or an age (90s, 15m, 2h, 3d, 1w)")
+        raise ValueError(
+            f"{text!r} is no time: give an ISO-8601 time (2026-12-04T16:00Z; no zone: UTC) "
+            "or an age (90s, 15m, 2h, 3d, 1w)"
+        )
     return seconds

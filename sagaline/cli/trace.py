@@ -27,23 +27,31 @@ def show_trace(args: argparse.Namespace, output: Output) -> int:
 
     directory = telemetry_directory(args.data_dir)
     if directory is None or not Path(directory).is_dir():
-        output.error("not_found", f"no telemetry directory at {directory} (is the jsonl exporter on?)",
-                     exit_code=Exit.NOT_FOUND)
+        output.error(
+            "not_found", f"no telemetry directory at {directory} (is the jsonl exporter on?)", exit_code=Exit.NOT_FOUND
+        )
         return Exit.NOT_FOUND
     try:
         matches = find_runs(directory, args.correlation_id.lower())  # ids are stored lower-case
         if len(matches) > 1:
-            output.error("ambiguous", f"run id prefix {args.correlation_id!r} is ambiguous: {len(matches)} traces "
-                         f"match: {'; '.join(matches[:10])}", {"candidates": matches[:10]}, Exit.BAD_INPUT)
+            output.error(
+                "ambiguous",
+                f"run id prefix {args.correlation_id!r} is ambiguous: {len(matches)} traces "
+                f"match: {'; '.join(matches[:10])}",
+                {"candidates": matches[:10]},
+                Exit.BAD_INPUT,
+            )
             return Exit.BAD_INPUT
         if not matches:
-            output.error("not_found", f"no spans for run {args.correlation_id} under {directory}",
-                         exit_code=Exit.NOT_FOUND)
+            output.error(
+                "not_found", f"no spans for run {args.correlation_id} under {directory}", exit_code=Exit.NOT_FOUND
+            )
             return Exit.NOT_FOUND
         text = trace_timeline(directory, matches[0])
     except (OSError, KeyError, ValueError, TypeError) as exc:  # written by other processes: maybe cut short
-        output.error("internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}",
-                     exit_code=Exit.FAILED)
+        output.error(
+            "internal", f"could not read the trace from {directory}: {type(exc).__name__}: {exc}", exit_code=Exit.FAILED
+        )
         return Exit.FAILED
     output.show(Text(text))
     return Exit.OK

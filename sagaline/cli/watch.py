@@ -32,9 +32,15 @@ class Interrupted(Exception):
     """Following (or a command) was stopped by Ctrl-C; the message says what goes on regardless."""
 
 
-def follow(client: Any, correlation_id: str, timeout_s: float, progress: Callable[[Any], None],
-           stop: threading.Event | None = None, clock: Callable[[], float] = time.monotonic,
-           poll_s: float = POLL_S) -> dict:
+def follow(
+    client: Any,
+    correlation_id: str,
+    timeout_s: float,
+    progress: Callable[[Any], None],
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    poll_s: float = POLL_S,
+) -> dict:
     """Follow run ``correlation_id`` until it ends; return its outcome (``AdminWaitRun``'s data).
 
     Raises:
@@ -55,8 +61,11 @@ def follow(client: Any, correlation_id: str, timeout_s: float, progress: Callabl
                 return _ask(client, m.AdminWaitRun(correlation_id=correlation_id, timeout_s=10.0))
             waited = clock() - began
             if waited >= timeout_s:
-                raise Timeout(f"run {correlation_id} did not end within {timeout_s:g} s (waited {waited:.1f} s); "
-                              f"{goes_on}", "no_answer", waited_s=waited)
+                raise Timeout(
+                    f"run {correlation_id} did not end within {timeout_s:g} s (waited {waited:.1f} s); {goes_on}",
+                    "no_answer",
+                    waited_s=waited,
+                )
             if _stopped(stop, min(poll_s, max(0.0, timeout_s - waited))):
                 raise Interrupted(f"stopped following; {goes_on}")
     except KeyboardInterrupt:

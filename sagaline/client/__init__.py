@@ -20,16 +20,16 @@ Results: :class:`StartResult`, :class:`RunRecord`, :class:`RunList`,
 from sagaline.client.aio import AsyncClient
 from sagaline.client.direct import SagaClient, SagaRefusedError
 from sagaline.client.errors import (
-                                    BadInput,
-                                    Busy,
-                                    ClientError,
-                                    DaemonFault,
-                                    DaemonStarting,
-                                    DaemonUnreachable,
-                                    NotFound,
-                                    OutcomeUnknown,
-                                    Refused,
-                                    Timeout,
+    BadInput,
+    Busy,
+    ClientError,
+    DaemonFault,
+    DaemonStarting,
+    DaemonUnreachable,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    Timeout,
 )
 from sagaline.client.locate import Target, locate
 from sagaline.client.results import Health, RunList, RunRecord, StartResult

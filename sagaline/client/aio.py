@@ -41,8 +41,14 @@ class AsyncClient:
     Connects in :meth:`connect` (``async with`` does it), not in the constructor.
     """
 
-    def __init__(self, data_dir: Any = None, *, address: str | tuple[str, int] | None = None,
-                 channel: Any = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Any = None,
+        *,
+        address: str | tuple[str, int] | None = None,
+        channel: Any = None,
+        threads: int | None = None,
+    ) -> None:
         self.client = Client(data_dir, address=address, channel=channel, connect=False)
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
@@ -65,11 +71,26 @@ class AsyncClient:
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
-    async def start(self, saga: str, inputs: Mapping[str, Any] | None = None, *, correlation_id: str | None = None,
-                    causation_id: str | None = None, wait: bool = False, timeout: float = 60.0) -> StartResult:
+    async def start(
+        self,
+        saga: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        wait: bool = False,
+        timeout: float = 60.0,
+    ) -> StartResult:
         """See :meth:`Client.start`."""
-        return await self._run(self.client.start, saga, inputs, correlation_id=correlation_id,
-                               causation_id=causation_id, wait=wait, timeout=timeout)
+        return await self._run(
+            self.client.start,
+            saga,
+            inputs,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            wait=wait,
+            timeout=timeout,
+        )
 
     async def wait(self, correlation_id: str, *, timeout: float = 60.0) -> RunOutcome:
         """See :meth:`Client.wait`."""
@@ -79,12 +100,28 @@ class AsyncClient:
         """See :meth:`Client.get`."""
         return await self._run(self.client.get, correlation_id)
 
-    async def list(self, *, status: str | Iterable[str] | None = None, saga: str | None = None, limit: int = 50,
-                   offset: int = 0, id_prefix: str | None = None, started_after: float | None = None,
-                   started_before: float | None = None) -> RunList:
+    async def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        saga: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        id_prefix: str | None = None,
+        started_after: float | None = None,
+        started_before: float | None = None,
+    ) -> RunList:
         """See :meth:`Client.list`."""
-        return await self._run(self.client.list, status=status, saga=saga, limit=limit, offset=offset,
-                               id_prefix=id_prefix, started_after=started_after, started_before=started_before)
+        return await self._run(
+            self.client.list,
+            status=status,
+            saga=saga,
+            limit=limit,
+            offset=offset,
+            id_prefix=id_prefix,
+            started_after=started_after,
+            started_before=started_before,
+        )
 
     async def resolve(self, id_or_prefix: str) -> str:
         """See :meth:`Client.resolve`."""
@@ -113,7 +150,6 @@ class AsyncClient:
     async def _run(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._pool is None:
             workers = self.client.capacity or DEFAULT_THREADS
-            self._pool = ThreadPoolExecutor(max_workers=self._threads or workers,
-                                            thread_name_prefix="sagaline-client")
+            self._pool = ThreadPoolExecutor(max_workers=self._threads or workers, thread_name_prefix="sagaline-client")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))

@@ -34,8 +34,15 @@ from sagaline.client.locate import Target
 from sagaline.messages import codec
 from sagaline.messages.admin import ADMIN_DOOR_NAME, AdminConnect, AdminDirectory, AdminError
 
-__all__ = ["Channel", "ThespianChannel", "Reply", "decode_answer", "DOOR_CLASS", "CONNECT_TIMEOUT_S",
-           "MAX_ANSWER_BYTES"]
+__all__ = [
+    "Channel",
+    "ThespianChannel",
+    "Reply",
+    "decode_answer",
+    "DOOR_CLASS",
+    "CONNECT_TIMEOUT_S",
+    "MAX_ANSWER_BYTES",
+]
 
 DOOR_CLASS = "sagaline.admin.door.AdminDoor"
 #: Seconds to wait for the door's directory (it answers at once; the door is never busy).
@@ -101,31 +108,45 @@ class ThespianChannel:
         if isinstance(answer, AdminDirectory):
             return answer
         if isinstance(answer, AdminError) and answer.code == "starting":
-            raise DaemonStarting(f"the daemon on {self.target.describe()} is starting; try again in a moment",
-                                 "starting")
+            raise DaemonStarting(
+                f"the daemon on {self.target.describe()} is starting; try again in a moment", "starting"
+            )
         if reply.payload is None:
-            raise DaemonUnreachable(f"the daemon on {self.target.describe()} did not answer "
-                                    f"({_ended(reply, CONNECT_TIMEOUT_S)})", "unreachable")
-        raise DaemonUnreachable(f"{self.target.describe()} answered like no sagaline daemon: "
-                                f"{getattr(answer, 'message', type(answer).__name__)}", "unreachable")
+            raise DaemonUnreachable(
+                f"the daemon on {self.target.describe()} did not answer ({_ended(reply, CONNECT_TIMEOUT_S)})",
+                "unreachable",
+            )
+        raise DaemonUnreachable(
+            f"{self.target.describe()} answered like no sagaline daemon: "
+            f"{getattr(answer, 'message', type(answer).__name__)}",
+            "unreachable",
+        )
 
     def _join(self) -> None:
         if not _listening(self.target.host, self.target.port):
-            raise DaemonUnreachable(f"no sagaline daemon is running on {self.target.describe()}; "
-                                    "start one with `sagaline run` (or `make run`)", "unreachable")
+            raise DaemonUnreachable(
+                f"no sagaline daemon is running on {self.target.describe()}; "
+                "start one with `sagaline run` (or `make run`)",
+                "unreachable",
+            )
         from sagaline.runtime import NoSystemListening, NotTheDaemon, SecretError, join_system, load_secret
         from sagaline.runtime.addresses import register_address_codec
 
         register_address_codec()
         try:
             if self.target.secret_file is None:
-                raise SecretError(f"no installation secret given for {self.target.describe()} "
-                                  "(sagaline.client.locate finds <data dir>/secret.key)")
+                raise SecretError(
+                    f"no installation secret given for {self.target.describe()} "
+                    "(sagaline.client.locate finds <data dir>/secret.key)"
+                )
             secret = load_secret(self.target.secret_file)
             handle = join_system(self.target.port, bind_address=self.target.host, secret=secret)
         except NoSystemListening:
-            raise DaemonUnreachable(f"no sagaline daemon is running on {self.target.describe()} (it went away "
-                                    "while joining); start one with `sagaline run`", "unreachable") from None
+            raise DaemonUnreachable(
+                f"no sagaline daemon is running on {self.target.describe()} (it went away "
+                "while joining); start one with `sagaline run`",
+                "unreachable",
+            ) from None
         except SecretError as exc:
             raise DaemonUnreachable(f"{exc}", "unreachable") from None
         except NotTheDaemon as exc:
@@ -135,10 +156,14 @@ class ThespianChannel:
         except Exception as exc:
             handle.close()
             if "only the daemon creates" in str(exc):
-                raise DaemonStarting(f"the daemon on {self.target.describe()} is starting (its admin door is not "
-                                     "open yet); try again in a moment", "starting") from None
-            raise DaemonUnreachable(f"{self.target.describe()} is no usable sagaline daemon: "
-                                    f"{type(exc).__name__}: {exc}", "unreachable") from None
+                raise DaemonStarting(
+                    f"the daemon on {self.target.describe()} is starting (its admin door is not "
+                    "open yet); try again in a moment",
+                    "starting",
+                ) from None
+            raise DaemonUnreachable(
+                f"{self.target.describe()} is no usable sagaline daemon: {type(exc).__name__}: {exc}", "unreachable"
+            ) from None
         self.handle = handle
 
     def ask(self, address: Any, payload: bytes, timeout: float) -> Reply:
@@ -149,8 +174,7 @@ class ThespianChannel:
         try:
             answer = handle.request(address, payload, timeout)  # one answer per admin request: pooled endpoints
         except Exception as exc:  # a transport failure: the daemon went away
-            raise DaemonUnreachable(f"the daemon on {self.target.describe()} went away: {exc}", "unreachable") \
-                from None
+            raise DaemonUnreachable(f"the daemon on {self.target.describe()} went away: {exc}", "unreachable") from None
         waited = time.monotonic() - began
         return Reply(answer, answer is None and waited < timeout * 0.9, waited)
 

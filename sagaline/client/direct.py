@@ -60,24 +60,38 @@ class SagaClient:
             raise SagaRefusedError(reply)
         return reply
 
-    def start(self, saga: str, inputs: dict[str, Any], correlation_id: str | None = None,
-              causation_id: str | None = None, timeout: float = 10.0) -> SagaAccepted:
+    def start(
+        self,
+        saga: str,
+        inputs: dict[str, Any],
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        timeout: float = 10.0,
+    ) -> SagaAccepted:
         """Start a run (or find the existing one with that correlation id)."""
-        return self._ask(StartSaga(saga=saga, inputs=inputs, correlation_id=correlation_id,
-                                   causation_id=causation_id), timeout)
+        return self._ask(
+            StartSaga(saga=saga, inputs=inputs, correlation_id=correlation_id, causation_id=causation_id), timeout
+        )
 
-    def run(self, saga: str, inputs: dict[str, Any], correlation_id: str | None = None,
-            causation_id: str | None = None, timeout: float = 60.0) -> RunOutcome:
+    def run(
+        self,
+        saga: str,
+        inputs: dict[str, Any],
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        timeout: float = 60.0,
+    ) -> RunOutcome:
         """Start a run and wait for its outcome."""
-        return self._ask(StartSaga(saga=saga, inputs=inputs, correlation_id=correlation_id,
-                                   causation_id=causation_id, wait=True), timeout)
+        return self._ask(
+            StartSaga(saga=saga, inputs=inputs, correlation_id=correlation_id, causation_id=causation_id, wait=True),
+            timeout,
+        )
 
     def wait(self, correlation_id: str, timeout: float = 60.0) -> RunOutcome:
         """Wait for a run's outcome (at once when it has ended)."""
         return self._ask(AwaitRun(correlation_id=correlation_id), timeout)
 
-    def cancel(self, correlation_id: str, reason: str = "cancelled by operator",
-               timeout: float = 10.0) -> CancelAnswer:
+    def cancel(self, correlation_id: str, reason: str = "cancelled by operator", timeout: float = 10.0) -> CancelAnswer:
         """Cancel a running run (it rolls back); says whether it was still running."""
         return self._ask(CancelRun(correlation_id=correlation_id, reason=reason), timeout)
 

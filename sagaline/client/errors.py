@@ -32,8 +32,20 @@ from typing import Any
 from sagaline.errors import SagalineError
 from sagaline.messages.admin import AdminError
 
-__all__ = ["ClientError", "BadInput", "Refused", "NotFound", "Busy", "Timeout", "OutcomeUnknown",
-           "DaemonUnreachable", "DaemonStarting", "DaemonFault", "error_for", "BAD_INPUT_REFUSALS"]
+__all__ = [
+    "ClientError",
+    "BadInput",
+    "Refused",
+    "NotFound",
+    "Busy",
+    "Timeout",
+    "OutcomeUnknown",
+    "DaemonUnreachable",
+    "DaemonStarting",
+    "DaemonFault",
+    "error_for",
+    "BAD_INPUT_REFUSALS",
+]
 
 #: The saga supervisor's refusal codes that mean "fix your request" (not "not now").
 BAD_INPUT_REFUSALS = ("invalid_input", "unknown_saga", "invalid_correlation_id", "invalid_causation_id")
@@ -102,8 +114,13 @@ class Timeout(ClientError):
 
     retryable = True
 
-    def __init__(self, message: str, code: str = "no_answer", details: dict[str, Any] | None = None,
-                 waited_s: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str = "no_answer",
+        details: dict[str, Any] | None = None,
+        waited_s: float | None = None,
+    ) -> None:
         super().__init__(message, code, details)
         self.waited_s = waited_s
 
@@ -117,8 +134,9 @@ class OutcomeUnknown(Timeout):
         correlation_id: The run's id (the client chose it before the first send).
     """
 
-    def __init__(self, message: str, correlation_id: str, waited_s: float | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, correlation_id: str, waited_s: float | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message, "outcome_unknown", details, waited_s)
         self.correlation_id = correlation_id
 
@@ -142,9 +160,19 @@ class DaemonFault(ClientError):
 
 
 _BY_CODE: dict[str, type[ClientError]] = {
-    "malformed": BadInput, "too_large": BadInput, "unknown_request": BadInput, "unsupported_version": BadInput,
-    "invalid": BadInput, "refused": Refused, "not_found": NotFound, "busy": Busy, "starting": DaemonStarting,
-    "timeout": Timeout, "unavailable": DaemonFault, "unsupported": DaemonFault, "internal": DaemonFault,
+    "malformed": BadInput,
+    "too_large": BadInput,
+    "unknown_request": BadInput,
+    "unsupported_version": BadInput,
+    "invalid": BadInput,
+    "refused": Refused,
+    "not_found": NotFound,
+    "busy": Busy,
+    "starting": DaemonStarting,
+    "timeout": Timeout,
+    "unavailable": DaemonFault,
+    "unsupported": DaemonFault,
+    "internal": DaemonFault,
 }
 
 

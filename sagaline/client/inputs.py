@@ -182,15 +182,22 @@ def _string(text: str, schema: Mapping[str, Any]) -> Any:
 
 
 _SCALARS: dict[Any, Callable[[str, Mapping[str, Any]], Any]] = {
-    "integer": _integer, "number": _number, "boolean": _boolean, "null": _null, "string": _string,
+    "integer": _integer,
+    "number": _number,
+    "boolean": _boolean,
+    "null": _null,
+    "string": _string,
 }
 
 
 def fits(value: Any, schema: Mapping[str, Any]) -> bool:
     """True when ``value`` meets the schema's bounds and lengths (the type is the converter's)."""
     checks: tuple[tuple[str, Callable[[Any, Any], bool]], ...] = (
-        ("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
-        ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b))
+        ("minimum", lambda v, b: v >= b),
+        ("maximum", lambda v, b: v <= b),
+        ("exclusiveMinimum", lambda v, b: v > b),
+        ("exclusiveMaximum", lambda v, b: v < b),
+    )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return all(test(value, schema[key]) for key, test in checks if key in schema)
     if isinstance(value, (str, list)):

@@ -73,8 +73,12 @@ def parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
     return ("127.0.0.1" if host == "0.0.0.0" else host), number
 
 
-def locate(admin_port: int | None = None, host: str | None = None, data_dir: str | os.PathLike | None = None,
-           environ: Mapping[str, str] | None = None) -> Target:
+def locate(
+    admin_port: int | None = None,
+    host: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Target:
     """Decide where the daemon should be (see the module docstring).
 
     Raises:
@@ -93,8 +97,9 @@ def locate(admin_port: int | None = None, host: str | None = None, data_dir: str
     if admin_port is not None:
         return Target(host, _port(admin_port, "--admin-port"), "--admin-port", info, secret)
     if environ.get("SAGALINE_ADMIN_PORT"):
-        return Target(host, _port(environ["SAGALINE_ADMIN_PORT"], "SAGALINE_ADMIN_PORT"), "SAGALINE_ADMIN_PORT",
-                      info, secret)
+        return Target(
+            host, _port(environ["SAGALINE_ADMIN_PORT"], "SAGALINE_ADMIN_PORT"), "SAGALINE_ADMIN_PORT", info, secret
+        )
     if unusable is not None:
         raise BadInput(str(unusable), "invalid")
     if info is not None:
@@ -117,11 +122,18 @@ def _port(value: object, where: str) -> int:
 
 def _check_info(info: DaemonInfo, directory: Path) -> None:
     if type(info.pid) is not int or not pid_alive(info.pid):
-        raise DaemonUnreachable(f"{directory / 'daemon.json'} is stale: the daemon (pid {info.pid}) is not "
-                                "running; start one with `sagaline run`", "unreachable")
+        raise DaemonUnreachable(
+            f"{directory / 'daemon.json'} is stale: the daemon (pid {info.pid}) is not "
+            "running; start one with `sagaline run`",
+            "unreachable",
+        )
     if info.admin_port is None:
-        raise DaemonUnreachable(f"the daemon (pid {info.pid}) runs on {info.base}, which has no admin port; "
-                                "a client needs a multiprocTCPBase daemon", "unreachable")
+        raise DaemonUnreachable(
+            f"the daemon (pid {info.pid}) runs on {info.base}, which has no admin port; "
+            "a client needs a multiprocTCPBase daemon",
+            "unreachable",
+        )
     if type(info.admin_port) is not int or not 0 < info.admin_port < 65536:
-        raise DaemonUnreachable(f"{directory / 'daemon.json'} names no valid admin port ({info.admin_port!r})",
-                                "unreachable")
+        raise DaemonUnreachable(
+            f"{directory / 'daemon.json'} names no valid admin port ({info.admin_port!r})", "unreachable"
+        )

@@ -44,10 +44,17 @@ class StartResult(_Record):
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:
-        outcome = RunOutcome.model_validate({k: v for k, v in data.items() if k in RunOutcome.model_fields}) \
-            if "status" in data else None
-        return cls(correlation_id=data["correlation_id"], saga=data["saga"], existing=bool(data.get("existing")),
-                   outcome=outcome)
+        outcome = (
+            RunOutcome.model_validate({k: v for k, v in data.items() if k in RunOutcome.model_fields})
+            if "status" in data
+            else None
+        )
+        return cls(
+            correlation_id=data["correlation_id"],
+            saga=data["saga"],
+            existing=bool(data.get("existing")),
+            outcome=outcome,
+        )
 
 
 class RunRecord(_Record):

@@ -152,8 +152,14 @@ class Client:
         BadInput: ``address`` is no address.
     """
 
-    def __init__(self, data_dir: Any = None, *, address: str | tuple[str, int] | None = None, connect: bool = True,
-                 channel: Channel | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Any = None,
+        *,
+        address: str | tuple[str, int] | None = None,
+        connect: bool = True,
+        channel: Channel | None = None,
+    ) -> None:
         if channel is None:
             if address is None:
                 target = locate(data_dir=data_dir)
@@ -205,8 +211,16 @@ class Client:
 
     # ----- the typed calls ------------------------------------------------------------------
 
-    def start(self, saga: str, inputs: Mapping[str, Any] | None = None, *, correlation_id: str | None = None,
-              causation_id: str | None = None, wait: bool = False, timeout: float = 60.0) -> StartResult:
+    def start(
+        self,
+        saga: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        wait: bool = False,
+        timeout: float = 60.0,
+    ) -> StartResult:
         """Start a run of ``saga`` (idempotent per ``correlation_id``: a run with that id is returned,
         not started again).
 
@@ -221,8 +235,15 @@ class Client:
             BadInput: unknown saga, invalid inputs or ids. Refused: too many runs, shutting down.
             OutcomeUnknown: no answer even after sending it again, or (``wait``) not ended in time.
         """
-        request = _build(m.AdminStartSaga, saga=saga, inputs=dict(inputs or {}), correlation_id=correlation_id,
-                         causation_id=causation_id, wait=wait, timeout_s=timeout)
+        request = _build(
+            m.AdminStartSaga,
+            saga=saga,
+            inputs=dict(inputs or {}),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            wait=wait,
+            timeout_s=timeout,
+        )
         return StartResult.from_data(self._data(request))
 
     def wait(self, correlation_id: str, *, timeout: float = 60.0) -> RunOutcome:
@@ -231,8 +252,9 @@ class Client:
         Raises:
             NotFound: no such run. Timeout: it did not end within ``timeout``.
         """
-        return RunOutcome.model_validate(self._data(_build(m.AdminWaitRun, correlation_id=correlation_id,
-                                                           timeout_s=timeout)))
+        return RunOutcome.model_validate(
+            self._data(_build(m.AdminWaitRun, correlation_id=correlation_id, timeout_s=timeout))
+        )
 
     def get(self, correlation_id: str) -> RunRecord:
         """Everything known of a run: status, steps, and once ended its result or error.
@@ -242,9 +264,17 @@ class Client:
         """
         return RunRecord.from_data(self._data(_build(m.AdminShowRun, correlation_id=correlation_id)))
 
-    def list(self, *, status: str | Iterable[str] | None = None, saga: str | None = None, limit: int = 50,
-             offset: int = 0, id_prefix: str | None = None, started_after: float | None = None,
-             started_before: float | None = None) -> RunList:
+    def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        saga: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        id_prefix: str | None = None,
+        started_after: float | None = None,
+        started_before: float | None = None,
+    ) -> RunList:
         """Runs, newest first: ``status`` (one or several), ``saga``, correlation ids starting with
         ``id_prefix``, started in ``[started_after, started_before)`` (seconds since the epoch); a page
         of ``limit`` rows from ``offset`` (``RunList.next_offset`` gives the next page; at most 10,000
@@ -254,8 +284,16 @@ class Client:
             BadInput: an unknown status, or a saga that no app declares and no run has.
         """
         statuses = [status] if isinstance(status, str) else list(status or [])
-        request = _build(m.AdminListRuns, status=statuses, saga=saga, limit=limit, offset=offset,
-                         id_prefix=id_prefix, started_after=started_after, started_before=started_before)
+        request = _build(
+            m.AdminListRuns,
+            status=statuses,
+            saga=saga,
+            limit=limit,
+            offset=offset,
+            id_prefix=id_prefix,
+            started_after=started_after,
+            started_before=started_before,
+        )
         return RunList.from_data(self._data(request))
 
     def resolve(self, id_or_prefix: str) -> str:
@@ -278,8 +316,11 @@ class Client:
             return prefix
         shown = [f"{run.correlation_id} ({run.saga}, {run.status})" for run in page.runs]
         more = f" and {page.total - len(shown)} more" if page.total > len(shown) else ""
-        raise BadInput(f"run id prefix {prefix!r} is ambiguous: {page.total} runs match: {'; '.join(shown)}{more}",
-                       "ambiguous", {"candidates": [run.correlation_id for run in page.runs], "total": page.total})
+        raise BadInput(
+            f"run id prefix {prefix!r} is ambiguous: {page.total} runs match: {'; '.join(shown)}{more}",
+            "ambiguous",
+            {"candidates": [run.correlation_id for run in page.runs], "total": page.total},
+        )
 
     def cancel(self, correlation_id: str, *, reason: str = "cancelled by operator") -> CancelAnswer:
         """Cancel a running run (it drains and rolls back). ``accepted`` is False when it had already ended.
@@ -287,8 +328,9 @@ class Client:
         Raises:
             NotFound: no such run.
         """
-        return CancelAnswer.model_validate(self._data(_build(m.AdminCancelRun, correlation_id=correlation_id,
-                                                             reason=reason)))
+        return CancelAnswer.model_validate(
+            self._data(_build(m.AdminCancelRun, correlation_id=correlation_id, reason=reason))
+        )
 
     def retry(self, correlation_id: str, *, steps: Iterable[str] = ()) -> OperatorAnswer:
         """Retry a stuck run's failed compensations (only ``steps``, when given).
@@ -296,8 +338,7 @@ class Client:
         Raises:
             Refused: the run is not stuck (the message says what it is). NotFound: no such run.
         """
-        return _accepted(self._data(_build(m.AdminRetryCompensation, correlation_id=correlation_id,
-                                           steps=list(steps))))
+        return _accepted(self._data(_build(m.AdminRetryCompensation, correlation_id=correlation_id, steps=list(steps))))
 
     def resume(self, correlation_id: str, *, from_step: str | None = None) -> OperatorAnswer:
         """Continue a halted run, or resume a failed or cancelled one by a successor run
@@ -332,8 +373,11 @@ class Client:
         if answer is None:
             answer = self._send(request)
         if isinstance(answer, _NoAnswer):
-            raise Timeout(f"the daemon on {self.target.describe()} did not answer {type(request).__name__} within "
-                          f"{answer.allowed_s:g} s (waited {answer.waited_s:.2f} s)", waited_s=answer.waited_s)
+            raise Timeout(
+                f"the daemon on {self.target.describe()} did not answer {type(request).__name__} within "
+                f"{answer.allowed_s:g} s (waited {answer.waited_s:.2f} s)",
+                waited_s=answer.waited_s,
+            )
         return answer
 
     def _data(self, request: m.AdminRequest) -> dict[str, Any]:
@@ -350,15 +394,30 @@ class Client:
             answer = self._send(request)
         if _unknown(answer, request):
             answer = self._send(request)  # idempotent: the same id finds the run if the first got through
-        if isinstance(answer, _NoAnswer) or _unknown(answer, request) or (
-                isinstance(answer, m.AdminError) and answer.code == "timeout"):
-            waited = answer.waited_s if isinstance(answer, _NoAnswer) else \
-                answer.details.get("waited_s") if isinstance(answer, m.AdminError) else None
-            what = "did not end in time" if request.wait and not isinstance(answer, _NoAnswer) else \
-                "got no answer, even when sent again with the same id"
-            raise OutcomeUnknown(f"the start of run {cid} ({request.saga}) {what}; it may be running, finished, "
-                                 f"or never started: look it up with `sagaline sagas show {cid}`", cid, waited,
-                                 getattr(answer, "details", None))
+        if (
+            isinstance(answer, _NoAnswer)
+            or _unknown(answer, request)
+            or (isinstance(answer, m.AdminError) and answer.code == "timeout")
+        ):
+            waited = (
+                answer.waited_s
+                if isinstance(answer, _NoAnswer)
+                else answer.details.get("waited_s")
+                if isinstance(answer, m.AdminError)
+                else None
+            )
+            what = (
+                "did not end in time"
+                if request.wait and not isinstance(answer, _NoAnswer)
+                else "got no answer, even when sent again with the same id"
+            )
+            raise OutcomeUnknown(
+                f"the start of run {cid} ({request.saga}) {what}; it may be running, finished, "
+                f"or never started: look it up with `sagaline sagas show {cid}`",
+                cid,
+                waited,
+                getattr(answer, "details", None),
+            )
         return answer
 
     def _send(self, request: m.AdminRequest) -> m.AdminResult | m.AdminError | _NoAnswer:
@@ -469,6 +528,9 @@ def _unknown(answer: Any, request: m.AdminStartSaga) -> bool:
 def _accepted(data: dict[str, Any]) -> OperatorAnswer:
     answer = OperatorAnswer.model_validate(data)
     if not answer.accepted:
-        raise Refused(f"refused: {answer.message} (the run is {answer.status})", "refused",
-                      {"code": answer.status, "status": answer.status})
+        raise Refused(
+            f"refused: {answer.message} (the run is {answer.status})",
+            "refused",
+            {"code": answer.status, "status": answer.status},
+        )
     return answer

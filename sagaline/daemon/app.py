@@ -84,8 +84,21 @@ from sagaline.runtime.pidfile import DaemonInfo, DataDirLock, pid_alive, remove_
 from sagaline.runtime.private import PRIVATE_UMASK, ensure_private_dir
 from sagaline.supervisors.spec import class_path
 
-__all__ = ["Daemon", "DaemonError", "PortInUse", "StopReport", "EXIT_OK", "EXIT_FAILED", "EXIT_CONFIG",
-           "EXIT_REFUSED", "EXIT_UNHEALTHY", "ADMIN_ENDPOINT_CLASS", "ADMIN_DOOR_CLASS", "HEARTBEAT_FILE", "UNHEALTHY"]
+__all__ = [
+    "Daemon",
+    "DaemonError",
+    "PortInUse",
+    "StopReport",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_CONFIG",
+    "EXIT_REFUSED",
+    "EXIT_UNHEALTHY",
+    "ADMIN_ENDPOINT_CLASS",
+    "ADMIN_DOOR_CLASS",
+    "HEARTBEAT_FILE",
+    "UNHEALTHY",
+]
 
 _log = logging.getLogger("sagaline.daemon")
 #: 70 is sysexits' EX_SOFTWARE: the daemon cannot go on; a process manager should start it again.
@@ -173,8 +186,11 @@ class Daemon:
         """
         began = time.monotonic()
         self.apps = daemon_apps(self.config)
-        _log.info("apps: %s (sagas: %s)", ", ".join(a.name for a in self.apps.apps) or "none",
-                  ", ".join(self.apps.sagas) or "none")
+        _log.info(
+            "apps: %s (sagas: %s)",
+            ", ".join(a.name for a in self.apps.apps) or "none",
+            ", ".join(self.apps.sagas) or "none",
+        )
         self._umask = os.umask(PRIVATE_UMASK)
         try:
             ensure_private_dir(self.data_dir)
@@ -190,8 +206,14 @@ class Daemon:
         info = self.info
         if info is None:  # _start_all publishes it last
             raise RuntimeError("the daemon started without publishing daemon.json")
-        _log.info("ready in %.2f s: admin %s:%s, %d actor processes, data %s", time.monotonic() - began,
-                  self.config.bind_address, info.admin_port, len(self.handle.pids()), self.data_dir)
+        _log.info(
+            "ready in %.2f s: admin %s:%s, %d actor processes, data %s",
+            time.monotonic() - began,
+            self.config.bind_address,
+            info.admin_port,
+            len(self.handle.pids()),
+            self.data_dir,
+        )
         return info
 
     def _start_all(self) -> None:
@@ -202,19 +224,26 @@ class Daemon:
 
         config = self.config
         if not is_loopback(config.bind_address):
-            _log.warning("binding %s (allow_remote): the admin port and every actor port are reachable from that "
-                         "network; frames are authenticated but not encrypted, so anyone on it can read and replay "
-                         "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
-                         config.bind_address)
+            _log.warning(
+                "binding %s (allow_remote): the admin port and every actor port are reachable from that "
+                "network; frames are authenticated but not encrypted, so anyone on it can read and replay "
+                "them, and a holder of the secret can run code in this daemon (SECURITY.md)",
+                config.bind_address,
+            )
         port = self._admin_port() if self.multiprocess else None
         os.environ.update(actor_environment(config, self.data_dir))
-        self.handle = start_system(config.base, log_dir=self.data_dir / "logs", admin_port=port,
-                                   bind_address=config.bind_address, log_level=config.actor_log_level,
-                                   start_timeout=config.start_timeout_s,
-                                   secret=(secret := daemon_secret(config, self.data_dir)),
-                                   capabilities=thespian_capabilities(config.cluster, member_name(config, port)),
-                                   allowed_classes=self._app_message_classes(),
-                                   convention_period_s=config.cluster.heartbeat_s)
+        self.handle = start_system(
+            config.base,
+            log_dir=self.data_dir / "logs",
+            admin_port=port,
+            bind_address=config.bind_address,
+            log_level=config.actor_log_level,
+            start_timeout=config.start_timeout_s,
+            secret=(secret := daemon_secret(config, self.data_dir)),
+            capabilities=thespian_capabilities(config.cluster, member_name(config, port)),
+            allowed_classes=self._app_message_classes(),
+            convention_period_s=config.cluster.heartbeat_s,
+        )
         _log.info("actor system %s started (admin pid %s, port %s)", config.base, self.handle.admin_pid, port)
         self.door = self.handle.create_actor(ADMIN_DOOR_CLASS, global_name=ADMIN_DOOR_NAME)  # says "starting"
         facts = daemon_facts(config, self.data_dir, self.apps, port)
@@ -224,12 +253,23 @@ class Daemon:
         self.tree = start_tree(self.handle, tree, timeout=config.start_timeout_s)
         self.mirror = start_mirror(self.handle, self.tree.registry, config, secret, member_name(config, port))
         door_pid = self._open_door()
-        self.watch = {"admin": self.handle.admin_pid, "logger": self.handle.logger_pid, **self.tree.pids,
-                      "door": door_pid}
+        self.watch = {
+            "admin": self.handle.admin_pid,
+            "logger": self.handle.logger_pid,
+            **self.tree.pids,
+            "door": door_pid,
+        }
         _log.info("watching %s", ", ".join(f"{name} pid {pid}" for name, pid in self.watch.items() if pid))
-        self.info = DaemonInfo(pid=os.getpid(), admin_port=port, bind_address=config.bind_address,
-                               base=config.base, data_dir=str(self.data_dir), started_at=facts["started_at"],
-                               tag=self.handle.tag, version=sagaline.__version__)
+        self.info = DaemonInfo(
+            pid=os.getpid(),
+            admin_port=port,
+            bind_address=config.bind_address,
+            base=config.base,
+            data_dir=str(self.data_dir),
+            started_at=facts["started_at"],
+            tag=self.handle.tag,
+            version=sagaline.__version__,
+        )
         write_info(self.data_dir, self.info)
         if config.web.enabled and port is not None:
             from sagaline.web.process import ConsoleChild
@@ -249,9 +289,11 @@ class Daemon:
         if port == 0:
             return free_port(address)
         if _accepts(address, port):
-            raise PortInUse(f"something already listens on {address}:{port} (a stale actor system?); the "
-                            "daemon never joins an actor system it did not start, since that one runs old "
-                            "code. Stop it, or choose another --admin-port (0 picks a free one)")
+            raise PortInUse(
+                f"something already listens on {address}:{port} (a stale actor system?); the "
+                "daemon never joins an actor system it did not start, since that one runs old "
+                "code. Stop it, or choose another --admin-port (0 picks a free one)"
+            )
         return port
 
     def _open_door(self) -> int | None:
@@ -341,8 +383,14 @@ class Daemon:
         self._restore_umask()
         report.seconds = time.monotonic() - began
         level = logging.INFO if report.clean else logging.WARNING
-        _log.log(level, "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
-                 report.seconds, reason, len(report.tree_leftovers), len(report.killed))
+        _log.log(
+            level,
+            "stopped in %.2f s (%s); tree processes left after the timeout: %d; killed: %d",
+            report.seconds,
+            reason,
+            len(report.tree_leftovers),
+            len(report.killed),
+        )
         return report
 
     def _stop_console(self) -> None:

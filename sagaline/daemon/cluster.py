@@ -55,9 +55,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Capabilities", "ClusterSettings", "SecuritySettings", "Placement", "place", "parse_join",
-           "thespian_capabilities", "TRAINER", "DEFAULT_SETTLE_S", "DEFAULT_HEARTBEAT_S",
-           "THESPIAN_MISS_MAX"]
+__all__ = [
+    "Capabilities",
+    "ClusterSettings",
+    "SecuritySettings",
+    "Placement",
+    "place",
+    "parse_join",
+    "thespian_capabilities",
+    "TRAINER",
+    "DEFAULT_SETTLE_S",
+    "DEFAULT_HEARTBEAT_S",
+    "THESPIAN_MISS_MAX",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 #: The capability a domain needing NAS trainer processes requires (``AppDomain.requires``).
@@ -142,8 +152,11 @@ class Placement:
     """Partitions its saga hosts take while free (None: all; 0: its hosts only forward)."""
 
 
-def place(capabilities: Capabilities, role: Literal["leader", "member"], app_domains: dict[str, str | None],
-          ) -> Placement:
+def place(
+    capabilities: Capabilities,
+    role: Literal["leader", "member"],
+    app_domains: dict[str, str | None],
+) -> Placement:
     """Where the children go on a daemon of ``role`` declaring ``capabilities`` (see the module table).
 
     Args:
@@ -158,12 +171,15 @@ def place(capabilities: Capabilities, role: Literal["leader", "member"], app_dom
     wanted = capabilities.domains
     for name in wanted or ():
         if name not in app_domains:
-            raise ValueError(f"cluster.capabilities.domains: {name!r} is no domain of the loaded apps "
-                             f"(known: {', '.join(app_domains) or 'none'})")
+            raise ValueError(
+                f"cluster.capabilities.domains: {name!r} is no domain of the loaded apps "
+                f"(known: {', '.join(app_domains) or 'none'})"
+            )
         need = app_domains[name]
         if need is not None and need not in offered:
-            raise ValueError(f"cluster.capabilities.domains: {name!r} needs the {need!r} capability "
-                             f"(declare {need} = true)")
+            raise ValueError(
+                f"cluster.capabilities.domains: {name!r} needs the {need!r} capability (declare {need} = true)"
+            )
     if wanted is None:
         chosen = [n for n, need in app_domains.items() if leader and (need is None or need in offered)]
     else:
@@ -189,8 +205,7 @@ def thespian_capabilities(cluster: ClusterSettings, member: str = "") -> dict[st
     member) and what it declares, as ``sagaline.<key>`` entries the leader sees in the membership update:
     its capabilities, role, heartbeat, and ``member`` (its name in lease owners,
     :func:`sagaline.daemon.member.member_name`: how the leader finds a lost member's leases)."""
-    caps: dict[str, object] = {f"sagaline.{key}": value
-                               for key, value in cluster.capabilities.model_dump().items()}
+    caps: dict[str, object] = {f"sagaline.{key}": value for key, value in cluster.capabilities.model_dump().items()}
     caps["sagaline.role"] = cluster.role
     caps["sagaline.member"] = member
     caps["sagaline.heartbeat_s"] = cluster.heartbeat_s

@@ -54,41 +54,76 @@ def daemon_facts(config: DaemonConfig, data_dir: Path, apps: Any, port: int | No
     """The daemon's facts, as the admin endpoint reports them."""
     from sagaline.daemon.member import member_name
 
-    return {"pid": os.getpid(), "base": config.base, "admin_port": port,
-            "bind_address": config.bind_address, "data_dir": str(data_dir),
-            "started_at": time.time(), "version": sagaline.__version__, "apps": list(apps.specs),
-            "cluster": {"role": config.cluster.role, "join": config.cluster.join,
-                        "member": member_name(config, port),
-                        "capabilities": config.cluster.capabilities.model_dump()}}
+    return {
+        "pid": os.getpid(),
+        "base": config.base,
+        "admin_port": port,
+        "bind_address": config.bind_address,
+        "data_dir": str(data_dir),
+        "started_at": time.time(),
+        "version": sagaline.__version__,
+        "apps": list(apps.specs),
+        "cluster": {
+            "role": config.cluster.role,
+            "join": config.cluster.join,
+            "member": member_name(config, port),
+            "capabilities": config.cluster.capabilities.model_dump(),
+        },
+    }
 
 
-def tree_config(config: DaemonConfig, data_dir: Path, apps: Any, facts: dict[str, Any], watch: dict[str, int | None],
-                heartbeat: Path) -> Any:
+def tree_config(
+    config: DaemonConfig,
+    data_dir: Path,
+    apps: Any,
+    facts: dict[str, Any],
+    watch: dict[str, int | None],
+    heartbeat: Path,
+) -> Any:
     """The root tree's configuration (:class:`sagaline.daemon.tree.TreeConfig`); ``watch`` is what the
     admin endpoint's health watches (empty on a single-process base)."""
     from sagaline.daemon.member import member_name, tree_domains
     from sagaline.daemon.tree import TreeConfig, default_hosts
     from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
-    admin_args = EndpointArgs(facts=facts, owner_pid=os.getpid(), workers=config.admin.workers,
-                              saga_hosts=config.runs.hosts or default_hosts(),
-                              watch=watch, heartbeat=str(heartbeat))
+    admin_args = EndpointArgs(
+        facts=facts,
+        owner_pid=os.getpid(),
+        workers=config.admin.workers,
+        saga_hosts=config.runs.hosts or default_hosts(),
+        watch=watch,
+        heartbeat=str(heartbeat),
+    )
     admin = child_spec("admin", ADMIN_ENDPOINT_CLASS, admin_args.model_dump(), name=ADMIN_REGISTRY_KEY)
     faults = {name: [rule.model_dump() for rule in rules] for name, rules in config.faults.items()}
-    intensity = SupervisorFlags(strategy="one_for_one", max_restarts=config.supervision.root_max_restarts,
-                                max_seconds=config.supervision.root_max_seconds)
+    intensity = SupervisorFlags(
+        strategy="one_for_one",
+        max_restarts=config.supervision.root_max_restarts,
+        max_seconds=config.supervision.root_max_seconds,
+    )
     domains, share = tree_domains(config, apps)
-    return TreeConfig(data_dir=data_dir, storage_url=config.storage.url, apps=apps.specs,
-                      domains=domains, lease_share=share, settle_s=config.cluster.settle_s,
-                      member=member_name(config, facts["admin_port"]),
-                      leader=config.cluster.role == "leader", heartbeat_s=config.cluster.heartbeat_s,
-                      domain_config={name: dict(settings) for name, settings in config.domains.items()},
-                      faults=faults, synchronous=config.storage.synchronous,
-                      retention_s=config.storage.retention_s, hosts=config.runs.hosts,
-                      journal_path=_journal_path(config),
-                      isolation=config.runs.isolation, max_runs=config.runs.max_runs,
-                      lease_s=config.runs.lease_s,
-                      extra_children=(admin,), root_flags=intensity)
+    return TreeConfig(
+        data_dir=data_dir,
+        storage_url=config.storage.url,
+        apps=apps.specs,
+        domains=domains,
+        lease_share=share,
+        settle_s=config.cluster.settle_s,
+        member=member_name(config, facts["admin_port"]),
+        leader=config.cluster.role == "leader",
+        heartbeat_s=config.cluster.heartbeat_s,
+        domain_config={name: dict(settings) for name, settings in config.domains.items()},
+        faults=faults,
+        synchronous=config.storage.synchronous,
+        retention_s=config.storage.retention_s,
+        hosts=config.runs.hosts,
+        journal_path=_journal_path(config),
+        isolation=config.runs.isolation,
+        max_runs=config.runs.max_runs,
+        lease_s=config.runs.lease_s,
+        extra_children=(admin,),
+        root_flags=intensity,
+    )
 
 
 def _journal_path(config: DaemonConfig) -> Path | None:

@@ -96,9 +96,21 @@ from sagaline.storage.location import check_storage_url
 from sagaline.supervisors.strategy import DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS
 from sagaline.web.settings import WebSettings
 
-__all__ = ["DaemonConfig", "RunsSettings", "StorageSettings", "AdminSettings", "SupervisionSettings", "ConfigError",
-           "load_config", "ENV_FIELDS", "CONFIG_ENV", "DEFAULT_APPS",
-           "is_loopback", "telemetry_environment", "daemon_apps"]
+__all__ = [
+    "DaemonConfig",
+    "RunsSettings",
+    "StorageSettings",
+    "AdminSettings",
+    "SupervisionSettings",
+    "ConfigError",
+    "load_config",
+    "ENV_FIELDS",
+    "CONFIG_ENV",
+    "DEFAULT_APPS",
+    "is_loopback",
+    "telemetry_environment",
+    "daemon_apps",
+]
 
 #: The apps the embedded configuration loads: the Thunderline sagas (``make run`` serves them).
 DEFAULT_APPS = ("thunderline.app:app",)
@@ -274,9 +286,11 @@ class DaemonConfig(BaseModel):
         except ValueError:
             raise ValueError("not an IPv4 address") from None
         if not is_loopback(value) and not info.data.get("allow_remote", False):
-            raise ValueError(f"{value} is not a loopback address: the admin port and every actor port would "
-                             "be reachable from that network, where frames can be read and replayed "
-                             "(SECURITY.md); pass --allow-remote (allow_remote = true) to accept that")
+            raise ValueError(
+                f"{value} is not a loopback address: the admin port and every actor port would "
+                "be reachable from that network, where frames can be read and replayed "
+                "(SECURITY.md); pass --allow-remote (allow_remote = true) to accept that"
+            )
         return value
 
     @field_validator("apps", mode="before")
@@ -296,8 +310,10 @@ def is_loopback(address: str) -> bool:
 def telemetry_environment(config: DaemonConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """The variables the ``telemetry`` section sets for the actors: ``SAGALINE_TELEMETRY_<KEY>``
     (``otlp_endpoint``: ``SAGALINE_OTLP_ENDPOINT``); variables already set in ``environ`` win."""
-    wanted = {_TELEMETRY_ALIASES.get(key.lower(), f"SAGALINE_TELEMETRY_{key.upper()}"): _env_text(value)
-              for key, value in config.telemetry.items()}
+    wanted = {
+        _TELEMETRY_ALIASES.get(key.lower(), f"SAGALINE_TELEMETRY_{key.upper()}"): _env_text(value)
+        for key, value in config.telemetry.items()
+    }
     return {name: value for name, value in wanted.items() if name not in environ}
 
 
@@ -316,8 +332,11 @@ def _env_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def load_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None,
-                config_file: str | os.PathLike | None = None) -> DaemonConfig:
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike | None = None,
+) -> DaemonConfig:
     """Merge defaults, the TOML file, the environment and the flags; validate once.
 
     Args:
@@ -360,12 +379,18 @@ def _check_cluster(config: DaemonConfig, sources: dict) -> None:
     """A member shares the leader's PostgreSQL journal and holds partitions by leases."""
     if config.cluster.join is None:
         return
-    missing = [name for name, value in (("storage.url", config.storage.url), ("runs.lease_s", config.runs.lease_s))
-               if value is None]
+    missing = [
+        name
+        for name, value in (("storage.url", config.storage.url), ("runs.lease_s", config.runs.lease_s))
+        if value is None
+    ]
     if missing:
-        raise ConfigError(f"config error: cluster.join: a member daemon needs {' and '.join(missing)}: members "
-                          "share the leader's PostgreSQL journal (SQLite cannot be shared) and hold its partitions "
-                          f"by leases (from {_source_of('cluster.join', sources)})", "cluster.join")
+        raise ConfigError(
+            f"config error: cluster.join: a member daemon needs {' and '.join(missing)}: members "
+            "share the leader's PostgreSQL journal (SQLite cannot be shared) and hold its partitions "
+            f"by leases (from {_source_of('cluster.join', sources)})",
+            "cluster.join",
+        )
 
 
 def _check_domains(config: DaemonConfig, sources: dict) -> None:
@@ -377,8 +402,11 @@ def _check_domains(config: DaemonConfig, sources: dict) -> None:
     for section in ("domains", "faults"):
         unknown = sorted(set(getattr(config, section)) - set(known))
         if unknown:
-            raise ConfigError(f"config error: {section}: unknown domain {unknown[0]!r} (known: {', '.join(known)}; "
-                              f"from {_source_of(f'{section}.{unknown[0]}', sources)})", section)
+            raise ConfigError(
+                f"config error: {section}: unknown domain {unknown[0]!r} (known: {', '.join(known)}; "
+                f"from {_source_of(f'{section}.{unknown[0]}', sources)})",
+                section,
+            )
     for domain, settings in config.domains.items():
         problem = apps.settings_problem(domain, settings)
         if problem:

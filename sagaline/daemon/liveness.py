@@ -38,8 +38,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["WATCH_EVERY_S", "WATCHED", "Gone", "first_gone", "why", "RESTARTS_VARIABLE",
-           "parse_restarts", "format_restarts"]
+__all__ = [
+    "WATCH_EVERY_S",
+    "WATCHED",
+    "Gone",
+    "first_gone",
+    "why",
+    "RESTARTS_VARIABLE",
+    "parse_restarts",
+    "format_restarts",
+]
 
 #: Seconds between two checks of the watched processes (and two heartbeats).
 WATCH_EVERY_S = 0.25
@@ -78,8 +86,10 @@ def why(gone: Gone, max_restarts: int, max_seconds: float) -> str:
     """One log line saying what died and what that means."""
     line = f"{_WHAT[gone.name]} (pid {gone.pid}) is gone"
     if gone.name == "root":
-        line += (f": it gives up when its children restart more than {max_restarts} times within "
-                 f"{max_seconds:g} s (logs/actors.log says which), or it was killed")
+        line += (
+            f": it gives up when its children restart more than {max_restarts} times within "
+            f"{max_seconds:g} s (logs/actors.log says which), or it was killed"
+        )
     return line + "; nothing inside the daemon can heal that"
 
 

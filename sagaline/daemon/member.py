@@ -45,13 +45,13 @@ def tree_domains(config: DaemonConfig, apps: Any) -> tuple[dict[str, str], int |
         ConfigError: a declared domain is unknown or needs a capability not declared.
     """
     try:
-        placement = place(config.cluster.capabilities, config.cluster.role,
-                          {d.name: d.requires for d in apps.domains})
+        placement = place(config.cluster.capabilities, config.cluster.role, {d.name: d.requires for d in apps.domains})
     except ValueError as exc:
         raise ConfigError(f"config error: {exc}", "cluster.capabilities") from None
     every = apps.domain_actors(placement.domains or ())
-    chosen = {name: path for name, path in every.items()
-              if (name == "flow" and placement.flow) or name in placement.domains}
+    chosen = {
+        name: path for name, path in every.items() if (name == "flow" and placement.flow) or name in placement.domains
+    }
     return chosen, placement.share
 
 
@@ -76,11 +76,17 @@ def start_mirror(handle: Any, registry: Any, config: DaemonConfig, secret: bytes
     conflicts = mirror.sync()
     if conflicts:
         mirror.drop()  # this member will not run: take back what it shared
-        raise DomainConflict(f"{', '.join(conflicts)} already run(s) in the convention led by "
-                             f"{config.cluster.join}: each domain actor runs once; leave it out of one "
-                             "daemon's [cluster] capabilities.domains")
-    _log.info("member of the convention led by %s: %d entries shared from it, %d to it", config.cluster.join,
-              len(mirror.pulled), len(mirror.pushed))
+        raise DomainConflict(
+            f"{', '.join(conflicts)} already run(s) in the convention led by "
+            f"{config.cluster.join}: each domain actor runs once; leave it out of one "
+            "daemon's [cluster] capabilities.domains"
+        )
+    _log.info(
+        "member of the convention led by %s: %d entries shared from it, %d to it",
+        config.cluster.join,
+        len(mirror.pulled),
+        len(mirror.pushed),
+    )
     return mirror
 
 

@@ -80,8 +80,9 @@ class MirrorPlan:
 def mirror_plan(source: dict[str, Any], target: dict[str, Any], copied: dict[str, Any]) -> MirrorPlan:
     """PURE. Make ``target`` hold ``source``'s entries, changing only ``copied`` (the copies made before)."""
     register: dict[str, Any] = {}
-    unregister: dict[str, Any] = {key: holder for key, holder in copied.items()
-                                  if key not in source or source[key] != holder}
+    unregister: dict[str, Any] = {
+        key: holder for key, holder in copied.items() if key not in source or source[key] != holder
+    }
     conflicts = []
     for key, holder in source.items():
         there = target.get(key)
@@ -143,8 +144,15 @@ class RegistryMirror:
             if isinstance(self.handle.ask(self.remote, Renew(key=key, holder=holder), timeout), RegistryError):
                 del self.pushed[key]
 
-    def _apply(self, registry: Any, plan: MirrorPlan, copies: dict[str, Any], timeout: float,
-               ttl_s: float | None = None, value: Any = None) -> None:
+    def _apply(
+        self,
+        registry: Any,
+        plan: MirrorPlan,
+        copies: dict[str, Any],
+        timeout: float,
+        ttl_s: float | None = None,
+        value: Any = None,
+    ) -> None:
         for key, holder in plan.unregister.items():
             self.handle.ask(registry, Unregister(key=key, holder=holder), timeout)
             copies.pop(key, None)
@@ -165,11 +173,14 @@ def find_leader_registry(leader: tuple[str, int], secret: bytes, timeout: float 
 
     command = [sys.executable, "-m", "sagaline.daemon.leader_lookup", leader[0], str(leader[1])]
     try:
-        done = subprocess.run(command, input=secret.hex(), capture_output=True, text=True, timeout=timeout,
-                              close_fds=True)
+        done = subprocess.run(
+            command, input=secret.hex(), capture_output=True, text=True, timeout=timeout, close_fds=True
+        )
     except subprocess.TimeoutExpired:
         raise SagalineError(f"the leader at {leader[0]}:{leader[1]} did not answer within {timeout:g} s") from None
     if done.returncode != 0:
-        raise SagalineError(f"cannot join the convention led by {leader[0]}:{leader[1]}: "
-                            f"{done.stderr.strip()[-500:] or f'exit {done.returncode}'}")
+        raise SagalineError(
+            f"cannot join the convention led by {leader[0]}:{leader[1]}: "
+            f"{done.stderr.strip()[-500:] or f'exit {done.returncode}'}"
+        )
     return address_from_bytes(bytes.fromhex(done.stdout.strip()))

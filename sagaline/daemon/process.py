@@ -75,14 +75,17 @@ def run_daemon(config: DaemonConfig, out: Any = None) -> int:
             _log.error("failed to start: %s: %s", type(exc).__name__, exc)
             print(f"sagaline: the daemon failed to start: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"sagaline daemon ready: admin {info.bind_address}:{info.admin_port} pid {info.pid} "
-              f"data {info.data_dir} (stop: Ctrl-C or kill -TERM {info.pid})", file=out, flush=True)
+        print(
+            f"sagaline daemon ready: admin {info.bind_address}:{info.admin_port} pid {info.pid} "
+            f"data {info.data_dir} (stop: Ctrl-C or kill -TERM {info.pid})",
+            file=out,
+            flush=True,
+        )
         reason = daemon.serve(stop)
         report = daemon.stop(stop, reason)
         if reason == UNHEALTHY:
             _maybe_restart_in_place(config, stop)
-            _log.error("exiting with status %d so that the process manager starts the daemon again",
-                       EXIT_UNHEALTHY)
+            _log.error("exiting with status %d so that the process manager starts the daemon again", EXIT_UNHEALTHY)
             return EXIT_UNHEALTHY
         return EXIT_OK if report.clean else EXIT_FAILED
     finally:
@@ -98,15 +101,20 @@ def _maybe_restart_in_place(config: DaemonConfig, stop: StopRequest) -> None:
     if supervision.on_give_up != "restart" or stop.requested:
         return
     earlier, now = liveness.parse_restarts(os.environ.get(liveness.RESTARTS_VARIABLE)), time.monotonic()
-    if not restart_allowed(earlier, now, supervision.max_daemon_restarts,
-                                    supervision.daemon_restart_window_s):
-        _log.error("not restarting in place: more than %d restarts within %g s", supervision.max_daemon_restarts,
-                   supervision.daemon_restart_window_s)
+    if not restart_allowed(earlier, now, supervision.max_daemon_restarts, supervision.daemon_restart_window_s):
+        _log.error(
+            "not restarting in place: more than %d restarts within %g s",
+            supervision.max_daemon_restarts,
+            supervision.daemon_restart_window_s,
+        )
         return
     kept = tuple(t for t in earlier if now - t < supervision.daemon_restart_window_s) + (now,)
     os.environ[liveness.RESTARTS_VARIABLE] = liveness.format_restarts(kept)
-    _log.warning("restarting in place (on_give_up = restart; restart %d within %g s)", len(kept),
-                 supervision.daemon_restart_window_s)
+    _log.warning(
+        "restarting in place (on_give_up = restart; restart %d within %g s)",
+        len(kept),
+        supervision.daemon_restart_window_s,
+    )
     stop.close()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

@@ -48,8 +48,17 @@ from sagaline.supervisors.spec import ChildSpec, SupervisorFlags, child_spec, cl
 from sagaline.supervisors.supervisor import Supervisor
 from sagaline.supervisors.supervisor_args import SupervisorArgs
 
-__all__ = ["TreeConfig", "Tree", "tree_specs", "sagas_spec", "start_tree", "DEFAULT_RETENTION_S", "default_hosts",
-           "tree_pids", "journal_location"]
+__all__ = [
+    "TreeConfig",
+    "Tree",
+    "tree_specs",
+    "sagas_spec",
+    "start_tree",
+    "DEFAULT_RETENTION_S",
+    "default_hosts",
+    "tree_pids",
+    "journal_location",
+]
 
 REGISTRY = class_path(Registry)
 SUPERVISOR = class_path(Supervisor)
@@ -178,9 +187,13 @@ def tree_specs(config: TreeConfig) -> list[ChildSpec]:
     domains = config.domains if config.domains is not None else load_apps(apps, entry_points=False).domain_actors()
     specs = []
     for name, path in domains.items():
-        fields = {"db_path": store_location(config.storage_url, config.data_dir, name),
-                  "data_dir": str(config.data_dir), "synchronous": config.synchronous,
-                  "config": dict(config.domain_config.get(name, {})), "faults": list(config.faults.get(name, []))}
+        fields = {
+            "db_path": store_location(config.storage_url, config.data_dir, name),
+            "data_dir": str(config.data_dir),
+            "synchronous": config.synchronous,
+            "config": dict(config.domain_config.get(name, {})),
+            "faults": list(config.faults.get(name, [])),
+        }
         args = FlowArgs.parse({**fields, "apps": apps}) if name == "flow" else DomainArgs.parse(fields)
         specs.append(child_spec(name, path, args.model_dump(), name=f"domain:{name}"))
     if config.lease_s is not None:  # daemons sharing a journal may form a convention: watch it
@@ -197,15 +210,43 @@ def sagas_spec(config: TreeConfig) -> ChildSpec:
     count = config.host_count
     journal_path = journal_location(config)
     per_host = None if config.max_runs is None else max(1, -(-config.max_runs // count))
-    hosts = [child_spec(host_id(i), SAGA_HOST, HostArgs.parse({
-        "index": i, "count": count, "apps": list(config.apps), "journal": config.journal, "journal_path": journal_path,
-        "synchronous": config.synchronous, "halt_at": config.halt_at, "max_runs": per_host, "lease_s": config.lease_s,
-        "lease_share": config.lease_share, "settle_s": config.settle_s, "member": config.member,
-        "recovery_concurrency": config.recovery_concurrency, "isolation": config.isolation}).model_dump(),
-        name=host_key(i)) for i in range(count)]
-    args = SagaSupervisorArgs.parse({
-        "flags": SupervisorFlags(strategy="one_for_one"), "children": hosts, "count": count, "journal": config.journal,
-        "journal_path": journal_path, "retention_s": config.retention_s, "prune_every_s": config.prune_every_s})
+    hosts = [
+        child_spec(
+            host_id(i),
+            SAGA_HOST,
+            HostArgs.parse(
+                {
+                    "index": i,
+                    "count": count,
+                    "apps": list(config.apps),
+                    "journal": config.journal,
+                    "journal_path": journal_path,
+                    "synchronous": config.synchronous,
+                    "halt_at": config.halt_at,
+                    "max_runs": per_host,
+                    "lease_s": config.lease_s,
+                    "lease_share": config.lease_share,
+                    "settle_s": config.settle_s,
+                    "member": config.member,
+                    "recovery_concurrency": config.recovery_concurrency,
+                    "isolation": config.isolation,
+                }
+            ).model_dump(),
+            name=host_key(i),
+        )
+        for i in range(count)
+    ]
+    args = SagaSupervisorArgs.parse(
+        {
+            "flags": SupervisorFlags(strategy="one_for_one"),
+            "children": hosts,
+            "count": count,
+            "journal": config.journal,
+            "journal_path": journal_path,
+            "retention_s": config.retention_s,
+            "prune_every_s": config.prune_every_s,
+        }
+    )
     return child_spec(SAGAS_NAME, SAGA_SUPERVISOR, args.model_dump(), type="supervisor", name=SAGAS_NAME)
 
 
@@ -227,8 +268,7 @@ def start_tree(handle: Any, config: TreeConfig, timeout: float = 30.0) -> Tree:
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     registry, registry_pid = start_actor_with_pid(handle, REGISTRY, timeout=timeout)
     args = SupervisorArgs(flags=config.root_flags, children=tuple(tree_specs(config))).model_dump()
-    root, root_pid = start_actor_with_pid(handle, SUPERVISOR, args, registry=registry, child_id="root",
-                                          timeout=timeout)
+    root, root_pid = start_actor_with_pid(handle, SUPERVISOR, args, registry=registry, child_id="root", timeout=timeout)
     found: Entries = handle.ask(registry, Lookup(key=SAGAS_NAME), timeout)
     if not found.entries:
         raise RuntimeError("the saga supervisor did not register")
@@ -257,4 +297,3 @@ def _parent_pid(pid: int) -> int | None:
             return int(stat.read().rpartition(")")[2].split()[1])
     except (OSError, ValueError, IndexError):
         return None
-

@@ -100,7 +100,7 @@ class Pattern:
         parts = name.split(".")
         if self.segments[-1] == "#":
             head = self.segments[:-1]
-            return len(parts) >= len(head) and _same(head, parts[:len(head)])
+            return len(parts) >= len(head) and _same(head, parts[: len(head)])
         return len(parts) == len(self.segments) and _same(self.segments, parts)
 
 
@@ -180,9 +180,15 @@ class FlowService:
         event, reason = self._judge(cmd.event, now)
         pipeline, reliability = select_pipeline(event), reliability_of(event)
         deliveries = self.subscribers_for(event.name)
-        reply = EventPublished(headers=cmd.headers, event_id=event.id, accepted=not reason,
-                               reason=reason, pipeline=pipeline, stored=reliability == "persistent",
-                               delivered=len(deliveries))
+        reply = EventPublished(
+            headers=cmd.headers,
+            event_id=event.id,
+            accepted=not reason,
+            reason=reason,
+            pipeline=pipeline,
+            stored=reliability == "persistent",
+            delivered=len(deliveries),
+        )
         if reliability != "persistent":
             self._ring.append(event)
             return Publication(reply, event, deliveries)
@@ -197,16 +203,21 @@ class FlowService:
             return outcome.audit_event, str(outcome.violation)
         return outcome.event, ""
 
-    async def _store(self, cmd: PublishEvent, event: Event, reply: EventPublished,
-                     deliveries: tuple[Delivery, ...], now: datetime) -> Publication:
+    async def _store(
+        self, cmd: PublishEvent, event: Event, reply: EventPublished, deliveries: tuple[Delivery, ...], now: datetime
+    ) -> Publication:
         key = cmd.headers.idempotency_key or f"event:{cmd.event.id}"
         keyed = cmd.model_copy(update={"headers": cmd.headers.model_copy(update={"idempotency_key": key})})
         try:
             row = event_row(event, reply.pipeline, "persistent", key)
         except CodecError as exc:
             _log.warning("event %s not stored: %s", event.id, exc)
-            return Publication(reply.model_copy(update={"accepted": False, "stored": False, "delivered": 0,
-                               "reason": f"cannot be stored: {exc}"}), None)
+            return Publication(
+                reply.model_copy(
+                    update={"accepted": False, "stored": False, "delivered": 0, "reason": f"cannot be stored: {exc}"}
+                ),
+                None,
+            )
         fresh = False
 
         async def effect(conn: Connection) -> Reply:
@@ -214,6 +225,7 @@ class FlowService:
             fresh = True
             await self.store.insert_event(conn, row)
             return reply
+
         try:
             answered = await apply_once(self.store.db, keyed, effect, now)
         except StorageError as exc:
@@ -236,8 +248,7 @@ class FlowService:
 
     def unsubscribe(self, subscriber: Any, pattern: str | None = None) -> int:
         """Drop ``subscriber``'s ``pattern`` (all its patterns when None); return how many."""
-        keep = [(s, p) for s, p in self._subs
-                if not (s == subscriber and (pattern is None or p.text == pattern))]
+        keep = [(s, p) for s, p in self._subs if not (s == subscriber and (pattern is None or p.text == pattern))]
         removed, self._subs = len(self._subs) - len(keep), keep
         return removed
 
@@ -263,8 +274,11 @@ class FlowService:
         if limit == 0:
             return EventsPage(events=[])
         stored = await self.store.tail(limit, query.name_prefix, query.correlation_id)
-        recent = [e for e in self._ring if e.name.startswith(query.name_prefix)
-                  and query.correlation_id in (None, e.correlation_id)]
+        recent = [
+            e
+            for e in self._ring
+            if e.name.startswith(query.name_prefix) and query.correlation_id in (None, e.correlation_id)
+        ]
         merged = sorted(stored + recent, key=lambda e: (e.at, e.id))
         return EventsPage(events=merged[-limit:])
 

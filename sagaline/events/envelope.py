@@ -171,19 +171,21 @@ def new_event(
     """
     at = datetime.now(UTC) if now is None else now
     entry = known_event(name) if isinstance(name, str) else None
-    return parse_event({
-        "id": uuid7(_unix_ms(at)),
-        "at": at,
-        "name": name,
-        "source": source,
-        "correlation_id": correlation_id,
-        "causation_id": causation_id,
-        "payload": _as_map(payload),
-        "taxonomy_version": TAXONOMY_VERSION,
-        "event_version": entry.version if entry else 1,
-        "meta": _with_defaults(meta, entry),
-        "priority": priority or (entry.priority if entry else "normal"),
-    })
+    return parse_event(
+        {
+            "id": uuid7(_unix_ms(at)),
+            "at": at,
+            "name": name,
+            "source": source,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "payload": _as_map(payload),
+            "taxonomy_version": TAXONOMY_VERSION,
+            "event_version": entry.version if entry else 1,
+            "meta": _with_defaults(meta, entry),
+            "priority": priority or (entry.priority if entry else "normal"),
+        }
+    )
 
 
 def derive(
@@ -206,8 +208,14 @@ def derive(
         EventRejected: the envelope cannot be built.
     """
     return new_event(
-        name, source, payload, parent.correlation_id, parent.id,
-        now=now, priority=priority, meta=meta,
+        name,
+        source,
+        payload,
+        parent.correlation_id,
+        parent.id,
+        now=now,
+        priority=priority,
+        meta=meta,
     )
 
 

@@ -13,8 +13,15 @@ from sagaline.messages.base import ActorRef, Command, Message, Reply
 from sagaline.messages.ids import GivenId
 
 __all__ = [
-    "PublishEvent", "EventPublished", "SubscribeEvents", "EventsSubscribed", "UnsubscribeEvents",
-    "EventDelivery", "TailEvents", "EventsPage", "FlowError",
+    "PublishEvent",
+    "EventPublished",
+    "SubscribeEvents",
+    "EventsSubscribed",
+    "UnsubscribeEvents",
+    "EventDelivery",
+    "TailEvents",
+    "EventsPage",
+    "FlowError",
 ]
 
 

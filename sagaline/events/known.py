@@ -156,30 +156,39 @@ def known_events() -> Mapping[tuple[str, int], KnownEvent]:
     return MappingProxyType(_ENTRIES)
 
 
-def _builtin(name: str, payload: type[payloads.Payload], source: Domain,
-             reliability: Reliability, pipeline: Pipeline | None = None,
-             priority: Priority = "normal") -> KnownEvent:
+def _builtin(
+    name: str,
+    payload: type[payloads.Payload],
+    source: Domain,
+    reliability: Reliability,
+    pipeline: Pipeline | None = None,
+    priority: Priority = "normal",
+) -> KnownEvent:
     description = (payload.__doc__ or "").strip().splitlines()[0]
-    return register_event(KnownEvent(
-        name=name, version=1, payload=payload, sources=frozenset({source}),
-        reliability=reliability, pipeline=pipeline, priority=priority,
-        description=description,
-    ))
+    return register_event(
+        KnownEvent(
+            name=name,
+            version=1,
+            payload=payload,
+            sources=frozenset({source}),
+            reliability=reliability,
+            pipeline=pipeline,
+            priority=priority,
+            description=description,
+        )
+    )
 
 
 # Defaults from the original where it had them (reference, seed inventory:
 # saga lifecycle realtime; audit.event_drop realtime/high); the rest are ours.
-FLOW_REACTOR_RETRY = _builtin(
-    "flow.reactor.retry", payloads.FlowReactorRetry, "flow", "transient")
-REACTOR_SAGA_COMPLETE = _builtin(
-    "reactor.saga.complete", payloads.SagaComplete, "flow", "persistent", "realtime")
-REACTOR_SAGA_FAIL = _builtin(
-    "reactor.saga.fail", payloads.SagaFail, "flow", "persistent", "realtime", "high")
-REACTOR_SAGA_STUCK = _builtin(
-    "reactor.saga.stuck", payloads.SagaStuck, "flow", "persistent", "realtime", "critical")
-AUDIT_EVENT_DROP = _builtin(
-    "audit.event_drop", payloads.EventDrop, "flow", "persistent", "realtime", "high")
+FLOW_REACTOR_RETRY = _builtin("flow.reactor.retry", payloads.FlowReactorRetry, "flow", "transient")
+REACTOR_SAGA_COMPLETE = _builtin("reactor.saga.complete", payloads.SagaComplete, "flow", "persistent", "realtime")
+REACTOR_SAGA_FAIL = _builtin("reactor.saga.fail", payloads.SagaFail, "flow", "persistent", "realtime", "high")
+REACTOR_SAGA_STUCK = _builtin("reactor.saga.stuck", payloads.SagaStuck, "flow", "persistent", "realtime", "critical")
+AUDIT_EVENT_DROP = _builtin("audit.event_drop", payloads.EventDrop, "flow", "persistent", "realtime", "high")
 SYSTEM_STORAGE_FAULT = _builtin(
-    "system.storage.fault", payloads.StorageFault, "flow", "transient", "realtime", "critical")
+    "system.storage.fault", payloads.StorageFault, "flow", "transient", "realtime", "critical"
+)
 SYSTEM_STORAGE_RECOVERED = _builtin(
-    "system.storage.recovered", payloads.StorageRecovered, "flow", "transient", "realtime")
+    "system.storage.recovered", payloads.StorageRecovered, "flow", "transient", "realtime"
+)

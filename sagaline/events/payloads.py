@@ -44,9 +44,7 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 class Payload(BaseModel):
     """Root of the payload schemas: frozen, strict, no unknown keys."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 class FlowReactorRetry(Payload):

@@ -108,9 +108,11 @@ FAMILIES: frozenset[str] = frozenset(
 #:   emits (the original said bolt, because its sagas lived there).
 #: - ``audit``: the validator runs on the flow bus; its ``audit.event_drop``
 #:   was sent as flow in the original, which its own map then refused.
-RUNTIME_CATEGORIES: Mapping[Domain, tuple[str, ...]] = MappingProxyType({
-    "flow": ("flow.reactor", "system", "ai", "reactor.saga", "audit"),
-})
+RUNTIME_CATEGORIES: Mapping[Domain, tuple[str, ...]] = MappingProxyType(
+    {
+        "flow": ("flow.reactor", "system", "ai", "reactor.saga", "audit"),
+    }
+)
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 _DOMAIN_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -163,11 +165,7 @@ def is_well_formed_name(name: object) -> bool:
     Each segment matches ``[a-z][a-z0-9_]*``; the whole is at most
     :data:`MAX_NAME_LENGTH` characters. Says nothing about the family.
     """
-    return (
-        isinstance(name, str)
-        and len(name) <= MAX_NAME_LENGTH
-        and _NAME_RE.fullmatch(name) is not None
-    )
+    return isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _NAME_RE.fullmatch(name) is not None
 
 
 def family_of(name: str) -> str:
@@ -187,9 +185,7 @@ def category_for(domain: str, name: str) -> str | None:
         domain had both), or None when ``domain`` may not emit ``name``.
     """
     matches = [
-        category
-        for category in _CATEGORIES.get(domain, ())
-        if name == category or name.startswith(category + ".")
+        category for category in _CATEGORIES.get(domain, ()) if name == category or name.startswith(category + ".")
     ]
     return max(matches, key=len, default=None)
 

@@ -195,22 +195,29 @@ def _clip(text: str) -> str:
 def _registered_domain(event: Event) -> Violation | None:
     if event.source in domains():
         return None
-    return _broken(Rule.UNKNOWN_SOURCE, f"{event.source!r} is not a registered domain; known: "
-                   f"{', '.join(domains())}", event)
+    return _broken(
+        Rule.UNKNOWN_SOURCE, f"{event.source!r} is not a registered domain; known: {', '.join(domains())}", event
+    )
 
 
 def _taxonomy_version(event: Event) -> Violation | None:
     if event.taxonomy_version == TAXONOMY_VERSION:
         return None
-    return _broken(Rule.TAXONOMY_VERSION, f"taxonomy v{event.taxonomy_version} is not "
-                   f"v{TAXONOMY_VERSION}, the only one these rules define", event)
+    return _broken(
+        Rule.TAXONOMY_VERSION,
+        f"taxonomy v{event.taxonomy_version} is not v{TAXONOMY_VERSION}, the only one these rules define",
+        event,
+    )
 
 
 def _name_format(event: Event) -> Violation | None:
     if is_well_formed_name(event.name):
         return None
-    return _broken(Rule.NAME_FORMAT, "want two or more [a-z][a-z0-9_]* segments joined "
-                   f"by dots, at most {MAX_NAME_LENGTH} characters", event)
+    return _broken(
+        Rule.NAME_FORMAT,
+        f"want two or more [a-z][a-z0-9_]* segments joined by dots, at most {MAX_NAME_LENGTH} characters",
+        event,
+    )
 
 
 def _family(event: Event) -> Violation | None:
@@ -237,8 +244,9 @@ def _registered_source(event: Event) -> Violation | None:
     entry = known_event(event.name, event.event_version)
     if entry is None or event.source in entry.sources:
         return None
-    return _broken(Rule.SOURCE_NOT_REGISTERED,
-                   f"{event.source} is not among its sources {sorted(entry.sources)}", event)
+    return _broken(
+        Rule.SOURCE_NOT_REGISTERED, f"{event.source} is not among its sources {sorted(entry.sources)}", event
+    )
 
 
 def _payload_schema(event: Event) -> Violation | None:
@@ -273,9 +281,7 @@ def _meta_problem(meta: dict[str, Any], entry: KnownEvent | None) -> str | None:
 
 
 def _flags_problem(flags: object) -> str | None:
-    if isinstance(flags, dict) and all(
-        isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()
-    ):
+    if isinstance(flags, dict) and all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()):
         return None
     return "flags must map flag names to booleans"
 
@@ -310,21 +316,24 @@ _CHECKS: tuple[Callable[[Event], Violation | None], ...] = (
 _Act = Callable[[Event | None, Violation, object, DropCounter | None, datetime | None], Validated | Dropped]
 
 
-def _raise(event: Event | None, violation: Violation, candidate: object,
-           drops: DropCounter | None, now: datetime | None) -> Validated | Dropped:
+def _raise(
+    event: Event | None, violation: Violation, candidate: object, drops: DropCounter | None, now: datetime | None
+) -> Validated | Dropped:
     raise EventRejected(violation)
 
 
-def _warn(event: Event | None, violation: Violation, candidate: object,
-          drops: DropCounter | None, now: datetime | None) -> Validated | Dropped:
+def _warn(
+    event: Event | None, violation: Violation, candidate: object, drops: DropCounter | None, now: datetime | None
+) -> Validated | Dropped:
     if event is None:
         return _drop(event, violation, candidate, drops, now)
     _log.warning("event breaks a rule, passed anyway (warn mode): %s", _clip(str(violation)))
     return Validated(event, violation)
 
 
-def _drop(event: Event | None, violation: Violation, candidate: object,
-          drops: DropCounter | None, now: datetime | None) -> Validated | Dropped:
+def _drop(
+    event: Event | None, violation: Violation, candidate: object, drops: DropCounter | None, now: datetime | None
+) -> Validated | Dropped:
     _log.warning("event dropped: %s", _clip(str(violation)))
     if drops is not None:
         drops.record(violation.rule)
@@ -345,7 +354,9 @@ def _audit_event(candidate: object, violation: Violation, now: datetime | None) 
         event=_dropped_event(raw),
     )
     return new_event(
-        "audit.event_drop", "flow", payload,
+        "audit.event_drop",
+        "flow",
+        payload,
         correlation_id if is_uuid7(correlation_id) else uuid7(),
         causation_id if is_uuid7(causation_id) else None,
         now=now,
@@ -361,8 +372,11 @@ def _dropped_event(raw: Mapping[str, Any]) -> dict[str, Any]:
             return fields
     except CodecError:
         pass
-    brief = {k: _clip(v) if isinstance(v, str) else v for k, v in fields.items()
-             if v is None or isinstance(v, (str, bool, float)) or (isinstance(v, int) and v in _INT64)}
+    brief = {
+        k: _clip(v) if isinstance(v, str) else v
+        for k, v in fields.items()
+        if v is None or isinstance(v, (str, bool, float)) or (isinstance(v, int) and v in _INT64)
+    }
     return {**brief, "truncated": True}
 
 

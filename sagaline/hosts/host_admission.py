@@ -98,8 +98,9 @@ class Admission:
         if refused is not None:
             return refused
         if host.storage.fault is not None:
-            return SagaRefused(code="storage_unavailable",
-                               message=f"the journal cannot be written: {host.storage.fault}")
+            return SagaRefused(
+                code="storage_unavailable", message=f"the journal cannot be written: {host.storage.fault}"
+            )
         if host.exiting:
             return SagaRefused(code="unavailable", message="the saga host is shutting down")
         limit = host.cfg.max_runs
@@ -124,8 +125,9 @@ class Admission:
             host.post(sender, SagaAccepted(correlation_id=cid, saga=saga, existing=True, address=self._address_of(cid)))
         return True
 
-    def _answer_recorded(self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any,
-                         status: str) -> None:
+    def _answer_recorded(
+        self, message: StartSaga, cid: str, saga: str, out: RunOutcome | None, sender: Any, status: str
+    ) -> None:
         """A start under the id of a run that exists: that run (its saga's), or a refusal if another saga holds it."""
         host = self.host
         if saga != message.saga:
@@ -145,6 +147,8 @@ class Admission:
 
 def _taken(cid: str, saga: str, status: str) -> SagaRefused:
     """One run per correlation id (a registry's unique key): another saga's start under it is refused."""
-    return SagaRefused(code="correlation_id_taken",
-                       message=f"correlation id {cid} is held by a run of {saga!r} ({status}); "
-                               "start another saga under a new id (its causation id may name this run)")
+    return SagaRefused(
+        code="correlation_id_taken",
+        message=f"correlation id {cid} is held by a run of {saga!r} ({status}); "
+        "start another saga under a new id (its causation id may name this run)",
+    )

@@ -20,8 +20,16 @@ from sagaline.hosts.saga_run import Operation
 from sagaline.messages.saga import StartSaga
 from sagaline.saga.journal import HaltRule
 
-__all__ = ["HostArgs", "Launch", "NewRun", "Rebuild", "Successor", "DEFAULT_RECOVERY_CONCURRENCY",
-           "DEFAULT_MAX_DEATHS", "DEFAULT_FINISHED_CACHE"]
+__all__ = [
+    "HostArgs",
+    "Launch",
+    "NewRun",
+    "Rebuild",
+    "Successor",
+    "DEFAULT_RECOVERY_CONCURRENCY",
+    "DEFAULT_MAX_DEATHS",
+    "DEFAULT_FINISHED_CACHE",
+]
 
 #: Runs rebuilt from the journal at once, per host.
 DEFAULT_RECOVERY_CONCURRENCY = 256
@@ -124,5 +132,8 @@ class HostArgs(ActorArgs):
 
     def for_process_run(self, launch: Launch, directory: dict[str, Any]) -> dict[str, Any]:
         """The args of a single-run child host for ``launch``."""
-        return {**self.model_dump(exclude={"directory", "launch", "index", "count", "lease_share"}),
-                "directory": dict(directory), "launch": launch}
+        return {
+            **self.model_dump(exclude={"directory", "launch", "index", "count", "lease_share"}),
+            "directory": dict(directory),
+            "launch": launch,
+        }

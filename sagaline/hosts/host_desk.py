@@ -101,9 +101,14 @@ class HostDesk:
             self._reply(client, request)
             return
         if not isinstance(request, SERVED):
-            self._reply(client, AdminError(code="unsupported", message=f"a saga host answers only "
-                                           f"{', '.join(c.__name__ for c in SERVED)}; ask an admin worker",
-                                           request=type(request).__name__))
+            self._reply(
+                client,
+                AdminError(
+                    code="unsupported",
+                    message=f"a saga host answers only {', '.join(c.__name__ for c in SERVED)}; ask an admin worker",
+                    request=type(request).__name__,
+                ),
+            )
             return
         refusal = self._refusal(request)
         if refusal is not None:
@@ -126,22 +131,33 @@ class HostDesk:
             return
         waited = time.monotonic() - entry.began
         allowed = entry.request.deadline_s()
-        self._reply(entry.client, error(entry.request, "timeout", f"no answer from the saga host within "
-                                                                  f"{allowed:g} s (waited {waited:.2f} s)",
-                                        waited_s=round(waited, 3)))
+        self._reply(
+            entry.client,
+            error(
+                entry.request,
+                "timeout",
+                f"no answer from the saga host within {allowed:g} s (waited {waited:.2f} s)",
+                waited_s=round(waited, 3),
+            ),
+        )
 
     def _refusal(self, request: AdminStartSaga | AdminWaitRun) -> AdminError | None:
         cid = request.correlation_id
         if cid is None:
-            return error(request, "unsupported", "a start sent to a saga host carries its correlation id; "
-                                                 "ask an admin worker")
+            return error(
+                request, "unsupported", "a start sent to a saga host carries its correlation id; ask an admin worker"
+            )
         owner = partition_of(cid, self.partitions)
         if owner == self.partition and self.host.stands_by():  # a worker's request is forwarded to the owner
-            return error(request, "unavailable", f"another daemon's host holds partition {owner} now; "
-                                                 "ask an admin worker")
+            return error(
+                request, "unavailable", f"another daemon's host holds partition {owner} now; ask an admin worker"
+            )
         if owner != self.partition:
-            return error(request, "unavailable", f"run {cid} belongs to saga host {owner}, not {self.partition}; "
-                                                 "ask the door for the directory again")
+            return error(
+                request,
+                "unavailable",
+                f"run {cid} belongs to saga host {owner}, not {self.partition}; ask the door for the directory again",
+            )
         return None
 
     def _continue(self, number: int, reply: Any) -> None:

@@ -34,8 +34,9 @@ from sagaline.storage.errors import StorageError
 __all__ = ["forward_on"]
 
 
-def forward_on(lease: PartitionLease | None, message: Any, sender: Any, post: Callable[[Any, Any], None],
-               from_desk: bool) -> bool:
+def forward_on(
+    lease: PartitionLease | None, message: Any, sender: Any, post: Callable[[Any, Any], None], from_desk: bool
+) -> bool:
     """Send ``message`` (from ``sender``) on to the host holding ``lease``'s partition; True when sent.
 
     False (the caller answers itself): no leases, this host holds the partition, the request came

@@ -92,8 +92,9 @@ class JournalFaults:
         """Starts whose first record is not durable are taken back and refused: never half-accepted
         (a single-run host tells its parent, which answers the starter, and exits)."""
         host = self.host
-        refusal = host.admission.refusal() or SagaRefused(code="storage_unavailable",
-                                                          message="the journal cannot be written")
+        refusal = host.admission.refusal() or SagaRefused(
+            code="storage_unavailable", message="the journal cannot be written"
+        )
         for cid in host.journal.withdraw_starts():
             if host.cfg.launch is not None:
                 host.post(host.parent, RunWithdrawn(correlation_id=cid, reason=host.storage.fault or ""))
@@ -104,8 +105,9 @@ class JournalFaults:
                 run.done = True
                 host.run_timers.cancel_all(_of_run(cid))
                 if run.successor is not None:
-                    host.requests.answer(run.successor.reply_to, run.successor.predecessor, False, "unknown",
-                                         refusal.message)
+                    host.requests.answer(
+                        run.successor.reply_to, run.successor.predecessor, False, "unknown", refusal.message
+                    )
             host.answer_all(host.book.withdrawn(cid, refusal))
 
     def halted(self, rule: Any) -> None:

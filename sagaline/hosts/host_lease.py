@@ -60,9 +60,19 @@ class LeaseLost(SagalineError):
 class PartitionLease:
     """One host's claim on one partition: held or not, and when to claim next."""
 
-    def __init__(self, store: Any, index: int, count: int, duration: float, *, member: str = "",
-                 endpoint: tuple[str, int] | None = None, share: int | None = None, settle_s: float = 30.0,
-                 now: float = 0.0) -> None:
+    def __init__(
+        self,
+        store: Any,
+        index: int,
+        count: int,
+        duration: float,
+        *,
+        member: str = "",
+        endpoint: tuple[str, int] | None = None,
+        share: int | None = None,
+        settle_s: float = 30.0,
+        now: float = 0.0,
+    ) -> None:
         self.store = store
         """The journal (its ``claim`` writes the lease, its ``fence`` guards every write)."""
         self.resource = partition_resource(index, count)
@@ -71,8 +81,9 @@ class PartitionLease:
         self.mismatch: set[int] = set()
         """Other partition counts found in the journal's live leases (then this host never claims)."""
         self.duration = duration
-        self.owner = owner_name(member or f"{socket.gethostname()}:{os.getpid()}", index, uuid.uuid4().hex[:8],
-                                endpoint)
+        self.owner = owner_name(
+            member or f"{socket.gethostname()}:{os.getpid()}", index, uuid.uuid4().hex[:8], endpoint
+        )
         """This host's unique name in the lease table (its daemon, partition, and address)."""
         self.share, self.settle_s, self.started_at = share, settle_s, now
         self.wait: float | None = 0.0
@@ -97,8 +108,9 @@ class PartitionLease:
                 return False
         if self.held is None and self.share is not None:
             leases = {lease.resource: lease for lease in stored}
-            self.wait = claim_in(self.resource, self.resources, leases, self.owner, self.share, now,
-                                 self.started_at, self.settle_s)
+            self.wait = claim_in(
+                self.resource, self.resources, leases, self.owner, self.share, now, self.started_at, self.settle_s
+            )
             if self.wait != 0.0:
                 self.holder = leases.get(self.resource)
                 return False
@@ -145,9 +157,13 @@ class PartitionLease:
     def refusal(self) -> str:
         """Why a start is refused while standing by."""
         if self.mismatch:
-            return (f"this daemon has {self.count} saga-host partitions but the journal's live leases are of "
-                    f"{', '.join(map(str, sorted(self.mismatch)))}: every daemon sharing a journal must use the same "
-                    "runs.hosts; this daemon's hosts take no partition")
+            return (
+                f"this daemon has {self.count} saga-host partitions but the journal's live leases are of "
+                f"{', '.join(map(str, sorted(self.mismatch)))}: every daemon sharing a journal must use the same "
+                "runs.hosts; this daemon's hosts take no partition"
+            )
         holder = self.holder.owner if self.holder is not None else "another host"
-        return (f"{holder} owns {self.resource} (this daemon's host stands by until its lease expires); "
-                "start the run through that daemon, or retry")
+        return (
+            f"{holder} owns {self.resource} (this daemon's host stands by until its lease expires); "
+            "start the run through that daemon, or retry"
+        )

@@ -69,8 +69,12 @@ class ProcessRuns:
     def spawn(self, launch: Launch) -> None:
         """Start, rebuild or succeed run ``launch.run_id`` in a single-run child host."""
         host = self.host
-        spec = child_spec(f"run:{launch.run_id}", self.host_class,
-                          host.cfg.for_process_run(launch, host.directory), restart="temporary")
+        spec = child_spec(
+            f"run:{launch.run_id}",
+            self.host_class,
+            host.cfg.for_process_run(launch, host.directory),
+            restart="temporary",
+        )
         child = Child(spec.id, spec)
         host.book.processes[launch.run_id] = child
         host.book.process_sagas[launch.run_id] = launch.saga
@@ -93,8 +97,7 @@ class ProcessRuns:
         book = self.host.book
         child = book.processes.get(message.correlation_id)
         if child is not None:
-            self.host.answer_all(book.begun(message.correlation_id, book.process_sagas[message.correlation_id],
-                                            sender))
+            self.host.answer_all(book.begun(message.correlation_id, book.process_sagas[message.correlation_id], sender))
 
     def run_withdrawn(self, message: RunWithdrawn) -> None:
         host, cid = self.host, message.correlation_id
@@ -113,7 +116,17 @@ class ProcessRuns:
             self.host.answer_ended(request, requester)
 
     def which_children(self) -> Children:
-        return Children(children=tuple(
-            ChildInfo(id=c.id, address=c.address, status="running" if c.alive else "undefined", type="worker",
-                      restarts=c.restarts, pid=c.pid, name=run_key(c.id[4:]))
-            for c in self.host.book.processes.values()))
+        return Children(
+            children=tuple(
+                ChildInfo(
+                    id=c.id,
+                    address=c.address,
+                    status="running" if c.alive else "undefined",
+                    type="worker",
+                    restarts=c.restarts,
+                    pid=c.pid,
+                    name=run_key(c.id[4:]),
+                )
+                for c in self.host.book.processes.values()
+            )
+        )

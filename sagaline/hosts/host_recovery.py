@@ -79,8 +79,9 @@ class Recovery:
             if run.saga in host.sagas:
                 host.book.to_recover[run.run_id] = run.saga
             else:
-                self._mark_needs_operator(run.run_id, run.saga, "unknown_saga",
-                                          f"no saga named {run.saga!r} in the catalog")
+                self._mark_needs_operator(
+                    run.run_id, run.saga, "unknown_saga", f"no saga named {run.saga!r} in the catalog"
+                )
         if host.book.to_recover:
             _log.info("host %d: recovering %d unfinished runs", host.cfg.index, len(host.book.to_recover))
 
@@ -129,8 +130,12 @@ class Recovery:
             return
         deaths = host.book.died(cid)
         if deaths >= host.cfg.max_deaths:
-            self._mark_needs_operator(cid, saga, "saga_actor_died",
-                                      f"its actor died {deaths} times (last: {reason.kind} {reason.detail or ''})")
+            self._mark_needs_operator(
+                cid,
+                saga,
+                "saga_actor_died",
+                f"its actor died {deaths} times (last: {reason.kind} {reason.detail or ''})",
+            )
             return
         _log.warning("the actor of run %s died (%s); rebuilding it from the journal", cid, reason.kind)
         host.respawn.append((cid, saga))

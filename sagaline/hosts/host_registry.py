@@ -48,8 +48,13 @@ class HostRegistry:
         return Entries(entries=() if entry is None else (Entry(key=entry.key, holder=entry.holder, value=entry.value),))
 
     def select(self, message: Select) -> Entries:
-        found = self.table().select(message.key_prefix, message.key_pattern,
-                                    [(c.path, c.op, c.operand) for c in message.where], message.holder, message.limit)
+        found = self.table().select(
+            message.key_prefix,
+            message.key_pattern,
+            [(c.path, c.op, c.operand) for c in message.where],
+            message.holder,
+            message.limit,
+        )
         return Entries(entries=tuple(Entry(key=e.key, holder=e.holder, value=e.value) for e in found))
 
     def count(self, message: Count) -> CountResult:
@@ -68,7 +73,7 @@ class HostRegistry:
     def registry_entry(self, key: str, holder: Any) -> None:
         """A registry key was registered (``holder``) or unregistered (None)."""
         if key.startswith("domain:"):
-            self.directory(key[len("domain:"):], holder)
+            self.directory(key[len("domain:") :], holder)
 
     def directory(self, name: str, address: Any) -> None:
         """Domain actor ``name`` is at ``address`` (None: gone); single-run hosts are told."""

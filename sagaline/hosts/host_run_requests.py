@@ -97,8 +97,9 @@ class RunRequests:
             out = host.journal.store.find(cid)[1] if host.durable else None
             if out is None and host.forwarded_elsewhere(message, sender):
                 return
-            host.post(sender, out or host.standing_by() or SagaRefused(code="unknown_run",
-                                                                       message=f"no run {cid!r:.80}"))
+            host.post(
+                sender, out or host.standing_by() or SagaRefused(code="unknown_run", message=f"no run {cid!r:.80}")
+            )
 
     def to_run(self, message: CancelRun | RunStatus, sender: Any) -> None:
         host, cid = self.host, message.correlation_id
@@ -156,8 +157,12 @@ class RunRequests:
     def retry_compensation(self, message: RetryCompensation, sender: Any) -> None:
         summary = self._operable(message.correlation_id, sender)
         if summary is not None:
-            self._decided(summary, decide_retry(summary), Operation("retry_compensations", sender,
-                                                                    steps=tuple(message.steps)), sender)
+            self._decided(
+                summary,
+                decide_retry(summary),
+                Operation("retry_compensations", sender, steps=tuple(message.steps)),
+                sender,
+            )
 
     def resume(self, message: ResumeRun, sender: Any) -> None:
         summary = self._operable(message.correlation_id, sender)
@@ -190,8 +195,9 @@ class RunRequests:
         summary = host.journal.store.find(cid)[0]
         if summary is None:
             self.answer(sender, cid, False, "unknown", "no such run")
-        elif host.book.known(cid) or any(r.successor and r.successor.predecessor == cid
-                                         for r in host.book.live.values()):
+        elif host.book.known(cid) or any(
+            r.successor and r.successor.predecessor == cid for r in host.book.live.values()
+        ):
             self.answer(sender, cid, False, summary.status, "the run is in progress")
         elif summary.saga not in host.sagas:
             self.answer(sender, cid, False, summary.status, f"saga {summary.saga!r} is not in the catalog")
@@ -199,8 +205,8 @@ class RunRequests:
             return summary
         return None
 
-    def answer(self, to: Any, cid: str, accepted: bool, status: str, text: str,
-               successor: str | None = None) -> None:
+    def answer(self, to: Any, cid: str, accepted: bool, status: str, text: str, successor: str | None = None) -> None:
         """Send an operator's answer about run ``cid`` to ``to``."""
-        self.host.post(to, OperatorAnswer(correlation_id=cid, accepted=accepted, status=status, message=text,
-                                          successor=successor))
+        self.host.post(
+            to, OperatorAnswer(correlation_id=cid, accepted=accepted, status=status, message=text, successor=successor)
+        )

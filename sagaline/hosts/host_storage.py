@@ -60,8 +60,12 @@ def measure(directory: Path, probe_name: str | None = None, sync: bool = False) 
         st = os.statvfs(directory)
     except OSError as exc:
         return judge(str(directory), None, unreachable=exc.strerror or str(exc))
-    space = Space(free_bytes=st.f_bavail * st.f_frsize, total_bytes=st.f_blocks * st.f_frsize,
-                  free_files=st.f_favail if st.f_files else None, read_only=bool(st.f_flag & os.ST_RDONLY))
+    space = Space(
+        free_bytes=st.f_bavail * st.f_frsize,
+        total_bytes=st.f_blocks * st.f_frsize,
+        free_files=st.f_favail if st.f_files else None,
+        read_only=bool(st.f_flag & os.ST_RDONLY),
+    )
     verdict = judge(str(directory), space)
     if verdict is not None or probe_name is None:
         return verdict
@@ -119,8 +123,9 @@ class StorageGuard:
         """The group commit failed: alert on the first failure; return the seconds until the next try."""
         self._edge(self.watch.write_failed(f"{exc.reason}: {exc}", now), now)
         delay = self.watch.delay
-        _log.warning("host %d: journal write failed (%s); %d records wait, retry in %.2f s",
-                     self.index, exc, pending, delay)
+        _log.warning(
+            "host %d: journal write failed (%s); %d records wait, retry in %.2f s", self.index, exc, pending, delay
+        )
         return delay
 
     def wrote(self, now: float) -> None:
@@ -137,14 +142,20 @@ class StorageGuard:
     def _edge(self, edge: Edge | None, now: float) -> None:
         if edge == FAULT:
             self.fault_id, self.began = uuid7(), now
-            _log.warning("host %d: the journal %s cannot be written (%s); its runs pause, new starts are refused "
-                         "with storage_unavailable", self.index, self.path, self.fault)
+            _log.warning(
+                "host %d: the journal %s cannot be written (%s); its runs pause, new starts are refused "
+                "with storage_unavailable",
+                self.index,
+                self.path,
+                self.fault,
+            )
             telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": self.index, "fault": self.fault})
             self.announce(fault_announcement(self.fault_id, self.index, self.path, self.fault or "unknown"))
         elif edge == RECOVERED:
             lasted = now - (self.began or now)
-            _log.warning("host %d: the journal %s is written again after %.1f s; its runs resume",
-                         self.index, self.path, lasted)
+            _log.warning(
+                "host %d: the journal %s is written again after %.1f s; its runs resume", self.index, self.path, lasted
+            )
             telemetry.execute(tn.SAGA_STORAGE_FAULT, {"count": 0}, {"host": self.index, "fault": None})
             self.announce(recovery_announcement(self.fault_id or uuid7(), self.index, self.path, lasted))
             self.fault_id = self.began = None

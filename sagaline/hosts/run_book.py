@@ -86,8 +86,10 @@ class RunBook:
         self.finished.move_to_end(cid)
         while len(self.finished) > self._cache:
             self.finished.popitem(last=False)
-        answers: list[tuple[Any, Any]] = [(who, result.model_copy(update={"existing": True}) if existing else result)
-                                          for who, existing in self.waiters.pop(cid, [])]
+        answers: list[tuple[Any, Any]] = [
+            (who, result.model_copy(update={"existing": True}) if existing else result)
+            for who, existing in self.waiters.pop(cid, [])
+        ]
         accepted = SagaAccepted(correlation_id=cid, saga=result.saga, existing=False)
         answers += [(who, accepted) for who in self.accepting.pop(cid, [])]
         return answers

@@ -141,10 +141,21 @@ class SagaHost(ChildKeeper):
         self.storage = StorageGuard(self.cfg.index, self.cfg.journal_path, self._to_bus)
         if self.durable and self.cfg.launch is None and self.storage.local:
             self.timers.start("storage", CHECK_EVERY_S)
-        self.lease = (PartitionLease(self.journal.store, self.cfg.index, self.cfg.count, self.cfg.lease_s,
-                                     member=self.cfg.member, endpoint=tcp_endpoint(self.myAddress),
-                                     share=self.cfg.lease_share, settle_s=self.cfg.settle_s, now=time.time())
-                      if self.cfg.lease_s and self.durable and self.cfg.launch is None else None)
+        self.lease = (
+            PartitionLease(
+                self.journal.store,
+                self.cfg.index,
+                self.cfg.count,
+                self.cfg.lease_s,
+                member=self.cfg.member,
+                endpoint=tcp_endpoint(self.myAddress),
+                share=self.cfg.lease_share,
+                settle_s=self.cfg.settle_s,
+                now=time.time(),
+            )
+            if self.cfg.lease_s and self.durable and self.cfg.launch is None
+            else None
+        )
         self.held: list[Routed | tuple[bytes, Any]] = []
         self.desk = HostDesk(self, self.cfg.index, self.cfg.count) if self.cfg.launch is None else None
         self.requests = RunRequests(self)
@@ -519,12 +530,23 @@ class SagaHost(ChildKeeper):
 
     def receive_GetHostStats(self, message: GetHostStats, sender: Any) -> None:
         j = self.journal
-        self.post(sender, HostStats(index=self.cfg.index, runs=len(self.book.live),
-                                    process_runs=len(self.book.processes), recovering=len(self.book.to_recover),
-                                    commits=j.commits, writes=j.writes, largest_batch=j.largest,
-                                    commit_failures=j.failures, envelopes=self.outbox.envelopes,
-                                    items=self.outbox.items, storage_fault=self.storage.fault,
-                                    desk_served=self.desk.served if self.desk is not None else 0))
+        self.post(
+            sender,
+            HostStats(
+                index=self.cfg.index,
+                runs=len(self.book.live),
+                process_runs=len(self.book.processes),
+                recovering=len(self.book.to_recover),
+                commits=j.commits,
+                writes=j.writes,
+                largest_batch=j.largest,
+                commit_failures=j.failures,
+                envelopes=self.outbox.envelopes,
+                items=self.outbox.items,
+                storage_fault=self.storage.fault,
+                desk_served=self.desk.served if self.desk is not None else 0,
+            ),
+        )
 
     def on_terminate(self, reason: Any) -> None:
         journal = getattr(self, "journal", None)

@@ -79,8 +79,13 @@ from sagaline.telemetry.core import telemetry
 __all__ = ["SagaRun", "HostPort", "Operation", "Tick", "ANNOUNCE_TIMEOUT_S", "RESEND_BACKOFF_S"]
 
 _log = logging.getLogger("sagaline.saga")
-_FINISH_EVENTS = {"completed": tn.SAGA_COMPLETE, "failed": tn.SAGA_FAIL, "stuck": tn.SAGA_STUCK,
-                  "cancelled": tn.SAGA_CANCELLED, "halted": tn.SAGA_FAIL}
+_FINISH_EVENTS = {
+    "completed": tn.SAGA_COMPLETE,
+    "failed": tn.SAGA_FAIL,
+    "stuck": tn.SAGA_STUCK,
+    "cancelled": tn.SAGA_CANCELLED,
+    "halted": tn.SAGA_FAIL,
+}
 #: Seconds to wait for the bus to confirm a stuck announcement before recording the finish anyway.
 ANNOUNCE_TIMEOUT_S = 5.0
 #: First and largest delay before an uncertain invocation is re-sent after a retryable failure.
@@ -196,8 +201,9 @@ class SagaRun:
         except InputError as exc:
             self._refuse(exc)
             return
-        record = Begin(start, self.executor.definition.version, now, self.state.status, resumed_from,
-                       dict(self.carried))
+        record = Begin(
+            start, self.executor.definition.version, now, self.state.status, resumed_from, dict(self.carried)
+        )
         self.host.record(self, record, lambda: self._begun(commands))
 
     def rebuild(self, history: RunHistory | None, operation: Operation | None = None) -> None:
@@ -233,8 +239,15 @@ class SagaRun:
             return
         self.carried = carry_over(self.executor, old, from_step)
         start = predecessor.begin.start
-        self.begin(StartSaga(saga=self.saga, inputs=dict(start.inputs), correlation_id=self.run_id,
-                             causation_id=predecessor.begin.run_id), resumed_from=predecessor.begin.run_id)
+        self.begin(
+            StartSaga(
+                saga=self.saga,
+                inputs=dict(start.inputs),
+                correlation_id=self.run_id,
+                causation_id=predecessor.begin.run_id,
+            ),
+            resumed_from=predecessor.begin.run_id,
+        )
 
     def _begun(self, commands: list) -> None:
         emit_start(self.meta, self.root_span, self.begun_ns, recovered=False, system_time=self.begun_wall)
@@ -296,8 +309,7 @@ class SagaRun:
         before = self.state
         self._apply(CancelRequested(message.reason))
         accepted = self.state is not before and self.state.stop == "cancel"
-        self.host.post(reply_to, CancelAnswer(correlation_id=self.run_id, accepted=accepted,
-                                              status=self.state.status))
+        self.host.post(reply_to, CancelAnswer(correlation_id=self.run_id, accepted=accepted, status=self.state.status))
         self._drain()
 
     # ----- applying events and carrying out commands ---------------------------------------
@@ -313,8 +325,9 @@ class SagaRun:
         if self.state is before:
             return  # stale (an old timer, a superseded answer): nothing to journal or do
         self.seq += 1
-        self.host.record(self, append_of(self.run_id, self.seq, now, event, self.state),
-                         lambda: self._carry_out(commands))
+        self.host.record(
+            self, append_of(self.run_id, self.seq, now, event, self.state), lambda: self._carry_out(commands)
+        )
         if self.executor.definition.announce:
             self._announce_retry(event)
 
@@ -328,8 +341,12 @@ class SagaRun:
             return
         code = event.outcome.error.code if event.outcome.error is not None else "failed"
         span = span_id_for(event.key, "run", step.attempt)
-        self.host.post(flow, retry_announcement(self.state, event.step, step.attempt + 1, code,
-                                                traceparent=traceparent(self.run_id, span)))
+        self.host.post(
+            flow,
+            retry_announcement(
+                self.state, event.step, step.attempt + 1, code, traceparent=traceparent(self.run_id, span)
+            ),
+        )
 
     def _carry_out(self, commands: list) -> None:
         """Carry out commands; local outcomes are queued and applied in order, not recursively."""
@@ -395,14 +412,25 @@ class SagaRun:
 
     def _finish(self, finished: Finished) -> None:
         result = outcome(self.state, finished)
-        telemetry.execute(_FINISH_EVENTS[finished.status], {"duration": time.monotonic_ns() - self.begun_ns},
-                          {**self.meta, "status": finished.status,
-                           "error": result.error, "failed_compensations": result.failed_compensations})
+        telemetry.execute(
+            _FINISH_EVENTS[finished.status],
+            {"duration": time.monotonic_ns() - self.begun_ns},
+            {
+                **self.meta,
+                "status": finished.status,
+                "error": result.error,
+                "failed_compensations": result.failed_compensations,
+            },
+        )
 
         def record() -> None:
             self.host.record(self, Finish(self.run_id, finished.status, result), lambda: self._end(result))
-        said = finish_announcement(self.state, result, self.seq, traceparent=traceparent(self.run_id, self.root_span)) \
-            if self.executor.definition.announce or finished.status == "stuck" else None
+
+        said = (
+            finish_announcement(self.state, result, self.seq, traceparent=traceparent(self.run_id, self.root_span))
+            if self.executor.definition.announce or finished.status == "stuck"
+            else None
+        )
         if said is not None:  # published before the finish is recorded: a rebuilt run says it again, once
             self._announce(said, record)
         else:
@@ -462,12 +490,16 @@ class SagaRun:
     def _operate(self, history: RunHistory, operation: Operation) -> None:
         """Apply the operator's action to the rebuilt run and answer it."""
         before = self.state
-        if operation.kind == "resume" and operation.from_step is not None and \
-                getattr(before.steps.get(operation.from_step), "status", None) != "pending":
+        if (
+            operation.kind == "resume"
+            and operation.from_step is not None
+            and getattr(before.steps.get(operation.from_step), "status", None) != "pending"
+        ):
             self._decline(history, f"a halted run resumes at its pending steps; {operation.from_step!r} is not one")
             return
-        event = RetryCompensations(tuple(operation.steps)) if operation.kind == "retry_compensations" \
-            else ResumeRequested()
+        event = (
+            RetryCompensations(tuple(operation.steps)) if operation.kind == "retry_compensations" else ResumeRequested()
+        )
         self._apply(event)
         if self.state is before:
             self._decline(history, f"nothing to do: the run is {before.status}")
@@ -490,5 +522,9 @@ class SagaRun:
         if self.successor is not None:
             self.successor.reply_to = None  # answered once
         if to is not None:
-            self.host.post(to, OperatorAnswer(correlation_id=cid, accepted=accepted, status=status,
-                                              message=message, successor=successor))
+            self.host.post(
+                to,
+                OperatorAnswer(
+                    correlation_id=cid, accepted=accepted, status=status, message=message, successor=successor
+                ),
+            )

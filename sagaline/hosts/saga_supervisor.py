@@ -189,8 +189,13 @@ class SagaSupervisor(Supervisor):
     def child_died(self, child: Child, reason: ExitReason) -> None:
         index = int(child.id.partition(":")[2])
         resent = [routed for _, routed in self.recent.pop(index, ())]
-        _log.warning("host %d died (%s %s); %d recent requests go to its successor", index, reason.kind,
-                     reason.detail or "", len(resent))
+        _log.warning(
+            "host %d died (%s %s); %d recent requests go to its successor",
+            index,
+            reason.kind,
+            reason.detail or "",
+            len(resent),
+        )
         if resent:  # answered twice at worst: every run request is idempotent
             self.parked[index] = resent + self.parked.get(index, [])
         super().child_died(child, reason)

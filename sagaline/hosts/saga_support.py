@@ -17,8 +17,7 @@ from sagaline.saga.records import error_to_data
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 
-__all__ = ["finished_of", "carry_over", "operator_outcome",
-           "emit_start", "note_invoke", "note_result"]
+__all__ = ["finished_of", "carry_over", "operator_outcome", "emit_start", "note_invoke", "note_result"]
 
 
 def finished_of(state: RunState) -> Finished:
@@ -32,8 +31,12 @@ def finished_of(state: RunState) -> Finished:
         error = StepError("cancelled", state.reason or "cancelled")
     elif state.status == "halted":
         error = StepError("halted", state.reason or "")
-    return Finished(state.status, result=state.result if state.status == "completed" else None,
-                    error=error, failed_compensations=state.failed_compensations())
+    return Finished(
+        state.status,
+        result=state.result if state.status == "completed" else None,
+        error=error,
+        failed_compensations=state.failed_compensations(),
+    )
 
 
 def carry_over(executor: Executor, old: RunState, from_step: str | None) -> dict[str, Any]:
@@ -54,21 +57,32 @@ def carry_over(executor: Executor, old: RunState, from_step: str | None) -> dict
     return carried
 
 
-def operator_outcome(run_id: str, saga: str, code: str, message: str, now: float,
-                     started_at: float | None = None) -> RunOutcome:
+def operator_outcome(
+    run_id: str, saga: str, code: str, message: str, now: float, started_at: float | None = None
+) -> RunOutcome:
     """The outcome recorded for a run marked ``needs_operator``."""
     error = error_to_data(StepError(code, message[:2000]))
-    return RunOutcome(correlation_id=run_id, saga=saga or "unknown", status="needs_operator", error=error,
-                      started_at=started_at, finished_at=now)
+    return RunOutcome(
+        correlation_id=run_id,
+        saga=saga or "unknown",
+        status="needs_operator",
+        error=error,
+        started_at=started_at,
+        finished_at=now,
+    )
 
 
 # ----- telemetry (``sagaline.telemetry.names``) ------------------------------------------------
 
+
 def emit_start(meta: dict[str, Any], span: str, begun_ns: int, recovered: bool, system_time: int | None = None) -> None:
     """``reactor.saga.start`` (``recovered``: rebuilt from the journal rather than started; ``system_time``:
     when it started, if not now)."""
-    telemetry.execute(tn.SAGA_START, {"system_time": system_time or time.time_ns(), "monotonic_time": begun_ns},
-                      {**meta, "span_id": span, "recovered": recovered})
+    telemetry.execute(
+        tn.SAGA_START,
+        {"system_time": system_time or time.time_ns(), "monotonic_time": begun_ns},
+        {**meta, "span_id": span, "recovered": recovered},
+    )
 
 
 _ROLLBACK_START = {"compensate": tn.COMPENSATE, "undo": tn.UNDO}
@@ -77,8 +91,15 @@ _ROLLBACK_STOP = {"compensate": tn.COMPENSATE_STOP, "undo": tn.UNDO_STOP}
 
 def note_invoke(meta: dict[str, Any], root_span: str, started: dict[str, int], inv: Invoke, span: str) -> None:
     """Step start, compensate or undo, as the invocation goes out."""
-    meta = {**meta, "step": inv.step, "kind": inv.kind, "attempt": inv.attempt,
-            "idempotency_key": inv.key, "span_id": span, "parent_span_id": root_span}
+    meta = {
+        **meta,
+        "step": inv.step,
+        "kind": inv.kind,
+        "attempt": inv.attempt,
+        "idempotency_key": inv.key,
+        "span_id": span,
+        "parent_span_id": root_span,
+    }
     now = time.monotonic_ns()
     if inv.kind == "run":
         started[inv.step] = now
@@ -95,10 +116,18 @@ def note_result(meta: dict[str, Any], started: dict[str, int], event: Any) -> No
     if event.kind in _ROLLBACK_STOP:
         began = started.pop(event.key, None)
         outcome = event.outcome
-        telemetry.execute(_ROLLBACK_STOP[event.kind], {"duration": time.monotonic_ns() - began if began else 0},
-                          {**meta, "step": event.step, "kind": event.kind, "idempotency_key": event.key,
-                           "outcome": "ok" if isinstance(outcome, Ok) else type(outcome).__name__.lower(),
-                           "reason": getattr(outcome, "error", None) or getattr(outcome, "reason", None)})
+        telemetry.execute(
+            _ROLLBACK_STOP[event.kind],
+            {"duration": time.monotonic_ns() - began if began else 0},
+            {
+                **meta,
+                "step": event.step,
+                "kind": event.kind,
+                "idempotency_key": event.key,
+                "outcome": "ok" if isinstance(outcome, Ok) else type(outcome).__name__.lower(),
+                "reason": getattr(outcome, "error", None) or getattr(outcome, "reason", None),
+            },
+        )
         return
     if event.kind != "run":
         return
@@ -108,6 +137,12 @@ def note_result(meta: dict[str, Any], started: dict[str, int], event: Any) -> No
     if isinstance(event.outcome, Ok):
         telemetry.execute(tn.STEP_STOP, {"duration": duration}, meta)
     else:
-        telemetry.execute(tn.STEP_EXCEPTION, {"duration": duration},
-                          {**meta, "kind": type(event.outcome).__name__.lower(),
-                           "reason": getattr(event.outcome, "error", None) or getattr(event.outcome, "reason", None)})
+        telemetry.execute(
+            tn.STEP_EXCEPTION,
+            {"duration": duration},
+            {
+                **meta,
+                "kind": type(event.outcome).__name__.lower(),
+                "reason": getattr(event.outcome, "error", None) or getattr(event.outcome, "reason", None),
+            },
+        )

@@ -63,13 +63,39 @@ from sagaline.messages.base import ActorRef, Message
 from sagaline.messages.saga import RunStatusName
 
 __all__ = [
-    "ADMIN_DOOR_NAME", "ADMIN_REGISTRY_KEY", "ADMIN_MAX_BYTES", "AdminErrorCode",
-    "AdminRequest", "AdminHealth", "AdminCatalog", "AdminListRuns", "AdminShowRun", "AdminStartSaga",
-    "AdminWaitRun", "AdminCancelRun", "AdminRetryCompensation", "AdminResumeRun", "AdminTree",
-    "AdminRegistryLookup", "AdminRegistrySelect", "AdminTailEvents", "AdminAppCommand", "AdminResult", "AdminError",
-    "AdminConvention", "ListMembers", "MemberList",
-    "AdminForward", "AdminDoorInit", "AdminDoorReady",
-    "AdminConnect", "AdminDirectory", "AdminBounced", "AdminWorkerPing", "AdminWorkerState", "ADMIN_MAX_DEPTH",
+    "ADMIN_DOOR_NAME",
+    "ADMIN_REGISTRY_KEY",
+    "ADMIN_MAX_BYTES",
+    "AdminErrorCode",
+    "AdminRequest",
+    "AdminHealth",
+    "AdminCatalog",
+    "AdminListRuns",
+    "AdminShowRun",
+    "AdminStartSaga",
+    "AdminWaitRun",
+    "AdminCancelRun",
+    "AdminRetryCompensation",
+    "AdminResumeRun",
+    "AdminTree",
+    "AdminRegistryLookup",
+    "AdminRegistrySelect",
+    "AdminTailEvents",
+    "AdminAppCommand",
+    "AdminResult",
+    "AdminError",
+    "AdminConvention",
+    "ListMembers",
+    "MemberList",
+    "AdminForward",
+    "AdminDoorInit",
+    "AdminDoorReady",
+    "AdminConnect",
+    "AdminDirectory",
+    "AdminBounced",
+    "AdminWorkerPing",
+    "AdminWorkerState",
+    "ADMIN_MAX_DEPTH",
     "admin_requests",
 ]
 
@@ -84,9 +110,21 @@ ADMIN_MAX_BYTES = 64 * 1024
 #: a value nested 460 levels deep overflowed Python's recursion limit (issue 16).
 ADMIN_MAX_DEPTH = 32
 
-AdminErrorCode = Literal["malformed", "too_large", "unknown_request", "unsupported_version", "invalid",
-                         "busy", "starting", "unavailable", "unsupported", "refused", "not_found", "timeout",
-                         "internal"]
+AdminErrorCode = Literal[
+    "malformed",
+    "too_large",
+    "unknown_request",
+    "unsupported_version",
+    "invalid",
+    "busy",
+    "starting",
+    "unavailable",
+    "unsupported",
+    "refused",
+    "not_found",
+    "timeout",
+    "internal",
+]
 
 _Id = Field(min_length=1, max_length=64)
 _Name = Field(min_length=1, max_length=200)

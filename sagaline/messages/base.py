@@ -51,8 +51,11 @@ class Message(BaseModel):
             return
         tag = cls.__name__
         holder = _REGISTRY.get(tag)
-        if holder is not None and holder is not cls and (
-            holder.__module__, holder.__qualname__) != (cls.__module__, cls.__qualname__):
+        if (
+            holder is not None
+            and holder is not cls
+            and (holder.__module__, holder.__qualname__) != (cls.__module__, cls.__qualname__)
+        ):
             raise TypeError(f"message tag {tag!r} already used by {holder.__module__}.{holder.__qualname__}")
         _REGISTRY[tag] = cls
 

@@ -107,9 +107,7 @@ def uuid7_time_ms(value: str) -> int:
 
 def _check_uuid7(value: str) -> str:
     if not is_uuid7(value):
-        raise ValueError(
-            "must be a lowercase UUID v7 (8-4-4-4-12 hex, version 7, variant 10xx)"
-        )
+        raise ValueError("must be a lowercase UUID v7 (8-4-4-4-12 hex, version 7, variant 10xx)")
     return value
 
 

@@ -38,15 +38,36 @@ from sagaline.messages.base import ActorRef, Message
 from sagaline.messages.ids import GivenId
 
 __all__ = [
-    "StartSaga", "SagaAccepted", "SagaRefused", "AwaitRun", "RunOutcome", "CancelRun",
-    "CancelAnswer", "RunStatus", "RunSnapshot", "StepSnapshot", "RunBegun", "RunEnded", "RunWithdrawn",
-    "DirectoryUpdate", "ListRuns", "RunSummary", "RunsPage", "RetryCompensation", "ResumeRun",
-    "OperatorAnswer", "RunStatusName", "GetHostStats", "HostStats", "ListLeases", "LeaseList",
+    "StartSaga",
+    "SagaAccepted",
+    "SagaRefused",
+    "AwaitRun",
+    "RunOutcome",
+    "CancelRun",
+    "CancelAnswer",
+    "RunStatus",
+    "RunSnapshot",
+    "StepSnapshot",
+    "RunBegun",
+    "RunEnded",
+    "RunWithdrawn",
+    "DirectoryUpdate",
+    "ListRuns",
+    "RunSummary",
+    "RunsPage",
+    "RetryCompensation",
+    "ResumeRun",
+    "OperatorAnswer",
+    "RunStatusName",
+    "GetHostStats",
+    "HostStats",
+    "ListLeases",
+    "LeaseList",
 ]
 
-RunStatusName = Literal["running", "draining", "rolling_back", "halted", "completed", "failed",
-                        "cancelled", "stuck", "needs_operator"]
-
+RunStatusName = Literal[
+    "running", "draining", "rolling_back", "halted", "completed", "failed", "cancelled", "stuck", "needs_operator"
+]
 
 
 class StartSaga(Message):
@@ -82,9 +103,18 @@ class SagaAccepted(Message):
 class SagaRefused(Message):
     """The request was refused; nothing started, nothing changed."""
 
-    code: Literal["invalid_correlation_id", "invalid_causation_id", "unknown_saga", "invalid_input",
-                  "unknown_run", "max_children", "unavailable", "journal_unavailable", "storage_unavailable",
-                  "correlation_id_taken"]
+    code: Literal[
+        "invalid_correlation_id",
+        "invalid_causation_id",
+        "unknown_saga",
+        "invalid_input",
+        "unknown_run",
+        "max_children",
+        "unavailable",
+        "journal_unavailable",
+        "storage_unavailable",
+        "correlation_id_taken",
+    ]
     """Why, as a stable code."""
     message: str
     """What was wrong, for a human."""

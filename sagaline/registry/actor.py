@@ -124,8 +124,10 @@ class Registry(BaseActor):
     def receive_Renew(self, message: Renew, sender: Any) -> None:
         holder = message.holder if message.holder is not None else sender
         code = self.table.renew(message.key, holder, time.monotonic())
-        self.send(sender, Registered(key=message.key, holder=holder) if code is None
-                  else RegistryError(code=code, key=message.key))
+        self.send(
+            sender,
+            Registered(key=message.key, holder=holder) if code is None else RegistryError(code=code, key=message.key),
+        )
 
     def on_timer(self, name: str, data: Any) -> None:
         if name == _EXPIRY:
@@ -213,12 +215,17 @@ class Registry(BaseActor):
         self.send(sender, Unsubscribed(removed=removed))
 
     def _tell(self, kind: str, entry: table.Entry, reason: str) -> None:
-        telemetry.execute(tn.REGISTRY_REGISTER if kind == "registered" else tn.REGISTRY_UNREGISTER,
-                          {"count": 1}, {"key": entry.key, "reason": reason})
+        telemetry.execute(
+            tn.REGISTRY_REGISTER if kind == "registered" else tn.REGISTRY_UNREGISTER,
+            {"count": 1},
+            {"key": entry.key, "reason": reason},
+        )
         for listener, prefix in self.listeners:
             if prefix is None or entry.key.startswith(prefix):
-                self.send(listener, RegistryEvent(kind=kind, key=entry.key, holder=entry.holder,
-                                                  value=entry.value, reason=reason))
+                self.send(
+                    listener,
+                    RegistryEvent(kind=kind, key=entry.key, holder=entry.holder, value=entry.value, reason=reason),
+                )
 
 
 def _wire(entry: table.Entry) -> Entry:

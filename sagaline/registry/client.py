@@ -82,8 +82,13 @@ class RegistryClient:
         found = self.lookup(key)
         return found[0][0] if found else None
 
-    def select(self, key_prefix: str | None = None, key_pattern: str | None = None,
-               where: tuple[Condition, ...] = (), limit: int | None = None) -> list[tuple[str, Any, Any]]:
+    def select(
+        self,
+        key_prefix: str | None = None,
+        key_pattern: str | None = None,
+        where: tuple[Condition, ...] = (),
+        limit: int | None = None,
+    ) -> list[tuple[str, Any, Any]]:
         """``[(key, address, value)]`` of the entries passing every filter, sorted by key."""
         reply = self._ask(Select(key_prefix=key_prefix, key_pattern=key_pattern, where=where, limit=limit))
         return [(e.key, e.holder, e.value) for e in reply.entries]

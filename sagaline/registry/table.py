@@ -18,8 +18,13 @@ __all__ = ["RegistryTable", "Entry", "matches"]
 
 _MISSING = object()
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-    "gt": operator.gt, "ge": operator.ge, "in": lambda a, b: a in b,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "in": lambda a, b: a in b,
 }
 
 
@@ -154,9 +159,14 @@ class RegistryTable:
             return len(self._entries)
         return sum(1 for k in self._entries if k.startswith(prefix))
 
-    def select(self, prefix: str | None = None, pattern: str | None = None,
-               where: Iterable[tuple[tuple[str, ...], str, Any]] = (), holder: Any = None,
-               limit: int | None = None) -> list[Entry]:
+    def select(
+        self,
+        prefix: str | None = None,
+        pattern: str | None = None,
+        where: Iterable[tuple[tuple[str, ...], str, Any]] = (),
+        holder: Any = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
         """Entries passing every filter, sorted by key (at most ``limit``)."""
         conditions = list(where)
         found = []

@@ -19,8 +19,14 @@ from typing import Any
 
 from sagaline.messages.codec import pack_value, register_extension, unpack_value
 
-__all__ = ["ADDRESS_EXT_CODE", "register_address_codec", "address_to_bytes", "address_from_bytes", "tcp_endpoint",
-           "tcp_address"]
+__all__ = [
+    "ADDRESS_EXT_CODE",
+    "register_address_codec",
+    "address_to_bytes",
+    "address_from_bytes",
+    "tcp_endpoint",
+    "tcp_address",
+]
 
 #: msgpack ext code for actor addresses (0..127; the codec's other users pick others).
 ADDRESS_EXT_CODE = 17
@@ -71,8 +77,14 @@ def address_from_bytes(data: bytes) -> Any:
     form = unpack_value(data)
     if isinstance(form, list) and len(form) == 2 and form[0] == "name" and isinstance(form[1], str):
         return ActorAddress(form[1])
-    if (isinstance(form, list) and len(form) == 3 and form[0] == "tcp" and isinstance(form[1], str)
-            and type(form[2]) is int and 0 < form[2] < 65536):
+    if (
+        isinstance(form, list)
+        and len(form) == 3
+        and form[0] == "tcp"
+        and isinstance(form[1], str)
+        and type(form[2]) is int
+        and 0 < form[2] < 65536
+    ):
         return ActorAddress(TCPv4ActorAddress(form[1], form[2], external=True))
     raise ValueError("not an encoded actor address")
 

@@ -44,8 +44,18 @@ from typing import Any
 
 from sagaline.runtime.frames import PayloadRefused
 
-__all__ = ["AllowList", "ALLOWED", "allow_classes", "restricted_loads", "class_name", "THESPIAN_CLASSES",
-           "STDLIB_CLASSES", "SAGALINE_CLASSES", "MESSAGE_PACKAGE", "MESSAGE_MODULES"]
+__all__ = [
+    "AllowList",
+    "ALLOWED",
+    "allow_classes",
+    "restricted_loads",
+    "class_name",
+    "THESPIAN_CLASSES",
+    "STDLIB_CLASSES",
+    "SAGALINE_CLASSES",
+    "MESSAGE_PACKAGE",
+    "MESSAGE_MODULES",
+]
 
 #: Every class in this package may travel (pure pydantic models, enums).
 MESSAGE_PACKAGE = "sagaline.messages"
@@ -55,29 +65,52 @@ MESSAGE_MODULES = (MESSAGE_PACKAGE, "sagaline.events.flow", "sagaline.supervisor
 #: Thespian classes seen on the wire (admin, logger, actors, clients), by module.
 THESPIAN_CLASSES: dict[str, tuple[str, ...]] = {
     "thespian.actors": (
-        "ActorAddress", "ActorExitRequest", "ChildActorExited", "PoisonMessage", "WakeupMessage", "DeadEnvelope",
-        "WatchMessage", "ActorSystemConventionUpdate", "ActorSystemMessage",
+        "ActorAddress",
+        "ActorExitRequest",
+        "ChildActorExited",
+        "PoisonMessage",
+        "WakeupMessage",
+        "DeadEnvelope",
+        "WatchMessage",
+        "ActorSystemConventionUpdate",
+        "ActorSystemMessage",
     ),
     "thespian.system.transport.IPBase": (
-        "IPActorAddress", "TCPv4ActorAddress", "TCPv6ActorAddress", "UDPv4ActorAddress", "RoutedTCPv4ActorAddress",
+        "IPActorAddress",
+        "TCPv4ActorAddress",
+        "TCPv6ActorAddress",
+        "UDPv4ActorAddress",
+        "RoutedTCPv4ActorAddress",
         "TXOnlyAdminTCPv4ActorAddress",
     ),
     "thespian.system.transport.TCPTransport": ("RoutedTCPv4ActorAddress", "TXOnlyAdminTCPv4ActorAddress"),
     "thespian.system.transport": ("ForwardMessage",),
     "thespian.system.addressManager": ("ActorLocalAddress",),
     "thespian.system.messages.admin": (
-        "QueryExists", "QueryAck", "PendingActor", "PendingActorResponse", "HandleDeadLetters",
-        "CapabilityUpdate", "NewCapabilities", "SystemShutdown", "SystemShutdownCompleted",
+        "QueryExists",
+        "QueryAck",
+        "PendingActor",
+        "PendingActorResponse",
+        "HandleDeadLetters",
+        "CapabilityUpdate",
+        "NewCapabilities",
+        "SystemShutdown",
+        "SystemShutdownCompleted",
         "NotifyOnSourceAvailability",  # an admin creating an actor on a convention member (NAS trainers)
     ),
     "thespian.system.messages.multiproc": ("ChildMayHaveDied", "EndpointConnected", "LoggerConnected"),
     # a member daemon's admin joins the leader's convention (sagaline.daemon.cluster)
     "thespian.system.messages.convention": (
-        "ConventionRegister", "ConventionDeRegister", "ConventionInvite", "NotifyOnSystemRegistration",
+        "ConventionRegister",
+        "ConventionDeRegister",
+        "ConventionInvite",
+        "NotifyOnSystemRegistration",
     ),
     "thespian.system.messages.logcontrol": ("SetLogging",),
     "thespian.system.messages.status": (
-        "Thespian_StatusReq", "Thespian_SystemStatus", "Thespian_ActorStatus",
+        "Thespian_StatusReq",
+        "Thespian_SystemStatus",
+        "Thespian_ActorStatus",
     ),
     "thespian.system.logdirector": ("LoggerExitRequest", "LogAggregator"),
 }
@@ -93,9 +126,21 @@ SAGALINE_CLASSES: dict[str, tuple[str, ...]] = {
 #: Standard-library classes message fields and Thespian's own messages use.
 STDLIB_CLASSES: dict[str, tuple[str, ...]] = {
     "builtins": (
-        "set", "frozenset",  # only older pickle protocols name them; protocol 4 has opcodes
-        "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError", "LookupError", "ArithmeticError",
-        "ZeroDivisionError", "AttributeError", "IndexError", "OSError", "TimeoutError", "NotImplementedError",
+        "set",
+        "frozenset",  # only older pickle protocols name them; protocol 4 has opcodes
+        "Exception",
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "RuntimeError",
+        "LookupError",
+        "ArithmeticError",
+        "ZeroDivisionError",
+        "AttributeError",
+        "IndexError",
+        "OSError",
+        "TimeoutError",
+        "NotImplementedError",
         "AssertionError",
     ),
     "datetime": ("datetime", "date", "time", "timedelta", "timezone"),

@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from sagaline.errors import SagalineError
 
-__all__ = ["ActorRuntimeError", "SystemStartError", "NoSystemListening", "NotTheDaemon", "SecretError",
-           "TransportPatchError", "SystemNotOwned", "AskTimeout"]
+__all__ = [
+    "ActorRuntimeError",
+    "SystemStartError",
+    "NoSystemListening",
+    "NotTheDaemon",
+    "SecretError",
+    "TransportPatchError",
+    "SystemNotOwned",
+    "AskTimeout",
+]
 
 
 class ActorRuntimeError(SagalineError):

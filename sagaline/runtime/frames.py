@@ -37,8 +37,20 @@ import pickle
 
 from sagaline.errors import SagalineError
 
-__all__ = ["FrameKey", "FrameRejected", "PayloadRefused", "KIND_DATA", "KIND_HELLO", "KIND_PROOF", "TAG_BYTES",
-           "NONCE_BYTES", "MAX_FRAME_BYTES", "MIN_SECRET_BYTES", "frame", "parse_header"]
+__all__ = [
+    "FrameKey",
+    "FrameRejected",
+    "PayloadRefused",
+    "KIND_DATA",
+    "KIND_HELLO",
+    "KIND_PROOF",
+    "TAG_BYTES",
+    "NONCE_BYTES",
+    "MAX_FRAME_BYTES",
+    "MIN_SECRET_BYTES",
+    "frame",
+    "parse_header",
+]
 
 KIND_DATA, KIND_HELLO, KIND_PROOF = 1, 2, 3
 TAG_BYTES = NONCE_BYTES = 32
@@ -130,7 +142,7 @@ class FrameKey:
         """A framed data frame for a constant string (Thespian's ACKs), remembered for :meth:`open`."""
         payload = pickle.dumps(value)
         sealed = self.seal(payload)
-        self.ack_bodies[sealed[sealed.index(b">") + 1:]] = value
+        self.ack_bodies[sealed[sealed.index(b">") + 1 :]] = value
         return sealed
 
     def open(self, body: bytes) -> bytes:
@@ -141,8 +153,8 @@ class FrameKey:
         """
         if body[:1] != _DATA or len(body) < 1 + TAG_BYTES:
             raise FrameRejected("not an authenticated sagaline frame")
-        payload = body[1 + TAG_BYTES:]
-        if not hmac.compare_digest(body[1:1 + TAG_BYTES], self.tag(payload)):
+        payload = body[1 + TAG_BYTES :]
+        if not hmac.compare_digest(body[1 : 1 + TAG_BYTES], self.tag(payload)):
             raise FrameRejected("frame tag does not match this installation's secret")
         return payload
 

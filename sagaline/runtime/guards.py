@@ -44,8 +44,15 @@ import secrets
 
 from sagaline.runtime.errors import NoSystemListening
 
-__all__ = ["TOKEN_VARIABLE", "ensure_token", "attach_tokens", "never_start_admin", "guard_admin",
-           "guard_actor_exits", "TOKEN_ATTRIBUTE"]
+__all__ = [
+    "TOKEN_VARIABLE",
+    "ensure_token",
+    "attach_tokens",
+    "never_start_admin",
+    "guard_admin",
+    "guard_actor_exits",
+    "TOKEN_ATTRIBUTE",
+]
 
 #: Environment variable holding the control token of the systems this process starts.
 TOKEN_VARIABLE = "SAGALINE_CONTROL_TOKEN"
@@ -128,8 +135,12 @@ def guard_admin() -> None:
     @functools.wraps(shutdown)
     def _h_system_shutdown(self, envelope):
         if not _trusted(envelope.message):
-            thesplog("sagaline: refused SystemShutdown from %s (no control token)", envelope.sender,
-                     level=logging.WARNING, primary=True)
+            thesplog(
+                "sagaline: refused SystemShutdown from %s (no control token)",
+                envelope.sender,
+                level=logging.WARNING,
+                primary=True,
+            )
             return True
         return shutdown(self, envelope)
 
@@ -140,11 +151,20 @@ def guard_admin() -> None:
         message = envelope.message
         existing = message.globalName and message.globalName in self._globalNames
         if message.forActor is None and not existing and not _trusted(message):
-            thesplog("sagaline: refused to create %s (global name %r) for %s (no control token)",
-                     message.actorClassName, message.globalName, envelope.sender,
-                     level=logging.WARNING, primary=True)
-            self._sendPendingActorResponse(envelope, None, errorCode=PendingActorResponse.ERROR_Invalid_ActorClass,
-                                           errorStr="refused: only the daemon creates top-level actors")
+            thesplog(
+                "sagaline: refused to create %s (global name %r) for %s (no control token)",
+                message.actorClassName,
+                message.globalName,
+                envelope.sender,
+                level=logging.WARNING,
+                primary=True,
+            )
+            self._sendPendingActorResponse(
+                envelope,
+                None,
+                errorCode=PendingActorResponse.ERROR_Invalid_ActorClass,
+                errorStr="refused: only the daemon creates top-level actors",
+            )
             return True
         return pending(self, envelope)
 
@@ -164,10 +184,18 @@ def guard_actor_exits() -> None:
 
     @functools.wraps(original)
     def _handle_one_message(self, envelope):
-        if isinstance(envelope.message, ActorExitRequest) and \
-                envelope.sender not in (self.transport.myAddress, self._parentAddr, self._adminAddr):
-            thesplog("sagaline: %s ignored an ActorExitRequest from %s (not its parent or the admin)",
-                     self._actorClass, envelope.sender, level=logging.WARNING, primary=True)
+        if isinstance(envelope.message, ActorExitRequest) and envelope.sender not in (
+            self.transport.myAddress,
+            self._parentAddr,
+            self._adminAddr,
+        ):
+            thesplog(
+                "sagaline: %s ignored an ActorExitRequest from %s (not its parent or the admin)",
+                self._actorClass,
+                envelope.sender,
+                level=logging.WARNING,
+                primary=True,
+            )
             return True
         return original(self, envelope)
 

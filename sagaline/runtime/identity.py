@@ -22,6 +22,7 @@ from sagaline.runtime.frames import NONCE_BYTES, FrameKey, FrameRejected, parse_
 
 __all__ = ["verify_listener"]
 
+
 def verify_listener(host: str, port: int, secret: bytes, timeout: float = 2.0) -> None:
     """Check that whoever listens on ``host:port`` knows ``secret``; send nothing else, unpickle nothing.
 
@@ -37,9 +38,11 @@ def verify_listener(host: str, port: int, secret: bytes, timeout: float = 2.0) -
     with conn:
         why = _proof_failure(conn, key, nonce, port, time.monotonic() + timeout)
     if why is not None:
-        raise NotTheDaemon(f"the process listening on {host}:{port} did not prove that it knows this "
-                           f"installation's secret ({why}): it is not the sagaline daemon of this installation "
-                           "(a squatter, another installation, or an older daemon), so nothing was sent to it")
+        raise NotTheDaemon(
+            f"the process listening on {host}:{port} did not prove that it knows this "
+            f"installation's secret ({why}): it is not the sagaline daemon of this installation "
+            "(a squatter, another installation, or an older daemon), so nothing was sent to it"
+        )
 
 
 def _proof_failure(conn: socket.socket, key: FrameKey, nonce: bytes, port: int, deadline: float) -> str | None:
@@ -63,7 +66,7 @@ def _read_frame(conn: socket.socket, limit: int, deadline: float) -> bytes | Non
         header = parse_header(data, limit)
         if header is not None and len(data) >= header[0] + header[1]:
             size, start = header
-            return data[start:start + size]
+            return data[start : start + size]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("no whole answer in time")

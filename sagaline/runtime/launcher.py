@@ -78,8 +78,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--capabilities", default="{}", help="JSON object of extra capabilities")
     parser.add_argument("--allow", default="[]", help='JSON list of extra classes ("module:QualName") to unpickle')
-    parser.add_argument("--convention-period", type=float, default=None,
-                        help="seconds between the admin's re-registrations with its convention leader")
+    parser.add_argument(
+        "--convention-period",
+        type=float,
+        default=None,
+        help="seconds between the admin's re-registrations with its convention leader",
+    )
     return parser.parse_args(argv)
 
 
@@ -149,8 +153,9 @@ def _wait_for_pid(pidfile: Path) -> int:
 
 def _write_ready(log_dir: Path, port: int, admin_pid: int, logger_pid: int) -> None:
     tmp = log_dir / (READY_FILE + ".tmp")
-    tmp.write_text(json.dumps({"port": port, "admin_pid": admin_pid, "logger_pid": logger_pid,
-                               "launcher_pid": os.getpid()}))
+    tmp.write_text(
+        json.dumps({"port": port, "admin_pid": admin_pid, "logger_pid": logger_pid, "launcher_pid": os.getpid()})
+    )
     tmp.replace(log_dir / READY_FILE)
 
 

@@ -108,8 +108,14 @@ from contextlib import contextmanager
 __all__ = ["apply_patches", "bound_address", "heap_wakeups", "dispatching", "convention_period"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_state: dict[str, object] = {"bind": None, "orphans": False, "heap": False, "quiet": False, "lazy": False,
-                             "exits": False}
+_state: dict[str, object] = {
+    "bind": None,
+    "orphans": False,
+    "heap": False,
+    "quiet": False,
+    "lazy": False,
+    "exits": False,
+}
 _handling = [0]  # > 0 while this process's actor handles a message on the transport loop's thread
 # An actor forks its children while it handles a message: a child starts with nothing handled.
 os.register_at_fork(after_in_child=lambda: _handling.__setitem__(0, 0))
@@ -120,8 +126,7 @@ def bound_address() -> str | None:
     return _state["bind"]  # type: ignore[return-value]
 
 
-def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True,
-                  secret: bytes | None = None) -> None:
+def apply_patches(bind_address: str = "127.0.0.1", *, orphan_guard: bool = True, secret: bytes | None = None) -> None:
     """Patch Thespian in this process (and in every process it forks later).
 
     Args:
@@ -193,8 +198,11 @@ def _patch_quiet_self_sends() -> None:
 
     @functools.wraps(original)
     def interrupt_wait(self, signal_shutdown=False, check_children=False):
-        if _handling[0] and not (signal_shutdown or check_children) \
-                and threading.current_thread() is threading.main_thread():
+        if (
+            _handling[0]
+            and not (signal_shutdown or check_children)
+            and threading.current_thread() is threading.main_thread()
+        ):
             return None  # a send to itself: the loop looks at its queue when the handler returns
         # A signal (SIGCHLD, SIGTERM) sets a flag that the loop reads only when the wake-up
         # connection is accepted, so a signal handler's wake-up always connects.
@@ -221,8 +229,9 @@ def _patch_child_exits() -> None:
         for each in dead:
             address = getattr(each, "childRealAddr", each.childAddr)
             try:
-                self.transport.scheduleTransmit(None, TransmitIntent(self.transport.myAddress,
-                                                                     ChildActorExited(address)))
+                self.transport.scheduleTransmit(
+                    None, TransmitIntent(self.transport.myAddress, ChildActorExited(address))
+                )
             except CannotPickleAddress:  # as Thespian's own SIGCHLD path: nothing to address it by
                 pass
 

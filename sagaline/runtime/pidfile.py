@@ -32,9 +32,20 @@ from sagaline.errors import SagalineError
 from sagaline.runtime.private import open_private, write_private
 from sagaline.runtime.procs import pid_alive
 
-__all__ = ["DEFAULT_ADMIN_PORT", "DEFAULT_DATA_DIR",
-           "DaemonInfo", "DataDirLock", "DataDirBusy", "BadDaemonInfo", "DAEMON_FILE", "LOCK_FILE", "write_info",
-           "read_info", "remove_info", "pid_alive"]
+__all__ = [
+    "DEFAULT_ADMIN_PORT",
+    "DEFAULT_DATA_DIR",
+    "DaemonInfo",
+    "DataDirLock",
+    "DataDirBusy",
+    "BadDaemonInfo",
+    "DAEMON_FILE",
+    "LOCK_FILE",
+    "write_info",
+    "read_info",
+    "remove_info",
+    "pid_alive",
+]
 
 #: sagaline's default admin port (unassigned by IANA; Thespian's own default, 1900, is SSDP's).
 DEFAULT_ADMIN_PORT = 7720
@@ -92,8 +103,10 @@ class DataDirLock:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise DataDirBusy(f"another daemon (pid {holder}) uses the data directory {self.path.parent}; "
-                              "stop it first or pass another --data-dir") from None
+            raise DataDirBusy(
+                f"another daemon (pid {holder}) uses the data directory {self.path.parent}; "
+                "stop it first or pass another --data-dir"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -151,5 +164,3 @@ def remove_info(data_dir: Path, pid: int | None = None) -> None:
         if found is None or found.pid != pid:
             return
     path.unlink(missing_ok=True)
-
-

@@ -54,13 +54,17 @@ def ensure_private_dir(path: Path) -> Path:
     if not stat.S_ISDIR(info.st_mode):
         raise PrivacyError(f"{path} is not a directory")
     if info.st_uid != os.geteuid():
-        raise PrivacyError(f"the data directory {path} belongs to uid {info.st_uid}, not to you "
-                           f"(uid {os.geteuid()}); use a directory of your own")
+        raise PrivacyError(
+            f"the data directory {path} belongs to uid {info.st_uid}, not to you "
+            f"(uid {os.geteuid()}); use a directory of your own"
+        )
     loose = stat.S_IMODE(info.st_mode) & 0o077
     if loose:
-        raise PrivacyError(f"the data directory {path} is open to other users (mode "
-                           f"{stat.S_IMODE(info.st_mode):04o}); it holds secrets and tokens. "
-                           f"Run `chmod 700 {path}` (or choose another --data-dir)")
+        raise PrivacyError(
+            f"the data directory {path} is open to other users (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}); it holds secrets and tokens. "
+            f"Run `chmod 700 {path}` (or choose another --data-dir)"
+        )
     return path
 
 

@@ -42,8 +42,9 @@ SECRET_ENV = "SAGALINE_SECRET_FILE"
 _MAX_FILE_BYTES = 4096
 
 
-def secret_path(data_dir: str | os.PathLike, path: str | os.PathLike | None = None,
-                environ: Mapping[str, str] | None = None) -> Path:
+def secret_path(
+    data_dir: str | os.PathLike, path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
     """Where a client reads the secret (see the module docstring)."""
     environ = os.environ if environ is None else environ
     return Path(path or environ.get(SECRET_ENV) or Path(data_dir) / SECRET_FILE)
@@ -63,16 +64,20 @@ def load_secret(path: str | os.PathLike, *, private: bool = False) -> bytes:
     try:
         fd = open_private(path, os.O_RDONLY, ours=private)
     except FileNotFoundError:
-        raise SecretError(f"no installation secret at {path}: the daemon creates it at its first start; "
-                          f"a client on another layout sets {SECRET_ENV}") from None
+        raise SecretError(
+            f"no installation secret at {path}: the daemon creates it at its first start; "
+            f"a client on another layout sets {SECRET_ENV}"
+        ) from None
     except (OSError, PrivacyError) as exc:
         raise SecretError(f"cannot read the installation secret {path}: {exc}") from None
     with os.fdopen(fd, "rb") as handle:
         mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
         text = handle.read(_MAX_FILE_BYTES)
     if private and mode & 0o077:
-        raise SecretError(f"the installation secret {path} is readable by other users (mode {mode:04o}); "
-                          f"run `chmod 600 {path}` and consider rotating it (SECURITY.md)")
+        raise SecretError(
+            f"the installation secret {path} is readable by other users (mode {mode:04o}); "
+            f"run `chmod 600 {path}` and consider rotating it (SECURITY.md)"
+        )
     return _decode(text, path)
 
 
@@ -82,8 +87,10 @@ def _decode(text: bytes, path: Path) -> bytes:
     except (UnicodeDecodeError, ValueError):
         raise SecretError(f"the installation secret {path} is not hex text") from None
     if len(secret) < MIN_SECRET_BYTES:
-        raise SecretError(f"the installation secret {path} is too short: {len(secret)} bytes, at least "
-                          f"{MIN_SECRET_BYTES} needed ({2 * MIN_SECRET_BYTES} hex digits)")
+        raise SecretError(
+            f"the installation secret {path} is too short: {len(secret)} bytes, at least "
+            f"{MIN_SECRET_BYTES} needed ({2 * MIN_SECRET_BYTES} hex digits)"
+        )
     return secret
 
 

@@ -84,9 +84,18 @@ class ActorSystemHandle:
         owned: True when this handle started the system and may shut it down.
     """
 
-    def __init__(self, asys: Any, base: str, *, admin_port: int | None = None, admin_pid: int | None = None,
-                 log_dir: Path | None = None, tag: str | None = None, owned: bool = True,
-                 logger_pid: int | None = None) -> None:
+    def __init__(
+        self,
+        asys: Any,
+        base: str,
+        *,
+        admin_port: int | None = None,
+        admin_pid: int | None = None,
+        log_dir: Path | None = None,
+        tag: str | None = None,
+        owned: bool = True,
+        logger_pid: int | None = None,
+    ) -> None:
         self.asys = asys
         self.base = base
         self.admin_port = admin_port
@@ -203,8 +212,11 @@ class ActorSystemHandle:
             base = self.asys._systemBase
             system = base.system.systemAddress
             internal = set(base._internalAddresses)
-            top = [ref.address for key, ref in list(base.actorRegistry.items())
-                   if ref is not None and key not in internal and ref.instance is not None and ref.parent == system]
+            top = [
+                ref.address
+                for key, ref in list(base.actorRegistry.items())
+                if ref is not None and key not in internal and ref.instance is not None and ref.parent == system
+            ]
             with self._lock:
                 for address in reversed(top):
                     self.asys.tell(address, ActorExitRequest())
@@ -222,7 +234,6 @@ class ActorSystemHandle:
             except Exception:  # best effort: the endpoint is dropped either way
                 logging.getLogger("sagaline.runtime").debug("closing a joined endpoint failed", exc_info=True)
 
-
     def _close_endpoints(self) -> None:
         with self._lock:
             endpoints, self._endpoints = self._endpoints, None
@@ -238,11 +249,19 @@ def _no_reply(what: str, timeout: float, waited: float) -> str:
     return f"no reply to {what} within {timeout:g} s (waited {waited:.2f} s)"
 
 
-def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_port: int | None = None,
-                 bind_address: str = "127.0.0.1", log_level: str = "WARNING",
-                 capabilities: dict | None = None, start_timeout: float = 30.0, secret: bytes | None = None,
-                 allowed_classes: Iterable[type | str] = (), convention_period_s: float | None = None,
-                 ) -> ActorSystemHandle:
+def start_system(
+    base: str = MULTIPROC,
+    *,
+    log_dir: str | os.PathLike,
+    admin_port: int | None = None,
+    bind_address: str = "127.0.0.1",
+    log_level: str = "WARNING",
+    capabilities: dict | None = None,
+    start_timeout: float = 30.0,
+    secret: bytes | None = None,
+    allowed_classes: Iterable[type | str] = (),
+    convention_period_s: float | None = None,
+) -> ActorSystemHandle:
     """Start a fresh actor system and return an owning handle.
 
     Args:
@@ -272,8 +291,9 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
         from thespian.actors import ActorSystem
 
         heap_wakeups()
-        return ActorSystemHandle(ActorSystem(SIMPLE, dict(capabilities or {}), logDefs=False,
-                                             transientUnique=True), SIMPLE, log_dir=log_dir)
+        return ActorSystemHandle(
+            ActorSystem(SIMPLE, dict(capabilities or {}), logDefs=False, transientUnique=True), SIMPLE, log_dir=log_dir
+        )
     if base != MULTIPROC:
         raise ValueError(f"unsupported system base {base!r} (use {SIMPLE} or {MULTIPROC})")
     port = admin_port or free_port(bind_address)
@@ -283,19 +303,37 @@ def start_system(base: str = MULTIPROC, *, log_dir: str | os.PathLike, admin_por
     allow_classes(allowed)
     apply_patches(bind_address, orphan_guard=False, secret=secret)
     guards.ensure_token()  # before the launch: the admin and every actor inherit it
-    ready = _launch(port, log_dir, bind_address, tag, log_level, capabilities or {}, start_timeout,
-                    secret, allowed, convention_period_s)
+    ready = _launch(
+        port,
+        log_dir,
+        bind_address,
+        tag,
+        log_level,
+        capabilities or {},
+        start_timeout,
+        secret,
+        allowed,
+        convention_period_s,
+    )
     try:
         asys = _join(port, bind_address, secret)
     except Exception as exc:
         kill_all(tag)
         raise SystemStartError(f"started on port {port} but could not join: {exc}") from exc
-    return ActorSystemHandle(asys, MULTIPROC, admin_port=port, admin_pid=int(ready["admin_pid"]), log_dir=log_dir,
-                             tag=tag, logger_pid=ready.get("logger_pid"))
+    return ActorSystemHandle(
+        asys,
+        MULTIPROC,
+        admin_port=port,
+        admin_pid=int(ready["admin_pid"]),
+        log_dir=log_dir,
+        tag=tag,
+        logger_pid=ready.get("logger_pid"),
+    )
 
 
-def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0,
-                secret: bytes | None = None) -> ActorSystemHandle:
+def join_system(
+    admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeout: float = 2.0, secret: bytes | None = None
+) -> ActorSystemHandle:
     """Join the multiprocess system whose admin listens on ``admin_port``.
 
     Args:
@@ -317,8 +355,7 @@ def join_system(admin_port: int, *, bind_address: str = "127.0.0.1", probe_timeo
     if secret is None:
         raise SecretError("joining an actor system needs the installation secret (sagaline.runtime.load_secret)")
     verify_listener(bind_address, admin_port, secret, probe_timeout)
-    return ActorSystemHandle(_join(admin_port, bind_address, secret), MULTIPROC, admin_port=admin_port,
-                             owned=False)
+    return ActorSystemHandle(_join(admin_port, bind_address, secret), MULTIPROC, admin_port=admin_port, owned=False)
 
 
 def _join(port: int, bind_address: str, secret: bytes) -> Any:
@@ -334,19 +371,50 @@ def _class_path(cls: type | str) -> str:
     return cls if isinstance(cls, str) else f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: str,
-            capabilities: dict, timeout: float, secret: bytes, allowed: list[str],
-            convention_period_s: float | None = None) -> dict:
+def _launch(
+    port: int,
+    log_dir: Path,
+    bind_address: str,
+    tag: str,
+    log_level: str,
+    capabilities: dict,
+    timeout: float,
+    secret: bytes,
+    allowed: list[str],
+    convention_period_s: float | None = None,
+) -> dict:
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / READY_FILE).unlink(missing_ok=True)
-    command = [sys.executable, *LAUNCHER_ARGV, "--port", str(port), "--log-dir", str(log_dir),
-               "--bind", bind_address, "--tag", tag, "--log-level", log_level,
-               "--capabilities", json.dumps(capabilities), "--allow", json.dumps(allowed)]
+    command = [
+        sys.executable,
+        *LAUNCHER_ARGV,
+        "--port",
+        str(port),
+        "--log-dir",
+        str(log_dir),
+        "--bind",
+        bind_address,
+        "--tag",
+        tag,
+        "--log-level",
+        log_level,
+        "--capabilities",
+        json.dumps(capabilities),
+        "--allow",
+        json.dumps(allowed),
+    ]
     if convention_period_s is not None:
         command += ["--convention-period", repr(float(convention_period_s))]
     with open(log_dir / "launcher.log", "ab") as log:
-        launcher = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, close_fds=True,
-                                    start_new_session=True, env=_child_environment(tag))
+        launcher = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=log,
+            close_fds=True,
+            start_new_session=True,
+            env=_child_environment(tag),
+        )
     try:
         # The secret travels on the launcher's stdin: never in argv (ps) or the environment (inherited).
         launcher.communicate(secret.hex().encode(), timeout=timeout)
@@ -357,8 +425,10 @@ def _launch(port: int, log_dir: Path, bind_address: str, tag: str, log_level: st
         status = None
     if status != 0:
         kill_all(tag)
-        raise SystemStartError(f"launcher {'timed out' if status is None else f'exited {status}'} "
-                               f"on port {port}: {_tail(log_dir / 'launcher.log')}")
+        raise SystemStartError(
+            f"launcher {'timed out' if status is None else f'exited {status}'} "
+            f"on port {port}: {_tail(log_dir / 'launcher.log')}"
+        )
     return json.loads((log_dir / READY_FILE).read_text())
 
 

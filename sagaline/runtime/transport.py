@@ -60,36 +60,22 @@ __all__ = ["install_transport", "installed_key", "installed_secret", "check_pins
 
 #: SHA-256 of the Thespian 4.0.1 source this patch replaces or depends on.
 PINNED: dict[str, str] = {
-    "TCPTransport._addedDataToIncoming":
-        "7e2ca3a3f386e2beb17ea3633f8254e2c7f280a1b30da5f982f800f21cf9cebf",
-    "TCPTransport._acceptNewIncoming":
-        "eb6c9359870cc5474906abba9eae5c3a5cec5bff3344f285eb8f38a4e786e7fc",
-    "TCPTransport._handlePossibleIncoming":
-        "dc7cf8671a2d4ee80d11334ef5b72a9792bf73143b888401c725e9a42ad98cb7",
-    "TCPTransport._handleReadableIncoming":
-        "7e38436b43ee8783aec14cf5cf42710b413133e6b0bef0793e1f2003782a6569",
-    "TCPTransport._check_XMIT_4_done":
-        "61163ba5b1d07029e2023100712a41e55b22591ac4a7fda621a06a168689db49",
-    "TCPTransport._next_XMIT_3":
-        "5f5ff30046f7a92ed8591100a1afc048bcaebfe70d5337ef2c0903d6c856079c",
-    "TCPTransport.serializer":
-        "edad38c6ae18f32d6885345da42603c8a48cc2e147b769cfc3b6e62959e040c4",
-    "TCPTransport.new_socket":
-        "d4158d630fd5b0997405bd001d3edd3c01db3b9a27f5115144499c1696901a1f",
-    "TCPTransport.interrupt_wait":
-        "d6e244ff38a727478cb5fd3725e435cc1aa634c4a1c4442ec306e01811c3e6c5",
-    "TCPTransport._runWithExpiry":
-        "5a6c512c48e9fd0ab13cbc2ca91db058c7322a4af4af658a930631ccdbd51f96",
-    "TCPIncoming_Common":
-        "b92f69e7590bccfcf692c52034c2f7958bdcaaf845563bf24971abf46cf4dc0d",
-    "IdleSocket":
-        "c9aed00116d3e884c4bbec590770fcc64152988d1a0fb1870e907f5788436daa",
-    "streamBuffer.ReceiveBuffer":
-        "fb8eefa6c4271c2faca1cc2abd77ad00aedbad1877aa7bf0bbfe59186c9888b3",
+    "TCPTransport._addedDataToIncoming": "7e2ca3a3f386e2beb17ea3633f8254e2c7f280a1b30da5f982f800f21cf9cebf",
+    "TCPTransport._acceptNewIncoming": "eb6c9359870cc5474906abba9eae5c3a5cec5bff3344f285eb8f38a4e786e7fc",
+    "TCPTransport._handlePossibleIncoming": "dc7cf8671a2d4ee80d11334ef5b72a9792bf73143b888401c725e9a42ad98cb7",
+    "TCPTransport._handleReadableIncoming": "7e38436b43ee8783aec14cf5cf42710b413133e6b0bef0793e1f2003782a6569",
+    "TCPTransport._check_XMIT_4_done": "61163ba5b1d07029e2023100712a41e55b22591ac4a7fda621a06a168689db49",
+    "TCPTransport._next_XMIT_3": "5f5ff30046f7a92ed8591100a1afc048bcaebfe70d5337ef2c0903d6c856079c",
+    "TCPTransport.serializer": "edad38c6ae18f32d6885345da42603c8a48cc2e147b769cfc3b6e62959e040c4",
+    "TCPTransport.new_socket": "d4158d630fd5b0997405bd001d3edd3c01db3b9a27f5115144499c1696901a1f",
+    "TCPTransport.interrupt_wait": "d6e244ff38a727478cb5fd3725e435cc1aa634c4a1c4442ec306e01811c3e6c5",
+    "TCPTransport._runWithExpiry": "5a6c512c48e9fd0ab13cbc2ca91db058c7322a4af4af658a930631ccdbd51f96",
+    "TCPIncoming_Common": "b92f69e7590bccfcf692c52034c2f7958bdcaaf845563bf24971abf46cf4dc0d",
+    "IdleSocket": "c9aed00116d3e884c4bbec590770fcc64152988d1a0fb1870e907f5788436daa",
+    "streamBuffer.ReceiveBuffer": "fb8eefa6c4271c2faca1cc2abd77ad00aedbad1877aa7bf0bbfe59186c9888b3",
 }
 
-_state: dict[str, Any] = {"key": None, "secret": None, "patched": False, "spare": None,
-                          "limits": TransportLimits()}
+_state: dict[str, Any] = {"key": None, "secret": None, "patched": False, "spare": None, "limits": TransportLimits()}
 
 
 def _peer(sock: Any) -> str:
@@ -111,6 +97,7 @@ def installed_secret() -> bytes | None:
 
 
 # ----- receiving ----------------------------------------------------------------------------------
+
 
 def _open_body(body: bytes) -> Any:
     key: FrameKey = _state["key"]
@@ -220,11 +207,13 @@ def _hello_answer(buffer: Any, sock: Any) -> bytes | None:
 
 # ----- sending ------------------------------------------------------------------------------------
 
+
 def _seal(message: Any, ser: Any = None) -> bytes:
     return _state["key"].seal(pickle.dumps(message, pickle.DEFAULT_PROTOCOL))
 
 
 # ----- connections --------------------------------------------------------------------------------
+
 
 def _accept_bounded(original: Any) -> Any:
     from thespian.system.transport import Thespian__UpdateWork
@@ -255,8 +244,11 @@ def _evict_oldest_stranger(transport: Any, limit: int) -> bool:
     for fileno, incoming in transport._incomingSockets.items():  # dicts keep accept order
         if getattr(incoming.fromAddress, "addressDetails", None) is None:
             del transport._incomingSockets[fileno]
-            report("shed", f"closed the oldest unauthenticated connection (from {_peer(incoming.socket)}): "
-                           f"{limit} incoming connections were open")
+            report(
+                "shed",
+                f"closed the oldest unauthenticated connection (from {_peer(incoming.socket)}): "
+                f"{limit} incoming connections were open",
+            )
             incoming.close()
             return True
     return False
@@ -296,8 +288,11 @@ def _drain_with_spare(listener: Any, exc: OSError) -> None:
         os.close(_state["spare"])
         _state["spare"] = None
     try:
-        report("descriptors", f"out of file descriptors ({exc.strerror}); a waiting connection was closed "
-                              "unserved", logging.ERROR)
+        report(
+            "descriptors",
+            f"out of file descriptors ({exc.strerror}); a waiting connection was closed unserved",
+            logging.ERROR,
+        )
         listener.accept()[0].close()
     except OSError:
         pass
@@ -326,8 +321,11 @@ def _interrupt_guarded(original: Any) -> Any:
 def _deadline_enforced(original: Any) -> Any:
     def _handlePossibleIncoming(self, incomingSocket, fileno, closed=False, has_exclusive_flag=False):
         if fileno == -1 and not closed and incomingSocket._expires.view().expired():
-            report("idle", f"closed a connection from {_peer(incomingSocket.socket)} that sent no whole "
-                           f"frame within {_state['limits'].frame_deadline_s:g} s")
+            report(
+                "idle",
+                f"closed a connection from {_peer(incomingSocket.socket)} that sent no whole "
+                f"frame within {_state['limits'].frame_deadline_s:g} s",
+            )
             incomingSocket.close()
             return None
         return original(self, incomingSocket, fileno, closed, has_exclusive_flag)
@@ -337,16 +335,28 @@ def _deadline_enforced(original: Any) -> Any:
 
 # ----- installing ---------------------------------------------------------------------------------
 
+
 def _pinned_objects() -> dict[str, Any]:
     from thespian.system.transport import TCPTransport as tcp
     from thespian.system.transport import streamBuffer
 
     owner = _state.get("originals") or {}
     transport = tcp.TCPTransport
-    found = {f"TCPTransport.{name}": owner.get(name, getattr(transport, name))
-             for name in ("_addedDataToIncoming", "_acceptNewIncoming", "_handlePossibleIncoming",
-                          "_handleReadableIncoming", "_check_XMIT_4_done", "_next_XMIT_3", "serializer",
-                          "new_socket", "interrupt_wait", "_runWithExpiry")}
+    found = {
+        f"TCPTransport.{name}": owner.get(name, getattr(transport, name))
+        for name in (
+            "_addedDataToIncoming",
+            "_acceptNewIncoming",
+            "_handlePossibleIncoming",
+            "_handleReadableIncoming",
+            "_check_XMIT_4_done",
+            "_next_XMIT_3",
+            "serializer",
+            "new_socket",
+            "interrupt_wait",
+            "_runWithExpiry",
+        )
+    }
     found["TCPIncoming_Common"] = tcp.TCPIncoming_Common
     found["IdleSocket"] = tcp.IdleSocket
     found["streamBuffer.ReceiveBuffer"] = streamBuffer.ReceiveBuffer
@@ -355,8 +365,9 @@ def _pinned_objects() -> dict[str, Any]:
 
 def source_digests() -> dict[str, str]:
     """SHA-256 of the current Thespian source of everything in :data:`PINNED`."""
-    return {name: hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
-            for name, obj in _pinned_objects().items()}
+    return {
+        name: hashlib.sha256(inspect.getsource(obj).encode()).hexdigest() for name, obj in _pinned_objects().items()
+    }
 
 
 def check_pins() -> dict[str, str]:
@@ -389,8 +400,10 @@ def install_transport(secret: bytes, limits: TransportLimits | None = None) -> N
     if not _state["patched"]:
         changed = check_pins()
         if changed:
-            raise TransportPatchError("Thespian's TCP transport is not the pinned thespian==4.0.1 "
-                                      f"(changed: {', '.join(sorted(changed))}); refusing to run unauthenticated")
+            raise TransportPatchError(
+                "Thespian's TCP transport is not the pinned thespian==4.0.1 "
+                f"(changed: {', '.join(sorted(changed))}); refusing to run unauthenticated"
+            )
         _patch()
     _state["key"], _state["secret"], _state["limits"] = key, bytes(secret), limits
     from thespian.system.transport import TCPTransport as tcp
@@ -405,9 +418,16 @@ def _patch() -> None:
     from thespian.system.transport import TCPTransport as tcp
 
     transport = tcp.TCPTransport
-    originals = {name: getattr(transport, name) for name in
-                 ("_addedDataToIncoming", "_acceptNewIncoming", "new_socket", "interrupt_wait",
-                  "_handlePossibleIncoming")}
+    originals = {
+        name: getattr(transport, name)
+        for name in (
+            "_addedDataToIncoming",
+            "_acceptNewIncoming",
+            "new_socket",
+            "interrupt_wait",
+            "_handlePossibleIncoming",
+        )
+    }
     _state["originals"] = originals
     transport._addedDataToIncoming = _added_data_to_incoming(originals["_addedDataToIncoming"])
     transport._acceptNewIncoming = _accept_bounded(originals["_acceptNewIncoming"])
@@ -416,12 +436,11 @@ def _patch() -> None:
     transport._handlePossibleIncoming = _deadline_enforced(originals["_handlePossibleIncoming"])
     tcp.ReceiveBuffer = _receive_buffer_class(tcp.ReceiveBuffer)
     tcp.toSendBuffer = _seal
-    tcp.selectors = types.SimpleNamespace(DefaultSelector=selectors.PollSelector, EVENT_READ=selectors.EVENT_READ,
-                                          EVENT_WRITE=selectors.EVENT_WRITE)
+    tcp.selectors = types.SimpleNamespace(
+        DefaultSelector=selectors.PollSelector, EVENT_READ=selectors.EVENT_READ, EVENT_WRITE=selectors.EVENT_WRITE
+    )
     _state["spare"] = _open_spare()
     # thesplog evaluates tempfile.gettempdir() at its first call, which creates files and so fails
     # (killing the caller) when descriptors are out; calling it now caches the answer.
     tempfile.gettempdir()
     _state["patched"] = True
-
-

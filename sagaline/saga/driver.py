@@ -78,14 +78,23 @@ class Driver:
             first says True, the run is cancelled (tests and the demo use it).
     """
 
-    def __init__(self, definition: SagaDefinition, dispatch: Dispatch | None = None,
-                 cancel_when: Callable[[RunState], bool] | None = None) -> None:
+    def __init__(
+        self,
+        definition: SagaDefinition,
+        dispatch: Dispatch | None = None,
+        cancel_when: Callable[[RunState], bool] | None = None,
+    ) -> None:
         self.executor = Executor(definition)
         self._dispatch = dispatch
         self._cancel_when = cancel_when
 
-    def run(self, inputs: dict[str, Any], run_id: str | None = None,
-            causation_id: str | None = None, max_events: int = 100_000) -> RunReport:
+    def run(
+        self,
+        inputs: dict[str, Any],
+        run_id: str | None = None,
+        causation_id: str | None = None,
+        max_events: int = 100_000,
+    ) -> RunReport:
         """Run to a terminal (or halted) status and return the report.
 
         Raises:
@@ -115,9 +124,15 @@ class Driver:
             state, commands = self.executor.transition(state, event, now)
         raise RuntimeError(f"run {state.run_id} exceeded {max_events} events")
 
-    def _carry_out(self, state: RunState, commands: list[RunCommand], now: float,
-                   events: deque[RunEvent], timers: list[tuple[float, int, TimerFired]],
-                   timeline: list[TimelineEntry]) -> Finished | None:
+    def _carry_out(
+        self,
+        state: RunState,
+        commands: list[RunCommand],
+        now: float,
+        events: deque[RunEvent],
+        timers: list[tuple[float, int, TimerFired]],
+        timeline: list[TimelineEntry],
+    ) -> Finished | None:
         for command in commands:
             if isinstance(command, Invoke):
                 timeline.append(TimelineEntry(now, command.step, command.kind, f"attempt {command.attempt}"))
@@ -127,8 +142,11 @@ class Driver:
             elif isinstance(command, SetTimer):
                 heapq.heappush(timers, (command.at, command.token.serial, TimerFired(command.token)))
                 if command.token.purpose == "retry":
-                    timeline.append(TimelineEntry(now, command.token.step, "backoff",
-                                                  f"{command.token.kind} again at t={command.at:.3f}"))
+                    timeline.append(
+                        TimelineEntry(
+                            now, command.token.step, "backoff", f"{command.token.kind} again at t={command.at:.3f}"
+                        )
+                    )
             elif isinstance(command, Finished):
                 detail = str(command.error or "")
                 if command.failed_compensations:
@@ -168,10 +186,12 @@ def _note_event(timeline: list[TimelineEntry], now: float, event: RunEvent, stat
             text = "ok"
         else:
             text = type(outcome).__name__.lower()
-        timeline.append(TimelineEntry(now, event.step, f"{event.kind} {text.split(':')[0]}",
-                                      text.partition(": ")[2]))
-    elif isinstance(event, TimerFired) and event.token.purpose == "timeout" and (
-            state.steps[event.token.step].timer == event.token.serial):
+        timeline.append(TimelineEntry(now, event.step, f"{event.kind} {text.split(':')[0]}", text.partition(": ")[2]))
+    elif (
+        isinstance(event, TimerFired)
+        and event.token.purpose == "timeout"
+        and (state.steps[event.token.step].timer == event.token.serial)
+    ):
         timeline.append(TimelineEntry(now, event.token.step, "deadline", f"{event.token.kind} timer fired"))
     elif isinstance(event, CancelRequested):
         timeline.append(TimelineEntry(now, "-", "cancel", event.reason))

@@ -71,9 +71,16 @@ def value(v: Any) -> FromValue:
 class Saga:
     """Builder of one saga definition; call :meth:`build` once it is complete."""
 
-    def __init__(self, name: str, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-                 version: int = 1, description: str = "", isolation: str = "hosted",
-                 announce: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        version: int = 1,
+        description: str = "",
+        isolation: str = "hosted",
+        announce: bool = False,
+    ) -> None:
         self.name = name
         self._max_concurrency = max_concurrency
         self._version = version
@@ -84,8 +91,16 @@ class Saga:
         self._steps: list[StepDef] = []
         self._returns: str | None = None
 
-    def input(self, name: str, type: Any = None, *, required: bool | None = None, default: Any = _MISSING,
-              transform: Callable[[Any], Any] | None = None, description: str = "") -> None:
+    def input(
+        self,
+        name: str,
+        type: Any = None,
+        *,
+        required: bool | None = None,
+        default: Any = _MISSING,
+        transform: Callable[[Any], Any] | None = None,
+        description: str = "",
+    ) -> None:
         """Declare an input (see :class:`~sagaline.saga.definition.InputDef`).
 
         ``s.input("max_trials", int, default=3, description="trials to train")``:
@@ -94,20 +109,32 @@ class Saga:
         """
         if required is None:
             required = default is _MISSING
-        self._inputs.append(InputDef(name, required, None if default is _MISSING else default, transform,
-                                     type, description))
+        self._inputs.append(
+            InputDef(name, required, None if default is _MISSING else default, transform, type, description)
+        )
 
-    def step(self, name: str, impl: StepBehaviour, *, args: Mapping[str, Source] | None = None,
-             wait_for: Iterable[str] = (), max_retries: int = DEFAULT_MAX_RETRIES,
-             undo_retries: int = DEFAULT_UNDO_RETRIES, timeout: float | None = None,
-             run_async: bool = True, where: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+    def step(
+        self,
+        name: str,
+        impl: StepBehaviour,
+        *,
+        args: Mapping[str, Source] | None = None,
+        wait_for: Iterable[str] = (),
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        undo_retries: int = DEFAULT_UNDO_RETRIES,
+        timeout: float | None = None,
+        run_async: bool = True,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
         """Declare a step (see :class:`~sagaline.saga.definition.StepDef` for each option)."""
         arguments = tuple(Argument(k, v) for k, v in (args or {}).items())
-        self._steps.append(StepDef(name, impl, arguments, tuple(wait_for), max_retries,
-                                   undo_retries, timeout, run_async, where))
+        self._steps.append(
+            StepDef(name, impl, arguments, tuple(wait_for), max_retries, undo_retries, timeout, run_async, where)
+        )
 
-    def compose(self, name: str, saga: SagaDefinition, *, args: Mapping[str, Source] | None = None,
-                wait_for: Iterable[str] = ()) -> None:
+    def compose(
+        self, name: str, saga: SagaDefinition, *, args: Mapping[str, Source] | None = None, wait_for: Iterable[str] = ()
+    ) -> None:
         """Embed another saga as the step ``name``.
 
         The sub-saga's steps join this plan as ``name.<step>`` (so they run
@@ -120,10 +147,8 @@ class Saga:
         self.step(f"{name}.inputs", _SubInputs(saga), args=args, wait_for=wait_for)
         for sub in saga.steps:
             self._steps.append(_renamed(sub, name))
-        final = (FromResult(f"{name}.{saga.returns}") if saga.returns
-                 else FromValue(None))
-        self.step(name, _Passthrough(), args={"result": final},
-                  wait_for=[f"{name}.{s.name}" for s in saga.steps])
+        final = FromResult(f"{name}.{saga.returns}") if saga.returns else FromValue(None)
+        self.step(name, _Passthrough(), args={"result": final}, wait_for=[f"{name}.{s.name}" for s in saga.steps])
 
     def returns(self, step: str) -> None:
         """Make ``step``'s result the run's result."""
@@ -137,9 +162,17 @@ class Saga:
                 (the message names the saga, step and field).
             UnknownDependencyError, CycleError: the steps are not a DAG.
         """
-        definition = SagaDefinition(self.name, tuple(self._inputs), tuple(self._steps),
-                                    self._returns, self._max_concurrency, self._version,
-                                    self._description, self._isolation, bool(self._announce))
+        definition = SagaDefinition(
+            self.name,
+            tuple(self._inputs),
+            tuple(self._steps),
+            self._returns,
+            self._max_concurrency,
+            self._version,
+            self._description,
+            self._isolation,
+            bool(self._announce),
+        )
         _check(definition)
         plan(definition)
         return definition
@@ -153,10 +186,17 @@ def _renamed(step: StepDef, prefix: str) -> StepDef:
             return FromResult(f"{prefix}.{src.step}", src.path)
         return src
 
-    return StepDef(f"{prefix}.{step.name}", step.impl,
-                   tuple(Argument(a.name, source(a.source)) for a in step.arguments),
-                   (f"{prefix}.inputs", *(f"{prefix}.{w}" for w in step.wait_for)), step.max_retries,
-                   step.undo_retries, step.timeout, step.run_async, step.where)
+    return StepDef(
+        f"{prefix}.{step.name}",
+        step.impl,
+        tuple(Argument(a.name, source(a.source)) for a in step.arguments),
+        (f"{prefix}.inputs", *(f"{prefix}.{w}" for w in step.wait_for)),
+        step.max_retries,
+        step.undo_retries,
+        step.timeout,
+        step.run_async,
+        step.where,
+    )
 
 
 class _SubInputs(LocalStep):

@@ -92,17 +92,23 @@ class Executor:
 
     # -- public ---------------------------------------------------------------
 
-    def start(self, run_id: str, inputs: dict[str, Any], now: float,
-              causation_id: str | None = None) -> Transition:
+    def start(self, run_id: str, inputs: dict[str, Any], now: float, causation_id: str | None = None) -> Transition:
         """Begin a run: prepare the inputs and dispatch the first steps.
 
         Raises:
             InputError: the inputs are missing or invalid (nothing started).
         """
         prepared = prepare_inputs(self.definition, inputs)
-        state = RunState(run_id, self.definition.name, self.definition.version, "running",
-                         prepared, dict(self._fresh_steps),
-                         causation_id=causation_id, started_at=now)
+        state = RunState(
+            run_id,
+            self.definition.name,
+            self.definition.version,
+            "running",
+            prepared,
+            dict(self._fresh_steps),
+            causation_id=causation_id,
+            started_at=now,
+        )
         return self.advance(state, [], now)
 
     def transition(self, state: RunState, event: RunEvent, now: float) -> Transition:
@@ -137,8 +143,7 @@ class Executor:
                 if step.deadline is not None and step.timer is not None:
                     commands.append(SetTimer(TimerToken(step.name, kind, "timeout", step.timer), step.deadline))
             elif step.retry_at is not None and step.timer is not None:
-                commands.append(SetTimer(TimerToken(step.name, kind, "retry", step.timer),
-                                         max(step.retry_at, now)))
+                commands.append(SetTimer(TimerToken(step.name, kind, "retry", step.timer), max(step.retry_at, now)))
         return commands
 
     # -- scheduling -----------------------------------------------------------
@@ -162,12 +167,12 @@ class Executor:
             return self._complete(state, commands, now)
         busy = [s for s in steps if s.status in ("running", "compensating")]
         if any(s.status == "compensating" for s in busy) or any(
-                not self.definition.step(s.name).run_async for s in busy):
+            not self.definition.step(s.name).run_async for s in busy
+        ):
             return state
         for name in self.plan.order:
             step = state.steps[name]
-            if step.status != "pending" or not all(
-                    state.steps[d].status in _DONE for d in self.plan.deps[name]):
+            if step.status != "pending" or not all(state.steps[d].status in _DONE for d in self.plan.deps[name]):
                 continue
             spec = self.definition.step(name)
             if len(busy) >= self.definition.max_concurrency or (not spec.run_async and busy):
@@ -181,8 +186,9 @@ class Executor:
                 return state  # a skip or a failure changes what is ready: re-plan
         return state
 
-    def _start_step(self, state: RunState, spec: StepDef, commands: list[RunCommand],
-                    now: float) -> tuple[RunState, bool]:
+    def _start_step(
+        self, state: RunState, spec: StepDef, commands: list[RunCommand], now: float
+    ) -> tuple[RunState, bool]:
         step = state.steps[spec.name]
         args = _resolve(state, spec)
         if isinstance(args, StepError):
@@ -200,15 +206,15 @@ class Executor:
 
     def _complete(self, state: RunState, commands: list[RunCommand], now: float) -> RunState:
         returns = self.definition.returns
-        result = (state.steps[returns].value if returns
-                  else {n: s.value for n, s in state.steps.items()})
+        result = state.steps[returns].value if returns else {n: s.value for n, s in state.steps.items()}
         commands.append(Finished("completed", result=result))
         return state.evolve(status="completed", result=result, finished_at=now)
 
     # -- invocations ----------------------------------------------------------
 
-    def dispatch(self, state: RunState, step: StepState, kind: Kind,
-                  commands: list[RunCommand], now: float) -> RunState:
+    def dispatch(
+        self, state: RunState, step: StepState, kind: Kind, commands: list[RunCommand], now: float
+    ) -> RunState:
         """Send the next attempt of ``kind`` for ``step``; its key follows its generation."""
         if kind == "run":
             step = step.evolve(status="running", attempt=step.attempt + 1)
@@ -217,8 +223,7 @@ class Executor:
             step = step.evolve(comp_attempt=step.comp_attempt + 1)
             key = idempotency_key(state.run_id, step.name, kind, step.comp_generation)
         timeout = self.definition.step(step.name).timeout
-        step = step.evolve(inflight=key, retry_at=None, timer=None,
-                           deadline=None if timeout is None else now + timeout)
+        step = step.evolve(inflight=key, retry_at=None, timer=None, deadline=None if timeout is None else now + timeout)
         commands.append(self._invoke_command(state, step, kind, key))
         if step.deadline is not None:
             return self.arm(state, step, kind, "timeout", step.deadline, commands)
@@ -226,20 +231,42 @@ class Executor:
 
     def _invoke_command(self, state: RunState, step: StepState, kind: Kind, key: str) -> Invoke:
         attempt = step.attempt if kind == "run" else step.comp_attempt
-        return Invoke(step.name, kind, attempt, key,
-                      idempotency_key(state.run_id, step.name, "run", step.generation),
-                      step.arguments or {}, step.value if kind == "undo" else None,
-                      step.error if kind == "compensate" else None, step.deadline)
+        return Invoke(
+            step.name,
+            kind,
+            attempt,
+            key,
+            idempotency_key(state.run_id, step.name, "run", step.generation),
+            step.arguments or {},
+            step.value if kind == "undo" else None,
+            step.error if kind == "compensate" else None,
+            step.deadline,
+        )
 
-    def arm(self, state: RunState, step: StepState, kind: Kind, purpose: Literal["timeout", "retry"], at: float,
-            commands: list[RunCommand]) -> RunState:
+    def arm(
+        self,
+        state: RunState,
+        step: StepState,
+        kind: Kind,
+        purpose: Literal["timeout", "retry"],
+        at: float,
+        commands: list[RunCommand],
+    ) -> RunState:
         """Set the one timer that matters to ``step`` now (a new serial makes older ones stale)."""
         serial = state.timers + 1
         commands.append(SetTimer(TimerToken(step.name, kind, purpose, serial), at))
         return state.with_step(step.evolve(timer=serial)).evolve(timers=serial)
 
-    def schedule_retry(self, state: RunState, step: StepState, kind: Kind, reason: Any,
-                       delay: float | None, commands: list[RunCommand], now: float) -> RunState:
+    def schedule_retry(
+        self,
+        state: RunState,
+        step: StepState,
+        kind: Kind,
+        reason: Any,
+        delay: float | None,
+        commands: list[RunCommand],
+        now: float,
+    ) -> RunState:
         """Wait before the next attempt of ``kind``; the step must already be evolved
         to the waiting status (and generation) it retries from."""
         attempt = step.attempt if kind == "run" else step.comp_attempt
@@ -255,17 +282,31 @@ class Executor:
             custom = self.definition.step(step.name).impl.backoff(reason, step.arguments or {}, ctx)
             delay = float(custom) if custom is not None else None
         except Exception:  # a broken backoff callback must not stall the run: said, then the default applies
-            _log.warning("saga %s, run %s, step %s: its backoff callback failed; the default backoff applies",
-                         state.saga, state.run_id, step.name, exc_info=True)
+            _log.warning(
+                "saga %s, run %s, step %s: its backoff callback failed; the default backoff applies",
+                state.saga,
+                state.run_id,
+                step.name,
+                exc_info=True,
+            )
             delay = None
         return delay if delay is not None else self.backoff.delay(attempt, key)
 
-    def context(self, state: RunState, step: StepState, kind: Kind, attempt: int, key: str,
-                trace: dict[str, str] | None = None) -> StepContext:
+    def context(
+        self, state: RunState, step: StepState, kind: Kind, attempt: int, key: str, trace: dict[str, str] | None = None
+    ) -> StepContext:
         """The :class:`StepContext` for one invocation (shells use it too)."""
-        return StepContext(state.run_id, state.saga, step.name, kind, attempt, key,
-                           idempotency_key(state.run_id, step.name, "run", step.generation),
-                           state.causation_id, trace or {})
+        return StepContext(
+            state.run_id,
+            state.saga,
+            step.name,
+            kind,
+            attempt,
+            key,
+            idempotency_key(state.run_id, step.name, "run", step.generation),
+            state.causation_id,
+            trace or {},
+        )
 
     # -- events ---------------------------------------------------------------
 
@@ -283,8 +324,9 @@ class Executor:
             state = rollback.undo_outcome(self, state, step, event.outcome, commands, now)
         return state, commands
 
-    def _run_outcome(self, state: RunState, step: StepState, outcome: Outcome, commands: list[RunCommand],
-                     now: float) -> RunState:
+    def _run_outcome(
+        self, state: RunState, step: StepState, outcome: Outcome, commands: list[RunCommand], now: float
+    ) -> RunState:
         spec = self.definition.step(step.name)
         if isinstance(outcome, Ok):
             return self.succeed(state, step, outcome.value, now)
@@ -304,38 +346,43 @@ class Executor:
             # An earlier send of this key timed out: a transient failure now says
             # nothing about that send, so the key is kept until a definite answer.
             if step.attempt <= spec.max_retries:
-                return self.schedule_retry(state, step.evolve(status="retrying"), "run", error, delay,
-                                           commands, now)
+                return self.schedule_retry(state, step.evolve(status="retrying"), "run", error, delay, commands, now)
             return self.fail_step(state, step, replace(error, indefinite=True), commands, now)
         if state.stop is None and step.attempt <= spec.max_retries:
             step = step.evolve(status="retrying", generation=step.generation + 1, indefinite=False)
             return self.schedule_retry(state, step, "run", error, delay, commands, now)
         return self.fail_step(state, step, error, commands, now)
 
-    def _compensate_outcome(self, state: RunState, step: StepState, outcome: Outcome,
-                            commands: list[RunCommand], now: float) -> RunState:
+    def _compensate_outcome(
+        self, state: RunState, step: StepState, outcome: Outcome, commands: list[RunCommand], now: float
+    ) -> RunState:
         spec = self.definition.step(step.name)
         if isinstance(outcome, Continue):
             return self.succeed(state, step, outcome.value, now)
         if isinstance(outcome, Retry) and state.stop is None and step.attempt <= spec.max_retries:
-            step = step.evolve(status="retrying", generation=step.generation + 1,
-                               indefinite=False, comp_attempt=0)
+            step = step.evolve(status="retrying", generation=step.generation + 1, indefinite=False, comp_attempt=0)
             return self.schedule_retry(state, step, "run", outcome.reason, outcome.delay, commands, now)
         if isinstance(outcome, Fail):
-            return rollback.retry_or_give_up(self, state, step, "compensate", outcome.error,
-                                             None, commands, now)
+            return rollback.retry_or_give_up(self, state, step, "compensate", outcome.error, None, commands, now)
         step = step.evolve(status="failed", finished_at=now)
         failure = None if step.error is None else (step.name, step.error)
         return rollback.stop(self, state.with_step(step), "fail", failure, None, commands)
 
     def succeed(self, state: RunState, step: StepState, value: Any, now: float) -> RunState:
         """Record ``step`` as completed with ``value``, numbered in completion order."""
-        step = step.evolve(status="succeeded", value=value, indefinite=False,
-                           completed_seq=state.completions, finished_at=now, retry_at=None)
+        step = step.evolve(
+            status="succeeded",
+            value=value,
+            indefinite=False,
+            completed_seq=state.completions,
+            finished_at=now,
+            retry_at=None,
+        )
         return state.with_step(step).evolve(completions=state.completions + 1)
 
-    def fail_step(self, state: RunState, step: StepState, error: StepError,
-                  commands: list[RunCommand], now: float) -> RunState:
+    def fail_step(
+        self, state: RunState, step: StepState, error: StepError, commands: list[RunCommand], now: float
+    ) -> RunState:
         """``step`` failed for good: compensate it when it can, else stop the run."""
         step = step.evolve(error=error, inflight=None, deadline=None, retry_at=None)
         if self.definition.step(step.name).impl.can_compensate:
@@ -357,18 +404,18 @@ class Executor:
             return state, []  # the run stopped while this retry waited: never re-run it
         return self.dispatch(state, step.evolve(retry_at=None), token.kind, commands, now), commands
 
-    def _timed_out(self, state: RunState, step: StepState, kind: Kind, commands: list[RunCommand],
-                   now: float) -> RunState:
+    def _timed_out(
+        self, state: RunState, step: StepState, kind: Kind, commands: list[RunCommand], now: float
+    ) -> RunState:
         spec = self.definition.step(step.name)
-        error = StepError("timeout", f"{kind} of {step.name} got no answer within {spec.timeout}s",
-                          retryable=True, indefinite=True)
+        error = StepError(
+            "timeout", f"{kind} of {step.name} got no answer within {spec.timeout}s", retryable=True, indefinite=True
+        )
         if kind != "run":
-            return rollback.retry_or_give_up(self, state, step, kind, error, None, commands, now,
-                                             same_key=True)
+            return rollback.retry_or_give_up(self, state, step, kind, error, None, commands, now, same_key=True)
         step = step.evolve(indefinite=True)
         if step.attempt <= spec.max_retries:
-            return self.schedule_retry(state, step.evolve(status="retrying"), "run",
-                                       error, None, commands, now)
+            return self.schedule_retry(state, step.evolve(status="retrying"), "run", error, None, commands, now)
         return self.fail_step(state, step, error, commands, now)
 
     def _on_cancel(self, state: RunState, event: CancelRequested, now: float) -> Transition:
@@ -422,8 +469,10 @@ def _resolve(state: RunState, spec: StepDef) -> dict[str, Any] | StepError:
             try:
                 args[arg.name] = _at_path(state.steps[src.step].value, src.path)
             except (KeyError, IndexError, TypeError) as exc:
-                return StepError("argument_error",
-                                 f"argument {arg.name!r}: result of {src.step!r} has no {list(src.path)!r} ({exc!r})")
+                return StepError(
+                    "argument_error",
+                    f"argument {arg.name!r}: result of {src.step!r} has no {list(src.path)!r} ({exc!r})",
+                )
         else:
             args[arg.name] = src.value
     return args

@@ -97,7 +97,7 @@ def input_problem(spec: InputDef, value: Any) -> str | None:
 
 def _expected(spec: InputDef, value: Any) -> str:
     shown = repr(value)
-    shown = shown if len(shown) <= _SHOWN else shown[:_SHOWN - 3] + "..."
+    shown = shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
     return f"expected {schema_label(input_schema(spec))}, got {shown}"
 
 
@@ -117,8 +117,14 @@ def input_schema(spec: InputDef) -> dict[str, Any]:
 def describe_input(spec: InputDef) -> dict[str, Any]:
     """JSON-ready facts of one input for catalogs: name, type label, schema, required, default, description."""
     schema = input_schema(spec)
-    return {"name": spec.name, "type": schema_label(schema), "required": spec.required,
-            "default": _plain(spec.default), "description": spec.description, "schema": schema}
+    return {
+        "name": spec.name,
+        "type": schema_label(schema),
+        "required": spec.required,
+        "default": _plain(spec.default),
+        "description": spec.description,
+        "schema": schema,
+    }
 
 
 def schema_label(schema: Mapping[str, Any]) -> str:
@@ -146,8 +152,15 @@ def schema_label(schema: Mapping[str, Any]) -> str:
     return " ".join([kind, *_bounds(schema)])
 
 
-_BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"),
-           ("minLength", "length >="), ("maxLength", "length <="), ("pattern", "matching"))
+_BOUNDS = (
+    ("minimum", ">="),
+    ("exclusiveMinimum", ">"),
+    ("maximum", "<="),
+    ("exclusiveMaximum", "<"),
+    ("minLength", "length >="),
+    ("maxLength", "length <="),
+    ("pattern", "matching"),
+)
 
 
 def _bounds(schema: Mapping[str, Any]) -> list[str]:

@@ -35,8 +35,22 @@ from sagaline.saga.records import event_from_data, event_to_data
 from sagaline.saga.signals import RunEvent
 from sagaline.saga.state import RunState
 
-__all__ = ["Begin", "Append", "Finish", "Record", "Entry", "RunHistory", "OpenRun", "JournalStore",
-           "MemoryJournal", "GroupCommit", "HaltRule", "Halted", "replay", "append_of"]
+__all__ = [
+    "Begin",
+    "Append",
+    "Finish",
+    "Record",
+    "Entry",
+    "RunHistory",
+    "OpenRun",
+    "JournalStore",
+    "MemoryJournal",
+    "GroupCommit",
+    "HaltRule",
+    "Halted",
+    "replay",
+    "append_of",
+]
 
 #: What a :class:`GroupCommit` hands back once a record is durable.
 Then = TypeVar("Then")
@@ -181,17 +195,27 @@ class MemoryJournal:
         if history is None:
             return None, None
         out = history.outcome
-        summary = RunSummary(correlation_id=run_id, saga=history.begin.start.saga, status=history.status,
-                             started_at=history.begin.started_at, finished_at=out.finished_at if out else None,
-                             failed_step=out.failed_step if out else None,
-                             error_code=(out.error or {}).get("code") if out else None)
+        summary = RunSummary(
+            correlation_id=run_id,
+            saga=history.begin.start.saga,
+            status=history.status,
+            started_at=history.begin.started_at,
+            finished_at=out.finished_at if out else None,
+            failed_step=out.failed_step if out else None,
+            error_code=(out.error or {}).get("code") if out else None,
+        )
         return summary, out
 
     def list_runs(self, query: ListRuns, now: float) -> RunsPage:
         rows = [self.find(run_id)[0] for run_id in reversed(list(self.runs))]
-        rows = [r for r in rows if r is not None and (not query.status or r.status in query.status)
-                and (query.saga is None or r.saga == query.saga)]
-        return RunsPage(runs=rows[:query.limit], total=len(rows))
+        rows = [
+            r
+            for r in rows
+            if r is not None
+            and (not query.status or r.status in query.status)
+            and (query.saga is None or r.saga == query.saga)
+        ]
+        return RunsPage(runs=rows[: query.limit], total=len(rows))
 
     def close(self) -> None:
         pass
@@ -231,8 +255,12 @@ class HaltRule:
         """Index of the first record the rule stops at, or None."""
         for index, record in enumerate(records):
             event = record.event if isinstance(record, Append) else {}
-            if (event.get("e") == "result" and event.get("step") == self.step and event.get("kind") == self.kind
-                    and (self.outcome is None or (event.get("outcome") or {}).get("t") == self.outcome)):
+            if (
+                event.get("e") == "result"
+                and event.get("step") == self.step
+                and event.get("kind") == self.kind
+                and (self.outcome is None or (event.get("outcome") or {}).get("t") == self.outcome)
+            ):
                 return index
         return None
 
@@ -299,14 +327,14 @@ class GroupCommit(Generic[Then]):
         queue, halt = self._queue, self.halt
         stop = halt.match([r for r, _ in queue]) if halt is not None else None
         if halt is not None and stop is not None:
-            queue = queue[:stop + (halt.when == "after")]
+            queue = queue[: stop + (halt.when == "after")]
         try:
             if queue:
                 self.store.write([r for r, _ in queue], now)
         except Exception:
             self.failures += 1
             raise
-        self._queue = self._queue[len(queue):] if stop is None else []
+        self._queue = self._queue[len(queue) :] if stop is None else []
         self.commits += 1
         self.writes += len(queue)
         self.largest = max(self.largest, len(queue))

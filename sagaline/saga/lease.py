@@ -54,8 +54,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Lease", "Claim", "claim", "may_write", "renew_every", "partition_resource", "claim_in", "owner_name",
-           "owner_member", "owner_endpoint", "other_counts", "leases_of"]
+__all__ = [
+    "Lease",
+    "Claim",
+    "claim",
+    "may_write",
+    "renew_every",
+    "partition_resource",
+    "claim_in",
+    "owner_name",
+    "owner_member",
+    "owner_endpoint",
+    "other_counts",
+    "leases_of",
+]
 
 Outcome = Literal["acquired", "renewed", "stolen", "refused"]
 
@@ -131,8 +143,16 @@ def partition_resource(index: int, count: int) -> str:
     return f"partition:{index}/{count}"
 
 
-def claim_in(resource: str, resources: list[str], leases: dict[str, Lease], me: str, share: int | None,
-             now: float, started_at: float, settle_s: float) -> float | None:
+def claim_in(
+    resource: str,
+    resources: list[str],
+    leases: dict[str, Lease],
+    me: str,
+    share: int | None,
+    now: float,
+    started_at: float,
+    settle_s: float,
+) -> float | None:
     """Seconds until host ``me`` may claim ``resource`` (0: now; None: never), given every stored lease.
 
     Args:
@@ -155,7 +175,7 @@ def claim_in(resource: str, resources: list[str], leases: dict[str, Lease], me: 
     member = owner_member(me)
     mine = sum(1 for lease in leases.values() if lease.live(now) and owner_member(lease.owner) == member)
     free = [r for r in resources if not (r in leases and leases[r].live(now))]
-    if resource in free[:max(0, share - mine)] or stored is not None:
+    if resource in free[: max(0, share - mine)] or stored is not None:
         return 0.0  # within the share, or another daemon's expired lease: take it over
     return max(0.0, started_at + settle_s - now)
 

@@ -35,7 +35,7 @@ def host_index(key: str) -> int | None:
     """The partition of a saga host's registry key (None: not such a key)."""
     if not key.startswith(HOST_KEY_PREFIX):
         return None
-    tail = key[len(HOST_KEY_PREFIX):]
+    tail = key[len(HOST_KEY_PREFIX) :]
     return int(tail) if tail.isdigit() else None
 
 

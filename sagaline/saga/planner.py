@@ -102,4 +102,4 @@ def _find_cycle(candidates: list[str], deps: Mapping[str, frozenset[str]]) -> tu
     while node not in path:
         path.append(node)
         node = sorted(d for d in deps[node] if d in pending)[0]
-    return tuple(path[path.index(node):]) + (node,)
+    return tuple(path[path.index(node) :]) + (node,)

@@ -44,8 +44,13 @@ def error_to_data(error: StepError | None) -> dict[str, Any] | None:
     """A :class:`StepError` as plain data (None stays None)."""
     if error is None:
         return None
-    return {"code": error.code, "message": error.message, "retryable": error.retryable,
-            "indefinite": error.indefinite, "details": dict(error.details)}
+    return {
+        "code": error.code,
+        "message": error.message,
+        "retryable": error.retryable,
+        "indefinite": error.indefinite,
+        "details": dict(error.details),
+    }
 
 
 def error_from_data(data: Any) -> StepError | None:
@@ -57,8 +62,13 @@ def error_from_data(data: Any) -> StepError | None:
     if data is None:
         return None
     try:
-        return StepError(_str(data["code"]), _str(data.get("message", "")), bool(data.get("retryable")),
-                         bool(data.get("indefinite")), dict(data.get("details") or {}))
+        return StepError(
+            _str(data["code"]),
+            _str(data.get("message", "")),
+            bool(data.get("retryable")),
+            bool(data.get("indefinite")),
+            dict(data.get("details") or {}),
+        )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise CorruptRecord(f"bad error record {data!r:.200}: {exc}") from exc
 
@@ -102,8 +112,13 @@ def _outcome_from_data(data: Any) -> Outcome:
 def event_to_data(event: RunEvent) -> dict[str, Any]:
     """A run event as a dict of plain values (the step results must be msgpack-able)."""
     if isinstance(event, InvocationResult):
-        return {"e": "result", "step": event.step, "kind": event.kind, "key": event.key,
-                "outcome": _outcome_to_data(event.outcome)}
+        return {
+            "e": "result",
+            "step": event.step,
+            "kind": event.kind,
+            "key": event.key,
+            "outcome": _outcome_to_data(event.outcome),
+        }
     if isinstance(event, TimerFired):
         t = event.token
         return {"e": "timer", "step": t.step, "kind": t.kind, "purpose": t.purpose, "serial": t.serial}
@@ -128,8 +143,7 @@ def event_from_data(data: Any) -> RunEvent:
             kind = data["kind"]
             if kind not in _KINDS:
                 raise ValueError(f"kind {kind!r}")
-            return InvocationResult(_str(data["step"]), kind, _str(data["key"]),
-                                    _outcome_from_data(data["outcome"]))
+            return InvocationResult(_str(data["step"]), kind, _str(data["key"]), _outcome_from_data(data["outcome"]))
         if tag == "timer":
             if data["kind"] not in _KINDS or data["purpose"] not in ("timeout", "retry"):
                 raise ValueError("bad timer kind/purpose")

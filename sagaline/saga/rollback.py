@@ -21,12 +21,25 @@ from sagaline.saga.state import RunState, StepState, idempotency_key
 if TYPE_CHECKING:  # pragma: no cover
     from sagaline.saga.executor import Executor
 
-__all__ = ["stop", "after_drain", "next_undo", "undo_outcome", "retry_or_give_up",
-           "compensation_failed", "retry_failed"]
+__all__ = [
+    "stop",
+    "after_drain",
+    "next_undo",
+    "undo_outcome",
+    "retry_or_give_up",
+    "compensation_failed",
+    "retry_failed",
+]
 
 
-def stop(ex: Executor, state: RunState, why: str, failure: tuple[str, StepError] | None,
-         reason: str | None, commands: list[RunCommand]) -> RunState:
+def stop(
+    ex: Executor,
+    state: RunState,
+    why: str,
+    failure: tuple[str, StepError] | None,
+    reason: str | None,
+    commands: list[RunCommand],
+) -> RunState:
     """Stop starting steps because of a failure, a cancellation or a halt.
 
     A failure or cancellation overrides a halt in progress; the first
@@ -41,8 +54,7 @@ def stop(ex: Executor, state: RunState, why: str, failure: tuple[str, StepError]
         if failure is not None and state.failure is None:
             state = state.evolve(failure=failure)
         return state
-    state = state.evolve(stop=why, status="draining",
-                         failure=state.failure or failure, reason=reason or state.reason)
+    state = state.evolve(stop=why, status="draining", failure=state.failure or failure, reason=reason or state.reason)
     for step in state.steps.values():
         if step.status == "retrying" and not step.indefinite:
             parked = "pending" if why == "halt" else "abandoned"
@@ -58,13 +70,18 @@ def _interruptible(ex: Executor, name: str) -> bool:
 
 def _interrupt(state: RunState, step: StepState) -> Invoke:
     key = idempotency_key(state.run_id, step.name, "interrupt", step.generation)
-    return Invoke(step.name, "interrupt", step.attempt, key,
-                  idempotency_key(state.run_id, step.name, "run", step.generation), step.arguments or {})
+    return Invoke(
+        step.name,
+        "interrupt",
+        step.attempt,
+        key,
+        idempotency_key(state.run_id, step.name, "run", step.generation),
+        step.arguments or {},
+    )
 
 
 def _draining(step: StepState) -> bool:
-    return step.status in ("running", "compensating") or (
-        step.status == "retrying" and step.indefinite)
+    return step.status in ("running", "compensating") or (step.status == "retrying" and step.indefinite)
 
 
 def after_drain(ex: Executor, state: RunState, commands: list[RunCommand], now: float) -> RunState:
@@ -103,8 +120,9 @@ def _finish(state: RunState, commands: list[RunCommand], now: float) -> RunState
     return state.evolve(status=status, finished_at=now)
 
 
-def undo_outcome(ex: Executor, state: RunState, step: StepState, outcome: Any,
-                 commands: list[RunCommand], now: float) -> RunState:
+def undo_outcome(
+    ex: Executor, state: RunState, step: StepState, outcome: Any, commands: list[RunCommand], now: float
+) -> RunState:
     """Record an undo's answer: done, retry with backoff, or failed for good."""
     if isinstance(outcome, Ok):
         return state.with_step(step.evolve(status="undone", finished_at=now))
@@ -115,9 +133,17 @@ def undo_outcome(ex: Executor, state: RunState, step: StepState, outcome: Any,
     return retry_or_give_up(ex, state, step, "undo", error, None, commands, now)
 
 
-def retry_or_give_up(ex: Executor, state: RunState, step: StepState, kind: Kind, error: StepError,
-                     delay: float | None, commands: list[RunCommand], now: float,
-                     same_key: bool = False) -> RunState:
+def retry_or_give_up(
+    ex: Executor,
+    state: RunState,
+    step: StepState,
+    kind: Kind,
+    error: StepError,
+    delay: float | None,
+    commands: list[RunCommand],
+    now: float,
+    same_key: bool = False,
+) -> RunState:
     """Retry a failing compensate/undo after backoff while ``undo_retries`` allow
     and the error is retryable; otherwise it failed for good.
 
@@ -132,15 +158,24 @@ def retry_or_give_up(ex: Executor, state: RunState, step: StepState, kind: Kind,
     return compensation_failed(ex, state, step, kind, error, commands, now)
 
 
-def compensation_failed(ex: Executor, state: RunState, step: StepState, kind: Kind,
-                        error: StepError, commands: list[RunCommand], now: float) -> RunState:
+def compensation_failed(
+    ex: Executor, state: RunState, step: StepState, kind: Kind, error: StepError, commands: list[RunCommand], now: float
+) -> RunState:
     """A compensation or undo failed for good: record it (the run will end ``stuck``).
 
     A failing step whose compensation failed also stops the run; a failed
     undo does not stop the rollback of the other steps.
     """
-    step = step.evolve(status="undo_failed", comp_error=error, comp_kind=kind, inflight=None,
-                       deadline=None, retry_at=None, timer=None, finished_at=now)
+    step = step.evolve(
+        status="undo_failed",
+        comp_error=error,
+        comp_kind=kind,
+        inflight=None,
+        deadline=None,
+        retry_at=None,
+        timer=None,
+        finished_at=now,
+    )
     state = state.with_step(step)
     if kind == "compensate":
         failure = None if step.error is None else (step.name, step.error)
@@ -148,25 +183,21 @@ def compensation_failed(ex: Executor, state: RunState, step: StepState, kind: Ki
     return state
 
 
-def retry_failed(ex: Executor, state: RunState, only: set[str], commands: list[RunCommand],
-                 now: float) -> RunState:
+def retry_failed(ex: Executor, state: RunState, only: set[str], commands: list[RunCommand], now: float) -> RunState:
     """Operator retry of a stuck run's failed compensations (all when ``only`` is empty).
 
     Each retried compensation gets a new idempotency key and a fresh retry
     budget; the run drains and rolls back again, ending failed/cancelled
     when all succeed, or stuck again.
     """
-    chosen = [s for s in state.steps.values()
-              if s.status == "undo_failed" and (not only or s.name in only)]
+    chosen = [s for s in state.steps.values() if s.status == "undo_failed" and (not only or s.name in only)]
     if not chosen:
         return state
     state = state.evolve(status="draining", finished_at=None)
     for step in chosen:
-        step = step.evolve(comp_attempt=0, comp_generation=step.comp_generation + 1,
-                           comp_error=None, finished_at=None)
+        step = step.evolve(comp_attempt=0, comp_generation=step.comp_generation + 1, comp_error=None, finished_at=None)
         if step.comp_kind == "compensate":
-            state = ex.dispatch(state, step.evolve(status="compensating", comp_kind=None),
-                                 "compensate", commands, now)
+            state = ex.dispatch(state, step.evolve(status="compensating", comp_kind=None), "compensate", commands, now)
         else:
             state = state.with_step(step.evolve(status="succeeded", comp_kind=None))
     return state

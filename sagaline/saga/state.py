@@ -41,11 +41,27 @@ __all__ = [
 ]
 
 StepStatus = Literal[
-    "pending", "running", "retrying", "compensating", "succeeded", "skipped",
-    "failed", "abandoned", "undoing", "undone", "undo_failed",
+    "pending",
+    "running",
+    "retrying",
+    "compensating",
+    "succeeded",
+    "skipped",
+    "failed",
+    "abandoned",
+    "undoing",
+    "undone",
+    "undo_failed",
 ]
 RunStatus = Literal[
-    "running", "draining", "rolling_back", "halted", "completed", "failed", "cancelled", "stuck",
+    "running",
+    "draining",
+    "rolling_back",
+    "halted",
+    "completed",
+    "failed",
+    "cancelled",
+    "stuck",
 ]
 
 #: Statuses a run never leaves by itself (``stuck`` leaves only by operator retry).

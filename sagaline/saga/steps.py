@@ -185,8 +185,13 @@ class LocalStep:
 class FunctionStep(LocalStep):
     """A :class:`LocalStep` built from plain functions (see :func:`local`)."""
 
-    def __init__(self, run: RunFn, undo: UndoFn | None = None, compensate: CompensateFn | None = None,
-                 backoff: BackoffFn | None = None) -> None:
+    def __init__(
+        self,
+        run: RunFn,
+        undo: UndoFn | None = None,
+        compensate: CompensateFn | None = None,
+        backoff: BackoffFn | None = None,
+    ) -> None:
         self._run, self._undo, self._compensate, self._backoff = run, undo, compensate, backoff
 
     def run(self, args: Mapping[str, Any], ctx: StepContext) -> Outcome:
@@ -307,8 +312,9 @@ class CommandStep:
             return Send(self.target, action)
         return check_outcome("compensate", action)
 
-    def _compensation(self, reason: StepError | None, args: Mapping[str, Any],
-                      ctx: StepContext) -> Command | Outcome | None:
+    def _compensation(
+        self, reason: StepError | None, args: Mapping[str, Any], ctx: StepContext
+    ) -> Command | Outcome | None:
         if self.build_compensate is not None:
             return self.build_compensate(_reason(reason), args, ctx)
         if reason is not None and reason.indefinite and self.build_undo is not None:
@@ -317,8 +323,9 @@ class CommandStep:
 
     def interpret(self, kind: str, reply: Any, args: Mapping[str, Any]) -> Outcome:
         if kind == "run" and isinstance(reply, CommandFailed) and self.failure_code:
-            return Fail(StepError(self.failure_code, reply.message, retryable=reply.retryable,
-                                  details={"cause": reply.code}))
+            return Fail(
+                StepError(self.failure_code, reply.message, retryable=reply.retryable, details={"cause": reply.code})
+            )
         if kind == "run" and self.parse is not None:
             try:
                 return check_outcome("run", self.parse(reply, args))
@@ -342,4 +349,3 @@ def _reason(reason: StepError | None) -> StepError:
     if reason is None:
         raise ValueError("a compensation needs the failure it answers")
     return reason
-

@@ -33,8 +33,11 @@ class Admitted:
     causation_id: str | None = None
 
 
-def admit(message: StartSaga, sagas: Mapping[str, Callable[[], SagaDefinition]],
-          definitions: dict[str, SagaDefinition] | None = None) -> Admitted | SagaRefused:
+def admit(
+    message: StartSaga,
+    sagas: Mapping[str, Callable[[], SagaDefinition]],
+    definitions: dict[str, SagaDefinition] | None = None,
+) -> Admitted | SagaRefused:
     """Decide whether ``message`` may start a run.
 
     Args:
@@ -53,12 +56,14 @@ def admit(message: StartSaga, sagas: Mapping[str, Callable[[], SagaDefinition]],
         return SagaRefused(code="unknown_saga", message=f"no saga named {message.saga!r} (known: {known})")
     correlation_id = canonical_uuid7(message.correlation_id) if message.correlation_id else uuid7()
     if correlation_id is None:
-        return SagaRefused(code="invalid_correlation_id",
-                           message=f"correlation id {message.correlation_id!r:.80} is not a UUID v7")
+        return SagaRefused(
+            code="invalid_correlation_id", message=f"correlation id {message.correlation_id!r:.80} is not a UUID v7"
+        )
     causation_id = canonical_uuid7(message.causation_id)
     if message.causation_id is not None and causation_id is None:
-        return SagaRefused(code="invalid_causation_id",
-                           message=f"causation id {message.causation_id!r:.80} is not a UUID v7")
+        return SagaRefused(
+            code="invalid_causation_id", message=f"causation id {message.causation_id!r:.80} is not a UUID v7"
+        )
     cache = definitions if definitions is not None else {}
     definition = cache.get(message.saga) or cache.setdefault(message.saga, factory())
     try:

@@ -45,8 +45,15 @@ from sagaline.messages.base import Headers
 from sagaline.messages.saga import RunOutcome
 from sagaline.saga.state import RunState
 
-__all__ = ["COMPLETE_EVENT", "FAIL_EVENT", "STUCK_EVENT", "RETRY_EVENT", "finish_announcement",
-           "retry_announcement", "compensated_steps"]
+__all__ = [
+    "COMPLETE_EVENT",
+    "FAIL_EVENT",
+    "STUCK_EVENT",
+    "RETRY_EVENT",
+    "finish_announcement",
+    "retry_announcement",
+    "compensated_steps",
+]
 
 COMPLETE_EVENT = "reactor.saga.complete"
 FAIL_EVENT = "reactor.saga.fail"
@@ -54,8 +61,9 @@ STUCK_EVENT = "reactor.saga.stuck"
 RETRY_EVENT = "flow.reactor.retry"
 
 
-def finish_announcement(state: RunState, outcome: RunOutcome, seq: int, now: datetime | None = None,
-                        traceparent: str | None = None) -> PublishEvent | None:
+def finish_announcement(
+    state: RunState, outcome: RunOutcome, seq: int, now: datetime | None = None, traceparent: str | None = None
+) -> PublishEvent | None:
     """The bus command announcing how ``state``'s run ended; None for a run that did not end (halted).
 
     Args:
@@ -70,8 +78,12 @@ def finish_announcement(state: RunState, outcome: RunOutcome, seq: int, now: dat
         return None
     name, data = payload
     event = new_event(name, "flow", data, state.run_id, state.causation_id, now=now)
-    headers = Headers(correlation_id=state.run_id, causation_id=state.causation_id,
-                      idempotency_key=f"{state.run_id}:{name}:{seq}", traceparent=traceparent)
+    headers = Headers(
+        correlation_id=state.run_id,
+        causation_id=state.causation_id,
+        idempotency_key=f"{state.run_id}:{name}:{seq}",
+        traceparent=traceparent,
+    )
     return PublishEvent(headers=headers, event=event)
 
 
@@ -81,11 +93,19 @@ def _finish_payload(state: RunState, outcome: RunOutcome) -> tuple[str, dict[str
     if outcome.status == "completed":
         return COMPLETE_EVENT, {"saga": state.saga}
     if outcome.status in ("failed", "cancelled"):
-        return FAIL_EVENT, {"saga": state.saga, "failed_step": outcome.failed_step, "reason": reason,
-                            "compensated_steps": compensated_steps(state)}
+        return FAIL_EVENT, {
+            "saga": state.saga,
+            "failed_step": outcome.failed_step,
+            "reason": reason,
+            "compensated_steps": compensated_steps(state),
+        }
     if outcome.status == "stuck":
-        return STUCK_EVENT, {"saga": state.saga, "failed_step": outcome.failed_step, "reason": reason,
-                             "failed_compensations": list(outcome.failed_compensations)}
+        return STUCK_EVENT, {
+            "saga": state.saga,
+            "failed_step": outcome.failed_step,
+            "reason": reason,
+            "failed_compensations": list(outcome.failed_compensations),
+        }
     return None
 
 
@@ -95,8 +115,9 @@ def compensated_steps(state: RunState) -> list[str]:
     return [s.name for s in sorted(undone, key=lambda s: s.completed_seq or 0, reverse=True)]
 
 
-def retry_announcement(state: RunState, step: str, attempt: int, reason: str, now: datetime | None = None,
-                       traceparent: str | None = None) -> PublishEvent:
+def retry_announcement(
+    state: RunState, step: str, attempt: int, reason: str, now: datetime | None = None, traceparent: str | None = None
+) -> PublishEvent:
     """The bus command announcing that ``step`` failed and its attempt number ``attempt`` is scheduled.
 
     Args:
@@ -109,6 +130,10 @@ def retry_announcement(state: RunState, step: str, attempt: int, reason: str, no
     """
     payload = {"reactor": state.saga, "step": step, "attempt": attempt, "reason": reason or "failed"}
     event = new_event(RETRY_EVENT, "flow", payload, state.run_id, state.causation_id, now=now)
-    headers = Headers(correlation_id=state.run_id, causation_id=state.causation_id,
-                      idempotency_key=f"{state.run_id}:{RETRY_EVENT}:{step}:{attempt}", traceparent=traceparent)
+    headers = Headers(
+        correlation_id=state.run_id,
+        causation_id=state.causation_id,
+        idempotency_key=f"{state.run_id}:{RETRY_EVENT}:{step}:{attempt}",
+        traceparent=traceparent,
+    )
     return PublishEvent(headers=headers, event=event)

@@ -42,8 +42,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Space", "judge", "StorageWatch", "Edge", "FAULT", "RECOVERED", "FIRST_RETRY_S", "MAX_RETRY_S",
-           "CHECK_EVERY_S", "MIN_FREE_BYTES"]
+__all__ = [
+    "Space",
+    "judge",
+    "StorageWatch",
+    "Edge",
+    "FAULT",
+    "RECOVERED",
+    "FIRST_RETRY_S",
+    "MAX_RETRY_S",
+    "CHECK_EVERY_S",
+    "MIN_FREE_BYTES",
+]
 
 #: First delay before a failed journal write is tried again; it doubles on every failure.
 FIRST_RETRY_S = 0.05
@@ -78,8 +88,13 @@ class Space:
     read_only: bool = False
 
 
-def judge(where: str, space: Space | None, unreachable: str | None = None, probe_error: str | None = None,
-          min_free_bytes: int = MIN_FREE_BYTES) -> str | None:
+def judge(
+    where: str,
+    space: Space | None,
+    unreachable: str | None = None,
+    probe_error: str | None = None,
+    min_free_bytes: int = MIN_FREE_BYTES,
+) -> str | None:
     """Why the filesystem at ``where`` cannot take journal writes; None when it can.
 
     Args:
@@ -97,8 +112,9 @@ def judge(where: str, space: Space | None, unreachable: str | None = None, probe
     if space.read_only:
         return f"read-only filesystem: {where}"
     if space.free_bytes < min_free_bytes:
-        return (f"disk full: {where} has {space.free_bytes} bytes free of {space.total_bytes} "
-                f"(less than {min_free_bytes})")
+        return (
+            f"disk full: {where} has {space.free_bytes} bytes free of {space.total_bytes} (less than {min_free_bytes})"
+        )
     if space.free_files == 0:
         return f"disk full: {where} has no free inodes"
     if probe_error is not None:

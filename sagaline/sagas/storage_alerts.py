@@ -30,8 +30,7 @@ FAULT_EVENT = "system.storage.fault"
 RECOVERED_EVENT = "system.storage.recovered"
 
 
-def fault_announcement(fault_id: str, host: int, path: str, reason: str,
-                       now: datetime | None = None) -> PublishEvent:
+def fault_announcement(fault_id: str, host: int, path: str, reason: str, now: datetime | None = None) -> PublishEvent:
     """The bus command saying that host ``host`` cannot write its journal at ``path`` because of ``reason``.
 
     Args:
@@ -45,8 +44,9 @@ def fault_announcement(fault_id: str, host: int, path: str, reason: str,
     return _command(new_event(FAULT_EVENT, "flow", payload, fault_id, now=now), fault_id)
 
 
-def recovery_announcement(fault_id: str, host: int, path: str, faulted_s: float,
-                          now: datetime | None = None) -> PublishEvent:
+def recovery_announcement(
+    fault_id: str, host: int, path: str, faulted_s: float, now: datetime | None = None
+) -> PublishEvent:
     """The bus command saying that the fault ``fault_id`` is over after ``faulted_s`` seconds."""
     payload = {"host": host, "path": path, "faulted_s": round(max(0.0, faulted_s), 3)}
     return _command(new_event(RECOVERED_EVENT, "flow", payload, fault_id, now=now), fault_id)

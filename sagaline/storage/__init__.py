@@ -26,5 +26,4 @@ from sagaline.storage.errors import StorageCorrupt, StorageError
 from sagaline.storage.idempotency import apply_once
 from sagaline.storage.sqlite import SqliteOptions
 
-__all__ = ["AsyncRunner", "Database", "SqliteOptions", "StorageCorrupt", "StorageError", "apply_once",
-           "open_database"]
+__all__ = ["AsyncRunner", "Database", "SqliteOptions", "StorageCorrupt", "StorageError", "apply_once", "open_database"]

@@ -145,7 +145,8 @@ class AsyncRunner:
             elif self._pid != os.getpid():
                 raise RuntimeError(
                     f"AsyncRunner started in process {self._pid} used in forked process "
-                    f"{os.getpid()}; create the runner inside the actor process")
+                    f"{os.getpid()}; create the runner inside the actor process"
+                )
             if threading.current_thread() is self._thread:
                 raise RuntimeError("AsyncRunner.run() called from its own loop thread (deadlock)")
             assert self._loop is not None

@@ -25,8 +25,9 @@ __all__ = ["StoreFile", "open_store_file"]
 StoreFile = Union[SqliteFile, "PgFile"]
 
 
-def open_store_file(location: str | Path, options: SqliteOptions = SqliteOptions(),
-                    schema: Schema | None = None) -> StoreFile:
+def open_store_file(
+    location: str | Path, options: SqliteOptions = SqliteOptions(), schema: Schema | None = None
+) -> StoreFile:
     """Open (creating and migrating) the store at ``location``; see :func:`~sagaline.storage.sqlite.open_file`
     and :func:`~sagaline.storage.postgres.open_pg` for the settings and errors of each backend.
 
@@ -39,6 +40,10 @@ def open_store_file(location: str | Path, options: SqliteOptions = SqliteOptions
     try:
         from sagaline.storage.postgres import open_pg
     except ImportError as exc:
-        raise StorageError(f"{redacted(location)} needs the PostgreSQL driver: pip install 'sagaline[postgres]' "
-                           f"({exc})", reason="driver_missing", path=redacted(location), retryable=False) from None
+        raise StorageError(
+            f"{redacted(location)} needs the PostgreSQL driver: pip install 'sagaline[postgres]' ({exc})",
+            reason="driver_missing",
+            path=redacted(location),
+            retryable=False,
+        ) from None
     return open_pg(str(location), options, schema)

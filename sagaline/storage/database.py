@@ -154,7 +154,8 @@ class Database:
         self.file.close()
 
 
-async def open_database(path: str | Path, options: SqliteOptions = SqliteOptions(),
-                        schema: Schema | None = None) -> Database:
+async def open_database(
+    path: str | Path, options: SqliteOptions = SqliteOptions(), schema: Schema | None = None
+) -> Database:
     """:func:`~sagaline.storage.backend.open_store_file`, with the async face (same arguments and errors)."""
     return Database(open_store_file(path, options, schema))

@@ -41,8 +41,7 @@ from functools import lru_cache
 __all__ = ["to_postgres", "NOCASE_DDL"]
 
 #: Run in every PostgreSQL schema before its tables: the collation ``COLLATE NOCASE`` names there.
-NOCASE_DDL = ("CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', "
-              "deterministic = false)")
+NOCASE_DDL = "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
 
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
@@ -51,9 +50,11 @@ _AUTOINCREMENT = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY(\s+AUTOINCREMENT)?\b", r
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 # TEXT not followed, within the same column definition, by a COLLATE of its own.
 _TEXT = re.compile(r"\bTEXT\b(?![^,(]*\bCOLLATE\b)", re.IGNORECASE)
-_TYPES = ((re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
-          (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
-          (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"))
+_TYPES = (
+    (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
+    (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+)
 
 
 @lru_cache(maxsize=1024)
@@ -76,7 +77,7 @@ def _or_ignore(text: str) -> str:
     found = _RETURNING.search(text)
     if found is None:
         return text.rstrip() + " ON CONFLICT DO NOTHING"
-    return f"{text[:found.start()]} ON CONFLICT DO NOTHING{text[found.start():]}"
+    return f"{text[: found.start()]} ON CONFLICT DO NOTHING{text[found.start() :]}"
 
 
 def _create_table(text: str) -> str:

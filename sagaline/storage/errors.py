@@ -119,8 +119,9 @@ def storage_error(exc: sqlite3.Error, path: str | Path) -> StorageError:
     primary = code & 0xFF if isinstance(code, int) else None
     if primary in _CORRUPT:
         reason, what = _CORRUPT[primary]
-        return StorageCorrupt(f"database file {path} {what} ({exc}); restore it from a backup",
-                              reason=reason, path=path)
+        return StorageCorrupt(
+            f"database file {path} {what} ({exc}); restore it from a backup", reason=reason, path=path
+        )
     if primary in _TRANSIENT:
         reason, what = _TRANSIENT[primary]
         return StorageError(f"{what} ({path}): {exc}", reason=reason, path=path, retryable=True)

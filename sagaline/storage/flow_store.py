@@ -52,8 +52,9 @@ _DDL = (
         created_by_key TEXT)""",
     "CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id)",
 )
-_EVENT_COLS = ("id, name, source, correlation_id, causation_id, at, payload, meta, priority, "
-               "taxonomy_version, event_version")
+_EVENT_COLS = (
+    "id, name, source, correlation_id, causation_id, at, payload, meta, priority, taxonomy_version, event_version"
+)
 _COLS = _EVENT_COLS + ", pipeline, reliability, created_by_key"
 
 
@@ -63,9 +64,22 @@ def event_row(event: Event, pipeline: str, reliability: str, key: str | None) ->
     Raises:
         UnencodableMessage: the payload or meta holds a value msgpack cannot carry.
     """
-    return (event.id, event.name, event.source, event.correlation_id, event.causation_id,
-            iso(event.at), pack_value(event.payload), pack_value(event.meta), event.priority,
-            event.taxonomy_version, event.event_version, pipeline, reliability, key)
+    return (
+        event.id,
+        event.name,
+        event.source,
+        event.correlation_id,
+        event.causation_id,
+        iso(event.at),
+        pack_value(event.payload),
+        pack_value(event.meta),
+        event.priority,
+        event.taxonomy_version,
+        event.event_version,
+        pipeline,
+        reliability,
+        key,
+    )
 
 
 class FlowStore(StoreBase):
@@ -76,20 +90,18 @@ class FlowStore(StoreBase):
 
     async def insert_event(self, conn: Connection, row: tuple[Any, ...]) -> bool:
         """Store an event made by :func:`event_row`; False when its id was already stored."""
-        cursor = await conn.execute(
-            f"INSERT OR IGNORE INTO events ({_COLS}) VALUES ({', '.join('?' * 14)})", row)
+        cursor = await conn.execute(f"INSERT OR IGNORE INTO events ({_COLS}) VALUES ({', '.join('?' * 14)})", row)
         return cursor.rowcount == 1
 
-    async def tail(self, limit: int, name_prefix: str = "",
-                   correlation_id: str | None = None) -> list[Event]:
+    async def tail(self, limit: int, name_prefix: str = "", correlation_id: str | None = None) -> list[Event]:
         """The newest ``limit`` stored events matching the filters, oldest first."""
         where, params = ["substr(name, 1, ?) = ?"], [len(name_prefix), name_prefix]
         if correlation_id is not None:
             where.append("correlation_id = ?")
             params.append(correlation_id)
         rows = await self.db.fetchall(
-            f"SELECT {_EVENT_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?",
-            (*params, limit))
+            f"SELECT {_EVENT_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?", (*params, limit)
+        )
         return [_event(r) for r in reversed(rows)]
 
     async def count(self) -> int:
@@ -99,8 +111,18 @@ class FlowStore(StoreBase):
 
 
 def _event(r: Sequence[Any] | Row) -> Event:
-    return Event.model_validate({
-        "id": r[0], "name": r[1], "source": r[2], "correlation_id": r[3], "causation_id": r[4],
-        "at": parse_iso(r[5]), "payload": unpack_value(r[6]), "meta": unpack_value(r[7]),
-        "priority": r[8], "taxonomy_version": r[9], "event_version": r[10],
-    })
+    return Event.model_validate(
+        {
+            "id": r[0],
+            "name": r[1],
+            "source": r[2],
+            "correlation_id": r[3],
+            "causation_id": r[4],
+            "at": parse_iso(r[5]),
+            "payload": unpack_value(r[6]),
+            "meta": unpack_value(r[7]),
+            "priority": r[8],
+            "taxonomy_version": r[9],
+            "event_version": r[10],
+        }
+    )

@@ -80,7 +80,14 @@ from sagaline.storage.database import Connection, Database, open_database
 from sagaline.storage.sqlite import Schema, SqliteOptions, iso, parse_iso
 
 __all__ = [
-    "IDEMPOTENCY_DDL", "LedgerEntry", "Effect", "apply_once", "ledger_batch", "forbid", "ledger", "failure",
+    "IDEMPOTENCY_DDL",
+    "LedgerEntry",
+    "Effect",
+    "apply_once",
+    "ledger_batch",
+    "forbid",
+    "ledger",
+    "failure",
     "StoreBase",
 ]
 
@@ -142,8 +149,7 @@ async def apply_once(db: Database, command: Command, effect: Effect, now: dateti
     """
     key = command.headers.idempotency_key
     if not key:
-        return failure(command, "idempotency_key_missing",
-                       f"{type(command).__name__} carries no idempotency key")
+        return failure(command, "idempotency_key_missing", f"{type(command).__name__} carries no idempotency key")
     try:
         return await _apply(db, key, command, effect, now)
     except _Undo as undo:
@@ -156,11 +162,13 @@ async def apply_once(db: Database, command: Command, effect: Effect, now: dateti
 def _constant(reply: Reply) -> Effect:
     async def effect(conn: Connection) -> Reply:
         return reply
+
     return effect
 
 
-async def _apply(db: Database, key: str, command: Command, effect: Effect, now: datetime,
-                 keep_failure: bool = False) -> Reply:
+async def _apply(
+    db: Database, key: str, command: Command, effect: Effect, now: datetime, keep_failure: bool = False
+) -> Reply:
     # The success path costs BEGIN, lookup, the effect, record, COMMIT; no savepoint
     # is set around the effect (a failing effect rolls the whole transaction back).
     # Inside a ledger_batch the lookup is answered from the batch's one SELECT.
@@ -210,9 +218,10 @@ async def ledger_batch(conn: Connection, commands: Iterable[Command], read: bool
     keys = list(dict.fromkeys(key for command in commands if (key := command.headers.idempotency_key)))
     view: dict[str, tuple[str, bytes] | None] = dict.fromkeys(keys)
     for start in range(0, len(keys), _BATCH_KEYS):
-        chunk = keys[start:start + _BATCH_KEYS]
+        chunk = keys[start : start + _BATCH_KEYS]
         rows = await conn.execute_fetchall(
-            f"SELECT key, command, reply FROM idempotency WHERE key IN ({', '.join('?' * len(chunk))})", chunk)
+            f"SELECT key, command, reply FROM idempotency WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+        )
         view.update((row[0], (row[1], row[2])) for row in rows)
     conn.ledger_view = view
     try:
@@ -224,9 +233,11 @@ async def ledger_batch(conn: Connection, commands: Iterable[Command], read: bool
 def _replay(command: Command, found: tuple[str, bytes]) -> Reply:
     tag, data = found
     if tag != type(command).__name__:
-        return failure(command, "idempotency_key_conflict",
-                       f"key {command.headers.idempotency_key!r} was used by {tag}, "
-                       f"not {type(command).__name__}")
+        return failure(
+            command,
+            "idempotency_key_conflict",
+            f"key {command.headers.idempotency_key!r} was used by {tag}, not {type(command).__name__}",
+        )
     reply = decode(data)
     assert isinstance(reply, Reply)
     return reply
@@ -239,18 +250,16 @@ class _Undo(Exception):
         self.reply = reply
 
 
-async def _record(conn: Connection, key: str, command: Command, reply: Reply,
-                  now: datetime) -> tuple[str, bytes]:
+async def _record(conn: Connection, key: str, command: Command, reply: Reply, now: datetime) -> tuple[str, bytes]:
     tag, data = type(command).__name__, encode(reply)
     await conn.execute(
-        "INSERT INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (key, tag, int(not isinstance(reply, CommandFailed)), data, command.headers.correlation_id, iso(now)))
+        "INSERT INTO idempotency (key, command, ok, reply, correlation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (key, tag, int(not isinstance(reply, CommandFailed)), data, command.headers.correlation_id, iso(now)),
+    )
     return tag, data
 
 
-async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: str,
-                 now: datetime) -> None:
+async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: str, now: datetime) -> None:
     """Make sure the command under ``effect_key`` can never take effect later.
 
     Called by an undo that found nothing to undo: the effect may still be on
@@ -267,12 +276,16 @@ async def forbid(conn: Connection, undo: Command, effect_key: str, command_tag: 
         now: Timestamp of the row.
     """
     headers = undo.headers.model_copy(update={"idempotency_key": effect_key})
-    refused = CommandFailed(headers=headers, code="undone_before_applied",
-                            message=f"{command_tag} {effect_key!r} was undone before it arrived")
+    refused = CommandFailed(
+        headers=headers,
+        code="undone_before_applied",
+        message=f"{command_tag} {effect_key!r} was undone before it arrived",
+    )
     await conn.execute(
         "INSERT OR IGNORE INTO idempotency (key, command, ok, reply, correlation_id, created_at) "
         "VALUES (?, ?, 0, ?, ?, ?)",
-        (effect_key, command_tag, encode(refused), headers.correlation_id, iso(now)))
+        (effect_key, command_tag, encode(refused), headers.correlation_id, iso(now)),
+    )
     if conn.ledger_view is not None:  # a batch's view: look this key up again (this savepoint may roll back)
         conn.ledger_view.pop(effect_key, None)
 
@@ -284,10 +297,11 @@ async def ledger(db: Database, key: str | None = None) -> list[LedgerEntry]:
         StorageError: SQLite failed.
     """
     sql = "SELECT key, command, ok, reply, correlation_id, created_at FROM idempotency"
-    rows = await (db.fetchall(sql + " ORDER BY rowid") if key is None
-                  else db.fetchall(sql + " WHERE key = ?", (key,)))
-    return [LedgerEntry(r[0], r[1], bool(r[2]), decode(r[3]), r[4], parse_iso(r[5]))  # type: ignore[arg-type]
-            for r in rows]
+    rows = await (db.fetchall(sql + " ORDER BY rowid") if key is None else db.fetchall(sql + " WHERE key = ?", (key,)))
+    return [
+        LedgerEntry(r[0], r[1], bool(r[2]), decode(r[3]), r[4], parse_iso(r[5]))  # type: ignore[arg-type]
+        for r in rows
+    ]
 
 
 def failure(command: Command, code: str, message: str, retryable: bool = False) -> CommandFailed:
@@ -340,7 +354,6 @@ class StoreBase:
         """
         counts: dict[str, dict[str, int]] = {}
         for table in self.EFFECT_TABLES:
-            rows = await self.db.fetchall(
-                f"SELECT created_by_key, COUNT(*) FROM {table} GROUP BY created_by_key")
+            rows = await self.db.fetchall(f"SELECT created_by_key, COUNT(*) FROM {table} GROUP BY created_by_key")
             counts[table] = {row[0]: row[1] for row in rows}
         return counts

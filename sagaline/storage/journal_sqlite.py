@@ -63,16 +63,24 @@ __all__ = ["SqliteJournal", "JOURNAL_SCHEMA", "PRUNABLE"]
 
 #: Statuses retention may delete; stuck, halted and needs_operator runs wait for an operator.
 PRUNABLE = ("completed", "failed", "cancelled")
-_SUMMARY = ("correlation_id, saga, status, started_at, finished_at, failed_step, error_code, message, "
-            "failed_compensations, updated_at, resumed_from, successor")
-_BEGIN = ("INSERT OR IGNORE INTO runs (correlation_id, saga, version, status, inputs, causation_id, started_at, "
-          "updated_at, resumed_from, carried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_SUMMARY = (
+    "correlation_id, saga, status, started_at, finished_at, failed_step, error_code, message, "
+    "failed_compensations, updated_at, resumed_from, successor"
+)
+_BEGIN = (
+    "INSERT OR IGNORE INTO runs (correlation_id, saga, version, status, inputs, causation_id, started_at, "
+    "updated_at, resumed_from, carried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _SUCCESSOR = "UPDATE runs SET successor = ? WHERE correlation_id = ? AND successor IS NULL"
 _EVENT = "INSERT OR IGNORE INTO run_events (correlation_id, seq, at, event) VALUES (?, ?, ?, ?)"
-_ADVANCE = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = NULL, last_seq = ? "
-            "WHERE correlation_id = ? AND last_seq < ?")
-_FINISH = ("UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, outcome = ?, failed_step = ?, "
-           "error_code = ?, message = ?, failed_compensations = ? WHERE correlation_id = ?")
+_ADVANCE = (
+    "UPDATE runs SET status = ?, updated_at = ?, finished_at = NULL, last_seq = ? "
+    "WHERE correlation_id = ? AND last_seq < ?"
+)
+_FINISH = (
+    "UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, outcome = ?, failed_step = ?, "
+    "error_code = ?, message = ?, failed_compensations = ? WHERE correlation_id = ?"
+)
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
@@ -113,19 +121,29 @@ _LEASES = """CREATE TABLE IF NOT EXISTS leases (
         token INTEGER NOT NULL) WITHOUT ROWID"""
 #: Version 3. From 1 (SQLite only: it predates PostgreSQL): the per-step projection goes;
 #: from 2: the leases table comes.
-JOURNAL_SCHEMA = Schema(version=3, statements=(*_TABLES, _LEASES), upgrades=(
-    Migration(2, (*_TABLES,
-                  "DROP TRIGGER IF EXISTS journal_writes_apply",
-                  "DROP VIEW IF EXISTS journal_writes",
-                  "DROP TABLE IF EXISTS run_steps")),
-    Migration(3, (_LEASES,)),
-))
+JOURNAL_SCHEMA = Schema(
+    version=3,
+    statements=(*_TABLES, _LEASES),
+    upgrades=(
+        Migration(
+            2,
+            (
+                *_TABLES,
+                "DROP TRIGGER IF EXISTS journal_writes_apply",
+                "DROP VIEW IF EXISTS journal_writes",
+                "DROP TABLE IF EXISTS run_steps",
+            ),
+        ),
+        Migration(3, (_LEASES,)),
+    ),
+)
 _LEASE_COLS = "resource, owner, expires_at, token"
 # Compare-and-set: each write re-checks, in its WHERE, what the decision was made on.
 _LEASE_ACQUIRE = f"INSERT OR IGNORE INTO leases ({_LEASE_COLS}) VALUES (?, ?, ?, ?)"
 _LEASE_RENEW = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ?"
-_LEASE_STEAL = ("UPDATE leases SET owner = ?, expires_at = ?, token = ? "
-                "WHERE resource = ? AND token = ? AND expires_at <= ?")
+_LEASE_STEAL = (
+    "UPDATE leases SET owner = ?, expires_at = ?, token = ? WHERE resource = ? AND token = ? AND expires_at <= ?"
+)
 # Expire a lease now, only if still held as read (owner and token) and live: a lost member's.
 _LEASE_EXPIRE = "UPDATE leases SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?"
 # A no-op update: on PostgreSQL it also locks the lease row until the write commits, so a
@@ -184,9 +202,13 @@ class SqliteJournal:
 
     def _check_fence(self, lease: Lease) -> None:
         if self.file.execute(_FENCE, (lease.resource, lease.owner, lease.token)).rowcount != 1:
-            raise StorageError(f"{lease.owner} no longer holds {lease.resource} (token {lease.token}): another "
-                               "host took it over; this write is refused", reason="fenced", path=self.file.path,
-                               retryable=False)
+            raise StorageError(
+                f"{lease.owner} no longer holds {lease.resource} (token {lease.token}): another "
+                "host took it over; this write is refused",
+                reason="fenced",
+                path=self.file.path,
+                retryable=False,
+            )
 
     # ----- leases -------------------------------------------------------------------
 
@@ -226,8 +248,13 @@ class SqliteJournal:
             False when the lease was no longer held as given (taken over already).
         """
         with self.file.transaction():
-            return self.file.execute("UPDATE leases SET expires_at = 0 WHERE resource = ? AND owner = ? AND token = ?",
-                                     (lease.resource, lease.owner, lease.token)).rowcount == 1
+            return (
+                self.file.execute(
+                    "UPDATE leases SET expires_at = 0 WHERE resource = ? AND owner = ? AND token = ?",
+                    (lease.resource, lease.owner, lease.token),
+                ).rowcount
+                == 1
+            )
 
     def expire(self, leases: Sequence[Lease], now: float) -> int:
         """Let ``leases`` expire at ``now`` (a lost member's, :func:`sagaline.saga.lease.leases_of`), in one
@@ -241,8 +268,10 @@ class SqliteJournal:
             StorageError: the database failed.
         """
         with self.file.transaction():
-            return sum(self.file.execute(_LEASE_EXPIRE, (now, lease.resource, lease.owner, lease.token, now)).rowcount
-                       for lease in leases)
+            return sum(
+                self.file.execute(_LEASE_EXPIRE, (now, lease.resource, lease.owner, lease.token, now)).rowcount
+                for lease in leases
+            )
 
     def lease(self, resource: str) -> Lease | None:
         """The stored lease of ``resource``, if any."""
@@ -259,30 +288,47 @@ class SqliteJournal:
         """Everything stored about one run; ``problem`` names a row that cannot be decoded."""
         rows = self.file.fetchall(
             "SELECT saga, version, inputs, causation_id, started_at, status, finished_at, outcome, "
-            "resumed_from, carried FROM runs WHERE correlation_id = ?", (run_id,))
+            "resumed_from, carried FROM runs WHERE correlation_id = ?",
+            (run_id,),
+        )
         if not rows:
             return None
         row = rows[0]
         events = self.file.fetchall(
-            "SELECT seq, at, event FROM run_events WHERE correlation_id = ? ORDER BY seq", (run_id,))
+            "SELECT seq, at, event FROM run_events WHERE correlation_id = ? ORDER BY seq", (run_id,)
+        )
         try:
-            start = StartSaga(saga=row["saga"], inputs=_unpack(row["inputs"]) or {}, correlation_id=run_id,
-                              causation_id=row["causation_id"])
-            begin = Begin(start, row["version"], row["started_at"], resumed_from=row["resumed_from"],
-                          carried=_unpack(row["carried"]) or {})
+            start = StartSaga(
+                saga=row["saga"],
+                inputs=_unpack(row["inputs"]) or {},
+                correlation_id=run_id,
+                causation_id=row["causation_id"],
+            )
+            begin = Begin(
+                start,
+                row["version"],
+                row["started_at"],
+                resumed_from=row["resumed_from"],
+                carried=_unpack(row["carried"]) or {},
+            )
             outcome = _outcome(row["outcome"]) if row["finished_at"] is not None else None
             entries = [Entry(e[0], e[1], _unpack(e[2])) for e in events]
         except (CodecError, ValidationError, TypeError) as exc:
-            empty = StartSaga.model_construct(saga=row["saga"], inputs={}, correlation_id=run_id,
-                                              causation_id=row["causation_id"], wait=False)
-            return RunHistory(Begin(empty, row["version"], row["started_at"], resumed_from=row["resumed_from"]),
-                              status=row["status"], problem=f"corrupt journal row: {exc}"[:500])
+            empty = StartSaga.model_construct(
+                saga=row["saga"], inputs={}, correlation_id=run_id, causation_id=row["causation_id"], wait=False
+            )
+            return RunHistory(
+                Begin(empty, row["version"], row["started_at"], resumed_from=row["resumed_from"]),
+                status=row["status"],
+                problem=f"corrupt journal row: {exc}"[:500],
+            )
         return RunHistory(begin, entries, row["status"], outcome)
 
     def unfinished(self) -> list[OpenRun]:
         """Every open run, oldest first (recovery respawns them)."""
         rows = self.file.fetchall(
-            "SELECT correlation_id, saga, status FROM runs WHERE finished_at IS NULL ORDER BY started_at")
+            "SELECT correlation_id, saga, status FROM runs WHERE finished_at IS NULL ORDER BY started_at"
+        )
         return [OpenRun(r[0], r[1], r[2]) for r in rows]
 
     def find(self, run_id: str) -> tuple[RunSummary | None, RunOutcome | None]:
@@ -302,7 +348,8 @@ class SqliteJournal:
         where, params = _filters(query, now)
         total = self.file.fetchall(f"SELECT COUNT(*) FROM runs WHERE {where}", params)[0][0]
         rows = self.file.fetchall(
-            f"SELECT {_SUMMARY} FROM runs WHERE {where} ORDER BY started_at DESC LIMIT ?", (*params, query.limit))
+            f"SELECT {_SUMMARY} FROM runs WHERE {where} ORDER BY started_at DESC LIMIT ?", (*params, query.limit)
+        )
         return RunsPage(runs=[_summary(r) for r in rows], total=total)
 
     def prune(self, cutoff: float, limit: int = 5000) -> int:
@@ -313,9 +360,14 @@ class SqliteJournal:
         """
         marks = ", ".join("?" for _ in PRUNABLE)
         with self.file.transaction():
-            ids = [(r[0],) for r in self.file.fetchall(
-                f"SELECT correlation_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? "
-                f"AND status IN ({marks}) LIMIT ?", (cutoff, *PRUNABLE, limit))]
+            ids = [
+                (r[0],)
+                for r in self.file.fetchall(
+                    f"SELECT correlation_id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? "
+                    f"AND status IN ({marks}) LIMIT ?",
+                    (cutoff, *PRUNABLE, limit),
+                )
+            ]
             for table in ("run_events", "runs"):
                 self.file.executemany(f"DELETE FROM {table} WHERE correlation_id = ?", ids)
         return len(ids)
@@ -327,11 +379,21 @@ class SqliteJournal:
 
 # ----- helpers -------------------------------------------------------------------------------
 
+
 def _begin_row(begin: Begin, now: float) -> tuple:
     start = begin.start
-    return (start.correlation_id, start.saga, begin.version, begin.status, pack_value(start.inputs),
-            start.causation_id, begin.started_at, now, begin.resumed_from,
-            pack_value(begin.carried) if begin.carried else None)
+    return (
+        start.correlation_id,
+        start.saga,
+        begin.version,
+        begin.status,
+        pack_value(start.inputs),
+        start.causation_id,
+        begin.started_at,
+        now,
+        begin.resumed_from,
+        pack_value(begin.carried) if begin.carried else None,
+    )
 
 
 def _row_updates(records: Sequence[Record], now: float) -> list[tuple[str, tuple]]:
@@ -363,8 +425,17 @@ def _in_order(file: StoreFile, updates: list[tuple[str, tuple]]) -> None:
 def _finish_row(finish: Finish, now: float) -> tuple:
     out = finish.outcome
     error = out.error or {}
-    return (finish.status, now, out.finished_at or now, pack_value(out.model_dump(mode="python")), out.failed_step,
-            error.get("code"), error.get("message"), pack_value(list(out.failed_compensations)), finish.run_id)
+    return (
+        finish.status,
+        now,
+        out.finished_at or now,
+        pack_value(out.model_dump(mode="python")),
+        out.failed_step,
+        error.get("code"),
+        error.get("message"),
+        pack_value(list(out.failed_compensations)),
+        finish.run_id,
+    )
 
 
 def _filters(query: ListRuns, now: float) -> tuple[str, tuple]:
@@ -399,11 +470,20 @@ def _summary(row: Any) -> RunSummary:
         failed = [str(s) for s in (_unpack(row["failed_compensations"]) or [])]
     except (CodecError, TypeError):
         failed = []
-    return RunSummary(correlation_id=row["correlation_id"], saga=row["saga"], status=row["status"],
-                      started_at=row["started_at"], finished_at=row["finished_at"],
-                      failed_step=row["failed_step"], error_code=row["error_code"], message=row["message"],
-                      failed_compensations=failed, updated_at=row["updated_at"],
-                      resumed_from=row["resumed_from"], successor=row["successor"])
+    return RunSummary(
+        correlation_id=row["correlation_id"],
+        saga=row["saga"],
+        status=row["status"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        failed_step=row["failed_step"],
+        error_code=row["error_code"],
+        message=row["message"],
+        failed_compensations=failed,
+        updated_at=row["updated_at"],
+        resumed_from=row["resumed_from"],
+        successor=row["successor"],
+    )
 
 
 def _unpack(blob: bytes | None) -> Any:

@@ -37,8 +37,10 @@ def check_storage_url(url: str) -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
-        raise ValueError(f"must start with postgresql:// (the one backend besides the default SQLite files), "
-                         f"not {parts.scheme + '://' if parts.scheme else repr(url[:20])}")
+        raise ValueError(
+            f"must start with postgresql:// (the one backend besides the default SQLite files), "
+            f"not {parts.scheme + '://' if parts.scheme else repr(url[:20])}"
+        )
     if parts.fragment:
         raise ValueError("must not have a #fragment (sagaline adds one schema per store itself)")
     if not parts.path.strip("/"):
@@ -67,8 +69,9 @@ def split_location(location: str) -> tuple[str, str]:
     """
     parts = urlsplit(location)
     if not _SCHEMA_NAME.match(parts.fragment):
-        raise ValueError(f"a PostgreSQL location needs a '#schema' fragment (lower-case, digits, _): "
-                         f"{redacted(location)}")
+        raise ValueError(
+            f"a PostgreSQL location needs a '#schema' fragment (lower-case, digits, _): {redacted(location)}"
+        )
     return urlunsplit(parts._replace(fragment="")), parts.fragment
 
 

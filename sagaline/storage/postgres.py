@@ -66,9 +66,16 @@ __all__ = ["PgFile", "PgRow", "open_pg", "pg_error"]
 _CONNECT_TIMEOUT_S = 10
 # SQLSTATE (or its two-character class) -> (reason, retryable); the longest match wins.
 _STATES = {
-    "08": ("connection", True), "40": ("locked", True), "55P03": ("locked", True), "53100": ("disk_full", True),
-    "53": ("no_memory", True), "57014": ("interrupted", True), "57": ("connection", True),
-    "58030": ("io_error", True), "25006": ("read_only", False), "42501": ("read_only", False),
+    "08": ("connection", True),
+    "40": ("locked", True),
+    "55P03": ("locked", True),
+    "53100": ("disk_full", True),
+    "53": ("no_memory", True),
+    "57014": ("interrupted", True),
+    "57": ("connection", True),
+    "58030": ("io_error", True),
+    "25006": ("read_only", False),
+    "42501": ("read_only", False),
     # Two writers of one store (two daemons' domain actors) may both find a key free and insert it;
     # the loser's retry finds the winner's row (a ledger entry, a taken email) and answers from it.
     "23505": ("conflict", True),
@@ -110,11 +117,11 @@ def pg_error(exc: psycopg.Error, where: str) -> StorageError:
     """The typed error for a psycopg error raised while using ``where`` (a redacted location)."""
     state = getattr(exc, "sqlstate", None) or ""
     if state.startswith("XX001") or state.startswith("XX002"):
-        return StorageCorrupt(f"database {where} reports corrupt data ({exc}); restore it from a backup",
-                              reason="corrupt", path=where)
+        return StorageCorrupt(
+            f"database {where} reports corrupt data ({exc}); restore it from a backup", reason="corrupt", path=where
+        )
     if isinstance(exc, psycopg.OperationalError) and not state:
-        return StorageError(f"database {where} is unreachable: {exc}", reason="connection", path=where,
-                            retryable=True)
+        return StorageError(f"database {where} is unreachable: {exc}", reason="connection", path=where, retryable=True)
     reason, retryable = _STATES.get(state) or _STATES.get(state[:2]) or ("database_error", False)
     return StorageError(f"database {where}: {exc}", reason=reason, path=where, retryable=retryable)
 
@@ -146,8 +153,9 @@ class PgFile:
 
     def _connect(self) -> psycopg.Connection:
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S,
-                                   row_factory=_row_factory)
+            conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S, row_factory=_row_factory
+            )
         except psycopg.Error as exc:
             raise pg_error(exc, self.path) from exc
         commit = "on" if self.options.synchronous == "FULL" else "off"
@@ -277,8 +285,9 @@ class PgFile:
         failure = psycopg.errors.error_from_result(result, encoding="utf-8")
         if self.raw.pgconn.status != pq.ConnStatus.OK:  # the server went away: reopened at the next call
             self.raw.close()
-            raise StorageError(f"database {self.path} is unreachable: {failure}", reason="connection",
-                               path=self.path, retryable=True) from failure
+            raise StorageError(
+                f"database {self.path} is unreachable: {failure}", reason="connection", path=self.path, retryable=True
+            ) from failure
         raise pg_error(failure, self.path) from failure
 
     def rollback(self, to: str | None = None) -> None:

@@ -67,15 +67,23 @@ def migration_plan(schema: Schema, found: int, where: str) -> tuple[str, ...]:
             (``schema_unknown``); neither is retryable.
     """
     if found > schema.version:
-        raise StorageError(f"database {where} has schema version {found}; this code knows up to {schema.version}: "
-                           "run the newer sagaline, or restore a backup taken before the upgrade",
-                           reason="schema_too_new", path=where, retryable=False)
+        raise StorageError(
+            f"database {where} has schema version {found}; this code knows up to {schema.version}: "
+            "run the newer sagaline, or restore a backup taken before the upgrade",
+            reason="schema_too_new",
+            path=where,
+            retryable=False,
+        )
     if found == schema.version:
         return ()
     if found == 0:
         return schema.statements
     steps = [m for m in schema.upgrades if m.version > found]
     if [m.version for m in steps] != list(range(found + 1, schema.version + 1)):
-        raise StorageError(f"database {where} has schema version {found}, from which this code has no migration "
-                           f"to {schema.version}", reason="schema_unknown", path=where, retryable=False)
+        raise StorageError(
+            f"database {where} has schema version {found}, from which this code has no migration to {schema.version}",
+            reason="schema_unknown",
+            path=where,
+            retryable=False,
+        )
     return tuple(statement for m in steps for statement in m.statements)

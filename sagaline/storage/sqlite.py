@@ -59,8 +59,16 @@ from sagaline.storage.errors import StorageError, storage_error
 from sagaline.storage.schema import Schema, migration_plan
 
 __all__ = [
-    "Clock", "SqliteOptions", "Schema", "SqliteFile", "open_file", "apply_schema", "utc_now", "read_clock",
-    "iso", "parse_iso",
+    "Clock",
+    "SqliteOptions",
+    "Schema",
+    "SqliteFile",
+    "open_file",
+    "apply_schema",
+    "utc_now",
+    "read_clock",
+    "iso",
+    "parse_iso",
 ]
 
 #: A clock: returns the current time, timezone-aware (UTC).

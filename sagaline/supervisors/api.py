@@ -143,8 +143,16 @@ class ChildCounts(Message):
 class SupervisorError(Message):
     """A supervisor API request failed; nothing changed unless said."""
 
-    code: Literal["already_started", "already_present", "not_found", "running", "restarting",
-                  "start_failed", "max_children", "shutting_down"]
+    code: Literal[
+        "already_started",
+        "already_present",
+        "not_found",
+        "running",
+        "restarting",
+        "start_failed",
+        "max_children",
+        "shutting_down",
+    ]
     """What went wrong (OTP's error atoms)."""
     child_id: str | None = None
     """The child concerned."""

@@ -195,8 +195,10 @@ class ChildKeeper(BaseActor):
             return
         if kind == "start" and child.state == "starting":
             self.kill(child)
-            self._start_failed(child, ExitReason(kind="error", error_type="start_timeout",
-                                                 detail=f"no answer in {self.start_timeout_s} s"))
+            self._start_failed(
+                child,
+                ExitReason(kind="error", error_type="start_timeout", detail=f"no answer in {self.start_timeout_s} s"),
+            )
         elif kind == "kill" and child.state == "stopping":
             self.kill(child)
 
@@ -226,6 +228,9 @@ def start_failure(reason: ExitReason) -> str:
 
 def count_children(children: list[Child]) -> ChildCounts:
     """The answer to CountChildren for these children (as Elixir's count_children)."""
-    return ChildCounts(specs=len(children), active=sum(c.state == "running" for c in children),
-                       supervisors=sum(c.spec.type == "supervisor" for c in children),
-                       workers=sum(c.spec.type == "worker" for c in children))
+    return ChildCounts(
+        specs=len(children),
+        active=sum(c.state == "running" for c in children),
+        supervisors=sum(c.spec.type == "supervisor" for c in children),
+        workers=sum(c.spec.type == "worker" for c in children),
+    )

@@ -103,8 +103,14 @@ class DynamicSupervisor(ChildKeeper):
             self.forget(child)
             return
         self.intensity, tripped = self.intensity.record(time.monotonic())
-        about = {"supervisor": self.child_id, "child": child.spec.id, "child_id": child.id,
-                 "reason": reason.kind, "error_type": reason.error_type, "strategy": "one_for_one"}
+        about = {
+            "supervisor": self.child_id,
+            "child": child.spec.id,
+            "child_id": child.id,
+            "reason": reason.kind,
+            "error_type": reason.error_type,
+            "strategy": "one_for_one",
+        }
         if tripped:
             _log.warning("dynamic supervisor %s: restart intensity exceeded; giving up", self.child_id)
             telemetry.execute(tn.SUPERVISOR_ESCALATE, {"count": 1}, about)
@@ -173,8 +179,9 @@ class DynamicSupervisor(ChildKeeper):
             self.forget(child)
         elif self.starters.get(child.id, [None])[0] is not None:
             code = "already_started" if reason.error_type == "already_started" else "start_failed"
-            self._fail_starters(child, SupervisorError(code=code, child_id=child.id, address=holder,
-                                                       detail=start_failure(reason)))
+            self._fail_starters(
+                child, SupervisorError(code=code, child_id=child.id, address=holder, detail=start_failure(reason))
+            )
             self.forget(child)
         elif reason.error_type == "already_started":
             self.forget(child)  # its name was taken while it was down: it lost the name
@@ -208,12 +215,19 @@ class DynamicSupervisor(ChildKeeper):
         self._terminate(self.children.get(message.child_id), sender, message.child_id)
 
     def receive_WhichChildren(self, message: WhichChildren, sender: Any) -> None:
-        rows = tuple(ChildInfo(id=c.id, address=c.address if c.state == "running" else None,
-                               status="running" if c.state == "running" else
-                               ("restarting" if c.state == "starting" else "undefined"),
-                               type=c.spec.type, restarts=c.restarts, name=c.spec.name,
-                               pid=c.pid if c.state == "running" else None, last_exit=c.last_exit)
-                     for c in self.children.values())
+        rows = tuple(
+            ChildInfo(
+                id=c.id,
+                address=c.address if c.state == "running" else None,
+                status="running" if c.state == "running" else ("restarting" if c.state == "starting" else "undefined"),
+                type=c.spec.type,
+                restarts=c.restarts,
+                name=c.spec.name,
+                pid=c.pid if c.state == "running" else None,
+                last_exit=c.last_exit,
+            )
+            for c in self.children.values()
+        )
         self.send(sender, Children(children=rows))
 
     def receive_CountChildren(self, message: CountChildren, sender: Any) -> None:

@@ -201,8 +201,9 @@ def dynamic_flags(**fields: Any) -> DynamicFlags:
     return _build(DynamicFlags, fields)
 
 
-def supervisor_spec(id: str, children: list[ChildSpec], flags: SupervisorFlags | None = None,
-                    **options: Any) -> ChildSpec:
+def supervisor_spec(
+    id: str, children: list[ChildSpec], flags: SupervisorFlags | None = None, **options: Any
+) -> ChildSpec:
     """Build the spec of a child that is itself a (static) supervisor.
 
     Raises:
@@ -213,8 +214,9 @@ def supervisor_spec(id: str, children: list[ChildSpec], flags: SupervisorFlags |
     return child_spec(id, SUPERVISOR_CLASS, args, type="supervisor", **options)
 
 
-def dynamic_supervisor_spec(id: str, flags: DynamicFlags | None = None, start: str = DYNAMIC_SUPERVISOR_CLASS,
-                            **options: Any) -> ChildSpec:
+def dynamic_supervisor_spec(
+    id: str, flags: DynamicFlags | None = None, start: str = DYNAMIC_SUPERVISOR_CLASS, **options: Any
+) -> ChildSpec:
     """Build the spec of a dynamic supervisor child (``start`` may name a subclass)."""
     args = {"flags": (flags or DynamicFlags()).model_dump()}
     return child_spec(id, start, args, type="supervisor", **options)

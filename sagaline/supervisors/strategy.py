@@ -144,8 +144,9 @@ def terminate_order(children: Sequence[ChildView]) -> tuple[str, ...]:
     return tuple(c.id for c in reversed(children) if c.running)
 
 
-def on_exit(strategy: str, children: Sequence[ChildView], exited_id: str, kind: ExitKind,
-            intensity: Intensity, now: float) -> tuple[Decision, Intensity]:
+def on_exit(
+    strategy: str, children: Sequence[ChildView], exited_id: str, kind: ExitKind, intensity: Intensity, now: float
+) -> tuple[Decision, Intensity]:
     """Decide what a supervisor does when child ``exited_id`` ended with ``kind``.
 
     Args:
@@ -190,11 +191,13 @@ def _rest_for_one(children: Sequence[ChildView], index: int) -> Decision:
 
 
 #: Each restart strategy's clause: (children in start order, index of the one that exited) -> the restarts.
-STRATEGIES: Mapping[str, Callable[[Sequence[ChildView], int], Decision]] = MappingProxyType({
-    "one_for_one": _one_for_one,
-    "one_for_all": _one_for_all,
-    "rest_for_one": _rest_for_one,
-})
+STRATEGIES: Mapping[str, Callable[[Sequence[ChildView], int], Decision]] = MappingProxyType(
+    {
+        "one_for_one": _one_for_one,
+        "one_for_all": _one_for_all,
+        "rest_for_one": _rest_for_one,
+    }
+)
 
 
 def _restart_group(affected: Sequence[ChildView], exited_id: str) -> Decision:

@@ -166,18 +166,25 @@ class Supervisor(ChildKeeper):
         if child is None or child.incarnation != incarnation or child.alive:
             return  # stale: the child was restarted or dropped since
         views = [ChildView(c.id, c.spec.restart, c.alive) for c in self.children]
-        decision, self.intensity = on_exit(self.flags.strategy, views, child_id, reason.kind,
-                                           self.intensity, time.monotonic())
-        about = {"supervisor": self.child_id, "child": child_id, "reason": reason.kind,
-                 "error_type": reason.error_type, "strategy": self.flags.strategy}
+        decision, self.intensity = on_exit(
+            self.flags.strategy, views, child_id, reason.kind, self.intensity, time.monotonic()
+        )
+        about = {
+            "supervisor": self.child_id,
+            "child": child_id,
+            "reason": reason.kind,
+            "error_type": reason.error_type,
+            "strategy": self.flags.strategy,
+        }
         if decision.escalate:
             _log.warning("supervisor %s: restart intensity exceeded; giving up", self.child_id)
             telemetry.execute(tn.SUPERVISOR_ESCALATE, {"count": 1}, about)
             self._give_up(ExitReason(kind="shutdown"))
             return
         if decision.restart:
-            telemetry.execute(tn.SUPERVISOR_RESTART, {"count": len(decision.restart)},
-                              {**about, "restarted": list(decision.restart)})
+            telemetry.execute(
+                tn.SUPERVISOR_RESTART, {"count": len(decision.restart)}, {**about, "restarted": list(decision.restart)}
+            )
         self.steps.extend(("terminate", i, None) for i in decision.terminate)
         self.steps.extend(("drop", i, None) for i in decision.drop)
         self.steps.extend(("restart", i, None) for i in decision.restart)
@@ -251,8 +258,9 @@ class Supervisor(ChildKeeper):
     def _start_and_answer(self, child: Child, sender: Any, failed: Any) -> None:
         """Queue ``child``'s start, then ChildStarted to ``sender`` (``failed`` runs instead on failure)."""
         self.steps.append(("start", child.id, failed))
-        self.steps.append(("call", lambda: self.send(sender, ChildStarted(child_id=child.id,
-                                                                          address=child.address)), None))
+        self.steps.append(
+            ("call", lambda: self.send(sender, ChildStarted(child_id=child.id, address=child.address)), None)
+        )
         self._advance()
 
     def receive_TerminateChild(self, message: TerminateChild, sender: Any) -> None:
@@ -306,9 +314,22 @@ class Supervisor(ChildKeeper):
 
     def _info(self, child: Child) -> ChildInfo:
         pending = any(kind == "restart" and arg == child.id for kind, arg, _ in self.steps)
-        status = "running" if child.state == "running" else (
-            "restarting" if child.state == "starting" or pending or any(e[0] == child.id for e in self.exits)
-            else "undefined")
-        return ChildInfo(id=child.id, address=child.address if status == "running" else None, status=status,
-                         type=child.spec.type, restarts=child.restarts, name=child.spec.name,
-                         pid=child.pid if status == "running" else None, last_exit=child.last_exit)
+        status = (
+            "running"
+            if child.state == "running"
+            else (
+                "restarting"
+                if child.state == "starting" or pending or any(e[0] == child.id for e in self.exits)
+                else "undefined"
+            )
+        )
+        return ChildInfo(
+            id=child.id,
+            address=child.address if status == "running" else None,
+            status=status,
+            type=child.spec.type,
+            restarts=child.restarts,
+            name=child.spec.name,
+            pid=child.pid if status == "running" else None,
+            last_exit=child.last_exit,
+        )

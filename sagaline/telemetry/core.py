@@ -113,13 +113,22 @@ class Telemetry:
 
     def _handler_failed(self, attached: _Attached, event: EventName, exc: Exception) -> None:
         self.detach(attached.handler_id)
-        _log.warning("telemetry handler %s failed on %s and was detached: %r",
-                     attached.handler_id, ".".join(event), exc)
+        _log.warning(
+            "telemetry handler %s failed on %s and was detached: %r", attached.handler_id, ".".join(event), exc
+        )
         if event != HANDLER_FAILURE:
-            self.execute(HANDLER_FAILURE, {"monotonic_time": time.monotonic_ns()},
-                         {"handler_id": attached.handler_id, "handler_config": attached.config,
-                          "event_name": event, "kind": "error", "reason": exc,
-                          "stacktrace": traceback.format_exception(exc)})
+            self.execute(
+                HANDLER_FAILURE,
+                {"monotonic_time": time.monotonic_ns()},
+                {
+                    "handler_id": attached.handler_id,
+                    "handler_config": attached.config,
+                    "event_name": event,
+                    "kind": "error",
+                    "reason": exc,
+                    "stacktrace": traceback.format_exception(exc),
+                },
+            )
 
     @contextmanager
     def span(self, prefix: EventName, start_metadata: dict | None = None) -> Iterator[dict]:
@@ -136,9 +145,17 @@ class Telemetry:
             yield stop_meta
         except BaseException as exc:
             now = time.monotonic_ns()
-            self.execute(prefix + ("exception",), {"duration": now - start, "monotonic_time": now},
-                         {**meta, **stop_meta, "kind": "error" if isinstance(exc, Exception) else "exit",
-                          "reason": exc, "stacktrace": traceback.format_exception(exc)})
+            self.execute(
+                prefix + ("exception",),
+                {"duration": now - start, "monotonic_time": now},
+                {
+                    **meta,
+                    **stop_meta,
+                    "kind": "error" if isinstance(exc, Exception) else "exit",
+                    "reason": exc,
+                    "stacktrace": traceback.format_exception(exc),
+                },
+            )
             raise
         now = time.monotonic_ns()
         self.execute(prefix + ("stop",), {"duration": now - start, "monotonic_time": now}, {**meta, **stop_meta})

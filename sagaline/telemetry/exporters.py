@@ -67,14 +67,26 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from sagaline.errors import SagalineError
 
-__all__ = ["JsonlFiles", "JsonlSpanExporter", "JsonlMetricExporter", "ExporterUnavailable",
-           "span_record", "metric_records", "span_exporter", "metric_exporter", "DELTA", "EXPORTERS"]
+__all__ = [
+    "JsonlFiles",
+    "JsonlSpanExporter",
+    "JsonlMetricExporter",
+    "ExporterUnavailable",
+    "span_record",
+    "metric_records",
+    "span_exporter",
+    "metric_exporter",
+    "DELTA",
+    "EXPORTERS",
+]
 
 #: The exporter names accepted by configuration.
 EXPORTERS = ("none", "console", "otlp", "jsonl")
 #: Delta temporality for every instrument kind (what the JSON-lines metrics use).
-DELTA: dict[type, AggregationTemporality] = {kind: AggregationTemporality.DELTA
-         for kind in (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter)}
+DELTA: dict[type, AggregationTemporality] = {
+    kind: AggregationTemporality.DELTA
+    for kind in (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter)
+}
 
 
 class ExporterUnavailable(SagalineError):
@@ -110,7 +122,7 @@ class JsonlFiles:
         with self._lock:
             fd = self._open(time.strftime("%Y-%m-%d", time.gmtime()))
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
 
     def _open(self, day: str) -> int:
         if self._fd is None or day != self._day:
@@ -137,14 +149,25 @@ _STATUS = {code: code.name.lower() for code in StatusCode}
 def span_record(span: ReadableSpan, service: str = "sagaline") -> dict:
     """The JSON-lines form of a finished span (module docstring)."""
     ctx, parent, start, end = span.context, span.parent, span.start_time or 0, span.end_time or 0
-    return {"type": "span", "trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x"),
-            "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-            "name": span.name, "kind": _KINDS[span.kind], "start_ns": start, "end_ns": end,
-            "duration_ns": end - start, "status": _STATUS[span.status.status_code],
-            "status_message": span.status.description, "attributes": dict(span.attributes or {}),
-            "events": [{"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
-                       for e in span.events],
-            "service": service, "pid": os.getpid()}
+    return {
+        "type": "span",
+        "trace_id": format(ctx.trace_id, "032x"),
+        "span_id": format(ctx.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+        "name": span.name,
+        "kind": _KINDS[span.kind],
+        "start_ns": start,
+        "end_ns": end,
+        "duration_ns": end - start,
+        "status": _STATUS[span.status.status_code],
+        "status_message": span.status.description,
+        "attributes": dict(span.attributes or {}),
+        "events": [
+            {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events
+        ],
+        "service": service,
+        "pid": os.getpid(),
+    }
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -169,25 +192,46 @@ class JsonlSpanExporter(SpanExporter):
 
 
 def _point(metric: Any, point: Any) -> dict:
-    base = {"type": "metric", "name": metric.name, "unit": metric.unit or "",
-            "attributes": dict(point.attributes or {}), "start_ns": getattr(point, "start_time_unix_nano", None),
-            "time_ns": point.time_unix_nano}
+    base = {
+        "type": "metric",
+        "name": metric.name,
+        "unit": metric.unit or "",
+        "attributes": dict(point.attributes or {}),
+        "start_ns": getattr(point, "start_time_unix_nano", None),
+        "time_ns": point.time_unix_nano,
+    }
     data = metric.data
     if isinstance(data, (Sum, Gauge)):
         temporality = getattr(data, "aggregation_temporality", None)
-        return {**base, "kind": "sum" if isinstance(data, Sum) else "gauge",
-                "temporality": temporality.name.lower() if temporality else None, "value": point.value}
-    return {**base, "kind": "histogram", "temporality": data.aggregation_temporality.name.lower(),
-            "count": point.count, "sum": point.sum, "min": point.min, "max": point.max,
-            "bounds": list(point.explicit_bounds), "buckets": list(point.bucket_counts)}
+        return {
+            **base,
+            "kind": "sum" if isinstance(data, Sum) else "gauge",
+            "temporality": temporality.name.lower() if temporality else None,
+            "value": point.value,
+        }
+    return {
+        **base,
+        "kind": "histogram",
+        "temporality": data.aggregation_temporality.name.lower(),
+        "count": point.count,
+        "sum": point.sum,
+        "min": point.min,
+        "max": point.max,
+        "bounds": list(point.explicit_bounds),
+        "buckets": list(point.bucket_counts),
+    }
 
 
 def metric_records(data: MetricsData, service: str = "sagaline") -> list[dict]:
     """One JSON-lines record per data point of ``data`` (module docstring)."""
     extra = {"service": service, "pid": os.getpid()}
-    records = ({**_point(metric, point), **extra}
-               for rm in data.resource_metrics for sm in rm.scope_metrics
-               for metric in sm.metrics for point in metric.data.data_points)
+    records = (
+        {**_point(metric, point), **extra}
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+        for point in metric.data.data_points
+    )
     return [r for r in records if not (r.get("temporality") == "delta" and r.get("value") == 0)]
 
 
@@ -217,8 +261,13 @@ def _otlp_url(endpoint: str | None, path: str) -> str | None:
     return None if not endpoint else endpoint.rstrip("/") + path
 
 
-def span_exporter(kind: str, directory: str | os.PathLike | None = None, *, service: str = "sagaline",
-                  otlp_endpoint: str | None = None) -> SpanExporter | None:
+def span_exporter(
+    kind: str,
+    directory: str | os.PathLike | None = None,
+    *,
+    service: str = "sagaline",
+    otlp_endpoint: str | None = None,
+) -> SpanExporter | None:
     """The span exporter named ``kind`` (None for ``none``).
 
     Raises:
@@ -242,8 +291,13 @@ def span_exporter(kind: str, directory: str | os.PathLike | None = None, *, serv
     raise ValueError(f"unknown telemetry exporter {kind!r} (one of {', '.join(EXPORTERS)})")
 
 
-def metric_exporter(kind: str, directory: str | os.PathLike | None = None, *, service: str = "sagaline",
-                    otlp_endpoint: str | None = None) -> MetricExporter | None:
+def metric_exporter(
+    kind: str,
+    directory: str | os.PathLike | None = None,
+    *,
+    service: str = "sagaline",
+    otlp_endpoint: str | None = None,
+) -> MetricExporter | None:
     """The metric exporter named ``kind`` (None for ``none``); raises as :func:`span_exporter`."""
     if kind == "none":
         return None

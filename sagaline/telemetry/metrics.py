@@ -57,15 +57,24 @@ from sagaline.telemetry.otel import HANDLER_PREFIX
 __all__ = ["MetricsBridge", "Tally", "INSTRUMENTS", "DURATION_BOUNDS_S"]
 
 #: Histogram bucket bounds in seconds: 1 ms .. 2 min (the SDK's defaults are for milliseconds).
-DURATION_BOUNDS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-                     120.0)
-_RUN_END: dict[EventName, str] = {tn.SAGA_COMPLETE: "completed", tn.SAGA_FAIL: "failed", tn.SAGA_STUCK: "stuck",
-                                  tn.SAGA_CANCELLED: "cancelled"}
+DURATION_BOUNDS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+_RUN_END: dict[EventName, str] = {
+    tn.SAGA_COMPLETE: "completed",
+    tn.SAGA_FAIL: "failed",
+    tn.SAGA_STUCK: "stuck",
+    tn.SAGA_CANCELLED: "cancelled",
+}
 _FLOW: dict[EventName, str] = {
-    tn.EVENT_VALIDATED: "validated", tn.EVENT_ENQUEUE: "enqueued", tn.EVENT_PUBLISH: "published",
-    tn.EVENT_DROPPED: "dropped"}
+    tn.EVENT_VALIDATED: "validated",
+    tn.EVENT_ENQUEUE: "enqueued",
+    tn.EVENT_PUBLISH: "published",
+    tn.EVENT_DROPPED: "dropped",
+}
 _TRIALS: dict[EventName, str] = {
-    tn.BRIDGE_TRIAL_START: "start", tn.BRIDGE_TRIAL_STOP: "stop", tn.BRIDGE_TRIAL_CANCELLED: "cancelled"}
+    tn.BRIDGE_TRIAL_START: "start",
+    tn.BRIDGE_TRIAL_STOP: "stop",
+    tn.BRIDGE_TRIAL_CANCELLED: "cancelled",
+}
 #: Every instrument: name -> (kind, description); kinds: counter, up_down (both
 #: :class:`Tally`), histogram (seconds), gauge.
 INSTRUMENTS: dict[str, tuple[str, str]] = {
@@ -132,8 +141,12 @@ class MetricsBridge:
             it to export at most every interval, without a thread).
     """
 
-    def __init__(self, provider: MeterProvider, source: Telemetry = default_telemetry,
-                 after_event: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        provider: MeterProvider,
+        source: Telemetry = default_telemetry,
+        after_event: Callable[[], None] | None = None,
+    ) -> None:
         self.source, self.after_event = source, after_event
         self.meter = provider.get_meter("sagaline")
         self._instruments: dict[str, Any] = {}
@@ -147,8 +160,9 @@ class MetricsBridge:
             if kind in ("counter", "up_down"):
                 found = Tally(self.meter, name, description, up_down=kind == "up_down")
             elif kind == "histogram":
-                found = self.meter.create_histogram(name, "s", description,
-                                                    explicit_bucket_boundaries_advisory=DURATION_BOUNDS_S)
+                found = self.meter.create_histogram(
+                    name, "s", description, explicit_bucket_boundaries_advisory=DURATION_BOUNDS_S
+                )
             else:
                 found = self.meter.create_gauge(name, "1", description)
             self._instruments[name] = found
@@ -166,14 +180,26 @@ class MetricsBridge:
         """Handler id -> (events, function), one id per concern."""
         domain = tuple(tn.DOMAIN_COMMAND + (s,) for s in ("stop", "exception"))
         return {
-            HANDLER_PREFIX + "metrics.runs": ((tn.SAGA_START, *_RUN_END, tn.SAGA_BACKLOG, tn.SAGA_STORAGE_FAULT),
-                                              self._on_run),
-            HANDLER_PREFIX + "metrics.steps": ((tn.STEP_STOP, tn.STEP_EXCEPTION, tn.COMPENSATE, tn.UNDO,
-                                                tn.COMPENSATE_STOP, tn.UNDO_STOP), self._on_step),
+            HANDLER_PREFIX + "metrics.runs": (
+                (tn.SAGA_START, *_RUN_END, tn.SAGA_BACKLOG, tn.SAGA_STORAGE_FAULT),
+                self._on_run,
+            ),
+            HANDLER_PREFIX + "metrics.steps": (
+                (tn.STEP_STOP, tn.STEP_EXCEPTION, tn.COMPENSATE, tn.UNDO, tn.COMPENSATE_STOP, tn.UNDO_STOP),
+                self._on_step,
+            ),
             HANDLER_PREFIX + "metrics.domain": (domain, self._on_domain),
-            HANDLER_PREFIX + "metrics.runtime": ((tn.SUPERVISOR_RESTART, tn.SUPERVISOR_ESCALATE,
-                                                  tn.REGISTRY_REGISTER, tn.REGISTRY_UNREGISTER,
-                                                  tn.HANDLER_FAILURE, *_TRIALS), self._on_runtime),
+            HANDLER_PREFIX + "metrics.runtime": (
+                (
+                    tn.SUPERVISOR_RESTART,
+                    tn.SUPERVISOR_ESCALATE,
+                    tn.REGISTRY_REGISTER,
+                    tn.REGISTRY_UNREGISTER,
+                    tn.HANDLER_FAILURE,
+                    *_TRIALS,
+                ),
+                self._on_runtime,
+            ),
             HANDLER_PREFIX + "metrics.flow": (tuple(_FLOW), self._on_flow),
         }
 
@@ -193,6 +219,7 @@ class MetricsBridge:
             fn(event, measurements, metadata)
             if self.after_event is not None:
                 self.after_event()
+
         return handler
 
     # ----- handlers ------------------------------------------------------------------------
@@ -202,8 +229,9 @@ class MetricsBridge:
             self.instrument("sagaline.saga.backlog").set(measurements.get("depth", 0))
             return
         if event == tn.SAGA_STORAGE_FAULT:
-            self.instrument("sagaline.saga.storage.faulted").set(measurements.get("count", 0),
-                                                                 {"host": metadata.get("host", -1)})
+            self.instrument("sagaline.saga.storage.faulted").set(
+                measurements.get("count", 0), {"host": metadata.get("host", -1)}
+            )
             return
         saga = {"saga": metadata.get("saga", "")}
         if event == tn.SAGA_START:
@@ -220,28 +248,47 @@ class MetricsBridge:
         if event == tn.STEP_STOP:
             self._record("sagaline.saga.step.duration", measurements.get("duration"), {**where, "outcome": "ok"})
         elif event == tn.STEP_EXCEPTION:
-            self._record("sagaline.saga.step.duration", measurements.get("duration"),
-                         {**where, "outcome": metadata.get("kind", "error")})
+            self._record(
+                "sagaline.saga.step.duration",
+                measurements.get("duration"),
+                {**where, "outcome": metadata.get("kind", "error")},
+            )
         elif event in (tn.COMPENSATE, tn.UNDO):
             self._add("sagaline.saga.compensations", 1, {**where, "kind": event[-1]})
         else:
-            self._record("sagaline.saga.compensation.duration", measurements.get("duration"), {
-                **where, "kind": event[-2], "outcome": metadata.get("outcome", "ok")})
+            self._record(
+                "sagaline.saga.compensation.duration",
+                measurements.get("duration"),
+                {**where, "kind": event[-2], "outcome": metadata.get("outcome", "ok")},
+            )
 
     def _on_domain(self, event: EventName, measurements: dict, metadata: dict) -> None:
         outcome = metadata.get("reply") or "ok" if event[-1] == "stop" else metadata.get("kind", "error")
-        self._add("sagaline.domain.commands", 1, {"domain": metadata.get("domain", ""),
-                                                  "command": metadata.get("command", ""), "outcome": outcome})
+        self._add(
+            "sagaline.domain.commands",
+            1,
+            {"domain": metadata.get("domain", ""), "command": metadata.get("command", ""), "outcome": outcome},
+        )
 
     def _on_runtime(self, event: EventName, measurements: dict, metadata: dict) -> None:
         if event == tn.SUPERVISOR_RESTART:
-            self._add("sagaline.supervisor.restarts", measurements.get("count", 1), {
-                "supervisor": str(metadata.get("supervisor")), "child": str(metadata.get("child", ""))})
+            self._add(
+                "sagaline.supervisor.restarts",
+                measurements.get("count", 1),
+                {"supervisor": str(metadata.get("supervisor")), "child": str(metadata.get("child", ""))},
+            )
         elif event == tn.SUPERVISOR_ESCALATE:
             self._add("sagaline.supervisor.escalations", 1, {"supervisor": str(metadata.get("supervisor"))})
         elif event in (tn.REGISTRY_REGISTER, tn.REGISTRY_UNREGISTER):
-            self._add("sagaline.registry.changes", 1, {"change": event[-1], "prefix": _prefix(metadata.get("key", "")),
-                                  "reason": str(metadata.get("reason", ""))})
+            self._add(
+                "sagaline.registry.changes",
+                1,
+                {
+                    "change": event[-1],
+                    "prefix": _prefix(metadata.get("key", "")),
+                    "reason": str(metadata.get("reason", "")),
+                },
+            )
         elif event == tn.HANDLER_FAILURE:
             self._add("sagaline.telemetry.handler.failures", 1, {"handler_id": str(metadata.get("handler_id", ""))})
         else:

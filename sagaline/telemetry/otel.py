@@ -83,8 +83,11 @@ HANDLER_PREFIX = "sagaline.otel."
 #: Most spans kept open at once; past it the oldest is ended (``sagaline.span.end = evicted``).
 MAX_OPEN_SPANS = 10_000
 _FINISH: dict[EventName, StatusCode] = {
-    tn.SAGA_COMPLETE: StatusCode.OK, tn.SAGA_FAIL: StatusCode.ERROR, tn.SAGA_STUCK: StatusCode.ERROR,
-    tn.SAGA_CANCELLED: StatusCode.UNSET}
+    tn.SAGA_COMPLETE: StatusCode.OK,
+    tn.SAGA_FAIL: StatusCode.ERROR,
+    tn.SAGA_STUCK: StatusCode.ERROR,
+    tn.SAGA_CANCELLED: StatusCode.UNSET,
+}
 _INVOKE: dict[EventName, str] = {tn.STEP_START: "step", tn.COMPENSATE: "compensate", tn.UNDO: "undo"}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SCOPE = InstrumentationScope("sagaline", __version__)
@@ -149,10 +152,22 @@ def _text(value: Any, limit: int = 500) -> str:
 
 def _exception_event(reason: Any, stacktrace: Any, at: int) -> Event:
     """The OpenTelemetry ``exception`` span event for an exception event's metadata."""
-    trace = "".join(stacktrace) if isinstance(stacktrace, (list, tuple)) else \
-        "".join(traceback.format_exception(reason)) if isinstance(reason, BaseException) else ""
-    return Event("exception", {"exception.type": type(reason).__name__, "exception.message": str(reason)[:2000],
-                               "exception.stacktrace": trace[-8000:]}, at)
+    trace = (
+        "".join(stacktrace)
+        if isinstance(stacktrace, (list, tuple))
+        else "".join(traceback.format_exception(reason))
+        if isinstance(reason, BaseException)
+        else ""
+    )
+    return Event(
+        "exception",
+        {
+            "exception.type": type(reason).__name__,
+            "exception.message": str(reason)[:2000],
+            "exception.stacktrace": trace[-8000:],
+        },
+        at,
+    )
 
 
 class SpanBridge:
@@ -167,8 +182,13 @@ class SpanBridge:
             open, so buffered spans never wait for more activity (local exporters).
     """
 
-    def __init__(self, processor: SpanProcessor, resource: Resource, source: Telemetry = default_telemetry,
-                 flush_when_idle: bool = False) -> None:
+    def __init__(
+        self,
+        processor: SpanProcessor,
+        resource: Resource,
+        source: Telemetry = default_telemetry,
+        flush_when_idle: bool = False,
+    ) -> None:
         self.processor, self.resource, self.source = processor, resource, source
         self.open: dict[Any, _Open] = {}
         self.runs = _Runs()
@@ -182,9 +202,13 @@ class SpanBridge:
         return {
             HANDLER_PREFIX + "spans.run": ((tn.SAGA_START, *_FINISH), self._on_run),
             HANDLER_PREFIX + "spans.invocation": (
-                (*_INVOKE, tn.STEP_STOP, tn.STEP_EXCEPTION, tn.COMPENSATE_STOP, tn.UNDO_STOP), self._on_invocation),
+                (*_INVOKE, tn.STEP_STOP, tn.STEP_EXCEPTION, tn.COMPENSATE_STOP, tn.UNDO_STOP),
+                self._on_invocation,
+            ),
             HANDLER_PREFIX + "spans.domain": (
-                tuple(tn.DOMAIN_COMMAND + (s,) for s in ("start", "stop", "exception")), self._on_domain),
+                tuple(tn.DOMAIN_COMMAND + (s,) for s in ("start", "stop", "exception")),
+                self._on_domain,
+            ),
         }
 
     def attach(self) -> SpanBridge:
@@ -200,16 +224,32 @@ class SpanBridge:
 
     # ----- spans -------------------------------------------------------------------------
 
-    def _start(self, key: Any, name: str, context: SpanContext, parent: SpanContext | None, start_ns: int,
-               attributes: dict, kind: SpanKind = SpanKind.INTERNAL, run: str | None = None) -> None:
+    def _start(
+        self,
+        key: Any,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        start_ns: int,
+        attributes: dict,
+        kind: SpanKind = SpanKind.INTERNAL,
+        run: str | None = None,
+    ) -> None:
         with self._lock:
             self.open[key] = _Open(name, context, parent, kind, attributes, start_ns, run)
             if len(self.open) > MAX_OPEN_SPANS:
                 self._end(next(iter(self.open)), None, how="evicted")
 
-    def _end(self, key: Any, duration: int | None, status: StatusCode = StatusCode.UNSET,
-             message: str | None = None, attributes: dict | None = None, how: str | None = None,
-             events: tuple = ()) -> bool:
+    def _end(
+        self,
+        key: Any,
+        duration: int | None,
+        status: StatusCode = StatusCode.UNSET,
+        message: str | None = None,
+        attributes: dict | None = None,
+        how: str | None = None,
+        events: tuple = (),
+    ) -> bool:
         with self._lock:
             entry = self.open.pop(key, None)
             idle = not self.open
@@ -221,10 +261,21 @@ class SpanBridge:
         if how:
             attrs["sagaline.span.end"] = how
         end = entry.start_ns + duration if duration is not None and duration >= 0 else time.time_ns()
-        self.processor.on_end(ReadableSpan(
-            entry.name, entry.context, entry.parent, self.resource, attrs, events, kind=entry.kind,
-            status=Status(status, message if status is StatusCode.ERROR else None),
-            start_time=entry.start_ns, end_time=max(end, entry.start_ns), instrumentation_scope=_SCOPE))
+        self.processor.on_end(
+            ReadableSpan(
+                entry.name,
+                entry.context,
+                entry.parent,
+                self.resource,
+                attrs,
+                events,
+                kind=entry.kind,
+                status=Status(status, message if status is StatusCode.ERROR else None),
+                start_time=entry.start_ns,
+                end_time=max(end, entry.start_ns),
+                instrumentation_scope=_SCOPE,
+            )
+        )
         if self.flush_when_idle and idle:
             flush_when_idle(self, self.processor.force_flush)  # inside an actor's message: once, at its end
         return True
@@ -234,20 +285,32 @@ class SpanBridge:
     def _on_run(self, event: EventName, measurements: dict, metadata: dict, config: Any) -> None:
         cid = metadata["correlation_id"]
         if event == tn.SAGA_START:
-            attrs = {"sagaline.correlation_id": cid, "sagaline.saga": metadata.get("saga", ""),
-                     "sagaline.recovered": bool(metadata.get("recovered", False))}
+            attrs = {
+                "sagaline.correlation_id": cid,
+                "sagaline.saga": metadata.get("saga", ""),
+                "sagaline.recovered": bool(metadata.get("recovered", False)),
+            }
             trace_id = metadata.get("trace_id") or trace_id_for(cid)
             context = _context(trace_id, metadata.get("span_id") or root_span_id(cid))
-            self._start(("run", cid), f"saga {metadata.get('saga', '')}", context, None, _wall(measurements),
-                        attrs, run=cid)
+            self._start(
+                ("run", cid), f"saga {metadata.get('saga', '')}", context, None, _wall(measurements), attrs, run=cid
+            )
             return
         self._end_leftovers(cid, "inferred")
         status, error = metadata.get("status", event[-1]), metadata.get("error")
-        self._end(("run", cid), measurements.get("duration"), _FINISH[event],
-                  _text(error) if error else status,
-                  {"sagaline.run.status": status, "sagaline.error": _text(error) if error else None,
-                   "sagaline.failed_compensations": _text(metadata["failed_compensations"])
-                   if metadata.get("failed_compensations") else None})
+        self._end(
+            ("run", cid),
+            measurements.get("duration"),
+            _FINISH[event],
+            _text(error) if error else status,
+            {
+                "sagaline.run.status": status,
+                "sagaline.error": _text(error) if error else None,
+                "sagaline.failed_compensations": _text(metadata["failed_compensations"])
+                if metadata.get("failed_compensations")
+                else None,
+            },
+        )
 
     def _end_leftovers(self, cid: str, how: str) -> None:
         for key in self.runs.take(cid):
@@ -269,12 +332,24 @@ class SpanBridge:
         self._end(key, None, StatusCode.ERROR, "no answer; re-sent", how="superseded")
         parent_span = metadata.get("parent_span_id") or root_span_id(cid)
         trace_id = metadata.get("trace_id") or trace_id_for(cid)
-        attrs = {"sagaline.correlation_id": cid, "sagaline.saga": metadata.get("saga", ""),
-                 "sagaline.step": metadata["step"], "sagaline.invocation.kind": kind,
-                 "sagaline.attempt": metadata.get("attempt", 1), "sagaline.idempotency_key": key[1]}
+        attrs = {
+            "sagaline.correlation_id": cid,
+            "sagaline.saga": metadata.get("saga", ""),
+            "sagaline.step": metadata["step"],
+            "sagaline.invocation.kind": kind,
+            "sagaline.attempt": metadata.get("attempt", 1),
+            "sagaline.idempotency_key": key[1],
+        }
         span_id = metadata.get("span_id") or _random_span_id()
-        self._start(key, f"{kind} {metadata['step']}", _context(trace_id, span_id),
-                    _context(trace_id, parent_span), _wall(measurements), attrs, run=cid)
+        self._start(
+            key,
+            f"{kind} {metadata['step']}",
+            _context(trace_id, span_id),
+            _context(trace_id, parent_span),
+            _wall(measurements),
+            attrs,
+            run=cid,
+        )
         if kind != "step":
             self.runs.add(cid, key)
 
@@ -284,9 +359,13 @@ class SpanBridge:
             self._end(key, measurements.get("duration"), StatusCode.OK)
             return
         reason = metadata.get("reason")
-        self._end(key, measurements.get("duration"), StatusCode.ERROR, _text(reason) if reason else "failed",
-                  {"sagaline.outcome": metadata.get("kind", "error"),
-                   "sagaline.error": _text(reason) if reason else None})
+        self._end(
+            key,
+            measurements.get("duration"),
+            StatusCode.ERROR,
+            _text(reason) if reason else "failed",
+            {"sagaline.outcome": metadata.get("kind", "error"), "sagaline.error": _text(reason) if reason else None},
+        )
 
     def _undo_ended(self, measurements: dict, metadata: dict) -> None:
         key = ("inv", metadata.get("idempotency_key"))
@@ -295,8 +374,13 @@ class SpanBridge:
             self.runs.discard(entry.run, key)
         outcome = metadata.get("outcome", "ok")
         status = StatusCode.OK if outcome in ("ok", "continue") else StatusCode.ERROR
-        self._end(key, measurements.get("duration"), status, _text(metadata.get("reason") or outcome),
-                  {"sagaline.outcome": outcome})
+        self._end(
+            key,
+            measurements.get("duration"),
+            status,
+            _text(metadata.get("reason") or outcome),
+            {"sagaline.outcome": outcome},
+        )
 
     # ----- domain commands -----------------------------------------------------------------
 
@@ -307,15 +391,25 @@ class SpanBridge:
         elif event[-1] == "stop":
             reply = metadata.get("reply")
             failed = reply == "CommandFailed"
-            self._end(key, measurements.get("duration"), StatusCode.ERROR if failed else StatusCode.OK,
-                      reply, {"sagaline.reply": reply} if reply else None)
+            self._end(
+                key,
+                measurements.get("duration"),
+                StatusCode.ERROR if failed else StatusCode.OK,
+                reply,
+                {"sagaline.reply": reply} if reply else None,
+            )
         else:
             reason, duration = metadata.get("reason"), measurements.get("duration")
             entry = self.open.get(key)
             at = entry.start_ns + max(0, duration or 0) if entry is not None else time.time_ns()
-            self._end(key, duration, StatusCode.ERROR, _text(reason),
-                      {"sagaline.outcome": metadata.get("kind", "error")},
-                      events=(_exception_event(reason, metadata.get("stacktrace"), at),))
+            self._end(
+                key,
+                duration,
+                StatusCode.ERROR,
+                _text(reason),
+                {"sagaline.outcome": metadata.get("kind", "error")},
+                events=(_exception_event(reason, metadata.get("stacktrace"), at),),
+            )
 
     def _command_started(self, key: Any, measurements: dict, metadata: dict) -> None:
         cid = metadata.get("correlation_id")
@@ -327,9 +421,20 @@ class SpanBridge:
         else:
             parent = None
         trace_id = format(parent.trace_id, "032x") if parent is not None else format(random.getrandbits(128), "032x")
-        attrs = {"sagaline.correlation_id": cid or "", "sagaline.domain": metadata.get("domain", ""),
-                 "sagaline.command": metadata.get("command", ""),
-                 "sagaline.idempotency_key": metadata.get("idempotency_key") or ""}
+        attrs = {
+            "sagaline.correlation_id": cid or "",
+            "sagaline.domain": metadata.get("domain", ""),
+            "sagaline.command": metadata.get("command", ""),
+            "sagaline.idempotency_key": metadata.get("idempotency_key") or "",
+        }
         name = f"{metadata.get('domain', 'domain')} {metadata.get('command', 'command')}"
-        self._start(key, name, _context(trace_id, _random_span_id()), parent, _wall(measurements), attrs,
-                    SpanKind.SERVER, run=cid)
+        self._start(
+            key,
+            name,
+            _context(trace_id, _random_span_id()),
+            parent,
+            _wall(measurements),
+            attrs,
+            SpanKind.SERVER,
+            run=cid,
+        )

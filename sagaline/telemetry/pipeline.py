@@ -113,8 +113,9 @@ class OnDemandMetricReader(MetricReader):
     """
 
     def __init__(self, exporter: MetricExporter, interval_s: float = 60.0) -> None:
-        super().__init__(preferred_temporality=exporter._preferred_temporality,
-                         preferred_aggregation=exporter._preferred_aggregation)
+        super().__init__(
+            preferred_temporality=exporter._preferred_temporality, preferred_aggregation=exporter._preferred_aggregation
+        )
         self.exporter = exporter
         self.interval_s = interval_s
         self._last = time.monotonic()

@@ -65,9 +65,23 @@ from sagaline.errors import SagalineError
 from sagaline.telemetry.core import Telemetry
 from sagaline.telemetry.core import telemetry as default_telemetry
 
-__all__ = ["TelemetryConfig", "TelemetryConfigError", "ProcessTelemetry", "config_from_env", "ensure", "install",
-           "current", "actor_started", "actor_exiting", "flush", "shutdown", "reset", "EXPORTER_VARIABLE",
-           "DIR_VARIABLE", "DATA_DIR_VARIABLE"]
+__all__ = [
+    "TelemetryConfig",
+    "TelemetryConfigError",
+    "ProcessTelemetry",
+    "config_from_env",
+    "ensure",
+    "install",
+    "current",
+    "actor_started",
+    "actor_exiting",
+    "flush",
+    "shutdown",
+    "reset",
+    "EXPORTER_VARIABLE",
+    "DIR_VARIABLE",
+    "DATA_DIR_VARIABLE",
+]
 
 _log = logging.getLogger("sagaline.telemetry")
 EXPORTER_VARIABLE = "SAGALINE_TELEMETRY_EXPORTER"
@@ -136,16 +150,20 @@ def config_from_env(env: Mapping[str, str] | None = None) -> TelemetryConfig:
         raise TelemetryConfigError(f"{EXPORTER_VARIABLE}={exporter!r}: use one of {', '.join(_EXPORTERS)}")
     if exporter == "jsonl" and directory is None:
         raise TelemetryConfigError(f"the jsonl exporter needs {DIR_VARIABLE} or {DATA_DIR_VARIABLE}")
-    signals = tuple(s.strip() for s in env.get("SAGALINE_TELEMETRY_SIGNALS", ",".join(_SIGNALS)).split(",")
-                    if s.strip())
+    signals = tuple(
+        s.strip() for s in env.get("SAGALINE_TELEMETRY_SIGNALS", ",".join(_SIGNALS)).split(",") if s.strip()
+    )
     if any(s not in _SIGNALS for s in signals):
         raise TelemetryConfigError(f"SAGALINE_TELEMETRY_SIGNALS={','.join(signals)!r}: use traces and/or metrics")
     return TelemetryConfig(
-        exporter=exporter, directory=directory, signals=signals,
+        exporter=exporter,
+        directory=directory,
+        signals=signals,
         service=env.get("SAGALINE_TELEMETRY_SERVICE", "").strip() or "sagaline",
         otlp_endpoint=env.get("SAGALINE_OTLP_ENDPOINT", "").strip() or None,
         batch_size=_number(env, "SAGALINE_TELEMETRY_BATCH", 64, int),
-        metric_interval_s=_number(env, "SAGALINE_TELEMETRY_METRIC_INTERVAL", 60.0, float))
+        metric_interval_s=_number(env, "SAGALINE_TELEMETRY_METRIC_INTERVAL", 60.0, float),
+    )
 
 
 @dataclass
@@ -193,9 +211,17 @@ def _resource(service: str) -> Any:
     return Resource({"service.name": service, "process.pid": os.getpid()})
 
 
-def install(span_exporter: Any = None, metric_exporter: Any = None, *, metric_reader: Any = None,
-            span_processor: Any = None, batch_size: int = 64, metric_interval_s: float = 60.0,
-            service: str = "sagaline", source: Telemetry = default_telemetry) -> ProcessTelemetry:
+def install(
+    span_exporter: Any = None,
+    metric_exporter: Any = None,
+    *,
+    metric_reader: Any = None,
+    span_processor: Any = None,
+    batch_size: int = 64,
+    metric_interval_s: float = 60.0,
+    service: str = "sagaline",
+    source: Telemetry = default_telemetry,
+) -> ProcessTelemetry:
     """Set this process up with the given exporters (replacing any earlier setup).
 
     Args:
@@ -229,8 +255,9 @@ def install(span_exporter: Any = None, metric_exporter: Any = None, *, metric_re
             metric_reader = OnDemandMetricReader(metric_exporter, metric_interval_s)
         if metric_reader is not None:
             setup.reader = metric_reader
-            setup.meter_provider = ForkQuietMeterProvider(metric_readers=[metric_reader], resource=resource,
-                                                          shutdown_on_exit=False)
+            setup.meter_provider = ForkQuietMeterProvider(
+                metric_readers=[metric_reader], resource=resource, shutdown_on_exit=False
+            )
             tick = getattr(metric_reader, "maybe_collect", None)
             setup.bridges.append(MetricsBridge(setup.meter_provider, source, tick).attach())
         _state.pid, _state.current = os.getpid(), setup
@@ -240,11 +267,20 @@ def install(span_exporter: Any = None, metric_exporter: Any = None, *, metric_re
 def _from_config(config: TelemetryConfig) -> ProcessTelemetry | None:
     from sagaline.telemetry import exporters
 
-    spans = exporters.span_exporter(config.exporter, config.directory, service=config.service,
-                                    otlp_endpoint=config.otlp_endpoint) if "traces" in config.signals else None
-    metrics = exporters.metric_exporter(config.exporter, config.directory, service=config.service,
-                                        otlp_endpoint=config.otlp_endpoint) \
-        if "metrics" in config.signals else None
+    spans = (
+        exporters.span_exporter(
+            config.exporter, config.directory, service=config.service, otlp_endpoint=config.otlp_endpoint
+        )
+        if "traces" in config.signals
+        else None
+    )
+    metrics = (
+        exporters.metric_exporter(
+            config.exporter, config.directory, service=config.service, otlp_endpoint=config.otlp_endpoint
+        )
+        if "metrics" in config.signals
+        else None
+    )
     processor = None
     if spans is not None and config.exporter == "otlp":
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -252,8 +288,14 @@ def _from_config(config: TelemetryConfig) -> ProcessTelemetry | None:
         # A network exporter must not block an actor per command. A forked child's
         # copy of this processor clears its queue at fork, so nothing is sent twice.
         processor, spans = BatchSpanProcessor(spans, max_export_batch_size=config.batch_size), None
-    return install(spans, metrics, span_processor=processor, batch_size=config.batch_size,
-                   metric_interval_s=config.metric_interval_s, service=config.service)
+    return install(
+        spans,
+        metrics,
+        span_processor=processor,
+        batch_size=config.batch_size,
+        metric_interval_s=config.metric_interval_s,
+        service=config.service,
+    )
 
 
 def ensure(env: Mapping[str, str] | None = None) -> ProcessTelemetry | None:

@@ -38,9 +38,16 @@ from typing import Any
 from sagaline.runtime.pidfile import DEFAULT_DATA_DIR
 from sagaline.telemetry.context import trace_id_for
 
-__all__ = ["telemetry_directory",
-           "SpanRecord", "read_records", "load_trace", "render_timeline", "trace_timeline", "metric_totals",
-           "find_runs"]
+__all__ = [
+    "telemetry_directory",
+    "SpanRecord",
+    "read_records",
+    "load_trace",
+    "render_timeline",
+    "trace_timeline",
+    "metric_totals",
+    "find_runs",
+]
 
 _ROLLBACK = ("compensate", "undo")
 
@@ -72,10 +79,18 @@ class SpanRecord:
     @classmethod
     def from_dict(cls, data: dict) -> SpanRecord:
         """Build from a parsed line (unknown keys ignored)."""
-        return cls(data["trace_id"], data["span_id"], data.get("parent_span_id"), data.get("name", "?"),
-                   int(data.get("start_ns") or 0), int(data.get("end_ns") or data.get("start_ns") or 0),
-                   data.get("status", "unset"), data.get("status_message"), dict(data.get("attributes") or {}),
-                   data.get("pid"))
+        return cls(
+            data["trace_id"],
+            data["span_id"],
+            data.get("parent_span_id"),
+            data.get("name", "?"),
+            int(data.get("start_ns") or 0),
+            int(data.get("end_ns") or data.get("start_ns") or 0),
+            data.get("status", "unset"),
+            data.get("status_message"),
+            dict(data.get("attributes") or {}),
+            data.get("pid"),
+        )
 
     @property
     def duration_ns(self) -> int:
@@ -105,8 +120,11 @@ def read_records(directory: str | Path, stem: str = "spans", contains: str | Non
 def load_trace(directory: str | Path, correlation_id: str) -> list[SpanRecord]:
     """Every span of the run's trace found under ``directory`` (unordered)."""
     trace_id = trace_id_for(correlation_id)
-    return [SpanRecord.from_dict(r) for r in read_records(directory, "spans", trace_id)
-            if r.get("type") == "span" and r.get("trace_id") == trace_id]
+    return [
+        SpanRecord.from_dict(r)
+        for r in read_records(directory, "spans", trace_id)
+        if r.get("type") == "span" and r.get("trace_id") == trace_id
+    ]
 
 
 def _ms(ns: int) -> str:
@@ -131,8 +149,9 @@ def _order(spans: list[SpanRecord]) -> list[tuple[int, SpanRecord]]:
     out: list[tuple[int, SpanRecord]] = []
 
     def walk(parent: SpanRecord | None, depth: int) -> None:
-        for span in sorted(children.get(None if parent is None else id(parent), []),
-                           key=lambda s: (s.start_ns, s.end_ns, s.name)):
+        for span in sorted(
+            children.get(None if parent is None else id(parent), []), key=lambda s: (s.start_ns, s.end_ns, s.name)
+        ):
             out.append((depth, span))
             walk(span, depth + 1)
 
@@ -181,13 +200,19 @@ def _header(spans: list[SpanRecord], correlation_id: str | None, t0: int, t1: in
     attrs = root.attributes if root else {}
     cid = correlation_id or attrs.get("sagaline.correlation_id") or spans[0].trace_id
     pids = {s.pid for s in spans if s.pid is not None}
-    parts = [f"run {cid}", f"saga {attrs.get('sagaline.saga', '?')}", attrs.get("sagaline.run.status", "unfinished"),
-             _ms(t1 - t0), f"{len(spans)} spans, {len(pids)} process{'es' if len(pids) != 1 else ''}"]
+    parts = [
+        f"run {cid}",
+        f"saga {attrs.get('sagaline.saga', '?')}",
+        attrs.get("sagaline.run.status", "unfinished"),
+        _ms(t1 - t0),
+        f"{len(spans)} spans, {len(pids)} process{'es' if len(pids) != 1 else ''}",
+    ]
     return "  ".join(parts)
 
 
-def render_timeline(spans: Iterable[SpanRecord | dict], correlation_id: str | None = None, width: int = 40,
-                    name_width: int = 36) -> str:
+def render_timeline(
+    spans: Iterable[SpanRecord | dict], correlation_id: str | None = None, width: int = 40, name_width: int = 36
+) -> str:
     """The text timeline of one trace's spans (pure; format in the module docstring).
 
     Args:
@@ -201,13 +226,13 @@ def render_timeline(spans: Iterable[SpanRecord | dict], correlation_id: str | No
         return f"no spans for run {correlation_id}" if correlation_id else "no spans"
     t0, t1 = min(s.start_ns for s in records), max(s.end_ns for s in records)
     parents = {s.span_id: s for s in records}
-    lines = [_header(records, correlation_id, t0, t1),
-             " " * name_width + f" |0{_ms(t1 - t0).rjust(width - 1)}|"]
+    lines = [_header(records, correlation_id, t0, t1), " " * name_width + f" |0{_ms(t1 - t0).rjust(width - 1)}|"]
     for depth, span in _order(records):
         rollback = _rollback(span, parents)
         label = ("  " * depth + span.name)[:name_width].ljust(name_width)
-        flags = ("!" if span.status == "error" else " ") + \
-            ("~" if span.attributes.get("sagaline.span.end") in ("inferred", "superseded", "evicted") else " ")
+        flags = ("!" if span.status == "error" else " ") + (
+            "~" if span.attributes.get("sagaline.span.end") in ("inferred", "superseded", "evicted") else " "
+        )
         bar = _bar(span, t0, t1 - t0, width, "<" if rollback else "#")
         lines.append(f"{label} |{bar}| {_ms(span.duration_ns).rjust(10)}{flags} {_note(span, rollback)}".rstrip())
     return "\n".join(lines)

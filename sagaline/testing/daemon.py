@@ -80,8 +80,11 @@ def _scalar(value: Any) -> str:
 
 def toml_text(config: Mapping[str, Any], prefix: str = "") -> str:
     """TOML for ``config`` (nested mappings become tables, lists of mappings arrays of tables)."""
-    lines = [f"{key} = {_scalar(value)}" for key, value in config.items()
-             if not isinstance(value, Mapping) and not _is_table_list(value)]
+    lines = [
+        f"{key} = {_scalar(value)}"
+        for key, value in config.items()
+        if not isinstance(value, Mapping) and not _is_table_list(value)
+    ]
     for key, value in config.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
@@ -116,8 +119,13 @@ class DaemonProcess:
         env: Extra environment variables.
     """
 
-    def __init__(self, directory: Path, config: Mapping[str, Any] | None = None, flags: list[str] | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Mapping[str, Any] | None = None,
+        flags: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.data_dir = self.directory / "data"
         self.config = dict(config or {})
@@ -137,8 +145,17 @@ class DaemonProcess:
 
     def command(self) -> list[str]:
         """The command line that starts the daemon."""
-        command = [sys.executable, "-m", "sagaline.cli.main", "run", "--data-dir", str(self.data_dir),
-                   "--admin-port", "0", *self.flags]
+        command = [
+            sys.executable,
+            "-m",
+            "sagaline.cli.main",
+            "run",
+            "--data-dir",
+            str(self.data_dir),
+            "--admin-port",
+            "0",
+            *self.flags,
+        ]
         if self.config:
             path = self.directory / "config.toml"
             path.write_text(toml_text(self.config))
@@ -153,9 +170,16 @@ class DaemonProcess:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / "stdout.log", "ab") as out, open(self.stderr_path, "ab") as err:
-            self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                            env=self.env, cwd=self.directory, close_fds=True,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=self.env,
+                cwd=self.directory,
+                close_fds=True,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             info = read_info(self.data_dir)
@@ -231,8 +255,9 @@ class CliRunner:
         self.daemon = daemon
         self.directory = Path(directory or (daemon.directory if daemon else Path.cwd()))
         data_dir = daemon.data_dir if daemon else self.directory / "no-daemon"
-        self.env = _environment({"SAGALINE_DATA_DIR": str(data_dir),
-                                 "SAGALINE_HISTORY": str(self.directory / "history")})
+        self.env = _environment(
+            {"SAGALINE_DATA_DIR": str(data_dir), "SAGALINE_HISTORY": str(self.directory / "history")}
+        )
         self._runs = 0
 
     def __call__(self, *args: str, input: str | None = None, timeout: float = 120.0) -> CliResult:
@@ -240,10 +265,20 @@ class CliRunner:
         self._runs += 1
         base = self.directory / f"cli-{self._runs}"
         base.with_suffix(".in").write_text(input or "")
-        with open(base.with_suffix(".in")) as stdin, open(base.with_suffix(".out"), "w") as out, \
-                open(base.with_suffix(".err"), "w") as err:
-            done = subprocess.run([sys.executable, "-m", "sagaline.cli.main", *args], stdin=stdin, stdout=out,
-                                  stderr=err, env=self.env, cwd=self.directory, timeout=timeout)
+        with (
+            open(base.with_suffix(".in")) as stdin,
+            open(base.with_suffix(".out"), "w") as out,
+            open(base.with_suffix(".err"), "w") as err,
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "sagaline.cli.main", *args],
+                stdin=stdin,
+                stdout=out,
+                stderr=err,
+                env=self.env,
+                cwd=self.directory,
+                timeout=timeout,
+            )
         return CliResult(done.returncode, base.with_suffix(".out").read_text(), base.with_suffix(".err").read_text())
 
     def json(self, *args: str, timeout: float = 120.0) -> Any:
@@ -254,8 +289,9 @@ class CliRunner:
                 waited-for run ended without completing; its outcome is returned).
         """
         result = self(*args, "--json", timeout=timeout)
-        assert result.exit_code in (0, 5), \
+        assert result.exit_code in (0, 5), (
             f"sagaline {' '.join(args)} exited {result.exit_code}: {result.stdout}{result.stderr}"
+        )
         return result.json()
 
     def shell(self, *lines: str, timeout: float = 120.0) -> CliResult:

@@ -55,9 +55,21 @@ from sagaline.testing import postgres
 from sagaline.testing.clock import FakeClock
 from sagaline.testing.daemon import CliRunner, DaemonProcess
 
-__all__ = ["actor_system", "simple_actor_system", "multiproc_actor_system", "fake_clock", "running_system",
-           "sagaline_daemon_factory", "sagaline_daemon", "sagaline_cli", "postgres_server", "postgres_url",
-           "storage_url", "store_location", "BACKENDS"]
+__all__ = [
+    "actor_system",
+    "simple_actor_system",
+    "multiproc_actor_system",
+    "fake_clock",
+    "running_system",
+    "sagaline_daemon_factory",
+    "sagaline_daemon",
+    "sagaline_cli",
+    "postgres_server",
+    "postgres_url",
+    "storage_url",
+    "store_location",
+    "BACKENDS",
+]
 
 #: The storage backends a ``storage_url`` test runs on.
 BACKENDS = ("sqlite", "postgres")
@@ -75,13 +87,17 @@ def running_system(base: str, log_dir) -> Iterator[ActorSystemHandle]:
     finally:
         leaked = handle.shutdown(timeout=LEAK_GRACE_S)
         if leaked:
-            pytest.fail(f"{base} system left {len(leaked)} process(es) running after shutdown "
-                        f"(killed: {sorted(leaked)}; logs in {log_dir})", pytrace=False)
+            pytest.fail(
+                f"{base} system left {len(leaked)} process(es) running after shutdown "
+                f"(killed: {sorted(leaked)}; logs in {log_dir})",
+                pytrace=False,
+            )
 
 
 @pytest.fixture(params=[SIMPLE, pytest.param(MULTIPROC, marks=pytest.mark.multiproc)])
-def actor_system(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActorSystemHandle]:
+def actor_system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ActorSystemHandle]:
     """A fresh actor system on each base in turn; fails the test on leftover processes."""
     yield from running_system(request.param, tmp_path_factory.mktemp("actors"))
 
@@ -109,8 +125,9 @@ def sagaline_daemon_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """``start(config=None, flags=None, env=None) -> DaemonProcess``: real daemons, stopped and checked on teardown."""
     started: list[DaemonProcess] = []
 
-    def start(config: Mapping[str, Any] | None = None, flags: list[str] | None = None,
-              env: Mapping[str, str] | None = None) -> DaemonProcess:
+    def start(
+        config: Mapping[str, Any] | None = None, flags: list[str] | None = None, env: Mapping[str, str] | None = None
+    ) -> DaemonProcess:
         daemon = DaemonProcess(tmp_path_factory.mktemp("daemon"), config, flags, env)
         started.append(daemon)
         return daemon.start()
@@ -124,8 +141,10 @@ def sagaline_daemon_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 continue  # the test stopped it and judged how
             result = daemon.stop()
             if result.leftovers or result.exit_code != 0:
-                problems.append(f"daemon in {daemon.directory} exited {result.exit_code}, left "
-                                f"{sorted(result.leftovers)} (killed); log: {daemon.stderr()[-1500:]}")
+                problems.append(
+                    f"daemon in {daemon.directory} exited {result.exit_code}, left "
+                    f"{sorted(result.leftovers)} (killed); log: {daemon.stderr()[-1500:]}"
+                )
         if problems:
             pytest.fail("; ".join(problems), pytrace=False)
 
@@ -147,8 +166,10 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
     """A PostgreSQL server for the session (see :mod:`sagaline.testing.postgres`); skipped without binaries."""
     bin_dir = postgres.find_bin_dir()
     if bin_dir is None:
-        reason = ("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: install postgresql-15 "
-                  f"(or point {postgres.BIN_ENV} at them)")
+        reason = (
+            "no PostgreSQL server binaries (initdb, pg_ctl) on this machine: install postgresql-15 "
+            f"(or point {postgres.BIN_ENV} at them)"
+        )
         if postgres.required():
             pytest.fail(f"{reason}; {postgres.REQUIRE_ENV}=1 demands them", pytrace=False)
         pytest.skip(reason)

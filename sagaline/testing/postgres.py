@@ -93,8 +93,10 @@ def _server_user() -> str | None:
             return name
         except KeyError:
             continue
-    raise PostgresUnavailable("running as root and neither a 'postgres' nor a 'nobody' user exists to run the "
-                              "server as (PostgreSQL refuses to run as root)")
+    raise PostgresUnavailable(
+        "running as root and neither a 'postgres' nor a 'nobody' user exists to run the "
+        "server as (PostgreSQL refuses to run as root)"
+    )
 
 
 class PostgresServer:
@@ -127,13 +129,35 @@ class PostgresServer:
             if self.user is not None:
                 entry = pwd.getpwnam(self.user)
                 os.chown(self.root, entry.pw_uid, entry.pw_gid)
-            self._tool("initdb", "-D", str(self.data_dir), "-U", self.superuser, "--auth=trust",
-                       "--encoding=UTF8", "--locale=C", "--no-sync")
+            self._tool(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.superuser,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
             self.port = free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                       "-c max_connections=300 -c shared_buffers=32MB")
-            self._tool("pg_ctl", "start", "-w", "-t", str(_START_TIMEOUT_S), "-D", str(self.data_dir),
-                       "-l", str(self.root / "server.log"), "-o", options)
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+                "-c max_connections=300 -c shared_buffers=32MB"
+            )
+            self._tool(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                str(_START_TIMEOUT_S),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                options,
+            )
         except BaseException:
             self.stop()
             raise
@@ -182,14 +206,22 @@ class PostgresServer:
     def _tool(self, tool: str, *args: str) -> None:
         result = self._run(tool, *args)
         if result.returncode != 0:
-            raise PostgresUnavailable(f"{tool} failed ({result.returncode}): {result.stderr.strip()[-1500:]} "
-                                      f"{self.log()[-1500:]}")
+            raise PostgresUnavailable(
+                f"{tool} failed ({result.returncode}): {result.stderr.strip()[-1500:]} {self.log()[-1500:]}"
+            )
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess:
         # start_new_session: a Ctrl-C of pytest does not reach the server before stop() does.
-        return subprocess.run([str(self.bin_dir / tool), *args], user=self.user, capture_output=True, text=True,
-                              timeout=_START_TIMEOUT_S + 30, cwd="/", start_new_session=True,
-                              env={**os.environ, "LC_ALL": "C"})
+        return subprocess.run(
+            [str(self.bin_dir / tool), *args],
+            user=self.user,
+            capture_output=True,
+            text=True,
+            timeout=_START_TIMEOUT_S + 30,
+            cwd="/",
+            start_new_session=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
 
 
 def _kill_postmaster(pidfile: Path) -> None:

@@ -77,8 +77,11 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if not host_ok(headers.get("host"), self.port()):
-            refusal = PlainTextResponse("421 misdirected request: open the console by its address "
-                                        "(127.0.0.1 or localhost), not by another name", 421)
+            refusal = PlainTextResponse(
+                "421 misdirected request: open the console by its address "
+                "(127.0.0.1 or localhost), not by another name",
+                421,
+            )
             return await refusal(scope, receive, send)
         session = _cookie(headers.get("cookie"))
         fresh = None if session else new_session()
@@ -129,8 +132,13 @@ class Console:
 
     def page(self, request: Request, name: str, context: dict, status: int = 200) -> Response:
         session = request.state.session
-        base = {"request": request, "token": form_token(self.key, session), "token_field": TOKEN_FIELD,
-                "flash": self._flash.pop(session, []), "nav": name.split(".")[0]}
+        base = {
+            "request": request,
+            "token": form_token(self.key, session),
+            "token_field": TOKEN_FIELD,
+            "flash": self._flash.pop(session, []),
+            "nav": name.split(".")[0],
+        }
         return self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     def flash(self, request: Request, kind: str, text: str, href: str = "") -> None:
@@ -148,8 +156,17 @@ class Console:
         return form
 
     def error(self, request: Request, exc: Exception) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, (FilterProblem, BadInput)) else \
-            403 if isinstance(exc, Forbidden) else 503 if isinstance(exc, (DaemonUnreachable, TooManyFeeds)) else 502
+        status = (
+            404
+            if isinstance(exc, NotFound)
+            else 400
+            if isinstance(exc, (FilterProblem, BadInput))
+            else 403
+            if isinstance(exc, Forbidden)
+            else 503
+            if isinstance(exc, (DaemonUnreachable, TooManyFeeds))
+            else 502
+        )
         return self.page(request, "error.html", {"status": status, "message": str(exc)}, status)
 
     def live(self, key: Any, render: Callable, slower: float = 1.0) -> Response:
@@ -185,8 +202,11 @@ class Console:
     async def _act(self, cid: str, action: str) -> tuple[str, str]:
         if action == "cancel":
             answer = await self.gateway.call("cancel", cid, reason="cancelled from the web console")
-            return (f"Cancel accepted: the run is {answer.status}." if answer.accepted else
-                    f"Not cancelled: the run had already ended ({answer.status})."), ""
+            return (
+                f"Cancel accepted: the run is {answer.status}."
+                if answer.accepted
+                else f"Not cancelled: the run had already ended ({answer.status})."
+            ), ""
         answer = await self.gateway.call(action, cid)
         if answer.successor:
             return f"{answer.message or 'Resumed'}: successor run {answer.successor}.", f"/runs/{answer.successor}"
@@ -195,12 +215,14 @@ class Console:
     async def sagas(self, request: Request) -> Response:
         return self.page(request, "sagas.html", await self.pages.sagas())
 
-    async def saga(self, request: Request, posted: Any = None, problems: dict | None = None,
-                   message: str = "", status: int = 200) -> Response:
+    async def saga(
+        self, request: Request, posted: Any = None, problems: dict | None = None, message: str = "", status: int = 200
+    ) -> Response:
         context = await self.pages.saga(request.path_params["name"])
         fields = form_fields(context["saga"]["inputs"], posted)
-        return self.page(request, "saga.html", {**context, "fields": fields, "problems": problems or {},
-                                                "message": message}, status)
+        return self.page(
+            request, "saga.html", {**context, "fields": fields, "problems": problems or {}, "message": message}, status
+        )
 
     async def start(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -260,13 +282,22 @@ def _guarded(console: Console, handler: Callable) -> Callable:
             return console.error(request, exc)
         except Exception as exc:  # a bug here must not look like the daemon's fault: say so, log it
             _log.exception("%s %s failed", request.method, request.url.path)
-            return console.page(request, "error.html", {"status": 500, "message": f"the console failed: {exc!r} "
-                                                        "(see its log)"}, 500)
+            return console.page(
+                request, "error.html", {"status": 500, "message": f"the console failed: {exc!r} (see its log)"}, 500
+            )
+
     return endpoint
 
 
-def create_app(settings: WebSettings | None = None, *, data_dir: Any = None, admin_port: int | None = None,
-               host: str | None = None, telemetry_dir: Any = None, gateway: Gateway | None = None) -> Starlette:
+def create_app(
+    settings: WebSettings | None = None,
+    *,
+    data_dir: Any = None,
+    admin_port: int | None = None,
+    host: str | None = None,
+    telemetry_dir: Any = None,
+    gateway: Gateway | None = None,
+) -> Starlette:
     """The console's ASGI application.
 
     Args:
@@ -281,14 +312,19 @@ def create_app(settings: WebSettings | None = None, *, data_dir: Any = None, adm
     g = lambda handler: _guarded(console, handler)  # noqa: E731
     routes = [
         Route("/", lambda request: RedirectResponse("/runs", 302)),
-        Route("/runs", g(console.runs)), Route("/runs/{cid}", g(console.run)),
+        Route("/runs", g(console.runs)),
+        Route("/runs/{cid}", g(console.run)),
         Route("/runs/{cid}/{action}", g(console.action), methods=["POST"]),
-        Route("/sagas", g(console.sagas)), Route("/sagas/{name}", g(console.saga)),
+        Route("/sagas", g(console.sagas)),
+        Route("/sagas/{name}", g(console.saga)),
         Route("/sagas/{name}/start", g(console.start), methods=["POST"]),
-        Route("/tree", g(console.tree)), Route("/events", g(console.events)),
+        Route("/tree", g(console.tree)),
+        Route("/events", g(console.events)),
         Route("/convention", g(console.convention)),
-        Route("/live/runs", g(console.live_runs)), Route("/live/runs/{cid}", g(console.live_run)),
-        Route("/live/tree", g(console.live_tree)), Route("/live/events", g(console.live_events)),
+        Route("/live/runs", g(console.live_runs)),
+        Route("/live/runs/{cid}", g(console.live_run)),
+        Route("/live/tree", g(console.live_tree)),
+        Route("/live/events", g(console.live_events)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 

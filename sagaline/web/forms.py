@@ -66,9 +66,18 @@ def form_fields(inputs: list[Mapping[str, Any]], posted: Mapping[str, str] | Non
     for row in inputs:
         widget, choices = _widget(_schema(row))
         default = "" if row.get("required") else _text(row.get("default"))
-        fields.append(FormField(str(row["name"]), str(row.get("type") or "text"), widget, bool(row.get("required")),
-                                str((posted or {}).get(row["name"], "")), default, str(row.get("description") or ""),
-                                choices))
+        fields.append(
+            FormField(
+                str(row["name"]),
+                str(row.get("type") or "text"),
+                widget,
+                bool(row.get("required")),
+                str((posted or {}).get(row["name"], "")),
+                default,
+                str(row.get("description") or ""),
+                choices,
+            )
+        )
     return fields
 
 

@@ -155,14 +155,18 @@ def from_spans(spans: Iterable[Mapping[str, Any]]) -> Timeline:
         left, width = _place(start, end, t0, total)
         error = (span.get("status_message") or "error") if span.get("status") == "error" else ""
         inferred = (span.get("attributes") or {}).get("sagaline.span.end") in ("inferred", "superseded", "evicted")
-        bars.append(Bar(label, depth, kind, left, width, _ms(end - start), _rollback(span, by_id), str(error),
-                        attempt, inferred))
+        bars.append(
+            Bar(
+                label, depth, kind, left, width, _ms(end - start), _rollback(span, by_id), str(error), attempt, inferred
+            )
+        )
     pids = {s.get("pid") for s in spans if s.get("pid") is not None}
     return Timeline("spans", _ms(total), bars, _ticks(total), len(pids))
 
 
-def from_steps(steps: Iterable[Mapping[str, Any]], started_at: float | None, finished_at: float | None,
-               now: float) -> Timeline:
+def from_steps(
+    steps: Iterable[Mapping[str, Any]], started_at: float | None, finished_at: float | None, now: float
+) -> Timeline:
     """A coarser timeline from the steps' own times (a running step's bar ends at ``now``)."""
     timed = [s for s in steps if s.get("started_at") is not None]
     if not timed or started_at is None:
@@ -175,8 +179,17 @@ def from_steps(steps: Iterable[Mapping[str, Any]], started_at: float | None, fin
         end = step.get("finished_at") or now
         left, width = _place(step["started_at"], end, t0, total)
         status = str(step.get("status"))
-        bars.append(Bar(f"step {step.get('name')}", 1, "step", left, width, _ms((end - step["started_at"]) * 1e9),
-                        rollback=status in ("undone", "undoing", "compensating", "undo_failed"),
-                        error="failed" if status in ("failed", "undo_failed") else "",
-                        attempt=int(step.get("attempts") or 0) or None))
+        bars.append(
+            Bar(
+                f"step {step.get('name')}",
+                1,
+                "step",
+                left,
+                width,
+                _ms((end - step["started_at"]) * 1e9),
+                rollback=status in ("undone", "undoing", "compensating", "undo_failed"),
+                error="failed" if status in ("failed", "undo_failed") else "",
+                attempt=int(step.get("attempts") or 0) or None,
+            )
+        )
     return Timeline("steps", _ms(total * 1e9), bars, _ticks(total * 1e9))

@@ -88,12 +88,14 @@ def _reduced(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
             reach[name] = found
         return reach[name]
 
-    return {name: [d for d in deps if not any(d in ancestors(other, frozenset({name})) for other in deps
-                                             if other != d)] for name, deps in needs.items()}
+    return {
+        name: [d for d in deps if not any(d in ancestors(other, frozenset({name})) for other in deps if other != d)]
+        for name, deps in needs.items()
+    }
 
 
 def _cut(text: str, size: int = 24) -> str:
-    return text if len(text) <= size else text[:size - 1] + "…"
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def layout(steps: Iterable[Any], states: Mapping[str, str] | None = None) -> Layout:
@@ -114,11 +116,20 @@ def layout(steps: Iterable[Any], states: Mapping[str, str] | None = None) -> Lay
         x0 = (width - span) / 2
         for index, row in enumerate(members):
             name = row["name"]
-            nodes[name] = GraphNode(name, x0 + index * (NODE_W + GAP_X), MARGIN + level * (NODE_H + GAP_Y),
-                                    states.get(name, "pending"), str(row.get("runs") or ""), bool(row.get("undo")),
-                                    _cut(name))
-    edges = [_edge(nodes[dep], nodes[name]) for name, deps in _reduced(rows).items() for dep in deps
-             if dep in nodes] if known else []
+            nodes[name] = GraphNode(
+                name,
+                x0 + index * (NODE_W + GAP_X),
+                MARGIN + level * (NODE_H + GAP_Y),
+                states.get(name, "pending"),
+                str(row.get("runs") or ""),
+                bool(row.get("undo")),
+                _cut(name),
+            )
+    edges = (
+        [_edge(nodes[dep], nodes[name]) for name, deps in _reduced(rows).items() for dep in deps if dep in nodes]
+        if known
+        else []
+    )
     height = 2 * MARGIN + (max(by_layer) + 1) * NODE_H + max(by_layer) * GAP_Y
     return Layout(width, height, [nodes[r["name"]] for r in rows], edges, known)
 
@@ -127,5 +138,8 @@ def _edge(source: GraphNode, target: GraphNode) -> GraphEdge:
     x1, y1 = source.x + NODE_W / 2, source.y + NODE_H
     x2, y2 = target.x + NODE_W / 2, target.y
     middle = (y1 + y2) / 2
-    return GraphEdge(f"M{x1:.1f},{y1:.1f} C{x1:.1f},{middle:.1f} {x2:.1f},{middle:.1f} {x2:.1f},{y2 - 4:.1f}",
-                     source.name, target.name)
+    return GraphEdge(
+        f"M{x1:.1f},{y1:.1f} C{x1:.1f},{middle:.1f} {x2:.1f},{middle:.1f} {x2:.1f},{y2 - 4:.1f}",
+        source.name,
+        target.name,
+    )

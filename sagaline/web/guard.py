@@ -27,8 +27,17 @@ import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
-__all__ = ["SESSION_COOKIE", "TOKEN_FIELD", "new_secret", "new_session", "form_token", "token_ok", "host_ok",
-           "origin_ok", "SECURITY_HEADERS"]
+__all__ = [
+    "SESSION_COOKIE",
+    "TOKEN_FIELD",
+    "new_secret",
+    "new_session",
+    "form_token",
+    "token_ok",
+    "host_ok",
+    "origin_ok",
+    "SECURITY_HEADERS",
+]
 
 #: The session cookie's name.
 SESSION_COOKIE = "sagaline_session"
@@ -37,7 +46,7 @@ TOKEN_FIELD = "token"
 #: Headers on every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",

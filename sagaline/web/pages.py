@@ -48,8 +48,14 @@ class Pages:
         clock: Wall-clock seconds (tests pass a fixed one).
     """
 
-    def __init__(self, gateway: Gateway, render: Callable[[str, dict], str], traces: TraceCache,
-                 settings: WebSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        render: Callable[[str, dict], str],
+        traces: TraceCache,
+        settings: WebSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.gateway, self.render, self.traces, self.settings, self.clock = gateway, render, traces, settings, clock
         self._counts: dict[str, tuple[float, tuple, list[dict]]] = {}
         self._lineage: dict[str, dict[str, Any]] = {}
@@ -63,23 +69,35 @@ class Pages:
         if flt.scans:
             now = self.clock()
             kept = [r for r in rows if flt.keep(r, now)]
-            total, rows = len(kept), kept[(flt.page - 1) * size:flt.page * size]
+            total, rows = len(kept), kept[(flt.page - 1) * size : flt.page * size]
             if data["total"] > len(data["runs"]):
-                note = (f"The time range and id prefix were applied among the newest {len(data['runs'])} of "
-                        f"{data['total']} runs.")
+                note = (
+                    f"The time range and id prefix were applied among the newest {len(data['runs'])} of "
+                    f"{data['total']} runs."
+                )
         self._remember(rows)
         catalog = await self.gateway.catalog()
         newest = tuple((r["correlation_id"], r["status"]) for r in data["runs"][:size])
-        return {"filter": flt, "saga_names": [s["name"] for s in catalog.get("sagas", ())],
-                "rows": [_run_row(r) for r in rows], "total": total, "note": note,
-                "pages": max(1, math.ceil(total / size)), "counts": await self._status_counts(flt.saga, newest),
-                "statuses": STATUSES}
+        return {
+            "filter": flt,
+            "saga_names": [s["name"] for s in catalog.get("sagas", ())],
+            "rows": [_run_row(r) for r in rows],
+            "total": total,
+            "note": note,
+            "pages": max(1, math.ceil(total / size)),
+            "counts": await self._status_counts(flt.saga, newest),
+            "statuses": STATUSES,
+        }
 
     async def runs_parts(self, flt: RunFilter) -> Parts:
         context = await self.runs(flt)
-        return Parts({"runs-rows": self.render("_runs_rows.html", context),
-                      "runs-counts": self.render("_runs_counts.html", context),
-                      "runs-pager": self.render("_runs_pager.html", context)})
+        return Parts(
+            {
+                "runs-rows": self.render("_runs_rows.html", context),
+                "runs-counts": self.render("_runs_counts.html", context),
+                "runs-pager": self.render("_runs_pager.html", context),
+            }
+        )
 
     async def _status_counts(self, saga: str, newest: tuple) -> list[dict[str, Any]]:
         """Runs by status: one cheap request per status (the admin request counts one filter at a
@@ -91,8 +109,9 @@ class Pages:
             fresh = max(COUNTS_FRESH_S, 2 * self.settings.poll_s)
             if age < fresh or (cached[1] == newest and age < max(COUNTS_STALE_S, fresh)):
                 return cached[2]
-        answers = await asyncio.gather(*(self.gateway.request(m.AdminListRuns(status=[s], saga=saga or None, limit=1))
-                                         for s in STATUSES))
+        answers = await asyncio.gather(
+            *(self.gateway.request(m.AdminListRuns(status=[s], saga=saga or None, limit=1)) for s in STATUSES)
+        )
         rows = count_rows({s: a["total"] for s, a in zip(STATUSES, answers, strict=False)})
         self._counts[saga] = (self.clock(), newest, rows)
         return rows
@@ -116,10 +135,19 @@ class Pages:
         saga = await self._saga_row(facts.saga)
         steps = (saga or {}).get("graph") or (saga or {}).get("steps") or [s.name for s in facts.steps]
         spans = await asyncio.to_thread(self.traces.spans, cid, data.get("started_at"))
-        timeline = gantt.from_spans(spans) if spans else \
-            gantt.from_steps(data.get("steps") or [], data.get("started_at"), data.get("finished_at"), self.clock())
-        return {"run": facts, "graph": graph.layout(steps, facts.states), "timeline": timeline,
-                "traces_dir": self.traces.directory}
+        timeline = (
+            gantt.from_spans(spans)
+            if spans
+            else gantt.from_steps(
+                data.get("steps") or [], data.get("started_at"), data.get("finished_at"), self.clock()
+            )
+        )
+        return {
+            "run": facts,
+            "graph": graph.layout(steps, facts.states),
+            "timeline": timeline,
+            "traces_dir": self.traces.directory,
+        }
 
     async def run_parts(self, cid: str) -> Parts:
         context = await self.run(cid, look_up_lineage=False)
@@ -152,8 +180,13 @@ class Pages:
     async def tree(self) -> dict[str, Any]:
         tree, health = await asyncio.gather(self.gateway.request(m.AdminTree()), self.gateway.request(m.AdminHealth()))
         daemon = dict(health.get("daemon") or {})
-        return {"rows": tree_rows(tree["tree"]), "health": health, "daemon": daemon,
-                "uptime": fmt_duration(daemon.get("uptime_s")), "started": fmt_time(daemon.get("started_at"))}
+        return {
+            "rows": tree_rows(tree["tree"]),
+            "health": health,
+            "daemon": daemon,
+            "uptime": fmt_duration(daemon.get("uptime_s")),
+            "started": fmt_time(daemon.get("started_at")),
+        }
 
     async def convention(self) -> dict[str, Any]:
         """This daemon's place in the convention, its members, and who holds which partition."""
@@ -165,8 +198,9 @@ class Pages:
         return Parts({"tree-live": self.render("_tree_live.html", context)})
 
     async def events(self, name: str, cid: str) -> dict[str, Any]:
-        data = await self.gateway.request(m.AdminTailEvents(limit=EVENTS_SHOWN, name_prefix=name,
-                                                            correlation_id=cid or None))
+        data = await self.gateway.request(
+            m.AdminTailEvents(limit=EVENTS_SHOWN, name_prefix=name, correlation_id=cid or None)
+        )
         return {"events": event_rows(data.get("events") or [], name, cid), "name": name, "cid": cid}
 
     async def events_parts(self, name: str, cid: str) -> Parts:
@@ -176,5 +210,9 @@ class Pages:
 
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
     started, finished = row.get("started_at"), row.get("finished_at")
-    return {**row, "started": fmt_time(started), "updated": fmt_time(row.get("updated_at")),
-            "took": fmt_duration(finished - started) if started is not None and finished is not None else ""}
+    return {
+        **row,
+        "started": fmt_time(started),
+        "updated": fmt_time(row.get("updated_at")),
+        "took": fmt_duration(finished - started) if started is not None and finished is not None else "",
+    }

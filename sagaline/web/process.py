@@ -47,8 +47,9 @@ STOP_TIMEOUT_S = 5.0
 class ConsoleChild:
     """The console process of one daemon."""
 
-    def __init__(self, settings: WebSettings, data_dir: Path, admin_port: int, daemon_host: str,
-                 tag: str | None = None) -> None:
+    def __init__(
+        self, settings: WebSettings, data_dir: Path, admin_port: int, daemon_host: str, tag: str | None = None
+    ) -> None:
         self.settings, self.data_dir = settings, Path(data_dir)
         self.admin_port, self.daemon_host = admin_port, daemon_host
         self.tag = tag
@@ -62,10 +63,28 @@ class ConsoleChild:
 
     def command(self) -> list[str]:
         settings = self.settings
-        command = [sys.executable, "-m", "sagaline.cli.main", "web", "--data-dir", str(self.data_dir),
-                   "--admin-port", str(self.admin_port), "--host", self.daemon_host,
-                   "--bind-address", settings.host, "--port", str(settings.port), "--poll", str(settings.poll_s),
-                   "--info-file", str(self.info_file), "--exit-with-pid", str(os.getpid())]
+        command = [
+            sys.executable,
+            "-m",
+            "sagaline.cli.main",
+            "web",
+            "--data-dir",
+            str(self.data_dir),
+            "--admin-port",
+            str(self.admin_port),
+            "--host",
+            self.daemon_host,
+            "--bind-address",
+            settings.host,
+            "--port",
+            str(settings.port),
+            "--poll",
+            str(settings.poll_s),
+            "--info-file",
+            str(self.info_file),
+            "--exit-with-pid",
+            str(os.getpid()),
+        ]
         return command + (["--allow-remote"] if settings.allow_remote else [])
 
     def environment(self) -> dict[str, str]:
@@ -80,11 +99,21 @@ class ConsoleChild:
         logs.mkdir(parents=True, exist_ok=True)
         self.info_file.unlink(missing_ok=True)
         with open(logs / "web.log", "ab") as log:
-            self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                            env=self.environment(), close_fds=True, cwd=self.data_dir)
-        _log.info("web console (pid %d) starting on %s; its log: %s", self.process.pid,
-                  self.settings.url() if self.settings.port else f"http://{self.settings.host}:<free port>/",
-                  logs / "web.log")
+            self.process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.environment(),
+                close_fds=True,
+                cwd=self.data_dir,
+            )
+        _log.info(
+            "web console (pid %d) starting on %s; its log: %s",
+            self.process.pid,
+            self.settings.url() if self.settings.port else f"http://{self.settings.host}:<free port>/",
+            logs / "web.log",
+        )
 
     def check(self, now: float) -> None:
         """Start the console again if it exited by itself (within the restart budget)."""
@@ -93,8 +122,13 @@ class ConsoleChild:
         code = self.process.returncode
         if not restart_allowed(self.restarts, now, MAX_RESTARTS, RESTART_WINDOW_S):
             self.given_up = True
-            _log.error("web console exited with status %s, more than %d times within %g s: not starting it "
-                       "again (see logs/web.log)", code, MAX_RESTARTS, RESTART_WINDOW_S)
+            _log.error(
+                "web console exited with status %s, more than %d times within %g s: not starting it "
+                "again (see logs/web.log)",
+                code,
+                MAX_RESTARTS,
+                RESTART_WINDOW_S,
+            )
             return
         self.restarts = tuple(t for t in self.restarts if now - t < RESTART_WINDOW_S) + (now,)
         _log.warning("web console exited with status %s; starting it again", code)

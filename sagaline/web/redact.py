@@ -20,8 +20,11 @@ __all__ = ["MASK", "SECRET_KEY", "redact", "secret_key"]
 #: What a masked value is shown as.
 MASK = "••••••"
 #: Keys whose values are masked (case-insensitive, anywhere in the key: ``smtp_password``, ``magicLinkToken``).
-SECRET_KEY = re.compile(r"pass(word|wd|phrase)?|secret|token|api[-_]?key|credential|private[-_]?key|"
-                        r"authori[sz]ation|cookie|session[-_]?key|signature", re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api[-_]?key|credential|private[-_]?key|"
+    r"authori[sz]ation|cookie|session[-_]?key|signature",
+    re.IGNORECASE,
+)
 #: Nesting beyond which values are not walked (they are shown cut, never unmasked).
 MAX_DEPTH = 32
 

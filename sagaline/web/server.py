@@ -52,13 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     daemon.add_argument("--admin-port", type=int, help="the daemon's admin port (default: from daemon.json)")
     daemon.add_argument("--host", help="the daemon's address (default 127.0.0.1)")
     web = parser.add_argument_group("the console")
-    web.add_argument("--bind-address", default="127.0.0.1", help="listen here (default 127.0.0.1; another "
-                                                                 "address needs --allow-remote)")
-    web.add_argument("--port", type=int, default=DEFAULT_WEB_PORT, help=f"its port (default {DEFAULT_WEB_PORT}; "
-                                                                        "0 picks a free one)")
-    web.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --bind-address: the "
-                                                                 "console has no login, whoever reaches it can "
-                                                                 "start and cancel runs")
+    web.add_argument(
+        "--bind-address",
+        default="127.0.0.1",
+        help="listen here (default 127.0.0.1; another address needs --allow-remote)",
+    )
+    web.add_argument(
+        "--port", type=int, default=DEFAULT_WEB_PORT, help=f"its port (default {DEFAULT_WEB_PORT}; 0 picks a free one)"
+    )
+    web.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --bind-address: the "
+        "console has no login, whoever reaches it can "
+        "start and cancel runs",
+    )
     web.add_argument("--poll", type=float, default=None, help="seconds between polls of a live view (default 1)")
     parser.add_argument("--info-file", help=argparse.SUPPRESS)
     parser.add_argument("--exit-with-pid", type=int, help=argparse.SUPPRESS)
@@ -74,11 +82,20 @@ def run_web(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
         settings = WebSettings(**fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"sagaline: web: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}",
-              file=err)
+        print(
+            f"sagaline: web: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}", file=err
+        )
         return EXIT_USAGE
-    return serve(settings, data_dir=args.data_dir, admin_port=args.admin_port, host=args.host,
-                 info_file=args.info_file, watch_pid=args.exit_with_pid, out=out, err=err)
+    return serve(
+        settings,
+        data_dir=args.data_dir,
+        admin_port=args.admin_port,
+        host=args.host,
+        info_file=args.info_file,
+        watch_pid=args.exit_with_pid,
+        out=out,
+        err=err,
+    )
 
 
 def bind(settings: WebSettings) -> socket.socket:
@@ -95,9 +112,17 @@ def bind(settings: WebSettings) -> socket.socket:
     return sock
 
 
-def serve(settings: WebSettings, *, data_dir: Any = None, admin_port: int | None = None, host: str | None = None,
-          info_file: Any = None,
-          watch_pid: int | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def serve(
+    settings: WebSettings,
+    *,
+    data_dir: Any = None,
+    admin_port: int | None = None,
+    host: str | None = None,
+    info_file: Any = None,
+    watch_pid: int | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Serve until SIGINT/SIGTERM (or until ``watch_pid`` is gone); return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -115,15 +140,28 @@ def serve(settings: WebSettings, *, data_dir: Any = None, admin_port: int | None
         print(f"sagaline: web: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=err)
         return EXIT_PORT
     port = sock.getsockname()[1]
-    app = create_app(settings, data_dir=data_dir, admin_port=admin_port, host=host,
-                     telemetry_dir=telemetry_directory(data_dir))
+    app = create_app(
+        settings, data_dir=data_dir, admin_port=admin_port, host=host, telemetry_dir=telemetry_directory(data_dir)
+    )
     app.state.console.port = port
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                    timeout_graceful_shutdown=GRACEFUL_S, server_header=False))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_S,
+            server_header=False,
+        )
+    )
     url = settings.url(port)
     if not settings.host.startswith("127.") and settings.host != "localhost":
-        print(f"sagaline: web: WARNING: serving on {settings.host} (--allow-remote): the console has no login; "
-              "anyone who reaches it can start and cancel runs", file=err, flush=True)
+        print(
+            f"sagaline: web: WARNING: serving on {settings.host} (--allow-remote): the console has no login; "
+            "anyone who reaches it can start and cancel runs",
+            file=err,
+            flush=True,
+        )
     print(f"sagaline web console: {url} (stop: Ctrl-C)", file=out, flush=True)
     if info_file:
         _write_info(Path(info_file), {"pid": os.getpid(), "url": url, "port": port})
@@ -138,8 +176,11 @@ def serve(settings: WebSettings, *, data_dir: Any = None, admin_port: int | None
         if info_file:
             Path(info_file).unlink(missing_ok=True)
     sent = app.state.console.gateway.sent
-    print(f"sagaline web console stopped after {time.monotonic() - began:.1f} s; it sent {sent} admin requests",
-          file=out, flush=True)
+    print(
+        f"sagaline web console stopped after {time.monotonic() - began:.1f} s; it sent {sent} admin requests",
+        file=out,
+        flush=True,
+    )
     return EXIT_OK
 
 
@@ -163,6 +204,7 @@ def _Server(config: Any) -> Any:
 
 def _stop_on_signals(server: Any) -> None:
     """SIGTERM/SIGINT: stop (open streams get :data:`GRACEFUL_S`); a second one: stop at once."""
+
     def handle(signum: int, frame: Any) -> None:
         if server.should_exit:
             server.force_exit = True

@@ -67,9 +67,11 @@ class WebSettings(BaseModel):
             except ValueError:
                 raise ValueError("not an IPv4 address (or localhost)") from None
         if not loopback_host(value) and not info.data.get("allow_remote", False):
-            raise ValueError(f"{value} is not a loopback address: the console has no login, so anyone who "
-                             "reaches it could start and cancel runs; pass --allow-remote (allow_remote = "
-                             "true) to accept that")
+            raise ValueError(
+                f"{value} is not a loopback address: the console has no login, so anyone who "
+                "reaches it could start and cancel runs; pass --allow-remote (allow_remote = "
+                "true) to accept that"
+            )
         return value
 
     def url(self, port: int | None = None) -> str:

@@ -37,8 +37,11 @@ class TraceReader:
         self.directory = Path(directory) if directory else None
         self.trace_id = correlation_id.replace("-", "").lower()
         self._loose = self.trace_id.encode()
-        self._first_day = None if started_at is None else \
-            (datetime.fromtimestamp(started_at, UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+        self._first_day = (
+            None
+            if started_at is None
+            else (datetime.fromtimestamp(started_at, UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+        )
         self._offsets: dict[Path, int] = {}
         self._spans: dict[str, dict[str, Any]] = {}
 
@@ -103,8 +106,7 @@ class TraceCache:
     def spans(self, correlation_id: str, started_at: float | None = None) -> list[dict[str, Any]]:
         """The run's spans (reading what was appended since the last call for it)."""
         with self._lock:
-            reader = self._readers.pop(correlation_id, None) or TraceReader(self.directory, correlation_id,
-                                                                             started_at)
+            reader = self._readers.pop(correlation_id, None) or TraceReader(self.directory, correlation_id, started_at)
             self._readers[correlation_id] = reader
             while len(self._readers) > self.size:
                 self._readers.popitem(last=False)

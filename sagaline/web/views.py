@@ -27,12 +27,35 @@ from urllib.parse import urlencode
 
 from sagaline.web.redact import redact
 
-__all__ = ["STATUSES", "ENDED", "WINDOWS", "RunFilter", "FilterProblem", "run_facts", "run_actions", "tree_rows",
-           "event_rows", "fmt_time", "fmt_duration", "pretty", "count_rows", "Action"]
+__all__ = [
+    "STATUSES",
+    "ENDED",
+    "WINDOWS",
+    "RunFilter",
+    "FilterProblem",
+    "run_facts",
+    "run_actions",
+    "tree_rows",
+    "event_rows",
+    "fmt_time",
+    "fmt_duration",
+    "pretty",
+    "count_rows",
+    "Action",
+]
 
 #: Every run status, in the order the counts show them.
-STATUSES = ("running", "draining", "rolling_back", "halted", "completed", "failed", "cancelled", "stuck",
-            "needs_operator")
+STATUSES = (
+    "running",
+    "draining",
+    "rolling_back",
+    "halted",
+    "completed",
+    "failed",
+    "cancelled",
+    "stuck",
+    "needs_operator",
+)
 #: Statuses after which a run changes no more by itself.
 ENDED = frozenset({"completed", "failed", "cancelled", "stuck", "halted", "needs_operator"})
 #: The "last ..." choices of the time filter: label -> seconds.
@@ -123,8 +146,15 @@ class RunFilter:
             raise FilterProblem("page: not a number") from None
         if not 1 <= page <= 10_000:
             raise FilterProblem("page: out of range (1-10000)")
-        return cls(saga, statuses, prefix, last, _parse_time(_one(query, "from"), "from"),
-                   _parse_time(_one(query, "to"), "to"), page)
+        return cls(
+            saga,
+            statuses,
+            prefix,
+            last,
+            _parse_time(_one(query, "from"), "from"),
+            _parse_time(_one(query, "to"), "to"),
+            page,
+        )
 
     @property
     def scans(self) -> bool:
@@ -157,14 +187,22 @@ class RunFilter:
         """Does ``row`` (a RunSummary's data) pass the filters the console applies itself?"""
         since, until = self.window(now)
         started = row.get("started_at") or 0.0
-        return (str(row.get("correlation_id", "")).startswith(self.id_prefix)
-                and (since is None or started >= since) and (until is None or started < until))
+        return (
+            str(row.get("correlation_id", "")).startswith(self.id_prefix)
+            and (since is None or started >= since)
+            and (until is None or started < until)
+        )
 
     def query(self, **changes: Any) -> str:
         """This filter as a query string (``changes`` applied: ``page=2``)."""
         me = replace(self, **changes)
-        pairs = [("saga", me.saga), ("id", me.id_prefix), ("last", me.last),
-                 ("from", _iso_input(me.since)), ("to", _iso_input(me.until))]
+        pairs = [
+            ("saga", me.saga),
+            ("id", me.id_prefix),
+            ("last", me.last),
+            ("from", _iso_input(me.since)),
+            ("to", _iso_input(me.until)),
+        ]
         pairs += [("status", s) for s in me.statuses]
         pairs += [("page", str(me.page))] if me.page != 1 else []
         return urlencode([(k, v) for k, v in pairs if v])
@@ -197,6 +235,7 @@ def count_rows(totals: Mapping[str, int]) -> list[dict[str, Any]]:
 
 
 # ----- one run --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Action:
@@ -249,9 +288,17 @@ def _step_row(step: Mapping[str, Any]) -> StepRow:
     took = fmt_duration(finished - started) if started is not None and finished is not None else ""
     undo = step.get("undo_attempts", step.get("compensation_attempts"))
     result = pretty(step["result"]) if step.get("result") is not None else None
-    return StepRow(str(step.get("name")), str(step.get("status")), int(step.get("attempts") or 0),
-                   fmt_time(started), took, _error_text(step.get("error")), _error_text(step.get("compensation_error")),
-                   None if undo is None else int(undo), result)
+    return StepRow(
+        str(step.get("name")),
+        str(step.get("status")),
+        int(step.get("attempts") or 0),
+        fmt_time(started),
+        took,
+        _error_text(step.get("error")),
+        _error_text(step.get("compensation_error")),
+        None if undo is None else int(undo),
+        result,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,26 +337,46 @@ def run_facts(data: Mapping[str, Any], summary: Mapping[str, Any] | None = None)
     error = data.get("error") or None
     successor = data.get("successor", summary.get("successor"))
     return RunFacts(
-        correlation_id=str(data.get("correlation_id")), saga=str(data.get("saga")), status=status,
-        ended=status in ENDED, started=fmt_time(started), finished=fmt_time(finished),
+        correlation_id=str(data.get("correlation_id")),
+        saga=str(data.get("saga")),
+        status=status,
+        ended=status in ENDED,
+        started=fmt_time(started),
+        finished=fmt_time(finished),
         took=fmt_duration(finished - started) if started is not None and finished is not None else "",
-        steps=steps, states={s.name: s.status for s in steps}, failed_step=data.get("failed_step"),
-        error=_error_text(error), error_details=pretty(error["details"]) if error and error.get("details") else None,
+        steps=steps,
+        states={s.name: s.status for s in steps},
+        failed_step=data.get("failed_step"),
+        error=_error_text(error),
+        error_details=pretty(error["details"]) if error and error.get("details") else None,
         result=pretty(data["result"]) if data.get("result") is not None else None,
         inputs=pretty(data["inputs"]) if "inputs" in data else None,
-        resumed_from=data.get("resumed_from", summary.get("resumed_from")), successor=successor,
-        causation_id=data.get("causation_id"), failed_compensations=list(data.get("failed_compensations") or ()),
-        actions=run_actions(status, successor))
+        resumed_from=data.get("resumed_from", summary.get("resumed_from")),
+        successor=successor,
+        causation_id=data.get("causation_id"),
+        failed_compensations=list(data.get("failed_compensations") or ()),
+        actions=run_actions(status, successor),
+    )
 
 
 # ----- the tree, events ------------------------------------------------------------------------
 
+
 def tree_rows(node: Mapping[str, Any], depth: int = 0, path: str = "") -> list[dict[str, Any]]:
     """The tree depth-first: id, path, depth, type, status, pid, restarts, name, last exit (when reported)."""
     here = f"{path}/{node.get('id')}" if path else str(node.get("id"))
-    row = {"id": node.get("id"), "path": here, "depth": depth, "type": node.get("type"), "status": node.get("status"),
-           "pid": node.get("pid"), "restarts": node.get("restarts", 0), "name": node.get("name"),
-           "last_exit": node.get("last_exit"), "unreachable": bool(node.get("unreachable"))}
+    row = {
+        "id": node.get("id"),
+        "path": here,
+        "depth": depth,
+        "type": node.get("type"),
+        "status": node.get("status"),
+        "pid": node.get("pid"),
+        "restarts": node.get("restarts", 0),
+        "name": node.get("name"),
+        "last_exit": node.get("last_exit"),
+        "unreachable": bool(node.get("unreachable")),
+    }
     rows = [row]
     for child in node.get("children") or ():
         rows.extend(tree_rows(child, depth + 1, here))
@@ -323,8 +390,15 @@ def event_rows(events: Iterable[Mapping[str, Any]], name_prefix: str = "", corre
         name, cid = str(event.get("name", "")), event.get("correlation_id") or ""
         if not name.startswith(name_prefix) or (correlation_id and cid != correlation_id):
             continue
-        rows.append({"id": event.get("id"), "at": str(event.get("at", "")).replace("T", " "), "name": name,
-                     "source": event.get("source"), "correlation_id": cid, "priority": event.get("priority"),
-                     "payload": json.dumps(redact(event.get("payload")), sort_keys=True, default=str,
-                                           ensure_ascii=False)})
+        rows.append(
+            {
+                "id": event.get("id"),
+                "at": str(event.get("at", "")).replace("T", " "),
+                "name": name,
+                "source": event.get("source"),
+                "correlation_id": cid,
+                "priority": event.get("priority"),
+                "payload": json.dumps(redact(event.get("payload")), sort_keys=True, default=str, ensure_ascii=False),
+            }
+        )
     return list(reversed(rows))

@@ -52,12 +52,12 @@ def _update(admin: str, member: str, added: bool) -> ActorSystemConventionUpdate
 
 
 def _watch(h, registry, path: Path, leader: bool):
-    return start_actor(h, class_path(ConventionWatch), ConventionArgs(journal=str(path), leader=leader).model_dump(),
-                       registry=registry)
+    return start_actor(
+        h, class_path(ConventionWatch), ConventionArgs(journal=str(path), leader=leader).model_dump(), registry=registry
+    )
 
 
-def test_the_leader_expires_a_lost_members_leases_and_drops_its_pushed_domains_and_nothing_else(
-        actor_system, tmp_path):
+def test_the_leader_expires_a_lost_members_leases_and_drops_its_pushed_domains_and_nothing_else(actor_system, tmp_path):
     h, path = actor_system, _journal(tmp_path)
     probe, registry = start_probe(h), start_registry(h)
     for key, value in (("domain:link", {MEMBER_KEY: B}), ("domain:gate", {MEMBER_KEY: A}), ("domain:flow", None)):
@@ -79,8 +79,7 @@ def test_the_leader_expires_a_lost_members_leases_and_drops_its_pushed_domains_a
 def test_a_member_hearing_its_leader_is_lost_touches_neither_leases_nor_registry(actor_system, tmp_path):
     h, path = actor_system, _journal(tmp_path)
     probe, registry = start_probe(h), start_registry(h)
-    assert isinstance(h.ask(registry, Register(key="domain:link", holder=probe, value={MEMBER_KEY: B}), 5),
-                      Registered)
+    assert isinstance(h.ask(registry, Register(key="domain:link", holder=probe, value={MEMBER_KEY: B}), 5), Registered)
     watch = _watch(h, registry, path, leader=False)
     h.tell(watch, _update(ADMIN_B, B, True))
     h.tell(watch, _update(ADMIN_B, B, False))

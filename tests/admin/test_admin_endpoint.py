@@ -45,8 +45,12 @@ class Admin:
     def __init__(self, handle: Any, data_dir, faults: dict | None = None) -> None:
         self.handle, self.data_dir = handle, data_dir
         spec = child_spec("admin", ENDPOINT, {"facts": {"pid": 1, "apps": [SPEC]}, "workers": 3}, name="admin")
-        self.tree = start_tree(handle, tree_config(data_dir, extra_children=(spec,), faults=faults or {},
-                                                  domain_config={"flow": {"mode": "raise"}}))
+        self.tree = start_tree(
+            handle,
+            tree_config(
+                data_dir, extra_children=(spec,), faults=faults or {}, domain_config={"flow": {"mode": "raise"}}
+            ),
+        )
         self.door = handle.create_actor(DOOR, global_name=ADMIN_DOOR_NAME)
         self.token = os.environ.get(TOKEN_VARIABLE, "")
         assert handle.ask(self.door, AdminDoorInit(registry=self.tree.registry, token=self.token), 10).endpoint_found
@@ -81,14 +85,26 @@ BAD_BYTES = [
     pytest.param(b"definitely not msgpack", "malformed", "not valid msgpack", id="text"),
     pytest.param(codec.pack_value({"a": 1}), "malformed", "[tag, version, payload]", id="wrong-shape"),
     pytest.param(codec.pack_value(["DropTables", 1, {}]), "unknown_request", "DropTables", id="unknown-tag"),
-    pytest.param(codec.encode(AdminResult(request="x", data={})), "unknown_request", "not an admin request",
-                 id="a-reply-not-a-request"),
+    pytest.param(
+        codec.encode(AdminResult(request="x", data={})),
+        "unknown_request",
+        "not an admin request",
+        id="a-reply-not-a-request",
+    ),
     pytest.param(codec.pack_value(["AdminListRuns", 99, {}]), "unsupported_version", "version 99", id="version"),
     pytest.param(codec.pack_value(["AdminListRuns", 1, {"limit": 0}]), "invalid", "limit", id="bad-field"),
-    pytest.param(codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "inputs": ["email"]}]),
-                 "invalid", "inputs", id="bad-inputs"),
-    pytest.param(codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "evil": 1}]),
-                 "invalid", "evil", id="unknown-field"),
+    pytest.param(
+        codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "inputs": ["email"]}]),
+        "invalid",
+        "inputs",
+        id="bad-inputs",
+    ),
+    pytest.param(
+        codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "evil": 1}]),
+        "invalid",
+        "evil",
+        id="unknown-field",
+    ),
     pytest.param(b"\x92" + b"\x00" * ADMIN_MAX_BYTES, "too_large", "exceeds the limit", id="oversized"),
 ]
 
@@ -102,15 +118,24 @@ def test_bad_request_bytes_get_an_error_in_bytes_and_the_endpoint_keeps_serving(
     assert admin.users() == users
 
 
-@pytest.mark.parametrize("payload, code", [
-    pytest.param(42, "malformed", id="not-bytes-or-a-model"),
-    pytest.param({"saga": "user_provisioning"}, "malformed", id="a-dict"),
-    pytest.param(StartSaga(saga="user_provisioning", inputs={"email": "ada@example.com"}), "unknown_request",
-                 id="a-saga-command-not-an-admin-request"),
-    pytest.param(AdminListRuns.model_construct(status=[], saga=None, limit=0), "invalid", id="unvalidated-model"),
-    pytest.param(AdminStartSaga(saga="user_provisioning", inputs={"blob": "x" * ADMIN_MAX_BYTES}), "too_large",
-                 id="oversized-model"),
-])
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        pytest.param(42, "malformed", id="not-bytes-or-a-model"),
+        pytest.param({"saga": "user_provisioning"}, "malformed", id="a-dict"),
+        pytest.param(
+            StartSaga(saga="user_provisioning", inputs={"email": "ada@example.com"}),
+            "unknown_request",
+            id="a-saga-command-not-an-admin-request",
+        ),
+        pytest.param(AdminListRuns.model_construct(status=[], saga=None, limit=0), "invalid", id="unvalidated-model"),
+        pytest.param(
+            AdminStartSaga(saga="user_provisioning", inputs={"blob": "x" * ADMIN_MAX_BYTES}),
+            "too_large",
+            id="oversized-model",
+        ),
+    ],
+)
 def test_bad_request_objects_get_an_error_model_and_change_nothing(admin, payload, code):
     users = admin.users()
     answer = admin.raw(payload)
@@ -166,8 +191,11 @@ def test_an_endpoint_without_workers_answers_busy(admin):
 
 @pytest.mark.multiproc
 def test_a_request_that_outlives_its_time_is_answered_timeout_and_the_run_goes_on(multiproc_actor_system, tmp_path):
-    admin = Admin(multiproc_actor_system, tmp_path / "data",
-                  faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.0}]})
+    admin = Admin(
+        multiproc_actor_system,
+        tmp_path / "data",
+        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.0}]},
+    )
     started = admin.ask(AdminStartSaga(saga="user_provisioning", inputs={"email": "ada@example.com"}))
     cid = started.data["correlation_id"]
     late = admin.ask(AdminWaitRun(correlation_id=cid, timeout_s=0.2))

@@ -97,15 +97,17 @@ def test_a_worker_answering_a_request_answers_the_next_busy_and_a_forward_goes_t
     try:
         time.sleep(0.3)
         assert pool.ask(first, m.AdminHealth()).code == "busy"
-        forwarded = codec.decode(multiproc_actor_system.ask(pool.endpoint, codec.encode(
-            m.AdminWaitRun(correlation_id=CID)), 10))
+        forwarded = codec.decode(
+            multiproc_actor_system.ask(pool.endpoint, codec.encode(m.AdminWaitRun(correlation_id=CID)), 10)
+        )
         assert forwarded.data["correlation_id"] == CID
     finally:
         held.join(10)
 
 
-def test_a_worker_whose_requests_fault_in_pages_by_the_hundred_retires_and_is_forked_deeper(simple_actor_system,
-                                                                                            monkeypatch, caplog):
+def test_a_worker_whose_requests_fault_in_pages_by_the_hundred_retires_and_is_forked_deeper(
+    simple_actor_system, monkeypatch, caplog
+):
     from sagaline.admin import worker as admin_worker
 
     faults = iter(range(0, 10**9, 500))  # 500 page faults per request: a thrashing frame stack

@@ -52,8 +52,13 @@ def test_every_admin_request_has_a_conversation():
 
 
 def test_show_run_of_a_running_run_answers_its_steps():
-    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="running", started_at=1.0,
-                           steps=[StepSnapshot(name="one", status="running", attempts=1, started_at=1.5)])
+    snapshot = RunSnapshot(
+        correlation_id=CID,
+        saga="s",
+        status="running",
+        started_at=1.0,
+        steps=[StepSnapshot(name="one", status="running", attempts=1, started_at=1.5)],
+    )
     answer = answering({RunStatus: snapshot})
     result = drive(conversation(a.AdminShowRun(correlation_id=CID)), answer)
     assert result.data["steps"][0]["name"] == "one" and result.data["status"] == "running"
@@ -61,10 +66,18 @@ def test_show_run_of_a_running_run_answers_its_steps():
 
 
 def test_show_run_of_an_ended_run_answers_its_outcome():
-    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
-                         error={"code": "x", "message": "m"}, started_at=1.0, finished_at=2.0)
-    answer = answering({RunStatus: CancelAnswer(correlation_id=CID, accepted=False, status="failed"),
-                        AwaitRun: outcome})
+    outcome = RunOutcome(
+        correlation_id=CID,
+        saga="s",
+        status="failed",
+        failed_step="two",
+        error={"code": "x", "message": "m"},
+        started_at=1.0,
+        finished_at=2.0,
+    )
+    answer = answering(
+        {RunStatus: CancelAnswer(correlation_id=CID, accepted=False, status="failed"), AwaitRun: outcome}
+    )
     result = drive(conversation(a.AdminShowRun(correlation_id=CID)), answer)
     assert (result.data["status"], result.data["failed_step"]) == ("failed", "two")
 
@@ -107,14 +120,20 @@ def test_operator_actions_answer_what_the_supervisor_said():
     said = OperatorAnswer(correlation_id=CID, accepted=False, status="completed", message="not stuck")
     for request in (a.AdminRetryCompensation(correlation_id=CID), a.AdminResumeRun(correlation_id=CID)):
         result = drive(conversation(request), lambda ask: said)
-        assert {k: result.data[k] for k in ("correlation_id", "accepted", "status", "message")} == \
-            {"correlation_id": CID, "accepted": False, "status": "completed", "message": "not stuck"}
+        assert {k: result.data[k] for k in ("correlation_id", "accepted", "status", "message")} == {
+            "correlation_id": CID,
+            "accepted": False,
+            "status": "completed",
+            "message": "not stuck",
+        }
 
 
 def test_the_tree_walk_asks_each_supervisor_once_per_level_and_marks_the_silent():
     sagas, sub = object(), object()
-    replies = {None: Children(children=(child("flow"), child("sagas", "supervisor", address=sagas, restarts=2))),
-               id(sagas): Children(children=(child("saga-1"), child("sub", "supervisor", address=sub)))}
+    replies = {
+        None: Children(children=(child("flow"), child("sagas", "supervisor", address=sagas, restarts=2))),
+        id(sagas): Children(children=(child("saga-1"), child("sub", "supervisor", address=sub))),
+    }
 
     def answer(ask: Ask):
         if ask.address is sub:
@@ -142,16 +161,26 @@ def test_health_is_degraded_when_a_root_child_is_not_running():
 
 def test_registry_lookups_name_each_holder_by_its_place_in_the_tree_with_its_pid_and_status():
     holder, sagas = "addr-of-saga-1", "addr-of-sagas"
-    entries = Entries(entries=(Entry(key="saga:x", holder=holder, value={"v": 1}),
-                               Entry(key="ghost", holder="addr-gone")))
-    tree = {None: Children(children=(child("sagas", "supervisor", address=sagas),)),
-            sagas: Children(children=(child("saga-1", address=holder),))}
-    answer = answering({a.AdminRegistryLookup: None, type(Lookup(key="k")): entries,
-                        WhichChildren: lambda ask: tree[ask.address]})
+    entries = Entries(
+        entries=(Entry(key="saga:x", holder=holder, value={"v": 1}), Entry(key="ghost", holder="addr-gone"))
+    )
+    tree = {
+        None: Children(children=(child("sagas", "supervisor", address=sagas),)),
+        sagas: Children(children=(child("saga-1", address=holder),)),
+    }
+    answer = answering(
+        {a.AdminRegistryLookup: None, type(Lookup(key="k")): entries, WhichChildren: lambda ask: tree[ask.address]}
+    )
     result = drive(conversation(a.AdminRegistryLookup(key="saga:x")), answer)
     first, ghost = result.data["entries"]
-    assert first == {"key": "saga:x", "holder": holder, "value": {"v": 1}, "holder_id": "root/sagas/saga-1",
-                     "pid": 100, "status": "running"}
+    assert first == {
+        "key": "saga:x",
+        "holder": holder,
+        "value": {"v": 1},
+        "holder_id": "root/sagas/saga-1",
+        "pid": 100,
+        "status": "running",
+    }
     assert (ghost["holder_id"], ghost["pid"], ghost["status"]) == (None, None, None)
 
 
@@ -169,8 +198,12 @@ def test_the_catalog_lists_the_loaded_apps_sagas_with_typed_inputs_without_askin
     assert [s["name"] for s in result.data["sagas"]] == ["cerebros_nas", "upm_activation", "user_provisioning"]
     saga = next(s for s in result.data["sagas"] if s["name"] == "cerebros_nas")
     max_trials = next(i for i in saga["inputs"] if i["name"] == "max_trials")
-    assert (saga["app"], max_trials["type"], max_trials["required"], max_trials["default"]) == \
-        ("thunderline", "integer >= 1", False, 3)
+    assert (saga["app"], max_trials["type"], max_trials["required"], max_trials["default"]) == (
+        "thunderline",
+        "integer >= 1",
+        False,
+        3,
+    )
     assert max_trials["schema"] == {"type": "integer", "minimum": 1}
     assert "register_snapshot" in [c["name"] for c in result.data["commands"]]
 
@@ -183,8 +216,9 @@ def test_the_catalog_of_one_saga_has_only_it_and_an_unknown_one_is_not_found():
 
 
 def test_a_daemon_without_apps_has_an_empty_catalog():
-    result = drive(conversation(a.AdminCatalog(), {"catalog": load_apps([], entry_points=False)}),
-                   lambda ask: pytest.fail("asked"))
+    result = drive(
+        conversation(a.AdminCatalog(), {"catalog": load_apps([], entry_points=False)}), lambda ask: pytest.fail("asked")
+    )
     assert (result.data["sagas"], result.data["commands"], result.data["apps"]) == ([], [], [])
 
 
@@ -201,8 +235,13 @@ def test_an_app_command_asks_its_domain_with_fresh_headers_and_answers_the_reply
     [ask] = asked
     assert (ask.target, type(ask.message)) == ("domain:bolt", ListSnapshots)
     assert ask.message.headers.idempotency_key
-    assert result.data == {"app": "thunderline", "command": "list_snapshots", "domain": "bolt",
-                           "reply": {"snapshots": []}, "columns": []}
+    assert result.data == {
+        "app": "thunderline",
+        "command": "list_snapshots",
+        "domain": "bolt",
+        "reply": {"snapshots": []},
+        "columns": [],
+    }
 
 
 def test_an_app_command_with_bad_arguments_is_invalid_and_asks_nobody():
@@ -216,10 +255,22 @@ def test_an_unknown_app_command_is_not_found_and_a_domain_failure_is_refused_wit
     from sagaline.messages.common import CommandFailed
 
     unknown = drive(conversation(a.AdminAppCommand(command="nope"), THUNDERLINE), lambda ask: pytest.fail("asked"))
-    failed = drive(conversation(a.AdminAppCommand(command="record_drift", args={
-        "snapshot_id": "s", "score": 0.1, "sample_count": 5, "window_start": "2026-01-01T00:00:00Z",
-        "window_end": "2026-01-01T01:00:00Z"}), THUNDERLINE),
-        lambda ask: CommandFailed(headers=ask.message.headers, code="unknown_snapshot", message="no snapshot s"))
+    failed = drive(
+        conversation(
+            a.AdminAppCommand(
+                command="record_drift",
+                args={
+                    "snapshot_id": "s",
+                    "score": 0.1,
+                    "sample_count": 5,
+                    "window_start": "2026-01-01T00:00:00Z",
+                    "window_end": "2026-01-01T01:00:00Z",
+                },
+            ),
+            THUNDERLINE,
+        ),
+        lambda ask: CommandFailed(headers=ask.message.headers, code="unknown_snapshot", message="no snapshot s"),
+    )
     assert (unknown.code, "register_snapshot" in unknown.message) == ("not_found", True)
     assert (failed.code, failed.details["code"], failed.message) == ("refused", "unknown_snapshot", "no snapshot s")
 
@@ -229,24 +280,37 @@ def test_nas_runs_and_their_trials_are_the_apps_commands_of_bolt_and_bridge_with
     from thunderline.messages.bridge import ListTrials, TrialInfo, TrialsPage
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    run = ModelRunRecord(run_id="r1", dataset_id="digits", state="running", requested_trials=2, max_params=9,
-                         search_space={}, created_at=now, updated_at=now)
+    run = ModelRunRecord(
+        run_id="r1",
+        dataset_id="digits",
+        state="running",
+        requested_trials=2,
+        max_params=9,
+        search_space={},
+        created_at=now,
+        updated_at=now,
+    )
 
     def answer(ask: Ask):
         if isinstance(ask.message, ListModelRuns):
             assert ask.target == "domain:bolt" and ask.message.state == "running"
             return ModelRunsPage(headers=ask.message.headers, runs=[run])
         assert ask.target == "domain:bridge" and isinstance(ask.message, ListTrials) and ask.message.run_id == "r1"
-        return TrialsPage(headers=ask.message.headers, trials=[TrialInfo(trial_id="t1", run_id="r1",
-                                                                         state="running", epoch=2, epochs=4)])
+        return TrialsPage(
+            headers=ask.message.headers,
+            trials=[TrialInfo(trial_id="t1", run_id="r1", state="running", epoch=2, epochs=4)],
+        )
 
-    runs = drive(conversation(a.AdminAppCommand(command="list_model_runs", args={"state": "running"}), THUNDERLINE),
-                 answer)
-    trials = drive(conversation(a.AdminAppCommand(command="list_trials", args={"run_id": "r1"}), THUNDERLINE),
-                   answer)
+    runs = drive(
+        conversation(a.AdminAppCommand(command="list_model_runs", args={"state": "running"}), THUNDERLINE), answer
+    )
+    trials = drive(conversation(a.AdminAppCommand(command="list_trials", args={"run_id": "r1"}), THUNDERLINE), answer)
     assert runs.data["reply"]["runs"][0]["run_id"] == "r1" and "state" in runs.data["columns"]
     assert trials.data["reply"]["trials"][0]["epoch"] == 2 and trials.data["columns"][:3] == [
-        "trial_id", "run_id", "state"]
+        "trial_id",
+        "run_id",
+        "state",
+    ]
 
 
 def test_policy_decisions_are_crowns_app_command_and_a_bad_effect_or_limit_asks_nobody():
@@ -257,13 +321,16 @@ def test_policy_decisions_are_crowns_app_command_and_a_bad_effect_or_limit_asks_
         assert ask.message.effect == "deny" and ask.message.limit == 5
         return DecisionsPage(headers=ask.message.headers, decisions=[])
 
-    result = drive(conversation(a.AdminAppCommand(command="list_decisions", args={"limit": 5, "effect": "deny"}),
-                                THUNDERLINE), answer)
-    assert (result.data["reply"], result.data["columns"][:3]) == ({"decisions": []},
-                                                                  ["decided_at", "action", "effect"])
+    result = drive(
+        conversation(a.AdminAppCommand(command="list_decisions", args={"limit": 5, "effect": "deny"}), THUNDERLINE),
+        answer,
+    )
+    assert (result.data["reply"], result.data["columns"][:3]) == ({"decisions": []}, ["decided_at", "action", "effect"])
     for args in ({"effect": "maybe"}, {"limit": 0}):
-        bad = drive(conversation(a.AdminAppCommand(command="list_decisions", args=args), THUNDERLINE),
-                    lambda ask: pytest.fail("asked"))
+        bad = drive(
+            conversation(a.AdminAppCommand(command="list_decisions", args=args), THUNDERLINE),
+            lambda ask: pytest.fail("asked"),
+        )
         assert bad.code == "invalid" and next(iter(args)) in bad.message
 
 
@@ -285,33 +352,72 @@ def test_list_runs_pages_by_fetching_offset_plus_limit_rows():
 
 
 def test_show_run_of_an_ended_run_merges_its_journal_steps_and_its_outcome():
-    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="failed", started_at=1.0, finished_at=2.0,
-                           steps=[StepSnapshot(name="one", status="undone", attempts=1)])
-    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
-                         error={"code": "x"}, started_at=1.0, finished_at=2.0)
-    result = drive(conversation(a.AdminShowRun(correlation_id=CID)),
-                   answering({RunStatus: snapshot, AwaitRun: outcome}))
+    snapshot = RunSnapshot(
+        correlation_id=CID,
+        saga="s",
+        status="failed",
+        started_at=1.0,
+        finished_at=2.0,
+        steps=[StepSnapshot(name="one", status="undone", attempts=1)],
+    )
+    outcome = RunOutcome(
+        correlation_id=CID,
+        saga="s",
+        status="failed",
+        failed_step="two",
+        error={"code": "x"},
+        started_at=1.0,
+        finished_at=2.0,
+    )
+    result = drive(
+        conversation(a.AdminShowRun(correlation_id=CID)), answering({RunStatus: snapshot, AwaitRun: outcome})
+    )
     assert result.data["steps"][0]["name"] == "one" and result.data["failed_step"] == "two"
-    alone = drive(conversation(a.AdminShowRun(correlation_id=CID)),
-                  answering({RunStatus: snapshot, AwaitRun: NoAnswer("sagas")}))
+    alone = drive(
+        conversation(a.AdminShowRun(correlation_id=CID)), answering({RunStatus: snapshot, AwaitRun: NoAnswer("sagas")})
+    )
     assert alone.data["steps"][0]["name"] == "one" and alone.data["failed_step"] is None
 
 
 def test_show_run_gives_the_failed_step_the_outcomes_error_message_when_the_journal_kept_only_its_code():
-    snapshot = RunSnapshot(correlation_id=CID, saga="s", status="failed", started_at=1.0, finished_at=2.0,
-                           steps=[StepSnapshot(name="two", status="failed", attempts=1, error={"code": "boom"})])
-    outcome = RunOutcome(correlation_id=CID, saga="s", status="failed", failed_step="two",
-                         error={"code": "boom", "message": "it broke", "retryable": False})
-    result = drive(conversation(a.AdminShowRun(correlation_id=CID)),
-                   answering({RunStatus: snapshot, AwaitRun: outcome}))
+    snapshot = RunSnapshot(
+        correlation_id=CID,
+        saga="s",
+        status="failed",
+        started_at=1.0,
+        finished_at=2.0,
+        steps=[StepSnapshot(name="two", status="failed", attempts=1, error={"code": "boom"})],
+    )
+    outcome = RunOutcome(
+        correlation_id=CID,
+        saga="s",
+        status="failed",
+        failed_step="two",
+        error={"code": "boom", "message": "it broke", "retryable": False},
+    )
+    result = drive(
+        conversation(a.AdminShowRun(correlation_id=CID)), answering({RunStatus: snapshot, AwaitRun: outcome})
+    )
     assert result.data["steps"][0]["error"] == {"code": "boom", "message": "it broke", "retryable": False}
 
 
 def test_show_run_lists_steps_in_the_sagas_plan_order_not_as_the_journal_sorted_them():
-    names = ["validate_email", "generate_token", "send_magic_link", "create_user", "provision_vault",
-             "create_default_community", "emit_onboarding_event"]
-    snapshot = RunSnapshot(correlation_id=CID, saga="user_provisioning", status="running", started_at=1.0,
-                           steps=[StepSnapshot(name=n, status="pending", attempts=0) for n in sorted(names)])
+    names = [
+        "validate_email",
+        "generate_token",
+        "send_magic_link",
+        "create_user",
+        "provision_vault",
+        "create_default_community",
+        "emit_onboarding_event",
+    ]
+    snapshot = RunSnapshot(
+        correlation_id=CID,
+        saga="user_provisioning",
+        status="running",
+        started_at=1.0,
+        steps=[StepSnapshot(name=n, status="pending", attempts=0) for n in sorted(names)],
+    )
     result = drive(conversation(a.AdminShowRun(correlation_id=CID), THUNDERLINE), answering({RunStatus: snapshot}))
     assert [s["name"] for s in result.data["steps"]] == names
 
@@ -332,8 +438,9 @@ def test_list_runs_of_a_saga_no_app_declares_and_no_run_has_is_refused_naming_th
 
 def test_list_runs_of_a_removed_saga_still_lists_its_runs():
     row = RunSummary(correlation_id=CID, saga="gone", status="needs_operator", started_at=1.0)
-    result = drive(conversation(a.AdminListRuns(saga="gone"), THUNDERLINE),
-                   answering({ListRuns: RunsPage(runs=[row], total=1)}))
+    result = drive(
+        conversation(a.AdminListRuns(saga="gone"), THUNDERLINE), answering({ListRuns: RunsPage(runs=[row], total=1)})
+    )
     assert [r["correlation_id"] for r in result.data["runs"]] == [CID]
 
 
@@ -344,20 +451,34 @@ def test_the_list_request_refuses_an_unknown_status():
         a.AdminListRuns(status=["bogus"])
 
 
-STUCK = RunSnapshot(correlation_id=CID, saga="s", status="stuck", started_at=1.0, steps=[
-    StepSnapshot(name="a", status="undone", attempts=1), StepSnapshot(name="b", status="undo_failed", attempts=1),
-    StepSnapshot(name="c", status="failed", attempts=1)])
+STUCK = RunSnapshot(
+    correlation_id=CID,
+    saga="s",
+    status="stuck",
+    started_at=1.0,
+    steps=[
+        StepSnapshot(name="a", status="undone", attempts=1),
+        StepSnapshot(name="b", status="undo_failed", attempts=1),
+        StepSnapshot(name="c", status="failed", attempts=1),
+    ],
+)
 
 
-@pytest.mark.parametrize("request_, text", [
-    (a.AdminResumeRun(correlation_id=CID, from_step="nosuch"), "--from 'nosuch': run " + CID + " (saga s) has no "
-                                                                "such step; its steps: a, b, c"),
-    (a.AdminRetryCompensation(correlation_id=CID, steps=["nosuch"]), "--step 'nosuch': run"),
-    (a.AdminRetryCompensation(correlation_id=CID, steps=["a"]), "--step 'a': its compensation did not fail (it is "
-                                                                "undone); the failed ones: b"),
-])
-def test_operator_actions_naming_a_step_the_run_lacks_are_refused_as_invalid_before_anything_is_asked(request_,
-                                                                                                      text):
+@pytest.mark.parametrize(
+    "request_, text",
+    [
+        (
+            a.AdminResumeRun(correlation_id=CID, from_step="nosuch"),
+            "--from 'nosuch': run " + CID + " (saga s) has no such step; its steps: a, b, c",
+        ),
+        (a.AdminRetryCompensation(correlation_id=CID, steps=["nosuch"]), "--step 'nosuch': run"),
+        (
+            a.AdminRetryCompensation(correlation_id=CID, steps=["a"]),
+            "--step 'a': its compensation did not fail (it is undone); the failed ones: b",
+        ),
+    ],
+)
+def test_operator_actions_naming_a_step_the_run_lacks_are_refused_as_invalid_before_anything_is_asked(request_, text):
     answer = answering({RunStatus: STUCK})
     result = drive(conversation(request_), answer)
     assert result.code == "invalid" and text in result.message
@@ -385,8 +506,7 @@ def _health(facts: dict, children=None, count=None):
 
 
 def test_health_is_ok_live_and_ready_when_every_watched_process_runs_and_the_heartbeat_is_fresh():
-    data = _health({"pid": 1, "watch": {"admin": 11}, "probes": {"alive": {"admin": True},
-                                                                  "heartbeat_age_s": 0.2}})
+    data = _health({"pid": 1, "watch": {"admin": 11}, "probes": {"alive": {"admin": True}, "heartbeat_age_s": 0.2}})
     assert (data["status"], data["live"], data["ready"], data["problems"]) == ("ok", True, True, [])
     assert "probes" not in data["daemon"] and "watch" not in data["daemon"]
 
@@ -397,11 +517,18 @@ def test_health_is_live_but_not_ready_while_a_root_child_restarts():
     assert data["problems"] == ["gate is restarting"]
 
 
-@pytest.mark.parametrize("facts, count, problem", [
-    ({"watch": {"logger": 12}, "probes": {"alive": {"logger": False}}}, None, "the logger process (pid 12) is gone"),
-    ({"probes": {"heartbeat_age_s": 9.5}}, None, "the daemon's watch loop last ticked 9.5 s ago"),
-    ({}, NoAnswer("registry"), "the registry did not answer"),
-])
+@pytest.mark.parametrize(
+    "facts, count, problem",
+    [
+        (
+            {"watch": {"logger": 12}, "probes": {"alive": {"logger": False}}},
+            None,
+            "the logger process (pid 12) is gone",
+        ),
+        ({"probes": {"heartbeat_age_s": 9.5}}, None, "the daemon's watch loop last ticked 9.5 s ago"),
+        ({}, NoAnswer("registry"), "the registry did not answer"),
+    ],
+)
 def test_health_is_down_when_the_daemon_is_not_live(facts, count, problem):
     data = _health(facts, count=count)
     assert (data["status"], data["live"], data["ready"]) == ("down", False, False)
@@ -426,9 +553,19 @@ def _health_with_hosts(stats: dict):
             answer = stats[int(ask.address.split("-")[1])]
             if answer is None:
                 return NoAnswer(ask.address)
-            return HostStats(index=int(ask.address.split("-")[1]), runs=0, process_runs=0, recovering=0,
-                             commits=0, writes=0, largest_batch=0, commit_failures=0, envelopes=0, items=0,
-                             storage_fault=answer or None)
+            return HostStats(
+                index=int(ask.address.split("-")[1]),
+                runs=0,
+                process_runs=0,
+                recovering=0,
+                commits=0,
+                writes=0,
+                largest_batch=0,
+                commit_failures=0,
+                envelopes=0,
+                items=0,
+                storage_fault=answer or None,
+            )
         return CountResult(count=3)
 
     return drive(conversation(a.AdminHealth(), {}), reply).data
@@ -437,8 +574,11 @@ def _health_with_hosts(stats: dict):
 def test_health_is_ok_with_storage_ok_when_every_host_can_write_its_journal():
     data = _health_with_hosts({0: "", 1: ""})
     assert (data["status"], data["ready"]) == ("ok", True)
-    assert data["storage"] == {"ok": True, "reason": None, "hosts": [
-        {"index": 0, "fault": None, "answered": True}, {"index": 1, "fault": None, "answered": True}]}
+    assert data["storage"] == {
+        "ok": True,
+        "reason": None,
+        "hosts": [{"index": 0, "fault": None, "answered": True}, {"index": 1, "fault": None, "answered": True}],
+    }
 
 
 def test_a_host_that_cannot_write_its_journal_makes_a_live_daemon_degraded_and_not_ready_with_the_reason():
@@ -461,9 +601,12 @@ def test_the_convention_view_shows_this_daemon_the_members_and_each_lease_with_i
     from sagaline.messages.saga import LeaseList, ListLeases
 
     now = clock.time()
-    leases = LeaseList(leases=[
-        {"resource": "partition:0/2", "owner": "vm:7721/h0/ab@127.0.0.1:4001", "expires_at": now + 3, "token": 1},
-        {"resource": "partition:1/2", "owner": "vm:7722/h1/cd@127.0.0.1:4002", "expires_at": now - 1, "token": 4}])
+    leases = LeaseList(
+        leases=[
+            {"resource": "partition:0/2", "owner": "vm:7721/h0/ab@127.0.0.1:4001", "expires_at": now + 3, "token": 1},
+            {"resource": "partition:1/2", "owner": "vm:7722/h1/cd@127.0.0.1:4002", "expires_at": now - 1, "token": 4},
+        ]
+    )
     members = a.MemberList(members=[{"admin": "ActorAddr-(T|:7721)", "role": "member", "capabilities": {"cores": 1}}])
     answer = answering({a.ListMembers: members, ListLeases: leases})
     facts = {"cluster": {"role": "leader", "member": "vm:7720"}}

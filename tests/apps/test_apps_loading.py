@@ -36,9 +36,11 @@ def test_the_catalog_gives_definitions_domains_in_start_order_and_commands():
     apps = load("notes", "archive")
     assert apps.definition("file_away").name == "file_away"
     assert apps.saga_factories()["jot_down"]() is apps.definition("jot_down")
-    assert apps.domain_actors() == {"flow": "sagaline.actors.flow.FlowActor",
-                                    "notes": "tests.support.apps.NotesActor",
-                                    "archive": "tests.support.apps.ArchiveActor"}
+    assert apps.domain_actors() == {
+        "flow": "sagaline.actors.flow.FlowActor",
+        "notes": "tests.support.apps.NotesActor",
+        "archive": "tests.support.apps.ArchiveActor",
+    }
     assert list(apps.domain_actors(("archive",))) == ["flow", "archive"]
     assert apps.command("jot").message is declared.Jot
     with pytest.raises(KeyError):
@@ -60,8 +62,10 @@ def test_one_process_loads_a_spec_list_once_and_actors_reload_it_by_its_resolved
 
 
 def test_blank_and_repeated_specs_are_ignored_and_entry_points_come_after_the_specs(monkeypatch):
-    found = [SimpleNamespace(module="tests.support.apps", attr="archive"),
-             SimpleNamespace(module="tests.support.apps", attr="notes")]
+    found = [
+        SimpleNamespace(module="tests.support.apps", attr="archive"),
+        SimpleNamespace(module="tests.support.apps", attr="notes"),
+    ]
     monkeypatch.setattr(loading, "_entry_points", lambda group: found if group == "sagaline.apps" else [])
     assert resolve_specs([" ", NOTES, NOTES]) == (NOTES, ARCHIVE)
     assert [a.name for a in load_apps([NOTES, ""]).apps] == ["notes", "archive"]
@@ -71,29 +75,41 @@ def test_an_app_may_use_the_domains_of_an_app_it_names_in_uses():
     assert load("notes", "archive").saga_app("file_away") == "archive"
 
 
-@pytest.mark.parametrize(("names", "app", "field", "words"), [
-    (("trespasser", "notes"), "trespasser", "sagas[sneak].steps[to_notes_0]",
-     "uses domain 'notes' of app 'notes', which this app does not name in uses"),
-    (("dreamer",), "dreamer", "sagas[imagine].steps[to_nowhere_0]", "no loaded app declares"),
-    (("archive",), "archive", "uses", "no other app named 'notes' is loaded"),
-    (("stranger",), "stranger", "uses", "'ghost'"),
-    (("notes", "twin"), "twin", "sagas[jot_down]", "a saga named 'jot_down' is declared twice (also by app 'notes')"),
-    (("notes", "notes_again"), "notes", "name", "an app named 'notes' is declared twice"),
-    (("flow_thief",), "thief", "domains[flow]", "the runtime's own"),
-    (("broken_saga",), "broken", "sagas[1]", "ZeroDivisionError"),
-    (("not_a_saga",), "confused", "sagas[0]", "neither a SagaDefinition nor a zero-argument factory"),
-    (("bad_actor",), "bad_actor", "domains[desk].actor", "not an actor class"),
-    (("bad_settings",), "bad_settings", "domains[desk].settings", "not a dataclass or pydantic model"),
-    (("bad_command",), "bad_command", "commands[shout].message", "not a sagaline Command class"),
-    (("far_command",), "far_command", "commands[peek].domain", "no loaded app declares"),
-    (("bad_columns",), "bad_columns", "commands[peek].columns", "not a sequence of field names"),
-    (("Bad_Name",), "tests.support.apps:Bad_Name", "name", "not a lowercase identifier"),
-    (("alien_events",), "alien", "event_domains[notes]", "not one of this app's domains"),
-    (("not_an_app",), "tests.support.apps:not_an_app", "spec", "names a dict, not a sagaline.apps.App"),
-    (("hook_not_callable",), "hook_not_callable", "on_load", "'attach' is not callable"),
-    (("hook_fails",), "hook_fails", "on_load", "raised RuntimeError: no telemetry here"),
-    (("missing",), "tests.support.apps:missing", "spec", "has no attribute 'missing'"),
-])
+@pytest.mark.parametrize(
+    ("names", "app", "field", "words"),
+    [
+        (
+            ("trespasser", "notes"),
+            "trespasser",
+            "sagas[sneak].steps[to_notes_0]",
+            "uses domain 'notes' of app 'notes', which this app does not name in uses",
+        ),
+        (("dreamer",), "dreamer", "sagas[imagine].steps[to_nowhere_0]", "no loaded app declares"),
+        (("archive",), "archive", "uses", "no other app named 'notes' is loaded"),
+        (("stranger",), "stranger", "uses", "'ghost'"),
+        (
+            ("notes", "twin"),
+            "twin",
+            "sagas[jot_down]",
+            "a saga named 'jot_down' is declared twice (also by app 'notes')",
+        ),
+        (("notes", "notes_again"), "notes", "name", "an app named 'notes' is declared twice"),
+        (("flow_thief",), "thief", "domains[flow]", "the runtime's own"),
+        (("broken_saga",), "broken", "sagas[1]", "ZeroDivisionError"),
+        (("not_a_saga",), "confused", "sagas[0]", "neither a SagaDefinition nor a zero-argument factory"),
+        (("bad_actor",), "bad_actor", "domains[desk].actor", "not an actor class"),
+        (("bad_settings",), "bad_settings", "domains[desk].settings", "not a dataclass or pydantic model"),
+        (("bad_command",), "bad_command", "commands[shout].message", "not a sagaline Command class"),
+        (("far_command",), "far_command", "commands[peek].domain", "no loaded app declares"),
+        (("bad_columns",), "bad_columns", "commands[peek].columns", "not a sequence of field names"),
+        (("Bad_Name",), "tests.support.apps:Bad_Name", "name", "not a lowercase identifier"),
+        (("alien_events",), "alien", "event_domains[notes]", "not one of this app's domains"),
+        (("not_an_app",), "tests.support.apps:not_an_app", "spec", "names a dict, not a sagaline.apps.App"),
+        (("hook_not_callable",), "hook_not_callable", "on_load", "'attach' is not callable"),
+        (("hook_fails",), "hook_fails", "on_load", "raised RuntimeError: no telemetry here"),
+        (("missing",), "tests.support.apps:missing", "spec", "has no attribute 'missing'"),
+    ],
+)
 def test_a_bad_declaration_is_one_app_error_naming_the_app_and_the_field(names, app, field, words):
     error = refusal(*names)
     assert (error.app, error.field) == (app, field)
@@ -101,11 +117,14 @@ def test_a_bad_declaration_is_one_app_error_naming_the_app_and_the_field(names, 
     assert str(error).startswith(f"app {app!r}: {field}: ")
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ("no_such_package.app:app", "cannot import module 'no_such_package.app': ModuleNotFoundError"),
-    ("tests.support.apps", "must be 'package.module:attribute'"),
-    ("tests.support.apps:", "must be 'package.module:attribute'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("no_such_package.app:app", "cannot import module 'no_such_package.app': ModuleNotFoundError"),
+        ("tests.support.apps", "must be 'package.module:attribute'"),
+        ("tests.support.apps:", "must be 'package.module:attribute'"),
+    ],
+)
 def test_a_spec_that_does_not_import_is_one_app_error_naming_the_spec(spec, words):
     with pytest.raises(AppError) as caught:
         load_apps([spec], entry_points=False)
@@ -153,14 +172,32 @@ def test_the_description_is_json_ready_with_each_commands_typed_arguments():
     described = load("notes").describe()
     json.dumps(described)
     [command] = described["commands"]
-    assert [(a["name"], a["type"], a["required"], a["default"]) for a in command["args"]] == \
-        [("text", "string", True, None), ("copies", "integer", False, 1)]
-    assert described["apps"] == [{"name": "notes", "description": "", "uses": [], "sagas": ["jot_down"],
-                                  "domains": ["notes"], "commands": ["jot"]}]
+    assert [(a["name"], a["type"], a["required"], a["default"]) for a in command["args"]] == [
+        ("text", "string", True, None),
+        ("copies", "integer", False, 1),
+    ]
+    assert described["apps"] == [
+        {
+            "name": "notes",
+            "description": "",
+            "uses": [],
+            "sagas": ["jot_down"],
+            "domains": ["notes"],
+            "commands": ["jot"],
+        }
+    ]
 
 
 def test_the_public_surface_is_exactly_these_names():
     import sagaline.apps
 
-    assert sorted(sagaline.apps.__all__) == ["App", "AppCommand", "AppDomain", "AppError", "Apps",
-                                             "ENTRY_POINT_GROUP", "load_apps", "resolve_specs"]
+    assert sorted(sagaline.apps.__all__) == [
+        "App",
+        "AppCommand",
+        "AppDomain",
+        "AppError",
+        "Apps",
+        "ENTRY_POINT_GROUP",
+        "load_apps",
+        "resolve_specs",
+    ]

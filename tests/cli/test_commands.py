@@ -17,19 +17,28 @@ from sagaline.messages import admin as a
 def execute(command, args, client, out, err):
     return _execute(command, args, client, Output(out, err, json=args.json))
 
+
 CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
 
 CASES = [
     ("sagas list", a.AdminListRuns()),
-    ("sagas list --status running --status stuck,failed --saga s --limit 5 --offset 10 --id 01A2",
-     a.AdminListRuns(status=["running", "stuck", "failed"], saga="s", limit=5, offset=10, id_prefix="01a2")),
-    ("sagas list --since 2026-12-04T16:00:00Z --until 2026-12-05",
-     a.AdminListRuns(started_after=1796400000.0, started_before=1796428800.0)),
+    (
+        "sagas list --status running --status stuck,failed --saga s --limit 5 --offset 10 --id 01A2",
+        a.AdminListRuns(status=["running", "stuck", "failed"], saga="s", limit=5, offset=10, id_prefix="01a2"),
+    ),
+    (
+        "sagas list --since 2026-12-04T16:00:00Z --until 2026-12-05",
+        a.AdminListRuns(started_after=1796400000.0, started_before=1796428800.0),
+    ),
     ("sagas catalog", a.AdminCatalog()),
-    ("sagas start user_provisioning email=ada@example.com n:=3 tags:='[\"x\"]'",
-     a.AdminStartSaga(saga="user_provisioning", inputs={"email": "ada@example.com", "n": 3, "tags": ["x"]})),
-    (f"sagas start s --id {CID} --wait --timeout 9", a.AdminStartSaga(saga="s", correlation_id=CID, wait=True,
-                                                                       timeout_s=9)),
+    (
+        "sagas start user_provisioning email=ada@example.com n:=3 tags:='[\"x\"]'",
+        a.AdminStartSaga(saga="user_provisioning", inputs={"email": "ada@example.com", "n": 3, "tags": ["x"]}),
+    ),
+    (
+        f"sagas start s --id {CID} --wait --timeout 9",
+        a.AdminStartSaga(saga="s", correlation_id=CID, wait=True, timeout_s=9),
+    ),
     (f"sagas start s --causation-id {CID}", a.AdminStartSaga(saga="s", causation_id=CID)),
     (f"sagas show {CID}", a.AdminShowRun(correlation_id=CID)),
     (f"sagas wait {CID} --timeout 3", a.AdminWaitRun(correlation_id=CID, timeout_s=3)),
@@ -39,10 +48,14 @@ CASES = [
     ("tree --depth 2", a.AdminTree(max_depth=2)),
     ("registry lookup domain:gate", a.AdminRegistryLookup(key="domain:gate")),
     ("registry list --prefix saga:", a.AdminRegistrySelect(prefix="saga:")),
-    (f"events tail --limit 3 --prefix user. --cid {CID}",
-     a.AdminTailEvents(limit=3, name_prefix="user.", correlation_id=CID)),
-    ("app run list_decisions effect=deny --app thunderline",
-     a.AdminAppCommand(command="list_decisions", app="thunderline", args={"effect": "deny"})),
+    (
+        f"events tail --limit 3 --prefix user. --cid {CID}",
+        a.AdminTailEvents(limit=3, name_prefix="user.", correlation_id=CID),
+    ),
+    (
+        "app run list_decisions effect=deny --app thunderline",
+        a.AdminAppCommand(command="list_decisions", app="thunderline", args={"effect": "deny"}),
+    ),
     ("health --json", a.AdminHealth()),
 ]
 
@@ -63,18 +76,20 @@ def test_every_admin_request_has_a_command():
 
 def _required(words: tuple[str, ...]) -> list[str]:
     return {("sagas", "start"): ["s"], ("registry", "lookup"): ["k"], ("app", "run"): ["c"]}.get(
-        words, [CID] if words[0] == "sagas"
-                                                                          and words[1] not in ("list", "catalog")
-                                                                          else [])
+        words, [CID] if words[0] == "sagas" and words[1] not in ("list", "catalog") else []
+    )
 
 
-@pytest.mark.parametrize("pairs, inputs", [
-    (["email=ada@example.com"], {"email": "ada@example.com"}),
-    (["n=3", "m:=3"], {"n": "3", "m": 3}),
-    (["x=a=b"], {"x": "a=b"}),
-    (["o:={\"k\": [1, true, null]}"], {"o": {"k": [1, True, None]}}),
-    ([], {}),
-])
+@pytest.mark.parametrize(
+    "pairs, inputs",
+    [
+        (["email=ada@example.com"], {"email": "ada@example.com"}),
+        (["n=3", "m:=3"], {"n": "3", "m": 3}),
+        (["x=a=b"], {"x": "a=b"}),
+        (['o:={"k": [1, true, null]}'], {"o": {"k": [1, True, None]}}),
+        ([], {}),
+    ],
+)
 def test_saga_inputs_are_strings_unless_given_as_json(pairs, inputs):
     assert parse_inputs(pairs) == inputs
 
@@ -114,27 +129,65 @@ class Answering:
         return self.answer
 
 
-@pytest.mark.parametrize("answer, words, status, said", [
-    (a.AdminResult(request="AdminHealth", data={"ok": 1}), ["health", "--json"], 0, None),
-    (a.AdminError(code="not_found", message="no run"), ["health"], 9, "error (not_found): no run"),
-    (a.AdminError(code="refused", message="too many", details={"code": "max_children"}), ["health"], 8,
-     "error (refused): too many [max_children]"),
-    (a.AdminError(code="refused", message="bad email", details={"code": "invalid_input"}), ["health"], 2,
-     "error (refused): bad email [invalid_input]"),
-    (a.AdminError(code="timeout", message="waited 1 s"), ["health"], 4, "error (timeout): waited 1 s"),
-    (a.AdminError(code="busy", message="all busy"), ["health"], 1, "error (busy): all busy"),
-    (a.AdminError(code="internal", message="oops"), ["health"], 1, "error (internal): oops"),
-    (a.AdminResult(request="AdminWaitRun", data={"correlation_id": CID, "saga": "s", "status": "failed"}),
-     ["sagas", "wait", CID], 5, None),
-    (a.AdminResult(request="AdminCancelRun", data={"correlation_id": CID, "accepted": False, "status": "completed"}),
-     ["sagas", "cancel", CID], 8, f"error (refused): run {CID} is not running (it is completed); nothing to cancel"),
-    (a.AdminResult(request="AdminResumeRun", data={"correlation_id": CID, "accepted": False, "status": "completed",
-                                                   "message": "a completed run cannot be resumed"}),
-     ["sagas", "resume", CID], 8, f"error (refused): run {CID} (completed): a completed run cannot be resumed"),
-    (a.AdminResult(request="AdminRetryCompensation", data={"correlation_id": CID, "accepted": True,
-                                                           "status": "rolling_back", "message": "ok"}),
-     ["sagas", "retry", CID], 0, None),
-])
+@pytest.mark.parametrize(
+    "answer, words, status, said",
+    [
+        (a.AdminResult(request="AdminHealth", data={"ok": 1}), ["health", "--json"], 0, None),
+        (a.AdminError(code="not_found", message="no run"), ["health"], 9, "error (not_found): no run"),
+        (
+            a.AdminError(code="refused", message="too many", details={"code": "max_children"}),
+            ["health"],
+            8,
+            "error (refused): too many [max_children]",
+        ),
+        (
+            a.AdminError(code="refused", message="bad email", details={"code": "invalid_input"}),
+            ["health"],
+            2,
+            "error (refused): bad email [invalid_input]",
+        ),
+        (a.AdminError(code="timeout", message="waited 1 s"), ["health"], 4, "error (timeout): waited 1 s"),
+        (a.AdminError(code="busy", message="all busy"), ["health"], 1, "error (busy): all busy"),
+        (a.AdminError(code="internal", message="oops"), ["health"], 1, "error (internal): oops"),
+        (
+            a.AdminResult(request="AdminWaitRun", data={"correlation_id": CID, "saga": "s", "status": "failed"}),
+            ["sagas", "wait", CID],
+            5,
+            None,
+        ),
+        (
+            a.AdminResult(
+                request="AdminCancelRun", data={"correlation_id": CID, "accepted": False, "status": "completed"}
+            ),
+            ["sagas", "cancel", CID],
+            8,
+            f"error (refused): run {CID} is not running (it is completed); nothing to cancel",
+        ),
+        (
+            a.AdminResult(
+                request="AdminResumeRun",
+                data={
+                    "correlation_id": CID,
+                    "accepted": False,
+                    "status": "completed",
+                    "message": "a completed run cannot be resumed",
+                },
+            ),
+            ["sagas", "resume", CID],
+            8,
+            f"error (refused): run {CID} (completed): a completed run cannot be resumed",
+        ),
+        (
+            a.AdminResult(
+                request="AdminRetryCompensation",
+                data={"correlation_id": CID, "accepted": True, "status": "rolling_back", "message": "ok"},
+            ),
+            ["sagas", "retry", CID],
+            0,
+            None,
+        ),
+    ],
+)
 def test_exit_status_says_how_it_went_and_errors_are_one_line_on_stderr(answer, words, status, said):
     args = build_parser().parse_args(words)
     out, err = io.StringIO(), io.StringIO()
@@ -152,16 +205,23 @@ def test_with_json_an_error_is_also_one_json_document_on_stdout():
     assert execute(args.spec, args, Answering(a.AdminError(code="not_found", message="no run")), out, err) == 9
     import json
 
-    assert json.loads(out.getvalue()) == {"error": {"code": "not_found", "message": "no run", "details": {},
-                                                    "exit_code": 9}}
+    assert json.loads(out.getvalue()) == {
+        "error": {"code": "not_found", "message": "no run", "details": {}, "exit_code": 9}
+    }
 
 
 def test_json_times_are_iso_8601_utc_everywhere():
     import json
 
-    data = {"correlation_id": CID, "saga": "s", "status": "completed", "started_at": 1796402530.25,
-            "finished_at": None, "steps": [{"name": "a", "started_at": 1796402530.5}],
-            "result": {"created_at": "2026-12-04T17:42:10.123456+01:00"}}
+    data = {
+        "correlation_id": CID,
+        "saga": "s",
+        "status": "completed",
+        "started_at": 1796402530.25,
+        "finished_at": None,
+        "steps": [{"name": "a", "started_at": 1796402530.5}],
+        "result": {"created_at": "2026-12-04T17:42:10.123456+01:00"},
+    }
     args = build_parser().parse_args(["sagas", "show", CID, "--json"])
     out = io.StringIO()
     execute(args.spec, args, Answering(a.AdminResult(request="AdminShowRun", data=data)), out, io.StringIO())
@@ -180,31 +240,47 @@ class Runs:
     def list(self, **query):
         from sagaline.client.results import RunList
 
-        rows = [{"correlation_id": i, "saga": "s", "status": "running", "started_at": 1.0} for i in self.ids
-                if i.startswith(query.get("id_prefix") or "")]
-        return RunList.from_data({"runs": rows[:query.get("limit", 50)], "total": len(rows), "offset": 0})
+        rows = [
+            {"correlation_id": i, "saga": "s", "status": "running", "started_at": 1.0}
+            for i in self.ids
+            if i.startswith(query.get("id_prefix") or "")
+        ]
+        return RunList.from_data({"runs": rows[: query.get("limit", 50)], "total": len(rows), "offset": 0})
 
     def resolve(self, prefix):
         from sagaline.client import Client
+
         return Client.resolve(self, prefix)
 
     def request(self, request):
         self.asked.append(request)
-        return a.AdminResult(request=type(request).__name__, data={"correlation_id": request.correlation_id,
-                                                                   "saga": "s", "accepted": True,
-                                                                   "status": "completed", "events": [],
-                                                                   "decisions": []})
+        return a.AdminResult(
+            request=type(request).__name__,
+            data={
+                "correlation_id": request.correlation_id,
+                "saga": "s",
+                "accepted": True,
+                "status": "completed",
+                "events": [],
+                "decisions": [],
+            },
+        )
 
 
 OTHER = "01a21fb3-7777-70d5-8287-d58af4977855"
 
 
-@pytest.mark.parametrize("words, attribute", [
-    (["sagas", "cancel", "01a21fb3-6e"], "correlation_id"), (["sagas", "wait", "01A21FB3-6E"], "correlation_id"),
-    (["sagas", "retry", "01a21fb3-6e"], "correlation_id"), (["sagas", "resume", "01a21fb3-6e"], "correlation_id"),
-    (["events", "tail", "--cid", "01a21fb3-6e"], "correlation_id"),
-    (["sagas", "show", CID.upper()], "correlation_id"),
-])
+@pytest.mark.parametrize(
+    "words, attribute",
+    [
+        (["sagas", "cancel", "01a21fb3-6e"], "correlation_id"),
+        (["sagas", "wait", "01A21FB3-6E"], "correlation_id"),
+        (["sagas", "retry", "01a21fb3-6e"], "correlation_id"),
+        (["sagas", "resume", "01a21fb3-6e"], "correlation_id"),
+        (["events", "tail", "--cid", "01a21fb3-6e"], "correlation_id"),
+        (["sagas", "show", CID.upper()], "correlation_id"),
+    ],
+)
 def test_an_unambiguous_run_id_prefix_works_wherever_a_run_id_is_taken(words, attribute):
     daemon = Runs(CID, OTHER)
     args = build_parser().parse_args(words)
@@ -216,9 +292,15 @@ def test_an_ambiguous_prefix_is_refused_listing_the_candidates_and_an_unknown_on
     from sagaline.cli.commands import report
     from sagaline.client import ClientError
 
-    for prefix, status, said in (("01a21fb3", 2, f"error (ambiguous): run id prefix '01a21fb3' is ambiguous: 2 runs "
-                                                 f"match: {CID} (s, running); {OTHER} (s, running)"),
-                                 ("ff", 9, "error (not_found): no run whose id starts with 'ff'")):
+    for prefix, status, said in (
+        (
+            "01a21fb3",
+            2,
+            f"error (ambiguous): run id prefix '01a21fb3' is ambiguous: 2 runs "
+            f"match: {CID} (s, running); {OTHER} (s, running)",
+        ),
+        ("ff", 9, "error (not_found): no run whose id starts with 'ff'"),
+    ):
         args = build_parser().parse_args(["sagas", "show", prefix])
         err = io.StringIO()
         with pytest.raises(ClientError) as caught:
@@ -227,37 +309,60 @@ def test_an_ambiguous_prefix_is_refused_listing_the_candidates_and_an_unknown_on
         assert err.getvalue().strip() == said
 
 
-@pytest.mark.parametrize("words, text", [
-    (["sagas", "list", "--status", "bogus"], "argument --status: unknown status 'bogus' (known: running, draining,"),
-    (["sagas", "list", "--since", "yesterday"], "argument --since: 'yesterday' is no time"),
-])
+@pytest.mark.parametrize(
+    "words, text",
+    [
+        (
+            ["sagas", "list", "--status", "bogus"],
+            "argument --status: unknown status 'bogus' (known: running, draining,",
+        ),
+        (["sagas", "list", "--since", "yesterday"], "argument --since: 'yesterday' is no time"),
+    ],
+)
 def test_list_filters_are_validated_before_anything_is_sent(words, text, capsys):
     assert main(words) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error (usage): sagaline sagas list: ") and text in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("live, ready, flags, status", [
-    (True, True, ["--exit-code"], 0), (True, False, ["--exit-code"], 6), (False, False, ["--exit-code"], 7),
-    (True, False, ["--exit-code", "--live"], 0), (False, False, ["--exit-code", "--live"], 7),
-    (False, False, [], 0),
-])
+@pytest.mark.parametrize(
+    "live, ready, flags, status",
+    [
+        (True, True, ["--exit-code"], 0),
+        (True, False, ["--exit-code"], 6),
+        (False, False, ["--exit-code"], 7),
+        (True, False, ["--exit-code", "--live"], 0),
+        (False, False, ["--exit-code", "--live"], 7),
+        (False, False, [], 0),
+    ],
+)
 def test_health_exit_code_answers_readiness_or_with_live_liveness(live, ready, flags, status):
-    data = {"status": "x", "live": live, "ready": ready, "problems": [], "daemon": {}, "children": [],
-            "registered": 1}
+    data = {"status": "x", "live": live, "ready": ready, "problems": [], "daemon": {}, "children": [], "registered": 1}
     args = build_parser().parse_args(["health", *flags])
     answer = a.AdminResult(request="AdminHealth", data=data)
     assert execute(args.spec, args, Answering(answer), io.StringIO(), io.StringIO()) == status
 
 
-@pytest.mark.parametrize("live, storage_ok, flags, status", [
-    (True, False, ["--exit-code"], 10), (True, False, ["--exit-code", "--live"], 0),
-    (False, False, ["--exit-code"], 7), (True, True, ["--exit-code"], 6),
-])
+@pytest.mark.parametrize(
+    "live, storage_ok, flags, status",
+    [
+        (True, False, ["--exit-code"], 10),
+        (True, False, ["--exit-code", "--live"], 0),
+        (False, False, ["--exit-code"], 7),
+        (True, True, ["--exit-code"], 6),
+    ],
+)
 def test_health_exit_code_is_10_when_a_live_daemon_cannot_write_its_journal(live, storage_ok, flags, status):
-    data = {"status": "degraded", "live": live, "ready": False, "problems": [], "daemon": {}, "children": [],
-            "registered": 1, "storage": {"ok": storage_ok, "reason": None if storage_ok else "host 0: disk full",
-                                         "hosts": []}}
+    data = {
+        "status": "degraded",
+        "live": live,
+        "ready": False,
+        "problems": [],
+        "daemon": {},
+        "children": [],
+        "registered": 1,
+        "storage": {"ok": storage_ok, "reason": None if storage_ok else "host 0: disk full", "hosts": []},
+    }
     args = build_parser().parse_args(["health", *flags])
     answer = a.AdminResult(request="AdminHealth", data=data)
     assert execute(args.spec, args, Answering(answer), io.StringIO(), io.StringIO()) == status
@@ -315,14 +420,47 @@ def test_a_bad_daemon_flag_is_one_config_error_line_and_status_2(capsys):
 class Catalog:
     """A daemon that knows one saga and one app command, and records what it was sent."""
 
-    SAGA: ClassVar[dict] = {"name": "nas", "app": "lab", "version": 1, "description": "", "steps": ["a"], "inputs": [
-        {"name": "dataset_id", "type": "string", "required": True, "default": None, "description": "",
-         "schema": {"type": "string"}},
-        {"name": "max_trials", "type": "integer >= 1", "required": False, "default": 3, "description": "",
-         "schema": {"type": "integer", "minimum": 1}}]}
-    COMMAND: ClassVar[dict] = {"name": "record", "app": "lab", "domain": "bolt", "help": "", "args": [
-        {"name": "score", "type": "number", "required": True, "default": None, "description": "",
-         "schema": {"type": "number"}}]}
+    SAGA: ClassVar[dict] = {
+        "name": "nas",
+        "app": "lab",
+        "version": 1,
+        "description": "",
+        "steps": ["a"],
+        "inputs": [
+            {
+                "name": "dataset_id",
+                "type": "string",
+                "required": True,
+                "default": None,
+                "description": "",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "max_trials",
+                "type": "integer >= 1",
+                "required": False,
+                "default": 3,
+                "description": "",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ],
+    }
+    COMMAND: ClassVar[dict] = {
+        "name": "record",
+        "app": "lab",
+        "domain": "bolt",
+        "help": "",
+        "args": [
+            {
+                "name": "score",
+                "type": "number",
+                "required": True,
+                "default": None,
+                "description": "",
+                "schema": {"type": "number"},
+            }
+        ],
+    }
 
     def __init__(self):
         self.asked = []
@@ -332,10 +470,18 @@ class Catalog:
         if isinstance(request, a.AdminCatalog):
             sagas = [self.SAGA] if request.saga in (None, "nas") else []
             return a.AdminResult(request="AdminCatalog", data={"apps": [], "sagas": sagas, "commands": [self.COMMAND]})
-        return a.AdminResult(request=type(request).__name__, data={"correlation_id": CID, "saga": "nas",
-                                                                   "existing": False, "app": "lab",
-                                                                   "command": "record", "domain": "bolt",
-                                                                   "reply": {"ok": True}})
+        return a.AdminResult(
+            request=type(request).__name__,
+            data={
+                "correlation_id": CID,
+                "saga": "nas",
+                "existing": False,
+                "app": "lab",
+                "command": "record",
+                "domain": "bolt",
+                "reply": {"ok": True},
+            },
+        )
 
 
 def test_sagas_start_converts_text_inputs_by_the_sagas_schema_and_keeps_json_ones():
@@ -401,12 +547,15 @@ def test_show_takes_the_lineage_from_the_run_summary_when_the_daemons_record_lac
     class Daemon(Answering):
         def list(self, **query):
             assert query == {"id_prefix": CID, "limit": 1}
-            return RunList(runs=[{"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0,
-                                  "successor": successor}], total=1)
+            return RunList(
+                runs=[
+                    {"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0, "successor": successor}
+                ],
+                total=1,
+            )
 
     record = {"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0, "steps": []}
     args = build_parser().parse_args(["sagas", "show", CID])
     out = io.StringIO()
-    assert execute(args.spec, args, Daemon(a.AdminResult(request="AdminShowRun", data=record)), out,
-                   io.StringIO()) == 0
+    assert execute(args.spec, args, Daemon(a.AdminResult(request="AdminShowRun", data=record)), out, io.StringIO()) == 0
     assert f"resumed by  {successor}" in out.getvalue()

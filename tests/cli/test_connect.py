@@ -17,8 +17,9 @@ from sagaline.testing.daemon import CliRunner
 
 
 def info(pid: int, port: int | None = 5555, base: str = "multiprocTCPBase") -> DaemonInfo:
-    return DaemonInfo(pid=pid, admin_port=port, bind_address="127.0.0.1", base=base, data_dir="/d",
-                      started_at=time.time())
+    return DaemonInfo(
+        pid=pid, admin_port=port, bind_address="127.0.0.1", base=base, data_dir="/d", started_at=time.time()
+    )
 
 
 def test_the_port_comes_from_the_flag_then_the_environment_then_daemon_json_then_the_default(tmp_path):
@@ -32,14 +33,23 @@ def test_the_port_comes_from_the_flag_then_the_environment_then_daemon_json_then
 
 
 def test_the_host_comes_from_the_flag_then_daemon_json_and_every_interface_means_this_host(tmp_path):
-    write_info(tmp_path, DaemonInfo(pid=os.getpid(), admin_port=1, bind_address="0.0.0.0", base="multiprocTCPBase",
-                                    data_dir="/d", started_at=0.0))
+    write_info(
+        tmp_path,
+        DaemonInfo(
+            pid=os.getpid(),
+            admin_port=1,
+            bind_address="0.0.0.0",
+            base="multiprocTCPBase",
+            data_dir="/d",
+            started_at=0.0,
+        ),
+    )
     assert locate(data_dir=tmp_path, environ={}).host == "127.0.0.1"
     assert locate(host="127.0.0.5", data_dir=tmp_path, environ={}).host == "127.0.0.5"
 
 
 def test_a_stale_daemon_json_says_the_daemon_is_gone(tmp_path):
-    write_info(tmp_path, info(2 ** 22 + 4321))
+    write_info(tmp_path, info(2**22 + 4321))
     with pytest.raises(NoDaemon, match="stale"):
         locate(data_dir=tmp_path, environ={})
 
@@ -66,6 +76,7 @@ def test_the_cli_with_no_daemon_exits_3_with_one_clear_line_and_starts_nothing(t
     assert result.stderr.strip().splitlines() == [
         f"error (unreachable): no sagaline daemon is running on 127.0.0.1:{port} (--admin-port); "
         "start one with `sagaline run` (or `make run`); if it runs elsewhere, point at it with --data-dir DIR "
-        "(its daemon.json) or --admin-port PORT (or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)"]
+        "(its daemon.json) or --admin-port PORT (or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)"
+    ]
     with socket.socket() as probe:  # no actor system was started on that port
         assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -29,8 +29,9 @@ class FakeClient:
             return a.AdminError(code="not_found", message="no run")
         if isinstance(request, a.AdminListRuns):
             return a.AdminResult(request="AdminListRuns", data={"runs": [], "total": 0})
-        return a.AdminResult(request=type(request).__name__, data={"status": "ok", "registered": 1,
-                                                                    "daemon": {}, "children": []})
+        return a.AdminResult(
+            request=type(request).__name__, data={"status": "ok", "registered": 1, "daemon": {}, "children": []}
+        )
 
 
 def session(*lines: str) -> tuple[AdminShell, int, str, str]:
@@ -47,12 +48,15 @@ def test_each_line_is_a_cli_command_sent_over_the_shells_one_connection():
 
 
 def test_errors_and_bad_lines_are_one_line_each_and_the_shell_goes_on():
-    shell, status, _out, err = session(f"sagas show {CID}", "sagas frobnicate", "frob", "run",
-                                      "sagas start s 'unclosed", "health")
+    shell, status, _out, err = session(
+        f"sagas show {CID}", "sagas frobnicate", "frob", "run", "sagas start s 'unclosed", "health"
+    )
     lines = err.splitlines()
     assert lines[0] == "error (not_found): no run"
-    assert lines[1] == ("error (usage): unknown command `sagas frobnicate` (sagas commands: list, catalog, start, "
-                        "show, wait, cancel, retry, resume); type help for the list")
+    assert lines[1] == (
+        "error (usage): unknown command `sagas frobnicate` (sagas commands: list, catalog, start, "
+        "show, wait, cancel, retry, resume); type help for the list"
+    )
     assert lines[2] == "error (usage): unknown command `frob`; type help for the list"
     assert lines[3] == "error (usage): `run` is not available inside the shell"
     assert lines[4].startswith("error (usage): No closing quotation")
@@ -61,8 +65,7 @@ def test_errors_and_bad_lines_are_one_line_each_and_the_shell_goes_on():
 
 def test_a_usage_error_inside_the_shell_names_the_command_not_an_empty_program():
     _, status, _, err = session("sagas list --limit")
-    assert err.strip() == ("error (usage): sagas list: argument --limit: expected one argument "
-                           "(see `help sagas list`)")
+    assert err.strip() == ("error (usage): sagas list: argument --limit: expected one argument (see `help sagas list`)")
     assert status == 2
 
 
@@ -77,11 +80,19 @@ def test_a_command_that_fails_inside_the_cli_is_reported_and_the_shell_goes_on()
     assert err.getvalue().splitlines() == ["error (internal): RuntimeError: wires crossed"] * 2
 
 
-@pytest.mark.parametrize("lines, status", [
-    (["health"], 0), ([f"sagas show {CID}"], 9), ([f"sagas show {CID}", "exit"], 9),
-    ([f"sagas show {CID}", "health", "exit"], 0), (["health", "exit 3"], 3), ([f"sagas show {CID}", "quit 0"], 0),
-    (["sagas list --status nope", "# a comment", ""], 2), (["exit", "sagas list --status nope"], 0),
-])
+@pytest.mark.parametrize(
+    "lines, status",
+    [
+        (["health"], 0),
+        ([f"sagas show {CID}"], 9),
+        ([f"sagas show {CID}", "exit"], 9),
+        ([f"sagas show {CID}", "health", "exit"], 0),
+        (["health", "exit 3"], 3),
+        ([f"sagas show {CID}", "quit 0"], 0),
+        (["sagas list --status nope", "# a comment", ""], 2),
+        (["exit", "sagas list --status nope"], 0),
+    ],
+)
 def test_a_script_exits_with_the_status_of_its_last_command_or_of_exit_n(lines, status):
     assert session(*lines)[1] == status
 
@@ -103,12 +114,14 @@ class FakeNames:
         return ["cerebros_nas", "user_provisioning"]
 
     def inputs(self, saga):
-        return [("email", "string"), ("magic_link_redirect", "string, optional")] if saga == "user_provisioning" \
-            else []
+        return [("email", "string"), ("magic_link_redirect", "string, optional")] if saga == "user_provisioning" else []
 
     def runs(self, kind):
-        rows = {"run": [(CID, "s completed"), ("01a21fb3-9999-70d5-8287-d58af4977855", "s running")],
-                "run:live": [("01a21fb3-9999-70d5-8287-d58af4977855", "s running")], "run:stuck": []}
+        rows = {
+            "run": [(CID, "s completed"), ("01a21fb3-9999-70d5-8287-d58af4977855", "s running")],
+            "run:live": [("01a21fb3-9999-70d5-8287-d58af4977855", "s running")],
+            "run:stuck": [],
+        }
         return rows.get(kind, [])
 
     def steps(self, run):
@@ -171,8 +184,7 @@ def test_live_names_ask_the_daemon_and_reuse_the_answer_for_a_moment():
         def list(self, **query):
             Daemon.calls += 1
             assert query["status"] == ["running", "draining", "rolling_back"]
-            return RunList(runs=[{"correlation_id": CID, "saga": "s", "status": "running", "started_at": 1.0}],
-                           total=1)
+            return RunList(runs=[{"correlation_id": CID, "saga": "s", "status": "running", "started_at": 1.0}], total=1)
 
     now = [0.0]
     names = LiveNames(Daemon(), runs_ttl_s=1.0, clock=lambda: now[0])

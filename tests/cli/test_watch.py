@@ -18,9 +18,21 @@ CID = "01a21fb3-6e64-70d5-8287-d58af4977855"
 
 
 def snapshot(status: str, step: str = "running") -> dict:
-    return {"correlation_id": CID, "saga": "s", "status": status, "started_at": 100.0,
-            "steps": [{"name": "only", "status": step, "attempts": 1, "started_at": 100.0,
-                       "finished_at": 101.0 if step == "succeeded" else None}]}
+    return {
+        "correlation_id": CID,
+        "saga": "s",
+        "status": status,
+        "started_at": 100.0,
+        "steps": [
+            {
+                "name": "only",
+                "status": step,
+                "attempts": 1,
+                "started_at": 100.0,
+                "finished_at": 101.0 if step == "succeeded" else None,
+            }
+        ],
+    }
 
 
 class Daemon:
@@ -32,14 +44,15 @@ class Daemon:
     def request(self, request):
         self.asked.append(request)
         if isinstance(request, a.AdminShowRun):
-            return a.AdminResult(request="AdminShowRun", data=self.shots.pop(0) if len(self.shots) > 1
-                                 else self.shots[0])
+            return a.AdminResult(
+                request="AdminShowRun", data=self.shots.pop(0) if len(self.shots) > 1 else self.shots[0]
+            )
         if isinstance(request, a.AdminWaitRun):
-            return a.AdminResult(request="AdminWaitRun", data={"correlation_id": CID, "saga": "s",
-                                                               "status": "completed", "result": 7})
+            return a.AdminResult(
+                request="AdminWaitRun", data={"correlation_id": CID, "saga": "s", "status": "completed", "result": 7}
+            )
         if isinstance(request, a.AdminStartSaga):
-            return a.AdminResult(request="AdminStartSaga", data={"correlation_id": CID, "saga": "s",
-                                                                 "existing": False})
+            return a.AdminResult(request="AdminStartSaga", data={"correlation_id": CID, "saga": "s", "existing": False})
         return a.AdminResult(request="AdminCatalog", data={"sagas": []})
 
 

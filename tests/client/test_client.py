@@ -36,23 +36,43 @@ def ok(request: m.AdminRequest, **data) -> m.AdminResult:
 
 
 def fail(request: m.AdminRequest, error_code: str, **details) -> m.AdminError:
-    return m.AdminError(code=error_code, message=f"said {error_code}", request=type(request).__name__,
-                        details=details)
+    return m.AdminError(code=error_code, message=f"said {error_code}", request=type(request).__name__, details=details)
 
 
 def started(request: m.AdminStartSaga) -> m.AdminResult:
     if request.wait:
-        return ok(request, correlation_id=request.correlation_id, saga=request.saga, status="completed",
-                  result={"user": 1}, existing=False)
+        return ok(
+            request,
+            correlation_id=request.correlation_id,
+            saga=request.saga,
+            status="completed",
+            result={"user": 1},
+            existing=False,
+        )
     return ok(request, correlation_id=request.correlation_id, saga=request.saga, existing=False)
 
 
 def test_the_public_surface_is_pinned():
     assert sagaline.Client is Client and sagaline.OutcomeUnknown is OutcomeUnknown
-    assert set(sagaline.__all__) == {"__version__", "Client", "AsyncClient", "ClientError", "BadInput", "Refused",
-                                     "NotFound", "Busy", "Timeout", "OutcomeUnknown", "DaemonUnreachable",
-                                     "DaemonStarting", "DaemonFault", "StartResult", "RunRecord", "RunList",
-                                     "Health"}
+    assert set(sagaline.__all__) == {
+        "__version__",
+        "Client",
+        "AsyncClient",
+        "ClientError",
+        "BadInput",
+        "Refused",
+        "NotFound",
+        "Busy",
+        "Timeout",
+        "OutcomeUnknown",
+        "DaemonUnreachable",
+        "DaemonStarting",
+        "DaemonFault",
+        "StartResult",
+        "RunRecord",
+        "RunList",
+        "Health",
+    }
 
 
 def test_a_start_gets_a_client_made_id_and_with_wait_answers_its_outcome():
@@ -92,8 +112,9 @@ def test_a_start_the_daemon_timed_out_is_sent_again_but_a_waited_start_that_time
 
 
 def test_a_busy_worker_sends_the_call_to_the_next_and_all_busy_is_busy():
-    channel = FakeChannel(lambda worker, request: fail(request, "busy") if worker == "w1" else ok(request, x=1),
-                          workers=("w1", "w2"))
+    channel = FakeChannel(
+        lambda worker, request: fail(request, "busy") if worker == "w1" else ok(request, x=1), workers=("w1", "w2")
+    )
     client = Client(channel=channel)
     assert client.request(m.AdminTree()).data == {"x": 1}
     everyone = FakeChannel(lambda worker, request: fail(request, "busy"), workers=("w1", "w2", "w3"))
@@ -103,8 +124,9 @@ def test_a_busy_worker_sends_the_call_to_the_next_and_all_busy_is_busy():
 
 
 def test_a_worker_that_went_away_is_dropped_and_the_door_asked_again():
-    channel = FakeChannel(lambda worker, request: UNDELIVERED if worker == "w1" else ok(request, status="ok"),
-                          workers=("w1", "w2"))
+    channel = FakeChannel(
+        lambda worker, request: UNDELIVERED if worker == "w1" else ok(request, status="ok"), workers=("w1", "w2")
+    )
     client = Client(channel=channel)
     channel.retire("w1")
     assert client.request(m.AdminHealth()).data == {"status": "ok"}
@@ -113,8 +135,13 @@ def test_a_worker_that_went_away_is_dropped_and_the_door_asked_again():
 
 
 def test_a_worker_that_answered_timeout_is_not_asked_again():
-    channel = FakeChannel(lambda worker, request: fail(request, "timeout", waited_s=0.2) if worker == "w1"
-                          else ok(request, status="completed", correlation_id=CID, saga="s"))
+    channel = FakeChannel(
+        lambda worker, request: (
+            fail(request, "timeout", waited_s=0.2)
+            if worker == "w1"
+            else ok(request, status="completed", correlation_id=CID, saga="s")
+        )
+    )
     client = Client(channel=channel)
     assert client.request(m.AdminWaitRun(correlation_id=CID)).code == "timeout"
     client.wait(CID)
@@ -128,15 +155,18 @@ def test_an_unanswered_read_is_a_timeout_saying_how_long_it_really_waited():
     assert len(channel.asked) == 1 and caught.value.waited_s < 0.1
 
 
-@pytest.mark.parametrize("answer, error", [
-    (dict(code="not_found", code_="unknown_run"), NotFound),
-    (dict(code="invalid"), BadInput),
-    (dict(code="too_large"), BadInput),
-    (dict(code="refused", code_="invalid_input"), BadInput),
-    (dict(code="refused", code_="max_children"), Refused),
-    (dict(code="unavailable"), DaemonFault),
-    (dict(code="internal"), DaemonFault),
-])
+@pytest.mark.parametrize(
+    "answer, error",
+    [
+        (dict(code="not_found", code_="unknown_run"), NotFound),
+        (dict(code="invalid"), BadInput),
+        (dict(code="too_large"), BadInput),
+        (dict(code="refused", code_="invalid_input"), BadInput),
+        (dict(code="refused", code_="max_children"), Refused),
+        (dict(code="unavailable"), DaemonFault),
+        (dict(code="internal"), DaemonFault),
+    ],
+)
 def test_each_error_answer_raises_the_class_a_caller_would_catch(answer, error):
     details = {"code": answer["code_"]} if "code_" in answer else {}
     channel = FakeChannel(lambda worker, request: fail(request, answer["code"], **details))
@@ -165,9 +195,19 @@ def test_a_daemon_that_is_starting_says_so_when_connecting():
 def test_typed_results_of_get_list_and_the_operator_actions():
     def answer(worker, request):
         if isinstance(request, m.AdminShowRun):
-            return ok(request, correlation_id=CID, saga="s", status="failed", started_at=1.0, finished_at=2.0,
-                      steps=[{"name": "a", "status": "undone", "attempts": 1}], error={"code": "x"},
-                      failed_step="b", failed_compensations=[], result=None)
+            return ok(
+                request,
+                correlation_id=CID,
+                saga="s",
+                status="failed",
+                started_at=1.0,
+                finished_at=2.0,
+                steps=[{"name": "a", "status": "undone", "attempts": 1}],
+                error={"code": "x"},
+                failed_step="b",
+                failed_compensations=[],
+                result=None,
+            )
         if isinstance(request, m.AdminListRuns):
             rows = [{"correlation_id": CID, "saga": "s", "status": "failed", "started_at": 1.0}]
             return ok(request, runs=rows, total=3, offset=request.offset)
@@ -226,8 +266,9 @@ def test_a_client_whose_daemon_went_away_says_so_and_connects_again_on_the_next_
                 raise DaemonUnreachable("gone", "unreachable")
             return super().open()
 
-    channel = Restarting(lambda worker, request: UNDELIVERED if worker == "old" else ok(request, status="ok"),
-                         workers=("old",))
+    channel = Restarting(
+        lambda worker, request: UNDELIVERED if worker == "old" else ok(request, status="ok"), workers=("old",)
+    )
     client = Client(channel=channel)
     state["gone"], channel.workers = True, ["new"]
     with pytest.raises(sagaline.DaemonUnreachable):
@@ -237,9 +278,13 @@ def test_a_client_whose_daemon_went_away_says_so_and_connects_again_on_the_next_
 
 def _runs_with_ids(*ids: str):
     def answer(worker, request):
-        rows = [{"correlation_id": i, "saga": "s", "status": "running", "started_at": 1.0} for i in ids
-                if i.startswith(request.id_prefix or "")]
-        return ok(request, runs=rows[:request.limit], total=len(rows), offset=0)
+        rows = [
+            {"correlation_id": i, "saga": "s", "status": "running", "started_at": 1.0}
+            for i in ids
+            if i.startswith(request.id_prefix or "")
+        ]
+        return ok(request, runs=rows[: request.limit], total=len(rows), offset=0)
+
     return answer
 
 

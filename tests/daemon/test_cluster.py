@@ -83,8 +83,9 @@ def test_an_owner_name_carries_its_daemon_and_its_hosts_address():
 def test_the_mirror_copies_missing_entries_replaces_stale_copies_and_reports_a_domain_running_twice():
     plan = mirror_plan({"domain:gate": "g1", "domain:flow": "f1"}, {"domain:gate": "g1"}, {})
     assert plan.register == {"domain:flow": "f1"} and plan.unregister == {} and plan.conflicts == ()
-    moved = mirror_plan({"domain:gate": "g2"}, {"domain:gate": "g1", "domain:old": "o"},
-                        {"domain:gate": "g1", "domain:old": "o"})
+    moved = mirror_plan(
+        {"domain:gate": "g2"}, {"domain:gate": "g1", "domain:old": "o"}, {"domain:gate": "g1", "domain:old": "o"}
+    )
     assert moved.unregister == {"domain:gate": "g1", "domain:old": "o"} and moved.register == {"domain:gate": "g2"}
     assert mirror_plan({"domain:gate": "g2"}, {"domain:gate": "mine"}, {}).conflicts == ("domain:gate",)
 
@@ -98,8 +99,9 @@ def test_a_member_without_a_shared_postgresql_journal_and_leases_is_refused_with
     assert "storage.url and runs.lease_s" in str(refused.value) and "SQLite cannot be shared" in str(refused.value)
     with pytest.raises(ConfigError, match=r"runs\.lease_s"):
         load_config({"cluster.join": "127.0.0.1:7720", "storage.url": "postgresql://u@h/db"}, environ={})
-    member = load_config({"storage.url": "postgresql://u@h/db", "runs.lease_s": 2.0},
-                         environ={"SAGALINE_JOIN": "127.0.0.1:7720"})
+    member = load_config(
+        {"storage.url": "postgresql://u@h/db", "runs.lease_s": 2.0}, environ={"SAGALINE_JOIN": "127.0.0.1:7720"}
+    )
     assert member.cluster.role == "member" and member.cluster.join == "127.0.0.1:7720"
 
 

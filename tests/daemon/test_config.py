@@ -26,8 +26,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_with_no_config_at_all_the_embedded_defaults_apply():
     config = load_config(environ={})
     assert config == DaemonConfig()
-    assert (config.data_dir, config.base, config.bind_address, config.admin_port) == \
-        (Path("data"), "multiprocTCPBase", "127.0.0.1", DEFAULT_ADMIN_PORT)
+    assert (config.data_dir, config.base, config.bind_address, config.admin_port) == (
+        Path("data"),
+        "multiprocTCPBase",
+        "127.0.0.1",
+        DEFAULT_ADMIN_PORT,
+    )
     assert (config.runs.hosts, config.storage.synchronous, config.allow_remote) == (None, "FULL", False)
 
 
@@ -49,13 +53,16 @@ def test_an_empty_environment_variable_counts_as_unset():
     assert load_config(environ={"SAGALINE_MAX_RUNS": "", "SAGALINE_ADMIN_PORT": ""}).runs.max_runs is None
 
 
-@pytest.mark.parametrize("env, field, words", [
-    ({"SAGALINE_ADMIN_PORT": "70000"}, "admin_port", ["less than or equal to 65535", "SAGALINE_ADMIN_PORT"]),
-    ({"SAGALINE_ADMIN_PORT": "seven"}, "admin_port", ["valid integer", "'seven'"]),
-    ({"SAGALINE_HOSTS": "0"}, "runs.hosts", ["greater than or equal to 1"]),
-    ({"SAGALINE_BASE": "multiprocQueueBase"}, "base", ["multiprocTCPBase"]),
-    ({"SAGALINE_BIND_ADDRESS": "localhost"}, "bind_address", ["not an IPv4 address"]),
-])
+@pytest.mark.parametrize(
+    "env, field, words",
+    [
+        ({"SAGALINE_ADMIN_PORT": "70000"}, "admin_port", ["less than or equal to 65535", "SAGALINE_ADMIN_PORT"]),
+        ({"SAGALINE_ADMIN_PORT": "seven"}, "admin_port", ["valid integer", "'seven'"]),
+        ({"SAGALINE_HOSTS": "0"}, "runs.hosts", ["greater than or equal to 1"]),
+        ({"SAGALINE_BASE": "multiprocQueueBase"}, "base", ["multiprocTCPBase"]),
+        ({"SAGALINE_BIND_ADDRESS": "localhost"}, "bind_address", ["not an IPv4 address"]),
+    ],
+)
 def test_a_bad_environment_value_is_one_error_naming_the_field_and_the_variable(env, field, words):
     with pytest.raises(ConfigError) as caught:
         load_config(environ=env)
@@ -70,14 +77,20 @@ def test_a_bad_flag_is_named_as_a_flag():
         load_config({"admin_port": "x"}, environ={})
 
 
-@pytest.mark.parametrize("text, field, words", [
-    ("[runs]\nhosts = 2\nspeed = 3\n", "runs.speed", ["Extra inputs are not permitted"]),
-    ("[[faults.block]]\ncommand = 'ProvisionVault'\naction = 'explode'\n", "faults.block.0.action",
-     ["'fail', 'crash' or 'delay'"]),
-    ("[[faults.nowhere]]\ncommand = 'X'\n", "faults", ["unknown domain 'nowhere'"]),
-    ("[domains.nowhere]\nx = 1\n", "domains", ["unknown domain 'nowhere'"]),
-    ("shutdown_timeout_s = 0\n", "shutdown_timeout_s", ["greater than 0"]),
-])
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        ("[runs]\nhosts = 2\nspeed = 3\n", "runs.speed", ["Extra inputs are not permitted"]),
+        (
+            "[[faults.block]]\ncommand = 'ProvisionVault'\naction = 'explode'\n",
+            "faults.block.0.action",
+            ["'fail', 'crash' or 'delay'"],
+        ),
+        ("[[faults.nowhere]]\ncommand = 'X'\n", "faults", ["unknown domain 'nowhere'"]),
+        ("[domains.nowhere]\nx = 1\n", "domains", ["unknown domain 'nowhere'"]),
+        ("shutdown_timeout_s = 0\n", "shutdown_timeout_s", ["greater than 0"]),
+    ],
+)
 def test_a_bad_file_value_is_one_error_naming_the_field_and_the_file(tmp_path, text, field, words):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
@@ -103,8 +116,11 @@ def test_a_non_loopback_bind_address_is_refused_unless_remote_access_is_allowed(
 
 
 def test_fault_rules_and_domain_settings_reach_the_model_validated(tmp_path):
-    path = write(tmp_path, "[domains.flow]\nmode = 'raise'\n\n[[faults.block]]\ncommand = 'ProvisionVault'\n"
-                           "action = 'delay'\nseconds = 1.5\n")
+    path = write(
+        tmp_path,
+        "[domains.flow]\nmode = 'raise'\n\n[[faults.block]]\ncommand = 'ProvisionVault'\n"
+        "action = 'delay'\nseconds = 1.5\n",
+    )
     config = load_config(environ={}, config_file=path)
     assert config.domains == {"flow": {"mode": "raise"}}
     [rule] = config.faults["block"]
@@ -125,12 +141,15 @@ def test_apps_come_comma_separated_from_the_environment_and_a_flag_list_replaces
     assert load_config(environ={}, config_file=write(tmp_path, "apps = []\n")).apps == []
 
 
-@pytest.mark.parametrize(("text", "field", "words"), [
-    ("[domains.gate]\nbase_url = 3\n", "domains.gate", ["base_url", "string"]),
-    ("[domains.gate]\nbase_uri = 'x'\n", "domains.gate", ["unknown setting 'base_uri'", "known: base_url"]),
-    ("[domains.bridge]\nmax_parallel = 'two'\n", "domains.bridge", ["max_parallel"]),
-    ("[domains.flow]\nmode = 'loud'\n", "domains.flow", ["mode"]),
-])
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("[domains.gate]\nbase_url = 3\n", "domains.gate", ["base_url", "string"]),
+        ("[domains.gate]\nbase_uri = 'x'\n", "domains.gate", ["unknown setting 'base_uri'", "known: base_url"]),
+        ("[domains.bridge]\nmax_parallel = 'two'\n", "domains.bridge", ["max_parallel"]),
+        ("[domains.flow]\nmode = 'loud'\n", "domains.flow", ["mode"]),
+    ],
+)
 def test_a_domains_settings_are_checked_by_its_apps_settings_model(tmp_path, text, field, words):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
@@ -152,17 +171,23 @@ def test_an_app_that_does_not_load_is_one_app_error_naming_it():
 
 
 def test_the_telemetry_section_becomes_environment_variables_that_the_environment_overrides():
-    config = DaemonConfig(telemetry={"exporter": "jsonl", "batch": 4, "otlp_endpoint": "http://127.0.0.1:4318",
-                                     "flag": True})
+    config = DaemonConfig(
+        telemetry={"exporter": "jsonl", "batch": 4, "otlp_endpoint": "http://127.0.0.1:4318", "flag": True}
+    )
     env = telemetry_environment(config, {"SAGALINE_TELEMETRY_BATCH": "9"})
-    assert env == {"SAGALINE_TELEMETRY_EXPORTER": "jsonl", "SAGALINE_OTLP_ENDPOINT": "http://127.0.0.1:4318",
-                   "SAGALINE_TELEMETRY_FLAG": "true"}
+    assert env == {
+        "SAGALINE_TELEMETRY_EXPORTER": "jsonl",
+        "SAGALINE_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        "SAGALINE_TELEMETRY_FLAG": "true",
+    }
 
 
 def test_the_storage_url_and_leases_come_from_the_file_the_environment_or_the_flags(tmp_path):
     path = write(tmp_path, "[storage]\nurl = 'postgresql://app@db/one'\n[runs]\nlease_s = 4.0\n")
-    assert (load_config(environ={}, config_file=path).storage.url, load_config(environ={}, config_file=path)
-            .runs.lease_s) == ("postgresql://app@db/one", 4.0)
+    assert (
+        load_config(environ={}, config_file=path).storage.url,
+        load_config(environ={}, config_file=path).runs.lease_s,
+    ) == ("postgresql://app@db/one", 4.0)
     env = {"SAGALINE_STORAGE_URL": "postgresql://app@db/two", "SAGALINE_LEASE_S": "6"}
     config = load_config(environ=env, config_file=path)
     assert (config.storage.url, config.runs.lease_s) == ("postgresql://app@db/two", 6.0)
@@ -178,7 +203,8 @@ def test_a_storage_url_that_is_not_a_postgres_database_is_one_error_naming_its_s
 
 
 def test_the_convention_heartbeat_comes_from_the_file_the_environment_or_the_flags_and_a_bad_one_names_its_source(
-        tmp_path):
+    tmp_path,
+):
     path = write(tmp_path, "[cluster]\nheartbeat_s = 2.5\n")
     assert load_config(environ={}, config_file=path).cluster.heartbeat_s == 2.5
     assert load_config(environ={"SAGALINE_HEARTBEAT_S": "1"}, config_file=path).cluster.heartbeat_s == 1.0

@@ -75,8 +75,9 @@ def test_a_data_directory_held_by_another_daemon_is_refused(tmp_path):
 
 def test_bad_telemetry_settings_refuse_the_start_before_any_actor_runs(tmp_path):
     pytest.importorskip("sagaline.telemetry.setup", reason="the telemetry settings are checked by issue 8's module")
-    daemon = Daemon(DaemonConfig(data_dir=tmp_path / "data", base="simpleSystemBase",
-                                 telemetry={"exporter": "carrier-pigeon"}))
+    daemon = Daemon(
+        DaemonConfig(data_dir=tmp_path / "data", base="simpleSystemBase", telemetry={"exporter": "carrier-pigeon"})
+    )
     try:
         with pytest.raises(ConfigError, match="telemetry: SAGALINE_TELEMETRY_EXPORTER='carrier-pigeon'"):
             daemon.start()

@@ -16,8 +16,7 @@ pytestmark = pytest.mark.timeout(60)
 TTL_S = 0.5
 
 
-def test_a_members_domains_stay_in_the_leaders_registry_while_it_syncs_and_leave_within_the_ttl_after(
-        actor_system):
+def test_a_members_domains_stay_in_the_leaders_registry_while_it_syncs_and_leave_within_the_ttl_after(actor_system):
     h = actor_system
     leader, member_a, member_b = (start_registry(h) for _ in range(3))
     gate, bus = start_probe(h), start_probe(h)

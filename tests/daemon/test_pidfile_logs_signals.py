@@ -15,8 +15,19 @@ from sagaline.runtime.pidfile import DaemonInfo, DataDirBusy, DataDirLock, pid_a
 
 
 def info(pid: int = 123, **fields) -> DaemonInfo:
-    return DaemonInfo(**{"pid": pid, "admin_port": 7720, "bind_address": "127.0.0.1", "base": "multiprocTCPBase",
-                         "data_dir": "/d", "started_at": 1.0, "tag": "t", "version": "0.1.0", **fields})
+    return DaemonInfo(
+        **{
+            "pid": pid,
+            "admin_port": 7720,
+            "bind_address": "127.0.0.1",
+            "base": "multiprocTCPBase",
+            "data_dir": "/d",
+            "started_at": 1.0,
+            "tag": "t",
+            "version": "0.1.0",
+            **fields,
+        }
+    )
 
 
 def test_a_second_daemon_on_a_held_data_directory_is_refused_naming_the_holder(tmp_path):
@@ -50,7 +61,7 @@ def test_an_unreadable_daemon_json_reads_as_absent(tmp_path):
 
 def test_pid_alive_knows_the_living_from_the_gone():
     assert pid_alive(os.getpid())
-    assert not pid_alive(2 ** 22 + 12345)
+    assert not pid_alive(2**22 + 12345)
 
 
 def format_record(message: str, *args, exc_info=None, **extra) -> str:
@@ -62,7 +73,8 @@ def format_record(message: str, *args, exc_info=None, **extra) -> str:
 
 def test_a_log_line_carries_the_correlation_id_when_there_is_one():
     assert format_record("run %s started", "x", correlation_id="0190").endswith(
-        "INFO sagaline.daemon run x started cid=0190")
+        "INFO sagaline.daemon run x started cid=0190"
+    )
     assert format_record("ready").endswith("INFO sagaline.daemon ready")
 
 

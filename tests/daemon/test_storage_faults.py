@@ -36,8 +36,12 @@ NOTICED_WITHIN_S = 10.0
 
 
 def _config(journal: Path, synchronous: str = "NORMAL") -> dict:
-    return {**BASE_CONFIG, "apps": ["tests.support.hosts_app:app"], "runs": {"hosts": 2},
-            "storage": {"journal_path": str(journal), "synchronous": synchronous}}
+    return {
+        **BASE_CONFIG,
+        "apps": ["tests.support.hosts_app:app"],
+        "runs": {"hosts": 2},
+        "storage": {"journal_path": str(journal), "synchronous": synchronous},
+    }
 
 
 def _acknowledged(client: Client, go: Path) -> tuple[list[str], list[str]]:
@@ -49,9 +53,11 @@ def _acknowledged(client: Client, go: Path) -> tuple[list[str], list[str]]:
 
 def _faulted(cli: CliRunner) -> dict:
     """Wait until health reports a storage fault; its data."""
+
     def seen() -> dict | None:
         data = cli.json("health", "--json")
         return data if not data.get("storage", {}).get("ok", True) else None
+
     return wait_until(seen, timeout=NOTICED_WITHIN_S)
 
 
@@ -87,7 +93,8 @@ def _alerts(cli: CliRunner) -> list[str]:
 
 
 def test_a_full_journal_disk_degrades_health_refuses_starts_pauses_runs_and_service_resumes_when_space_returns(
-        tmp_path):
+    tmp_path,
+):
     go = tmp_path / "go"
     with tmpfs(tmp_path / "journal-fs", size="16m") as fs:
         daemon = DaemonProcess(tmp_path / "daemon", _config(fs.mount_point / "journal.sqlite")).start()
@@ -171,7 +178,8 @@ def test_starts_racing_a_filling_disk_are_each_acknowledged_and_completed_or_ref
 
 
 def test_a_journal_disk_gone_read_only_degrades_health_refuses_starts_and_a_restart_on_the_repaired_disk_recovers(
-        tmp_path):
+    tmp_path,
+):
     go = tmp_path / "go"
     with ext4_loop(tmp_path / "journal-fs", tmp_path / "journal.img") as fs:
         journal = fs.mount_point / "journal.sqlite"

@@ -27,8 +27,7 @@ def test_on_sqlite_every_domain_gets_its_file_in_the_data_dir(tmp_path):
 
 def test_with_leases_the_convention_watch_gets_the_journal_the_hosts_write_and_whether_it_leads(tmp_path):
     url = "postgresql://u@127.0.0.1:5432/db"
-    config = TreeConfig(data_dir=tmp_path, storage_url=url, domains=DOMAINS, lease_s=5.0, leader=False,
-                        heartbeat_s=2.0)
+    config = TreeConfig(data_dir=tmp_path, storage_url=url, domains=DOMAINS, lease_s=5.0, leader=False, heartbeat_s=2.0)
     specs = {s.id: s for s in tree_specs(config)}
 
     hosts = specs["sagas"].args["children"]

@@ -73,7 +73,8 @@ def _service(run, store_cls, path, make):
 
 @pytest.fixture
 def flow(run, store_location, clock):
-    store, service = _service(run, FlowStore, store_location("flow"),
-                              lambda s: FlowService(s, clock, FlowConfig(mode="drop")))
+    store, service = _service(
+        run, FlowStore, store_location("flow"), lambda s: FlowService(s, clock, FlowConfig(mode="drop"))
+    )
     yield service
     run(store.close())

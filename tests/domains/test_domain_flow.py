@@ -20,9 +20,13 @@ def onboarding(clock, correlation_id=None, source="gate"):
 
 
 def activation(clock):
-    return new_event("ai.upm.snapshot.activated", "bolt",
-                     {"snapshot_id": "s1", "activated_at": clock.now, "adapter_count": 2},
-                     uuid7(), now=clock.now)
+    return new_event(
+        "ai.upm.snapshot.activated",
+        "bolt",
+        {"snapshot_id": "s1", "activated_at": clock.now, "adapter_count": 2},
+        uuid7(),
+        now=clock.now,
+    )
 
 
 def publish(run, flow, event, key="pub-1"):
@@ -39,7 +43,11 @@ def test_a_valid_persistent_event_is_stored_and_routed(run, flow, clock):
     out = publish(run, flow, event)
     assert isinstance(out.reply, EventPublished)
     assert (out.reply.event_id, out.reply.accepted, out.reply.stored, out.reply.pipeline) == (
-        event.id, True, True, "cross_domain")
+        event.id,
+        True,
+        True,
+        "cross_domain",
+    )
     assert out.event == event and tail(run, flow) == [event]
     assert run(flow.store.rows_per_key()) == {"events": {"pub-1": 1}}
 
@@ -96,18 +104,21 @@ def test_no_mode_fails_the_publisher(run, tmp_path, clock, mode):
         run(store.close())
 
 
-@pytest.mark.parametrize("pattern, name, matches", [
-    ("user.onboarding.complete", "user.onboarding.complete", True),
-    ("user.onboarding.complete", "user.onboarding.completed", False),
-    ("user.*.complete", "user.onboarding.complete", True),
-    ("user.*", "user.onboarding.complete", False),
-    ("user.#", "user.onboarding.complete", True),
-    ("user.onboarding.#", "user.onboarding", True),
-    ("user.#", "users.onboarding", False),
-    ("#", "ai.upm.snapshot.activated", True),
-    ("*.*.#", "ml.run", True),
-    ("*.*.*", "ml.run", False),
-])
+@pytest.mark.parametrize(
+    "pattern, name, matches",
+    [
+        ("user.onboarding.complete", "user.onboarding.complete", True),
+        ("user.onboarding.complete", "user.onboarding.completed", False),
+        ("user.*.complete", "user.onboarding.complete", True),
+        ("user.*", "user.onboarding.complete", False),
+        ("user.#", "user.onboarding.complete", True),
+        ("user.onboarding.#", "user.onboarding", True),
+        ("user.#", "users.onboarding", False),
+        ("#", "ai.upm.snapshot.activated", True),
+        ("*.*.#", "ml.run", True),
+        ("*.*.*", "ml.run", False),
+    ],
+)
 def test_patterns_match_exact_star_one_segment_and_trailing_hash_the_rest(pattern, name, matches):
     assert Pattern.parse(pattern).matches(name) is matches
 
@@ -124,8 +135,7 @@ def test_each_subscriber_gets_an_event_once_for_its_first_matching_pattern(run, 
     flow.subscribe("bob", "user.*.complete")
     flow.subscribe("cid", "ml.#")
     out = publish(run, flow, onboarding(clock))
-    assert [(d.subscriber, d.pattern) for d in out.deliveries] == [
-        ("ann", "user.#"), ("bob", "user.*.complete")]
+    assert [(d.subscriber, d.pattern) for d in out.deliveries] == [("ann", "user.#"), ("bob", "user.*.complete")]
     assert out.reply.delivered == 2
 
 
@@ -160,8 +170,14 @@ def test_a_full_store_answers_publish_with_a_retryable_failure_and_delivers_noth
     flow.subscribe("ann", "#")
     pages = run(flow.store.db.fetchone("PRAGMA page_count"))[0]
     run(flow.store.db.fetchall(f"PRAGMA max_page_count = {pages}"))
-    big = new_event("user.onboarding.complete", "gate", {**ONBOARDED, "email": "a@b.co"}, uuid7(),
-                    now=clock.now, meta={"note": "x" * 60_000})
+    big = new_event(
+        "user.onboarding.complete",
+        "gate",
+        {**ONBOARDED, "email": "a@b.co"},
+        uuid7(),
+        now=clock.now,
+        meta={"note": "x" * 60_000},
+    )
     out = publish(run, flow, big)
     assert isinstance(out.reply, CommandFailed)
     assert (out.reply.code, out.reply.retryable, out.deliveries) == ("storage_unavailable", True, ())

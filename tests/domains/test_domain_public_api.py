@@ -15,8 +15,14 @@ DOMAINS = [ROOT / "domains" / f"{m}.py" for m in ("__init__", "flow", "faults")]
 
 def test_the_storage_package_exports_exactly_these_names():
     assert sorted(sagaline.storage.__all__) == [
-        "AsyncRunner", "Database", "SqliteOptions", "StorageCorrupt", "StorageError", "apply_once",
-        "open_database"]
+        "AsyncRunner",
+        "Database",
+        "SqliteOptions",
+        "StorageCorrupt",
+        "StorageError",
+        "apply_once",
+        "open_database",
+    ]
 
 
 def test_the_domains_package_exports_exactly_these_names():

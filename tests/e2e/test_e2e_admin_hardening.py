@@ -38,7 +38,7 @@ def test_starts_nested_hundreds_of_levels_deep_are_refused_and_never_hold_a_slot
     result = cli.shell(*lines, "health --json")
     refusals = [line for line in result.stderr.splitlines() if line.startswith("error (too_large)")]
     assert len(refusals) == 40 and "nested more than 32 levels" in refusals[0]
-    health = json.loads(result.stdout[result.stdout.index("{"):])
+    health = json.loads(result.stdout[result.stdout.index("{") :])
     assert health["status"] == "ok"  # not "busy": every slot was freed
     too_deep_for_json = cli("sagas", "start", "user_provisioning", f"x:={nested(1000)}")
     assert too_deep_for_json.exit_code == 2 and "nested too deeply" in too_deep_for_json.stderr
@@ -51,8 +51,9 @@ def test_raw_bytes_nested_a_thousand_levels_get_an_error_from_the_door_and_from_
     for _ in range(999):
         deep = [deep]
     payload = codec.pack_value(["AdminStartSaga", 1, {"saga": "user_provisioning", "inputs": {"x": deep}}])
-    channel = ThespianChannel(Target("127.0.0.1", daemon.admin_port, "test",
-                                     secret_file=daemon.data_dir / "secret.key"))
+    channel = ThespianChannel(
+        Target("127.0.0.1", daemon.admin_port, "test", secret_file=daemon.data_dir / "secret.key")
+    )
     try:
         workers = channel.open().workers
         for target in (channel.door, workers[0]):
@@ -68,9 +69,14 @@ def test_raw_bytes_nested_a_thousand_levels_get_an_error_from_the_door_and_from_
 
 def test_a_clients_exit_request_second_door_init_and_shutdown_change_nothing(served):
     daemon, cli, processes = served
-    attack = subprocess.run([sys.executable, "-m", "tests.e2e.attacker", str(daemon.admin_port),
-                             str(daemon.data_dir / "secret.key")],
-                            capture_output=True, text=True, timeout=60, env=_environment({}), cwd=daemon.directory)
+    attack = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.attacker", str(daemon.admin_port), str(daemon.data_dir / "secret.key")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment({}),
+        cwd=daemon.directory,
+    )
     assert attack.returncode == 0, attack.stderr[-2000:]
     assert json.loads(attack.stdout.splitlines()[-1]) == {"second_init": "refused"}
     out = cli.json("sagas", "start", "user_provisioning", "email=after-attack@example.com", "--wait")

@@ -56,5 +56,8 @@ def test_a_run_cancelled_mid_flight_rolls_back_and_the_same_email_can_then_onboa
     assert [e["name"] for e in cli.json("events", "tail", "--cid", cid)["events"]] == ["reactor.saga.fail"]
     again = cli.json("sagas", "start", "user_provisioning", "email=dee@example.com", "--wait")
     assert again["status"] == "completed"  # the first run's user was deleted, or this would fail
-    assert (count(slow_daemon, "gate", "users"), count(slow_daemon, "block", "vaults"),
-            count(slow_daemon, "link", "memberships")) == (1, 1, 1)
+    assert (
+        count(slow_daemon, "gate", "users"),
+        count(slow_daemon, "block", "vaults"),
+        count(slow_daemon, "link", "memberships"),
+    ) == (1, 1, 1)

@@ -32,11 +32,13 @@ pytestmark = pytest.mark.multiproc
 #: Shares of correlation ids (crc32 % 10000, as ``sagaline.domains.faults``): stuck < 1000 <= slow < 3000 <=
 #: fails < 6000 <= completes. Slow vaults take 2 s (the step's timeout is 5 s); joins fail for all but
 #: the completing ones; undoing a user fails for the stuck ones.
-FAULTS = {"faults": {
-    "block": [{"command": "ProvisionVault", "action": "delay", "seconds": 2.0, "ratio": 0.3}],
-    "link": [{"command": "JoinCommunity", "code": "community_join_failed", "ratio": 0.6}],
-    "gate": [{"command": "DeleteUser", "code": "user_deletion_failed", "ratio": 0.1}],
-}}
+FAULTS = {
+    "faults": {
+        "block": [{"command": "ProvisionVault", "action": "delay", "seconds": 2.0, "ratio": 0.3}],
+        "link": [{"command": "JoinCommunity", "code": "community_join_failed", "ratio": 0.6}],
+        "gate": [{"command": "DeleteUser", "code": "user_deletion_failed", "ratio": 0.1}],
+    }
+}
 SHARES = {"stuck": (0, 1000), "slow": (1000, 3000), "fails": (3000, 6000), "completes": (6000, 10_000)}
 
 
@@ -65,13 +67,21 @@ def cli(daemon: DaemonProcess) -> CliRunner:
 
 def start(cli: CliRunner, kind: str, wait: bool = True, email: str | None = None) -> str:
     cid = run_id(kind)
-    result = cli("sagas", "start", "user_provisioning", f"email={email or cid[-12:] + '@example.com'}", "--id", cid,
-                 *(["--wait"] if wait else []))
+    result = cli(
+        "sagas",
+        "start",
+        "user_provisioning",
+        f"email={email or cid[-12:] + '@example.com'}",
+        "--id",
+        cid,
+        *(["--wait"] if wait else []),
+    )
     assert result.exit_code in (0, 5), result
     return cid
 
 
 # ----- one test per row of the exit-status table -------------------------------------------------------
+
 
 def test_the_exit_table_has_a_test_for_each_row_here():
     tested = {int(m) for m in re.findall(r"def test_exit_(\d+)_", Path(__file__).read_text())}
@@ -122,20 +132,31 @@ def two_runs(cli) -> list[str]:
     return [start(cli, "completes", wait=False) for _ in range(2)]
 
 
-@pytest.mark.parametrize("words, said", [
-    (["sagas", "list", "--status", "bogus"], "error (usage): sagaline sagas list: argument --status: unknown status "
-                                             "'bogus' (known: running, draining, rolling_back, halted, completed, "
-                                             "failed, cancelled, stuck, needs_operator)"),
-    (["sagas", "list", "--saga", "nosuch"], "error (invalid): no saga named 'nosuch' (known: apart, calm, "
-                                            "cerebros_nas, crashy, patient, upm_activation, user_provisioning)"),
-    (["sagas", "list", "--since", "last tuesday"], "argument --since: 'last tuesday' is no time"),
-    (["sagas", "start", "no_such_saga"], "[unknown_saga]"),
-    (["sagas", "start", "user_provisioning"], "[invalid_input]"),
-    (["sagas", "start", "user_provisioning", "email"], "error (invalid): 'email' is not key=value or key:=json"),
-    (["sagas", "start", "cerebros_nas", "dataset_id=digits", "max_trials=none"],
-     "error (invalid): max_trials: expected integer >= 1, got 'none'"),
-    (["sagas", "show", "0"], "error (ambiguous): run id prefix '0' is ambiguous: "),
-])
+@pytest.mark.parametrize(
+    "words, said",
+    [
+        (
+            ["sagas", "list", "--status", "bogus"],
+            "error (usage): sagaline sagas list: argument --status: unknown status "
+            "'bogus' (known: running, draining, rolling_back, halted, completed, "
+            "failed, cancelled, stuck, needs_operator)",
+        ),
+        (
+            ["sagas", "list", "--saga", "nosuch"],
+            "error (invalid): no saga named 'nosuch' (known: apart, calm, "
+            "cerebros_nas, crashy, patient, upm_activation, user_provisioning)",
+        ),
+        (["sagas", "list", "--since", "last tuesday"], "argument --since: 'last tuesday' is no time"),
+        (["sagas", "start", "no_such_saga"], "[unknown_saga]"),
+        (["sagas", "start", "user_provisioning"], "[invalid_input]"),
+        (["sagas", "start", "user_provisioning", "email"], "error (invalid): 'email' is not key=value or key:=json"),
+        (
+            ["sagas", "start", "cerebros_nas", "dataset_id=digits", "max_trials=none"],
+            "error (invalid): max_trials: expected integer >= 1, got 'none'",
+        ),
+        (["sagas", "show", "0"], "error (ambiguous): run id prefix '0' is ambiguous: "),
+    ],
+)
 def test_exit_2_bad_input(cli, two_runs, words, said):
     result = cli(*words)
     assert result.exit_code == Exit.BAD_INPUT == 2, result
@@ -149,7 +170,8 @@ def test_exit_3_no_daemon_and_the_message_says_how_to_point_at_one(tmp_path):
     assert result.stderr.strip() == (
         f"error (unreachable): no sagaline daemon is running on 127.0.0.1:{port} (--admin-port); start one with "
         "`sagaline run` (or `make run`); if it runs elsewhere, point at it with --data-dir DIR (its daemon.json) "
-        "or --admin-port PORT (or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)")
+        "or --admin-port PORT (or SAGALINE_DATA_DIR / SAGALINE_ADMIN_PORT)"
+    )
     default = CliRunner(directory=tmp_path)("health")  # the default place: ./data, port 7720
     assert default.exit_code == 3 and "--data-dir DIR" in default.stderr
 
@@ -160,8 +182,9 @@ def test_exit_4_timeout_for_sagas_wait_and_start_wait(cli):
     assert waited.exit_code == Exit.TIMEOUT == 4, waited
     assert waited.stderr.startswith("error (timeout): ") and "0.5" in waited.stderr
     cid = run_id("slow")
-    started = cli("sagas", "start", "user_provisioning", "email=four@example.com", "--id", cid, "--wait",
-                  "--timeout", "0.5")
+    started = cli(
+        "sagas", "start", "user_provisioning", "email=four@example.com", "--id", cid, "--wait", "--timeout", "0.5"
+    )
     assert started.exit_code == 4, started
     assert f"look it up with `sagaline sagas show {cid}`" in started.stderr
 
@@ -201,11 +224,14 @@ def test_exit_7_health_says_not_live_when_the_registry_does_not_answer(cli, daem
     wait_until(lambda: cli("health", "--exit-code").exit_code == 0)
 
 
-@pytest.mark.parametrize("action, kind, said", [
-    (["sagas", "resume"], "completes", "(completed): a completed run cannot be resumed"),
-    (["sagas", "retry"], "fails", "(failed): only a stuck run's compensations can be retried"),
-    (["sagas", "cancel"], "completes", "is not running (it is completed); nothing to cancel"),
-])
+@pytest.mark.parametrize(
+    "action, kind, said",
+    [
+        (["sagas", "resume"], "completes", "(completed): a completed run cannot be resumed"),
+        (["sagas", "retry"], "fails", "(failed): only a stuck run's compensations can be retried"),
+        (["sagas", "cancel"], "completes", "is not running (it is completed); nothing to cancel"),
+    ],
+)
 def test_exit_8_refused(cli, action, kind, said):
     cid = start(cli, kind)
     result = cli(*action, cid)
@@ -214,10 +240,17 @@ def test_exit_8_refused(cli, action, kind, said):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("words", [
-    ["sagas", "show", "01a21fb3-6e64-70d5-8287-d58af4977801"], ["sagas", "show", "ffff"],
-    ["sagas", "catalog", "nosuch"], ["app", "run", "nosuch"], ["app", "list", "nosuch"], ["graph", "nosuch"],
-])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["sagas", "show", "01a21fb3-6e64-70d5-8287-d58af4977801"],
+        ["sagas", "show", "ffff"],
+        ["sagas", "catalog", "nosuch"],
+        ["app", "run", "nosuch"],
+        ["app", "list", "nosuch"],
+        ["graph", "nosuch"],
+    ],
+)
 def test_exit_9_not_found(cli, words):
     result = cli(*words)
     assert result.exit_code == Exit.NOT_FOUND == 9, result
@@ -236,8 +269,11 @@ def test_exit_10_health_says_the_journal_cannot_be_written_when_its_disk_is_full
     from tests.support.small_fs import tmpfs  # root only: skipped with the reason elsewhere
 
     with tmpfs(tmp_path / "journal-fs", size="16m") as fs:
-        config = {"apps": ["tests.support.hosts_app:app"], "runs": {"hosts": 1},
-                  "storage": {"journal_path": str(fs.mount_point / "journal.sqlite")}}
+        config = {
+            "apps": ["tests.support.hosts_app:app"],
+            "runs": {"hosts": 1},
+            "storage": {"journal_path": str(fs.mount_point / "journal.sqlite")},
+        }
         own = DaemonProcess(tmp_path / "daemon", config).start()
         try:
             fs.fill()
@@ -255,8 +291,14 @@ def test_exit_130_ctrl_c_stops_a_one_shot_wait_and_says_the_run_goes_on(cli, dae
     go = tmp_path / "go"
     started = cli("sagas", "start", "patient", f"go={go}", "--json")  # in flight until the go file exists
     cid = started.json()["correlation_id"]
-    waiting = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "sagas", "wait", cid], env=cli.env,
-                               cwd=cli.directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "sagaline.cli.main", "sagas", "wait", cid],
+        env=cli.env,
+        cwd=cli.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_until(lambda: _has_socket(waiting.pid), timeout=20)  # past its imports: it has connected
     time.sleep(0.3)  # and asked
     waiting.send_signal(signal.SIGINT)
@@ -272,8 +314,13 @@ def test_exit_130_ctrl_c_stops_a_one_shot_wait_and_says_the_run_goes_on(cli, dae
 def test_exit_141_a_reader_that_stops_early_gets_no_traceback(cli):
     for _ in range(3):
         start(cli, "completes", wait=False)
-    listing = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "sagas", "list", "--json"], env=cli.env,
-                               cwd=cli.directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "sagaline.cli.main", "sagas", "list", "--json"],
+        env=cli.env,
+        cwd=cli.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     listing.stdout.close()  # `| head` that has read enough
     err = listing.stderr.read().decode()
     listing.wait(timeout=60)
@@ -282,18 +329,41 @@ def test_exit_141_a_reader_that_stops_early_gets_no_traceback(cli):
 
 # ----- stdout, stderr and JSON ------------------------------------------------------------------------
 
+
 def test_json_shapes_have_stable_keys_and_iso_8601_utc_times(cli):
     cid = start(cli, "completes")
     iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
     listed = cli.json("sagas", "list", "--id", cid[:20])
     assert set(listed) == {"runs", "total", "offset"} and listed["total"] == 1
     row = listed["runs"][0]
-    assert {"correlation_id", "saga", "status", "started_at", "finished_at", "failed_step", "error_code",
-            "resumed_from", "successor"} <= set(row)
+    assert {
+        "correlation_id",
+        "saga",
+        "status",
+        "started_at",
+        "finished_at",
+        "failed_step",
+        "error_code",
+        "resumed_from",
+        "successor",
+    } <= set(row)
     assert iso.match(row["started_at"]) and iso.match(row["finished_at"])
     shown = cli.json("sagas", "show", cid)
-    assert {"correlation_id", "saga", "status", "started_at", "finished_at", "inputs", "result", "error",
-            "failed_step", "failed_compensations", "resumed_from", "successor", "steps"} <= set(shown)
+    assert {
+        "correlation_id",
+        "saga",
+        "status",
+        "started_at",
+        "finished_at",
+        "inputs",
+        "result",
+        "error",
+        "failed_step",
+        "failed_compensations",
+        "resumed_from",
+        "successor",
+        "steps",
+    } <= set(shown)
     assert all(iso.match(s["started_at"]) for s in shown["steps"])
     events = cli.json("events", "tail", "--cid", cid)["events"]
     assert events and all(iso.match(e["at"]) for e in events)
@@ -310,13 +380,16 @@ def test_human_views_show_times_one_way_in_utc(cli):
 
 # ----- the messages of issue 14, each gone or corrected ------------------------------------------------
 
+
 def test_resume_from_an_unknown_step_names_the_steps_not_a_needs_operator_refusal(cli):
     cid = start(cli, "fails")
     result = cli("sagas", "resume", cid, "--from", "nosuch")
     assert result.exit_code == 2
     assert "needs_operator" not in result.stderr and "unknown_step" not in result.stderr
-    assert result.stderr.strip().startswith(f"error (invalid): --from 'nosuch': run {cid} (saga user_provisioning) "
-                                            "has no such step; its steps: validate_email, generate_token")
+    assert result.stderr.strip().startswith(
+        f"error (invalid): --from 'nosuch': run {cid} (saga user_provisioning) "
+        "has no such step; its steps: validate_email, generate_token"
+    )
 
 
 def test_retry_of_an_unknown_step_names_the_failed_compensations_not_nothing_to_do(cli):
@@ -325,8 +398,10 @@ def test_retry_of_an_unknown_step_names_the_failed_compensations_not_nothing_to_
     unknown = cli("sagas", "retry", cid, "--step", "nosuch")
     assert unknown.exit_code == 2 and "nothing to do" not in unknown.stderr and "has no such step" in unknown.stderr
     fine = cli("sagas", "retry", cid, "--step", "generate_token")
-    assert fine.exit_code == 2 and "its compensation did not fail (it is undone); the failed ones: create_user" \
-        in fine.stderr
+    assert (
+        fine.exit_code == 2
+        and "its compensation did not fail (it is undone); the failed ones: create_user" in fine.stderr
+    )
     assert cli("sagas", "retry", cid[:18], "--step", "create_user").exit_code == 0
 
 
@@ -396,9 +471,15 @@ def test_registry_and_tree_show_names_pids_and_states_not_addresses(cli):
 def test_runs_trace_after_a_retry_shows_each_step_once(cli):
     cid = start(cli, "stuck")
     assert cli("sagas", "retry", cid).exit_code == 0
-    wait_until(lambda: cli.json("sagas", "show", cid)["status"] == "stuck" and
-               cli("runs", "trace", cid[:23]).exit_code == 0, timeout=30)
-    trace = wait_until(lambda: (lambda r: r if r.stdout.count("saga user_provisioning") >= 3 else None)(
-        cli("runs", "trace", cid[:23])), timeout=30)
+    wait_until(
+        lambda: cli.json("sagas", "show", cid)["status"] == "stuck" and cli("runs", "trace", cid[:23]).exit_code == 0,
+        timeout=30,
+    )
+    trace = wait_until(
+        lambda: (lambda r: r if r.stdout.count("saga user_provisioning") >= 3 else None)(
+            cli("runs", "trace", cid[:23])
+        ),
+        timeout=30,
+    )
     assert trace.stdout.count("step validate_email") == 1, trace.stdout
     assert trace.stdout.count("step create_user") == 1

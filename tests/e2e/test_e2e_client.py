@@ -30,8 +30,9 @@ def test_a_start_with_wait_answers_the_outcome_and_get_the_whole_record(client):
 
 def test_a_start_is_idempotent_by_correlation_id_and_causation_is_accepted(client):
     cid = uuid7()
-    first = client.start("user_provisioning", {"email": "client-b@example.com"}, correlation_id=cid,
-                         causation_id=uuid7())
+    first = client.start(
+        "user_provisioning", {"email": "client-b@example.com"}, correlation_id=cid, causation_id=uuid7()
+    )
     again = client.start("user_provisioning", {"email": "client-b@example.com"}, correlation_id=cid)
     assert (first.correlation_id, first.existing, again.existing) == (cid, False, True)
     assert client.wait(cid).status == "completed"
@@ -67,8 +68,9 @@ def test_bad_input_unknown_runs_and_a_missing_daemon_are_the_errors_a_caller_cat
 def test_the_async_client_starts_runs_concurrently(daemon):
     async def main():
         async with AsyncClient(daemon.data_dir) as client:
-            return await asyncio.gather(*(client.start("user_provisioning", {"email": f"async-{i}@example.com"},
-                                                       wait=True) for i in range(4)))
+            return await asyncio.gather(
+                *(client.start("user_provisioning", {"email": f"async-{i}@example.com"}, wait=True) for i in range(4))
+            )
 
     assert [r.outcome.status for r in asyncio.run(main())] == ["completed"] * 4
 

@@ -28,20 +28,31 @@ def test_two_sagas_started_under_one_correlation_id_the_second_is_refused_naming
     assert second.exit_code == 8, second.stdout  # refused (the CLI's contract)
     assert "correlation_id_taken" in second.stderr
     assert "user_provisioning" in second.stderr and "completed" in second.stderr
-    assert [r["saga"] for r in cli.json("sagas", "list", "--limit", "1000")["runs"]
-            if r["correlation_id"] == cid] == ["user_provisioning"]
+    assert [r["saga"] for r in cli.json("sagas", "list", "--limit", "1000")["runs"] if r["correlation_id"] == cid] == [
+        "user_provisioning"
+    ]
 
 
 def test_a_run_started_with_a_causation_id_and_an_upper_case_id_is_stored_lower_case_and_caused(cli):
     cid, cause = uuid7(), uuid7()
-    out = cli.json("sagas", "start", "user_provisioning", "email=caused@example.com", "--id", cid.upper(),
-                   "--causation-id", cause.upper(), "--wait")
+    out = cli.json(
+        "sagas",
+        "start",
+        "user_provisioning",
+        "email=caused@example.com",
+        "--id",
+        cid.upper(),
+        "--causation-id",
+        cause.upper(),
+        "--wait",
+    )
     assert (out["status"], out["correlation_id"]) == ("completed", cid)
     [event] = cli.json("events", "tail", "--cid", cid.upper(), "--prefix", "user.")["events"]
     assert (event["correlation_id"], event["causation_id"]) == (cid, cause)
     assert cli("sagas", "show", cid.upper()).exit_code == 0
-    trace = wait_until(lambda: (lambda r: r if r.exit_code == 0 else None)(cli("runs", "trace", cid.upper())),
-                       timeout=10)
+    trace = wait_until(
+        lambda: (lambda r: r if r.exit_code == 0 else None)(cli("runs", "trace", cid.upper())), timeout=10
+    )
     assert f"run {cid}" in trace.stdout
 
 
@@ -53,10 +64,21 @@ def test_a_causation_id_given_as_an_input_is_refused_and_the_flag_is_the_way(cli
 
 
 def test_a_bad_search_space_fails_as_invalid_search_space(cli):
-    out = cli.json("sagas", "start", "cerebros_nas", "dataset_id=digits", 'search_space:={"widths": [0]}',
-                   "--wait", "--timeout", "60")
-    assert (out["status"], out["failed_step"], out["error"]["code"]) == ("failed", "create_model_run",
-                                                                         "invalid_search_space")
+    out = cli.json(
+        "sagas",
+        "start",
+        "cerebros_nas",
+        "dataset_id=digits",
+        'search_space:={"widths": [0]}',
+        "--wait",
+        "--timeout",
+        "60",
+    )
+    assert (out["status"], out["failed_step"], out["error"]["code"]) == (
+        "failed",
+        "create_model_run",
+        "invalid_search_space",
+    )
 
 
 def test_a_magic_link_redirect_to_another_host_is_refused_before_anything_starts(cli):

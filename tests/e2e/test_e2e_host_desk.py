@@ -61,8 +61,9 @@ def test_a_start_and_a_wait_go_to_the_runs_host_and_nowhere_else(daemon):
         for partition in range(HOSTS):
             cid = _cid(partition)
             channel.sent.clear()
-            started = client.start("user_provisioning", {"email": f"desk-{partition}@example.com"},
-                                   correlation_id=cid, wait=True)
+            started = client.start(
+                "user_provisioning", {"email": f"desk-{partition}@example.com"}, correlation_id=cid, wait=True
+            )
             assert started.outcome.status == "completed" and started.correlation_id == cid
             assert client.wait(cid).status == "completed"
             assert channel.sent == [(hosts[partition], "AdminStartSaga"), (hosts[partition], "AdminWaitRun")]
@@ -86,8 +87,7 @@ def test_after_a_host_is_killed_the_client_finds_its_successor(daemon):
 
         wait_until(restarted)
         cid = _cid(0)
-        started = client.start("user_provisioning", {"email": "after-kill@example.com"}, correlation_id=cid,
-                               wait=True)
+        started = client.start("user_provisioning", {"email": "after-kill@example.com"}, correlation_id=cid, wait=True)
         assert started.outcome.status == "completed"
         assert (before[0], "AdminStartSaga") in channel.sent  # tried the old host, found it gone
         assert client._hosts and client._hosts[0] != before[0]

@@ -81,7 +81,7 @@ def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
 def _address(text: str) -> tuple[str, int]:
     host, port = text.split(":")
     if len(host) == 8:
-        octets = [str(int(host[i:i + 2], 16)) for i in (6, 4, 2, 0)]
+        octets = [str(int(host[i : i + 2], 16)) for i in (6, 4, 2, 0)]
         return ".".join(octets), int(port, 16)
     return f"ipv6:{host}", int(port, 16)
 
@@ -97,8 +97,9 @@ def test_every_listening_socket_of_the_daemon_and_its_actors_is_on_loopback(new_
 
 def test_a_port_already_in_use_is_refused_instead_of_joined(new_daemon, tmp_path):
     first = new_daemon()
-    second = CliRunner(directory=tmp_path)("run", "--data-dir", str(tmp_path / "other"), "--admin-port",
-                                           str(first.admin_port), timeout=60)
+    second = CliRunner(directory=tmp_path)(
+        "run", "--data-dir", str(tmp_path / "other"), "--admin-port", str(first.admin_port), timeout=60
+    )
     assert second.exit_code == 3
     assert "never joins an actor system it did not start" in second.stderr
     assert CliRunner(first)("health").exit_code == 0  # the first one is untouched
@@ -107,16 +108,16 @@ def test_a_port_already_in_use_is_refused_instead_of_joined(new_daemon, tmp_path
 
 def test_a_data_directory_in_use_is_refused(new_daemon, tmp_path):
     first = new_daemon()
-    second = CliRunner(directory=tmp_path)("run", "--data-dir", str(first.data_dir), "--admin-port", "0",
-                                           timeout=60)
+    second = CliRunner(directory=tmp_path)("run", "--data-dir", str(first.data_dir), "--admin-port", "0", timeout=60)
     assert second.exit_code == 3 and f"another daemon (pid {first.process.pid})" in second.stderr
     assert read_info(first.data_dir).pid == first.process.pid
     assert first.stop().exit_code == 0
 
 
 def test_every_interface_without_allow_remote_is_one_config_error(tmp_path):
-    result = CliRunner(directory=tmp_path)("run", "--data-dir", str(tmp_path / "d"), "--bind-address", "0.0.0.0",
-                                           timeout=60)
+    result = CliRunner(directory=tmp_path)(
+        "run", "--data-dir", str(tmp_path / "d"), "--bind-address", "0.0.0.0", timeout=60
+    )
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
     assert "bind_address" in line and "--allow-remote" in line and "Traceback" not in result.stderr

@@ -66,8 +66,7 @@ def test_after_the_root_is_killed_mid_runs_a_restarted_daemon_completes_every_ac
     daemon = start(tmp_path, SLOW_VAULTS)
     try:
         with Client(daemon.data_dir) as client:
-            ids = [client.start("user_provisioning", {"email": f"r{i}@example.com"}).correlation_id
-                   for i in range(5)]
+            ids = [client.start("user_provisioning", {"email": f"r{i}@example.com"}).correlation_id for i in range(5)]
         code, took, left = killed_and_gone(daemon, watched(daemon)["root"])
         assert (code, sorted(left)) == (70, []) and took < EXIT_WITHIN_S
     finally:

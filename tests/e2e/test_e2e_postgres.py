@@ -71,8 +71,9 @@ def test_a_run_in_flight_when_the_daemon_is_killed_completes_after_a_restart_fro
 
 
 def test_a_storage_url_that_is_not_postgres_is_one_config_error(tmp_path):
-    result = CliRunner(directory=tmp_path)("run", "--data-dir", str(tmp_path / "d"), "--admin-port", "0",
-                                           "--storage-url", "mysql://db/app", timeout=60)
+    result = CliRunner(directory=tmp_path)(
+        "run", "--data-dir", str(tmp_path / "d"), "--admin-port", "0", "--storage-url", "mysql://db/app", timeout=60
+    )
     assert result.exit_code == 2 and "storage.url" in result.stderr and "postgresql://" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -11,8 +11,14 @@ from sagaline.messages.ids import uuid7
 from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.multiproc
-SPACE = {"hidden_layers": [1], "widths": [4, 8], "activations": ["relu"], "learning_rates": [0.01],
-         "batch_sizes": [128], "epochs": 2}
+SPACE = {
+    "hidden_layers": [1],
+    "widths": [4, 8],
+    "activations": ["relu"],
+    "learning_rates": [0.01],
+    "batch_sizes": [128],
+    "epochs": 2,
+}
 
 
 def test_health_and_the_tree_show_every_root_child_running(cli):
@@ -56,9 +62,14 @@ def test_a_run_started_without_waiting_is_waited_for_separately(cli):
 
 def test_a_scripted_shell_session_starts_a_run_and_looks_at_it(cli):
     cid = uuid7()
-    result = cli.shell("help", f"sagas start user_provisioning email=cy@example.com --id {cid} --wait",
-                       f"sagas show {cid} --json", "sagas show 01a21fb3-6e64-70d5-8287-d58af4977800",
-                       "tree", "health")
+    result = cli.shell(
+        "help",
+        f"sagas start user_provisioning email=cy@example.com --id {cid} --wait",
+        f"sagas show {cid} --json",
+        "sagas show 01a21fb3-6e64-70d5-8287-d58af4977800",
+        "tree",
+        "health",
+    )
     assert result.exit_code == 0, result.stderr  # the status of the last command (health)
     assert result.stdout.startswith("commands (")  # scripted: no greeting, no prompt; help first
     assert "sagas start" in result.stdout  # help
@@ -68,13 +79,16 @@ def test_a_scripted_shell_session_starts_a_run_and_looks_at_it(cli):
     assert "└─ admin  worker running" in result.stdout and "status      ok" in result.stdout
 
 
-@pytest.mark.parametrize("words, status, text", [
-    (["sagas", "show", "01a21fb3-6e64-70d5-8287-d58af4977801"], 9, "error (not_found)"),
-    (["sagas", "start", "no_such_saga"], 2, "[unknown_saga]"),
-    (["sagas", "start", "user_provisioning"], 2, "[invalid_input]"),
-    (["sagas", "start", "user_provisioning", "email"], 2, "key=value"),
-    (["sagas", "start", "user_provisioning", "email=not-an-email", "--wait"], 5, "invalid_email_format"),
-])
+@pytest.mark.parametrize(
+    "words, status, text",
+    [
+        (["sagas", "show", "01a21fb3-6e64-70d5-8287-d58af4977801"], 9, "error (not_found)"),
+        (["sagas", "start", "no_such_saga"], 2, "[unknown_saga]"),
+        (["sagas", "start", "user_provisioning"], 2, "[invalid_input]"),
+        (["sagas", "start", "user_provisioning", "email"], 2, "key=value"),
+        (["sagas", "start", "user_provisioning", "email=not-an-email", "--wait"], 5, "invalid_email_format"),
+    ],
+)
 def test_refusals_and_failures_have_their_own_exit_status_and_message(cli, words, status, text):
     result = cli(*words)
     assert result.exit_code == status, result
@@ -83,8 +97,18 @@ def test_refusals_and_failures_have_their_own_exit_status_and_message(cli, words
 
 @pytest.mark.timeout(300)
 def test_cerebros_nas_completes_and_the_apps_commands_show_its_run_and_trials(cli):
-    out = cli.json("sagas", "start", "cerebros_nas", "dataset_id=digits", f"search_space:={json.dumps(SPACE)}",
-                   "max_trials:=2", "--wait", "--timeout", "240", timeout=280)
+    out = cli.json(
+        "sagas",
+        "start",
+        "cerebros_nas",
+        "dataset_id=digits",
+        f"search_space:={json.dumps(SPACE)}",
+        "max_trials:=2",
+        "--wait",
+        "--timeout",
+        "240",
+        timeout=280,
+    )
     assert out["status"] == "completed", out
     runs = cli.json("app", "run", "list_model_runs", "state=succeeded")["reply"]["runs"]
     run = next(r for r in runs if r["correlation_id"] == out["correlation_id"])
@@ -107,10 +131,15 @@ def test_upm_activation_completes_and_its_policy_decision_is_listed(cli, daemon)
     assert "allow" in cli("app", "run", "list_decisions", "effect=allow", "limit=5").stdout
 
 
-@pytest.mark.parametrize("payload, code", [
-    (b"\xc1", "malformed"), (b"\x93\xa4Nope\x01\x80", "unknown_request"), (b"\x92" + b"\0" * 70_000, "too_large"),
-    (b"\x93\xadAdminListRuns\x01\x81\xa5limit\xff", "invalid"),
-])
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        (b"\xc1", "malformed"),
+        (b"\x93\xa4Nope\x01\x80", "unknown_request"),
+        (b"\x92" + b"\0" * 70_000, "too_large"),
+        (b"\x93\xadAdminListRuns\x01\x81\xa5limit\xff", "invalid"),
+    ],
+)
 def test_the_real_daemon_answers_bad_admin_bytes_with_errors_and_keeps_serving(cli, daemon, payload, code):
     from sagaline.messages import codec
     from sagaline.runtime import join_system
@@ -148,8 +177,14 @@ def seed_upm_fleet(daemon) -> str:
         ask(b.ActivateSnapshot, snapshot_id=old.snapshot_id)
         ask(b.RegisterAdapter, name="api", snapshot_id=old.snapshot_id)
         new = ask(b.RegisterSnapshot, version=2, checksum="b", trained_by="cerebros").snapshot
-        ask(b.RecordDrift, snapshot_id=new.snapshot_id, score=0.05, sample_count=1000,
-            window_start=now - timedelta(hours=1), window_end=now)
+        ask(
+            b.RecordDrift,
+            snapshot_id=new.snapshot_id,
+            score=0.05,
+            sample_count=1000,
+            window_start=now - timedelta(hours=1),
+            window_end=now,
+        )
         return new.snapshot_id
     finally:
         handle.close()

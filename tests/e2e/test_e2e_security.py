@@ -51,22 +51,25 @@ def admin_pid(daemon: DaemonProcess) -> int:
 
 # ----- malicious pickles -------------------------------------------------------------------------
 
+
 def test_a_malicious_pickle_runs_nowhere_and_the_daemon_keeps_serving(new_daemon, tmp_path):
     daemon = new_daemon()
     cli, logs, marker = CliRunner(daemon), daemon.data_dir / "logs", tmp_path / "pwned"
     pids = daemon.pids()
     admin, logger, me = admin_pid(daemon), logger_pid(pids, logs / "actors.log"), daemon.process.pid
     actor = max(pids - {admin, logger, me})
-    targets = {"admin": daemon.admin_port, "logger": min(own_listeners(logger, pids)),
-               "actor": min(own_listeners(actor, pids))}
+    targets = {
+        "admin": daemon.admin_port,
+        "logger": min(own_listeners(logger, pids)),
+        "actor": min(own_listeners(actor, pids)),
+    }
     for name, port in targets.items():
         assert send_and_read("127.0.0.1", port, malicious_frame(marker)) == b"", name  # closed, no ACK
     endpoint = min(own_listeners(me, pids))  # the daemon's own endpoint reads only while it talks
     with socket.create_connection(("127.0.0.1", endpoint)) as conn:
         conn.sendall(malicious_frame(marker))
     time.sleep(0.5)
-    assert cli.json("sagas", "start", "user_provisioning", "email=mal@example.com", "--wait")["status"] == \
-        "completed"
+    assert cli.json("sagas", "start", "user_provisioning", "email=mal@example.com", "--wait")["status"] == "completed"
     assert cli("health").exit_code == 0
     assert not marker.exists()
     thespian_log = read(logs / "thespian.log")
@@ -84,9 +87,24 @@ def test_a_cli_waiting_for_a_reply_refuses_a_malicious_frame_and_still_gets_its_
     daemon = new_daemon(slow)
     marker, out, err = tmp_path / "pwned", tmp_path / "cli.out", tmp_path / "cli.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        waiting = subprocess.Popen([sys.executable, "-m", "sagaline.cli.main", "sagas", "start", "user_provisioning",
-                                    "email=wait@example.com", "--wait", "--json"], stdin=subprocess.DEVNULL,
-                                   stdout=stdout, stderr=stderr, env=CliRunner(daemon).env, cwd=tmp_path)
+        waiting = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sagaline.cli.main",
+                "sagas",
+                "start",
+                "user_provisioning",
+                "email=wait@example.com",
+                "--wait",
+                "--json",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=CliRunner(daemon).env,
+            cwd=tmp_path,
+        )
     try:
         ports = wait_until(lambda: own_listeners(waiting.pid, daemon.pids()), timeout=15, interval=0.02)
         for port in ports:
@@ -102,6 +120,7 @@ def test_a_cli_waiting_for_a_reply_refuses_a_malicious_frame_and_still_gets_its_
 
 
 # ----- port squatting ----------------------------------------------------------------------------
+
 
 def test_the_cli_refuses_a_fake_listener_on_the_admin_port_and_says_why(tmp_path):
     data = tmp_path / "data"
@@ -125,8 +144,9 @@ def test_the_cli_refuses_a_fake_listener_on_the_admin_port_and_says_why(tmp_path
 def test_a_cli_without_the_secret_says_where_it_looked(tmp_path):
     squatter = FakeListener(answer=b"")
     try:
-        result = CliRunner(directory=tmp_path)("health", "--admin-port", str(squatter.port),
-                                               "--data-dir", str(tmp_path / "nowhere"))
+        result = CliRunner(directory=tmp_path)(
+            "health", "--admin-port", str(squatter.port), "--data-dir", str(tmp_path / "nowhere")
+        )
     finally:
         squatter.close()
     assert result.exit_code == 3 and "no installation secret at" in result.stderr
@@ -135,15 +155,25 @@ def test_a_cli_without_the_secret_says_where_it_looked(tmp_path):
 
 # ----- finding 5: a private data directory --------------------------------------------------------
 
+
 def test_everything_in_the_data_directory_is_private_after_a_run(new_daemon):
     daemon = new_daemon()
-    assert CliRunner(daemon).json("sagas", "start", "user_provisioning", "email=p@example.com",
-                                  "--wait")["status"] == "completed"
+    assert (
+        CliRunner(daemon).json("sagas", "start", "user_provisioning", "email=p@example.com", "--wait")["status"]
+        == "completed"
+    )
     seen = {}  # while it runs: the WALs (live magic-link tokens) exist only until the stop checkpoints them
     for path in [daemon.data_dir, *daemon.data_dir.rglob("*")]:
         seen[str(path.relative_to(daemon.data_dir))] = stat.S_IMODE(os.lstat(path).st_mode)
-    assert {"gate.sqlite", "gate.sqlite-wal", "secret.key", "daemon.lock", "daemon.json", "logs/actors.log",
-            "logs/launcher.log"} <= set(seen)
+    assert {
+        "gate.sqlite",
+        "gate.sqlite-wal",
+        "secret.key",
+        "daemon.lock",
+        "daemon.json",
+        "logs/actors.log",
+        "logs/launcher.log",
+    } <= set(seen)
     assert {name: mode for name, mode in seen.items() if mode not in (0o600, 0o700)} == {}
     assert all(mode == 0o700 for name, mode in seen.items() if (daemon.data_dir / name).is_dir())
 
@@ -151,9 +181,13 @@ def test_everything_in_the_data_directory_is_private_after_a_run(new_daemon):
 def run_refused(tmp_path: Path, data: Path) -> subprocess.CompletedProcess:
     """``sagaline run`` on ``data``, expected to refuse before any actor system starts."""
     with open(tmp_path / "run.out", "w") as out, open(tmp_path / "run.err", "w") as err:
-        done = subprocess.run([sys.executable, "-m", "sagaline.cli.main", "run", "--data-dir", str(data),
-                               "--admin-port", "0"], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "sagaline.cli.main", "run", "--data-dir", str(data), "--admin-port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            timeout=60,
+        )
     done.stderr = read(tmp_path / "run.err")
     return done
 
@@ -200,6 +234,7 @@ def test_a_data_directory_owned_by_someone_else_is_refused(tmp_path):
 
 # ----- finding 6: idle connections ---------------------------------------------------------------
 
+
 def test_1073_idle_connections_under_a_1024_descriptor_limit_do_not_stop_the_daemon(new_daemon, tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # the daemon and its actors inherit it
@@ -227,6 +262,7 @@ def test_1073_idle_connections_under_a_1024_descriptor_limit_do_not_stop_the_dae
 
 # ----- finding 7: bad input ----------------------------------------------------------------------
 
+
 def one_line_refusal(result) -> str:
     assert result.exit_code == 2, result
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -236,16 +272,27 @@ def one_line_refusal(result) -> str:
 def test_bad_cli_input_is_answered_with_exit_2_and_one_line(new_daemon, tmp_path):
     cli = CliRunner(new_daemon())
     assert "outside the 64-bit range" in one_line_refusal(
-        cli("sagas", "start", "user_provisioning", f"email:={2 ** 64 + 1}"))
+        cli("sagas", "start", "user_provisioning", f"email:={2**64 + 1}")
+    )
     assert "is not valid UTF-8" in one_line_refusal(
-        cli("sagas", "start", "user_provisioning", os.fsdecode(b"email=\xff@example.com")))
+        cli("sagas", "start", "user_provisioning", os.fsdecode(b"email=\xff@example.com"))
+    )
     cli.env["SAGALINE_ADMIN_PORT"] = "abc"
     assert "SAGALINE_ADMIN_PORT='abc' is not a port number" in one_line_refusal(cli("health"))
     del cli.env["SAGALINE_ADMIN_PORT"]
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "daemon.json").write_text(json.dumps({"pid": os.getpid(), "admin_port": "abc", "bind_address":
-                                                    "127.0.0.1", "base": "multiprocTCPBase", "data_dir": "x",
-                                                    "started_at": 0}))
+    (broken / "daemon.json").write_text(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "admin_port": "abc",
+                "bind_address": "127.0.0.1",
+                "base": "multiprocTCPBase",
+                "data_dir": "x",
+                "started_at": 0,
+            }
+        )
+    )
     assert "admin_port 'abc' is not a port number" in one_line_refusal(cli("health", "--data-dir", str(broken)))
     assert cli("health").exit_code == 0

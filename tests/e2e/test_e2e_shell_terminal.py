@@ -27,10 +27,22 @@ def daemon(tmp_path_factory) -> Iterator[DaemonProcess]:
 
 @pytest.fixture
 def shell(daemon, tmp_path) -> Iterator[object]:
-    env = dict(CliRunner(daemon).env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", NO_COLOR="1",
-               SAGALINE_HISTORY=str(tmp_path / "history"))
-    child = pexpect.spawn(sys.executable, ["-m", "sagaline.cli.main", "shell"], env=env, cwd=str(tmp_path),
-                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    env = dict(
+        CliRunner(daemon).env,
+        TERM="xterm",
+        PROMPT_TOOLKIT_NO_CPR="1",
+        NO_COLOR="1",
+        SAGALINE_HISTORY=str(tmp_path / "history"),
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sagaline.cli.main", "shell"],
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
     child.expect_exact(PROMPT)
     try:
         yield child

@@ -170,8 +170,11 @@ def wallet_daemon(sagaline_daemon_factory, tmp_path, monkeypatch):
     for name, source in SOURCES.items():
         (package / name).write_text(textwrap.dedent(source).lstrip())
     monkeypatch.syspath_prepend(str(package.parent))  # the daemon gets the test's import path
-    config = {"apps": [f"{PACKAGE}.app:app"], "runs": {"hosts": 1},
-              "faults": {"wallet": [{"command": "Credit", "code": "bank_offline", "times": 1}]}}
+    config = {
+        "apps": [f"{PACKAGE}.app:app"],
+        "runs": {"hosts": 1},
+        "faults": {"wallet": [{"command": "Credit", "code": "bank_offline", "times": 1}]},
+    }
     return sagaline_daemon_factory(config)
 
 
@@ -181,7 +184,8 @@ def balances(data_dir: Path) -> dict[str, int]:
 
 
 def test_a_user_app_loaded_through_config_runs_from_the_cli_and_the_client_and_rolls_back_into_its_own_database(
-        wallet_daemon):
+    wallet_daemon,
+):
     cli = CliRunner(wallet_daemon)
     assert cli.json("app", "run", "open_account", "name=ada", "balance=100")["reply"] == {"name": "ada"}
     assert cli.json("app", "run", "open_account", "name=bob")["app"] == "wallet"
@@ -211,15 +215,19 @@ def test_a_user_app_loaded_through_config_runs_from_the_cli_and_the_client_and_r
     assert paid.outcome.status == "completed"
     assert balances(wallet_daemon.data_dir) == {"ada": 50, "bob": 30, "cy": 25}
     with sqlite3.connect(wallet_daemon.data_dir / "wallet.sqlite") as db:  # the refunded debit left no move
-        assert db.execute("SELECT name, amount FROM moves ORDER BY rowid").fetchall() == \
-            [("ada", -30), ("bob", 30), ("ada", -20), ("cy", 20)]
+        assert db.execute("SELECT name, amount FROM moves ORDER BY rowid").fetchall() == [
+            ("ada", -30),
+            ("bob", 30),
+            ("ada", -20),
+            ("cy", 20),
+        ]
 
 
 def test_a_bad_input_is_refused_by_the_cli_and_by_the_daemon_naming_the_field_and_type(wallet_daemon):
     cli = CliRunner(wallet_daemon)
 
     by_cli = cli("sagas", "start", "transfer", "source=ada", "target=bob", "amount=-5")
-    by_daemon = cli("sagas", "start", "transfer", "source=ada", "target=bob", "amount:=\"30\"")
+    by_daemon = cli("sagas", "start", "transfer", "source=ada", "target=bob", 'amount:="30"')
 
     assert (by_cli.exit_code, by_cli.stderr.strip()) == (2, "error (invalid): amount: expected integer >= 1, got '-5'")
     assert by_daemon.exit_code == 2
@@ -227,19 +235,42 @@ def test_a_bad_input_is_refused_by_the_cli_and_by_the_daemon_naming_the_field_an
     assert cli.json("sagas", "list")["total"] == 0
 
 
-@pytest.mark.parametrize(("apps", "message"), [
-    (["no_such_pkg.app:app"], "sagaline: app error: app 'no_such_pkg.app:app': spec: cannot import module "
-                              "'no_such_pkg.app': ModuleNotFoundError"),
-    (["tests.support.apps:trespasser", "tests.support.apps:notes"],
-     "sagaline: app error: app 'trespasser': sagas[sneak].steps[to_notes_0]: uses domain 'notes' of app 'notes', "
-     "which this app does not name in uses"),
-])
+@pytest.mark.parametrize(
+    ("apps", "message"),
+    [
+        (
+            ["no_such_pkg.app:app"],
+            "sagaline: app error: app 'no_such_pkg.app:app': spec: cannot import module "
+            "'no_such_pkg.app': ModuleNotFoundError",
+        ),
+        (
+            ["tests.support.apps:trespasser", "tests.support.apps:notes"],
+            "sagaline: app error: app 'trespasser': sagas[sneak].steps[to_notes_0]: "
+            "uses domain 'notes' of app 'notes', which this app does not name in uses",
+        ),
+    ],
+)
 def test_a_bad_app_stops_the_daemon_before_anything_starts_with_one_line_and_status_2(tmp_path, apps, message):
     flags = [word for spec in apps for word in ("--app", spec)]
-    command = [sys.executable, "-m", "sagaline.cli.main", "run", "--admin-port", "0", "--data-dir",
-               str(tmp_path / "data"), *flags]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    command = [
+        sys.executable,
+        "-m",
+        "sagaline.cli.main",
+        "run",
+        "--admin-port",
+        "0",
+        "--data-dir",
+        str(tmp_path / "data"),
+        *flags,
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert done.returncode == 2
     assert done.stderr.strip().startswith(message)
     assert not (tmp_path / "data").exists()

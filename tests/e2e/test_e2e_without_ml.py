@@ -44,15 +44,19 @@ def refusing(tmp_path) -> tuple[Path, Path]:
     site, markers = tmp_path / "site", tmp_path / "markers"
     site.mkdir()
     markers.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE.format(blocked=BLOCKED,
-                                                                                  markers=str(markers))))
+    (site / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE.format(blocked=BLOCKED, markers=str(markers))))
     return site, markers
 
 
 def _python(site: Path, code: str) -> subprocess.CompletedProcess:
     path = os.pathsep.join([str(site), *(p for p in sys.path if p and os.path.isdir(p))])
-    return subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": path},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_refusal_works(refusing):
@@ -81,8 +85,9 @@ def test_every_runtime_module_and_the_thunderline_app_import_without_them(refusi
     assert int(count) > 80 and "cerebros_nas" in sagas
 
 
-def test_the_daemon_serves_a_user_app_and_the_thunderline_sagas_without_them(refusing, sagaline_daemon_factory,
-                                                                              monkeypatch):
+def test_the_daemon_serves_a_user_app_and_the_thunderline_sagas_without_them(
+    refusing, sagaline_daemon_factory, monkeypatch
+):
     site, markers = refusing
     monkeypatch.syspath_prepend(str(site))  # the daemon's import path is the test's (the plugin hands it on)
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples"))
@@ -106,7 +111,10 @@ def test_the_daemon_serves_a_user_app_and_the_thunderline_sagas_without_them(ref
 
 
 def test_the_distribution_requires_them_only_with_the_thunderline_extra():
-    needs = [r for r in requires("sagaline") or [] if r.split("=")[0].split("[")[0].strip().lower()
-             in ("scikit-learn", "numpy", "scipy")]
+    needs = [
+        r
+        for r in requires("sagaline") or []
+        if r.split("=")[0].split("[")[0].strip().lower() in ("scikit-learn", "numpy", "scipy")
+    ]
     assert len(needs) == 3
     assert all('extra == "thunderline"' in r for r in needs), needs

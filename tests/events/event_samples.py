@@ -18,59 +18,87 @@ NOW = datetime(2025, 10, 27, 14, 30, 5, 123000, tzinfo=UTC)
 
 #: name -> (source, payload) of every event the sagas and runtime emit.
 SAGA_EMISSIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "user.onboarding.complete": ("gate", {
-        "user_id": "0199f2a4-7c1e-7a3b-9d2e-5b8c1f0a6e42",
-        "email": "ada.lovelace@example.org",
-        "vault_id": "0199f2a4-7d03-7c51-8e6f-2a9b4c7d1e08",
-    }),
-    "ai.upm.snapshot.activated": ("bolt", {
-        "snapshot_id": "upm-snap-2025-10-27-03",
-        "activated_at": NOW,
-        "adapter_count": 4,
-    }),
-    "ml.run.completed": ("bolt", {
-        "run_id": "run-8842",
-        "best_model_id": "artifact-8842-2",
-        "best_score": 0.9412,
-        "model": "model-version-8842-2",
-        "duration_ms": 61_250,
-    }),
-    "ml.trial.completed": ("bolt", {
-        "run_id": "run-8842",
-        "trial_id": "cerebros-job-7f3a",
-        "accuracy": 0.9012,
-        "param_count": 1_480_000,
-        "completed_trials": 2,
-        "total_trials": 3,
-    }),
-    "flow.reactor.retry": ("flow", {
-        "reactor": "UserProvisioning",
-        "step": "send_magic_link",
-        "attempt": 2,
-        "reason": "magic_link_send_failed",
-    }),
+    "user.onboarding.complete": (
+        "gate",
+        {
+            "user_id": "0199f2a4-7c1e-7a3b-9d2e-5b8c1f0a6e42",
+            "email": "ada.lovelace@example.org",
+            "vault_id": "0199f2a4-7d03-7c51-8e6f-2a9b4c7d1e08",
+        },
+    ),
+    "ai.upm.snapshot.activated": (
+        "bolt",
+        {
+            "snapshot_id": "upm-snap-2025-10-27-03",
+            "activated_at": NOW,
+            "adapter_count": 4,
+        },
+    ),
+    "ml.run.completed": (
+        "bolt",
+        {
+            "run_id": "run-8842",
+            "best_model_id": "artifact-8842-2",
+            "best_score": 0.9412,
+            "model": "model-version-8842-2",
+            "duration_ms": 61_250,
+        },
+    ),
+    "ml.trial.completed": (
+        "bolt",
+        {
+            "run_id": "run-8842",
+            "trial_id": "cerebros-job-7f3a",
+            "accuracy": 0.9012,
+            "param_count": 1_480_000,
+            "completed_trials": 2,
+            "total_trials": 3,
+        },
+    ),
+    "flow.reactor.retry": (
+        "flow",
+        {
+            "reactor": "UserProvisioning",
+            "step": "send_magic_link",
+            "attempt": 2,
+            "reason": "magic_link_send_failed",
+        },
+    ),
     "reactor.saga.complete": ("flow", {"saga": "UserProvisioning"}),
-    "reactor.saga.fail": ("flow", {
-        "saga": "CerebrosNAS",
-        "failed_step": "await_completion",
-        "reason": "training_deadline_exceeded",
-        "compensated_steps": ["dispatch_training", "create_model_run"],
-    }),
-    "reactor.saga.stuck": ("flow", {
-        "saga": "UPMActivation",
-        "failed_step": "sync_adapters",
-        "reason": "adapter_sync_failed",
-        "failed_compensations": ["activate_snapshot", "deactivate_previous"],
-    }),
-    "audit.event_drop": ("flow", {
-        "dropped_name": "User.Onboarding",
-        "reason": "name_format",
-        "detail": "want two or more [a-z][a-z0-9_]* segments joined by dots",
-    }),
-    "system.storage.fault": ("flow", {
-        "host": 0, "path": "/var/lib/sagaline/journal.sqlite",
-        "reason": "disk full: /var/lib/sagaline has 0 bytes free of 8388608 (less than 1048576)",
-    }),
+    "reactor.saga.fail": (
+        "flow",
+        {
+            "saga": "CerebrosNAS",
+            "failed_step": "await_completion",
+            "reason": "training_deadline_exceeded",
+            "compensated_steps": ["dispatch_training", "create_model_run"],
+        },
+    ),
+    "reactor.saga.stuck": (
+        "flow",
+        {
+            "saga": "UPMActivation",
+            "failed_step": "sync_adapters",
+            "reason": "adapter_sync_failed",
+            "failed_compensations": ["activate_snapshot", "deactivate_previous"],
+        },
+    ),
+    "audit.event_drop": (
+        "flow",
+        {
+            "dropped_name": "User.Onboarding",
+            "reason": "name_format",
+            "detail": "want two or more [a-z][a-z0-9_]* segments joined by dots",
+        },
+    ),
+    "system.storage.fault": (
+        "flow",
+        {
+            "host": 0,
+            "path": "/var/lib/sagaline/journal.sqlite",
+            "reason": "disk full: /var/lib/sagaline has 0 bytes free of 8388608 (less than 1048576)",
+        },
+    ),
     "system.storage.recovered": ("flow", {"host": 0, "path": "/var/lib/sagaline/journal.sqlite", "faulted_s": 12.5}),
 }
 

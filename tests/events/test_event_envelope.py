@@ -52,8 +52,7 @@ def test_an_unregistered_name_gets_version_one_transient_and_no_pipeline():
 
 
 def test_caller_meta_and_priority_override_the_defaults():
-    event = emitted("ml.run.completed", meta={"pipeline": "general", "flags": {"beta": True}},
-                    priority="low")
+    event = emitted("ml.run.completed", meta={"pipeline": "general", "flags": {"beta": True}}, priority="low")
 
     assert event.meta == {"reliability": "persistent", "pipeline": "general", "flags": {"beta": True}}
     assert event.priority == "low"
@@ -104,8 +103,13 @@ def test_a_malformed_correlation_id_is_refused_when_the_event_is_made():
 
 def test_a_module_name_as_source_is_refused_when_the_event_is_made():
     with pytest.raises(EventRejected) as caught:
-        new_event("user.onboarding.complete", "Thunderline.Thunderbolt.Sagas.UserProvisioningSaga",
-                  SAGA_EMISSIONS["user.onboarding.complete"][1], uuid7(), now=NOW)
+        new_event(
+            "user.onboarding.complete",
+            "Thunderline.Thunderbolt.Sagas.UserProvisioningSaga",
+            SAGA_EMISSIONS["user.onboarding.complete"][1],
+            uuid7(),
+            now=NOW,
+        )
 
     assert caught.value.rule is Rule.UNKNOWN_SOURCE
 
@@ -187,8 +191,7 @@ def test_each_saga_event_round_trips_through_the_codec(name):
 
 
 _plain = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )

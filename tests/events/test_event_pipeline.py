@@ -13,21 +13,35 @@ def _event(name, source="block", priority=None, **meta):
 
 # (case, event builder, expected pipeline)
 TABLE = [
-    ("meta.pipeline wins over an ai. name", lambda: _event("ai.tool_result.received", "bolt",
-                                                           pipeline="general"), "general"),
-    ("meta.pipeline wins over a target", lambda: _event("system.x.done", pipeline="realtime",
-                                                        target="link"), "realtime"),
-    ("meta.pipeline wins over critical priority", lambda: _event("system.x.done", "block", "critical",
-                                                                 pipeline="general"), "general"),
+    (
+        "meta.pipeline wins over an ai. name",
+        lambda: _event("ai.tool_result.received", "bolt", pipeline="general"),
+        "general",
+    ),
+    (
+        "meta.pipeline wins over a target",
+        lambda: _event("system.x.done", pipeline="realtime", target="link"),
+        "realtime",
+    ),
+    (
+        "meta.pipeline wins over critical priority",
+        lambda: _event("system.x.done", "block", "critical", pipeline="general"),
+        "general",
+    ),
     ("an ai. name goes realtime", lambda: _event("ai.tool_result.received", "bolt"), "realtime"),
     ("a grid. name goes realtime", lambda: _event("grid.zone.updated", "flow"), "realtime"),
-    ("the family wins over a target", lambda: _event("ai.intent.plan.drafted", "crown", target="bolt"),
-     "realtime"),
+    ("the family wins over a target", lambda: _event("ai.intent.plan.drafted", "crown", target="bolt"), "realtime"),
     ("a targeted event goes cross_domain", lambda: _event("system.x.done", target="link"), "cross_domain"),
-    ("an event with targets goes cross_domain", lambda: _event("system.x.done", targets=["gate", "bolt"]),
-     "cross_domain"),
-    ("a target wins over high priority", lambda: _event("system.x.done", "block", "high", target="link"),
-     "cross_domain"),
+    (
+        "an event with targets goes cross_domain",
+        lambda: _event("system.x.done", targets=["gate", "bolt"]),
+        "cross_domain",
+    ),
+    (
+        "a target wins over high priority",
+        lambda: _event("system.x.done", "block", "high", target="link"),
+        "cross_domain",
+    ),
     ("high priority goes realtime", lambda: _event("system.x.done", "block", "high"), "realtime"),
     ("critical priority goes realtime", lambda: _event("system.x.done", "block", "critical"), "realtime"),
     ("normal priority goes general", lambda: _event("system.x.done"), "general"),

@@ -62,8 +62,9 @@ def scratch_registry(monkeypatch):
 
 
 def _entry(**changes):
-    fields = dict(name="user.profile.updated", version=1, payload=_Note,
-                  sources=frozenset({"gate"}), reliability="transient")
+    fields = dict(
+        name="user.profile.updated", version=1, payload=_Note, sources=frozenset({"gate"}), reliability="transient"
+    )
     fields.update(changes)
     return KnownEvent(**fields)
 

@@ -28,8 +28,9 @@ def test_every_registered_event_has_a_realistic_sample_here():
 def test_the_onboarding_chain_of_one_run_passes_with_one_correlation_id():
     run = uuid7()
     retried = emitted("flow.reactor.retry", run)
-    onboarded = derive(retried, "user.onboarding.complete", "gate",
-                       SAGA_EMISSIONS["user.onboarding.complete"][1], now=NOW)
+    onboarded = derive(
+        retried, "user.onboarding.complete", "gate", SAGA_EMISSIONS["user.onboarding.complete"][1], now=NOW
+    )
     finished = derive(onboarded, "reactor.saga.complete", "flow", {"saga": "UserProvisioning"}, now=NOW)
 
     for event in (retried, onboarded, finished):

@@ -40,14 +40,14 @@ def test_a_single_segment_is_not_a_well_formed_name(segment):
     "name",
     [
         "User.onboarding.complete",  # uppercase
-        "user..complete",            # empty segment
+        "user..complete",  # empty segment
         ".user.complete",
         "user.complete.",
-        "user.9lives",               # segment starts with a digit
-        "user._private",             # segment starts with an underscore
-        "user.on-boarding",          # dash
+        "user.9lives",  # segment starts with a digit
+        "user._private",  # segment starts with an underscore
+        "user.on-boarding",  # dash
         "user.onboarding complete",  # space
-        "user.onboarding\n",         # trailing newline (fullmatch, not match)
+        "user.onboarding\n",  # trailing newline (fullmatch, not match)
         "",
     ],
 )
@@ -111,9 +111,16 @@ def test_registering_a_domain_again_with_its_categories_is_harmless_and_with_oth
     assert categories_by_domain()["gate"] == EVENT_DOMAINS["gate"]
 
 
-@pytest.mark.parametrize(("domain", "categories"), [
-    ("Gate", ("system",)), ("the.gate", ("system",)), ("gate2", ()), ("gate3", ("System",)), ("gate4", ("a..b",)),
-])
+@pytest.mark.parametrize(
+    ("domain", "categories"),
+    [
+        ("Gate", ("system",)),
+        ("the.gate", ("system",)),
+        ("gate2", ()),
+        ("gate3", ("System",)),
+        ("gate4", ("a..b",)),
+    ],
+)
 def test_a_malformed_domain_or_category_is_refused(domain, categories):
     with pytest.raises(EventError):
         register_domain(domain, categories)
@@ -153,7 +160,7 @@ def test_a_domain_may_emit_a_name_under_one_of_its_categories(domain, name, cate
 @pytest.mark.parametrize(
     ("domain", "name"),
     [
-        ("bolt", "ml.runner.started"),      # a prefix of a segment is not a match
+        ("bolt", "ml.runner.started"),  # a prefix of a segment is not a match
         ("bolt", "reactor.saga.complete"),  # the original's choice of domain, refused here
         ("gate", "ml.run.completed"),
         ("link", "user.onboarding.complete"),

@@ -126,8 +126,7 @@ def test_a_dropped_event_too_big_to_carry_whole_keeps_its_envelope_and_says_it_w
     event = _misrouted().model_copy(update={"payload": {"blob": "x" * (MAX_DROPPED_BYTES + 1)}})
     carried = validate(event, "drop", now=NOW).audit_event.payload["event"]
     assert carried["truncated"] is True and "payload" not in carried
-    assert (carried["id"], carried["name"], carried["correlation_id"]) == (event.id, event.name,
-                                                                            event.correlation_id)
+    assert (carried["id"], carried["name"], carried["correlation_id"]) == (event.id, event.name, event.correlation_id)
     assert len(pack_value(carried)) < MAX_DROPPED_BYTES
 
 

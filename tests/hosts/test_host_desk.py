@@ -65,7 +65,7 @@ def test_a_start_with_wait_is_answered_with_the_outcome_as_a_worker_would():
     d, host = desk()
     cid = uuid7()
     d.receive(codec.encode(AdminStartSaga(saga="s", inputs={"k": 1}, correlation_id=cid, wait=True)), CLIENT)
-    (start, ticket), = host.delivered
+    ((start, ticket),) = host.delivered
     assert isinstance(start, StartSaga) and start.correlation_id == cid and start.wait and start.inputs == {"k": 1}
     assert host.posted == [] and ticket.number in host.timers
     host.post(ticket, RunOutcome(correlation_id=cid, saga="s", status="completed", result={"ok": True}))
@@ -91,18 +91,21 @@ def test_a_wait_is_served_too():
     d, host = desk()
     cid = uuid7()
     d.receive(codec.encode(AdminWaitRun(correlation_id=cid)), CLIENT)
-    (wait, ticket), = host.delivered
+    ((wait, ticket),) = host.delivered
     assert isinstance(wait, AwaitRun) and wait.correlation_id == cid
     host.post(ticket, RunOutcome(correlation_id=cid, saga="s", status="failed", error={"message": "no"}))
     assert host.answers()[0].data["status"] == "failed"
 
 
-@pytest.mark.parametrize("payload, code", [
-    (b"\x00not msgpack", "malformed"),
-    (codec.encode(AdminListRuns()), "unsupported"),
-    (codec.encode(AdminStartSaga(saga="s")), "unsupported"),  # no correlation id: it could belong anywhere
-    ("a str", "malformed"),
-])
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        (b"\x00not msgpack", "malformed"),
+        (codec.encode(AdminListRuns()), "unsupported"),
+        (codec.encode(AdminStartSaga(saga="s")), "unsupported"),  # no correlation id: it could belong anywhere
+        ("a str", "malformed"),
+    ],
+)
 def test_what_the_desk_does_not_serve_is_answered_at_once_and_nothing_runs(payload, code):
     d, host = desk()
     d.receive(payload, CLIENT)
@@ -120,7 +123,7 @@ def test_a_request_unanswered_at_its_deadline_gets_timeout_and_a_late_answer_is_
     d, host = desk()
     cid = uuid7()
     d.receive(codec.encode(AdminStartSaga(saga="s", correlation_id=cid, wait=True, timeout_s=2.5)), CLIENT)
-    (_, ticket), = host.delivered
+    ((_, ticket),) = host.delivered
     assert host.timers[ticket.number] == 2.5
     d.expire(ticket.number)
     host.post(ticket, RunOutcome(correlation_id=cid, saga="s", status="completed"))

@@ -39,8 +39,9 @@ class SharedJournal:
 
 
 def _host(journal, member: str, index: int, share: int | None, port: int, now: float = 100.0) -> PartitionLease:
-    return PartitionLease(journal, index, 4, 6.0, member=member, endpoint=("127.0.0.1", port), share=share,
-                          settle_s=30.0, now=now)
+    return PartitionLease(
+        journal, index, 4, 6.0, member=member, endpoint=("127.0.0.1", port), share=share, settle_s=30.0, now=now
+    )
 
 
 def test_a_daemon_takes_its_share_of_free_partitions_and_the_next_daemon_the_rest():
@@ -75,7 +76,7 @@ def test_a_host_that_does_not_hold_its_partition_forwards_to_the_holder_and_answ
     post = lambda address, message: sent.append((address, message))  # noqa: E731
     request = RunStatus(correlation_id=CID)
     assert forward_on(standby, request, "requester", post, from_desk=False)
-    (address, message), = sent
+    ((address, message),) = sent
     assert tcp_endpoint(address) == ("127.0.0.1", 5000)
     assert isinstance(message, Forwarded) and message.request == request and message.reply_to == "requester"
     assert not forward_on(standby, request, "ticket", post, from_desk=True)
@@ -110,7 +111,11 @@ def test_a_daemon_with_another_partition_count_than_the_journals_live_leases_tak
 def test_other_counts_sees_only_live_partition_leases_of_another_count():
     from sagaline.saga.lease import other_counts
 
-    leases = [Lease("partition:0/4", "a", 10.0, 1), Lease("partition:1/2", "b", 10.0, 1),
-              Lease("partition:0/3", "c", 1.0, 1), Lease("other:thing", "d", 10.0, 1)]
+    leases = [
+        Lease("partition:0/4", "a", 10.0, 1),
+        Lease("partition:1/2", "b", 10.0, 1),
+        Lease("partition:0/3", "c", 1.0, 1),
+        Lease("other:thing", "d", 10.0, 1),
+    ]
     assert other_counts(4, leases, now=5.0) == {2} and other_counts(2, leases, now=5.0) == {4}
     assert other_counts(4, leases, now=20.0) == set()

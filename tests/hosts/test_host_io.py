@@ -53,8 +53,10 @@ def _publish(n: int):
 
     cid = uuid7()
     payload = {"saga": "s", "failed_step": None, "reason": "x", "failed_compensations": []}
-    return PublishEvent(headers=Headers(correlation_id=cid, idempotency_key=f"k{n}"),
-                        event=new_event("reactor.saga.stuck", "flow", payload, cid))
+    return PublishEvent(
+        headers=Headers(correlation_id=cid, idempotency_key=f"k{n}"),
+        event=new_event("reactor.saga.stuck", "flow", payload, cid),
+    )
 
 
 def test_several_commands_for_one_actor_leave_as_one_batch_and_other_messages_alone():
@@ -68,7 +70,11 @@ def test_several_commands_for_one_actor_leave_as_one_batch_and_other_messages_al
     outbox.put("other", commands[0])
     assert outbox.flush(now=1.0) is None
     assert [(a, type(m).__name__) for a, m in sent.messages] == [
-        ("flow", "CommandBatch"), ("flow", "AwaitRun"), ("client", "AwaitRun"), ("other", "PublishEvent")]
+        ("flow", "CommandBatch"),
+        ("flow", "AwaitRun"),
+        ("client", "AwaitRun"),
+        ("other", "PublishEvent"),
+    ]
     assert isinstance(sent.messages[0][1], CommandBatch) and sent.messages[0][1].commands == commands
     assert (outbox.envelopes, outbox.items) == (4, 6)
     assert not outbox

@@ -32,13 +32,19 @@ def test_a_fault_and_its_recovery_each_alert_once_in_the_log_telemetry_and_on_th
     finally:
         telemetry.detach("test-storage-guard")
     assert [c.event.name for c in sent] == [FAULT_EVENT, RECOVERED_EVENT]
-    assert sent[0].event.payload == {"host": 3, "path": str(tmp_path / "journal.sqlite"),
-                                     "reason": "disk_full: database or disk is full"}
+    assert sent[0].event.payload == {
+        "host": 3,
+        "path": str(tmp_path / "journal.sqlite"),
+        "reason": "disk_full: database or disk is full",
+    }
     assert sent[1].event.payload["faulted_s"] == 4.5
     assert sent[0].event.correlation_id == sent[1].event.correlation_id
     assert [m["count"] for m, _ in seen] == [1, 0] and seen[0][1]["host"] == 3
-    lines = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()
-             or "is written again" in r.getMessage()]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if "cannot be written" in r.getMessage() or "is written again" in r.getMessage()
+    ]
     assert len(lines) == 2
 
 

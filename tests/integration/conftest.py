@@ -50,8 +50,12 @@ class Databases:
 
     def effects(self) -> dict[str, int]:
         """Rows that a rolled-back run must not leave behind."""
-        return {"users": self.count("gate", "users"), "live_tokens": self.live_tokens(),
-                "vaults": self.count("block", "vaults"), "memberships": self.count("link", "memberships")}
+        return {
+            "users": self.count("gate", "users"),
+            "live_tokens": self.live_tokens(),
+            "vaults": self.count("block", "vaults"),
+            "memberships": self.count("link", "memberships"),
+        }
 
 
 class Running:

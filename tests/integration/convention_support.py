@@ -10,13 +10,27 @@ from sagaline.testing.daemon import DaemonProcess
 
 def convention_config(url: str, bind: str = "127.0.0.1", *, partitions: int, lease_s: float, **cluster: Any) -> dict:
     """A Thunderline daemon's config: its stores on ``url``, its listeners on ``bind``, ``cluster`` as given."""
-    return {"apps": ["thunderline.app:app"], "bind_address": bind, "storage": {"url": url, "synchronous": "NORMAL"},
-            "runs": {"hosts": partitions, "lease_s": lease_s}, "admin": {"workers": 2}, "cluster": cluster}
+    return {
+        "apps": ["thunderline.app:app"],
+        "bind_address": bind,
+        "storage": {"url": url, "synchronous": "NORMAL"},
+        "runs": {"hosts": partitions, "lease_s": lease_s},
+        "admin": {"workers": 2},
+        "cluster": cluster,
+    }
 
 
-def member(directory: Path, leader: DaemonProcess, config: dict, env: dict[str, str] | None = None,
-           leader_bind: str = "127.0.0.2") -> DaemonProcess:
+def member(
+    directory: Path,
+    leader: DaemonProcess,
+    config: dict,
+    env: dict[str, str] | None = None,
+    leader_bind: str = "127.0.0.2",
+) -> DaemonProcess:
     """A member daemon (not started) joining ``leader`` (bound on ``leader_bind``) with its secret."""
-    joined = {**config, "cluster": {**config.get("cluster", {}), "join": f"{leader_bind}:{leader.admin_port}"},
-              "security": {"secret_file": str(leader.data_dir / "secret.key")}}
+    joined = {
+        **config,
+        "cluster": {**config.get("cluster", {}), "join": f"{leader_bind}:{leader.admin_port}"},
+        "security": {"secret_file": str(leader.data_dir / "secret.key")},
+    }
     return DaemonProcess(directory, joined, env=env)

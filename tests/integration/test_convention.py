@@ -54,8 +54,12 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         leader.start()
         # a on 127.0.0.1: this test process joins it (a process's Thespian endpoint binds one address)
         for name, bind in (("a", "127.0.0.1"), ("b", "127.0.0.3")):
-            config = _config(postgres_url, bind, settle_s=600.0,
-                             capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []})
+            config = _config(
+                postgres_url,
+                bind,
+                settle_s=600.0,
+                capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []},
+            )
             members.append(member(tmp_path / name, leader, config, env=env).start())
         a, b = members
         owners = wait_until(lambda: len(o := _owners(journal)) == PARTITIONS and o, timeout=30)
@@ -74,8 +78,9 @@ def test_runs_spread_over_two_members_and_a_killed_members_runs_finish_on_the_ot
         os.kill(b.process.pid, signal.SIGKILL)
         kill_all(b.info.tag)
         killed_at = time.monotonic()
-        after = wait_until(lambda: (o := _owners(journal)) and b_name not in o.values() and o,
-                           timeout=4 * LEASE_S, interval=0.02)
+        after = wait_until(
+            lambda: (o := _owners(journal)) and b_name not in o.values() and o, timeout=4 * LEASE_S, interval=0.02
+        )
         took_over_s = time.monotonic() - killed_at
         outcomes = {cid: client.wait(cid, timeout=90).status for cid in started}
     finally:

@@ -41,12 +41,15 @@ def _lost_lines(leader: DaemonProcess) -> list[tuple[float, str, int]]:
         text = (leader.data_dir / "logs" / "actors.log").read_text()
     except OSError:
         return []
-    return [(datetime.strptime(at, "%Y-%m-%d %H:%M:%S,%f").timestamp(), name, int(count))
-            for at, name, count in _LOST.findall(text)]
+    return [
+        (datetime.strptime(at, "%Y-%m-%d %H:%M:%S,%f").timestamp(), name, int(count))
+        for at, name, count in _LOST.findall(text)
+    ]
 
 
 def test_a_killed_members_partitions_are_taken_over_once_the_leader_hears_it_is_lost_not_after_the_lease(
-        tmp_path: Path, postgres_url):
+    tmp_path: Path, postgres_url
+):
     marker = str(uuid.uuid4())
     env = {MARKER: marker}
     journal, db = JournalView(tmp_path, postgres_url), Databases(tmp_path, postgres_url)
@@ -58,8 +61,12 @@ def test_a_killed_members_partitions_are_taken_over_once_the_leader_hears_it_is_
     try:
         leader.start()
         for name, bind in (("a", "127.0.0.1"), ("b", "127.0.0.3")):
-            config = _config(postgres_url, bind, settle_s=600.0,
-                             capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []})
+            config = _config(
+                postgres_url,
+                bind,
+                settle_s=600.0,
+                capabilities={"saga_host": True, "cores": PARTITIONS // 2, "domains": []},
+            )
             members.append(member(tmp_path / name, leader, config, env=env).start())
         a, b = members
         names = {f"{os.uname().nodename}:{m.admin_port}": m for m in members}
@@ -70,15 +77,15 @@ def test_a_killed_members_partitions_are_taken_over_once_the_leader_hears_it_is_
         before = cli.json("members")
         client = Client(leader.data_dir, address=f"127.0.0.1:{a.admin_port}")
         started = [client.start(SAGA, {"email": f"u{i}@example.com"}).correlation_id for i in range(8)]
-        on_b = [cid for cid in started
-                if owners[f"partition:{partition_of(cid, PARTITIONS)}/{PARTITIONS}"] == b_name]
+        on_b = [cid for cid in started if owners[f"partition:{partition_of(cid, PARTITIONS)}/{PARTITIONS}"] == b_name]
         assert on_b  # some runs are b's, waiting on the slow block domain when it dies
         time.sleep(0.3)
         os.kill(b.process.pid, signal.SIGKILL)
         kill_all(b.info.tag)
         killed_at, killed_wall = time.monotonic(), time.time()
-        after = wait_until(lambda: (o := _owners(journal)) and b_name not in o.values() and o,
-                           timeout=LEASE_S, interval=0.05)
+        after = wait_until(
+            lambda: (o := _owners(journal)) and b_name not in o.values() and o, timeout=LEASE_S, interval=0.05
+        )
         took_over_s = time.monotonic() - killed_at
         outcomes = {cid: client.wait(cid, timeout=60).status for cid in started}
         lost = wait_until(lambda: _lost_lines(leader), timeout=5)
@@ -89,8 +96,10 @@ def test_a_killed_members_partitions_are_taken_over_once_the_leader_hears_it_is_
         results = [daemon.stop(timeout=30) for daemon in [*members, leader]]
         left = sweep(marker)
     detected_s = lost[0][0] - killed_wall
-    print(f"b lost after {detected_s:.2f} s (heartbeat {HEARTBEAT_S} s), its partitions taken over in "
-          f"{took_over_s:.2f} s (lease {LEASE_S} s)")
+    print(
+        f"b lost after {detected_s:.2f} s (heartbeat {HEARTBEAT_S} s), its partitions taken over in "
+        f"{took_over_s:.2f} s (lease {LEASE_S} s)"
+    )
     assert [m["capabilities"]["member"] for m in before["members"]].count(b_name) == 1
     assert [(name, count) for _, name, count in lost] == [(b_name, PARTITIONS // 2)]
     assert 0 < detected_s < 5 * HEARTBEAT_S + 1

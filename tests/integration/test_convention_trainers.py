@@ -24,8 +24,14 @@ from tests.support.tree import wait_until
 from thunderline.actors.bridge import SILENT_S
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(300)]
-SPACE = {"hidden_layers": [1], "widths": [4, 6, 8, 10], "activations": ["relu"], "learning_rates": [0.01],
-         "batch_sizes": [128], "epochs": 2}
+SPACE = {
+    "hidden_layers": [1],
+    "widths": [4, 6, 8, 10],
+    "activations": ["relu"],
+    "learning_rates": [0.01],
+    "batch_sizes": [128],
+    "epochs": 2,
+}
 TRIALS = 4
 
 
@@ -44,28 +50,41 @@ def test_one_nas_runs_trials_are_trained_on_both_trainer_members_and_it_complete
     try:
         leader.start()
         for name, bind in (("a", "127.0.0.2"), ("b", "127.0.0.3")):
-            config = convention_config(postgres_url, bind, **settings,
-                                       capabilities={"trainer": True, "saga_host": False, "domains": []})
+            config = convention_config(
+                postgres_url, bind, **settings, capabilities={"trainer": True, "saga_host": False, "domains": []}
+            )
             members.append(member(tmp_path / name, leader, config, env=env, leader_bind="127.0.0.1").start())
         cli = CliRunner(leader)
         seen = cli.json("members")
-        out = cli.json("sagas", "start", "cerebros_nas", "dataset_id=digits", f"search_space:={json.dumps(SPACE)}",
-                       f"max_trials:={TRIALS}", "--wait", "--timeout", "240", timeout=280)
+        out = cli.json(
+            "sagas",
+            "start",
+            "cerebros_nas",
+            "dataset_id=digits",
+            f"search_space:={json.dumps(SPACE)}",
+            f"max_trials:={TRIALS}",
+            "--wait",
+            "--timeout",
+            "240",
+            timeout=280,
+        )
         runs = cli.json("app", "run", "list_model_runs")["reply"]["runs"]
         run = next(r for r in runs if r["correlation_id"] == out["correlation_id"])
         trials = cli.json("app", "run", "list_trials", f"run_id={run['run_id']}")["reply"]["trials"]
         with Client(leader.data_dir) as client:  # one long trial, its trainer killed mid-training
             long = {**SPACE, "widths": [64], "epochs": 100_000}
-            cid = client.start("cerebros_nas", {"dataset_id": "digits", "search_space": long, "max_trials": 1,
-                                                "seed": 3}).correlation_id
+            cid = client.start(
+                "cerebros_nas", {"dataset_id": "digits", "search_space": long, "max_trials": 1, "seed": 3}
+            ).correlation_id
             victim = wait_until(lambda: _running(cli, cid), timeout=60, interval=0.5)
             os.kill(victim["pid"], signal.SIGKILL)
             killed_at = time.monotonic()
             killed = client.wait(cid, timeout=60)
             noticed_s = time.monotonic() - killed_at
             # the same with the trainer's whole member gone: nobody relays an exit
-            cid2 = client.start("cerebros_nas", {"dataset_id": "digits", "search_space": long, "max_trials": 1,
-                                                 "seed": 4}).correlation_id
+            cid2 = client.start(
+                "cerebros_nas", {"dataset_id": "digits", "search_space": long, "max_trials": 1, "seed": 4}
+            ).correlation_id
             victim = wait_until(lambda: _running(cli, cid2), timeout=60, interval=0.5)
             host = next(m for m in members if f":{m.admin_port})" in victim["member"])
             os.kill(host.process.pid, signal.SIGKILL)
@@ -73,11 +92,13 @@ def test_one_nas_runs_trials_are_trained_on_both_trainer_members_and_it_complete
             gone_at = time.monotonic()
             vanished = client.wait(cid2, timeout=60)
             vanished_s = time.monotonic() - gone_at
-        gone_run = next(r for r in cli.json("app", "run", "list_model_runs")["reply"]["runs"]
-                        if r["correlation_id"] == cid2)
+        gone_run = next(
+            r for r in cli.json("app", "run", "list_model_runs")["reply"]["runs"] if r["correlation_id"] == cid2
+        )
         gone = cli.json("app", "run", "list_trials", f"run_id={gone_run['run_id']}")["reply"]["trials"]
-        killed_run = next(r for r in cli.json("app", "run", "list_model_runs")["reply"]["runs"]
-                          if r["correlation_id"] == cid)
+        killed_run = next(
+            r for r in cli.json("app", "run", "list_model_runs")["reply"]["runs"] if r["correlation_id"] == cid
+        )
         lost = cli.json("app", "run", "list_trials", f"run_id={killed_run['run_id']}")["reply"]["trials"]
     finally:
         for daemon in [*members, leader]:

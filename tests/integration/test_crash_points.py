@@ -34,8 +34,13 @@ NOTHING = {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 0}
 def _halted_life(tmp_path, storage_url, rule: dict, faults: dict | None = None) -> tuple[Life, str]:
     """A life whose journal freezes at ``rule``; one run started and driven to that point."""
     marker = tmp_path / "halted"
-    life = Life(tmp_path / "data", tmp_path / "logs1", storage_url=storage_url, faults=faults or {},
-                halt_at={**rule, "action": "freeze", "marker": str(marker)})
+    life = Life(
+        tmp_path / "data",
+        tmp_path / "logs1",
+        storage_url=storage_url,
+        faults=faults or {},
+        halt_at={**rule, "action": "freeze", "marker": str(marker)},
+    )
     cid = uuid7()
     life.client.start(SAGA, {"email": "ada@example.com"}, correlation_id=cid)
     wait_until(marker.exists, timeout=30)
@@ -64,11 +69,9 @@ def test_killed_after_the_journal_write_before_the_effect_the_run_resends_and_co
     assert journal.statuses() == {cid: "completed"}
 
 
-def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_the_first_answer(
-        tmp_path, storage_url):
+def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_the_first_answer(tmp_path, storage_url):
     with crash_marker():
-        life, cid = _halted_life(tmp_path, storage_url,
-                                 {"when": "before", "step": "provision_vault", "outcome": "ok"})
+        life, cid = _halted_life(tmp_path, storage_url, {"when": "before", "step": "provision_vault", "outcome": "ok"})
         db, journal = Databases(tmp_path / "data", storage_url), JournalView(tmp_path / "data", storage_url)
         [(vault_id, key)] = db.rows("block", "SELECT id, created_by_key FROM vaults")  # the effect happened
         assert "provision_vault:run:ok" not in journal.events(cid)  # its answer was never recorded
@@ -85,8 +88,9 @@ def test_killed_after_the_effect_before_its_answer_is_recorded_the_resend_gets_t
 def test_killed_mid_rollback_the_run_keeps_rolling_back_and_leaves_nothing(tmp_path, storage_url):
     faults = {"link": [{"command": "JoinCommunity", "code": "community_full"}]}
     with crash_marker():
-        life, cid = _halted_life(tmp_path, storage_url, {"when": "after", "step": "provision_vault", "kind": "undo",
-                                            "outcome": "ok"}, faults)
+        life, cid = _halted_life(
+            tmp_path, storage_url, {"when": "after", "step": "provision_vault", "kind": "undo", "outcome": "ok"}, faults
+        )
         db, journal = Databases(tmp_path / "data", storage_url), JournalView(tmp_path / "data", storage_url)
         assert (db.count("block", "vaults"), db.count("gate", "users")) == (0, 1)  # half undone
         life.kill()
@@ -131,7 +135,8 @@ def test_a_saga_actor_killed_mid_run_is_respawned_from_the_journal(tmp_path, sto
 
 
 def test_a_saga_host_killed_with_100_runs_in_flight_recovers_them_all_and_the_other_host_never_notices(
-        tmp_path, storage_url):
+    tmp_path, storage_url
+):
     import os
     import signal
 

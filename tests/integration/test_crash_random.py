@@ -44,20 +44,36 @@ from tests.integration.crash.support import (
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(420)]
 KILLS = 20  # on each backend (measured: ~85 s on SQLite, ~60 s on PostgreSQL here)
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = {"completed": {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1},
-            "failed": {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 0},
-            "stuck": {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 1}}
+EXPECTED = {
+    "completed": {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1},
+    "failed": {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 0},
+    "stuck": {"users": 0, "live_tokens": 0, "vaults": 0, "memberships": 1},
+}
 
 
 def _driver(tmp_path: Path, life: int, mode: str, seed: int, storage_url: str | None) -> subprocess.Popen:
     log = open(tmp_path / "state" / f"driver-{life}.log", "wb")  # noqa: SIM115 (the driver process writes to it)
-    command = [sys.executable, "-m", "tests.integration.crash.driver", "--data", str(tmp_path / "data"),
-               "--state", str(tmp_path / "state"), "--life", str(life), "--mode", mode, "--seed", str(seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.integration.crash.driver",
+        "--data",
+        str(tmp_path / "data"),
+        "--state",
+        str(tmp_path / "state"),
+        "--life",
+        str(life),
+        "--mode",
+        mode,
+        "--seed",
+        str(seed),
+    ]
     if storage_url is not None:
         command += ["--storage-url", storage_url]
     with log:
-        return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                close_fds=True, start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True, start_new_session=True
+        )
 
 
 def _kill_life(tmp_path: Path, life: int, proc: subprocess.Popen, rng: random.Random, marker: str) -> str:
@@ -86,8 +102,10 @@ def test_twenty_random_sigkills_of_the_daemon_lose_no_run_and_double_no_effect(t
     kills = KILLS
     (tmp_path / "state").mkdir()
     with crash_marker() as marker:
-        phases = [_kill_life(tmp_path, life, _driver(tmp_path, life, "run", seed + life, storage_url), rng, marker)
-                  for life in range(kills)]
+        phases = [
+            _kill_life(tmp_path, life, _driver(tmp_path, life, "run", seed + life, storage_url), rng, marker)
+            for life in range(kills)
+        ]
         settle = _driver(tmp_path, kills, "settle", seed, storage_url)
         assert settle.wait(240) == 0, (tmp_path / "state" / f"driver-{kills}.log").read_text()[-3000:]
     _check(tmp_path, storage_url, f"seed {seed}, kills {phases}")
@@ -103,8 +121,11 @@ def _check(tmp_path: Path, storage_url: str | None, context: str) -> None:
     assert accepted <= statuses.keys(), (context, "acknowledged starts missing from the journal")
     assert {c: o["status"] for c, o in outcomes.items() if c in statuses} == statuses, context
     assert {o["status"] for c, o in outcomes.items() if c not in statuses} <= {"absent"}, context
-    wrong = {cid: (status, effect_counts(db, cid)) for cid, status in statuses.items()
-             if effect_counts(db, cid) != EXPECTED[status]}
+    wrong = {
+        cid: (status, effect_counts(db, cid))
+        for cid, status in statuses.items()
+        if effect_counts(db, cid) != EXPECTED[status]
+    }
     assert wrong == {}, context
     never = [c for c in outcomes if c not in statuses and any(effect_counts(db, c).values())]
     assert never == [], (context, "a run that never began left effects")

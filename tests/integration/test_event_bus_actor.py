@@ -25,13 +25,10 @@ def test_a_malformed_pattern_is_answered_with_an_error_and_the_bus_keeps_serving
     flow = _flow(t)
     assert isinstance(t.handle.ask(flow, SubscribeEvents(pattern="..bad.."), 5), FlowError)
     probe = start_probe(t.handle)
-    assert isinstance(t.handle.ask(flow, SubscribeEvents(pattern="user.#", subscriber=probe), 5),
-                      EventsSubscribed)
+    assert isinstance(t.handle.ask(flow, SubscribeEvents(pattern="user.#", subscriber=probe), 5), EventsSubscribed)
     cid = uuid7()
-    event = new_event("user.onboarding.complete", "gate",
-                      {"user_id": "u", "email": "a@b.c", "vault_id": "v"}, cid)
-    reply = t.handle.ask(flow, PublishEvent(headers=Headers(correlation_id=cid, idempotency_key="e1"),
-                                            event=event), 5)
+    event = new_event("user.onboarding.complete", "gate", {"user_id": "u", "email": "a@b.c", "vault_id": "v"}, cid)
+    reply = t.handle.ask(flow, PublishEvent(headers=Headers(correlation_id=cid, idempotency_key="e1"), event=event), 5)
     assert isinstance(reply, EventPublished) and reply.accepted and reply.stored and reply.delivered == 1
     assert wait_until(lambda: events(t.handle, probe, "event")) == [("user.onboarding.complete", "user.#")]
     page = t.handle.ask(flow, TailEvents(limit=5), 5)

@@ -38,12 +38,35 @@ EVERYTHING = {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}
 
 def _first_system(tmp_path: Path, url: str, marker: str) -> subprocess.Popen:
     """The crash driver streaming runs (no faults) with leases, marked so a sweep finds all its processes."""
-    command = [sys.executable, "-m", "tests.integration.crash.driver", "--data", str(tmp_path / "a"),
-               "--state", str(tmp_path / "state"), "--life", "0", "--mode", "run", "--storage-url", url,
-               "--lease-s", str(LEASE_S), "--no-faults"]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.integration.crash.driver",
+        "--data",
+        str(tmp_path / "a"),
+        "--state",
+        str(tmp_path / "state"),
+        "--life",
+        "0",
+        "--mode",
+        "run",
+        "--storage-url",
+        url,
+        "--lease-s",
+        str(LEASE_S),
+        "--no-faults",
+    ]
     with open(tmp_path / "state" / "driver.log", "wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
-                                start_new_session=True, env={**os.environ, MARKER: marker})
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            close_fds=True,
+            start_new_session=True,
+            env={**os.environ, MARKER: marker},
+        )
 
 
 def _owners(journal: JournalView) -> dict[str, str]:
@@ -70,13 +93,18 @@ def test_a_standby_system_takes_over_a_killed_systems_runs_within_twice_the_leas
         kill_groups(first.pid, info["admin_pid"])
         killed_at = time.monotonic()
         sweep(marker)
-        after = wait_until(lambda: (o := _owners(journal)) and set(o.values()).isdisjoint(before.values()) and o,
-                           timeout=4 * LEASE_S, interval=0.02)
+        after = wait_until(
+            lambda: (o := _owners(journal)) and set(o.values()).isdisjoint(before.values()) and o,
+            timeout=4 * LEASE_S,
+            interval=0.02,
+        )
         took_over_s = time.monotonic() - killed_at
         started = list(dict.fromkeys((state / "started.log").read_text().split()))
         outcomes = {cid: _outcome(second, cid) for cid in started}
-        stats = [second.handle.ask(c.address, GetHostStats(), 10)
-                 for c in children(second.handle, second.tree.sagas).values()]
+        stats = [
+            second.handle.ask(c.address, GetHostStats(), 10)
+            for c in children(second.handle, second.tree.sagas).values()
+        ]
     finally:
         kill_groups(first.pid)
         sweep(marker)
@@ -103,8 +131,9 @@ def _outcome(life: Life, cid: str) -> str:
         return "absent"
 
 
-def test_a_system_stopped_cleanly_releases_its_partitions_so_the_standby_takes_over_without_waiting(tmp_path,
-                                                                                                      postgres_url):
+def test_a_system_stopped_cleanly_releases_its_partitions_so_the_standby_takes_over_without_waiting(
+    tmp_path, postgres_url
+):
     long_lease = 60.0
     journal = JournalView(tmp_path / "a", postgres_url)
     first = Life(tmp_path / "a", tmp_path / "logs-a", storage_url=postgres_url, lease_s=long_lease, hosts=2)

@@ -20,8 +20,12 @@ def _ask(t, message, timeout: float = 10.0):
 
 
 def test_retry_compensation_rolls_a_stuck_run_back_again_until_it_ends_failed(make_tree):
-    t = make_tree(faults={"block": [{"command": "ProvisionVault", "code": "vault_quota_exceeded"}],
-                          "link": [{"command": "LeaveCommunity", "code": "community_locked", "times": 1}]})
+    t = make_tree(
+        faults={
+            "block": [{"command": "ProvisionVault", "code": "vault_quota_exceeded"}],
+            "link": [{"command": "LeaveCommunity", "code": "community_locked", "times": 1}],
+        }
+    )
     stuck = t.client.run(SAGA, {"email": "ada@example.com"})
     assert stuck.status == "stuck" and effect_counts(t.db, stuck.correlation_id)["memberships"] == 1
     answer = _ask(t, RetryCompensation(correlation_id=stuck.correlation_id))
@@ -79,14 +83,22 @@ def _rolled_back():
     """A UserProvisioning run (pure) that failed at provision_vault and was rolled back."""
     executor = Executor(definition(SAGA))
     state, _ = executor.start(uuid7(), {"email": "a@b.co"}, 0.0)
-    values = {"validate_email": "a@b.co", "generate_token": {"token": "t"}, "send_magic_link": {},
-              "create_user": {"user_id": "u"}, "create_default_community": {"m": 1}}
+    values = {
+        "validate_email": "a@b.co",
+        "generate_token": {"token": "t"},
+        "send_magic_link": {},
+        "create_user": {"user_id": "u"},
+        "create_default_community": {"m": 1},
+    }
     for step in ("validate_email", "generate_token", "send_magic_link", "create_user", "create_default_community"):
-        state, _ = executor.transition(state, InvocationResult(step, "run", state.steps[step].inflight,
-                                                               Ok(values[step])), 1.0)
-    state, _ = executor.transition(state, InvocationResult("provision_vault", "run",
-                                                           state.steps["provision_vault"].inflight,
-                                                           Fail(StepError("quota"))), 2.0)
+        state, _ = executor.transition(
+            state, InvocationResult(step, "run", state.steps[step].inflight, Ok(values[step])), 1.0
+        )
+    state, _ = executor.transition(
+        state,
+        InvocationResult("provision_vault", "run", state.steps["provision_vault"].inflight, Fail(StepError("quota"))),
+        2.0,
+    )
     while not state.terminal:  # the failing step's compensation, then the undos, all succeed
         step = next(s for s in state.steps.values() if s.status in ("compensating", "undoing"))
         kind = "compensate" if step.status == "compensating" else "undo"
@@ -112,8 +124,12 @@ def _halted_history():
     executor, cid = Executor(definition(SAGA)), uuid7()
     state, _ = executor.start(cid, {"email": "ada@example.com"}, 1.0)
     writes = [Begin(StartSaga(saga=SAGA, inputs={"email": "ada@example.com"}, correlation_id=cid), 1, 1.0)]
-    answers = [("validate_email", Ok("ada@example.com")), ("generate_token", Ok({"token": "t", "email": "x"})),
-               ("send_magic_link", Ok({})), ("create_user", Halt("gate in maintenance"))]
+    answers = [
+        ("validate_email", Ok("ada@example.com")),
+        ("generate_token", Ok({"token": "t", "email": "x"})),
+        ("send_magic_link", Ok({})),
+        ("create_user", Halt("gate in maintenance")),
+    ]
     for seq, (step, outcome) in enumerate(answers, 1):
         event = InvocationResult(step, "run", state.steps[step].inflight, outcome)
         state, _ = executor.transition(state, event, 1.0 + seq)
@@ -145,6 +161,7 @@ def test_resume_of_a_halted_run_continues_it_in_place_at_its_pending_steps(tmp_p
 
 def test_operator_actions_need_the_durable_journal(make_tree):
     from sagaline.messages.saga import SagaRefused
+
     t = make_tree(journal="memory")
     assert isinstance(_ask(t, ListRuns()), SagaRefused)
     answer = _ask(t, ResumeRun(correlation_id=uuid7()))

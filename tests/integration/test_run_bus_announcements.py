@@ -32,9 +32,12 @@ def test_a_failed_run_announces_reactor_saga_fail_with_the_steps_it_undid(make_t
     assert out.status == "failed"
     [event] = wait_until(lambda: tail(t, out.correlation_id, "reactor.saga."), timeout=2)
     assert event.name == "reactor.saga.fail"
-    assert event.payload == {"saga": SAGA, "failed_step": "create_default_community",
-                             "reason": "community_join_failed",
-                             "compensated_steps": ["provision_vault", "create_user", "generate_token"]}
+    assert event.payload == {
+        "saga": SAGA,
+        "failed_step": "create_default_community",
+        "reason": "community_join_failed",
+        "compensated_steps": ["provision_vault", "create_user", "generate_token"],
+    }
 
 
 def test_a_retried_step_is_announced_as_flow_reactor_retry(make_tree):

@@ -29,7 +29,8 @@ def _tree(handle, tmp_path, **options):
 
 
 def test_a_run_whose_code_crashes_is_rebuilt_from_the_journal_and_the_other_runs_never_notice(
-        actor_system, tmp_path, crash_dir):
+    actor_system, tmp_path, crash_dir
+):
     tree, client = _tree(actor_system, tmp_path)
     crashed, calm = uuid7(), [uuid7() for _ in range(6)]
     (crash_dir / crashed).write_text("2")  # it dies twice, then its step succeeds
@@ -63,7 +64,8 @@ def test_a_correlation_id_names_one_run_a_second_saga_under_it_is_refused_naming
 
 
 def test_requests_about_a_run_go_to_the_host_of_its_partition_and_its_registry_key_is_found_through_the_registry(
-        actor_system, tmp_path):
+    actor_system, tmp_path
+):
     tree, client = _tree(actor_system, tmp_path, isolation="hosted")
     ids = [uuid7() for _ in range(8)]
     for cid in ids:
@@ -79,8 +81,7 @@ def test_requests_about_a_run_go_to_the_host_of_its_partition_and_its_registry_k
 
 
 @pytest.mark.multiproc  # in-process, every ask runs the runs to their end: none stays in flight to look at
-def test_a_running_run_is_registered_under_its_correlation_id_in_its_hosts_partition(multiproc_actor_system,
-                                                                                      tmp_path):
+def test_a_running_run_is_registered_under_its_correlation_id_in_its_hosts_partition(multiproc_actor_system, tmp_path):
     from thunderline.testing import tree_config
 
     actor_system = multiproc_actor_system
@@ -98,7 +99,8 @@ def test_a_running_run_is_registered_under_its_correlation_id_in_its_hosts_parti
 
 
 def test_a_saga_declared_process_runs_each_run_in_a_process_of_its_own_beside_hosted_runs(
-        multiproc_actor_system, tmp_path):
+    multiproc_actor_system, tmp_path
+):
     tree, client = _tree(multiproc_actor_system, tmp_path)
     hosts = {row.pid for row in multiproc_actor_system.ask(tree.sagas, WhichChildren(), 10).children}
     apart = [client.run("apart", {"label": str(i)}, timeout=30) for i in range(2)]
@@ -106,8 +108,10 @@ def test_a_saga_declared_process_runs_each_run_in_a_process_of_its_own_beside_ho
     pids = {o.result["easy"]["pid"] for o in apart}
     assert len(pids) == 2 and not pids & hosts  # each run had its own process, none of them a host
     assert client.run("calm", {"label": "x"}, timeout=30).status == "completed"
-    stats = [multiproc_actor_system.ask(row.address, GetHostStats(), 10)
-             for row in multiproc_actor_system.ask(tree.sagas, WhichChildren(), 10).children]
+    stats = [
+        multiproc_actor_system.ask(row.address, GetHostStats(), 10)
+        for row in multiproc_actor_system.ask(tree.sagas, WhichChildren(), 10).children
+    ]
     assert sum(s.process_runs for s in stats) == 0  # their processes ended with them
 
 
@@ -121,8 +125,9 @@ def test_an_unknown_isolation_is_refused_when_the_saga_is_built():
 
 
 @pytest.mark.multiproc
-def test_a_killed_host_rebuilds_every_waiting_run_even_more_runs_than_it_rebuilds_at_once(multiproc_actor_system,
-                                                                                           tmp_path):
+def test_a_killed_host_rebuilds_every_waiting_run_even_more_runs_than_it_rebuilds_at_once(
+    multiproc_actor_system, tmp_path
+):
     import os
     import signal
 
@@ -130,8 +135,9 @@ def test_a_killed_host_rebuilds_every_waiting_run_even_more_runs_than_it_rebuild
     from tests.support.tree import children, wait_until
 
     handle = multiproc_actor_system
-    config = TreeConfig(data_dir=tmp_path / "data", apps=("tests.support.holding_app:app",), hosts=1,
-                        recovery_concurrency=2)
+    config = TreeConfig(
+        data_dir=tmp_path / "data", apps=("tests.support.holding_app:app",), hosts=1, recovery_concurrency=2
+    )
     tree = start_tree(handle, config)
     client = SagaClient(handle, tree.sagas)
     hold = handle.ask(tree.registry, Lookup(key="domain:hold"), 10).entries[0].holder

@@ -24,11 +24,28 @@ SAGA = "user_provisioning"
 JOIN_FAILS = {"link": [{"command": "JoinCommunity"}]}
 #: What a run whose community join fails must show: each step it ran, its compensation, the
 #: undo of every completed step with an effect, and each command a domain actor handled for them.
-SAGA_SPANS = {"step validate_email", "step generate_token", "step send_magic_link", "step create_user",
-              "step provision_vault", "step create_default_community", "compensate create_default_community",
-              "undo provision_vault", "undo create_user", "undo generate_token"}
-COMMAND_SPANS = {"gate IssueToken", "gate SendMagicLink", "gate CreateUser", "block ProvisionVault",
-                 "link JoinCommunity", "block DeprovisionVault", "gate DeleteUser", "gate RevokeToken"}
+SAGA_SPANS = {
+    "step validate_email",
+    "step generate_token",
+    "step send_magic_link",
+    "step create_user",
+    "step provision_vault",
+    "step create_default_community",
+    "compensate create_default_community",
+    "undo provision_vault",
+    "undo create_user",
+    "undo generate_token",
+}
+COMMAND_SPANS = {
+    "gate IssueToken",
+    "gate SendMagicLink",
+    "gate CreateUser",
+    "block ProvisionVault",
+    "link JoinCommunity",
+    "block DeprovisionVault",
+    "gate DeleteUser",
+    "gate RevokeToken",
+}
 
 
 def check_one_trace(spans: list[dict], cid: str) -> dict[str, dict]:
@@ -50,8 +67,11 @@ def check_one_trace(spans: list[dict], cid: str) -> dict[str, dict]:
         elif s["name"] == "flow PublishEvent" and s["parent_span_id"] == root_id:
             pass  # the run's own announcement of how it ended (reactor.saga.*), published by the run itself
         else:
-            assert s is root or by_id(spans, s["parent_span_id"])["name"].split(" ")[0] in ("step", "compensate",
-                                                                                           "undo")
+            assert s is root or by_id(spans, s["parent_span_id"])["name"].split(" ")[0] in (
+                "step",
+                "compensate",
+                "undo",
+            )
     return {s["name"]: s for s in sorted(spans, key=lambda s: s["start_ns"])}
 
 
@@ -81,35 +101,52 @@ def in_memory():
 
 
 def test_in_process_a_failed_run_is_one_trace_with_every_step_compensation_and_command(
-        simple_actor_system, tmp_path, in_memory):
+    simple_actor_system, tmp_path, in_memory
+):
     exporter, reader = in_memory
     tree = start_tree(simple_actor_system, tree_config(tmp_path / "data", faults=JOIN_FAILS))
-    outcome = SagaClient(simple_actor_system, tree.sagas).run(SAGA, {"email": "ada@example.com"},
-                                                              correlation_id=uuid7())
+    outcome = SagaClient(simple_actor_system, tree.sagas).run(
+        SAGA, {"email": "ada@example.com"}, correlation_id=uuid7()
+    )
     assert outcome.status == "failed"
-    spans = [span_record(s) for s in exporter.get_finished_spans()
-             if format(s.context.trace_id, "032x") == trace_id_for(outcome.correlation_id)]
+    spans = [
+        span_record(s)
+        for s in exporter.get_finished_spans()
+        if format(s.context.trace_id, "032x") == trace_id_for(outcome.correlation_id)
+    ]
     check_failed_run(spans, outcome.correlation_id)
-    started = [p.value for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics
-               for m in sm.metrics if m.name == "sagaline.saga.runs.started" for p in m.data.data_points]
+    started = [
+        p.value
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "sagaline.saga.runs.started"
+        for p in m.data.data_points
+    ]
     assert started == [1]
 
 
 def test_in_process_a_completed_run_has_every_step_ok_and_the_bus_publish_under_its_step(
-        simple_actor_system, tmp_path, in_memory):
+    simple_actor_system, tmp_path, in_memory
+):
     exporter, _ = in_memory
     tree = start_tree(simple_actor_system, tree_config(tmp_path / "data"))
     outcome = SagaClient(simple_actor_system, tree.sagas).run(SAGA, {"email": "bob@example.com"})
     assert outcome.status == "completed"
-    spans = [span_record(s) for s in exporter.get_finished_spans()
-             if format(s.context.trace_id, "032x") == trace_id_for(outcome.correlation_id)]
+    spans = [
+        span_record(s)
+        for s in exporter.get_finished_spans()
+        if format(s.context.trace_id, "032x") == trace_id_for(outcome.correlation_id)
+    ]
     named = check_one_trace(spans, outcome.correlation_id)
     steps = [s for s in spans if s["name"].startswith("step ")]
     assert len(steps) == 7 and all(s["status"] == "ok" for s in steps)
     assert not any(s["name"].startswith(("undo ", "compensate ")) for s in spans)
     publishes = sorted((s for s in spans if s["name"] == "flow PublishEvent"), key=lambda s: s["start_ns"])
-    assert [by_id(spans, p["parent_span_id"])["name"] for p in publishes] == \
-        ["step emit_onboarding_event", f"saga {SAGA}"]  # the step's event, then the run's announcement
+    assert [by_id(spans, p["parent_span_id"])["name"] for p in publishes] == [
+        "step emit_onboarding_event",
+        f"saga {SAGA}",
+    ]  # the step's event, then the run's announcement
     assert named[f"saga {SAGA}"]["status"] == "ok"
 
 
@@ -132,13 +169,16 @@ def test_on_multiproc_a_run_is_one_trace_across_processes_flushed_before_they_ex
     failed = client.run(SAGA, {"email": "ada@example.com"}, correlation_id=uuid7(), timeout=60)
     assert failed.status == "failed"
     cid = failed.correlation_id
-    loaded = wait_until(lambda: (lambda s: s if {x.name for x in s} >= SAGA_SPANS | COMMAND_SPANS else None)(
-        load_trace(directory, cid)), timeout=30)
+    loaded = wait_until(
+        lambda: (lambda s: s if {x.name for x in s} >= SAGA_SPANS | COMMAND_SPANS else None)(
+            load_trace(directory, cid)
+        ),
+        timeout=30,
+    )
     raw = [dict(r.__dict__) for r in loaded]
     named = check_failed_run(raw, cid)
     saga_pid = named[f"saga {SAGA}"]["pid"]
-    assert all(s["pid"] == saga_pid for s in raw if s["name"].split(" ")[0] in ("saga", "step", "compensate",
-                                                                                "undo"))
+    assert all(s["pid"] == saga_pid for s in raw if s["name"].split(" ")[0] in ("saga", "step", "compensate", "undo"))
     domain_pids = {named[n]["pid"] for n in ("gate CreateUser", "block ProvisionVault", "link JoinCommunity")}
     assert len(domain_pids) == 3 and saga_pid not in domain_pids
     assert len({s["pid"] for s in raw}) >= 4
@@ -151,9 +191,16 @@ def test_on_multiproc_a_run_is_one_trace_across_processes_flushed_before_they_ex
 
     def total(name: str, **attributes: str) -> float:
         return totals.get((name, tuple(sorted({"saga": SAGA, **attributes}.items()))), 0)
+
     assert total("sagaline.saga.runs.started") == 1
     assert total("sagaline.saga.runs.failed", status="failed") == 1
     assert total("sagaline.saga.step.duration.count", step="create_user", outcome="ok") == 1
     assert sum(v for (name, _), v in totals.items() if name == "sagaline.domain.commands") >= len(COMMAND_SPANS)
-    assert sum(v for (name, attrs), v in totals.items()
-               if name == "sagaline.registry.changes" and ("prefix", "domain") in attrs) >= 4
+    assert (
+        sum(
+            v
+            for (name, attrs), v in totals.items()
+            if name == "sagaline.registry.changes" and ("prefix", "domain") in attrs
+        )
+        >= 4
+    )

@@ -21,26 +21,37 @@ def test_the_happy_path_leaves_user_vault_membership_one_event_and_a_mail_naming
     assert out.status == "completed", out
     assert t.db.effects() == {"users": 1, "live_tokens": 1, "vaults": 1, "memberships": 1}
     user_id = out.result["user"]["user_id"]
-    assert t.db.rows("block", "SELECT user_id, capacity_bytes, tier, encrypted FROM vaults") == \
-        [(user_id, 1073741824, "standard", 1)]
+    assert t.db.rows("block", "SELECT user_id, capacity_bytes, tier, encrypted FROM vaults") == [
+        (user_id, 1073741824, "standard", 1)
+    ]
     assert t.db.rows("link", "SELECT user_id, role FROM memberships") == [(user_id, "member")]
     events = t.db.rows("flow", "SELECT name, correlation_id FROM events")
-    assert events == [("user.onboarding.complete", out.correlation_id),  # the saga's last step
-                      ("reactor.saga.complete", out.correlation_id)]  # the run's own announcement
+    assert events == [
+        ("user.onboarding.complete", out.correlation_id),  # the saga's last step
+        ("reactor.saga.complete", out.correlation_id),
+    ]  # the run's own announcement
     [(body, correlation)] = t.db.rows("gate", "SELECT body, correlation_id FROM outbox")
     assert correlation == out.correlation_id and out.correlation_id in body and "/welcome" in body
 
 
-@pytest.mark.parametrize("command, step, code", [
-    ("IssueToken", "generate_token", "forced"),
-    ("SendMagicLink", "send_magic_link", "magic_link_send_failed"),
-    ("CreateUser", "create_user", "user_creation_failed"),
-    ("ProvisionVault", "provision_vault", "vault_provisioning_failed"),
-    ("JoinCommunity", "create_default_community", "community_join_failed"),
-])
+@pytest.mark.parametrize(
+    "command, step, code",
+    [
+        ("IssueToken", "generate_token", "forced"),
+        ("SendMagicLink", "send_magic_link", "magic_link_send_failed"),
+        ("CreateUser", "create_user", "user_creation_failed"),
+        ("ProvisionVault", "provision_vault", "vault_provisioning_failed"),
+        ("JoinCommunity", "create_default_community", "community_join_failed"),
+    ],
+)
 def test_a_forced_failure_at_any_step_leaves_nothing_behind(make_tree, command, step, code):
-    domain = {"IssueToken": "gate", "SendMagicLink": "gate", "CreateUser": "gate",
-              "ProvisionVault": "block", "JoinCommunity": "link"}[command]
+    domain = {
+        "IssueToken": "gate",
+        "SendMagicLink": "gate",
+        "CreateUser": "gate",
+        "ProvisionVault": "block",
+        "JoinCommunity": "link",
+    }[command]
     t = make_tree(faults={domain: [{"command": command, "code": "forced"}]})
     out = t.client.run(SAGA, {"email": "ada@example.com"})
     assert out.status == "failed"
@@ -87,8 +98,10 @@ def test_a_running_run_is_registered_under_its_correlation_id(make_tree):
     assert t.client.wait(accepted.correlation_id).status == "completed"
 
 
-@pytest.mark.parametrize("given, code", [("not-a-uuid", "invalid_correlation_id"),
-                                         ("01a21f9e-772c-405c-ba40-14c2f52cec1d", "invalid_correlation_id")])
+@pytest.mark.parametrize(
+    "given, code",
+    [("not-a-uuid", "invalid_correlation_id"), ("01a21f9e-772c-405c-ba40-14c2f52cec1d", "invalid_correlation_id")],
+)
 def test_a_malformed_correlation_id_is_refused_with_a_clear_error(make_tree, given, code):
     t = make_tree()
     with pytest.raises(SagaRefusedError) as err:
@@ -106,7 +119,8 @@ def test_an_upper_case_correlation_id_names_the_same_run_as_its_lower_case_form(
     assert t.client.wait(cid.upper()).correlation_id == cid
     # the causation id the run was started with is the causation of the event it emits
     assert t.db.rows("flow", "SELECT name, correlation_id, causation_id FROM events WHERE name LIKE 'user.%'") == [
-        ("user.onboarding.complete", cid, cause)]
+        ("user.onboarding.complete", cid, cause)
+    ]
 
 
 def test_missing_inputs_and_unknown_sagas_are_refused(make_tree):
@@ -125,6 +139,7 @@ def test_a_redelivered_domain_command_is_applied_once_and_answered_alike(make_tr
     second = t.handle.ask(gate, CreateUser(headers=headers, email="bo@example.com"), 5)
     assert isinstance(first, UserCreated) and second == first
     assert t.db.count("gate", "users") == 1
-    other = t.handle.ask(gate, CreateUser(headers=headers.model_copy(update={"idempotency_key": "k2"}),
-                                          email="bo@example.com"), 5)
+    other = t.handle.ask(
+        gate, CreateUser(headers=headers.model_copy(update={"idempotency_key": "k2"}), email="bo@example.com"), 5
+    )
     assert isinstance(other, CommandFailed) and other.code == "user_creation_failed"

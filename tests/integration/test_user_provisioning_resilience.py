@@ -40,16 +40,27 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 
     # block answers slowly, so runs are in flight at block when it dies
     data = tmp_path / "data"
-    tree = start_tree(multiproc_actor_system, tree_config(
-        data, domain_config={"flow": {"mode": "raise"}},
-        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
+    tree = start_tree(
+        multiproc_actor_system,
+        tree_config(
+            data,
+            domain_config={"flow": {"mode": "raise"}},
+            faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]},
+        ),
+    )
     client, db = SagaClient(multiproc_actor_system, tree.sagas), Databases(data)
     before = children(multiproc_actor_system, tree.root)["block"]
     ids = _start_many(client, [f"k{i}@example.com" for i in range(8)])
     wait_until(lambda: db.count("gate", "users") >= 2, timeout=20)
     os.kill(before.pid, signal.SIGKILL)
-    after = wait_until(lambda: (row := children(multiproc_actor_system, tree.root)["block"]).pid
-                       not in (None, before.pid) and row.status == "running" and row, timeout=20)
+    after = wait_until(
+        lambda: (
+            (row := children(multiproc_actor_system, tree.root)["block"]).pid not in (None, before.pid)
+            and row.status == "running"
+            and row
+        ),
+        timeout=20,
+    )
     assert after.restarts == before.restarts + 1
     entries = multiproc_actor_system.ask(tree.registry, Lookup(key="domain:block"), 5).entries
     assert entries and entries[0].holder == after.address
@@ -65,7 +76,8 @@ def test_a_killed_domain_actor_is_restarted_and_running_sagas_still_end_cleanly(
 
 @pytest.mark.multiproc
 def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outlives_them(
-        multiproc_actor_system, tmp_path):
+    multiproc_actor_system, tmp_path
+):
     from sagaline.client import SagaClient
     from sagaline.daemon.tree import start_tree
     from sagaline.hosts.saga_host import run_key
@@ -73,16 +85,25 @@ def test_a_killed_saga_supervisor_is_restarted_its_runs_recover_and_no_name_outl
     from thunderline.testing import tree_config
 
     h, data = multiproc_actor_system, tmp_path / "data"
-    tree = start_tree(h, tree_config(
-        data, domain_config={"flow": {"mode": "raise"}},
-        faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]}))
+    tree = start_tree(
+        h,
+        tree_config(
+            data,
+            domain_config={"flow": {"mode": "raise"}},
+            faults={"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 0.3}]},
+        ),
+    )
     db = Databases(data)
     before = children(h, tree.root)["sagas"]
     ids = _start_many(SagaClient(h, tree.sagas), [f"s{i}@example.com" for i in range(6)])
     wait_until(lambda: db.count("gate", "users") >= 2, timeout=20)
     os.kill(before.pid, signal.SIGKILL)
-    after = wait_until(lambda: (row := children(h, tree.root)["sagas"]).pid not in (None, before.pid)
-                       and row.status == "running" and row, timeout=20)
+    after = wait_until(
+        lambda: (
+            (row := children(h, tree.root)["sagas"]).pid not in (None, before.pid) and row.status == "running" and row
+        ),
+        timeout=20,
+    )
     client = SagaClient(h, after.address)
     outcomes = [client.wait(cid, timeout=90) for cid in ids]  # the new supervisor recovered them
     assert [o.status for o in outcomes] == ["completed"] * 6
@@ -99,8 +120,9 @@ def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(sim
     collector = Collector()
     telemetry.attach_many("test-collector", tn.ALL_EVENTS, collector)
     try:
-        tree = start_tree(simple_actor_system, tree_config(tmp_path / "d",
-                                                          faults={"link": [{"command": "JoinCommunity"}]}))
+        tree = start_tree(
+            simple_actor_system, tree_config(tmp_path / "d", faults={"link": [{"command": "JoinCommunity"}]})
+        )
         client = SagaClient(simple_actor_system, tree.sagas)
         ok = client.run(SAGA, {"email": "ok@example.com"}, correlation_id=uuid7())
     finally:
@@ -113,9 +135,11 @@ def test_telemetry_reports_saga_and_step_lifecycles_with_the_reference_names(sim
     assert {md["step"] for _, md in collector.named(tn.STEP_EXCEPTION)} == {"create_default_community"}
     undone = [md["step"] for _, md in collector.named(tn.UNDO)]
     assert undone == ["provision_vault", "create_user", "generate_token"]
-    assert all(md["correlation_id"] == ok.correlation_id and md["saga"] == SAGA
-               for _, md in collector.named(tn.STEP_START))
+    assert all(
+        md["correlation_id"] == ok.correlation_id and md["saga"] == SAGA for _, md in collector.named(tn.STEP_START)
+    )
     assert all(m["duration"] >= 0 for m, _ in collector.named(tn.STEP_STOP))
     domain_spans = collector.named(tn.DOMAIN_COMMAND + ("stop",))
-    assert domain_spans and all(md["traceparent"].split("-")[1] == ok.correlation_id.replace("-", "")
-                                for _, md in domain_spans)
+    assert domain_spans and all(
+        md["traceparent"].split("-")[1] == ok.correlation_id.replace("-", "") for _, md in domain_spans
+    )

@@ -44,14 +44,13 @@ EXAMPLES: dict[str, Callable[[], BaseModel]] = {}
 
 _text = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.-@0123456789", min_size=1, max_size=12)
 _plain = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, width=32) | _text,
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False, width=32) | _text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
     max_leaves=6,
 )
 _uuid7 = st.builds(uuid7)
 _headers = st.builds(lambda k: Headers(correlation_id=uuid7(), idempotency_key=k), _text)
-_when = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
-                     timezones=st.just(dt.UTC))
+_when = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC))
 
 
 def for_annotation(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy:
@@ -81,9 +80,15 @@ def for_annotation(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrate
     if origin is dict or annotation is dict:
         key = for_annotation(args[0]) if args else _text
         return st.dictionaries(key, for_annotation(args[1]) if args else _plain, max_size=3)
-    simple = {str: _text, int: st.integers(0, 10_000), float: st.floats(0, 1000, allow_nan=False),
-              bool: st.booleans(), bytes: st.binary(max_size=16), dt.datetime: _when,
-              type(None): st.none()}
+    simple = {
+        str: _text,
+        int: st.integers(0, 10_000),
+        float: st.floats(0, 1000, allow_nan=False),
+        bool: st.booleans(),
+        bytes: st.binary(max_size=16),
+        dt.datetime: _when,
+        type(None): st.none(),
+    }
     if annotation in simple:
         return simple[annotation]
     return st.from_type(annotation)

@@ -56,9 +56,13 @@ def test_every_message_is_frozen_and_forbids_unknown_fields(tag, cls):
 
 def test_datetimes_bytes_and_nested_data_survive_the_trip():
     from sagaline.messages.common import CommandFailed
+
     when = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
-    assert codec.unpack_value(codec.pack_value({"at": when, "b": b"\x00", "l": [1, (2, 3)]})) == \
-        {"at": when, "b": b"\x00", "l": [1, [2, 3]]}
+    assert codec.unpack_value(codec.pack_value({"at": when, "b": b"\x00", "l": [1, (2, 3)]})) == {
+        "at": when,
+        "b": b"\x00",
+        "l": [1, [2, 3]],
+    }
     msg = CommandFailed(headers=Headers(correlation_id=uuid7()), code="x")
     assert codec.decode(codec.encode(msg)) == msg
 
@@ -66,23 +70,26 @@ def test_datetimes_bytes_and_nested_data_survive_the_trip():
 HEADERS = {"correlation_id": uuid7()}
 
 
-@pytest.mark.parametrize("data, error", [
-    (b"", codec.MalformedMessage),
-    (b"\xc1", codec.MalformedMessage),
-    (msgpack.packb(["Headers", 1, HEADERS])[:-3], codec.MalformedMessage),
-    (msgpack.packb(["Headers", 1, HEADERS]) + b"\x00", codec.MalformedMessage),
-    (msgpack.packb({"not": "a frame"}), codec.MalformedMessage),
-    (msgpack.packb([1, 1, {}]), codec.MalformedMessage),
-    (msgpack.packb(["Headers", 1, [1, 2]]), codec.MalformedMessage),
-    (msgpack.packb(["NoSuchThing", 1, {}]), codec.UnknownMessageType),
-    (msgpack.packb(["Headers", 99, HEADERS]), codec.UnsupportedVersion),
-    (msgpack.packb(["Headers", "1", HEADERS]), codec.UnsupportedVersion),
-    (msgpack.packb(["Headers", 1, {"correlation_id": "not-a-uuid"}]), codec.InvalidMessage),
-    (msgpack.packb(["Headers", 1, {**HEADERS, "surprise": 1}]), codec.InvalidMessage),
-    (msgpack.packb(["Headers", 1, {"correlation_id": {"deep": [1] * 3}}]), codec.InvalidMessage),
-    (b"\x91" * 100_000 + b"\x90", codec.MalformedMessage),
-    (msgpack.packb(["Headers", 1, msgpack.ExtType(99, b"?")]), codec.MalformedMessage),
-])
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        (b"", codec.MalformedMessage),
+        (b"\xc1", codec.MalformedMessage),
+        (msgpack.packb(["Headers", 1, HEADERS])[:-3], codec.MalformedMessage),
+        (msgpack.packb(["Headers", 1, HEADERS]) + b"\x00", codec.MalformedMessage),
+        (msgpack.packb({"not": "a frame"}), codec.MalformedMessage),
+        (msgpack.packb([1, 1, {}]), codec.MalformedMessage),
+        (msgpack.packb(["Headers", 1, [1, 2]]), codec.MalformedMessage),
+        (msgpack.packb(["NoSuchThing", 1, {}]), codec.UnknownMessageType),
+        (msgpack.packb(["Headers", 99, HEADERS]), codec.UnsupportedVersion),
+        (msgpack.packb(["Headers", "1", HEADERS]), codec.UnsupportedVersion),
+        (msgpack.packb(["Headers", 1, {"correlation_id": "not-a-uuid"}]), codec.InvalidMessage),
+        (msgpack.packb(["Headers", 1, {**HEADERS, "surprise": 1}]), codec.InvalidMessage),
+        (msgpack.packb(["Headers", 1, {"correlation_id": {"deep": [1] * 3}}]), codec.InvalidMessage),
+        (b"\x91" * 100_000 + b"\x90", codec.MalformedMessage),
+        (msgpack.packb(["Headers", 1, msgpack.ExtType(99, b"?")]), codec.MalformedMessage),
+    ],
+)
 def test_bad_bytes_get_a_typed_error_never_a_crash(data, error):
     with pytest.raises(error):
         codec.decode(data)
@@ -143,6 +150,7 @@ def test_encoding_an_unregistered_object_is_a_typed_error():
 
 def test_a_second_class_with_a_taken_tag_is_refused():
     with pytest.raises(TypeError, match="already used"):
+
         class Headers(Message):
             """Clashes with the real Headers."""
 

@@ -27,8 +27,17 @@ def test_the_timestamp_prefix_is_the_unix_milliseconds():
 
 def test_other_versions_uppercase_braces_and_junk_are_rejected():
     good = uuid7()
-    for bad in [str(uuid.uuid4()), good.upper(), "{" + good + "}", good.replace("-", ""),
-                good[:-1], "", None, 7, good[:19] + "c" + good[20:]]:
+    for bad in [
+        str(uuid.uuid4()),
+        good.upper(),
+        "{" + good + "}",
+        good.replace("-", ""),
+        good[:-1],
+        "",
+        None,
+        7,
+        good[:19] + "c" + good[20:],
+    ]:
         assert not is_uuid7(bad)
 
 

@@ -35,7 +35,10 @@ def test_select_by_prefix_pattern_holder_and_value_conditions():
         table.register(Entry(f"saga:{i}", f"H{i % 2}", {"status": "running" if i < 3 else "done", "n": i}))
     table.register(Entry("other", "H0", {"status": "running"}))
     assert [e.key for e in table.select(prefix="saga:", where=[(("status",), "eq", "running")])] == [
-        "saga:0", "saga:1", "saga:2"]
+        "saga:0",
+        "saga:1",
+        "saga:2",
+    ]
     assert [e.key for e in table.select(pattern="saga:[34]")] == ["saga:3", "saga:4"]
     assert [e.key for e in table.select(holder="H1")] == ["saga:1", "saga:3"]
     assert [e.key for e in table.select(where=[(("n",), "in", [1, 4])], limit=1)] == ["saga:1"]

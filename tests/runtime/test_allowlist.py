@@ -58,10 +58,19 @@ def test_a_pickle_that_would_run_a_command_is_refused_and_runs_nothing(tmp_path)
     assert marker.exists()
 
 
-@pytest.mark.parametrize("reference", [("builtins", "eval"), ("builtins", "getattr"), ("subprocess", "Popen"),
-                                       ("thespian.actors", "ActorSystem"), ("thespian.actors", "ValidateSource"),
-                                       ("thespian.system.logdirector", "LoggerFileDup"),
-                                       ("sagaline.messages.base", "BaseModel"), ("sagaline.messages.ids", "uuid7")])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        ("builtins", "eval"),
+        ("builtins", "getattr"),
+        ("subprocess", "Popen"),
+        ("thespian.actors", "ActorSystem"),
+        ("thespian.actors", "ValidateSource"),
+        ("thespian.system.logdirector", "LoggerFileDup"),
+        ("sagaline.messages.base", "BaseModel"),
+        ("sagaline.messages.ids", "uuid7"),
+    ],
+)
 def test_callables_and_dangerous_classes_are_refused_by_name(reference):
     with pytest.raises(FrameRejected, match="not on the transport's allow-list"):
         restricted_loads(_global_pickle(*reference))
@@ -90,14 +99,26 @@ def test_a_module_off_the_list_is_not_even_imported(tmp_path, monkeypatch):
 def test_what_thespian_and_sagaline_send_round_trips():
     address = ActorAddress(TCPv4ActorAddress("127.0.0.1", 40000, external=True))
     headers = Headers(correlation_id=uuid7(), idempotency_key="k")
-    issued = TokenIssued(headers=headers, token="t", email="a@b.c",
-                         expires_at=dt.datetime.now(dt.UTC))
+    issued = TokenIssued(headers=headers, token="t", email="a@b.c", expires_at=dt.datetime.now(dt.UTC))
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "message", None, None)
     values = [
-        (address, issued), ActorExitRequest(), ChildActorExited(address), PoisonMessage(issued, "trace"),
-        DeadEnvelope(address, issued), StartChild(spec=child_spec("w", "tests.support.actors.Worker", {"a": 1})),
-        [uuid.uuid4(), Decimal("1.5"), PurePosixPath("/a"), Path("/b"), dt.timedelta(seconds=3), {1, 2},
-         frozenset({3}), dt.date(2026, 1, 1), ValueError("boom")],
+        (address, issued),
+        ActorExitRequest(),
+        ChildActorExited(address),
+        PoisonMessage(issued, "trace"),
+        DeadEnvelope(address, issued),
+        StartChild(spec=child_spec("w", "tests.support.actors.Worker", {"a": 1})),
+        [
+            uuid.uuid4(),
+            Decimal("1.5"),
+            PurePosixPath("/a"),
+            Path("/b"),
+            dt.timedelta(seconds=3),
+            {1, 2},
+            frozenset({3}),
+            dt.date(2026, 1, 1),
+            ValueError("boom"),
+        ],
     ]
     for value in values:
         back = restricted_loads(pickle.dumps(value))
@@ -137,7 +158,9 @@ def test_a_process_runs_launch_travels_in_its_hosts_init_args():
     from sagaline.messages.saga import StartSaga
 
     cid = uuid7()
-    launches = [NewRun(cid, "s", StartSaga(saga="s", correlation_id=cid)),
-                Rebuild(cid, "s", Operation(kind="retry_compensations", reply_to=None, steps=("a",))),
-                Successor(cid, "s", uuid7(), None, None)]
+    launches = [
+        NewRun(cid, "s", StartSaga(saga="s", correlation_id=cid)),
+        Rebuild(cid, "s", Operation(kind="retry_compensations", reply_to=None, steps=("a",))),
+        Successor(cid, "s", uuid7(), None, None),
+    ]
     assert [restricted_loads(pickle.dumps(launch)) for launch in launches] == launches

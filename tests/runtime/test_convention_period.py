@@ -12,11 +12,13 @@ from sagaline.runtime.patches import convention_period
 
 
 def test_the_heartbeat_sets_the_reregistration_and_the_restart_period_and_leaves_the_miss_count():
-    script = ("from sagaline.runtime.patches import convention_period\n"
-              "from thespian.system.admin import convention as c\n"
-              "convention_period(0.75)\n"
-              "print(c.CONVENTION_REREGISTRATION_PERIOD.total_seconds(), c.CONVENTION_RESTART_PERIOD.total_seconds(),"
-              " c.CONVENTION_REGISTRATION_MISS_MAX)")
+    script = (
+        "from sagaline.runtime.patches import convention_period\n"
+        "from thespian.system.admin import convention as c\n"
+        "convention_period(0.75)\n"
+        "print(c.CONVENTION_REREGISTRATION_PERIOD.total_seconds(), c.CONVENTION_RESTART_PERIOD.total_seconds(),"
+        " c.CONVENTION_REGISTRATION_MISS_MAX)"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["0.75", "0.75", "3"]
 

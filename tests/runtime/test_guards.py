@@ -45,7 +45,8 @@ def test_the_patched_thespian_names_are_still_where_the_guards_expect_them():
     assert callable(multiprocCommon.startupASLogger) and PendingActorResponse.ERROR_Invalid_ActorClass
     guards.attach_tokens()
     assert getattr(PendingActor("X", None, 1, None, None), guards.TOKEN_ATTRIBUTE) == os.environ.get(
-        guards.TOKEN_VARIABLE)
+        guards.TOKEN_VARIABLE
+    )
 
 
 def test_a_client_cannot_shut_the_system_down(multiproc_actor_system, as_a_client):
@@ -61,8 +62,9 @@ def test_a_client_cannot_shut_the_system_down(multiproc_actor_system, as_a_clien
         start_actor(multiproc_actor_system, WORKER)
 
 
-def test_a_client_can_find_a_global_name_but_never_create_one_or_any_top_level_actor(multiproc_actor_system,
-                                                                                       monkeypatch):
+def test_a_client_can_find_a_global_name_but_never_create_one_or_any_top_level_actor(
+    multiproc_actor_system, monkeypatch
+):
     door = multiproc_actor_system.create_actor(WORKER, global_name="sagaline.test.door")
     token = os.environ.pop(guards.TOKEN_VARIABLE)
     try:
@@ -74,13 +76,14 @@ def test_a_client_can_find_a_global_name_but_never_create_one_or_any_top_level_a
         os.environ[guards.TOKEN_VARIABLE] = token
 
 
-def test_an_actor_ignores_an_exit_request_from_a_client_and_the_systems_shutdown_still_ends_it(
-        multiproc_actor_system):
+def test_an_actor_ignores_an_exit_request_from_a_client_and_the_systems_shutdown_still_ends_it(multiproc_actor_system):
     from sagaline.supervisors.spec import SupervisorFlags, child_spec
 
-    supervisor = start_actor(multiproc_actor_system, "sagaline.supervisors.supervisor.Supervisor",
-                             {"flags": SupervisorFlags().model_dump(),
-                              "children": [child_spec("w", WORKER, {}, name="w").model_dump()]})
+    supervisor = start_actor(
+        multiproc_actor_system,
+        "sagaline.supervisors.supervisor.Supervisor",
+        {"flags": SupervisorFlags().model_dump(), "children": [child_spec("w", WORKER, {}, name="w").model_dump()]},
+    )
     from sagaline.supervisors.api import WhichChildren
 
     child = multiproc_actor_system.ask(supervisor, WhichChildren(), 5).children[0]

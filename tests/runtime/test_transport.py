@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.timeout(90)]
 
 # ----- the pins -----------------------------------------------------------------------------------
 
+
 def test_thespian_is_the_source_the_transport_patch_was_written_for():
     """Fails when thespian is upgraded or edited: re-read the patched functions, then update PINNED."""
     assert transport.check_pins() == {}
@@ -56,6 +57,7 @@ def test_once_installed_every_frame_path_of_thespian_goes_through_the_patch(mult
 
 # ----- limits and the log throttle (pure) ---------------------------------------------------------
 
+
 def test_the_throttle_logs_once_per_interval_and_counts_what_it_held_back(fake_clock):
     throttle = Throttle(10.0, clock=fake_clock)
     assert throttle.admit() == 0
@@ -77,6 +79,7 @@ def test_limits_come_from_the_environment_and_bad_values_are_refused():
 
 # ----- a live system ------------------------------------------------------------------------------
 
+
 def read(path) -> str:
     """A log's text so far ("" before it exists)."""
     try:
@@ -92,13 +95,13 @@ def system_ports(h):
     pids = h.pids()
     logger = logger_pid(pids, h.log_dir / "actors.log")
     actor = max(pids - {h.admin_pid, logger})
-    return (h.admin_port, (logger, min(own_listeners(logger, pids))), (actor, min(own_listeners(actor, pids))),
-            probe)
+    return (h.admin_port, (logger, min(own_listeners(logger, pids))), (actor, min(own_listeners(actor, pids))), probe)
 
 
 @pytest.mark.multiproc
 def test_a_malicious_pickle_is_refused_by_the_admin_the_logger_and_an_actor_and_runs_nothing(
-        multiproc_actor_system, tmp_path):
+    multiproc_actor_system, tmp_path
+):
     h = multiproc_actor_system
     admin_port, (_logger, logger_port), (actor, actor_port), probe = system_ports(h)
     marker = tmp_path / "pwned"
@@ -190,10 +193,15 @@ def test_the_admin_survives_running_out_of_descriptors_and_says_so(multiproc_act
     assert h.admin_pid in h.pids()
 
 
-@pytest.mark.parametrize("answer, why", [(b"", "closed the connection without an answer"),
-                                         (b"8>garbage!", "a wrong answer"),
-                                         (b"x" * 40, "FrameRejected"),
-                                         (b"99999999>", "FrameRejected")])
+@pytest.mark.parametrize(
+    "answer, why",
+    [
+        (b"", "closed the connection without an answer"),
+        (b"8>garbage!", "a wrong answer"),
+        (b"x" * 40, "FrameRejected"),
+        (b"99999999>", "FrameRejected"),
+    ],
+)
 def test_a_listener_that_answers_anything_but_the_proof_is_named_not_the_daemon(answer, why):
     squatter = FakeListener(answer=answer)
     try:
@@ -225,4 +233,5 @@ def test_a_message_its_receiver_cannot_decode_fails_at_once_instead_of_being_ret
         h.ask(sup, ProbePing(), timeout=20)
     assert time.monotonic() - began < 10
     assert "class tests.support.actors.ProbePing is not on the transport's allow-list" in read(
-        h.log_dir / "thespian.log")
+        h.log_dir / "thespian.log"
+    )

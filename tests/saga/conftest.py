@@ -32,8 +32,11 @@ class Manual:
         return cmds
 
     def invokes(self, cmds=None, kind=None) -> list[Invoke]:
-        return [c for c in (self.commands if cmds is None else cmds)
-                if isinstance(c, Invoke) and (kind is None or c.kind == kind)]
+        return [
+            c
+            for c in (self.commands if cmds is None else cmds)
+            if isinstance(c, Invoke) and (kind is None or c.kind == kind)
+        ]
 
     def pending(self, step: str, kind: str = "run") -> Invoke:
         """The latest invoke of ``kind`` for ``step``."""
@@ -44,8 +47,7 @@ class Manual:
         return self.feed(InvocationResult(step, kind, inv.key, outcome if outcome is not None else Ok(step)))
 
     def timers(self, purpose: str | None = None) -> list[SetTimer]:
-        return [c for c in self.commands if isinstance(c, SetTimer)
-                and (purpose is None or c.token.purpose == purpose)]
+        return [c for c in self.commands if isinstance(c, SetTimer) and (purpose is None or c.token.purpose == purpose)]
 
     def fire_latest(self, step: str, purpose: str) -> list:
         timer = [t for t in self.timers(purpose) if t.token.step == step][-1]

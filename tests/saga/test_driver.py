@@ -47,8 +47,11 @@ def test_command_steps_go_through_dispatch_and_replies_become_outcomes():
         return EchoReply(headers=command.headers, text=command.text.upper())
 
     def echo(text):
-        return CommandStep("echo", build=lambda a, ctx: Echo(headers=ctx.headers(), text=text),
-                           build_undo=lambda v, a, ctx: Echo(headers=ctx.headers(), text="undo"))
+        return CommandStep(
+            "echo",
+            build=lambda a, ctx: Echo(headers=ctx.headers(), text=text),
+            build_undo=lambda v, a, ctx: Echo(headers=ctx.headers(), text="undo"),
+        )
 
     s = Saga("remote")
     s.step("one", echo("hi"))
@@ -71,8 +74,11 @@ def test_a_lost_command_times_out_and_is_compensated_by_its_undo_command_with_th
             raise TimeoutError  # the message is lost
         return EchoReply(headers=command.headers, text="ok")
 
-    step = CommandStep("echo", build=lambda a, ctx: Echo(headers=ctx.headers(), text="create"),
-                       build_undo=lambda v, a, ctx: Echo(headers=ctx.headers(), text=f"delete {ctx.run_key}"))
+    step = CommandStep(
+        "echo",
+        build=lambda a, ctx: Echo(headers=ctx.headers(), text="create"),
+        build_undo=lambda v, a, ctx: Echo(headers=ctx.headers(), text=f"delete {ctx.run_key}"),
+    )
     s = Saga("lossy")
     s.step("create", step, timeout=1.0, max_retries=1)
     report = Driver(s.build(), dispatch=dispatch).run({})
@@ -84,6 +90,7 @@ def test_a_lost_command_times_out_and_is_compensated_by_its_undo_command_with_th
 
 def test_reply_outcome_reads_command_failed_and_plain_replies():
     from sagaline.messages import Headers, uuid7
+
     h = Headers(correlation_id=uuid7())
     assert reply_outcome(EchoReply(headers=h, text="x")) == Ok({"text": "x"})
     failed = reply_outcome(CommandFailed(headers=h, code="c", message="m", retryable=True))

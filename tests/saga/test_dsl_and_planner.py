@@ -49,15 +49,18 @@ def test_a_dependency_cycle_is_a_plan_error_naming_the_cycle():
     assert "start" not in err.value.cycle
 
 
-@pytest.mark.parametrize("mutate, fragment", [
-    (lambda s: s.step("dup", NOOP) or s.step("dup", NOOP), "declared twice"),
-    (lambda s: s.step("Bad-Name", NOOP), "lowercase identifier"),
-    (lambda s: s.step("a", NOOP, args={"x": input_("nope")}), "unknown input 'nope'"),
-    (lambda s: s.step("a", NOOP, max_retries=-1), "max_retries"),
-    (lambda s: s.step("a", NOOP, timeout=0), "timeout"),
-    (lambda s: s.step("a", object()), "impl"),
-    (lambda s: s.step("a", NOOP) or s.returns("zzz"), "returns"),
-])
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda s: s.step("dup", NOOP) or s.step("dup", NOOP), "declared twice"),
+        (lambda s: s.step("Bad-Name", NOOP), "lowercase identifier"),
+        (lambda s: s.step("a", NOOP, args={"x": input_("nope")}), "unknown input 'nope'"),
+        (lambda s: s.step("a", NOOP, max_retries=-1), "max_retries"),
+        (lambda s: s.step("a", NOOP, timeout=0), "timeout"),
+        (lambda s: s.step("a", object()), "impl"),
+        (lambda s: s.step("a", NOOP) or s.returns("zzz"), "returns"),
+    ],
+)
 def test_invalid_definitions_raise_one_error_naming_the_field(mutate, fragment):
     s = Saga("broken")
     mutate(s)
@@ -96,8 +99,12 @@ def test_mermaid_shows_every_step_input_and_edge():
     s = Saga("shown")
     s.input("email")
     s.step("check", NOOP, args={"email": input_("email")})
-    s.step("save", local(lambda a, c: Ok(), undo=lambda v, a, c: Ok()),
-           args={"c": result("check"), "k": value(1)}, timeout=5)
+    s.step(
+        "save",
+        local(lambda a, c: Ok(), undo=lambda v, a, c: Ok()),
+        args={"c": result("check"), "k": value(1)},
+        timeout=5,
+    )
     s.step("tell", NOOP, wait_for=["save"])
     text = to_mermaid(s.build())
     assert text.startswith("flowchart TD")

@@ -70,8 +70,12 @@ def test_steps_in_flight_are_drained_before_rollback_starts_and_a_late_success_i
 def test_a_step_that_fails_after_its_retries_is_compensated_then_the_others_are_undone(manual):
     s = Saga("retrying")
     s.step("first", undoable())
-    s.step("flaky", local(NOOP, compensate=lambda reason, a, c: Ok(), undo=lambda v, a, c: Ok()),
-           args={"f": result("first")}, max_retries=2)
+    s.step(
+        "flaky",
+        local(NOOP, compensate=lambda reason, a, c: Ok(), undo=lambda v, a, c: Ok()),
+        args={"f": result("first")},
+        max_retries=2,
+    )
     run = manual(s.build())
     run.start()
     run.answer("first")
@@ -103,6 +107,7 @@ def test_compensate_continue_rescues_the_failing_step(manual):
     run.start()
     run.answer("a", Fail(StepError("nope")))
     from sagaline.saga import Continue
+
     run.answer("a", Continue("fallback"), kind="compensate")
     assert run.pending("b").arguments == {"a": "fallback"}
     run.answer("b", Ok("done"))
@@ -161,6 +166,7 @@ def test_an_operator_retry_of_a_stuck_run_finishes_the_rollback(manual):
     run.answer("a", Fail(StepError("down")), kind="undo")
     assert run.finished().status == "stuck"
     from sagaline.saga import RetryCompensations
+
     run.feed(RetryCompensations())
     assert run.pending("a", "undo").key != first_key
     run.answer("a", Ok(), kind="undo")
@@ -186,6 +192,7 @@ def test_a_step_without_undo_is_left_alone_during_rollback(manual):
 
 def test_cancel_drains_rolls_back_and_ends_cancelled(manual):
     from sagaline.saga import CancelRequested
+
     run = manual(fan_out_saga())
     run.start({"x": 1})
     run.answer("a")
@@ -203,6 +210,7 @@ def test_cancel_drains_rolls_back_and_ends_cancelled(manual):
 
 def test_a_cancel_after_completion_changes_nothing(manual):
     from sagaline.saga import CancelRequested
+
     s = Saga("one")
     s.step("a", undoable(), args={"v": value(1)})
     run = manual(s.build())
@@ -221,8 +229,9 @@ def test_a_stopping_run_interrupts_steps_in_flight_that_support_it_and_still_dra
     class StopWaiting(Command):
         """Test command."""
 
-    waiting = CommandStep("bridge", build=lambda a, c: None,
-                          build_interrupt=lambda a, c: StopWaiting(headers=c.headers()))
+    waiting = CommandStep(
+        "bridge", build=lambda a, c: None, build_interrupt=lambda a, c: StopWaiting(headers=c.headers())
+    )
     s = Saga("long_wait")
     s.step("a", undoable())
     s.step("wait", waiting, args={"a": result("a")})

@@ -24,8 +24,7 @@ def chain(n=3, **step_opts):
     s = Saga("chain")
     prev = None
     for i in range(n):
-        s.step(f"s{i}", local(NOOP, undo=lambda v, a, c: Ok()),
-               args={"p": result(prev)} if prev else {}, **step_opts)
+        s.step(f"s{i}", local(NOOP, undo=lambda v, a, c: Ok()), args={"p": result(prev)} if prev else {}, **step_opts)
         prev = f"s{i}"
     s.returns(prev)
     return s.build()
@@ -86,8 +85,7 @@ def test_a_timed_out_step_is_resent_with_the_same_idempotency_key(manual):
 
 def test_a_step_that_keeps_timing_out_fails_indefinitely_and_is_compensated(manual):
     s = Saga("lost")
-    s.step("a", local(NOOP, undo=lambda v, a, c: Ok(), compensate=lambda r, a, c: Ok()),
-           timeout=1.0, max_retries=0)
+    s.step("a", local(NOOP, undo=lambda v, a, c: Ok(), compensate=lambda r, a, c: Ok()), timeout=1.0, max_retries=0)
     run = manual(s.build())
     run.start()
     run.fire_latest("a", "timeout")
@@ -161,8 +159,7 @@ def test_missing_and_broken_inputs_are_all_named_and_nothing_starts(manual):
 
 def test_after_a_timeout_a_transient_failure_keeps_the_key_because_the_first_send_may_have_landed(manual):
     s = Saga("uncertain")
-    s.step("a", local(NOOP, undo=lambda v, a, c: Ok(), compensate=lambda r, a, c: Ok()),
-           timeout=1.0, max_retries=2)
+    s.step("a", local(NOOP, undo=lambda v, a, c: Ok(), compensate=lambda r, a, c: Ok()), timeout=1.0, max_retries=2)
     run = manual(s.build())
     run.start()
     key = run.pending("a").key

@@ -49,11 +49,12 @@ def test_once_expired_a_lost_members_partitions_are_claimable_by_a_survivor_at_o
     survivor = _owner(A, 2)  # A's standby host for partition 2
     before = claim_in(RESOURCES[2], RESOURCES, leases, survivor, share=2, now=NOW, started_at=0.0, settle_s=600.0)
     assert before == 20.0
-    expired = {**leases, **{lease.resource: replace(lease, expires_at=NOW)
-                            for lease in leases_of(B, list(leases.values()), NOW)}}
+    expired = {
+        **leases,
+        **{lease.resource: replace(lease, expires_at=NOW) for lease in leases_of(B, list(leases.values()), NOW)},
+    }
     now = NOW + 0.5
-    assert claim_in(RESOURCES[2], RESOURCES, expired, survivor, share=2, now=now, started_at=0.0,
-                    settle_s=600.0) == 0.0
+    assert claim_in(RESOURCES[2], RESOURCES, expired, survivor, share=2, now=now, started_at=0.0, settle_s=600.0) == 0.0
     taken = claim(expired[RESOURCES[2]], RESOURCES[2], survivor, now, 20.0)
     assert (taken.outcome, taken.lease.token) == ("stolen", 4)
 

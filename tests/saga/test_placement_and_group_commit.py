@@ -57,6 +57,7 @@ class _Full(MemoryJournal):
 
     def write(self, records, now):
         from sagaline.storage.errors import StorageError
+
         if self.fail:
             raise StorageError("database or disk is full", reason="disk_full", path="j", retryable=True)
         super().write(records, now)
@@ -64,6 +65,7 @@ class _Full(MemoryJournal):
 
 def test_when_the_store_fails_nothing_follows_and_the_records_wait_for_the_next_flush():
     from sagaline.storage.errors import StorageError
+
     store = _Full()
     group = GroupCommit(store)
     cid = uuid7()
@@ -77,6 +79,7 @@ def test_when_the_store_fails_nothing_follows_and_the_records_wait_for_the_next_
 
 def test_a_start_whose_begin_waits_after_a_failed_write_is_withdrawn_with_its_later_records_and_others_stay():
     from sagaline.storage.errors import StorageError
+
     store = _Full()
     group = GroupCommit(store)
     going, new = uuid7(), uuid7()

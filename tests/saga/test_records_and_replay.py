@@ -43,14 +43,19 @@ def test_every_run_event_round_trips_through_plain_data_and_msgpack(event):
     assert event_from_data(unpack_value(pack_value(event_to_data(event)))) == event
 
 
-@pytest.mark.parametrize("data", [
-    None, {}, {"e": "nope"}, {"e": "result", "step": "a", "kind": "sideways", "key": "k",
-                              "outcome": {"t": "ok"}},
-    {"e": "result", "step": 1, "kind": "run", "key": "k", "outcome": {"t": "ok"}},
-    {"e": "result", "step": "a", "kind": "run", "key": "k", "outcome": {"t": "maybe"}},
-    {"e": "timer", "step": "a", "kind": "run", "purpose": "timeout", "serial": "x"},
-    {"e": "result", "step": "a", "kind": "run", "key": "k", "outcome": {"t": "fail", "error": 5}},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {},
+        {"e": "nope"},
+        {"e": "result", "step": "a", "kind": "sideways", "key": "k", "outcome": {"t": "ok"}},
+        {"e": "result", "step": 1, "kind": "run", "key": "k", "outcome": {"t": "ok"}},
+        {"e": "result", "step": "a", "kind": "run", "key": "k", "outcome": {"t": "maybe"}},
+        {"e": "timer", "step": "a", "kind": "run", "purpose": "timeout", "serial": "x"},
+        {"e": "result", "step": "a", "kind": "run", "key": "k", "outcome": {"t": "fail", "error": 5}},
+    ],
+)
 def test_a_malformed_record_is_a_corrupt_record_error(data):
     with pytest.raises(CorruptRecord):
         event_from_data(data)
@@ -81,5 +86,6 @@ def test_replaying_a_journaled_run_rebuilds_the_same_state(manual):
     assert rebuilt == run.state
     assert rebuilt.status == "rolling_back"
     resume = Executor(definition).recover(rebuilt, now=10.0)
-    assert [(c.step, c.kind, c.key) for c in resume if hasattr(c, "kind")] == \
-        [("a", "undo", run.pending("a", "undo").key)]
+    assert [(c.step, c.kind, c.key) for c in resume if hasattr(c, "kind")] == [
+        ("a", "undo", run.pending("a", "undo").key)
+    ]

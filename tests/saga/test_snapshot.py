@@ -24,8 +24,11 @@ def test_a_completed_run_shows_its_inputs_with_defaults_its_result_and_each_step
         run.answer(name, Ok(f"{name}-value"))
     shot = snapshot(run.state)
     assert (shot.status, shot.inputs, shot.result) == ("completed", {"x": 1, "label": "none"}, "c-value")
-    assert [(s.name, s.result, s.completed_seq) for s in shot.steps] == \
-        [("a", "a-value", 0), ("b", "b-value", 1), ("c", "c-value", 2)]
+    assert [(s.name, s.result, s.completed_seq) for s in shot.steps] == [
+        ("a", "a-value", 0),
+        ("b", "b-value", 1),
+        ("c", "c-value", 2),
+    ]
     assert all(s.compensation_kind is None and s.compensation_attempts == 0 for s in shot.steps)
     assert (shot.error, shot.failed_step, shot.failed_compensations) == (None, None, [])
 

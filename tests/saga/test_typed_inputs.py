@@ -35,21 +35,33 @@ def test_an_input_with_a_default_is_optional_and_one_without_is_required_unless_
 
 def test_typed_values_pass_and_an_int_is_a_fine_float():
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    prepared = prepare_inputs(typed().build(), {"name": "ada", "count": 2, "ratio": 1, "mode": "fast",
-                                                "tags": ["a"], "at": at, "anything": {"x": [1]}})
-    assert prepared == {"name": "ada", "count": 2, "ratio": 1.0, "mode": "fast", "tags": ["a"], "at": at,
-                        "anything": {"x": [1]}}
+    prepared = prepare_inputs(
+        typed().build(),
+        {"name": "ada", "count": 2, "ratio": 1, "mode": "fast", "tags": ["a"], "at": at, "anything": {"x": [1]}},
+    )
+    assert prepared == {
+        "name": "ada",
+        "count": 2,
+        "ratio": 1.0,
+        "mode": "fast",
+        "tags": ["a"],
+        "at": at,
+        "anything": {"x": [1]},
+    }
 
 
-@pytest.mark.parametrize(("given", "problem"), [
-    ({"count": "3"}, "count: expected integer >= 1, got '3'"),
-    ({"count": 0}, "count: expected integer >= 1, got 0"),
-    ({"count": True}, "count: expected integer >= 1, got True"),
-    ({"ratio": "0.2"}, "ratio: expected number, got '0.2'"),
-    ({"mode": "quick"}, "mode: expected one of: fast, safe, got 'quick'"),
-    ({"tags": "a,b"}, "tags: expected array of string, got 'a,b'"),
-    ({"at": "2026-01-01"}, "at: expected string (date-time), got '2026-01-01'"),
-])
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ({"count": "3"}, "count: expected integer >= 1, got '3'"),
+        ({"count": 0}, "count: expected integer >= 1, got 0"),
+        ({"count": True}, "count: expected integer >= 1, got True"),
+        ({"ratio": "0.2"}, "ratio: expected number, got '0.2'"),
+        ({"mode": "quick"}, "mode: expected one of: fast, safe, got 'quick'"),
+        ({"tags": "a,b"}, "tags: expected array of string, got 'a,b'"),
+        ({"at": "2026-01-01"}, "at: expected string (date-time), got '2026-01-01'"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_refused_naming_the_field_and_the_expected_type(given, problem):
     with pytest.raises(InputError) as caught:
         prepare_inputs(typed().build(), {"name": "ada", "anything": 1, **given})
@@ -75,11 +87,14 @@ def test_the_type_is_checked_before_the_transform_which_sees_the_checked_value()
     assert prepare_inputs(s.build(), {"n": 4}) == {"n": 40}
 
 
-@pytest.mark.parametrize(("declare", "words"), [
-    (lambda s: s.input("n", int, default="three"), "input 'n' default: expected integer, got 'three'"),
-    (lambda s: s.input("n", Annotated[int, Field(ge=1)], default=0), "input 'n' default: expected integer >= 1"),
-    (lambda s: s.input("n", object()), "input 'n' type"),
-])
+@pytest.mark.parametrize(
+    ("declare", "words"),
+    [
+        (lambda s: s.input("n", int, default="three"), "input 'n' default: expected integer, got 'three'"),
+        (lambda s: s.input("n", Annotated[int, Field(ge=1)], default=0), "input 'n' default: expected integer >= 1"),
+        (lambda s: s.input("n", object()), "input 'n' type"),
+    ],
+)
 def test_a_bad_type_or_default_is_a_definition_error_naming_the_input(declare, words):
     s = Saga("bad")
     declare(s)
@@ -91,20 +106,29 @@ def test_a_bad_type_or_default_is_a_definition_error_naming_the_input(declare, w
 
 def test_the_catalog_row_of_an_input_gives_its_type_schema_default_and_description():
     rows = {i.name: describe_input(i) for i in typed().build().inputs}
-    assert rows["count"] == {"name": "count", "type": "integer >= 1", "required": False, "default": 3,
-                             "description": "how many", "schema": {"type": "integer", "minimum": 1}}
+    assert rows["count"] == {
+        "name": "count",
+        "type": "integer >= 1",
+        "required": False,
+        "default": 3,
+        "description": "how many",
+        "schema": {"type": "integer", "minimum": 1},
+    }
     assert (rows["anything"]["type"], rows["anything"]["schema"]) == ("any", {})
     assert rows["at"]["type"] == "string (date-time)"
 
 
-@pytest.mark.parametrize(("schema", "label"), [
-    ({"type": "integer", "minimum": 1, "maximum": 9}, "integer >= 1 <= 9"),
-    ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, "integer or null"),
-    ({"type": "array", "items": {"type": "string"}}, "array of string"),
-    ({"enum": ["a", "b"]}, "one of: a, b"),
-    ({"$ref": "#/$defs/Thing"}, "object"),
-    ({"type": "string", "maxLength": 8}, "string length <= 8"),
-    ({}, "any"),
-])
+@pytest.mark.parametrize(
+    ("schema", "label"),
+    [
+        ({"type": "integer", "minimum": 1, "maximum": 9}, "integer >= 1 <= 9"),
+        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, "integer or null"),
+        ({"type": "array", "items": {"type": "string"}}, "array of string"),
+        ({"enum": ["a", "b"]}, "one of: a, b"),
+        ({"$ref": "#/$defs/Thing"}, "object"),
+        ({"type": "string", "maxLength": 8}, "string length <= 8"),
+        ({}, "any"),
+    ],
+)
 def test_schema_labels_are_short_phrases(schema, label):
     assert schema_label(schema) == label

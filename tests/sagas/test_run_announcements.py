@@ -16,10 +16,13 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 def trip(fail_at: str | None = None, undo_fails: bool = False):
     """reserve -> charge -> confirm; ``fail_at`` fails that step, ``undo_fails`` makes reserve's undo fail."""
+
     def step(name):
-        return local(lambda a, c: Fail(StepError("card_declined")) if name == fail_at else Ok(name),
-                     undo=lambda v, a, c: Fail(StepError("undo_broken")) if undo_fails and name == "reserve"
-                     else Ok())
+        return local(
+            lambda a, c: Fail(StepError("card_declined")) if name == fail_at else Ok(name),
+            undo=lambda v, a, c: Fail(StepError("undo_broken")) if undo_fails and name == "reserve" else Ok(),
+        )
+
     s = Saga("trip")
     s.step("reserve", step("reserve"))
     s.step("charge", step("charge"), wait_for=["reserve"])
@@ -48,8 +51,12 @@ def test_a_failed_run_announces_the_failing_step_its_code_and_the_steps_undone_l
     state, out = ended(trip(fail_at="confirm"))
     event = finish_announcement(state, out, seq=9, now=NOW).event
     assert event.name == "reactor.saga.fail" and event.priority == "high"
-    assert event.payload == {"saga": "trip", "failed_step": "confirm", "reason": "card_declined",
-                             "compensated_steps": ["charge", "reserve"]}
+    assert event.payload == {
+        "saga": "trip",
+        "failed_step": "confirm",
+        "reason": "card_declined",
+        "compensated_steps": ["charge", "reserve"],
+    }
     assert compensated_steps(state) == ["charge", "reserve"]
     validate(event, "raise")
 
@@ -59,7 +66,10 @@ def test_a_stuck_run_announces_reactor_saga_stuck_with_the_failed_compensations(
     assert out.status == "stuck"
     event = finish_announcement(state, out, seq=3, now=NOW).event
     assert (event.name, event.payload["failed_compensations"], event.priority) == (
-        "reactor.saga.stuck", ["reserve"], "critical")
+        "reactor.saga.stuck",
+        ["reserve"],
+        "critical",
+    )
     validate(event, "raise")
 
 
@@ -69,7 +79,10 @@ def test_a_cancelled_run_is_announced_as_a_failure_without_a_failing_step():
     assert report.status == "cancelled"
     event = finish_announcement(report.state, outcome(report.state, report.finished), seq=1, now=NOW).event
     assert (event.name, event.payload["failed_step"], event.payload["reason"]) == (
-        "reactor.saga.fail", None, "cancelled")
+        "reactor.saga.fail",
+        None,
+        "cancelled",
+    )
     assert event.payload["compensated_steps"] == ["confirm", "charge", "reserve"]
     validate(event, "raise")
 

@@ -22,18 +22,22 @@ ROOMY = Space(free_bytes=50 << 20, total_bytes=100 << 20, free_files=1000)
 
 # ----- the verdict on a filesystem ----------------------------------------------------------------
 
+
 def test_a_roomy_writable_filesystem_whose_test_write_worked_is_fit():
     assert judge("/j", ROOMY) is None
 
 
-@pytest.mark.parametrize("space, unreachable, probe, expected", [
-    (None, "Input/output error", None, "storage unreachable: /j: Input/output error"),
-    (Space(50 << 20, 100 << 20, read_only=True), None, None, "read-only filesystem: /j"),
-    (Space(0, 8 << 20), None, None, "disk full: /j has 0 bytes free of 8388608 (less than 1048576)"),
-    (Space(MIN_FREE_BYTES - 1, 8 << 20), None, None, "disk full: /j has 1048575 bytes free"),
-    (Space(50 << 20, 100 << 20, free_files=0), None, None, "disk full: /j has no free inodes"),
-    (ROOMY, None, "No space left on device", "test write failed: /j: No space left on device"),
-])
+@pytest.mark.parametrize(
+    "space, unreachable, probe, expected",
+    [
+        (None, "Input/output error", None, "storage unreachable: /j: Input/output error"),
+        (Space(50 << 20, 100 << 20, read_only=True), None, None, "read-only filesystem: /j"),
+        (Space(0, 8 << 20), None, None, "disk full: /j has 0 bytes free of 8388608 (less than 1048576)"),
+        (Space(MIN_FREE_BYTES - 1, 8 << 20), None, None, "disk full: /j has 1048575 bytes free"),
+        (Space(50 << 20, 100 << 20, free_files=0), None, None, "disk full: /j has no free inodes"),
+        (ROOMY, None, "No space left on device", "test write failed: /j: No space left on device"),
+    ],
+)
 def test_each_kind_of_unfit_filesystem_is_named_in_one_line(space, unreachable, probe, expected):
     assert judge("/j", space, unreachable, probe).startswith(expected)
 
@@ -49,6 +53,7 @@ def test_a_filesystem_that_does_not_count_inodes_is_not_full_for_want_of_them():
 
 
 # ----- failed writes and the backoff ----------------------------------------------------------------
+
 
 def test_the_retry_delay_doubles_from_the_first_up_to_the_largest_and_stays_there():
     watch, now, delays = StorageWatch(), 100.0, []
@@ -86,6 +91,7 @@ def test_the_latest_reason_is_kept_while_a_fault_lasts():
 
 
 # ----- the periodic check ----------------------------------------------------------------------------
+
 
 def test_an_unfit_filesystem_found_while_idle_is_a_fault_and_writes_wait_until_a_check_finds_it_fit():
     watch = StorageWatch()

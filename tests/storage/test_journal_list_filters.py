@@ -10,9 +10,11 @@ import pytest
 from sagaline.messages.saga import ListRuns
 from sagaline.storage.journal_sqlite import _filters
 
-RUNS = [("01a2aaaa-0000-7000-8000-000000000001", "s", "completed", 1000.0),
-        ("01a2aaaa-1111-7000-8000-000000000002", "s", "failed", 2000.0),
-        ("01a2bbbb-0000-7000-8000-000000000003", "t", "completed", 3000.0)]
+RUNS = [
+    ("01a2aaaa-0000-7000-8000-000000000001", "s", "completed", 1000.0),
+    ("01a2aaaa-1111-7000-8000-000000000002", "s", "failed", 2000.0),
+    ("01a2bbbb-0000-7000-8000-000000000003", "t", "completed", 3000.0),
+]
 
 
 @pytest.fixture
@@ -20,9 +22,13 @@ def runs():
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE runs (correlation_id TEXT PRIMARY KEY, saga TEXT, status TEXT, started_at REAL)")
     db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?)", RUNS)
-    yield lambda query: [row[0] for row in db.execute(
-        f"SELECT correlation_id FROM runs WHERE {_filters(query, 6000.0)[0]} ORDER BY started_at DESC",
-        _filters(query, 6000.0)[1])]
+    yield lambda query: [
+        row[0]
+        for row in db.execute(
+            f"SELECT correlation_id FROM runs WHERE {_filters(query, 6000.0)[0]} ORDER BY started_at DESC",
+            _filters(query, 6000.0)[1],
+        )
+    ]
     db.close()
 
 

@@ -32,6 +32,7 @@ def journal(store_location):
 def locker(store_location):
     """Another connection to the journal that can hold a lock on the ``runs`` row of a run (or the file)."""
     from sagaline.storage.backend import open_store_file
+
     other = open_store_file(store_location("journal"))
     yield other
     other.close()
@@ -48,8 +49,7 @@ def hold(locker, cid: str):
     return transaction
 
 
-def test_a_statement_failing_among_the_batch_rows_fails_the_whole_batch_and_a_retry_writes_it_once(
-        journal, locker):
+def test_a_statement_failing_among_the_batch_rows_fails_the_whole_batch_and_a_retry_writes_it_once(journal, locker):
     old, new = uuid7(), uuid7()
     journal.write([begin(old)], now=1.0)
     batch = [begin(new), append(new, 1), append(old, 1), append(old, 2)]

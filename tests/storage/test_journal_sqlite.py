@@ -42,10 +42,16 @@ class Run:
 
     def finish(self, status: str | None = None) -> Run:
         status = status or self.state.status
-        out = RunOutcome(correlation_id=self.cid, saga=SAGA, status=status, started_at=100.0, finished_at=self.now,
-                         failed_step=self.state.failure[0] if self.state.failure else None,
-                         error={"code": self.state.failure[1].code} if self.state.failure else None,
-                         failed_compensations=list(self.state.failed_compensations()))
+        out = RunOutcome(
+            correlation_id=self.cid,
+            saga=SAGA,
+            status=status,
+            started_at=100.0,
+            finished_at=self.now,
+            failed_step=self.state.failure[0] if self.state.failure else None,
+            error={"code": self.state.failure[1].code} if self.state.failure else None,
+            failed_compensations=list(self.state.failed_compensations()),
+        )
         self.ops.append(Finish(self.cid, status, out))
         return self
 
@@ -130,8 +136,7 @@ def test_list_runs_filters_by_status_saga_and_age_newest_first_with_a_total(jour
     journal.write(old.ops + new.ops + open_run.ops, now=6000.0)
     page = journal.list_runs(ListRuns(), now=6000.0)
     assert [s.correlation_id for s in page.runs] == [new.cid, open_run.cid, old.cid] and page.total == 3
-    assert [s.correlation_id for s in journal.list_runs(ListRuns(status=["running"]), 6000.0).runs] == \
-        [open_run.cid]
+    assert [s.correlation_id for s in journal.list_runs(ListRuns(status=["running"]), 6000.0).runs] == [open_run.cid]
     aged = journal.list_runs(ListRuns(older_than_s=2500, limit=1), now=6000.0)
     assert [s.correlation_id for s in aged.runs] == [open_run.cid] and aged.total == 2
     assert journal.list_runs(ListRuns(newer_than_s=1500), 6000.0).total == 1
@@ -146,8 +151,11 @@ def test_retention_prunes_only_old_completed_failed_or_cancelled_runs(journal):
     journal.write(recent.ops, now=900.0)
     assert journal.prune(cutoff=500.0) == 1
     assert journal.load(old.cid) is None
-    assert {o for o in (recent.cid, stuck.cid, open_run.cid) if journal.load(o) is not None} == \
-        {recent.cid, stuck.cid, open_run.cid}
+    assert {o for o in (recent.cid, stuck.cid, open_run.cid) if journal.load(o) is not None} == {
+        recent.cid,
+        stuck.cid,
+        open_run.cid,
+    }
     counts = journal.counts()
     assert counts["runs"] == 3 and counts["run_events"] == 7 + 1
 
@@ -156,8 +164,13 @@ def test_a_resumed_run_links_its_predecessor_and_keeps_what_it_carried(journal):
     failed = Run().answer("validate_email", Ok("a@b.co")).finish("failed")
     journal.write(failed.ops, now=200.0)
     successor = uuid7()
-    begin = Begin(StartSaga(saga=SAGA, inputs={"email": "a@b.co"}, correlation_id=successor), 1, 300.0,
-                  resumed_from=failed.cid, carried={"validate_email": "a@b.co"})
+    begin = Begin(
+        StartSaga(saga=SAGA, inputs={"email": "a@b.co"}, correlation_id=successor),
+        1,
+        300.0,
+        resumed_from=failed.cid,
+        carried={"validate_email": "a@b.co"},
+    )
     journal.write([begin], now=300.0)
     assert journal.find(failed.cid)[0].successor == successor
     loaded = journal.load(successor)
@@ -176,6 +189,7 @@ def test_a_corrupt_row_is_reported_as_a_problem_never_guessed(journal, table, co
 
 def test_an_event_that_is_not_a_run_event_fails_replay_with_corrupt_record(journal):
     from sagaline.saga.records import CorruptRecord
+
     r = Run().answer("validate_email", Ok("a@b.co"))
     last = r.ops[-1]
     bad = Append(last.run_id, last.seq, last.at, {"e": "nonsense"}, last.status)
@@ -186,6 +200,7 @@ def test_an_event_that_is_not_a_run_event_fails_replay_with_corrupt_record(journ
 
 def test_a_full_disk_fails_the_whole_batch_and_a_retry_writes_it_once(journal, store_location):
     from sagaline.storage.errors import StorageError
+
     if store_location.backend != "sqlite":
         pytest.skip("fills the disk with SQLite's max_page_count; PostgreSQL has no per-database cap to set")
     filler = [op for i in range(3) for op in _completed(10.0 + i).ops]
@@ -219,6 +234,7 @@ def test_a_batch_of_thousands_of_runs_is_written_at_once(journal):
 
 def test_a_version_1_journal_is_migrated_and_its_runs_stay_readable(tmp_path):
     import sqlite3 as sql
+
     path = tmp_path / "old.sqlite"
     conn = sql.connect(path)
     conn.executescript("""
@@ -232,8 +248,11 @@ def test_a_version_1_journal_is_migrated_and_its_runs_stay_readable(tmp_path):
         CREATE TABLE run_steps (correlation_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,
             PRIMARY KEY (correlation_id, step)) WITHOUT ROWID;
         PRAGMA user_version = 1;""")
-    conn.execute("INSERT INTO runs (correlation_id, saga, version, status, inputs, started_at, updated_at) "
-                 "VALUES ('r1', ?, 1, 'running', ?, 1.0, 1.0)", (SAGA, pack_value({"email": "a@b.co"})))
+    conn.execute(
+        "INSERT INTO runs (correlation_id, saga, version, status, inputs, started_at, updated_at) "
+        "VALUES ('r1', ?, 1, 'running', ?, 1.0, 1.0)",
+        (SAGA, pack_value({"email": "a@b.co"})),
+    )
     conn.commit()
     conn.close()
     journal = SqliteJournal.open(path)
@@ -258,6 +277,7 @@ def test_a_partition_lease_is_acquired_renewed_refused_to_others_and_taken_over_
 
 def test_a_write_fenced_by_a_lease_taken_over_since_is_refused_and_writes_nothing(journal):
     from sagaline.storage.errors import StorageError
+
     journal.fence = journal.claim("partition:0/1", "a", 100.0, 1.0).lease
     journal.write(Run().ops, now=100.0)
     journal.claim("partition:0/1", "b", 102.0, 1.0)  # a paused past its lease; b took over

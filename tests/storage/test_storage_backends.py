@@ -15,29 +15,41 @@ URL = "postgresql://app:s3cret@db.example:5432/sagaline"
 
 
 def test_placeholders_become_psycopgs_and_a_literal_percent_is_kept():
-    assert to_postgres("SELECT a FROM t WHERE b = ? AND c LIKE '10%'") == \
-        "SELECT a FROM t WHERE b = %s AND c LIKE '10%%'"
+    assert (
+        to_postgres("SELECT a FROM t WHERE b = ? AND c LIKE '10%'") == "SELECT a FROM t WHERE b = %s AND c LIKE '10%%'"
+    )
 
 
 def test_insert_or_ignore_becomes_on_conflict_do_nothing_before_any_returning():
-    assert to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?)") == \
-        "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
-    assert to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING a") == \
-        "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING a"
+    assert (
+        to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?)") == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
+    )
+    assert (
+        to_postgres("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING a")
+        == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING a"
+    )
 
 
 def test_a_table_gets_postgres_types_bytewise_text_and_an_explicit_rowid():
-    out = to_postgres("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, n INTEGER, x REAL, b BLOB, "
-                      "e TEXT NOT NULL UNIQUE COLLATE NOCASE)")
-    assert out == ('CREATE TABLE IF NOT EXISTS t (k TEXT COLLATE "C" PRIMARY KEY, n BIGINT, x DOUBLE PRECISION, '
-                   "b BYTEA, e TEXT NOT NULL UNIQUE COLLATE NOCASE, rowid BIGSERIAL)")
+    out = to_postgres(
+        "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, n INTEGER, x REAL, b BLOB, "
+        "e TEXT NOT NULL UNIQUE COLLATE NOCASE)"
+    )
+    assert out == (
+        'CREATE TABLE IF NOT EXISTS t (k TEXT COLLATE "C" PRIMARY KEY, n BIGINT, x DOUBLE PRECISION, '
+        "b BYTEA, e TEXT NOT NULL UNIQUE COLLATE NOCASE, rowid BIGSERIAL)"
+    )
 
 
 def test_a_rowid_alias_key_becomes_bigserial_and_without_rowid_adds_no_rowid():
-    assert to_postgres("CREATE TABLE e (seq INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)") == \
-        'CREATE TABLE e (seq BIGSERIAL PRIMARY KEY, v TEXT COLLATE "C")'
-    assert to_postgres("CREATE TABLE w (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID") == \
-        'CREATE TABLE w (a TEXT COLLATE "C", PRIMARY KEY (a))'
+    assert (
+        to_postgres("CREATE TABLE e (seq INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)")
+        == 'CREATE TABLE e (seq BIGSERIAL PRIMARY KEY, v TEXT COLLATE "C")'
+    )
+    assert (
+        to_postgres("CREATE TABLE w (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID")
+        == 'CREATE TABLE w (a TEXT COLLATE "C", PRIMARY KEY (a))'
+    )
 
 
 def test_a_store_location_is_a_file_or_the_url_with_the_store_as_schema():
@@ -53,8 +65,10 @@ def test_a_location_shown_in_a_message_hides_the_password():
     assert redacted("/d/gate.sqlite") == "/d/gate.sqlite"
 
 
-@pytest.mark.parametrize("url, problem", [("mysql://h/db", "postgresql://"), ("postgresql://h/", "name a database"),
-                                          ("postgresql://h/db#x", "fragment")])
+@pytest.mark.parametrize(
+    "url, problem",
+    [("mysql://h/db", "postgresql://"), ("postgresql://h/", "name a database"), ("postgresql://h/db#x", "fragment")],
+)
 def test_a_storage_url_that_is_not_a_postgres_database_is_refused_naming_why(url, problem):
     with pytest.raises(ValueError, match=problem):
         check_storage_url(url)
@@ -100,8 +114,11 @@ def test_a_postgres_store_is_migrated_once_by_concurrent_openers(postgres_url):
 
     from sagaline.storage.postgres import open_pg
 
-    schema = Schema(2, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",),
-                    upgrades=(Migration(2, ("ALTER TABLE t ADD COLUMN v INTEGER",)),))
+    schema = Schema(
+        2,
+        ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",),
+        upgrades=(Migration(2, ("ALTER TABLE t ADD COLUMN v INTEGER",)),),
+    )
     location = store_location(postgres_url, ".", "shared")
     open_pg(location, SqliteOptions(), Schema(1, schema.statements)).close()
     errors, files = [], []
@@ -111,6 +128,7 @@ def test_a_postgres_store_is_migrated_once_by_concurrent_openers(postgres_url):
             files.append(open_pg(location, SqliteOptions(), schema))
         except Exception as exc:
             errors.append(exc)
+
     threads = [threading.Thread(target=opener) for _ in range(6)]
     for t in threads:
         t.start()
@@ -139,8 +157,11 @@ def test_a_postgres_connection_cut_by_the_server_fails_once_retryably_and_the_ne
 
     from sagaline.storage.postgres import open_pg
 
-    file = open_pg(store_location(postgres_url, ".", "cut"), SqliteOptions(),
-                   Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)))
+    file = open_pg(
+        store_location(postgres_url, ".", "cut"),
+        SqliteOptions(),
+        Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)),
+    )
     try:
         pid = file.fetchall("SELECT pg_backend_pid()")[0][0]
         with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -156,14 +177,16 @@ def test_a_postgres_connection_cut_by_the_server_fails_once_retryably_and_the_ne
         file.close()
 
 
-def test_a_postgres_connection_cut_before_a_transaction_fails_it_retryably_and_the_next_one_reconnects(
-        postgres_url):
+def test_a_postgres_connection_cut_before_a_transaction_fails_it_retryably_and_the_next_one_reconnects(postgres_url):
     import psycopg
 
     from sagaline.storage.postgres import open_pg
 
-    file = open_pg(store_location(postgres_url, ".", "cut"), SqliteOptions(),
-                   Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)))
+    file = open_pg(
+        store_location(postgres_url, ".", "cut"),
+        SqliteOptions(),
+        Schema(1, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)",)),
+    )
     try:
         pid = file.fetchall("SELECT pg_backend_pid()")[0][0]
         with psycopg.connect(postgres_url, autocommit=True) as admin:

@@ -35,8 +35,7 @@ class StorageTestPutDone(Reply):
 
 
 class Rows(StoreBase):
-    STATEMENTS = ("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, value TEXT, "
-                  "created_by_key TEXT)",)
+    STATEMENTS = ("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, value TEXT, created_by_key TEXT)",)
     EFFECT_TABLES = ("rows",)
 
 
@@ -47,11 +46,14 @@ def put(value, key="k1"):
 def inserting(cmd, calls, outcome=None):
     async def effect(conn):
         calls.append(cmd.value)
-        rows = await conn.execute_fetchall("INSERT INTO rows (value, created_by_key) VALUES (?, ?) RETURNING id",
-                                           (cmd.value, cmd.headers.idempotency_key))
+        rows = await conn.execute_fetchall(
+            "INSERT INTO rows (value, created_by_key) VALUES (?, ?) RETURNING id",
+            (cmd.value, cmd.headers.idempotency_key),
+        )
         if outcome is not None:
             return outcome
         return StorageTestPutDone(headers=cmd.headers, row=rows[0][0])
+
     return effect
 
 
@@ -73,7 +75,12 @@ def test_a_new_key_applies_the_effect_and_records_its_reply(run, store):
     assert isinstance(reply, StorageTestPutDone) and calls == ["a"] and values(run, store) == ["a"]
     [entry] = run(store.ledger())
     assert (entry.key, entry.command, entry.ok, entry.reply, entry.created_at) == (
-        "k1", "StorageTestPut", True, reply, NOW)
+        "k1",
+        "StorageTestPut",
+        True,
+        reply,
+        NOW,
+    )
 
 
 def test_a_duplicate_key_returns_the_first_reply_without_running_the_effect(run, store):
@@ -108,6 +115,7 @@ def test_an_exception_in_the_effect_rolls_everything_back_and_is_not_remembered(
     async def broken(conn):
         await inserting(cmd, [])(conn)
         raise RuntimeError("bug")
+
     with pytest.raises(RuntimeError):
         run(store.apply_once(cmd, broken, NOW))
     assert values(run, store) == [] and run(store.ledger()) == []
@@ -147,7 +155,9 @@ def test_answer_turns_storage_errors_into_failed_replies_by_retryability(run):
     def raising(retryable):
         async def handler(_):
             raise StorageError("disk", reason="disk_full", path="/x.db", retryable=retryable)
+
         return {StorageTestPut: handler}
+
     transient = run(answer(cmd, raising(True)))
     permanent = run(answer(cmd, raising(False)))
     assert (transient.code, transient.retryable) == ("storage_unavailable", True)

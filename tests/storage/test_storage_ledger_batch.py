@@ -62,6 +62,7 @@ def lookups(store, monkeypatch):
         if sql == LOOKUP:
             seen.append(next(iter(params)))
         return execute(sql, params)
+
     monkeypatch.setattr(file, "execute", counting)
     return seen
 
@@ -76,15 +77,18 @@ def undo(key, effect_key):
 
 def handle(store, cmd, outcome=None):
     """apply_once with a put's or an undo's effect; ``outcome`` replaces a put's reply (a failure)."""
+
     async def effect(conn):
         if isinstance(cmd, LedgerBatchUndo):
             cursor = await conn.execute("DELETE FROM rows WHERE created_by_key = ?", (cmd.effect_key,))
             if cursor.rowcount == 0:
                 await forbid(conn, cmd, cmd.effect_key, "LedgerBatchPut", NOW)
             return LedgerBatchDone(headers=cmd.headers, rows=cursor.rowcount)
-        await conn.execute("INSERT INTO rows (value, created_by_key) VALUES (?, ?)",
-                           (cmd.value, cmd.headers.idempotency_key))
+        await conn.execute(
+            "INSERT INTO rows (value, created_by_key) VALUES (?, ?)", (cmd.value, cmd.headers.idempotency_key)
+        )
         return outcome or LedgerBatchDone(headers=cmd.headers, rows=1)
+
     return store.apply_once(cmd, effect, NOW)
 
 
@@ -95,6 +99,7 @@ def batch(run, store, items):
     async def go():
         async with store.db.transaction() as conn, ledger_batch(conn, [c for c, _ in pairs], read=True):
             return [await handle(store, c, outcome) for c, outcome in pairs]
+
     return run(go())
 
 
@@ -149,6 +154,7 @@ def test_a_batch_rolled_back_leaves_nothing_and_the_next_batch_applies_afresh(ru
         async with store.db.transaction() as conn, ledger_batch(conn, [put("a", "k1")], read=True):
             await handle(store, put("a", "k1"))
             raise RuntimeError("the batch's commit fails")
+
     with pytest.raises(RuntimeError):
         run(broken())
     assert values(run, store) == [] and run(store.ledger()) == []
@@ -165,6 +171,7 @@ def test_the_batch_read_ends_with_the_block_and_needs_a_transaction(run, store):
             async with ledger_batch(conn, [put("a", "k1"), put("b", None)], read=True):
                 seen = dict(conn.ledger_view or {})
             return seen, conn.ledger_view
+
     with pytest.raises(ValueError, match="open transaction"):
         run(outside())
     assert run(inside()) == ({"k1": None}, None)
@@ -176,6 +183,7 @@ def test_keys_outside_the_batch_are_still_looked_up_one_by_one(run, store, looku
     async def go():
         async with store.db.transaction() as conn, ledger_batch(conn, [put("x", "k2")], read=True):
             return await handle(store, put("b", "k1"))
+
     assert run(go()).rows == 1 and values(run, store) == ["a"] and lookups == ["k1"]
 
 
@@ -183,5 +191,6 @@ def test_by_default_the_batch_read_happens_on_postgresql_only(run, store, store_
     async def go():
         async with store.db.transaction() as conn, ledger_batch(conn, [put("a", "k1"), put("b", "k2")]):
             return [await handle(store, put("a", "k1")), await handle(store, put("b", "k2"))]
+
     assert [r.rows for r in run(go())] == [1, 1] and values(run, store) == ["a", "b"]
     assert lookups == ([] if store_location.backend == "postgres" else ["k1", "k2"])

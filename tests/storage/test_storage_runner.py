@@ -32,6 +32,7 @@ def test_no_thread_exists_until_the_first_run():
 def test_run_returns_the_coroutines_result_on_another_thread(runner):
     async def where():
         return threading.current_thread().name
+
     assert runner.run(where(), 5) != threading.current_thread().name
     assert runner.run(_answer({"a": 1}), 5) == {"a": 1}
 
@@ -51,6 +52,7 @@ def test_a_coroutine_that_overruns_its_timeout_is_cancelled(runner):
         except asyncio.CancelledError:
             cancelled.set()
             raise
+
     with pytest.raises(TimeoutError):
         runner.run(slow(), 0.05)
     assert cancelled.wait(2)
@@ -61,6 +63,7 @@ def test_run_works_from_a_thread_that_runs_its_own_loop(runner):
         outer = asyncio.get_running_loop()
         inner = runner.run(_loop_of(), 5)
         return outer is not inner
+
     assert asyncio.run(caller()) is True
 
 
@@ -89,6 +92,7 @@ def test_close_cancels_work_still_running_on_the_loop():
             await asyncio.sleep(60)
         finally:
             stopped.set()
+
     asyncio.run_coroutine_threadsafe(forever(), runner._ensure_loop())
     runner.close()
     assert stopped.is_set()
@@ -98,6 +102,7 @@ def test_calling_run_from_the_loops_own_thread_is_refused_not_deadlocked(runner)
     async def reenter():
         inner = _answer(1)
         runner.run(inner)
+
     with pytest.raises(RuntimeError, match="own loop thread"):
         runner.run(reenter(), 5)
 

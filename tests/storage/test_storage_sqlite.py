@@ -26,10 +26,13 @@ def test_a_new_database_uses_wal_full_sync_foreign_keys_and_a_busy_timeout(run, 
     async def scenario():
         db = await open_database(tmp_path / "a.db", SqliteOptions(busy_timeout_ms=1234), SCHEMA)
         try:
-            return [await _pragma(db, p) for p in
-                    ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")]
+            return [
+                await _pragma(db, p)
+                for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
+            ]
         finally:
             await db.close()
+
     assert run(scenario()) == ["wal", 2, 1, 1234, 2]  # synchronous 2 = FULL
 
 
@@ -40,6 +43,7 @@ def test_normal_synchronous_can_be_chosen(run, tmp_path):
             return await _pragma(db, "synchronous")
         finally:
             await db.close()
+
     assert run(scenario()) == 1
 
 
@@ -59,6 +63,7 @@ def test_applying_the_schema_again_keeps_the_data(run, tmp_path):
             return await _values(db)
         finally:
             await db.close()
+
     assert run(scenario()) == ["x"]
 
 
@@ -66,6 +71,7 @@ def test_a_database_with_a_newer_schema_version_is_refused(run, tmp_path):
     async def scenario():
         await (await open_database(tmp_path / "a.db", schema=Schema(5, ()))).close()
         await open_database(tmp_path / "a.db", schema=SCHEMA)
+
     with pytest.raises(StorageError) as caught:
         run(scenario())
     assert caught.value.reason == "schema_too_new" and not caught.value.retryable
@@ -84,6 +90,7 @@ def test_a_transaction_commits_when_its_block_ends_and_rolls_back_when_it_raises
             return await _values(db)
         finally:
             await db.close()
+
     assert run(scenario()) == ["kept"]
 
 
@@ -100,6 +107,7 @@ def test_a_nested_transaction_is_a_savepoint_that_rolls_back_alone(run, tmp_path
             return await _values(db)
         finally:
             await db.close()
+
     assert run(scenario()) == ["outer"]
 
 
@@ -117,6 +125,7 @@ def test_a_full_database_raises_a_retryable_error_and_keeps_earlier_data(run, tm
             return caught.value, await _values(db)
         finally:
             await db.close()
+
     error, values = run(scenario())
     assert (error.reason, error.retryable, values) == ("disk_full", True, ["early"])
     assert "a.db" in str(error)
@@ -140,6 +149,7 @@ def test_a_database_locked_by_another_connection_raises_a_retryable_error(run, t
         finally:
             other.close()
             await db.close()
+
     error, values = run(scenario())
     assert (error.reason, error.retryable, values) == ("locked", True, ["x"])
 
@@ -162,6 +172,7 @@ def test_a_missing_directory_cannot_be_opened_and_is_not_retryable(run, tmp_path
 def test_a_failed_open_leaves_no_aiosqlite_thread_to_answer_a_closed_loop(run, tmp_path):
     def workers() -> set[threading.Thread]:
         return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
     before = workers()
     with pytest.raises(StorageError):
         run(open_database(tmp_path / "nowhere" / "a.db"))
@@ -173,6 +184,7 @@ def test_using_a_closed_database_raises_a_storage_error(run, tmp_path):
         db = await open_database(tmp_path / "a.db", schema=SCHEMA)
         await db.close()
         await db.fetchall("SELECT 1")
+
     with pytest.raises(StorageError, match="closed"):
         run(scenario())
 
@@ -182,6 +194,7 @@ def test_error_mapping_covers_corrupt_io_and_other_codes():
         exc = sqlite3.DatabaseError("x")
         exc.sqlite_errorcode = code  # type: ignore[attr-defined]
         return storage_error(exc, "/data/f.db")
+
     assert isinstance(err(sqlite3.SQLITE_CORRUPT), StorageCorrupt)
     assert err(sqlite3.SQLITE_IOERR_WRITE).retryable and err(sqlite3.SQLITE_IOERR_WRITE).reason == "io_error"
     read_only = err(sqlite3.SQLITE_READONLY)
@@ -197,5 +210,6 @@ def test_bugs_in_our_sql_are_not_disguised_as_storage_errors(run, tmp_path):
                 await conn.execute("INSERT INTO t VALUES (?, ?)", (1,))
         finally:
             await db.close()
+
     with pytest.raises(sqlite3.ProgrammingError):
         run(scenario())

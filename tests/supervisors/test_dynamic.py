@@ -22,8 +22,14 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def start_dynamic(handle, registry=None, parent=None, **flags):
-    return start_actor(handle, DYNAMIC, DynamicSupervisorArgs(flags=DynamicFlags(**flags)).model_dump(),
-                       registry=registry, parent=parent, child_id="dyn")
+    return start_actor(
+        handle,
+        DYNAMIC,
+        DynamicSupervisorArgs(flags=DynamicFlags(**flags)).model_dump(),
+        registry=registry,
+        parent=parent,
+        child_id="dyn",
+    )
 
 
 def rows(handle, dyn):
@@ -91,6 +97,7 @@ def test_the_fourth_restart_in_the_window_ends_the_dynamic_supervisor(actor_syst
     for restarts in range(1, 5):
         h.tell(rows(h, dyn)[0].address, ProbeCrash())
         if restarts < 4:
-            wait_until(lambda restarts=restarts: rows(h, dyn)[0].restarts == restarts
-                       and rows(h, dyn)[0].status == "running")
+            wait_until(
+                lambda restarts=restarts: rows(h, dyn)[0].restarts == restarts and rows(h, dyn)[0].status == "running"
+            )
     wait_until(lambda: ("dyn", "shutdown") in events(h, probe, "notice"))

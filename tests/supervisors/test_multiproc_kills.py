@@ -67,8 +67,7 @@ def test_a_worker_killed_again_and_again_is_restarted_every_time(multiproc_actor
     h = multiproc_actor_system
     probe, registry = start_probe(h), start_registry(h)
     client = RegistryClient(h, registry)
-    sup = start_supervisor(h, [worker("w", probe, name="svc:w")], registry=registry,
-                           max_restarts=1000, max_seconds=1)
+    sup = start_supervisor(h, [worker("w", probe, name="svc:w")], registry=registry, max_restarts=1000, max_seconds=1)
     kills = 150
     for _ in range(kills):
         pid = h.ask(wait_until(lambda: client.whereis("svc:w")), ProbePing()).pid
@@ -88,7 +87,8 @@ def test_a_sigkilled_middle_supervisor_takes_its_whole_subtree_with_it(multiproc
     leaf_pid = h.ask(client.whereis("svc:leaf"), ProbePing()).pid
     middle_pid, inner_pid = parent_pid(w1_pid), parent_pid(leaf_pid)
     old_subtree = {middle_pid, inner_pid, w1_pid, leaf_pid} | {
-        pid for pid in h.pids() if parent_pid(pid) in (middle_pid, inner_pid)}
+        pid for pid in h.pids() if parent_pid(pid) in (middle_pid, inner_pid)
+    }
     side_pid = h.ask(running_address(h, top, "side"), ProbePing()).pid
 
     os.kill(middle_pid, signal.SIGKILL)

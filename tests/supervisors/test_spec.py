@@ -21,12 +21,15 @@ def test_brutal_kill_and_explicit_timeouts_are_kept():
     assert shutdown_ms(child_spec("w", "a.B", shutdown=250)) == 250
 
 
-@pytest.mark.parametrize("fields,bad_field", [
-    (dict(id="", start="a.B"), "id"),
-    (dict(id="x", start="not a path"), "start"),
-    (dict(id="x", start="a.B", restart="sometimes"), "restart"),
-    (dict(id="x", start="a.B", shutdown=-1), "shutdown"),
-])
+@pytest.mark.parametrize(
+    "fields,bad_field",
+    [
+        (dict(id="", start="a.B"), "id"),
+        (dict(id="x", start="not a path"), "start"),
+        (dict(id="x", start="a.B", restart="sometimes"), "restart"),
+        (dict(id="x", start="a.B", shutdown=-1), "shutdown"),
+    ],
+)
 def test_an_invalid_spec_names_the_bad_field(fields, bad_field):
     with pytest.raises(InvalidSpec) as caught:
         child_spec(**fields)

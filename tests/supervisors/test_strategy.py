@@ -15,14 +15,23 @@ def views(restart="permanent", dead="b", temporary=()):
     return [ChildView(i, "temporary" if i in temporary else restart, i != dead) for i in ABC]
 
 
-@pytest.mark.parametrize("restart,kind,expected", [
-    ("permanent", "normal", True), ("permanent", "shutdown", True),
-    ("permanent", "error", True), ("permanent", "killed", True),
-    ("transient", "normal", False), ("transient", "shutdown", False),
-    ("transient", "error", True), ("transient", "killed", True),
-    ("temporary", "normal", False), ("temporary", "shutdown", False),
-    ("temporary", "error", False), ("temporary", "killed", False),
-])
+@pytest.mark.parametrize(
+    "restart,kind,expected",
+    [
+        ("permanent", "normal", True),
+        ("permanent", "shutdown", True),
+        ("permanent", "error", True),
+        ("permanent", "killed", True),
+        ("transient", "normal", False),
+        ("transient", "shutdown", False),
+        ("transient", "error", True),
+        ("transient", "killed", True),
+        ("temporary", "normal", False),
+        ("temporary", "shutdown", False),
+        ("temporary", "error", False),
+        ("temporary", "killed", False),
+    ],
+)
 def test_restart_types_against_exit_reasons(restart, kind, expected):
     assert should_restart(restart, kind) is expected
 
@@ -46,8 +55,11 @@ def test_rest_for_one_restarts_the_dead_child_and_those_started_after_it(fake_cl
 
 @pytest.mark.parametrize("strategy", ["one_for_all", "rest_for_one"])
 def test_a_temporary_sibling_is_not_restarted_by_a_crash_and_its_spec_is_dropped(strategy, fake_clock):
-    children = [ChildView("a", "permanent", False), ChildView("b", "temporary", True),
-                ChildView("c", "transient", True)]
+    children = [
+        ChildView("a", "permanent", False),
+        ChildView("b", "temporary", True),
+        ChildView("c", "transient", True),
+    ]
     decision, _ = on_exit(strategy, children, "a", "error", Intensity(), fake_clock())
     assert decision.terminate == ("c", "b")
     assert decision.drop == ("b",)
@@ -116,12 +128,15 @@ def test_an_unknown_strategy_is_refused_rather_than_run_as_another(fake_clock):
         on_exit("one_for_none", views(), "b", "error", Intensity(), fake_clock())
 
 
-@pytest.mark.parametrize("reason,restart,expected", [
-    (ExitReason(kind="shutdown", term="rebalanced"), "transient", False),
-    (ExitReason(kind="shutdown", term={"node": "n2"}), "transient", False),
-    (ExitReason(kind="shutdown", term="rebalanced"), "permanent", True),
-    (ExitReason(kind="error", error_type="ValueError"), "transient", True),
-])
+@pytest.mark.parametrize(
+    "reason,restart,expected",
+    [
+        (ExitReason(kind="shutdown", term="rebalanced"), "transient", False),
+        (ExitReason(kind="shutdown", term={"node": "n2"}), "transient", False),
+        (ExitReason(kind="shutdown", term="rebalanced"), "permanent", True),
+        (ExitReason(kind="error", error_type="ValueError"), "transient", True),
+    ],
+)
 def test_a_shutdown_with_a_term_is_a_normal_exit_like_a_bare_shutdown(reason, restart, expected):
     assert should_restart(restart, reason.kind) is expected
 

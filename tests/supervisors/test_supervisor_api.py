@@ -88,8 +88,7 @@ def test_which_children_says_why_each_childs_last_incarnation_ended(actor_system
     assert {child.last_exit for child in children(h, sup).values()} == {None}
     h.tell(running_address(h, sup, "a"), ProbeCrash())
     kill(h, running_address(h, sup, "b"))
-    wait_until(lambda: all(children(h, sup)[c].restarts >= 1 and running_address(h, sup, c) for c in "ab"),
-               timeout=30)
+    wait_until(lambda: all(children(h, sup)[c].restarts >= 1 and running_address(h, sup, c) for c in "ab"), timeout=30)
     rows = children(h, sup)
     assert rows["a"].last_exit.startswith("error: ") and rows["b"].last_exit == "killed"
     assert rows["c"].last_exit is None

@@ -67,12 +67,12 @@ class TestOneForOne:
         sup = start_supervisor(h, [worker("a", probe), worker("b", probe)], parent=probe)
         for restarts in range(1, 4):
             h.tell(running_address(h, sup, "b"), ProbeCrash())
-            wait_until(lambda restarts=restarts: (children(h, sup)["b"].restarts == restarts
-                                and running_address(h, sup, "b")))
+            wait_until(
+                lambda restarts=restarts: children(h, sup)["b"].restarts == restarts and running_address(h, sup, "b")
+            )
         h.tell(running_address(h, sup, "b"), ProbeCrash())
         wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))
         assert events(h, probe, "stopped")[-1] == ("a", "shutdown")  # a terminated on the way out
-
 
     def test_a_transient_child_ending_with_shutdown_and_a_term_is_not_restarted(self, actor_system):
         h = actor_system
@@ -109,11 +109,16 @@ class TestOneForAll:
     def test_a_temporary_sibling_is_not_restarted_by_a_crash(self, actor_system):
         h = actor_system
         probe = start_probe(h)
-        sup = start_supervisor(h, [worker("a", probe), worker("t", probe, restart="temporary"),
-                                   worker("c", probe)], strategy="one_for_all")
+        sup = start_supervisor(
+            h, [worker("a", probe), worker("t", probe, restart="temporary"), worker("c", probe)], strategy="one_for_all"
+        )
         h.tell(running_address(h, sup, "a"), ProbeCrash())
-        wait_until(lambda: children(h, sup).keys() == {"a", "c"}
-                   and all(r.restarts == 1 and r.status == "running" for r in children(h, sup).values()))
+        wait_until(
+            lambda: (
+                children(h, sup).keys() == {"a", "c"}
+                and all(r.restarts == 1 and r.status == "running" for r in children(h, sup).values())
+            )
+        )
         assert ("t", "shutdown") in events(h, probe, "stopped")
 
 
@@ -132,11 +137,19 @@ class TestRestForOne:
     def test_a_temporary_child_after_the_dead_one_is_dropped(self, actor_system):
         h = actor_system
         probe = start_probe(h)
-        sup = start_supervisor(h, [worker("a", probe), worker("b", probe),
-                                   worker("t", probe, restart="temporary")], strategy="rest_for_one")
+        sup = start_supervisor(
+            h,
+            [worker("a", probe), worker("b", probe), worker("t", probe, restart="temporary")],
+            strategy="rest_for_one",
+        )
         h.tell(running_address(h, sup, "b"), ProbeCrash())
-        wait_until(lambda: list(children(h, sup)) == ["a", "b"] and children(h, sup)["b"].restarts == 1
-                   and running_address(h, sup, "b"))
+        wait_until(
+            lambda: (
+                list(children(h, sup)) == ["a", "b"]
+                and children(h, sup)["b"].restarts == 1
+                and running_address(h, sup, "b")
+            )
+        )
 
 
 class TestStartAndStop:
@@ -152,18 +165,24 @@ class TestStartAndStop:
         h = actor_system
         probe = start_probe(h)
         with pytest.raises(ActorStartFailed) as caught:
-            start_supervisor(h, [worker("a", probe), worker("b", probe), worker("bad", probe, fail_start=True),
-                                 worker("c", probe)])
+            start_supervisor(
+                h, [worker("a", probe), worker("b", probe), worker("bad", probe, fail_start=True), worker("c", probe)]
+            )
         assert caught.value.reason.error_type == "failed_to_start_child"
         assert caught.value.reason.detail.startswith("bad:")
-        assert events(h, probe) == [("started", "a", None), ("started", "b", None),
-                                    ("stopped", "b", "shutdown"), ("stopped", "a", "shutdown")]
+        assert events(h, probe) == [
+            ("started", "a", None),
+            ("started", "b", None),
+            ("stopped", "b", "shutdown"),
+            ("stopped", "a", "shutdown"),
+        ]
 
     def test_a_child_that_ignores_stop_is_killed_after_its_shutdown_timeout(self, actor_system):
         h = actor_system
         probe = start_probe(h)
-        sup = start_supervisor(h, [worker("a", probe), worker("stuck", probe, ignore_stop=True, shutdown=200)],
-                               parent=probe)
+        sup = start_supervisor(
+            h, [worker("a", probe), worker("stuck", probe, ignore_stop=True, shutdown=200)], parent=probe
+        )
         h.tell(sup, Stop())
         wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))
         assert events(h, probe, "stopped")[-1] == ("a", "shutdown")

@@ -86,8 +86,7 @@ class Probe(BaseActor):
 
     def receiveMessage(self, message: Any, sender: Any) -> None:
         if isinstance(message, ExitNotice) and self._ready:
-            self.events.append(ProbeEvent(kind="notice", label=message.child_id or "?",
-                                          detail=message.reason.kind))
+            self.events.append(ProbeEvent(kind="notice", label=message.child_id or "?", detail=message.reason.kind))
             return
         super().receiveMessage(message, sender)
 

@@ -55,5 +55,9 @@ class FakeSagas(Actor):
         elif isinstance(message, CancelRun):
             raise RuntimeError("this fake never cancels")
         elif isinstance(message, RunStatus):
-            self.send(sender, RunSnapshot(correlation_id=message.correlation_id, saga="fake", status="running",
-                                          steps=[], started_at=1.0))
+            self.send(
+                sender,
+                RunSnapshot(
+                    correlation_id=message.correlation_id, saga="fake", status="running", steps=[], started_at=1.0
+                ),
+            )

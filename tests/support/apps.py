@@ -60,21 +60,30 @@ class ArchiveActor(DomainActor):
 
 def saga(name: str, *targets: str):
     """A zero-argument factory of a saga with one command step per target (and a local step)."""
+
     def build():
         s = Saga(name)
         s.step("start", local(lambda a, c: Ok()))
         for i, target in enumerate(targets):
             s.step(f"to_{target}_{i}", CommandStep(target, build=lambda a, c: Jot(headers=c.headers(), text="x")))
         return s.build()
+
     return build
 
 
-notes = App(name="notes", sagas=[saga("jot_down", "notes", "flow")],
-            domains=[AppDomain("notes", NotesActor, settings=NotesSettings)],
-            commands=[AppCommand("jot", "notes", Jot, help="write a note")],
-            messages=["tests.support.apps"])
-archive = App(name="archive", sagas=[saga("file_away", "archive", "notes")], uses=["notes"],
-              domains=[AppDomain("archive", ArchiveActor)])
+notes = App(
+    name="notes",
+    sagas=[saga("jot_down", "notes", "flow")],
+    domains=[AppDomain("notes", NotesActor, settings=NotesSettings)],
+    commands=[AppCommand("jot", "notes", Jot, help="write a note")],
+    messages=["tests.support.apps"],
+)
+archive = App(
+    name="archive",
+    sagas=[saga("file_away", "archive", "notes")],
+    uses=["notes"],
+    domains=[AppDomain("archive", ArchiveActor)],
+)
 trespasser = App(name="trespasser", sagas=[saga("sneak", "notes")], domains=[AppDomain("archive", ArchiveActor)])
 dreamer = App(name="dreamer", sagas=[saga("imagine", "nowhere")])
 twin = App(name="twin", sagas=[saga("jot_down", "flow")])

@@ -52,8 +52,12 @@ class HoldActor(BaseActor):
         if isinstance(command, Hold):
             self.holds[command.headers.correlation_id] += 1
         elif isinstance(command, CountHolds):
-            self.send(sender, Holds(headers=command.headers, runs=len(self.holds),
-                                    resent=sum(1 for n in self.holds.values() if n > 1)))
+            self.send(
+                sender,
+                Holds(
+                    headers=command.headers, runs=len(self.holds), resent=sum(1 for n in self.holds.values() if n > 1)
+                ),
+            )
 
 
 def held() -> SagaDefinition:
@@ -62,5 +66,10 @@ def held() -> SagaDefinition:
     return s.build()
 
 
-app = App(name="holding_test", description="runs held in flight", sagas=[held],
-          domains=[AppDomain("hold", HoldActor, description="answers nothing")], messages=[Hold, CountHolds, Holds])
+app = App(
+    name="holding_test",
+    description="runs held in flight",
+    sagas=[held],
+    domains=[AppDomain("hold", HoldActor, description="answers nothing")],
+    messages=[Hold, CountHolds, Holds],
+)

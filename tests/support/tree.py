@@ -52,8 +52,9 @@ def start_registry(handle: Any) -> Any:
     return start_actor(handle, REGISTRY)
 
 
-def start_supervisor(handle: Any, children: list[ChildSpec], parent: Any = None, registry: Any = None,
-                     **flags: Any) -> Any:
+def start_supervisor(
+    handle: Any, children: list[ChildSpec], parent: Any = None, registry: Any = None, **flags: Any
+) -> Any:
     args = SupervisorArgs(flags=SupervisorFlags(**flags), children=tuple(children)).model_dump()
     return start_actor(handle, SUPERVISOR, args, parent=parent, registry=registry, child_id="top")
 
@@ -66,8 +67,11 @@ def events(handle: Any, probe: Any, kind: str | None = None) -> list[tuple[str, 
     to stop" can arrive as a's report first (seen once under load).
     """
     reply: ProbeEvents = handle.ask(probe, ProbeGetEvents())
-    return [(e.label, e.detail) if kind else (e.kind, e.label, e.detail)
-            for e in sorted(reply.events, key=lambda e: e.at) if kind is None or e.kind == kind]
+    return [
+        (e.label, e.detail) if kind else (e.kind, e.label, e.detail)
+        for e in sorted(reply.events, key=lambda e: e.at)
+        if kind is None or e.kind == kind
+    ]
 
 
 def children(handle: Any, supervisor: Any) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def open_descriptors(pid: int) -> set[str]:
 
 def _host(hexed: str) -> str:
     if len(hexed) == 8:
-        return ".".join(str(int(hexed[i:i + 2], 16)) for i in (6, 4, 2, 0))
+        return ".".join(str(int(hexed[i : i + 2], 16)) for i in (6, 4, 2, 0))
     return hexed
 
 

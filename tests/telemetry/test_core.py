@@ -39,8 +39,8 @@ def test_a_span_emits_start_and_stop_with_a_monotonic_duration_and_one_context()
     t.attach_many("c", [("step", "start"), ("step", "stop")], c)
     with t.span(("step",), {"step": "a"}) as stop_meta:
         stop_meta["result"] = "ok"
-    (start_m, start_md), = c.named(("step", "start"))
-    (stop_m, stop_md), = c.named(("step", "stop"))
+    ((start_m, start_md),) = c.named(("step", "start"))
+    ((stop_m, stop_md),) = c.named(("step", "stop"))
     assert stop_m["duration"] >= 0 and "monotonic_time" in start_m and "system_time" in start_m
     assert start_md["telemetry_span_context"] == stop_md["telemetry_span_context"]
     assert stop_md["result"] == "ok"
@@ -52,6 +52,6 @@ def test_a_span_around_an_exception_emits_exception_then_re_raises():
     with pytest.raises(KeyError), t.span(("step",), {}):
         raise KeyError("x")
     assert c.named(("step", "stop")) == []
-    (m, md), = c.named(("step", "exception"))
+    ((m, md),) = c.named(("step", "exception"))
     assert md["kind"] == "error" and isinstance(md["reason"], KeyError) and md["stacktrace"]
     assert m["duration"] >= 0

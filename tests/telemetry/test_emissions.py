@@ -56,7 +56,11 @@ def test_a_restart_decision_is_reported_with_supervisor_child_and_reason(simple_
     [(measurements, metadata)] = collected.named(tn.SUPERVISOR_RESTART)
     assert measurements["count"] == 1
     assert (metadata["supervisor"], metadata["child"], metadata["reason"], metadata["restarted"]) == (
-        "top", "b", "error", ["b"])
+        "top",
+        "b",
+        "error",
+        ["b"],
+    )
     assert collected.named(tn.SUPERVISOR_ESCALATE) == []
 
 
@@ -76,8 +80,11 @@ def test_the_restart_that_exceeds_the_intensity_is_reported_as_an_escalation(sim
     for restarts in range(1, 5):
         h.tell(running_address(h, sup, "b"), ProbeCrash())
         if restarts < 4:
-            wait_until(lambda restarts=restarts: children(h, sup)["b"].restarts == restarts
-                       and children(h, sup)["b"].status == "running")
+            wait_until(
+                lambda restarts=restarts: (
+                    children(h, sup)["b"].restarts == restarts and children(h, sup)["b"].status == "running"
+                )
+            )
     wait_until(lambda: ("top", "shutdown") in events(h, probe, "notice"))
     assert len(collected.named(tn.SUPERVISOR_RESTART)) == 3
     [(_, metadata)] = collected.named(tn.SUPERVISOR_ESCALATE)
@@ -103,8 +110,11 @@ def test_the_registry_reports_each_registration_and_removal(simple_actor_system,
     h.tell(running_address(h, sup, "named"), ProbeCrash())
     wait_until(lambda: children(h, sup)["named"].restarts == 1 and children(h, sup)["named"].status == "running")
     wait_until(lambda: h.ask(registry, Lookup(key="svc:one")).entries)
-    changes = [(e[-1], md["key"], md["reason"]) for e, _, md in collected.events
-               if e in (tn.REGISTRY_REGISTER, tn.REGISTRY_UNREGISTER)]
+    changes = [
+        (e[-1], md["key"], md["reason"])
+        for e, _, md in collected.events
+        if e in (tn.REGISTRY_REGISTER, tn.REGISTRY_UNREGISTER)
+    ]
     # the old holder's entry goes (its exit, or replaced by its successor), the new one registers
     assert changes[0] == changes[-1] == ("register", "svc:one", "request") and len(changes) == 3
     assert changes[1][:2] == ("unregister", "svc:one") and changes[1][2] in ("exit", "replaced")
@@ -112,8 +122,7 @@ def test_the_registry_reports_each_registration_and_removal(simple_actor_system,
 
 def test_the_bus_reports_validated_enqueue_and_publish_and_a_drop(simple_actor_system, collected, tmp_path):
     h = simple_actor_system
-    tree = start_tree(h, tree_config(tmp_path, "gate",
-                                    domain_config={"flow": {"mode": "drop"}}))
+    tree = start_tree(h, tree_config(tmp_path, "gate", domain_config={"flow": {"mode": "drop"}}))
     flow = h.ask(tree.registry, Lookup(key="domain:flow")).entries[0].holder
     cid = uuid7()
     good = new_event("user.onboarding.complete", "gate", {"user_id": "u", "email": "a@b.c", "vault_id": "v"}, cid)
@@ -130,7 +139,8 @@ def test_the_bus_reports_validated_enqueue_and_publish_and_a_drop(simple_actor_s
 
 
 def test_a_rolled_back_run_ends_every_compensate_and_undo_it_began_with_its_stop_event(
-        simple_actor_system, collected, tmp_path):
+    simple_actor_system, collected, tmp_path
+):
     """What ``names.COMPENSATE_STOP`` / ``UNDO_STOP`` say: the saga actor emits them (they were once
     documented as "not emitted yet")."""
     tree = start_tree(simple_actor_system, tree_config(tmp_path, faults={"link": [{"command": "JoinCommunity"}]}))
@@ -141,7 +151,10 @@ def test_a_rolled_back_run_ends_every_compensate_and_undo_it_began_with_its_stop
         stops = [(md["idempotency_key"], md["outcome"]) for _, md in collected.named(ended)]
         assert starts and sorted(stops) == sorted((key, "ok") for key in starts)
     assert sorted(md["step"] for _, md in collected.named(tn.UNDO_STOP)) == [
-        "create_user", "generate_token", "provision_vault"]
+        "create_user",
+        "generate_token",
+        "provision_vault",
+    ]
 
 
 def _imports(path: pathlib.Path):
@@ -154,16 +167,22 @@ def _imports(path: pathlib.Path):
 
 @pytest.mark.parametrize("package", EMITTERS)
 def test_emitters_never_import_opentelemetry_or_the_bridge(package):
-    bad = [(f.relative_to(ROOT), name) for f in sorted((ROOT / package).rglob("*.py")) for name in _imports(f)
-           if name.split(".")[0] == "opentelemetry" or name.startswith(("sagaline.telemetry.otel",
-                                                                         "sagaline.telemetry.metrics",
-                                                                         "sagaline.telemetry.exporters"))]
+    bad = [
+        (f.relative_to(ROOT), name)
+        for f in sorted((ROOT / package).rglob("*.py"))
+        for name in _imports(f)
+        if name.split(".")[0] == "opentelemetry"
+        or name.startswith(("sagaline.telemetry.otel", "sagaline.telemetry.metrics", "sagaline.telemetry.exporters"))
+    ]
     assert bad == []
 
 
 def test_the_process_setup_and_the_timeline_import_no_opentelemetry_at_module_level():
     for module in ("setup.py", "timeline.py", "core.py", "context.py", "names.py"):
         top = ast.parse((ROOT / "telemetry" / module).read_text()).body
-        names = [n.module if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top
-                 if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = [
+            n.module if isinstance(n, ast.ImportFrom) else n.names[0].name
+            for n in top
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+        ]
         assert not [n for n in names if n and n.startswith("opentelemetry")], module

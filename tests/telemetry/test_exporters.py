@@ -42,13 +42,32 @@ def test_a_span_line_has_the_documented_fields(tmp_path):
     bridge.detach()
     lines = list(read_records(tmp_path))
     root = next(r for r in lines if r["name"] == "saga s")
-    assert set(root) == {"type", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_ns", "end_ns",
-                         "duration_ns", "status", "status_message", "attributes", "events", "pid", "service"}
+    assert set(root) == {
+        "type",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "name",
+        "kind",
+        "start_ns",
+        "end_ns",
+        "duration_ns",
+        "status",
+        "status_message",
+        "attributes",
+        "events",
+        "pid",
+        "service",
+    }
     assert root["type"] == "span" and root["trace_id"] == CID.replace("-", "") and root["parent_span_id"] is None
     assert root["start_ns"] == 1_000 and root["duration_ns"] == 500 and root["status"] == "ok"
     assert root["pid"] == os.getpid() and root["service"] == "svc" and root["kind"] == "internal"
-    assert root["attributes"] == {"sagaline.correlation_id": CID, "sagaline.saga": "s", "sagaline.recovered": False,
-                                  "sagaline.run.status": "completed"}
+    assert root["attributes"] == {
+        "sagaline.correlation_id": CID,
+        "sagaline.saga": "s",
+        "sagaline.recovered": False,
+        "sagaline.run.status": "completed",
+    }
     command = next(r for r in lines if r["name"] == "gate CreateUser")
     assert command["kind"] == "server" and command["parent_span_id"] == root["span_id"]
 

@@ -85,13 +85,17 @@ def test_bus_events_are_counted_and_a_drop_names_the_broken_rule_not_the_whole_r
     t, reader, _ = metered
     meta = {"name": "user.onboarding.complete", "pipeline": "general", "accepted": False}
     t.execute(tn.EVENT_VALIDATED, {"count": 1}, meta)
-    t.execute(tn.EVENT_DROPPED, {"count": 1}, {**meta, "reason": "user.onboarding.complete: payload_schema: "
-                                                                 "missing vault_id (id 0190...)"})
+    t.execute(
+        tn.EVENT_DROPPED,
+        {"count": 1},
+        {**meta, "reason": "user.onboarding.complete: payload_schema: missing vault_id (id 0190...)"},
+    )
     t.execute(tn.EVENT_ENQUEUE, {"count": 1}, {**meta, "reliability": "persistent"})
     t.execute(tn.EVENT_PUBLISH, {"delivered": 0}, meta)
     got = points(reader)
     assert got["sagaline.events.dropped"] == {
-        frozenset({("name", "user.onboarding.complete"), ("rule", "payload_schema")}): 1}
+        frozenset({("name", "user.onboarding.complete"), ("rule", "payload_schema")}): 1
+    }
     assert sum(got["sagaline.events.validated"].values()) == 1
     assert sum(got["sagaline.events.enqueued"].values()) == 1
     assert sum(got["sagaline.events.published"].values()) == 1
@@ -99,10 +103,16 @@ def test_bus_events_are_counted_and_a_drop_names_the_broken_rule_not_the_whole_r
 
 def test_domain_commands_are_counted_by_reply_and_the_backlog_is_a_gauge(metered):
     t, reader, _ = metered
-    t.execute(tn.DOMAIN_COMMAND + ("stop",), {"duration": 1}, {"domain": "gate", "command": "CreateUser",
-                                                                "reply": "UserCreated"})
-    t.execute(tn.DOMAIN_COMMAND + ("exception",), {"duration": 1}, {"domain": "gate", "command": "CreateUser",
-                                                                     "kind": "error"})
+    t.execute(
+        tn.DOMAIN_COMMAND + ("stop",),
+        {"duration": 1},
+        {"domain": "gate", "command": "CreateUser", "reply": "UserCreated"},
+    )
+    t.execute(
+        tn.DOMAIN_COMMAND + ("exception",),
+        {"duration": 1},
+        {"domain": "gate", "command": "CreateUser", "kind": "error"},
+    )
     t.execute(tn.SAGA_BACKLOG, {"depth": 7}, {})
     got = points(reader)
     outcomes = {dict(k)["outcome"]: v for k, v in got["sagaline.domain.commands"].items()}
@@ -114,8 +124,7 @@ def test_a_storage_fault_sets_the_hosts_faulted_gauge_to_one_and_its_recovery_ba
     t, reader, _ = metered
     t.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": 0, "fault": "disk full"})
     t.execute(tn.SAGA_STORAGE_FAULT, {"count": 1}, {"host": 1, "fault": "disk full"})
-    assert points(reader)["sagaline.saga.storage.faulted"] == {frozenset({("host", 0)}): 1,
-                                                               frozenset({("host", 1)}): 1}
+    assert points(reader)["sagaline.saga.storage.faulted"] == {frozenset({("host", 0)}): 1, frozenset({("host", 1)}): 1}
     t.execute(tn.SAGA_STORAGE_FAULT, {"count": 0}, {"host": 0, "fault": None})
     assert points(reader)["sagaline.saga.storage.faulted"][frozenset({("host", 0)})] == 0
 

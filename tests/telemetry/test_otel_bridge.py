@@ -26,21 +26,39 @@ class Run:
         self.t = source
 
     def start(self) -> None:
-        self.t.execute(tn.SAGA_START, {"system_time": time.time_ns(), "monotonic_time": time.monotonic_ns()},
-                       {**META, "span_id": root_span_id(CID)})
+        self.t.execute(
+            tn.SAGA_START,
+            {"system_time": time.time_ns(), "monotonic_time": time.monotonic_ns()},
+            {**META, "span_id": root_span_id(CID)},
+        )
 
     def invoke(self, step: str, kind: str = "run", attempt: int = 1, event=None) -> tuple[str, str]:
         key = f"{CID}:{step}:{kind}:0"
         span = span_id_for(key, kind, attempt)
         event = event or {"run": tn.STEP_START, "compensate": tn.COMPENSATE, "undo": tn.UNDO}[kind]
-        self.t.execute(event, {"monotonic_time": time.monotonic_ns()},
-                       {**META, "step": step, "kind": kind, "attempt": attempt, "idempotency_key": key,
-                        "span_id": span, "parent_span_id": root_span_id(CID)})
+        self.t.execute(
+            event,
+            {"monotonic_time": time.monotonic_ns()},
+            {
+                **META,
+                "step": step,
+                "kind": kind,
+                "attempt": attempt,
+                "idempotency_key": key,
+                "span_id": span,
+                "parent_span_id": root_span_id(CID),
+            },
+        )
         return key, span
 
     def command(self, domain: str, command: str, key: str, span: str | None, fail: Exception | None = None):
-        meta = {"domain": domain, "command": command, "correlation_id": CID, "idempotency_key": key,
-                "traceparent": traceparent(CID, span) if span else None}
+        meta = {
+            "domain": domain,
+            "command": command,
+            "correlation_id": CID,
+            "idempotency_key": key,
+            "traceparent": traceparent(CID, span) if span else None,
+        }
         try:
             with self.t.span(tn.DOMAIN_COMMAND, meta) as stop:
                 if fail is not None:
@@ -53,12 +71,16 @@ class Run:
         if error is None:
             self.t.execute(tn.STEP_STOP, {"duration": duration}, {**META, "step": step, "idempotency_key": key})
         else:
-            self.t.execute(tn.STEP_EXCEPTION, {"duration": duration},
-                           {**META, "step": step, "idempotency_key": key, "kind": "fail", "reason": error})
+            self.t.execute(
+                tn.STEP_EXCEPTION,
+                {"duration": duration},
+                {**META, "step": step, "idempotency_key": key, "kind": "fail", "reason": error},
+            )
 
     def finish(self, event=tn.SAGA_COMPLETE, status="completed", error=None) -> None:
-        self.t.execute(event, {"duration": 5_000_000}, {**META, "status": status, "error": error,
-                                                        "failed_compensations": ()})
+        self.t.execute(
+            event, {"duration": 5_000_000}, {**META, "status": status, "error": error, "failed_compensations": ()}
+        )
 
 
 @pytest.fixture
@@ -161,8 +183,11 @@ def test_an_undo_stop_event_ends_its_span_with_the_measured_duration_and_outcome
     run, exporter, _ = traced
     run.start()
     key, _ = run.invoke("create_user", "undo")
-    run.t.execute(tn.UNDO_STOP, {"duration": 3_000}, {**META, "step": "create_user", "idempotency_key": key,
-                                                      "kind": "undo", "outcome": "ok"})
+    run.t.execute(
+        tn.UNDO_STOP,
+        {"duration": 3_000},
+        {**META, "step": "create_user", "idempotency_key": key, "kind": "undo", "outcome": "ok"},
+    )
     run.finish(tn.SAGA_FAIL, "failed")
     undo = by_name(exporter)["undo create_user"]
     assert undo.end_time - undo.start_time == 3_000 and "sagaline.span.end" not in undo.attributes

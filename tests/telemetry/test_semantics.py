@@ -97,8 +97,8 @@ def test_a_span_re_raises_the_very_exception_of_the_block_after_the_exception_ev
     with pytest.raises(LookupError) as raised, t.span(("s",), {"who": "me"}):
         raise error
     assert raised.value is error
-    (start_m, start_md), = c.named(("s", "start"))
-    (m, md), = c.named(("s", "exception"))
+    ((start_m, start_md),) = c.named(("s", "start"))
+    ((m, md),) = c.named(("s", "exception"))
     assert md["reason"] is error and md["who"] == "me"
     assert md["telemetry_span_context"] == start_md["telemetry_span_context"]
     assert m["monotonic_time"] >= start_m["monotonic_time"]
@@ -109,7 +109,7 @@ def test_a_span_around_a_non_error_exit_reports_kind_exit_and_re_raises():
     t.attach("c", ("s", "exception"), c)
     with pytest.raises(SystemExit), t.span(("s",)):
         raise SystemExit(3)
-    (_, md), = c.named(("s", "exception"))
+    ((_, md),) = c.named(("s", "exception"))
     assert md["kind"] == "exit"
 
 
@@ -138,8 +138,8 @@ def test_span_durations_are_monotonic_nanoseconds_covering_the_block():
     with t.span(("s",)):
         inner = time.monotonic_ns()
     after = time.monotonic_ns()
-    (start_m, _), = c.named(("s", "start"))
-    (stop_m, _), = c.named(("s", "stop"))
+    ((start_m, _),) = c.named(("s", "start"))
+    ((stop_m, _),) = c.named(("s", "stop"))
     assert before <= start_m["monotonic_time"] <= inner <= stop_m["monotonic_time"] <= after
     assert stop_m["duration"] == stop_m["monotonic_time"] - start_m["monotonic_time"]
 
@@ -156,6 +156,13 @@ def test_nested_spans_get_distinct_contexts():
 def test_every_fixed_event_name_is_a_tuple_of_strings_and_listed_once():
     assert len(set(tn.ALL_EVENTS)) == len(tn.ALL_EVENTS)
     assert all(isinstance(e, tuple) and all(isinstance(a, str) for a in e) for e in tn.ALL_EVENTS)
-    for name in ("COMPENSATE_STOP", "UNDO_STOP", "SUPERVISOR_RESTART", "REGISTRY_REGISTER", "EVENT_DROPPED",
-                 "BRIDGE_TRIAL_CANCELLED", "SAGA_STUCK"):
+    for name in (
+        "COMPENSATE_STOP",
+        "UNDO_STOP",
+        "SUPERVISOR_RESTART",
+        "REGISTRY_REGISTER",
+        "EVENT_DROPPED",
+        "BRIDGE_TRIAL_CANCELLED",
+        "SAGA_STUCK",
+    ):
         assert getattr(tn, name) in tn.ALL_EVENTS

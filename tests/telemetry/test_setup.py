@@ -47,22 +47,38 @@ class TestConfiguration:
         assert config.directory == Path("/b")
 
     def test_every_variable_is_read(self):
-        config = config_from_env({"SAGALINE_TELEMETRY_EXPORTER": "OTLP", "SAGALINE_OTLP_ENDPOINT": "http://h:4318",
-                                  "SAGALINE_TELEMETRY_SIGNALS": "traces", "SAGALINE_TELEMETRY_SERVICE": "daemon-1",
-                                  "SAGALINE_TELEMETRY_BATCH": "10", "SAGALINE_TELEMETRY_METRIC_INTERVAL": "2.5"})
-        assert (config.exporter, config.otlp_endpoint, config.signals, config.service, config.batch_size,
-                config.metric_interval_s) == ("otlp", "http://h:4318", ("traces",), "daemon-1", 10, 2.5)
+        config = config_from_env(
+            {
+                "SAGALINE_TELEMETRY_EXPORTER": "OTLP",
+                "SAGALINE_OTLP_ENDPOINT": "http://h:4318",
+                "SAGALINE_TELEMETRY_SIGNALS": "traces",
+                "SAGALINE_TELEMETRY_SERVICE": "daemon-1",
+                "SAGALINE_TELEMETRY_BATCH": "10",
+                "SAGALINE_TELEMETRY_METRIC_INTERVAL": "2.5",
+            }
+        )
+        assert (
+            config.exporter,
+            config.otlp_endpoint,
+            config.signals,
+            config.service,
+            config.batch_size,
+            config.metric_interval_s,
+        ) == ("otlp", "http://h:4318", ("traces",), "daemon-1", 10, 2.5)
 
     def test_none_turns_it_off_even_with_a_data_dir(self):
         assert not config_from_env({"SAGALINE_DATA_DIR": "/a", "SAGALINE_TELEMETRY_EXPORTER": "none"}).enabled
 
-    @pytest.mark.parametrize("env, named", [
-        ({"SAGALINE_TELEMETRY_EXPORTER": "zipkin"}, "SAGALINE_TELEMETRY_EXPORTER"),
-        ({"SAGALINE_TELEMETRY_EXPORTER": "jsonl"}, "SAGALINE_TELEMETRY_DIR"),
-        ({"SAGALINE_TELEMETRY_SIGNALS": "logs"}, "SAGALINE_TELEMETRY_SIGNALS"),
-        ({"SAGALINE_TELEMETRY_BATCH": "many"}, "SAGALINE_TELEMETRY_BATCH"),
-        ({"SAGALINE_TELEMETRY_METRIC_INTERVAL": "-1"}, "SAGALINE_TELEMETRY_METRIC_INTERVAL"),
-    ])
+    @pytest.mark.parametrize(
+        "env, named",
+        [
+            ({"SAGALINE_TELEMETRY_EXPORTER": "zipkin"}, "SAGALINE_TELEMETRY_EXPORTER"),
+            ({"SAGALINE_TELEMETRY_EXPORTER": "jsonl"}, "SAGALINE_TELEMETRY_DIR"),
+            ({"SAGALINE_TELEMETRY_SIGNALS": "logs"}, "SAGALINE_TELEMETRY_SIGNALS"),
+            ({"SAGALINE_TELEMETRY_BATCH": "many"}, "SAGALINE_TELEMETRY_BATCH"),
+            ({"SAGALINE_TELEMETRY_METRIC_INTERVAL": "-1"}, "SAGALINE_TELEMETRY_METRIC_INTERVAL"),
+        ],
+    )
     def test_a_bad_value_is_refused_naming_its_variable(self, env, named):
         with pytest.raises(TelemetryConfigError, match=named):
             config_from_env(env)
@@ -109,8 +125,7 @@ class TestProcessLife:
         setup.shutdown()
         assert not any(h.startswith(HANDLER_PREFIX) for h in telemetry.handlers())
 
-    def test_a_forked_child_sets_itself_up_and_never_re_exports_what_its_parent_buffered(self, monkeypatch,
-                                                                                        tmp_path):
+    def test_a_forked_child_sets_itself_up_and_never_re_exports_what_its_parent_buffered(self, monkeypatch, tmp_path):
         monkeypatch.setenv("SAGALINE_TELEMETRY_DIR", str(tmp_path))
         monkeypatch.setenv("SAGALINE_TELEMETRY_METRIC_INTERVAL", "3600")
         parent = setup.ensure()
@@ -123,17 +138,30 @@ class TestProcessLife:
                 child = setup.ensure()
                 telemetry.execute(tn.SAGA_START, {}, {"saga": "child", "correlation_id": CID})
                 child.flush()
-                report.write_text(json.dumps({"inherited": inherited is not None, "new": child is not parent,
-                                              "handlers": len(telemetry.handlers())}))
+                report.write_text(
+                    json.dumps(
+                        {
+                            "inherited": inherited is not None,
+                            "new": child is not parent,
+                            "handlers": len(telemetry.handlers()),
+                        }
+                    )
+                )
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
         seen = json.loads(report.read_text())
         assert seen == {"inherited": False, "new": True, "handlers": len(telemetry.handlers())}
-        started = [(r["attributes"]["saga"], r["pid"]) for r in read_records(tmp_path, "metrics")
-                   if r["name"] == "sagaline.saga.runs.started"]
+        started = [
+            (r["attributes"]["saga"], r["pid"])
+            for r in read_records(tmp_path, "metrics")
+            if r["name"] == "sagaline.saga.runs.started"
+        ]
         assert started == [("child", pid)]  # the parent's point was not exported by the child
         parent.flush()
-        started = [r["attributes"]["saga"] for r in read_records(tmp_path, "metrics")
-                   if r["name"] == "sagaline.saga.runs.started"]
+        started = [
+            r["attributes"]["saga"]
+            for r in read_records(tmp_path, "metrics")
+            if r["name"] == "sagaline.saga.runs.started"
+        ]
         assert sorted(started) == ["child", "parent"]

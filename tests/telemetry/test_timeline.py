@@ -15,17 +15,37 @@ def span(name, span_id, parent, start_ms, end_ms, **extra):
     kind = name.split(" ")[0]
     if kind in ("step", "compensate", "undo"):
         attrs.setdefault("sagaline.invocation.kind", kind)
-    return {"type": "span", "trace_id": extra.pop("trace_id", TRACE), "span_id": span_id,
-            "parent_span_id": parent, "name": name, "start_ns": start_ms * MS, "end_ns": end_ms * MS,
-            "status": extra.pop("status", "ok"), "status_message": extra.pop("status_message", None),
-            "attributes": attrs, "pid": extra.pop("pid", 1)}
+    return {
+        "type": "span",
+        "trace_id": extra.pop("trace_id", TRACE),
+        "span_id": span_id,
+        "parent_span_id": parent,
+        "name": name,
+        "start_ns": start_ms * MS,
+        "end_ns": end_ms * MS,
+        "status": extra.pop("status", "ok"),
+        "status_message": extra.pop("status_message", None),
+        "attributes": attrs,
+        "pid": extra.pop("pid", 1),
+    }
 
 
 ROOT = root_span_id(CID)
 FAILED_RUN = [
-    span("saga user_provisioning", ROOT, None, 0, 100, status="error", status_message="community_join_failed",
-         attributes={"sagaline.saga": "user_provisioning", "sagaline.correlation_id": CID,
-                     "sagaline.run.status": "failed"}),
+    span(
+        "saga user_provisioning",
+        ROOT,
+        None,
+        0,
+        100,
+        status="error",
+        status_message="community_join_failed",
+        attributes={
+            "sagaline.saga": "user_provisioning",
+            "sagaline.correlation_id": CID,
+            "sagaline.run.status": "failed",
+        },
+    ),
     span("step create_user", "a" * 16, ROOT, 10, 30, pid=1),
     span("gate CreateUser", "b" * 16, "a" * 16, 12, 28, pid=2),
     span("step create_default_community", "c" * 16, ROOT, 30, 50, status="error", status_message="join failed"),
@@ -46,9 +66,15 @@ def test_the_header_names_the_run_saga_status_duration_and_processes():
 
 def test_children_sit_under_their_parent_in_start_order_whatever_the_input_order():
     names = [r.split("|")[0].rstrip() for r in rows(render_timeline(list(reversed(FAILED_RUN))))]
-    assert names == ["saga user_provisioning", "  step create_user", "    gate CreateUser",
-                     "  step create_default_community", "    link JoinCommunity", "  undo create_user",
-                     "    gate DeleteUser"]
+    assert names == [
+        "saga user_provisioning",
+        "  step create_user",
+        "    gate CreateUser",
+        "  step create_default_community",
+        "    link JoinCommunity",
+        "  undo create_user",
+        "    gate DeleteUser",
+    ]
 
 
 def test_bars_are_placed_and_sized_by_time():
@@ -102,10 +128,23 @@ def test_the_reader_keeps_only_the_runs_spans_across_files(tmp_path):
 
 
 def test_metric_totals_add_up_delta_lines_from_every_process(tmp_path):
-    line = {"type": "metric", "name": "sagaline.saga.runs.started", "kind": "sum", "temporality": "delta",
-            "attributes": {"saga": "s"}, "value": 1}
-    hist = {"type": "metric", "name": "sagaline.saga.step.duration", "kind": "histogram", "temporality": "delta",
-            "attributes": {"step": "a"}, "count": 2, "sum": 0.5}
+    line = {
+        "type": "metric",
+        "name": "sagaline.saga.runs.started",
+        "kind": "sum",
+        "temporality": "delta",
+        "attributes": {"saga": "s"},
+        "value": 1,
+    }
+    hist = {
+        "type": "metric",
+        "name": "sagaline.saga.step.duration",
+        "kind": "histogram",
+        "temporality": "delta",
+        "attributes": {"step": "a"},
+        "count": 2,
+        "sum": 0.5,
+    }
     write(tmp_path / "metrics-2026-01-01.jsonl", [line, {**line, "pid": 2}, hist, hist])
     totals = metric_totals(tmp_path)
     assert totals[("sagaline.saga.runs.started", (("saga", "s"),))] == 2
@@ -115,17 +154,28 @@ def test_metric_totals_add_up_delta_lines_from_every_process(tmp_path):
 
 def test_a_run_rebuilt_after_a_retry_shows_each_span_once_under_the_part_of_the_run_it_belongs_to():
     stuck = {"sagaline.saga": "user_provisioning", "sagaline.correlation_id": CID, "sagaline.run.status": "stuck"}
-    rebuilt = {"sagaline.saga": "user_provisioning", "sagaline.correlation_id": CID, "sagaline.run.status": "failed",
-               "sagaline.recovered": True}
-    spans = [span("saga user_provisioning", ROOT, None, 0, 100, attributes=stuck),
-             span("step create_user", "a" * 16, ROOT, 10, 30),
-             span("undo create_user", "e" * 16, ROOT, 60, 90, status="error", status_message="boom"),
-             span("saga user_provisioning", ROOT, None, 500, 600, attributes=rebuilt),  # same id, reopened
-             span("undo create_user", "7" * 16, ROOT, 520, 580)]
+    rebuilt = {
+        "sagaline.saga": "user_provisioning",
+        "sagaline.correlation_id": CID,
+        "sagaline.run.status": "failed",
+        "sagaline.recovered": True,
+    }
+    spans = [
+        span("saga user_provisioning", ROOT, None, 0, 100, attributes=stuck),
+        span("step create_user", "a" * 16, ROOT, 10, 30),
+        span("undo create_user", "e" * 16, ROOT, 60, 90, status="error", status_message="boom"),
+        span("saga user_provisioning", ROOT, None, 500, 600, attributes=rebuilt),  # same id, reopened
+        span("undo create_user", "7" * 16, ROOT, 520, 580),
+    ]
     text = render_timeline(spans)
     names = [r.split("|")[0].rstrip() for r in rows(text)]
-    assert names == ["saga user_provisioning", "  step create_user", "  undo create_user",
-                     "saga user_provisioning", "  undo create_user"]
+    assert names == [
+        "saga user_provisioning",
+        "  step create_user",
+        "  undo create_user",
+        "saga user_provisioning",
+        "  undo create_user",
+    ]
     assert text.splitlines()[0].split("  ")[2] == "failed"  # the latest part says how the run ended
     assert rows(text)[3].endswith("(rebuilt)")
 

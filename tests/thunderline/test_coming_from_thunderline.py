@@ -46,17 +46,31 @@ ROWS = _rows()
 
 def ours(kind: str) -> list[tuple[str, list[str], str]]:
     """(where, backticked spans of the sagaline cell, the cell) of every row of ``kind`` that has a sagaline side."""
-    return [(r["where"], TICKED.findall(r["sagaline"]), r["sagaline"]) for r in ROWS
-            if r["kind"] == kind and not r["sagaline"].startswith("(none")]
+    return [
+        (r["where"], TICKED.findall(r["sagaline"]), r["sagaline"])
+        for r in ROWS
+        if r["kind"] == kind and not r["sagaline"].startswith("(none")
+    ]
 
 
 def test_the_page_is_linked_from_the_readme_and_every_row_is_of_a_known_kind():
     assert "docs/coming-from-thunderline.md" in (REPO / "README.md").read_text()
-    kinds = {"step", "input", "start option", "refusal", "constant", "error", "result", "event", "payload",
-             "telemetry", "policy rule", "behaviour"}
+    kinds = {
+        "step",
+        "input",
+        "start option",
+        "refusal",
+        "constant",
+        "error",
+        "result",
+        "event",
+        "payload",
+        "telemetry",
+        "policy rule",
+        "behaviour",
+    }
     assert {r["kind"] for r in ROWS} == kinds
-    differing = [r for r in ROWS if r["original"] != r["sagaline"] and not r["why they differ"]
-                 and not _same_names(r)]
+    differing = [r for r in ROWS if r["original"] != r["sagaline"] and not r["why they differ"] and not _same_names(r)]
     assert differing == [], "a row whose sides differ must say why"
 
 
@@ -80,8 +94,9 @@ def test_every_input_is_listed_with_its_default():
     for where, ticks, cell in ours("input"):
         default = re.search(r"default `([^`]*)`", cell)
         listed[(where, ticks[0])] = json.loads(default.group(1)) if default else "required"
-    actual = {(name, i.name): "required" if i.required else i.default
-              for name in SAGAS for i in apps.definition(name).inputs}
+    actual = {
+        (name, i.name): "required" if i.required else i.default for name in SAGAS for i in apps.definition(name).inputs
+    }
     assert listed == actual
 
 
@@ -113,7 +128,7 @@ def _resolve(path: str):
     parts = path.split(".")
     while i < len(parts):  # import as deep as the modules go, then follow attributes
         try:
-            target = importlib.import_module(".".join(parts[:i + 1]))
+            target = importlib.import_module(".".join(parts[: i + 1]))
         except ModuleNotFoundError:
             break
         i += 1
@@ -152,10 +167,14 @@ def test_every_error_code_of_every_saga_is_listed_and_raised_somewhere_in_the_ap
 def _result_keys() -> dict[str, set[str]]:
     version = {"version_id": "v", "artifact_id": "a", "metrics": {"accuracy": 0.9}, "frontier": []}
     return {
-        "user_provisioning": set(user_provisioning._onboarding_result(None, {"user": 1, "vault": 2,
-                                                                             "membership": 3}).value),
-        "upm_activation": set(upm_activation._done(None, {"snapshot": 1, "previous": None,
-                                                          "adapters": {"adapters": []}, "decision": {}}).value),
+        "user_provisioning": set(
+            user_provisioning._onboarding_result(None, {"user": 1, "vault": 2, "membership": 3}).value
+        ),
+        "upm_activation": set(
+            upm_activation._done(
+                None, {"snapshot": 1, "previous": None, "adapters": {"adapters": []}, "decision": {}}
+            ).value
+        ),
         "cerebros_nas": set(cerebros_nas._done(None, {"run": {"run_id": "r"}, "version": version}).value),
     }
 
@@ -179,8 +198,12 @@ def test_every_known_event_is_listed_with_its_version_source_reliability_and_pip
         facts = re.search(r"v(\d+) from (\w+), (persistent|transient)(?:, (\w+))?", cell)
         assert facts, cell
         version, source, reliability, pipeline = facts.groups()
-        assert (int(version), {source}, reliability, pipeline) == (entry.version, set(entry.sources),
-                                                                   entry.reliability, entry.pipeline), name
+        assert (int(version), {source}, reliability, pipeline) == (
+            entry.version,
+            set(entry.sources),
+            entry.reliability,
+            entry.pipeline,
+        ), name
         listed.add(name)
     assert listed == {name for name, _ in known_events()}
 

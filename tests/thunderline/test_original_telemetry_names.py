@@ -26,18 +26,27 @@ def names(translated):
 def test_a_run_start_is_reactors_run_start_with_the_originals_module_as_saga_and_the_causation():
     [(name, measured, meta)] = original.translate(tn.SAGA_START, {"system_time": 5, "monotonic_time": 9}, META)
     assert (name, measured) == (original.RUN_START, {"system_time": 5})
-    assert meta == {"saga": MODULE, "id": MODULE, "saga_name": "user_provisioning", "correlation_id": CID,
-                    "causation_id": CAUSE}
+    assert meta == {
+        "saga": MODULE,
+        "id": MODULE,
+        "saga_name": "user_provisioning",
+        "correlation_id": CID,
+        "causation_id": CAUSE,
+    }
 
 
-@pytest.mark.parametrize("ours, status, reactor, supervisor", [
-    (tn.SAGA_COMPLETE, "completed", "ok", "success"),
-    (tn.SAGA_FAIL, "failed", "error", "failure"),
-    (tn.SAGA_CANCELLED, "cancelled", "error", "failure"),
-    (tn.SAGA_STUCK, "stuck", "error", "failure"),
-])
+@pytest.mark.parametrize(
+    "ours, status, reactor, supervisor",
+    [
+        (tn.SAGA_COMPLETE, "completed", "ok", "success"),
+        (tn.SAGA_FAIL, "failed", "error", "failure"),
+        (tn.SAGA_CANCELLED, "cancelled", "error", "failure"),
+        (tn.SAGA_STUCK, "stuck", "error", "failure"),
+    ],
+)
 def test_a_run_end_is_reactors_run_stop_and_the_supervisors_saga_complete_with_count_one(
-        ours, status, reactor, supervisor):
+    ours, status, reactor, supervisor
+):
     error = None if status == "completed" else {"code": "forced"}
     translated = original.translate(ours, {"duration": 1234}, {**META, "status": status, "error": error})
     assert names(translated) == [original.RUN_STOP, original.SUPERVISOR_COMPLETE]
@@ -45,8 +54,12 @@ def test_a_run_end_is_reactors_run_stop_and_the_supervisors_saga_complete_with_c
     assert stop_measured["duration"] == 1234 and stop["status"] == reactor
     assert stop.get("errors") == error
     assert counted == {"count": 1, "duration": 1234}
-    assert (done["status"], done["saga"], done["causation_id"], done["run_status"]) == (supervisor, MODULE, CAUSE,
-                                                                                         status)
+    assert (done["status"], done["saga"], done["causation_id"], done["run_status"]) == (
+        supervisor,
+        MODULE,
+        CAUSE,
+        status,
+    )
 
 
 def test_a_halted_run_stops_reactors_run_with_halt_and_is_no_completion():
@@ -54,18 +67,21 @@ def test_a_halted_run_stops_reactors_run_with_halt_and_is_no_completion():
     assert [(n, m["status"]) for n, _, m in translated] == [(original.RUN_STOP, "halt")]
 
 
-@pytest.mark.parametrize("ours, meta, name, status", [
-    (tn.STEP_START, {}, original.STEP_RUN_START, "run"),
-    (tn.STEP_STOP, {}, original.STEP_RUN_STOP, "ok"),
-    (tn.STEP_EXCEPTION, {"kind": "fail", "reason": "forced"}, original.STEP_RUN_STOP, "error"),
-    (tn.STEP_EXCEPTION, {"kind": "retry", "reason": "busy"}, original.STEP_RUN_STOP, "retry"),
-    (tn.STEP_EXCEPTION, {"kind": "halt"}, original.STEP_RUN_STOP, "halt"),
-    (tn.COMPENSATE, {}, original.COMPENSATE_START, "compensate"),
-    (tn.COMPENSATE_STOP, {"outcome": "continue"}, original.COMPENSATE_STOP, "ok"),
-    (tn.COMPENSATE_STOP, {"outcome": "fail"}, original.COMPENSATE_STOP, "error"),
-    (tn.UNDO, {}, original.UNDO_START, "undo"),
-    (tn.UNDO_STOP, {"outcome": "retry"}, original.UNDO_STOP, "retry"),
-])
+@pytest.mark.parametrize(
+    "ours, meta, name, status",
+    [
+        (tn.STEP_START, {}, original.STEP_RUN_START, "run"),
+        (tn.STEP_STOP, {}, original.STEP_RUN_STOP, "ok"),
+        (tn.STEP_EXCEPTION, {"kind": "fail", "reason": "forced"}, original.STEP_RUN_STOP, "error"),
+        (tn.STEP_EXCEPTION, {"kind": "retry", "reason": "busy"}, original.STEP_RUN_STOP, "retry"),
+        (tn.STEP_EXCEPTION, {"kind": "halt"}, original.STEP_RUN_STOP, "halt"),
+        (tn.COMPENSATE, {}, original.COMPENSATE_START, "compensate"),
+        (tn.COMPENSATE_STOP, {"outcome": "continue"}, original.COMPENSATE_STOP, "ok"),
+        (tn.COMPENSATE_STOP, {"outcome": "fail"}, original.COMPENSATE_STOP, "error"),
+        (tn.UNDO, {}, original.UNDO_START, "undo"),
+        (tn.UNDO_STOP, {"outcome": "retry"}, original.UNDO_STOP, "retry"),
+    ],
+)
 def test_step_events_become_reactors_step_events_with_its_statuses(ours, meta, name, status):
     [(translated, measured, md)] = original.translate(ours, {"duration": 7}, {**META, "step": "create_user", **meta})
     assert (translated, md["status"], md["step"], md["saga"]) == (name, status, "create_user", MODULE)
@@ -108,9 +124,20 @@ def test_a_real_run_that_rolls_back_is_seen_under_the_original_names(simple_acto
     [(_, stop)] = [(n, md) for n, md in events if n == original.RUN_STOP]
     assert stop["status"] == "error" and stop["errors"]["code"] == "community_join_failed"
     runs = [(n[-1], md["step"]) for n, md in events if n in (original.STEP_RUN_START, original.STEP_RUN_STOP)]
-    assert sorted(runs) == sorted([(edge, step) for step in (
-        "validate_email", "generate_token", "send_magic_link", "create_user", "provision_vault",
-        "create_default_community") for edge in ("start", "stop")])
+    assert sorted(runs) == sorted(
+        [
+            (edge, step)
+            for step in (
+                "validate_email",
+                "generate_token",
+                "send_magic_link",
+                "create_user",
+                "provision_vault",
+                "create_default_community",
+            )
+            for edge in ("start", "stop")
+        ]
+    )
     undone = [md["step"] for n, md in events if n == original.UNDO_STOP]
     assert undone == ["provision_vault", "create_user", "generate_token"]
     assert [md["step"] for n, md in events if n == original.COMPENSATE_STOP] == ["create_default_community"]
@@ -119,8 +146,9 @@ def test_a_real_run_that_rolls_back_is_seen_under_the_original_names(simple_acto
 def test_a_run_started_with_a_causation_id_carries_it_in_the_original_events(simple_actor_system, tmp_path, seen):
     tree = start_tree(simple_actor_system, tree_config(tmp_path))
     cause = uuid7()
-    out = SagaClient(simple_actor_system, tree.sagas).run("user_provisioning", {"email": "bo@example.com"},
-                                                          causation_id=cause)
+    out = SagaClient(simple_actor_system, tree.sagas).run(
+        "user_provisioning", {"email": "bo@example.com"}, causation_id=cause
+    )
     assert out.status == "completed"
     mine = [md for _, _, md in seen.events if md["correlation_id"] == out.correlation_id]
     assert mine and {md["causation_id"] for md in mine} == {cause}

@@ -22,9 +22,20 @@ from sagaline.runtime.procs import kill_all, pids_with_tag
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000", "--disable-breakpad", "--disable-crash-reporter")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+)
 MARKER = "SAGALINE_TEST_BROWSER"
 
 
@@ -78,7 +89,9 @@ class Browser:
         under a test's feet), or None when there is no such element."""
         return self.driver.execute_script(
             "var e = document.querySelector(arguments[0]);"
-            "return e ? Object.assign({text: e.textContent}, e.dataset) : null;", selector)
+            "return e ? Object.assign({text: e.textContent}, e.dataset) : null;",
+            selector,
+        )
 
     def wait(self, condition: Callable[[], Any], timeout: float = 30.0, what: str = "the condition") -> Any:
         """Poll ``condition`` until it returns something truthy (stale elements count as not yet)."""
@@ -104,8 +117,9 @@ class Browser:
         self.screenshots.mkdir(parents=True, exist_ok=True)
         size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip,
-                                                                      "captureBeyondViewport": True})
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
+        )
         path = self.screenshots / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
         return path

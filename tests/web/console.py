@@ -28,11 +28,29 @@ class WebProcess:
 
     def start(self, timeout: float = 30.0) -> WebProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "sagaline.cli.main", "web", "--data-dir", str(self.daemon.data_dir),
-                   "--port", "0", "--poll", "0.3", *self.flags]
+        command = [
+            sys.executable,
+            "-m",
+            "sagaline.cli.main",
+            "web",
+            "--data-dir",
+            str(self.daemon.data_dir),
+            "--port",
+            "0",
+            "--poll",
+            "0.3",
+            *self.flags,
+        ]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                            env=_environment(None), cwd=self.directory, start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=_environment(None),
+                cwd=self.directory,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(r"sagaline web console: (http://\S+)", self.log.read_text(errors="replace"))

@@ -38,16 +38,30 @@ class FakeGateway:
         self.requests.append(request)
         kind = type(request).__name__
         if kind == "AdminListRuns":
-            rows = [r for r in self.rows if (not request.status or r["status"] in request.status)
-                    and (not request.saga or r["saga"] == request.saga)]
-            return {"runs": rows[request.offset:request.offset + request.limit], "total": len(rows),
-                    "offset": request.offset}
+            rows = [
+                r
+                for r in self.rows
+                if (not request.status or r["status"] in request.status)
+                and (not request.saga or r["saga"] == request.saga)
+            ]
+            return {
+                "runs": rows[request.offset : request.offset + request.limit],
+                "total": len(rows),
+                "offset": request.offset,
+            }
         if kind == "AdminShowRun":
             if request.correlation_id not in self.runs:
                 raise NotFound(f"not_found: no run {request.correlation_id!r}", "not_found")
             return copy.deepcopy(self.runs[request.correlation_id])
-        return copy.deepcopy({"AdminTree": TREE, "AdminHealth": HEALTH, "AdminTailEvents": EVENTS,
-                              "AdminCatalog": CATALOG, "AdminConvention": CONVENTION}[kind])
+        return copy.deepcopy(
+            {
+                "AdminTree": TREE,
+                "AdminHealth": HEALTH,
+                "AdminTailEvents": EVENTS,
+                "AdminCatalog": CATALOG,
+                "AdminConvention": CONVENTION,
+            }[kind]
+        )
 
     async def catalog(self) -> dict[str, Any]:
         return await self.request(type("AdminCatalog", (), {})())
@@ -61,8 +75,13 @@ class FakeGateway:
             return StartResult(correlation_id="01a241ff-0000-7000-8000-000000000001", saga=saga, existing=False)
         if name == "cancel":
             return CancelAnswer(correlation_id=args[0], accepted=True, status="draining")
-        return OperatorAnswer(correlation_id=args[0], accepted=True, status="running", message="resumed",
-                              successor="01a241ff-0000-7000-8000-000000000002")
+        return OperatorAnswer(
+            correlation_id=args[0],
+            accepted=True,
+            status="running",
+            message="resumed",
+            successor="01a241ff-0000-7000-8000-000000000002",
+        )
 
     async def close(self) -> None:
         pass

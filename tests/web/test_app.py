@@ -34,15 +34,23 @@ def _post(client, path, data, origin=BASE):
     return client.post(path, data={"token": token, **data}, headers={"Origin": origin} if origin else {})
 
 
-@pytest.mark.parametrize("path, text", [("/runs", CID), (f"/runs/{CID}", "provision_vault"),
-                                        (f"/runs/{DONE}", "ada@example.com"), ("/sagas", "onboard"),
-                                        ("/sagas/onboard", "max_trials"), ("/tree", "domain:gate"),
-                                        ("/events", "user.onboarding.complete"),
-                                        ("/convention", "127.0.0.1:4001")])
+@pytest.mark.parametrize(
+    "path, text",
+    [
+        ("/runs", CID),
+        (f"/runs/{CID}", "provision_vault"),
+        (f"/runs/{DONE}", "ada@example.com"),
+        ("/sagas", "onboard"),
+        ("/sagas/onboard", "max_trials"),
+        ("/tree", "domain:gate"),
+        ("/events", "user.onboarding.complete"),
+        ("/convention", "127.0.0.1:4001"),
+    ],
+)
 def test_every_page_renders_without_javascript(client, path, text):
     page = client.get(path)
     assert page.status_code == 200 and text in page.text
-    assert "<script src=\"/static/console.js\" defer>" in page.text and "<script>" not in page.text
+    assert '<script src="/static/console.js" defer>' in page.text and "<script>" not in page.text
 
 
 def test_the_runs_page_counts_runs_by_status_and_pages(client):
@@ -124,8 +132,7 @@ def test_a_post_from_another_origin_or_none_is_refused(client, gateway, origin):
 
 def test_a_post_without_the_sessions_token_is_refused(client, gateway):
     client.get("/runs")
-    answer = client.post(f"/runs/{CID}/cancel", data={"confirmed": "yes", "token": "0" * 64},
-                         headers={"Origin": BASE})
+    answer = client.post(f"/runs/{CID}/cancel", data={"confirmed": "yes", "token": "0" * 64}, headers={"Origin": BASE})
     assert answer.status_code == 403 and "token" in answer.text and gateway.calls == []
 
 
@@ -133,8 +140,7 @@ def test_a_post_from_a_fresh_session_is_refused(gateway, tmp_path):
     app = create_app(WebSettings(), gateway=gateway, telemetry_dir=tmp_path)
     with TestClient(app, base_url=BASE) as first, TestClient(app, base_url=BASE) as second:
         token = _token(first.get("/runs").text)
-        answer = second.post(f"/runs/{CID}/cancel", data={"confirmed": "yes", "token": token},
-                             headers={"Origin": BASE})
+        answer = second.post(f"/runs/{CID}/cancel", data={"confirmed": "yes", "token": token}, headers={"Origin": BASE})
     assert answer.status_code == 403 and gateway.calls == []
 
 

@@ -26,14 +26,21 @@ from tests.web.console import WebProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("SAGALINE_SCREENSHOTS") or REPO / "build" / "screenshots")
-CONFIG = {"faults": {"block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.5}],
-                     "bridge": [{"command": "DispatchTraining", "action": "delay", "seconds": 3.0}]}}
+CONFIG = {
+    "faults": {
+        "block": [{"command": "ProvisionVault", "action": "delay", "seconds": 1.5}],
+        "bridge": [{"command": "DispatchTraining", "action": "delay", "seconds": 3.0}],
+    }
+}
 
 _missing = available()
 if _missing and os.environ.get("SAGALINE_REQUIRE_BROWSER"):
     raise RuntimeError(f"the browser tests must run here (SAGALINE_REQUIRE_BROWSER is set): {_missing}")
-pytestmark = [pytest.mark.multiproc, pytest.mark.skipif(_missing is not None, reason=str(_missing)),
-              pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.multiproc,
+    pytest.mark.skipif(_missing is not None, reason=str(_missing)),
+    pytest.mark.timeout(180),
+]
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +140,9 @@ def test_a_running_nas_run_cancelled_from_its_page_rolls_back(browser, web, clie
     assert "Cancel this run?" in alert.text
     alert.accept()
     browser.wait(lambda: "Cancel accepted" in browser.css("p.flash.ok").text, what="the cancel's answer")
-    browser.wait(lambda: "cancelled" in browser.css("section.run-head .status").text, timeout=60,
-                 what="the run to end cancelled")
+    browser.wait(
+        lambda: "cancelled" in browser.css("section.run-head .status").text, timeout=60, what="the run to end cancelled"
+    )
     states = {n.get_attribute("data-step"): n.get_attribute("data-status") for n in browser.all("svg.graph g.node")}
     assert states["create_model_run"] == "undone" and states["dispatch_training"] in ("undone", "pending")
     assert "Resume" in browser.css("section.run-head").text

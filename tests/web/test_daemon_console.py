@@ -19,9 +19,14 @@ from sagaline.testing.daemon import DaemonProcess
 
 pytestmark = [pytest.mark.multiproc, pytest.mark.timeout(180)]
 SMTP_PASSWORD = "hunter2-smtp-password"
-CONFIG = {"web": {"enabled": True, "port": 0, "poll_s": 0.5},
-          "domains": {"gate": {"smtp": {"host": "127.0.0.1", "port": 9, "username": "mailer",
-                                        "password": SMTP_PASSWORD, "timeout": 1.0}}}}
+CONFIG = {
+    "web": {"enabled": True, "port": 0, "poll_s": 0.5},
+    "domains": {
+        "gate": {
+            "smtp": {"host": "127.0.0.1", "port": 9, "username": "mailer", "password": SMTP_PASSWORD, "timeout": 1.0}
+        }
+    },
+}
 
 
 def _web_info(daemon, timeout=30.0, other_than=None):
@@ -64,8 +69,14 @@ def test_no_page_shows_the_installation_secret_or_a_configured_password(daemon):
     assert failed.outcome.status == "failed"  # its mail went to an SMTP server that is not there
     secret = (daemon.data_dir / "secret.key").read_bytes().strip()
     base = info["url"].rstrip("/")
-    pages = ["/runs", f"/runs/{failed.correlation_id}", "/sagas", "/tree", "/events",
-             *(f"/sagas/{name}" for name in ("user_provisioning", "upm_activation", "cerebros_nas"))]
+    pages = [
+        "/runs",
+        f"/runs/{failed.correlation_id}",
+        "/sagas",
+        "/tree",
+        "/events",
+        *(f"/sagas/{name}" for name in ("user_provisioning", "upm_activation", "cerebros_nas")),
+    ]
     for path in pages:
         status, body = _get(base + path)
         assert status == 200, (path, body[:500])

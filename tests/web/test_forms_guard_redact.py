@@ -13,7 +13,8 @@ from tests.web.samples import CATALOG
 INPUTS = CATALOG["sagas"][0]["inputs"] + [
     {"name": "mode", "type": "enum", "required": False, "default": "a", "schema": {"enum": ["a", "b"]}},
     {"name": "pinned", "type": "boolean", "required": False, "default": False, "schema": {"type": "boolean"}},
-    {"name": "space", "type": "object", "required": False, "default": {}, "schema": {"type": "object"}}]
+    {"name": "space", "type": "object", "required": False, "default": {}, "schema": {"type": "object"}},
+]
 
 
 def test_each_input_gets_a_field_fitting_its_type_with_the_default_as_placeholder():
@@ -26,16 +27,28 @@ def test_each_input_gets_a_field_fitting_its_type_with_the_default_as_placeholde
 
 
 def test_posted_text_is_converted_by_the_schema_and_empty_optionals_are_left_out():
-    values, problems = parse_form(INPUTS, {"email": " ada@example.com ", "max_trials": "4", "pinned": "true",
-                                           "space": '{"epochs": [2]}', "mode": "", "token": "x"})
+    values, problems = parse_form(
+        INPUTS,
+        {
+            "email": " ada@example.com ",
+            "max_trials": "4",
+            "pinned": "true",
+            "space": '{"epochs": [2]}',
+            "mode": "",
+            "token": "x",
+        },
+    )
     assert problems == {}
     assert values == {"email": "ada@example.com", "max_trials": 4, "pinned": True, "space": {"epochs": [2]}}
 
 
 def test_inputs_that_do_not_fit_are_named_and_a_missing_required_one_too():
     _values, problems = parse_form(INPUTS, {"max_trials": "0", "space": "[1]"})
-    assert problems == {"email": "required", "max_trials": "expected integer >= 1, got '0'",
-                        "space": "expected object, got '[1]'"}
+    assert problems == {
+        "email": "required",
+        "max_trials": "expected integer >= 1, got '0'",
+        "space": "expected object, got '[1]'",
+    }
 
 
 def test_a_form_token_belongs_to_one_session_and_one_console():
@@ -47,27 +60,56 @@ def test_a_form_token_belongs_to_one_session_and_one_console():
     assert not token_ok(key, session, None) and not token_ok(key, None, token)
 
 
-@pytest.mark.parametrize("host, ok", [("127.0.0.1:7721", True), ("localhost:7721", True), ("[::1]:7721", True),
-                                      ("10.0.0.5:7721", True), ("127.0.0.1:80", False), ("evil.example:7721", False),
-                                      ("127.0.0.1.nip.io:7721", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    "host, ok",
+    [
+        ("127.0.0.1:7721", True),
+        ("localhost:7721", True),
+        ("[::1]:7721", True),
+        ("10.0.0.5:7721", True),
+        ("127.0.0.1:80", False),
+        ("evil.example:7721", False),
+        ("127.0.0.1.nip.io:7721", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_only_ip_literals_and_localhost_on_the_consoles_port_are_served(host, ok):
     assert host_ok(host, 7721) is ok
 
 
-@pytest.mark.parametrize("origin, referer, ok", [
-    ("http://127.0.0.1:7721", None, True), (None, "http://127.0.0.1:7721/runs/x", True),
-    ("http://evil.example", None, False), ("null", None, False), (None, None, False),
-    ("https://127.0.0.1:7721", None, False), (None, "http://evil.example/runs", False),
-    ("http://127.0.0.1:7721", "http://evil.example/", True)])
+@pytest.mark.parametrize(
+    "origin, referer, ok",
+    [
+        ("http://127.0.0.1:7721", None, True),
+        (None, "http://127.0.0.1:7721/runs/x", True),
+        ("http://evil.example", None, False),
+        ("null", None, False),
+        (None, None, False),
+        ("https://127.0.0.1:7721", None, False),
+        (None, "http://evil.example/runs", False),
+        ("http://127.0.0.1:7721", "http://evil.example/", True),
+    ],
+)
 def test_a_post_must_come_from_the_consoles_own_origin(origin, referer, ok):
     assert origin_ok(origin, referer, "127.0.0.1:7721") is ok
 
 
 def test_secret_named_values_are_masked_at_any_depth_and_the_rest_is_kept():
-    data = {"email": "a@b", "smtp": {"password": "hunter2", "host": "mx"}, "items": [{"apiKey": "k"}],
-            "reset_token": None, "authorization": "Bearer x"}
-    assert redact(data) == {"email": "a@b", "smtp": {"password": MASK, "host": "mx"}, "items": [{"apiKey": MASK}],
-                            "reset_token": None, "authorization": MASK}
+    data = {
+        "email": "a@b",
+        "smtp": {"password": "hunter2", "host": "mx"},
+        "items": [{"apiKey": "k"}],
+        "reset_token": None,
+        "authorization": "Bearer x",
+    }
+    assert redact(data) == {
+        "email": "a@b",
+        "smtp": {"password": MASK, "host": "mx"},
+        "items": [{"apiKey": MASK}],
+        "reset_token": None,
+        "authorization": MASK,
+    }
 
 
 def test_the_console_listens_on_loopback_unless_remote_is_allowed():

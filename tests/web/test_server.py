@@ -23,10 +23,10 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 def test_the_web_command_takes_the_daemons_and_its_own_address():
-    args = _args("--data-dir", "d", "--admin-port", "7730", "--bind-address", "127.0.0.2", "--port", "0",
-                 "--poll", "0.5")
-    assert (args.data_dir, args.admin_port, args.bind_address, args.port, args.poll) == ("d", 7730, "127.0.0.2", 0,
-                                                                                          0.5)
+    args = _args(
+        "--data-dir", "d", "--admin-port", "7730", "--bind-address", "127.0.0.2", "--port", "0", "--poll", "0.5"
+    )
+    assert (args.data_dir, args.admin_port, args.bind_address, args.port, args.poll) == ("d", 7730, "127.0.0.2", 0, 0.5)
     assert args.allow_remote is False
 
 

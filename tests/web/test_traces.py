@@ -9,8 +9,12 @@ TID = CID.replace("-", "")
 
 
 def _line(span_id, trace_id=TID):
-    return json.dumps({"type": "span", "trace_id": trace_id, "span_id": span_id, "name": "step a",
-                       "start_ns": 1, "end_ns": 2}) + "\n"
+    return (
+        json.dumps(
+            {"type": "span", "trace_id": trace_id, "span_id": span_id, "name": "step a", "start_ns": 1, "end_ns": 2}
+        )
+        + "\n"
+    )
 
 
 def test_only_the_runs_spans_are_read(tmp_path):

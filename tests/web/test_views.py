@@ -22,9 +22,17 @@ def test_a_filter_is_read_from_repeated_and_comma_separated_statuses():
     assert (flt.statuses, flt.saga, flt.page) == (("failed", "stuck"), "onboard", 2)
 
 
-@pytest.mark.parametrize("query, field", [({"status": "bogus"}, "status"), ({"last": "3w"}, "last"),
-                                          ({"from": "yesterday"}, "from"), ({"page": "0"}, "page"),
-                                          ({"page": "x"}, "page"), ({"id": "zz<script>"}, "id")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"status": "bogus"}, "status"),
+        ({"last": "3w"}, "last"),
+        ({"from": "yesterday"}, "from"),
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"id": "zz<script>"}, "id"),
+    ],
+)
 def test_a_filter_value_that_is_not_understood_is_refused_naming_the_field(query, field):
     with pytest.raises(FilterProblem, match=field):
         RunFilter.from_query(query)
@@ -60,15 +68,28 @@ def test_a_filter_round_trips_through_its_query_string():
 
 def test_counts_follow_the_status_order_and_leave_out_empty_ones():
     rows = count_rows({"failed": 2, "completed": 5, "stuck": 0})
-    assert rows == [{"status": "completed", "count": 5}, {"status": "failed", "count": 2},
-                    {"status": "all", "count": 7}]
+    assert rows == [
+        {"status": "completed", "count": 5},
+        {"status": "failed", "count": 2},
+        {"status": "all", "count": 7},
+    ]
     assert set(STATUSES) >= {"running", "needs_operator"}
 
 
-@pytest.mark.parametrize("status, successor, actions", [
-    ("running", None, ["cancel"]), ("stuck", None, ["retry"]), ("failed", None, ["resume"]),
-    ("cancelled", None, ["resume"]), ("cancelled", "next-run", []), ("halted", None, ["resume"]),
-    ("completed", None, []), ("draining", None, []), ("needs_operator", None, [])])
+@pytest.mark.parametrize(
+    "status, successor, actions",
+    [
+        ("running", None, ["cancel"]),
+        ("stuck", None, ["retry"]),
+        ("failed", None, ["resume"]),
+        ("cancelled", None, ["resume"]),
+        ("cancelled", "next-run", []),
+        ("halted", None, ["resume"]),
+        ("completed", None, []),
+        ("draining", None, []),
+        ("needs_operator", None, []),
+    ],
+)
 def test_a_run_offers_only_the_operator_actions_its_status_allows(status, successor, actions):
     assert [a.name for a in run_actions(status, successor)] == actions
 
@@ -110,8 +131,12 @@ def test_a_step_error_shows_its_code_and_message():
 
 def test_the_tree_is_flattened_depth_first_with_restarts_and_last_exits():
     rows = tree_rows(TREE["tree"])
-    assert [(r["path"], r["depth"]) for r in rows] == [("root", 0), ("root/gate", 1), ("root/sagas", 1),
-                                                        ("root/sagas/saga-1", 2)]
+    assert [(r["path"], r["depth"]) for r in rows] == [
+        ("root", 0),
+        ("root/gate", 1),
+        ("root/sagas", 1),
+        ("root/sagas/saga-1", 2),
+    ]
     assert (rows[1]["restarts"], rows[1]["last_exit"], rows[1]["pid"]) == (2, "killed", 4242)
 
 

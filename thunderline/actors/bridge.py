@@ -97,8 +97,12 @@ class BridgeActor(BaseActor):
         # commands by class, as every domain service dispatches them (sagaline.domains.service.answer);
         # the other messages by receive_<Class>, as every actor
         self._commands: dict[type, Callable[[Any, Any], Any]] = {
-            b.ProposeArchitectures: self._propose, b.DispatchTraining: self._dispatch_training,
-            b.AwaitTrials: self._await_trials, b.CancelTrials: self._cancel_trials, b.ListTrials: self._list_trials}
+            b.ProposeArchitectures: self._propose,
+            b.DispatchTraining: self._dispatch_training,
+            b.AwaitTrials: self._await_trials,
+            b.CancelTrials: self._cancel_trials,
+            b.ListTrials: self._list_trials,
+        }
         cfg = BridgeArgs.parse(args)
         config = cfg.config
         self.artifacts_dir = config.artifacts_dir or str(Path(cfg.data_dir or ".") / "artifacts")
@@ -128,15 +132,28 @@ class BridgeActor(BaseActor):
         if fault is not None and fault.rule.action == "crash":
             raise RuntimeError(f"bridge: injected crash on {type(cmd).__name__}")
         if fault is not None and fault.rule.action == "fail":
-            self.send(sender, CommandFailed(headers=cmd.headers, code=fault.rule.code, retryable=fault.rule.retryable,
-                                            message=f"injected fault on {type(cmd).__name__}"))
+            self.send(
+                sender,
+                CommandFailed(
+                    headers=cmd.headers,
+                    code=fault.rule.code,
+                    retryable=fault.rule.retryable,
+                    message=f"injected fault on {type(cmd).__name__}",
+                ),
+            )
             return
         if fault is not None:
             time.sleep(fault.rule.seconds)
         handler = self._commands.get(type(cmd))
         if handler is None:
-            self.send(sender, CommandFailed(headers=cmd.headers, code="unsupported_command",
-                                            message=f"{type(cmd).__name__} is not handled by the bridge"))
+            self.send(
+                sender,
+                CommandFailed(
+                    headers=cmd.headers,
+                    code="unsupported_command",
+                    message=f"{type(cmd).__name__} is not handled by the bridge",
+                ),
+            )
             return
         reply = handler(cmd, sender)
         if reply is not None:
@@ -145,13 +162,20 @@ class BridgeActor(BaseActor):
     def _propose(self, cmd: b.ProposeArchitectures, sender: Any) -> Any:
         try:
             space = parse_space(cmd.search_space)
-            proposals = propose(space, cmd.count, seed=cmd.seed, n_features=cmd.feature_count,
-                                n_classes=cmd.class_count, max_params=cmd.max_params)
+            proposals = propose(
+                space,
+                cmd.count,
+                seed=cmd.seed,
+                n_features=cmd.feature_count,
+                n_classes=cmd.class_count,
+                max_params=cmd.max_params,
+            )
         except ValueError as exc:
             return _failed(cmd, "invalid_search_space", str(exc))
         if not proposals:
-            return _failed(cmd, "no_viable_architecture", f"no architecture of the space has at most "
-                           f"{cmd.max_params} parameters")
+            return _failed(
+                cmd, "no_viable_architecture", f"no architecture of the space has at most {cmd.max_params} parameters"
+            )
         archs = [b.Architecture(**p.model_dump(exclude={"layers"}), layers=list(p.layers)) for p in proposals]
         return b.ArchitecturesProposed(headers=cmd.headers, run_id=cmd.run_id, proposals=archs)
 
@@ -177,9 +201,21 @@ class BridgeActor(BaseActor):
         return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
 
     def _list_trials(self, cmd: b.ListTrials, sender: Any) -> Any:
-        infos = [b.TrialInfo(trial_id=t.trial_id, run_id=t.run_id, state=t.state, trainer=t.spawned, pid=t.pid,
-                             member=t.member, epoch=t.epoch, epochs=t.arch.epochs, reason=t.reason)
-                 for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
+        infos = [
+            b.TrialInfo(
+                trial_id=t.trial_id,
+                run_id=t.run_id,
+                state=t.state,
+                trainer=t.spawned,
+                pid=t.pid,
+                member=t.member,
+                epoch=t.epoch,
+                epochs=t.arch.epochs,
+                reason=t.reason,
+            )
+            for t in self.trials.values()
+            if cmd.run_id in (None, t.run_id)
+        ]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
     # ----- trials -----------------------------------------------------------------------------
@@ -200,22 +236,34 @@ class BridgeActor(BaseActor):
         while self.queue and sum(t.state == "running" for t in self.trials.values()) < self.max_parallel:
             trial = self.trials[self.queue.popleft()]
             run = self.runs[trial.run_id]
-            trial.member = choose_member({m: sum(t.state == "running" and t.member == m for t in self.trials.values())
-                                          for m in self.members})
+            trial.member = choose_member(
+                {m: sum(t.state == "running" and t.member == m for t in self.trials.values()) for m in self.members}
+            )
             needs = self.members[trial.member] if trial.member is not None else None
             trial.state, trial.address = "running", self.createActor(self.trainer_class, targetActorRequirements=needs)
             trial.spawned, trial.started_ns = True, time.monotonic_ns()
             trial.heard_ns = trial.started_ns
             if trial.member is not None and not self.timers.active("liveness"):
                 self.timers.start("liveness", SILENT_S / 5)
-            telemetry.execute(tn.BRIDGE_TRIAL_START, {"monotonic_time": trial.started_ns},
-                              {"run_id": run.run_id, "trial_id": trial.trial_id})
+            telemetry.execute(
+                tn.BRIDGE_TRIAL_START,
+                {"monotonic_time": trial.started_ns},
+                {"run_id": run.run_id, "trial_id": trial.trial_id},
+            )
             init = self.child_init({}, child_id=trial.trial_id)
             # a remote trainer's process is no child of ours: no parent-pid orphan check (it watches its admin)
             self.send(trial.address, init if trial.member is None else init.model_copy(update={"parent_pid": None}))
-            self.send(trial.address, b.TrainTrial(trial_id=trial.trial_id, run_id=run.run_id, dataset=run.dataset,
-                                                  architecture=trial.arch, seed=run.seed,
-                                                  artifacts_dir=self.artifacts_dir))
+            self.send(
+                trial.address,
+                b.TrainTrial(
+                    trial_id=trial.trial_id,
+                    run_id=run.run_id,
+                    dataset=run.dataset,
+                    architecture=trial.arch,
+                    seed=run.seed,
+                    artifacts_dir=self.artifacts_dir,
+                ),
+            )
 
     def receive_Started(self, msg: Started, sender: Any) -> None:
         trial = self.trials.get(msg.child_id or "")
@@ -282,17 +330,20 @@ class BridgeActor(BaseActor):
         for trial in [t for t in self.trials.values() if t.member is not None and t.state == "running"]:
             if now - trial.heard_ns > SILENT_S * 1e9:
                 trial.address = None
-                self._end(trial, "failed", f"trainer on {trial.member} silent for {SILENT_S:g} s (its process is "
-                                           "gone)")
+                self._end(trial, "failed", f"trainer on {trial.member} silent for {SILENT_S:g} s (its process is gone)")
         if any(t.member is not None and t.state == "running" for t in self.trials.values()):
             self.timers.start("liveness", SILENT_S / 5)
 
     def _end(self, trial: _Trial, state: str, reason: str, result: b.TrialResult | None = None) -> None:
         trial.state, trial.reason = state, reason
-        telemetry.execute(tn.BRIDGE_TRIAL_STOP, {"duration": _since(trial)},
-                          {"run_id": trial.run_id, "trial_id": trial.trial_id, "state": state, "reason": reason})
-        trial.result = result or b.TrialResult(trial_id=trial.trial_id, run_id=trial.run_id, state=state,
-                                               architecture=trial.arch, reason=reason)
+        telemetry.execute(
+            tn.BRIDGE_TRIAL_STOP,
+            {"duration": _since(trial)},
+            {"run_id": trial.run_id, "trial_id": trial.trial_id, "state": state, "reason": reason},
+        )
+        trial.result = result or b.TrialResult(
+            trial_id=trial.trial_id, run_id=trial.run_id, state=state, architecture=trial.arch, reason=reason
+        )
         run = self.runs[trial.run_id]
         self._answer_waiters(run)
         self._fill_slots()
@@ -306,10 +357,14 @@ class BridgeActor(BaseActor):
             if trial.trial_id in self.queue:
                 self.queue.remove(trial.trial_id)
             trial.state, trial.reason = "cancelled", reason
-            trial.result = b.TrialResult(trial_id=trial.trial_id, run_id=run.run_id, state="cancelled",
-                                         architecture=trial.arch, reason=reason)
-            telemetry.execute(tn.BRIDGE_TRIAL_CANCELLED, {"duration": _since(trial)},
-                              {"run_id": run.run_id, "trial_id": trial.trial_id, "reason": reason})
+            trial.result = b.TrialResult(
+                trial_id=trial.trial_id, run_id=run.run_id, state="cancelled", architecture=trial.arch, reason=reason
+            )
+            telemetry.execute(
+                tn.BRIDGE_TRIAL_CANCELLED,
+                {"duration": _since(trial)},
+                {"run_id": run.run_id, "trial_id": trial.trial_id, "reason": reason},
+            )
         for trial in running:
             self._kill(trial)
         self._answer_waiters(run)
@@ -337,13 +392,16 @@ class BridgeActor(BaseActor):
 
     def _outcome(self, run: _Run, headers: Any) -> Any:
         if run.ended == "deadline":
-            return CommandFailed(headers=headers, code="training_deadline_exceeded",
-                                 message=f"run {run.run_id}: trials still running after {run.deadline_s:g} s "
-                                         "were cancelled")
+            return CommandFailed(
+                headers=headers,
+                code="training_deadline_exceeded",
+                message=f"run {run.run_id}: trials still running after {run.deadline_s:g} s were cancelled",
+            )
         if run.ended == "cancelled":
             return CommandFailed(headers=headers, code="training_cancelled", message=f"run {run.run_id} was cancelled")
-        return b.TrialsFinished(headers=headers, run_id=run.run_id,
-                                trials=[self.trials[t].result for t in run.trial_ids])
+        return b.TrialsFinished(
+            headers=headers, run_id=run.run_id, trials=[self.trials[t].result for t in run.trial_ids]
+        )
 
     # ----- the bus -----------------------------------------------------------------------------
 
@@ -366,9 +424,14 @@ class BridgeActor(BaseActor):
         if self.flow is None or run.correlation_id is None:
             return
         ended = sum(self.trials[t].state in _ENDED for t in run.trial_ids)
-        payload = {"run_id": run.run_id, "trial_id": trial.trial_id, "accuracy": accuracy,
-                   "param_count": trial.arch.param_count, "completed_trials": ended,
-                   "total_trials": len(run.trial_ids)}
+        payload = {
+            "run_id": run.run_id,
+            "trial_id": trial.trial_id,
+            "accuracy": accuracy,
+            "param_count": trial.arch.param_count,
+            "completed_trials": ended,
+            "total_trials": len(run.trial_ids),
+        }
         event = new_event(TRIAL_EVENT, "bolt", payload, run.correlation_id)
         headers = Headers(correlation_id=run.correlation_id, idempotency_key=f"{trial.trial_id}:{TRIAL_EVENT}")
         self.send(self.flow, PublishEvent(headers=headers, event=event))

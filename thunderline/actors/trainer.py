@@ -110,19 +110,31 @@ class TrainerActor(BaseActor):
         if fresh or time.monotonic() - self._sent_at >= HEARTBEAT_S:
             epoch, epochs, loss = latest or (0, self._trial.architecture.epochs, math.nan)
             self._reported_epoch, self._sent_at = epoch, time.monotonic()
-            self.send(self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=epoch, epochs=epochs,
-                                                     loss=loss))
+            self.send(
+                self._report_to, TrialProgress(trial_id=self._trial.trial_id, epoch=epoch, epochs=epochs, loss=loss)
+            )
 
     def _train(self, msg: TrainTrial) -> None:
         """The training thread: never sends (Thespian's send is not thread-safe)."""
         base = {"trial_id": msg.trial_id, "run_id": msg.run_id, "architecture": msg.architecture}
         try:
             model = training.train_trial(
-                msg.dataset, msg.architecture, seed=msg.seed,
+                msg.dataset,
+                msg.architecture,
+                seed=msg.seed,
                 out_path=artifact_path(msg.artifacts_dir, msg.run_id, msg.trial_id),
-                on_epoch=self._note_epoch, should_stop=self._stop.is_set)
-            result = TrialResult(**base, state="succeeded", accuracy=model.accuracy, artifact_path=model.path,
-                                 size_bytes=model.size_bytes, sha256=model.sha256, duration_s=model.duration_s)
+                on_epoch=self._note_epoch,
+                should_stop=self._stop.is_set,
+            )
+            result = TrialResult(
+                **base,
+                state="succeeded",
+                accuracy=model.accuracy,
+                artifact_path=model.path,
+                size_bytes=model.size_bytes,
+                sha256=model.sha256,
+                duration_s=model.duration_s,
+            )
         except training.TrainingStopped as exc:
             result = TrialResult(**base, state="cancelled", reason=str(exc))
         except Exception as exc:  # a failed trial is an outcome to report, not a crash

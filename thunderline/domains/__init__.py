@@ -13,6 +13,15 @@ from thunderline.domains.link import LinkConfig, LinkService
 from thunderline.domains.mail import MailSender, MailSendError, OutboxSender, SmtpConfig, SmtpSender
 
 __all__ = [
-    "BlockConfig", "BlockService", "GateConfig", "GateService", "LinkConfig", "LinkService",
-    "MailSendError", "MailSender", "OutboxSender", "SmtpConfig", "SmtpSender",
+    "BlockConfig",
+    "BlockService",
+    "GateConfig",
+    "GateService",
+    "LinkConfig",
+    "LinkService",
+    "MailSendError",
+    "MailSender",
+    "OutboxSender",
+    "SmtpConfig",
+    "SmtpSender",
 ]

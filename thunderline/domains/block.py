@@ -48,8 +48,7 @@ class BlockConfig:
 class BlockService:
     """Vaults over a :class:`BlockStore`."""
 
-    def __init__(self, store: BlockStore, clock: Clock = utc_now,
-                 config: BlockConfig = BlockConfig()) -> None:
+    def __init__(self, store: BlockStore, clock: Clock = utc_now, config: BlockConfig = BlockConfig()) -> None:
         """Args: store: block's open store; clock: aware UTC now; config: :class:`BlockConfig`."""
         self.store = store
         self.config = config
@@ -76,14 +75,31 @@ class BlockService:
 
         async def effect(conn: Connection) -> Reply:
             if not 0 < cmd.capacity_bytes <= self.config.max_capacity_bytes:
-                return failure(cmd, "vault_provisioning_failed", f"capacity_bytes {cmd.capacity_bytes} "
-                               f"is not in 1..{self.config.max_capacity_bytes}")
-            vault = VaultRow(uuid7(), cmd.user_id, cmd.capacity_bytes, cmd.tier, cmd.encrypted,
-                             cmd.headers.correlation_id, now, cmd.headers.idempotency_key or "")
+                return failure(
+                    cmd,
+                    "vault_provisioning_failed",
+                    f"capacity_bytes {cmd.capacity_bytes} is not in 1..{self.config.max_capacity_bytes}",
+                )
+            vault = VaultRow(
+                uuid7(),
+                cmd.user_id,
+                cmd.capacity_bytes,
+                cmd.tier,
+                cmd.encrypted,
+                cmd.headers.correlation_id,
+                now,
+                cmd.headers.idempotency_key or "",
+            )
             await self.store.insert_vault(conn, vault)
-            return VaultProvisioned(headers=cmd.headers, vault_id=vault.id, user_id=vault.user_id,
-                                    capacity_bytes=vault.capacity_bytes, tier=vault.tier,
-                                    encrypted=vault.encrypted)
+            return VaultProvisioned(
+                headers=cmd.headers,
+                vault_id=vault.id,
+                user_id=vault.user_id,
+                capacity_bytes=vault.capacity_bytes,
+                tier=vault.tier,
+                encrypted=vault.encrypted,
+            )
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _deprovision(self, cmd: DeprovisionVault) -> Reply:
@@ -94,4 +110,5 @@ class BlockService:
             if vault_id is None:
                 await forbid(conn, cmd, cmd.effect_key, ProvisionVault.__name__, now)
             return VaultDeprovisioned(headers=cmd.headers, vault_id=vault_id)
+
         return await self.store.apply_once(cmd, effect, now)

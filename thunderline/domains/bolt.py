@@ -65,21 +65,28 @@ class BoltService(ModelRunHandlers):
 
     def __init__(self, store: BoltStore, clock: Clock = utc_now, config: BoltConfig = BoltConfig()) -> None:
         """Args:
-            store: Bolt's open store.
-            clock: Returns the current aware UTC time.
-            config: :class:`BoltConfig`.
+        store: Bolt's open store.
+        clock: Returns the current aware UTC time.
+        config: :class:`BoltConfig`.
         """
         self.store = store
         self.config = config
         self._clock = clock
         self._handlers: dict[type, Handler] = {
-            m.RegisterSnapshot: self._register_snapshot, m.RecordDrift: self._record_drift,
-            m.RegisterAdapter: self._register_adapter, m.LoadSnapshot: self._load_snapshot,
-            m.ShowSnapshot: self._show_snapshot, m.GetLatestDrift: self._latest_drift,
-            m.ArchiveActiveSnapshot: self._archive_active, m.RestoreArchivedSnapshot: self._restore_archived,
-            m.ActivateSnapshot: self._activate, m.RevertActivation: self._revert_activation,
-            m.SyncAdapters: self._sync_adapters, m.RestoreAdapters: self._restore_adapters,
-            m.ListSnapshots: self._list_snapshots, m.ListAdapters: self._list_adapters,
+            m.RegisterSnapshot: self._register_snapshot,
+            m.RecordDrift: self._record_drift,
+            m.RegisterAdapter: self._register_adapter,
+            m.LoadSnapshot: self._load_snapshot,
+            m.ShowSnapshot: self._show_snapshot,
+            m.GetLatestDrift: self._latest_drift,
+            m.ArchiveActiveSnapshot: self._archive_active,
+            m.RestoreArchivedSnapshot: self._restore_archived,
+            m.ActivateSnapshot: self._activate,
+            m.RevertActivation: self._revert_activation,
+            m.SyncAdapters: self._sync_adapters,
+            m.RestoreAdapters: self._restore_adapters,
+            m.ListSnapshots: self._list_snapshots,
+            m.ListAdapters: self._list_adapters,
             **self._model_run_handlers(),
         }
 
@@ -113,10 +120,17 @@ class BoltService(ModelRunHandlers):
         async def effect(conn: Connection) -> Reply:
             if cmd.snapshot_id and await self.store.snapshot(conn, cmd.snapshot_id) is not None:
                 return failure(cmd, "snapshot_id_taken", f"a snapshot {cmd.snapshot_id} exists already")
-            snap = m.UpmSnapshot(snapshot_id=cmd.snapshot_id or uuid7(), version=cmd.version, checksum=cmd.checksum,
-                                 trained_by=cmd.trained_by, mode="shadow", created_at=self._now())
+            snap = m.UpmSnapshot(
+                snapshot_id=cmd.snapshot_id or uuid7(),
+                version=cmd.version,
+                checksum=cmd.checksum,
+                trained_by=cmd.trained_by,
+                mode="shadow",
+                created_at=self._now(),
+            )
             await self.store.insert_snapshot(conn, snap, _key(cmd))
             return m.SnapshotRegistered(headers=cmd.headers, snapshot=snap)
+
         return await self._once(cmd, effect)
 
     async def _record_drift(self, cmd: m.RecordDrift) -> Reply:
@@ -126,11 +140,17 @@ class BoltService(ModelRunHandlers):
             problem = _drift_problem(cmd)
             if problem:
                 return failure(cmd, "invalid_drift", problem)
-            window = m.DriftWindow(window_id=uuid7(), snapshot_id=cmd.snapshot_id, score=cmd.score,
-                                   sample_count=cmd.sample_count, window_start=cmd.window_start,
-                                   window_end=cmd.window_end)
+            window = m.DriftWindow(
+                window_id=uuid7(),
+                snapshot_id=cmd.snapshot_id,
+                score=cmd.score,
+                sample_count=cmd.sample_count,
+                window_start=cmd.window_start,
+                window_end=cmd.window_end,
+            )
             await self.store.insert_drift(conn, window, _key(cmd))
             return m.DriftRecorded(headers=cmd.headers, window=window)
+
         return await self._once(cmd, effect)
 
     async def _register_adapter(self, cmd: m.RegisterAdapter) -> Reply:
@@ -139,10 +159,16 @@ class BoltService(ModelRunHandlers):
                 return failure(cmd, "adapter_name_taken", f"an adapter is already called {cmd.name!r}")
             if cmd.snapshot_id and await self.store.snapshot(conn, cmd.snapshot_id) is None:
                 return failure(cmd, "unknown_snapshot", f"no snapshot {cmd.snapshot_id}")
-            adapter = m.UpmAdapter(adapter_id=uuid7(), name=cmd.name, snapshot_id=cmd.snapshot_id,
-                                   pinned=cmd.pinned, synced_at=self._now() if cmd.snapshot_id else None)
+            adapter = m.UpmAdapter(
+                adapter_id=uuid7(),
+                name=cmd.name,
+                snapshot_id=cmd.snapshot_id,
+                pinned=cmd.pinned,
+                synced_at=self._now() if cmd.snapshot_id else None,
+            )
             await self.store.insert_adapter(conn, adapter, _key(cmd))
             return m.AdapterRegistered(headers=cmd.headers, adapter=adapter)
+
         return await self._once(cmd, effect)
 
     # ----- UPM activation ---------------------------------------------------------------------
@@ -171,18 +197,23 @@ class BoltService(ModelRunHandlers):
                 return m.ActiveSnapshotArchived(headers=cmd.headers, snapshot_id=None)
             await self.store.change_mode(conn, _key(cmd), active, "archived", active.activated_at, self._now())
             return m.ActiveSnapshotArchived(headers=cmd.headers, snapshot_id=active.snapshot_id)
+
         return await self._once(cmd, effect)
 
     async def _restore_archived(self, cmd: m.RestoreArchivedSnapshot) -> Reply:
         async def effect(conn: Connection) -> Reply:
             active = await self.store.active_snapshot(conn)
             if active is not None and await self._changed_by(conn, cmd.effect_key):
-                return failure(cmd, "another_snapshot_active",
-                               f"snapshot {active.snapshot_id} is active; undo its activation first",
-                               retryable=True)
+                return failure(
+                    cmd,
+                    "another_snapshot_active",
+                    f"snapshot {active.snapshot_id} is active; undo its activation first",
+                    retryable=True,
+                )
             restored = await self.store.revert_change(conn, cmd.effect_key)
             await self._forbid_if_none(conn, cmd, restored, "ArchiveActiveSnapshot")
             return m.ArchivedSnapshotRestored(headers=cmd.headers, snapshot_id=restored)
+
         return await self._once(cmd, effect)
 
     async def _changed_by(self, conn: Connection, key: str) -> bool:
@@ -201,8 +232,11 @@ class BoltService(ModelRunHandlers):
                 return failure(cmd, "another_snapshot_active", f"snapshot {active.snapshot_id} is still active")
             now = self._now()
             await self.store.change_mode(conn, _key(cmd), snap, "active", now, None)
-            return m.SnapshotActivated(headers=cmd.headers, snapshot=snap.model_copy(
-                update={"mode": "active", "activated_at": now, "archived_at": None}))
+            return m.SnapshotActivated(
+                headers=cmd.headers,
+                snapshot=snap.model_copy(update={"mode": "active", "activated_at": now, "archived_at": None}),
+            )
+
         return await self._once(cmd, effect)
 
     async def _revert_activation(self, cmd: m.RevertActivation) -> Reply:
@@ -210,6 +244,7 @@ class BoltService(ModelRunHandlers):
             reverted = await self.store.revert_change(conn, cmd.effect_key)
             await self._forbid_if_none(conn, cmd, reverted, "ActivateSnapshot")
             return m.ActivationReverted(headers=cmd.headers, snapshot_id=reverted)
+
         return await self._once(cmd, effect)
 
     async def _sync_adapters(self, cmd: m.SyncAdapters) -> Reply:
@@ -221,12 +256,18 @@ class BoltService(ModelRunHandlers):
                 if adapter.snapshot_id == cmd.snapshot_id:
                     continue
                 if adapter.pinned:  # the moves made so far roll back with the transaction
-                    return failure(cmd, "adapter_pinned", f"adapter {adapter.name!r} is pinned to "
-                                   f"{adapter.snapshot_id}; {moved} adapter(s) moved before it were put back")
+                    return failure(
+                        cmd,
+                        "adapter_pinned",
+                        f"adapter {adapter.name!r} is pinned to "
+                        f"{adapter.snapshot_id}; {moved} adapter(s) moved before it were put back",
+                    )
                 await self.store.move_adapter(conn, _key(cmd), adapter, cmd.snapshot_id, now)
                 moved += 1
-            return m.AdaptersSynced(headers=cmd.headers, snapshot_id=cmd.snapshot_id,
-                                    adapters=await self.store.adapters(conn), moved=moved)
+            return m.AdaptersSynced(
+                headers=cmd.headers, snapshot_id=cmd.snapshot_id, adapters=await self.store.adapters(conn), moved=moved
+            )
+
         return await self._once(cmd, effect)
 
     async def _restore_adapters(self, cmd: m.RestoreAdapters) -> Reply:
@@ -234,6 +275,7 @@ class BoltService(ModelRunHandlers):
             restored = await self.store.restore_adapters(conn, cmd.effect_key)
             await self._forbid_if_none(conn, cmd, restored, "SyncAdapters")
             return m.AdaptersRestored(headers=cmd.headers, adapter_ids=restored)
+
         return await self._once(cmd, effect)
 
     async def _list_snapshots(self, cmd: m.ListSnapshots) -> Reply:

@@ -77,13 +77,19 @@ class ModelRunHandlers:
     def _model_run_handlers(self) -> dict[type, Callable[[Any], Awaitable[Reply]]]:
         """Command class -> handler, for the host's dispatch table."""
         return {
-            m.RegisterDataset: self._register_dataset, m.GetDataset: self._get_dataset,
+            m.RegisterDataset: self._register_dataset,
+            m.GetDataset: self._get_dataset,
             m.ListDatasets: self._list_datasets,
-            m.CreateModelRun: self._create_run, m.TransitionModelRun: self._transition_run,
-            m.RecordRunFailure: self._record_failure, m.AbortModelRun: self._abort_run,
-            m.RecordArtifacts: self._record_artifacts, m.AnalyzeFrontier: self._analyze_frontier,
-            m.CreateModelVersion: self._create_version, m.DeleteModelVersion: self._delete_version,
-            m.ListModelRuns: self._list_runs, m.ShowModelRun: self._show_run,
+            m.CreateModelRun: self._create_run,
+            m.TransitionModelRun: self._transition_run,
+            m.RecordRunFailure: self._record_failure,
+            m.AbortModelRun: self._abort_run,
+            m.RecordArtifacts: self._record_artifacts,
+            m.AnalyzeFrontier: self._analyze_frontier,
+            m.CreateModelVersion: self._create_version,
+            m.DeleteModelVersion: self._delete_version,
+            m.ListModelRuns: self._list_runs,
+            m.ShowModelRun: self._show_run,
         }
 
     async def _seed_builtin_datasets(self) -> None:
@@ -91,8 +97,11 @@ class ModelRunHandlers:
         for name, shape in BUILTIN_DATASETS.items():
             async with self.store.db.transaction() as conn:
                 if await self.store.dataset(name, conn) is None:
-                    await self.store.insert_dataset(conn, TrainingDataset(
-                        dataset_id=name, name=name, kind="builtin", registered_at=self._now(), **shape), None)
+                    await self.store.insert_dataset(
+                        conn,
+                        TrainingDataset(dataset_id=name, name=name, kind="builtin", registered_at=self._now(), **shape),
+                        None,
+                    )
 
     async def _register_dataset(self, cmd: m.RegisterDataset) -> Reply:
         try:
@@ -103,10 +112,12 @@ class ModelRunHandlers:
         async def effect(conn: Connection) -> Reply:
             if await self.store.dataset(cmd.name, conn) is not None:
                 return failure(cmd, "dataset_name_taken", f"a dataset is already called {cmd.name!r}")
-            dataset = TrainingDataset(dataset_id=uuid7(), name=cmd.name, kind=cmd.kind, path=cmd.path,
-                                      registered_at=self._now(), **shape)
+            dataset = TrainingDataset(
+                dataset_id=uuid7(), name=cmd.name, kind=cmd.kind, path=cmd.path, registered_at=self._now(), **shape
+            )
             await self.store.insert_dataset(conn, dataset, _key(cmd))
             return m.DatasetRegistered(headers=cmd.headers, dataset=dataset)
+
         return await self._once(cmd, effect)
 
     async def _get_dataset(self, cmd: m.GetDataset) -> Reply:
@@ -123,13 +134,21 @@ class ModelRunHandlers:
             if problem:
                 return failure(cmd, code, problem)
             now = self._now()
-            run = m.ModelRunRecord(run_id=uuid7(), dataset_id=cmd.dataset_id, state="initialized",
-                                   requested_trials=cmd.requested_trials, max_params=cmd.max_params,
-                                   search_space=cmd.search_space, correlation_id=cmd.headers.correlation_id,
-                                   created_at=now, updated_at=now)
+            run = m.ModelRunRecord(
+                run_id=uuid7(),
+                dataset_id=cmd.dataset_id,
+                state="initialized",
+                requested_trials=cmd.requested_trials,
+                max_params=cmd.max_params,
+                search_space=cmd.search_space,
+                correlation_id=cmd.headers.correlation_id,
+                created_at=now,
+                updated_at=now,
+            )
             await self.store.insert_run(conn, run, _key(cmd))
             await self.store.set_run_state(conn, run, "running", "", now)
             return m.ModelRunCreated(headers=cmd.headers, run=run.model_copy(update={"state": "running"}))
+
         return await self._once(cmd, effect)
 
     async def _transition_run(self, cmd: m.TransitionModelRun) -> Reply:
@@ -141,6 +160,7 @@ class ModelRunHandlers:
                 return failure(cmd, "illegal_transition", f"run {run.run_id}: {run.state} -> {cmd.to_state}")
             await self.store.set_run_state(conn, run, cmd.to_state, cmd.reason, self._now())
             return m.ModelRunTransitioned(headers=cmd.headers, run=await self.store.run(run.run_id, conn))
+
         return await self._once(cmd, effect)
 
     async def _record_failure(self, cmd: m.RecordRunFailure) -> Reply:
@@ -148,6 +168,7 @@ class ModelRunHandlers:
             note = f"{cmd.step} failed: {cmd.code}" + (f": {cmd.message}" if cmd.message else "")
             recorded = await self.store.note_failure(conn, cmd.run_id, note[:2000])
             return m.RunFailureRecorded(headers=cmd.headers, run_id=cmd.run_id, recorded=recorded)
+
         return await self._once(cmd, effect)
 
     async def _abort_run(self, cmd: m.AbortModelRun) -> Reply:
@@ -162,6 +183,7 @@ class ModelRunHandlers:
                 await self.store.set_run_state(conn, run, state, reason, self._now())
                 run = run.model_copy(update={"state": state})
             return m.ModelRunAborted(headers=cmd.headers, run_id=run.run_id, state=run.state)
+
         return await self._once(cmd, effect)
 
     async def _record_artifacts(self, cmd: m.RecordArtifacts) -> Reply:
@@ -180,39 +202,53 @@ class ModelRunHandlers:
             for trial in succeeded:
                 if trial.trial_id not in known:
                     await self.store.insert_artifact(conn, _artifact(trial), self._now(), _key(cmd))
-            return m.ArtifactsRecorded(headers=cmd.headers, artifacts=await self.store.artifacts(run.run_id, conn),
-                                       failed_trials=[t.trial_id for t in cmd.trials if t.state != "succeeded"])
+            return m.ArtifactsRecorded(
+                headers=cmd.headers,
+                artifacts=await self.store.artifacts(run.run_id, conn),
+                failed_trials=[t.trial_id for t in cmd.trials if t.state != "succeeded"],
+            )
+
         return await self._once(cmd, effect)
 
     async def _analyze_frontier(self, cmd: m.AnalyzeFrontier) -> Reply:
         artifacts = {a.artifact_id: a for a in await self.store.artifacts(cmd.run_id)}
-        front = pareto.frontier(pareto.Candidate(a.artifact_id, a.accuracy, a.param_count)
-                                for a in artifacts.values())
+        front = pareto.frontier(pareto.Candidate(a.artifact_id, a.accuracy, a.param_count) for a in artifacts.values())
         chosen = pareto.choose(front, cmd.max_params)
         if chosen is None:
-            return failure(cmd, "no_viable_model", f"run {cmd.run_id}: no model of {len(artifacts)} "
-                           f"within {cmd.max_params} parameters")
-        return m.FrontierAnalyzed(headers=cmd.headers, frontier=[_point(artifacts[c.id]) for c in front],
-                                  chosen=_point(artifacts[chosen.id]))
+            return failure(
+                cmd,
+                "no_viable_model",
+                f"run {cmd.run_id}: no model of {len(artifacts)} within {cmd.max_params} parameters",
+            )
+        return m.FrontierAnalyzed(
+            headers=cmd.headers, frontier=[_point(artifacts[c.id]) for c in front], chosen=_point(artifacts[chosen.id])
+        )
 
     async def _create_version(self, cmd: m.CreateModelVersion) -> Reply:
         async def effect(conn: Connection) -> Reply:
             run = await self.store.run(cmd.run_id, conn)
             if run is None:
                 return failure(cmd, "run_not_found", f"no model run {cmd.run_id}")
-            chosen = next((a for a in await self.store.artifacts(run.run_id, conn)
-                           if a.artifact_id == cmd.artifact_id), None)
+            chosen = next(
+                (a for a in await self.store.artifacts(run.run_id, conn) if a.artifact_id == cmd.artifact_id), None
+            )
             if chosen is None:
                 return failure(cmd, "artifact_not_found", f"run {run.run_id} has no artifact {cmd.artifact_id}")
             if "succeeded" not in RUN_TRANSITIONS.get(run.state, ()):
                 return failure(cmd, "illegal_transition", f"run {run.run_id}: {run.state} -> succeeded")
             version = m.ModelVersionRecord(
-                version_id=uuid7(), number=0, run_id=run.run_id, artifact_id=chosen.artifact_id,
-                metrics=_point(chosen).model_dump(exclude={"artifact_id"}), frontier=cmd.frontier,
-                created_at=self._now())
+                version_id=uuid7(),
+                number=0,
+                run_id=run.run_id,
+                artifact_id=chosen.artifact_id,
+                metrics=_point(chosen).model_dump(exclude={"artifact_id"}),
+                frontier=cmd.frontier,
+                created_at=self._now(),
+            )
             number = await self.store.insert_version(conn, version, run.state, _key(cmd))
             await self.store.set_run_state(conn, run, "succeeded", f"model version {number}", self._now())
             return m.ModelVersionCreated(headers=cmd.headers, version=version.model_copy(update={"number": number}))
+
         return await self._once(cmd, effect)
 
     async def _delete_version(self, cmd: m.DeleteModelVersion) -> Reply:
@@ -227,6 +263,7 @@ class ModelRunHandlers:
                 # An undo restores what the effect overwrote; it is not a forward move.
                 await self.store.set_run_state(conn, run, previous, "model version withdrawn", self._now())
             return m.ModelVersionDeleted(headers=cmd.headers, version_id=version_id)
+
         return await self._once(cmd, effect)
 
     async def _list_datasets(self, cmd: m.ListDatasets) -> Reply:
@@ -239,9 +276,13 @@ class ModelRunHandlers:
         run = await self.store.run(cmd.run_id)
         if run is None:
             return failure(cmd, "run_not_found", f"no model run {cmd.run_id}")
-        return m.ModelRunShown(headers=cmd.headers, run=run, transitions=await self.store.transitions(run.run_id),
-                               artifacts=await self.store.artifacts(run.run_id),
-                               versions=await self.store.versions(run.run_id))
+        return m.ModelRunShown(
+            headers=cmd.headers,
+            run=run,
+            transitions=await self.store.transitions(run.run_id),
+            artifacts=await self.store.artifacts(run.run_id),
+            versions=await self.store.versions(run.run_id),
+        )
 
 
 def _key(cmd: Any) -> str:
@@ -269,12 +310,20 @@ def _artifact_problems(trials: list) -> list[str]:
 
 
 def _artifact(trial: Any) -> m.ModelArtifact:
-    return m.ModelArtifact(artifact_id=uuid7(), run_id=trial.run_id, trial_id=trial.trial_id,
-                           path=trial.artifact_path, size_bytes=trial.size_bytes, sha256=trial.sha256,
-                           accuracy=trial.accuracy, param_count=trial.architecture.param_count,
-                           architecture=trial.architecture.model_dump())
+    return m.ModelArtifact(
+        artifact_id=uuid7(),
+        run_id=trial.run_id,
+        trial_id=trial.trial_id,
+        path=trial.artifact_path,
+        size_bytes=trial.size_bytes,
+        sha256=trial.sha256,
+        accuracy=trial.accuracy,
+        param_count=trial.architecture.param_count,
+        architecture=trial.architecture.model_dump(),
+    )
 
 
 def _point(a: m.ModelArtifact) -> m.FrontierPoint:
-    return m.FrontierPoint(artifact_id=a.artifact_id, accuracy=a.accuracy, param_count=a.param_count,
-                           size_bytes=a.size_bytes)
+    return m.FrontierPoint(
+        artifact_id=a.artifact_id, accuracy=a.accuracy, param_count=a.param_count, size_bytes=a.size_bytes
+    )

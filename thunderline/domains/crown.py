@@ -61,17 +61,20 @@ class CrownService:
 
     def __init__(self, store: CrownStore, clock: Clock = utc_now, config: CrownConfig = CrownConfig()) -> None:
         """Args:
-            store: Crown's open store.
-            clock: Returns the current aware UTC time (policies are judged at it).
-            config: :class:`CrownConfig`.
+        store: Crown's open store.
+        clock: Returns the current aware UTC time (policies are judged at it).
+        config: :class:`CrownConfig`.
         """
         self.store = store
         self.config = config
         self._clock = clock
         self._policies: list[tuple[Policy, str]] = []
         self._by_action: dict[str, Policy] = {}
-        self._handlers: dict[type, Handler] = {EvaluatePolicy: self._evaluate, ListDecisions: self._list_decisions,
-                          ListPolicies: self._list_policies}
+        self._handlers: dict[type, Handler] = {
+            EvaluatePolicy: self._evaluate,
+            ListDecisions: self._list_decisions,
+            ListPolicies: self._list_policies,
+        }
 
     async def start(self) -> None:
         """Load and index every configured policy file.
@@ -100,14 +103,30 @@ class CrownService:
 
         async def effect(conn: Connection) -> Reply:
             decision = decide(self._by_action, cmd.subject, now)
-            record = DecisionRecord(decision_id=uuid7(), decided_at=now, action=str(cmd.subject.get("action")),
-                                    subject=cmd.subject, effect=decision.effect, reasons=list(decision.reasons),
-                                    policy_id=decision.policy_id, policy_version=decision.policy_version,
-                                    failed=list(decision.failed), correlation_id=cmd.headers.correlation_id)
+            record = DecisionRecord(
+                decision_id=uuid7(),
+                decided_at=now,
+                action=str(cmd.subject.get("action")),
+                subject=cmd.subject,
+                effect=decision.effect,
+                reasons=list(decision.reasons),
+                policy_id=decision.policy_id,
+                policy_version=decision.policy_version,
+                failed=list(decision.failed),
+                correlation_id=cmd.headers.correlation_id,
+            )
             await self.store.insert_decision(conn, record, cmd.headers.idempotency_key or "")
-            return PolicyDecided(headers=cmd.headers, decision_id=record.decision_id, effect=record.effect,
-                                 reasons=record.reasons, policy_id=record.policy_id,
-                                 policy_version=record.policy_version, failed=record.failed, decided_at=now)
+            return PolicyDecided(
+                headers=cmd.headers,
+                decision_id=record.decision_id,
+                effect=record.effect,
+                reasons=record.reasons,
+                policy_id=record.policy_id,
+                policy_version=record.policy_version,
+                failed=record.failed,
+                decided_at=now,
+            )
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _list_decisions(self, cmd: ListDecisions) -> Reply:
@@ -115,9 +134,16 @@ class CrownService:
         return DecisionsPage(headers=cmd.headers, decisions=rows)
 
     async def _list_policies(self, cmd: ListPolicies) -> Reply:
-        summaries = [PolicySummary(policy_id=p.id, version=p.version, actions=list(p.actions),
-                                   rules=[r.id for r in p.rules] + [f.id for f in p.freezes], source=source)
-                     for p, source in sorted(self._policies, key=lambda ps: ps[0].id)]
+        summaries = [
+            PolicySummary(
+                policy_id=p.id,
+                version=p.version,
+                actions=list(p.actions),
+                rules=[r.id for r in p.rules] + [f.id for f in p.freezes],
+                source=source,
+            )
+            for p, source in sorted(self._policies, key=lambda ps: ps[0].id)
+        ]
         return PoliciesPage(headers=cmd.headers, policies=summaries)
 
 

@@ -95,21 +95,30 @@ class GateConfig:
 class GateService:
     """Users, tokens and magic links over a :class:`GateStore`."""
 
-    def __init__(self, store: GateStore, clock: Clock = utc_now, config: GateConfig = GateConfig(),
-                 sender: MailSender | None = None) -> None:
+    def __init__(
+        self,
+        store: GateStore,
+        clock: Clock = utc_now,
+        config: GateConfig = GateConfig(),
+        sender: MailSender | None = None,
+    ) -> None:
         """Args:
-            store: Gate's open store.
-            clock: Returns the current aware UTC time (a fake one in tests).
-            config: :class:`GateConfig`.
-            sender: Carries magic links; an :class:`OutboxSender` on ``store`` when None.
+        store: Gate's open store.
+        clock: Returns the current aware UTC time (a fake one in tests).
+        config: :class:`GateConfig`.
+        sender: Carries magic links; an :class:`OutboxSender` on ``store`` when None.
         """
         self.store = store
         self.config = config
         self.sender: MailSender = sender or OutboxSender(store, clock)
         self._clock = clock
-        self._handlers: dict[type, Handler] = {IssueToken: self._issue_token, RevokeToken: self._revoke_token,
-                          SendMagicLink: self._send_magic_link, CreateUser: self._create_user,
-                          DeleteUser: self._delete_user}
+        self._handlers: dict[type, Handler] = {
+            IssueToken: self._issue_token,
+            RevokeToken: self._revoke_token,
+            SendMagicLink: self._send_magic_link,
+            CreateUser: self._create_user,
+            DeleteUser: self._delete_user,
+        }
 
     async def start(self) -> None:
         """Nothing to prepare (present so every service starts alike)."""
@@ -145,11 +154,18 @@ class GateService:
                 return failure(cmd, "invalid_email_format", f"{cmd.email!r} is not an email address")
             if cmd.ttl_seconds <= 0:
                 return failure(cmd, "token_issue_failed", f"ttl_seconds must be > 0, not {cmd.ttl_seconds}")
-            row = TokenRow(uuid7(), cmd.email, now, now + timedelta(seconds=cmd.ttl_seconds), None,
-                           cmd.headers.correlation_id, _key(cmd))
+            row = TokenRow(
+                uuid7(),
+                cmd.email,
+                now,
+                now + timedelta(seconds=cmd.ttl_seconds),
+                None,
+                cmd.headers.correlation_id,
+                _key(cmd),
+            )
             await self.store.insert_token(conn, row)
-            return TokenIssued(headers=cmd.headers, token=row.token, email=row.email,
-                               expires_at=row.expires_at)
+            return TokenIssued(headers=cmd.headers, token=row.token, email=row.email, expires_at=row.expires_at)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _revoke_token(self, cmd: RevokeToken) -> Reply:
@@ -160,6 +176,7 @@ class GateService:
             if token is None:
                 await forbid(conn, cmd, cmd.effect_key, IssueToken.__name__, now)
             return TokenRevoked(headers=cmd.headers, token=token)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _send_magic_link(self, cmd: SendMagicLink) -> Reply:
@@ -170,12 +187,11 @@ class GateService:
             if problem:
                 return failure(cmd, "magic_link_send_failed", problem)
             try:
-                message_id = await self.sender.send(cmd.email, self.config.subject,
-                                                    self._body(cmd), self._headers(cmd))
+                message_id = await self.sender.send(cmd.email, self.config.subject, self._body(cmd), self._headers(cmd))
             except MailSendError as exc:
                 return failure(cmd, "magic_link_send_failed", str(exc), exc.retryable)
-            return MagicLinkSent(headers=cmd.headers, message_id=message_id,
-                                 backend=self.sender.backend)
+            return MagicLinkSent(headers=cmd.headers, message_id=message_id, backend=self.sender.backend)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _link_problem(self, cmd: SendMagicLink, now: datetime) -> str | None:
@@ -193,13 +209,18 @@ class GateService:
         return f"{self.config.base_url.rstrip('/')}{redirect}{joiner}token={token}"
 
     def _body(self, cmd: SendMagicLink) -> str:
-        return (f"Hello,\n\nsign in with this link:\n\n{self.link(cmd.redirect, cmd.token)}\n\n"
-                f"If you did not ask for it, ignore this mail.\n\n"
-                f"Correlation id: {cmd.headers.correlation_id}\n")
+        return (
+            f"Hello,\n\nsign in with this link:\n\n{self.link(cmd.redirect, cmd.token)}\n\n"
+            f"If you did not ask for it, ignore this mail.\n\n"
+            f"Correlation id: {cmd.headers.correlation_id}\n"
+        )
 
     def _headers(self, cmd: SendMagicLink) -> dict[str, str]:
-        return {MESSAGE_ID: f"<{uuid7()}@{self.config.mail_domain}>",
-                CORRELATION_HEADER: cmd.headers.correlation_id, KEY_HEADER: _key(cmd)}
+        return {
+            MESSAGE_ID: f"<{uuid7()}@{self.config.mail_domain}>",
+            CORRELATION_HEADER: cmd.headers.correlation_id,
+            KEY_HEADER: _key(cmd),
+        }
 
     async def _create_user(self, cmd: CreateUser) -> Reply:
         now = self._now()
@@ -212,6 +233,7 @@ class GateService:
             row = UserRow(uuid7(), cmd.email, cmd.created_via, cmd.headers.correlation_id, now, _key(cmd))
             await self.store.insert_user(conn, row)
             return UserCreated(headers=cmd.headers, user_id=row.id, email=row.email, created_at=now)
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _delete_user(self, cmd: DeleteUser) -> Reply:
@@ -224,6 +246,7 @@ class GateService:
             else:
                 await self.store.revoke_live_tokens(conn, user.email, now)
             return UserDeleted(headers=cmd.headers, user_id=None if user is None else user.id)
+
         return await self.store.apply_once(cmd, effect, now)
 
 

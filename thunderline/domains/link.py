@@ -93,13 +93,23 @@ class LinkService:
             elif not await self.store.community_exists(conn, community_id):
                 return failure(cmd, "community_join_failed", f"no community with id {community_id}")
             if await self.store.is_member(conn, community_id, cmd.user_id):
-                return failure(cmd, "community_join_failed",
-                               f"user {cmd.user_id} is already a member of community {community_id}")
-            m = MembershipRow(uuid7(), community_id, cmd.user_id, cmd.role, cmd.headers.correlation_id,
-                              now, cmd.headers.idempotency_key or "")
+                return failure(
+                    cmd, "community_join_failed", f"user {cmd.user_id} is already a member of community {community_id}"
+                )
+            m = MembershipRow(
+                uuid7(),
+                community_id,
+                cmd.user_id,
+                cmd.role,
+                cmd.headers.correlation_id,
+                now,
+                cmd.headers.idempotency_key or "",
+            )
             await self.store.insert_membership(conn, m)
-            return CommunityJoined(headers=cmd.headers, membership_id=m.id, community_id=community_id,
-                                   user_id=m.user_id, role=m.role)
+            return CommunityJoined(
+                headers=cmd.headers, membership_id=m.id, community_id=community_id, user_id=m.user_id, role=m.role
+            )
+
         return await self.store.apply_once(cmd, effect, now)
 
     async def _leave(self, cmd: LeaveCommunity) -> Reply:
@@ -110,4 +120,5 @@ class LinkService:
             if membership_id is None:
                 await forbid(conn, cmd, cmd.effect_key, JoinCommunity.__name__, now)
             return CommunityLeft(headers=cmd.headers, membership_id=membership_id)
+
         return await self.store.apply_once(cmd, effect, now)

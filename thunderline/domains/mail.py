@@ -39,8 +39,16 @@ from sagaline.messages.ids import uuid7
 from sagaline.storage.sqlite import Clock, utc_now
 from thunderline.storage.gate_store import GateStore, OutboxRow
 
-__all__ = ["MailSender", "MailSendError", "OutboxSender", "SmtpConfig", "SmtpSender",
-           "MESSAGE_ID", "CORRELATION_HEADER", "KEY_HEADER"]
+__all__ = [
+    "MailSender",
+    "MailSendError",
+    "OutboxSender",
+    "SmtpConfig",
+    "SmtpSender",
+    "MESSAGE_ID",
+    "CORRELATION_HEADER",
+    "KEY_HEADER",
+]
 
 #: Header names the gate sets on every magic-link mail.
 MESSAGE_ID = "Message-ID"
@@ -108,9 +116,18 @@ class OutboxSender:
         message_id = headers.get(MESSAGE_ID)
         if not message_id:
             raise MailSendError("an outbox mail needs a Message-ID header", retryable=False)
-        await self._store.insert_outbox(OutboxRow(
-            message_id, to, subject, body, dict(headers), headers.get(CORRELATION_HEADER),
-            self._clock(), headers.get(KEY_HEADER)))
+        await self._store.insert_outbox(
+            OutboxRow(
+                message_id,
+                to,
+                subject,
+                body,
+                dict(headers),
+                headers.get(CORRELATION_HEADER),
+                self._clock(),
+                headers.get(KEY_HEADER),
+            )
+        )
         return message_id
 
 
@@ -167,18 +184,20 @@ class SmtpSender:
                     smtp.login(cfg.username, cfg.password or "")
                 smtp.send_message(mail)
         except smtplib.SMTPResponseException as exc:
-            raise MailSendError(f"SMTP server {cfg.host}:{cfg.port} refused: {exc.smtp_code} "
-                                f"{_text(exc.smtp_error)}", retryable=exc.smtp_code < 500) from exc
+            raise MailSendError(
+                f"SMTP server {cfg.host}:{cfg.port} refused: {exc.smtp_code} {_text(exc.smtp_error)}",
+                retryable=exc.smtp_code < 500,
+            ) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise MailSendError(f"SMTP server refused recipient(s) {list(exc.recipients)}",
-                                retryable=all(c < 500 for c in codes)) from exc
+            raise MailSendError(
+                f"SMTP server refused recipient(s) {list(exc.recipients)}", retryable=all(c < 500 for c in codes)
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailSendError(f"SMTP to {cfg.host}:{cfg.port} failed: {exc}") from exc
 
 
-def _compose(sender: str, to: str, subject: str, body: str,
-             headers: Mapping[str, str]) -> EmailMessage:
+def _compose(sender: str, to: str, subject: str, body: str, headers: Mapping[str, str]) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to

@@ -32,8 +32,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["MAX_COMBINATIONS", "DEFAULT_SEARCH_SPACE", "SearchSpace", "Proposal", "param_count", "parse_space",
-           "propose"]
+__all__ = [
+    "MAX_COMBINATIONS",
+    "DEFAULT_SEARCH_SPACE",
+    "SearchSpace",
+    "Proposal",
+    "param_count",
+    "parse_space",
+    "propose",
+]
 
 #: Largest space :func:`propose` enumerates (it lists every combination).
 MAX_COMBINATIONS = 100_000
@@ -64,16 +71,22 @@ class SearchSpace(BaseModel):
     @model_validator(mode="after")
     def _small_enough(self) -> SearchSpace:
         if self.combinations() > MAX_COMBINATIONS:
-            raise ValueError(f"the space has {self.combinations():,} combinations; "
-                             f"at most {MAX_COMBINATIONS:,} are allowed")
+            raise ValueError(
+                f"the space has {self.combinations():,} combinations; at most {MAX_COMBINATIONS:,} are allowed"
+            )
         return self
 
     def combinations(self) -> int:
         """How many distinct architectures the space holds."""
         widths = len(set(self.widths))
-        shapes = sum(widths ** depth for depth in set(self.hidden_layers))
-        return (shapes * len(set(self.activations)) * len(set(self.learning_rates))
-                * len(set(self.alphas)) * len(set(self.batch_sizes)))
+        shapes = sum(widths**depth for depth in set(self.hidden_layers))
+        return (
+            shapes
+            * len(set(self.activations))
+            * len(set(self.learning_rates))
+            * len(set(self.alphas))
+            * len(set(self.batch_sizes))
+        )
 
     @field_validator("hidden_layers")
     @classmethod
@@ -160,8 +173,9 @@ def param_count(n_features: int, layers: tuple[int, ...], n_classes: int) -> int
     return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
-def propose(space: SearchSpace, count: int, *, seed: int, n_features: int, n_classes: int,
-            max_params: int | None = None) -> list[Proposal]:
+def propose(
+    space: SearchSpace, count: int, *, seed: int, n_features: int, n_classes: int, max_params: int | None = None
+) -> list[Proposal]:
     """Draw up to ``count`` distinct architectures from ``space``, reproducibly.
 
     Every combination of the space is enumerated, those over ``max_params``
@@ -185,16 +199,32 @@ def propose(space: SearchSpace, count: int, *, seed: int, n_features: int, n_cla
         raise ValueError(f"count must be >= 1, not {count}")
     if n_features < 1 or n_classes < 2:
         raise ValueError(f"a dataset needs >= 1 feature and >= 2 classes, not {n_features}/{n_classes}")
-    viable = [p for p in _all(space, n_features, n_classes)
-              if max_params is None or p.param_count <= max_params]
+    viable = [p for p in _all(space, n_features, n_classes) if max_params is None or p.param_count <= max_params]
     return random.Random(seed).sample(viable, min(count, len(viable)))
 
 
 def _all(space: SearchSpace, n_features: int, n_classes: int) -> list[Proposal]:
-    shapes = [shape for depth in sorted(set(space.hidden_layers))
-              for shape in itertools.product(sorted(set(space.widths)), repeat=depth)]
-    combos = itertools.product(shapes, dict.fromkeys(space.activations), sorted(set(space.learning_rates)),
-                               sorted(set(space.alphas)), sorted(set(space.batch_sizes)))
-    return [Proposal(layers=shape, activation=act, learning_rate=lr, alpha=alpha, batch_size=batch,
-                     epochs=space.epochs, param_count=param_count(n_features, shape, n_classes))
-            for shape, act, lr, alpha, batch in combos]
+    shapes = [
+        shape
+        for depth in sorted(set(space.hidden_layers))
+        for shape in itertools.product(sorted(set(space.widths)), repeat=depth)
+    ]
+    combos = itertools.product(
+        shapes,
+        dict.fromkeys(space.activations),
+        sorted(set(space.learning_rates)),
+        sorted(set(space.alphas)),
+        sorted(set(space.batch_sizes)),
+    )
+    return [
+        Proposal(
+            layers=shape,
+            activation=act,
+            learning_rate=lr,
+            alpha=alpha,
+            batch_size=batch,
+            epochs=space.epochs,
+            param_count=param_count(n_features, shape, n_classes),
+        )
+        for shape, act, lr, alpha, batch in combos
+    ]

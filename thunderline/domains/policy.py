@@ -55,17 +55,32 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
-    "Op", "Rule", "Freeze", "Policy", "Decision", "PolicyError", "evaluate", "decide",
-    "parse_policy", "load_policy", "index_policies", "DEFAULT_POLICY_PATH",
+    "Op",
+    "Rule",
+    "Freeze",
+    "Policy",
+    "Decision",
+    "PolicyError",
+    "evaluate",
+    "decide",
+    "parse_policy",
+    "load_policy",
+    "index_policies",
+    "DEFAULT_POLICY_PATH",
 ]
 
 #: The policy shipped with the package (UPM activation).
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policies") / "default.toml"
 
-Op = Literal["lt", "le", "gt", "ge", "eq", "ne", "in", "not_in", "within_window", "outside_window",
-             "max_age", "min_age"]
-_ORDER = {"lt": (lambda a, b: a < b, "<"), "le": (lambda a, b: a <= b, "<="),
-          "gt": (lambda a, b: a > b, ">"), "ge": (lambda a, b: a >= b, ">=")}
+Op = Literal[
+    "lt", "le", "gt", "ge", "eq", "ne", "in", "not_in", "within_window", "outside_window", "max_age", "min_age"
+]
+_ORDER = {
+    "lt": (lambda a, b: a < b, "<"),
+    "le": (lambda a, b: a <= b, "<="),
+    "gt": (lambda a, b: a > b, ">"),
+    "ge": (lambda a, b: a >= b, ">="),
+}
 _WINDOW = ("within_window", "outside_window")
 _AGE = ("max_age", "min_age")
 
@@ -210,18 +225,28 @@ def evaluate(policy: Policy, subject: Mapping[str, Any], now: datetime) -> Decis
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    failures = [(f.id, f"change freeze {f.id!r} until {f.end.isoformat()}" + (f": {f.reason}" if f.reason else ""))
-                for f in policy.freezes if f.start <= now < f.end]
+    failures = [
+        (f.id, f"change freeze {f.id!r} until {f.end.isoformat()}" + (f": {f.reason}" if f.reason else ""))
+        for f in policy.freezes
+        if f.start <= now < f.end
+    ]
     for rule in policy.rules:
         problem = _check(rule, subject, now)
         if problem is not None:
             failures.append((rule.id, rule.reason or f"rule {rule.id!r} failed: {problem}"))
     checked = len(policy.freezes) + len(policy.rules)
     if failures:
-        return Decision("deny", tuple(r for _, r in failures), policy.id, policy.version,
-                        tuple(i for i, _ in failures), checked)
-    return Decision("allow", (f"all {checked} checks of {policy.id} v{policy.version} passed",),
-                    policy.id, policy.version, (), checked)
+        return Decision(
+            "deny", tuple(r for _, r in failures), policy.id, policy.version, tuple(i for i, _ in failures), checked
+        )
+    return Decision(
+        "allow",
+        (f"all {checked} checks of {policy.id} v{policy.version} passed",),
+        policy.id,
+        policy.version,
+        (),
+        checked,
+    )
 
 
 def decide(policies: Mapping[str, Policy], subject: Mapping[str, Any], now: datetime) -> Decision:
@@ -280,8 +305,7 @@ def _check(rule: Rule, subject: Mapping[str, Any], now: datetime) -> str | None:
 
 def _compare(rule: Rule, value: Any) -> str | None:
     holds_fn, symbol = _ORDER[rule.op]
-    comparable = (_number(value) and _number(rule.value)) or (
-        _aware(value) and isinstance(rule.value, datetime))
+    comparable = (_number(value) and _number(rule.value)) or (_aware(value) and isinstance(rule.value, datetime))
     if not comparable:
         return f"{rule.field} is a {type(value).__name__}, not comparable with {rule.value!r}"
     return None if holds_fn(value, rule.value) else f"{rule.field} is {value!r}, {symbol} {rule.value!r} required"

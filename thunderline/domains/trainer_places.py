@@ -64,7 +64,8 @@ def satisfies(capabilities: Mapping[str, Any], requirements: Mapping[str, Any] |
     """Whether a trainer may run on an actor system with ``capabilities``, given the creator's requirements
     (None or empty: any system declaring ``trainer``)."""
     return declares_trainer(capabilities) and all(
-        capabilities.get(key) == value for key, value in (requirements or {}).items())
+        capabilities.get(key) == value for key, value in (requirements or {}).items()
+    )
 
 
 def choose_member(running: Mapping[str, int]) -> str | None:

@@ -38,8 +38,18 @@ from typing import Any
 
 from thunderline.messages.bridge import Architecture, TrainingDataset
 
-__all__ = ["DatasetError", "TrainingStopped", "TrainedModel", "describe_dataset", "load_dataset",
-           "train_trial", "sha256_of", "verify_artifact", "load_artifact", "predict"]
+__all__ = [
+    "DatasetError",
+    "TrainingStopped",
+    "TrainedModel",
+    "describe_dataset",
+    "load_dataset",
+    "train_trial",
+    "sha256_of",
+    "verify_artifact",
+    "load_artifact",
+    "predict",
+]
 
 #: Share of the samples held out for the accuracy.
 TEST_SHARE = 0.25
@@ -138,9 +148,15 @@ def _load_npz(path: str) -> tuple[Any, Any]:
         raise DatasetError(f"{path}: cannot read as .npz: {exc}") from None
 
 
-def train_trial(dataset: TrainingDataset, arch: Architecture, *, seed: int, out_path: str | Path,
-                on_epoch: Callable[[int, int, float], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> TrainedModel:
+def train_trial(
+    dataset: TrainingDataset,
+    arch: Architecture,
+    *,
+    seed: int,
+    out_path: str | Path,
+    on_epoch: Callable[[int, int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainedModel:
     """Train one architecture and write its model file.
 
     Args:
@@ -167,9 +183,14 @@ def train_trial(dataset: TrainingDataset, arch: Architecture, *, seed: int, out_
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SHARE, random_state=seed, stratify=y)
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    model = MLPClassifier(hidden_layer_sizes=tuple(arch.layers), activation=arch.activation,
-                          learning_rate_init=arch.learning_rate, alpha=arch.alpha,
-                          batch_size=min(arch.batch_size, len(X_train)), random_state=seed)
+    model = MLPClassifier(
+        hidden_layer_sizes=tuple(arch.layers),
+        activation=arch.activation,
+        learning_rate_init=arch.learning_rate,
+        alpha=arch.alpha,
+        batch_size=min(arch.batch_size, len(X_train)),
+        random_state=seed,
+    )
     classes = sorted(set(y.tolist()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings are expected for short budgets
@@ -182,8 +203,9 @@ def train_trial(dataset: TrainingDataset, arch: Architecture, *, seed: int, out_
     accuracy = float(model.score(X_test, y_test))
     path = _write_model(model, scaler, out_path)
     params = sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_)
-    return TrainedModel(accuracy, int(params), str(path), path.stat().st_size, sha256_of(path),
-                        time.monotonic() - started)
+    return TrainedModel(
+        accuracy, int(params), str(path), path.stat().st_size, sha256_of(path), time.monotonic() - started
+    )
 
 
 def _write_model(model: Any, scaler: Any, out_path: str | Path) -> Path:
@@ -195,9 +217,15 @@ def _write_model(model: Any, scaler: Any, out_path: str | Path) -> Path:
     arrays.update({f"intercept_{i}": b for i, b in enumerate(model.intercepts_)})
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
     with open(temporary, "wb") as out:
-        np.savez(out, classes=np.asarray(model.classes_), activation=np.asarray(model.activation),
-                 out_activation=np.asarray(model.out_activation_), scale_mean=scaler.mean_,
-                 scale_std=scaler.scale_, **arrays)
+        np.savez(
+            out,
+            classes=np.asarray(model.classes_),
+            activation=np.asarray(model.activation),
+            out_activation=np.asarray(model.out_activation_),
+            scale_mean=scaler.mean_,
+            scale_std=scaler.scale_,
+            **arrays,
+        )
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -238,8 +266,11 @@ def predict(model: dict[str, Any], X: Any) -> Any:
     import numpy as np
 
     acts: dict[str, Callable[[Any], Any]] = {
-        "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
-        "logistic": lambda z: 1 / (1 + np.exp(-z))}
+        "relu": lambda z: np.maximum(z, 0),
+        "tanh": np.tanh,
+        "identity": lambda z: z,
+        "logistic": lambda z: 1 / (1 + np.exp(-z)),
+    }
     hidden = acts[str(model["activation"])]
     a = (np.asarray(X, dtype=float) - model["scale_mean"]) / model["scale_std"]
     layers = sum(1 for name in model if name.startswith("coef_"))

@@ -20,19 +20,44 @@ from pydantic import Field
 from sagaline.messages.base import Command, Message, Reply
 
 __all__ = [
-    "SnapshotMode", "UpmSnapshot", "DriftWindow", "UpmAdapter",
-    "RegisterSnapshot", "SnapshotRegistered", "RecordDrift", "DriftRecorded", "RegisterAdapter",
-    "AdapterRegistered", "LoadSnapshot", "ShowSnapshot", "SnapshotLoaded", "GetLatestDrift", "LatestDrift",
-    "ArchiveActiveSnapshot", "ActiveSnapshotArchived", "RestoreArchivedSnapshot", "ArchivedSnapshotRestored",
-    "ActivateSnapshot", "SnapshotActivated", "RevertActivation", "ActivationReverted",
-    "SyncAdapters", "AdaptersSynced", "RestoreAdapters", "AdaptersRestored",
-    "ListSnapshots", "SnapshotsPage", "ListAdapters", "AdaptersPage",
+    "SnapshotMode",
+    "UpmSnapshot",
+    "DriftWindow",
+    "UpmAdapter",
+    "RegisterSnapshot",
+    "SnapshotRegistered",
+    "RecordDrift",
+    "DriftRecorded",
+    "RegisterAdapter",
+    "AdapterRegistered",
+    "LoadSnapshot",
+    "ShowSnapshot",
+    "SnapshotLoaded",
+    "GetLatestDrift",
+    "LatestDrift",
+    "ArchiveActiveSnapshot",
+    "ActiveSnapshotArchived",
+    "RestoreArchivedSnapshot",
+    "ArchivedSnapshotRestored",
+    "ActivateSnapshot",
+    "SnapshotActivated",
+    "RevertActivation",
+    "ActivationReverted",
+    "SyncAdapters",
+    "AdaptersSynced",
+    "RestoreAdapters",
+    "AdaptersRestored",
+    "ListSnapshots",
+    "SnapshotsPage",
+    "ListAdapters",
+    "AdaptersPage",
 ]
 
 SnapshotMode = Literal["shadow", "active", "archived"]
 
 
 # ----- records ------------------------------------------------------------------------------
+
 
 class UpmSnapshot(Message):
     """A trained UPM model snapshot."""
@@ -90,6 +115,7 @@ class UpmAdapter(Message):
 
 
 # ----- commands and replies -----------------------------------------------------------------
+
 
 class RegisterSnapshot(Command):
     """Register a trained snapshot in shadow mode (``snapshot_id_taken``)."""

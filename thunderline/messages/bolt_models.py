@@ -23,19 +23,45 @@ from sagaline.messages.base import Command, Message, Reply
 from thunderline.messages.bridge import DatasetKind, TrainingDataset, TrialResult
 
 __all__ = [
-    "RunState", "ModelRunRecord", "RunTransition", "ModelArtifact", "FrontierPoint", "ModelVersionRecord",
-    "RegisterDataset", "DatasetRegistered", "GetDataset", "DatasetFound", "ListDatasets", "DatasetsPage",
-    "CreateModelRun", "ModelRunCreated",
-    "TransitionModelRun", "ModelRunTransitioned", "RecordRunFailure", "RunFailureRecorded",
-    "AbortModelRun", "ModelRunAborted", "RecordArtifacts", "ArtifactsRecorded", "AnalyzeFrontier",
-    "FrontierAnalyzed", "CreateModelVersion", "ModelVersionCreated", "DeleteModelVersion",
-    "ModelVersionDeleted", "ListModelRuns", "ModelRunsPage", "ShowModelRun", "ModelRunShown",
+    "RunState",
+    "ModelRunRecord",
+    "RunTransition",
+    "ModelArtifact",
+    "FrontierPoint",
+    "ModelVersionRecord",
+    "RegisterDataset",
+    "DatasetRegistered",
+    "GetDataset",
+    "DatasetFound",
+    "ListDatasets",
+    "DatasetsPage",
+    "CreateModelRun",
+    "ModelRunCreated",
+    "TransitionModelRun",
+    "ModelRunTransitioned",
+    "RecordRunFailure",
+    "RunFailureRecorded",
+    "AbortModelRun",
+    "ModelRunAborted",
+    "RecordArtifacts",
+    "ArtifactsRecorded",
+    "AnalyzeFrontier",
+    "FrontierAnalyzed",
+    "CreateModelVersion",
+    "ModelVersionCreated",
+    "DeleteModelVersion",
+    "ModelVersionDeleted",
+    "ListModelRuns",
+    "ModelRunsPage",
+    "ShowModelRun",
+    "ModelRunShown",
 ]
 
 RunState = Literal["initialized", "running", "succeeded", "failed", "cancelled"]
 
 
 # ----- records ------------------------------------------------------------------------------
+
 
 class ModelRunRecord(Message):
     """A NAS model run."""
@@ -131,6 +157,7 @@ class ModelVersionRecord(Message):
 
 
 # ----- commands and replies -----------------------------------------------------------------
+
 
 class RegisterDataset(Command):
     """Register a dataset file (``dataset_name_taken``, ``invalid_dataset``)."""

@@ -34,10 +34,25 @@ from pydantic import Field
 from sagaline.messages.base import Command, Message, Reply
 
 __all__ = [
-    "DatasetKind", "TrialState", "TrainingDataset", "Architecture", "TrialResult", "TrialInfo",
-    "ProposeArchitectures", "ArchitecturesProposed", "DispatchTraining", "TrainingDispatched",
-    "AwaitTrials", "TrialsFinished", "CancelTrials", "TrialsCancelled", "ListTrials", "TrialsPage",
-    "TrainTrial", "TrialProgress", "TrialReport",
+    "DatasetKind",
+    "TrialState",
+    "TrainingDataset",
+    "Architecture",
+    "TrialResult",
+    "TrialInfo",
+    "ProposeArchitectures",
+    "ArchitecturesProposed",
+    "DispatchTraining",
+    "TrainingDispatched",
+    "AwaitTrials",
+    "TrialsFinished",
+    "CancelTrials",
+    "TrialsCancelled",
+    "ListTrials",
+    "TrialsPage",
+    "TrainTrial",
+    "TrialProgress",
+    "TrialReport",
 ]
 
 DatasetKind = Literal["builtin", "csv", "npz"]

@@ -20,8 +20,14 @@ from sagaline.messages.base import Command, Message, Reply
 from sagaline.messages.ids import GivenId
 
 __all__ = [
-    "EvaluatePolicy", "PolicyDecided", "DecisionRecord", "ListDecisions", "DecisionsPage",
-    "PolicySummary", "ListPolicies", "PoliciesPage",
+    "EvaluatePolicy",
+    "PolicyDecided",
+    "DecisionRecord",
+    "ListDecisions",
+    "DecisionsPage",
+    "PolicySummary",
+    "ListPolicies",
+    "PoliciesPage",
 ]
 
 

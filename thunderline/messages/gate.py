@@ -16,9 +16,18 @@ from typing import Literal
 from sagaline.messages.base import Command, Reply
 
 __all__ = [
-    "redirect_problem", "local_redirect",
-    "IssueToken", "TokenIssued", "RevokeToken", "TokenRevoked", "SendMagicLink", "MagicLinkSent",
-    "CreateUser", "UserCreated", "DeleteUser", "UserDeleted",
+    "redirect_problem",
+    "local_redirect",
+    "IssueToken",
+    "TokenIssued",
+    "RevokeToken",
+    "TokenRevoked",
+    "SendMagicLink",
+    "MagicLinkSent",
+    "CreateUser",
+    "UserCreated",
+    "DeleteUser",
+    "UserDeleted",
 ]
 
 

@@ -93,8 +93,16 @@ from thunderline.messages.bridge import (
     TrialsFinished,
 )
 
-__all__ = ["NAME", "COMMAND_TIMEOUT_S", "DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "AWAIT_TIMEOUT_S",
-           "DEFAULT_MAX_TRIALS", "DEFAULT_MAX_PARAMS", "definition"]
+__all__ = [
+    "NAME",
+    "COMMAND_TIMEOUT_S",
+    "DEFAULT_DEADLINE_S",
+    "MAX_DEADLINE_S",
+    "AWAIT_TIMEOUT_S",
+    "DEFAULT_MAX_TRIALS",
+    "DEFAULT_MAX_PARAMS",
+    "definition",
+]
 
 NAME = "cerebros_nas"
 #: Seconds a domain command may take before it is re-sent with the same key.
@@ -144,8 +152,16 @@ class _NotesFailure:
             return self.inner.invoke(kind, args, value, reason, ctx)
         if reason.code in NOT_FAILURES:
             return Ok()  # the run was cancelled, not failed: the undo marks it so
-        return Send("bolt", m.RecordRunFailure(headers=ctx.headers(), run_id=args["run_id"], step=ctx.step,
-                                               code=reason.code, message=reason.message[:1000]))
+        return Send(
+            "bolt",
+            m.RecordRunFailure(
+                headers=ctx.headers(),
+                run_id=args["run_id"],
+                step=ctx.step,
+                code=reason.code,
+                message=reason.message[:1000],
+            ),
+        )
 
     def interpret(self, kind, reply, args):
         if kind == "compensate" and isinstance(reply, m.RunFailureRecorded):
@@ -166,10 +182,12 @@ class _NotesFailure:
 
 def _field(reply_type: type[Reply], name: str):
     """Parse a reply of ``reply_type`` into its field ``name`` (as plain data)."""
+
     def parse(reply: Any, args) -> Any:
         if isinstance(reply, reply_type):
             return Ok(reply.model_dump(exclude={"headers"})[name])
         return reply_outcome(reply)
+
     return parse
 
 
@@ -194,18 +212,32 @@ def _finished(reply: Any, args) -> Any:
 
 
 def _dispatch(a, ctx) -> DispatchTraining:
-    return DispatchTraining(headers=ctx.headers(), run_id=a["run_id"], dataset=TrainingDataset(**a["dataset"]),
-                            proposals=[Architecture(**p) for p in a["proposals"][:a["max_trials"]]],
-                            seed=a["seed"], deadline_s=a["deadline_s"])
+    return DispatchTraining(
+        headers=ctx.headers(),
+        run_id=a["run_id"],
+        dataset=TrainingDataset(**a["dataset"]),
+        proposals=[Architecture(**p) for p in a["proposals"][: a["max_trials"]]],
+        seed=a["seed"],
+        deadline_s=a["deadline_s"],
+    )
 
 
 def _event(a, ctx) -> PublishEvent:
     version, run = a["version"], a["run"]
     took = (version["created_at"] - run["created_at"]).total_seconds()
-    event = new_event("ml.run.completed", "bolt",
-                      {"run_id": run["run_id"], "best_model_id": version["artifact_id"],
-                       "best_score": float(version["metrics"]["accuracy"]), "model": version["version_id"],
-                       "duration_ms": max(0, round(took * 1000))}, ctx.run_id, ctx.causation_id)
+    event = new_event(
+        "ml.run.completed",
+        "bolt",
+        {
+            "run_id": run["run_id"],
+            "best_model_id": version["artifact_id"],
+            "best_score": float(version["metrics"]["accuracy"]),
+            "model": version["version_id"],
+            "duration_ms": max(0, round(took * 1000)),
+        },
+        ctx.run_id,
+        ctx.causation_id,
+    )
     return PublishEvent(headers=ctx.headers(), event=event)
 
 
@@ -213,77 +245,191 @@ def _done(reply: Any, a) -> Ok:
     """Emission never fails the saga: whatever the bus answered, the version exists."""
     event_id = None if isinstance(reply, CommandFailed) else getattr(reply, "event_id", None)
     version = a["version"]
-    return Ok({"run_id": a["run"]["run_id"], "version": version, "best_model_id": version["artifact_id"],
-               "best_score": version["metrics"]["accuracy"], "frontier": version["frontier"], "event_id": event_id})
+    return Ok(
+        {
+            "run_id": a["run"]["run_id"],
+            "version": version,
+            "best_model_id": version["artifact_id"],
+            "best_score": version["metrics"]["accuracy"],
+            "frontier": version["frontier"],
+            "event_id": event_id,
+        }
+    )
 
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the CerebrosNAS saga definition."""
-    s = Saga(NAME, description="NAS: dataset, run, proposals, trials, Pareto frontier, model version, event",
-             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
+    s = Saga(
+        NAME, description="NAS: dataset, run, proposals, trials, Pareto frontier, model version, event", announce=True
+    )  # the original published reactor.saga.* (its reactor_events flag)
     s.input("dataset_id", str, description="the dataset, by id or name (`sagaline app run list_datasets`)")
-    s.input("search_space", dict, default={}, description="layers, units, activations, epochs, learning rates "
-                                                          "to search (default: the built-in space)")
+    s.input(
+        "search_space",
+        dict,
+        default={},
+        description="layers, units, activations, epochs, learning rates to search (default: the built-in space)",
+    )
     s.input("max_trials", PositiveInt, default=DEFAULT_MAX_TRIALS, description="architectures to train")
-    s.input("max_params", PositiveInt, default=DEFAULT_MAX_PARAMS,
-            description="largest model allowed, in parameters")
+    s.input("max_params", PositiveInt, default=DEFAULT_MAX_PARAMS, description="largest model allowed, in parameters")
     s.input("seed", int, default=0, description="seed of the proposals and the training")
     s.input("deadline_s", Deadline, default=DEFAULT_DEADLINE_S, description="seconds the trials may take in all")
     run_id = result("create_model_run", "run_id")
     dataset = result("prepare_dataset")
-    s.step("prepare_dataset", CommandStep(
-        "bolt", build=lambda a, ctx: m.GetDataset(headers=ctx.headers(), dataset=a["dataset_id"]),
-        parse=_field(m.DatasetFound, "dataset")), args={"dataset_id": input_("dataset_id")}, timeout=command_timeout)
-    s.step("create_model_run", CommandStep(
-        "bolt", build=lambda a, ctx: m.CreateModelRun(
-            headers=ctx.headers(), dataset_id=a["dataset"]["dataset_id"], requested_trials=a["max_trials"],
-            max_params=a["max_params"], search_space=a["search_space"]),
-        parse=_run_created,
-        build_undo=lambda v, a, ctx: m.AbortModelRun(headers=ctx.headers(), effect_key=ctx.run_key)),
-        args={"dataset": dataset, "max_trials": input_("max_trials"), "max_params": input_("max_params"),
-              "search_space": input_("search_space")}, timeout=command_timeout)
-    s.step("generate_proposals", _NotesFailure(CommandStep(
-        "bridge", build=lambda a, ctx: ProposeArchitectures(
-            headers=ctx.headers(), run_id=a["run_id"], search_space=a["search_space"], count=a["max_trials"],
-            seed=a["seed"], feature_count=a["dataset"]["feature_count"], class_count=a["dataset"]["class_count"],
-            max_params=a["max_params"]),
-        parse=_field(ArchitecturesProposed, "proposals"))),
-        args={"run_id": run_id, "dataset": dataset, "search_space": input_("search_space"),
-              "max_trials": input_("max_trials"), "seed": input_("seed"), "max_params": input_("max_params")},
-        timeout=command_timeout)
-    s.step("dispatch_training", _NotesFailure(CommandStep(
-        "bridge", build=_dispatch, parse=_field(TrainingDispatched, "trial_ids"),
-        build_undo=lambda v, a, ctx: CancelTrials(headers=ctx.headers(), run_id=a["run_id"],
-                                                  reason="the saga run rolled back"),
-        failure_code="training_dispatch_failed")),
-        args={"run_id": run_id, "dataset": dataset, "proposals": result("generate_proposals"),
-              "max_trials": input_("max_trials"), "seed": input_("seed"), "deadline_s": input_("deadline_s")},
-        timeout=command_timeout)
-    s.step("await_completion", _NotesFailure(CommandStep(
-        "bridge", build=lambda a, ctx: AwaitTrials(headers=ctx.headers(), run_id=a["run_id"]), parse=_finished,
-        build_interrupt=lambda a, ctx: CancelTrials(headers=ctx.headers(), run_id=a["run_id"],
-                                                    reason="the saga stopped"))),
-        args={"run_id": run_id}, wait_for=["dispatch_training"], timeout=AWAIT_TIMEOUT_S, max_retries=1)
-    s.step("collect_artifacts", _NotesFailure(CommandStep(
-        "bolt", build=lambda a, ctx: m.RecordArtifacts(
-            headers=ctx.headers(), run_id=a["run_id"], trials=[TrialResult(**t) for t in a["trials"]]),
-        parse=_field(m.ArtifactsRecorded, "artifacts"), failure_code="artifact_collection_failed")),
-        args={"run_id": run_id, "trials": result("await_completion")}, timeout=command_timeout)
-    s.step("analyze_pareto", _NotesFailure(CommandStep(
-        "bolt", build=lambda a, ctx: m.AnalyzeFrontier(headers=ctx.headers(), run_id=a["run_id"],
-                                                        max_params=a["max_params"]))),
-        args={"run_id": run_id, "max_params": input_("max_params")}, wait_for=["collect_artifacts"],
-        timeout=command_timeout)
-    s.step("persist_version", _NotesFailure(CommandStep(
-        "bolt", build=lambda a, ctx: m.CreateModelVersion(
-            headers=ctx.headers(), run_id=a["run_id"], artifact_id=a["analysis"]["chosen"]["artifact_id"],
-            frontier=[m.FrontierPoint(**p) for p in a["analysis"]["frontier"]]),
-        parse=_field(m.ModelVersionCreated, "version"),
-        build_undo=lambda v, a, ctx: m.DeleteModelVersion(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="model_version_failed")),
-        args={"run_id": run_id, "analysis": result("analyze_pareto")}, timeout=command_timeout)
-    s.step("emit_completion_event", CommandStep(
-        "flow", build=_event, parse=_done, build_compensate=lambda reason, a, ctx: Continue(_done(None, a).value)),
-        args={"run": result("create_model_run"), "version": result("persist_version")}, timeout=command_timeout)
+    s.step(
+        "prepare_dataset",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: m.GetDataset(headers=ctx.headers(), dataset=a["dataset_id"]),
+            parse=_field(m.DatasetFound, "dataset"),
+        ),
+        args={"dataset_id": input_("dataset_id")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "create_model_run",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: m.CreateModelRun(
+                headers=ctx.headers(),
+                dataset_id=a["dataset"]["dataset_id"],
+                requested_trials=a["max_trials"],
+                max_params=a["max_params"],
+                search_space=a["search_space"],
+            ),
+            parse=_run_created,
+            build_undo=lambda v, a, ctx: m.AbortModelRun(headers=ctx.headers(), effect_key=ctx.run_key),
+        ),
+        args={
+            "dataset": dataset,
+            "max_trials": input_("max_trials"),
+            "max_params": input_("max_params"),
+            "search_space": input_("search_space"),
+        },
+        timeout=command_timeout,
+    )
+    s.step(
+        "generate_proposals",
+        _NotesFailure(
+            CommandStep(
+                "bridge",
+                build=lambda a, ctx: ProposeArchitectures(
+                    headers=ctx.headers(),
+                    run_id=a["run_id"],
+                    search_space=a["search_space"],
+                    count=a["max_trials"],
+                    seed=a["seed"],
+                    feature_count=a["dataset"]["feature_count"],
+                    class_count=a["dataset"]["class_count"],
+                    max_params=a["max_params"],
+                ),
+                parse=_field(ArchitecturesProposed, "proposals"),
+            )
+        ),
+        args={
+            "run_id": run_id,
+            "dataset": dataset,
+            "search_space": input_("search_space"),
+            "max_trials": input_("max_trials"),
+            "seed": input_("seed"),
+            "max_params": input_("max_params"),
+        },
+        timeout=command_timeout,
+    )
+    s.step(
+        "dispatch_training",
+        _NotesFailure(
+            CommandStep(
+                "bridge",
+                build=_dispatch,
+                parse=_field(TrainingDispatched, "trial_ids"),
+                build_undo=lambda v, a, ctx: CancelTrials(
+                    headers=ctx.headers(), run_id=a["run_id"], reason="the saga run rolled back"
+                ),
+                failure_code="training_dispatch_failed",
+            )
+        ),
+        args={
+            "run_id": run_id,
+            "dataset": dataset,
+            "proposals": result("generate_proposals"),
+            "max_trials": input_("max_trials"),
+            "seed": input_("seed"),
+            "deadline_s": input_("deadline_s"),
+        },
+        timeout=command_timeout,
+    )
+    s.step(
+        "await_completion",
+        _NotesFailure(
+            CommandStep(
+                "bridge",
+                build=lambda a, ctx: AwaitTrials(headers=ctx.headers(), run_id=a["run_id"]),
+                parse=_finished,
+                build_interrupt=lambda a, ctx: CancelTrials(
+                    headers=ctx.headers(), run_id=a["run_id"], reason="the saga stopped"
+                ),
+            )
+        ),
+        args={"run_id": run_id},
+        wait_for=["dispatch_training"],
+        timeout=AWAIT_TIMEOUT_S,
+        max_retries=1,
+    )
+    s.step(
+        "collect_artifacts",
+        _NotesFailure(
+            CommandStep(
+                "bolt",
+                build=lambda a, ctx: m.RecordArtifacts(
+                    headers=ctx.headers(), run_id=a["run_id"], trials=[TrialResult(**t) for t in a["trials"]]
+                ),
+                parse=_field(m.ArtifactsRecorded, "artifacts"),
+                failure_code="artifact_collection_failed",
+            )
+        ),
+        args={"run_id": run_id, "trials": result("await_completion")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "analyze_pareto",
+        _NotesFailure(
+            CommandStep(
+                "bolt",
+                build=lambda a, ctx: m.AnalyzeFrontier(
+                    headers=ctx.headers(), run_id=a["run_id"], max_params=a["max_params"]
+                ),
+            )
+        ),
+        args={"run_id": run_id, "max_params": input_("max_params")},
+        wait_for=["collect_artifacts"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "persist_version",
+        _NotesFailure(
+            CommandStep(
+                "bolt",
+                build=lambda a, ctx: m.CreateModelVersion(
+                    headers=ctx.headers(),
+                    run_id=a["run_id"],
+                    artifact_id=a["analysis"]["chosen"]["artifact_id"],
+                    frontier=[m.FrontierPoint(**p) for p in a["analysis"]["frontier"]],
+                ),
+                parse=_field(m.ModelVersionCreated, "version"),
+                build_undo=lambda v, a, ctx: m.DeleteModelVersion(headers=ctx.headers(), effect_key=ctx.run_key),
+                failure_code="model_version_failed",
+            )
+        ),
+        args={"run_id": run_id, "analysis": result("analyze_pareto")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "emit_completion_event",
+        CommandStep(
+            "flow", build=_event, parse=_done, build_compensate=lambda reason, a, ctx: Continue(_done(None, a).value)
+        ),
+        args={"run": result("create_model_run"), "version": result("persist_version")},
+        timeout=command_timeout,
+    )
     s.returns("emit_completion_event")
     return s.build()

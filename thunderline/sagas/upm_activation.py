@@ -100,19 +100,30 @@ def _drift_verdict(reply: Any, args) -> Any:
     if window is None:
         return Fail(StepError("no_drift_data", f"snapshot {args['snapshot_id']} has no drift window"))
     if not window.score < bound:
-        return Fail(StepError("drift_threshold_exceeded",
-                              f"latest drift score {window.score} is not below {bound}",
-                              details={"score": window.score, "max_drift_score": bound,
-                                       "window_id": window.window_id}))
+        return Fail(
+            StepError(
+                "drift_threshold_exceeded",
+                f"latest drift score {window.score} is not below {bound}",
+                details={"score": window.score, "max_drift_score": bound, "window_id": window.window_id},
+            )
+        )
     return Ok(window.model_dump())
 
 
 def _subject(args) -> dict[str, Any]:
     snap, drift = args["snapshot"], args["drift"]
-    return {"action": ACTION, "snapshot_id": snap["snapshot_id"], "version": snap["version"],
-            "checksum": snap["checksum"], "trained_by": snap["trained_by"], "created_at": snap["created_at"],
-            "drift_score": drift["score"], "sample_count": drift["sample_count"],
-            "window_end": drift["window_end"], "max_drift_score": args["max_drift_score"]}
+    return {
+        "action": ACTION,
+        "snapshot_id": snap["snapshot_id"],
+        "version": snap["version"],
+        "checksum": snap["checksum"],
+        "trained_by": snap["trained_by"],
+        "created_at": snap["created_at"],
+        "drift_score": drift["score"],
+        "sample_count": drift["sample_count"],
+        "window_end": drift["window_end"],
+        "max_drift_score": args["max_drift_score"],
+    }
 
 
 def _policy_verdict(reply: Any, args) -> Any:
@@ -128,62 +139,131 @@ def _policy_verdict(reply: Any, args) -> Any:
 
 def _event(args, ctx) -> PublishEvent:
     snap = args["snapshot"]
-    event = new_event("ai.upm.snapshot.activated", "bolt",
-                      {"snapshot_id": snap["snapshot_id"], "activated_at": snap["activated_at"],
-                       "adapter_count": len(args["adapters"]["adapters"])},
-                      ctx.run_id, ctx.causation_id)
+    event = new_event(
+        "ai.upm.snapshot.activated",
+        "bolt",
+        {
+            "snapshot_id": snap["snapshot_id"],
+            "activated_at": snap["activated_at"],
+            "adapter_count": len(args["adapters"]["adapters"]),
+        },
+        ctx.run_id,
+        ctx.causation_id,
+    )
     return PublishEvent(headers=ctx.headers(), event=event)
 
 
 def _done(reply: Any, args) -> Ok:
     """Emission never fails the saga: whatever the bus answered, the snapshot is active."""
     event_id = None if isinstance(reply, CommandFailed) else getattr(reply, "event_id", None)
-    return Ok({"snapshot": args["snapshot"], "previous_snapshot_id": args["previous"],
-               "adapters": args["adapters"]["adapters"], "decision": args["decision"], "event_id": event_id})
+    return Ok(
+        {
+            "snapshot": args["snapshot"],
+            "previous_snapshot_id": args["previous"],
+            "adapters": args["adapters"]["adapters"],
+            "decision": args["decision"],
+            "event_id": event_id,
+        }
+    )
 
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the UPMActivation saga definition."""
-    s = Saga(NAME, description="promote a shadow UPM snapshot to active: drift, policy, swap, adapters, event",
-             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
+    s = Saga(
+        NAME, description="promote a shadow UPM snapshot to active: drift, policy, swap, adapters, event", announce=True
+    )  # the original published reactor.saga.* (its reactor_events flag)
     s.input("snapshot_id", str, description="the shadow snapshot to activate (`sagaline app run list_snapshots`)")
-    s.input("max_drift_score", Threshold, default=DEFAULT_MAX_DRIFT,
-            description="the latest drift window must score strictly below this")
+    s.input(
+        "max_drift_score",
+        Threshold,
+        default=DEFAULT_MAX_DRIFT,
+        description="the latest drift window must score strictly below this",
+    )
     sid = input_("snapshot_id")
-    s.step("load_snapshot", CommandStep(
-        "bolt", build=lambda a, ctx: LoadSnapshot(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
-        parse=_snapshot), args={"snapshot_id": sid}, timeout=command_timeout)
-    s.step("validate_drift", CommandStep(
-        "bolt", build=lambda a, ctx: GetLatestDrift(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
-        parse=_drift_verdict),
+    s.step(
+        "load_snapshot",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: LoadSnapshot(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
+            parse=_snapshot,
+        ),
+        args={"snapshot_id": sid},
+        timeout=command_timeout,
+    )
+    s.step(
+        "validate_drift",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: GetLatestDrift(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
+            parse=_drift_verdict,
+        ),
         args={"snapshot_id": sid, "max_drift_score": input_("max_drift_score")},
-        wait_for=["load_snapshot"], timeout=command_timeout)
-    s.step("policy_check", CommandStep(
-        "crown", build=lambda a, ctx: EvaluatePolicy(headers=ctx.headers(), subject=_subject(a)),
-        parse=_policy_verdict),
-        args={"snapshot": result("load_snapshot"), "drift": result("validate_drift"),
-              "max_drift_score": input_("max_drift_score")}, timeout=command_timeout)
-    s.step("deactivate_previous", CommandStep(
-        "bolt", build=lambda a, ctx: ArchiveActiveSnapshot(headers=ctx.headers(), keep_snapshot_id=a["snapshot_id"]),
-        build_undo=lambda v, a, ctx: RestoreArchivedSnapshot(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="archive_failed"),
-        args={"snapshot_id": sid}, wait_for=["policy_check"], timeout=command_timeout)
-    s.step("activate_snapshot", CommandStep(
-        "bolt", build=lambda a, ctx: ActivateSnapshot(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
-        parse=_snapshot,
-        build_undo=lambda v, a, ctx: RevertActivation(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="activation_failed"),
-        args={"snapshot_id": sid}, wait_for=["deactivate_previous"], timeout=command_timeout)
-    s.step("sync_adapters", CommandStep(
-        "bolt", build=lambda a, ctx: SyncAdapters(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
-        build_undo=lambda v, a, ctx: RestoreAdapters(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="adapter_sync_failed"),
-        args={"snapshot_id": sid}, wait_for=["activate_snapshot"], timeout=command_timeout)
-    s.step("emit_activation_event", CommandStep(
-        "flow", build=_event, parse=_done,
-        build_compensate=lambda reason, a, ctx: Continue(_done(None, a).value)),
-        args={"snapshot": result("activate_snapshot"), "adapters": result("sync_adapters"),
-              "previous": result("deactivate_previous", "snapshot_id"), "decision": result("policy_check")},
-        timeout=command_timeout)
+        wait_for=["load_snapshot"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "policy_check",
+        CommandStep(
+            "crown",
+            build=lambda a, ctx: EvaluatePolicy(headers=ctx.headers(), subject=_subject(a)),
+            parse=_policy_verdict,
+        ),
+        args={
+            "snapshot": result("load_snapshot"),
+            "drift": result("validate_drift"),
+            "max_drift_score": input_("max_drift_score"),
+        },
+        timeout=command_timeout,
+    )
+    s.step(
+        "deactivate_previous",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: ArchiveActiveSnapshot(headers=ctx.headers(), keep_snapshot_id=a["snapshot_id"]),
+            build_undo=lambda v, a, ctx: RestoreArchivedSnapshot(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="archive_failed",
+        ),
+        args={"snapshot_id": sid},
+        wait_for=["policy_check"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "activate_snapshot",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: ActivateSnapshot(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
+            parse=_snapshot,
+            build_undo=lambda v, a, ctx: RevertActivation(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="activation_failed",
+        ),
+        args={"snapshot_id": sid},
+        wait_for=["deactivate_previous"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "sync_adapters",
+        CommandStep(
+            "bolt",
+            build=lambda a, ctx: SyncAdapters(headers=ctx.headers(), snapshot_id=a["snapshot_id"]),
+            build_undo=lambda v, a, ctx: RestoreAdapters(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="adapter_sync_failed",
+        ),
+        args={"snapshot_id": sid},
+        wait_for=["activate_snapshot"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "emit_activation_event",
+        CommandStep(
+            "flow", build=_event, parse=_done, build_compensate=lambda reason, a, ctx: Continue(_done(None, a).value)
+        ),
+        args={
+            "snapshot": result("activate_snapshot"),
+            "adapters": result("sync_adapters"),
+            "previous": result("deactivate_previous", "snapshot_id"),
+            "decision": result("policy_check"),
+        },
+        timeout=command_timeout,
+    )
     s.returns("emit_activation_event")
     return s.build()

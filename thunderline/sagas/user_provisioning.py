@@ -55,57 +55,110 @@ def _validate_email(args, ctx):
 
 
 def _onboarding_event(args, ctx) -> PublishEvent:
-    event = new_event("user.onboarding.complete", "gate",
-                      {"user_id": args["user"]["user_id"], "email": args["user"]["email"],
-                       "vault_id": args["vault"]["vault_id"]},
-                      ctx.run_id, ctx.causation_id)
+    event = new_event(
+        "user.onboarding.complete",
+        "gate",
+        {"user_id": args["user"]["user_id"], "email": args["user"]["email"], "vault_id": args["vault"]["vault_id"]},
+        ctx.run_id,
+        ctx.causation_id,
+    )
     return PublishEvent(headers=ctx.headers(), event=event)
 
 
 def _onboarding_result(reply: Any, args) -> Ok:
     """Emission never fails the saga: whatever the bus answered, onboarding is done."""
     event_id = None if isinstance(reply, CommandFailed) else getattr(reply, "event_id", None)
-    return Ok({"user": args["user"], "vault": args["vault"], "membership": args["membership"],
-               "event_id": event_id})
+    return Ok({"user": args["user"], "vault": args["vault"], "membership": args["membership"], "event_id": event_id})
 
 
 def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     """Build the UserProvisioning saga definition."""
-    s = Saga(NAME, description="onboard a user: token, magic link, user, vault, membership, event",
-             announce=True)  # the original published reactor.saga.* (its reactor_events flag)
+    s = Saga(
+        NAME, description="onboard a user: token, magic link, user, vault, membership, event", announce=True
+    )  # the original published reactor.saga.* (its reactor_events flag)
     s.input("email", str, description="the new user's address (the magic link goes there)")
-    s.input("magic_link_redirect", str, default="/", transform=local_redirect,
-            description="where the magic link leads after sign-in: a local path (/...)")
+    s.input(
+        "magic_link_redirect",
+        str,
+        default="/",
+        transform=local_redirect,
+        description="where the magic link leads after sign-in: a local path (/...)",
+    )
     s.step("validate_email", local(_validate_email), args={"email": input_("email")})
-    s.step("generate_token", CommandStep(
-        "gate", build=lambda a, ctx: IssueToken(headers=ctx.headers(), email=a["email"]),
-        build_undo=lambda v, a, ctx: RevokeToken(headers=ctx.headers(), effect_key=ctx.run_key)),
-        args={"email": result("validate_email")}, timeout=command_timeout)
-    s.step("send_magic_link", CommandStep(
-        "gate", build=lambda a, ctx: SendMagicLink(headers=ctx.headers(), email=a["email"],
-                                                   token=a["token"], redirect=a["redirect"]),
-        failure_code="magic_link_send_failed"),
-        args={"email": result("validate_email"), "token": result("generate_token", "token"),
-              "redirect": input_("magic_link_redirect")}, timeout=command_timeout)
-    s.step("create_user", CommandStep(
-        "gate", build=lambda a, ctx: CreateUser(headers=ctx.headers(), email=a["email"]),
-        build_undo=lambda v, a, ctx: DeleteUser(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="user_creation_failed"),
-        args={"email": result("validate_email")}, wait_for=["send_magic_link"], timeout=command_timeout)
-    s.step("provision_vault", CommandStep(
-        "block", build=lambda a, ctx: ProvisionVault(headers=ctx.headers(), user_id=a["user_id"]),
-        build_undo=lambda v, a, ctx: DeprovisionVault(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="vault_provisioning_failed"),
-        args={"user_id": result("create_user", "user_id")}, timeout=command_timeout)
-    s.step("create_default_community", CommandStep(
-        "link", build=lambda a, ctx: JoinCommunity(headers=ctx.headers(), user_id=a["user_id"]),
-        build_undo=lambda v, a, ctx: LeaveCommunity(headers=ctx.headers(), effect_key=ctx.run_key),
-        failure_code="community_join_failed"),
-        args={"user_id": result("create_user", "user_id")}, timeout=command_timeout)
-    s.step("emit_onboarding_event", CommandStep(
-        "flow", build=_onboarding_event, parse=_onboarding_result,
-        build_compensate=lambda reason, a, ctx: Continue(_onboarding_result(None, a).value)),
-        args={"user": result("create_user"), "vault": result("provision_vault"),
-              "membership": result("create_default_community")}, timeout=command_timeout)
+    s.step(
+        "generate_token",
+        CommandStep(
+            "gate",
+            build=lambda a, ctx: IssueToken(headers=ctx.headers(), email=a["email"]),
+            build_undo=lambda v, a, ctx: RevokeToken(headers=ctx.headers(), effect_key=ctx.run_key),
+        ),
+        args={"email": result("validate_email")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "send_magic_link",
+        CommandStep(
+            "gate",
+            build=lambda a, ctx: SendMagicLink(
+                headers=ctx.headers(), email=a["email"], token=a["token"], redirect=a["redirect"]
+            ),
+            failure_code="magic_link_send_failed",
+        ),
+        args={
+            "email": result("validate_email"),
+            "token": result("generate_token", "token"),
+            "redirect": input_("magic_link_redirect"),
+        },
+        timeout=command_timeout,
+    )
+    s.step(
+        "create_user",
+        CommandStep(
+            "gate",
+            build=lambda a, ctx: CreateUser(headers=ctx.headers(), email=a["email"]),
+            build_undo=lambda v, a, ctx: DeleteUser(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="user_creation_failed",
+        ),
+        args={"email": result("validate_email")},
+        wait_for=["send_magic_link"],
+        timeout=command_timeout,
+    )
+    s.step(
+        "provision_vault",
+        CommandStep(
+            "block",
+            build=lambda a, ctx: ProvisionVault(headers=ctx.headers(), user_id=a["user_id"]),
+            build_undo=lambda v, a, ctx: DeprovisionVault(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="vault_provisioning_failed",
+        ),
+        args={"user_id": result("create_user", "user_id")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "create_default_community",
+        CommandStep(
+            "link",
+            build=lambda a, ctx: JoinCommunity(headers=ctx.headers(), user_id=a["user_id"]),
+            build_undo=lambda v, a, ctx: LeaveCommunity(headers=ctx.headers(), effect_key=ctx.run_key),
+            failure_code="community_join_failed",
+        ),
+        args={"user_id": result("create_user", "user_id")},
+        timeout=command_timeout,
+    )
+    s.step(
+        "emit_onboarding_event",
+        CommandStep(
+            "flow",
+            build=_onboarding_event,
+            parse=_onboarding_result,
+            build_compensate=lambda reason, a, ctx: Continue(_onboarding_result(None, a).value),
+        ),
+        args={
+            "user": result("create_user"),
+            "vault": result("provision_vault"),
+            "membership": result("create_default_community"),
+        },
+        timeout=command_timeout,
+    )
     s.returns("emit_onboarding_event")
     return s.build()

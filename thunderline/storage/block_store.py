@@ -65,8 +65,17 @@ class BlockStore(StoreBase):
         """Insert a vault row."""
         await conn.execute(
             f"INSERT INTO vaults ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (vault.id, vault.user_id, vault.capacity_bytes, vault.tier, int(vault.encrypted),
-             vault.correlation_id, iso(vault.created_at), vault.created_by_key))
+            (
+                vault.id,
+                vault.user_id,
+                vault.capacity_bytes,
+                vault.tier,
+                int(vault.encrypted),
+                vault.correlation_id,
+                iso(vault.created_at),
+                vault.created_by_key,
+            ),
+        )
 
     async def delete_vault_by_key(self, conn: Connection, key: str) -> str | None:
         """Delete the vault made under idempotency key ``key``; return its id, or None."""

@@ -101,8 +101,9 @@ SNAPSHOT_COLS = "id, version, checksum, trained_by, mode, created_at, activated_
 ADAPTER_COLS = "id, name, snapshot_id, previous_snapshot_id, pinned, synced_at"
 _DRIFT_COLS = "id, snapshot_id, score, sample_count, window_start, window_end"
 _DATASET_COLS = "id, name, kind, path, feature_count, class_count, sample_count, registered_at"
-_RUN_COLS = ("id, dataset_id, state, reason, requested_trials, max_params, search_space, correlation_id, "
-             "created_at, updated_at")
+_RUN_COLS = (
+    "id, dataset_id, state, reason, requested_trials, max_params, search_space, correlation_id, created_at, updated_at"
+)
 _ARTIFACT_COLS = "id, run_id, trial_id, path, size_bytes, sha256, accuracy, param_count, architecture"
 _VERSION_COLS = "id, number, run_id, artifact_id, metrics, frontier, created_at"
 
@@ -117,42 +118,88 @@ def _pt(text: str | None) -> datetime | None:
 
 def snapshot(r: Any) -> UpmSnapshot:
     """A ``snapshots`` row (``SNAPSHOT_COLS``) as a record."""
-    return UpmSnapshot(snapshot_id=r[0], version=r[1], checksum=r[2], trained_by=r[3], mode=r[4],
-                       created_at=parse_iso(r[5]), activated_at=_pt(r[6]), archived_at=_pt(r[7]))
+    return UpmSnapshot(
+        snapshot_id=r[0],
+        version=r[1],
+        checksum=r[2],
+        trained_by=r[3],
+        mode=r[4],
+        created_at=parse_iso(r[5]),
+        activated_at=_pt(r[6]),
+        archived_at=_pt(r[7]),
+    )
 
 
 def adapter(r: Any) -> UpmAdapter:
     """An ``adapters`` row (``ADAPTER_COLS``) as a record."""
-    return UpmAdapter(adapter_id=r[0], name=r[1], snapshot_id=r[2], previous_snapshot_id=r[3],
-                      pinned=bool(r[4]), synced_at=_pt(r[5]))
+    return UpmAdapter(
+        adapter_id=r[0], name=r[1], snapshot_id=r[2], previous_snapshot_id=r[3], pinned=bool(r[4]), synced_at=_pt(r[5])
+    )
 
 
 def _drift(r: Any) -> DriftWindow:
-    return DriftWindow(window_id=r[0], snapshot_id=r[1], score=r[2], sample_count=r[3],
-                       window_start=parse_iso(r[4]), window_end=parse_iso(r[5]))
+    return DriftWindow(
+        window_id=r[0],
+        snapshot_id=r[1],
+        score=r[2],
+        sample_count=r[3],
+        window_start=parse_iso(r[4]),
+        window_end=parse_iso(r[5]),
+    )
 
 
 def _dataset(r: Any) -> TrainingDataset:
-    return TrainingDataset(dataset_id=r[0], name=r[1], kind=r[2], path=r[3], feature_count=r[4],
-                           class_count=r[5], sample_count=r[6], registered_at=parse_iso(r[7]))
+    return TrainingDataset(
+        dataset_id=r[0],
+        name=r[1],
+        kind=r[2],
+        path=r[3],
+        feature_count=r[4],
+        class_count=r[5],
+        sample_count=r[6],
+        registered_at=parse_iso(r[7]),
+    )
 
 
 def _run(r: Any) -> ModelRunRecord:
-    return ModelRunRecord(run_id=r[0], dataset_id=r[1], state=r[2], reason=r[3], requested_trials=r[4],
-                          max_params=r[5], search_space=json.loads(r[6]), correlation_id=r[7],
-                          created_at=parse_iso(r[8]), updated_at=parse_iso(r[9]))
+    return ModelRunRecord(
+        run_id=r[0],
+        dataset_id=r[1],
+        state=r[2],
+        reason=r[3],
+        requested_trials=r[4],
+        max_params=r[5],
+        search_space=json.loads(r[6]),
+        correlation_id=r[7],
+        created_at=parse_iso(r[8]),
+        updated_at=parse_iso(r[9]),
+    )
 
 
 def _artifact(r: Any) -> ModelArtifact:
-    return ModelArtifact(artifact_id=r[0], run_id=r[1], trial_id=r[2], path=r[3], size_bytes=r[4],
-                         sha256=r[5], accuracy=r[6], param_count=r[7], architecture=json.loads(r[8]))
+    return ModelArtifact(
+        artifact_id=r[0],
+        run_id=r[1],
+        trial_id=r[2],
+        path=r[3],
+        size_bytes=r[4],
+        sha256=r[5],
+        accuracy=r[6],
+        param_count=r[7],
+        architecture=json.loads(r[8]),
+    )
 
 
 def _version(r: Any) -> ModelVersionRecord:
-    return ModelVersionRecord(version_id=r[0], number=r[1], run_id=r[2], artifact_id=r[3],
-                              metrics=json.loads(r[4]),
-                              frontier=[FrontierPoint(**p) for p in json.loads(r[5])],
-                              created_at=parse_iso(r[6]))
+    return ModelVersionRecord(
+        version_id=r[0],
+        number=r[1],
+        run_id=r[2],
+        artifact_id=r[3],
+        metrics=json.loads(r[4]),
+        frontier=[FrontierPoint(**p) for p in json.loads(r[5])],
+        created_at=parse_iso(r[6]),
+    )
 
 
 async def _one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -170,9 +217,20 @@ class BoltStore(StoreBase):
 
     async def insert_snapshot(self, conn: Connection, s: UpmSnapshot, key: str) -> None:
         """Insert a snapshot made under ``key``."""
-        await conn.execute(f"INSERT INTO snapshots ({SNAPSHOT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
-                           (s.snapshot_id, s.version, s.checksum, s.trained_by, s.mode, iso(s.created_at),
-                            _t(s.activated_at), _t(s.archived_at), key))
+        await conn.execute(
+            f"INSERT INTO snapshots ({SNAPSHOT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                s.snapshot_id,
+                s.version,
+                s.checksum,
+                s.trained_by,
+                s.mode,
+                iso(s.created_at),
+                _t(s.activated_at),
+                _t(s.archived_at),
+                key,
+            ),
+        )
 
     async def snapshot(self, conn: Connection | None, snapshot_id: str) -> UpmSnapshot | None:
         """The snapshot ``snapshot_id`` (inside ``conn``'s transaction, or committed state)."""
@@ -185,13 +243,24 @@ class BoltStore(StoreBase):
         row = await _one(conn, f"SELECT {SNAPSHOT_COLS} FROM snapshots WHERE mode = 'active'")
         return None if row is None else snapshot(row)
 
-    async def change_mode(self, conn: Connection, key: str, s: UpmSnapshot, to_mode: str,
-                          activated_at: datetime | None, archived_at: datetime | None) -> None:
+    async def change_mode(
+        self,
+        conn: Connection,
+        key: str,
+        s: UpmSnapshot,
+        to_mode: str,
+        activated_at: datetime | None,
+        archived_at: datetime | None,
+    ) -> None:
         """Set ``s``'s mode and times, remembering under ``key`` what they were."""
-        await conn.execute("INSERT INTO snapshot_changes VALUES (?,?,?,?,?,?)",
-                           (key, s.snapshot_id, s.mode, to_mode, _t(s.activated_at), _t(s.archived_at)))
-        await conn.execute("UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? WHERE id = ?",
-                           (to_mode, _t(activated_at), _t(archived_at), s.snapshot_id))
+        await conn.execute(
+            "INSERT INTO snapshot_changes VALUES (?,?,?,?,?,?)",
+            (key, s.snapshot_id, s.mode, to_mode, _t(s.activated_at), _t(s.archived_at)),
+        )
+        await conn.execute(
+            "UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? WHERE id = ?",
+            (to_mode, _t(activated_at), _t(archived_at), s.snapshot_id),
+        )
 
     async def revert_change(self, conn: Connection, key: str) -> str | None:
         """Put back exactly what the change made under ``key`` overwrote; return its snapshot.
@@ -199,12 +268,18 @@ class BoltStore(StoreBase):
         A snapshot that has moved on since (its mode is no longer the one
         the change set) is left alone: undoing would clobber a later change.
         """
-        change = await _one(conn, "SELECT snapshot_id, from_mode, to_mode, prev_activated_at, prev_archived_at "
-                                  "FROM snapshot_changes WHERE key = ?", (key,))
+        change = await _one(
+            conn,
+            "SELECT snapshot_id, from_mode, to_mode, prev_activated_at, prev_archived_at "
+            "FROM snapshot_changes WHERE key = ?",
+            (key,),
+        )
         if change is None:
             return None
-        await conn.execute("UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? "
-                           "WHERE id = ? AND mode = ?", (change[1], change[3], change[4], change[0], change[2]))
+        await conn.execute(
+            "UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? WHERE id = ? AND mode = ?",
+            (change[1], change[3], change[4], change[0], change[2]),
+        )
         await conn.execute("DELETE FROM snapshot_changes WHERE key = ?", (key,))
         return change[0]
 
@@ -217,23 +292,28 @@ class BoltStore(StoreBase):
 
     async def insert_drift(self, conn: Connection, w: DriftWindow, key: str) -> None:
         """Insert a drift window."""
-        await conn.execute(f"INSERT INTO drift_windows ({_DRIFT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
-                           (w.window_id, w.snapshot_id, w.score, w.sample_count, iso(w.window_start),
-                            iso(w.window_end), key))
+        await conn.execute(
+            f"INSERT INTO drift_windows ({_DRIFT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
+            (w.window_id, w.snapshot_id, w.score, w.sample_count, iso(w.window_start), iso(w.window_end), key),
+        )
 
     async def latest_drift(self, snapshot_id: str) -> DriftWindow | None:
         """The window of ``snapshot_id`` that ended last (ties: the last recorded)."""
-        row = await self.db.fetchone(f"SELECT {_DRIFT_COLS} FROM drift_windows WHERE snapshot_id = ? "
-                                     "ORDER BY window_end DESC, rowid DESC LIMIT 1", (snapshot_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_DRIFT_COLS} FROM drift_windows WHERE snapshot_id = ? "
+            "ORDER BY window_end DESC, rowid DESC LIMIT 1",
+            (snapshot_id,),
+        )
         return None if row is None else _drift(row)
 
     # -- adapters ----------------------------------------------------------------------------
 
     async def insert_adapter(self, conn: Connection, a: UpmAdapter, key: str) -> None:
         """Insert an adapter."""
-        await conn.execute(f"INSERT INTO adapters ({ADAPTER_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
-                           (a.adapter_id, a.name, a.snapshot_id, a.previous_snapshot_id, int(a.pinned),
-                            _t(a.synced_at), key))
+        await conn.execute(
+            f"INSERT INTO adapters ({ADAPTER_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
+            (a.adapter_id, a.name, a.snapshot_id, a.previous_snapshot_id, int(a.pinned), _t(a.synced_at), key),
+        )
 
     async def adapter_named(self, conn: Connection, name: str) -> bool:
         """True when an adapter called ``name`` exists."""
@@ -247,18 +327,27 @@ class BoltStore(StoreBase):
 
     async def move_adapter(self, conn: Connection, key: str, a: UpmAdapter, to: str, now: datetime) -> None:
         """Point ``a`` at ``to``, remembering under ``key`` its previous fields."""
-        await conn.execute("INSERT INTO adapter_moves VALUES (?,?,?,?,?)",
-                           (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, _t(a.synced_at)))
-        await conn.execute("UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? "
-                           "WHERE id = ?", (to, a.snapshot_id, iso(now), a.adapter_id))
+        await conn.execute(
+            "INSERT INTO adapter_moves VALUES (?,?,?,?,?)",
+            (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, _t(a.synced_at)),
+        )
+        await conn.execute(
+            "UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? WHERE id = ?",
+            (to, a.snapshot_id, iso(now), a.adapter_id),
+        )
 
     async def restore_adapters(self, conn: Connection, key: str) -> list[str]:
         """Give every adapter moved under ``key`` back its previous fields; return their ids."""
-        moves = await conn.execute_fetchall("SELECT adapter_id, prev_snapshot_id, prev_previous_id, prev_synced_at "
-                                            "FROM adapter_moves WHERE key = ? ORDER BY adapter_id", (key,))
+        moves = await conn.execute_fetchall(
+            "SELECT adapter_id, prev_snapshot_id, prev_previous_id, prev_synced_at "
+            "FROM adapter_moves WHERE key = ? ORDER BY adapter_id",
+            (key,),
+        )
         for m in moves:
-            await conn.execute("UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? "
-                               "WHERE id = ?", (m[1], m[2], m[3], m[0]))
+            await conn.execute(
+                "UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? WHERE id = ?",
+                (m[1], m[2], m[3], m[0]),
+            )
         await conn.execute("DELETE FROM adapter_moves WHERE key = ?", (key,))
         return [m[0] for m in moves]
 
@@ -266,9 +355,20 @@ class BoltStore(StoreBase):
 
     async def insert_dataset(self, conn: Connection, d: TrainingDataset, key: str | None) -> None:
         """Insert a dataset (``key`` None for the built-ins bolt seeds itself)."""
-        await conn.execute(f"INSERT INTO datasets ({_DATASET_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
-                           (d.dataset_id, d.name, d.kind, d.path, d.feature_count, d.class_count,
-                            d.sample_count, iso(d.registered_at), key))  # type: ignore[arg-type]
+        await conn.execute(
+            f"INSERT INTO datasets ({_DATASET_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                d.dataset_id,
+                d.name,
+                d.kind,
+                d.path,
+                d.feature_count,
+                d.class_count,
+                d.sample_count,
+                iso(d.registered_at),  # type: ignore[arg-type]
+                key,
+            ),
+        )
 
     async def dataset(self, id_or_name: str, conn: Connection | None = None) -> TrainingDataset | None:
         """The dataset with that id, else with that name."""
@@ -286,10 +386,22 @@ class BoltStore(StoreBase):
 
     async def insert_run(self, conn: Connection, run: ModelRunRecord, key: str) -> None:
         """Insert a run (in its initial state) and its creation transition."""
-        await conn.execute(f"INSERT INTO model_runs ({_RUN_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           (run.run_id, run.dataset_id, run.state, run.reason, run.requested_trials,
-                            run.max_params, json.dumps(run.search_space, sort_keys=True), run.correlation_id,
-                            iso(run.created_at), iso(run.updated_at), key))
+        await conn.execute(
+            f"INSERT INTO model_runs ({_RUN_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run.run_id,
+                run.dataset_id,
+                run.state,
+                run.reason,
+                run.requested_trials,
+                run.max_params,
+                json.dumps(run.search_space, sort_keys=True),
+                run.correlation_id,
+                iso(run.created_at),
+                iso(run.updated_at),
+                key,
+            ),
+        )
         await self._transition_row(conn, run.run_id, None, run.state, "", run.created_at)
 
     async def run(self, run_id: str, conn: Connection | None = None) -> ModelRunRecord | None:
@@ -303,23 +415,32 @@ class BoltStore(StoreBase):
         row = await _one(conn, f"SELECT {_RUN_COLS} FROM model_runs WHERE created_by_key = ?", (key,))
         return None if row is None else _run(row)
 
-    async def set_run_state(self, conn: Connection, run: ModelRunRecord, to_state: str, reason: str,
-                            now: datetime) -> None:
+    async def set_run_state(
+        self, conn: Connection, run: ModelRunRecord, to_state: str, reason: str, now: datetime
+    ) -> None:
         """Record ``run``'s move to ``to_state`` (the caller checked it is legal)."""
-        await conn.execute("UPDATE model_runs SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
-                           (to_state, reason, iso(now), run.run_id))
+        await conn.execute(
+            "UPDATE model_runs SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
+            (to_state, reason, iso(now), run.run_id),
+        )
         await self._transition_row(conn, run.run_id, run.state, to_state, reason, now)
 
-    async def _transition_row(self, conn: Connection, run_id: str, from_state: str | None, to_state: str,
-                              reason: str, at: datetime) -> None:
-        await conn.execute("INSERT INTO run_transitions SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? "
-                           "FROM run_transitions WHERE run_id = ?",
-                           (run_id, from_state, to_state, reason, iso(at), run_id))
+    async def _transition_row(
+        self, conn: Connection, run_id: str, from_state: str | None, to_state: str, reason: str, at: datetime
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO run_transitions SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? "
+            "FROM run_transitions WHERE run_id = ?",
+            (run_id, from_state, to_state, reason, iso(at), run_id),
+        )
 
     async def note_failure(self, conn: Connection, run_id: str, note: str) -> bool:
         """Keep ``note`` as the run's failure reason unless one is kept already."""
-        cursor = await conn.execute("UPDATE model_runs SET failure_note = ? WHERE id = ? AND failure_note IS NULL "
-                                    "AND state IN ('initialized', 'running')", (note, run_id))
+        cursor = await conn.execute(
+            "UPDATE model_runs SET failure_note = ? WHERE id = ? AND failure_note IS NULL "
+            "AND state IN ('initialized', 'running')",
+            (note, run_id),
+        )
         return cursor.rowcount == 1
 
     async def failure_note(self, conn: Connection, run_id: str) -> str | None:
@@ -335,18 +456,31 @@ class BoltStore(StoreBase):
 
     async def transitions(self, run_id: str) -> list[RunTransition]:
         """A run's state changes, oldest first."""
-        rows = await self.db.fetchall("SELECT from_state, to_state, reason, at FROM run_transitions "
-                                      "WHERE run_id = ? ORDER BY seq", (run_id,))
+        rows = await self.db.fetchall(
+            "SELECT from_state, to_state, reason, at FROM run_transitions WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
         return [RunTransition(from_state=r[0], to_state=r[1], reason=r[2], at=parse_iso(r[3])) for r in rows]
 
     # -- artifacts and versions --------------------------------------------------------------
 
     async def insert_artifact(self, conn: Connection, a: ModelArtifact, now: datetime, key: str) -> None:
         """Insert an artifact (one per run and trial)."""
-        await conn.execute(f"INSERT INTO artifacts ({_ARTIFACT_COLS}, created_at, created_by_key) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           (a.artifact_id, a.run_id, a.trial_id, a.path, a.size_bytes, a.sha256, a.accuracy,
-                            a.param_count, json.dumps(a.architecture, sort_keys=True), iso(now), key))
+        await conn.execute(
+            f"INSERT INTO artifacts ({_ARTIFACT_COLS}, created_at, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                a.artifact_id,
+                a.run_id,
+                a.trial_id,
+                a.path,
+                a.size_bytes,
+                a.sha256,
+                a.accuracy,
+                a.param_count,
+                json.dumps(a.architecture, sort_keys=True),
+                iso(now),
+                key,
+            ),
+        )
 
     async def artifacts(self, run_id: str, conn: Connection | None = None) -> list[ModelArtifact]:
         """A run's artifacts, by trial."""
@@ -357,16 +491,27 @@ class BoltStore(StoreBase):
     async def insert_version(self, conn: Connection, v: ModelVersionRecord, prev_state: str, key: str) -> int:
         """Insert a version, numbered after the last one; return its number."""
         row = await _one(conn, "SELECT COALESCE(MAX(number), 0) + 1 FROM model_versions")
-        await conn.execute(f"INSERT INTO model_versions ({_VERSION_COLS}, prev_run_state, created_by_key) "
-                           "VALUES (?,?,?,?,?,?,?,?,?)",
-                           (v.version_id, row[0], v.run_id, v.artifact_id, json.dumps(v.metrics, sort_keys=True),
-                            json.dumps([p.model_dump() for p in v.frontier]), iso(v.created_at), prev_state, key))
+        await conn.execute(
+            f"INSERT INTO model_versions ({_VERSION_COLS}, prev_run_state, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                v.version_id,
+                row[0],
+                v.run_id,
+                v.artifact_id,
+                json.dumps(v.metrics, sort_keys=True),
+                json.dumps([p.model_dump() for p in v.frontier]),
+                iso(v.created_at),
+                prev_state,
+                key,
+            ),
+        )
         return int(row[0])
 
     async def delete_version_by_key(self, conn: Connection, key: str) -> tuple[str, str, str] | None:
         """Delete the version made under ``key``; return (version id, run id, run state before it)."""
-        row = await _one(conn, "DELETE FROM model_versions WHERE created_by_key = ? "
-                               "RETURNING id, run_id, prev_run_state", (key,))
+        row = await _one(
+            conn, "DELETE FROM model_versions WHERE created_by_key = ? RETURNING id, run_id, prev_run_state", (key,)
+        )
         return None if row is None else (row[0], row[1], row[2])
 
     async def versions(self, run_id: str | None = None) -> list[ModelVersionRecord]:

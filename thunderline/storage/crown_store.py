@@ -41,9 +41,18 @@ _COLS = "id, decided_at, action, subject, effect, reasons, failed, policy_id, po
 
 
 def _record(r: Any) -> DecisionRecord:
-    return DecisionRecord(decision_id=r[0], decided_at=parse_iso(r[1]), action=r[2], subject=unpack_value(r[3]),
-                          effect=r[4], reasons=json.loads(r[5]), failed=json.loads(r[6]), policy_id=r[7],
-                          policy_version=r[8], correlation_id=r[9])
+    return DecisionRecord(
+        decision_id=r[0],
+        decided_at=parse_iso(r[1]),
+        action=r[2],
+        subject=unpack_value(r[3]),
+        effect=r[4],
+        reasons=json.loads(r[5]),
+        failed=json.loads(r[6]),
+        policy_id=r[7],
+        policy_version=r[8],
+        correlation_id=r[9],
+    )
 
 
 class CrownStore(StoreBase):
@@ -54,13 +63,26 @@ class CrownStore(StoreBase):
 
     async def insert_decision(self, conn: Connection, d: DecisionRecord, key: str) -> None:
         """Audit one decision made for the command with idempotency key ``key``."""
-        await conn.execute(f"INSERT INTO decisions ({_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           (d.decision_id, iso(d.decided_at), d.action, pack_value(d.subject), d.effect,
-                            json.dumps(d.reasons), json.dumps(d.failed), d.policy_id, d.policy_version,
-                            d.correlation_id, key))
+        await conn.execute(
+            f"INSERT INTO decisions ({_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                d.decision_id,
+                iso(d.decided_at),
+                d.action,
+                pack_value(d.subject),
+                d.effect,
+                json.dumps(d.reasons),
+                json.dumps(d.failed),
+                d.policy_id,
+                d.policy_version,
+                d.correlation_id,
+                key,
+            ),
+        )
 
-    async def decisions(self, limit: int = 50, correlation_id: str | None = None,
-                        effect: str | None = None) -> list[DecisionRecord]:
+    async def decisions(
+        self, limit: int = 50, correlation_id: str | None = None, effect: str | None = None
+    ) -> list[DecisionRecord]:
         """Audited decisions, newest first, optionally of one run or one effect."""
         clauses, params = [], []
         for column, value in (("correlation_id", correlation_id), ("effect", effect)):
@@ -68,6 +90,7 @@ class CrownStore(StoreBase):
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self.db.fetchall(f"SELECT {_COLS} FROM decisions {where} ORDER BY decided_at DESC, id DESC "
-                                      "LIMIT ?", (*params, max(0, limit)))
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS} FROM decisions {where} ORDER BY decided_at DESC, id DESC LIMIT ?", (*params, max(0, limit))
+        )
         return [_record(r) for r in rows]

@@ -126,42 +126,37 @@ class GateStore(StoreBase):
 
     async def insert_user(self, conn: Connection, user: UserRow) -> None:
         """Insert ``user`` (check :meth:`email_taken` first, in the same transaction)."""
-        await conn.execute(f"INSERT INTO users ({_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-                           _encoded(user))
+        await conn.execute(f"INSERT INTO users ({_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?)", _encoded(user))
 
     async def delete_user_by_key(self, conn: Connection, key: str) -> UserRow | None:
         """Delete the user made under idempotency key ``key``; return it, or None if none."""
-        rows = await conn.execute_fetchall(
-            f"DELETE FROM users WHERE created_by_key = ? RETURNING {_USER_COLS}", (key,))
+        rows = await conn.execute_fetchall(f"DELETE FROM users WHERE created_by_key = ? RETURNING {_USER_COLS}", (key,))
         return _user(rows[0]) if rows else None
 
     async def insert_token(self, conn: Connection, token: TokenRow) -> None:
         """Insert a token row."""
-        await conn.execute(f"INSERT INTO tokens ({_TOKEN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           _encoded(token))
+        await conn.execute(f"INSERT INTO tokens ({_TOKEN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)", _encoded(token))
 
-    async def revoke_token_by_key(self, conn: Connection, key: str,
-                                  now: datetime) -> str | None:
+    async def revoke_token_by_key(self, conn: Connection, key: str, now: datetime) -> str | None:
         """Revoke the token made under ``key`` (kept revoked if already); return it or None."""
         rows = await conn.execute_fetchall(
-            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE created_by_key = ? "
-            "RETURNING token", (iso(now), key))
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE created_by_key = ? RETURNING token",
+            (iso(now), key),
+        )
         return rows[0][0] if rows else None
 
-    async def revoke_live_tokens(self, conn: Connection, email: str,
-                                 now: datetime) -> int:
+    async def revoke_live_tokens(self, conn: Connection, email: str, now: datetime) -> int:
         """Revoke every live token of ``email``; return how many."""
         cursor = await conn.execute(
-            "UPDATE tokens SET revoked_at = ? WHERE email = ? COLLATE NOCASE "
-            "AND revoked_at IS NULL AND expires_at > ?", (iso(now), email, iso(now)))
+            "UPDATE tokens SET revoked_at = ? WHERE email = ? COLLATE NOCASE AND revoked_at IS NULL AND expires_at > ?",
+            (iso(now), email, iso(now)),
+        )
         return cursor.rowcount
 
     async def insert_outbox(self, mail: OutboxRow) -> None:
         """Write a mail to the outbox, joining the caller's transaction when one is open."""
         async with self.db.join() as conn:
-            await conn.execute(
-                f"INSERT INTO outbox ({_OUTBOX_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                _encoded(mail))
+            await conn.execute(f"INSERT INTO outbox ({_OUTBOX_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _encoded(mail))
 
     # -- queries ------------------------------------------------------------
 
@@ -177,9 +172,11 @@ class GateStore(StoreBase):
 
     async def live_tokens(self, now: datetime, email: str | None = None) -> list[TokenRow]:
         """Tokens neither revoked nor expired at ``now`` (of ``email`` only, when given)."""
-        sql = (f"SELECT {_TOKEN_COLS} FROM tokens WHERE revoked_at IS NULL AND expires_at > ?"
-               + ("" if email is None else " AND email = ? COLLATE NOCASE")
-               + " ORDER BY issued_at, token")
+        sql = (
+            f"SELECT {_TOKEN_COLS} FROM tokens WHERE revoked_at IS NULL AND expires_at > ?"
+            + ("" if email is None else " AND email = ? COLLATE NOCASE")
+            + " ORDER BY issued_at, token"
+        )
         params = (iso(now),) if email is None else (iso(now), email)
         return [_token(r) for r in await self.db.fetchall(sql, params)]
 

@@ -83,8 +83,7 @@ class LinkStore(StoreBase):
         Joins the caller's transaction when one is open.
         """
         async with self.db.join() as conn:
-            rows = await conn.execute_fetchall("SELECT id, name, created_at FROM communities WHERE name = ?",
-                                               (name,))
+            rows = await conn.execute_fetchall("SELECT id, name, created_at FROM communities WHERE name = ?", (name,))
             if rows:
                 return CommunityRow(rows[0][0], rows[0][1], parse_iso(rows[0][2]))
             row = (uuid7(), name, iso(now))
@@ -97,19 +96,22 @@ class LinkStore(StoreBase):
 
     async def is_member(self, conn: Connection, community_id: str, user_id: str) -> bool:
         """True when ``user_id`` already belongs to ``community_id``."""
-        return bool(await conn.execute_fetchall(
-            "SELECT 1 FROM memberships WHERE community_id = ? AND user_id = ?", (community_id, user_id)))
+        return bool(
+            await conn.execute_fetchall(
+                "SELECT 1 FROM memberships WHERE community_id = ? AND user_id = ?", (community_id, user_id)
+            )
+        )
 
     async def insert_membership(self, conn: Connection, m: MembershipRow) -> None:
         """Insert a membership (check :meth:`is_member` first, in the same transaction)."""
-        await conn.execute(f"INSERT INTO memberships ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (m.id, m.community_id, m.user_id, m.role, m.correlation_id,
-                            iso(m.created_at), m.created_by_key))
+        await conn.execute(
+            f"INSERT INTO memberships ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (m.id, m.community_id, m.user_id, m.role, m.correlation_id, iso(m.created_at), m.created_by_key),
+        )
 
     async def delete_membership_by_key(self, conn: Connection, key: str) -> str | None:
         """Delete the membership made under ``key``; return its id, or None if none."""
-        rows = await conn.execute_fetchall(
-            "DELETE FROM memberships WHERE created_by_key = ? RETURNING id", (key,))
+        rows = await conn.execute_fetchall("DELETE FROM memberships WHERE created_by_key = ? RETURNING id", (key,))
         return rows[0][0] if rows else None
 
     async def communities(self) -> list[CommunityRow]:
@@ -120,6 +122,5 @@ class LinkStore(StoreBase):
     async def memberships(self, user_id: str | None = None) -> list[MembershipRow]:
         """Every membership (of ``user_id`` only, when given), oldest first."""
         where, params = ("", ()) if user_id is None else (" WHERE user_id = ?", (user_id,))
-        rows = await self.db.fetchall(f"SELECT {_COLS} FROM memberships{where} ORDER BY created_at, id",
-                                      params)
+        rows = await self.db.fetchall(f"SELECT {_COLS} FROM memberships{where} ORDER BY created_at, id", params)
         return [MembershipRow(r[0], r[1], r[2], r[3], r[4], parse_iso(r[5]), r[6]) for r in rows]

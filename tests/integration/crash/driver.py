@@ -57,9 +57,18 @@ def _start(args: argparse.Namespace):
     handle = start_system("multiprocTCPBase", log_dir=state / f"logs-{args.life}")
     info = {"driver_pid": os.getpid(), "admin_pid": handle.admin_pid, "tag": handle.tag}
     (state / f"life-{args.life}.json").write_text(json.dumps(info))
-    tree = start_tree(handle, tree_config(Path(args.data), storage_url=args.storage_url, lease_s=args.lease_s,
-                                         faults={} if args.no_faults else FAULTS, hosts=2,
-                                         domain_config={"flow": {"mode": "raise"}}), timeout=60)
+    tree = start_tree(
+        handle,
+        tree_config(
+            Path(args.data),
+            storage_url=args.storage_url,
+            lease_s=args.lease_s,
+            faults={} if args.no_faults else FAULTS,
+            hosts=2,
+            domain_config={"flow": {"mode": "raise"}},
+        ),
+        timeout=60,
+    )
     (state / f"ready-{args.life}").write_text("ready\n")
     return handle, tree
 
@@ -97,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("run", "settle"), required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--storage-url", default=None, help="a PostgreSQL database (default: SQLite files in --data)")
-    parser.add_argument("--lease-s", type=float, default=None,
-                        help="hold the partitions by leases (TreeConfig.lease_s)")
+    parser.add_argument(
+        "--lease-s", type=float, default=None, help="hold the partitions by leases (TreeConfig.lease_s)"
+    )
     parser.add_argument("--no-faults", action="store_true", help="run without the fault rules below")
     args = parser.parse_args(argv)
     from sagaline.client import SagaClient

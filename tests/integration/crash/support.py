@@ -89,6 +89,7 @@ class Life:
         """SIGKILL the whole system (its process group), wait until every process is gone."""
         kill_groups(self.handle.admin_pid)
         from sagaline.runtime.procs import kill_all, wait_gone
+
         kill_all(self.handle.tag)
         if wait_gone(self.handle.tag, 10.0):
             raise RuntimeError("a killed system left processes behind")
@@ -115,6 +116,7 @@ class JournalView:
     def events(self, cid: str) -> list[str]:
         """``step:kind:outcome`` of a run's result events, in order."""
         from sagaline.messages.codec import unpack_value
+
         found = []
         for (blob,) in self.rows("SELECT event FROM run_events WHERE correlation_id = ? ORDER BY seq", cid):
             e = unpack_value(blob)
@@ -125,25 +127,33 @@ class JournalView:
 
 def effect_counts(db: Databases, cid: str) -> dict[str, int]:
     """Rows of run ``cid`` in each effect table (live tokens only)."""
-    return {"users": db.count("gate", "users", "correlation_id = ?", cid),
-            "live_tokens": db.count("gate", "tokens", "correlation_id = ? AND revoked_at IS NULL", cid),
-            "vaults": db.count("block", "vaults", "correlation_id = ?", cid),
-            "memberships": db.count("link", "memberships", "correlation_id = ?", cid)}
+    return {
+        "users": db.count("gate", "users", "correlation_id = ?", cid),
+        "live_tokens": db.count("gate", "tokens", "correlation_id = ? AND revoked_at IS NULL", cid),
+        "vaults": db.count("block", "vaults", "correlation_id = ?", cid),
+        "memberships": db.count("link", "memberships", "correlation_id = ?", cid),
+    }
 
 
 def keys_applied_more_than_once(db: Databases) -> dict[str, list]:
     """Effect rows per idempotency key above one, per table (exactly-once means empty)."""
-    tables = {"gate": ("users", "tokens", "outbox"), "block": ("vaults",), "link": ("memberships",),
-              "flow": ("events",)}
+    tables = {
+        "gate": ("users", "tokens", "outbox"),
+        "block": ("vaults",),
+        "link": ("memberships",),
+        "flow": ("events",),
+    }
     found = {}
     for domain, names in tables.items():
         for table in names:
-            rows = db.rows(domain, f"SELECT created_by_key, COUNT(*) FROM {table} "
-                                   "WHERE created_by_key IS NOT NULL GROUP BY created_by_key HAVING COUNT(*) > 1")
+            rows = db.rows(
+                domain,
+                f"SELECT created_by_key, COUNT(*) FROM {table} "
+                "WHERE created_by_key IS NOT NULL GROUP BY created_by_key HAVING COUNT(*) > 1",
+            )
             if rows:
                 found[table] = rows
-    ledger = {d: db.rows(d, "SELECT key, COUNT(*) FROM idempotency GROUP BY key HAVING COUNT(*) > 1")
-              for d in tables}
+    ledger = {d: db.rows(d, "SELECT key, COUNT(*) FROM idempotency GROUP BY key HAVING COUNT(*) > 1") for d in tables}
     found.update({f"{d}.idempotency": r for d, r in ledger.items() if r})
     return found
 
@@ -153,12 +163,16 @@ def orphans(db: Databases, stuck: set[str]) -> dict[str, list]:
     users = {r[0] for r in db.rows("gate", "SELECT id FROM users")}
     vaults = {r[0]: r[1] for r in db.rows("block", "SELECT user_id, correlation_id FROM vaults")}
     members = {r[0]: r[1] for r in db.rows("link", "SELECT user_id, correlation_id FROM memberships")}
-    return {k: v for k, v in {
-        "user_without_vault": sorted(users - vaults.keys()),
-        "user_without_membership": sorted(users - members.keys()),
-        "vault_without_user": sorted(u for u, c in vaults.items() if u not in users and c not in stuck),
-        "membership_without_user": sorted(u for u, c in members.items() if u not in users and c not in stuck),
-    }.items() if v}
+    return {
+        k: v
+        for k, v in {
+            "user_without_vault": sorted(users - vaults.keys()),
+            "user_without_membership": sorted(users - members.keys()),
+            "vault_without_user": sorted(u for u, c in vaults.items() if u not in users and c not in stuck),
+            "membership_without_user": sorted(u for u, c in members.items() if u not in users and c not in stuck),
+        }.items()
+        if v
+    }
 
 
 @contextmanager
@@ -181,6 +195,7 @@ def simple_life(data_dir: Path, log_dir: Path, **config: Any) -> Iterator[Any]:
 def drive(t: Any) -> bool:
     """One cheap round trip: in-process systems only run while someone asks."""
     from sagaline.messages.registry import Lookup
+
     t.handle.ask(t.tree.registry, Lookup(key="drive"), 10)
     return True
 

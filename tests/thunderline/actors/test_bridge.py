@@ -20,15 +20,23 @@ from thunderline.messages import bridge as b
 
 BRIDGE = "thunderline.actors.bridge.BridgeActor"
 
-DIGITS = b.TrainingDataset(dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10,
-                           sample_count=1797)
+DIGITS = b.TrainingDataset(
+    dataset_id="digits", name="digits", kind="builtin", feature_count=64, class_count=10, sample_count=1797
+)
 #: Training that outlasts any test: it only ends by cancellation.
 ENDLESS = 10_000_000
 
 
 def arch(width: int = 8, epochs: int = 3) -> b.Architecture:
-    return b.Architecture(layers=[width], activation="relu", learning_rate=0.01, alpha=1e-4, batch_size=128,
-                          epochs=epochs, param_count=64 * width + width + width * 10 + 10)
+    return b.Architecture(
+        layers=[width],
+        activation="relu",
+        learning_rate=0.01,
+        alpha=1e-4,
+        batch_size=128,
+        epochs=epochs,
+        param_count=64 * width + width + width * 10 + 10,
+    )
 
 
 def headers() -> Headers:
@@ -51,8 +59,9 @@ def ask(handle, bridge, command_type, timeout=60.0, **fields):
 
 def dispatch(handle, bridge, archs, deadline_s=300.0, run_id=None):
     run_id = run_id or uuid7()
-    reply = ask(handle, bridge, b.DispatchTraining, run_id=run_id, dataset=DIGITS, proposals=archs,
-                deadline_s=deadline_s)
+    reply = ask(
+        handle, bridge, b.DispatchTraining, run_id=run_id, dataset=DIGITS, proposals=archs, deadline_s=deadline_s
+    )
     assert isinstance(reply, b.TrainingDispatched), reply
     return run_id, reply.trial_ids
 
@@ -63,19 +72,44 @@ def trials(handle, bridge, run_id) -> dict[str, b.TrialInfo]:
 
 def test_proposals_are_reproducible_and_never_exceed_max_params(actor_system, bridge):
     space = {"hidden_layers": [1, 2], "widths": [8, 16, 256], "epochs": 2}
-    first, again, other = (ask(actor_system, bridge, b.ProposeArchitectures, run_id="r", search_space=space, count=4,
-                               seed=seed, feature_count=64, class_count=10, max_params=5000).proposals
-                           for seed in (7, 7, 8))
+    first, again, other = (
+        ask(
+            actor_system,
+            bridge,
+            b.ProposeArchitectures,
+            run_id="r",
+            search_space=space,
+            count=4,
+            seed=seed,
+            feature_count=64,
+            class_count=10,
+            max_params=5000,
+        ).proposals
+        for seed in (7, 7, 8)
+    )
     assert first == again and first != other
     assert len(first) == 4 and all(p.param_count <= 5000 for p in first)
 
 
-@pytest.mark.parametrize("space, code", [({"widths": [0]}, "invalid_search_space"),
-                                         ({"shapes": [3]}, "invalid_search_space"),
-                                         ({"widths": [4096]}, "no_viable_architecture")])
+@pytest.mark.parametrize(
+    "space, code",
+    [
+        ({"widths": [0]}, "invalid_search_space"),
+        ({"shapes": [3]}, "invalid_search_space"),
+        ({"widths": [4096]}, "no_viable_architecture"),
+    ],
+)
 def test_a_bad_or_impossible_search_space_is_refused_with_a_reason(actor_system, bridge, space, code):
-    reply = ask(actor_system, bridge, b.ProposeArchitectures, run_id="r", search_space=space, feature_count=64,
-                class_count=10, max_params=1000)
+    reply = ask(
+        actor_system,
+        bridge,
+        b.ProposeArchitectures,
+        run_id="r",
+        search_space=space,
+        feature_count=64,
+        class_count=10,
+        max_params=1000,
+    )
     assert isinstance(reply, CommandFailed) and reply.code == code and reply.message
 
 
@@ -140,9 +174,11 @@ def test_each_trial_runs_in_its_own_process_which_ends_with_the_trial(multiproc_
 
 def running_with_progress(handle, bridge, run_id, count):
     """Wait until ``count`` trials run, each has told its pid and reported an epoch by message."""
+
     def ready():
         now = [t for t in trials(handle, bridge, run_id).values() if t.state == "running"]
         return now if len(now) == count and all(t.pid and t.epoch > 0 for t in now) else None
+
     return wait_until(ready, timeout=60)
 
 
@@ -176,8 +212,9 @@ def test_a_deadline_shorter_than_training_cancels_the_trials_and_fails_the_await
     states = trials(handle, bridge, run_id)
     assert states[endless].state == "cancelled"  # the short one may or may not have made it
     assert {t.state for t in states.values()} <= {"cancelled", "succeeded"}
-    started = wait_until(lambda: (now := trials(handle, bridge, run_id)) and all(
-        t.pid for t in now.values() if t.trainer) and now)
+    started = wait_until(
+        lambda: (now := trials(handle, bridge, run_id)) and all(t.pid for t in now.values() if t.trainer) and now
+    )
     wait_until(lambda: not any(pid_alive(t.pid) for t in started.values() if t.pid))
 
 
@@ -192,8 +229,7 @@ def test_a_stopping_bridge_takes_its_trainers_with_it(multiproc_actor_system, tm
 
 
 def test_a_bridge_that_preloads_scikit_learn_still_trains_every_trial(actor_system, tmp_path):
-    bridge = start_actor(actor_system, BRIDGE, settings(artifacts_dir=str(tmp_path), preload_training=True),
-                         timeout=30)
+    bridge = start_actor(actor_system, BRIDGE, settings(artifacts_dir=str(tmp_path), preload_training=True), timeout=30)
     run_id, _ = dispatch(actor_system, bridge, [arch(), arch(12)])
     finished = ask(actor_system, bridge, b.AwaitTrials, run_id=run_id)
     assert [t.state for t in finished.trials] == ["succeeded", "succeeded"]

@@ -75,9 +75,15 @@ def test_an_undo_that_finds_nothing_keeps_the_late_command_from_taking_effect(bo
     assert bolt(m.ShowSnapshot, snapshot_id=snap.snapshot_id).snapshot.mode == "shadow"
 
 
-@pytest.mark.parametrize("change", [{"score": -0.1}, {"sample_count": -1},
-                                    {"window_end": NOW - timedelta(hours=3)},
-                                    {"window_start": datetime(2026, 1, 1)}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"score": -0.1},
+        {"sample_count": -1},
+        {"window_end": NOW - timedelta(hours=3)},
+        {"window_start": datetime(2026, 1, 1)},
+    ],
+)
 def test_an_impossible_drift_window_is_refused(bolt, change):
     snap = bolt(m.RegisterSnapshot, version=1, checksum="c", trained_by="bolt").snapshot
     window = {"score": 0.1, "sample_count": 10, "window_start": NOW - timedelta(hours=2), "window_end": NOW}
@@ -106,13 +112,21 @@ def test_a_model_run_starts_initialized_then_running_and_refuses_illegal_moves(b
         assert failed(bolt(nas.TransitionModelRun, run_id=run.run_id, to_state=state), "illegal_transition")
     assert failed(bolt(nas.TransitionModelRun, run_id=uuid7(), to_state="failed"), "run_not_found")
     history = bolt(nas.ShowModelRun, run_id=run.run_id).transitions
-    assert [(t.from_state, t.to_state) for t in history] == [(None, "initialized"), ("initialized", "running"),
-                                                            ("running", "cancelled")]
+    assert [(t.from_state, t.to_state) for t in history] == [
+        (None, "initialized"),
+        ("initialized", "running"),
+        ("running", "cancelled"),
+    ]
 
 
-@pytest.mark.parametrize("fields, code", [({"dataset_id": "nope"}, "dataset_not_found"),
-                                          ({"requested_trials": 0}, "invalid_run"),
-                                          ({"search_space": {"widths": [0]}}, "invalid_search_space")])
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"dataset_id": "nope"}, "dataset_not_found"),
+        ({"requested_trials": 0}, "invalid_run"),
+        ({"search_space": {"widths": [0]}}, "invalid_search_space"),
+    ],
+)
 def test_a_run_needs_a_known_dataset_and_sane_settings(bolt, fields, code):
     assert failed(bolt(nas.CreateModelRun, **{"dataset_id": "digits", **fields}), code)
 
@@ -129,13 +143,28 @@ def test_aborting_a_run_fails_it_with_the_first_noted_reason_or_cancels_it(bolt)
 
 
 def trial(run_id: str, path: Path | None, accuracy: float, width: int, state: str = "succeeded") -> TrialResult:
-    arch = Architecture(layers=[width], activation="relu", learning_rate=0.01, alpha=0.0, batch_size=8, epochs=1,
-                        param_count=width * 100)
+    arch = Architecture(
+        layers=[width],
+        activation="relu",
+        learning_rate=0.01,
+        alpha=0.0,
+        batch_size=8,
+        epochs=1,
+        param_count=width * 100,
+    )
     if path is None:
         return TrialResult(trial_id=uuid7(), run_id=run_id, state=state, architecture=arch, reason="boom")
     path.write_bytes(bytes(width))
-    return TrialResult(trial_id=uuid7(), run_id=run_id, state=state, architecture=arch, accuracy=accuracy,
-                       artifact_path=str(path), size_bytes=width, sha256=sha256_of(path))
+    return TrialResult(
+        trial_id=uuid7(),
+        run_id=run_id,
+        state=state,
+        architecture=arch,
+        accuracy=accuracy,
+        artifact_path=str(path),
+        size_bytes=width,
+        sha256=sha256_of(path),
+    )
 
 
 def test_artifacts_are_recorded_only_when_their_files_match_what_was_reported(bolt, tmp_path):
@@ -144,8 +173,10 @@ def test_artifacts_are_recorded_only_when_their_files_match_what_was_reported(bo
     bad = trial(run.run_id, tmp_path / "b.npz", 0.8, 20)
     (tmp_path / "b.npz").write_bytes(b"tampered!" * 3)
     assert failed(bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[good, bad]), "artifact_invalid")
-    assert failed(bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[trial(run.run_id, None, 0, 1, "failed")]),
-                  "no_successful_trials")
+    assert failed(
+        bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[trial(run.run_id, None, 0, 1, "failed")]),
+        "no_successful_trials",
+    )
     recorded = bolt(nas.RecordArtifacts, run_id=run.run_id, trials=[good, trial(run.run_id, None, 0, 1, "failed")])
     assert [a.trial_id for a in recorded.artifacts] == [good.trial_id] and len(recorded.failed_trials) == 1
 
@@ -159,8 +190,13 @@ def test_the_frontier_drops_dominated_models_and_the_version_takes_the_best_with
     assert analysis.chosen.artifact_id == artifacts[1000].artifact_id
     assert failed(bolt(nas.AnalyzeFrontier, run_id=run.run_id, max_params=10), "no_viable_model")
 
-    created = bolt(nas.CreateModelVersion, key="v1", run_id=run.run_id, artifact_id=analysis.chosen.artifact_id,
-                   frontier=analysis.frontier)
+    created = bolt(
+        nas.CreateModelVersion,
+        key="v1",
+        run_id=run.run_id,
+        artifact_id=analysis.chosen.artifact_id,
+        frontier=analysis.frontier,
+    )
     assert created.version.number == 1 and created.version.metrics["accuracy"] == 0.80
     assert bolt(nas.ShowModelRun, run_id=run.run_id).run.state == "succeeded"
     assert bolt(nas.DeleteModelVersion, effect_key="v1").version_id == created.version.version_id
@@ -175,7 +211,8 @@ def test_datasets_come_built_in_or_registered_from_a_file(bolt, tmp_path):
     registered = bolt(nas.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")).dataset
     assert (registered.feature_count, registered.class_count, registered.sample_count) == (5, 3, 30)
     assert bolt(nas.GetDataset, dataset=registered.dataset_id).dataset == registered
-    assert failed(bolt(nas.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")),
-                  "dataset_name_taken")
+    assert failed(
+        bolt(nas.RegisterDataset, name="tiny", kind="npz", path=str(tmp_path / "d.npz")), "dataset_name_taken"
+    )
     assert failed(bolt(nas.RegisterDataset, name="x", kind="csv", path=str(tmp_path / "none.csv")), "invalid_dataset")
     assert failed(bolt(nas.GetDataset, dataset="nope"), "dataset_not_found")

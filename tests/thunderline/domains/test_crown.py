@@ -18,8 +18,13 @@ from thunderline.messages.crown import EvaluatePolicy, ListDecisions, ListPolici
 from thunderline.storage.crown_store import CrownStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-GOOD = {"action": "upm.activate", "drift_score": 0.05, "sample_count": 500, "trained_by": "bolt",
-        "created_at": NOW - timedelta(days=1)}
+GOOD = {
+    "action": "upm.activate",
+    "drift_score": 0.05,
+    "sample_count": 500,
+    "trained_by": "bolt",
+    "created_at": NOW - timedelta(days=1),
+}
 
 
 @pytest.fixture
@@ -32,6 +37,7 @@ def crown(store_location):
     def ask(command_type, correlation_id=None, key=None, **fields):
         headers = Headers(correlation_id=correlation_id or uuid7(), idempotency_key=key or uuid7())
         return runner.run(service.handle(command_type(headers=headers, **fields)), 10)
+
     yield ask
     runner.run(store.close(), 10)
     runner.close()
@@ -96,6 +102,11 @@ def test_a_crown_actor_with_a_bad_policy_file_fails_to_start_naming_it(actor_sys
 
 def test_a_crown_actor_answers_evaluations(actor_system, tmp_path):
     crown = start_actor(actor_system, "thunderline.actors.crown.CrownActor", {"db_path": str(tmp_path / "c.db")})
-    reply = actor_system.ask(crown, EvaluatePolicy(headers=Headers(correlation_id=uuid7(), idempotency_key="k"),
-                                                   subject={**GOOD, "created_at": datetime.now(UTC)}))
+    reply = actor_system.ask(
+        crown,
+        EvaluatePolicy(
+            headers=Headers(correlation_id=uuid7(), idempotency_key="k"),
+            subject={**GOOD, "created_at": datetime.now(UTC)},
+        ),
+    )
     assert not isinstance(reply, CommandFailed) and reply.effect == "allow"

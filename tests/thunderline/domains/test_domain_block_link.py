@@ -16,11 +16,13 @@ def provision(run, block, saga, step="vault", **kw):
 def test_a_vault_is_one_gib_standard_and_encrypted_by_default(run, block, saga):
     reply = provision(run, block, saga)
     assert isinstance(reply, VaultProvisioned)
-    assert (reply.user_id, reply.capacity_bytes, reply.tier, reply.encrypted) == (
-        USER, 1073741824, "standard", True)
+    assert (reply.user_id, reply.capacity_bytes, reply.tier, reply.encrypted) == (USER, 1073741824, "standard", True)
     [vault] = run(block.vaults(USER))
     assert (vault.id, vault.created_by_key, vault.correlation_id) == (
-        reply.vault_id, saga.key("vault"), saga.correlation_id)
+        reply.vault_id,
+        saga.key("vault"),
+        saga.correlation_id,
+    )
 
 
 def test_a_duplicate_provision_returns_the_same_vault_and_adds_no_row(run, block, saga):
@@ -98,6 +100,7 @@ def test_leaving_a_membership_never_made_succeeds_with_no_id(run, link, saga):
 def test_a_join_before_start_still_finds_the_configured_default(run, tmp_path, clock, saga):
     from thunderline.domains.link import LinkConfig, LinkService
     from thunderline.storage.link_store import LinkStore
+
     store = run(LinkStore.open(tmp_path / "other.db"))
     try:
         service = LinkService(store, clock, LinkConfig(default_community="lobby"))

@@ -37,7 +37,11 @@ def test_issuing_a_token_gives_a_uuid7_that_expires_an_hour_later(run, gate, sag
     assert reply.headers == saga.headers("token")
     [live] = run(gate.live_tokens())
     assert (live.token, live.email, live.correlation_id, live.created_by_key) == (
-        reply.token, EMAIL, saga.correlation_id, saga.key("token"))
+        reply.token,
+        EMAIL,
+        saga.correlation_id,
+        saga.key("token"),
+    )
 
 
 def test_a_token_stops_being_live_when_it_expires(run, gate, saga, clock):
@@ -75,8 +79,7 @@ def test_revoking_an_effect_that_never_happened_succeeds_with_no_token(run, gate
 
 
 def send(run, gate, saga, token, step="send", redirect="/welcome", email=EMAIL):
-    return run(gate.handle(SendMagicLink(headers=saga.headers(step), email=email, token=token,
-                                         redirect=redirect)))
+    return run(gate.handle(SendMagicLink(headers=saga.headers(step), email=email, token=token, redirect=redirect)))
 
 
 def test_a_magic_link_goes_to_the_outbox_with_the_link_and_the_correlation_id(run, gate, saga):
@@ -117,7 +120,12 @@ def test_creating_a_user_records_email_origin_and_run(run, gate, saga, clock):
     assert isinstance(reply, UserCreated) and is_uuid7(reply.user_id) and reply.created_at == clock.now
     [user] = run(gate.users())
     assert (user.id, user.email, user.created_via, user.correlation_id, user.created_by_key) == (
-        reply.user_id, EMAIL, "magic_link", saga.correlation_id, saga.key("user"))
+        reply.user_id,
+        EMAIL,
+        "magic_link",
+        saga.correlation_id,
+        saga.key("user"),
+    )
 
 
 def test_a_taken_email_fails_naming_it_and_the_failure_is_remembered(run, gate, saga):

@@ -53,8 +53,7 @@ def smtp_gate(gate, smtp):
 
 def send_link(run, gate, saga, step="send"):
     token = run(gate.handle(IssueToken(headers=saga.headers("token"), email=EMAIL))).token
-    reply = run(gate.handle(SendMagicLink(headers=saga.headers(step), email=EMAIL, token=token,
-                                          redirect="/welcome")))
+    reply = run(gate.handle(SendMagicLink(headers=saga.headers(step), email=EMAIL, token=token, redirect="/welcome")))
     return token, reply
 
 
@@ -86,8 +85,9 @@ def test_resending_after_a_success_sends_no_second_mail(run, smtp_gate, saga):
 
 def test_a_server_that_is_down_gives_a_retryable_failure_and_the_retry_can_send(run, gate, saga, smtp):
     inbox, config = smtp
-    down = GateService(gate.store, gate._clock, gate.config,
-                       SmtpSender(SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2)))
+    down = GateService(
+        gate.store, gate._clock, gate.config, SmtpSender(SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2))
+    )
     _, failed = send_link(run, down, saga)
     assert isinstance(failed, CommandFailed)
     assert (failed.code, failed.retryable) == ("magic_link_send_failed", True)

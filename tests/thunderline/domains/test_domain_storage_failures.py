@@ -14,8 +14,9 @@ from thunderline.messages.gate import CreateUser, UserCreated
 from thunderline.storage.block_store import BlockStore
 
 
-def test_a_full_disk_answers_storage_unavailable_remembers_nothing_and_the_retry_succeeds(run, gate, saga,
-                                                                                          store_location):
+def test_a_full_disk_answers_storage_unavailable_remembers_nothing_and_the_retry_succeeds(
+    run, gate, saga, store_location
+):
     if store_location.backend != "sqlite":
         pytest.skip("fills the disk with SQLite's max_page_count; PostgreSQL has no per-database cap to set")
     pages = run(gate.store.db.fetchone("PRAGMA page_count"))[0]
@@ -54,11 +55,13 @@ def test_a_locked_database_answers_storage_unavailable_and_the_retry_succeeds(ru
         run(store.close())
 
 
-def test_a_table_locked_on_postgresql_answers_storage_unavailable_and_the_retry_succeeds(run, postgres_url, clock,
-                                                                                         saga):
+def test_a_table_locked_on_postgresql_answers_storage_unavailable_and_the_retry_succeeds(
+    run, postgres_url, clock, saga
+):
     import psycopg
 
     from sagaline.storage.location import store_location
+
     store = run(BlockStore.open(store_location(postgres_url, ".", "block"), SqliteOptions(busy_timeout_ms=20)))
     holder = psycopg.connect(postgres_url, autocommit=True)
     try:

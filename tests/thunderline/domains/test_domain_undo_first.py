@@ -12,14 +12,30 @@ from thunderline.messages.link import JoinCommunity, LeaveCommunity
 USER = "01900000-0000-7000-8000-000000000001"
 
 CASES = {
-    "gate user": ("gate", lambda h: CreateUser(headers=h, email="ada@example.org"),
-                  lambda h, k: DeleteUser(headers=h, effect_key=k), "users"),
-    "gate token": ("gate", lambda h: IssueToken(headers=h, email="ada@example.org"),
-                   lambda h, k: RevokeToken(headers=h, effect_key=k), "tokens"),
-    "block vault": ("block", lambda h: ProvisionVault(headers=h, user_id=USER),
-                    lambda h, k: DeprovisionVault(headers=h, effect_key=k), "vaults"),
-    "link membership": ("link", lambda h: JoinCommunity(headers=h, user_id=USER),
-                        lambda h, k: LeaveCommunity(headers=h, effect_key=k), "memberships"),
+    "gate user": (
+        "gate",
+        lambda h: CreateUser(headers=h, email="ada@example.org"),
+        lambda h, k: DeleteUser(headers=h, effect_key=k),
+        "users",
+    ),
+    "gate token": (
+        "gate",
+        lambda h: IssueToken(headers=h, email="ada@example.org"),
+        lambda h, k: RevokeToken(headers=h, effect_key=k),
+        "tokens",
+    ),
+    "block vault": (
+        "block",
+        lambda h: ProvisionVault(headers=h, user_id=USER),
+        lambda h, k: DeprovisionVault(headers=h, effect_key=k),
+        "vaults",
+    ),
+    "link membership": (
+        "link",
+        lambda h: JoinCommunity(headers=h, user_id=USER),
+        lambda h, k: LeaveCommunity(headers=h, effect_key=k),
+        "memberships",
+    ),
 }
 
 
@@ -36,7 +52,8 @@ def test_a_command_arriving_after_its_undo_is_refused_and_has_no_effect(request,
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_command_resent_after_its_undo_gets_its_first_answer_and_is_not_reapplied(
-        request, run, saga, case, store_location):
+    request, run, saga, case, store_location
+):
     domain, do, undo, table = CASES[case]
     service = request.getfixturevalue(domain)
     first = run(service.handle(do(saga.headers("do"))))

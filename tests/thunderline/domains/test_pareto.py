@@ -13,8 +13,15 @@ from hypothesis import strategies as st
 from thunderline.domains import nas, pareto, policy
 from thunderline.domains.pareto import Candidate, choose, dominates, frontier
 
-candidates = st.lists(st.builds(Candidate, st.text(alphabet="abcdef", min_size=1, max_size=3),
-                                st.floats(0, 1, allow_nan=False), st.integers(1, 50).map(float)), max_size=25)
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        st.text(alphabet="abcdef", min_size=1, max_size=3),
+        st.floats(0, 1, allow_nan=False),
+        st.integers(1, 50).map(float),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -70,6 +77,15 @@ def test_the_pure_modules_import_no_actor_storage_or_telemetry_code(module):
     tree = ast.parse(Path(module.__file__).read_text())
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    impure = ("thespian", "aiosqlite", "opentelemetry", "sqlite3", "asyncio", "sklearn", "numpy", "sagaline.storage",
-              "sagaline.actors")
+    impure = (
+        "thespian",
+        "aiosqlite",
+        "opentelemetry",
+        "sqlite3",
+        "asyncio",
+        "sklearn",
+        "numpy",
+        "sagaline.storage",
+        "sagaline.actors",
+    )
     assert not [n for n in names if n.startswith(impure)]

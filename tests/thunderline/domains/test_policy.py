@@ -23,13 +23,24 @@ HEAD = 'id = "p"\nversion = 2\nactions = ["upm.activate"]\n'
 
 
 def rule(field, op, **extra):
-    return Policy.model_validate({"id": "p", "version": 2, "actions": ["upm.activate"],
-                                  "rules": [{"id": "r", "field": field, "op": op, **extra}]})
+    return Policy.model_validate(
+        {
+            "id": "p",
+            "version": 2,
+            "actions": ["upm.activate"],
+            "rules": [{"id": "r", "field": field, "op": op, **extra}],
+        }
+    )
 
 
 def good_subject(**changes):
-    subject = {"action": "upm.activate", "drift_score": 0.05, "sample_count": 500, "trained_by": "cerebros",
-               "created_at": NOW - timedelta(days=2)}
+    subject = {
+        "action": "upm.activate",
+        "drift_score": 0.05,
+        "sample_count": 500,
+        "trained_by": "cerebros",
+        "created_at": NOW - timedelta(days=2),
+    }
     return {**subject, **changes}
 
 
@@ -42,19 +53,32 @@ def test_the_shipped_policy_allows_a_fresh_trusted_quiet_snapshot():
 
 def test_every_failing_rule_is_a_reason_in_rule_order():
     policy = load_policy(DEFAULT_POLICY_PATH)
-    decision = evaluate(policy, good_subject(drift_score=0.3, trained_by="eve",
-                                             created_at=NOW - timedelta(days=31)), NOW)
+    decision = evaluate(
+        policy, good_subject(drift_score=0.3, trained_by="eve", created_at=NOW - timedelta(days=31)), NOW
+    )
     assert decision.effect == "deny"
     assert decision.failed == ("drift-below-bound", "trusted-trainer", "fresh-snapshot")
-    assert decision.reasons[0] == ("the latest drift score must be below 0.2, the policy's ceiling, "
-                                   "whatever max_drift_score the run asked for")
+    assert decision.reasons[0] == (
+        "the latest drift score must be below 0.2, the policy's ceiling, whatever max_drift_score the run asked for"
+    )
 
 
-@pytest.mark.parametrize("op, value, subject_value, holds", [
-    ("lt", 0.2, 0.19, True), ("lt", 0.2, 0.2, False), ("le", 0.2, 0.2, True), ("gt", 3, 4, True),
-    ("ge", 3, 2, False), ("eq", "x", "x", True), ("ne", "x", "x", False), ("in", ["a", "b"], "b", True),
-    ("not_in", ["a", "b"], "b", False), ("lt", 5, "4", False), ("lt", 5, True, False),
-])
+@pytest.mark.parametrize(
+    "op, value, subject_value, holds",
+    [
+        ("lt", 0.2, 0.19, True),
+        ("lt", 0.2, 0.2, False),
+        ("le", 0.2, 0.2, True),
+        ("gt", 3, 4, True),
+        ("ge", 3, 2, False),
+        ("eq", "x", "x", True),
+        ("ne", "x", "x", False),
+        ("in", ["a", "b"], "b", True),
+        ("not_in", ["a", "b"], "b", False),
+        ("lt", 5, "4", False),
+        ("lt", 5, True, False),
+    ],
+)
 def test_comparison_and_membership_operators(op, value, subject_value, holds):
     decision = evaluate(rule("f", op, value=value), {"f": subject_value}, NOW)
     assert decision.allowed is holds
@@ -78,8 +102,10 @@ def test_window_rules_and_a_change_freeze():
     window = {"start": NOW - timedelta(hours=1), "end": NOW + timedelta(hours=1)}
     assert evaluate(rule("now", "within_window", **window), {}, NOW).allowed
     assert not evaluate(rule("now", "outside_window", **window), {}, NOW).allowed
-    frozen = parse_policy(HEAD + '[[freezes]]\nid = "eoy"\nstart = 2026-11-28T00:00:00Z\n'
-                                 'end = 2026-11-29T00:00:00Z\nreason = "year end"\n')
+    frozen = parse_policy(
+        HEAD + '[[freezes]]\nid = "eoy"\nstart = 2026-11-28T00:00:00Z\n'
+        'end = 2026-11-29T00:00:00Z\nreason = "year end"\n'
+    )
     decision = evaluate(frozen, {}, NOW)
     assert decision.failed == ("eoy",) and "year end" in decision.reasons[0]
     assert evaluate(frozen, {}, NOW + timedelta(days=1)).allowed  # the end is exclusive
@@ -97,19 +123,25 @@ def test_an_action_no_policy_governs_is_denied():
     assert (decision.effect, decision.policy_id, decision.failed) == ("deny", "none", ("no_policy",))
 
 
-@pytest.mark.parametrize("text, says", [
-    ("id = ", "not valid TOML"),
-    ('id = "p"\nversion = 1\n', "actions"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "around"\nvalue = 1\n', "rules.0.op"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "in"\nvalue = 3\n', "value must be a list"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "lt"\nvalue = "x"\n', "value must be a number"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "within_window"\n', "needs start and end"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "eq"\nvalue = 1\nsurprise = 2\n', "rules.0.surprise"),
-    (HEAD + '[[freezes]]\nid = "f"\nstart = 2026-01-02T00:00:00Z\nend = 2026-01-01T00:00:00Z\n', "before end"),
-    (HEAD + '[[freezes]]\nid = "f"\nstart = 2026-01-01T00:00:00\nend = 2026-01-02T00:00:00Z\n', "timezone"),
-    (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "eq"\nvalue = 1\n[[rules]]\nid = "r"\nfield = "g"\n'
-            'op = "eq"\nvalue = 1\n', "used twice"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("id = ", "not valid TOML"),
+        ('id = "p"\nversion = 1\n', "actions"),
+        (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "around"\nvalue = 1\n', "rules.0.op"),
+        (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "in"\nvalue = 3\n', "value must be a list"),
+        (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "lt"\nvalue = "x"\n', "value must be a number"),
+        (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "within_window"\n', "needs start and end"),
+        (HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "eq"\nvalue = 1\nsurprise = 2\n', "rules.0.surprise"),
+        (HEAD + '[[freezes]]\nid = "f"\nstart = 2026-01-02T00:00:00Z\nend = 2026-01-01T00:00:00Z\n', "before end"),
+        (HEAD + '[[freezes]]\nid = "f"\nstart = 2026-01-01T00:00:00\nend = 2026-01-02T00:00:00Z\n', "timezone"),
+        (
+            HEAD + '[[rules]]\nid = "r"\nfield = "f"\nop = "eq"\nvalue = 1\n[[rules]]\nid = "r"\nfield = "g"\n'
+            'op = "eq"\nvalue = 1\n',
+            "used twice",
+        ),
+    ],
+)
 def test_a_bad_policy_file_is_a_clear_error_naming_the_file_and_the_problem(text, says):
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "policies/bad.toml")

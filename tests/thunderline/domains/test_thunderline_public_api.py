@@ -8,15 +8,26 @@ import pathlib
 import thunderline.domains
 
 ROOT = pathlib.Path(thunderline.domains.__file__).resolve().parents[1]
-STORAGE = [ROOT / "storage" / f"{m}.py" for m in ("gate_store", "block_store", "link_store", "bolt_store",
-                                                     "crown_store")]
+STORAGE = [
+    ROOT / "storage" / f"{m}.py" for m in ("gate_store", "block_store", "link_store", "bolt_store", "crown_store")
+]
 DOMAINS = [ROOT / "domains" / f"{m}.py" for m in ("__init__", "gate", "block", "link", "mail", "bolt", "crown")]
 
 
 def test_the_domains_package_exports_exactly_these_names():
     assert sorted(thunderline.domains.__all__) == [
-        "BlockConfig", "BlockService", "GateConfig", "GateService", "LinkConfig", "LinkService",
-        "MailSendError", "MailSender", "OutboxSender", "SmtpConfig", "SmtpSender"]
+        "BlockConfig",
+        "BlockService",
+        "GateConfig",
+        "GateService",
+        "LinkConfig",
+        "LinkService",
+        "MailSendError",
+        "MailSender",
+        "OutboxSender",
+        "SmtpConfig",
+        "SmtpSender",
+    ]
 
 
 def _imports(path):

@@ -19,15 +19,33 @@ from tests.support.tree import pid_alive, wait_until
 from thunderline.messages.bridge import ListTrials
 from thunderline.testing import tree_config
 
-SPACE = {"hidden_layers": [1], "widths": [4, 8, 16], "activations": ["relu"], "learning_rates": [0.01],
-         "batch_sizes": [128], "epochs": 4}
+SPACE = {
+    "hidden_layers": [1],
+    "widths": [4, 8, 16],
+    "activations": ["relu"],
+    "learning_rates": [0.01],
+    "batch_sizes": [128],
+    "epochs": 4,
+}
 
 
 class Lab:
     def __init__(self, handle, data_dir, faults=None) -> None:
         self.handle, self.data_dir = handle, data_dir
-        self.tree = start_tree(handle, tree_config(data_dir, "gate", "block", "link", "crown", "bolt", "bridge",
-                                                  domain_config={"flow": {"mode": "raise"}}, faults=faults or {}))
+        self.tree = start_tree(
+            handle,
+            tree_config(
+                data_dir,
+                "gate",
+                "block",
+                "link",
+                "crown",
+                "bolt",
+                "bridge",
+                domain_config={"flow": {"mode": "raise"}},
+                faults=faults or {},
+            ),
+        )
         self.client = SagaClient(handle, self.tree.sagas)
 
     def actor(self, domain: str):
@@ -52,25 +70,30 @@ def lab(actor_system, tmp_path):
 
 def test_a_nas_run_through_the_saga_actor_versions_a_model_and_emits_one_event(lab):
     t = lab()
-    out = t.client.run("cerebros_nas", {"dataset_id": "digits", "search_space": SPACE, "max_trials": 3},
-                       timeout=120)
+    out = t.client.run("cerebros_nas", {"dataset_id": "digits", "search_space": SPACE, "max_trials": 3}, timeout=120)
     assert out.status == "completed", out
     assert t.rows("bolt", "SELECT state FROM model_runs") == [("succeeded",)]
     assert t.rows("bolt", "SELECT COUNT(*) FROM artifacts") == [(3,)]
     [(version_id, artifact_id, run_id)] = t.rows("bolt", "SELECT id, artifact_id, run_id FROM model_versions")
     assert (out.result["best_model_id"], out.result["version"]["version_id"], out.result["run_id"]) == (
-        artifact_id, version_id, run_id)
+        artifact_id,
+        version_id,
+        run_id,
+    )
     assert t.rows("flow", "SELECT name, correlation_id FROM events WHERE name = 'ml.run.completed'") == [
-        ("ml.run.completed", out.correlation_id)]
+        ("ml.run.completed", out.correlation_id)
+    ]
 
 
 def test_each_trained_trial_is_announced_on_the_bus_as_it_completes_in_the_runs_correlation_id(lab):
     t = lab()
-    out = t.client.run("cerebros_nas", {"dataset_id": "digits", "search_space": SPACE, "max_trials": 3},
-                       timeout=120)
+    out = t.client.run("cerebros_nas", {"dataset_id": "digits", "search_space": SPACE, "max_trials": 3}, timeout=120)
     assert out.status == "completed", out
-    trials = wait_until(lambda: (lambda rows: rows if len(rows) == 3 else None)(t.rows(
-        "flow", "SELECT correlation_id, source, seq FROM events WHERE name = 'ml.trial.completed'")))
+    trials = wait_until(
+        lambda: (lambda rows: rows if len(rows) == 3 else None)(
+            t.rows("flow", "SELECT correlation_id, source, seq FROM events WHERE name = 'ml.trial.completed'")
+        )
+    )
     assert {(cid, source) for cid, source, _ in trials} == {(out.correlation_id, "bolt")}
     [(run_seq,)] = t.rows("flow", "SELECT seq FROM events WHERE name = 'ml.run.completed'")
     assert max(seq for _, _, seq in trials) < run_seq  # every trial's moment came before the run's end
@@ -90,9 +113,11 @@ def test_a_failure_after_dispatch_through_the_saga_actor_leaves_no_trainer_and_f
     trials = t.ask("bridge", ListTrials).trials
     assert len(trials) == 3 and {x.state for x in trials} == {"cancelled"}
     if actor_system.multiprocess:  # a trainer cancelled before it told its pid is killed when it does
+
         def pids():
             started = [x for x in t.ask("bridge", ListTrials).trials if x.trainer]
             return started and all(x.pid for x in started) and {x.pid for x in started}
+
         pids = wait_until(pids)
         wait_until(lambda: not any(pid_alive(p) for p in pids))
     [(state, reason)] = t.rows("bolt", "SELECT state, reason FROM model_runs")
@@ -105,8 +130,12 @@ def test_cancelling_a_nas_run_interrupts_its_training_and_rolls_it_back(lab, act
     t = lab()
     endless = dict(SPACE, epochs=1_000_000)
     started = t.client.start("cerebros_nas", {"dataset_id": "digits", "search_space": endless, "max_trials": 2})
-    running = wait_until(lambda: [x for x in t.ask("bridge", ListTrials).trials
-                                  if x.state == "running" and x.pid and x.epoch > 0] or None, timeout=60)
+    running = wait_until(
+        lambda: (
+            [x for x in t.ask("bridge", ListTrials).trials if x.state == "running" and x.pid and x.epoch > 0] or None
+        ),
+        timeout=60,
+    )
     assert t.client.cancel(started.correlation_id, reason="operator").accepted
     out = t.client.wait(started.correlation_id, timeout=60)
     assert out.status == "cancelled", out

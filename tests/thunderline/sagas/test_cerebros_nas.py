@@ -31,8 +31,14 @@ from thunderline.messages.bridge import AwaitTrials, ListTrials
 from thunderline.sagas import cerebros_nas
 from thunderline.storage.bolt_store import BoltStore
 
-SPACE = {"hidden_layers": [1], "widths": [4, 8, 16, 32], "activations": ["relu"], "learning_rates": [0.01],
-         "batch_sizes": [128], "epochs": 4}
+SPACE = {
+    "hidden_layers": [1],
+    "widths": [4, 8, 16, 32],
+    "activations": ["relu"],
+    "learning_rates": [0.01],
+    "batch_sizes": [128],
+    "epochs": 4,
+}
 ENDLESS = dict(SPACE, epochs=1_000_000)  # trains until cancelled
 BRIDGE = "thunderline.actors.bridge.BridgeActor"
 
@@ -47,12 +53,15 @@ class Lab:
         clock = lambda: datetime.now(UTC)  # noqa: E731
         self.bolt_store = self.run(BoltStore.open(tmp_path / "bolt.db"))
         self.flow_store = self.run(FlowStore.open(tmp_path / "flow.db"))
-        self.services = {"bolt": BoltService(self.bolt_store, clock),
-                         "flow": FlowService(self.flow_store, clock, FlowConfig(mode="raise"))}
+        self.services = {
+            "bolt": BoltService(self.bolt_store, clock),
+            "flow": FlowService(self.flow_store, clock, FlowConfig(mode="raise")),
+        }
         for service in self.services.values():
             self.run(service.start())
-        self.bridge = start_actor(handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path / "artifacts")},
-                                                   "faults": list(bridge_faults)})
+        self.bridge = start_actor(
+            handle, BRIDGE, {"config": {"artifacts_dir": str(tmp_path / "artifacts")}, "faults": list(bridge_faults)}
+        )
         self.faults: dict[str, FaultPlan] = {}
         self.events: list = []
 
@@ -101,6 +110,7 @@ def lab(actor_system, tmp_path):
     def make(**options):
         made.append(Lab(actor_system, tmp_path / f"lab{len(made)}", **options))
         return made[-1]
+
     yield make
     for each in made:
         each.close()
@@ -115,7 +125,10 @@ def test_a_nas_run_of_three_trials_on_digits_versions_a_model_chosen_from_a_true
     shown = nas.only_run()
     assert shown.run.state == "succeeded"
     assert [(t.from_state, t.to_state) for t in shown.transitions] == [
-        (None, "initialized"), ("initialized", "running"), ("running", "succeeded")]
+        (None, "initialized"),
+        ("initialized", "running"),
+        ("running", "succeeded"),
+    ]
     assert len(shown.artifacts) == 3
     for artifact in shown.artifacts:
         assert sha256_of(artifact.path) == artifact.sha256 and 0 < artifact.accuracy <= 1
@@ -130,7 +143,10 @@ def test_a_nas_run_of_three_trials_on_digits_versions_a_model_chosen_from_a_true
     assert result["version"]["version_id"] == version.version_id
     [event] = [e for e in nas.events if e.name == "ml.run.completed"]
     assert (event.source, event.payload["best_model_id"], event.payload["model"]) == (
-        "bolt", version.artifact_id, version.version_id)
+        "bolt",
+        version.artifact_id,
+        version.version_id,
+    )
     took = (version.created_at - shown.run.created_at).total_seconds() * 1000
     assert event.payload["duration_ms"] == max(0, round(took))
     validate(event, "raise")
@@ -143,12 +159,16 @@ def test_an_unknown_dataset_fails_before_any_run_is_created(lab):
     assert nas.bolt(m.ListModelRuns).runs == []
 
 
-@pytest.mark.parametrize("domain, command, step, code", [
-    ("bolt", "RecordArtifacts", "collect_artifacts", "artifact_collection_failed"),
-    ("bolt", "CreateModelVersion", "persist_version", "model_version_failed"),
-])
+@pytest.mark.parametrize(
+    "domain, command, step, code",
+    [
+        ("bolt", "RecordArtifacts", "collect_artifacts", "artifact_collection_failed"),
+        ("bolt", "CreateModelVersion", "persist_version", "model_version_failed"),
+    ],
+)
 def test_a_failure_after_training_marks_the_run_failed_with_the_reason_and_versions_nothing(
-        lab, domain, command, step, code):
+    lab, domain, command, step, code
+):
     nas = lab()
     nas.faults[domain] = FaultPlan.from_data([{"command": command, "code": "forced"}])
 
@@ -180,8 +200,10 @@ def test_a_failure_injected_after_dispatch_cancels_every_running_trial_and_fails
     assert undone == ["dispatch_training", "create_model_run"]
     assert_no_trainer_survives(nas, actor_system.multiprocess)
     shown = nas.only_run()
-    assert (shown.run.state, shown.run.reason) == ("failed", "await_completion failed: forced: injected fault on "
-                                                   "AwaitTrials")
+    assert (shown.run.state, shown.run.reason) == (
+        "failed",
+        "await_completion failed: forced: injected fault on AwaitTrials",
+    )
     assert shown.artifacts == [] and shown.versions == []
 
 
@@ -200,21 +222,32 @@ def test_a_deadline_shorter_than_training_cancels_cleanly(multiproc_actor_system
         nas.close()
 
 
-@pytest.mark.parametrize("inputs", [{"max_trials": 0}, {"deadline_s": 0}, {"deadline_s": 1e9},
-                                    {"search_space": [1]}, {"seed": "x"}])
+@pytest.mark.parametrize(
+    "inputs", [{"max_trials": 0}, {"deadline_s": 0}, {"deadline_s": 1e9}, {"search_space": [1]}, {"seed": "x"}]
+)
 def test_bad_inputs_are_refused_before_anything_runs(inputs):
     from sagaline.saga import InputError
+
     with pytest.raises(InputError):
         Driver(cerebros_nas.definition()).run({"dataset_id": "digits", **inputs})
 
 
-@pytest.mark.parametrize("space, field", [({"widths": [0]}, "widths"), ({"depth": [1]}, "depth"),
-                                          ({"widths": list(range(1, 200)), "hidden_layers": [3]}, "combinations")])
+@pytest.mark.parametrize(
+    "space, field",
+    [
+        ({"widths": [0]}, "widths"),
+        ({"depth": [1]}, "depth"),
+        ({"widths": list(range(1, 200)), "hidden_layers": [3]}, "combinations"),
+    ],
+)
 def test_a_search_space_that_does_not_fit_fails_as_invalid_search_space_and_leaves_no_run(lab, space, field):
     nas = lab()
     report = nas.search(search_space=space)
     error = report.finished.error
-    assert (report.status, report.state.failure[0], error.code) == ("failed", "create_model_run",
-                                                                     "invalid_search_space")
+    assert (report.status, report.state.failure[0], error.code) == (
+        "failed",
+        "create_model_run",
+        "invalid_search_space",
+    )
     assert field in error.message and error.details["cause"] == "invalid_search_space"
     assert nas.bolt(m.ListModelRuns).runs == []

@@ -42,8 +42,11 @@ class World:
         self.bolt_store = self.run(BoltStore.open(tmp_path / "bolt.db"))
         self.crown_store = self.run(CrownStore.open(tmp_path / "crown.db"))
         self.flow_store = self.run(FlowStore.open(tmp_path / "flow.db"))
-        self.services = {"bolt": BoltService(self.bolt_store, clock), "crown": CrownService(self.crown_store, clock),
-                         "flow": FlowService(self.flow_store, clock, FlowConfig(mode="raise"))}
+        self.services = {
+            "bolt": BoltService(self.bolt_store, clock),
+            "crown": CrownService(self.crown_store, clock),
+            "flow": FlowService(self.flow_store, clock, FlowConfig(mode="raise")),
+        }
         for service in self.services.values():
             self.run(service.start())
         self.faults: dict[str, FaultPlan] = {}
@@ -93,14 +96,22 @@ def world(tmp_path):
 
 
 def register(world: World, trained_by: str = "cerebros", version: int = 1) -> m.UpmSnapshot:
-    return world.ask("bolt", m.RegisterSnapshot, version=version, checksum=f"sha:{version}",
-                     trained_by=trained_by).snapshot
+    return world.ask(
+        "bolt", m.RegisterSnapshot, version=version, checksum=f"sha:{version}", trained_by=trained_by
+    ).snapshot
 
 
 def drift(world: World, snapshot_id: str, score: float, samples: int = 500, ended_hours_ago: float = 1.0):
     end = world.now - timedelta(hours=ended_hours_ago)
-    reply = world.ask("bolt", m.RecordDrift, snapshot_id=snapshot_id, score=score, sample_count=samples,
-                      window_start=end - timedelta(hours=1), window_end=end)
+    reply = world.ask(
+        "bolt",
+        m.RecordDrift,
+        snapshot_id=snapshot_id,
+        score=score,
+        sample_count=samples,
+        window_start=end - timedelta(hours=1),
+        window_end=end,
+    )
     assert isinstance(reply, m.DriftRecorded), reply
 
 
@@ -138,8 +149,11 @@ def test_a_snapshot_drifting_less_than_the_threshold_becomes_active_and_every_ad
     result = report.finished.result
     assert result["previous_snapshot_id"] == a.snapshot_id and result["decision"]["effect"] == "allow"
     [event] = world.events
-    assert (event.name, event.source, event.correlation_id) == ("ai.upm.snapshot.activated", "bolt",
-                                                                report.state.run_id)
+    assert (event.name, event.source, event.correlation_id) == (
+        "ai.upm.snapshot.activated",
+        "bolt",
+        report.state.run_id,
+    )
     assert event.payload == {"snapshot_id": b.snapshot_id, "activated_at": NOW, "adapter_count": 3}
     validate(event, "raise")
     assert [r.accepted for r in world.replies if isinstance(r, EventPublished)] == [True]
@@ -191,12 +205,16 @@ def test_a_policy_denial_fails_with_the_policys_reasons_and_is_audited(world, fl
     assert error.details["policy_id"] == "upm-activation"
     assert error.details["reasons"] == [
         "the latest drift window must cover at least 100 samples",
-        "the snapshot must be trained by an allowed trainer (cerebros, bolt)"]
+        "the snapshot must be trained by an allowed trainer (cerebros, bolt)",
+    ]
     assert all(reason in error.message for reason in error.details["reasons"])
     assert (world.snapshots(), world.adapters()) == before
     [audit] = world.ask("crown", ListDecisions, correlation_id=report.state.run_id).decisions
-    assert (audit.effect, audit.failed, audit.subject["trained_by"]) == ("deny", ["enough-samples", "trusted-trainer"],
-                                                                         "mallory")
+    assert (audit.effect, audit.failed, audit.subject["trained_by"]) == (
+        "deny",
+        ["enough-samples", "trusted-trainer"],
+        "mallory",
+    )
 
 
 def test_a_max_drift_score_above_the_policys_ceiling_is_overridden_and_the_run_and_the_audit_say_so(world, fleet):
@@ -209,7 +227,10 @@ def test_a_max_drift_score_above_the_policys_ceiling_is_overridden_and_the_run_a
     error = report.finished.error
     assert (report.status, report.state.failure[0], error.code) == ("failed", "policy_check", "policy_rejected")
     assert (error.details["failed"], error.details["drift_score"], error.details["max_drift_score"]) == (
-        ["drift-below-bound"], 0.25, 0.3)
+        ["drift-below-bound"],
+        0.25,
+        0.3,
+    )
     assert "below 0.2, the policy's ceiling, whatever max_drift_score the run asked for" in error.message
     assert (world.snapshots(), world.adapters()) == before
     [audit] = world.ask("crown", ListDecisions, correlation_id=report.state.run_id).decisions
@@ -241,14 +262,18 @@ def pin(world, name: str) -> None:
     world.ask("bolt", m.RegisterAdapter, name=name, snapshot_id=current, pinned=True)
 
 
-@pytest.mark.parametrize("failure, code", [
-    ("fail ActivateSnapshot", "activation_failed"),
-    ("fail SyncAdapters", "adapter_sync_failed"),
-    ("pinned adapter", "adapter_sync_failed"),
-    ("lose SyncAdapters replies", "timeout"),
-])
+@pytest.mark.parametrize(
+    "failure, code",
+    [
+        ("fail ActivateSnapshot", "activation_failed"),
+        ("fail SyncAdapters", "adapter_sync_failed"),
+        ("pinned adapter", "adapter_sync_failed"),
+        ("lose SyncAdapters replies", "timeout"),
+    ],
+)
 def test_a_failure_after_deactivate_previous_restores_the_previous_active_snapshot_and_every_adapter(
-        world, fleet, failure, code):
+    world, fleet, failure, code
+):
     a, b = fleet
     drift(world, b.snapshot_id, 0.05)
     if failure == "pinned adapter":
@@ -286,5 +311,6 @@ def test_an_activation_with_no_previous_active_snapshot_archives_nothing(world):
 @pytest.mark.parametrize("bad", [0, -0.1, float("nan"), "0.2", True])
 def test_a_bad_threshold_is_refused_before_anything_runs(world, bad):
     from sagaline.saga import InputError
+
     with pytest.raises(InputError):
         world.activate({"snapshot_id": uuid7(), "max_drift_score": bad})

@@ -23,14 +23,23 @@ def setup_fleet(t: Lab):
     for name in ("api", "batch"):
         t.ask("bolt", m.RegisterAdapter, name=name, snapshot_id=old.snapshot_id)
     new = t.ask("bolt", m.RegisterSnapshot, version=2, checksum="b", trained_by="cerebros").snapshot
-    t.ask("bolt", m.RecordDrift, snapshot_id=new.snapshot_id, score=0.05, sample_count=1000,
-          window_start=now - timedelta(hours=1), window_end=now)
+    t.ask(
+        "bolt",
+        m.RecordDrift,
+        snapshot_id=new.snapshot_id,
+        score=0.05,
+        sample_count=1000,
+        window_start=now - timedelta(hours=1),
+        window_end=now,
+    )
     return old, new
 
 
 def fleet_rows(t: Lab):
-    return (t.rows("bolt", "SELECT id, mode, activated_at, archived_at FROM snapshots ORDER BY id"),
-            t.rows("bolt", "SELECT name, snapshot_id, previous_snapshot_id, synced_at FROM adapters ORDER BY name"))
+    return (
+        t.rows("bolt", "SELECT id, mode, activated_at, archived_at FROM snapshots ORDER BY id"),
+        t.rows("bolt", "SELECT name, snapshot_id, previous_snapshot_id, synced_at FROM adapters ORDER BY name"),
+    )
 
 
 def test_a_upm_activation_through_the_saga_actor_swaps_the_active_snapshot_and_moves_the_adapters(lab):

@@ -52,18 +52,32 @@ class FakeDomains:
             return UserCreated(headers=h, user_id=self.effects["user"][key], email=cmd.email, created_at=NOW)
         if isinstance(cmd, ProvisionVault):
             self.effects["vault"][key] = uuid7()
-            return VaultProvisioned(headers=h, vault_id=self.effects["vault"][key], user_id=cmd.user_id,
-                                    capacity_bytes=cmd.capacity_bytes, tier=cmd.tier, encrypted=cmd.encrypted)
+            return VaultProvisioned(
+                headers=h,
+                vault_id=self.effects["vault"][key],
+                user_id=cmd.user_id,
+                capacity_bytes=cmd.capacity_bytes,
+                tier=cmd.tier,
+                encrypted=cmd.encrypted,
+            )
         if isinstance(cmd, JoinCommunity):
             self.effects["membership"][key] = uuid7()
-            return CommunityJoined(headers=h, membership_id=self.effects["membership"][key],
-                                   community_id="general", user_id=cmd.user_id, role=cmd.role)
+            return CommunityJoined(
+                headers=h,
+                membership_id=self.effects["membership"][key],
+                community_id="general",
+                user_id=cmd.user_id,
+                role=cmd.role,
+            )
         if isinstance(cmd, PublishEvent):
             self.events.append(cmd.event)
             return EventPublished(headers=h, event_id=cmd.event.id, accepted=True)
-        undo = {RevokeToken: ("token", TokenRevoked, "token"), DeleteUser: ("user", UserDeleted, "user_id"),
-                DeprovisionVault: ("vault", VaultDeprovisioned, "vault_id"),
-                LeaveCommunity: ("membership", CommunityLeft, "membership_id")}
+        undo = {
+            RevokeToken: ("token", TokenRevoked, "token"),
+            DeleteUser: ("user", UserDeleted, "user_id"),
+            DeprovisionVault: ("vault", VaultDeprovisioned, "vault_id"),
+            LeaveCommunity: ("membership", CommunityLeft, "membership_id"),
+        }
         table, reply, field = undo[type(cmd)]
         return reply(headers=h, **{field: self.effects[table].pop(cmd.effect_key, None)})
 
@@ -73,7 +87,8 @@ class FakeDomains:
 
 def run(domains, email="ada@example.com"):
     return Driver(user_provisioning.definition(), dispatch=domains).run(
-        {"email": email, "magic_link_redirect": "/welcome"})
+        {"email": email, "magic_link_redirect": "/welcome"}
+    )
 
 
 def test_the_happy_path_creates_user_vault_membership_and_one_event_and_mails_the_link():
@@ -98,11 +113,16 @@ def test_vault_and_membership_are_dispatched_together():
     assert abs(i_vault - i_comm) == 1  # both started before either answered
 
 
-@pytest.mark.parametrize("failing, code", [
-    (IssueToken, "forced"), (SendMagicLink, "magic_link_send_failed"),
-    (CreateUser, "user_creation_failed"), (ProvisionVault, "vault_provisioning_failed"),
-    (JoinCommunity, "community_join_failed"),
-])
+@pytest.mark.parametrize(
+    "failing, code",
+    [
+        (IssueToken, "forced"),
+        (SendMagicLink, "magic_link_send_failed"),
+        (CreateUser, "user_creation_failed"),
+        (ProvisionVault, "vault_provisioning_failed"),
+        (JoinCommunity, "community_join_failed"),
+    ],
+)
 def test_a_failure_at_any_step_leaves_no_token_user_vault_or_membership(failing, code):
     domains = FakeDomains(fail=failing)
     report = run(domains)
