@@ -1,5 +1,5 @@
 # Entry points (see README): `make run` starts the main job, `make test` runs every test, `make check`
-# runs the static checks (lint, layer contracts, types), each named when it fails.
+# runs the static checks (lint, format, layer contracts, types), each named when it fails.
 # Both create .venv on first use and install the package with its pinned dependencies into it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -25,10 +25,11 @@ test: $(STAMP)
 check: $(STAMP)
 	@failed=""; \
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff"; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
 	echo "== lint-imports (layer contracts in pyproject.toml)"; $(BIN)/lint-imports --no-cache || failed="$$failed lint-imports"; \
 	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
 	if [ -n "$$failed" ]; then echo "check FAILED:$$failed"; exit 1; fi; \
-	echo "check passed: ruff, lint-imports, mypy"
+	echo "check passed: ruff, ruff format, lint-imports, mypy"
 
 # The benchmarks also measure DBOS (the optional `bench` extra).
 $(BENCH_STAMP): $(STAMP)
