@@ -56,7 +56,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, StringConstraints, model_validator
 
-from sagaline.events import KnownEvent
+from sagaline.events import KnownEvent, Pipeline, Reliability
 from sagaline.events.payloads import FiniteFloat, NonEmptyStr, Payload
 
 __all__ = [
@@ -160,15 +160,15 @@ class MlTrialCompleted(Payload):
         return self
 
 
-def _known(name: str, payload: type[Payload], source: str, reliability: str, pipeline: str) -> KnownEvent:
+def _known(name: str, payload: type[Payload], source: str, reliability: Reliability, pipeline: Pipeline) -> KnownEvent:
     description = (payload.__doc__ or "").strip().splitlines()[0]
     return KnownEvent(
         name=name,
         version=1,
         payload=payload,
         sources=frozenset({source}),
-        reliability=reliability,  # type: ignore[arg-type]
-        pipeline=pipeline,  # type: ignore[arg-type]
+        reliability=reliability,
+        pipeline=pipeline,
         description=description,
     )
 

@@ -219,15 +219,7 @@ class DomainActor(BaseActor):
         if rule.action == "delay":
             time.sleep(rule.seconds)
             return False
-        self.send(
-            sender,
-            CommandFailed(
-                headers=command.headers,
-                code=rule.code,
-                message=f"injected fault on {type(command).__name__}",
-                retryable=rule.retryable,
-            ),
-        )
+        self.send(sender, fault.refusal(command))
         return True
 
     def on_terminate(self, reason: Any) -> None:

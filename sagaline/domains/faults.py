@@ -25,6 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sagaline.messages.base import Command
+from sagaline.messages.common import CommandFailed
+
 __all__ = ["FaultRule", "FaultPlan", "Fault"]
 
 
@@ -54,6 +57,15 @@ class Fault:
     """A decision: this command meets ``rule``."""
 
     rule: FaultRule
+
+    def refusal(self, command: Command) -> CommandFailed:
+        """The answer a ``fail`` rule gives in ``command``'s stead (the rule's code and retryability)."""
+        return CommandFailed(
+            headers=command.headers,
+            code=self.rule.code,
+            message=f"injected fault on {type(command).__name__}",
+            retryable=self.rule.retryable,
+        )
 
 
 @dataclass

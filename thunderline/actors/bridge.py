@@ -58,9 +58,8 @@ from thespian.actors import ActorExitRequest
 
 from sagaline.actors.base import BaseActor
 from sagaline.domains.faults import FaultPlan
-from sagaline.events.envelope import new_event
-from sagaline.events.flow import EventPublished, PublishEvent
-from sagaline.messages.base import Command, Headers
+from sagaline.events.flow import EventPublished
+from sagaline.messages.base import Command
 from sagaline.messages.common import CommandFailed
 from sagaline.messages.ids import uuid7
 from sagaline.messages.registry import Entries, Lookup, RegistryEvent, Subscribe, Subscribed
@@ -69,6 +68,7 @@ from sagaline.supervisors.children import resolve_actor_class
 from sagaline.telemetry import names as tn
 from sagaline.telemetry.core import telemetry
 from thunderline.actors.bridge_args import TRAINER, BridgeArgs, BridgeSettings
+from thunderline.actors.bridge_replies import failed, run_outcome, trial_announcement, trial_info
 from thunderline.actors.bridge_support import TrainingRun as _Run
 from thunderline.actors.bridge_support import Trial as _Trial
 from thunderline.actors.bridge_support import load_own_app, preload, remove_partial_files
@@ -81,9 +81,6 @@ __all__ = ["BridgeActor", "BridgeArgs", "BridgeSettings", "TRAINER"]
 
 #: The bus's registry key.
 FLOW_KEY = "domain:flow"
-#: The event announcing a trained trial.
-TRIAL_EVENT = "ml.trial.completed"
-
 
 _ENDED = ("succeeded", "failed", "cancelled")
 #: Seconds without a word (Started, progress, report) after which a trainer on another member counts as dead.
@@ -132,15 +129,7 @@ class BridgeActor(BaseActor):
         if fault is not None and fault.rule.action == "crash":
             raise RuntimeError(f"bridge: injected crash on {type(cmd).__name__}")
         if fault is not None and fault.rule.action == "fail":
-            self.send(
-                sender,
-                CommandFailed(
-                    headers=cmd.headers,
-                    code=fault.rule.code,
-                    retryable=fault.rule.retryable,
-                    message=f"injected fault on {type(cmd).__name__}",
-                ),
-            )
+            self.send(sender, fault.refusal(cmd))
             return
         if fault is not None:
             time.sleep(fault.rule.seconds)
@@ -171,9 +160,9 @@ class BridgeActor(BaseActor):
                 max_params=cmd.max_params,
             )
         except ValueError as exc:
-            return _failed(cmd, "invalid_search_space", str(exc))
+            return failed(cmd, "invalid_search_space", str(exc))
         if not proposals:
-            return _failed(
+            return failed(
                 cmd, "no_viable_architecture", f"no architecture of the space has at most {cmd.max_params} parameters"
             )
         archs = [b.Architecture(**p.model_dump(exclude={"layers"}), layers=list(p.layers)) for p in proposals]
@@ -183,14 +172,14 @@ class BridgeActor(BaseActor):
         run = self.runs.get(cmd.run_id)
         if run is None:
             if not cmd.proposals or not cmd.deadline_s > 0:
-                return _failed(cmd, "invalid_dispatch", "needs at least one proposal and a positive deadline")
+                return failed(cmd, "invalid_dispatch", "needs at least one proposal and a positive deadline")
             run = self._start_run(cmd)
         return b.TrainingDispatched(headers=cmd.headers, run_id=run.run_id, trial_ids=list(run.trial_ids))
 
     def _await_trials(self, cmd: b.AwaitTrials, sender: Any) -> Any:
         run = self.runs.get(cmd.run_id)
         if run is None:
-            return _failed(cmd, "unknown_run", f"the bridge knows no trials of run {cmd.run_id}")
+            return failed(cmd, "unknown_run", f"the bridge knows no trials of run {cmd.run_id}")
         run.waiters.append((sender, cmd.headers))
         self._answer_waiters(run)
         return None
@@ -201,21 +190,7 @@ class BridgeActor(BaseActor):
         return b.TrialsCancelled(headers=cmd.headers, run_id=cmd.run_id, cancelled=cancelled)
 
     def _list_trials(self, cmd: b.ListTrials, sender: Any) -> Any:
-        infos = [
-            b.TrialInfo(
-                trial_id=t.trial_id,
-                run_id=t.run_id,
-                state=t.state,
-                trainer=t.spawned,
-                pid=t.pid,
-                member=t.member,
-                epoch=t.epoch,
-                epochs=t.arch.epochs,
-                reason=t.reason,
-            )
-            for t in self.trials.values()
-            if cmd.run_id in (None, t.run_id)
-        ]
+        infos = [trial_info(t) for t in self.trials.values() if cmd.run_id in (None, t.run_id)]
         return b.TrialsPage(headers=cmd.headers, trials=infos)
 
     # ----- trials -----------------------------------------------------------------------------
@@ -388,20 +363,7 @@ class BridgeActor(BaseActor):
             return
         waiters, run.waiters = run.waiters, []
         for sender, headers in waiters:
-            self.send(sender, self._outcome(run, headers))
-
-    def _outcome(self, run: _Run, headers: Any) -> Any:
-        if run.ended == "deadline":
-            return CommandFailed(
-                headers=headers,
-                code="training_deadline_exceeded",
-                message=f"run {run.run_id}: trials still running after {run.deadline_s:g} s were cancelled",
-            )
-        if run.ended == "cancelled":
-            return CommandFailed(headers=headers, code="training_cancelled", message=f"run {run.run_id} was cancelled")
-        return b.TrialsFinished(
-            headers=headers, run_id=run.run_id, trials=[self.trials[t].result for t in run.trial_ids]
-        )
+            self.send(sender, run_outcome(run, [self.trials[t].result for t in run.trial_ids], headers))
 
     # ----- the bus -----------------------------------------------------------------------------
 
@@ -421,20 +383,10 @@ class BridgeActor(BaseActor):
 
     def _announce(self, trial: _Trial, accuracy: float) -> None:
         run = self.runs[trial.run_id]
-        if self.flow is None or run.correlation_id is None:
-            return
         ended = sum(self.trials[t].state in _ENDED for t in run.trial_ids)
-        payload = {
-            "run_id": run.run_id,
-            "trial_id": trial.trial_id,
-            "accuracy": accuracy,
-            "param_count": trial.arch.param_count,
-            "completed_trials": ended,
-            "total_trials": len(run.trial_ids),
-        }
-        event = new_event(TRIAL_EVENT, "bolt", payload, run.correlation_id)
-        headers = Headers(correlation_id=run.correlation_id, idempotency_key=f"{trial.trial_id}:{TRIAL_EVENT}")
-        self.send(self.flow, PublishEvent(headers=headers, event=event))
+        announcement = trial_announcement(run, trial, accuracy, ended)
+        if self.flow is not None and announcement is not None:
+            self.send(self.flow, announcement)
 
     def on_terminate(self, reason: ExitReason) -> None:
         for trial in self.trials.values():
@@ -445,7 +397,3 @@ class BridgeActor(BaseActor):
 def _since(trial: _Trial) -> int:
     """Nanoseconds since the trial started (0 for one that never started)."""
     return time.monotonic_ns() - trial.started_ns if trial.started_ns else 0
-
-
-def _failed(cmd: Command, code: str, message: str) -> CommandFailed:
-    return CommandFailed(headers=cmd.headers, code=code, message=message)

@@ -68,7 +68,6 @@ id, ``version`` the ModelVersion). Error codes: ``dataset_not_found``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -77,7 +76,7 @@ from sagaline.events.envelope import new_event
 from sagaline.events.flow import PublishEvent
 from sagaline.messages.base import Reply
 from sagaline.messages.common import CommandFailed
-from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, Send, StepError, input_, result
+from sagaline.saga import CommandStep, Continue, Fail, Ok, Saga, SagaDefinition, StepError, input_, result
 from sagaline.saga.steps import reply_outcome
 from thunderline.messages import bolt_models as m
 from thunderline.messages.bridge import (
@@ -92,6 +91,7 @@ from thunderline.messages.bridge import (
     TrialResult,
     TrialsFinished,
 )
+from thunderline.sagas.notes_failure import NotesFailure
 
 __all__ = [
     "NAME",
@@ -115,8 +115,6 @@ DEFAULT_MAX_TRIALS = 3
 DEFAULT_MAX_PARAMS = 2_000_000
 #: Largest ``deadline_s`` a run may ask for.
 MAX_DEADLINE_S = 3600.0
-#: Step errors that mean "cancelled", not "failed": noted as no failure.
-NOT_FAILURES = frozenset({"training_cancelled"})
 #: await_completion's timeout: past any deadline, so the bridge's answer always comes first.
 AWAIT_TIMEOUT_S = MAX_DEADLINE_S + 60.0
 
@@ -124,60 +122,6 @@ AWAIT_TIMEOUT_S = MAX_DEADLINE_S + 60.0
 #: Typed inputs (checked at admission, shown by ``sagas catalog cerebros_nas``).
 PositiveInt = Annotated[int, Field(ge=1)]
 Deadline = Annotated[float, Field(gt=0, le=MAX_DEADLINE_S)]
-
-
-@dataclass(frozen=True)
-class _NotesFailure:
-    """A command step whose failure is noted on the model run in bolt, then stands.
-
-    Everything else is the wrapped step's: run, undo, parsing. For a timed
-    out step with an undo, the wrapped step's compensation (its undo) wins:
-    its effect may exist and must be reversed.
-    """
-
-    inner: CommandStep
-
-    can_compensate = True
-
-    @property
-    def can_undo(self) -> bool:
-        return self.inner.can_undo
-
-    @property
-    def can_interrupt(self) -> bool:
-        return self.inner.can_interrupt
-
-    def invoke(self, kind, args, value, reason, ctx):
-        if kind != "compensate" or reason is None or (reason.indefinite and self.inner.can_undo):
-            return self.inner.invoke(kind, args, value, reason, ctx)
-        if reason.code in NOT_FAILURES:
-            return Ok()  # the run was cancelled, not failed: the undo marks it so
-        return Send(
-            "bolt",
-            m.RecordRunFailure(
-                headers=ctx.headers(),
-                run_id=args["run_id"],
-                step=ctx.step,
-                code=reason.code,
-                message=reason.message[:1000],
-            ),
-        )
-
-    def interpret(self, kind, reply, args):
-        if kind == "compensate" and isinstance(reply, m.RunFailureRecorded):
-            return Ok()
-        return self.inner.interpret(kind, reply, args)
-
-    def backoff(self, reason, args, ctx):
-        return self.inner.backoff(reason, args, ctx)
-
-    def describe(self) -> str:
-        return self.inner.describe()
-
-    @property
-    def targets(self) -> frozenset[str]:
-        """The wrapped step's domain, and bolt (where failures are noted)."""
-        return frozenset({self.inner.target, "bolt"})
 
 
 def _field(reply_type: type[Reply], name: str):
@@ -309,7 +253,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "generate_proposals",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bridge",
                 build=lambda a, ctx: ProposeArchitectures(
@@ -337,7 +281,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "dispatch_training",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bridge",
                 build=_dispatch,
@@ -360,7 +304,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "await_completion",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bridge",
                 build=lambda a, ctx: AwaitTrials(headers=ctx.headers(), run_id=a["run_id"]),
@@ -377,7 +321,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "collect_artifacts",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bolt",
                 build=lambda a, ctx: m.RecordArtifacts(
@@ -392,7 +336,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "analyze_pareto",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bolt",
                 build=lambda a, ctx: m.AnalyzeFrontier(
@@ -406,7 +350,7 @@ def definition(command_timeout: float = COMMAND_TIMEOUT_S) -> SagaDefinition:
     )
     s.step(
         "persist_version",
-        _NotesFailure(
+        NotesFailure(
             CommandStep(
                 "bolt",
                 build=lambda a, ctx: m.CreateModelVersion(

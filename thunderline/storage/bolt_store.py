@@ -28,7 +28,8 @@ The partial unique index makes "at most one active snapshot" a fact of the
 database, not a hope. ``snapshot_changes`` and ``adapter_moves`` hold the
 exact fields an effect overwrote, so its undo restores them field by field.
 Write methods take the open transaction's connection; reads return message
-records. Raises :class:`~sagaline.storage.errors.StorageError` on SQLite failure.
+records. The DDL, column lists and row decoders are in
+:mod:`thunderline.storage.bolt_rows`. Raises :class:`~sagaline.storage.errors.StorageError` on SQLite failure.
 """
 
 from __future__ import annotations
@@ -45,161 +46,15 @@ from sagaline.storage.idempotency import StoreBase
 from sagaline.storage.sqlite import iso, parse_iso
 from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
 from thunderline.messages.bolt_models import (
-    FrontierPoint,
     ModelArtifact,
     ModelRunRecord,
     ModelVersionRecord,
     RunTransition,
 )
 from thunderline.messages.bridge import TrainingDataset
+from thunderline.storage import bolt_rows
 
-__all__ = ["BoltStore", "SNAPSHOT_COLS", "ADAPTER_COLS"]
-
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS snapshots (
-        id TEXT PRIMARY KEY, version INTEGER NOT NULL, checksum TEXT NOT NULL, trained_by TEXT NOT NULL,
-        mode TEXT NOT NULL CHECK (mode IN ('shadow', 'active', 'archived')),
-        created_at TEXT NOT NULL, activated_at TEXT, archived_at TEXT, created_by_key TEXT NOT NULL UNIQUE)""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS one_active_snapshot ON snapshots (mode) WHERE mode = 'active'",
-    """CREATE TABLE IF NOT EXISTS snapshot_changes (
-        key TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, from_mode TEXT NOT NULL, to_mode TEXT NOT NULL,
-        prev_activated_at TEXT, prev_archived_at TEXT)""",
-    """CREATE TABLE IF NOT EXISTS drift_windows (
-        id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, score REAL NOT NULL, sample_count INTEGER NOT NULL,
-        window_start TEXT NOT NULL, window_end TEXT NOT NULL, created_by_key TEXT NOT NULL UNIQUE)""",
-    "CREATE INDEX IF NOT EXISTS drift_by_snapshot ON drift_windows (snapshot_id, window_end)",
-    """CREATE TABLE IF NOT EXISTS adapters (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, snapshot_id TEXT, previous_snapshot_id TEXT,
-        pinned INTEGER NOT NULL, synced_at TEXT, created_by_key TEXT NOT NULL UNIQUE)""",
-    """CREATE TABLE IF NOT EXISTS adapter_moves (
-        key TEXT NOT NULL, adapter_id TEXT NOT NULL, prev_snapshot_id TEXT, prev_previous_id TEXT,
-        prev_synced_at TEXT, PRIMARY KEY (key, adapter_id))""",
-    """CREATE TABLE IF NOT EXISTS datasets (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, path TEXT NOT NULL,
-        feature_count INTEGER NOT NULL, class_count INTEGER NOT NULL, sample_count INTEGER NOT NULL,
-        registered_at TEXT NOT NULL, created_by_key TEXT)""",
-    """CREATE TABLE IF NOT EXISTS model_runs (
-        id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
-        failure_note TEXT, requested_trials INTEGER NOT NULL, max_params INTEGER NOT NULL,
-        search_space TEXT NOT NULL, correlation_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-        created_by_key TEXT NOT NULL UNIQUE)""",
-    """CREATE TABLE IF NOT EXISTS run_transitions (
-        run_id TEXT NOT NULL, seq INTEGER NOT NULL, from_state TEXT, to_state TEXT NOT NULL,
-        reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (run_id, seq))""",
-    """CREATE TABLE IF NOT EXISTS artifacts (
-        id TEXT PRIMARY KEY, run_id TEXT NOT NULL, trial_id TEXT NOT NULL, path TEXT NOT NULL,
-        size_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, accuracy REAL NOT NULL,
-        param_count INTEGER NOT NULL, architecture TEXT NOT NULL, created_at TEXT NOT NULL,
-        created_by_key TEXT NOT NULL, UNIQUE (run_id, trial_id))""",
-    """CREATE TABLE IF NOT EXISTS model_versions (
-        id TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, run_id TEXT NOT NULL, artifact_id TEXT NOT NULL,
-        metrics TEXT NOT NULL, frontier TEXT NOT NULL, prev_run_state TEXT NOT NULL, created_at TEXT NOT NULL,
-        created_by_key TEXT NOT NULL UNIQUE)""",
-)
-
-SNAPSHOT_COLS = "id, version, checksum, trained_by, mode, created_at, activated_at, archived_at"
-ADAPTER_COLS = "id, name, snapshot_id, previous_snapshot_id, pinned, synced_at"
-_DRIFT_COLS = "id, snapshot_id, score, sample_count, window_start, window_end"
-_DATASET_COLS = "id, name, kind, path, feature_count, class_count, sample_count, registered_at"
-_RUN_COLS = (
-    "id, dataset_id, state, reason, requested_trials, max_params, search_space, correlation_id, created_at, updated_at"
-)
-_ARTIFACT_COLS = "id, run_id, trial_id, path, size_bytes, sha256, accuracy, param_count, architecture"
-_VERSION_COLS = "id, number, run_id, artifact_id, metrics, frontier, created_at"
-
-
-def _t(value: datetime | None) -> str | None:
-    return None if value is None else iso(value)
-
-
-def _pt(text: str | None) -> datetime | None:
-    return None if text is None else parse_iso(text)
-
-
-def snapshot(r: Any) -> UpmSnapshot:
-    """A ``snapshots`` row (``SNAPSHOT_COLS``) as a record."""
-    return UpmSnapshot(
-        snapshot_id=r[0],
-        version=r[1],
-        checksum=r[2],
-        trained_by=r[3],
-        mode=r[4],
-        created_at=parse_iso(r[5]),
-        activated_at=_pt(r[6]),
-        archived_at=_pt(r[7]),
-    )
-
-
-def adapter(r: Any) -> UpmAdapter:
-    """An ``adapters`` row (``ADAPTER_COLS``) as a record."""
-    return UpmAdapter(
-        adapter_id=r[0], name=r[1], snapshot_id=r[2], previous_snapshot_id=r[3], pinned=bool(r[4]), synced_at=_pt(r[5])
-    )
-
-
-def _drift(r: Any) -> DriftWindow:
-    return DriftWindow(
-        window_id=r[0],
-        snapshot_id=r[1],
-        score=r[2],
-        sample_count=r[3],
-        window_start=parse_iso(r[4]),
-        window_end=parse_iso(r[5]),
-    )
-
-
-def _dataset(r: Any) -> TrainingDataset:
-    return TrainingDataset(
-        dataset_id=r[0],
-        name=r[1],
-        kind=r[2],
-        path=r[3],
-        feature_count=r[4],
-        class_count=r[5],
-        sample_count=r[6],
-        registered_at=parse_iso(r[7]),
-    )
-
-
-def _run(r: Any) -> ModelRunRecord:
-    return ModelRunRecord(
-        run_id=r[0],
-        dataset_id=r[1],
-        state=r[2],
-        reason=r[3],
-        requested_trials=r[4],
-        max_params=r[5],
-        search_space=json.loads(r[6]),
-        correlation_id=r[7],
-        created_at=parse_iso(r[8]),
-        updated_at=parse_iso(r[9]),
-    )
-
-
-def _artifact(r: Any) -> ModelArtifact:
-    return ModelArtifact(
-        artifact_id=r[0],
-        run_id=r[1],
-        trial_id=r[2],
-        path=r[3],
-        size_bytes=r[4],
-        sha256=r[5],
-        accuracy=r[6],
-        param_count=r[7],
-        architecture=json.loads(r[8]),
-    )
-
-
-def _version(r: Any) -> ModelVersionRecord:
-    return ModelVersionRecord(
-        version_id=r[0],
-        number=r[1],
-        run_id=r[2],
-        artifact_id=r[3],
-        metrics=json.loads(r[4]),
-        frontier=[FrontierPoint(**p) for p in json.loads(r[5])],
-        created_at=parse_iso(r[6]),
-    )
+__all__ = ["BoltStore"]
 
 
 async def _one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -210,7 +65,7 @@ async def _one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
 class BoltStore(StoreBase):
     """Bolt's tables; open with ``await BoltStore.open(path)``."""
 
-    STATEMENTS = _DDL
+    STATEMENTS = bolt_rows.DDL
     EFFECT_TABLES = ("snapshots", "drift_windows", "adapters", "model_runs", "artifacts", "model_versions")
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -218,7 +73,7 @@ class BoltStore(StoreBase):
     async def insert_snapshot(self, conn: Connection, s: UpmSnapshot, key: str) -> None:
         """Insert a snapshot made under ``key``."""
         await conn.execute(
-            f"INSERT INTO snapshots ({SNAPSHOT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO snapshots ({bolt_rows.SNAPSHOT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 s.snapshot_id,
                 s.version,
@@ -226,22 +81,22 @@ class BoltStore(StoreBase):
                 s.trained_by,
                 s.mode,
                 iso(s.created_at),
-                _t(s.activated_at),
-                _t(s.archived_at),
+                bolt_rows.opt_iso(s.activated_at),
+                bolt_rows.opt_iso(s.archived_at),
                 key,
             ),
         )
 
     async def snapshot(self, conn: Connection | None, snapshot_id: str) -> UpmSnapshot | None:
         """The snapshot ``snapshot_id`` (inside ``conn``'s transaction, or committed state)."""
-        sql, params = f"SELECT {SNAPSHOT_COLS} FROM snapshots WHERE id = ?", (snapshot_id,)
+        sql, params = f"SELECT {bolt_rows.SNAPSHOT_COLS} FROM snapshots WHERE id = ?", (snapshot_id,)
         row = await (_one(conn, sql, params) if conn else self.db.fetchone(sql, params))
-        return None if row is None else snapshot(row)
+        return None if row is None else bolt_rows.snapshot(row)
 
     async def active_snapshot(self, conn: Connection) -> UpmSnapshot | None:
         """The active snapshot, if any."""
-        row = await _one(conn, f"SELECT {SNAPSHOT_COLS} FROM snapshots WHERE mode = 'active'")
-        return None if row is None else snapshot(row)
+        row = await _one(conn, f"SELECT {bolt_rows.SNAPSHOT_COLS} FROM snapshots WHERE mode = 'active'")
+        return None if row is None else bolt_rows.snapshot(row)
 
     async def change_mode(
         self,
@@ -255,11 +110,11 @@ class BoltStore(StoreBase):
         """Set ``s``'s mode and times, remembering under ``key`` what they were."""
         await conn.execute(
             "INSERT INTO snapshot_changes VALUES (?,?,?,?,?,?)",
-            (key, s.snapshot_id, s.mode, to_mode, _t(s.activated_at), _t(s.archived_at)),
+            (key, s.snapshot_id, s.mode, to_mode, bolt_rows.opt_iso(s.activated_at), bolt_rows.opt_iso(s.archived_at)),
         )
         await conn.execute(
             "UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? WHERE id = ?",
-            (to_mode, _t(activated_at), _t(archived_at), s.snapshot_id),
+            (to_mode, bolt_rows.opt_iso(activated_at), bolt_rows.opt_iso(archived_at), s.snapshot_id),
         )
 
     async def revert_change(self, conn: Connection, key: str) -> str | None:
@@ -285,34 +140,42 @@ class BoltStore(StoreBase):
 
     async def snapshots(self) -> list[UpmSnapshot]:
         """Every snapshot, oldest first."""
-        rows = await self.db.fetchall(f"SELECT {SNAPSHOT_COLS} FROM snapshots ORDER BY created_at, id")
-        return [snapshot(r) for r in rows]
+        rows = await self.db.fetchall(f"SELECT {bolt_rows.SNAPSHOT_COLS} FROM snapshots ORDER BY created_at, id")
+        return [bolt_rows.snapshot(r) for r in rows]
 
     # -- drift -------------------------------------------------------------------------------
 
     async def insert_drift(self, conn: Connection, w: DriftWindow, key: str) -> None:
         """Insert a drift window."""
         await conn.execute(
-            f"INSERT INTO drift_windows ({_DRIFT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
+            f"INSERT INTO drift_windows ({bolt_rows.DRIFT_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
             (w.window_id, w.snapshot_id, w.score, w.sample_count, iso(w.window_start), iso(w.window_end), key),
         )
 
     async def latest_drift(self, snapshot_id: str) -> DriftWindow | None:
         """The window of ``snapshot_id`` that ended last (ties: the last recorded)."""
         row = await self.db.fetchone(
-            f"SELECT {_DRIFT_COLS} FROM drift_windows WHERE snapshot_id = ? "
+            f"SELECT {bolt_rows.DRIFT_COLS} FROM drift_windows WHERE snapshot_id = ? "
             "ORDER BY window_end DESC, rowid DESC LIMIT 1",
             (snapshot_id,),
         )
-        return None if row is None else _drift(row)
+        return None if row is None else bolt_rows.drift(row)
 
     # -- adapters ----------------------------------------------------------------------------
 
     async def insert_adapter(self, conn: Connection, a: UpmAdapter, key: str) -> None:
         """Insert an adapter."""
         await conn.execute(
-            f"INSERT INTO adapters ({ADAPTER_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
-            (a.adapter_id, a.name, a.snapshot_id, a.previous_snapshot_id, int(a.pinned), _t(a.synced_at), key),
+            f"INSERT INTO adapters ({bolt_rows.ADAPTER_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?)",
+            (
+                a.adapter_id,
+                a.name,
+                a.snapshot_id,
+                a.previous_snapshot_id,
+                int(a.pinned),
+                bolt_rows.opt_iso(a.synced_at),
+                key,
+            ),
         )
 
     async def adapter_named(self, conn: Connection, name: str) -> bool:
@@ -321,15 +184,15 @@ class BoltStore(StoreBase):
 
     async def adapters(self, conn: Connection | None = None) -> list[UpmAdapter]:
         """Every adapter, by name."""
-        sql = f"SELECT {ADAPTER_COLS} FROM adapters ORDER BY name"
+        sql = f"SELECT {bolt_rows.ADAPTER_COLS} FROM adapters ORDER BY name"
         rows = await (conn.execute_fetchall(sql) if conn else self.db.fetchall(sql))
-        return [adapter(r) for r in rows]
+        return [bolt_rows.adapter(r) for r in rows]
 
     async def move_adapter(self, conn: Connection, key: str, a: UpmAdapter, to: str, now: datetime) -> None:
         """Point ``a`` at ``to``, remembering under ``key`` its previous fields."""
         await conn.execute(
             "INSERT INTO adapter_moves VALUES (?,?,?,?,?)",
-            (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, _t(a.synced_at)),
+            (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, bolt_rows.opt_iso(a.synced_at)),
         )
         await conn.execute(
             "UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? WHERE id = ?",
@@ -356,7 +219,7 @@ class BoltStore(StoreBase):
     async def insert_dataset(self, conn: Connection, d: TrainingDataset, key: str | None) -> None:
         """Insert a dataset (``key`` None for the built-ins bolt seeds itself)."""
         await conn.execute(
-            f"INSERT INTO datasets ({_DATASET_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO datasets ({bolt_rows.DATASET_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 d.dataset_id,
                 d.name,
@@ -372,22 +235,22 @@ class BoltStore(StoreBase):
 
     async def dataset(self, id_or_name: str, conn: Connection | None = None) -> TrainingDataset | None:
         """The dataset with that id, else with that name."""
-        sql = f"SELECT {_DATASET_COLS} FROM datasets WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1"
+        sql = f"SELECT {bolt_rows.DATASET_COLS} FROM datasets WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1"
         params = (id_or_name, id_or_name, id_or_name)
         row = await (_one(conn, sql, params) if conn else self.db.fetchone(sql, params))
-        return None if row is None else _dataset(row)
+        return None if row is None else bolt_rows.dataset(row)
 
     async def datasets(self) -> list[TrainingDataset]:
         """Every dataset, oldest first."""
-        rows = await self.db.fetchall(f"SELECT {_DATASET_COLS} FROM datasets ORDER BY registered_at, id")
-        return [_dataset(r) for r in rows]
+        rows = await self.db.fetchall(f"SELECT {bolt_rows.DATASET_COLS} FROM datasets ORDER BY registered_at, id")
+        return [bolt_rows.dataset(r) for r in rows]
 
     # -- model runs --------------------------------------------------------------------------
 
     async def insert_run(self, conn: Connection, run: ModelRunRecord, key: str) -> None:
         """Insert a run (in its initial state) and its creation transition."""
         await conn.execute(
-            f"INSERT INTO model_runs ({_RUN_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO model_runs ({bolt_rows.RUN_COLS}, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run.run_id,
                 run.dataset_id,
@@ -406,14 +269,14 @@ class BoltStore(StoreBase):
 
     async def run(self, run_id: str, conn: Connection | None = None) -> ModelRunRecord | None:
         """The run ``run_id``."""
-        sql, params = f"SELECT {_RUN_COLS} FROM model_runs WHERE id = ?", (run_id,)
+        sql, params = f"SELECT {bolt_rows.RUN_COLS} FROM model_runs WHERE id = ?", (run_id,)
         row = await (_one(conn, sql, params) if conn else self.db.fetchone(sql, params))
-        return None if row is None else _run(row)
+        return None if row is None else bolt_rows.run(row)
 
     async def run_made_by(self, conn: Connection, key: str) -> ModelRunRecord | None:
         """The run created under idempotency key ``key``."""
-        row = await _one(conn, f"SELECT {_RUN_COLS} FROM model_runs WHERE created_by_key = ?", (key,))
-        return None if row is None else _run(row)
+        row = await _one(conn, f"SELECT {bolt_rows.RUN_COLS} FROM model_runs WHERE created_by_key = ?", (key,))
+        return None if row is None else bolt_rows.run(row)
 
     async def set_run_state(
         self, conn: Connection, run: ModelRunRecord, to_state: str, reason: str, now: datetime
@@ -451,8 +314,10 @@ class BoltStore(StoreBase):
     async def runs(self, state: str | None = None) -> list[ModelRunRecord]:
         """Runs (in ``state``), oldest first."""
         where, params = ("WHERE state = ?", (state,)) if state else ("", ())
-        rows = await self.db.fetchall(f"SELECT {_RUN_COLS} FROM model_runs {where} ORDER BY created_at, id", params)
-        return [_run(r) for r in rows]
+        rows = await self.db.fetchall(
+            f"SELECT {bolt_rows.RUN_COLS} FROM model_runs {where} ORDER BY created_at, id", params
+        )
+        return [bolt_rows.run(r) for r in rows]
 
     async def transitions(self, run_id: str) -> list[RunTransition]:
         """A run's state changes, oldest first."""
@@ -466,7 +331,8 @@ class BoltStore(StoreBase):
     async def insert_artifact(self, conn: Connection, a: ModelArtifact, now: datetime, key: str) -> None:
         """Insert an artifact (one per run and trial)."""
         await conn.execute(
-            f"INSERT INTO artifacts ({_ARTIFACT_COLS}, created_at, created_by_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO artifacts ({bolt_rows.ARTIFACT_COLS}, created_at, created_by_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 a.artifact_id,
                 a.run_id,
@@ -484,15 +350,16 @@ class BoltStore(StoreBase):
 
     async def artifacts(self, run_id: str, conn: Connection | None = None) -> list[ModelArtifact]:
         """A run's artifacts, by trial."""
-        sql, params = f"SELECT {_ARTIFACT_COLS} FROM artifacts WHERE run_id = ? ORDER BY trial_id", (run_id,)
+        sql, params = f"SELECT {bolt_rows.ARTIFACT_COLS} FROM artifacts WHERE run_id = ? ORDER BY trial_id", (run_id,)
         rows = await (conn.execute_fetchall(sql, params) if conn else self.db.fetchall(sql, params))
-        return [_artifact(r) for r in rows]
+        return [bolt_rows.artifact(r) for r in rows]
 
     async def insert_version(self, conn: Connection, v: ModelVersionRecord, prev_state: str, key: str) -> int:
         """Insert a version, numbered after the last one; return its number."""
         row = await _one(conn, "SELECT COALESCE(MAX(number), 0) + 1 FROM model_versions")
         await conn.execute(
-            f"INSERT INTO model_versions ({_VERSION_COLS}, prev_run_state, created_by_key) VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO model_versions ({bolt_rows.VERSION_COLS}, prev_run_state, created_by_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 v.version_id,
                 row[0],
@@ -517,5 +384,7 @@ class BoltStore(StoreBase):
     async def versions(self, run_id: str | None = None) -> list[ModelVersionRecord]:
         """Model versions (of ``run_id``), by number."""
         where, params = ("WHERE run_id = ?", (run_id,)) if run_id else ("", ())
-        rows = await self.db.fetchall(f"SELECT {_VERSION_COLS} FROM model_versions {where} ORDER BY number", params)
-        return [_version(r) for r in rows]
+        rows = await self.db.fetchall(
+            f"SELECT {bolt_rows.VERSION_COLS} FROM model_versions {where} ORDER BY number", params
+        )
+        return [bolt_rows.version(r) for r in rows]
