@@ -69,6 +69,8 @@ __all__ = [
     "read_clock",
     "iso",
     "parse_iso",
+    "iso_or_none",
+    "parse_iso_or_none",
 ]
 
 #: A clock: returns the current time, timezone-aware (UTC).
@@ -109,6 +111,16 @@ def iso(moment: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """Decode text written by :func:`iso` back into an aware UTC time."""
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    """:func:`iso` for a nullable time column: None stays None."""
+    return None if moment is None else iso(moment)
+
+
+def parse_iso_or_none(text: str | None) -> datetime | None:
+    """:func:`parse_iso` for a nullable time column: None stays None."""
+    return None if text is None else parse_iso(text)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from sagaline.storage.database import open_database
 from sagaline.storage.errors import StorageCorrupt, StorageError, storage_error
-from sagaline.storage.sqlite import Schema, SqliteOptions
+from sagaline.storage.sqlite import Schema, SqliteOptions, iso, iso_or_none, parse_iso, parse_iso_or_none
 
 SCHEMA = Schema(2, ("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v BLOB)",))
 
@@ -213,3 +214,13 @@ def test_bugs_in_our_sql_are_not_disguised_as_storage_errors(run, tmp_path):
 
     with pytest.raises(sqlite3.ProgrammingError):
         run(scenario())
+
+
+def test_times_are_stored_as_utc_text_and_a_null_time_stays_null():
+    moment = datetime(2026, 12, 6, 3, 4, 5, 123456, tzinfo=timezone(timedelta(hours=2)))
+    text = iso(moment)
+    assert text == "2026-12-06T01:04:05.123456+00:00"
+    assert parse_iso(text) == moment and iso_or_none(moment) == text and parse_iso_or_none(text) == moment
+    assert iso_or_none(None) is None and parse_iso_or_none(None) is None
+    with pytest.raises(ValueError):
+        iso(datetime(2026, 12, 6))

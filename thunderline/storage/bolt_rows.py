@@ -9,10 +9,9 @@ in :mod:`thunderline.storage.bolt_store`. Pure: no connection here.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from sagaline.storage.sqlite import iso, parse_iso
+from sagaline.storage.sqlite import parse_iso, parse_iso_or_none
 from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
 from thunderline.messages.bolt_models import (
     FrontierPoint,
@@ -31,8 +30,6 @@ __all__ = [
     "RUN_COLS",
     "ARTIFACT_COLS",
     "VERSION_COLS",
-    "opt_iso",
-    "opt_time",
     "snapshot",
     "adapter",
     "drift",
@@ -95,14 +92,6 @@ ARTIFACT_COLS = "id, run_id, trial_id, path, size_bytes, sha256, accuracy, param
 VERSION_COLS = "id, number, run_id, artifact_id, metrics, frontier, created_at"
 
 
-def opt_iso(value: datetime | None) -> str | None:
-    return None if value is None else iso(value)
-
-
-def opt_time(text: str | None) -> datetime | None:
-    return None if text is None else parse_iso(text)
-
-
 def snapshot(r: Any) -> UpmSnapshot:
     """A ``snapshots`` row (``SNAPSHOT_COLS``) as a record."""
     return UpmSnapshot(
@@ -112,8 +101,8 @@ def snapshot(r: Any) -> UpmSnapshot:
         trained_by=r[3],
         mode=r[4],
         created_at=parse_iso(r[5]),
-        activated_at=opt_time(r[6]),
-        archived_at=opt_time(r[7]),
+        activated_at=parse_iso_or_none(r[6]),
+        archived_at=parse_iso_or_none(r[7]),
     )
 
 
@@ -125,7 +114,7 @@ def adapter(r: Any) -> UpmAdapter:
         snapshot_id=r[2],
         previous_snapshot_id=r[3],
         pinned=bool(r[4]),
-        synced_at=opt_time(r[5]),
+        synced_at=parse_iso_or_none(r[5]),
     )
 
 

@@ -43,7 +43,7 @@ import thunderline.messages.bolt
 import thunderline.messages.bolt_models  # noqa: F401  and its NAS replies
 from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
-from sagaline.storage.sqlite import iso, parse_iso
+from sagaline.storage.sqlite import iso, iso_or_none, parse_iso
 from thunderline.messages.bolt import DriftWindow, UpmAdapter, UpmSnapshot
 from thunderline.messages.bolt_models import (
     ModelArtifact,
@@ -81,8 +81,8 @@ class BoltStore(StoreBase):
                 s.trained_by,
                 s.mode,
                 iso(s.created_at),
-                bolt_rows.opt_iso(s.activated_at),
-                bolt_rows.opt_iso(s.archived_at),
+                iso_or_none(s.activated_at),
+                iso_or_none(s.archived_at),
                 key,
             ),
         )
@@ -110,11 +110,11 @@ class BoltStore(StoreBase):
         """Set ``s``'s mode and times, remembering under ``key`` what they were."""
         await conn.execute(
             "INSERT INTO snapshot_changes VALUES (?,?,?,?,?,?)",
-            (key, s.snapshot_id, s.mode, to_mode, bolt_rows.opt_iso(s.activated_at), bolt_rows.opt_iso(s.archived_at)),
+            (key, s.snapshot_id, s.mode, to_mode, iso_or_none(s.activated_at), iso_or_none(s.archived_at)),
         )
         await conn.execute(
             "UPDATE snapshots SET mode = ?, activated_at = ?, archived_at = ? WHERE id = ?",
-            (to_mode, bolt_rows.opt_iso(activated_at), bolt_rows.opt_iso(archived_at), s.snapshot_id),
+            (to_mode, iso_or_none(activated_at), iso_or_none(archived_at), s.snapshot_id),
         )
 
     async def revert_change(self, conn: Connection, key: str) -> str | None:
@@ -173,7 +173,7 @@ class BoltStore(StoreBase):
                 a.snapshot_id,
                 a.previous_snapshot_id,
                 int(a.pinned),
-                bolt_rows.opt_iso(a.synced_at),
+                iso_or_none(a.synced_at),
                 key,
             ),
         )
@@ -192,7 +192,7 @@ class BoltStore(StoreBase):
         """Point ``a`` at ``to``, remembering under ``key`` its previous fields."""
         await conn.execute(
             "INSERT INTO adapter_moves VALUES (?,?,?,?,?)",
-            (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, bolt_rows.opt_iso(a.synced_at)),
+            (key, a.adapter_id, a.snapshot_id, a.previous_snapshot_id, iso_or_none(a.synced_at)),
         )
         await conn.execute(
             "UPDATE adapters SET snapshot_id = ?, previous_snapshot_id = ?, synced_at = ? WHERE id = ?",

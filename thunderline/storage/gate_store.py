@@ -31,7 +31,7 @@ import thunderline.messages.gate  # noqa: F401  registers gate replies, which th
 from sagaline.messages.codec import pack_value, unpack_value
 from sagaline.storage.database import Connection
 from sagaline.storage.idempotency import StoreBase
-from sagaline.storage.sqlite import iso, parse_iso
+from sagaline.storage.sqlite import iso, parse_iso, parse_iso_or_none
 
 __all__ = ["GateStore", "UserRow", "TokenRow", "OutboxRow"]
 
@@ -198,16 +198,12 @@ def _column(value: object) -> object:
     return value
 
 
-def _opt_time(text: str | None) -> datetime | None:
-    return None if text is None else parse_iso(text)
-
-
 def _user(r: Sequence[Any] | Row) -> UserRow:
     return UserRow(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5])
 
 
 def _token(r: Sequence[Any] | Row) -> TokenRow:
-    return TokenRow(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]), _opt_time(r[4]), r[5], r[6])
+    return TokenRow(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]), parse_iso_or_none(r[4]), r[5], r[6])
 
 
 def _mail(r: Sequence[Any] | Row) -> OutboxRow:
